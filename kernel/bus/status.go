@@ -1,0 +1,111 @@
+package bus
+
+import "time"
+
+// State is where a task is in its life.
+type State string
+
+// Task states; the last three are final.
+const (
+	StateQueued    State = "queued"
+	StateRunning   State = "running"
+	StateDone      State = "done"
+	StateFailed    State = "failed"
+	StateCancelled State = "cancelled"
+)
+
+// Final reports whether the task will not change state again.
+func (s State) Final() bool { return s == StateDone || s == StateFailed || s == StateCancelled }
+
+// StateOf maps an event to the task state it implies.
+func StateOf(t EventType) State {
+	switch t {
+	case EventAccepted:
+		return StateQueued
+	case EventDone:
+		return StateDone
+	case EventFailed:
+		return StateFailed
+	case EventCancelled:
+		return StateCancelled
+	}
+	return StateRunning
+}
+
+// Status is the fast-to-read summary of one task, kept in the hot cache.
+type Status struct {
+	ID          string    `json:"id"`
+	State       State     `json:"state"`
+	Pool        string    `json:"pool,omitempty"`
+	Session     string    `json:"session,omitempty"`
+	Instruction string    `json:"instruction,omitempty"`
+	Command     string    `json:"command,omitempty"`
+	Worker      string    `json:"worker,omitempty"`
+	Attempt     int       `json:"attempt,omitempty"`
+	ExitCode    *int      `json:"exit_code,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	Answer      string    `json:"answer,omitempty"`
+	LastSeq     uint64    `json:"last_seq,omitempty"`
+	Submitted   time.Time `json:"submitted,omitzero"`
+	Updated     time.Time `json:"updated"`
+}
+
+// Apply folds one event into the status, so a status can always be
+// rebuilt from the event stream alone.
+func (s *Status) Apply(e Event) {
+	if s.ID == "" {
+		s.ID = e.TaskID
+	}
+	if s.State.Final() {
+		return
+	}
+	s.State = StateOf(e.Type)
+	s.Updated = e.TS
+	if e.Seq > s.LastSeq {
+		s.LastSeq = e.Seq
+	}
+	if e.Worker != "" {
+		s.Worker = e.Worker
+	}
+	if e.Attempt > s.Attempt {
+		s.Attempt = e.Attempt
+	}
+	switch e.Type {
+	case EventAccepted:
+		if e.Task != nil {
+			s.Pool, s.Session = e.Task.Pool, e.Task.Session
+			s.Instruction, s.Command = e.Task.Instruction, e.Task.Command
+			s.Submitted = e.Task.Submitted
+		}
+	case EventCommand, EventMemoryHit:
+		s.Command = e.Command
+	case EventExecEnd, EventDone:
+		if e.Command != "" {
+			s.Command = e.Command
+		}
+		if e.Exec != nil {
+			code := e.Exec.ExitCode
+			s.ExitCode = &code
+		}
+		if e.Answer != "" {
+			s.Answer = e.Answer
+		}
+	case EventFailed, EventCancelled:
+		s.Error = e.Reason
+	}
+}
+
+// WorkerInfo is a worker's heartbeat.
+type WorkerInfo struct {
+	ID       string            `json:"id"`
+	Host     string            `json:"host"`
+	Pool     string            `json:"pool"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Capacity int               `json:"capacity"`
+	InFlight int               `json:"in_flight"`
+	Load     float64           `json:"load"`
+	Sandbox  string            `json:"sandbox,omitempty"`
+	Version  string            `json:"version,omitempty"`
+	Started  time.Time         `json:"started"`
+	LastSeen time.Time         `json:"last_seen"`
+}
