@@ -1,0 +1,77 @@
+// Package kerneltest starts a real embedded kernel for tests: JetStream on
+// a random port, a temporary store, the bus provisioned, and everything
+// stopped by t.Cleanup.
+package kerneltest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel"
+)
+
+// Kernel is a running test kernel with one client connection.
+type Kernel struct {
+	*kernel.Server
+	NC *nats.Conn
+	JS jetstream.JetStream
+}
+
+// Start runs a kernel listening on a random 127.0.0.1 port with its store
+// in a temporary directory.
+func Start(t testing.TB) *Kernel {
+	t.Helper()
+	return StartIn(t, t.TempDir())
+}
+
+// StartIn runs a kernel whose state lives in dir, so a test can stop it
+// and start another on the same store.
+func StartIn(t testing.TB, dir string) *Kernel {
+	t.Helper()
+	srv := &kernel.Server{StateDir: dir, Listen: "127.0.0.1:-1", Logger: Logger(t)}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatalf("start kernel: %v", err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+	if err != nil {
+		srv.Shutdown()
+		t.Fatalf("connect: %v", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	k := &Kernel{Server: srv, NC: nc, JS: js}
+	t.Cleanup(k.Stop)
+	return k
+}
+
+// Stop closes the connection and shuts the server down; safe to call twice.
+func (k *Kernel) Stop() {
+	if k.NC != nil {
+		k.NC.Close()
+	}
+	k.Shutdown()
+}
+
+// Logger is a slog.Logger that writes to the test log only with -v, so
+// failing tests show context without flooding passing runs.
+func Logger(t testing.TB) *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}

@@ -1,0 +1,209 @@
+// Package kernel runs the embedded NATS server with JetStream that is the
+// bus of AMF-OS, and provisions the streams, consumers and buckets the
+// other parts rely on. It never runs commands and never calls the model.
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// DefaultListen is the client address when none is configured.
+const DefaultListen = "127.0.0.1:4222"
+
+// Sentinel errors of the kernel.
+var (
+	ErrNotReady = errors.New("kernel not ready")
+	ErrConfig   = errors.New("invalid kernel configuration")
+)
+
+// Server is the embedded kernel. The zero value listens on DefaultListen
+// and stores JetStream data under the user's state directory.
+type Server struct {
+	// StateDir holds the JetStream store (StateDir/jetstream).
+	StateDir string
+	// Listen is the client address, host:port; port 0 or -1 picks a free one.
+	Listen string
+	// DontListen serves in-process connections only (tests, `amf up` when
+	// no outside client is wanted).
+	DontListen bool
+	// Names derives subjects and stream names; zero is the default prefix.
+	Names bus.Names
+	// EventsMaxAge bounds how long task events are kept (default 24h).
+	EventsMaxAge time.Duration
+	// EventsMaxBytes bounds the events stream's size (default unlimited).
+	EventsMaxBytes int64
+	// ServerName names this kernel in a cluster; default is the hostname.
+	ServerName string
+	// ConfigFile, when set, is a nats-server configuration file loaded
+	// first (cluster routes, leafnodes, auth, TLS); the fields above
+	// override what it says.
+	ConfigFile string
+	// Logger receives the kernel's own logs; nil is slog.Default().
+	Logger *slog.Logger
+	// NATSLogs passes nats-server's own log lines to Logger.
+	NATSLogs bool
+
+	ns *server.Server
+}
+
+// Start runs the server and provisions the bus; it returns once clients
+// can connect. Call Shutdown to stop it.
+func (s *Server) Start(ctx context.Context) error {
+	opts, err := s.options()
+	if err != nil {
+		return err
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	if s.NATSLogs {
+		ns.SetLoggerV2(natsLogger{s.logger()}, false, false, false)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, s.Listen)
+	}
+	s.ns = ns
+	nc, err := s.Connect(nats.Name("amf-kernel-provision"))
+	if err != nil {
+		s.Shutdown()
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	if err := Provision(ctx, js, s.Names, s.EventsMaxAge, s.EventsMaxBytes); err != nil {
+		s.Shutdown()
+		return err
+	}
+	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
+	return nil
+}
+
+func (s *Server) options() (*server.Options, error) {
+	opts := &server.Options{}
+	if s.ConfigFile != "" {
+		o, err := server.ProcessConfigFile(s.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read %s: %v", ErrConfig, s.ConfigFile, err)
+		}
+		opts = o
+	}
+	listen := s.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("%w: listen address %q: want host:port such as 127.0.0.1:4222", ErrConfig, listen)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: listen port %q is not a number", ErrConfig, portStr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	opts.Host, opts.Port = host, port
+	opts.DontListen = s.DontListen
+	opts.JetStream = true
+	stateDir := s.StateDir
+	if stateDir == "" {
+		stateDir = DefaultStateDir()
+	}
+	opts.StoreDir = filepath.Join(stateDir, "jetstream")
+	if err := os.MkdirAll(opts.StoreDir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: state dir: %v", ErrConfig, err)
+	}
+	if s.ServerName != "" {
+		opts.ServerName = s.ServerName
+	}
+	opts.NoSigs = true
+	opts.MaxPayload = 8 << 20
+	return opts, nil
+}
+
+// Connect opens a client connection to this kernel, in-process when
+// possible so co-located parts skip the TCP stack.
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	if s.ns == nil {
+		return nil, ErrNotReady
+	}
+	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.MaxReconnects(-1)}, opts...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to kernel: %w", err)
+	}
+	return nc, nil
+}
+
+// ClientURL is where outside clients connect ("" when DontListen).
+func (s *Server) ClientURL() string {
+	if s.ns == nil || s.DontListen {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// NATS exposes the embedded server for callers that need its internals
+// (cluster state in health checks, tests).
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// Shutdown stops the server and waits until it has stopped. Clients
+// should drain their connections before this is called.
+func (s *Server) Shutdown() {
+	if s.ns == nil {
+		return
+	}
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+	s.ns = nil
+}
+
+// Run starts the kernel, blocks until ctx ends, then shuts it down.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	s.Shutdown()
+	return nil
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// DefaultStateDir is $XDG_STATE_HOME/amf, else ~/.local/state/amf.
+func DefaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "amf")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "amf")
+	}
+	return filepath.Join(home, ".local", "state", "amf")
+}
