@@ -116,3 +116,8 @@ func DecodeEvent(data []byte) (Event, error) {
 	}
 	return e, nil
 }
+
+// EventCancelRequested records that someone asked to cancel the task, so a
+// worker that takes a queued task after the request still honours it. It
+// is not terminal: the worker answers with cancelled.
+const EventCancelRequested EventType = "cancel_requested"

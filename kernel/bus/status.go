@@ -17,7 +17,8 @@ const (
 // Final reports whether the task will not change state again.
 func (s State) Final() bool { return s == StateDone || s == StateFailed || s == StateCancelled }
 
-// StateOf maps an event to the task state it implies.
+// StateOf maps an event to the task state it implies; "" for events
+// that do not change it.
 func StateOf(t EventType) State {
 	switch t {
 	case EventAccepted:
@@ -28,6 +29,8 @@ func StateOf(t EventType) State {
 		return StateFailed
 	case EventCancelled:
 		return StateCancelled
+	case EventCancelRequested:
+		return ""
 	}
 	return StateRunning
 }
@@ -59,7 +62,9 @@ func (s *Status) Apply(e Event) {
 	if s.State.Final() {
 		return
 	}
-	s.State = StateOf(e.Type)
+	if st := StateOf(e.Type); st != "" {
+		s.State = st
+	}
 	s.Updated = e.TS
 	if e.Seq > s.LastSeq {
 		s.LastSeq = e.Seq
@@ -71,7 +76,7 @@ func (s *Status) Apply(e Event) {
 		s.Attempt = e.Attempt
 	}
 	switch e.Type {
-	case EventAccepted:
+	case EventAccepted, EventAssigned:
 		if e.Task != nil {
 			s.Pool, s.Session = e.Task.Pool, e.Task.Session
 			s.Instruction, s.Command = e.Task.Instruction, e.Task.Command

@@ -183,3 +183,6 @@ func PeekID(data []byte) string {
 	}
 	return probe.ID
 }
+
+// ValidToken reports whether s can be a task id, pool or session name.
+func ValidToken(s string) bool { return tokenRE.MatchString(s) }

@@ -1,0 +1,153 @@
+// Package bridge is the HTTP face of AMF-OS: the task API, Server-Sent
+// Events re-emitted from the bus, the web console, health and metrics. It
+// publishes and reads bus messages only; it never runs a command and never
+// calls the model.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// DefaultListen is the bridge address when none is configured.
+const DefaultListen = "127.0.0.1:8080"
+
+// DefaultKeepAlive is the interval of SSE comment lines that keep proxies
+// from closing an idle stream.
+const DefaultKeepAlive = 15 * time.Second
+
+// Health reports on a dependency for /healthz; the hot cache implements it.
+type Health interface {
+	Ping(ctx context.Context) error
+	Name() string
+}
+
+// Server is the bridge. Set NC; the rest has useful zero values.
+type Server struct {
+	// NC is the connection to the kernel.
+	NC *nats.Conn
+	// Names derives subjects; zero is the default prefix.
+	Names bus.Names
+	// Listen is host:port (default 127.0.0.1:8080; port 0 picks one).
+	Listen string
+	// Client is the bus client; derived from NC when nil.
+	Client *api.Client
+	// Workers lists live workers; a heartbeat roster when nil.
+	Workers api.WorkerLister
+	// Cache, when set, is reported on by /healthz.
+	Cache Health
+	// Recent, when set, answers GET /v1/tasks (the hot cache).
+	Recent interface {
+		RecentStatuses(ctx context.Context, n int) ([]bus.Status, error)
+	}
+	// KeepAlive is the SSE comment interval (default 15s).
+	KeepAlive time.Duration
+	// Logger receives the bridge's logs; nil is slog.Default().
+	Logger *slog.Logger
+
+	echo    *echo.Echo
+	metrics *metrics
+	addr      net.Addr
+	readyOnce sync.Once
+	ready     chan struct{}
+}
+
+// Handler builds the routes; Run serves them. Exposed for tests that
+// want an httptest server.
+func (s *Server) Handler() (http.Handler, error) {
+	if s.NC == nil {
+		return nil, errors.New("bridge: NC is required")
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Client == nil {
+		s.Client = &api.Client{NC: s.NC, Names: s.Names}
+	}
+	if s.KeepAlive <= 0 {
+		s.KeepAlive = DefaultKeepAlive
+	}
+	s.metrics = newMetrics()
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = handleError
+	e.Use(s.metrics.middleware)
+	e.POST("/v1/tasks", s.submit)
+	e.GET("/v1/tasks", s.list)
+	e.GET("/v1/tasks/:id", s.status)
+	e.DELETE("/v1/tasks/:id", s.cancel)
+	e.GET("/v1/tasks/:id/events", s.events)
+	e.GET("/v1/workers", s.workers)
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	s.routeConsole(e)
+	s.echo = e
+	return e, nil
+}
+
+// Run serves HTTP until ctx ends; open event streams end with it.
+func (s *Server) Run(ctx context.Context) error {
+	h, err := s.Handler()
+	if err != nil {
+		return err
+	}
+	if s.Workers == nil {
+		r := &api.Roster{NC: s.NC, Names: s.Names}
+		if err := r.Start(); err != nil {
+			return err
+		}
+		defer r.Stop()
+		s.Workers = r
+	}
+	listen := s.Listen
+	if listen == "" {
+		listen = DefaultListen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("bridge listen %s: %w", listen, err)
+	}
+	s.addr = ln.Addr()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	s.Logger.Info("bridge listening", "url", "http://"+s.addr.String())
+	close(s.Ready())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("bridge: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+// Ready returns a channel closed once Addr is known.
+func (s *Server) Ready() chan struct{} {
+	s.readyOnce.Do(func() { s.ready = make(chan struct{}) })
+	return s.ready
+}
+
+// Addr is the address the bridge listens on, once ready.
+func (s *Server) Addr() net.Addr { return s.addr }

@@ -1,0 +1,128 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// submitted is the 202 answer to POST /v1/tasks.
+type submitted struct {
+	ID        string `json:"id"`
+	Pool      string `json:"pool"`
+	EventsURL string `json:"events_url"`
+	StatusURL string `json:"status_url"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+func (s *Server) submit(c echo.Context) error {
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf("Content-Type %q: send the task as application/json", ct))
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, bus.MaxTaskBytes+1))
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "read body: "+err.Error())
+	}
+	if len(body) > bus.MaxTaskBytes {
+		return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("task is larger than %d bytes", bus.MaxTaskBytes))
+	}
+	t, err := bus.DecodeTask(body)
+	if err != nil {
+		if errors.Is(err, bus.ErrTooLarge) {
+			return fail(http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		}
+		return fail(http.StatusBadRequest, "invalid_task", err.Error())
+	}
+	t, dup, err := s.Client.Submit(c.Request().Context(), t)
+	if err != nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	s.metrics.submitted.Inc()
+	return c.JSON(http.StatusAccepted, submitted{
+		ID:        t.ID,
+		Pool:      t.Pool,
+		EventsURL: "/v1/tasks/" + t.ID + "/events",
+		StatusURL: "/v1/tasks/" + t.ID,
+		Duplicate: dup,
+	})
+}
+
+// taskParam returns the :id path parameter if it can be a task id.
+func taskParam(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if !bus.ValidToken(id) {
+		return "", fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("%q is not a task id: letters, digits, '-' and '_' only", id))
+	}
+	return id, nil
+}
+
+func (s *Server) status(c echo.Context) error {
+	id, err := taskParam(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.Client.Status(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		return fail(http.StatusNotFound, "not_found", "no task "+id)
+	case err != nil:
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) cancel(c echo.Context) error {
+	id, err := taskParam(c)
+	if err != nil {
+		return err
+	}
+	reason := c.QueryParam("reason")
+	err = s.Client.Cancel(c.Request().Context(), id, reason)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+		return fail(http.StatusNotFound, "not_found", "no task "+id)
+	case errors.Is(err, api.ErrFinished):
+		return fail(http.StatusConflict, "finished", err.Error())
+	case err != nil:
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "cancelling"})
+}
+
+func (s *Server) list(c echo.Context) error {
+	if s.Recent == nil {
+		return fail(http.StatusNotImplemented, "not_implemented", "listing tasks needs the hot cache")
+	}
+	n := 50
+	if q := c.QueryParam("limit"); q != "" {
+		v, err := strconv.Atoi(q)
+		if err != nil || v < 1 || v > 1000 {
+			return fail(http.StatusBadRequest, "bad_request", "limit must be a whole number from 1 to 1000")
+		}
+		n = v
+	}
+	st, err := s.Recent.RecentStatuses(c.Request().Context(), n)
+	if err != nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tasks": st})
+}
+
+func (s *Server) workers(c echo.Context) error {
+	ws, err := s.Workers.Workers(c.Request().Context())
+	if err != nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"workers": ws})
+}

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// StatusSource answers status reads faster than the event stream can; the
+// hot cache implements it. Misses and errors fall back to the stream.
+type StatusSource interface {
+	Status(ctx context.Context, taskID string) (bus.Status, error)
+}
+
+// Client talks to the bus on behalf of a caller. The zero value is not
+// usable: set NC (and JS, or it is derived).
+type Client struct {
+	NC    *nats.Conn
+	JS    jetstream.JetStream
+	Names bus.Names
+	// Cache, when set, is read first for status.
+	Cache StatusSource
+
+	once   sync.Once
+	err    error
+	events jetstream.Stream
+}
+
+func (c *Client) init(ctx context.Context) error {
+	c.once.Do(func() {
+		if c.JS == nil {
+			c.JS, c.err = jetstream.New(c.NC)
+			if c.err != nil {
+				return
+			}
+		}
+		c.events, c.err = c.JS.Stream(ctx, c.Names.EventsStream())
+		if c.err != nil {
+			c.err = fmt.Errorf("%w: events stream %s: %v", ErrUnavailable, c.Names.EventsStream(), c.err)
+		}
+	})
+	return c.err
+}
+
+// Submit validates the task, records it as accepted and queues it for its
+// pool. Submitting the same id twice is one task: the second call returns
+// the first one's record and dup = true.
+func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if err := c.init(ctx); err != nil {
+		return t, false, err
+	}
+	if err := t.Normalize(); err != nil {
+		return t, false, err
+	}
+	if t.Submitted.IsZero() {
+		t.Submitted = time.Now().UTC()
+	}
+	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &t}
+	// The accepted event carries its own de-duplication id so a repeated
+	// submission does not add a second one to the task's history.
+	if _, err := c.publishEvent(ctx, accepted, "accepted-"+t.ID); err != nil {
+		return t, false, fmt.Errorf("record task %s: %w", t.ID, err)
+	}
+	ack, err := c.JS.PublishMsg(ctx, &nats.Msg{
+		Subject: c.Names.Task(t.Pool),
+		Data:    t.Encode(),
+		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
+	})
+	if err != nil {
+		return t, false, fmt.Errorf("queue task %s: %w", t.ID, err)
+	}
+	return t, ack.Duplicate, nil
+}
+
+func (c *Client) publishEvent(ctx context.Context, e bus.Event, msgID string) (*jetstream.PubAck, error) {
+	m := &nats.Msg{Subject: c.Names.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
+	m.Header.Set(bus.HeaderEventType, string(e.Type))
+	if msgID != "" {
+		m.Header.Set(bus.HeaderMsgID, msgID)
+	}
+	return c.JS.PublishMsg(ctx, m)
+}
+
+// Status returns what is known of a task: from the cache when it has it,
+// else folded from the task's events.
+func (c *Client) Status(ctx context.Context, id string) (bus.Status, error) {
+	if c.Cache != nil {
+		if s, err := c.Cache.Status(ctx, id); err == nil && s.ID != "" {
+			return s, nil
+		}
+	}
+	return c.StatusFromEvents(ctx, id)
+}
+
+// StatusFromEvents rebuilds a task's status from the record of truth.
+func (c *Client) StatusFromEvents(ctx context.Context, id string) (bus.Status, error) {
+	var st bus.Status
+	n := 0
+	err := c.Watch(ctx, id, 0, false, func(e bus.Event) error {
+		st.Apply(e)
+		n++
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	if n == 0 {
+		return st, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return st, nil
+}
+
+// Exists reports whether the bus holds any event of the task.
+func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
+	if err := c.init(ctx); err != nil {
+		return false, err
+	}
+	_, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up task %s: %w", id, err)
+}
+
+// LastEvent returns the newest event of a task, or ErrNotFound.
+func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
+	if err := c.init(ctx); err != nil {
+		return bus.Event{}, err
+	}
+	raw, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return bus.Event{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return bus.Event{}, fmt.Errorf("look up task %s: %w", id, err)
+	}
+	e, err := bus.DecodeEvent(raw.Data)
+	e.Seq = raw.Sequence
+	return e, err
+}
+
+// Cancel asks whoever runs the task to stop it. A task still queued is
+// marked so that the worker that takes it cancels it at once.
+func (c *Client) Cancel(ctx context.Context, id, reason string) error {
+	last, err := c.LastEvent(ctx, id)
+	if err != nil {
+		return err
+	}
+	if last.Type.Terminal() {
+		return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, last.Type)
+	}
+	if reason == "" {
+		reason = "cancelled by request"
+	}
+	req := bus.Event{TaskID: id, Type: bus.EventCancelRequested, TS: time.Now().UTC(), Reason: reason}
+	if _, err := c.publishEvent(ctx, req, ""); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	if err := c.NC.Publish(c.Names.Control(id), []byte(reason)); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package api
+
+import "errors"
+
+// Sentinel errors of the client.
+var (
+	// ErrNotFound means no task with that id is known to the bus.
+	ErrNotFound = errors.New("task not found")
+	// ErrFinished means the task already ended, so it cannot be cancelled.
+	ErrFinished = errors.New("task already finished")
+	// ErrUnavailable means the kernel did not answer in time.
+	ErrUnavailable = errors.New("kernel unavailable")
+)

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// WorkerLister lists live workers (the hot cache, or the bridge's view
+// of heartbeats).
+type WorkerLister interface {
+	Workers(ctx context.Context) ([]bus.WorkerInfo, error)
+}
+
+// Service is the request/reply API on NATS, discoverable with
+// `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
+// <prefix>.api.status takes an id and answers its status,
+// <prefix>.api.workers answers the live workers.
+type Service struct {
+	Client  *Client
+	Workers WorkerLister
+	Version string
+}
+
+// Submitted is the reply to a submit request.
+type Submitted struct {
+	ID        string `json:"id"`
+	Pool      string `json:"pool"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Events    string `json:"events_subject"`
+}
+
+// Run serves requests until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	names := s.Client.Names
+	svc, err := micro.AddService(s.Client.NC, micro.Config{
+		Name:        names.ServiceName(),
+		Version:     orVersion(s.Version),
+		Description: "AMF-OS task API: submit, status, workers",
+	})
+	if err != nil {
+		return fmt.Errorf("start micro service: %w", err)
+	}
+	g := svc.AddGroup(names.API())
+	for name, h := range map[string]micro.HandlerFunc{
+		"submit":  s.submit(ctx),
+		"status":  s.status(ctx),
+		"workers": s.workers(ctx),
+	} {
+		if err := g.AddEndpoint(name, h); err != nil {
+			_ = svc.Stop()
+			return fmt.Errorf("add endpoint %s: %w", name, err)
+		}
+	}
+	<-ctx.Done()
+	return svc.Stop()
+}
+
+func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
+	return func(r micro.Request) {
+		t, err := bus.DecodeTask(r.Data())
+		if err != nil {
+			code := "400"
+			if errors.Is(err, bus.ErrTooLarge) {
+				code = "413"
+			}
+			_ = r.Error(code, err.Error(), nil)
+			return
+		}
+		if h := r.Headers().Get(bus.HeaderMsgID); h != "" && bus.PeekID(r.Data()) == "" {
+			if !bus.ValidToken(h) {
+				_ = r.Error("400", "Nats-Msg-Id header is not a valid task id: letters, digits, '-' and '_' only", nil)
+				return
+			}
+			t.ID = h
+		}
+		t, dup, err := s.Client.Submit(ctx, t)
+		if err != nil {
+			_ = r.Error("503", err.Error(), nil)
+			return
+		}
+		_ = r.RespondJSON(Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID)})
+	}
+}
+
+func (s *Service) status(ctx context.Context) micro.HandlerFunc {
+	return func(r micro.Request) {
+		id := strings.TrimSpace(string(r.Data()))
+		if strings.HasPrefix(id, "{") {
+			var q struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(r.Data(), &q); err != nil {
+				_ = r.Error("400", "send a task id, or {\"id\":\"…\"}", nil)
+				return
+			}
+			id = q.ID
+		}
+		if !bus.ValidToken(id) {
+			_ = r.Error("400", fmt.Sprintf("%q is not a task id", id), nil)
+			return
+		}
+		st, err := s.Client.Status(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			_ = r.Error("404", err.Error(), nil)
+		case err != nil:
+			_ = r.Error("503", err.Error(), nil)
+		default:
+			_ = r.RespondJSON(st)
+		}
+	}
+}
+
+func (s *Service) workers(ctx context.Context) micro.HandlerFunc {
+	return func(r micro.Request) {
+		if s.Workers == nil {
+			_ = r.RespondJSON([]bus.WorkerInfo{})
+			return
+		}
+		ws, err := s.Workers.Workers(ctx)
+		if err != nil {
+			_ = r.Error("503", err.Error(), nil)
+			return
+		}
+		_ = r.RespondJSON(ws)
+	}
+}
+
+func orVersion(v string) string {
+	if v == "" {
+		return "0.1.0"
+	}
+	return v
+}

@@ -1,0 +1,222 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/sandbox"
+)
+
+// Defaults of a Worker's zero value.
+const (
+	DefaultModel     = "qwen3-coder"
+	DefaultGrace     = 30 * time.Second
+	DefaultHeartbeat = 5 * time.Second
+)
+
+// ErrConfig reports a Worker that cannot run as configured.
+var ErrConfig = errors.New("invalid worker configuration")
+
+// errShutdown is the cancel cause of tasks still running when the drain
+// grace period ends; such tasks are handed back to the pool, not failed.
+var errShutdown = errors.New("worker shutting down")
+
+// Worker pulls tasks of one pool and runs them. Set NC and Runner; every
+// other field has a useful zero value.
+type Worker struct {
+	// NC is the connection to the kernel.
+	NC *nats.Conn
+	// Names derives subjects; zero is the default prefix.
+	Names bus.Names
+	// ID names this worker on the bus; default host-pid.
+	ID string
+	// Pool is the pool whose tasks this worker takes (default "default").
+	Pool string
+	// Labels describe the worker in its heartbeat.
+	Labels map[string]string
+	// Concurrency is how many tasks run at once (default: CPUs).
+	Concurrency int
+	// Runner validates and runs commands.
+	Runner sandbox.Runner
+	// LLM answers instruction tasks; nil rejects them with a clear error.
+	LLM LLM
+	// Model is the chat model (default qwen3-coder).
+	Model string
+	// LLMHost is where the model is served, for messages that say what to
+	// check when it cannot be reached.
+	LLMHost string
+	// StateDir holds per-task work dirs when the runner needs a place.
+	StateDir string
+	// Grace bounds how long SIGTERM waits for in-flight tasks.
+	Grace time.Duration
+	// Heartbeat is the presence interval (default 5s).
+	Heartbeat time.Duration
+	// Presence, when set, also records heartbeats in the hot cache.
+	Presence Presence
+	// Logger receives the worker's logs; nil is slog.Default().
+	Logger *slog.Logger
+
+	js       jetstream.JetStream
+	events   jetstream.Stream
+	host     string
+	started  time.Time
+	inFlight atomic.Int64
+}
+
+func (w *Worker) setDefaults() error {
+	if w.NC == nil || w.Runner == nil {
+		return fmt.Errorf("%w: NC and Runner are required", ErrConfig)
+	}
+	if w.Pool == "" {
+		w.Pool = bus.DefaultPool
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = runtime.NumCPU()
+	}
+	if w.Model == "" {
+		w.Model = DefaultModel
+	}
+	if w.Grace <= 0 {
+		w.Grace = DefaultGrace
+	}
+	if w.Heartbeat <= 0 {
+		w.Heartbeat = DefaultHeartbeat
+	}
+	w.host, _ = os.Hostname()
+	if w.ID == "" {
+		w.ID = fmt.Sprintf("%s-%d", w.host, os.Getpid())
+	}
+	if w.Logger == nil {
+		w.Logger = slog.Default()
+	}
+	w.Logger = w.Logger.With("worker", w.ID, "pool", w.Pool)
+	w.started = time.Now().UTC()
+	return nil
+}
+
+// Run takes tasks until ctx ends, then drains: it stops pulling, lets
+// in-flight tasks finish within Grace, and hands back to the pool any
+// task still running after that.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.setDefaults(); err != nil {
+		return err
+	}
+	js, err := jetstream.New(w.NC, jetstream.WithPublishAsyncMaxPending(1<<16))
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	w.js = js
+	if w.events, err = js.Stream(ctx, w.Names.EventsStream()); err != nil {
+		return fmt.Errorf("worker: events stream: %w", err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, w.Names.TasksStream(), w.Names.PoolConsumerConfig(w.Pool))
+	if err != nil {
+		return fmt.Errorf("worker: pool consumer: %w", err)
+	}
+	w.Logger.Info("worker ready", "concurrency", w.Concurrency, "sandbox", w.Runner.Name(), "model", w.Model)
+
+	// Tasks run under their own context so that shutdown can give them a
+	// grace period instead of cutting them off with ctx.
+	taskCtx, cancelTasks := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelTasks(nil)
+	var tasks sync.WaitGroup
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() { defer bg.Done(); w.heartbeatLoop(ctx) }()
+
+	slots := make(chan struct{}, w.Concurrency)
+	for ctx.Err() == nil {
+		free := w.acquireSlots(ctx, slots)
+		if free == 0 {
+			break
+		}
+		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			w.releaseSlots(slots, free)
+			if ctx.Err() == nil {
+				w.Logger.Warn("fetch tasks", "err", err)
+				sleepCtx(ctx, time.Second)
+			}
+			continue
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			if ctx.Err() != nil {
+				// Fetched while shutting down: give it straight back.
+				_ = msg.Nak()
+				<-slots
+				continue
+			}
+			tasks.Add(1)
+			go func() {
+				defer tasks.Done()
+				defer func() { <-slots }()
+				w.handle(taskCtx, msg)
+			}()
+		}
+		w.releaseSlots(slots, free-got)
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			w.Logger.Debug("fetch ended", "err", err)
+		}
+	}
+
+	w.Logger.Info("draining", "in_flight", w.inFlight.Load(), "grace", w.Grace)
+	done := make(chan struct{})
+	go func() { tasks.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.Grace):
+		w.Logger.Warn("grace period over; handing running tasks back to the pool", "in_flight", w.inFlight.Load())
+		cancelTasks(errShutdown)
+		<-done
+	}
+	bg.Wait()
+	return nil
+}
+
+// acquireSlots blocks for at least one free slot, then takes every slot
+// free now; it returns 0 when ctx ends.
+func (w *Worker) acquireSlots(ctx context.Context, slots chan struct{}) int {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < cap(slots) {
+		select {
+		case slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func (w *Worker) releaseSlots(slots chan struct{}, n int) {
+	for range n {
+		<-slots
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
