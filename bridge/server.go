@@ -57,8 +57,8 @@ type Server struct {
 	// Logger receives the bridge's logs; nil is slog.Default().
 	Logger *slog.Logger
 
-	echo    *echo.Echo
-	metrics *metrics
+	echo      *echo.Echo
+	metrics   *metrics
 	addr      net.Addr
 	readyOnce sync.Once
 	ready     chan struct{}

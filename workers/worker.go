@@ -25,6 +25,11 @@ const (
 	DefaultHeartbeat = 5 * time.Second
 )
 
+// fetchWait bounds one pull request. Short, because a shutdown waits for
+// the pull under way to end before the worker returns; an idle worker
+// costs one request per fetchWait.
+const fetchWait = 500 * time.Millisecond
+
 // ErrConfig reports a Worker that cannot run as configured.
 var ErrConfig = errors.New("invalid worker configuration")
 
@@ -141,7 +146,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if free == 0 {
 			break
 		}
-		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
 			w.releaseSlots(slots, free)
 			if ctx.Err() == nil {
@@ -151,20 +156,33 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		got := 0
-		for msg := range batch.Messages() {
-			got++
-			if ctx.Err() != nil {
-				// Fetched while shutting down: give it straight back.
-				_ = msg.Nak()
-				<-slots
-				continue
+		msgs := batch.Messages()
+	batch:
+		for {
+			select {
+			case msg, ok := <-msgs:
+				if !ok {
+					break batch
+				}
+				got++
+				tasks.Add(1)
+				go func() {
+					defer tasks.Done()
+					defer func() { <-slots }()
+					w.handle(taskCtx, msg)
+				}()
+			case <-ctx.Done():
+				// Whatever this pull still delivers goes straight back to
+				// the pool for another worker.
+				bg.Add(1)
+				go func() {
+					defer bg.Done()
+					for msg := range msgs {
+						_ = msg.Nak()
+					}
+				}()
+				break batch
 			}
-			tasks.Add(1)
-			go func() {
-				defer tasks.Done()
-				defer func() { <-slots }()
-				w.handle(taskCtx, msg)
-			}()
 		}
 		w.releaseSlots(slots, free-got)
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {

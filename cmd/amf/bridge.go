@@ -1,0 +1,26 @@
+package main
+
+import "context"
+
+func init() {
+	register(command{name: "bridge", summary: "run the HTTP bridge (task API, live events, web console)", run: runBridge})
+}
+
+func runBridge(ctx context.Context, args []string) error {
+	var c common
+	var b bridgeFlags
+	f := newFlags("bridge", "bridge [flags]")
+	c.bindNATS(f)
+	c.bindLog(f)
+	b.bind(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	c.logger()
+	nc, err := c.connect("amf-bridge")
+	if err != nil {
+		return err
+	}
+	defer nc.Drain()
+	return b.server(nc, &c).Run(ctx)
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/ollama/ollama/api"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// Defaults of the configuration contract (DESIGN's table).
+const (
+	defaultNATSURL = "nats://127.0.0.1:4222"
+	defaultOllama  = "http://127.0.0.1:11434"
+)
+
+// common holds the settings most subcommands share.
+type common struct {
+	stateDir string
+	natsURL  string
+	prefix   string
+	logLevel string
+	logJSON  bool
+}
+
+func (c *common) bindState(f flags) {
+	f.str(&c.stateDir, "state-dir", "AMF_STATE_DIR", kernel.DefaultStateDir(), "JetStream store, memory index and sandbox roots")
+}
+
+func (c *common) bindNATS(f flags) {
+	f.str(&c.natsURL, "nats", "AMF_NATS_URL", defaultNATSURL, "where to reach the kernel")
+}
+
+func (c *common) bindLog(f flags) {
+	f.str(&c.prefix, "prefix", "AMF_PREFIX", bus.DefaultPrefix, "subject prefix shared by every part of one installation")
+	f.str(&c.logLevel, "log-level", "AMF_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.bool(&c.logJSON, "log-json", "AMF_LOG_JSON", false, "log as JSON lines")
+}
+
+func (c *common) names() bus.Names { return bus.Names{Prefix: c.prefix} }
+
+// logger configures the one slog handler of the process.
+func (c *common) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.logJSON {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	l := slog.New(h)
+	slog.SetDefault(l)
+	return l
+}
+
+// connect dials the kernel with reconnects forever: parts outlive kernel
+// restarts.
+func (c *common) connect(name string) (*nats.Conn, error) {
+	nc, err := nats.Connect(c.natsURL,
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the kernel at %s: %w (is `amf kernel` or `amf up` running? set --nats / AMF_NATS_URL)", c.natsURL, err)
+	}
+	return nc, nil
+}
+
+// ollamaClient builds the Ollama client the way Ollama's own tools read
+// OLLAMA_HOST: a bare host:port gets http:// and the default port.
+func ollamaClient(host string) (*api.Client, string, error) {
+	raw := strings.TrimSpace(host)
+	if raw == "" {
+		raw = defaultOllama
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, "", fmt.Errorf("OLLAMA_HOST %q is not an address such as http://127.0.0.1:11434", host)
+	}
+	if u.Port() == "" {
+		u.Host += ":11434"
+	}
+	return api.NewClient(u, http.DefaultClient), u.String(), nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/amf-os/amf/kernel"
+)
+
+func init() {
+	register(command{name: "kernel", summary: "run the NATS kernel (JetStream) and the task API service", run: runKernel})
+}
+
+// kernelFlags are the settings of the embedded kernel.
+type kernelFlags struct {
+	listen       string
+	config       string
+	name         string
+	eventsMaxAge time.Duration
+}
+
+func (k *kernelFlags) bind(f flags) {
+	f.str(&k.listen, "listen", "AMF_NATS_LISTEN", kernel.DefaultListen, "kernel's client address")
+	f.str(&k.config, "config", "AMF_NATS_CONFIG", "", "nats-server configuration file (cluster routes, leafnodes, auth, TLS)")
+	f.str(&k.name, "server-name", "AMF_SERVER_NAME", "", "this kernel's name in a cluster (default: hostname)")
+	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
+}
+
+func (k *kernelFlags) server(c *common) *kernel.Server {
+	return &kernel.Server{
+		StateDir:     c.stateDir,
+		Listen:       k.listen,
+		ConfigFile:   k.config,
+		ServerName:   k.name,
+		EventsMaxAge: k.eventsMaxAge,
+		Names:        c.names(),
+		Logger:       slog.Default().With("part", "kernel"),
+	}
+}
+
+func runKernel(ctx context.Context, args []string) error {
+	var c common
+	var k kernelFlags
+	f := newFlags("kernel", "kernel [flags]")
+	c.bindState(f)
+	c.bindLog(f)
+	k.bind(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	c.logger()
+	srv := k.server(&c)
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Drain()
+	return serveAPI(ctx, nc, &c, nil)
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/workers"
+)
+
+// serveAPI runs the NATS micro service until ctx ends.
+func serveAPI(ctx context.Context, nc *nats.Conn, c *common, lister api.WorkerLister) error {
+	if lister == nil {
+		r := &api.Roster{NC: nc, Names: c.names()}
+		if err := r.Start(); err != nil {
+			return err
+		}
+		defer r.Stop()
+		lister = r
+	}
+	svc := &api.Service{Client: &api.Client{NC: nc, Names: c.names()}, Workers: lister, Version: version}
+	return svc.Run(ctx)
+}
+
+// workerFlags are the settings of a worker.
+type workerFlags struct {
+	id          string
+	pool        string
+	concurrency int
+	model       string
+	ollama      string
+	backend     string
+	grace       time.Duration
+}
+
+func (w *workerFlags) bind(f flags) {
+	f.str(&w.id, "id", "AMF_WORKER_ID", "", "worker id on the bus (default host-pid)")
+	f.str(&w.pool, "pool", "AMF_POOL", "default", "pool whose tasks this worker takes")
+	f.int(&w.concurrency, "concurrency", "AMF_CONCURRENCY", runtime.NumCPU(), "tasks run at once")
+	f.str(&w.model, "model", "AMF_MODEL", workers.DefaultModel, "chat model")
+	f.str(&w.ollama, "ollama", "OLLAMA_HOST", defaultOllama, "Ollama address")
+	f.str(&w.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
+	f.duration(&w.grace, "grace", "AMF_GRACE", workers.DefaultGrace, "how long shutdown waits for running tasks")
+}
+
+// worker assembles a worker from flags.
+func (w *workerFlags) worker(nc *nats.Conn, c *common) (*workers.Worker, error) {
+	log := slog.Default().With("part", "worker")
+	runner, err := newRunner(w.backend, c.stateDir, log)
+	if err != nil {
+		return nil, err
+	}
+	llm, host, err := ollamaClient(w.ollama)
+	if err != nil {
+		return nil, err
+	}
+	return &workers.Worker{
+		NC:          nc,
+		Names:       c.names(),
+		ID:          w.id,
+		Pool:        w.pool,
+		Concurrency: w.concurrency,
+		Runner:      runner,
+		LLM:         llm,
+		LLMHost:     host,
+		Model:       w.model,
+		StateDir:    c.stateDir,
+		Grace:       w.grace,
+		Logger:      log,
+	}, nil
+}
+
+// bridgeFlags are the settings of the HTTP bridge.
+type bridgeFlags struct {
+	listen string
+}
+
+func (b *bridgeFlags) bind(f flags) {
+	f.str(&b.listen, "http", "AMF_HTTP_LISTEN", bridge.DefaultListen, "bridge address")
+}
+
+func (b *bridgeFlags) server(nc *nats.Conn, c *common) *bridge.Server {
+	return &bridge.Server{NC: nc, Names: c.names(), Listen: b.listen, Logger: slog.Default().With("part", "bridge")}
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// errPart names which part of the process failed.
+func errPart(part string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", part, err)
+}

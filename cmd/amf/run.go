@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+func init() {
+	register(command{name: "run", summary: "submit a task and stream it live; exit code follows the task", run: runRun})
+}
+
+// Exit codes of `amf run`.
+const (
+	exitFailed    = 1
+	exitCancelled = 130
+)
+
+func runRun(ctx context.Context, args []string) error {
+	var c common
+	var t bus.Task
+	var cmd, timeout string
+	var asJSON bool
+	f := newFlags("run", `run [flags] "what you want"   or   amf run --cmd "shell command"`)
+	c.bindNATS(f)
+	c.bindLog(f)
+	f.str(&cmd, "cmd", "", "", "run this shell command instead of asking the model")
+	f.str(&t.Pool, "pool", "AMF_POOL", bus.DefaultPool, "pool to send the task to")
+	f.str(&t.Session, "session", "AMF_SESSION", "", "session that groups a conversation")
+	f.str(&t.Policy, "policy", "", "", "sandbox profile (strict, network, trusted)")
+	f.str(&timeout, "timeout", "", "", "bound the whole task, e.g. 2m")
+	f.str(&t.ID, "id", "", "", "task id (default generated); the same id twice is one task")
+	f.int(&t.MaxAttempts, "max-attempts", "", 0, "correction attempts, 1–10 (default 3)")
+	f.bool(&t.NoAnswer, "no-answer", "", false, "skip the model's plain-language answer")
+	f.bool(&asJSON, "json", "", false, "print each event as a JSON line")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	t.Command = cmd
+	t.Instruction = strings.Join(f.Args(), " ")
+	if timeout != "" {
+		d, err := time.ParseDuration(timeout)
+		if err != nil {
+			return fmt.Errorf("--timeout %q: want a duration such as 90s or 5m", timeout)
+		}
+		t.Timeout = bus.Duration(d)
+	}
+	if err := t.Normalize(); err != nil {
+		return err
+	}
+	c.logLevel = "warn"
+	c.logger()
+	nc, err := c.connect("amf-run")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	client := &api.Client{NC: nc, Names: c.names()}
+	t, _, err = client.Submit(ctx, t)
+	if err != nil {
+		return err
+	}
+	p := &printer{out: os.Stdout, err: os.Stderr, json: asJSON}
+	// Ctrl-C cancels the task, then keeps streaming until the worker
+	// confirms, so the user sees how it ended.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	go func() {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "\ncancelling…")
+			_ = client.Cancel(watchCtx, t.ID, "interrupted from amf run")
+			time.AfterFunc(5*time.Second, stopWatch)
+		case <-watchCtx.Done():
+		}
+	}()
+	var last bus.Event
+	err = client.Watch(watchCtx, t.ID, 0, true, func(e bus.Event) error {
+		last = e
+		p.print(e)
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	switch last.Type {
+	case bus.EventDone:
+		return nil
+	case bus.EventCancelled:
+		return exitError{exitCancelled}
+	}
+	return exitError{exitFailed}
+}
+
+// printer renders events for a person: tokens inline, then the command,
+// its output and the result.
+type printer struct {
+	out, err io.Writer
+	json     bool
+	inTokens bool
+	inAnswer bool
+}
+
+func (p *printer) print(e bus.Event) {
+	if p.json {
+		b, _ := json.Marshal(e)
+		fmt.Fprintln(p.out, string(b))
+		return
+	}
+	if p.inTokens && e.Type != bus.EventToken || p.inAnswer && e.Type != bus.EventAnswer {
+		fmt.Fprintln(p.err)
+		p.inTokens, p.inAnswer = false, false
+	}
+	switch e.Type {
+	case bus.EventAccepted:
+		fmt.Fprintf(p.err, "▶ task %s accepted\n", e.TaskID)
+	case bus.EventAssigned:
+		fmt.Fprintf(p.err, "▶ on worker %s (host %s, delivery %d)\n", e.Worker, e.Host, e.Delivery)
+	case bus.EventMemoryHit:
+		fmt.Fprintf(p.err, "▶ remembered (score %.2f): %s\n", e.Score, e.Command)
+	case bus.EventToken:
+		p.inTokens = true
+		fmt.Fprint(p.err, e.Text)
+	case bus.EventAnswer:
+		p.inAnswer = true
+		fmt.Fprint(p.out, e.Text)
+	case bus.EventCommand:
+		fmt.Fprintf(p.err, "$ %s\n", e.Command)
+	case bus.EventRejected:
+		fmt.Fprintf(p.err, "✗ refused by rule %s: %s\n", e.Rule, e.Reason)
+	case bus.EventStdout:
+		fmt.Fprintln(p.out, e.Text)
+	case bus.EventStderr:
+		fmt.Fprintln(p.err, e.Text)
+	case bus.EventExecEnd:
+		if e.Exec != nil {
+			fmt.Fprintf(p.err, "▶ exit %d in %.0f ms\n", e.Exec.ExitCode, e.Exec.DurationMS)
+		}
+	case bus.EventRetry:
+		fmt.Fprintf(p.err, "↻ attempt %d: %s\n", e.Attempt, e.Text)
+	case bus.EventLearned:
+		fmt.Fprintln(p.err, "▶ learned")
+	case bus.EventDone:
+		fmt.Fprintf(p.err, "✓ done (attempt %d)\n", e.Attempt)
+	case bus.EventFailed:
+		fmt.Fprintf(p.err, "✗ failed: %s\n", e.Reason)
+	case bus.EventCancelled:
+		fmt.Fprintf(p.err, "✗ cancelled: %s\n", e.Reason)
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+)
+
+func init() {
+	register(command{name: "up", summary: "run kernel, bridge and one worker in one process (one machine)", run: runUp})
+}
+
+func runUp(ctx context.Context, args []string) error {
+	var c common
+	var k kernelFlags
+	var w workerFlags
+	var b bridgeFlags
+	f := newFlags("up", "up [flags]")
+	c.bindState(f)
+	c.bindLog(f)
+	k.bind(f)
+	w.bind(f)
+	b.bind(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log := c.logger()
+	srv := k.server(&c)
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	// Co-located parts talk to the kernel in-process, skipping TCP.
+	nc, err := srv.Connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Drain()
+	wk, err := w.worker(nc, &c)
+	if err != nil {
+		return err
+	}
+	br := b.server(nc, &c)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, nil)) })
+	g.Go(func() error { return errPart("worker", wk.Run(gctx)) })
+	g.Go(func() error { return errPart("bridge", br.Run(gctx)) })
+	go func() {
+		select {
+		case <-br.Ready():
+			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", srv.ClientURL(), "state", c.stateDir)
+		case <-gctx.Done():
+		}
+	}()
+	return g.Wait()
+}

@@ -1,0 +1,31 @@
+package main
+
+import "context"
+
+func init() {
+	register(command{name: "worker", summary: "run a worker that takes tasks of its pool from the kernel", run: runWorker})
+}
+
+func runWorker(ctx context.Context, args []string) error {
+	var c common
+	var w workerFlags
+	f := newFlags("worker", "worker [flags]")
+	c.bindState(f)
+	c.bindNATS(f)
+	c.bindLog(f)
+	w.bind(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	c.logger()
+	nc, err := c.connect("amf-worker")
+	if err != nil {
+		return err
+	}
+	defer nc.Drain()
+	wk, err := w.worker(nc, &c)
+	if err != nil {
+		return err
+	}
+	return wk.Run(ctx)
+}
