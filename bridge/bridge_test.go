@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
