@@ -1,0 +1,41 @@
+# AMF-OS tasks. `just test` installs what the tests need when it is missing.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Build the amf binary into ./bin.
+build:
+    go build -o bin/amf ./cmd/amf
+
+# Run everything on one machine (kernel, bridge, one worker).
+up:
+    go run ./cmd/amf up
+
+# Install the system packages the tests use, when missing (Debian).
+deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    need=()
+    command -v redis-server >/dev/null || need+=(redis-server)
+    command -v bwrap >/dev/null || need+=(bubblewrap)
+    command -v chromium >/dev/null || need+=(chromium)
+    command -v ip >/dev/null || need+=(iproute2)
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "installing: ${need[*]}"
+        sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+    fi
+
+# Static checks: formatting and vet.
+check:
+    test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
+    go vet ./...
+
+# The whole test suite, with the race detector.
+test: deps check
+    go test -race -count=1 -timeout 20m ./...
+
+# Benchmarks whose numbers README reports.
+bench:
+    go test -run '^$' -bench . -benchtime 2s ./sandbox/ ./memory/
+    go run ./cmd/amf bench all
