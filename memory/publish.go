@@ -1,0 +1,106 @@
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// idRE is the shape of a memory id (bus.MemoryID).
+var idRE = regexp.MustCompile(`^[0-9a-f]{20}$`)
+
+// Publisher writes to the AMF_MEMORY stream: what was learned, what
+// failed, what to forget. Every worker applies it to its own index.
+type Publisher struct {
+	JS    jetstream.JetStream
+	Names bus.Names
+}
+
+// Learn publishes one success and returns the memory's id. Learning the
+// same instruction and command again adds a success to the same memory.
+// The message id is the memory plus the task (or time) that taught it, so
+// a publish retried after a lost acknowledgement counts once, and the
+// stream's duplicate answer is a success, not an error.
+func (p Publisher) Learn(ctx context.Context, rec bus.Learned) (string, error) {
+	if err := rec.Normalize(); err != nil {
+		return "", fmt.Errorf("learn: %w", err)
+	}
+	occurrence := rec.TaskID
+	if occurrence == "" {
+		occurrence = strconv.FormatInt(rec.TS.UnixNano(), 36)
+	}
+	if err := p.publish(ctx, p.Names.Learned(), "learn-"+rec.ID+"-"+occurrence, rec); err != nil {
+		return "", fmt.Errorf("learn: %w", err)
+	}
+	return rec.ID, nil
+}
+
+// ReportFailure lowers a memory's confidence on every worker; a memory
+// that failed is no longer reused without asking the model.
+func (p Publisher) ReportFailure(ctx context.Context, f bus.MemoryFailure) error {
+	if !idRE.MatchString(f.ID) {
+		return fmt.Errorf("report failure: %w: %q is not a memory id", ErrUnknownMemory, f.ID)
+	}
+	if f.TS.IsZero() {
+		f.TS = time.Now().UTC()
+	}
+	msgID := "fail-" + f.ID + "-" + f.TaskID
+	if f.TaskID == "" {
+		msgID = ""
+	}
+	if err := p.publish(ctx, p.Names.MemoryFailed(), msgID, f); err != nil {
+		return fmt.Errorf("report failure: %w", err)
+	}
+	return nil
+}
+
+// Forget publishes a tombstone: every worker drops the memory.
+func (p Publisher) Forget(ctx context.Context, id, by string) error {
+	if !idRE.MatchString(id) {
+		return fmt.Errorf("forget: %w: %q is not a memory id", ErrUnknownMemory, id)
+	}
+	if err := p.publish(ctx, p.Names.MemoryForgotten(), "", bus.Forgotten{ID: id, By: by, TS: time.Now().UTC()}); err != nil {
+		return fmt.Errorf("forget: %w", err)
+	}
+	return nil
+}
+
+func (p Publisher) publish(ctx context.Context, subject, msgID string, v any) error {
+	if p.JS == nil {
+		return fmt.Errorf("publish %s: no JetStream context", subject)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	if msgID != "" {
+		msg.Header.Set(bus.HeaderMsgID, msgID)
+	}
+	if _, err := p.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+func slicesSortBySeq(es []*entry) {
+	slices.SortFunc(es, func(a, b *entry) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+}

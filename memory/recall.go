@@ -1,0 +1,135 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MaxQueryBytes bounds a recall query.
+const MaxQueryBytes = 8 << 10
+
+// maxK bounds how many memories one recall returns.
+const maxK = 100
+
+// Match is one recalled memory.
+type Match struct {
+	ID          string    `json:"id"`
+	Score       float64   `json:"score"`
+	Instruction string    `json:"instruction"`
+	Command     string    `json:"command"`
+	Description string    `json:"description,omitempty"`
+	Host        HostFacts `json:"host,omitzero"`
+	Successes   int       `json:"successes"`
+	Failures    int       `json:"failures"`
+	Confidence  float64   `json:"confidence"`
+	Learned     time.Time `json:"learned"`
+	// Reuse says the command may run without asking the model: the score
+	// is above the reuse threshold, the host fits and confidence holds.
+	// It is still validated and sandboxed.
+	Reuse bool `json:"reuse"`
+	// NoReuse says why Reuse is false, for logs and the memory_hit event.
+	NoReuse string `json:"no_reuse,omitempty"`
+}
+
+// Recall returns up to k memories most similar to instruction (k ≤ 0
+// means DefaultK), best first, leaving out those below MinScore. facts
+// describe this worker and decide whether a match may be reused.
+func (k *Knowledge) Recall(ctx context.Context, instruction string, facts HostFacts, n int) ([]Match, error) {
+	q := strings.TrimSpace(instruction)
+	switch {
+	case q == "":
+		return nil, fmt.Errorf("%w: the instruction is empty", ErrBadQuery)
+	case len(q) > MaxQueryBytes:
+		return nil, fmt.Errorf("%w: the instruction is %d bytes, the limit is %d", ErrBadQuery, len(q), MaxQueryBytes)
+	}
+	if n <= 0 {
+		n = DefaultK
+	}
+	n = min(n, maxK)
+	vecs, err := k.cfg.Embedder.Embed(ctx, []string{q})
+	if err != nil {
+		return nil, fmt.Errorf("recall: %w", err)
+	}
+	if len(vecs[0]) != k.dim {
+		return nil, fmt.Errorf("recall: %w: %d dimensions, the index has %d", ErrEmbed, len(vecs[0]), k.dim)
+	}
+	return k.recallVector(ctx, vecs[0], facts, n)
+}
+
+func (k *Knowledge) recallVector(ctx context.Context, vec []float32, facts HostFacts, n int) ([]Match, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.closed {
+		return nil, ErrClosed
+	}
+	n = min(n, k.coll.Count())
+	if n == 0 {
+		return nil, nil
+	}
+	res, err := k.coll.QueryEmbedding(ctx, vec, n, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("recall: query index: %w", err)
+	}
+	out := make([]Match, 0, len(res))
+	for _, r := range res {
+		score := float64(r.Similarity)
+		e, ok := k.entries[r.ID]
+		if !ok || score < k.cfg.MinScore {
+			continue
+		}
+		m := k.match(e, score)
+		m.Reuse, m.NoReuse = k.reusable(e, score, facts)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (k *Knowledge) match(e *entry, score float64) Match {
+	return Match{
+		ID: e.Rec.ID, Score: score,
+		Instruction: e.Rec.Instruction, Command: e.Rec.Command, Description: e.Rec.Description,
+		Host: e.Rec.Host, Successes: e.Successes, Failures: e.Failures,
+		Confidence: e.confidence(), Learned: e.Rec.TS,
+	}
+}
+
+func (k *Knowledge) reusable(e *entry, score float64, facts HostFacts) (bool, string) {
+	switch {
+	case k.cfg.NoReuse:
+		return false, "reuse is turned off"
+	case score < k.cfg.ReuseScore:
+		return false, fmt.Sprintf("similarity %.2f is below %.2f", score, k.cfg.ReuseScore)
+	case e.confidence() < k.cfg.MinConfidence:
+		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(), e.Failures)
+	}
+	return fits(e.Rec.Host, facts)
+}
+
+// Get returns one memory by id.
+func (k *Knowledge) Get(id string) (Match, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	e, ok := k.entries[id]
+	if !ok {
+		return Match{}, fmt.Errorf("%w: %q", ErrUnknownMemory, id)
+	}
+	return k.match(e, 1), nil
+}
+
+// All returns every memory, oldest first (by stream sequence).
+func (k *Knowledge) All() []Match {
+	k.mu.RLock()
+	es := make([]*entry, 0, len(k.entries))
+	for _, e := range k.entries {
+		es = append(es, e)
+	}
+	out := make([]Match, 0, len(es))
+	slicesSortBySeq(es)
+	for _, e := range es {
+		out = append(out, k.match(e, 0))
+	}
+	k.mu.RUnlock()
+	return out
+}

@@ -1,0 +1,193 @@
+package memory
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// snapshotVersion changes when the file layout does; an old file is then
+// ignored and the index rebuilt from the stream.
+const snapshotVersion = 1
+
+// snapshot is the index on disk: the vectors, what they mean, and the
+// stream position they reflect, written together so they always agree.
+type snapshot struct {
+	Version  int
+	Embedder string
+	Dim      int
+	// StreamCreated tells a stream that was deleted and made anew (whose
+	// sequences mean something else) from the one the index was built on.
+	StreamCreated time.Time
+	Applied       uint64
+	Entries       []snapEntry
+}
+
+type snapEntry struct {
+	Entry entry
+	// Vec is the embedding as little-endian float32s: compact in gob.
+	Vec []byte
+}
+
+// load reads the snapshot when it matches the embedder and the stream,
+// and builds the collection from it; otherwise it starts empty.
+func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error {
+	coll, err := k.newCollection()
+	if err != nil {
+		return err
+	}
+	k.coll = coll
+	if k.path == "" {
+		return nil
+	}
+	f, err := os.Open(k.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open memory index: %w", err)
+	}
+	defer f.Close()
+	var s snapshot
+	if err := gob.NewDecoder(f).Decode(&s); err != nil {
+		k.log.Warn("memory: index file unreadable; rebuilding from the stream", "path", k.path, "err", err)
+		return nil
+	}
+	switch {
+	case s.Version != snapshotVersion:
+		k.log.Info("memory: index format changed; rebuilding from the stream", "was", s.Version)
+		return nil
+	case s.Embedder != k.cfg.Embedder.Name() || s.Dim != k.dim:
+		k.log.Info("memory: embedder changed; rebuilding from the stream",
+			"was", s.Embedder, "was_dim", s.Dim, "now", k.cfg.Embedder.Name(), "now_dim", k.dim)
+		return nil
+	case info != nil && (!s.StreamCreated.Equal(info.Created) || s.Applied > info.State.LastSeq):
+		k.log.Info("memory: stream was recreated; rebuilding from it")
+		return nil
+	}
+	docs := make([]chromem.Document, 0, len(s.Entries))
+	for _, se := range s.Entries {
+		if len(se.Vec) != 4*s.Dim {
+			k.log.Warn("memory: index file damaged; rebuilding from the stream")
+			return nil
+		}
+		docs = append(docs, chromemDoc(se.Entry.Rec.ID, decodeVec(se.Vec)))
+		e := se.Entry
+		k.entries[e.Rec.ID] = &e
+	}
+	if len(docs) > 0 {
+		if err := coll.AddDocuments(ctx, docs, 2); err != nil {
+			return fmt.Errorf("load memory index: %w", err)
+		}
+	}
+	k.applied = s.Applied
+	k.streamCreated = s.StreamCreated
+	k.log.Info("memory: index loaded", "memories", len(docs), "seq", s.Applied)
+	return nil
+}
+
+// save writes the snapshot atomically (temporary file, fsync, rename).
+func (k *Knowledge) save() error {
+	if k.path == "" {
+		return nil
+	}
+	k.mu.Lock()
+	if !k.dirty {
+		k.mu.Unlock()
+		return nil
+	}
+	s := snapshot{Version: snapshotVersion, Embedder: k.cfg.Embedder.Name(), Dim: k.dim, Applied: k.applied, StreamCreated: k.streamCreated}
+	s.Entries = make([]snapEntry, 0, len(k.entries))
+	for id, e := range k.entries {
+		doc, err := k.coll.GetByID(context.Background(), id)
+		if err != nil {
+			k.mu.Unlock()
+			return fmt.Errorf("save memory index: %w", err)
+		}
+		s.Entries = append(s.Entries, snapEntry{Entry: *e, Vec: encodeVec(doc.Embedding)})
+	}
+	k.dirty = false
+	k.mu.Unlock()
+
+	if err := writeAtomic(k.path, func(f *os.File) error { return gob.NewEncoder(f).Encode(&s) }); err != nil {
+		k.mu.Lock()
+		k.dirty = true
+		k.mu.Unlock()
+		return fmt.Errorf("save memory index: %w", err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, write func(*os.File) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".index-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// snapshotLoop saves a changed index now and then, and once as soon as
+// catch-up ends, so a crash loses at most SnapshotEvery of replay.
+func (k *Knowledge) snapshotLoop(ctx context.Context) {
+	t := time.NewTicker(k.cfg.SnapshotEvery)
+	defer t.Stop()
+	caughtUp := k.caughtUp
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-caughtUp:
+			caughtUp = nil
+		case <-t.C:
+		}
+		if err := k.save(); err != nil {
+			k.log.Warn("memory: saving the index failed", "err", err)
+		}
+	}
+}
+
+func chromemDoc(id string, vec []float32) chromem.Document {
+	return chromem.Document{ID: id, Embedding: vec}
+}
+
+func encodeVec(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func decodeVec(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
