@@ -104,9 +104,9 @@ type Knowledge struct {
 	applied uint64
 	// streamCreated is when the stream the index follows was created.
 	streamCreated time.Time
-	dirty   bool
-	lastErr error
-	changed chan struct{} // closed and replaced after every applied batch
+	dirty         bool
+	lastErr       error
+	changed       chan struct{} // closed and replaced after every applied batch
 
 	caughtUp     chan struct{}
 	caughtUpOnce sync.Once
