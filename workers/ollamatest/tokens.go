@@ -92,4 +92,3 @@ func runLen(s string, ok func(rune) bool, max int) int {
 	}
 	return n
 }
-
