@@ -90,7 +90,7 @@ func (b *bridgeFlags) server(nc *nats.Conn, c *common) *bridge.Server {
 }
 
 // version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+var version = "0.1.0-dev"
 
 // errPart names which part of the process failed.
 func errPart(part string, err error) error {

@@ -28,25 +28,31 @@ type Client struct {
 	// Cache, when set, is read first for status.
 	Cache StatusSource
 
-	once   sync.Once
-	err    error
+	mu     sync.Mutex
 	events jetstream.Stream
 }
 
+// init looks up the events stream once it exists; a failure is not kept,
+// so a client made before the kernel finished starting recovers.
 func (c *Client) init(ctx context.Context) error {
-	c.once.Do(func() {
-		if c.JS == nil {
-			c.JS, c.err = jetstream.New(c.NC)
-			if c.err != nil {
-				return
-			}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.events != nil {
+		return nil
+	}
+	if c.JS == nil {
+		js, err := jetstream.New(c.NC)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		c.events, c.err = c.JS.Stream(ctx, c.Names.EventsStream())
-		if c.err != nil {
-			c.err = fmt.Errorf("%w: events stream %s: %v", ErrUnavailable, c.Names.EventsStream(), c.err)
-		}
-	})
-	return c.err
+		c.JS = js
+	}
+	s, err := c.JS.Stream(ctx, c.Names.EventsStream())
+	if err != nil {
+		return fmt.Errorf("%w: events stream %s: %v", ErrUnavailable, c.Names.EventsStream(), err)
+	}
+	c.events = s
+	return nil
 }
 
 // Submit validates the task, records it as accepted and queues it for its

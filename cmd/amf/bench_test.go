@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/workers"
+	"github.com/amf-os/amf/workers/ollamatest"
+)
+
+// benchMesh is an in-process kernel, bridge (over real HTTP) and worker,
+// the same parts `amf up` runs, with the fake model.
+type benchMesh struct {
+	base string
+	llm  *ollamatest.Server
+}
+
+func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
+	b.Helper()
+	llm := ollamatest.New(b, opts...)
+	k := kerneltest.Start(b)
+	br := &bridge.Server{NC: k.NC, Logger: kerneltest.Logger(b)}
+	h, err := br.Handler()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	b.Cleanup(ts.Close)
+	runner, err := newRunner("namespace", b.TempDir(), kerneltest.Logger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &workers.Worker{
+		NC: k.NC, Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(),
+		Concurrency: concurrency, StateDir: b.TempDir(), Logger: kerneltest.Logger(b),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return &benchMesh{base: ts.URL, llm: llm}
+}
+
+// submit posts a task and returns its id.
+func (m *benchMesh) submit(b *testing.B, body string) string {
+	resp, err := http.Post(m.base+"/v1/tasks", "application/json", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 202 {
+		b.Fatalf("submit: %d %v", resp.StatusCode, err)
+	}
+	return s.ID
+}
+
+// stream reads a task's SSE stream to its end, calling fn per message.
+func (m *benchMesh) stream(b *testing.B, id string, fn func(bridge.SSEMessage)) {
+	resp, err := http.Get(m.base + "/v1/tasks/" + id + "/events")
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	defer resp.Body.Close()
+	if err := bridge.ReadSSE(resp.Body, func(msg bridge.SSEMessage) error { fn(msg); return nil }); err != nil {
+		b.Error(err)
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// structured is a reply in the JSON form the worker asks the model for.
+const structured = `{"thought":"nothing to do","command":"true"}`
+
+// BenchmarkTTFT measures time from POST /v1/tasks to the first token on
+// the task's SSE stream, against a client reading the same fake Ollama
+// directly, in the same run. Reported: p50/p99 of both and the overhead.
+func BenchmarkTTFT(b *testing.B) {
+	m := newBenchMesh(b, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured}))
+	ctx := context.Background()
+	stream := true
+	var direct, system []time.Duration
+	errFirst := errors.New("first token")
+	for b.Loop() {
+		// Baseline: the model straight from the client.
+		start := time.Now()
+		err := m.llm.Client().Chat(ctx, &api.ChatRequest{Model: "qwen3-coder", Stream: &stream,
+			Messages: []api.Message{{Role: "user", Content: "do nothing"}}},
+			func(r api.ChatResponse) error {
+				if r.Message.Content != "" {
+					return errFirst
+				}
+				return nil
+			})
+		if !errors.Is(err, errFirst) {
+			b.Fatalf("direct chat: %v", err)
+		}
+		direct = append(direct, time.Since(start))
+
+		// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
+		start = time.Now()
+		id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
+		first := time.Duration(0)
+		m.stream(b, id, func(msg bridge.SSEMessage) {
+			if first == 0 && msg.Event == string(bus.EventToken) {
+				first = time.Since(start)
+			}
+		})
+		if first == 0 {
+			b.Fatalf("task %s streamed no token", id)
+		}
+		system = append(system, first)
+	}
+	b.ReportMetric(ms(percentile(direct, .5)), "direct-p50-ms")
+	b.ReportMetric(ms(percentile(direct, .99)), "direct-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)), "amf-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)), "amf-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)-percentile(direct, .5)), "overhead-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)-percentile(direct, .99)), "overhead-p99-ms")
+}
+
+// BenchmarkTokenRelay runs 50 tasks at once, each streaming 2,000 tokens
+// as fast as the fake model sends them, and counts the tokens that reach
+// SSE clients per second.
+func BenchmarkTokenRelay(b *testing.B) {
+	const tasks, tokens = 50, 2000
+	toks := make([]string, 0, tokens)
+	toks = append(toks, `{"thought":"`)
+	for i := 1; i < tokens-1; i++ {
+		toks = append(toks, "w"+strconv.Itoa(i%10)+" ")
+	}
+	toks = append(toks, `","command":"true"}`)
+	m := newBenchMesh(b, tasks, ollamatest.WithFallback(ollamatest.Reply{Tokens: toks}))
+	var total atomic.Int64
+	var elapsed time.Duration
+	for b.Loop() {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
+				m.stream(b, id, func(msg bridge.SSEMessage) {
+					if msg.Event == string(bus.EventToken) {
+						total.Add(1)
+					}
+				})
+			}()
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+	}
+	if got, want := total.Load(), int64(b.N*tasks*tokens); got < want {
+		b.Fatalf("relayed %d tokens, want %d", got, want)
+	}
+	b.ReportMetric(float64(total.Load())/elapsed.Seconds(), "tokens/s")
+}
+
+// BenchmarkIdleRSS starts `amf up` as its own process and reads its
+// resident memory once it is idle.
+func BenchmarkIdleRSS(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		natsAddr, httpAddr := freeAddr(b), freeAddr(b)
+		p := startAmf(b, []string{
+			"AMF_STATE_DIR=" + b.TempDir(), "AMF_NATS_LISTEN=" + natsAddr, "AMF_HTTP_LISTEN=" + httpAddr,
+			"OLLAMA_HOST=http://127.0.0.1:1",
+		}, "up")
+		waitHealthy(b, "http://"+httpAddr, p)
+		time.Sleep(3 * time.Second) // settle: this measures memory, not time
+		kb := vmRSS(b, p.cmd.Process.Pid)
+		b.ReportMetric(float64(kb)/1024, "idle-rss-MB")
+		p.signal(syscall.SIGTERM)
+		p.wait(30 * time.Second)
+		b.StartTimer()
+	}
+}
+
+func vmRSS(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/sandbox"
+)
+
+// amfBin is the amf binary built once for the tests that run it as a
+// separate process, as an operator would.
+var amfBin string
+
+func TestMain(m *testing.M) {
+	sandbox.MaybeInit()
+	dir, err := os.MkdirTemp("", "amf-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	amfBin = filepath.Join(dir, "amf")
+	if out, err := exec.Command("go", "build", "-o", amfBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build amf: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is an amf process started by a test.
+type proc struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// Output is what the process printed so far (stdout and stderr).
+func (p *proc) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// startAmf runs `amf args…` with env added; it is killed when the test ends.
+func startAmf(t testing.TB, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, done: make(chan struct{})}
+	p.cmd = exec.Command(amfBin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start amf %v: %v", args, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("amf %v output:\n%s", args, p.Output())
+		}
+	})
+	return p
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) signal(s syscall.Signal) { _ = p.cmd.Process.Signal(s) }
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(d time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.t.Fatalf("amf %v still running after %v; output:\n%s", p.cmd.Args[1:], d, p.Output())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// waitHealthy polls a bridge's /healthz until it answers 200: the
+// process is separate, so there is no in-process readiness to wait on.
+func waitHealthy(t testing.TB, base string, p *proc) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("amf exited before it was healthy:\n%s", p.Output())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s not healthy in time:\n%s", base, p.Output())
+}
+
+// waitNATS polls until a kernel process accepts connections and has
+// provisioned its streams.
+func waitNATS(t testing.TB, addr string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if nc, err := nats.Connect("nats://"+addr, nats.Timeout(time.Second)); err == nil {
+			js, _ := jetstream.New(nc)
+			_, err := js.Stream(context.Background(), bus.Names{}.TasksStream())
+			nc.Close()
+			if err == nil {
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("amf exited before listening:\n%s", p.Output())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("kernel at %s not listening in time:\n%s", addr, p.Output())
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
