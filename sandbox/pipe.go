@@ -1,0 +1,191 @@
+package sandbox
+
+import (
+	"path"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// pipeline refuses a pipe whose later stage is a shell or interpreter
+// reading its program from the pipe: curl … | sh, base64 -d | bash.
+func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
+	if !c.p.Has(RuleFetchRun) {
+		return nil
+	}
+	stages := flattenPipe(b)
+	for i, st := range stages {
+		if i == 0 {
+			continue
+		}
+		if name, ok := c.readsProgramFromStdin(st); ok {
+			return refuse(RuleFetchRun, "piping data into %s runs code nobody checked (the curl | sh pattern); write the commands themselves", name)
+		}
+	}
+	return nil
+}
+
+func flattenPipe(b *syntax.BinaryCmd) []*syntax.Stmt {
+	var out []*syntax.Stmt
+	var walk func(s *syntax.Stmt)
+	walk = func(s *syntax.Stmt) {
+		if bc, ok := s.Cmd.(*syntax.BinaryCmd); ok && (bc.Op == syntax.Pipe || bc.Op == syntax.PipeAll) {
+			walk(bc.X)
+			walk(bc.Y)
+			return
+		}
+		out = append(out, s)
+	}
+	walk(b.X)
+	walk(b.Y)
+	return out
+}
+
+// readsProgramFromStdin looks through wrappers for a shell or interpreter
+// that is given no program of its own.
+func (c *checker) readsProgramFromStdin(st *syntax.Stmt) (string, bool) {
+	call, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return "", false
+	}
+	ws := c.evalWords(call.Args)
+	for range 8 {
+		if len(ws) == 0 || !ws[0].static {
+			return "", false
+		}
+		base := path.Base(ws[0].text)
+		args := ws[1:]
+		switch {
+		case base == "source" || base == ".":
+			return base, len(args) == 0 || args[0].text == "/dev/stdin" || args[0].text == "-"
+		case shells[base]:
+			return base, noProgram(args, true)
+		case interpreters[base] || hasPrefixAny(base, "python", "perl", "ruby", "php", "node"):
+			return base, noProgram(args, false)
+		case base == "xargs" || base == "parallel":
+			// xargs sh -c '…' runs a fixed script; xargs sh runs files
+			// named on stdin.
+			inner, _, ok := unwrap(base, args)
+			if ok && len(inner) > 0 && shells[path.Base(inner[0].text)] && noProgram(inner[1:], true) {
+				return base + " " + inner[0].text, true
+			}
+			return "", false
+		case wrappers[base]:
+			inner, _, ok := unwrap(base, args)
+			if !ok {
+				return "", false
+			}
+			ws = inner
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func noProgram(args []word, shell bool) bool {
+	for _, a := range args {
+		t := a.text
+		switch {
+		case t == "-" || t == "/dev/stdin" || t == "-s":
+			return true
+		case len(t) > 1 && t[0] == '-':
+			if t[1] != '-' && containsAny(t, shell) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(opt string, shell bool) bool {
+	for _, r := range opt[1:] {
+		if r == 'c' && shell || (r == 'c' || r == 'e' || r == 'E' || r == 'm' || r == 'r') && !shell {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixAny(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if len(s) >= len(p) && s[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+// stmtInput checks a shell or interpreter whose program arrives through a
+// redirection: bash < <(curl …), sh <<< "$(wget -O- …)".
+func (c *checker) stmtInput(st *syntax.Stmt) *Refusal {
+	if len(st.Redirs) == 0 {
+		return nil
+	}
+	name, ok := c.readsProgramFromStdin(st)
+	if !ok {
+		return nil
+	}
+	for _, r := range st.Redirs {
+		switch r.Op {
+		case syntax.RdrIn, syntax.RdrInOut:
+			w := c.evalWord(r.Word)
+			if r := c.scriptFile(name, w); r != nil {
+				return r
+			}
+		case syntax.WordHdoc:
+			if r := c.scriptWord(name, c.evalWord(r.Word)); r != nil {
+				return r
+			}
+		case syntax.Hdoc, syntax.DashHdoc:
+			if r.Hdoc != nil {
+				if r := c.scriptWord(name, c.evalWord(r.Hdoc)); r != nil {
+					return r
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// redirect checks the file a redirection reads or writes.
+func (c *checker) redirect(r *syntax.Redirect) *Refusal {
+	if r.Word == nil {
+		return nil
+	}
+	var write bool
+	switch r.Op {
+	case syntax.RdrOut, syntax.AppOut, syntax.RdrClob, syntax.AppClob, syntax.RdrAll, syntax.RdrAllClob, syntax.AppAll, syntax.RdrInOut:
+		write = true
+	case syntax.RdrIn:
+	case syntax.DplOut, syntax.DplIn:
+		w := c.evalWord(r.Word)
+		if w.text == "-" || isDigits(w.text) {
+			return nil
+		}
+		write = r.Op == syntax.DplOut
+	default:
+		return nil
+	}
+	if !c.p.Has(RuleLocalFile) && !c.p.Has(RuleNetwork) {
+		return nil
+	}
+	w := c.evalWord(r.Word)
+	if !c.p.Has(RuleLocalFile) {
+		return nil
+	}
+	return c.checkPath("the redirection", w.text, write)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,126 @@
+package sandbox
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed profiles/profiles.yaml
+var defaultProfiles []byte
+
+// Profile is one named policy: which rules apply, which commands are
+// denied or exclusively allowed, and whether the network is reachable.
+type Profile struct {
+	Name          string   `yaml:"-"`
+	Description   string   `yaml:"description"`
+	Network       bool     `yaml:"network"`
+	Rules         []string `yaml:"rules"`
+	DenyCommands  []string `yaml:"deny_commands"`
+	AllowCommands []string `yaml:"allow_commands"`
+
+	rules map[string]bool
+	deny  map[string]bool
+	allow map[string]bool
+}
+
+// Has reports whether the profile enables the rule.
+func (p *Profile) Has(rule string) bool { return p.rules[rule] }
+
+// Policy is a set of profiles read from a profiles file.
+type Policy struct {
+	// Default is the profile used when a command names none.
+	Default  string
+	profiles map[string]*Profile
+}
+
+type policyFile struct {
+	Default  string              `yaml:"default"`
+	Profiles map[string]*Profile `yaml:"profiles"`
+}
+
+// ParsePolicy reads a profiles file (YAML, see profiles/profiles.yaml).
+// Unknown keys and unknown rule names are errors, so a typo cannot
+// silently switch a rule off.
+func ParsePolicy(data []byte) (*Policy, error) {
+	var f policyFile
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadProfiles, err)
+	}
+	if len(f.Profiles) == 0 {
+		return nil, fmt.Errorf("%w: no profiles", ErrBadProfiles)
+	}
+	for name, p := range f.Profiles {
+		if p == nil {
+			return nil, fmt.Errorf("%w: profile %q is empty", ErrBadProfiles, name)
+		}
+		p.Name = name
+		p.rules = map[string]bool{}
+		for _, r := range p.Rules {
+			if !knownRules[r] {
+				return nil, fmt.Errorf("%w: profile %q: unknown rule %q", ErrBadProfiles, name, r)
+			}
+			p.rules[r] = true
+		}
+		p.deny = set(p.DenyCommands...)
+		p.allow = set(p.AllowCommands...)
+	}
+	if f.Default == "" {
+		f.Default = "strict"
+	}
+	if _, ok := f.Profiles[f.Default]; !ok {
+		return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, f.Default)
+	}
+	return &Policy{Default: f.Default, profiles: f.Profiles}, nil
+}
+
+// LoadPolicy reads a profiles file; an empty path means the built-in one.
+func LoadPolicy(path string) (*Policy, error) {
+	if path == "" {
+		return DefaultPolicy(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profiles: %w", err)
+	}
+	return ParsePolicy(data)
+}
+
+var builtinPolicy = func() *Policy {
+	p, err := ParsePolicy(defaultProfiles)
+	if err != nil {
+		panic("sandbox: built-in profiles are invalid: " + err.Error())
+	}
+	return p
+}()
+
+// DefaultPolicy returns the built-in profiles (strict, network, trusted).
+func DefaultPolicy() *Policy { return builtinPolicy }
+
+// Profile returns the named profile; empty means the default.
+func (p *Policy) Profile(name string) (*Profile, error) {
+	if name == "" {
+		name = p.Default
+	}
+	pr, ok := p.profiles[name]
+	if !ok {
+		return nil, &Refusal{Rule: RuleProfile, Reason: fmt.Sprintf("unknown profile %q; known profiles: %s", name, strings.Join(p.Names(), ", "))}
+	}
+	return pr, nil
+}
+
+// Names lists the profiles, sorted.
+func (p *Policy) Names() []string {
+	n := make([]string, 0, len(p.profiles))
+	for k := range p.profiles {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}

@@ -1,0 +1,271 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Limits on what the validator will look at, so that any input is
+// answered quickly.
+const (
+	maxCommandBytes = 64 << 10
+	maxDepth        = 4
+)
+
+// Validate checks command against the named profile of the built-in
+// policy (empty means the default, strict). It returns a *Refusal naming
+// the rule, or nil when the command may run.
+func Validate(command, profile string) error {
+	return DefaultPolicy().Validate(command, profile)
+}
+
+// Validate checks command against the named profile of this policy.
+func (p *Policy) Validate(command, profile string) error {
+	pr, err := p.Profile(profile)
+	if err != nil {
+		return err
+	}
+	return pr.Validate(command)
+}
+
+// Validate checks command against this profile.
+func (pr *Profile) Validate(command string) error {
+	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}}
+	if r := c.script(command, 0); r != nil {
+		return r
+	}
+	return nil
+}
+
+// checker walks one command's syntax tree. It remembers what earlier
+// statements did (static variable values, functions, fetches) so later
+// statements are judged with that knowledge.
+type checker struct {
+	p       *Profile
+	vars    map[string]string
+	funcs   map[string]bool
+	fetched bool
+	depth   int
+}
+
+func refuse(rule, format string, args ...any) *Refusal {
+	return &Refusal{Rule: rule, Reason: fmt.Sprintf(format, args...)}
+}
+
+// script parses and checks shell text: the command itself, or the text
+// given to sh -c, eval, alias and the like.
+func (c *checker) script(src string, depth int) *Refusal {
+	if depth > maxDepth {
+		return refuse(RuleDynamic, "commands nested more than %d levels deep (sh -c inside eval inside …) cannot be checked; write the command directly", maxDepth)
+	}
+	if len(src) > maxCommandBytes {
+		return refuse(RuleSyntax, "the command is %d bytes; the limit is %d", len(src), maxCommandBytes)
+	}
+	if strings.TrimSpace(src) == "" {
+		return refuse(RuleSyntax, "the command is empty")
+	}
+	if c.p.Has(RuleUnicode) {
+		if r, ok := invisibleRune(src); ok {
+			return refuse(RuleUnicode, "the command contains the invisible or direction-changing character U+%04X; remove it", r)
+		}
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err != nil {
+		return syntaxRefusal(err)
+	}
+	if len(f.Stmts) == 0 {
+		return refuse(RuleSyntax, "the command has no statements (only comments?)")
+	}
+	saved := c.depth
+	c.depth = depth
+	defer func() { c.depth = saved }()
+	var out *Refusal
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if out != nil {
+			return false
+		}
+		out = c.node(n)
+		return out == nil
+	})
+	return out
+}
+
+func syntaxRefusal(err error) *Refusal {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return refuse(RuleSyntax, "line %d, column %d: %s", pe.Pos.Line(), pe.Pos.Col(), pe.Text)
+	}
+	var le syntax.LangError
+	if errors.As(err, &le) {
+		return refuse(RuleSyntax, "line %d, column %d: %s is not supported by bash", le.Pos.Line(), le.Pos.Col(), le.Feature)
+	}
+	return refuse(RuleSyntax, "%v", err)
+}
+
+// invisibleRune finds zero-width and bidirectional control characters,
+// which make a command read differently from how the shell runs it.
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
+			r >= 0x2060 && r <= 0x2069, r == 0xFEFF, r == 0x00AD, r == 0x180E:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+func (c *checker) node(n syntax.Node) *Refusal {
+	switch n := n.(type) {
+	case *syntax.FuncDecl:
+		if n.Name == nil {
+			return nil
+		}
+		c.funcs[n.Name.Value] = true
+		if c.p.Has(RuleDestruction) && forkBomb(n) {
+			return refuse(RuleDestruction, "function %q calls itself in the background or through a pipe: that is a fork bomb", n.Name.Value)
+		}
+	case *syntax.BinaryCmd:
+		if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
+			return c.pipeline(n)
+		}
+	case *syntax.Stmt:
+		return c.stmtInput(n)
+	case *syntax.Redirect:
+		return c.redirect(n)
+	case *syntax.DeclClause:
+		for _, a := range n.Args {
+			c.assign(a)
+		}
+	case *syntax.CallExpr:
+		for _, a := range n.Assigns {
+			c.assign(a)
+		}
+		if len(n.Args) > 0 {
+			return c.argv(c.evalWords(n.Args))
+		}
+	}
+	return nil
+}
+
+// assign records NAME=value when the value is known, so that a later $NAME
+// is judged by what it holds.
+func (c *checker) assign(a *syntax.Assign) {
+	if a.Name == nil {
+		return
+	}
+	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
+		delete(c.vars, a.Name.Value)
+		if a.Value == nil && !a.Naked && a.Array == nil {
+			c.vars[a.Name.Value] = ""
+		}
+		return
+	}
+	w := c.evalWord(a.Value)
+	if w.static {
+		c.vars[a.Name.Value] = w.text
+	} else {
+		delete(c.vars, a.Name.Value)
+	}
+}
+
+// forkBomb reports a function that invokes itself in the background or in
+// a pipeline, the shape of :(){ :|:& };:.
+func forkBomb(fn *syntax.FuncDecl) bool {
+	name := fn.Name.Value
+	self, spawn := false, false
+	syntax.Walk(fn.Body, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 && n.Args[0].Lit() == name {
+				self = true
+			}
+		case *syntax.Stmt:
+			if n.Background {
+				spawn = true
+			}
+		case *syntax.BinaryCmd:
+			if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
+				spawn = true
+			}
+		}
+		return true
+	})
+	return self && spawn
+}
+
+// argv checks one simple command: its name, what it wraps, and its
+// arguments.
+func (c *checker) argv(ws []word) *Refusal {
+	if len(ws) == 0 {
+		return nil
+	}
+	name := ws[0]
+	if name.static && !name.glob && strings.ContainsAny(strings.TrimSpace(name.text), " \t\n") {
+		// NAME='sudo -i'; $NAME splits into a command and arguments.
+		var split []word
+		for _, f := range strings.Fields(name.text) {
+			split = append(split, word{text: f, static: true, node: name.node})
+		}
+		ws = append(split, ws[1:]...)
+		if len(ws) == 0 {
+			return nil
+		}
+		name = ws[0]
+	}
+	if c.p.Has(RuleUnicode) {
+		for _, r := range name.text {
+			if r > unicode.MaxASCII {
+				return refuse(RuleUnicode, "the command name %q contains the non-ASCII character %q; look-alike letters are a known way to disguise commands, type the name in plain ASCII", name.text, r)
+			}
+		}
+	}
+	if !name.static || name.glob {
+		if !c.p.Has(RuleDynamic) {
+			return nil
+		}
+		if name.subst && c.p.Has(RuleFetchRun) && wordFetches(name.node) {
+			return refuse(RuleFetchRun, "the command name comes from downloaded data; download to a file, inspect it, and run known commands instead")
+		}
+		return refuse(RuleDynamic, "the command name %q is decided only when the shell runs (a variable, substitution or glob), so it cannot be checked; write the command name literally", name.text)
+	}
+	base := name.text
+	if strings.Contains(base, "/") {
+		base = path.Base(path.Clean(base))
+	}
+	args := ws[1:]
+	if r := c.lists(base); r != nil {
+		return r
+	}
+	if r := c.commandRules(name.text, base, args); r != nil {
+		return r
+	}
+	if r := c.pathArgs(base, args); r != nil {
+		return r
+	}
+	if fetchers[base] || (base == "git" && len(args) > 0 && args[0].text == "clone") {
+		c.fetched = true
+	}
+	return c.wrapped(base, args)
+}
+
+func (c *checker) lists(base string) *Refusal {
+	if c.p.Has(RuleDenyList) && c.p.deny[base] {
+		return refuse(RuleDenyList, "profile %s does not allow %s", c.p.Name, base)
+	}
+	if c.p.Has(RuleAllowList) && len(c.p.allow) > 0 && !c.p.allow[base] && !c.funcs[base] && !shellBuiltins[base] {
+		return refuse(RuleAllowList, "profile %s allows only these commands: %s", c.p.Name, strings.Join(c.p.AllowCommands, ", "))
+	}
+	return nil
+}
+
+// shellBuiltins never need an allow-list entry.
+var shellBuiltins = set("cd", "echo", "printf", "test", "[", "true", "false",
+	"read", "set", "unset", "export", "shift", "return", "exit", "local",
+	"declare", "pwd", "wait", "type", "command", "hash", "getopts", ":",
+	"break", "continue", "let", "printenv", "trap", "umask")
