@@ -56,7 +56,7 @@ func learn(t testing.TB, kn interface {
 	return id
 }
 
-func sync(t testing.TB, kn *memory.Knowledge) {
+func syncKn(t testing.TB, kn *memory.Knowledge) {
 	t.Helper()
 	if err := kn.Sync(ctxT(t)); err != nil {
 		t.Fatalf("sync: %v", err)

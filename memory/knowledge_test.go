@@ -21,7 +21,7 @@ func TestRecallFindsWhatAnotherWorkerLearned(t *testing.T) {
 		l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"df"}}
 	})
 	learn(t, a, "compress log files older than a week", "find /var/log -mtime +7 -exec gzip {} +")
-	sync(t, b)
+	syncKn(t, b)
 
 	got, err := b.Recall(ctxT(t), "Show disk usage of each mounted  filesystem", here, 3)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestSameLearningTwiceIsOneMemoryWithTwoSuccesses(t *testing.T) {
 			t.Fatalf("retried learn: %v", err)
 		}
 	}
-	sync(t, kn)
+	syncKn(t, kn)
 	if got := kn.Len(); got != 1 {
 		t.Fatalf("Len = %d, want 1", got)
 	}
@@ -82,14 +82,14 @@ func TestFailureStopsBlindReuseEverywhere(t *testing.T) {
 	a := openKnowledge(t, k, memory.KnowledgeConfig{})
 	b := openKnowledge(t, k, memory.KnowledgeConfig{})
 	id := learn(t, a, "show the current date and time", "date")
-	sync(t, b)
+	syncKn(t, b)
 	if m, _ := b.Recall(ctxT(t), "show the current date and time", here, 1); len(m) != 1 || !m[0].Reuse {
 		t.Fatalf("before failure: %+v", m)
 	}
 	if err := a.ReportFailure(ctxT(t), bus.MemoryFailure{ID: id, TaskID: "t9", Reason: "exit 1"}); err != nil {
 		t.Fatal(err)
 	}
-	sync(t, b)
+	syncKn(t, b)
 	m, err := b.Recall(ctxT(t), "show the current date and time", here, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestHostFactsDecideReuse(t *testing.T) {
 	learn(t, kn, "list installed packages", "dpkg -l", func(l *bus.Learned) {
 		l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"dpkg"}}
 	})
-	sync(t, kn)
+	syncKn(t, kn)
 	for _, tc := range []struct {
 		name  string
 		facts memory.HostFacts
@@ -136,10 +136,10 @@ func TestForgetIsATombstoneEveryWorkerApplies(t *testing.T) {
 	if err := a.Forget(ctxT(t), id, "test"); err != nil {
 		t.Fatal(err)
 	}
-	sync(t, a)
+	syncKn(t, a)
 	// A worker that joins later replays the tombstone too.
 	b := openKnowledge(t, k, memory.KnowledgeConfig{})
-	sync(t, b)
+	syncKn(t, b)
 	for _, kn := range []*memory.Knowledge{a, b} {
 		if kn.Len() != 1 {
 			t.Fatalf("Len = %d, want 1", kn.Len())
@@ -166,7 +166,7 @@ func TestRestartResumesFromSavedPosition(t *testing.T) {
 	for _, p := range loadParaphrases(t)[:10] {
 		learn(t, kn, p.Instruction, p.Command)
 	}
-	sync(t, kn)
+	syncKn(t, kn)
 	applied := kn.Applied()
 	if err := kn.Close(); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestRestartResumesFromSavedPosition(t *testing.T) {
 	if got := kn2.Applied(); got != applied {
 		t.Fatalf("reopened at seq %d, want the saved %d", got, applied)
 	}
-	sync(t, kn2)
+	syncKn(t, kn2)
 	if got := kn2.Len(); got != 11 {
 		t.Fatalf("Len = %d, want 11", got)
 	}
@@ -196,7 +196,7 @@ func TestEmbedderChangeRebuildsFromStream(t *testing.T) {
 	for _, p := range ps {
 		learn(t, kn, p.Instruction, p.Command)
 	}
-	sync(t, kn)
+	syncKn(t, kn)
 	kn.Close()
 
 	ollama := startFakeOllama(t, 64)
@@ -205,7 +205,7 @@ func TestEmbedderChangeRebuildsFromStream(t *testing.T) {
 	if got := kn2.Applied(); got != 0 {
 		t.Fatalf("a different embedder must not reuse the index: opened at seq %d", got)
 	}
-	sync(t, kn2)
+	syncKn(t, kn2)
 	if got := kn2.Len(); got != len(ps) {
 		t.Fatalf("rebuilt Len = %d, want %d", got, len(ps))
 	}
@@ -253,7 +253,7 @@ func TestBadInputIsRejectedClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	learn(t, kn, "show the logged in users", "who")
-	sync(t, kn)
+	syncKn(t, kn)
 	if kn.Len() != 1 || kn.Err() != nil {
 		t.Fatalf("after garbage: Len=%d Err=%v", kn.Len(), kn.Err())
 	}
@@ -266,7 +266,7 @@ func TestRecallAt3OnParaphrases(t *testing.T) {
 	for _, p := range ps {
 		learn(t, kn, p.Instruction, p.Command)
 	}
-	sync(t, kn)
+	syncKn(t, kn)
 	hits, total := 0, 0
 	for _, p := range ps {
 		want := bus.MemoryID(p.Instruction, p.Command)
