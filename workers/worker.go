@@ -117,7 +117,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.setDefaults(); err != nil {
 		return err
 	}
-	js, err := jetstream.New(w.NC, jetstream.WithPublishAsyncMaxPending(1<<16))
+	js, err := jetstream.New(w.NC,
+		jetstream.WithPublishAsyncMaxPending(1<<16),
+		// A lost ack must not hold a task forever: it counts as a lost event.
+		jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
