@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -46,18 +46,58 @@ func (s *Server) events(c echo.Context) error {
 	s.metrics.sseClients.Inc()
 	defer s.metrics.sseClients.Dec()
 
-	w := &sseWriter{c: c}
-	stopKeepAlive := w.keepAlive(ctx, s.KeepAlive)
-	defer stopKeepAlive()
-	err = s.Client.Watch(ctx, id, after, true, func(e bus.Event) error {
-		s.metrics.relayed.WithLabelValues(string(e.Type)).Inc()
-		return w.event(e)
-	})
-	if err != nil && ctx.Err() == nil {
-		// Headers are gone; tell the client in the stream itself.
-		_ = w.comment("error: " + err.Error())
+	// The relay runs apart from the writer so that the writer can flush
+	// once per burst instead of once per event, and interleave keep-alives
+	// without a lock.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	evs := make(chan bus.Event, 512)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(evs)
+		errc <- s.Client.Watch(ctx, id, after, true, func(e bus.Event) error {
+			select {
+			case evs <- e:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	w := c.Response()
+	keepAlive := time.NewTicker(s.KeepAlive)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case e, ok := <-evs:
+			if !ok {
+				if err := <-errc; err != nil && ctx.Err() == nil {
+					// Headers are gone; say it in the stream itself.
+					fmt.Fprintf(w, ": error: %s\n\n", err)
+					w.Flush()
+				}
+				return nil
+			}
+			s.metrics.relayed.WithLabelValues(string(e.Type)).Inc()
+			if err := writeEvent(w, e); err != nil {
+				cancel()
+				for range evs {
+				}
+				return nil
+			}
+			if len(evs) == 0 {
+				w.Flush()
+			}
+		case <-keepAlive.C:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+				cancel()
+				for range evs {
+				}
+				return nil
+			}
+			w.Flush()
+		}
 	}
-	return nil
 }
 
 // resumePoint reads Last-Event-ID, or the ?after= query for clients
@@ -77,53 +117,11 @@ func resumePoint(r *http.Request) (uint64, error) {
 	return n, nil
 }
 
-// sseWriter serialises writes from the event relay and the keep-alive.
-type sseWriter struct {
-	mu sync.Mutex
-	c  echo.Context
-}
-
-func (w *sseWriter) event(e bus.Event) error {
+func writeEvent(w io.Writer, e bus.Event) error {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := fmt.Fprintf(w.c.Response(), "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, data); err != nil {
-		return err
-	}
-	w.c.Response().Flush()
-	return nil
-}
-
-func (w *sseWriter) comment(text string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := fmt.Fprintf(w.c.Response(), ": %s\n\n", text); err != nil {
-		return err
-	}
-	w.c.Response().Flush()
-	return nil
-}
-
-func (w *sseWriter) keepAlive(ctx context.Context, every time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if w.comment("keep-alive") != nil {
-					return
-				}
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, data)
+	return err
 }
