@@ -1,0 +1,124 @@
+package bus_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+func TestDecodeTask(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		wantErr error
+		check   func(t *testing.T, task bus.Task)
+	}{
+		{name: "instruction with defaults", in: `{"instruction":"  list files  "}`, check: func(t *testing.T, task bus.Task) {
+			if task.Instruction != "list files" || task.Pool != "default" || task.MaxAttempts != 3 || task.ID == "" || task.Timeout.D() != bus.DefaultTimeout {
+				t.Fatalf("defaults not applied: %+v", task)
+			}
+		}},
+		{name: "timeout as string", in: `{"command":"ls","timeout":"90s"}`, check: func(t *testing.T, task bus.Task) {
+			if task.Timeout.D() != 90*time.Second {
+				t.Fatalf("timeout %v", task.Timeout.D())
+			}
+		}},
+		{name: "timeout as seconds", in: `{"command":"ls","timeout":2.5}`, check: func(t *testing.T, task bus.Task) {
+			if task.Timeout.D() != 2500*time.Millisecond {
+				t.Fatalf("timeout %v", task.Timeout.D())
+			}
+		}},
+		{name: "explicit id kept", in: `{"id":"abc_1-2","command":"ls"}`, check: func(t *testing.T, task bus.Task) {
+			if task.ID != "abc_1-2" {
+				t.Fatalf("id %q", task.ID)
+			}
+		}},
+		{name: "unknown field", in: `{"command":"ls","nope":1}`, wantErr: bus.ErrInvalidTask},
+		{name: "neither", in: `{"pool":"x"}`, wantErr: bus.ErrInvalidTask},
+		{name: "both", in: `{"command":"ls","instruction":"x"}`, wantErr: bus.ErrInvalidTask},
+		{name: "id with a dot", in: `{"id":"a.b","command":"ls"}`, wantErr: bus.ErrInvalidTask},
+		{name: "pool with wildcard", in: `{"pool":">","command":"ls"}`, wantErr: bus.ErrInvalidTask},
+		{name: "attempts too many", in: `{"command":"ls","max_attempts":11}`, wantErr: bus.ErrInvalidTask},
+		{name: "negative timeout", in: `{"command":"ls","timeout":-1}`, wantErr: bus.ErrInvalidTask},
+		{name: "env with =", in: `{"command":"ls","env":{"A=B":"c"}}`, wantErr: bus.ErrInvalidTask},
+		{name: "wrong type", in: `{"command":5}`, wantErr: bus.ErrInvalidTask},
+		{name: "array", in: `[]`, wantErr: bus.ErrInvalidTask},
+		{name: "null", in: `null`, wantErr: bus.ErrInvalidTask},
+		{name: "two objects", in: `{"command":"ls"}{"command":"ls"}`, wantErr: bus.ErrInvalidTask},
+		{name: "invalid utf8", in: "{\"command\":\"\xc3\x28\"}", wantErr: bus.ErrInvalidTask},
+		{name: "too large", in: `{"command":"` + strings.Repeat("x", bus.MaxTaskBytes) + `"}`, wantErr: bus.ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			task, err := bus.DecodeTask([]byte(c.in))
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("err = %v, want %v", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.check(t, task)
+		})
+	}
+}
+
+func TestTaskRoundTrip(t *testing.T) {
+	in := bus.Task{ID: "x1", Command: "ls", Pool: "gpu", Timeout: bus.Duration(time.Minute), Env: map[string]string{"A": "b"}}
+	if err := in.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := bus.DecodeTask(in.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ID != in.ID || out.Pool != in.Pool || out.Timeout != in.Timeout || out.Env["A"] != "b" {
+		t.Fatalf("round trip: %+v != %+v", out, in)
+	}
+}
+
+func TestStatusFoldsEvents(t *testing.T) {
+	task := bus.Task{ID: "s1", Instruction: "x", Pool: "default"}
+	code := 0
+	var st bus.Status
+	for _, e := range []bus.Event{
+		{TaskID: "s1", Type: bus.EventAccepted, Task: &task, Seq: 1},
+		{TaskID: "s1", Type: bus.EventCancelRequested, Seq: 2},
+		{TaskID: "s1", Type: bus.EventAssigned, Worker: "w1", Seq: 3},
+		{TaskID: "s1", Type: bus.EventCommand, Command: "ls", Attempt: 1, Seq: 4},
+		{TaskID: "s1", Type: bus.EventDone, Exec: &bus.ExecResult{ExitCode: code}, Answer: "fine", Seq: 5},
+		{TaskID: "s1", Type: bus.EventStdout, Seq: 6}, // after the end: ignored
+	} {
+		st.Apply(e)
+	}
+	if st.State != bus.StateDone || st.Worker != "w1" || st.Command != "ls" || st.Answer != "fine" || st.LastSeq != 5 || st.Instruction != "x" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func FuzzDecodeTask(f *testing.F) {
+	for _, s := range []string{`{"instruction":"x"}`, `{"command":"ls","timeout":"1s"}`, `{"id":"a","env":{"A":"b"}}`, `[`, "\xff"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		task, err := bus.DecodeTask(data)
+		if err != nil {
+			if !errors.Is(err, bus.ErrInvalidTask) && !errors.Is(err, bus.ErrTooLarge) {
+				t.Fatalf("error does not wrap a sentinel: %v", err)
+			}
+			return
+		}
+		// Whatever decodes must be valid and survive a round trip.
+		if !bus.ValidToken(task.ID) || !bus.ValidToken(task.Pool) || (task.Instruction == "") == (task.Command == "") {
+			t.Fatalf("accepted an invalid task: %+v", task)
+		}
+		if _, err := bus.DecodeTask(task.Encode()); err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+	})
+}
