@@ -19,6 +19,9 @@ deps:
     command -v bwrap >/dev/null || need+=(bubblewrap)
     command -v chromium >/dev/null || need+=(chromium)
     command -v ip >/dev/null || need+=(iproute2)
+    # the nats CLI, for the tests that drive the kernel the way operators do
+    gobin="$(go env GOPATH)/bin"
+    [ -x "$gobin/nats" ] || command -v nats >/dev/null || go install github.com/nats-io/natscli/nats@v0.5.0
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
@@ -33,7 +36,7 @@ check:
 
 # The whole test suite, with the race detector.
 test: deps check
-    go test -race -count=1 -timeout 20m ./...
+    PATH="$PATH:$(go env GOPATH)/bin" go test -race -count=1 -timeout 20m ./...
 
 # Benchmarks whose numbers README reports.
 bench:

@@ -10,11 +10,12 @@ import (
 
 // newRunner builds the execution backend a worker uses.
 func newRunner(backend, stateDir string, log *slog.Logger) (sandbox.Runner, error) {
+	cfg := sandbox.Config{StateDir: filepath.Join(stateDir, "sandbox"), Logger: log}
 	switch backend {
 	case "namespace", "":
-		return sandbox.New(sandbox.Config{StateDir: filepath.Join(stateDir, "sandbox"), Logger: log})
+		return sandbox.New(cfg)
 	case "host":
-		return sandbox.NewHost(log), nil
+		return sandbox.NewHost(cfg)
 	}
 	return nil, fmt.Errorf("unknown sandbox backend %q: use namespace, or host (unsafe, development only)", backend)
 }

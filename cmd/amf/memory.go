@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/memory"
+)
+
+func init() {
+	register(command{name: "memory", summary: "search, list, forget, export and import what the fleet learned", run: runMemory})
+}
+
+const memoryUsage = `memory <search "…" | ls | forget ID… | export | import FILE.jsonl> [flags]`
+
+func runMemory(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(os.Stderr, "Usage: amf "+memoryUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	var c common
+	var embedModel, ollamaHost string
+	var k int
+	var asJSON bool
+	var out string
+	f := newFlags("memory "+sub, memoryUsage)
+	c.bindNATS(f)
+	c.bindLog(f)
+	f.str(&embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model; empty = the local embedder (must match the workers')")
+	f.str(&ollamaHost, "ollama", "OLLAMA_HOST", defaultOllama, "Ollama address")
+	switch sub {
+	case "search":
+		f.int(&k, "k", "", 5, "how many memories to show")
+		f.bool(&asJSON, "json", "", false, "print matches as JSON lines")
+	case "ls":
+		f.bool(&asJSON, "json", "", false, "print memories as JSON lines")
+	case "export":
+		f.str(&out, "o", "", "", "write to this file instead of standard output")
+	case "forget", "import":
+	default:
+		fmt.Fprintf(os.Stderr, "amf memory: unknown subcommand %q\nUsage: amf %s\n", sub, memoryUsage)
+		return errUsage
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if c.logLevel == "info" {
+		c.logLevel = "warn"
+	}
+	log := c.logger()
+	nc, err := c.connect("amf-memory")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	names := c.names()
+	if sub == "import" {
+		if f.NArg() != 1 {
+			return fmt.Errorf("import takes one FILE.jsonl (use - for standard input)")
+		}
+		return memoryImport(ctx, memory.Publisher{JS: js, Names: names}, f.Arg(0))
+	}
+
+	var emb memory.Embedder
+	if embedModel != "" {
+		client, _, err := ollamaClient(ollamaHost)
+		if err != nil {
+			return err
+		}
+		emb = memory.ChooseEmbedder(ctx, client, embedModel, log)
+	}
+	kn, err := memory.OpenKnowledge(ctx, js, memory.KnowledgeConfig{Names: names, Embedder: emb, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer kn.Close()
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := kn.Sync(sctx); err != nil {
+		return err
+	}
+
+	switch sub {
+	case "search":
+		q := strings.Join(f.Args(), " ")
+		if q == "" {
+			return fmt.Errorf(`search needs an instruction, e.g. amf memory search "free disk space"`)
+		}
+		ms, err := kn.Recall(ctx, q, memory.DetectHostFacts(), k)
+		if err != nil {
+			return err
+		}
+		return printMatches(os.Stdout, ms, asJSON, true)
+	case "ls":
+		return printMatches(os.Stdout, kn.All(), asJSON, false)
+	case "forget":
+		if f.NArg() == 0 {
+			return fmt.Errorf("forget needs at least one memory ID (see amf memory ls)")
+		}
+		host, _ := os.Hostname()
+		for _, id := range f.Args() {
+			if _, err := kn.Get(id); err != nil {
+				return err
+			}
+			if err := kn.Forget(ctx, id, "amf memory forget@"+host); err != nil {
+				return err
+			}
+			fmt.Printf("forgot %s\n", id)
+		}
+		return nil
+	case "export":
+		w := io.Writer(os.Stdout)
+		if out != "" {
+			file, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			defer file.Close()
+			w = file
+		}
+		n, err := kn.Export(w)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "exported %d memories\n", n)
+		return nil
+	}
+	return nil
+}
+
+func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
+	if asJSON {
+		for _, m := range ms {
+			fmt.Fprintln(w, string(mustJSON(m)))
+		}
+		return nil
+	}
+	if len(ms) == 0 {
+		fmt.Fprintln(os.Stderr, "no memories")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if scores {
+		fmt.Fprintln(tw, "SCORE\tREUSE\tID\tOK/FAIL\tINSTRUCTION\tCOMMAND")
+	} else {
+		fmt.Fprintln(tw, "ID\tOK/FAIL\tLEARNED\tINSTRUCTION\tCOMMAND")
+	}
+	for _, m := range ms {
+		if scores {
+			reuse := "no"
+			if m.Reuse {
+				reuse = "yes"
+			}
+			fmt.Fprintf(tw, "%.3f\t%s\t%s\t%d/%d\t%s\t%s\n", m.Score, reuse, m.ID, m.Successes, m.Failures, clip(m.Instruction, 60), clip(m.Command, 60))
+		} else {
+			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\n", m.ID, m.Successes, m.Failures, m.Learned.Format(time.DateTime), clip(m.Instruction, 60), clip(m.Command, 60))
+		}
+	}
+	return tw.Flush()
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// memoryImport publishes a JSONL file with a progress bar on standard
+// error; bad lines are listed and make the exit status 1.
+func memoryImport(ctx context.Context, pub memory.Publisher, path string) error {
+	var r io.Reader = os.Stdin
+	total := 0
+	if path != "-" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		total = strings.Count(string(data), "\n")
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			total++
+		}
+		r = strings.NewReader(string(data))
+	}
+	bar := newProgress(os.Stderr, total)
+	res, err := pub.Import(ctx, r, bar.set)
+	bar.done()
+	fmt.Fprintf(os.Stderr, "imported %d memories", res.Learned)
+	if len(res.Skipped) > 0 {
+		fmt.Fprintf(os.Stderr, ", skipped %d lines:\n", len(res.Skipped))
+		for _, e := range res.Skipped {
+			fmt.Fprintf(os.Stderr, "  %v\n", e)
+		}
+	} else {
+		fmt.Fprintln(os.Stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Skipped) > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+// progress draws a one-line bar on a terminal and nothing elsewhere, so
+// logs of scripted imports stay clean.
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+	last  time.Time
+}
+
+func newProgress(f *os.File, total int) *progress {
+	st, err := f.Stat()
+	return &progress{w: f, total: total, tty: err == nil && st.Mode()&os.ModeCharDevice != 0}
+}
+
+func (p *progress) set(n int) {
+	if !p.tty || (time.Since(p.last) < 50*time.Millisecond && n != p.total) {
+		return
+	}
+	p.last = time.Now()
+	if p.total <= 0 {
+		fmt.Fprintf(p.w, "\r%d lines", n)
+		return
+	}
+	const width = 30
+	filled := min(width, n*width/p.total)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %3d%%", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), n, p.total, n*100/p.total)
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(fmt.Sprintf(`{"error":%q}`, err.Error()))
+	}
+	return b
+}

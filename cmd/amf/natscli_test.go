@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+)
+
+// TestNATSCommandLine drives the kernel with the real `nats` CLI, exactly
+// as README tells operators to: the micro service is discoverable and the
+// task JSON on the subject is the whole API.
+func TestNATSCommandLine(t *testing.T) {
+	natsBin := testenv.NeedBinary(t, "nats")
+	llm := fakeModel(t)
+	env, base, natsAddr := upEnv(t, llm)
+	up := startAmf(t, env, "up")
+	waitHealthy(t, base, up)
+	nats := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(natsBin, append([]string{"--server", "nats://" + natsAddr, "--timeout", "10s"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("nats %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := nats("micro", "ls"); !strings.Contains(out, "amf-api") {
+		t.Fatalf("nats micro ls does not list amf-api:\n%s", out)
+	}
+	// `nats sub` with a count ends by itself once the terminal event came.
+	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "sub", "amf.events.cli-pub", "--count", "20", "--raw")
+	var subOut lockedBuffer
+	sub.Stdout, sub.Stderr = &subOut, &subOut
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Process.Kill()
+	time.Sleep(200 * time.Millisecond) // let the subscription register before publishing
+	nats("pub", "amf.tasks.default", `{"id":"cli-pub","command":"echo via nats pub"}`)
+
+	reply := nats("req", "amf.api.submit", `{"command":"echo via nats req"}`, "--raw")
+	var sres struct{ ID string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(reply)), &sres); err != nil || sres.ID == "" {
+		t.Fatalf("nats req amf.api.submit answered %q: %v", reply, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := nats("req", "amf.api.status", sres.ID, "--raw")
+		if strings.Contains(st, `"state":"done"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never done: %s", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for !strings.Contains(subOut.String(), `"type":"done"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("nats sub never showed the done event:\n%s", subOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(subOut.String(), "via nats pub") {
+		t.Fatalf("nats sub output lacks the command's output:\n%s", subOut.String())
+	}
+}
