@@ -21,6 +21,6 @@ func runBridge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer nc.Drain()
+	defer drain(nc)
 	return b.server(nc, &c).Run(ctx)
 }

@@ -97,3 +97,20 @@ func ollamaClient(host string) (*api.Client, string, error) {
 	}
 	return api.NewClient(u, http.DefaultClient), u.String(), nil
 }
+
+// drain flushes what the connection still has to send, unsubscribes, and
+// waits (bounded) until it is closed, so the kernel shuts down after the
+// parts that use it, never under them.
+func drain(nc *nats.Conn) {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		nc.Close()
+	}
+}

@@ -59,6 +59,6 @@ func runKernel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer nc.Drain()
+	defer drain(nc)
 	return serveAPI(ctx, nc, &c, nil)
 }

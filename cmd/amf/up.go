@@ -35,7 +35,7 @@ func runUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer nc.Drain()
+	defer drain(nc)
 	wk, err := w.worker(nc, &c)
 	if err != nil {
 		return err
