@@ -31,7 +31,8 @@ type OutputFunc func(s Stream, line string)
 
 // Spec is one command to run.
 type Spec struct {
-	// Command is a shell command line, run by /bin/sh -c.
+	// Command is a shell command line, run by bash -c (the grammar the
+	// validator parses), or /bin/sh -c where bash is missing.
 	Command string
 	// WorkDir is the host directory the command sees as its work dir;
 	// created when missing. Empty means a fresh temporary directory.
@@ -56,6 +57,9 @@ type Result struct {
 	LimitHit  string
 	TimedOut  bool
 	Truncated bool
+	// Unenforced names the limits this host could not apply (cgroup
+	// controllers it lacks); rlimits still bound the command.
+	Unenforced []string
 }
 
 // Runner validates and runs commands. Run returns a *Refusal error when

@@ -1,0 +1,117 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// base is what every backend shares: the policy, the limits and the
+// per-task work dirs.
+type base struct {
+	cfg    Config
+	policy *Policy
+	limits Limits
+	log    *slog.Logger
+}
+
+func newBase(cfg Config) (*base, error) {
+	pol, err := LoadPolicy(cfg.ProfilesFile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DefaultProfile != "" {
+		if _, err := pol.Profile(cfg.DefaultProfile); err != nil {
+			return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, cfg.DefaultProfile)
+		}
+	}
+	return &base{cfg: cfg, policy: pol, limits: cfg.Limits.withDefaults(), log: cfg.logger()}, nil
+}
+
+// Validate checks a command against a profile of this runner's policy.
+func (b *base) Validate(command, profile string) error {
+	if profile == "" {
+		profile = b.cfg.DefaultProfile
+	}
+	return b.policy.Validate(command, profile)
+}
+
+// Policy returns the runner's profiles.
+func (b *base) Policy() *Policy { return b.policy }
+
+// Describe tells what a command will find in the sandbox under profile.
+func (b *base) Describe(profile string) (Facts, error) {
+	if profile == "" {
+		profile = b.cfg.DefaultProfile
+	}
+	return describe(b.policy, profile)
+}
+
+func (b *base) admit(spec Spec) (*Profile, error) {
+	name := spec.Profile
+	if name == "" {
+		name = b.cfg.DefaultProfile
+	}
+	p, err := b.policy.Profile(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(spec.Command); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// workDir returns the host directory of a task's work dir and a cleanup
+// that removes it when the runner made it.
+func (b *base) workDir(spec Spec) (string, func(), error) {
+	if spec.WorkDir != "" {
+		if err := os.MkdirAll(spec.WorkDir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("create work dir: %w", err)
+		}
+		return spec.WorkDir, func() {}, nil
+	}
+	root := filepath.Join(b.cfg.stateDir(), "sandbox", "tasks")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", nil, fmt.Errorf("create task dir: %w", err)
+	}
+	dir := filepath.Join(root, newID())
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("create work dir: %w", err)
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+func (b *base) timeout(ctx context.Context, spec Spec) (context.Context, context.CancelFunc) {
+	d := spec.Timeout
+	if d <= 0 {
+		if _, ok := ctx.Deadline(); ok {
+			return context.WithCancel(ctx)
+		}
+		d = b.limits.Timeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func (b *base) outputBudget(spec Spec) int {
+	if spec.MaxOutput > 0 {
+		return spec.MaxOutput
+	}
+	return b.limits.Output
+}
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// sinceStart measures a run.
+type stopwatch time.Time
+
+func (s stopwatch) elapsed() time.Duration { return time.Since(time.Time(s)) }

@@ -1,0 +1,118 @@
+package sandbox
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a Runner. The zero value works: state under the
+// system temporary directory, the built-in profiles, default limits.
+type Config struct {
+	// StateDir holds per-task work dirs (StateDir/sandbox/tasks/<id>) when a
+	// Spec names none. Empty means the system temporary directory.
+	StateDir string
+	// DefaultProfile is used when a Spec names none; empty means the
+	// profiles file's default (strict).
+	DefaultProfile string
+	// ProfilesFile is a profiles YAML file; empty means the built-in one.
+	ProfilesFile string
+	// Limits bounds every command; zero fields take DefaultLimits.
+	Limits Limits
+	// HostIDBase is the first host uid/gid of the range that ids inside
+	// the sandbox map to when the runner is root. Zero means 1800000000.
+	HostIDBase uint32
+	// Logger receives warnings (unavailable limits, the unsafe backend).
+	Logger *slog.Logger
+}
+
+// Limits bound one command. Zero fields mean the default.
+type Limits struct {
+	// Timeout is the wall-clock limit when the Spec and the context set
+	// none.
+	Timeout time.Duration
+	// CPUTime is the CPU time limit (RLIMIT_CPU).
+	CPUTime time.Duration
+	// Memory is the cgroup memory limit in bytes.
+	Memory int64
+	// AddressSpace is RLIMIT_AS in bytes, the fallback when no memory
+	// cgroup is available.
+	AddressSpace uint64
+	// FileSize is RLIMIT_FSIZE in bytes.
+	FileSize uint64
+	// OpenFiles is RLIMIT_NOFILE.
+	OpenFiles uint64
+	// Processes caps the tasks of one command (pids cgroup and
+	// RLIMIT_NPROC).
+	Processes int64
+	// CPUs is the cgroup CPU quota in cores.
+	CPUs float64
+	// Tmp is the size of the command's /tmp in bytes.
+	Tmp int64
+	// Output caps the bytes of output delivered per command.
+	Output int
+}
+
+// DefaultLimits are the limits a zero Limits field takes.
+var DefaultLimits = Limits{
+	Timeout:      60 * time.Second,
+	CPUTime:      60 * time.Second,
+	Memory:       512 << 20,
+	AddressSpace: 4 << 30,
+	FileSize:     256 << 20,
+	OpenFiles:    256,
+	Processes:    128,
+	CPUs:         1,
+	Tmp:          64 << 20,
+	Output:       1 << 20,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.Timeout > 0 {
+		d.Timeout = l.Timeout
+	}
+	if l.CPUTime > 0 {
+		d.CPUTime = l.CPUTime
+	}
+	if l.Memory > 0 {
+		d.Memory = l.Memory
+	}
+	if l.AddressSpace > 0 {
+		d.AddressSpace = l.AddressSpace
+	}
+	if l.FileSize > 0 {
+		d.FileSize = l.FileSize
+	}
+	if l.OpenFiles > 0 {
+		d.OpenFiles = l.OpenFiles
+	}
+	if l.Processes > 0 {
+		d.Processes = l.Processes
+	}
+	if l.CPUs > 0 {
+		d.CPUs = l.CPUs
+	}
+	if l.Tmp > 0 {
+		d.Tmp = l.Tmp
+	}
+	if l.Output > 0 {
+		d.Output = l.Output
+	}
+	return d
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+func (c Config) stateDir() string {
+	if c.StateDir != "" {
+		return c.StateDir
+	}
+	return filepath.Join(os.TempDir(), "amf-sandbox")
+}

@@ -1,0 +1,126 @@
+//go:build unix
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// HostRunner runs commands directly on the host, unconfined, after the
+// same validation as the namespace backend. It exists for development
+// on machines without namespaces and must never run untrusted commands.
+type HostRunner struct {
+	*base
+}
+
+var _ Runner = (*HostRunner)(nil)
+
+// NewHost returns the unconfined backend. It logs a loud warning, since
+// validation alone is not a security boundary.
+func NewHost(cfg Config) (*HostRunner, error) {
+	b, err := newBase(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.log.Warn("UNSAFE SANDBOX: the host backend runs commands unconfined, with the worker's own privileges; use it only for development")
+	return &HostRunner{base: b}, nil
+}
+
+// Name implements Runner.
+func (h *HostRunner) Name() string { return "host" }
+
+// Run implements Runner.
+func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
+	if _, err := h.admit(spec); err != nil {
+		return Result{}, err
+	}
+	dir, cleanup, err := h.workDir(spec)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cleanup()
+	ctx, cancel := h.timeout(ctx, spec)
+	defer cancel()
+
+	cmd := exec.Command(shellPath(), "-c", spec.Command)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	sink := newOutputSink(out, h.outputBudget(spec))
+	stdout, stderr, drained, err := sink.pipes()
+	if err != nil {
+		return Result{}, err
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	start := stopwatch(time.Now())
+	err = cmd.Start()
+	stdout.Close()
+	stderr.Close()
+	if err != nil {
+		drained()
+		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	done := make(chan struct{})
+	var timedOut bool
+	go func() {
+		select {
+		case <-ctx.Done():
+			timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		case <-done:
+		}
+	}()
+	werr := cmd.Wait()
+	// Kill what the command left behind in its process group, so the
+	// pipes close.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	close(done)
+	drained()
+	res := resultFrom(cmd.ProcessState, start.elapsed())
+	res.TimedOut = timedOut
+	if timedOut {
+		res.LimitHit = "timeout"
+	}
+	res.Truncated = sink.finish()
+	var ee *exec.ExitError
+	if werr != nil && !errors.As(werr, &ee) {
+		return res, fmt.Errorf("wait: %w", werr)
+	}
+	return res, nil
+}
+
+func resultFrom(ps *os.ProcessState, d time.Duration) Result {
+	res := Result{Duration: d, ExitCode: -1}
+	if ps == nil {
+		return res
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		switch {
+		case ws.Exited():
+			res.ExitCode = ws.ExitStatus()
+		case ws.Signaled():
+			res.Signal = ws.Signal().String()
+			res.ExitCode = 128 + int(ws.Signal())
+		}
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		res.PeakMemKB = ru.Maxrss
+	}
+	return res
+}
+
+// shellPath is bash, the grammar the validator parses, or sh without it.
+func shellPath() string {
+	for _, p := range []string{"/bin/bash", "/usr/bin/bash", "/bin/sh"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "/bin/sh"
+}

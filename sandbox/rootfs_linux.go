@@ -1,0 +1,239 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// newRootAt is where the fresh root is assembled inside the sandbox's own
+// mount namespace before pivot_root; the host's /tmp is not touched.
+const newRootAt = "/tmp"
+
+// systemDirs are bound read-only from the host (or recreated as the
+// symlinks they are on merged-/usr systems).
+var systemDirs = []string{"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"}
+
+// etcCopies are copied (or, for directories, bound read-only) from the
+// host /etc; passwd, group, hosts and hostname are written fresh.
+var etcCopies = []string{"resolv.conf", "nsswitch.conf", "ld.so.cache", "ld.so.conf",
+	"ld.so.conf.d", "localtime", "timezone", "os-release", "debian_version", "lsb-release",
+	"alternatives", "ssl", "ca-certificates", "services", "protocols", "mime.types",
+	"bash.bashrc", "profile", "inputrc", "environment", "magic", "papersize", "gai.conf",
+	"host.conf", "login.defs", "mke2fs.conf", "python3", "perl", "gitconfig", "vim"}
+
+// devices are bound from the host /dev into a fresh tmpfs.
+var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+// setupRoot builds the sandbox's root file system and pivots into it.
+func setupRoot(c *initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	root := newRootAt
+	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=4m,mode=0755"); err != nil {
+		return fmt.Errorf("mount root tmpfs: %w", err)
+	}
+	for _, d := range systemDirs {
+		if err := mirror("/"+d, filepath.Join(root, d)); err != nil {
+			return err
+		}
+	}
+	if err := buildEtc(root, c); err != nil {
+		return err
+	}
+	if err := buildDev(root, c); err != nil {
+		return err
+	}
+	if err := mkdirMount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return err
+	}
+	tmpOpts := "mode=1777,size=" + strconv.FormatInt(c.Tmp, 10)
+	if err := mkdirMount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
+		return err
+	}
+	work := filepath.Join(root, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		return fmt.Errorf("make /work: %w", err)
+	}
+	if c.WorkPath != "" {
+		if err := bind(c.WorkPath, work, false); err != nil {
+			return fmt.Errorf("bind work dir: %w", err)
+		}
+	} else {
+		if err := unix.MoveMount(fdWorkDir, "", unix.AT_FDCWD, work, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attach work dir: %w", err)
+		}
+		if err := bind(work, work, false); err != nil {
+			return fmt.Errorf("bind work dir: %w", err)
+		}
+	}
+	for _, d := range []string{"root", "home", "var", "var/tmp", "run", "mnt"} {
+		os.Mkdir(filepath.Join(root, d), 0o755)
+	}
+	return pivot(root)
+}
+
+// mirror recreates a top-level system directory: a symlink stays a
+// symlink, a directory becomes a read-only bind.
+func mirror(src, dst string) error {
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return nil
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		t, err := os.Readlink(src)
+		if err != nil {
+			return fmt.Errorf("read link %s: %w", src, err)
+		}
+		return os.Symlink(t, dst)
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", dst, err)
+	}
+	return bind(src, dst, true)
+}
+
+// bind mounts src on dst and remounts it nosuid, nodev and, when ro,
+// read-only, keeping the flags the kernel locks in a user namespace.
+func bind(src, dst string, ro bool) error {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", src, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dst, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dst, err)
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV)
+	for _, f := range []struct{ st, ms int64 }{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if st.Flags&f.st != 0 {
+			flags |= uintptr(f.ms)
+		}
+	}
+	if ro {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("", dst, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s: %w", dst, err)
+	}
+	return nil
+}
+
+func mkdirMount(src, dst, fstype string, flags uintptr, data string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", dst, err)
+	}
+	if err := unix.Mount(src, dst, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", fstype, dst, err)
+	}
+	return nil
+}
+
+func buildEtc(root string, c *initConfig) error {
+	etc := filepath.Join(root, "etc")
+	if err := os.Mkdir(etc, 0o755); err != nil {
+		return fmt.Errorf("make /etc: %w", err)
+	}
+	home := workDirInside
+	files := map[string]string{
+		"passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n" +
+			fmt.Sprintf("%s:x:%d:%d:sandbox:%s:/bin/bash\n", sandboxUser, sandboxUID, sandboxUID, home) +
+			"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+		"group":    fmt.Sprintf("root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", sandboxUser, sandboxUID),
+		"hosts":    "127.0.0.1\tlocalhost " + c.Hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+		"hostname": c.Hostname + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o644); err != nil {
+			return fmt.Errorf("write /etc/%s: %w", name, err)
+		}
+	}
+	for _, name := range etcCopies {
+		src, dst := filepath.Join("/etc", name), filepath.Join(etc, name)
+		fi, err := os.Lstat(src)
+		if err != nil {
+			continue
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0 && name != "resolv.conf":
+			if t, err := os.Readlink(src); err == nil {
+				os.Symlink(t, dst)
+			}
+		case fi.IsDir():
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", dst, err)
+			}
+			if err := bind(src, dst, true); err != nil {
+				return err
+			}
+		default:
+			if b, err := os.ReadFile(src); err == nil && len(b) < 4<<20 {
+				os.WriteFile(dst, b, 0o644)
+			}
+		}
+	}
+	return nil
+}
+
+func buildDev(root string, c *initConfig) error {
+	dev := filepath.Join(root, "dev")
+	if err := mkdirMount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return err
+	}
+	for _, d := range devices {
+		dst := filepath.Join(dev, d)
+		if err := os.WriteFile(dst, nil, 0o666); err != nil {
+			return fmt.Errorf("make /dev/%s: %w", d, err)
+		}
+		if err := unix.Mount("/dev/"+d, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /dev/%s: %w", d, err)
+		}
+	}
+	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
+			return fmt.Errorf("link /dev/%s: %w", name, err)
+		}
+	}
+	shmOpts := "mode=1777,size=" + strconv.FormatInt(c.Tmp, 10)
+	return mkdirMount("tmpfs", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, shmOpts)
+}
+
+// pivot makes root the root, detaches the old one and makes the new root
+// read-only; /proc's kernel knobs are bound read-only over themselves.
+func pivot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("enter new root: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root under the new one; a lazy
+	// unmount of "." then removes it without needing a put_old dir.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("enter /: %w", err)
+	}
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"} {
+		if _, err := os.Stat(p); err == nil {
+			if err := bind(p, p, true); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("make root read-only: %w", err)
+	}
+	return nil
+}
