@@ -1,0 +1,350 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The escape tests run hostile commands with validation reduced to the
+// syntax check, so that only the confinement stands between them and the
+// host. Each attempt must fail and leave the host as it was.
+
+const escapeProfiles = `default: bare
+profiles:
+  bare:
+    description: syntax only, to test the confinement alone
+    network: false
+    rules: [syntax]
+`
+
+func escapeRunner(t *testing.T, lim Limits) *NamespaceRunner {
+	t.Helper()
+	newTestRunner(t, lim) // root check
+	pf := filepath.Join(t.TempDir(), "profiles.yaml")
+	if err := os.WriteFile(pf, []byte(escapeProfiles), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{StateDir: t.TempDir(), ProfilesFile: pf, Limits: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// attempt runs one escape attempt and logs it.
+func attempt(t *testing.T, r *NamespaceRunner, what, cmd string, spec ...Spec) (Result, string) {
+	t.Helper()
+	s := Spec{Command: cmd, Timeout: 20 * time.Second}
+	if len(spec) > 0 {
+		s = spec[0]
+		s.Command = cmd
+	}
+	var c collector
+	res, err := r.Run(t.Context(), s, c.out)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Logf("tried %s: %q → exit %d %s\n%s", what, cmd, res.ExitCode, res.LimitHit, c.text())
+	return res, c.text()
+}
+
+func canary(t *testing.T, dir string) (path, secret string) {
+	t.Helper()
+	secret = "canary-" + newID()
+	f, err := os.CreateTemp(dir, "amf-canary-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(secret)
+	f.Close()
+	t.Cleanup(func() { os.Remove(f.Name()) })
+	return f.Name(), secret
+}
+
+func TestEscapeReadHostCanaries(t *testing.T) {
+	state := t.TempDir()
+	r := escapeRunner(t, Limits{})
+	r.cfg.StateDir = state
+	for _, dir := range []string{os.TempDir(), "/root", state} {
+		p, secret := canary(t, dir)
+		res, out := attempt(t, r, "reading a host canary in "+dir, "cat "+p+"; cat /proc/1/root"+p+"; cat ../../"+filepath.Base(p))
+		if strings.Contains(out, secret) {
+			t.Errorf("canary %s was read from inside", p)
+		}
+		if res.ExitCode == 0 {
+			t.Errorf("reading %s succeeded", p)
+		}
+	}
+}
+
+func TestEscapeWriteOutsideWorkDir(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	exe, _ := os.Executable()
+	name := "amf-pwn-" + newID()
+	targets := []string{"/" + name, "/usr/" + name, "/etc/" + name, "/bin/" + name, "/var/" + name, "/proc/" + name}
+	var cmd []string
+	for _, p := range targets {
+		cmd = append(cmd, "echo pwned > "+p)
+	}
+	cmd = append(cmd, "echo pwned >> "+exe, "echo pwned > /work/ok")
+	res, _ := attempt(t, r, "writing outside the work dir and into the worker binary", strings.Join(cmd, "; "))
+	if res.ExitCode != 0 {
+		t.Errorf("writing the work dir itself failed (exit %d)", res.ExitCode)
+	}
+	for _, p := range targets {
+		if _, err := os.Stat(p); err == nil {
+			os.Remove(p)
+			t.Errorf("%s was created on the host", p)
+		}
+	}
+	if b, _ := os.ReadFile(exe); strings.Contains(string(b[max(0, len(b)-16):]), "pwned") {
+		t.Errorf("the worker binary was written")
+	}
+}
+
+func TestEscapeHostProcesses(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	_, out := attempt(t, r, "listing host processes", "ls /proc | grep -c '^[0-9]'; ps -e | wc -l")
+	lines := strings.Fields(out)
+	if len(lines) < 2 || lines[1] != "5" && atoi64(strings.TrimPrefix(lines[1], "stdout:")) > 8 {
+		t.Logf("fields: %v", lines)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if n := atoi64(strings.TrimPrefix(l, "stdout: ")); n > 8 {
+			t.Errorf("sandbox sees %d processes: host pids are visible", n)
+		}
+	}
+	res, _ := attempt(t, r, "signalling the host test process", fmt.Sprintf("kill -9 %d", os.Getpid()))
+	if res.ExitCode == 0 {
+		t.Errorf("kill of a host pid succeeded")
+	}
+}
+
+func TestEscapeKernelInterfaces(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	cases := []struct{ what, cmd string }{
+		{"mount tmpfs", "mount -t tmpfs none /tmp"},
+		{"umount /proc", "umount -l /proc"},
+		{"mount syscall", `perl -e 'my ($s, $d, $t) = ("none", "/tmp", "tmpfs"); exit(syscall(165, $s, $d, $t, 0, 0) == -1 ? 1 : 0)'`},
+		{"nested user namespace", "unshare -U -r true"},
+		{"nested namespaces by clone flags", `perl -e 'exit(syscall(56, 0x10000000|17, 0, 0, 0, 0) == -1 ? 1 : 0)'`},
+		{"mknod block device", "mknod /tmp/sda b 8 0"},
+		{"mknod char device in work dir", "mknod /work/mem c 1 1"},
+		{"read /proc/kcore", "head -c 16 /proc/kcore"},
+		{"write /proc/sysrq-trigger", "echo h > /proc/sysrq-trigger"},
+		{"write a sysctl", "echo 1 > /proc/sys/kernel/sysrq"},
+		{"chroot escape", `mkdir -p x && perl -e 'chroot("x") or exit 1; exit 0'`},
+		{"setns into host pid namespace", "nsenter -t 1 -m true"},
+		{"bpf", `perl -e 'exit(syscall(321, 0, 0, 0) == -1 ? 1 : 0)'`},
+		{"io_uring", `perl -e 'exit(syscall(425, 1, 0) == -1 ? 1 : 0)'`},
+		{"keyctl", `perl -e 'exit(syscall(250, 0, 0, 0, 0, 0) == -1 ? 1 : 0)'`},
+		{"raw socket", `perl -e 'use Socket; socket(my $s, PF_INET, SOCK_RAW, 1) or exit 1; exit 0'`},
+	}
+	for _, tc := range cases {
+		res, _ := attempt(t, r, tc.what, tc.cmd)
+		if res.ExitCode == 0 {
+			t.Errorf("%s succeeded", tc.what)
+		}
+	}
+	// ptrace separately: PTRACE_TRACEME must return EPERM.
+	_, out := attempt(t, r, "ptrace(PTRACE_TRACEME)", `perl -e 'my $r = syscall(101, 0, 0, 0, 0); print "ret=$r err=", $!+0, "\n"'`)
+	if !strings.Contains(out, "ret=-1 err=1") {
+		t.Errorf("ptrace was not refused with EPERM")
+	}
+	_, out = attempt(t, r, "reading own privileges", "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status")
+	for _, want := range []string{"CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q", want)
+		}
+	}
+}
+
+func TestEscapeNetwork(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+			accepted <- struct{}{}
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ports := []int{port}
+	if l2, err := net.Listen("tcp", "127.0.0.1:4222"); err == nil {
+		// Stand in for the kernel's NATS port when nothing holds it.
+		defer l2.Close()
+		go func() {
+			if c, err := l2.Accept(); err == nil {
+				c.Close()
+				accepted <- struct{}{}
+			}
+		}()
+		ports = append(ports, 4222)
+	}
+	for _, p := range ports {
+		res, _ := attempt(t, r, fmt.Sprintf("reaching the host's 127.0.0.1:%d", p), fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && echo connected", p))
+		if res.ExitCode == 0 {
+			t.Errorf("connected to host port %d", p)
+		}
+	}
+	res, _ := attempt(t, r, "opening a connection out", "exec 3<>/dev/tcp/1.1.1.1/80 && echo connected")
+	if res.ExitCode == 0 {
+		t.Errorf("connected out")
+	}
+	_, out := attempt(t, r, "listing interfaces and routes", "cat /proc/net/dev | tail -n +3 | cut -d: -f1; tail -n +2 /proc/net/route | wc -l")
+	if strings.Contains(out, "eth") || !strings.Contains(out, "lo") {
+		t.Errorf("interfaces other than lo are visible")
+	}
+	select {
+	case <-accepted:
+		t.Errorf("the host listener accepted a connection from the sandbox")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestEscapeForkBomb(t *testing.T) {
+	r := escapeRunner(t, Limits{Processes: 64})
+	start := time.Now()
+	// The shell stays alive as the namespace's init, so the bomb keeps
+	// going until a limit or the timeout stops it.
+	res, _ := attempt(t, r, "a fork bomb", ":(){ :|:& };:; sleep 2; ps -e | wc -l", Spec{Timeout: 4 * time.Second})
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("fork bomb held the runner for %v", d)
+	}
+	// The host is still responsive: it can start a process.
+	if err := exec.Command("true").Run(); err != nil {
+		t.Errorf("host cannot start a process after the fork bomb: %v", err)
+	}
+	t.Logf("limit hit: %q, unenforced: %v", res.LimitHit, res.Unenforced)
+}
+
+func TestEscapeMemoryBomb(t *testing.T) {
+	r := escapeRunner(t, Limits{Memory: 128 << 20, AddressSpace: 1 << 30})
+	res, _ := attempt(t, r, "a memory bomb", `perl -e '$x = "a" x (900*1024*1024); print length($x), "\n"'`)
+	if res.ExitCode == 0 {
+		t.Errorf("allocating 900 MiB under a 128 MiB limit succeeded")
+	}
+	if res.PeakMemKB > 200<<10 {
+		t.Errorf("peak memory %d KiB exceeds the limit", res.PeakMemKB)
+	}
+}
+
+func TestEscapeFillDisks(t *testing.T) {
+	r := escapeRunner(t, Limits{Tmp: 8 << 20, FileSize: 16 << 20})
+	work := t.TempDir()
+	res, out := attempt(t, r, "filling /tmp", "dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>&1; df -k /tmp | tail -1")
+	if res.ExitCode == 0 && !strings.Contains(out, "No space") {
+		t.Errorf("filling /tmp was not bounded")
+	}
+	res, _ = attempt(t, r, "filling the work dir", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	fi, err := os.Stat(filepath.Join(work, "fill"))
+	if err == nil && fi.Size() > 16<<20 {
+		t.Errorf("work dir file grew to %d bytes past the 16 MiB limit", fi.Size())
+	}
+	if res.ExitCode == 0 {
+		t.Errorf("writing 64 MiB under a 16 MiB file size limit succeeded")
+	}
+}
+
+func TestEscapeSetuidBinary(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	id, err := exec.LookPath("id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suid := filepath.Join(work, "rootid")
+	if err := os.WriteFile(suid, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(suid, 0o4755|os.ModeSetuid)
+	os.Chown(suid, 0, 0)
+	_, out := attempt(t, r, "running a setuid-root binary from the work dir", "./rootid -u; ls -l rootid", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if !strings.Contains(out, "stdout: 1000") {
+		t.Errorf("setuid binary did not run as the sandbox user")
+	}
+	res, _ := attempt(t, r, "running the host's setuid su", "su -c id root </dev/null")
+	if res.ExitCode == 0 {
+		t.Errorf("su succeeded")
+	}
+}
+
+func TestEscapeSymlinks(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	p, secret := canary(t, os.TempDir())
+	os.Symlink(p, filepath.Join(work, "canary"))
+	os.Symlink("/root", filepath.Join(work, "rootdir"))
+	os.Symlink("/", filepath.Join(work, "hostroot"))
+	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if strings.Contains(out, secret) {
+		t.Errorf("host canary read through a symlink")
+	}
+	for _, host := range []string{".dockerenv", "farm", "boot", "srv"} {
+		if _, err := os.Stat("/" + host); err == nil && strings.Contains(out, "stdout: "+host+"\n") {
+			t.Errorf("host root entry %s visible inside", host)
+		}
+	}
+}
+
+func TestEscapeTimeoutLeavesNothing(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	marker := fmt.Sprintf("%d", 100000+os.Getpid()%100000)
+	start := time.Now()
+	res, _ := attempt(t, r, "sleep with a 1 s timeout", "sleep "+marker+" & sleep "+marker+"; sleep "+marker, Spec{Timeout: time.Second})
+	if !res.TimedOut || res.LimitHit != "timeout" {
+		t.Errorf("result %+v: want a timeout", res)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("timeout of 1s took %v", d)
+	}
+	time.Sleep(50 * time.Millisecond)
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		if string(b) == "sleep\x00"+marker+"\x00" {
+			t.Errorf("process %s survived the timeout", p)
+		}
+	}
+}
+
+func TestEscapeNoLeakedDescriptors(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	// A descriptor the worker holds open, as it holds NATS and Redis
+	// connections.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// The shell (pid 1 here) lists its own descriptors through a child.
+	_, out := attempt(t, r, "listing the shell's /proc/self/fd", "ls -l /proc/1/fd | tail -n +2; true")
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(strings.TrimPrefix(l, "stdout: "))
+		if len(f) < 10 {
+			continue
+		}
+		switch f[8] {
+		case "0", "1", "2":
+		default:
+			t.Errorf("descriptor leaked into the sandbox: %s", l)
+		}
+	}
+}
