@@ -192,6 +192,7 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 		case d.forget != nil:
 			if _, ok := k.entries[d.forget.ID]; ok {
 				delete(k.entries, d.forget.ID)
+				k.flat.remove(d.forget.ID)
 				if err := k.coll.Delete(ctx, nil, nil, d.forget.ID); err != nil {
 					return fmt.Errorf("forget %s: %w", d.forget.ID, err)
 				}
@@ -221,10 +222,11 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		}
 		vecs, i = v, 0
 	}
-	err := k.coll.AddDocument(ctx, chromemDoc(l.ID, vecs[i]))
-	if err != nil {
+	doc := chromemDoc(l.ID, vecs[i])
+	if err := k.coll.AddDocument(ctx, doc); err != nil {
 		return fmt.Errorf("index %s: %w", l.ID, err)
 	}
+	k.flat.add(doc.ID, doc.Embedding)
 	k.entries[l.ID] = &entry{Rec: l, Successes: 1, Seq: d.seq}
 	return nil
 }

@@ -99,6 +99,7 @@ type Knowledge struct {
 
 	mu      sync.RWMutex
 	coll    *chromem.Collection
+	flat    *flatIndex
 	entries map[string]*entry
 	dim     int
 	applied uint64

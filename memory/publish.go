@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"time"
 
@@ -91,16 +90,4 @@ func (p Publisher) publish(ctx context.Context, subject, msgID string, v any) er
 		return fmt.Errorf("publish %s: %w", subject, err)
 	}
 	return nil
-}
-
-func slicesSortBySeq(es []*entry) {
-	slices.SortFunc(es, func(a, b *entry) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
 }

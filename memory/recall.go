@@ -1,8 +1,10 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -64,18 +66,11 @@ func (k *Knowledge) recallVector(ctx context.Context, vec []float32, facts HostF
 	if k.closed {
 		return nil, ErrClosed
 	}
-	n = min(n, k.coll.Count())
-	if n == 0 {
-		return nil, nil
-	}
-	res, err := k.coll.QueryEmbedding(ctx, vec, n, nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("recall: query index: %w", err)
-	}
-	out := make([]Match, 0, len(res))
-	for _, r := range res {
-		score := float64(r.Similarity)
-		e, ok := k.entries[r.ID]
+	hits := k.flat.search(normalize(vec), n)
+	out := make([]Match, 0, len(hits))
+	for _, h := range hits {
+		score := float64(h.sim)
+		e, ok := k.entries[k.flat.ids[h.i]]
 		if !ok || score < k.cfg.MinScore {
 			continue
 		}
@@ -118,18 +113,24 @@ func (k *Knowledge) Get(id string) (Match, error) {
 	return k.match(e, 1), nil
 }
 
-// All returns every memory, oldest first (by stream sequence).
+// All returns every memory, oldest first.
 func (k *Knowledge) All() []Match {
-	k.mu.RLock()
-	es := make([]*entry, 0, len(k.entries))
-	for _, e := range k.entries {
-		es = append(es, e)
+	all := k.all()
+	out := make([]Match, 0, len(all))
+	for _, e := range all {
+		out = append(out, k.match(&e, 0))
 	}
-	out := make([]Match, 0, len(es))
-	slicesSortBySeq(es)
-	for _, e := range es {
-		out = append(out, k.match(e, 0))
+	return out
+}
+
+// all copies every entry, in the order the stream taught them.
+func (k *Knowledge) all() []entry {
+	k.mu.RLock()
+	out := make([]entry, 0, len(k.entries))
+	for _, e := range k.entries {
+		out = append(out, *e)
 	}
 	k.mu.RUnlock()
+	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }

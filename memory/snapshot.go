@@ -47,7 +47,7 @@ func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error 
 	if err != nil {
 		return err
 	}
-	k.coll = coll
+	k.coll, k.flat = coll, newFlatIndex()
 	if k.path == "" {
 		return nil
 	}
@@ -82,7 +82,9 @@ func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error 
 			k.log.Warn("memory: index file damaged; rebuilding from the stream")
 			return nil
 		}
-		docs = append(docs, chromemDoc(se.Entry.Rec.ID, decodeVec(se.Vec)))
+		doc := chromemDoc(se.Entry.Rec.ID, decodeVec(se.Vec))
+		docs = append(docs, doc)
+		k.flat.add(doc.ID, doc.Embedding)
 		e := se.Entry
 		k.entries[e.Rec.ID] = &e
 	}
@@ -172,8 +174,26 @@ func (k *Knowledge) snapshotLoop(ctx context.Context) {
 	}
 }
 
+// chromemDoc makes the document of a memory; its vector is normalised
+// here so chromem-go keeps this very slice, which the flat index shares.
 func chromemDoc(id string, vec []float32) chromem.Document {
-	return chromem.Document{ID: id, Embedding: vec}
+	return chromem.Document{ID: id, Embedding: normalize(vec)}
+}
+
+// normalize scales v to unit length in place (a zero vector stays zero).
+func normalize(v []float32) []float32 {
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
+	}
+	if sum == 0 || math.Abs(sum-1) < 1e-7 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(sum))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
 }
 
 func encodeVec(v []float32) []byte {
