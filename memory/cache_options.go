@@ -11,7 +11,7 @@ import (
 // Defaults of the hot cache.
 const (
 	DefaultSessionTTL = 24 * time.Hour
-	DefaultMaxTurns   = 200
+	DefaultMaxTurns   = 50
 	DefaultStatusTTL  = 24 * time.Hour
 	// DefaultRecentLimit bounds the index of recent statuses.
 	DefaultRecentLimit = 10000

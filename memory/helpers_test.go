@@ -151,3 +151,12 @@ func (f *fakeOllama) client(t testing.TB) *api.Client {
 	}
 	return api.NewClient(u, f.Client())
 }
+
+func mustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -116,7 +116,7 @@ func runMemory(ctx context.Context, args []string) error {
 		host, _ := os.Hostname()
 		for _, id := range f.Args() {
 			if _, err := kn.Get(id); err != nil {
-				return err
+				return fmt.Errorf("no memory has id %q (see amf memory ls)", id)
 			}
 			if err := kn.Forget(ctx, id, "amf memory forget@"+host); err != nil {
 				return err
