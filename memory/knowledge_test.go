@@ -301,3 +301,34 @@ func instructions(ms []memory.Match) []string {
 	}
 	return out
 }
+
+func TestSavedIndexSparesTheModel(t *testing.T) {
+	k := kerneltest.Start(t)
+	dir := t.TempDir()
+	ollama := startFakeOllama(t, 96)
+	emb := memory.OllamaEmbedder(ollama.client(t), "nomic-embed-text")
+	kn, err := memory.OpenKnowledge(ctxT(t), k.JS, memory.KnowledgeConfig{StateDir: dir, Embedder: emb, Logger: kerneltest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range loadParaphrases(t)[:6] {
+		learn(t, kn, p.Instruction, p.Command)
+	}
+	syncKn(t, kn)
+	if err := kn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kn.Recall(ctxT(t), "list files", here, 1); !errors.Is(err, memory.ErrClosed) {
+		t.Fatalf("Recall after Close = %v, want ErrClosed", err)
+	}
+	before := ollama.texts.Load()
+	kn2 := openKnowledge(t, k, memory.KnowledgeConfig{StateDir: dir, Embedder: emb})
+	syncKn(t, kn2)
+	if kn2.Len() != 6 {
+		t.Fatalf("Len = %d", kn2.Len())
+	}
+	// Only the probe at open: every stored vector came from disk.
+	if got := ollama.texts.Load() - before; got != 1 {
+		t.Fatalf("reopening embedded %d texts, want 1 (the probe)", got)
+	}
+}
