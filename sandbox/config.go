@@ -23,6 +23,10 @@ type Config struct {
 	// HostIDBase is the first host uid/gid of the range that ids inside
 	// the sandbox map to when the runner is root. Zero means 1800000000.
 	HostIDBase uint32
+	// WarmInits is how many sandbox inits a root runner keeps started and
+	// waiting, so a command does not wait for one to start. Zero means 2;
+	// negative disables.
+	WarmInits int
 	// Logger receives warnings (unavailable limits, the unsafe backend).
 	Logger *slog.Logger
 }

@@ -156,4 +156,5 @@ const (
 	workDirInside = "/work"
 	sandboxUser   = "amf"
 	sandboxUID    = 1000
+	sandboxHost   = "amf-sandbox"
 )

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,28 +12,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The init protocol: the parent starts /proc/self/exe with initEnv set and
-// three extra descriptors.
+// The init protocol. The parent starts /proc/self/exe as initArg0 with
+// initEnv set and a SOCK_SEQPACKET socket at fdControl. The init builds
+// the root file system and pivots into it (the costly part, done before
+// any task is known, so runners can keep inits warm), reports readyByte,
+// then receives one
+// task message: the taskConfig as JSON with descriptors attached (stdout,
+// stderr and, as root, the work dir as a detached mount). It finishes the
+// confinement and executes the command. If anything fails it writes the
+// reason to the socket; on success the socket closes with the exec.
 const (
 	initEnv   = "AMF_SANDBOX_INIT"
 	initArg0  = "amf-sandbox-init"
-	fdConfig  = 3 // read: the initConfig as JSON, then EOF
-	fdWorkDir = 4 // the work dir: a detached mount (root) or an O_PATH descriptor
-	fdError   = 5 // write: why init failed; closed on exec when it did not
+	fdControl = 3
+	readyByte = 0
+
+	envTmp      = "AMF_SANDBOX_TMP"      // size of /tmp and /dev/shm in bytes
+	envNet      = "AMF_SANDBOX_NET"      // "1" when the host network is shared
+	envWorkPath = "AMF_SANDBOX_WORKPATH" // unprivileged: the host work dir to bind
 )
 
-// initConfig is what the parent tells the sandbox init.
-type initConfig struct {
-	Command  string   `json:"command"`
-	Shell    string   `json:"shell"`
-	Env      []string `json:"env"`
-	Network  bool     `json:"network"`
-	UID      int      `json:"uid"`
-	GID      int      `json:"gid"`
-	Hostname string   `json:"hostname"`
-	Tmp      int64    `json:"tmp"`
-	WorkPath string   `json:"work_path,omitempty"` // bind this path; else move the mount at fdWorkDir`
-	Rlimits  []rlimit `json:"rlimits"`
+// taskConfig is the per-command part of the init's instructions.
+type taskConfig struct {
+	Command string   `json:"command"`
+	Shell   string   `json:"shell"`
+	Env     []string `json:"env"`
+	UID     int      `json:"uid"`
+	GID     int      `json:"gid"`
+	Rlimits []rlimit `json:"rlimits"`
+	// WorkMount is true when a detached work dir mount is attached as
+	// the third descriptor.
+	WorkMount bool `json:"work_mount"`
 }
 
 type rlimit struct {
@@ -56,36 +64,57 @@ func MaybeInit() {
 	// which then becomes the command through execve.
 	runtime.LockOSThread()
 	err := runInit()
-	f := os.NewFile(fdError, "init-error")
-	fmt.Fprintf(f, "%v", err)
+	unix.Write(fdControl, []byte(err.Error()))
 	os.Exit(127)
 }
 
 func runInit() error {
-	if _, err := unix.FcntlInt(fdError, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		return fmt.Errorf("mark error pipe: %w", err)
+	tmp, _ := strconv.ParseInt(os.Getenv(envTmp), 10, 64)
+	if tmp <= 0 {
+		tmp = DefaultLimits.Tmp
 	}
-	var c initConfig
-	data, err := io.ReadAll(os.NewFile(fdConfig, "init-config"))
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return fmt.Errorf("decode config: %w", err)
-	}
+	network := os.Getenv(envNet) == "1"
 	lastCap := lastCapability()
-	if err := setupRoot(&c); err != nil {
+	if err := setupRoot(tmp, os.Getenv(envWorkPath)); err != nil {
 		return err
 	}
-	if !c.Network {
+	if !network {
 		if err := loopbackUp(); err != nil {
 			return err
 		}
 	}
-	if err := unix.Sethostname([]byte(c.Hostname)); err != nil {
+	if err := unix.Sethostname([]byte(sandboxHost)); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
-	// A cgroup namespace rooted at the task's own cgroup; only this thread
+	if _, err := unix.Write(fdControl, []byte{readyByte}); err != nil {
+		return fmt.Errorf("report ready: %w", err)
+	}
+
+	c, fds, err := receiveTask()
+	if err != nil {
+		return err
+	}
+	if c.WorkMount {
+		if len(fds) < 3 {
+			return fmt.Errorf("task message lacks the work dir")
+		}
+		if err := attachWork(fds[2]); err != nil {
+			return err
+		}
+	}
+	if err := sealRoot(); err != nil {
+		return err
+	}
+	if len(fds) < 2 {
+		return fmt.Errorf("task message lacks stdout and stderr")
+	}
+	for i, fd := range fds[:2] {
+		if err := unix.Dup3(fd, i+1, 0); err != nil {
+			return fmt.Errorf("install output descriptor: %w", err)
+		}
+	}
+	// A cgroup namespace rooted at the task's own cgroup, which the parent
+	// moved this process into before sending the task; only this thread
 	// enters it, and the command inherits it.
 	_ = unix.Unshare(unix.CLONE_NEWCGROUP)
 	for _, r := range c.Rlimits {
@@ -111,6 +140,37 @@ func runInit() error {
 		return fmt.Errorf("exec %s: %w", c.Shell, err)
 	}
 	return nil
+}
+
+// receiveTask blocks until the parent sends the task.
+func receiveTask() (taskConfig, []int, error) {
+	var c taskConfig
+	buf := make([]byte, maxCommandBytes*2+64<<10)
+	oob := make([]byte, unix.CmsgSpace(4*3))
+	n, oobn, _, _, err := unix.Recvmsg(fdControl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return c, nil, fmt.Errorf("receive task: %w", err)
+	}
+	if n == 0 {
+		// The runner closed without a task (shutdown of a warm init).
+		os.Exit(0)
+	}
+	var fds []int
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return c, nil, fmt.Errorf("parse task descriptors: %w", err)
+	}
+	for i := range msgs {
+		got, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			return c, nil, fmt.Errorf("parse task descriptors: %w", err)
+		}
+		fds = append(fds, got...)
+	}
+	if err := json.Unmarshal(buf[:n], &c); err != nil {
+		return c, nil, fmt.Errorf("decode task: %w", err)
+	}
+	return c, fds, nil
 }
 
 func shellBase(p string) string {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,17 +22,36 @@ import (
 // into, with no capabilities, no_new_privs, a seccomp filter, rlimits and,
 // where the host has them, cgroup limits. The command runs as bash -c
 // under an init that is this same binary re-executed (see MaybeInit).
+//
+// As root, the runner keeps a few inits warm: started, in their
+// namespaces, their root built, waiting for a task. A task takes one and
+// the runner starts a replacement in the background. Close stops them.
 type NamespaceRunner struct {
 	*base
 	root    bool   // running as host root: a 65536-id range is mapped
 	idBase  uint32 // first host id of that range
 	cgroups *cgroups
+
+	warm   chan *initProc
+	refill chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	close  sync.Once
 }
 
 var _ Runner = (*NamespaceRunner)(nil)
 
+// initProc is a started sandbox init waiting for its task.
+type initProc struct {
+	cmd     *exec.Cmd
+	ctl     *os.File // the runner's end of the control socket
+	cg      *taskCgroup
+	missing []string // limits its cgroups could not apply
+}
+
 // New returns the namespace backend. It fails with ErrUnsupported when
-// the host cannot create the namespaces it needs.
+// the host cannot create the namespaces it needs. Close releases the
+// warm inits.
 func New(cfg Config) (*NamespaceRunner, error) {
 	b, err := newBase(cfg)
 	if err != nil {
@@ -47,9 +68,23 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		n.cgroups = newCgroups()
 	} else {
 		n.cgroups = &cgroups{missing: cgroupControllers}
+		b.log.Info("sandbox: running unprivileged; the command runs as the worker's own uid mapped to root without capabilities, and no cgroup limits apply")
 	}
 	if len(n.cgroups.missing) > 0 {
-		b.log.Warn("sandbox: cgroup controllers unavailable; limits fall back to rlimits", "missing", strings.Join(n.cgroups.missing, ","))
+		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
+	}
+	warm := cfg.WarmInits
+	if warm == 0 {
+		warm = 2
+	}
+	if n.root && warm > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		n.cancel = cancel
+		n.warm = make(chan *initProc, warm)
+		n.refill = make(chan struct{}, 1)
+		n.refill <- struct{}{}
+		n.wg.Add(1)
+		go n.keepWarm(ctx)
 	}
 	return n, nil
 }
@@ -61,135 +96,207 @@ func (n *NamespaceRunner) Name() string { return "namespace" }
 // runner use.
 func (n *NamespaceRunner) Unavailable() []string { return append([]string(nil), n.cgroups.missing...) }
 
+// Close stops the warm inits. Commands already running are not affected.
+func (n *NamespaceRunner) Close() error {
+	n.close.Do(func() {
+		if n.cancel != nil {
+			n.cancel()
+		}
+		n.wg.Wait()
+		if n.warm == nil {
+			return
+		}
+		for {
+			select {
+			case p := <-n.warm:
+				p.discard()
+			default:
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// keepWarm tops the pool of warm inits up whenever one is taken.
+func (n *NamespaceRunner) keepWarm(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.refill:
+		}
+		for len(n.warm) < cap(n.warm) && ctx.Err() == nil {
+			p, err := n.spawn(false, "")
+			if err != nil {
+				n.log.Warn("sandbox: could not start a warm init", "err", err)
+				break
+			}
+			select {
+			case n.warm <- p:
+			default:
+				p.discard()
+			}
+		}
+	}
+}
+
+// acquire returns an init for a task: a warm one when there is one,
+// else a freshly started one.
+func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, bool, error) {
+	if n.warm != nil && !network {
+		select {
+		case p := <-n.warm:
+			return p, true, nil
+		default:
+		}
+	}
+	p, err := n.spawn(network, workPath)
+	return p, false, err
+}
+
+// later runs cleanup work (removing a finished command's cgroups and
+// work dir) after Run has returned; Close waits for it.
+func (n *NamespaceRunner) later(fn func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+}
+
+// topUp asks keepWarm to refill the pool.
+func (n *NamespaceRunner) topUp() {
+	if n.refill == nil {
+		return
+	}
+	select {
+	case n.refill <- struct{}{}:
+	default:
+	}
+}
+
+// spawn starts an init in new namespaces. workPath is bound as /work
+// before the pivot (unprivileged runners, which cannot hand over a mount).
+func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: control socket: %v", ErrStart, err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "sandbox-control"), os.NewFile(uintptr(fds[1]), "sandbox-control")
+	env := []string{initEnv + "=1", envTmp + "=" + strconv.FormatInt(n.limits.Tmp, 10)}
+	if network {
+		env = append(env, envNet+"=1")
+	}
+	if workPath != "" {
+		env = append(env, envWorkPath+"="+workPath)
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg0},
+		Env:         env,
+		ExtraFiles:  []*os.File{theirs},
+		SysProcAttr: n.sysProcAttr(network),
+	}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	p := &initProc{cmd: cmd, ctl: ours}
+	// The task's cgroups are made and entered now, before the init has
+	// anything of a task to run and off the path of a waiting command.
+	p.cg, p.missing = n.cgroups.create(newID(), n.limits)
+	if err := p.cg.add(cmd.Process.Pid); err != nil {
+		n.log.Warn("sandbox: could not place init in its cgroups", "err", err)
+		p.missing = append(p.missing, "cgroup-placement")
+	}
+	// The init reports once its root is built, or says why it failed.
+	buf := make([]byte, 4096)
+	k, err := ours.Read(buf)
+	if err != nil || k != 1 || buf[0] != readyByte {
+		p.discard()
+		if err == nil {
+			err = errors.New("sandbox init: " + string(buf[:k]))
+		}
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	return p, nil
+}
+
+// discard stops an init that will get no task.
+func (p *initProc) discard() {
+	p.ctl.Close() // an idle init exits on EOF
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	if p.cg != nil {
+		p.cg.remove()
+	}
+}
+
 // Run implements Runner.
 func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
 	prof, err := n.admit(spec)
 	if err != nil {
 		return Result{}, err
 	}
+	// Replace the warm init this command takes only once it is done, so
+	// starting the next one does not compete with this one for the CPU.
+	defer n.topUp()
 	dir, cleanup, err := n.workDir(spec)
 	if err != nil {
 		return Result{}, err
 	}
-	defer cleanup()
-	uid, gid := 0, 0
+	defer n.later(cleanup)
+	task := taskConfig{
+		Command: spec.Command,
+		Shell:   shellPath(),
+		Env:     sandboxEnv(spec.Env),
+		Rlimits: n.rlimits(),
+	}
+	var workFd = -1
+	workPath := dir
 	if n.root {
-		uid, gid = sandboxUID, sandboxUID
-		if err := os.Chown(dir, int(n.idBase)+uid, int(n.idBase)+gid); err != nil {
+		task.UID, task.GID = sandboxUID, sandboxUID
+		if err := os.Chown(dir, int(n.idBase)+sandboxUID, int(n.idBase)+sandboxUID); err != nil {
 			return Result{}, fmt.Errorf("%w: hand work dir to the sandbox user: %v", ErrStart, err)
 		}
+		// The work dir travels as a detached clone of its mount: the
+		// sandbox's ids may not search the host path, and a descriptor
+		// of a mount in another namespace cannot be bound.
+		workFd, err = unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
+		}
+		defer unix.Close(workFd)
+		task.WorkMount = true
+		workPath = ""
 	}
 	ctx, cancel := n.timeout(ctx, spec)
 	defer cancel()
 
-	lim := n.limits
-	cfg := initConfig{
-		Command:  spec.Command,
-		Shell:    shellPath(),
-		Env:      sandboxEnv(spec.Env),
-		Network:  prof.Network,
-		UID:      uid,
-		GID:      gid,
-		Hostname: "amf-sandbox",
-		Tmp:      lim.Tmp,
-		Rlimits: []rlimit{
-			{unix.RLIMIT_CPU, uint64(lim.CPUTime / time.Second)},
-			{unix.RLIMIT_AS, lim.AddressSpace},
-			{unix.RLIMIT_FSIZE, lim.FileSize},
-			{unix.RLIMIT_NOFILE, lim.OpenFiles},
-			{unix.RLIMIT_NPROC, uint64(lim.Processes)},
-			{unix.RLIMIT_CORE, 0},
-		},
-	}
-	res, err := n.start(ctx, dir, cfg, lim, spec, out)
-	return res, err
-}
-
-func (n *NamespaceRunner) start(ctx context.Context, dir string, cfg initConfig, lim Limits, spec Spec, out OutputFunc) (Result, error) {
-	// As root, the work dir travels as a detached clone of its mount
-	// (open_tree), because the sandbox's ids may not search the host path
-	// and a plain descriptor's mount lives in the wrong namespace.
-	// Unprivileged, the sandbox runs with the worker's own uid and binds
-	// the path.
-	var (
-		wfd int
-		err error
-	)
-	if n.root {
-		wfd, err = unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	} else {
-		cfg.WorkPath = dir
-		wfd, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: open work dir: %v", ErrStart, err)
-	}
-	workDir := os.NewFile(uintptr(wfd), "workdir")
-	defer workDir.Close()
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-	}
-	defer cfgW.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		cfgR.Close()
-		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-	}
-	defer errR.Close()
-
 	sink := newOutputSink(out, n.outputBudget(spec))
 	stdout, stderr, drained, err := sink.pipes()
 	if err != nil {
-		cfgR.Close()
-		errW.Close()
 		return Result{}, err
 	}
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg0},
-		Env:         []string{initEnv + "=1"},
-		Stdout:      stdout,
-		Stderr:      stderr,
-		ExtraFiles:  []*os.File{cfgR, workDir, errW},
-		SysProcAttr: n.sysProcAttr(cfg.Network),
-	}
-	id := newID()
-	cg, missing := n.cgroups.create(id, lim)
-	defer cg.remove()
+	closeOut := sync.OnceFunc(func() { stdout.Close(); stderr.Close() })
+	defer closeOut()
 
 	start := stopwatch(time.Now())
-	err = cmd.Start()
-	stdout.Close()
-	stderr.Close()
-	cfgR.Close()
-	errW.Close()
+	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
+	if workFd >= 0 {
+		fds = append(fds, workFd)
+	}
+	p, err := n.hand(prof.Network, workPath, task, fds)
+	closeOut()
 	if err != nil {
 		drained()
-		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+		return Result{}, err
 	}
-	pid := cmd.Process.Pid
-	fail := func(e error) (Result, error) {
-		syscall.Kill(pid, syscall.SIGKILL)
-		cmd.Wait()
-		drained()
-		return Result{}, fmt.Errorf("%w: %v", ErrStart, e)
-	}
-	// The init waits for its config, so it is in its cgroups before it
-	// can run anything.
-	if err := cg.add(pid); err != nil {
-		n.log.Warn("sandbox: could not place command in its cgroups", "err", err)
-		missing = append(missing, "cgroup-placement")
-	}
-	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
-	}
-	cfgW.Close()
-	// EOF means the init reached execve; anything else is its error.
-	if msg, _ := io.ReadAll(errR); len(msg) > 0 {
-		return fail(errors.New("sandbox init: " + string(msg)))
-	}
-
+	pid := p.cmd.Process.Pid
 	done := make(chan struct{})
 	stopped := make(chan bool, 1)
 	go func() {
@@ -203,12 +310,14 @@ func (n *NamespaceRunner) start(ctx context.Context, dir string, cfg initConfig,
 			stopped <- false
 		}
 	}()
-	werr := cmd.Wait()
+	werr := p.cmd.Wait()
 	close(done)
 	timedOut := <-stopped
 	drained()
-	res := resultFrom(cmd.ProcessState, start.elapsed())
-	res.Unenforced = missing
+	res := resultFrom(p.cmd.ProcessState, start.elapsed())
+	res.Unenforced = p.missing
+	cg := p.cg
+	defer n.later(cg.remove)
 	if peak, hit := cg.usage(); len(cg.dirs) > 0 {
 		if peak > 0 {
 			res.PeakMemKB = peak
@@ -234,6 +343,55 @@ func (n *NamespaceRunner) start(ctx context.Context, dir string, cfg initConfig,
 		return res, fmt.Errorf("wait: %w", werr)
 	}
 	return res, nil
+}
+
+// hand gives the task to an init and waits until it has executed the
+// command. A warm init that turns out dead is replaced by a fresh one.
+func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, fds []int) (*initProc, error) {
+	msg, err := json.Marshal(task)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode task: %v", ErrStart, err)
+	}
+	for attempt := 0; ; attempt++ {
+		p, warm, err := n.acquire(network, workPath)
+		if err != nil {
+			return nil, err
+		}
+		err = n.give(p, msg, fds)
+		if err == nil {
+			return p, nil
+		}
+		p.discard()
+		if !warm || attempt > 0 {
+			return nil, fmt.Errorf("%w: %v", ErrStart, err)
+		}
+		n.log.Warn("sandbox: warm init failed; starting a fresh one", "err", err)
+	}
+}
+
+func (n *NamespaceRunner) give(p *initProc, msg []byte, fds []int) error {
+	if err := unix.Sendmsg(int(p.ctl.Fd()), msg, unix.UnixRights(fds...), nil, 0); err != nil {
+		return fmt.Errorf("send task: %w", err)
+	}
+	// EOF means the init reached execve; anything else is its error.
+	reply, _ := io.ReadAll(p.ctl)
+	p.ctl.Close()
+	if len(reply) > 0 {
+		return errors.New("sandbox init: " + string(reply))
+	}
+	return nil
+}
+
+func (n *NamespaceRunner) rlimits() []rlimit {
+	lim := n.limits
+	return []rlimit{
+		{unix.RLIMIT_CPU, uint64(lim.CPUTime / time.Second)},
+		{unix.RLIMIT_AS, lim.AddressSpace},
+		{unix.RLIMIT_FSIZE, lim.FileSize},
+		{unix.RLIMIT_NOFILE, lim.OpenFiles},
+		{unix.RLIMIT_NPROC, uint64(lim.Processes)},
+		{unix.RLIMIT_CORE, 0},
+	}
 }
 
 func (n *NamespaceRunner) sysProcAttr(network bool) *syscall.SysProcAttr {

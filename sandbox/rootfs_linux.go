@@ -29,7 +29,9 @@ var etcCopies = []string{"resolv.conf", "nsswitch.conf", "ld.so.cache", "ld.so.c
 var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
 // setupRoot builds the sandbox's root file system and pivots into it.
-func setupRoot(c *initConfig) error {
+// workPath, when set, is a host directory bound as /work now; otherwise
+// the work dir is attached later from a detached mount (attachWork).
+func setupRoot(tmp int64, workPath string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
@@ -42,16 +44,16 @@ func setupRoot(c *initConfig) error {
 			return err
 		}
 	}
-	if err := buildEtc(root, c); err != nil {
+	if err := buildEtc(root); err != nil {
 		return err
 	}
-	if err := buildDev(root, c); err != nil {
+	if err := buildDev(root, tmp); err != nil {
 		return err
 	}
 	if err := mkdirMount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return err
 	}
-	tmpOpts := "mode=1777,size=" + strconv.FormatInt(c.Tmp, 10)
+	tmpOpts := "mode=1777,size=" + strconv.FormatInt(tmp, 10)
 	if err := mkdirMount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
 		return err
 	}
@@ -59,15 +61,8 @@ func setupRoot(c *initConfig) error {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		return fmt.Errorf("make /work: %w", err)
 	}
-	if c.WorkPath != "" {
-		if err := bind(c.WorkPath, work, false); err != nil {
-			return fmt.Errorf("bind work dir: %w", err)
-		}
-	} else {
-		if err := unix.MoveMount(fdWorkDir, "", unix.AT_FDCWD, work, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-			return fmt.Errorf("attach work dir: %w", err)
-		}
-		if err := bind(work, work, false); err != nil {
+	if workPath != "" {
+		if err := bind(workPath, work, false); err != nil {
 			return fmt.Errorf("bind work dir: %w", err)
 		}
 	}
@@ -139,7 +134,7 @@ func mkdirMount(src, dst, fstype string, flags uintptr, data string) error {
 	return nil
 }
 
-func buildEtc(root string, c *initConfig) error {
+func buildEtc(root string) error {
 	etc := filepath.Join(root, "etc")
 	if err := os.Mkdir(etc, 0o755); err != nil {
 		return fmt.Errorf("make /etc: %w", err)
@@ -150,8 +145,8 @@ func buildEtc(root string, c *initConfig) error {
 			fmt.Sprintf("%s:x:%d:%d:sandbox:%s:/bin/bash\n", sandboxUser, sandboxUID, sandboxUID, home) +
 			"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
 		"group":    fmt.Sprintf("root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", sandboxUser, sandboxUID),
-		"hosts":    "127.0.0.1\tlocalhost " + c.Hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-		"hostname": c.Hostname + "\n",
+		"hosts":    "127.0.0.1\tlocalhost " + sandboxHost + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+		"hostname": sandboxHost + "\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o644); err != nil {
@@ -185,7 +180,7 @@ func buildEtc(root string, c *initConfig) error {
 	return nil
 }
 
-func buildDev(root string, c *initConfig) error {
+func buildDev(root string, tmp int64) error {
 	dev := filepath.Join(root, "dev")
 	if err := mkdirMount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
@@ -204,12 +199,12 @@ func buildDev(root string, c *initConfig) error {
 			return fmt.Errorf("link /dev/%s: %w", name, err)
 		}
 	}
-	shmOpts := "mode=1777,size=" + strconv.FormatInt(c.Tmp, 10)
+	shmOpts := "mode=1777,size=" + strconv.FormatInt(tmp, 10)
 	return mkdirMount("tmpfs", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, shmOpts)
 }
 
-// pivot makes root the root, detaches the old one and makes the new root
-// read-only; /proc's kernel knobs are bound read-only over themselves.
+// pivot makes root the root and detaches the old one; /proc's kernel
+// knobs are bound read-only over themselves.
 func pivot(root string) error {
 	if err := unix.Chdir(root); err != nil {
 		return fmt.Errorf("enter new root: %w", err)
@@ -232,6 +227,22 @@ func pivot(root string) error {
 			}
 		}
 	}
+	return nil
+}
+
+// attachWork mounts the detached work dir mount the parent sent on /work.
+func attachWork(fd int) error {
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, workDirInside, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach work dir: %w", err)
+	}
+	if err := bind(workDirInside, workDirInside, false); err != nil {
+		return fmt.Errorf("bind work dir: %w", err)
+	}
+	return nil
+}
+
+// sealRoot makes the root read-only once /work is in place.
+func sealRoot() error {
 	if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		return fmt.Errorf("make root read-only: %w", err)
 	}
