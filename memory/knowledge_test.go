@@ -3,8 +3,10 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -330,5 +332,56 @@ func TestSavedIndexSparesTheModel(t *testing.T) {
 	// Only the probe at open: every stored vector came from disk.
 	if got := ollama.texts.Load() - before; got != 1 {
 		t.Fatalf("reopening embedded %d texts, want 1 (the probe)", got)
+	}
+}
+
+func TestEmbedderOutageDelaysButLosesNothing(t *testing.T) {
+	k := kerneltest.Start(t)
+	ollama := startFakeOllama(t, 64)
+	kn := openKnowledge(t, k, memory.KnowledgeConfig{Embedder: memory.OllamaEmbedder(ollama.client(t), "m")})
+	ollama.fail.Store(true)
+	learn(t, kn, "show the logged in users", "who")
+	eventually(t, "the follower to report the embedder error", func() bool { return kn.Err() != nil })
+	if !errors.Is(kn.Err(), memory.ErrEmbed) || kn.Len() != 0 {
+		t.Fatalf("during outage: Err=%v Len=%d", kn.Err(), kn.Len())
+	}
+	ollama.fail.Store(false)
+	syncKn(t, kn)
+	if kn.Len() != 1 || kn.Err() != nil {
+		t.Fatalf("after outage: Len=%d Err=%v", kn.Len(), kn.Err())
+	}
+}
+
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	k := kerneltest.Start(t)
+	for range 3 {
+		kn, err := memory.OpenKnowledge(ctxT(t), k.JS, memory.KnowledgeConfig{StateDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		learn(t, kn, "print the machine hostname", "hostname")
+		syncKn(t, kn)
+		kn.Close()
+	}
+	// The embedded server keeps its own goroutines for a while; what
+	// must be gone is every goroutine of the knowledge base and of the
+	// client subscriptions it made.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		left := 0
+		for _, g := range strings.Split(stacks, "\n\n") {
+			if strings.Contains(g, "memory.(*Knowledge)") || strings.Contains(g, "jetstream.(*pullSubscription)") || strings.Contains(g, "jetstream.(*orderedConsumer)") {
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines of closed knowledge bases remain:\n%s", left, stacks)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

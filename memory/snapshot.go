@@ -110,18 +110,26 @@ func (k *Knowledge) save() error {
 		return nil
 	}
 	s := snapshot{Version: snapshotVersion, Embedder: k.cfg.Embedder.Name(), Dim: k.dim, Applied: k.applied, StreamCreated: k.streamCreated}
-	s.Entries = make([]snapEntry, 0, len(k.entries))
+	// Vectors never change once indexed, so the lock is held only to
+	// copy references; encoding happens outside it and recall goes on.
+	es := make([]entry, 0, len(k.entries))
+	vs := make([][]float32, 0, len(k.entries))
 	for id, e := range k.entries {
-		doc, err := k.coll.GetByID(context.Background(), id)
-		if err != nil {
+		i, ok := k.flat.pos[id]
+		if !ok {
 			k.mu.Unlock()
-			return fmt.Errorf("save memory index: %w", err)
+			return fmt.Errorf("save memory index: %s has no vector", id)
 		}
-		s.Entries = append(s.Entries, snapEntry{Entry: *e, Vec: encodeVec(doc.Embedding)})
+		es = append(es, *e)
+		vs = append(vs, k.flat.vecs[i])
 	}
 	k.dirty = false
 	k.mu.Unlock()
 
+	s.Entries = make([]snapEntry, len(es))
+	for i := range es {
+		s.Entries[i] = snapEntry{Entry: es[i], Vec: encodeVec(vs[i])}
+	}
 	if err := writeAtomic(k.path, func(f *os.File) error { return gob.NewEncoder(f).Encode(&s) }); err != nil {
 		k.mu.Lock()
 		k.dirty = true
