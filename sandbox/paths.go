@@ -24,7 +24,6 @@ var sensitiveRoots = []string{
 	"/proc/*/pagemap", "/proc/*/syscall", "/proc/*/auxv", "/proc/*/stack",
 	"/proc/kcore", "/proc/kmem", "/proc/mem", "/proc/sysrq-trigger",
 	"/proc/sys", "/proc/kallsyms", "/proc/kmsg", "/proc/keys",
-	"/proc/self", "/proc/thread-self",
 }
 
 // sensitiveSamples are concrete paths a glob is tried against: /e*/sh*

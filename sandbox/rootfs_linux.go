@@ -35,6 +35,16 @@ func setupRoot(tmp int64, workPath string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
+	// Hold the work dir before the new root hides the host's /tmp.
+	workFd := -1
+	if workPath != "" {
+		fd, err := unix.Open(workPath, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open work dir: %w", err)
+		}
+		defer unix.Close(fd)
+		workFd = fd
+	}
 	root := newRootAt
 	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=4m,mode=0755"); err != nil {
 		return fmt.Errorf("mount root tmpfs: %w", err)
@@ -61,8 +71,8 @@ func setupRoot(tmp int64, workPath string) error {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		return fmt.Errorf("make /work: %w", err)
 	}
-	if workPath != "" {
-		if err := bind(workPath, work, false); err != nil {
+	if workFd >= 0 {
+		if err := bind(fmt.Sprintf("/proc/self/fd/%d", workFd), work, false); err != nil {
 			return fmt.Errorf("bind work dir: %w", err)
 		}
 	}
