@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/sandbox"
@@ -37,7 +38,7 @@ func (o execOutcome) reason() string {
 	case o.err != nil:
 		return "could not run: " + o.err.Error()
 	case o.result.TimedOut:
-		return "timed out"
+		return "timed out after " + o.result.Duration.Round(time.Millisecond).String()
 	case o.result.LimitHit != "":
 		return "stopped by the " + o.result.LimitHit + " limit"
 	case o.result.Signal != "":
@@ -52,18 +53,29 @@ func (o execOutcome) reason() string {
 	return ""
 }
 
-// runCommand validates and runs one command, streaming its steps as events.
-func (r *run) runCommand(cmd string) execOutcome {
+// try checks one command against the policy, then runs it, streaming its
+// steps as events. timeout, when positive, bounds this command alone.
+func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 	out := execOutcome{command: cmd, stdout: &tail{max: tailBytes}, stderr: &tail{max: tailBytes}}
+	checked, ref := r.validate(cmd)
+	if ref != nil {
+		out.refusal = ref
+		r.reject(cmd, ref.Rule, ref.Reason, checked)
+		return out
+	}
 	start := time.Now()
 	e := r.em.event(bus.EventExecStart)
 	e.Command = cmd
+	if checked > 0 {
+		e.Phases = phasesMS(map[string]time.Duration{bus.PhaseValidation: checked})
+	}
 	r.em.emit(e)
 	res, err := r.w.Runner.Run(r.ctx, sandbox.Spec{
 		Command: cmd,
 		WorkDir: r.workDir(),
 		Env:     envList(r.task.Env),
 		Profile: r.task.Policy,
+		Timeout: timeout,
 	}, func(s sandbox.Stream, line string) {
 		if s == sandbox.Stderr {
 			out.stderr.add(line)
@@ -73,24 +85,56 @@ func (r *run) runCommand(cmd string) execOutcome {
 		out.stdout.add(line)
 		r.em.emitText(bus.EventStdout, line)
 	})
-	r.phases["execution"] += time.Since(start)
-	var ref *sandbox.Refusal
+	took := time.Since(start)
+	r.phases[bus.PhaseExecution] += took
 	if errors.As(err, &ref) {
+		// A runner without a separate check refuses here.
 		out.refusal = ref
-		rej := r.em.event(bus.EventRejected)
-		rej.Command, rej.Rule, rej.Reason = cmd, ref.Rule, ref.Reason
-		r.em.emit(rej)
+		r.reject(cmd, ref.Rule, ref.Reason, 0)
 		return out
 	}
 	out.result, out.err = res, err
 	end := r.em.event(bus.EventExecEnd)
 	end.Command = cmd
 	end.Exec = execResult(res)
+	end.Phases = phasesMS(map[string]time.Duration{bus.PhaseExecution: took})
 	if err != nil {
 		end.Reason = err.Error()
 	}
 	r.em.emit(end)
 	return out
+}
+
+// validate checks a command with the runner's policy before it runs, when
+// the runner can, so that a refusal starts no process and the time spent
+// checking is measured on its own.
+func (r *run) validate(cmd string) (time.Duration, *sandbox.Refusal) {
+	v, ok := r.w.Runner.(validator)
+	if !ok {
+		return 0, nil
+	}
+	start := time.Now()
+	err := v.Validate(cmd, r.task.Policy)
+	d := time.Since(start)
+	r.phases[bus.PhaseValidation] += d
+	if err == nil {
+		return d, nil
+	}
+	var ref *sandbox.Refusal
+	if errors.As(err, &ref) {
+		return d, ref
+	}
+	return d, &sandbox.Refusal{Rule: "validation", Reason: err.Error()}
+}
+
+// reject announces a command that will not run.
+func (r *run) reject(cmd, rule, reason string, checked time.Duration) {
+	e := r.em.event(bus.EventRejected)
+	e.Command, e.Rule, e.Reason = cmd, rule, reason
+	if checked > 0 {
+		e.Phases = phasesMS(map[string]time.Duration{bus.PhaseValidation: checked})
+	}
+	r.em.emit(e)
 }
 
 func execResult(res sandbox.Result) *bus.ExecResult {
@@ -115,9 +159,10 @@ func envList(m map[string]string) []string {
 
 // tail keeps the last max bytes of a line stream.
 type tail struct {
-	max   int
-	lines []string
-	size  int
+	max     int
+	lines   []string
+	size    int
+	dropped bool // earlier lines were let go
 }
 
 func (t *tail) add(line string) {
@@ -126,7 +171,25 @@ func (t *tail) add(line string) {
 	for t.size > t.max && len(t.lines) > 1 {
 		t.size -= len(t.lines[0]) + 1
 		t.lines = t.lines[1:]
+		t.dropped = true
 	}
+}
+
+// tailOf keeps the end of s within n bytes, cut at a line start when one
+// is near, and marks the cut.
+func tailOf(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if len(s) <= n {
+		return s
+	}
+	cut := len(s) - n
+	if i := strings.IndexByte(s[cut:], '\n'); i >= 0 && i < n/2 {
+		cut += i + 1
+	}
+	for cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut++
+	}
+	return "…\n" + s[cut:]
 }
 
 func (t *tail) String() string { return strings.Join(t.lines, "\n") }

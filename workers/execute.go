@@ -23,17 +23,18 @@ func (r *run) execute() bus.Event {
 		case errors.Is(cause, errCancelled):
 			e := r.em.event(bus.EventCancelled)
 			e.Reason = cause.Error()
-			e.Attempts = final.Attempts
+			e.Command, e.Attempts = final.Command, final.Attempts
 			final = e
 		case errors.Is(cause, context.DeadlineExceeded):
 			e := r.em.event(bus.EventFailed)
-			e.Rule = "timeout"
+			e.Rule = bus.RuleTimeout
 			e.Reason = "task timed out after " + r.task.Timeout.D().String() + "; raise \"timeout\" in the task to give it longer"
-			e.Attempts = final.Attempts
+			e.Command, e.Attempts = final.Command, final.Attempts
 			final = e
 		}
 	}
 	final.Phases = phasesMS(r.phases)
+	r.remember(final)
 	return final
 }
 
@@ -43,13 +44,13 @@ func (r *run) runExplicit() bus.Event {
 	c := r.em.event(bus.EventCommand)
 	c.Command = r.task.Command
 	r.em.emit(c)
-	out := r.runCommand(r.task.Command)
-	return r.conclude(out, nil)
+	out := r.try(r.task.Command, 0)
+	return r.conclude(out, []bus.AttemptSummary{summarize(1, out)})
 }
 
-// conclude turns the last attempt into the terminal event.
+// conclude turns the last attempt into the terminal event; attempts
+// already include it.
 func (r *run) conclude(out execOutcome, attempts []bus.AttemptSummary) bus.Event {
-	attempts = append(attempts, summarize(r.em.attempt, out))
 	if out.ok() {
 		e := r.em.event(bus.EventDone)
 		e.Command = out.command
@@ -61,6 +62,7 @@ func (r *run) conclude(out execOutcome, attempts []bus.AttemptSummary) bus.Event
 	e := r.em.event(bus.EventFailed)
 	e.Command = out.command
 	e.Reason = out.reason()
+	e.Rule = bus.RuleCommandFailed
 	if out.refusal != nil {
 		e.Rule = out.refusal.Rule
 	}

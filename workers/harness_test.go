@@ -120,4 +120,3 @@ func assertOneTerminal(t *testing.T, evs []bus.Event) {
 		t.Fatalf("want exactly one terminal event, last; got %v", types(evs))
 	}
 }
-

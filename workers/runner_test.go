@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -24,7 +25,18 @@ func (execRunner) Name() string { return "exec" }
 
 func (execRunner) Run(ctx context.Context, spec sandbox.Spec, out sandbox.OutputFunc) (sandbox.Result, error) {
 	start := time.Now()
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", spec.Command)
+	if spec.WorkDir != "" {
+		if err := os.MkdirAll(spec.WorkDir, 0o755); err != nil {
+			return sandbox.Result{}, err
+		}
+		cmd.Dir = spec.WorkDir
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stdout, _ := cmd.StdoutPipe()
@@ -48,7 +60,7 @@ func (execRunner) Run(ctx context.Context, spec sandbox.Spec, out sandbox.Output
 	go pump(stderr, sandbox.Stderr)
 	wg.Wait()
 	err := cmd.Wait()
-	res := sandbox.Result{Duration: time.Since(start)}
+	res := sandbox.Result{Duration: time.Since(start), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()

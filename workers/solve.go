@@ -1,6 +1,10 @@
 package workers
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -9,57 +13,224 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-const systemPrompt = `You turn a request into exactly one POSIX shell command for Linux.
-Reply with the command only: no prose, no code fences.`
+// Bounds on what one attempt feeds back to the model.
+const (
+	feedbackStderrBytes = 2 << 10
+	feedbackStdoutBytes = 1 << 10
+	// replyEchoBytes bounds a reply kept in the conversation; a reply
+	// that rambled is not worth re-reading in full.
+	replyEchoBytes = 4 << 10
+)
 
-// solve turns an instruction into a command with the model and runs it.
+// loop is the state of one task's correction loop: the conversation
+// with the model and what each attempt did.
+type loop struct {
+	r        *run
+	conv     []api.Message
+	attempts []bus.AttemptSummary
+	// failed maps each command that failed to why, so a repeat is
+	// answered without running it again.
+	failed     map[string]string
+	last       execOutcome
+	ran        bool // last is an attempt that reached the runner
+	lastRule   string
+	lastReason string
+}
+
+// solve turns the instruction into a working command: ask the model,
+// check the command, run it, and on failure show the model what happened
+// and ask again, up to the task's attempts. Success ends with the
+// model's short answer from the output.
 func (r *run) solve() bus.Event {
 	r.em.attempt = 1
 	if r.w.LLM == nil {
 		e := r.em.event(bus.EventFailed)
+		e.Rule = bus.RuleModel
 		e.Reason = "this worker has no model configured: start it with OLLAMA_HOST pointing at Ollama, or send an explicit \"command\""
 		return e
 	}
-	reply, err := r.think([]api.Message{
-		{Role: "system", Content: systemPrompt},
-		{Role: "user", Content: r.task.Instruction},
-	})
+	examples, reuse := r.recall()
+	facts := r.facts()
+	l := &loop{r: r, failed: map[string]string{}}
+	l.conv = []api.Message{
+		{Role: "system", Content: r.w.render("system", systemData{
+			Facts: facts, Missing: missingTools(facts), Examples: examples, Session: r.task.Session != "",
+		})},
+		{Role: "user", Content: r.w.render("request", requestData{Instruction: r.task.Instruction, History: r.history()})},
+	}
+	for attempt := 1; attempt <= r.task.MaxAttempts && r.ctx.Err() == nil; attempt++ {
+		r.em.attempt = attempt
+		if attempt > 1 {
+			e := r.em.event(bus.EventRetry)
+			e.Rule, e.Reason = l.lastRule, l.lastReason
+			e.Text = fmt.Sprintf("attempt %d of %d", attempt, r.task.MaxAttempts)
+			r.em.emit(e)
+		}
+		reused := attempt == 1 && reuse != nil
+		var p Proposal
+		if reused {
+			p = Proposal{Command: reuse.Command, Thought: "worked before for: " + reuse.Instruction, Shape: "memory"}
+			l.conv = append(l.conv, api.Message{Role: "assistant", Content: replyJSON(p)})
+		} else {
+			var ok bool
+			var fail *bus.Event
+			if p, ok, fail = l.propose(attempt); fail != nil {
+				return *fail
+			} else if !ok {
+				continue
+			}
+		}
+		if why, seen := l.failed[p.Command]; seen {
+			l.repeated(attempt, p.Command, why)
+			continue
+		}
+		out := r.try(p.Command, r.w.CommandTimeout)
+		l.attempts = append(l.attempts, summarize(attempt, out))
+		l.last, l.ran = out, true
+		if out.ok() {
+			return l.succeed(out, p)
+		}
+		if reused {
+			r.forget(reuse, out.reason())
+		}
+		l.failed[p.Command] = out.reason()
+		l.lastReason = out.reason()
+		l.lastRule = bus.RuleCommandFailed
+		if out.refusal != nil {
+			l.lastRule = out.refusal.Rule
+		}
+		l.conv = append(l.conv, api.Message{Role: "user", Content: l.feedback(attempt, out)})
+	}
+	return l.giveUp()
+}
+
+// propose asks the model for this attempt's command. ok is false when
+// the reply held none (the attempt is spent and the model told why);
+// fail is set when the model cannot be asked at all.
+func (l *loop) propose(attempt int) (p Proposal, ok bool, fail *bus.Event) {
+	r := l.r
+	before := r.phases[bus.PhaseModel]
+	reply, err := r.ask(l.conv, commandFormat, bus.EventToken, bus.PhaseModel)
 	if err != nil {
 		e := r.em.event(bus.EventFailed)
-		e.Rule = "model"
-		e.Reason, _ = modelProblem(err, r.w.LLMHost, r.w.Model)
-		return e
+		e.Rule, e.Reason = bus.RuleModel, err.Error()
+		e.Attempts = l.attempts
+		return p, false, &e
 	}
-	cmd := firstCommand(reply)
+	thinking := r.phases[bus.PhaseModel] - before
+	l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(reply, replyEchoBytes)})
+	p, err = ParseReply(reply)
+	if err != nil {
+		why := strings.TrimPrefix(err.Error(), "unusable reply: ")
+		e := r.em.event(bus.EventRejected)
+		e.Rule, e.Reason = bus.RuleUnusableReply, why
+		e.Phases = phasesMS(map[string]time.Duration{bus.PhaseModel: thinking})
+		r.em.emit(e)
+		l.attempts = append(l.attempts, bus.AttemptSummary{Attempt: attempt, Reason: "unusable reply: " + why})
+		l.lastRule, l.lastReason, l.ran = bus.RuleUnusableReply, "unusable reply: "+why, false
+		l.conv = append(l.conv, api.Message{Role: "user", Content: r.w.render("unusable", feedbackData{
+			Attempt: attempt, MaxAttempts: r.task.MaxAttempts, Reason: why,
+		})})
+		return p, false, nil
+	}
 	c := r.em.event(bus.EventCommand)
-	c.Command = cmd
+	c.Command, c.Text = p.Command, p.Thought
+	c.Phases = phasesMS(map[string]time.Duration{bus.PhaseModel: thinking})
 	r.em.emit(c)
-	return r.conclude(r.runCommand(cmd), nil)
+	return p, true, nil
 }
 
-// think streams one reply from the model, publishing every token as it
-// arrives, and returns the whole reply.
-func (r *run) think(msgs []api.Message) (string, error) {
-	start := time.Now()
-	defer func() { r.phases["model"] += time.Since(start) }()
-	stream := true
-	var sb strings.Builder
-	err := r.w.LLM.Chat(r.ctx, &api.ChatRequest{Model: r.w.Model, Messages: msgs, Stream: &stream}, func(resp api.ChatResponse) error {
-		if tok := resp.Message.Content; tok != "" {
-			sb.WriteString(tok)
-			r.em.emitText(bus.EventToken, tok)
-		}
-		return nil
-	})
-	return sb.String(), err
+// repeated spends an attempt on a command that already failed, without
+// running it again, and tells the model so.
+func (l *loop) repeated(attempt int, cmd, why string) {
+	r := l.r
+	r.reject(cmd, bus.RuleRepeated, "this command already failed: "+why, 0)
+	reason := "repeated a command that already failed (" + why + ")"
+	l.attempts = append(l.attempts, bus.AttemptSummary{Attempt: attempt, Command: cmd, Reason: reason})
+	l.lastRule, l.lastReason, l.ran = bus.RuleRepeated, reason, false
+	l.conv = append(l.conv, api.Message{Role: "user", Content: r.w.render("repeated", feedbackData{
+		Attempt: attempt, MaxAttempts: r.task.MaxAttempts, Command: cmd, Reason: why,
+	})})
 }
 
-// firstCommand takes the command out of a bare reply, dropping fences.
-func firstCommand(reply string) string {
-	s := strings.TrimSpace(reply)
-	s = strings.TrimPrefix(s, "```sh")
-	s = strings.TrimPrefix(s, "```bash")
-	s = strings.TrimPrefix(s, "```")
-	s = strings.TrimSuffix(s, "```")
-	return strings.TrimSpace(s)
+// feedback tells the model what its command did.
+func (l *loop) feedback(attempt int, out execOutcome) string {
+	d := feedbackData{Attempt: attempt, MaxAttempts: l.r.task.MaxAttempts, Command: out.command}
+	if out.refusal != nil {
+		d.Rule, d.Reason = out.refusal.Rule, out.refusal.Reason
+		return l.r.w.render("refused", d)
+	}
+	d.ExitCode = out.result.ExitCode
+	switch {
+	case out.err != nil:
+		d.ExitCode, d.Why = -1, "could not run: "+out.err.Error()
+	case out.result.TimedOut:
+		d.Why = "stopped: " + out.reason()
+	case out.result.LimitHit != "":
+		d.Why = out.reason()
+	case out.result.Signal != "":
+		d.Why = "killed by signal " + out.result.Signal
+	}
+	d.Stderr = tailOf(out.stderr.String(), feedbackStderrBytes)
+	d.Stdout = tailOf(out.stdout.String(), feedbackStdoutBytes)
+	return l.r.w.render("failed", d)
+}
+
+// succeed ends the loop with done: the command is learned, and the model
+// answers the instruction from its output unless the task said not to.
+func (l *loop) succeed(out execOutcome, p Proposal) bus.Event {
+	r := l.r
+	r.learn(out, p.Thought)
+	final := r.conclude(out, l.attempts)
+	if r.task.NoAnswer {
+		return final
+	}
+	ans, err := r.answer(out)
+	switch {
+	case err == nil:
+		final.Answer = ans
+	case errors.Is(context.Cause(r.ctx), errCancelled):
+		// Stopped while the answer streamed: the user is told cancelled,
+		// with what had been done.
+		e := r.em.event(bus.EventFailed)
+		e.Command, e.Attempts = final.Command, final.Attempts
+		return e
+	default:
+		final.Text = "no answer: " + err.Error()
+		r.log().Warn("answer", "err", err)
+	}
+	final.TS = time.Now().UTC()
+	return final
+}
+
+// giveUp is the failed event after the last attempt.
+func (l *loop) giveUp() bus.Event {
+	e := l.r.em.event(bus.EventFailed)
+	n := len(l.attempts)
+	e.Rule = l.lastRule
+	e.Reason = fmt.Sprintf("no working command after %d attempt%s; the last one: %s", n, plural(n), l.lastReason)
+	if n > 0 {
+		e.Command = l.attempts[n-1].Command
+	}
+	if l.ran && l.last.err == nil && l.last.refusal == nil {
+		e.Exec = execResult(l.last.result)
+	}
+	e.Attempts = l.attempts
+	return e
+}
+
+// replyJSON writes a proposal in the form the model is asked for.
+func replyJSON(p Proposal) string {
+	b, _ := json.Marshal(struct {
+		Thought string `json:"thought"`
+		Command string `json:"command"`
+	}{p.Thought, p.Command})
+	return string(b)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -173,6 +174,8 @@ func (r *run) workDir() string {
 	}
 	return filepath.Join(r.w.StateDir, "work", name)
 }
+
+func (r *run) log() *slog.Logger { return r.w.Logger.With("task", r.task.ID) }
 
 func orDefault(s, def string) string {
 	if s == "" {

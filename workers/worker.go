@@ -9,12 +9,14 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"text/template"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/sandbox"
 )
 
@@ -23,6 +25,13 @@ const (
 	DefaultModel     = "qwen3-coder"
 	DefaultGrace     = 30 * time.Second
 	DefaultHeartbeat = 5 * time.Second
+	// DefaultCommandTimeout bounds one command of the correction loop:
+	// half the default task timeout, so a command that hangs still
+	// leaves time to correct it.
+	DefaultCommandTimeout = 5 * time.Minute
+	// DefaultSessionTurns is how many earlier turns of a session a
+	// prompt shows.
+	DefaultSessionTurns = 6
 )
 
 // fetchWait bounds one pull request. Short, because a shutdown waits for
@@ -61,6 +70,25 @@ type Worker struct {
 	// LLMHost is where the model is served, for messages that say what to
 	// check when it cannot be reached.
 	LLMHost string
+	// PromptFile holds text/template {{define}} blocks that replace the
+	// built-in prompts of the same name (see prompt.tmpl); empty keeps
+	// the built-in ones. It is checked when Run starts.
+	PromptFile string
+	// CommandTimeout bounds each command the model proposes (default
+	// DefaultCommandTimeout); the task's timeout bounds the whole loop.
+	// Explicit command tasks have only the task's timeout.
+	CommandTimeout time.Duration
+	// Memory recalls similar past successes for the prompt, and may
+	// offer a command to reuse; nil works without memory.
+	Memory Recaller
+	// Learner publishes each success for every worker to learn; nil
+	// publishes to the AMF_MEMORY stream of NC.
+	Learner Learner
+	// Sessions keeps conversation turns; nil keeps them in this process
+	// (LocalSessions), which serves a one-worker installation.
+	Sessions Sessions
+	// SessionTurns is how many earlier turns a prompt shows (default 6).
+	SessionTurns int
 	// StateDir holds per-task work dirs when the runner needs a place.
 	StateDir string
 	// Grace bounds how long SIGTERM waits for in-flight tasks.
@@ -72,6 +100,7 @@ type Worker struct {
 	// Logger receives the worker's logs; nil is slog.Default().
 	Logger *slog.Logger
 
+	prompts  *template.Template
 	js       jetstream.JetStream
 	events   jetstream.Stream
 	host     string
@@ -98,6 +127,20 @@ func (w *Worker) setDefaults() error {
 	if w.Heartbeat <= 0 {
 		w.Heartbeat = DefaultHeartbeat
 	}
+	if w.CommandTimeout <= 0 {
+		w.CommandTimeout = DefaultCommandTimeout
+	}
+	if w.SessionTurns <= 0 {
+		w.SessionTurns = DefaultSessionTurns
+	}
+	if w.Sessions == nil {
+		w.Sessions = &LocalSessions{}
+	}
+	prompts, err := loadPrompts(w.PromptFile)
+	if err != nil {
+		return err
+	}
+	w.prompts = prompts
 	w.host, _ = os.Hostname()
 	if w.ID == "" {
 		w.ID = fmt.Sprintf("%s-%d", w.host, os.Getpid())
@@ -125,6 +168,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	w.js = js
+	if w.Learner == nil {
+		w.Learner = memory.Publisher{JS: js, Names: w.Names}
+	}
 	if w.events, err = js.Stream(ctx, w.Names.EventsStream()); err != nil {
 		return fmt.Errorf("worker: events stream: %w", err)
 	}

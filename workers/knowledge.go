@@ -1,0 +1,109 @@
+package workers
+
+import (
+	"context"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
+)
+
+// Recaller finds past successes similar to an instruction;
+// *memory.Knowledge implements it.
+type Recaller interface {
+	Recall(ctx context.Context, instruction string, facts bus.HostFacts, k int) ([]memory.Match, error)
+}
+
+// Learner tells the fleet what worked and what did not; memory.Publisher
+// implements it.
+type Learner interface {
+	Learn(ctx context.Context, rec bus.Learned) (string, error)
+	ReportFailure(ctx context.Context, f bus.MemoryFailure) error
+}
+
+var (
+	_ Recaller = (*memory.Knowledge)(nil)
+	_ Learner  = memory.Publisher{}
+)
+
+// recallK is how many past successes go into a prompt.
+const recallK = 3
+
+// memoryTimeout bounds one memory operation; memory helps the loop but
+// must never hold it up.
+const memoryTimeout = 5 * time.Second
+
+// recall finds similar past successes, announcing each as memory_hit.
+// The first one marked for reuse, if any, is returned apart: its command
+// is tried before asking the model.
+func (r *run) recall() (examples []memory.Match, reuse *memory.Match) {
+	if r.w.Memory == nil {
+		return nil, nil
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.ctx, memoryTimeout)
+	defer cancel()
+	matches, err := r.w.Memory.Recall(ctx, r.task.Instruction, hostFacts(), recallK)
+	r.phases[bus.PhaseMemory] += time.Since(start)
+	if err != nil {
+		r.log().Warn("recall; continuing without memory", "err", err)
+		return nil, nil
+	}
+	for i, m := range matches {
+		e := r.em.event(bus.EventMemoryHit)
+		e.Command, e.Score, e.Text = m.Command, m.Score, m.Instruction
+		if m.Reuse && reuse == nil {
+			reuse = &matches[i]
+			e.Reason = "reusing this command before asking the model"
+		} else {
+			e.Reason = orDefault(m.NoReuse, "given to the model as an example")
+		}
+		r.em.emit(e)
+	}
+	return matches, reuse
+}
+
+// learn publishes a success for every worker to learn, and announces it.
+func (r *run) learn(out execOutcome, thought string) {
+	if r.w.Learner == nil || r.task.Instruction == "" {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)
+	defer cancel()
+	h := hostFacts()
+	h.Tools = programs(out.command)
+	id, err := r.w.Learner.Learn(ctx, bus.Learned{
+		Instruction: r.task.Instruction,
+		Command:     out.command,
+		Description: thought,
+		Host:        h,
+		Pool:        r.w.Pool,
+		DurationMS:  float64(out.result.Duration.Microseconds()) / 1000,
+		Worker:      r.w.ID,
+		TaskID:      r.task.ID,
+	})
+	d := time.Since(start)
+	r.phases[bus.PhaseMemory] += d
+	if err != nil {
+		r.log().Warn("learn", "err", err)
+		return
+	}
+	e := r.em.event(bus.EventLearned)
+	e.Command, e.Text = out.command, id
+	e.Phases = phasesMS(map[string]time.Duration{bus.PhaseMemory: d})
+	r.em.emit(e)
+}
+
+// forget lowers the confidence of a reused memory whose command failed.
+func (r *run) forget(m *memory.Match, reason string) {
+	if r.w.Learner == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)
+	defer cancel()
+	err := r.w.Learner.ReportFailure(ctx, bus.MemoryFailure{ID: m.ID, TaskID: r.task.ID, Worker: r.w.ID, Reason: reason})
+	if err != nil {
+		r.log().Warn("report failed memory", "memory", m.ID, "err", err)
+	}
+}

@@ -1,0 +1,98 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// Retries of one model request after a transient error (Ollama not
+// reachable, a 5xx, a stream cut short): the waits double from
+// modelBackoff, so the last try starts about 1.75 s after the first.
+const (
+	modelRetries = 3
+	modelBackoff = 250 * time.Millisecond
+)
+
+var (
+	// errStreamCut is a model stream that ended without Ollama's final
+	// done message: the connection dropped mid-answer.
+	errStreamCut = errors.New("the stream ended before the model finished")
+	// errReplyTooLong stops a reply that runs past maxReplyBytes.
+	errReplyTooLong = errors.New("reply too long")
+)
+
+// modelError is a model request that failed for good; Msg says what to do.
+type modelError struct {
+	Msg string
+	Err error
+}
+
+func (e *modelError) Error() string { return e.Msg }
+func (e *modelError) Unwrap() error { return e.Err }
+
+// ask sends one chat request, streaming the reply's chunks as events of
+// type t, and retries transient failures with backoff. Time spent,
+// retries included, is added to phase.
+func (r *run) ask(msgs []api.Message, format json.RawMessage, t bus.EventType, phase string) (string, error) {
+	start := time.Now()
+	defer func() { r.phases[phase] += time.Since(start) }()
+	for try := 1; ; try++ {
+		reply, err := r.chat(msgs, format, t)
+		if err == nil {
+			return reply, nil
+		}
+		if r.ctx.Err() != nil {
+			return "", fmt.Errorf("ask the model: %w", context.Cause(r.ctx))
+		}
+		msg, transient := modelProblem(err, r.w.LLMHost, r.w.Model)
+		if !transient || try > modelRetries {
+			return "", &modelError{Msg: msg, Err: err}
+		}
+		wait := modelBackoff << (try - 1)
+		e := r.em.event(bus.EventRetry)
+		e.Rule, e.Reason = bus.RuleModel, msg
+		e.Text = fmt.Sprintf("asking the model again in %v (retry %d of %d)", wait, try, modelRetries)
+		r.em.emit(e)
+		r.log().Warn("model request failed; retrying", "err", err, "wait", wait)
+		sleepCtx(r.ctx, wait)
+	}
+}
+
+// chat streams one reply. A reply longer than maxReplyBytes is cut there
+// and returned as it is: the parser decides whether it holds a command.
+func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) (string, error) {
+	stream := true
+	var sb strings.Builder
+	done := false
+	err := r.w.LLM.Chat(r.ctx, &api.ChatRequest{
+		Model:    r.w.Model,
+		Messages: msgs,
+		Stream:   &stream,
+		Format:   format,
+	}, func(resp api.ChatResponse) error {
+		if tok := resp.Message.Content; tok != "" {
+			sb.WriteString(tok)
+			r.em.emitText(t, tok)
+			if sb.Len() > maxReplyBytes {
+				return errReplyTooLong
+			}
+		}
+		done = done || resp.Done
+		return nil
+	})
+	switch {
+	case errors.Is(err, errReplyTooLong):
+		return sb.String(), nil
+	case err == nil && !done:
+		return sb.String(), errStreamCut
+	}
+	return sb.String(), err
+}
