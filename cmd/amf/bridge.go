@@ -9,7 +9,9 @@ func init() {
 func runBridge(ctx context.Context, args []string) error {
 	var c common
 	var b bridgeFlags
+	var cf cacheFlags
 	f := newFlags("bridge", "bridge [flags]")
+	cf.bind(f)
 	c.bindNATS(f)
 	c.bindLog(f)
 	b.bind(f)
@@ -22,5 +24,9 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	return b.server(nc, &c).Run(ctx)
+	cache, err := cf.open(ctx, nc, &c)
+	if err != nil {
+		return err
+	}
+	return b.server(nc, &c, cache).Run(ctx)
 }

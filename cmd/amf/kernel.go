@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/amf-os/amf/kernel"
 )
 
@@ -42,7 +44,11 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 func runKernel(ctx context.Context, args []string) error {
 	var c common
 	var k kernelFlags
+	var cf cacheFlags
+	var noProjector bool
 	f := newFlags("kernel", "kernel [flags]")
+	cf.bind(f)
+	f.bool(&noProjector, "no-status-projector", "AMF_NO_STATUS_PROJECTOR", false, "do not keep task status in the hot cache from this kernel (in a cluster, run it on one kernel)")
 	c.bindState(f)
 	c.bindLog(f)
 	k.bind(f)
@@ -60,5 +66,14 @@ func runKernel(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	return serveAPI(ctx, nc, &c, nil)
+	cache, err := cf.open(ctx, nc, &c)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
+	if !noProjector {
+		g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })
+	}
+	return g.Wait()
 }

@@ -11,20 +11,18 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
 )
 
-// serveAPI runs the NATS micro service until ctx ends.
-func serveAPI(ctx context.Context, nc *nats.Conn, c *common, lister api.WorkerLister) error {
-	if lister == nil {
-		r := &api.Roster{NC: nc, Names: c.names()}
-		if err := r.Start(); err != nil {
-			return err
-		}
-		defer r.Stop()
-		lister = r
+// serveAPI runs the NATS micro service until ctx ends; status and the
+// worker list come from the hot cache.
+func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) error {
+	svc := &api.Service{
+		Client:  &api.Client{NC: nc, Names: c.names(), Cache: cache},
+		Workers: cache,
+		Version: version,
 	}
-	svc := &api.Service{Client: &api.Client{NC: nc, Names: c.names()}, Workers: lister, Version: version}
 	return svc.Run(ctx)
 }
 
@@ -50,7 +48,7 @@ func (w *workerFlags) bind(f flags) {
 }
 
 // worker assembles a worker from flags.
-func (w *workerFlags) worker(nc *nats.Conn, c *common) (*workers.Worker, error) {
+func (w *workerFlags) worker(nc *nats.Conn, c *common, cache memory.Cache) (*workers.Worker, error) {
 	log := slog.Default().With("part", "worker")
 	runner, err := newRunner(w.backend, c.stateDir, log)
 	if err != nil {
@@ -72,6 +70,7 @@ func (w *workerFlags) worker(nc *nats.Conn, c *common) (*workers.Worker, error) 
 		Model:       w.model,
 		StateDir:    c.stateDir,
 		Grace:       w.grace,
+		Presence:    cache,
 		Logger:      log,
 	}, nil
 }
@@ -85,8 +84,17 @@ func (b *bridgeFlags) bind(f flags) {
 	f.str(&b.listen, "http", "AMF_HTTP_LISTEN", bridge.DefaultListen, "bridge address")
 }
 
-func (b *bridgeFlags) server(nc *nats.Conn, c *common) *bridge.Server {
-	return &bridge.Server{NC: nc, Names: c.names(), Listen: b.listen, Logger: slog.Default().With("part", "bridge")}
+func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache memory.Cache) *bridge.Server {
+	return &bridge.Server{
+		NC:      nc,
+		Names:   c.names(),
+		Listen:  b.listen,
+		Client:  &api.Client{NC: nc, Names: c.names(), Cache: cache},
+		Workers: cache,
+		Recent:  cache,
+		Cache:   cache,
+		Logger:  slog.Default().With("part", "bridge"),
+	}
 }
 
 // version is set at build time with -ldflags "-X main.version=…".

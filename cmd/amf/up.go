@@ -15,7 +15,9 @@ func runUp(ctx context.Context, args []string) error {
 	var k kernelFlags
 	var w workerFlags
 	var b bridgeFlags
+	var cf cacheFlags
 	f := newFlags("up", "up [flags]")
+	cf.bind(f)
 	c.bindState(f)
 	c.bindLog(f)
 	k.bind(f)
@@ -36,13 +38,18 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	wk, err := w.worker(nc, &c)
+	cache, err := cf.open(ctx, nc, &c)
 	if err != nil {
 		return err
 	}
-	br := b.server(nc, &c)
+	wk, err := w.worker(nc, &c, cache)
+	if err != nil {
+		return err
+	}
+	br := b.server(nc, &c, cache)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, nil)) })
+	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
+	g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })
 	g.Go(func() error { return errPart("worker", wk.Run(gctx)) })
 	g.Go(func() error { return errPart("bridge", br.Run(gctx)) })
 	go func() {

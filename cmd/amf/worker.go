@@ -9,7 +9,9 @@ func init() {
 func runWorker(ctx context.Context, args []string) error {
 	var c common
 	var w workerFlags
+	var cf cacheFlags
 	f := newFlags("worker", "worker [flags]")
+	cf.bind(f)
 	c.bindState(f)
 	c.bindNATS(f)
 	c.bindLog(f)
@@ -23,7 +25,11 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	wk, err := w.worker(nc, &c)
+	cache, err := cf.open(ctx, nc, &c)
+	if err != nil {
+		return err
+	}
+	wk, err := w.worker(nc, &c, cache)
 	if err != nil {
 		return err
 	}
