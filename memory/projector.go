@@ -167,7 +167,7 @@ func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
 	var s *bus.Status
 	p.retry(ctx, msg, func(ctx context.Context) error {
 		var err error
-		s, err = p.current(ctx, e.TaskID)
+		s, err = p.current(ctx, e)
 		return err
 	})
 	if ctx.Err() != nil {
@@ -185,8 +185,10 @@ func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
 }
 
 // current is the status an event folds into: remembered, else cached,
-// else new.
-func (p *StatusProjector) current(ctx context.Context, id string) (*bus.Status, error) {
+// else rebuilt from the task's earlier events in the stream (a cache that
+// lost its data must not leave a status with only its latest events).
+func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status, error) {
+	id := e.TaskID
 	p.mu.Lock()
 	s, ok := p.known[id]
 	p.mu.Unlock()
@@ -197,6 +199,11 @@ func (p *StatusProjector) current(ctx context.Context, id string) (*bus.Status, 
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadKey):
 		cached = bus.Status{ID: id}
+		if e.Type != bus.EventAccepted {
+			if cached, err = p.replay(ctx, id, e.Seq); err != nil {
+				return nil, err
+			}
+		}
 	case err != nil:
 		return nil, err
 	}
@@ -210,6 +217,44 @@ func (p *StatusProjector) current(ctx context.Context, id string) (*bus.Status, 
 	}
 	p.mu.Unlock()
 	return s, nil
+}
+
+// replay folds a task's events stored before sequence upto.
+func (p *StatusProjector) replay(ctx context.Context, id string, upto uint64) (bus.Status, error) {
+	s := bus.Status{ID: id}
+	if !bus.ValidToken(id) {
+		return s, nil
+	}
+	cons, err := p.JS.OrderedConsumer(ctx, p.Names.EventsStream(), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{p.Names.Event(id)},
+	})
+	if err != nil {
+		return s, fmt.Errorf("replay %s: %w", id, err)
+	}
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return s, fmt.Errorf("replay %s: %w", id, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Stream >= upto {
+				return s, nil
+			}
+			if ev, err := bus.DecodeEvent(m.Data()); err == nil {
+				ev.Seq = md.Sequence.Stream
+				s.Apply(ev)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return s, fmt.Errorf("replay %s: %w", id, err)
+		}
+		if n == 0 {
+			return s, nil
+		}
+	}
 }
 
 // retry runs op until it succeeds or ctx ends, keeping msg from being

@@ -138,3 +138,37 @@ func TestProjectorNeedsItsParts(t *testing.T) {
 		t.Fatalf("Run without JS and Cache = %v", err)
 	}
 }
+
+// TestProjectorRebuildsFromStreamWhenCacheForgot: a projector that
+// starts after Redis lost everything folds a task's next event onto its
+// whole history from the stream, not onto an empty status.
+func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
+	k := kerneltest.Start(t)
+	srv := redistest.Start(t)
+	c, err := memory.NewRedisCache(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first := &memory.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	taskLife(t, k, "x", false)
+	eventually(t, "x running", statusIs(c, "x", bus.StateRunning))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Kill()
+	srv.Restart() // empty
+	second := &memory.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	runProjector(t, second)
+	publishEvent(t, k, bus.Event{TaskID: "x", Type: bus.EventDone, Exec: &bus.ExecResult{ExitCode: 0}})
+	eventually(t, "x done", statusIs(c, "x", bus.StateDone))
+	s, _ := c.Status(ctxT(t), "x")
+	if s.Instruction != "list files" || s.Pool != "default" || s.Worker != "w1" || s.Command != "ls -l" || s.LastSeq != 4 {
+		t.Fatalf("rebuilt status = %+v", s)
+	}
+}
