@@ -139,6 +139,9 @@ func OpenKnowledge(ctx context.Context, js jetstream.JetStream, cfg KnowledgeCon
 	if err != nil {
 		return nil, fmt.Errorf("open knowledge: probe embedder %s: %w", cfg.Embedder.Name(), err)
 	}
+	if len(probe) != 1 || len(probe[0]) == 0 {
+		return nil, fmt.Errorf("open knowledge: %w: %s returned no vector for a probe", ErrEmbed, cfg.Embedder.Name())
+	}
 	k.dim = len(probe[0])
 	stream, err := js.Stream(ctx, cfg.Names.MemoryStream())
 	if err != nil {
