@@ -130,6 +130,7 @@ func newCgroups() *cgroups {
 		}
 		break
 	}
+	defer cg.sweep()
 	for _, c := range cgroupControllers {
 		if cg.parents[c] != "" {
 			continue
@@ -154,6 +155,34 @@ func newCgroups() *cgroups {
 		}
 	}
 	return cg
+}
+
+// staleAfter is how old an empty task cgroup must be before a new runner
+// removes it: one left behind by a runner that exited before cleaning up.
+const staleAfter = time.Minute
+
+// sweep removes stale task cgroups. rmdir fails on a cgroup that still
+// has processes, so a live command's cgroup is never touched.
+func (cg *cgroups) sweep() {
+	seen := map[string]bool{}
+	for _, parent := range cg.parents {
+		if seen[parent] {
+			continue
+		}
+		seen[parent] = true
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleAfter {
+				os.Remove(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
 }
 
 // enableV2 makes parent under dir with the controllers delegated to its

@@ -5,12 +5,17 @@ package sandbox
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 // The escape tests run hostile commands with validation reduced to the
@@ -27,7 +32,7 @@ profiles:
 
 func escapeRunner(t *testing.T, lim Limits) *NamespaceRunner {
 	t.Helper()
-	newTestRunner(t, lim) // root check
+	testenv.NeedRoot(t)
 	pf := filepath.Join(t.TempDir(), "profiles.yaml")
 	if err := os.WriteFile(pf, []byte(escapeProfiles), 0o644); err != nil {
 		t.Fatal(err)
@@ -36,6 +41,7 @@ func escapeRunner(t *testing.T, lim Limits) *NamespaceRunner {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { r.Close() })
 	return r
 }
 
@@ -159,6 +165,10 @@ func TestEscapeKernelInterfaces(t *testing.T) {
 	if !strings.Contains(out, "ret=-1 err=1") {
 		t.Errorf("ptrace was not refused with EPERM")
 	}
+	_, out = attempt(t, r, "injecting terminal input (TIOCSTI)", `perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c); print "err=", $!+0, "\n"'`)
+	if !strings.Contains(out, "err=1") {
+		t.Errorf("TIOCSTI was not refused with EPERM")
+	}
 	_, out = attempt(t, r, "reading own privileges", "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status")
 	for _, want := range []string{"CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
 		if !strings.Contains(out, want) {
@@ -182,20 +192,16 @@ func TestEscapeNetwork(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	ports := []int{port}
-	if l2, err := net.Listen("tcp", "127.0.0.1:4222"); err == nil {
-		// Stand in for the kernel's NATS port when nothing holds it.
-		defer l2.Close()
-		go func() {
-			if c, err := l2.Accept(); err == nil {
-				c.Close()
-				accepted <- struct{}{}
-			}
-		}()
-		ports = append(ports, 4222)
+	// The kernel's NATS port: a real embedded kernel, as on a worker host.
+	k := kerneltest.Start(t)
+	natsURL, err := url.Parse(k.NC.ConnectedUrl())
+	if err != nil {
+		t.Fatal(err)
 	}
+	natsPort, _ := strconv.Atoi(natsURL.Port())
+	ports := []int{port, natsPort}
 	for _, p := range ports {
-		res, _ := attempt(t, r, fmt.Sprintf("reaching the host's 127.0.0.1:%d", p), fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && echo connected", p))
+		res, _ := attempt(t, r, fmt.Sprintf("reaching the host's 127.0.0.1:%d (test listener, then the kernel's NATS port)", p), fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && echo connected", p))
 		if res.ExitCode == 0 {
 			t.Errorf("connected to host port %d", p)
 		}

@@ -37,6 +37,7 @@ func newTestRunner(t *testing.T, lim Limits) *NamespaceRunner {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { r.Close() })
 	return r
 }
 
