@@ -1,0 +1,70 @@
+package workers_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/sandbox"
+	"github.com/amf-os/amf/workers"
+	"github.com/amf-os/amf/workers/ollamatest"
+)
+
+func TestSystemPromptDescribesTheSandbox(t *testing.T) {
+	m := newLoopMesh(t, nil, ollamatest.WithReplies(cmdReply("x", "true")))
+	last(m.wait(m.submit(bus.Task{Instruction: "anything", NoAnswer: true})))
+	req := commandRequests(m.srv)[0]
+	if req.Messages[0].Role != "system" {
+		t.Fatalf("first message is %s", req.Messages[0].Role)
+	}
+	sys := req.Messages[0].Content
+	facts, err := sandbox.Describe("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "system prompt", sys, facts.Distro, facts.Shell, "tools present: ", "grep", "sudo", "no network", `{"thought":`)
+	t.Logf("system prompt:\n%s", sys)
+
+	var schema struct {
+		Required []string `json:"required"`
+	}
+	if err := json.Unmarshal(req.Format, &schema); err != nil || strings.Join(schema.Required, ",") != "thought,command" {
+		t.Errorf("format = %s, want a schema requiring thought and command", req.Format)
+	}
+	if got := lastUser(req); got != "anything" {
+		t.Errorf("user message = %q, want the instruction", got)
+	}
+}
+
+func TestPromptFileReplacesOnlyWhatItDefines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prompts.tmpl")
+	custom := `{{define "system"}}You are the ops helper of ACME. Shell: {{.Facts.Shell}}. Reply as JSON.{{end}}`
+	if err := os.WriteFile(path, []byte(custom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newLoopMesh(t, &workers.Worker{PromptFile: path}, ollamatest.WithReplies(cmdReply("x", "false"), cmdReply("y", "true")))
+	last(m.wait(m.submit(bus.Task{Instruction: "check", NoAnswer: true})))
+	reqs := commandRequests(m.srv)
+	if sys := reqs[0].Messages[0].Content; !strings.HasPrefix(sys, "You are the ops helper of ACME. Shell: ") {
+		t.Errorf("system prompt = %q", sys)
+	}
+	mustContain(t, "built-in feedback", lastUser(reqs[1]), "Exit code: 1")
+}
+
+func TestBrokenPromptFileStopsTheWorkerAtStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prompts.tmpl")
+	if err := os.WriteFile(path, []byte(`{{define "failed"}}{{.NoSuchField}}{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMesh(t)
+	w := &workers.Worker{NC: m.k.NC, Runner: execRunner{}, PromptFile: path}
+	err := w.Run(context.Background())
+	if !errors.Is(err, workers.ErrConfig) || !strings.Contains(err.Error(), `"failed"`) {
+		t.Fatalf("Run = %v, want ErrConfig naming the template", err)
+	}
+}

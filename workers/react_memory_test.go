@@ -1,0 +1,109 @@
+package workers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/workers"
+	"github.com/amf-os/amf/workers/ollamatest"
+)
+
+// memoryMesh is a loop mesh whose worker recalls from and learns into a
+// real knowledge base on the test kernel.
+func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *memory.Knowledge) {
+	t.Helper()
+	srv := ollamatest.New(t, ollamatest.WithReplies(replies...))
+	m := newMesh(t)
+	kn, err := memory.OpenKnowledge(context.Background(), m.k.JS, memory.KnowledgeConfig{Logger: kerneltest.Logger(t)})
+	if err != nil {
+		t.Fatalf("open knowledge: %v", err)
+	}
+	t.Cleanup(func() { kn.Close() })
+	w := &workers.Worker{LLM: srv.Client(), LLMHost: srv.URL(), Runner: hostRunner(t), StateDir: t.TempDir(), Memory: kn}
+	m.startWorker(w)
+	return &loopMesh{mesh: m, srv: srv, state: w.StateDir}, kn
+}
+
+func syncMemory(t *testing.T, kn *memory.Knowledge) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := kn.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
+	m, kn := memoryMesh(t, cmdReply("du sums the sizes", "du -sh ."))
+	const instr = "show the disk usage of this directory"
+	first := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	if e := last(first); e.Type != bus.EventDone {
+		t.Fatalf("first: %+v", e)
+	}
+	learned := ofType(first, bus.EventLearned)
+	if len(learned) != 1 || learned[0].Command != "du -sh ." || learned[0].Text == "" {
+		t.Fatalf("learned events = %+v", learned)
+	}
+	syncMemory(t, kn)
+
+	// The same instruction again: the command is reused without asking
+	// the model for one.
+	second := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	done := last(second)
+	if done.Type != bus.EventDone || done.Command != "du -sh ." {
+		t.Fatalf("second: %+v", done)
+	}
+	hits := ofType(second, bus.EventMemoryHit)
+	if len(hits) == 0 || hits[0].Command != "du -sh ." || !strings.Contains(hits[0].Reason, "reusing") {
+		t.Fatalf("memory_hit = %+v", hits)
+	}
+	if n := len(commandRequests(m.srv)); n != 1 {
+		t.Errorf("command requests = %d, want the first task's only", n)
+	}
+	if done.Phases[bus.PhaseMemory] <= 0 {
+		t.Errorf("no memory phase: %v", done.Phases)
+	}
+
+	// A reworded instruction gets it as an example in the prompt.
+	m.srv.Enqueue(cmdReply("same idea", "du -sh ."))
+	third := last(m.wait(m.submit(bus.Task{Instruction: "how much disk space does this folder use", NoAnswer: true})))
+	if third.Type != bus.EventDone {
+		t.Fatalf("third: %+v", third)
+	}
+	reqs := commandRequests(m.srv)
+	sys := reqs[len(reqs)-1].Messages[0].Content
+	mustContain(t, "system prompt", sys, "worked before", "request: "+instr, "command: du -sh .")
+}
+
+func TestReusedMemoryThatFailsIsReportedAndCorrected(t *testing.T) {
+	m, kn := memoryMesh(t, cmdReply("the file moved", "echo recovered"))
+	const instr = "print the status file"
+	id, err := kn.Learn(context.Background(), bus.Learned{Instruction: instr, Command: "cat status-gone.txt", TaskID: "earlier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncMemory(t, kn)
+	evs := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	done := last(evs)
+	if done.Type != bus.EventDone || done.Command != "echo recovered" || len(done.Attempts) != 2 {
+		t.Fatalf("ended %+v", done)
+	}
+	if a := done.Attempts[0]; a.Command != "cat status-gone.txt" {
+		t.Errorf("first attempt = %+v, want the reused command", a)
+	}
+	reqs := commandRequests(m.srv)
+	if len(reqs) != 1 {
+		t.Fatalf("command requests = %d, want 1 (after the reused command failed)", len(reqs))
+	}
+	mustContain(t, "feedback", lastUser(reqs[0]), "cat status-gone.txt", "Exit code: 1", "No such file")
+	syncMemory(t, kn)
+	got, err := kn.Get(id)
+	if err != nil || got.Failures != 1 {
+		t.Errorf("memory after the failure = %+v, %v; want one failure reported", got, err)
+	}
+}
