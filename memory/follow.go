@@ -170,6 +170,9 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 		if vecs, err = k.cfg.Embedder.Embed(ctx, texts); err != nil {
 			return err
 		}
+		if len(vecs) != len(texts) {
+			return fmt.Errorf("%w: %s returned %d vectors for %d texts", ErrEmbed, k.cfg.Embedder.Name(), len(vecs), len(texts))
+		}
 		for _, v := range vecs {
 			if len(v) != k.dim {
 				return fmt.Errorf("%w: %s returned %d dimensions, the index has %d; restart to rebuild", ErrEmbed, k.cfg.Embedder.Name(), len(v), k.dim)
@@ -219,6 +222,9 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		v, err := k.cfg.Embedder.Embed(ctx, []string{l.Instruction})
 		if err != nil {
 			return err
+		}
+		if len(v) != 1 || len(v[0]) != k.dim {
+			return fmt.Errorf("%w: %s gave no vector of %d dimensions", ErrEmbed, k.cfg.Embedder.Name(), k.dim)
 		}
 		vecs, i = v, 0
 	}

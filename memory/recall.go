@@ -54,8 +54,8 @@ func (k *Knowledge) Recall(ctx context.Context, instruction string, facts HostFa
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	if len(vecs[0]) != k.dim {
-		return nil, fmt.Errorf("recall: %w: %d dimensions, the index has %d", ErrEmbed, len(vecs[0]), k.dim)
+	if len(vecs) != 1 || len(vecs[0]) != k.dim {
+		return nil, fmt.Errorf("recall: %w: %s gave no vector of the index's %d dimensions", ErrEmbed, k.cfg.Embedder.Name(), k.dim)
 	}
 	return k.recallVector(ctx, vecs[0], facts, n)
 }
