@@ -35,6 +35,7 @@ type workerFlags struct {
 	ollama      string
 	backend     string
 	grace       time.Duration
+	prompt      string
 }
 
 func (w *workerFlags) bind(f flags) {
@@ -45,6 +46,7 @@ func (w *workerFlags) bind(f flags) {
 	f.str(&w.ollama, "ollama", "OLLAMA_HOST", defaultOllama, "Ollama address")
 	f.str(&w.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
 	f.duration(&w.grace, "grace", "AMF_GRACE", workers.DefaultGrace, "how long shutdown waits for running tasks")
+	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
 }
 
 // worker assembles a worker from flags.
@@ -71,6 +73,8 @@ func (w *workerFlags) worker(nc *nats.Conn, c *common, cache memory.Cache) (*wor
 		StateDir:    c.stateDir,
 		Grace:       w.grace,
 		Presence:    cache,
+		Sessions:    cache,
+		PromptFile:  w.prompt,
 		Logger:      log,
 	}, nil
 }
