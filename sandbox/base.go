@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -103,6 +104,26 @@ func (b *base) outputBudget(spec Spec) int {
 		return spec.MaxOutput
 	}
 	return b.limits.Output
+}
+
+// killOnDone calls kill if ctx ends before the returned stop is called;
+// stop reports whether it was the deadline that ended it.
+func killOnDone(ctx context.Context, kill func()) (stop func() (timedOut bool)) {
+	done := make(chan struct{})
+	result := make(chan bool, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+			kill()
+			result <- errors.Is(ctx.Err(), context.DeadlineExceeded)
+		case <-done:
+			result <- false
+		}
+	}()
+	return func() bool {
+		close(done)
+		return <-result
+	}
 }
 
 func newID() string {

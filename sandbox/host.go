@@ -66,21 +66,13 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 		drained()
 		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 	}
-	done := make(chan struct{})
-	var timedOut bool
-	go func() {
-		select {
-		case <-ctx.Done():
-			timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		case <-done:
-		}
-	}()
+	pgid := cmd.Process.Pid
+	stop := killOnDone(ctx, func() { syscall.Kill(-pgid, syscall.SIGKILL) })
 	werr := cmd.Wait()
 	// Kill what the command left behind in its process group, so the
 	// pipes close.
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	close(done)
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	timedOut := stop()
 	drained()
 	res := resultFrom(cmd.ProcessState, start.elapsed())
 	res.TimedOut = timedOut

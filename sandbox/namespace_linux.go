@@ -296,23 +296,13 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		drained()
 		return Result{}, err
 	}
-	pid := p.cmd.Process.Pid
-	done := make(chan struct{})
-	stopped := make(chan bool, 1)
-	go func() {
-		select {
-		case <-ctx.Done():
-			// The command is the pid namespace's init: killing it makes
-			// the kernel kill every process it left.
-			syscall.Kill(pid, syscall.SIGKILL)
-			stopped <- errors.Is(ctx.Err(), context.DeadlineExceeded)
-		case <-done:
-			stopped <- false
-		}
-	}()
+	// The command is the pid namespace's init: killing it makes the
+	// kernel kill every process it left.
+	// Process.Kill goes through a pidfd, so a late cancel cannot hit a
+	// reused pid.
+	stop := killOnDone(ctx, func() { p.cmd.Process.Kill() })
 	werr := p.cmd.Wait()
-	close(done)
-	timedOut := <-stopped
+	timedOut := stop()
 	drained()
 	res := resultFrom(p.cmd.ProcessState, start.elapsed())
 	res.Unenforced = p.missing
