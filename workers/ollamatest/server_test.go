@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -594,5 +596,38 @@ func TestCloseReleasesHungRequests(t *testing.T) {
 	srv.Close()
 	if err := <-done; err == nil {
 		t.Fatal("a hung request ended without error when the server closed")
+	}
+}
+
+// TestCloseLeavesNoGoroutines: every goroutine the server starts — serving,
+// streaming, hung handlers — is gone once Close returns.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	srv, err := ollamatest.Start(ollamatest.WithFallback(ollamatest.Reply{Content: "a b c", Hang: true, HangAfter: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	u, _ := url.Parse(srv.URL())
+	c := api.NewClient(u, &http.Client{Transport: tr})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			_ = c.Chat(context.Background(), userChat("qwen3-coder", "hi"), func(api.ChatResponse) error { return nil })
+		})
+	}
+	for len(srv.Requests()) < 5 {
+		time.Sleep(time.Millisecond)
+	}
+	srv.Close()
+	wg.Wait()
+	tr.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
