@@ -45,7 +45,7 @@ var escalation = set("sudo", "su", "doas", "pkexec", "run0", "nsenter",
 
 // shells read a script from -c, a file, or standard input.
 var shells = set("sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish",
-	"csh", "tcsh", "yash", "rbash", "posh", "busybox-sh")
+	"csh", "tcsh", "yash", "rbash", "posh")
 
 // interpreters run code from standard input when given no program.
 var interpreters = set("python", "python2", "python3", "perl", "ruby",
@@ -78,7 +78,7 @@ var wipers = set("mkfs", "mke2fs", "mkswap", "wipefs", "fdisk", "sfdisk",
 
 // powerOff stops the machine.
 var powerOff = set("shutdown", "reboot", "halt", "poweroff", "telinit",
-	"init", "killall5", "kexec", "systemctl-poweroff")
+	"init", "killall5", "kexec")
 
 // writers name the commands whose path arguments are written (created,
 // changed or removed): all of them, or only the last.

@@ -245,13 +245,17 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.commandRules(name.text, base, args); r != nil {
 		return r
 	}
+	// The wrapped command first: env sudo cat /etc/shadow is about sudo.
+	if r := c.wrapped(base, args); r != nil {
+		return r
+	}
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
 	if fetchers[base] || (base == "git" && len(args) > 0 && args[0].text == "clone") {
 		c.fetched = true
 	}
-	return c.wrapped(base, args)
+	return nil
 }
 
 func (c *checker) lists(base string) *Refusal {
