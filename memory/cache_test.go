@@ -256,3 +256,20 @@ func TestBadCacheConfig(t *testing.T) {
 		t.Fatal("ping of a closed port succeeded")
 	}
 }
+
+func TestOpenCacheFollowsTheConfiguration(t *testing.T) {
+	k := kerneltest.Start(t)
+	c, closeFn, err := memory.OpenCache(ctxT(t), "", k.JS)
+	if err != nil || c.Name() != "kv" {
+		t.Fatalf("no Redis URL: %v %v", c, err)
+	}
+	closeFn()
+	c, closeFn, err = memory.OpenCache(ctxT(t), "redis://127.0.0.1:1/0", k.JS)
+	if err != nil || c.Name() != "redis" {
+		t.Fatalf("Redis URL: %v %v", c, err)
+	}
+	closeFn()
+	if _, _, err := memory.OpenCache(ctxT(t), "mysql://x", k.JS); !errors.Is(err, memory.ErrCacheConfig) {
+		t.Fatalf("bad URL: %v", err)
+	}
+}

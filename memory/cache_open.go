@@ -1,0 +1,25 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// OpenCache is the configuration rule of the hot cache: Redis when
+// redisURL (AMF_REDIS_URL) is set, JetStream KV otherwise. close releases
+// the backend's connections.
+func OpenCache(ctx context.Context, redisURL string, js jetstream.JetStream, opts ...CacheOption) (c Cache, close func() error, err error) {
+	if redisURL != "" {
+		r, err := NewRedisCache(redisURL, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r.Close, nil
+	}
+	kv, err := NewKVCache(ctx, js, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kv, func() error { return nil }, nil
+}
