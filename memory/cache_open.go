@@ -7,9 +7,9 @@ import (
 )
 
 // OpenCache is the configuration rule of the hot cache: Redis when
-// redisURL (AMF_REDIS_URL) is set, JetStream KV otherwise. close releases
+// redisURL (AMF_REDIS_URL) is set, JetStream KV otherwise. The function returned releases
 // the backend's connections.
-func OpenCache(ctx context.Context, redisURL string, js jetstream.JetStream, opts ...CacheOption) (c Cache, close func() error, err error) {
+func OpenCache(ctx context.Context, redisURL string, js jetstream.JetStream, opts ...CacheOption) (Cache, func() error, error) {
 	if redisURL != "" {
 		r, err := NewRedisCache(redisURL, opts...)
 		if err != nil {
