@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,6 +19,11 @@ func FuzzValidate(f *testing.F) {
 	f.Add("{1..100}{1..100}{1..100}")
 	f.Add("eval eval eval eval eval eval sudo")
 	f.Add("sh -c 'sh -c \"sh -c \\\"sh -c sudo\\\"\"'")
+	// Shapes that once made validation slow: long pipelines, deep paths.
+	f.Add(strings.Repeat("ls|", 10000) + "ls")
+	f.Add("cat " + strings.Repeat("/*", 5000))
+	f.Add("cat /" + strings.Repeat("*a", 2000))
+	f.Add(strings.Repeat("echo $(", 500) + strings.Repeat(")", 500))
 	pol := DefaultPolicy()
 	f.Fuzz(func(t *testing.T, cmd string) {
 		for _, name := range pol.Names() {

@@ -152,8 +152,12 @@ func sensitivePath(p string) bool {
 	return false
 }
 
+// maxRootDepth bounds the prefixes compared with sensitiveRoots: no root
+// is deeper, so a path of thousands of components costs no more.
+const maxRootDepth = 6
+
 func underSensitiveRoot(parts []string) bool {
-	for k := 1; k <= len(parts); k++ {
+	for k := 1; k <= len(parts) && k <= maxRootDepth; k++ {
 		prefix := "/" + strings.Join(parts[:k], "/")
 		for _, root := range sensitiveRoots {
 			if m, _ := path.Match(root, prefix); m {

@@ -12,7 +12,10 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 	if !c.p.Has(RuleFetchRun) {
 		return nil
 	}
-	stages := flattenPipe(b)
+	if c.pipesSeen[b] {
+		return nil
+	}
+	stages := flattenPipe(b, c.pipesSeen)
 	for i, st := range stages {
 		if i == 0 {
 			continue
@@ -24,11 +27,14 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 	return nil
 }
 
-func flattenPipe(b *syntax.BinaryCmd) []*syntax.Stmt {
+// flattenPipe lists the stages of a pipeline and marks its nested pipe
+// nodes as seen, so a long pipeline is judged once, not once per stage.
+func flattenPipe(b *syntax.BinaryCmd, seen map[*syntax.BinaryCmd]bool) []*syntax.Stmt {
 	var out []*syntax.Stmt
 	var walk func(s *syntax.Stmt)
 	walk = func(s *syntax.Stmt) {
 		if bc, ok := s.Cmd.(*syntax.BinaryCmd); ok && (bc.Op == syntax.Pipe || bc.Op == syntax.PipeAll) {
+			seen[bc] = true
 			walk(bc.X)
 			walk(bc.Y)
 			return

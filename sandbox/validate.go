@@ -35,7 +35,7 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
-	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}}
+	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}}
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
@@ -51,6 +51,9 @@ type checker struct {
 	funcs   map[string]bool
 	fetched bool
 	depth   int
+	// pipesSeen holds the pipe nodes already judged as part of a longer
+	// pipeline.
+	pipesSeen map[*syntax.BinaryCmd]bool
 }
 
 func refuse(rule, format string, args ...any) *Refusal {
