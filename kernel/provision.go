@@ -2,25 +2,87 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
 
+// Provisioning says what the bus's streams look like.
+type Provisioning struct {
+	Names          bus.Names
+	EventsMaxAge   time.Duration
+	EventsMaxBytes int64
+	// Replicas is the copies a cluster keeps of each stream (1 alone).
+	Replicas int
+}
+
 // Provision creates or updates the streams of the bus. It is idempotent:
 // run at every start, it keeps every existing message.
-func Provision(ctx context.Context, js jetstream.JetStream, names bus.Names, eventsMaxAge time.Duration, eventsMaxBytes int64) error {
+func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) error {
 	for _, cfg := range []jetstream.StreamConfig{
-		names.TasksStreamConfig(),
-		names.EventsStreamConfig(eventsMaxAge, eventsMaxBytes),
-		names.MemoryStreamConfig(),
+		p.Names.TasksStreamConfig(),
+		p.Names.EventsStreamConfig(p.EventsMaxAge, p.EventsMaxBytes),
+		p.Names.MemoryStreamConfig(),
 	} {
+		if p.Replicas > 1 {
+			cfg.Replicas = p.Replicas
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
+}
+
+// provisionWait bounds how long a starting kernel waits for its cluster.
+const provisionWait = 90 * time.Second
+
+// provisionWhenReady provisions, retrying while a clustered JetStream has
+// no meta leader yet or too few peers: kernels of a cluster start in any
+// order, and the requests of the first one go unanswered until enough of
+// the others are up.
+func provisionWhenReady(ctx context.Context, js jetstream.JetStream, p Provisioning, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, provisionWait)
+	defer cancel()
+	backoff := 100 * time.Millisecond
+	for {
+		reqCtx, cancelReq := context.WithTimeout(ctx, 5*time.Second)
+		err := Provision(reqCtx, js, p)
+		cancelReq()
+		if err == nil || !retryable(err) {
+			return err
+		}
+		log.Info("waiting for the JetStream cluster", "replicas", p.Replicas, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (the cluster never had %d JetStream peers with a leader; are the other kernels up, and is --replicas right?)", err, p.Replicas)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func retryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+			return true
+		}
+		// 10005 insufficient resources, 10008 cluster not available,
+		// 10074 peer placement: the cluster is still assembling.
+		switch apiErr.ErrorCode {
+		case 10005, 10008, 10074:
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrTimeout)
 }

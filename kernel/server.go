@@ -52,6 +52,9 @@ type Server struct {
 	// first (cluster routes, leafnodes, auth, TLS); the fields above
 	// override what it says.
 	ConfigFile string
+	// Replicas is how many copies of each stream a cluster keeps; zero
+	// means 1 for a lone kernel and 3 when the configuration clusters it.
+	Replicas int
 	// Logger receives the kernel's own logs; nil is slog.Default().
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
@@ -91,7 +94,16 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
-	if err := Provision(ctx, js, s.Names, s.EventsMaxAge, s.EventsMaxBytes); err != nil {
+	replicas := s.Replicas
+	if replicas <= 0 {
+		replicas = 1
+		if opts.Cluster.Port != 0 {
+			replicas = 3
+		}
+	}
+	if err := provisionWhenReady(ctx, js, Provisioning{
+		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes, Replicas: replicas,
+	}, s.logger()); err != nil {
 		s.Shutdown()
 		return err
 	}

@@ -20,6 +20,7 @@ type kernelFlags struct {
 	config       string
 	name         string
 	eventsMaxAge time.Duration
+	replicas     int
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -27,6 +28,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.str(&k.config, "config", "AMF_NATS_CONFIG", "", "nats-server configuration file (cluster routes, leafnodes, auth, TLS)")
 	f.str(&k.name, "server-name", "AMF_SERVER_NAME", "", "this kernel's name in a cluster (default: hostname)")
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
+	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
@@ -36,6 +38,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		ConfigFile:   k.config,
 		ServerName:   k.name,
 		EventsMaxAge: k.eventsMaxAge,
+		Replicas:     k.replicas,
 		Names:        c.names(),
 		Logger:       slog.Default().With("part", "kernel"),
 	}
