@@ -73,14 +73,25 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	if len(n.cgroups.missing) > 0 {
 		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
 	}
+	// One init now, so a host that cannot make the namespaces (user
+	// namespaces disabled, a seccomp or AppArmor profile forbidding them)
+	// fails here rather than at the first command.
+	probe, err := n.spawn(false, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
 	warm := cfg.WarmInits
 	if warm == 0 {
 		warm = 2
+	}
+	if !n.root || warm <= 0 {
+		probe.discard()
 	}
 	if n.root && warm > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		n.cancel = cancel
 		n.warm = make(chan *initProc, warm)
+		n.warm <- probe
 		n.refill = make(chan struct{}, 1)
 		n.refill <- struct{}{}
 		n.wg.Add(1)
