@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -92,16 +93,18 @@ func LoadPolicy(path string) (*Policy, error) {
 	return ParsePolicy(data)
 }
 
-var builtinPolicy = func() *Policy {
+// builtinPolicy is parsed on first use, not at start-up: every sandbox
+// init is a fresh start of this binary and never needs it.
+var builtinPolicy = sync.OnceValue(func() *Policy {
 	p, err := ParsePolicy(defaultProfiles)
 	if err != nil {
 		panic("sandbox: built-in profiles are invalid: " + err.Error())
 	}
 	return p
-}()
+})
 
 // DefaultPolicy returns the built-in profiles (strict, network, trusted).
-func DefaultPolicy() *Policy { return builtinPolicy }
+func DefaultPolicy() *Policy { return builtinPolicy() }
 
 // Profile returns the named profile; empty means the default.
 func (p *Policy) Profile(name string) (*Profile, error) {
