@@ -14,12 +14,12 @@ import (
 
 // mesh is a kernel with workers and a client, all real.
 type mesh struct {
-	t      *testing.T
+	t      testing.TB
 	k      *kerneltest.Kernel
 	client *api.Client
 }
 
-func newMesh(t *testing.T) *mesh {
+func newMesh(t testing.TB) *mesh {
 	t.Helper()
 	k := kerneltest.Start(t)
 	return &mesh{t: t, k: k, client: &api.Client{NC: k.NC, JS: k.JS}}

@@ -19,7 +19,7 @@ import (
 // hostRunner is the sandbox's unconfined backend: the real policy check
 // and the real process-group handling, without namespaces, so the tests
 // need no privileges.
-func hostRunner(t *testing.T) sandbox.Runner {
+func hostRunner(t testing.TB) sandbox.Runner {
 	t.Helper()
 	r, err := sandbox.NewHost(sandbox.Config{StateDir: t.TempDir(), Logger: kerneltest.Logger(t)})
 	if err != nil {
@@ -36,7 +36,7 @@ type loopMesh struct {
 }
 
 // newLoopMesh starts the parts; w may preset fields, the rest is filled.
-func newLoopMesh(t *testing.T, w *workers.Worker, opts ...ollamatest.Option) *loopMesh {
+func newLoopMesh(t testing.TB, w *workers.Worker, opts ...ollamatest.Option) *loopMesh {
 	t.Helper()
 	srv := ollamatest.New(t, opts...)
 	m := newMesh(t)

@@ -19,7 +19,7 @@ import (
 // sandbox's runner in tests of the worker's own logic.
 type execRunner struct{}
 
-func testRunner(t *testing.T) sandbox.Runner { return execRunner{} }
+func testRunner(t testing.TB) sandbox.Runner { return execRunner{} }
 
 func (execRunner) Name() string { return "exec" }
 
