@@ -78,6 +78,9 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		Stream:   &stream,
 		Format:   format,
 	}, func(resp api.ChatResponse) error {
+		if th := resp.Message.Thinking; th != "" {
+			r.em.emitText(bus.EventThinking, th)
+		}
 		if tok := resp.Message.Content; tok != "" {
 			sb.WriteString(tok)
 			r.em.emitText(t, tok)

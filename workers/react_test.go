@@ -263,3 +263,41 @@ func TestExplicitCommandNeverAsksTheModel(t *testing.T) {
 		t.Errorf("model asked %d times for an explicit command", n)
 	}
 }
+
+func TestThinkingModelStreamsReasoningApart(t *testing.T) {
+	m := newLoopMesh(t, &workers.Worker{Model: "qwen3"},
+		ollamatest.WithModels(ollamatest.Model{Name: "qwen3", Thinking: true}),
+		ollamatest.WithReplies(ollamatest.Reply{Thinking: "The user wants the date. date prints it.", Content: `{"thought": "date", "command": "echo 2026"}`}))
+	evs := m.wait(m.submit(bus.Task{Instruction: "what year is it", NoAnswer: true}))
+	if e := last(evs); e.Type != bus.EventDone || e.Command != "echo 2026" {
+		t.Fatalf("ended %+v", e)
+	}
+	var thinking, tokens strings.Builder
+	for _, e := range evs {
+		switch e.Type {
+		case bus.EventThinking:
+			thinking.WriteString(e.Text)
+		case bus.EventToken:
+			tokens.WriteString(e.Text)
+		}
+	}
+	if thinking.String() != "The user wants the date. date prints it." {
+		t.Errorf("thinking events = %q", thinking.String())
+	}
+	if tokens.String() != `{"thought": "date", "command": "echo 2026"}` {
+		t.Errorf("token events = %q, want the reply alone", tokens.String())
+	}
+}
+
+func TestCorrectionSeesItsReplyInTheAskedForm(t *testing.T) {
+	m := newLoopMesh(t, nil, ollamatest.WithReplies(
+		ollamatest.Reply{Content: "<think>ls is enough</think>\nSure:\n```bash\nls /nope-amf\n```"},
+		cmdReply("fix", "true"),
+	))
+	last(m.wait(m.submit(bus.Task{Instruction: "list", NoAnswer: true})))
+	msgs := commandRequests(m.srv)[1].Messages
+	echo := msgs[len(msgs)-2]
+	if echo.Role != "assistant" || echo.Content != `{"thought":"ls is enough","command":"ls /nope-amf"}` {
+		t.Errorf("the model's first reply came back as %s %q", echo.Role, echo.Content)
+	}
+}

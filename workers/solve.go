@@ -90,7 +90,9 @@ func (r *run) solve() bus.Event {
 		if out.ok() {
 			return l.succeed(out, p)
 		}
-		if reused {
+		if reused && out.refusal == nil {
+			// A refusal says more about this task's profile than about
+			// the memory; only a run that failed lowers its confidence.
 			r.forget(reuse, out.reason())
 		}
 		l.failed[p.Command] = out.reason()
@@ -118,9 +120,9 @@ func (l *loop) propose(attempt int) (p Proposal, ok bool, fail *bus.Event) {
 		return p, false, &e
 	}
 	thinking := r.phases[bus.PhaseModel] - before
-	l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(reply, replyEchoBytes)})
 	p, err = ParseReply(reply)
 	if err != nil {
+		l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(reply, replyEchoBytes)})
 		why := strings.TrimPrefix(err.Error(), "unusable reply: ")
 		e := r.em.event(bus.EventRejected)
 		e.Rule, e.Reason = bus.RuleUnusableReply, why
@@ -133,6 +135,9 @@ func (l *loop) propose(attempt int) (p Proposal, ok bool, fail *bus.Event) {
 		})})
 		return p, false, nil
 	}
+	// The model reads its reply back in the form it was asked for, not
+	// with whatever thinking, prose or wrapping came around it.
+	l.conv = append(l.conv, api.Message{Role: "assistant", Content: replyJSON(p)})
 	c := r.em.event(bus.EventCommand)
 	c.Command, c.Text = p.Command, p.Thought
 	c.Phases = phasesMS(map[string]time.Duration{bus.PhaseModel: thinking})

@@ -1,5 +1,9 @@
 package bus
 
+// EventThinking carries a chunk of a thinking model's reasoning (Text),
+// streamed before its reply; it is not part of the reply that is parsed.
+const EventThinking EventType = "thinking"
+
 // Phases of the correction loop, the keys of Event.Phases. A step event
 // carries the time of its own phase (command: model, rejected and
 // exec_start: validation, exec_end: execution, learned: memory); done,
