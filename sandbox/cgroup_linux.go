@@ -187,22 +187,48 @@ func (cg *cgroups) sweep() {
 
 // enableV2 makes parent under dir with the controllers delegated to its
 // children. The no-internal-processes rule forbids enabling controllers
-// for children of a cgroup that holds processes, so this process's own
-// cgroup must be entered only through subtree_control writes that the
-// kernel accepts; when it refuses, the caller falls back to v1.
+// for the children of a cgroup that holds processes, which is where a
+// service usually runs (systemd's Delegate=yes); then the processes of dir
+// move to a "worker" leaf beside parent first, as container runtimes do.
 func enableV2(dir, parent string, want []string) error {
 	var plus []string
 	for _, c := range want {
 		plus = append(plus, "+"+c)
 	}
 	ctl := strings.Join(plus, " ")
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(ctl), 0); err != nil {
-		return err
+	subtree := filepath.Join(dir, "cgroup.subtree_control")
+	if err := os.WriteFile(subtree, []byte(ctl), 0); err != nil {
+		if !errors.Is(err, syscall.EBUSY) {
+			return err
+		}
+		if err := evacuate(dir, filepath.Join(dir, "worker")); err != nil {
+			return err
+		}
+		if err := os.WriteFile(subtree, []byte(ctl), 0); err != nil {
+			return err
+		}
 	}
 	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
 	return os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte(ctl), 0)
+}
+
+// evacuate moves every process of dir into the leaf cgroup.
+func evacuate(dir, leaf string) error {
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return err
+	}
+	for _, pid := range strings.Fields(string(b)) {
+		if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(pid), 0); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("move %s to %s: %w", pid, leaf, err)
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
