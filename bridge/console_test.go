@@ -1,18 +1,13 @@
 package bridge_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,10 +54,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	})
 
 	const workerID = "console-test-worker"
+	// The page is under test here, not confinement: the host backend
+	// runs the commands.
+	runner, err := sandbox.NewHost(sandbox.Config{StateDir: t.TempDir(), Logger: kerneltest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	startConsoleWorker(t, &workers.Worker{
 		NC:          k.NC,
 		ID:          workerID,
-		Runner:      shellRunner{},
+		Runner:      runner,
 		Concurrency: 2,
 		Heartbeat:   300 * time.Millisecond,
 		Grace:       time.Second,
@@ -463,50 +464,4 @@ func (l *streamLog) opens(id string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.opened[id]...)
-}
-
-// shellRunner runs commands with plain fork/exec, in a process group so
-// cancelling kills the whole command; the console test is about what the
-// page shows, not about confinement.
-type shellRunner struct{}
-
-func (shellRunner) Name() string { return "exec" }
-
-func (shellRunner) Run(ctx context.Context, spec sandbox.Spec, out sandbox.OutputFunc) (sandbox.Result, error) {
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", spec.Command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		return sandbox.Result{}, err
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	pump := func(r io.Reader, s sandbox.Stream) {
-		defer wg.Done()
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			mu.Lock()
-			out(s, sc.Text())
-			mu.Unlock()
-		}
-	}
-	wg.Add(2)
-	go pump(stdout, sandbox.Stdout)
-	go pump(stderr, sandbox.Stderr)
-	wg.Wait()
-	err := cmd.Wait()
-	res := sandbox.Result{Duration: time.Since(start)}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitCode = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.Signal = ws.Signal().String()
-			res.ExitCode = 128 + int(ws.Signal())
-		}
-		err = nil
-	}
-	return res, err
 }
