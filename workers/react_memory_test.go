@@ -65,6 +65,9 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 	if n := len(commandRequests(m.srv)); n != 1 {
 		t.Errorf("command requests = %d, want the first task's only", n)
 	}
+	if cmds := ofType(second, bus.EventCommand); len(cmds) != 1 || cmds[0].Command != "du -sh ." {
+		t.Errorf("command events = %+v, want the reused command announced", cmds)
+	}
 	if done.Phases[bus.PhaseMemory] <= 0 {
 		t.Errorf("no memory phase: %v", done.Phases)
 	}

@@ -71,6 +71,9 @@ func (r *run) solve() bus.Event {
 		if reused {
 			p = Proposal{Command: reuse.Command, Thought: "worked before for: " + reuse.Instruction, Shape: "memory"}
 			l.conv = append(l.conv, api.Message{Role: "assistant", Content: replyJSON(p)})
+			c := r.em.event(bus.EventCommand)
+			c.Command, c.Text = p.Command, p.Thought
+			r.em.emit(c)
 		} else {
 			var ok bool
 			var fail *bus.Event
