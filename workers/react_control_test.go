@@ -234,3 +234,26 @@ func TestCommandTimeoutIsFedBack(t *testing.T) {
 	}
 	mustContain(t, "timeout feedback", lastUser(commandRequests(m.srv)[1]), "sleep 30", "timed out")
 }
+
+func TestCancelWhileTheAnswerStreams(t *testing.T) {
+	m := newLoopMesh(t, nil, ollamatest.WithReplies(
+		cmdReply("x", "echo 3"),
+		ollamatest.Reply{Content: strings.Repeat("There are three of them. ", 100), Delay: 50 * time.Millisecond},
+	))
+	id := m.submit(bus.Task{Instruction: "count"})
+	m.waitFor(id, func(e bus.Event) bool { return e.Type == bus.EventAnswer })
+	start := time.Now()
+	if err := m.client.Cancel(context.Background(), id, "enough"); err != nil {
+		t.Fatal(err)
+	}
+	evs := m.wait(id)
+	took := time.Since(start)
+	end := last(evs)
+	if end.Type != bus.EventCancelled || end.Command != "echo 3" || len(end.Attempts) != 1 {
+		t.Fatalf("ended %+v", end)
+	}
+	t.Logf("cancelled %v after the request", took)
+	if took > cancelBound {
+		t.Errorf("took %v to cancel", took)
+	}
+}
