@@ -37,7 +37,9 @@ func fromLines(text string) (Proposal, bool) {
 		if span, ok := wholeSpan(line); ok {
 			line, labelled = span, true
 		}
-		if line == "" {
+		if line == "" || fenceWords[strings.ToLower(line)] {
+			// A fence's language tag left on its own line once the
+			// backticks were lost: "bash" alone is not the command.
 			continue
 		}
 		if looksLikeCommand(line) || labelled && parses(line) && plausibleName(firstWord(line)) {
@@ -58,6 +60,8 @@ func fromLines(text string) (Proposal, bool) {
 	}
 	return Proposal{}, false
 }
+
+var fenceWords = setOf("bash", "sh", "shell", "zsh", "console", "terminal", "json", "python", "text", "plaintext", "shell-session")
 
 var spanRE = regexp.MustCompile("`([^`\n]+)`")
 
