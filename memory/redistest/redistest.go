@@ -33,8 +33,8 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: testenv.NeedBinary(t, "redis-server"), dir: t.TempDir(), port: freePort(t)}
-	s.Restart()
 	t.Cleanup(s.Kill)
+	s.Restart()
 	return s
 }
 
@@ -84,7 +84,7 @@ func (s *Server) Restart() {
 		for sc.Scan() {
 		}
 	}()
-	s.cmd = cmd
+	s.cmd = cmd // from here Kill stops it, even if it never answers
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if ping(s.Addr()) {
