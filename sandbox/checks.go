@@ -258,6 +258,11 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 	switch base {
 	case "eval":
 		return c.evalText(args, "eval")
+	case "trap":
+		if len(args) > 1 && !strings.HasPrefix(args[0].text, "-") {
+			return c.scriptWord("trap", args[0])
+		}
+		return nil
 	case "alias":
 		for _, a := range args {
 			if _, v, ok := strings.Cut(a.text, "="); ok {
@@ -335,6 +340,9 @@ func (c *checker) evalText(args []word, by string) *Refusal {
 func (c *checker) scriptFile(by string, f word) *Refusal {
 	if f.subst && c.p.Has(RuleFetchRun) {
 		return refuse(RuleFetchRun, "%s runs the output of a process substitution (such as <(curl …)); download to a file and inspect it instead", by)
+	}
+	if r := c.writtenScript(by, f.text); r != nil {
+		return r
 	}
 	if c.fetched && c.p.Has(RuleFetchRun) {
 		return refuse(RuleFetchRun, "%s runs a script in the same command that downloads; inspect downloaded files instead of running them", by)

@@ -35,7 +35,7 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
-	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}}
+	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]writtenFile{}}
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
@@ -54,6 +54,14 @@ type checker struct {
 	// pipesSeen holds the pipe nodes already judged as part of a longer
 	// pipeline.
 	pipesSeen map[*syntax.BinaryCmd]bool
+	// written holds the shell text this command wrote to files (echo,
+	// printf, here-documents), so running such a file is judged by it.
+	written map[string]writtenFile
+}
+
+type writtenFile struct {
+	text  string
+	known bool
 }
 
 func refuse(rule, format string, args ...any) *Refusal {
@@ -138,6 +146,7 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			return c.pipeline(n)
 		}
 	case *syntax.Stmt:
+		c.recordWrite(n)
 		return c.stmtInput(n)
 	case *syntax.Redirect:
 		return c.redirect(n)
@@ -240,6 +249,9 @@ func (c *checker) argv(ws []word) *Refusal {
 	base := name.text
 	if strings.Contains(base, "/") {
 		base = path.Base(path.Clean(base))
+		if r := c.writtenScript(name.text, name.text); r != nil {
+			return r
+		}
 	}
 	args := ws[1:]
 	if r := c.lists(base); r != nil {

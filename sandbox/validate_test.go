@@ -94,6 +94,12 @@ var hostile = []struct{ cmd, rule string }{
 	{"ionice -c3 doas id", RuleRoot},
 	{"parallel sudo ::: a b", RuleRoot},
 	{"strace -f sudo id", RuleDenyList},
+	{"trap 'sudo id' EXIT", RuleRoot},
+	{"echo 'sudo id' > s.sh; bash s.sh", RuleRoot},
+	{"printf 'sudo id\\n' > s; chmod +x s; ./s", RuleRoot},
+	{"cat > s.sh <<EOF\nsudo id\nEOF\nsh s.sh", RuleRoot},
+	{"echo 'cat /etc/shadow' >> /work/x.sh; source x.sh", RuleLocalFile},
+	{"printf '#!/usr/bin/env bash\\nsudo id\\n' > r; chmod +x r; ./r", RuleRoot},
 
 	// dynamic command names
 	{"$(echo sudo) id", RuleDynamic},
@@ -327,7 +333,9 @@ var everyday = []string{
 	"ls -d */", "ls /work", "cat /work/x", "cat /var/log/syslog | grep -i error | tail -n 5",
 	"awk 'NR%2==0' f", "sort -t, -k3,3nr data.csv | head", "sort | uniq -c | sort -rn", "rev f.txt", "fold -w 80 f", "fmt f",
 	"truncate -s 0 app.log", "dd if=/dev/zero of=blank.img bs=1M count=10", "dd if=in of=out bs=4k", "cat /dev/null > app.log",
-	"sync", "printf 'a\\nb\\n' | sort -r", "echo a,b | tr , '\\n'", "time ls", "id -u", "groups", "last -n 5 2>/dev/null || true",
+	"sync", "printf 'a\\nb\\n' | sort -r", "echo 'echo hi' > hi.sh; bash hi.sh",
+	"printf '#!/bin/sh\\necho ok\\n' > ok.sh; chmod +x ok.sh; ./ok.sh", "trap 'rm -f /tmp/lock' EXIT; touch /tmp/lock",
+	"echo '{\"a\": 1}' > d.json; jq .a d.json", "echo a,b | tr , '\\n'", "time ls", "id -u", "groups", "last -n 5 2>/dev/null || true",
 }
 
 func TestHostileRefused(t *testing.T) {
