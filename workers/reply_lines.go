@@ -128,7 +128,7 @@ func looksLikeCommand(s string) bool {
 		return false
 	}
 	name := firstWord(s)
-	if !plausibleName(name) {
+	if !plausibleName(name) || sentenceEnd(s) {
 		return false
 	}
 	words := strings.Fields(s)
@@ -156,11 +156,18 @@ func firstWord(s string) string {
 	return ""
 }
 
+// sentenceEnd reports a line that ends like a sentence ("Done.",
+// "try again!"), which a command line does not.
+func sentenceEnd(s string) bool {
+	n := len(s)
+	return n >= 2 && strings.ContainsRune(".!?,", rune(s[n-1])) && unicode.IsLetter(rune(s[n-2]))
+}
+
 func plausibleName(w string) bool {
 	if w == "" || !nameRE.MatchString(w) {
 		return false
 	}
-	if proseStarts[strings.ToLower(w)] {
+	if proseStarts[strings.ToLower(strings.TrimRight(w, ".,:;!?"))] {
 		return false
 	}
 	// A capitalised word ("Find", "List") starts a sentence; program
