@@ -36,6 +36,7 @@ type workerFlags struct {
 	backend     string
 	grace       time.Duration
 	prompt      string
+	cmdTimeout  time.Duration
 }
 
 func (w *workerFlags) bind(f flags) {
@@ -47,6 +48,7 @@ func (w *workerFlags) bind(f flags) {
 	f.str(&w.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
 	f.duration(&w.grace, "grace", "AMF_GRACE", workers.DefaultGrace, "how long shutdown waits for running tasks")
 	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
+	f.duration(&w.cmdTimeout, "command-timeout", "AMF_COMMAND_TIMEOUT", workers.DefaultCommandTimeout, "bound on each command the model proposes (the task timeout bounds the whole loop)")
 }
 
 // worker assembles a worker from flags.
@@ -61,21 +63,22 @@ func (w *workerFlags) worker(nc *nats.Conn, c *common, cache memory.Cache) (*wor
 		return nil, err
 	}
 	return &workers.Worker{
-		NC:          nc,
-		Names:       c.names(),
-		ID:          w.id,
-		Pool:        w.pool,
-		Concurrency: w.concurrency,
-		Runner:      runner,
-		LLM:         llm,
-		LLMHost:     host,
-		Model:       w.model,
-		StateDir:    c.stateDir,
-		Grace:       w.grace,
-		Presence:    cache,
-		Sessions:    cache,
-		PromptFile:  w.prompt,
-		Logger:      log,
+		NC:             nc,
+		Names:          c.names(),
+		ID:             w.id,
+		Pool:           w.pool,
+		Concurrency:    w.concurrency,
+		Runner:         runner,
+		LLM:            llm,
+		LLMHost:        host,
+		Model:          w.model,
+		StateDir:       c.stateDir,
+		Grace:          w.grace,
+		Presence:       cache,
+		Sessions:       cache,
+		PromptFile:     w.prompt,
+		CommandTimeout: w.cmdTimeout,
+		Logger:         log,
 	}, nil
 }
 
