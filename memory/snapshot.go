@@ -162,10 +162,12 @@ func writeAtomic(path string, write func(*os.File) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// snapshotLoop saves a changed index now and then, and once as soon as
-// catch-up ends, so a crash loses at most SnapshotEvery of replay.
+// snapshotLoop saves a changed index once catch-up ends and then now and
+// then. The pause grows with the index (SnapshotEvery per 10,000
+// memories) because each save rewrites the whole file, while replaying
+// what a crash lost from the stream costs little.
 func (k *Knowledge) snapshotLoop(ctx context.Context) {
-	t := time.NewTicker(k.cfg.SnapshotEvery)
+	t := time.NewTimer(k.cfg.SnapshotEvery)
 	defer t.Stop()
 	caughtUp := k.caughtUp
 	for {
@@ -179,7 +181,12 @@ func (k *Knowledge) snapshotLoop(ctx context.Context) {
 		if err := k.save(); err != nil {
 			k.log.Warn("memory: saving the index failed", "err", err)
 		}
+		t.Reset(snapshotPause(k.cfg.SnapshotEvery, k.Len()))
 	}
+}
+
+func snapshotPause(every time.Duration, n int) time.Duration {
+	return every * time.Duration(1+n/10000)
 }
 
 // chromemDoc makes the document of a memory; its vector is normalised
