@@ -385,3 +385,34 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestRecreatedStreamIsNotConfusedWithTheSavedIndex(t *testing.T) {
+	k := kerneltest.Start(t)
+	dir := t.TempDir()
+	kn, err := memory.OpenKnowledge(ctxT(t), k.JS, memory.KnowledgeConfig{StateDir: dir, Logger: kerneltest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range loadParaphrases(t)[:5] {
+		learn(t, kn, p.Instruction, p.Command)
+	}
+	syncKn(t, kn)
+	kn.Close()
+
+	names := bus.Names{}
+	if err := k.JS.DeleteStream(ctxT(t), names.MemoryStream()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.JS.CreateStream(ctxT(t), names.MemoryStreamConfig()); err != nil {
+		t.Fatal(err)
+	}
+	pub := memory.Publisher{JS: k.JS}
+	for _, p := range loadParaphrases(t)[10:17] {
+		learn(t, pub, p.Instruction, p.Command)
+	}
+	kn2 := openKnowledge(t, k, memory.KnowledgeConfig{StateDir: dir})
+	syncKn(t, kn2)
+	if got := kn2.Len(); got != 7 {
+		t.Fatalf("Len = %d, want the new stream's 7 and none of the old index", got)
+	}
+}
