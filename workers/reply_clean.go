@@ -61,4 +61,3 @@ func stripThinking(s string) (rest, thinking string) {
 	}
 	return strings.TrimSpace(s), strings.TrimSpace(thought.String())
 }
-

@@ -141,4 +141,3 @@ func dedent(lines []string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
