@@ -75,6 +75,12 @@ func runInit() error {
 	}
 	network := os.Getenv(envNet) == "1"
 	lastCap := lastCapability()
+	// Assembled now, while the init waits for work, not on the command's
+	// time.
+	filter, err := seccompProgram()
+	if err != nil {
+		return err
+	}
 	if err := setupRoot(tmp, os.Getenv(envWorkPath)); err != nil {
 		return err
 	}
@@ -126,7 +132,7 @@ func runInit() error {
 	if err := dropPrivileges(c.UID, c.GID, lastCap); err != nil {
 		return err
 	}
-	if err := loadSeccomp(); err != nil {
+	if err := loadSeccomp(filter); err != nil {
 		return err
 	}
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {

@@ -84,11 +84,7 @@ func seccompProgram() ([]unix.SockFilter, error) {
 // loadSeccomp installs the filter on the calling thread only: the thread
 // that then executes the command, which is the one whose filter the
 // command inherits.
-func loadSeccomp() error {
-	filter, err := seccompProgram()
-	if err != nil {
-		return err
-	}
+func loadSeccomp(filter []unix.SockFilter) error {
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog))); e != 0 {
 		return fmt.Errorf("load seccomp filter: %w", e)
