@@ -179,11 +179,12 @@ func TestUpServesAllThreeSubmissionPaths(t *testing.T) {
 		if outputs["via-nats-pub"] != "published" || !strings.Contains(outputs[sres.ID], "hello from the model") {
 			t.Fatalf("outputs %v", outputs)
 		}
-		// status over the micro service
-		st, err := nc.Request("amf.api.status", []byte(sres.ID), 5*time.Second)
-		if err != nil || !strings.Contains(string(st.Data), `"state":"done"`) {
-			t.Fatalf("status reply %q %v", st.Data, err)
-		}
+		// status over the micro service; the cache follows the events,
+		// so it may trail the terminal event by a moment.
+		eventuallyTrue(t, "status done over amf.api.status", 10*time.Second, func() bool {
+			st, err := nc.Request("amf.api.status", []byte(sres.ID), 5*time.Second)
+			return err == nil && strings.Contains(string(st.Data), `"state":"done"`)
+		})
 		// a bad request gets a micro error, not silence
 		bad, err := nc.Request("amf.api.submit", []byte(`{"instruction":"x","bogus":1}`), 5*time.Second)
 		if err != nil || bad.Header.Get("Nats-Service-Error-Code") != "400" || !strings.Contains(bad.Header.Get("Nats-Service-Error"), "bogus") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/api"
@@ -37,6 +38,8 @@ type workerFlags struct {
 	grace       time.Duration
 	prompt      string
 	cmdTimeout  time.Duration
+	embedModel  string
+	reuse       bool
 }
 
 func (w *workerFlags) bind(f flags) {
@@ -48,19 +51,36 @@ func (w *workerFlags) bind(f flags) {
 	f.str(&w.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
 	f.duration(&w.grace, "grace", "AMF_GRACE", workers.DefaultGrace, "how long shutdown waits for running tasks")
 	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
+	f.str(&w.embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model for memory; empty = the local embedder")
+	f.bool(&w.reuse, "memory-reuse", "AMF_MEMORY_REUSE", true, "reuse a remembered command for a near-identical instruction without asking the model")
 	f.duration(&w.cmdTimeout, "command-timeout", "AMF_COMMAND_TIMEOUT", workers.DefaultCommandTimeout, "bound on each command the model proposes (the task timeout bounds the whole loop)")
 }
 
-// worker assembles a worker from flags.
-func (w *workerFlags) worker(nc *nats.Conn, c *common, cache memory.Cache) (*workers.Worker, error) {
+// worker assembles a worker from flags; closeMemory stops its copy of
+// the fleet's memory once the worker has returned.
+func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) (wk *workers.Worker, closeMemory func(), err error) {
 	log := slog.Default().With("part", "worker")
 	runner, err := newRunner(w.backend, c.stateDir, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	llm, host, err := ollamaClient(w.ollama)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	kn, err := memory.OpenKnowledge(ctx, js, memory.KnowledgeConfig{
+		StateDir: c.stateDir,
+		Names:    c.names(),
+		Embedder: memory.ChooseEmbedder(ctx, llm, w.embedModel, log),
+		NoReuse:  !w.reuse,
+		Logger:   log.With("part", "memory"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("memory: %w", err)
 	}
 	return &workers.Worker{
 		NC:             nc,
@@ -78,8 +98,10 @@ func (w *workerFlags) worker(nc *nats.Conn, c *common, cache memory.Cache) (*wor
 		Sessions:       cache,
 		PromptFile:     w.prompt,
 		CommandTimeout: w.cmdTimeout,
+		Memory:         kn,
+		Learner:        kn,
 		Logger:         log,
-	}, nil
+	}, func() { _ = kn.Close() }, nil
 }
 
 // bridgeFlags are the settings of the HTTP bridge.

@@ -29,9 +29,10 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wk, err := w.worker(nc, &c, cache)
+	wk, closeMemory, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
 	}
+	defer closeMemory()
 	return wk.Run(ctx)
 }

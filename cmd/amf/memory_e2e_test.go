@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+func submitHTTP(t *testing.T, base, body string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/tasks", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 202 {
+		t.Fatalf("submit %s: %d %v", body, resp.StatusCode, err)
+	}
+	return s.ID
+}
+
+// TestFleetLearnsAndReuses: a success is learned, shows up in
+// `amf memory`, and the same instruction later runs the remembered
+// command without asking the model; forget removes it again.
+func TestFleetLearnsAndReuses(t *testing.T) {
+	llm := fakeModel(t)
+	env, base, _ := upEnv(t, llm)
+	up := startAmf(t, env, "up")
+	waitHealthy(t, base, up)
+
+	first := sseEvents(t, base, submitHTTP(t, base, `{"instruction":"greet the operator","no_answer":true}`))
+	if e := lastEvent(first); e.Type != bus.EventDone {
+		t.Fatalf("first task: %+v", e)
+	}
+	if countType(first, bus.EventLearned) != 1 {
+		t.Fatalf("no learned event: %v", first)
+	}
+	// The memory reaches the index by the stream; the CLI reads the same.
+	var out string
+	eventuallyTrue(t, "amf memory search finds it", 20*time.Second, func() bool {
+		p := startAmf(t, env, "memory", "search", "greet the operator")
+		p.wait(30 * time.Second)
+		out = p.Output()
+		return strings.Contains(out, "echo hello from the model")
+	})
+
+	t.Logf("amf memory search:\n%s", out)
+	asked := len(llm.Requests())
+	second := sseEvents(t, base, submitHTTP(t, base, `{"instruction":"greet the operator","no_answer":true}`))
+	if e := lastEvent(second); e.Type != bus.EventDone || !strings.Contains(e.Output, "hello from the model") {
+		t.Fatalf("second task: %+v", e)
+	}
+	if countType(second, bus.EventMemoryHit) == 0 {
+		t.Fatalf("second task did not use memory: %v", second)
+	}
+	if n := len(llm.Requests()) - asked; n != 0 {
+		t.Fatalf("the model was asked %d times for a remembered command", n)
+	}
+
+	// export, forget, and the ls that follows no longer lists it
+	ls := startAmf(t, env, "memory", "ls", "--json")
+	ls.wait(30 * time.Second)
+	var rec struct{ ID string }
+	line := strings.SplitN(strings.TrimSpace(ls.Output()), "\n", 2)[0]
+	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.ID == "" {
+		t.Fatalf("amf memory ls --json: %q", ls.Output())
+	}
+	exportFile := filepath.Join(t.TempDir(), "memories.jsonl")
+	ex := startAmf(t, env, "memory", "export", "-o", exportFile)
+	if code := ex.wait(30 * time.Second); code != 0 {
+		t.Fatalf("export exit %d: %s", code, ex.Output())
+	}
+	if data, _ := os.ReadFile(exportFile); !strings.Contains(string(data), "echo hello from the model") {
+		t.Fatalf("export holds %q", data)
+	}
+	fg := startAmf(t, env, "memory", "forget", rec.ID)
+	if code := fg.wait(30 * time.Second); code != 0 {
+		t.Fatalf("forget exit %d: %s", code, fg.Output())
+	}
+	eventuallyTrue(t, "forgotten memory gone from ls", 20*time.Second, func() bool {
+		p := startAmf(t, env, "memory", "ls", "--json")
+		p.wait(30 * time.Second)
+		return !strings.Contains(p.Output(), rec.ID)
+	})
+}
