@@ -307,6 +307,14 @@ func (t *taskCgroup) add(pid int) error {
 	return errors.Join(errs...)
 }
 
+// resetPeak forgets the memory the init used while it waited, so the
+// peak reported is the command's (v1 only; v2 has no global reset).
+func (t *taskCgroup) resetPeak() {
+	if dir, ok := t.dirs["memory"]; ok && !t.cg.v2["memory"] {
+		os.WriteFile(filepath.Join(dir, "memory.max_usage_in_bytes"), []byte("0"), 0)
+	}
+}
+
 // usage reads peak memory and which limits the command ran into.
 func (t *taskCgroup) usage() (peakKB int64, hit []string) {
 	read := func(c, file string) string {

@@ -100,7 +100,7 @@ func TestEscapeWriteOutsideWorkDir(t *testing.T) {
 	for _, p := range targets {
 		cmd = append(cmd, "echo pwned > "+p)
 	}
-	cmd = append(cmd, "echo pwned >> "+exe, "echo pwned > /work/ok")
+	cmd = append(cmd, "echo pwned >> "+exe, "echo pwned >> /usr/bin/env", "echo pwned > /work/ok")
 	res, _ := attempt(t, r, "writing outside the work dir and into the worker binary", strings.Join(cmd, "; "))
 	if res.ExitCode != 0 {
 		t.Errorf("writing the work dir itself failed (exit %d)", res.ExitCode)
@@ -111,8 +111,10 @@ func TestEscapeWriteOutsideWorkDir(t *testing.T) {
 			t.Errorf("%s was created on the host", p)
 		}
 	}
-	if b, _ := os.ReadFile(exe); strings.Contains(string(b[max(0, len(b)-16):]), "pwned") {
-		t.Errorf("the worker binary was written")
+	for _, bin := range []string{exe, "/usr/bin/env"} {
+		if b, _ := os.ReadFile(bin); strings.Contains(string(b[max(0, len(b)-16):]), "pwned") {
+			t.Errorf("%s was written", bin)
+		}
 	}
 }
 

@@ -371,6 +371,7 @@ func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, f
 }
 
 func (n *NamespaceRunner) give(p *initProc, msg []byte, fds []int) error {
+	p.cg.resetPeak()
 	if err := unix.Sendmsg(int(p.ctl.Fd()), msg, unix.UnixRights(fds...), nil, 0); err != nil {
 		return fmt.Errorf("send task: %w", err)
 	}
