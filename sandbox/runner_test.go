@@ -183,3 +183,29 @@ func TestHostRunner(t *testing.T) {
 		t.Errorf("host timeout: %+v %v", res, err)
 	}
 }
+
+func TestRunConcurrent(t *testing.T) {
+	r := newTestRunner(t, Limits{})
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			var c collector
+			want := fmt.Sprintf("task-%d", i)
+			res, err := r.Run(context.Background(), Spec{Command: "echo " + want + "; ls /work | wc -l; touch mine"}, c.out)
+			switch {
+			case err != nil:
+				errs <- err
+			case res.ExitCode != 0 || !strings.Contains(c.text(), "stdout: "+want+"\n") || !strings.Contains(c.text(), "stdout: 0"):
+				errs <- fmt.Errorf("task %d: %+v\n%s", i, res, c.text())
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
