@@ -19,6 +19,10 @@ deps:
     command -v bwrap >/dev/null || need+=(bubblewrap)
     command -v chromium >/dev/null || need+=(chromium)
     command -v ip >/dev/null || need+=(iproute2)
+    command -v perl >/dev/null || need+=(perl)
+    command -v ps >/dev/null || need+=(procps)
+    command -v unshare >/dev/null || need+=(util-linux)
+    command -v bash >/dev/null || need+=(bash)
     # the nats CLI, for the tests that drive the kernel the way operators do
     gobin="$(go env GOPATH)/bin"
     [ -x "$gobin/nats" ] || command -v nats >/dev/null || go install github.com/nats-io/natscli/nats@v0.5.0

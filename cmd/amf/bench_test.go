@@ -44,10 +44,12 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	}
 	ts := httptest.NewServer(h)
 	b.Cleanup(ts.Close)
-	runner, err := newRunner("namespace", b.TempDir(), kerneltest.Logger(b))
+	sf := sandboxFlags{backend: "namespace"}
+	runner, closeRunner, err := sf.runner(b.TempDir(), kerneltest.Logger(b))
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(closeRunner)
 	w := &workers.Worker{
 		NC: k.NC, Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(),
 		Concurrency: concurrency, StateDir: b.TempDir(), Logger: kerneltest.Logger(b),

@@ -34,7 +34,7 @@ type workerFlags struct {
 	concurrency int
 	model       string
 	ollama      string
-	backend     string
+	sandbox     sandboxFlags
 	grace       time.Duration
 	prompt      string
 	cmdTimeout  time.Duration
@@ -48,7 +48,7 @@ func (w *workerFlags) bind(f flags) {
 	f.int(&w.concurrency, "concurrency", "AMF_CONCURRENCY", runtime.NumCPU(), "tasks run at once")
 	f.str(&w.model, "model", "AMF_MODEL", workers.DefaultModel, "chat model")
 	f.str(&w.ollama, "ollama", "OLLAMA_HOST", defaultOllama, "Ollama address")
-	f.str(&w.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
+	w.sandbox.bind(f)
 	f.duration(&w.grace, "grace", "AMF_GRACE", workers.DefaultGrace, "how long shutdown waits for running tasks")
 	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
 	f.str(&w.embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model for memory; empty = the local embedder")
@@ -56,19 +56,19 @@ func (w *workerFlags) bind(f flags) {
 	f.duration(&w.cmdTimeout, "command-timeout", "AMF_COMMAND_TIMEOUT", workers.DefaultCommandTimeout, "bound on each command the model proposes (the task timeout bounds the whole loop)")
 }
 
-// worker assembles a worker from flags; closeMemory stops its copy of
-// the fleet's memory once the worker has returned.
-func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) (wk *workers.Worker, closeMemory func(), err error) {
+// worker assembles a worker from flags; release stops its sandbox and
+// its copy of the fleet's memory once the worker has returned.
+func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) (wk *workers.Worker, release func(), err error) {
 	log := slog.Default().With("part", "worker")
-	runner, err := newRunner(w.backend, c.stateDir, log)
-	if err != nil {
-		return nil, nil, err
-	}
 	llm, host, err := ollamaClient(w.ollama)
 	if err != nil {
 		return nil, nil, err
 	}
 	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	runner, closeRunner, err := w.sandbox.runner(c.stateDir, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,6 +80,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Logger:   log.With("part", "memory"),
 	})
 	if err != nil {
+		closeRunner()
 		return nil, nil, fmt.Errorf("memory: %w", err)
 	}
 	return &workers.Worker{
@@ -101,7 +102,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Memory:         kn,
 		Learner:        kn,
 		Logger:         log,
-	}, func() { _ = kn.Close() }, nil
+	}, func() { _ = kn.Close(); closeRunner() }, nil
 }
 
 // bridgeFlags are the settings of the HTTP bridge.

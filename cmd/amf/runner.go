@@ -8,14 +8,41 @@ import (
 	"github.com/amf-os/amf/sandbox"
 )
 
-// newRunner builds the execution backend a worker uses.
-func newRunner(backend, stateDir string, log *slog.Logger) (sandbox.Runner, error) {
-	cfg := sandbox.Config{StateDir: filepath.Join(stateDir, "sandbox"), Logger: log}
-	switch backend {
-	case "namespace", "":
-		return sandbox.New(cfg)
-	case "host":
-		return sandbox.NewHost(cfg)
+// sandboxFlags choose and configure the execution backend.
+type sandboxFlags struct {
+	backend  string
+	profiles string
+	profile  string
+}
+
+func (s *sandboxFlags) bind(f flags) {
+	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
+	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/profiles/profiles.yaml)")
+	f.str(&s.profile, "profile", "AMF_PROFILE", "", "profile for tasks that name none (default: the file's default, strict)")
+}
+
+// runner builds the backend; close releases what it keeps ready (the
+// namespace backend's pre-started inits).
+func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runner, close func(), err error) {
+	cfg := sandbox.Config{
+		StateDir:       filepath.Join(stateDir, "sandbox"),
+		ProfilesFile:   s.profiles,
+		DefaultProfile: s.profile,
+		Logger:         log,
 	}
-	return nil, fmt.Errorf("unknown sandbox backend %q: use namespace, or host (unsafe, development only)", backend)
+	switch s.backend {
+	case "namespace", "":
+		nr, err := sandbox.New(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sandbox: %w (run as root or enable user namespaces; --sandbox host runs unconfined for development)", err)
+		}
+		return nr, func() { _ = nr.Close() }, nil
+	case "host":
+		hr, err := sandbox.NewHost(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return hr, func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("unknown sandbox backend %q: use namespace, or host (unsafe, development only)", s.backend)
 }

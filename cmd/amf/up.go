@@ -42,11 +42,11 @@ func runUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wk, closeMemory, err := w.worker(ctx, nc, &c, cache)
+	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
 	}
-	defer closeMemory()
+	defer release()
 	br := b.server(nc, &c, cache)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })

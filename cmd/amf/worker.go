@@ -29,10 +29,10 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wk, closeMemory, err := w.worker(ctx, nc, &c, cache)
+	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
 	}
-	defer closeMemory()
+	defer release()
 	return wk.Run(ctx)
 }
