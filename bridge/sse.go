@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/api"
 )
 
 // events streams a task's events as Server-Sent Events. The SSE id is the
@@ -51,11 +52,12 @@ func (s *Server) events(c echo.Context) error {
 	// without a lock.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evs := make(chan bus.Event, 512)
+	// Pointers keep the buffer small: a connection allocates it whole.
+	evs := make(chan api.RawEvent, 256)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(evs)
-		errc <- s.Client.Watch(ctx, id, after, true, func(e bus.Event) error {
+		errc <- s.Client.WatchRaw(ctx, id, after, true, func(e api.RawEvent) error {
 			select {
 			case evs <- e:
 				return nil
@@ -117,11 +119,37 @@ func resumePoint(r *http.Request) (uint64, error) {
 	return n, nil
 }
 
-func writeEvent(w io.Writer, e bus.Event) error {
-	data, err := json.Marshal(e)
-	if err != nil {
+// writeEvent writes one SSE message; data is the stored JSON with the
+// stream sequence spliced in as "seq", so nothing is decoded on the way.
+func writeEvent(w io.Writer, e api.RawEvent) error {
+	if len(e.Data) < 2 || e.Data[0] != '{' {
+		return nil // not an event object: nothing a client could read
+	}
+	if bytes.ContainsAny(e.Data, "\r\n") {
+		// Hand-published JSON may be pretty-printed; a raw newline would
+		// end the SSE data line early.
+		var c bytes.Buffer
+		if json.Compact(&c, e.Data) != nil {
+			return nil
+		}
+		e.Data = c.Bytes()
+	}
+	var buf [64]byte
+	head := append(buf[:0], "id: "...)
+	head = strconv.AppendUint(head, e.Seq, 10)
+	head = append(head, "\nevent: "...)
+	head = append(head, e.Type...)
+	head = append(head, "\ndata: {\"seq\":"...)
+	head = strconv.AppendUint(head, e.Seq, 10)
+	if len(e.Data) > 2 {
+		head = append(head, ',')
+	}
+	if _, err := w.Write(head); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Type, data)
+	if _, err := w.Write(e.Data[1:]); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n\n")
 	return err
 }

@@ -45,6 +45,10 @@ func (n Names) EventsStreamConfig(maxAge time.Duration, maxBytes int64) jetstrea
 		MaxAge:      maxAge,
 		MaxBytes:    maxBytes,
 		Duplicates:  time.Minute,
+		// Readers look up a task's newest event on every watch and every
+		// delivery; direct gets answer those without queueing behind the
+		// JetStream API.
+		AllowDirect: true,
 	}
 }
 
