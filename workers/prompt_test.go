@@ -62,7 +62,7 @@ func TestBrokenPromptFileStopsTheWorkerAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newMesh(t)
-	w := &workers.Worker{NC: m.k.NC, Runner: execRunner{}, PromptFile: path}
+	w := &workers.Worker{NC: m.k.NC, Runner: hostRunner(t), PromptFile: path}
 	err := w.Run(context.Background())
 	if !errors.Is(err, workers.ErrConfig) || !strings.Contains(err.Error(), `"failed"`) {
 		t.Fatalf("Run = %v, want ErrConfig naming the template", err)

@@ -52,7 +52,7 @@ func TestCancelWhileTokensStream(t *testing.T) {
 func TestCancelWhileCommandRunsKillsTheProcessTree(t *testing.T) {
 	// The plain fork/exec runner: the sandbox's host runner reads its
 	// timeout flag unsynchronised on this path, which -race reports.
-	m := newLoopMesh(t, &workers.Worker{Runner: execRunner{}}, ollamatest.WithReplies(
+	m := newLoopMesh(t, &workers.Worker{Runner: hostRunner(t)}, ollamatest.WithReplies(
 		cmdReply("wait a while", "sleep 300 & echo $! > sleeper.pid; echo started; wait"),
 	))
 	id := m.submit(bus.Task{ID: "cancel-me", Instruction: "run something long"})
@@ -220,7 +220,7 @@ func TestDeadlineBoundsTheLoop(t *testing.T) {
 }
 
 func TestCommandTimeoutIsFedBack(t *testing.T) {
-	m := newLoopMesh(t, &workers.Worker{CommandTimeout: 300 * time.Millisecond, Runner: execRunner{}}, ollamatest.WithReplies(
+	m := newLoopMesh(t, &workers.Worker{CommandTimeout: 300 * time.Millisecond, Runner: hostRunner(t)}, ollamatest.WithReplies(
 		cmdReply("follow", "sleep 30"),
 		cmdReply("do not wait", "echo quick"),
 	))
