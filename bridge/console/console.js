@@ -274,6 +274,7 @@
       this.es = null;
       this.retryTimer = 0;
       this.tokens = null;
+      this.thoughts = null;
       this.output = null;
       this.answer = null;
       this.log = $("log");
@@ -417,6 +418,7 @@
       if (!n || n === this.attempt) return;
       this.attempt = n;
       this.tokens = null;
+      this.thoughts = null;
       this.output = null;
       this.answer = null;
       if (n > 1) {
@@ -482,8 +484,22 @@
           this.setStateIfIdle();
           break;
         }
+        case "thinking": {
+          // A thinking model's reasoning, shown apart from its reply.
+          if (!this.thoughts) {
+            const b = this.row("thinking", "thinking", e.ts);
+            const span = el("span", "thoughts");
+            this.thoughts = document.createTextNode("");
+            span.append(this.thoughts);
+            b.append(span);
+          }
+          this.thoughts.appendData(e.text || "");
+          this.setStateIfIdle();
+          break;
+        }
         case "command": {
           this.tokens = null;
+          this.thoughts = null;
           this.row("command", "command", e.ts).append(el("code", "cmd", e.command || ""));
           this.setStateIfIdle();
           break;
