@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,18 +24,14 @@ const exitRefused = 126
 // exits with its exit code.
 func runExec(ctx context.Context, args []string) error {
 	var (
-		c        common
-		profile  string
-		profiles string
-		backend  string
-		timeout  time.Duration
+		c       common
+		sf      sandboxFlags
+		timeout time.Duration
 	)
 	f := newFlags("exec", "exec [--profile P] [--timeout D] -- COMMAND…")
 	c.bindState(f)
 	c.bindLog(f)
-	f.str(&profile, "profile", "AMF_SANDBOX_PROFILE", "", "policy profile: strict, network, trusted (empty: the profiles file's default)")
-	f.str(&profiles, "profiles", "AMF_SANDBOX_PROFILES", "", "profiles YAML file (empty: the built-in profiles)")
-	f.str(&backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
+	sf.bind(f)
 	f.duration(&timeout, "timeout", "AMF_SANDBOX_TIMEOUT", sandbox.DefaultLimits.Timeout, "wall-clock limit; the whole process tree is killed")
 	if err := f.parse(args); err != nil {
 		return err
@@ -47,32 +42,14 @@ func runExec(ctx context.Context, args []string) error {
 	}
 	// The words after -- are the shell text, as `sh -c "$*"` would see it.
 	command := strings.Join(f.Args(), " ")
-	cfg := sandbox.Config{
-		StateDir:     filepath.Join(c.stateDir, "sandbox"),
-		ProfilesFile: profiles,
-		Logger:       c.logger(),
-	}
-	var (
-		r   sandbox.Runner
-		err error
-	)
-	switch backend {
-	case "namespace", "":
-		var nr *sandbox.NamespaceRunner
-		nr, err = sandbox.New(withoutWarmInits(cfg))
-		if err == nil {
-			defer nr.Close()
-			r = nr
-		}
-	case "host":
-		r, err = sandbox.NewHost(cfg)
-	default:
-		err = fmt.Errorf("unknown sandbox backend %q: use namespace, or host (unsafe, development only)", backend)
-	}
+	// One command needs no pool of inits waiting for more.
+	sf.oneShot = true
+	r, closeRunner, err := sf.runner(c.stateDir, c.logger())
 	if err != nil {
 		return err
 	}
-	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: profile, Timeout: timeout}, func(s sandbox.Stream, line string) {
+	defer closeRunner()
+	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: sf.profile, Timeout: timeout}, func(s sandbox.Stream, line string) {
 		var w io.Writer = os.Stdout
 		if s == sandbox.Stderr {
 			w = os.Stderr
@@ -96,10 +73,4 @@ func runExec(ctx context.Context, args []string) error {
 		return exitError{res.ExitCode}
 	}
 	return nil
-}
-
-// withoutWarmInits: one command needs no pool of inits waiting for more.
-func withoutWarmInits(cfg sandbox.Config) sandbox.Config {
-	cfg.WarmInits = -1
-	return cfg
 }

@@ -13,12 +13,14 @@ type sandboxFlags struct {
 	backend  string
 	profiles string
 	profile  string
+	// oneShot runs a single command: no pre-started inits.
+	oneShot bool
 }
 
 func (s *sandboxFlags) bind(f flags) {
 	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
 	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/profiles/profiles.yaml)")
-	f.str(&s.profile, "profile", "AMF_PROFILE", "", "profile for tasks that name none (default: the file's default, strict)")
+	f.str(&s.profile, "profile", "AMF_PROFILE", "", "policy profile (strict, network, trusted) of tasks that name none (default: the file's default, strict)")
 }
 
 // runner builds the backend; close releases what it keeps ready (the
@@ -29,6 +31,9 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		ProfilesFile:   s.profiles,
 		DefaultProfile: s.profile,
 		Logger:         log,
+	}
+	if s.oneShot {
+		cfg.WarmInits = -1
 	}
 	switch s.backend {
 	case "namespace", "":
