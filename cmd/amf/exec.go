@@ -42,14 +42,17 @@ func runExec(ctx context.Context, args []string) error {
 	}
 	// The words after -- are the shell text, as `sh -c "$*"` would see it.
 	command := strings.Join(f.Args(), " ")
-	// One command needs no pool of inits waiting for more.
+	// One command needs no pool of inits waiting for more; its profile is
+	// checked with the command, so an unknown one is a refusal (126).
 	sf.oneShot = true
+	profile := sf.profile
+	sf.profile = ""
 	r, closeRunner, err := sf.runner(c.stateDir, c.logger())
 	if err != nil {
 		return err
 	}
 	defer closeRunner()
-	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: sf.profile, Timeout: timeout}, func(s sandbox.Stream, line string) {
+	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: profile, Timeout: timeout}, func(s sandbox.Stream, line string) {
 		var w io.Writer = os.Stdout
 		if s == sandbox.Stderr {
 			w = os.Stderr
