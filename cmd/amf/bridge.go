@@ -19,14 +19,10 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	c.logger()
-	nc, err := c.connect("amf-bridge")
+	nc, cache, err := c.dial(ctx, "amf-bridge", &cf)
 	if err != nil {
 		return err
 	}
 	defer drain(nc)
-	cache, err := cf.open(ctx, nc, &c)
-	if err != nil {
-		return err
-	}
 	return b.server(nc, &c, cache).Run(ctx)
 }

@@ -59,20 +59,12 @@ func runKernel(ctx context.Context, args []string) error {
 		return err
 	}
 	c.logger()
-	srv := k.server(&c)
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect()
+	l, err := startLocal(ctx, &c, &k, &cf)
 	if err != nil {
 		return err
 	}
-	defer drain(nc)
-	cache, err := cf.open(ctx, nc, &c)
-	if err != nil {
-		return err
-	}
+	defer l.close()
+	nc, cache := l.nc, l.cache
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
 	if !noProjector {

@@ -27,21 +27,12 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
-	srv := k.server(&c)
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	defer srv.Shutdown()
-	// Co-located parts talk to the kernel in-process, skipping TCP.
-	nc, err := srv.Connect()
+	l, err := startLocal(ctx, &c, &k, &cf)
 	if err != nil {
 		return err
 	}
-	defer drain(nc)
-	cache, err := cf.open(ctx, nc, &c)
-	if err != nil {
-		return err
-	}
+	defer l.close()
+	nc, cache := l.nc, l.cache
 	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
@@ -56,7 +47,7 @@ func runUp(ctx context.Context, args []string) error {
 	go func() {
 		select {
 		case <-br.Ready():
-			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", srv.ClientURL(), "state", c.stateDir)
+			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "state", c.stateDir)
 		case <-gctx.Done():
 		}
 	}()

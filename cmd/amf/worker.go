@@ -20,15 +20,11 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	c.logger()
-	nc, err := c.connect("amf-worker")
+	nc, cache, err := c.dial(ctx, "amf-worker", &cf)
 	if err != nil {
 		return err
 	}
 	defer drain(nc)
-	cache, err := cf.open(ctx, nc, &c)
-	if err != nil {
-		return err
-	}
 	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/memory"
+)
+
+// local is a kernel started in this process with what co-located parts
+// share: an in-process connection (no TCP) and the hot cache.
+type local struct {
+	srv   *kernel.Server
+	nc    *nats.Conn
+	cache memory.Cache
+}
+
+// startLocal starts the kernel and opens the connection and the cache;
+// close drains the connection before the kernel shuts down.
+func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) (*local, error) {
+	srv := k.server(c)
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	nc, err := srv.Connect()
+	if err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
+	cache, err := cf.open(ctx, nc, c)
+	if err != nil {
+		drain(nc)
+		srv.Shutdown()
+		return nil, err
+	}
+	return &local{srv: srv, nc: nc, cache: cache}, nil
+}
+
+func (l *local) close() {
+	if cl, ok := l.cache.(io.Closer); ok {
+		_ = cl.Close()
+	}
+	drain(l.nc)
+	l.srv.Shutdown()
+}
+
+// dial connects to a kernel elsewhere and opens the hot cache.
+func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.Conn, memory.Cache, error) {
+	nc, err := c.connect(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, err := cf.open(ctx, nc, c)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, cache, nil
+}
