@@ -24,5 +24,13 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	return b.server(nc, &c, cache).Run(ctx)
+	br := b.server(nc, &c, cache)
+	go func() {
+		select {
+		case <-br.Ready():
+			notifyReady()
+		case <-ctx.Done():
+		}
+	}()
+	return br.Run(ctx)
 }

@@ -65,6 +65,7 @@ func runKernel(ctx context.Context, args []string) error {
 	}
 	defer l.close()
 	nc, cache := l.nc, l.cache
+	notifyReady()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
 	if !noProjector {

@@ -47,6 +47,7 @@ func runUp(ctx context.Context, args []string) error {
 	go func() {
 		select {
 		case <-br.Ready():
+			notifyReady()
 			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "state", c.stateDir)
 		case <-gctx.Done():
 		}

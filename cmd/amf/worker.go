@@ -30,5 +30,7 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer release()
+	// Connected, sandbox and memory open: what remains is pulling tasks.
+	notifyReady()
 	return wk.Run(ctx)
 }
