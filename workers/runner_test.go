@@ -3,8 +3,9 @@ package workers_test
 import (
 	"io"
 	"log/slog"
-	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/sandbox"
@@ -13,7 +14,9 @@ import (
 func TestMain(m *testing.M) {
 	// The namespace backend re-executes this test binary as its init.
 	sandbox.MaybeInit()
-	os.Exit(m.Run())
+	// Every goroutine a worker starts (pull loop, heartbeats, in-progress
+	// acks, control subscriptions) ends when its owner stops.
+	goleak.VerifyTestMain(m)
 }
 
 // testRunner is the real confined runner the workers use in production.
