@@ -63,6 +63,12 @@ func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 		r.reject(cmd, ref.Rule, ref.Reason, checked)
 		return out
 	}
+	if err := r.ctx.Err(); err != nil {
+		// Stopped between proposing and running: a backend may still
+		// start a process for a done context, so do not ask it to.
+		out.err = err
+		return out
+	}
 	start := time.Now()
 	e := r.em.event(bus.EventExecStart)
 	e.Command = cmd

@@ -11,9 +11,12 @@ import (
 // execute runs the task to its end and returns the terminal event.
 func (r *run) execute() bus.Event {
 	var final bus.Event
-	if r.task.Command != "" {
+	switch {
+	case r.ctx.Err() != nil:
+		// Cancelled while it waited in the queue: nothing runs.
+	case r.task.Command != "":
 		final = r.runExplicit()
-	} else {
+	default:
 		final = r.solve()
 	}
 	// However the steps ended, a cancel request or the task's deadline

@@ -155,7 +155,7 @@ func TestCancelRunningAndQueuedTasks(t *testing.T) {
 	if e := last(qe); e.Type != bus.EventCancelled || !strings.Contains(e.Reason, "changed my mind") {
 		t.Fatalf("queued task ended %+v", e)
 	}
-	if count(qe, bus.EventStdout) != 0 {
+	if count(qe, bus.EventStdout) != 0 || count(qe, bus.EventExecStart) != 0 {
 		t.Fatalf("queued task ran after cancel: %v", types(qe))
 	}
 }
