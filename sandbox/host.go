@@ -88,21 +88,26 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 }
 
 func resultFrom(ps *os.ProcessState, d time.Duration) Result {
-	res := Result{Duration: d, ExitCode: -1}
 	if ps == nil {
-		return res
+		return Result{Duration: d, ExitCode: -1}
 	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-		switch {
-		case ws.Exited():
-			res.ExitCode = ws.ExitStatus()
-		case ws.Signaled():
-			res.Signal = ws.Signal().String()
-			res.ExitCode = 128 + int(ws.Signal())
-		}
-	}
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	var maxRSS int64
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		res.PeakMemKB = ru.Maxrss
+		maxRSS = ru.Maxrss
+	}
+	return statusResult(ws, maxRSS, d)
+}
+
+// statusResult also serves commands another process reaped and reported.
+func statusResult(ws syscall.WaitStatus, maxRSS int64, d time.Duration) Result {
+	res := Result{Duration: d, ExitCode: -1, PeakMemKB: maxRSS}
+	switch {
+	case ws.Exited():
+		res.ExitCode = ws.ExitStatus()
+	case ws.Signaled():
+		res.Signal = ws.Signal().String()
+		res.ExitCode = 128 + int(ws.Signal())
 	}
 	return res
 }

@@ -50,12 +50,14 @@ type rlimit struct {
 	Value    uint64 `json:"v"`
 }
 
-// MaybeInit runs the sandbox init when this process was started as one
-// and never returns in that case; otherwise it returns at once. Every
+// MaybeInit runs the sandbox init or the spawner that starts inits when
+// this process was started as one and never returns in that case;
+// otherwise it returns at once. Every
 // binary that runs confined commands calls it first thing in main (and
 // test binaries in TestMain), because confinement re-executes the binary
 // itself, as runc does.
 func MaybeInit() {
+	maybeSpawner()
 	if os.Getenv(initEnv) != "1" || len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,8 @@ import (
 // ipc, uts and cgroup namespaces, in a minimal read-only root it pivots
 // into, with no capabilities, no_new_privs, a seccomp filter, rlimits and,
 // where the host has them, cgroup limits. The command runs as bash -c
-// under an init that is this same binary re-executed (see MaybeInit).
+// under an init that is this same binary re-executed (see MaybeInit),
+// started by a small spawner process so the worker is never forked.
 //
 // As root, the runner keeps a few inits warm: started, in their
 // namespaces, their root built, waiting for a task. A task takes one and
@@ -31,6 +31,7 @@ type NamespaceRunner struct {
 	root    bool   // running as host root: a 65536-id range is mapped
 	idBase  uint32 // first host id of that range
 	cgroups *cgroups
+	spawner *spawner
 
 	warm   chan *initProc
 	refill chan struct{}
@@ -43,7 +44,9 @@ var _ Runner = (*NamespaceRunner)(nil)
 
 // initProc is a started sandbox init waiting for its task.
 type initProc struct {
-	cmd     *exec.Cmd
+	pid     int
+	pidfd   int
+	status  *os.File // reports from the spawner, which reaps the init
 	ctl     *os.File // the runner's end of the control socket
 	cg      *taskCgroup
 	missing []string // limits its cgroups could not apply
@@ -73,11 +76,15 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	if len(n.cgroups.missing) > 0 {
 		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
 	}
+	if n.spawner, err = startSpawner(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
 	// One init now, so a host that cannot make the namespaces (user
 	// namespaces disabled, a seccomp or AppArmor profile forbidding them)
 	// fails here rather than at the first command.
 	probe, err := n.spawn(false, "")
 	if err != nil {
+		n.spawner.close()
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	warm := cfg.WarmInits
@@ -107,13 +114,15 @@ func (n *NamespaceRunner) Name() string { return "namespace" }
 // runner use.
 func (n *NamespaceRunner) Unavailable() []string { return append([]string(nil), n.cgroups.missing...) }
 
-// Close stops the warm inits. Commands already running are not affected.
+// Close stops the warm inits and lets the spawner exit once the commands
+// already running, which are not affected, have finished.
 func (n *NamespaceRunner) Close() error {
 	n.close.Do(func() {
 		if n.cancel != nil {
 			n.cancel()
 		}
 		n.wg.Wait()
+		defer n.spawner.close()
 		if n.warm == nil {
 			return
 		}
@@ -203,24 +212,17 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	if workPath != "" {
 		env = append(env, envWorkPath+"="+workPath)
 	}
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg0},
-		Env:         env,
-		ExtraFiles:  []*os.File{theirs},
-		SysProcAttr: n.sysProcAttr(network),
-	}
-	err = cmd.Start()
+	p, err := n.spawner.start(n.spawnRequest(network, env), theirs)
 	theirs.Close()
 	if err != nil {
 		ours.Close()
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
-	p := &initProc{cmd: cmd, ctl: ours}
+	p.ctl = ours
 	// The task's cgroups are made and entered now, before the init has
 	// anything of a task to run and off the path of a waiting command.
 	p.cg, p.missing = n.cgroups.create(newID(), n.limits)
-	if err := p.cg.add(cmd.Process.Pid); err != nil {
+	if err := p.cg.add(p.pid); err != nil {
 		n.log.Warn("sandbox: could not place init in its cgroups", "err", err)
 		p.missing = append(p.missing, "cgroup-placement")
 	}
@@ -240,8 +242,9 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 // discard stops an init that will get no task.
 func (p *initProc) discard() {
 	p.ctl.Close() // an idle init exits on EOF
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	p.kill()
+	p.wait()
+	p.release()
 	if p.cg != nil {
 		p.cg.remove()
 	}
@@ -309,13 +312,15 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	}
 	// The command is the pid namespace's init: killing it makes the
 	// kernel kill every process it left.
-	// Process.Kill goes through a pidfd, so a late cancel cannot hit a
-	// reused pid.
-	stop := killOnDone(ctx, func() { p.cmd.Process.Kill() })
-	werr := p.cmd.Wait()
+	stop := killOnDone(ctx, p.kill)
+	ws, maxRSS, werr := p.wait()
 	timedOut := stop()
+	p.release()
 	drained()
-	res := resultFrom(p.cmd.ProcessState, start.elapsed())
+	res := statusResult(ws, maxRSS, start.elapsed())
+	if werr != nil {
+		res.ExitCode = -1 // the spawner died: no status, and the command with it
+	}
 	res.Unenforced = p.missing
 	cg := p.cg
 	defer n.later(cg.remove)
@@ -339,8 +344,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	if res.Truncated && res.LimitHit == "" {
 		res.LimitHit = "output"
 	}
-	var ee *exec.ExitError
-	if werr != nil && !errors.As(werr, &ee) {
+	if werr != nil {
 		return res, fmt.Errorf("wait: %w", werr)
 	}
 	return res, nil
@@ -396,26 +400,21 @@ func (n *NamespaceRunner) rlimits() []rlimit {
 	}
 }
 
-func (n *NamespaceRunner) sysProcAttr(network bool) *syscall.SysProcAttr {
+func (n *NamespaceRunner) spawnRequest(network bool, env []string) spawnRequest {
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	if !network {
 		flags |= unix.CLONE_NEWNET
 	}
-	a := &syscall.SysProcAttr{
-		Cloneflags: flags,
-		Credential: &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
-		Pdeathsig:  syscall.SIGKILL,
-		Setsid:     true,
-	}
+	r := spawnRequest{Env: env, Cloneflags: flags}
 	if n.root {
-		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
-		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
-		a.GidMappingsEnableSetgroups = true
+		r.UIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
+		r.GIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
+		r.Setgroups = true
 	} else {
-		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		r.UIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		r.GIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	}
-	return a
+	return r
 }
 
 // sandboxEnv is the whole environment of a command: nothing of the

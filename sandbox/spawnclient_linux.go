@@ -1,0 +1,196 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// spawner is the runner's side of the spawner process (see
+// maybeSpawner).
+type spawner struct {
+	mu     sync.Mutex // serialises sends, restarts and Close
+	fd     int        // request socket, -1 when there is no spawner
+	pid    int
+	closed bool
+}
+
+// startSpawner starts the spawner process.
+func startSpawner() (*spawner, error) {
+	s := &spawner{fd: -1}
+	if err := s.launch(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch starts a spawner process, with no namespace flags so the
+// worker is vforked, not copied. Called with mu held or before s is
+// shared.
+func (s *spawner) launch() error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("spawner socket: %w", err)
+	}
+	theirs := os.NewFile(uintptr(fds[1]), "sandbox-spawner")
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{spawnerArg0},
+		Env:         []string{spawnerEnv + "=1"},
+		Stderr:      os.Stderr, // a crash of the spawner must be seen
+		ExtraFiles:  []*os.File{theirs},
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		unix.Close(fds[0])
+		return fmt.Errorf("start spawner: %w", err)
+	}
+	s.fd, s.pid = fds[0], cmd.Process.Pid
+	// Reaps the spawner, which outlives Close until the commands it
+	// started have finished; ends when it exits.
+	go cmd.Wait()
+	return nil
+}
+
+// send hands a request to the spawner, starting a new one if the last
+// has died: its inits died with it, but later commands need not.
+func (s *spawner) send(msg []byte, fds []int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	relaunched := false
+	for {
+		if s.closed {
+			return errors.New("runner closed")
+		}
+		if s.fd < 0 {
+			if err := s.launch(); err != nil {
+				return err
+			}
+			relaunched = true
+		}
+		err := unix.Sendmsg(s.fd, msg, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case relaunched || err != unix.EPIPE && err != unix.ECONNRESET:
+			return err
+		}
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+}
+
+// start asks the spawner for an init whose control socket is ctl.
+func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
+	msg, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("status socket: %w", err)
+	}
+	status := os.NewFile(uintptr(fds[0]), "sandbox-status")
+	err = s.send(msg, []int{int(ctl.Fd()), fds[1]})
+	unix.Close(fds[1])
+	if err != nil {
+		status.Close()
+		return nil, fmt.Errorf("ask spawner: %w", err)
+	}
+	rep, pidfd, err := readReport(status)
+	if err == nil && rep.Err != "" {
+		err = errors.New(rep.Err)
+	}
+	if err == nil && (pidfd < 0 || rep.Pid <= 0) {
+		err = errors.New("spawner reply lacks the init")
+	}
+	if err != nil {
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
+		status.Close()
+		return nil, err
+	}
+	return &initProc{pid: rep.Pid, pidfd: pidfd, status: status}, nil
+}
+
+// close lets the spawner exit once its inits have.
+func (s *spawner) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.fd >= 0 {
+		unix.Close(s.fd)
+		s.fd = -1
+	}
+}
+
+func readReport(status *os.File) (spawnReport, int, error) {
+	var rep spawnReport
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(status.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return rep, -1, fmt.Errorf("spawner: %w", err)
+		}
+		fd := -1
+		if got := rights(oob[:oobn]); len(got) > 0 {
+			fd = got[0]
+			for _, extra := range got[1:] {
+				unix.Close(extra)
+			}
+		}
+		if n == 0 {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			return rep, -1, errors.New("spawner gone")
+		}
+		if err := json.Unmarshal(buf[:n], &rep); err != nil {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			return rep, -1, fmt.Errorf("spawner reply: %w", err)
+		}
+		return rep, fd, nil
+	}
+}
+
+// kill stops the init and everything in its pid namespace. The pidfd
+// cannot reach a reused pid.
+func (p *initProc) kill() {
+	unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+}
+
+// wait returns the init's exit as the spawner reaped it.
+func (p *initProc) wait() (syscall.WaitStatus, int64, error) {
+	rep, fd, err := readReport(p.status)
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	if err == nil && !rep.Done {
+		err = errors.New("spawner: unexpected report")
+	}
+	return syscall.WaitStatus(rep.Status), rep.MaxRSS, err
+}
+
+// release closes the descriptors of an init that has been waited for.
+func (p *initProc) release() {
+	p.status.Close()
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}
