@@ -40,7 +40,7 @@ check:
 
 # The whole test suite, with the race detector.
 test: deps check
-    PATH="$PATH:$(go env GOPATH)/bin" go test -race -count=1 -timeout 20m ./...
+    PATH="$PATH:$(go env GOPATH)/bin" GORACE="${GORACE:-atexit_sleep_ms=0}" go test -race -count=1 -timeout 20m ./...
 
 # Benchmarks whose numbers README reports.
 bench:

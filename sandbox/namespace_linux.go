@@ -205,7 +205,7 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 		return nil, fmt.Errorf("%w: control socket: %v", ErrStart, err)
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "sandbox-control"), os.NewFile(uintptr(fds[1]), "sandbox-control")
-	env := []string{initEnv + "=1", envTmp + "=" + strconv.FormatInt(n.limits.Tmp, 10)}
+	env := append(raceEnv(), initEnv+"=1", envTmp+"="+strconv.FormatInt(n.limits.Tmp, 10))
 	if network {
 		env = append(env, envNet+"=1")
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,6 +20,9 @@ type spawner struct {
 	fd     int        // request socket, -1 when there is no spawner
 	pid    int
 	closed bool
+	// reapers wait for spawner processes; close waits for them (bounded)
+	// so no goroutine outlives the runner.
+	reapers sync.WaitGroup
 }
 
 // startSpawner starts the spawner process.
@@ -42,7 +46,7 @@ func (s *spawner) launch() error {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{spawnerArg0},
-		Env:         []string{spawnerEnv + "=1"},
+		Env:         append(raceEnv(), spawnerEnv+"=1"),
 		Stderr:      os.Stderr, // a crash of the spawner must be seen
 		ExtraFiles:  []*os.File{theirs},
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
@@ -56,7 +60,11 @@ func (s *spawner) launch() error {
 	s.fd, s.pid = fds[0], cmd.Process.Pid
 	// Reaps the spawner, which outlives Close until the commands it
 	// started have finished; ends when it exits.
-	go cmd.Wait()
+	s.reapers.Add(1)
+	go func() {
+		defer s.reapers.Done()
+		_ = cmd.Wait()
+	}()
 	return nil
 }
 
@@ -125,13 +133,25 @@ func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
 // close lets the spawner exit once its inits have.
 func (s *spawner) close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
 	if s.fd >= 0 {
 		unix.Close(s.fd)
 		s.fd = -1
 	}
+	s.mu.Unlock()
+	// The spawner exits once its socket is closed and its last command
+	// has ended; a command still running keeps it (and this wait, for at
+	// most spawnerExitWait) so that closing never kills a command.
+	done := make(chan struct{})
+	go func() { s.reapers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(spawnerExitWait):
+	}
 }
+
+// spawnerExitWait bounds how long Close waits for the spawner to exit.
+const spawnerExitWait = 5 * time.Second
 
 func readReport(status *os.File) (spawnReport, int, error) {
 	var rep spawnReport
@@ -193,4 +213,14 @@ func (p *initProc) release() {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
 	}
+}
+
+// raceEnv carries GORACE to the spawner and the inits, which are this
+// binary again: a race-enabled build otherwise sleeps a second at every
+// exit. It never reaches a command, whose environment is built anew.
+func raceEnv() []string {
+	if v, ok := os.LookupEnv("GORACE"); ok {
+		return []string{"GORACE=" + v}
+	}
+	return nil
 }

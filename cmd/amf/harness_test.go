@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/sandbox"
@@ -149,15 +148,15 @@ func waitHealthy(t testing.TB, base string, p *proc) {
 	t.Fatalf("%s not healthy in time:\n%s", base, p.Output())
 }
 
-// waitNATS polls until a kernel process accepts connections and has
-// provisioned its streams.
+// waitNATS polls until a kernel process serves its task API.
 func waitNATS(t testing.TB, addr string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if nc, err := nats.Connect("nats://"+addr, nats.Timeout(time.Second)); err == nil {
-			js, _ := jetstream.New(nc)
-			_, err := js.Stream(context.Background(), bus.Names{}.TasksStream())
+			// The micro service answers last, once the kernel has
+			// provisioned its streams and opened the hot cache.
+			_, err := nc.Request(bus.Names{}.API()+".status", []byte("probe"), time.Second)
 			nc.Close()
 			if err == nil {
 				return
