@@ -223,11 +223,18 @@ func BenchmarkIdleRSS(b *testing.B) {
 		pid := p.cmd.Process.Pid
 		kb := vmRSS(b, pid)
 		b.ReportMetric(float64(kb)/1024, "idle-rss-MB")
-		// The sandbox keeps inits ready as child processes; count them too.
-		for _, child := range childPIDs(pid) {
-			kb += vmRSS(b, child)
+		// The sandbox keeps a spawner and inits ready as descendant
+		// processes; count them too.
+		// RSS counts the binary's shared pages once per process; PSS
+		// shares them out, so its sum is the memory really used.
+		pss := pssKB(b, pid)
+		for queue := childPIDs(pid); len(queue) > 0; queue = queue[1:] {
+			kb += vmRSS(b, queue[0])
+			pss += pssKB(b, queue[0])
+			queue = append(queue, childPIDs(queue[0])...)
 		}
 		b.ReportMetric(float64(kb)/1024, "idle-rss-with-sandbox-inits-MB")
+		b.ReportMetric(float64(pss)/1024, "idle-pss-with-sandbox-inits-MB")
 		p.signal(syscall.SIGTERM)
 		p.wait(30 * time.Second)
 		b.StartTimer()
@@ -256,18 +263,26 @@ func childPIDs(pid int) []int {
 	return out
 }
 
+func pssKB(b *testing.B, pid int) int64 {
+	return statusKB(b, filepath.Join("/proc", strconv.Itoa(pid), "smaps_rollup"), "Pss:")
+}
+
 func vmRSS(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	return statusKB(b, filepath.Join("/proc", strconv.Itoa(pid), "status"), "VmRSS:")
+}
+
+// statusKB reads one "Name: N kB" line of a /proc file.
+func statusKB(b *testing.B, path, key string) int64 {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			n, _ := strconv.ParseInt(f[1], 10, 64)
+		if strings.HasPrefix(line, key) {
+			n, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
 			return n
 		}
 	}
-	b.Fatal("no VmRSS")
+	b.Fatalf("no %s in %s", key, path)
 	return 0
 }
