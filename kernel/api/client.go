@@ -69,9 +69,14 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 		t.Submitted = time.Now().UTC()
 	}
 	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &t}
-	// The accepted event carries its own de-duplication id so a repeated
-	// submission does not add a second one to the task's history.
-	if _, err := c.publishEvent(ctx, accepted, "accepted-"+t.ID); err != nil {
+	// Both messages leave at once; the server takes one connection's
+	// messages in order and each stream stores its own in order, so the
+	// accepted event is queued on AMF_EVENTS before any worker can have
+	// seen the task, let alone added to its events. The accepted event
+	// carries its own de-duplication id so a repeated submission does not
+	// add a second one to the task's history.
+	recorded, err := c.JS.PublishMsgAsync(eventMsg(c.Names, accepted, "accepted-"+t.ID))
+	if err != nil {
 		return t, false, fmt.Errorf("record task %s: %w", t.ID, err)
 	}
 	ack, err := c.JS.PublishMsg(ctx, &nats.Msg{
@@ -82,16 +87,29 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	if err != nil {
 		return t, false, fmt.Errorf("queue task %s: %w", t.ID, err)
 	}
+	select {
+	case <-recorded.Ok():
+	case err := <-recorded.Err():
+		// The task is queued and will run; only its first event is
+		// missing. Say so rather than pretend it was not accepted.
+		return t, ack.Duplicate, fmt.Errorf("task %s queued, but its accepted event was not stored: %w", t.ID, err)
+	case <-ctx.Done():
+		return t, ack.Duplicate, ctx.Err()
+	}
 	return t, ack.Duplicate, nil
 }
 
 func (c *Client) publishEvent(ctx context.Context, e bus.Event, msgID string) (*jetstream.PubAck, error) {
-	m := &nats.Msg{Subject: c.Names.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
+	return c.JS.PublishMsg(ctx, eventMsg(c.Names, e, msgID))
+}
+
+func eventMsg(names bus.Names, e bus.Event, msgID string) *nats.Msg {
+	m := &nats.Msg{Subject: names.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
 	m.Header.Set(bus.HeaderEventType, string(e.Type))
 	if msgID != "" {
 		m.Header.Set(bus.HeaderMsgID, msgID)
 	}
-	return c.JS.PublishMsg(ctx, m)
+	return m
 }
 
 // Status returns what is known of a task: from the cache when it has it,
