@@ -318,3 +318,30 @@ func TestHealthz(t *testing.T) {
 		t.Fatalf("healthz without a stream: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A client that reconnects after the terminal event (EventSource does,
+// on its own) gets an empty stream that ends, not one that hangs.
+func TestSSEResumeAfterTheEndEndsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	publishEvents(t, f, "finished", 0, 3, true)
+	all, done := readSome(t, f.url+"/v1/tasks/finished/events", "", 10)
+	if !done || len(all) != 3 {
+		t.Fatalf("first read: %d events, done=%v", len(all), done)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/v1/tasks/finished/events", nil)
+	req.Header.Set("Last-Event-ID", all[len(all)-1].ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n := 0
+	if err := bridge.ReadSSE(resp.Body, func(bridge.SSEMessage) error { n++; return nil }); err != nil {
+		t.Fatalf("stream did not end by itself: %v", err)
+	}
+	if resp.StatusCode != 200 || n != 0 {
+		t.Fatalf("status %d with %d events after the end", resp.StatusCode, n)
+	}
+}

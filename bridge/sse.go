@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,12 +30,12 @@ func (s *Server) events(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	ok, err := s.Client.Exists(ctx, id)
-	if err != nil {
-		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
-	}
-	if !ok {
+	st, err := s.Client.Open(ctx, id, after, true)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
+	case err != nil:
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
 
 	h := c.Response().Header()
@@ -52,12 +53,11 @@ func (s *Server) events(c echo.Context) error {
 	// without a lock.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Pointers keep the buffer small: a connection allocates it whole.
 	evs := make(chan api.RawEvent, 256)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(evs)
-		errc <- s.Client.WatchRaw(ctx, id, after, true, func(e api.RawEvent) error {
+		errc <- st.Each(ctx, func(e api.RawEvent) error {
 			select {
 			case evs <- e:
 				return nil

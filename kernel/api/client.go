@@ -141,21 +141,6 @@ func (c *Client) StatusFromEvents(ctx context.Context, id string) (bus.Status, e
 	return st, nil
 }
 
-// Exists reports whether the bus holds any event of the task.
-func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
-	if err := c.init(ctx); err != nil {
-		return false, err
-	}
-	_, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return false, nil
-	}
-	return false, fmt.Errorf("look up task %s: %w", id, err)
-}
-
 // LastEvent returns the newest event of a task, or ErrNotFound.
 func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
 	if err := c.init(ctx); err != nil {

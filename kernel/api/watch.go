@@ -42,28 +42,70 @@ func (c *Client) Watch(ctx context.Context, id string, afterSeq uint64, follow b
 // WatchRaw is Watch without decoding: the type comes from the event's
 // header, so each event costs no JSON work.
 func (c *Client) WatchRaw(ctx context.Context, id string, afterSeq uint64, follow bool, fn func(RawEvent) error) error {
-	if err := c.init(ctx); err != nil {
+	st, err := c.Open(ctx, id, afterSeq, follow)
+	if errors.Is(err, ErrNotFound) {
+		if !follow {
+			return nil
+		}
+		// A task published straight to the stream has no events until a
+		// worker takes it: wait for them.
+		st, err = &Stream{c: c, id: id, afterSeq: afterSeq, follow: true}, nil
+	}
+	if err != nil {
 		return err
 	}
-	last, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
-	var lastSeq uint64
-	switch {
-	case err == nil:
-		lastSeq = last.Sequence
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-	default:
-		return fmt.Errorf("watch %s: %w", id, err)
+	return st.Each(ctx, fn)
+}
+
+// Stream is a task's event history from one point on, opened but not yet
+// read: callers that must answer before streaming (the bridge's status
+// code) learn from Open whether the task exists.
+type Stream struct {
+	c        *Client
+	id       string
+	afterSeq uint64
+	lastSeq  uint64
+	follow   bool
+	ended    bool
+}
+
+// Open looks up the task's newest event once. It returns ErrNotFound when
+// the task has no events at all.
+func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bool) (*Stream, error) {
+	if err := c.init(ctx); err != nil {
+		return nil, err
 	}
-	if !follow && lastSeq <= afterSeq {
+	last, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	case err != nil:
+		return nil, fmt.Errorf("watch %s: %w", id, err)
+	}
+	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Sequence, follow: follow}
+	// Resuming after the terminal event finds nothing more, ever: end at
+	// once instead of following a finished task.
+	if last.Sequence <= afterSeq && (!follow || rawType(last.Header.Get(bus.HeaderEventType), last.Data).Terminal()) {
+		st.ended = true
+	}
+	return st, nil
+}
+
+// Each calls fn with each event after the opening point, in order, until
+// the terminal event (following) or the newest event at Open (not
+// following), or until ctx ends. fn's error stops it and is returned.
+func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
+	if s.ended {
 		return nil
 	}
+	c, id := s.c, s.id
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{c.Names.Event(id)},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}
-	if afterSeq > 0 {
+	if s.afterSeq > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = afterSeq + 1
+		cfg.OptStartSeq = s.afterSeq + 1
 	}
 	cons, err := c.JS.OrderedConsumer(ctx, c.Names.EventsStream(), cfg)
 	if err != nil {
@@ -88,22 +130,27 @@ func (c *Client) WatchRaw(ctx context.Context, id string, afterSeq uint64, follo
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", id, err)
 		}
-		r := RawEvent{Seq: meta.Sequence.Stream, Type: bus.EventType(msg.Headers().Get(bus.HeaderEventType)), Data: msg.Data()}
-		if r.Type == "" {
-			// Published without the header (by hand, say): read the type
-			// from the body.
-			if e, err := bus.DecodeEvent(r.Data); err == nil {
-				r.Type = e.Type
-			}
-		}
+		r := RawEvent{Seq: meta.Sequence.Stream, Type: rawType(msg.Headers().Get(bus.HeaderEventType), msg.Data()), Data: msg.Data()}
 		if err := fn(r); err != nil {
 			if errors.Is(err, errStop) {
 				return nil
 			}
 			return err
 		}
-		if r.Type.Terminal() || (!follow && r.Seq >= lastSeq) {
+		if r.Type.Terminal() || (!s.follow && r.Seq >= s.lastSeq) {
 			return nil
 		}
 	}
+}
+
+// rawType is an event's type from its header, or from its body when it
+// was published without the header (by hand, say).
+func rawType(header string, data []byte) bus.EventType {
+	if header != "" {
+		return bus.EventType(header)
+	}
+	if e, err := bus.DecodeEvent(data); err == nil {
+		return e.Type
+	}
+	return ""
 }
