@@ -19,8 +19,8 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/testenv"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
@@ -36,7 +36,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	chromium := testenv.NeedBinary(t, "chromium")
 
 	k := kerneltest.Start(t)
-	roster := &api.Roster{NC: k.NC}
+	roster := &client.Roster{NC: k.NC}
 	if err := roster.Start(); err != nil {
 		t.Fatal(err)
 	}

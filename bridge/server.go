@@ -17,8 +17,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // DefaultListen is the bridge address when none is configured.
@@ -43,9 +43,9 @@ type Server struct {
 	// Listen is host:port (default 127.0.0.1:8080; port 0 picks one).
 	Listen string
 	// Client is the bus client; derived from NC when nil.
-	Client *api.Client
+	Client *client.Client
 	// Workers lists live workers; a heartbeat roster when nil.
-	Workers api.WorkerLister
+	Workers client.WorkerLister
 	// Cache, when set, is reported on by /healthz.
 	Cache Health
 	// Recent, when set, answers GET /v1/tasks (the hot cache).
@@ -74,7 +74,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		s.Logger = slog.Default()
 	}
 	if s.Client == nil {
-		s.Client = &api.Client{NC: s.NC, Names: s.Names}
+		s.Client = &client.Client{NC: s.NC, Names: s.Names}
 	}
 	if s.KeepAlive <= 0 {
 		s.KeepAlive = DefaultKeepAlive
@@ -104,7 +104,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	if s.Workers == nil {
-		r := &api.Roster{NC: s.NC, Names: s.Names}
+		r := &client.Roster{NC: s.NC, Names: s.Names}
 		if err := r.Start(); err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // events streams a task's events as Server-Sent Events. The SSE id is the
@@ -32,7 +32,7 @@ func (s *Server) events(c echo.Context) error {
 	ctx := c.Request().Context()
 	st, err := s.Client.Open(ctx, id, after, true)
 	switch {
-	case errors.Is(err, api.ErrNotFound):
+	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
 	case err != nil:
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
@@ -53,11 +53,11 @@ func (s *Server) events(c echo.Context) error {
 	// without a lock.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	evs := make(chan api.RawEvent, 256)
+	evs := make(chan client.RawEvent, 256)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(evs)
-		errc <- st.Each(ctx, func(e api.RawEvent) error {
+		errc <- st.Each(ctx, func(e client.RawEvent) error {
 			select {
 			case evs <- e:
 				return nil
@@ -121,7 +121,7 @@ func resumePoint(r *http.Request) (uint64, error) {
 
 // writeEvent writes one SSE message; data is the stored JSON with the
 // stream sequence spliced in as "seq", so nothing is decoded on the way.
-func writeEvent(w io.Writer, e api.RawEvent) error {
+func writeEvent(w io.Writer, e client.RawEvent) error {
 	if len(e.Data) < 2 || e.Data[0] != '{' {
 		return nil // not an event object: nothing a client could read
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // submitted is the 202 answer to POST /v1/tasks.
@@ -74,7 +74,7 @@ func (s *Server) status(c echo.Context) error {
 	}
 	st, err := s.Client.Status(c.Request().Context(), id)
 	switch {
-	case errors.Is(err, api.ErrNotFound):
+	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
 	case err != nil:
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
@@ -90,9 +90,9 @@ func (s *Server) cancel(c echo.Context) error {
 	reason := c.QueryParam("reason")
 	err = s.Client.Cancel(c.Request().Context(), id, reason)
 	switch {
-	case errors.Is(err, api.ErrNotFound):
+	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
-	case errors.Is(err, api.ErrFinished):
+	case errors.Is(err, client.ErrFinished):
 		return fail(http.StatusConflict, "finished", err.Error())
 	case err != nil:
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())

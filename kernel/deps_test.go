@@ -18,7 +18,7 @@ func TestExecutionStaysOnWorkers(t *testing.T) {
 	for _, pkg := range []string{
 		"github.com/amf-os/amf/kernel",
 		"github.com/amf-os/amf/kernel/bus",
-		"github.com/amf-os/amf/kernel/api",
+		"github.com/amf-os/amf/kernel/client",
 		"github.com/amf-os/amf/bridge",
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()

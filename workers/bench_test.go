@@ -7,8 +7,8 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // BenchmarkCorrectionLoop runs the wrong-then-right task end to end

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/workers"
 )
@@ -16,13 +16,13 @@ import (
 type mesh struct {
 	t      testing.TB
 	k      *kerneltest.Kernel
-	client *api.Client
+	client *client.Client
 }
 
 func newMesh(t testing.TB) *mesh {
 	t.Helper()
 	k := kerneltest.Start(t)
-	return &mesh{t: t, k: k, client: &api.Client{NC: k.NC, JS: k.JS}}
+	return &mesh{t: t, k: k, client: &client.Client{NC: k.NC, JS: k.JS}}
 }
 
 // startWorker runs w (NC and defaults filled in) until the test ends and

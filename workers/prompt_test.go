@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 func TestSystemPromptDescribesTheSandbox(t *testing.T) {

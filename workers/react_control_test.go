@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // cancelBound is how long a cancelled task may take to end. The promise

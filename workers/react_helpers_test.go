@@ -9,11 +9,11 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // hostRunner is the sandbox's unconfined backend: the real policy check

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // memoryMesh is a loop mesh whose worker recalls from and learns into a

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 func TestSessionSecondTaskSeesTheFirst(t *testing.T) {

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 func TestWrongThenRightEndsDoneAfterTwoAttempts(t *testing.T) {

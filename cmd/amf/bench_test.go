@@ -20,10 +20,10 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/workers"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // benchMesh is an in-process kernel, bridge (over real HTTP) and worker,

@@ -14,10 +14,10 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/bridge"
-	kapi "github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/workers/ollamatest"
 )
 
 // fakeModel answers every request with a command chosen from the last

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/bridge"
-	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
 )
@@ -19,8 +19,8 @@ import (
 // serveAPI runs the NATS micro service until ctx ends; status and the
 // worker list come from the hot cache.
 func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) error {
-	svc := &api.Service{
-		Client:  &api.Client{NC: nc, Names: c.names(), Cache: cache},
+	svc := &client.Service{
+		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache},
 		Workers: cache,
 		Version: version,
 	}
@@ -119,7 +119,7 @@ func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache memory.Cache) *brid
 		NC:      nc,
 		Names:   c.names(),
 		Listen:  b.listen,
-		Client:  &api.Client{NC: nc, Names: c.names(), Cache: cache},
+		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache},
 		Workers: cache,
 		Recent:  cache,
 		Cache:   cache,

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 func init() {
@@ -63,8 +63,8 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	client := &api.Client{NC: nc, Names: c.names()}
-	t, _, err = client.Submit(ctx, t)
+	cl := &client.Client{NC: nc, Names: c.names()}
+	t, _, err = cl.Submit(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -77,13 +77,13 @@ func runRun(ctx context.Context, args []string) error {
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(os.Stderr, "\ncancelling…")
-			_ = client.Cancel(watchCtx, t.ID, "interrupted from amf run")
+			_ = cl.Cancel(watchCtx, t.ID, "interrupted from amf run")
 			time.AfterFunc(5*time.Second, stopWatch)
 		case <-watchCtx.Done():
 		}
 	}()
 	var last bus.Event
-	err = client.Watch(watchCtx, t.ID, 0, true, func(e bus.Event) error {
+	err = cl.Watch(watchCtx, t.ID, 0, true, func(e bus.Event) error {
 		last = e
 		p.print(e)
 		return nil

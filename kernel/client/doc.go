@@ -2,4 +2,4 @@
 // watching and cancelling tasks, shared by the HTTP bridge, the CLI and the
 // NATS micro service so every entry point behaves the same. It publishes
 // and reads messages only; it never runs a command.
-package api
+package client

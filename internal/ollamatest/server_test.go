@@ -17,7 +17,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
-	"github.com/amf-os/amf/workers/ollamatest"
+	"github.com/amf-os/amf/internal/ollamatest"
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
-	"github.com/amf-os/amf/workers/ollamatest"
+	"github.com/amf-os/amf/internal/ollamatest"
 )
 
 func Example() {

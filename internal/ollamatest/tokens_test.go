@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/amf-os/amf/workers/ollamatest"
+	"github.com/amf-os/amf/internal/ollamatest"
 )
 
 func TestTokenize(t *testing.T) {
