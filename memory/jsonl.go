@@ -3,7 +3,6 @@ package memory
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,36 +11,12 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// Exported is one line of `amf memory export`: the learned record and
-// what the fleet knows of its outcomes. Import reads the record and
-// ignores the counts.
-type Exported struct {
-	bus.Learned
-	Successes int `json:"successes"`
-	Failures  int `json:"failures"`
-}
-
-// Export writes every memory as one JSON line, oldest first.
-func (k *Knowledge) Export(w io.Writer) (int, error) {
-	enc := json.NewEncoder(w)
-	all := k.all()
-	for _, e := range all {
-		if err := enc.Encode(Exported{Learned: e.Rec, Successes: e.Successes, Failures: e.Failures}); err != nil {
-			return 0, fmt.Errorf("export: %w", err)
-		}
-	}
-	return len(all), nil
-}
-
 // ImportResult counts what an import did.
 type ImportResult struct {
 	Learned int
 	// Skipped lists the lines that were not records, with why.
 	Skipped []error
 }
-
-// ErrImportLine wraps the reason one import line was skipped.
-var ErrImportLine = errors.New("import")
 
 // Import publishes each JSON line of r as a learned record; blank lines
 // are ignored, bad lines are skipped and reported. progress (optional) is

@@ -1,13 +1,14 @@
 package sandbox
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/amf-os/amf/internal/osrelease"
 )
 
 // Facts describe the environment a sandboxed command runs in, for the
@@ -121,16 +122,8 @@ func policyText(p *Profile) string {
 }
 
 func distro() string {
-	f, err := os.Open("/etc/os-release")
-	if err != nil {
-		return "unknown Linux"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
-			return strings.Trim(v, `"`)
-		}
+	if name := osrelease.Load()["PRETTY_NAME"]; name != "" {
+		return name
 	}
 	return "unknown Linux"
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Recaller finds past successes similar to an instruction;
-// *memory.Knowledge implements it.
+// *knowledge.Knowledge (memory/knowledge) implements it.
 type Recaller interface {
 	Recall(ctx context.Context, instruction string, facts bus.HostFacts, k int) ([]memory.Match, error)
 }
@@ -21,10 +21,7 @@ type Learner interface {
 	ReportFailure(ctx context.Context, f bus.MemoryFailure) error
 }
 
-var (
-	_ Recaller = (*memory.Knowledge)(nil)
-	_ Learner  = memory.Publisher{}
-)
+var _ Learner = memory.Publisher{}
 
 // recallK is how many past successes go into a prompt.
 const recallK = 3

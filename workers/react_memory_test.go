@@ -9,17 +9,17 @@ import (
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/memory/knowledge"
 	"github.com/amf-os/amf/workers"
 )
 
 // memoryMesh is a loop mesh whose worker recalls from and learns into a
 // real knowledge base on the test kernel.
-func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *memory.Knowledge) {
+func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledge.Knowledge) {
 	t.Helper()
 	srv := ollamatest.New(t, ollamatest.WithReplies(replies...))
 	m := newMesh(t)
-	kn, err := memory.OpenKnowledge(context.Background(), m.k.JS, memory.KnowledgeConfig{Logger: kerneltest.Logger(t)})
+	kn, err := knowledge.Open(context.Background(), m.k.JS, knowledge.Config{Logger: kerneltest.Logger(t)})
 	if err != nil {
 		t.Fatalf("open knowledge: %v", err)
 	}
@@ -29,7 +29,7 @@ func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *memory.K
 	return &loopMesh{mesh: m, srv: srv, state: w.StateDir}, kn
 }
 
-func syncMemory(t *testing.T, kn *memory.Knowledge) {
+func syncMemory(t *testing.T, kn *knowledge.Knowledge) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -10,17 +10,14 @@ import (
 )
 
 // Sessions keeps the turns of each conversation, so that a task sees what
-// earlier tasks of its session asked, ran and got. memory.Cache (Redis or
+// earlier tasks of its session asked, ran and got. cache.Cache (Redis or
 // JetStream KV) implements it for a fleet; LocalSessions for one worker.
 type Sessions interface {
 	AppendTurn(ctx context.Context, session string, t memory.Turn) error
 	Turns(ctx context.Context, session string, n int) ([]memory.Turn, error)
 }
 
-var (
-	_ Sessions = memory.Cache(nil)
-	_ Sessions = (*LocalSessions)(nil)
-)
+var _ Sessions = (*LocalSessions)(nil)
 
 // Bounds on what one turn puts into a later prompt.
 const (

@@ -7,7 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/memory/cache"
 )
 
 // local is a kernel started in this process with what co-located parts
@@ -15,7 +15,7 @@ import (
 type local struct {
 	srv   *kernel.Server
 	nc    *nats.Conn
-	cache memory.Cache
+	cache cache.Cache
 }
 
 // startLocal starts the kernel and opens the connection and the cache;
@@ -48,7 +48,7 @@ func (l *local) close() {
 }
 
 // dial connects to a kernel elsewhere and opens the hot cache.
-func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.Conn, memory.Cache, error) {
+func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.Conn, cache.Cache, error) {
 	nc, err := c.connect(name)
 	if err != nil {
 		return nil, nil, err

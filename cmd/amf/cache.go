@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/memory/cache"
 )
 
 // cacheFlags choose the hot cache: Redis when a URL is set, else the
@@ -22,9 +22,9 @@ func (cf *cacheFlags) bind(f flags) {
 }
 
 // open connects the cache the flags name.
-func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (memory.Cache, error) {
+func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (cache.Cache, error) {
 	if cf.redisURL != "" {
-		rc, err := memory.NewRedisCache(cf.redisURL, memory.WithNames(c.names()))
+		rc, err := cache.NewRedisCache(cf.redisURL, cache.WithNames(c.names()))
 		if err != nil {
 			return nil, fmt.Errorf("hot cache: %w", err)
 		}
@@ -39,7 +39,7 @@ func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (memor
 	if err != nil {
 		return nil, err
 	}
-	kc, err := memory.NewKVCache(ctx, js, memory.WithNames(c.names()))
+	kc, err := cache.NewKVCache(ctx, js, cache.WithNames(c.names()))
 	if err != nil {
 		return nil, fmt.Errorf("hot cache: %w", err)
 	}
@@ -47,11 +47,11 @@ func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (memor
 }
 
 // runProjector keeps task status in the cache from the event stream.
-func runProjector(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) error {
+func runProjector(ctx context.Context, nc *nats.Conn, c *common, hot cache.Cache) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	p := &memory.StatusProjector{JS: js, Names: c.names(), Cache: cache, Logger: slog.Default().With("part", "status")}
+	p := &cache.StatusProjector{JS: js, Names: c.names(), Cache: hot, Logger: slog.Default().With("part", "status")}
 	return p.Run(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/memory/knowledge"
 )
 
 func init() {
@@ -77,15 +78,15 @@ func runMemory(ctx context.Context, args []string) error {
 		return memoryImport(ctx, memory.Publisher{JS: js, Names: names}, f.Arg(0))
 	}
 
-	var emb memory.Embedder
+	var emb knowledge.Embedder
 	if embedModel != "" {
 		client, _, err := ollamaClient(ollamaHost)
 		if err != nil {
 			return err
 		}
-		emb = memory.ChooseEmbedder(ctx, client, embedModel, log)
+		emb = knowledge.ChooseEmbedder(ctx, client, embedModel, log)
 	}
-	kn, err := memory.OpenKnowledge(ctx, js, memory.KnowledgeConfig{Names: names, Embedder: emb, Logger: log})
+	kn, err := knowledge.Open(ctx, js, knowledge.Config{Names: names, Embedder: emb, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/client"
-	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/memory/cache"
+	"github.com/amf-os/amf/memory/knowledge"
 	"github.com/amf-os/amf/workers"
 )
 
 // serveAPI runs the NATS micro service until ctx ends; status and the
 // worker list come from the hot cache.
-func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) error {
+func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) error {
 	svc := &client.Service{
 		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache},
 		Workers: cache,
@@ -58,7 +59,7 @@ func (w *workerFlags) bind(f flags) {
 
 // worker assembles a worker from flags; release stops its sandbox and
 // its copy of the fleet's memory once the worker has returned.
-func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache memory.Cache) (wk *workers.Worker, release func(), err error) {
+func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) (wk *workers.Worker, release func(), err error) {
 	log := slog.Default().With("part", "worker")
 	llm, host, err := ollamaClient(w.ollama)
 	if err != nil {
@@ -72,10 +73,10 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 	if err != nil {
 		return nil, nil, err
 	}
-	kn, err := memory.OpenKnowledge(ctx, js, memory.KnowledgeConfig{
+	kn, err := knowledge.Open(ctx, js, knowledge.Config{
 		StateDir: c.stateDir,
 		Names:    c.names(),
-		Embedder: memory.ChooseEmbedder(ctx, llm, w.embedModel, log),
+		Embedder: knowledge.ChooseEmbedder(ctx, llm, w.embedModel, log),
 		NoReuse:  !w.reuse,
 		Logger:   log.With("part", "memory"),
 	})
@@ -114,7 +115,7 @@ func (b *bridgeFlags) bind(f flags) {
 	f.str(&b.listen, "http", "AMF_HTTP_LISTEN", bridge.DefaultListen, "bridge address")
 }
 
-func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache memory.Cache) *bridge.Server {
+func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache) *bridge.Server {
 	return &bridge.Server{
 		NC:      nc,
 		Names:   c.names(),

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
-	"github.com/amf-os/amf/memory/redistest"
+	"github.com/amf-os/amf/memory/cache/redistest"
 )
 
 func getJSON(t *testing.T, url string, v any) int {

@@ -1,0 +1,306 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// Defaults of StatusProjector.
+const (
+	DefaultRemember     = 10000
+	DefaultHealthEvery  = time.Second
+	projectorMaxBackoff = 5 * time.Second
+)
+
+// StatusProjector keeps task status in the hot cache: it follows
+// AMF_EVENTS with a durable consumer and folds each event into its task's
+// status (bus.Status.Apply). The stream is the record of truth, so when
+// the cache is down the projector holds its position and retries; once
+// the cache answers again it rewrites every status it remembers and goes
+// on from where it stopped, so events published during the outage reach
+// the cache. Run it once per installation (or give each runner its own
+// Durable): one consumer keeps each task's events in order.
+type StatusProjector struct {
+	JS    jetstream.JetStream
+	Names bus.Names
+	Cache Cache
+	// Durable names the consumer; default Names.StatusConsumer().
+	Durable string
+	// Remember bounds how many statuses are kept in memory to rewrite
+	// after an outage; default DefaultRemember.
+	Remember int
+	// HealthEvery is how often an idle projector checks the cache.
+	HealthEvery time.Duration
+	Logger      *slog.Logger
+
+	mu      sync.Mutex
+	err     error
+	started bool
+	known   map[string]*bus.Status
+	order   []string // ids in the order first seen, to bound known
+}
+
+// Healthy reports whether the last cache operation succeeded.
+func (p *StatusProjector) Healthy() bool { return p.Err() == nil }
+
+// Err is the last cache error, nil while the cache answers.
+func (p *StatusProjector) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// setErr records the cache's health and reports whether it just came
+// back after an outage.
+func (p *StatusProjector) setErr(err error) (recovered bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	recovered = p.err != nil && err == nil
+	if p.err == nil && err != nil {
+		p.log().Warn("status cache down; holding position in the event stream", "cache", p.Cache.Name(), "err", err)
+	}
+	if recovered {
+		p.log().Info("status cache back; rebuilding status", "cache", p.Cache.Name(), "statuses", len(p.known))
+	}
+	p.err = err
+	return recovered
+}
+
+func (p *StatusProjector) log() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return p.Logger
+}
+
+// Run projects until ctx ends; it returns nil then, or an error when the
+// event stream cannot be consumed at all.
+func (p *StatusProjector) Run(ctx context.Context) error {
+	if p.JS == nil || p.Cache == nil {
+		return errors.New("status projector: JS and Cache are required")
+	}
+	p.mu.Lock()
+	if p.started {
+		p.mu.Unlock()
+		return errors.New("status projector: already running")
+	}
+	p.started = true
+	p.known = map[string]*bus.Status{}
+	p.mu.Unlock()
+	if p.Durable == "" {
+		p.Durable = p.Names.StatusConsumer()
+	}
+	if p.Remember <= 0 {
+		p.Remember = DefaultRemember
+	}
+	if p.HealthEvery <= 0 {
+		p.HealthEvery = DefaultHealthEvery
+	}
+	cons, err := p.JS.CreateOrUpdateConsumer(ctx, p.Names.EventsStream(), jetstream.ConsumerConfig{
+		Durable:       p.Durable,
+		Description:   "projects task status into the hot cache",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 1024,
+	})
+	if err != nil {
+		return fmt.Errorf("status projector: consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return fmt.Errorf("status projector: consume: %w", err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next(jetstream.NextMaxWait(p.HealthEvery))
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, nats.ErrTimeout):
+			p.idleCheck(ctx)
+			continue
+		case err != nil:
+			return fmt.Errorf("status projector: next event: %w", err)
+		}
+		p.project(ctx, msg)
+	}
+}
+
+// idleCheck pings the cache while no event arrives, so health is known
+// and a cache that came back is refilled without waiting for an event.
+func (p *StatusProjector) idleCheck(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, p.HealthEvery)
+	err := p.Cache.Ping(pctx)
+	cancel()
+	if p.setErr(err) {
+		p.rewriteAll(ctx, nil)
+	}
+}
+
+// project folds one event and acknowledges it once its status is stored.
+func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		msg.Term()
+		return
+	}
+	e, err := bus.DecodeEvent(msg.Data())
+	if err != nil {
+		p.log().Warn("status projector: skipping a bad event", "seq", md.Sequence.Stream, "err", err)
+		msg.Term()
+		return
+	}
+	e.Seq = md.Sequence.Stream
+	var s *bus.Status
+	p.retry(ctx, msg, func(ctx context.Context) error {
+		var err error
+		s, err = p.current(ctx, e)
+		return err
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	if e.Seq <= s.LastSeq {
+		msg.Ack() // redelivered after it was stored
+		return
+	}
+	s.Apply(e)
+	p.retry(ctx, msg, func(ctx context.Context) error { return p.Cache.SetStatus(ctx, *s) })
+	if ctx.Err() == nil {
+		msg.Ack()
+	}
+}
+
+// current is the status an event folds into: remembered, else cached,
+// else rebuilt from the task's earlier events in the stream (a cache that
+// lost its data must not leave a status with only its latest events).
+func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status, error) {
+	id := e.TaskID
+	p.mu.Lock()
+	s, ok := p.known[id]
+	p.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	cached, err := p.Cache.Status(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadKey):
+		cached = bus.Status{ID: id}
+		if e.Type != bus.EventAccepted {
+			if cached, err = p.replay(ctx, id, e.Seq); err != nil {
+				return nil, err
+			}
+		}
+	case err != nil:
+		return nil, err
+	}
+	s = &cached
+	p.mu.Lock()
+	p.known[id] = s
+	p.order = append(p.order, id)
+	if len(p.order) > p.Remember {
+		delete(p.known, p.order[0])
+		p.order = p.order[1:]
+	}
+	p.mu.Unlock()
+	return s, nil
+}
+
+// replay folds a task's events stored before sequence upto.
+func (p *StatusProjector) replay(ctx context.Context, id string, upto uint64) (bus.Status, error) {
+	s := bus.Status{ID: id}
+	if !bus.ValidToken(id) {
+		return s, nil
+	}
+	cons, err := p.JS.OrderedConsumer(ctx, p.Names.EventsStream(), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{p.Names.Event(id)},
+	})
+	if err != nil {
+		return s, fmt.Errorf("replay %s: %w", id, err)
+	}
+	for {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return s, fmt.Errorf("replay %s: %w", id, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			md, err := m.Metadata()
+			if err != nil || md.Sequence.Stream >= upto {
+				return s, nil
+			}
+			if ev, err := bus.DecodeEvent(m.Data()); err == nil {
+				ev.Seq = md.Sequence.Stream
+				s.Apply(ev)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return s, fmt.Errorf("replay %s: %w", id, err)
+		}
+		if n == 0 {
+			return s, nil
+		}
+	}
+}
+
+// retry runs op until it succeeds or ctx ends, keeping msg from being
+// redelivered meanwhile. When the cache comes back it first rewrites
+// every remembered status, since a restarted cache may have lost them.
+func (p *StatusProjector) retry(ctx context.Context, msg jetstream.Msg, op func(context.Context) error) {
+	backoff := 50 * time.Millisecond
+	for {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := op(octx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if p.setErr(err) {
+			p.rewriteAll(ctx, msg)
+		}
+		if err == nil {
+			return
+		}
+		msg.InProgress()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, projectorMaxBackoff)
+	}
+}
+
+// rewriteAll stores every remembered status again. A failure marks the
+// cache down again; the next operation retries.
+func (p *StatusProjector) rewriteAll(ctx context.Context, msg jetstream.Msg) {
+	p.mu.Lock()
+	all := make([]bus.Status, 0, len(p.known))
+	for _, s := range p.known {
+		all = append(all, *s)
+	}
+	p.mu.Unlock()
+	for i, s := range all {
+		if err := p.Cache.SetStatus(ctx, s); err != nil {
+			p.setErr(err)
+			return
+		}
+		if msg != nil && i%500 == 499 {
+			msg.InProgress()
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package knowledge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// synthInstruction makes the i-th of many distinct, admin-like
+// instructions, deterministically.
+func synthInstruction(r *rand.Rand, i int) string {
+	verbs := []string{"find", "list", "delete", "compress", "count", "show", "archive", "copy", "move", "search"}
+	adjs := []string{"large", "old", "empty", "hidden", "recent", "temporary", "duplicate", "broken", "unused", "compressed"}
+	objs := []string{"log files", "directories", "core dumps", "python files", "images", "backups", "sockets", "symlinks", "config files", "caches"}
+	where := []string{"/var/log", "/srv/app", "/home/deploy", "/tmp", "/opt/data", "/etc", "/var/cache", "/mnt/backup"}
+	return fmt.Sprintf("%s the %s %s in %s/%d older than %d days",
+		verbs[r.IntN(len(verbs))], adjs[r.IntN(len(adjs))], objs[r.IntN(len(objs))], where[r.IntN(len(where))], i, 1+r.IntN(90))
+}
+
+var benchSets sync.Map // size → *benchSet
+
+type benchSet struct {
+	k    *Knowledge
+	bare *chromem.Collection
+	qs   []string
+}
+
+// benchKnowledge fills a Knowledge's index directly (no stream) with n
+// synthetic memories, and a bare chromem-go collection with the same
+// vectors, so both answer the same queries over the same data.
+func benchKnowledge(b *testing.B, n int) *benchSet {
+	if v, ok := benchSets.Load(n); ok {
+		return v.(*benchSet)
+	}
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	k := &Knowledge{cfg: Config{Embedder: LocalEmbedder()}, entries: map[string]*entry{}, dim: LocalDim}
+	k.cfg.defaults()
+	k.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	coll, err := k.newCollection()
+	if err != nil {
+		b.Fatal(err)
+	}
+	k.coll, k.flat = coll, newFlatIndex()
+	bare, err := chromem.NewDB().CreateCollection("bare", nil, func(ctx context.Context, text string) ([]float32, error) {
+		return localVector(text), nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := make([]chromem.Document, n)
+	for i := range n {
+		instr := synthInstruction(r, i)
+		cmd := fmt.Sprintf("find /x -name '*%d*'", i)
+		id := bus.MemoryID(instr, cmd)
+		docs[i] = chromem.Document{ID: id, Embedding: localVector(instr)}
+		k.entries[id] = &entry{Rec: bus.Learned{ID: id, Instruction: instr, Command: cmd}, Successes: 1, Seq: uint64(i + 1)}
+	}
+	if err := coll.AddDocuments(ctx, docs, 2); err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range docs {
+		k.flat.add(d.ID, d.Embedding)
+	}
+	if err := bare.AddDocuments(ctx, docs, 2); err != nil {
+		b.Fatal(err)
+	}
+	qs := make([]string, 64)
+	for i := range qs {
+		qs[i] = synthInstruction(r, r.IntN(n))
+	}
+	s := &benchSet{k: k, bare: bare, qs: qs}
+	benchSets.Store(n, s)
+	return s
+}
+
+var benchSizes = []int{1_000, 10_000, 100_000}
+
+// BenchmarkRecall is top-3 recall through Knowledge.Recall (embedding
+// the query, searching, applying thresholds and host facts) with the
+// local embedder, beside a bare chromem-go Query (same embedder, same
+// vectors) at the same size.
+func BenchmarkRecall(b *testing.B) {
+	facts := bus.HostFacts{OS: "linux", Tools: []string{"find"}}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("knowledge/n=%d", n), func(b *testing.B) {
+			s := benchKnowledge(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				if _, err := s.k.Recall(ctx, s.qs[i%len(s.qs)], facts, 3); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("chromem-bare/n=%d", n), func(b *testing.B) {
+			s := benchKnowledge(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				if _, err := s.bare.Query(ctx, s.qs[i%len(s.qs)], 3, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkLocalEmbed is the cost of embedding one instruction.
+func BenchmarkLocalEmbed(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	qs := make([]string, 64)
+	for i := range qs {
+		qs[i] = synthInstruction(r, i)
+	}
+	i := 0
+	for b.Loop() {
+		localVector(qs[i%len(qs)])
+		i++
+	}
+}

@@ -1,0 +1,238 @@
+package knowledge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// followBatch bounds how many stream messages are embedded and applied
+// at once during catch-up.
+const followBatch = 256
+
+// follow applies the stream to the index until ctx ends, reconnecting
+// with backoff after any error.
+func (k *Knowledge) follow(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := k.followOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		k.mu.Lock()
+		k.lastErr = err
+		k.mu.Unlock()
+		k.log.Warn("memory: following the stream failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (k *Knowledge) followOnce(ctx context.Context) error {
+	names := k.cfg.Names
+	stream, err := k.JS.Stream(ctx, names.MemoryStream())
+	if err != nil {
+		return fmt.Errorf("look up stream: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	start := k.Applied() + 1
+	if info.State.LastSeq < start {
+		k.markCaughtUp()
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{names.Memory()},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    start,
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4 * followBatch))
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	defer it.Stop()
+	k.mu.Lock()
+	k.lastErr = nil
+	k.mu.Unlock()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("next memory: %w", err)
+		}
+		batch := []jetstream.Msg{msg}
+		// Messages the server says are pending are already on their way:
+		// take them into this batch so catch-up embeds in bulk.
+		for len(batch) < followBatch && pending(batch[len(batch)-1]) > 0 {
+			m, err := it.Next(jetstream.NextMaxWait(time.Second))
+			if err != nil {
+				break
+			}
+			batch = append(batch, m)
+		}
+		if err := k.apply(ctx, batch); err != nil {
+			return err
+		}
+		if pending(batch[len(batch)-1]) == 0 {
+			k.markCaughtUp()
+		}
+	}
+}
+
+func pending(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.NumPending
+}
+
+func (k *Knowledge) markCaughtUp() {
+	k.caughtUpOnce.Do(func() {
+		close(k.caughtUp)
+		k.log.Info("memory: caught up", "memories", k.Len(), "seq", k.Applied())
+	})
+}
+
+// decoded is one stream message made ready to apply.
+type decoded struct {
+	seq    uint64
+	learn  *bus.Learned
+	fail   *bus.MemoryFailure
+	forget *bus.Forgotten
+}
+
+// apply folds a batch into the index. Embeddings are computed first, so a
+// failing embedder leaves the index untouched and the batch is retried.
+// A malformed message is logged and skipped: one bad publisher must not
+// stop every worker from learning.
+func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
+	names := k.cfg.Names
+	items := make([]decoded, 0, len(batch))
+	var texts []string
+	textIdx := map[string]int{}
+	k.mu.RLock()
+	for _, m := range batch {
+		md, err := m.Metadata()
+		if err != nil {
+			k.mu.RUnlock()
+			return fmt.Errorf("message metadata: %w", err)
+		}
+		d := decoded{seq: md.Sequence.Stream}
+		switch m.Subject() {
+		case names.Learned():
+			l, err := bus.DecodeLearned(m.Data())
+			if err != nil {
+				k.log.Warn("memory: skipping a bad record", "seq", d.seq, "err", err)
+				break
+			}
+			d.learn = &l
+			if _, known := k.entries[l.ID]; !known {
+				if _, queued := textIdx[l.ID]; !queued {
+					textIdx[l.ID] = len(texts)
+					texts = append(texts, l.Instruction)
+				}
+			}
+		case names.MemoryFailed():
+			var f bus.MemoryFailure
+			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
+				k.log.Warn("memory: skipping a bad failure report", "seq", d.seq, "err", err)
+				break
+			}
+			d.fail = &f
+		case names.MemoryForgotten():
+			var f bus.Forgotten
+			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
+				k.log.Warn("memory: skipping a bad tombstone", "seq", d.seq, "err", err)
+				break
+			}
+			d.forget = &f
+		}
+		items = append(items, d)
+	}
+	k.mu.RUnlock()
+
+	var vecs [][]float32
+	if len(texts) > 0 {
+		var err error
+		if vecs, err = k.cfg.Embedder.Embed(ctx, texts); err != nil {
+			return err
+		}
+		if len(vecs) != len(texts) {
+			return fmt.Errorf("%w: %s returned %d vectors for %d texts", ErrEmbed, k.cfg.Embedder.Name(), len(vecs), len(texts))
+		}
+		for _, v := range vecs {
+			if len(v) != k.dim {
+				return fmt.Errorf("%w: %s returned %d dimensions, the index has %d; restart to rebuild", ErrEmbed, k.cfg.Embedder.Name(), len(v), k.dim)
+			}
+		}
+	}
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, d := range items {
+		switch {
+		case d.learn != nil:
+			if err := k.learnLocked(ctx, d, vecs, textIdx); err != nil {
+				return err
+			}
+		case d.fail != nil:
+			if e, ok := k.entries[d.fail.ID]; ok {
+				e.Failures++
+			}
+		case d.forget != nil:
+			if _, ok := k.entries[d.forget.ID]; ok {
+				delete(k.entries, d.forget.ID)
+				k.flat.remove(d.forget.ID)
+				if err := k.coll.Delete(ctx, nil, nil, d.forget.ID); err != nil {
+					return fmt.Errorf("forget %s: %w", d.forget.ID, err)
+				}
+			}
+		}
+		k.applied = d.seq
+	}
+	k.dirty = true
+	close(k.changed)
+	k.changed = make(chan struct{})
+	return nil
+}
+
+func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32, textIdx map[string]int) error {
+	l := *d.learn
+	if e, ok := k.entries[l.ID]; ok {
+		e.Successes++
+		e.Rec = l
+		return nil
+	}
+	i, ok := textIdx[l.ID]
+	if !ok {
+		// Forgotten earlier in this same batch: embed it alone.
+		v, err := k.cfg.Embedder.Embed(ctx, []string{l.Instruction})
+		if err != nil {
+			return err
+		}
+		if len(v) != 1 || len(v[0]) != k.dim {
+			return fmt.Errorf("%w: %s gave no vector of %d dimensions", ErrEmbed, k.cfg.Embedder.Name(), k.dim)
+		}
+		vecs, i = v, 0
+	}
+	doc := chromemDoc(l.ID, vecs[i])
+	if err := k.coll.AddDocument(ctx, doc); err != nil {
+		return fmt.Errorf("index %s: %w", l.ID, err)
+	}
+	k.flat.add(doc.ID, doc.Embedding)
+	k.entries[l.ID] = &entry{Rec: l, Successes: 1, Seq: d.seq}
+	return nil
+}

@@ -1,0 +1,246 @@
+package knowledge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
+)
+
+// Defaults of Config.
+const (
+	DefaultK             = 3
+	DefaultMinScore      = 0.25
+	DefaultReuseScore    = 0.92
+	DefaultMinConfidence = 0.8
+	DefaultSnapshotEvery = 30 * time.Second
+)
+
+// Config configures a worker's knowledge base.
+type Config struct {
+	// StateDir holds the index snapshot (StateDir/memory/index.gob);
+	// empty keeps the index in memory only, rebuilt from the stream at
+	// every start.
+	StateDir string
+	// Names derives the stream and subjects.
+	Names bus.Names
+	// Embedder computes vectors; nil means LocalEmbedder.
+	Embedder Embedder
+	// Logger receives catch-up progress and follow errors.
+	Logger *slog.Logger
+	// MinScore is the similarity below which a memory is not recalled.
+	MinScore float64
+	// ReuseScore is the similarity above which a memory's command may be
+	// reused without asking the model.
+	ReuseScore float64
+	// MinConfidence is the share of successes a memory needs to be reused.
+	MinConfidence float64
+	// NoReuse turns blind reuse off: memories are only examples.
+	NoReuse bool
+	// SnapshotEvery is how often a changed index is written to disk.
+	SnapshotEvery time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Embedder == nil {
+		c.Embedder = LocalEmbedder()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.MinScore == 0 {
+		c.MinScore = DefaultMinScore
+	}
+	if c.ReuseScore == 0 {
+		c.ReuseScore = DefaultReuseScore
+	}
+	if c.MinConfidence == 0 {
+		c.MinConfidence = DefaultMinConfidence
+	}
+	if c.SnapshotEvery <= 0 {
+		c.SnapshotEvery = DefaultSnapshotEvery
+	}
+}
+
+// entry is one memory as this worker knows it.
+type entry struct {
+	Rec       bus.Learned
+	Successes int
+	Failures  int
+	// Seq is the stream sequence that first taught it.
+	Seq uint64
+}
+
+// Confidence is the share of reported outcomes that were successes.
+func (e *entry) confidence() float64 {
+	return float64(e.Successes) / float64(e.Successes+e.Failures)
+}
+
+// Knowledge is a worker's copy of what the fleet learned: a chromem-go
+// collection built from the AMF_MEMORY stream, caught up at open and then
+// followed live by one goroutine that Close stops. Its position in the
+// stream is saved with the index, so a restart resumes where it stopped.
+type Knowledge struct {
+	memory.Publisher
+
+	cfg  Config
+	log  *slog.Logger
+	path string
+
+	mu      sync.RWMutex
+	coll    *chromem.Collection
+	flat    *flatIndex
+	entries map[string]*entry
+	dim     int
+	applied uint64
+	// streamCreated is when the stream the index follows was created.
+	streamCreated time.Time
+	dirty         bool
+	lastErr       error
+	changed       chan struct{} // closed and replaced after every applied batch
+
+	caughtUp     chan struct{}
+	caughtUpOnce sync.Once
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Open loads the saved index (if its embedder still matches),
+// then catches up from the stream and follows it until Close.
+func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, error) {
+	if js == nil {
+		return nil, errors.New("open knowledge: no JetStream context")
+	}
+	cfg.defaults()
+	k := &Knowledge{
+		Publisher: memory.Publisher{JS: js, Names: cfg.Names},
+		cfg:       cfg,
+		log:       cfg.Logger.With("part", "memory"),
+		entries:   map[string]*entry{},
+		changed:   make(chan struct{}),
+		caughtUp:  make(chan struct{}),
+	}
+	if cfg.StateDir != "" {
+		k.path = filepath.Join(cfg.StateDir, "memory", "index.gob")
+	}
+	probe, err := cfg.Embedder.Embed(ctx, []string{"list files"})
+	if err != nil {
+		return nil, fmt.Errorf("open knowledge: probe embedder %s: %w", cfg.Embedder.Name(), err)
+	}
+	if len(probe) != 1 || len(probe[0]) == 0 {
+		return nil, fmt.Errorf("open knowledge: %w: %s returned no vector for a probe", ErrEmbed, cfg.Embedder.Name())
+	}
+	k.dim = len(probe[0])
+	stream, err := js.Stream(ctx, cfg.Names.MemoryStream())
+	if err != nil {
+		return nil, fmt.Errorf("open knowledge: stream %s: %w", cfg.Names.MemoryStream(), err)
+	}
+	info := stream.CachedInfo()
+	if err := k.load(ctx, info); err != nil {
+		return nil, err
+	}
+	k.streamCreated = info.Created
+	fctx, cancel := context.WithCancel(context.Background())
+	k.cancel = cancel
+	k.wg.Add(2)
+	go func() { defer k.wg.Done(); k.follow(fctx) }()
+	go func() { defer k.wg.Done(); k.snapshotLoop(fctx) }()
+	return k, nil
+}
+
+// newCollection makes an empty in-memory collection labelled with the
+// embedder, so a dump of it says how its vectors were made.
+func (k *Knowledge) newCollection() (*chromem.Collection, error) {
+	db := chromem.NewDB()
+	meta := map[string]string{"embedder": k.cfg.Embedder.Name(), "dim": fmt.Sprint(k.dim)}
+	noEmbed := func(context.Context, string) ([]float32, error) {
+		return nil, fmt.Errorf("%w: vectors are computed before they reach the collection", ErrEmbed)
+	}
+	c, err := db.CreateCollection("memories", meta, noEmbed)
+	if err != nil {
+		return nil, fmt.Errorf("create collection: %w", err)
+	}
+	return c, nil
+}
+
+// Close stops following the stream, saves the index and waits.
+func (k *Knowledge) Close() error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	k.mu.Unlock()
+	k.cancel()
+	k.wg.Wait()
+	return k.save()
+}
+
+// Len is the number of memories in the index.
+func (k *Knowledge) Len() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.entries)
+}
+
+// Applied is the last AMF_MEMORY sequence folded into the index.
+func (k *Knowledge) Applied() uint64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.applied
+}
+
+// Err is the last error met while following the stream, nil when healthy.
+func (k *Knowledge) Err() error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.lastErr
+}
+
+// CaughtUp is closed once the index holds everything the stream held
+// when the knowledge base was opened.
+func (k *Knowledge) CaughtUp() <-chan struct{} { return k.caughtUp }
+
+// WaitSeq blocks until the index has applied stream sequence seq.
+func (k *Knowledge) WaitSeq(ctx context.Context, seq uint64) error {
+	for {
+		k.mu.RLock()
+		applied, ch := k.applied, k.changed
+		k.mu.RUnlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for memory %d (at %d): %w", seq, applied, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// Sync blocks until the index holds everything in the stream now.
+func (k *Knowledge) Sync(ctx context.Context) error {
+	stream, err := k.JS.Stream(ctx, k.cfg.Names.MemoryStream())
+	if err != nil {
+		return fmt.Errorf("sync memory: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("sync memory: %w", err)
+	}
+	return k.WaitSeq(ctx, info.State.LastSeq)
+}
