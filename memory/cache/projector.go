@@ -43,6 +43,10 @@ type StatusProjector struct {
 	HealthEvery time.Duration
 	Logger      *slog.Logger
 
+	// projectStreaming folds streaming events too, as the projector did
+	// before it skipped them; kept for the benchmark that compares both.
+	projectStreaming bool
+
 	mu      sync.Mutex
 	err     error
 	started bool
@@ -151,7 +155,12 @@ func (p *StatusProjector) idleCheck(ctx context.Context) {
 }
 
 // project folds one event and acknowledges it once its status is stored.
+// A streaming event is acknowledged unread: see streaming.
 func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
+	if !p.projectStreaming && streaming(msg.Headers()) {
+		msg.Ack()
+		return
+	}
 	md, err := msg.Metadata()
 	if err != nil {
 		msg.Term()
@@ -243,6 +252,9 @@ func (p *StatusProjector) replay(ctx context.Context, id string, upto uint64) (b
 			if err != nil || md.Sequence.Stream >= upto {
 				return s, nil
 			}
+			if streaming(m.Headers()) {
+				continue
+			}
 			if ev, err := bus.DecodeEvent(m.Data()); err == nil {
 				ev.Seq = md.Sequence.Stream
 				s.Apply(ev)
@@ -303,4 +315,24 @@ func (p *StatusProjector) rewriteAll(ctx context.Context, msg jetstream.Msg) {
 			msg.InProgress()
 		}
 	}
+}
+
+// streamingEvents are the events a task sends by the hundred (a token
+// each, a line of output each) that change nothing a status shows: the
+// state is already running, and the command, exit code and answer come
+// with command, exec_end and done. Their type is read from the header the
+// publisher sets (bus.HeaderEventType), so they are neither decoded nor
+// written to the cache: with the KV cache each would otherwise be stored
+// a second time in JetStream. A message without the header is decoded.
+var streamingEvents = map[bus.EventType]bool{
+	bus.EventToken:  true,
+	bus.EventStdout: true,
+	bus.EventStderr: true,
+	bus.EventAnswer: true,
+	"thinking":      true, // a reasoning model's thinking tokens
+}
+
+func streaming(h nats.Header) bool {
+	t := h.Get(bus.HeaderEventType)
+	return t != "" && streamingEvents[bus.EventType(t)]
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/memory/cache"
@@ -32,7 +34,11 @@ func publishEvent(t *testing.T, k *kerneltest.Kernel, e bus.Event) {
 	if e.TS.IsZero() {
 		e.TS = time.Now().UTC()
 	}
-	if _, err := k.JS.Publish(ctxT(t), bus.Names{}.Event(e.TaskID), e.Encode()); err != nil {
+	// As a worker publishes it: the type in a header too.
+	msg := nats.NewMsg(bus.Names{}.Event(e.TaskID))
+	msg.Data = e.Encode()
+	msg.Header.Set(bus.HeaderEventType, string(e.Type))
+	if _, err := k.JS.PublishMsg(ctxT(t), msg); err != nil {
 		t.Fatalf("publish %s: %v", e.Type, err)
 	}
 }
@@ -117,7 +123,17 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 	}
 	taskLife(t, k, "during", false)
 	publishEvent(t, k, bus.Event{TaskID: "before", Type: bus.EventFailed, Reason: "late"}) // final states stay final
-	time.Sleep(300 * time.Millisecond)                                                     // let the projector hit the dead cache
+	// The projector must meet the dead cache with the outage's events in
+	// hand: wait until it holds the first of them unacknowledged.
+	names := bus.Names{}
+	eventually(t, "the projector to hold the outage's events", func() bool {
+		cons, err := k.JS.Consumer(ctxT(t), names.EventsStream(), names.StatusConsumer())
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(ctxT(t))
+		return err == nil && info.Delivered.Stream > 4 && info.NumAckPending > 0
+	})
 
 	srv.Restart()
 	eventually(t, "cache healthy again", p.Healthy)
