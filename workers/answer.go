@@ -1,7 +1,6 @@
 package workers
 
 import (
-
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/kernel/bus"
