@@ -57,6 +57,9 @@ type checker struct {
 	// written holds the shell text this command wrote to files (echo,
 	// printf, here-documents), so running such a file is judged by it.
 	written map[string]writtenFile
+	// seen, when set, is told the name of every program the command
+	// runs, wrapped ones included (Programs).
+	seen func(base string)
 }
 
 type writtenFile struct {
@@ -254,6 +257,9 @@ func (c *checker) argv(ws []word) *Refusal {
 		}
 	}
 	args := ws[1:]
+	if c.seen != nil && !c.funcs[base] {
+		c.seen(base)
+	}
 	if r := c.lists(base); r != nil {
 		return r
 	}

@@ -1,11 +1,10 @@
 package workers
 
 import (
-	"strings"
-
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/workers/reply"
 )
 
 // Bounds of the answer: what the model reads, and what done carries.
@@ -30,12 +29,12 @@ func (r *run) answer(out execOutcome) (string, error) {
 		{Role: "system", Content: r.w.render("answer-system", nil)},
 		{Role: "user", Content: r.w.render("answer", data)},
 	}
-	reply, err := r.ask(msgs, nil, bus.EventAnswer, bus.PhaseAnswer)
+	answer, err := r.ask(msgs, nil, bus.EventAnswer, bus.PhaseAnswer)
 	if err != nil {
 		return "", err
 	}
 	// Thinking models without a separate thinking channel print their
 	// reasoning inline; the user wants only the answer.
-	text, _ := stripThinking(cleanReply(reply))
-	return clip(strings.TrimSpace(text), maxAnswerBytes), nil
+	text := reply.Text(answer)
+	return clip(text, maxAnswerBytes), nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/sandbox"
 )
 
 // Recaller finds past successes similar to an instruction;
@@ -69,7 +70,7 @@ func (r *run) learn(out execOutcome, thought string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)
 	defer cancel()
 	h := hostFacts()
-	h.Tools = programs(out.command)
+	h.Tools = sandbox.Programs(out.command)
 	id, err := r.w.Learner.Learn(ctx, bus.Learned{
 		Instruction: r.task.Instruction,
 		Command:     out.command,

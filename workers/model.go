@@ -11,6 +11,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/workers/reply"
 )
 
 // Retries of one model request after a transient error (Ollama not
@@ -25,7 +26,7 @@ var (
 	// errStreamCut is a model stream that ended without Ollama's final
 	// done message: the connection dropped mid-answer.
 	errStreamCut = errors.New("the stream ended before the model finished")
-	// errReplyTooLong stops a reply that runs past maxReplyBytes.
+	// errReplyTooLong stops a reply that runs past reply.MaxBytes.
 	errReplyTooLong = errors.New("reply too long")
 )
 
@@ -45,9 +46,9 @@ func (r *run) ask(msgs []api.Message, format json.RawMessage, t bus.EventType, p
 	start := time.Now()
 	defer func() { r.phases[phase] += time.Since(start) }()
 	for try := 1; ; try++ {
-		reply, err := r.chat(msgs, format, t)
+		text, err := r.chat(msgs, format, t)
 		if err == nil {
-			return reply, nil
+			return text, nil
 		}
 		if r.ctx.Err() != nil {
 			return "", fmt.Errorf("ask the model: %w", context.Cause(r.ctx))
@@ -66,7 +67,7 @@ func (r *run) ask(msgs []api.Message, format json.RawMessage, t bus.EventType, p
 	}
 }
 
-// chat streams one reply. A reply longer than maxReplyBytes is cut there
+// chat streams one reply. A reply longer than reply.MaxBytes is cut there
 // and returned as it is: the parser decides whether it holds a command.
 func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) (string, error) {
 	stream := true
@@ -84,7 +85,7 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		if tok := resp.Message.Content; tok != "" {
 			sb.WriteString(tok)
 			r.em.emitText(t, tok)
-			if sb.Len() > maxReplyBytes {
+			if sb.Len() > reply.MaxBytes {
 				return errReplyTooLong
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/workers/reply"
 )
 
 // Bounds on what one attempt feeds back to the model.
@@ -67,9 +68,9 @@ func (r *run) solve() bus.Event {
 			r.em.emit(e)
 		}
 		reused := attempt == 1 && reuse != nil
-		var p Proposal
+		var p reply.Proposal
 		if reused {
-			p = Proposal{Command: reuse.Command, Thought: "worked before for: " + reuse.Instruction, Shape: "memory"}
+			p = reply.Proposal{Command: reuse.Command, Thought: "worked before for: " + reuse.Instruction, Shape: "memory"}
 			l.conv = append(l.conv, api.Message{Role: "assistant", Content: replyJSON(p)})
 			c := r.em.event(bus.EventCommand)
 			c.Command, c.Text = p.Command, p.Thought
@@ -112,10 +113,10 @@ func (r *run) solve() bus.Event {
 // propose asks the model for this attempt's command. ok is false when
 // the reply held none (the attempt is spent and the model told why);
 // fail is set when the model cannot be asked at all.
-func (l *loop) propose(attempt int) (p Proposal, ok bool, fail *bus.Event) {
+func (l *loop) propose(attempt int) (p reply.Proposal, ok bool, fail *bus.Event) {
 	r := l.r
 	before := r.phases[bus.PhaseModel]
-	reply, err := r.ask(l.conv, commandFormat, bus.EventToken, bus.PhaseModel)
+	text, err := r.ask(l.conv, commandFormat, bus.EventToken, bus.PhaseModel)
 	if err != nil {
 		e := r.em.event(bus.EventFailed)
 		e.Rule, e.Reason = bus.RuleModel, err.Error()
@@ -123,9 +124,9 @@ func (l *loop) propose(attempt int) (p Proposal, ok bool, fail *bus.Event) {
 		return p, false, &e
 	}
 	thinking := r.phases[bus.PhaseModel] - before
-	p, err = ParseReply(reply)
+	p, err = reply.Parse(text)
 	if err != nil {
-		l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(reply, replyEchoBytes)})
+		l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(text, replyEchoBytes)})
 		why := strings.TrimPrefix(err.Error(), "unusable reply: ")
 		e := r.em.event(bus.EventRejected)
 		e.Rule, e.Reason = bus.RuleUnusableReply, why
@@ -186,7 +187,7 @@ func (l *loop) feedback(attempt int, out execOutcome) string {
 
 // succeed ends the loop with done: the command is learned, and the model
 // answers the instruction from its output unless the task said not to.
-func (l *loop) succeed(out execOutcome, p Proposal) bus.Event {
+func (l *loop) succeed(out execOutcome, p reply.Proposal) bus.Event {
 	r := l.r
 	r.learn(out, p.Thought)
 	final := r.conclude(out, l.attempts)
@@ -228,7 +229,7 @@ func (l *loop) giveUp() bus.Event {
 }
 
 // replyJSON writes a proposal in the form the model is asked for.
-func replyJSON(p Proposal) string {
+func replyJSON(p reply.Proposal) string {
 	b, _ := json.Marshal(struct {
 		Thought string `json:"thought"`
 		Command string `json:"command"`

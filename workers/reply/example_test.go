@@ -1,19 +1,19 @@
-package workers_test
+package reply_test
 
 import (
 	"fmt"
 
-	"github.com/amf-os/amf/workers"
+	"github.com/amf-os/amf/workers/reply"
 )
 
-func ExampleParseReply() {
-	for _, reply := range []string{
+func ExampleParse() {
+	for _, text := range []string{
 		`{"thought": "du sums sizes", "command": "du -sh ."}`,
 		"<think>the user wants the kernel</think>\nSure! Run:\n```bash\nuname -r\n```",
 		`<tool_call>{"name": "run", "arguments": {"command": "df -h /"}}</tool_call>`,
 		"I'm sorry, I can't help with that.",
 	} {
-		p, err := workers.ParseReply(reply)
+		p, err := reply.Parse(text)
 		if err != nil {
 			fmt.Println(err)
 			continue

@@ -1,4 +1,4 @@
-package workers
+package reply
 
 import (
 	"errors"
@@ -9,23 +9,23 @@ import (
 
 // Bounds on what the parser looks at, so any reply is answered quickly.
 const (
-	// maxReplyBytes is the longest reply parsed; the model stream is cut
+	// MaxBytes is the longest reply parsed; the model stream is cut
 	// there too, since a model that loops on whitespace or prose will not
 	// come back with a command.
-	maxReplyBytes = 32 << 10
+	MaxBytes = 32 << 10
 	// maxCommandBytes is the longest command accepted from a reply.
 	maxCommandBytes = 16 << 10
 )
 
-// ErrUnusableReply is wrapped by every reply that holds no command.
-var ErrUnusableReply = errors.New("unusable reply")
+// ErrUnusable is wrapped by every reply that holds no command.
+var ErrUnusable = errors.New("unusable reply")
 
 // unusableError says why a reply could not be used, in words the model
 // is shown when it is asked again.
 type unusableError struct{ why string }
 
 func (e unusableError) Error() string { return "unusable reply: " + e.why }
-func (e unusableError) Unwrap() error { return ErrUnusableReply }
+func (e unusableError) Unwrap() error { return ErrUnusable }
 
 // Reply shapes, as Proposal.Shape reports them.
 const (
@@ -47,15 +47,15 @@ type Proposal struct {
 	Shape string
 }
 
-// ParseReply takes the one command out of a model's reply. It accepts
+// Parse takes the one command out of a model's reply. It accepts
 // the JSON form the prompt asks for and, because local models often
 // answer otherwise, a tool call printed as text (Hermes, Llama, Mistral
 // and OpenAI shapes), a fenced code block, a ReAct "Action Input:" line,
 // a code span in prose or a bare command line, after dropping thinking
 // blocks, chat-template tokens and "Command:" or "$ " prefixes. A reply
-// with no command returns an error wrapping ErrUnusableReply that says
+// with no command returns an error wrapping ErrUnusable that says
 // why.
-func ParseReply(reply string) (Proposal, error) {
+func Parse(reply string) (Proposal, error) {
 	text := cleanReply(reply)
 	text, thinking := stripThinking(text)
 	if strings.TrimSpace(text) == "" {

@@ -1,4 +1,4 @@
-package workers_test
+package reply_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amf-os/amf/workers"
+	"github.com/amf-os/amf/workers/reply"
 )
 
 // replyCase is one file of testdata/replies: a reply as a local model
@@ -38,11 +38,11 @@ func loadReplies(t testing.TB) []replyCase {
 		}
 		s := string(raw)
 		body, ok := strings.CutPrefix(s, "-- reply --\n")
-		reply, rest, ok2 := strings.Cut(body, "\n-- end --\n")
+		text, rest, ok2 := strings.Cut(body, "\n-- end --\n")
 		if !ok || !ok2 {
 			t.Fatalf("%s: want a reply section ended by -- end --", f)
 		}
-		c := replyCase{name: strings.TrimSuffix(filepath.Base(f), ".txt"), reply: reply}
+		c := replyCase{name: strings.TrimSuffix(filepath.Base(f), ".txt"), reply: text}
 		for _, sec := range strings.Split(rest, "-- ")[1:] {
 			name, val, _ := strings.Cut(sec, " --\n")
 			val = strings.TrimSuffix(val, "\n")
@@ -65,7 +65,7 @@ func loadReplies(t testing.TB) []replyCase {
 	return out
 }
 
-func TestParseReplyCorpus(t *testing.T) {
+func TestParseCorpus(t *testing.T) {
 	cases := loadReplies(t)
 	if len(cases) < 40 {
 		t.Fatalf("corpus has %d replies, want at least 40", len(cases))
@@ -73,9 +73,9 @@ func TestParseReplyCorpus(t *testing.T) {
 	shapes := map[string]int{}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := workers.ParseReply(c.reply)
+			p, err := reply.Parse(c.reply)
 			if c.unusable != "" {
-				if !errors.Is(err, workers.ErrUnusableReply) {
+				if !errors.Is(err, reply.ErrUnusable) {
 					t.Fatalf("want unusable (%s), got command %q (shape %s), err %v", c.unusable, p.Command, p.Shape, err)
 				}
 				if !strings.Contains(err.Error(), c.unusable) {
@@ -98,18 +98,18 @@ func TestParseReplyCorpus(t *testing.T) {
 	t.Logf("%d replies; usable by shape: %v", len(cases), shapes)
 }
 
-func TestParseReplyKeepsThought(t *testing.T) {
-	p, err := workers.ParseReply(`{"thought": "du sums sizes", "command": "du -sh ."}`)
+func TestParseKeepsThought(t *testing.T) {
+	p, err := reply.Parse(`{"thought": "du sums sizes", "command": "du -sh ."}`)
 	if err != nil || p.Thought != "du sums sizes" {
 		t.Fatalf("got %+v, %v", p, err)
 	}
-	p, err = workers.ParseReply("<think>nproc counts CPUs</think>\nnproc")
+	p, err = reply.Parse("<think>nproc counts CPUs</think>\nnproc")
 	if err != nil || p.Command != "nproc" || p.Thought != "nproc counts CPUs" {
 		t.Fatalf("thinking block as thought: got %+v, %v", p, err)
 	}
 }
 
-func FuzzParseReply(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, c := range loadReplies(f) {
 		f.Add(c.reply)
 	}
@@ -117,17 +117,17 @@ func FuzzParseReply(f *testing.F) {
 	f.Add(strings.Repeat("```\n", 3000))
 	f.Add(strings.Repeat(`{"command": [`, 2000))
 	f.Add(strings.Repeat("<think>", 1000) + "ls")
-	f.Fuzz(func(t *testing.T, reply string) {
+	f.Fuzz(func(t *testing.T, text string) {
 		start := time.Now()
-		p, err := workers.ParseReply(reply)
+		p, err := reply.Parse(text)
 		// A generous bound: the parser is linear in its capped input, so
 		// only a pathological slowdown (a regression) can reach it.
 		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("parsing %d bytes took %v", len(reply), d)
+			t.Fatalf("parsing %d bytes took %v", len(text), d)
 		}
 		if err != nil {
-			if !errors.Is(err, workers.ErrUnusableReply) {
-				t.Fatalf("error %v does not wrap ErrUnusableReply", err)
+			if !errors.Is(err, reply.ErrUnusable) {
+				t.Fatalf("error %v does not wrap ErrUnusable", err)
 			}
 			return
 		}

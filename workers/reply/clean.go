@@ -1,4 +1,4 @@
-package workers
+package reply
 
 import "strings"
 
@@ -12,8 +12,8 @@ var templateTokens = []string{
 }
 
 func cleanReply(s string) string {
-	if len(s) > maxReplyBytes {
-		s = s[:maxReplyBytes]
+	if len(s) > MaxBytes {
+		s = s[:MaxBytes]
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
@@ -60,4 +60,11 @@ func stripThinking(s string) (rest, thinking string) {
 	next:
 	}
 	return strings.TrimSpace(s), strings.TrimSpace(thought.String())
+}
+
+// Text is a reply without chat-template tokens and thinking blocks: what
+// the user should read of a model's prose answer.
+func Text(reply string) string {
+	text, _ := stripThinking(cleanReply(reply))
+	return strings.TrimSpace(text)
 }
