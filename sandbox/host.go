@@ -48,7 +48,7 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 	ctx, cancel := h.timeout(ctx, spec)
 	defer cancel()
 
-	cmd := exec.Command(shellPath(), "-c", spec.Command)
+	cmd := exec.Command(shellPath(), "-c", "--", spec.Command) // "--": a leading "-" is not an option
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
