@@ -356,3 +356,64 @@ func TestEscapeNoLeakedDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// A sandbox that is passed another one's output descriptors over a unix
+// socket (two commands of one session share a work dir) can neither hold
+// that run open nor write into its output once its command has ended.
+func TestEscapeHeldOutputPipes(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	holder := `python3 -c '
+import os, socket, time
+s = socket.socket(socket.AF_UNIX); s.bind("/work/sock"); s.listen(1)
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 16, 2)
+c.recv(1)  # end of file: the sender has exited
+time.sleep(0.5)
+while not os.path.exists("/work/release"):
+    for fd in fds:
+        try: os.write(fd, b"FORGED-BY-TASK-B\n")
+        except OSError: pass
+    time.sleep(0.02)
+print("holder released")
+'`
+	sender := `python3 -c '
+import socket
+s = socket.socket(socket.AF_UNIX); s.connect("/work/sock")
+socket.send_fds(s, [b"x"], [1, 2])
+print("sent")
+'`
+	release := func() { os.WriteFile(filepath.Join(work, "release"), nil, 0o644) }
+	// Before the fix the sender's run waited for the holder; this ends
+	// the holder so such a failure is reported rather than hanging.
+	safety := time.AfterFunc(30*time.Second, release)
+	defer safety.Stop()
+	holderDone := make(chan Result, 1)
+	go func() {
+		res, _ := attempt(t, r, "holding another run's output descriptors", holder, Spec{WorkDir: work, Timeout: 60 * time.Second})
+		holderDone <- res
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(work, "sock")); err == nil {
+			break
+		}
+		if i > 2000 {
+			t.Fatal("the holder never listened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res, out := attempt(t, r, "passing stdout and stderr to another sandbox", sender, Spec{WorkDir: work, Timeout: 20 * time.Second})
+	select {
+	case <-holderDone:
+		t.Errorf("the run ended only once the process holding its output had")
+	default:
+	}
+	release()
+	<-holderDone
+	if res.ExitCode != 0 || res.TimedOut || !strings.Contains(out, "stdout: sent") {
+		t.Errorf("result %+v: want the sender's own exit 0", res)
+	}
+	if strings.Contains(out, "FORGED") {
+		t.Errorf("another sandbox wrote into this run's output")
+	}
+}

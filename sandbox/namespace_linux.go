@@ -292,7 +292,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	defer cancel()
 
 	sink := newOutputSink(out, n.outputBudget(spec))
-	stdout, stderr, drained, err := sink.pipes()
+	stdout, stderr, drain, err := sink.pipes()
 	if err != nil {
 		return Result{}, err
 	}
@@ -307,7 +307,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	p, err := n.hand(prof.Network, workPath, task, fds)
 	closeOut()
 	if err != nil {
-		drained()
+		drain(outputGrace)
 		return Result{}, err
 	}
 	// The command is the pid namespace's init: killing it makes the
@@ -316,8 +316,11 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	ws, maxRSS, werr := p.wait()
 	timedOut := stop()
 	p.release()
-	drained()
+	// The time and the status are the tree's; output is read on for a
+	// short grace only, since a write end passed to another process
+	// would otherwise keep this run open.
 	res := statusResult(ws, maxRSS, start.elapsed())
+	drain(outputGrace)
 	if werr != nil {
 		res.ExitCode = -1 // the spawner died: no status, and the command with it
 	}
@@ -340,7 +343,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	case res.Signal == unix.SIGXFSZ.String():
 		res.LimitHit = "file_size"
 	}
-	res.Truncated = sink.finish()
+	res.Truncated, res.LateOutput = sink.finish()
 	if res.Truncated && res.LimitHit == "" {
 		res.LimitHit = "output"
 	}
