@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"golang.org/x/sys/unix"
 )
 
 // The escape tests run hostile commands with validation reduced to the
@@ -60,6 +62,20 @@ func attempt(t *testing.T, r *NamespaceRunner, what, cmd string, spec ...Spec) (
 	}
 	t.Logf("tried %s: %q → exit %d %s\n%s", what, cmd, res.ExitCode, res.LimitHit, c.text())
 	return res, c.text()
+}
+
+// inWork returns a host path to name in the work dir's own file system,
+// which is never attached to the host's tree: through the descriptor the
+// runner holds.
+func inWork(t *testing.T, r *NamespaceRunner, work, name string) string {
+	t.Helper()
+	fd, fs, err := r.workdirs.acquire(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	r.workdirs.done(fs)
+	return fmt.Sprintf("/proc/%d/fd/%d/%s", os.Getpid(), fs.fd, name)
 }
 
 func canary(t *testing.T, dir string) (path, secret string) {
@@ -251,19 +267,41 @@ func TestEscapeMemoryBomb(t *testing.T) {
 }
 
 func TestEscapeFillDisks(t *testing.T) {
-	r := escapeRunner(t, Limits{Tmp: 8 << 20, FileSize: 16 << 20})
+	r := escapeRunner(t, Limits{Tmp: 8 << 20, FileSize: 16 << 20, WorkDirBytes: 32 << 20, WorkDirInodes: 500})
 	work := t.TempDir()
 	res, out := attempt(t, r, "filling /tmp", "dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>&1; df -k /tmp | tail -1")
 	if res.ExitCode == 0 && !strings.Contains(out, "No space") {
 		t.Errorf("filling /tmp was not bounded")
 	}
-	res, _ = attempt(t, r, "filling the work dir", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
-	fi, err := os.Stat(filepath.Join(work, "fill"))
+	res, _ = attempt(t, r, "writing one file past the file size limit", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	fi, err := os.Stat(inWork(t, r, work, "fill"))
 	if err == nil && fi.Size() > 16<<20 {
 		t.Errorf("work dir file grew to %d bytes past the 16 MiB limit", fi.Size())
 	}
 	if res.ExitCode == 0 {
 		t.Errorf("writing 64 MiB under a 16 MiB file size limit succeeded")
+	}
+	// Many files each under the file size limit: the work dir's byte
+	// budget stops them, and the result says so.
+	res, out = attempt(t, r, "filling the work dir with files under the size limit", "for i in 1 2 3 4 5; do dd if=/dev/zero of=/work/f$i bs=1M count=15 || exit 1; done", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode == 0 || res.LimitHit != "work_dir_bytes" || !strings.Contains(out, "work_dir.size_mib") {
+		t.Errorf("result %+v: want the work dir byte budget named", res)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(inWork(t, r, work, ""), &st); err != nil {
+		t.Fatal(err)
+	}
+	if used := int64(st.Blocks-st.Bfree) * st.Bsize; used > 33<<20 {
+		t.Errorf("work dir holds %d bytes past its 32 MiB budget", used)
+	}
+	attempt(t, r, "emptying the work dir", "rm -f /work/*", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	res, out = attempt(t, r, "creating files past the inode budget", "mkdir d && cd d && for i in $(seq 1 2000); do : > f$i || exit 1; done", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode == 0 || res.LimitHit != "work_dir_inodes" || !strings.Contains(out, "work_dir.inodes") {
+		t.Errorf("result %+v: want the work dir inode budget named", res)
+	}
+	// Nothing was written to the host disk.
+	if ents, _ := os.ReadDir(work); len(ents) > 0 {
+		t.Errorf("the host work dir holds %d entries", len(ents))
 	}
 }
 
@@ -278,12 +316,13 @@ func TestEscapeSetuidBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	suid := filepath.Join(work, "rootid")
+	// A setuid-root binary put into the work dir from outside.
+	suid := inWork(t, r, work, "rootid")
 	if err := os.WriteFile(suid, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(suid, 0o4755|os.ModeSetuid)
 	os.Chown(suid, 0, 0)
+	os.Chmod(suid, 0o4755|os.ModeSetuid)
 	_, out := attempt(t, r, "running a setuid-root binary from the work dir", "./rootid -u; ls -l rootid", Spec{WorkDir: work, Timeout: 20 * time.Second})
 	if !strings.Contains(out, "stdout: 1000") {
 		t.Errorf("setuid binary did not run as the sandbox user")
@@ -292,22 +331,76 @@ func TestEscapeSetuidBinary(t *testing.T) {
 	if res.ExitCode == 0 {
 		t.Errorf("su succeeded")
 	}
+	// What a sandbox leaves behind is never setuid on the host: its file
+	// system is mounted nosuid, and never attached to the host's tree.
+	attempt(t, r, "leaving a setuid binary and links to host secrets", "cp /usr/bin/id left && chmod 4755 left; ln -s /etc/shadow shadow; ln -s /root rootdir; ls -l", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	left := inWork(t, r, work, "left")
+	var st unix.Statfs_t
+	if err := unix.Statfs(left, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Flags&unix.ST_NOSUID == 0 {
+		t.Errorf("the work dir's file system is not nosuid")
+	}
+	// Run by an ordinary host user, through a descriptor (a host user
+	// cannot follow the runner's /proc/PID/fd).
+	lf, err := os.Open(left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	cmd := exec.Command("/proc/self/fd/3", "-u")
+	cmd.ExtraFiles = []*os.File{lf}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if got, err := cmd.Output(); err != nil || strings.TrimSpace(string(got)) != "65534" {
+		t.Errorf("the left-behind setuid binary ran on the host as %q (%v); want nobody (65534)", got, err)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) > 0 {
+		t.Errorf("the host work dir holds %d entries", len(ents))
+	}
+	r.Release(work)
+	if _, err := os.Stat(work); err == nil {
+		t.Errorf("a released work dir is still on the host")
+	}
 }
 
 func TestEscapeSymlinks(t *testing.T) {
 	r := escapeRunner(t, Limits{})
 	work := t.TempDir()
 	p, secret := canary(t, os.TempDir())
-	os.Symlink(p, filepath.Join(work, "canary"))
-	os.Symlink("/root", filepath.Join(work, "rootdir"))
-	os.Symlink("/", filepath.Join(work, "hostroot"))
-	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	os.Symlink(p, inWork(t, r, work, "canary"))
+	os.Symlink("/root", inWork(t, r, work, "rootdir"))
+	os.Symlink("/", inWork(t, r, work, "hostroot"))
+	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "ls -l; cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if !strings.Contains(out, "hostroot -> /") {
+		t.Errorf("the links were not in the work dir")
+	}
 	if strings.Contains(out, secret) {
 		t.Errorf("host canary read through a symlink")
 	}
 	for _, host := range []string{".dockerenv", "farm", "boot", "srv"} {
 		if _, err := os.Stat("/" + host); err == nil && strings.Contains(out, "stdout: "+host+"\n") {
 			t.Errorf("host root entry %s visible inside", host)
+		}
+	}
+}
+
+// The host's boot arguments and the host path of the work dir are not
+// visible inside.
+func TestEscapeHostPathsInProc(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	host, _ := os.ReadFile("/proc/cmdline")
+	res, out := attempt(t, r, "reading /proc/cmdline and mountinfo", "cat /proc/cmdline; echo ---; cat /proc/self/mountinfo /proc/1/mountinfo", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d", res.ExitCode)
+	}
+	if h := strings.TrimSpace(string(host)); h != "" && strings.Contains(out, h) || !strings.Contains(out, "stdout: ---") || strings.Index(out, "stdout: ---") > 0 {
+		t.Errorf("/proc/cmdline shows the host's boot arguments")
+	}
+	for _, p := range []string{work, filepath.Dir(work), r.cfg.StateDir} {
+		if strings.Contains(out, p) {
+			t.Errorf("mountinfo shows the host path %s", p)
 		}
 	}
 }
@@ -383,7 +476,7 @@ s = socket.socket(socket.AF_UNIX); s.connect("/work/sock")
 socket.send_fds(s, [b"x"], [1, 2])
 print("sent")
 '`
-	release := func() { os.WriteFile(filepath.Join(work, "release"), nil, 0o644) }
+	release := func() { os.WriteFile(inWork(t, r, work, "release"), nil, 0o644) }
 	// Before the fix the sender's run waited for the holder; this ends
 	// the holder so such a failure is reported rather than hanging.
 	safety := time.AfterFunc(30*time.Second, release)
@@ -394,7 +487,7 @@ print("sent")
 		holderDone <- res
 	}()
 	for i := 0; ; i++ {
-		if _, err := os.Stat(filepath.Join(work, "sock")); err == nil {
+		if _, err := os.Stat(inWork(t, r, work, "sock")); err == nil {
 			break
 		}
 		if i > 2000 {

@@ -32,6 +32,9 @@ func NewHost(cfg Config) (*HostRunner, error) {
 	return &HostRunner{base: b}, nil
 }
 
+// Release removes a work dir once its task has ended.
+func (h *HostRunner) Release(dir string) { os.RemoveAll(dir) }
+
 // Name implements Runner.
 func (h *HostRunner) Name() string { return "host" }
 

@@ -143,6 +143,15 @@ func (o *outputSink) rest(st *stream) (eof bool) {
 	return eof
 }
 
+// note adds a line of the runner's own to stderr.
+func (o *outputSink) note(line string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fn != nil {
+		o.fn(Stderr, line)
+	}
+}
+
 // finish marks truncation and late output on stderr so the reader of the
 // stream sees them, and returns whether output was truncated and how
 // many bytes came after the command had ended.
