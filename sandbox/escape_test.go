@@ -510,3 +510,38 @@ print("sent")
 		t.Errorf("another sandbox wrote into this run's output")
 	}
 }
+
+// Socket families the kernel does not isolate by network namespace are
+// refused, and argument checks read the register as the kernel does: its
+// high 32 bits cannot smuggle a filtered value past the filter.
+func TestEscapeSocketFamiliesAndWideArguments(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	errnoOf := func(what, perl string) string {
+		_, out := attempt(t, r, what, `perl -e '`+perl+`; print "err=", $!+0, "\n"'`)
+		return out
+	}
+	for _, tc := range []struct {
+		what string
+		nr   int
+		dom  string
+	}{
+		{"an AF_VSOCK socket (the host VM's port space)", 41, "40"},
+		{"an AF_VSOCK socket with the family's high bits set", 41, "0x100000028"},
+		{"an AF_ALG socket (kernel crypto)", 41, "38"},
+		{"an AF_BLUETOOTH socket", 41, "31"},
+		{"an AF_VSOCK socket pair", 53, "40"},
+	} {
+		out := errnoOf(tc.what, fmt.Sprintf(`my $r = syscall(%d, %s, 1, 0, 0)`, tc.nr, tc.dom))
+		if !strings.Contains(out, "err=97") { // EAFNOSUPPORT
+			t.Errorf("%s was not refused with EAFNOSUPPORT", tc.what)
+		}
+	}
+	out := errnoOf("TIOCSTI with the request's high 32 bits set", `my $c = "x"; syscall(16, 0, 0x100005412, $c)`)
+	if !strings.Contains(out, "err=1\n") && !strings.HasSuffix(out, "err=1") {
+		t.Errorf("ioctl(0x100000000|TIOCSTI) was not refused with EPERM")
+	}
+	_, out = attempt(t, r, "ordinary sockets", `perl -e 'use Socket; socket(my $a, PF_INET, SOCK_STREAM, 0) or die "inet: $!"; socket(my $b, PF_UNIX, SOCK_STREAM, 0) or die "unix: $!"; socket(my $c, PF_INET6, SOCK_DGRAM, 0) or die "inet6: $!"; print "ok\n"'`)
+	if !strings.Contains(out, "stdout: ok") {
+		t.Errorf("ordinary sockets were refused")
+	}
+}
