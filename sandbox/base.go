@@ -31,7 +31,17 @@ func newBase(cfg Config) (*base, error) {
 			return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, cfg.DefaultProfile)
 		}
 	}
-	return &base{cfg: cfg, policy: pol, limits: cfg.Limits.withDefaults(), log: cfg.logger()}, nil
+	lim := cfg.Limits
+	if lim.WorkDirBytes == 0 {
+		lim.WorkDirBytes = pol.WorkDir.SizeMiB << 20
+	}
+	if lim.WorkDirInodes == 0 {
+		lim.WorkDirInodes = pol.WorkDir.Inodes
+	}
+	if lim.WorkDirTTL == 0 {
+		lim.WorkDirTTL = pol.WorkDir.IdleTTL
+	}
+	return &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}, nil
 }
 
 // Validate checks a command against a profile of this runner's policy.

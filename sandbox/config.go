@@ -56,20 +56,31 @@ type Limits struct {
 	Tmp int64
 	// Output caps the bytes of output delivered per command.
 	Output int
+	// WorkDirBytes and WorkDirInodes are the budget of a work dir's own
+	// file system (root runners); zero takes the profiles file's
+	// work_dir section, then the defaults.
+	WorkDirBytes  int64
+	WorkDirInodes int64
+	// WorkDirTTL is how long an unused work dir (a session's) is kept;
+	// zero takes the profiles file's work_dir.idle_ttl.
+	WorkDirTTL time.Duration
 }
 
 // DefaultLimits are the limits a zero Limits field takes.
 var DefaultLimits = Limits{
-	Timeout:      60 * time.Second,
-	CPUTime:      60 * time.Second,
-	Memory:       512 << 20,
-	AddressSpace: 4 << 30,
-	FileSize:     256 << 20,
-	OpenFiles:    256,
-	Processes:    128,
-	CPUs:         1,
-	Tmp:          64 << 20,
-	Output:       1 << 20,
+	Timeout:       60 * time.Second,
+	CPUTime:       60 * time.Second,
+	Memory:        512 << 20,
+	AddressSpace:  4 << 30,
+	FileSize:      256 << 20,
+	OpenFiles:     256,
+	Processes:     128,
+	CPUs:          1,
+	Tmp:           64 << 20,
+	Output:        1 << 20,
+	WorkDirBytes:  1 << 30,
+	WorkDirInodes: 100_000,
+	WorkDirTTL:    24 * time.Hour,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -103,6 +114,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Output > 0 {
 		d.Output = l.Output
+	}
+	if l.WorkDirBytes > 0 {
+		d.WorkDirBytes = l.WorkDirBytes
+	}
+	if l.WorkDirInodes > 0 {
+		d.WorkDirInodes = l.WorkDirInodes
+	}
+	if l.WorkDirTTL > 0 {
+		d.WorkDirTTL = l.WorkDirTTL
 	}
 	return d
 }

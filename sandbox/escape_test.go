@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"golang.org/x/sys/unix"
 )
 
 // The escape tests run hostile commands with validation reduced to the
@@ -60,6 +62,20 @@ func attempt(t *testing.T, r *NamespaceRunner, what, cmd string, spec ...Spec) (
 	}
 	t.Logf("tried %s: %q → exit %d %s\n%s", what, cmd, res.ExitCode, res.LimitHit, c.text())
 	return res, c.text()
+}
+
+// inWork returns a host path to name in the work dir's own file system,
+// which is never attached to the host's tree: through the descriptor the
+// runner holds.
+func inWork(t *testing.T, r *NamespaceRunner, work, name string) string {
+	t.Helper()
+	fd, fs, err := r.workdirs.acquire(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	r.workdirs.done(fs)
+	return fmt.Sprintf("/proc/%d/fd/%d/%s", os.Getpid(), fs.fd, name)
 }
 
 func canary(t *testing.T, dir string) (path, secret string) {
@@ -251,19 +267,41 @@ func TestEscapeMemoryBomb(t *testing.T) {
 }
 
 func TestEscapeFillDisks(t *testing.T) {
-	r := escapeRunner(t, Limits{Tmp: 8 << 20, FileSize: 16 << 20})
+	r := escapeRunner(t, Limits{Tmp: 8 << 20, FileSize: 16 << 20, WorkDirBytes: 32 << 20, WorkDirInodes: 500})
 	work := t.TempDir()
 	res, out := attempt(t, r, "filling /tmp", "dd if=/dev/zero of=/tmp/fill bs=1M count=64 2>&1; df -k /tmp | tail -1")
 	if res.ExitCode == 0 && !strings.Contains(out, "No space") {
 		t.Errorf("filling /tmp was not bounded")
 	}
-	res, _ = attempt(t, r, "filling the work dir", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
-	fi, err := os.Stat(filepath.Join(work, "fill"))
+	res, _ = attempt(t, r, "writing one file past the file size limit", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	fi, err := os.Stat(inWork(t, r, work, "fill"))
 	if err == nil && fi.Size() > 16<<20 {
 		t.Errorf("work dir file grew to %d bytes past the 16 MiB limit", fi.Size())
 	}
 	if res.ExitCode == 0 {
 		t.Errorf("writing 64 MiB under a 16 MiB file size limit succeeded")
+	}
+	// Many files each under the file size limit: the work dir's byte
+	// budget stops them, and the result says so.
+	res, out = attempt(t, r, "filling the work dir with files under the size limit", "for i in 1 2 3 4 5; do dd if=/dev/zero of=/work/f$i bs=1M count=15 || exit 1; done", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode == 0 || res.LimitHit != "work_dir_bytes" || !strings.Contains(out, "work_dir.size_mib") {
+		t.Errorf("result %+v: want the work dir byte budget named", res)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(inWork(t, r, work, ""), &st); err != nil {
+		t.Fatal(err)
+	}
+	if used := int64(st.Blocks-st.Bfree) * st.Bsize; used > 33<<20 {
+		t.Errorf("work dir holds %d bytes past its 32 MiB budget", used)
+	}
+	attempt(t, r, "emptying the work dir", "rm -f /work/*", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	res, out = attempt(t, r, "creating files past the inode budget", "mkdir d && cd d && for i in $(seq 1 2000); do : > f$i || exit 1; done", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode == 0 || res.LimitHit != "work_dir_inodes" || !strings.Contains(out, "work_dir.inodes") {
+		t.Errorf("result %+v: want the work dir inode budget named", res)
+	}
+	// Nothing was written to the host disk.
+	if ents, _ := os.ReadDir(work); len(ents) > 0 {
+		t.Errorf("the host work dir holds %d entries", len(ents))
 	}
 }
 
@@ -278,12 +316,13 @@ func TestEscapeSetuidBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	suid := filepath.Join(work, "rootid")
+	// A setuid-root binary put into the work dir from outside.
+	suid := inWork(t, r, work, "rootid")
 	if err := os.WriteFile(suid, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(suid, 0o4755|os.ModeSetuid)
 	os.Chown(suid, 0, 0)
+	os.Chmod(suid, 0o4755|os.ModeSetuid)
 	_, out := attempt(t, r, "running a setuid-root binary from the work dir", "./rootid -u; ls -l rootid", Spec{WorkDir: work, Timeout: 20 * time.Second})
 	if !strings.Contains(out, "stdout: 1000") {
 		t.Errorf("setuid binary did not run as the sandbox user")
@@ -292,22 +331,76 @@ func TestEscapeSetuidBinary(t *testing.T) {
 	if res.ExitCode == 0 {
 		t.Errorf("su succeeded")
 	}
+	// What a sandbox leaves behind is never setuid on the host: its file
+	// system is mounted nosuid, and never attached to the host's tree.
+	attempt(t, r, "leaving a setuid binary and links to host secrets", "cp /usr/bin/id left && chmod 4755 left; ln -s /etc/shadow shadow; ln -s /root rootdir; ls -l", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	left := inWork(t, r, work, "left")
+	var st unix.Statfs_t
+	if err := unix.Statfs(left, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Flags&unix.ST_NOSUID == 0 {
+		t.Errorf("the work dir's file system is not nosuid")
+	}
+	// Run by an ordinary host user, through a descriptor (a host user
+	// cannot follow the runner's /proc/PID/fd).
+	lf, err := os.Open(left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	cmd := exec.Command("/proc/self/fd/3", "-u")
+	cmd.ExtraFiles = []*os.File{lf}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if got, err := cmd.Output(); err != nil || strings.TrimSpace(string(got)) != "65534" {
+		t.Errorf("the left-behind setuid binary ran on the host as %q (%v); want nobody (65534)", got, err)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) > 0 {
+		t.Errorf("the host work dir holds %d entries", len(ents))
+	}
+	r.Release(work)
+	if _, err := os.Stat(work); err == nil {
+		t.Errorf("a released work dir is still on the host")
+	}
 }
 
 func TestEscapeSymlinks(t *testing.T) {
 	r := escapeRunner(t, Limits{})
 	work := t.TempDir()
 	p, secret := canary(t, os.TempDir())
-	os.Symlink(p, filepath.Join(work, "canary"))
-	os.Symlink("/root", filepath.Join(work, "rootdir"))
-	os.Symlink("/", filepath.Join(work, "hostroot"))
-	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	os.Symlink(p, inWork(t, r, work, "canary"))
+	os.Symlink("/root", inWork(t, r, work, "rootdir"))
+	os.Symlink("/", inWork(t, r, work, "hostroot"))
+	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "ls -l; cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if !strings.Contains(out, "hostroot -> /") {
+		t.Errorf("the links were not in the work dir")
+	}
 	if strings.Contains(out, secret) {
 		t.Errorf("host canary read through a symlink")
 	}
 	for _, host := range []string{".dockerenv", "farm", "boot", "srv"} {
 		if _, err := os.Stat("/" + host); err == nil && strings.Contains(out, "stdout: "+host+"\n") {
 			t.Errorf("host root entry %s visible inside", host)
+		}
+	}
+}
+
+// The host's boot arguments and the host path of the work dir are not
+// visible inside.
+func TestEscapeHostPathsInProc(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	host, _ := os.ReadFile("/proc/cmdline")
+	res, out := attempt(t, r, "reading /proc/cmdline and mountinfo", "cat /proc/cmdline; echo ---; cat /proc/self/mountinfo /proc/1/mountinfo", Spec{WorkDir: work, Timeout: 20 * time.Second})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d", res.ExitCode)
+	}
+	if h := strings.TrimSpace(string(host)); h != "" && strings.Contains(out, h) || !strings.Contains(out, "stdout: ---") || strings.Index(out, "stdout: ---") > 0 {
+		t.Errorf("/proc/cmdline shows the host's boot arguments")
+	}
+	for _, p := range []string{work, filepath.Dir(work), r.cfg.StateDir} {
+		if strings.Contains(out, p) {
+			t.Errorf("mountinfo shows the host path %s", p)
 		}
 	}
 }
@@ -354,5 +447,101 @@ func TestEscapeNoLeakedDescriptors(t *testing.T) {
 		default:
 			t.Errorf("descriptor leaked into the sandbox: %s", l)
 		}
+	}
+}
+
+// A sandbox that is passed another one's output descriptors over a unix
+// socket (two commands of one session share a work dir) can neither hold
+// that run open nor write into its output once its command has ended.
+func TestEscapeHeldOutputPipes(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	work := t.TempDir()
+	holder := `python3 -c '
+import os, socket, time
+s = socket.socket(socket.AF_UNIX); s.bind("/work/sock"); s.listen(1)
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 16, 2)
+c.recv(1)  # end of file: the sender has exited
+time.sleep(0.5)
+while not os.path.exists("/work/release"):
+    for fd in fds:
+        try: os.write(fd, b"FORGED-BY-TASK-B\n")
+        except OSError: pass
+    time.sleep(0.02)
+print("holder released")
+'`
+	sender := `python3 -c '
+import socket
+s = socket.socket(socket.AF_UNIX); s.connect("/work/sock")
+socket.send_fds(s, [b"x"], [1, 2])
+print("sent")
+'`
+	release := func() { os.WriteFile(inWork(t, r, work, "release"), nil, 0o644) }
+	// Before the fix the sender's run waited for the holder; this ends
+	// the holder so such a failure is reported rather than hanging.
+	safety := time.AfterFunc(30*time.Second, release)
+	defer safety.Stop()
+	holderDone := make(chan Result, 1)
+	go func() {
+		res, _ := attempt(t, r, "holding another run's output descriptors", holder, Spec{WorkDir: work, Timeout: 60 * time.Second})
+		holderDone <- res
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(inWork(t, r, work, "sock")); err == nil {
+			break
+		}
+		if i > 2000 {
+			t.Fatal("the holder never listened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res, out := attempt(t, r, "passing stdout and stderr to another sandbox", sender, Spec{WorkDir: work, Timeout: 20 * time.Second})
+	select {
+	case <-holderDone:
+		t.Errorf("the run ended only once the process holding its output had")
+	default:
+	}
+	release()
+	<-holderDone
+	if res.ExitCode != 0 || res.TimedOut || !strings.Contains(out, "stdout: sent") {
+		t.Errorf("result %+v: want the sender's own exit 0", res)
+	}
+	if strings.Contains(out, "FORGED") {
+		t.Errorf("another sandbox wrote into this run's output")
+	}
+}
+
+// Socket families the kernel does not isolate by network namespace are
+// refused, and argument checks read the register as the kernel does: its
+// high 32 bits cannot smuggle a filtered value past the filter.
+func TestEscapeSocketFamiliesAndWideArguments(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	errnoOf := func(what, perl string) string {
+		_, out := attempt(t, r, what, `perl -e '`+perl+`; print "err=", $!+0, "\n"'`)
+		return out
+	}
+	for _, tc := range []struct {
+		what string
+		nr   int
+		dom  string
+	}{
+		{"an AF_VSOCK socket (the host VM's port space)", 41, "40"},
+		{"an AF_VSOCK socket with the family's high bits set", 41, "0x100000028"},
+		{"an AF_ALG socket (kernel crypto)", 41, "38"},
+		{"an AF_BLUETOOTH socket", 41, "31"},
+		{"an AF_VSOCK socket pair", 53, "40"},
+	} {
+		out := errnoOf(tc.what, fmt.Sprintf(`my $r = syscall(%d, %s, 1, 0, 0)`, tc.nr, tc.dom))
+		if !strings.Contains(out, "err=97") { // EAFNOSUPPORT
+			t.Errorf("%s was not refused with EAFNOSUPPORT", tc.what)
+		}
+	}
+	out := errnoOf("TIOCSTI with the request's high 32 bits set", `my $c = "x"; syscall(16, 0, 0x100005412, $c)`)
+	if !strings.Contains(out, "err=1\n") && !strings.HasSuffix(out, "err=1") {
+		t.Errorf("ioctl(0x100000000|TIOCSTI) was not refused with EPERM")
+	}
+	_, out = attempt(t, r, "ordinary sockets", `perl -e 'use Socket; socket(my $a, PF_INET, SOCK_STREAM, 0) or die "inet: $!"; socket(my $b, PF_UNIX, SOCK_STREAM, 0) or die "unix: $!"; socket(my $c, PF_INET6, SOCK_DGRAM, 0) or die "inet6: $!"; print "ok\n"'`)
+	if !strings.Contains(out, "stdout: ok") {
+		t.Errorf("ordinary sockets were refused")
 	}
 }

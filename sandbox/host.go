@@ -32,6 +32,9 @@ func NewHost(cfg Config) (*HostRunner, error) {
 	return &HostRunner{base: b}, nil
 }
 
+// Release removes a work dir once its task has ended.
+func (h *HostRunner) Release(dir string) { os.RemoveAll(dir) }
+
 // Name implements Runner.
 func (h *HostRunner) Name() string { return "host" }
 
@@ -48,12 +51,12 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 	ctx, cancel := h.timeout(ctx, spec)
 	defer cancel()
 
-	cmd := exec.Command(shellPath(), "-c", spec.Command)
+	cmd := exec.Command(shellPath(), "-c", "--", spec.Command) // "--": a leading "-" is not an option
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	sink := newOutputSink(out, h.outputBudget(spec))
-	stdout, stderr, drained, err := sink.pipes()
+	stdout, stderr, drain, err := sink.pipes()
 	if err != nil {
 		return Result{}, err
 	}
@@ -63,7 +66,7 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 	stdout.Close()
 	stderr.Close()
 	if err != nil {
-		drained()
+		drain(outputGrace)
 		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	pgid := cmd.Process.Pid
@@ -73,13 +76,13 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 	// pipes close.
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	timedOut := stop()
-	drained()
 	res := resultFrom(cmd.ProcessState, start.elapsed())
+	drain(outputGrace)
 	res.TimedOut = timedOut
 	if timedOut {
 		res.LimitHit = "timeout"
 	}
-	res.Truncated = sink.finish()
+	res.Truncated, res.LateOutput = sink.finish()
 	var ee *exec.ExitError
 	if werr != nil && !errors.As(werr, &ee) {
 		return res, fmt.Errorf("wait: %w", werr)

@@ -143,7 +143,9 @@ func runInit() error {
 	if err := unix.Chdir(workDirInside); err != nil {
 		return fmt.Errorf("enter work dir: %w", err)
 	}
-	argv := []string{shellBase(c.Shell), "-c", c.Command}
+	// "--" ends the shell's options: a command starting with "-" is a
+	// command, not an option of bash.
+	argv := []string{shellBase(c.Shell), "-c", "--", c.Command}
 	if err := syscall.Exec(c.Shell, argv, c.Env); err != nil {
 		return fmt.Errorf("exec %s: %w", c.Shell, err)
 	}

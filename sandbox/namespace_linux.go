@@ -28,10 +28,11 @@ import (
 // the runner starts a replacement in the background. Close stops them.
 type NamespaceRunner struct {
 	*base
-	root    bool   // running as host root: a 65536-id range is mapped
-	idBase  uint32 // first host id of that range
-	cgroups *cgroups
-	spawner *spawner
+	root     bool // running as host root: a 65536-id range is mapped
+	workdirs *workDirs
+	idBase   uint32 // first host id of that range
+	cgroups  *cgroups
+	spawner  *spawner
 
 	warm   chan *initProc
 	refill chan struct{}
@@ -68,6 +69,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		return nil, fmt.Errorf("%w: no user namespaces: %v", ErrUnsupported, err)
 	}
 	if n.root {
+		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
 		n.cgroups = newCgroups()
 	} else {
 		n.cgroups = &cgroups{missing: cgroupControllers}
@@ -107,6 +109,22 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	return n, nil
 }
 
+// Release frees a work dir and its file system: what a task left there
+// is gone. Workers call it when a task ends; session work dirs are also
+// freed once unused for Limits.WorkDirTTL.
+func (n *NamespaceRunner) Release(dir string) {
+	if n.workdirs != nil {
+		n.workdirs.release(dir)
+	}
+}
+
+func (n *NamespaceRunner) workDirLimit(which string) string {
+	if which == "work_dir_inodes" {
+		return fmt.Sprintf("%d files (work_dir.inodes)", n.limits.WorkDirInodes)
+	}
+	return fmt.Sprintf("%d MiB (work_dir.size_mib)", n.limits.WorkDirBytes>>20)
+}
+
 // Name implements Runner.
 func (n *NamespaceRunner) Name() string { return "namespace" }
 
@@ -122,6 +140,9 @@ func (n *NamespaceRunner) Close() error {
 			n.cancel()
 		}
 		n.wg.Wait()
+		if n.workdirs != nil {
+			defer n.workdirs.closeAll()
+		}
 		defer n.spawner.close()
 		if n.warm == nil {
 			return
@@ -263,7 +284,6 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	if err != nil {
 		return Result{}, err
 	}
-	defer n.later(cleanup)
 	task := taskConfig{
 		Command: spec.Command,
 		Shell:   shellPath(),
@@ -271,28 +291,32 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		Rlimits: n.rlimits(),
 	}
 	var workFd = -1
+	var wfs *workFS
 	workPath := dir
 	if n.root {
 		task.UID, task.GID = sandboxUID, sandboxUID
-		if err := os.Chown(dir, int(n.idBase)+sandboxUID, int(n.idBase)+sandboxUID); err != nil {
-			return Result{}, fmt.Errorf("%w: hand work dir to the sandbox user: %v", ErrStart, err)
-		}
-		// The work dir travels as a detached clone of its mount: the
-		// sandbox's ids may not search the host path, and a descriptor
-		// of a mount in another namespace cannot be bound.
-		workFd, err = unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		// The work dir is its own size-limited file system, handed over
+		// as a detached clone of its mount (see workDirs).
+		workFd, wfs, err = n.workdirs.acquire(dir)
 		if err != nil {
-			return Result{}, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
+			cleanup()
+			return Result{}, err
 		}
 		defer unix.Close(workFd)
+		defer n.workdirs.done(wfs)
+		if spec.WorkDir == "" {
+			defer n.later(func() { n.workdirs.release(dir) })
+		}
 		task.WorkMount = true
 		workPath = ""
+	} else {
+		defer n.later(cleanup)
 	}
 	ctx, cancel := n.timeout(ctx, spec)
 	defer cancel()
 
 	sink := newOutputSink(out, n.outputBudget(spec))
-	stdout, stderr, drained, err := sink.pipes()
+	stdout, stderr, drain, err := sink.pipes()
 	if err != nil {
 		return Result{}, err
 	}
@@ -307,7 +331,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	p, err := n.hand(prof.Network, workPath, task, fds)
 	closeOut()
 	if err != nil {
-		drained()
+		drain(outputGrace)
 		return Result{}, err
 	}
 	// The command is the pid namespace's init: killing it makes the
@@ -316,8 +340,11 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	ws, maxRSS, werr := p.wait()
 	timedOut := stop()
 	p.release()
-	drained()
+	// The time and the status are the tree's; output is read on for a
+	// short grace only, since a write end passed to another process
+	// would otherwise keep this run open.
 	res := statusResult(ws, maxRSS, start.elapsed())
+	drain(outputGrace)
 	if werr != nil {
 		res.ExitCode = -1 // the spawner died: no status, and the command with it
 	}
@@ -340,7 +367,13 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	case res.Signal == unix.SIGXFSZ.String():
 		res.LimitHit = "file_size"
 	}
-	res.Truncated = sink.finish()
+	if wfs != nil {
+		if full := n.workdirs.full(wfs); full != "" {
+			res.LimitHit = full
+			sink.note(fmt.Sprintf("[amf: the work dir is full: its %s limit of %s is reached]", full, n.workDirLimit(full)))
+		}
+	}
+	res.Truncated, res.LateOutput = sink.finish()
 	if res.Truncated && res.LimitHit == "" {
 		res.LimitHit = "output"
 	}

@@ -65,3 +65,20 @@ func TestNamespaceRunsCommand(t *testing.T) {
 		}
 	}
 }
+
+// A command that starts with "-" is a command, not an option of bash.
+func TestCommandStartingWithDash(t *testing.T) {
+	ns := escapeRunner(t, Limits{})
+	host, err := NewHost(Config{StateDir: t.TempDir(), ProfilesFile: ns.cfg.ProfilesFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Runner{ns, host} {
+		for _, cmd := range []string{"--version", "-", "-c"} {
+			res, out := run(t, r, "", cmd, 10*time.Second)
+			if res.ExitCode != 127 || !strings.Contains(out, cmd+": ") || strings.Contains(out, "option") {
+				t.Errorf("%s: %q ran as bash options: exit %d\n%s", r.Name(), cmd, res.ExitCode, out)
+			}
+		}
+	}
+}

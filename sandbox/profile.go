@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -35,12 +36,23 @@ func (p *Profile) Has(rule string) bool { return p.rules[rule] }
 // Policy is a set of profiles read from a profiles file.
 type Policy struct {
 	// Default is the profile used when a command names none.
-	Default  string
+	Default string
+	// WorkDir is the budget of every work dir.
+	WorkDir  WorkDirBudget
 	profiles map[string]*Profile
+}
+
+// WorkDirBudget is the work_dir section of a profiles file: the size of
+// each work dir's own file system and how long an unused one is kept.
+type WorkDirBudget struct {
+	SizeMiB int64         `yaml:"size_mib"`
+	Inodes  int64         `yaml:"inodes"`
+	IdleTTL time.Duration `yaml:"idle_ttl"`
 }
 
 type policyFile struct {
 	Default  string              `yaml:"default"`
+	WorkDir  WorkDirBudget       `yaml:"work_dir"`
 	Profiles map[string]*Profile `yaml:"profiles"`
 }
 
@@ -78,7 +90,10 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	if _, ok := f.Profiles[f.Default]; !ok {
 		return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, f.Default)
 	}
-	return &Policy{Default: f.Default, profiles: f.Profiles}, nil
+	if f.WorkDir.SizeMiB < 0 || f.WorkDir.Inodes < 0 || f.WorkDir.IdleTTL < 0 {
+		return nil, fmt.Errorf("%w: work_dir: size_mib, inodes and idle_ttl must not be negative", ErrBadProfiles)
+	}
+	return &Policy{Default: f.Default, WorkDir: f.WorkDir, profiles: f.Profiles}, nil
 }
 
 // LoadPolicy reads a profiles file; an empty path means the built-in one.

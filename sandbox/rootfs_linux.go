@@ -237,6 +237,10 @@ func pivot(root string) error {
 			}
 		}
 	}
+	// The host's boot arguments are no business of the command's.
+	if err := unix.Mount("/dev/null", "/proc/cmdline", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("mask /proc/cmdline: %w", err)
+	}
 	return nil
 }
 

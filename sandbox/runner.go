@@ -57,6 +57,10 @@ type Result struct {
 	LimitHit  string
 	TimedOut  bool
 	Truncated bool
+	// LateOutput counts the bytes of output that arrived after the
+	// command's process tree had ended (through a descriptor another
+	// process held); they are dropped.
+	LateOutput int64
 	// Unenforced names the limits this host could not apply (cgroup
 	// controllers it lacks); rlimits still bound the command.
 	Unenforced []string

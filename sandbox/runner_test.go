@@ -117,9 +117,13 @@ func TestRunKeepsWorkDir(t *testing.T) {
 	if _, err := r.Run(context.Background(), Spec{Command: "echo kept > note.txt", WorkDir: dir}, nil); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(dir + "/note.txt")
-	if err != nil || string(b) != "kept\n" {
-		t.Fatalf("work dir file: %q, %v", b, err)
+	// The next command in the same work dir (a session's) finds it.
+	var c collector
+	if _, err := r.Run(context.Background(), Spec{Command: "cat note.txt", WorkDir: dir}, c.out); err != nil {
+		t.Fatal(err)
+	}
+	if c.text() != "stdout: kept" {
+		t.Fatalf("work dir file: %q", c.text())
 	}
 }
 

@@ -100,6 +100,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	deadline, cancelDeadline := context.WithTimeout(ctx, task.Timeout.D())
 	defer cancelDeadline()
 	r := &run{w: w, task: task, em: em, ctx: deadline, phases: map[string]time.Duration{}}
+	defer r.releaseWorkDir()
 	final := r.execute()
 
 	if errors.Is(context.Cause(ctx), errShutdown) {
@@ -173,6 +174,15 @@ func (r *run) workDir() string {
 		name = "session-" + r.task.Session
 	}
 	return filepath.Join(r.w.StateDir, "work", name)
+}
+
+// releaseWorkDir frees a task's own work dir once the task has ended; a
+// session's stays for its next task (the runner frees it once unused).
+func (r *run) releaseWorkDir() {
+	rel, ok := r.w.Runner.(interface{ Release(dir string) })
+	if dir := r.workDir(); ok && dir != "" && r.task.Session == "" {
+		rel.Release(dir)
+	}
 }
 
 func (r *run) log() *slog.Logger { return r.w.Logger.With("task", r.task.ID) }

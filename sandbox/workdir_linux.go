@@ -1,0 +1,157 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A root runner gives every work dir its own tmpfs, sized by the limits
+// (WorkDirBytes, WorkDirInodes): the kernel refuses writes past either,
+// and the pages are charged to the memory cgroup of the command that
+// wrote them. The tmpfs is never attached to the host's tree: the
+// runner holds it as a detached mount (fsmount) and hands each command
+// of that work dir a clone of it, so nothing a command leaves there
+// (setuid files, symlinks to host paths) can be reached on the host,
+// the host path of the work dir does not show in the sandbox's
+// mountinfo, and it uses no host disk. The host directory only names
+// the work dir. A work dir lives until Release, until it has been unused
+// for WorkDirTTL, or until Close.
+type workDirs struct {
+	mu   sync.Mutex
+	fs   map[string]*workFS // host dir → its tmpfs
+	uid  int                // host uid and gid that own the tmpfs root
+	lim  Limits
+	ttl  time.Duration
+	tick time.Time // last sweep for expired work dirs
+}
+
+type workFS struct {
+	fd   int // the detached mount
+	used time.Time
+	runs int // commands using it now
+}
+
+func newWorkDirs(uid int, lim Limits, ttl time.Duration) *workDirs {
+	return &workDirs{fs: map[string]*workFS{}, uid: uid, lim: lim, ttl: ttl}
+}
+
+// acquire returns a clone of the work dir's mount for one command,
+// making the tmpfs the first time; done must be called when the command
+// has ended.
+func (w *workDirs) acquire(dir string) (fd int, fs *workFS, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sweep()
+	f, ok := w.fs[dir]
+	if !ok {
+		mfd, err := w.mount()
+		if err != nil {
+			return -1, nil, err
+		}
+		f = &workFS{fd: mfd}
+		w.fs[dir] = f
+	}
+	clone, err := unix.OpenTree(f.fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return -1, nil, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
+	}
+	f.runs++
+	f.used = time.Now()
+	return clone, f, nil
+}
+
+// done marks the end of a command that used f.
+func (w *workDirs) done(f *workFS) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f.runs--
+	f.used = time.Now()
+}
+
+// mount makes a detached, size-limited tmpfs: nosuid and nodev, owned by
+// the sandbox user.
+func (w *workDirs) mount() (int, error) {
+	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("%w: work dir file system: %v", ErrStart, err)
+	}
+	defer unix.Close(fsfd)
+	for _, kv := range [][2]string{
+		{"size", strconv.FormatInt(w.lim.WorkDirBytes, 10)},
+		{"nr_inodes", strconv.FormatInt(w.lim.WorkDirInodes, 10)},
+		{"mode", "0755"},
+		{"uid", strconv.Itoa(w.uid)},
+		{"gid", strconv.Itoa(w.uid)},
+	} {
+		if err := unix.FsconfigSetString(fsfd, kv[0], kv[1]); err != nil {
+			return -1, fmt.Errorf("%w: work dir file system option %s=%s: %v", ErrStart, kv[0], kv[1], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("%w: create work dir file system: %v", ErrStart, err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("%w: mount work dir file system: %v", ErrStart, err)
+	}
+	return mfd, nil
+}
+
+// full says which budget of the work dir is spent, if one is.
+func (w *workDirs) full(f *workFS) string {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(f.fd, &st); err != nil {
+		return ""
+	}
+	switch {
+	case st.Bfree == 0:
+		return "work_dir_bytes"
+	case st.Ffree == 0:
+		return "work_dir_inodes"
+	}
+	return ""
+}
+
+// release frees a work dir's tmpfs and removes the (empty) host dir.
+func (w *workDirs) release(dir string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f, ok := w.fs[dir]; ok {
+		unix.Close(f.fd)
+		delete(w.fs, dir)
+	}
+	os.Remove(dir)
+}
+
+// sweep releases the work dirs unused for longer than the TTL; called
+// with mu held, at most once a minute.
+func (w *workDirs) sweep() {
+	now := time.Now()
+	if w.ttl <= 0 || now.Sub(w.tick) < time.Minute && !w.tick.IsZero() {
+		return
+	}
+	w.tick = now
+	for dir, f := range w.fs {
+		if f.runs == 0 && now.Sub(f.used) > w.ttl {
+			unix.Close(f.fd)
+			delete(w.fs, dir)
+			os.Remove(dir)
+		}
+	}
+}
+
+// closeAll frees every work dir.
+func (w *workDirs) closeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for dir, f := range w.fs {
+		unix.Close(f.fd)
+		delete(w.fs, dir)
+		os.Remove(dir)
+	}
+}
