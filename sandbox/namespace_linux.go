@@ -270,21 +270,12 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		Env:     sandboxEnv(spec.Env),
 		Rlimits: n.rlimits(),
 	}
-	var workFd = -1
 	workPath := dir
 	if n.root {
 		task.UID, task.GID = sandboxUID, sandboxUID
 		if err := os.Chown(dir, int(n.idBase)+sandboxUID, int(n.idBase)+sandboxUID); err != nil {
 			return Result{}, fmt.Errorf("%w: hand work dir to the sandbox user: %v", ErrStart, err)
 		}
-		// The work dir travels as a detached clone of its mount: the
-		// sandbox's ids may not search the host path, and a descriptor
-		// of a mount in another namespace cannot be bound.
-		workFd, err = unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
-		}
-		defer unix.Close(workFd)
 		task.WorkMount = true
 		workPath = ""
 	}
@@ -301,10 +292,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 
 	start := stopwatch(time.Now())
 	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
-	if workFd >= 0 {
-		fds = append(fds, workFd)
-	}
-	p, err := n.hand(prof.Network, workPath, task, fds)
+	p, err := n.hand(prof.Network, workPath, dir, task, fds)
 	closeOut()
 	if err != nil {
 		drained()
@@ -352,12 +340,25 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 
 // hand gives the task to an init and waits until it has executed the
 // command. A warm init that turns out dead is replaced by a fresh one.
-func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, fds []int) (*initProc, error) {
+// With task.WorkMount, dir travels as a detached clone of its mount (the
+// sandbox's ids may not search the host path, and a descriptor of a
+// mount in another namespace cannot be bound); an init that failed may
+// already have attached its clone, so every attempt gets a new one.
+func (n *NamespaceRunner) hand(network bool, workPath, dir string, task taskConfig, outFds []int) (*initProc, error) {
 	msg, err := json.Marshal(task)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode task: %v", ErrStart, err)
 	}
 	for attempt := 0; ; attempt++ {
+		fds := outFds
+		if task.WorkMount {
+			workFd, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+			if err != nil {
+				return nil, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
+			}
+			defer unix.Close(workFd)
+			fds = append(outFds[:len(outFds):len(outFds)], workFd)
+		}
 		p, warm, err := n.acquire(network, workPath)
 		if err != nil {
 			return nil, err
