@@ -69,11 +69,10 @@ func attempt(t *testing.T, r *NamespaceRunner, what, cmd string, spec ...Spec) (
 // runner holds.
 func inWork(t *testing.T, r *NamespaceRunner, work, name string) string {
 	t.Helper()
-	fd, fs, err := r.workdirs.acquire(work)
+	fs, err := r.workdirs.acquire(work)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unix.Close(fd)
 	r.workdirs.done(fs)
 	return fmt.Sprintf("/proc/%d/fd/%d/%s", os.Getpid(), fs.fd, name)
 }

@@ -290,19 +290,17 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		Env:     sandboxEnv(spec.Env),
 		Rlimits: n.rlimits(),
 	}
-	var workFd = -1
 	var wfs *workFS
 	workPath := dir
 	if n.root {
 		task.UID, task.GID = sandboxUID, sandboxUID
 		// The work dir is its own size-limited file system, handed over
 		// as a detached clone of its mount (see workDirs).
-		workFd, wfs, err = n.workdirs.acquire(dir)
+		wfs, err = n.workdirs.acquire(dir)
 		if err != nil {
 			cleanup()
 			return Result{}, err
 		}
-		defer unix.Close(workFd)
 		defer n.workdirs.done(wfs)
 		if spec.WorkDir == "" {
 			defer n.later(func() { n.workdirs.release(dir) })
@@ -325,10 +323,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 
 	start := stopwatch(time.Now())
 	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
-	if workFd >= 0 {
-		fds = append(fds, workFd)
-	}
-	p, err := n.hand(prof.Network, workPath, task, fds)
+	p, err := n.hand(prof.Network, workPath, task, fds, wfs)
 	closeOut()
 	if err != nil {
 		drain(outputGrace)
@@ -385,12 +380,23 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 
 // hand gives the task to an init and waits until it has executed the
 // command. A warm init that turns out dead is replaced by a fresh one.
-func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, fds []int) (*initProc, error) {
+// With a work dir file system (wfs), every attempt gets a new clone of
+// its mount: an init that failed may already have attached its clone.
+func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, outFds []int, wfs *workFS) (*initProc, error) {
 	msg, err := json.Marshal(task)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode task: %v", ErrStart, err)
 	}
 	for attempt := 0; ; attempt++ {
+		fds := outFds
+		if wfs != nil {
+			workFd, err := wfs.clone()
+			if err != nil {
+				return nil, err
+			}
+			defer unix.Close(workFd)
+			fds = append(outFds[:len(outFds):len(outFds)], workFd)
+		}
 		p, warm, err := n.acquire(network, workPath)
 		if err != nil {
 			return nil, err

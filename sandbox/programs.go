@@ -1,10 +1,6 @@
 package sandbox
 
-import (
-	"slices"
-
-	"mvdan.cc/sh/v3/syntax"
-)
+import "slices"
 
 // maxPrograms bounds what Programs lists.
 const maxPrograms = 16
@@ -17,8 +13,7 @@ const maxPrograms = 16
 // command that does not parse lists nothing.
 func Programs(command string) []string {
 	var out []string
-	c := &checker{p: &Profile{}, vars: map[string]string{}, funcs: map[string]bool{},
-		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]writtenFile{}}
+	c := newChecker(&Profile{}, command)
 	c.seen = func(base string) {
 		if shellBuiltins[base] || base == "" || len(out) >= maxPrograms || slices.Contains(out, base) {
 			return

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -35,11 +36,17 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
-	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]writtenFile{}}
+	c := newChecker(pr, command)
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
 	return nil
+}
+
+// newChecker starts a walk of command under profile pr.
+func newChecker(pr *Profile, command string) *checker {
+	return &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{},
+		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command)}
 }
 
 // checker walks one command's syntax tree. It remembers what earlier
@@ -56,14 +63,19 @@ type checker struct {
 	pipesSeen map[*syntax.BinaryCmd]bool
 	// written holds the shell text this command wrote to files (echo,
 	// printf, here-documents), so running such a file is judged by it.
-	written map[string]writtenFile
+	written map[string]*writtenFile
 	// seen, when set, is told the name of every program the command
 	// runs, wrapped ones included (Programs).
 	seen func(base string)
+	// budget is what is left of the bytes the checker may simulate (see
+	// spend); overBudget is set once it ran out.
+	budget     int
+	overBudget bool
 }
 
+// writtenFile is the text written to one file, in the order written.
 type writtenFile struct {
-	text  string
+	parts []string
 	known bool
 }
 
@@ -82,6 +94,9 @@ func (c *checker) script(src string, depth int) *Refusal {
 	}
 	if strings.TrimSpace(src) == "" {
 		return refuse(RuleSyntax, "the command is empty")
+	}
+	if r := textRefusal(src); r != nil {
+		return r
 	}
 	if c.p.Has(RuleUnicode) {
 		if r, ok := invisibleRune(src); ok {
@@ -104,9 +119,36 @@ func (c *checker) script(src string, depth int) *Refusal {
 			return false
 		}
 		out = c.node(n)
+		if out == nil && c.overBudget {
+			out = c.budgetRefusal()
+		}
 		return out == nil
 	})
 	return out
+}
+
+// textRefusal refuses bytes a shell command cannot hold or the parser
+// cannot read, naming the byte and where it is.
+func textRefusal(src string) *Refusal {
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		line, col := position(src, i)
+		return refuse(RuleSyntax, "line %d, column %d: the command holds a NUL byte, which no command can carry (the kernel ends arguments at it); remove it, or produce the byte with printf '\\0'", line, col)
+	}
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRuneInString(src[i:])
+		if r == utf8.RuneError && n == 1 {
+			line, col := position(src, i)
+			return refuse(RuleSyntax, "line %d, column %d: the byte 0x%02X is not valid UTF-8; commands are UTF-8 text: convert the text (iconv -f latin1 -t utf-8) or write the byte as $'\\x%02x'", line, col, src[i], src[i])
+		}
+		i += n
+	}
+	return nil
+}
+
+// position gives the 1-based line and column of byte offset i.
+func position(src string, i int) (line, col int) {
+	line = 1 + strings.Count(src[:i], "\n")
+	return line, i - strings.LastIndexByte(src[:i], '\n')
 }
 
 func syntaxRefusal(err error) *Refusal {

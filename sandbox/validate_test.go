@@ -429,3 +429,41 @@ func TestCustomPolicy(t *testing.T) {
 		t.Fatalf("cat under an allow list: got %v", err)
 	}
 }
+
+// TestTextRefusals: bytes a command cannot hold are refused with where
+// they are and what to do, before the parser sees them.
+func TestTextRefusals(t *testing.T) {
+	cases := []struct{ cmd, want string }{
+		{"echo a\x00b", "line 1, column 7: the command holds a NUL byte"},
+		{"ls\necho caf\xe9", "line 2, column 9: the byte 0xE9 is not valid UTF-8"},
+		{"sh -c 'echo \xff'", "the byte 0xFF is not valid UTF-8"},
+	}
+	for _, tc := range cases {
+		err := Validate(tc.cmd, "")
+		var r *Refusal
+		if !errors.As(err, &r) || r.Rule != RuleSyntax || !strings.Contains(r.Reason, tc.want) {
+			t.Errorf("%q: got %v; want a syntax refusal saying %q", tc.cmd, err, tc.want)
+		}
+	}
+	if err := Validate("echo caf$'\\xe9'", ""); err != nil {
+		t.Errorf("the spelling the refusal suggests is refused: %v", err)
+	}
+}
+
+// TestValidationLinear: a value that doubles with every statement costs
+// the validator no more than linear memory, and is refused.
+func TestValidationLinear(t *testing.T) {
+	pol := DefaultPolicy()
+	for _, n := range []int{10, 29, 60} {
+		cmd := "a=x; " + strings.Repeat("a=$a$a; ", n) + "sudo"
+		err, alloc := validateAlloc(pol, cmd, "")
+		limit := uint64(allocPerByte*len(cmd) + allocBase)
+		t.Logf("%d doublings: %d bytes allocated (bound %d): %v", n, alloc, limit, err)
+		if alloc > limit {
+			t.Errorf("%d doublings allocated %d bytes; the bound is %d", n, alloc, limit)
+		}
+		if err == nil {
+			t.Errorf("%d doublings then sudo: accepted", n)
+		}
+	}
+}

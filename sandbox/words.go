@@ -48,6 +48,12 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 	if !syntax.SplitBraces(cp) {
 		return []word{c.evalWord(w)}
 	}
+	if braceGroups(cp) > maxBraceGroups {
+		// Expanding costs the square of the groups per word; a word with
+		// this many is not written by hand.
+		c.overBudget = true
+		return []word{c.evalWord(w)}
+	}
 	var out []word
 	for ew, err := range expand.BracesSeq(nil, cp) {
 		if err != nil || len(out) >= maxBraceWords {
@@ -55,12 +61,36 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 		}
 		ww := c.evalWord(ew)
 		ww.node = w
+		if len(out) > 0 && !c.spend(len(ww.text)) {
+			break
+		}
 		out = append(out, ww)
 	}
 	if len(out) == 0 {
 		return []word{c.evalWord(w)}
 	}
 	return out
+}
+
+// maxBraceGroups bounds the brace expressions in one word.
+const maxBraceGroups = 8
+
+// braceGroups counts the brace expressions of a word that SplitBraces
+// has split, nested ones included (syntax.Walk does not visit them).
+func braceGroups(w *syntax.Word) int {
+	n := 0
+	for _, p := range w.Parts {
+		if b, ok := p.(*syntax.BraceExp); ok {
+			n++
+			for _, e := range b.Elems {
+				if n > maxBraceGroups {
+					return n
+				}
+				n += braceGroups(e)
+			}
+		}
+	}
+	return n
 }
 
 func (c *checker) evalWord(w *syntax.Word) word {
@@ -115,6 +145,9 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		}
 	case *syntax.ParamExp:
 		v, ok := c.paramValue(p)
+		if ok && !c.spend(len(v)) {
+			v, ok = "", false
+		}
 		if !ok {
 			r.static = false
 			if v == "" {

@@ -40,10 +40,9 @@ func newWorkDirs(uid int, lim Limits, ttl time.Duration) *workDirs {
 	return &workDirs{fs: map[string]*workFS{}, uid: uid, lim: lim, ttl: ttl}
 }
 
-// acquire returns a clone of the work dir's mount for one command,
-// making the tmpfs the first time; done must be called when the command
-// has ended.
-func (w *workDirs) acquire(dir string) (fd int, fs *workFS, err error) {
+// acquire returns the work dir's file system for one command, making the
+// tmpfs the first time; done must be called when the command has ended.
+func (w *workDirs) acquire(dir string) (*workFS, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sweep()
@@ -51,18 +50,24 @@ func (w *workDirs) acquire(dir string) (fd int, fs *workFS, err error) {
 	if !ok {
 		mfd, err := w.mount()
 		if err != nil {
-			return -1, nil, err
+			return nil, err
 		}
 		f = &workFS{fd: mfd}
 		w.fs[dir] = f
 	}
-	clone, err := unix.OpenTree(f.fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return -1, nil, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
-	}
 	f.runs++
 	f.used = time.Now()
-	return clone, f, nil
+	return f, nil
+}
+
+// clone returns a detached copy of the work dir's mount for one init to
+// attach; the caller closes it.
+func (f *workFS) clone() (int, error) {
+	fd, err := unix.OpenTree(f.fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return -1, fmt.Errorf("%w: clone work dir mount: %v", ErrStart, err)
+	}
+	return fd, nil
 }
 
 // done marks the end of a command that used f.

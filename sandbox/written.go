@@ -73,19 +73,20 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 	}
 	for _, t := range targets {
 		k := fileKey(t)
-		prev, seen := c.written[k]
-		if seen {
-			text = prev.text + "\n" + text
-			known = known && prev.known
+		wf := c.written[k]
+		if wf == nil {
+			wf = &writtenFile{known: true}
+			c.written[k] = wf
 		}
-		c.written[k] = writtenFile{text: text, known: known}
+		wf.parts = append(wf.parts, text)
+		wf.known = wf.known && known
 	}
 }
 
 // writtenScript judges a file this command wrote and now runs.
 func (c *checker) writtenScript(by, file string) *Refusal {
-	wf, ok := c.written[fileKey(file)]
-	if !ok {
+	wf := c.written[fileKey(file)]
+	if wf == nil {
 		return nil
 	}
 	if !wf.known {
@@ -94,7 +95,15 @@ func (c *checker) writtenScript(by, file string) *Refusal {
 		}
 		return nil
 	}
-	text := strings.TrimSpace(wf.text)
+	// Each run of the file is judged again: pay for the text each time.
+	n := len(wf.parts)
+	for _, p := range wf.parts {
+		n += len(p)
+	}
+	if !c.spend(n) {
+		return c.budgetRefusal()
+	}
+	text := strings.TrimSpace(strings.Join(wf.parts, "\n"))
 	if text == "" {
 		return nil
 	}

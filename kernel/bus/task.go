@@ -113,6 +113,9 @@ func (t *Task) Normalize() error {
 	case t.Instruction != "" && t.Command != "":
 		return fmt.Errorf("%w: set only one of \"instruction\" and \"command\", not both", ErrInvalidTask)
 	}
+	if err := checkCommandText(t.Command); err != nil {
+		return err
+	}
 	if t.ID == "" {
 		t.ID = NewID()
 	} else if !tokenRE.MatchString(t.ID) {

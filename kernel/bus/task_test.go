@@ -48,6 +48,7 @@ func TestDecodeTask(t *testing.T) {
 		{name: "array", in: `[]`, wantErr: bus.ErrInvalidTask},
 		{name: "null", in: `null`, wantErr: bus.ErrInvalidTask},
 		{name: "two objects", in: `{"command":"ls"}{"command":"ls"}`, wantErr: bus.ErrInvalidTask},
+		{name: "NUL in command", in: `{"command":"echo a\u0000b"}`, wantErr: bus.ErrInvalidTask},
 		{name: "invalid utf8", in: "{\"command\":\"\xc3\x28\"}", wantErr: bus.ErrInvalidTask},
 		{name: "too large", in: `{"command":"` + strings.Repeat("x", bus.MaxTaskBytes) + `"}`, wantErr: bus.ErrTooLarge},
 	}
