@@ -60,7 +60,8 @@ type Server struct {
 	// NATSLogs passes nats-server's own log lines to Logger.
 	NATSLogs bool
 
-	ns *server.Server
+	ns        *server.Server
+	exhausted *nats.Conn
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -104,6 +105,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := provisionWhenReady(ctx, js, Provisioning{
 		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes, Replicas: replicas,
 	}, s.logger()); err != nil {
+		s.Shutdown()
+		return err
+	}
+	if s.exhausted, err = s.endExhaustedTasks(); err != nil {
 		s.Shutdown()
 		return err
 	}
@@ -185,6 +190,9 @@ func (s *Server) NATS() *server.Server { return s.ns }
 func (s *Server) Shutdown() {
 	if s.ns == nil {
 		return
+	}
+	if s.exhausted != nil {
+		s.exhausted.Close()
 	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
