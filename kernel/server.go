@@ -55,6 +55,9 @@ type Server struct {
 	// Replicas is how many copies of each stream a cluster keeps; zero
 	// means 1 for a lone kernel and 3 when the configuration clusters it.
 	Replicas int
+	// Sync is how often JetStream flushes to disk: "default", "always" or
+	// a duration (see applySync).
+	Sync string
 	// Logger receives the kernel's own logs; nil is slog.Default().
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
@@ -153,6 +156,9 @@ func (s *Server) options() (*server.Options, error) {
 	}
 	if s.ServerName != "" {
 		opts.ServerName = s.ServerName
+	}
+	if err := applySync(opts, s.Sync); err != nil {
+		return nil, err
 	}
 	opts.NoSigs = true
 	opts.MaxPayload = 8 << 20
