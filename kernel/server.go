@@ -55,12 +55,16 @@ type Server struct {
 	// Replicas is how many copies of each stream a cluster keeps; zero
 	// means 1 for a lone kernel and 3 when the configuration clusters it.
 	Replicas int
+	// Sync is how often JetStream flushes to disk: "default", "always" or
+	// a duration (see applySync).
+	Sync string
 	// Logger receives the kernel's own logs; nil is slog.Default().
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
 	NATSLogs bool
 
-	ns *server.Server
+	ns        *server.Server
+	exhausted *nats.Conn
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -107,6 +111,10 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown()
 		return err
 	}
+	if s.exhausted, err = s.endExhaustedTasks(); err != nil {
+		s.Shutdown()
+		return err
+	}
 	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
 	return nil
 }
@@ -149,6 +157,9 @@ func (s *Server) options() (*server.Options, error) {
 	if s.ServerName != "" {
 		opts.ServerName = s.ServerName
 	}
+	if err := applySync(opts, s.Sync); err != nil {
+		return nil, err
+	}
 	opts.NoSigs = true
 	opts.MaxPayload = 8 << 20
 	return opts, nil
@@ -185,6 +196,9 @@ func (s *Server) NATS() *server.Server { return s.ns }
 func (s *Server) Shutdown() {
 	if s.ns == nil {
 		return
+	}
+	if s.exhausted != nil {
+		s.exhausted.Close()
 	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()

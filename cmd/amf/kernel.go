@@ -21,6 +21,7 @@ type kernelFlags struct {
 	name         string
 	eventsMaxAge time.Duration
 	replicas     int
+	sync         string
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -28,6 +29,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.str(&k.config, "config", "AMF_NATS_CONFIG", "", "nats-server configuration file (cluster routes, leafnodes, auth, TLS)")
 	f.str(&k.name, "server-name", "AMF_SERVER_NAME", "", "this kernel's name in a cluster (default: hostname)")
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
+	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
 }
 
@@ -39,6 +41,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		ServerName:   k.name,
 		EventsMaxAge: k.eventsMaxAge,
 		Replicas:     k.replicas,
+		Sync:         k.sync,
 		Names:        c.names(),
 		Logger:       slog.Default().With("part", "kernel"),
 	}

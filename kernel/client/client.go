@@ -172,11 +172,9 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 		reason = "cancelled by request"
 	}
 	req := bus.Event{TaskID: id, Type: bus.EventCancelRequested, TS: time.Now().UTC(), Reason: reason}
-	if _, err := c.publishEvent(ctx, req, ""); err != nil {
+	ack, err := c.publishEvent(ctx, req, "")
+	if err != nil {
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
-	if err := c.NC.Publish(c.Names.Control(id), []byte(reason)); err != nil {
-		return fmt.Errorf("cancel %s: %w", id, err)
-	}
-	return nil
+	return c.stopHolder(ctx, id, reason, ack.Sequence)
 }

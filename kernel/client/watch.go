@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -94,22 +97,83 @@ func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bo
 // Each calls fn with each event after the opening point, in order, until
 // the terminal event (following) or the newest event at Open (not
 // following), or until ctx ends. fn's error stops it and is returned.
+//
+// What is stored already is read with batch direct gets, which leave
+// nothing on the server; only a task still running is then followed
+// with an ordered consumer, deleted when the reader goes.
 func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 	if s.ended {
 		return nil
 	}
-	c, id := s.c, s.id
+	stop := false
+	wrapped := func(r RawEvent) error {
+		if err := fn(r); err != nil {
+			return err
+		}
+		if r.Type.Terminal() || (!s.follow && r.Seq >= s.lastSeq) {
+			stop = true
+			return errStop
+		}
+		return nil
+	}
+	from := s.afterSeq
+	if s.lastSeq > s.afterSeq {
+		last, err := s.c.directRead(ctx, s.id, s.afterSeq+1, s.lastSeq, wrapped)
+		switch {
+		case errors.Is(err, errStop) || (err == nil && stop):
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			return err
+		}
+		from = max(last, s.afterSeq)
+	}
+	if !s.follow {
+		return nil
+	}
+	err := s.c.follow(ctx, s.id, from, wrapped)
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// followInactive is how long the server keeps a follower's consumer once
+// its reader stops asking: a reader that vanishes without deleting it
+// (a killed process) frees its slot this soon. A live reader always has
+// a pull waiting, which counts as activity.
+const followInactive = 10 * time.Second
+
+// directTimeout bounds one direct-get round trip.
+const directTimeout = 10 * time.Second
+
+// follow passes each event stored after afterSeq to fn until fn fails or
+// ctx ends, through an ordered consumer that it deletes on return.
+func (c *Client) follow(ctx context.Context, id string, afterSeq uint64, fn func(RawEvent) error) error {
 	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{c.Names.Event(id)},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects:    []string{c.Names.Event(id)},
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		InactiveThreshold: followInactive,
 	}
-	if s.afterSeq > 0 {
+	if afterSeq > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = s.afterSeq + 1
+		cfg.OptStartSeq = afterSeq + 1
 	}
-	cons, err := c.JS.OrderedConsumer(ctx, c.Names.EventsStream(), cfg)
+	// The consumer is created even when the reader leaves while asking
+	// for it, so it is asked for apart from the reader's context, under a
+	// name known beforehand so that even a failed request is cleaned up.
+	cfg.NamePrefix = strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
+	cons, err := c.JS.OrderedConsumer(createCtx, c.Names.EventsStream(), cfg)
+	cancel()
 	if err != nil {
+		c.deleteConsumer(cfg.NamePrefix + "_1")
 		return fmt.Errorf("watch %s: %w", id, err)
+	}
+	defer c.release(cons)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	it, err := cons.Messages()
 	if err != nil {
@@ -130,17 +194,25 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", id, err)
 		}
-		r := RawEvent{Seq: meta.Sequence.Stream, Type: rawType(msg.Headers().Get(bus.HeaderEventType), msg.Data()), Data: msg.Data()}
-		if err := fn(r); err != nil {
-			if errors.Is(err, errStop) {
-				return nil
-			}
+		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: rawType(msg.Headers().Get(bus.HeaderEventType), msg.Data()), Data: msg.Data()}); err != nil {
 			return err
 		}
-		if r.Type.Terminal() || (!s.follow && r.Seq >= s.lastSeq) {
-			return nil
-		}
 	}
+}
+
+// release deletes an ordered consumer once its reader is done: stopping
+// it leaves it on the server, where enough of them reach the stream's
+// consumer limit and refuse every new reader.
+func (c *Client) release(cons jetstream.Consumer) {
+	if info := cons.CachedInfo(); info != nil {
+		c.deleteConsumer(info.Name)
+	}
+}
+
+func (c *Client) deleteConsumer(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
+	defer cancel()
+	_ = c.JS.DeleteConsumer(ctx, c.Names.EventsStream(), name)
 }
 
 // rawType is an event's type from its header, or from its body when it

@@ -1,0 +1,53 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// controlWait bounds how long a cancel waits to learn whether anyone
+// listens on the task's control subject. The server answers "no
+// responders" at once when nobody does; a worker that holds the task
+// listens but does not answer, so the wait runs out.
+const controlWait = 300 * time.Millisecond
+
+// stopHolder tells the worker that holds the task to stop. When no
+// worker holds it (it is queued, or its workers died), nothing would
+// ever end it, so the cancel is ended here: a cancelled event stored only
+// if the task's newest event is still the cancel request at afterSeq, so
+// it can never follow a worker's own events. A worker that takes a
+// queued task later finds it ended and acknowledges it away.
+func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uint64) error {
+	_, err := c.NC.Request(c.Names.Control(id), []byte(reason), controlWait)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+	case err == nil, errors.Is(err, nats.ErrTimeout):
+		return nil // a worker holds it and stops it
+	default:
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
+	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), jetstream.WithExpectLastSequencePerSubject(afterSeq))
+	if wrongLastSequence(err) {
+		return nil // a worker took it meanwhile and answers the request itself
+	}
+	if err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	return nil
+}
+
+// wrongLastSequence reports a compare-and-set publish that lost: someone
+// stored an event on the subject since it was read.
+func wrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
