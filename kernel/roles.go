@@ -111,7 +111,7 @@ func (s UserSpec) permissions() jwt.Permissions {
 		readStream(memory)
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
-			pub("$KV."+b+".>")
+			pub("$KV." + b + ".>")
 			readStream("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
