@@ -109,6 +109,7 @@ func (s UserSpec) permissions() jwt.Permissions {
 		}
 		readStream(events)
 		readStream(memory)
+		readStream("KV_" + n.StatusBucket())
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
 			pub("$KV." + b + ".>")

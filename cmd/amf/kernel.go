@@ -21,6 +21,8 @@ type kernelFlags struct {
 	name         string
 	eventsMaxAge time.Duration
 	replicas     int
+	authDir      string
+	tls          tlsFlags
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -29,6 +31,8 @@ func (k *kernelFlags) bind(f flags) {
 	f.str(&k.name, "server-name", "AMF_SERVER_NAME", "", "this kernel's name in a cluster (default: hostname)")
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
+	f.str(&k.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth; kernels of a cluster share it)")
+	k.tls.bind(f, "CA of client certificates the kernel then requires")
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
@@ -39,6 +43,8 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		ServerName:   k.name,
 		EventsMaxAge: k.eventsMaxAge,
 		Replicas:     k.replicas,
+		AuthDir:      k.authDir,
+		TLS:          k.tls.server(),
 		Names:        c.names(),
 		Logger:       slog.Default().With("part", "kernel"),
 	}
