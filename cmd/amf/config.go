@@ -77,6 +77,11 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
+		// A refused publish or subscription is the server enforcing a
+		// role; callers that care explain it, the log keeps the rest.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			slog.Info("nats", "part", name, "err", err)
+		}),
 	}
 	creds := c.credsFile()
 	if creds != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -15,6 +16,9 @@ import (
 // The remote half of Submit and Cancel: a part holding a client or bridge
 // credential may not write the event stream, so it asks the kernel's task
 // API, which does it with the kernel's own connection.
+
+// apiTimeout bounds an API request whose context has no deadline.
+const apiTimeout = 15 * time.Second
 
 // Cancellation is the body of a cancel request on <prefix>.api.cancel.
 type Cancellation struct {
@@ -55,6 +59,11 @@ func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {
 // once a round trip after it completes (the server answers in order), so
 // a missing grant is reported at once instead of as a timeout.
 func (c *Client) request(ctx context.Context, subject string, body []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+	}
 	inbox := c.NC.NewRespInbox()
 	sub, err := c.NC.SubscribeSync(inbox)
 	if err != nil {
