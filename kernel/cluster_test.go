@@ -44,6 +44,20 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 	for i := range n {
 		route[i], leaf[i], mon[i] = freePort(t), freePort(t), freePort(t)
 	}
+	// The kernels of a cluster share one authority.
+	authDir := t.TempDir()
+	auth, err := kernel.OpenAuthority(authDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _, err := auth.Issue(kernel.UserSpec{Role: kernel.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	credsFile := filepath.Join(t.TempDir(), "admin.creds")
+	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	servers := make([]*kernel.Server, n)
 	for i := range n {
 		conf := string(raw)
@@ -59,7 +73,7 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 		}
 		servers[i] = &kernel.Server{
 			ConfigFile: path, ServerName: fmt.Sprintf("kernel-%d", i+1),
-			Listen: "127.0.0.1:-1", StateDir: t.TempDir(), Logger: kerneltest.Logger(t),
+			Listen: "127.0.0.1:-1", StateDir: t.TempDir(), AuthDir: authDir, Logger: kerneltest.Logger(t),
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -82,7 +96,7 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 	}
 
 	connect := func(s *kernel.Server) (*nats.Conn, jetstream.JetStream) {
-		nc, err := nats.Connect(s.ClientURL())
+		nc, err := nats.Connect(s.ClientURL(), nats.UserCredentials(credsFile))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,6 +37,11 @@ func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) erro
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
+	// Workers may not create consumers; the default pool's is ready for
+	// them, others are opened on request (servePools).
+	if _, err := js.CreateOrUpdateConsumer(ctx, p.Names.TasksStream(), p.Names.PoolConsumerConfig(bus.DefaultPool)); err != nil {
+		return fmt.Errorf("provision pool consumer: %w", err)
+	}
 	return nil
 }
 

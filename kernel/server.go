@@ -62,9 +62,17 @@ type Server struct {
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
 	NATSLogs bool
+	// AuthDir holds the installation's keys (see Authority); default
+	// StateDir/auth. Kernels of one cluster share its content.
+	AuthDir string
+	// TLS, when its certificate is set, makes clients connect over TLS.
+	TLS TLSFiles
 
 	ns        *server.Server
-	exhausted *nats.Conn
+	nc        *nats.Conn // the kernel's own connection: provisioning, pools
+	auth      *Authority
+	self      []byte     // the kernel's own admin credential, never written out
+	exhausted *nats.Conn // follows max-deliveries advisories
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -72,6 +80,9 @@ type Server struct {
 func (s *Server) Start(ctx context.Context) error {
 	opts, err := s.options()
 	if err != nil {
+		return err
+	}
+	if err := s.secure(opts); err != nil {
 		return err
 	}
 	ns, err := server.NewServer(opts)
@@ -87,12 +98,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, s.Listen)
 	}
 	s.ns = ns
-	nc, err := s.Connect(nats.Name("amf-kernel-provision"))
+	nc, err := s.Connect(nats.Name("amf-kernel"))
 	if err != nil {
 		s.Shutdown()
 		return err
 	}
-	defer nc.Close()
+	s.nc = nc
 	js, err := jetstream.New(nc)
 	if err != nil {
 		s.Shutdown()
@@ -114,6 +125,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.exhausted, err = s.endExhaustedTasks(); err != nil {
 		s.Shutdown()
 		return err
+	}
+	if err := s.servePools(nc, js); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
 	}
 	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
 	return nil
@@ -171,7 +186,7 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	if s.ns == nil {
 		return nil, ErrNotReady
 	}
-	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.MaxReconnects(-1)}, opts...)
+	opts = append([]nats.Option{nats.InProcessServer(s.ns), nats.MaxReconnects(-1), credsOption(s.self)}, opts...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to kernel: %w", err)
@@ -199,10 +214,16 @@ func (s *Server) Shutdown() {
 	}
 	if s.exhausted != nil {
 		s.exhausted.Close()
+		s.exhausted = nil
+	}
+	if s.nc != nil {
+		s.nc.Close()
+		s.nc = nil
 	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 	s.ns = nil
+	s.self = nil
 }
 
 // Run starts the kernel, blocks until ctx ends, then shuts it down.

@@ -63,6 +63,19 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
+		log.Warn("task asks for a profile it was not granted", "policy", task.Policy, "subject", msg.Subject())
+		e := em.event(bus.EventFailed)
+		e.Reason, e.Rule = refusal, bus.RuleGrant
+		if ferr := em.finish(ctx, e); ferr != nil {
+			log.Error("report refused task", "err", ferr)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		_ = msg.Term()
+		return
+	}
+
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sub, err := w.NC.Subscribe(w.Names.Control(task.ID), func(m *nats.Msg) {

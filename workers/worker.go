@@ -174,7 +174,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.events, err = js.Stream(ctx, w.Names.EventsStream()); err != nil {
 		return fmt.Errorf("worker: events stream: %w", err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, w.Names.TasksStream(), w.Names.PoolConsumerConfig(w.Pool))
+	cons, err := w.poolConsumer(ctx, js)
 	if err != nil {
 		return fmt.Errorf("worker: pool consumer: %w", err)
 	}

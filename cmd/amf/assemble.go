@@ -25,6 +25,10 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
 	}
+	if err := ensureLocalCreds(srv, c); err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
 	nc, err := srv.Connect()
 	if err != nil {
 		srv.Shutdown()

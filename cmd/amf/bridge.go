@@ -25,6 +25,9 @@ func runBridge(ctx context.Context, args []string) error {
 	}
 	defer drain(nc)
 	br := b.server(nc, &c, cache)
+	// A bridge elsewhere holds a bridge credential, which may not write
+	// the event stream: it submits and cancels through the task API.
+	br.Client.ViaAPI = true
 	go func() {
 		select {
 		case <-br.Ready():

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,8 @@ const (
 type common struct {
 	stateDir string
 	natsURL  string
+	creds    string
+	tls      tlsFlags
 	prefix   string
 	logLevel string
 	logJSON  bool
@@ -37,6 +40,8 @@ func (c *common) bindState(f flags) {
 
 func (c *common) bindNATS(f flags) {
 	f.str(&c.natsURL, "nats", "AMF_NATS_URL", defaultNATSURL, "where to reach the kernel")
+	f.str(&c.creds, "creds", "AMF_NATS_CREDS", "", "NATS credential (.creds file); default: the admin credential `amf up` wrote in the local state dir")
+	c.tls.bind(f, "CA that signed the kernel's certificate")
 }
 
 func (c *common) bindLog(f flags) {
@@ -64,18 +69,67 @@ func (c *common) logger() *slog.Logger {
 }
 
 // connect dials the kernel with reconnects forever: parts outlive kernel
-// restarts.
+// restarts. It is the one place the CLI dials: the credential and TLS
+// settings apply to every part.
 func (c *common) connect(name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(c.natsURL,
+	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(false),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the kernel at %s: %w (is `amf kernel` or `amf up` running? set --nats / AMF_NATS_URL)", c.natsURL, err)
+		// A refused publish or subscription is the server enforcing a
+		// role; callers that care explain it, the log keeps the rest.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			slog.Info("nats", "part", name, "err", err)
+		}),
 	}
-	return nc, nil
+	creds := c.credsFile()
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	tlsOpts, err := c.tls.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(c.natsURL, append(opts, tlsOpts...)...)
+	switch {
+	case err == nil:
+		return nc, nil
+	case creds == "" && isAuthError(err):
+		return nil, fmt.Errorf("the kernel at %s wants a credential: set --creds / AMF_NATS_CREDS to a .creds file from `amf auth creds`, or run where `amf up` keeps %s (%w)", c.natsURL, localCreds(c.localState()), err)
+	case isAuthError(err):
+		return nil, fmt.Errorf("the kernel at %s refused the credential %s (revoked, expired, or from another installation): %w", c.natsURL, creds, err)
+	}
+	return nil, fmt.Errorf("connect to the kernel at %s: %w (is `amf kernel` or `amf up` running? set --nats / AMF_NATS_URL)", c.natsURL, err)
+}
+
+// credsFile is the credential to connect with: the one named, else the
+// admin credential of a kernel started from the local state dir.
+func (c *common) credsFile() string {
+	if c.creds != "" {
+		return c.creds
+	}
+	if p := localCreds(c.localState()); fileExists(p) {
+		return p
+	}
+	return ""
+}
+
+func (c *common) localState() string {
+	if c.stateDir != "" {
+		return c.stateDir
+	}
+	return envOr("AMF_STATE_DIR", kernel.DefaultStateDir())
+}
+
+func isAuthError(err error) bool {
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||
+		strings.Contains(strings.ToLower(err.Error()), "authorization")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // ollamaClient builds the Ollama client the way Ollama's own tools read

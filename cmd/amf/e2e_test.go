@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/memory/cache"
 	"net/http"
 	"strings"
 	"syscall"
@@ -129,7 +131,7 @@ func TestUpServesAllThreeSubmissionPaths(t *testing.T) {
 	})
 
 	t.Run("nats", func(t *testing.T) {
-		nc, err := nats.Connect("nats://" + natsAddr)
+		nc, err := nats.Connect("nats://"+natsAddr, nats.UserCredentials(adminCreds(env)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +239,14 @@ func waitFor(t *testing.T, p *proc, s string) {
 func TestWorkerProcessTakesTasksAndSurvivesKill(t *testing.T) {
 	k := kerneltest.Start(t)
 	client := &kapi.Client{NC: k.NC, JS: k.JS}
-	env := []string{"AMF_NATS_URL=" + k.ClientURL(), "AMF_STATE_DIR=" + t.TempDir(), "OLLAMA_HOST=http://127.0.0.1:1"}
+	// The worker process holds a worker credential, as on another host;
+	// such a credential opens the hot cache's buckets but may not make
+	// them, which a kernel's own cache does.
+	if _, err := cache.NewKVCache(context.Background(), k.JS); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AMF_NATS_URL=" + k.ClientURL(), "AMF_STATE_DIR=" + t.TempDir(), "OLLAMA_HOST=http://127.0.0.1:1",
+		"AMF_NATS_CREDS=" + k.Creds(kernel.UserSpec{Role: kernel.RoleWorker})}
 	a := startAmf(t, env, "worker", "--id", "worker-a", "--concurrency", "1")
 
 	ctx := context.Background()
@@ -302,7 +311,7 @@ func TestKernelRestartKeepsTasksAndEvents(t *testing.T) {
 	env := []string{"AMF_STATE_DIR=" + state, "AMF_NATS_LISTEN=" + addr, "AMF_NATS_URL=nats://" + addr, "OLLAMA_HOST=http://127.0.0.1:1"}
 	k1 := startAmf(t, env, "kernel")
 	waitNATS(t, addr, k1)
-	nc, err := nats.Connect("nats://" + addr)
+	nc, err := nats.Connect("nats://"+addr, nats.UserCredentials(adminCreds(env)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +330,7 @@ func TestKernelRestartKeepsTasksAndEvents(t *testing.T) {
 	k2 := startAmf(t, env, "kernel")
 	waitNATS(t, addr, k2)
 	startAmf(t, env, "worker")
-	nc2, err := nats.Connect("nats://" + addr)
+	nc2, err := nats.Connect("nats://"+addr, nats.UserCredentials(adminCreds(env)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -153,7 +154,7 @@ func waitNATS(t testing.TB, addr string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if nc, err := nats.Connect("nats://"+addr, nats.Timeout(time.Second)); err == nil {
+		if nc, err := nats.Connect("nats://"+addr, nats.Timeout(time.Second), nats.UserCredentials(adminCreds(p.cmd.Env))); err == nil {
 			// The micro service answers last, once the kernel has
 			// provisioned its streams and opened the hot cache.
 			_, err := nc.Request(bus.Names{}.API()+".status", []byte("probe"), time.Second)
@@ -172,3 +173,15 @@ func waitNATS(t testing.TB, addr string, p *proc) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// adminCreds is the admin credential a kernel started with env writes in
+// its state dir.
+func adminCreds(env []string) string {
+	path := ""
+	for _, kv := range env { // the last setting wins, as in exec
+		if dir, ok := strings.CutPrefix(kv, "AMF_STATE_DIR="); ok {
+			path = localCreds(dir)
+		}
+	}
+	return path
+}

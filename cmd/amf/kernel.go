@@ -22,6 +22,8 @@ type kernelFlags struct {
 	eventsMaxAge time.Duration
 	replicas     int
 	sync         string
+	authDir      string
+	tls          tlsFlags
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -31,6 +33,8 @@ func (k *kernelFlags) bind(f flags) {
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
+	f.str(&k.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth; kernels of a cluster share it)")
+	k.tls.bind(f, "CA of client certificates the kernel then requires")
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
@@ -42,6 +46,8 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		EventsMaxAge: k.eventsMaxAge,
 		Replicas:     k.replicas,
 		Sync:         k.sync,
+		AuthDir:      k.authDir,
+		TLS:          k.tls.server(),
 		Names:        c.names(),
 		Logger:       slog.Default().With("part", "kernel"),
 	}

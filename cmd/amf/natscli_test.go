@@ -21,7 +21,7 @@ func TestNATSCommandLine(t *testing.T) {
 	waitHealthy(t, base, up)
 	nats := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(natsBin, append([]string{"--server", "nats://" + natsAddr, "--timeout", "10s"}, args...)...)
+		cmd := exec.Command(natsBin, append([]string{"--server", "nats://" + natsAddr, "--creds", adminCreds(env), "--timeout", "10s"}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("nats %v: %v\n%s", args, err, out)
@@ -32,7 +32,7 @@ func TestNATSCommandLine(t *testing.T) {
 		t.Fatalf("nats micro ls does not list amf-api:\n%s", out)
 	}
 	// `nats sub` with a count ends by itself once the terminal event came.
-	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "sub", "amf.events.cli-pub", "--count", "20", "--raw")
+	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub", "--count", "20", "--raw")
 	var subOut lockedBuffer
 	sub.Stdout, sub.Stderr = &subOut, &subOut
 	if err := sub.Start(); err != nil {

@@ -63,7 +63,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	cl := &client.Client{NC: nc, Names: c.names()}
+	cl := &client.Client{NC: nc, Names: c.names(), ViaAPI: true}
 	t, _, err = cl.Submit(ctx, t)
 	if err != nil {
 		return err

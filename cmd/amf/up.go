@@ -48,7 +48,7 @@ func runUp(ctx context.Context, args []string) error {
 		select {
 		case <-br.Ready():
 			notifyReady()
-			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "state", c.stateDir)
+			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "creds", localCreds(c.stateDir), "state", c.stateDir)
 		case <-gctx.Done():
 		}
 	}()

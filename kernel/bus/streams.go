@@ -70,13 +70,14 @@ func (n Names) MemoryStreamConfig() jetstream.StreamConfig {
 // a worker that dies is noticed quickly and its task redelivered.
 func (n Names) PoolConsumerConfig(pool string) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       n.PoolConsumer(pool),
-		Description:   "workers of pool " + pool,
-		FilterSubject: n.Task(pool),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       PoolAckWait,
-		MaxDeliver:    PoolMaxDeliver,
-		MaxAckPending: -1,
+		Durable:     n.PoolConsumer(pool),
+		Description: "workers of pool " + pool,
+		// The pool's plain subject and its granted-profile subjects.
+		FilterSubjects: n.PoolTaskSubjects(pool),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        PoolAckWait,
+		MaxDeliver:     PoolMaxDeliver,
+		MaxAckPending:  -1,
 	}
 }
 

@@ -27,6 +27,10 @@ type Client struct {
 	Names bus.Names
 	// Cache, when set, is read first for status.
 	Cache StatusSource
+	// ViaAPI sends Submit and Cancel through the kernel's task API
+	// (remote.go): parts with client or bridge credentials may not
+	// write the event stream themselves.
+	ViaAPI bool
 
 	mu     sync.Mutex
 	events jetstream.Stream
@@ -59,6 +63,9 @@ func (c *Client) init(ctx context.Context) error {
 // pool. Submitting the same id twice is one task: the second call returns
 // the first one's record and dup = true.
 func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if c.ViaAPI {
+		return c.submitViaAPI(ctx, t)
+	}
 	if err := c.init(ctx); err != nil {
 		return t, false, err
 	}
@@ -80,7 +87,7 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 		return t, false, fmt.Errorf("record task %s: %w", t.ID, err)
 	}
 	ack, err := c.JS.PublishMsg(ctx, &nats.Msg{
-		Subject: c.Names.Task(t.Pool),
+		Subject: c.Names.TaskFor(t.Pool, t.Policy),
 		Data:    t.Encode(),
 		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
 	})
@@ -161,6 +168,9 @@ func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
 // Cancel asks whoever runs the task to stop it. A task still queued is
 // marked so that the worker that takes it cancels it at once.
 func (c *Client) Cancel(ctx context.Context, id, reason string) error {
+	if c.ViaAPI {
+		return c.cancelViaAPI(ctx, id, reason)
+	}
 	last, err := c.LastEvent(ctx, id)
 	if err != nil {
 		return err

@@ -10,4 +10,6 @@ var (
 	ErrFinished = errors.New("task already finished")
 	// ErrUnavailable means the kernel did not answer in time.
 	ErrUnavailable = errors.New("kernel unavailable")
+	// ErrForbidden means the caller's credential lacks a grant.
+	ErrForbidden = errors.New("forbidden")
 )

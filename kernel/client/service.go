@@ -52,17 +52,25 @@ func (s *Service) Run(ctx context.Context) error {
 		"submit":  s.submit(ctx),
 		"status":  s.status(ctx),
 		"workers": s.workers(ctx),
+		"cancel":  s.cancel(ctx),
 	} {
 		if err := g.AddEndpoint(name, h); err != nil {
 			_ = svc.Stop()
 			return fmt.Errorf("add endpoint %s: %w", name, err)
 		}
 	}
+	// amf.api.submit.<policy>: only credentials granted that profile may
+	// publish here, so the subject is the grant.
+	if err := g.AddEndpoint("submit-granted", s.submit(ctx), micro.WithEndpointSubject("submit.*")); err != nil {
+		_ = svc.Stop()
+		return fmt.Errorf("add endpoint submit-granted: %w", err)
+	}
 	<-ctx.Done()
 	return svc.Stop()
 }
 
 func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
+	names := s.Client.Names
 	return func(r micro.Request) {
 		t, err := bus.DecodeTask(r.Data())
 		if err != nil {
@@ -79,6 +87,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				return
 			}
 			t.ID = h
+		}
+		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
+		if !bus.PolicyAllowed(t.Policy, grant) {
+			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",
+				bus.RuleGrant, t.Policy, t.Policy, names.Submit(t.Policy), t.Policy), nil)
+			return
 		}
 		t, dup, err := s.Client.Submit(ctx, t)
 		if err != nil {
@@ -114,6 +128,27 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("503", err.Error(), nil)
 		default:
 			_ = r.RespondJSON(st)
+		}
+	}
+}
+
+func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
+	return func(r micro.Request) {
+		var q Cancellation
+		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
+			_ = r.Error("400", `send {"id":"<task id>","reason":"…"}`, nil)
+			return
+		}
+		err := s.Client.Cancel(ctx, q.ID, q.Reason)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			_ = r.Error("404", err.Error(), nil)
+		case errors.Is(err, ErrFinished):
+			_ = r.Error("409", err.Error(), nil)
+		case err != nil:
+			_ = r.Error("503", err.Error(), nil)
+		default:
+			_ = r.RespondJSON(q)
 		}
 	}
 }

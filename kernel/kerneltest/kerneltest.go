@@ -7,6 +7,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -18,8 +20,12 @@ import (
 // Kernel is a running test kernel with one client connection.
 type Kernel struct {
 	*kernel.Server
-	NC *nats.Conn
-	JS jetstream.JetStream
+	// NC and JS connect with an admin credential (AdminCreds, a file).
+	NC         *nats.Conn
+	JS         jetstream.JetStream
+	AdminCreds string
+
+	t testing.TB
 }
 
 // Start runs a kernel listening on a random 127.0.0.1 port with its store
@@ -37,7 +43,9 @@ func StartIn(t testing.TB, dir string) *Kernel {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start kernel: %v", err)
 	}
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+	k := &Kernel{Server: srv, t: t}
+	k.AdminCreds = k.Creds(kernel.UserSpec{Name: "test-admin", Role: kernel.RoleAdmin})
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.UserCredentials(k.AdminCreds))
 	if err != nil {
 		srv.Shutdown()
 		t.Fatalf("connect: %v", err)
@@ -46,9 +54,35 @@ func StartIn(t testing.TB, dir string) *Kernel {
 	if err != nil {
 		t.Fatalf("jetstream: %v", err)
 	}
-	k := &Kernel{Server: srv, NC: nc, JS: js}
+	k.NC, k.JS = nc, js
 	t.Cleanup(k.Stop)
 	return k
+}
+
+// Creds issues a credential and returns the path of its .creds file, in
+// a temporary directory of the test.
+func (k *Kernel) Creds(spec kernel.UserSpec) string {
+	k.t.Helper()
+	creds, _, err := k.Authority().Issue(spec)
+	if err != nil {
+		k.t.Fatalf("issue %s credential: %v", spec.Role, err)
+	}
+	path := filepath.Join(k.t.TempDir(), string(spec.Role)+".creds")
+	if err := os.WriteFile(path, creds, 0o600); err != nil {
+		k.t.Fatal(err)
+	}
+	return path
+}
+
+// ConnectAs dials the kernel over TCP with the credential in credsFile.
+func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
+	k.t.Helper()
+	nc, err := nats.Connect(k.ClientURL(), append([]nats.Option{nats.UserCredentials(credsFile)}, opts...)...)
+	if err != nil {
+		k.t.Fatalf("connect with %s: %v", credsFile, err)
+	}
+	k.t.Cleanup(nc.Close)
+	return nc
 }
 
 // Stop closes the connection and shuts the server down; safe to call twice.

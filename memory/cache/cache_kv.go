@@ -55,9 +55,19 @@ func NewKVCache(ctx context.Context, js jetstream.JetStream, opts ...CacheOption
 		{&c.sessions, n.SessionsBucket(), cfg.sessionTTL, "AMF-OS session turns"},
 		{&c.workers, n.WorkersBucket(), workersBucketTTL, "AMF-OS worker presence"},
 	} {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: b.name, Description: b.desc, TTL: b.ttl, History: 1, Storage: jetstream.FileStorage,
-		})
+		// Open an existing bucket as it is: parts with worker or bridge
+		// credentials may read and write keys but not create buckets.
+		kv, err := js.KeyValue(ctx, b.name)
+		if err == nil {
+			if st, serr := kv.Status(ctx); serr != nil || st.TTL() != b.ttl {
+				err = jetstream.ErrBucketNotFound
+			}
+		}
+		if err != nil {
+			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: b.name, Description: b.desc, TTL: b.ttl, History: 1, Storage: jetstream.FileStorage,
+			})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open bucket %s: %w", b.name, err)
 		}

@@ -1,0 +1,108 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// The remote half of Submit and Cancel: a part holding a client or bridge
+// credential may not write the event stream, so it asks the kernel's task
+// API, which does it with the kernel's own connection.
+
+// apiTimeout bounds an API request whose context has no deadline.
+const apiTimeout = 15 * time.Second
+
+// Cancellation is the body of a cancel request on <prefix>.api.cancel.
+type Cancellation struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, error) {
+	if err := t.Normalize(); err != nil {
+		return t, false, err
+	}
+	subject := c.Names.Submit(t.Policy)
+	reply, err := c.request(ctx, subject, t.Encode())
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return t, false, fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
+			ErrForbidden, bus.RuleGrant, t.Policy, t.Policy, t.Policy)
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("submit task %s: %w", t.ID, err)
+	}
+	var s Submitted
+	if err := json.Unmarshal(reply, &s); err != nil || s.ID == "" {
+		return t, false, fmt.Errorf("%w: submit answered %q", ErrUnavailable, reply)
+	}
+	t.ID = s.ID
+	return t, s.Duplicate, nil
+}
+
+func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {
+	body, _ := json.Marshal(Cancellation{ID: id, Reason: reason})
+	if _, err := c.request(ctx, c.Names.API()+".cancel", body); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	return nil
+}
+
+// request sends one API request. A publish the server refuses is known
+// once a round trip after it completes (the server answers in order), so
+// a missing grant is reported at once instead of as a timeout.
+func (c *Client) request(ctx context.Context, subject string, body []byte) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+	}
+	inbox := c.NC.NewRespInbox()
+	sub, err := c.NC.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := c.NC.PublishRequest(subject, inbox, body); err != nil {
+		return nil, err
+	}
+	if err := c.NC.FlushWithContext(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if err := c.NC.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
+		return nil, err
+	}
+	msg, err := sub.NextMsgWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: no answer on %s: %v", ErrUnavailable, subject, err)
+	}
+	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+		return nil, fmt.Errorf("%w: nothing serves %s (is the kernel running?)", ErrUnavailable, subject)
+	}
+	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
+		return nil, apiError(code, msg.Header.Get("Nats-Service-Error"))
+	}
+	return msg.Data, nil
+}
+
+// apiError turns a micro error back into the client's sentinel errors.
+func apiError(code, text string) error {
+	switch code {
+	case "400", "413":
+		return fmt.Errorf("%w: %s", bus.ErrInvalidTask, strings.TrimPrefix(text, bus.ErrInvalidTask.Error()+": "))
+	case "403":
+		return fmt.Errorf("%w: %s", ErrForbidden, text)
+	case "404":
+		return fmt.Errorf("%w: %s", ErrNotFound, text)
+	case "409":
+		return fmt.Errorf("%w: %s", ErrFinished, text)
+	}
+	return fmt.Errorf("%w: %s", ErrUnavailable, text)
+}

@@ -1,0 +1,146 @@
+package kernel
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// Role is what a credential may do on the bus; nats-server enforces it
+// through the subject permissions signed into the credential.
+type Role string
+
+// The roles of AMF-OS.
+const (
+	// RoleAdmin may do everything: operators, the kernel itself.
+	RoleAdmin Role = "admin"
+	// RoleWorker pulls its pools' tasks, publishes events, learned
+	// memories and heartbeats, and receives cancellations.
+	RoleWorker Role = "worker"
+	// RoleBridge is the HTTP bridge: the client's rights, every profile
+	// (it checks its own tokens' grants) and the hot cache's buckets.
+	RoleBridge Role = "bridge"
+	// RoleClient submits through the task API, reads events and cancels.
+	RoleClient Role = "client"
+)
+
+// Roles lists the roles a credential can be issued for.
+var Roles = []Role{RoleAdmin, RoleWorker, RoleBridge, RoleClient}
+
+// UserSpec describes one credential to issue.
+type UserSpec struct {
+	Name string
+	Role Role
+	// Pools a worker takes tasks from (default: the default pool).
+	Pools []string
+	// Grants are the sandbox profiles beyond the base one a client may
+	// ask for (the bridge and admin may ask for any).
+	Grants []string
+	// Names is the installation's subject prefix.
+	Names bus.Names
+	// TTL, when set, makes the credential expire.
+	TTL time.Duration
+
+	ephemeral bool // the kernel's own connection: not recorded
+}
+
+func (s *UserSpec) validate() error {
+	switch s.Role {
+	case RoleAdmin, RoleWorker, RoleBridge, RoleClient:
+	default:
+		return fmt.Errorf("%w: role %q: want one of admin, worker, bridge, client", ErrAuth, s.Role)
+	}
+	if s.Role == RoleWorker && len(s.Pools) == 0 {
+		s.Pools = []string{bus.DefaultPool}
+	}
+	for _, p := range s.Pools {
+		if !bus.ValidToken(p) {
+			return fmt.Errorf("%w: pool %q may hold only letters, digits, '-' and '_'", ErrAuth, p)
+		}
+	}
+	for _, g := range s.Grants {
+		if !bus.ValidToken(g) {
+			return fmt.Errorf("%w: grant %q is not a profile name", ErrAuth, g)
+		}
+	}
+	if s.Name == "" {
+		s.Name = string(s.Role)
+	}
+	return nil
+}
+
+// permissions are the subjects the role may publish and subscribe to.
+// Every JetStream API a part calls is a subject too, so "may not delete a
+// stream" is simply "may not publish on $JS.API.STREAM.DELETE.…".
+func (s UserSpec) permissions() jwt.Permissions {
+	var p jwt.Permissions
+	if s.Role == RoleAdmin {
+		return p // no list: everything in the account
+	}
+	n := s.Names
+	tasks, events, memory := n.TasksStream(), n.EventsStream(), n.MemoryStream()
+	pub := func(subj ...string) { p.Pub.Allow.Add(subj...) }
+	sub := func(subj ...string) { p.Sub.Allow.Add(subj...) }
+	sub("_INBOX.>")
+	// Reading a task's events: the stream's info, direct gets of its
+	// newest event, and ordered (ephemeral) consumers that replay it.
+	readStream := func(stream string) {
+		pub("$JS.API.STREAM.INFO."+stream,
+			"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
+			"$JS.API.STREAM.MSG.GET."+stream,
+			"$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
+			"$JS.API.CONSUMER.INFO."+stream+".>",
+			"$JS.API.CONSUMER.MSG.NEXT."+stream+".>")
+	}
+	switch s.Role {
+	case RoleWorker:
+		pub(n.Events(), n.Memory(), n.Workers())
+		sub(n.Control("*"))
+		for _, pool := range s.Pools {
+			c := n.PoolConsumer(pool)
+			pub("$JS.API.CONSUMER.INFO."+tasks+"."+c,
+				"$JS.API.CONSUMER.MSG.NEXT."+tasks+"."+c,
+				"$JS.ACK."+tasks+"."+c+".>",
+				n.PoolSubject(pool))
+		}
+		readStream(events)
+		readStream(memory)
+		readStream("KV_" + n.StatusBucket())
+		// Presence and sessions in the JetStream hot cache.
+		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
+			pub("$KV." + b + ".>")
+			readStream("KV_" + b)
+		}
+	case RoleBridge, RoleClient:
+		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", "$SRV.>")
+		sub(n.Events(), n.Workers())
+		grants := s.Grants
+		if s.Role == RoleBridge {
+			grants = []string{"*"}
+		}
+		for _, g := range grants {
+			pub(n.TaskFor("*", g), n.Submit(g))
+		}
+		readStream(events)
+		if s.Role == RoleBridge {
+			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket()} {
+				readStream("KV_" + b)
+			}
+		}
+	}
+	return p
+}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if strings.EqualFold(s, string(r)) {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("%w: role %q: want one of admin, worker, bridge, client", ErrAuth, s)
+}

@@ -1,0 +1,44 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// poolConsumer opens the pool's durable consumer. A worker's credential
+// may not create consumers, so the kernel makes it on request (with the
+// bus's own configuration, not one a worker chose); with no kernel
+// answering (a bare NATS server, admin credentials) the worker makes it.
+func (w *Worker) poolConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	stream, name := w.Names.TasksStream(), w.Names.PoolConsumer(w.Pool)
+	_, err := w.NC.Request(w.Names.PoolSubject(w.Pool), nil, 10*time.Second)
+	switch {
+	case err == nil:
+		return js.Consumer(ctx, stream, name)
+	case errors.Is(err, nats.ErrNoResponders):
+		return js.CreateOrUpdateConsumer(ctx, stream, w.Names.PoolConsumerConfig(w.Pool))
+	}
+	if cons, cerr := js.Consumer(ctx, stream, name); cerr == nil {
+		return cons, nil
+	}
+	return nil, fmt.Errorf("the kernel did not open pool %q for this worker (%v): is the worker's credential issued for this pool (amf auth creds worker --pool %s)?", w.Pool, err, w.Pool)
+}
+
+// grantRefusal says why a task may not run with the profile it asks for,
+// "" when it may. The subject it arrived on carries its submitter's
+// grant: nats-server let it be published there only with that grant.
+func (w *Worker) grantRefusal(subject string, t bus.Task) string {
+	grant := w.Names.GrantOf(subject, w.Pool)
+	if bus.PolicyAllowed(t.Policy, grant) {
+		return ""
+	}
+	return fmt.Sprintf("%s: policy %q needs the grant %q, and the task arrived on %s, where only profile %q may run; submit it with a credential granted %q (amf auth creds client --grant %s)",
+		bus.RuleGrant, t.Policy, t.Policy, subject, orDefault(grant, bus.BasePolicy), t.Policy, t.Policy)
+}
