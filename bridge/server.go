@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +28,9 @@ const DefaultListen = "127.0.0.1:8080"
 // DefaultKeepAlive is the interval of SSE comment lines that keep proxies
 // from closing an idle stream.
 const DefaultKeepAlive = 15 * time.Second
+
+// ErrRunTwice is returned by a second Run of the same Server.
+var ErrRunTwice = errors.New("bridge: this Server has already run; make a new one")
 
 // Health reports on a dependency for /healthz; the hot cache implements it.
 type Health interface {
@@ -62,6 +66,7 @@ type Server struct {
 	addr      net.Addr
 	readyOnce sync.Once
 	ready     chan struct{}
+	ran       atomic.Bool
 }
 
 // Handler builds the routes; Run serves them. Exposed for tests that
@@ -98,7 +103,11 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 // Run serves HTTP until ctx ends; open event streams end with it.
+// A Server runs once: a second Run is an error.
 func (s *Server) Run(ctx context.Context) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return ErrRunTwice
+	}
 	h, err := s.Handler()
 	if err != nil {
 		return err
