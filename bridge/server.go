@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -61,6 +63,20 @@ type Server struct {
 	// Logger receives the bridge's logs; nil is slog.Default().
 	Logger *slog.Logger
 
+	// Tokens checks bearer tokens and console sessions. It is required
+	// unless NoAuth is set.
+	Tokens TokenVerifier
+	// NoAuth serves every endpoint to anyone. Only for a bridge that no
+	// untrusted process can reach (tests and benchmarks).
+	NoAuth bool
+	// MetricsOpen serves /metrics without a token; otherwise it needs
+	// MetricsScope (default read).
+	MetricsOpen  bool
+	MetricsScope tokens.Scope
+	// CORSOrigins are the other origins whose pages may call the API with
+	// a bearer token; none by default. Cookies never go cross-origin.
+	CORSOrigins []string
+
 	echo      *echo.Echo
 	metrics   *metrics
 	addr      net.Addr
@@ -74,6 +90,12 @@ type Server struct {
 func (s *Server) Handler() (http.Handler, error) {
 	if s.NC == nil {
 		return nil, errors.New("bridge: NC is required")
+	}
+	if s.Tokens == nil && !s.NoAuth {
+		return nil, errors.New("bridge: Tokens is required (NoAuth serves the API to anyone)")
+	}
+	if s.MetricsScope == "" {
+		s.MetricsScope = tokens.ScopeRead
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
@@ -89,14 +111,29 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
 	e.Use(s.metrics.middleware)
-	e.POST("/v1/tasks", s.submit)
-	e.GET("/v1/tasks", s.list)
-	e.GET("/v1/tasks/:id", s.status)
-	e.DELETE("/v1/tasks/:id", s.cancel)
-	e.GET("/v1/tasks/:id/events", s.events)
-	e.GET("/v1/workers", s.workers)
+	if len(s.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: s.CORSOrigins,
+			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+			AllowHeaders: []string{"Authorization", "Content-Type", "Last-Event-ID"},
+		}))
+	}
+	submit, read, cancel := s.require(tokens.ScopeSubmit), s.require(tokens.ScopeRead), s.require(tokens.ScopeCancel)
+	e.POST("/v1/tasks", s.submit, submit)
+	e.GET("/v1/tasks", s.list, read)
+	e.GET("/v1/tasks/:id", s.status, read)
+	e.DELETE("/v1/tasks/:id", s.cancel, cancel)
+	e.GET("/v1/tasks/:id/events", s.events, read)
+	e.GET("/v1/workers", s.workers, read)
+	e.POST("/v1/session", s.login)
+	e.GET("/v1/session", s.whoami)
+	e.DELETE("/v1/session", s.logout)
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	var metricsAuth []echo.MiddlewareFunc
+	if !s.MetricsOpen {
+		metricsAuth = append(metricsAuth, s.require(s.MetricsScope))
+	}
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()), metricsAuth...)
 	s.routeConsole(e)
 	s.echo = e
 	return e, nil
