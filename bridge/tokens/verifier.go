@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// missTimeout bounds the bucket read of a token the watch does not know.
+const missTimeout = 2 * time.Second
 
 // Verifier answers "is this token valid, and what may it do" from an
 // in-memory copy of the bucket that a watch keeps current, so checking a
 // request costs a hash and a map lookup, not a round trip.
 type Verifier struct {
+	store   *Store
 	mu      sync.RWMutex
 	records map[string]Record
 
@@ -29,7 +34,7 @@ func (s *Store) Watch(ctx context.Context) (*Verifier, error) {
 		cancel()
 		return nil, err
 	}
-	v := &Verifier{records: map[string]Record{}, cancel: cancel, done: make(chan struct{})}
+	v := &Verifier{store: s, records: map[string]Record{}, cancel: cancel, done: make(chan struct{})}
 	loaded := make(chan struct{})
 	go func() {
 		defer close(v.done)
@@ -90,7 +95,14 @@ func (v *Verifier) Verify(token string) (Record, error) {
 	v.mu.RLock()
 	r, ok := v.records[id]
 	v.mu.RUnlock()
-	if !ok || !r.Matches(token) {
+	if !ok {
+		// A token created a moment ago may not have reached the watch
+		// yet: ask the bucket, so a fresh token works at once.
+		ctx, cancel := context.WithTimeout(context.Background(), missTimeout)
+		defer cancel()
+		return v.store.Verify(ctx, token)
+	}
+	if !r.Matches(token) {
 		return Record{}, ErrInvalid
 	}
 	return r, nil
