@@ -27,7 +27,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	k := kerneltest.Start(t)
-	s := &bridge.Server{NC: k.NC, Logger: kerneltest.Logger(t), KeepAlive: 200 * time.Millisecond}
+	s := &bridge.Server{NC: k.NC, NoAuth: true, Logger: kerneltest.Logger(t), KeepAlive: 200 * time.Millisecond}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
@@ -41,7 +42,20 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(roster.Stop)
-	s := &bridge.Server{NC: k.NC, Workers: roster, Logger: kerneltest.Logger(t), KeepAlive: time.Second}
+	store, err := tokens.Open(context.Background(), k.JS, bus.Names{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := store.Watch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(verifier.Stop)
+	token, _, err := store.Create(context.Background(), []tokens.Scope{tokens.ScopeSubmit, tokens.ScopeRead, tokens.ScopeCancel}, nil, "console test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &bridge.Server{NC: k.NC, Tokens: verifier, Workers: roster, Logger: kerneltest.Logger(t), KeepAlive: time.Second}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +92,38 @@ func TestConsoleInABrowser(t *testing.T) {
 	browser := startBrowser(t, chromium, scriptErrors.listen)
 	page := &consolePage{t: t, ctx: browser}
 
-	page.do("open the console", 10*time.Second,
+	// Without a session the page asks for a token and shows nothing else;
+	// a wrong one is refused.
+	page.do("open the console logged out", 10*time.Second,
 		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login-token")),
+		chromedp.SendKeys(chromedp.CSS("#login-token"), "amf_0123456789abcdef_"+strings.Repeat("A", 43)),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error")),
+	)
+	if page.eval(`getComputedStyle(document.querySelector("main")).display`) != "none" {
+		t.Errorf("the console shows its workspace before login")
+	}
+	if got := page.text("#login-error"); !strings.Contains(got, "not valid") {
+		t.Errorf("a wrong token was answered with %q", got)
+	}
+	page.screenshot(filepath.Join(shots, "console-login.png"))
+
+	// The link `amf up` prints logs in: the token leaves the address,
+	// and the session cookie is out of every script's reach.
+	page.do("open the console by its login link", 10*time.Second,
+		chromedp.Navigate(ts.URL+"/#token="+token),
 		chromedp.WaitVisible(chromedp.CSS("#input")),
 		chromedp.WaitVisible(chromedp.CSS(`#health[data-status="ok"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#workers tr[data-worker="`+workerID+`"]`)),
 		chromedp.Click(chromedp.CSS("#as-command")),
 	)
+	if got := page.eval(`location.href`); got != ts.URL+"/" {
+		t.Errorf("the address still holds the token after login: %v", got)
+	}
+	if got := page.eval(`document.cookie`); got != "" {
+		t.Errorf("a script can read the session cookie: %q", got)
+	}
 
 	// A command that writes to both streams and succeeds.
 	page.submit("echo hello; echo oops >&2; exit 0")
@@ -189,6 +228,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	if n := len(streams.opens(long)); n != 2 {
 		t.Errorf("the cancelled task's stream was opened %d times after its end, want 2", n)
 	}
+	// Revoking the token ends the session: the next call is refused and
+	// the page asks for a token again.
+	id, _ := tokens.IDOf(token)
+	if err := store.Revoke(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	page.do("lose the session", 15*time.Second, chromedp.WaitVisible(chromedp.CSS("#login-token")))
 	if errs := scriptErrors.all(); len(errs) > 0 {
 		t.Errorf("the page reported script errors:\n%s", strings.Join(errs, "\n"))
 	}

@@ -12,11 +12,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -27,6 +30,9 @@ const DefaultListen = "127.0.0.1:8080"
 // DefaultKeepAlive is the interval of SSE comment lines that keep proxies
 // from closing an idle stream.
 const DefaultKeepAlive = 15 * time.Second
+
+// ErrRunTwice is returned by a second Run of the same Server.
+var ErrRunTwice = errors.New("bridge: this Server has already run; make a new one")
 
 // Health reports on a dependency for /healthz; the hot cache implements it.
 type Health interface {
@@ -57,11 +63,26 @@ type Server struct {
 	// Logger receives the bridge's logs; nil is slog.Default().
 	Logger *slog.Logger
 
+	// Tokens checks bearer tokens and console sessions. It is required
+	// unless NoAuth is set.
+	Tokens TokenVerifier
+	// NoAuth serves every endpoint to anyone. Only for a bridge that no
+	// untrusted process can reach (tests and benchmarks).
+	NoAuth bool
+	// MetricsOpen serves /metrics without a token; otherwise it needs
+	// MetricsScope (default read).
+	MetricsOpen  bool
+	MetricsScope tokens.Scope
+	// CORSOrigins are the other origins whose pages may call the API with
+	// a bearer token; none by default. Cookies never go cross-origin.
+	CORSOrigins []string
+
 	echo      *echo.Echo
 	metrics   *metrics
 	addr      net.Addr
 	readyOnce sync.Once
 	ready     chan struct{}
+	ran       atomic.Bool
 }
 
 // Handler builds the routes; Run serves them. Exposed for tests that
@@ -69,6 +90,12 @@ type Server struct {
 func (s *Server) Handler() (http.Handler, error) {
 	if s.NC == nil {
 		return nil, errors.New("bridge: NC is required")
+	}
+	if s.Tokens == nil && !s.NoAuth {
+		return nil, errors.New("bridge: Tokens is required (NoAuth serves the API to anyone)")
+	}
+	if s.MetricsScope == "" {
+		s.MetricsScope = tokens.ScopeRead
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
@@ -84,21 +111,40 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
 	e.Use(s.metrics.middleware)
-	e.POST("/v1/tasks", s.submit)
-	e.GET("/v1/tasks", s.list)
-	e.GET("/v1/tasks/:id", s.status)
-	e.DELETE("/v1/tasks/:id", s.cancel)
-	e.GET("/v1/tasks/:id/events", s.events)
-	e.GET("/v1/workers", s.workers)
+	if len(s.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: s.CORSOrigins,
+			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+			AllowHeaders: []string{"Authorization", "Content-Type", "Last-Event-ID"},
+		}))
+	}
+	submit, read, cancel := s.require(tokens.ScopeSubmit), s.require(tokens.ScopeRead), s.require(tokens.ScopeCancel)
+	e.POST("/v1/tasks", s.submit, submit)
+	e.GET("/v1/tasks", s.list, read)
+	e.GET("/v1/tasks/:id", s.status, read)
+	e.DELETE("/v1/tasks/:id", s.cancel, cancel)
+	e.GET("/v1/tasks/:id/events", s.events, read)
+	e.GET("/v1/workers", s.workers, read)
+	e.POST("/v1/session", s.login)
+	e.GET("/v1/session", s.whoami)
+	e.DELETE("/v1/session", s.logout)
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	var metricsAuth []echo.MiddlewareFunc
+	if !s.MetricsOpen {
+		metricsAuth = append(metricsAuth, s.require(s.MetricsScope))
+	}
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()), metricsAuth...)
 	s.routeConsole(e)
 	s.echo = e
 	return e, nil
 }
 
 // Run serves HTTP until ctx ends; open event streams end with it.
+// A Server runs once: a second Run is an error.
 func (s *Server) Run(ctx context.Context) error {
+	if !s.ran.CompareAndSwap(false, true) {
+		return ErrRunTwice
+	}
 	h, err := s.Handler()
 	if err != nil {
 		return err

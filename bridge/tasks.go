@@ -44,6 +44,9 @@ func (s *Server) submit(c echo.Context) error {
 		}
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
 	}
+	if err := s.allowPolicy(c, t); err != nil {
+		return err
+	}
 	t, dup, err := s.Client.Submit(c.Request().Context(), t)
 	if err != nil {
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())

@@ -53,7 +53,9 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 
 	cmd := exec.Command(shellPath(), "-c", "--", spec.Command) // "--": a leading "-" is not an option
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), spec.Env...)
+	// Like the confined backend, a command sees none of the worker's
+	// environment: no credentials, tokens or connection URLs leak in.
+	cmd.Env = hostEnv(dir, spec.Env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	sink := newOutputSink(out, h.outputBudget(spec))
 	stdout, stderr, drain, err := sink.pipes()
@@ -113,6 +115,19 @@ func statusResult(ws syscall.WaitStatus, maxRSS int64, d time.Duration) Result {
 		res.ExitCode = 128 + int(ws.Signal())
 	}
 	return res
+}
+
+// hostEnv is the whole environment of a host-backend command: the same
+// fixed base as a confined command, with HOME at its work dir.
+func hostEnv(dir string, extra []string) []string {
+	env := []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + dir,
+		"LANG=C.UTF-8",
+		"TERM=dumb",
+		"TMPDIR=" + os.TempDir(),
+	}
+	return append(env, extra...)
 }
 
 // shellPath is bash, the grammar the validator parses, or sh without it.

@@ -38,7 +38,9 @@
   }
 
   async function api(method, path, body) {
-    const init = { method, headers: { Accept: "application/json" } };
+    // The custom header is the console's CSRF proof: a page of another
+    // origin cannot send it with the session cookie.
+    const init = { method, headers: { Accept: "application/json", "X-Amf-Csrf": "1" } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -46,6 +48,9 @@
     const resp = await fetch(path, init);
     let data = null;
     try { data = await resp.json(); } catch (_) { /* empty or not JSON */ }
+    if (resp.status === 401 && path !== "/v1/session") {
+      showLogin("The bridge did not accept this session (expired or revoked); log in again.");
+    }
     return { ok: resp.ok, status: resp.status, data };
   }
 
@@ -259,6 +264,12 @@
   }
 
   window.addEventListener("hashchange", () => {
+    const token = tokenFromHash();
+    if (token) {
+      history.replaceState(null, "", location.pathname + location.search);
+      login(token);
+      return;
+    }
     const id = taskFromHash();
     if (id && !(view && view.id === id)) openTask(id);
   });
@@ -705,8 +716,72 @@
     input.focus();
   });
 
-  renderRecent();
-  const linked = taskFromHash();
-  if (linked) openTask(linked);
-  refreshAll();
+  // ---- login ------------------------------------------------------------
+  // A token reaches the page only to be exchanged for the session cookie,
+  // which is HttpOnly: no script, this one included, can read it later. A
+  // #token= link is dropped from the address and the history first.
+
+  function tokenFromHash() {
+    const m = /^#token=([^&]+)/.exec(location.hash);
+    if (!m) return "";
+    try { return decodeURIComponent(m[1]); } catch (_) { return ""; }
+  }
+
+  function showLogin(msg) {
+    document.body.dataset.auth = "needed";
+    $("login").hidden = false;
+    $("logout").hidden = true;
+    $("login-error").textContent = msg || "";
+    $("login-error").hidden = !msg;
+    $("login-token").focus();
+  }
+
+  let started = false;
+  function signedIn(info) {
+    document.body.dataset.auth = "ok";
+    $("login").hidden = true;
+    $("logout").hidden = !!(info && info.open);
+    $("login-token").value = "";
+    if (started) { refreshAll(); return; }
+    started = true;
+    renderRecent();
+    const linked = taskFromHash();
+    if (linked) openTask(linked);
+    refreshAll();
+  }
+
+  async function login(token) {
+    let r;
+    try { r = await api("POST", "/v1/session", { token }); } catch (_) { r = { ok: false, status: 0, data: null }; }
+    if (!r.ok) {
+      showLogin(r.status ? "Not logged in: " + apiError(r) : "Not logged in: the bridge did not answer.");
+      return;
+    }
+    signedIn(r.data);
+  }
+
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const token = $("login-token").value.trim();
+    if (token) login(token);
+  });
+
+  $("logout").addEventListener("click", async () => {
+    await api("DELETE", "/v1/session");
+    if (view) { view.close(); view = null; }
+    showLogin("");
+  });
+
+  (async () => {
+    const linkToken = tokenFromHash();
+    if (linkToken) {
+      history.replaceState(null, "", location.pathname + location.search);
+      await login(linkToken);
+      return;
+    }
+    let r;
+    try { r = await api("GET", "/v1/session"); } catch (_) { r = { ok: false, status: 0 }; }
+    if (r.status === 401) showLogin("");
+    else signedIn(r.data);
+  })();
 })();

@@ -5,7 +5,9 @@ import (
 	"io"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/memory/cache"
 )
@@ -13,9 +15,10 @@ import (
 // local is a kernel started in this process with what co-located parts
 // share: an in-process connection (no TCP) and the hot cache.
 type local struct {
-	srv   *kernel.Server
-	nc    *nats.Conn
-	cache cache.Cache
+	srv    *kernel.Server
+	nc     *nats.Conn
+	cache  cache.Cache
+	tokens *tokens.Store
 }
 
 // startLocal starts the kernel and opens the connection and the cache;
@@ -40,7 +43,18 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 		srv.Shutdown()
 		return nil, err
 	}
-	return &local{srv: srv, nc: nc, cache: cache}, nil
+	// The kernel provisions the token bucket, so bridges elsewhere find
+	// it before any token exists.
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var st *tokens.Store
+		if st, err = tokens.Open(ctx, js, c.names(), true); err == nil {
+			return &local{srv: srv, nc: nc, cache: cache, tokens: st}, nil
+		}
+	}
+	l := &local{srv: srv, nc: nc, cache: cache}
+	l.close()
+	return nil, err
 }
 
 func (l *local) close() {

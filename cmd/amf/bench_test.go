@@ -37,7 +37,7 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	b.Helper()
 	llm := ollamatest.New(b, opts...)
 	k := kerneltest.Start(b)
-	br := &bridge.Server{NC: k.NC, Logger: kerneltest.Logger(b)}
+	br := &bridge.Server{NC: k.NC, NoAuth: true, Logger: kerneltest.Logger(b)}
 	h, err := br.Handler()
 	if err != nil {
 		b.Fatal(err)

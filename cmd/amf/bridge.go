@@ -1,6 +1,13 @@
 package main
 
-import "context"
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/bridge/tokens"
+)
 
 func init() {
 	register(command{name: "bridge", summary: "run the HTTP bridge (task API, live events, web console)", run: runBridge})
@@ -24,7 +31,15 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	br := b.server(nc, &c, cache)
+	v, err := watchTokens(ctx, nc, &c)
+	if err != nil {
+		return err
+	}
+	defer v.Stop()
+	br, err := b.server(nc, &c, cache, v)
+	if err != nil {
+		return err
+	}
 	// A bridge elsewhere holds a bridge credential, which may not write
 	// the event stream: it submits and cancels through the task API.
 	br.Client.ViaAPI = true
@@ -36,4 +51,18 @@ func runBridge(ctx context.Context, args []string) error {
 		}
 	}()
 	return br.Run(ctx)
+}
+
+// watchTokens follows the kernel's token bucket, so a token created or
+// revoked anywhere counts on this bridge at once.
+func watchTokens(ctx context.Context, nc *nats.Conn, c *common) (*tokens.Verifier, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := tokens.Open(ctx, js, c.names(), true)
+	if err != nil {
+		return nil, err
+	}
+	return st.Watch(ctx)
 }

@@ -44,8 +44,12 @@ func fakeModel(t *testing.T) *ollamatest.Server {
 // upEnv is the environment of an `amf up` on random ports.
 func upEnv(t *testing.T, llm *ollamatest.Server) (env []string, httpBase, natsAddr string) {
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	state := t.TempDir()
+	// Requests of the tests to this bridge carry the admin token that
+	// `amf up` writes in its state dir, as a local operator's would.
+	bridgeTokens.register("http://"+httpAddr, adminTokenFile(state))
 	return []string{
-		"AMF_STATE_DIR=" + t.TempDir(),
+		"AMF_STATE_DIR=" + state,
 		"AMF_NATS_LISTEN=" + natsAddr,
 		"AMF_HTTP_LISTEN=" + httpAddr,
 		"AMF_NATS_URL=nats://" + natsAddr,

@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build amf: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	http.DefaultClient.Transport = bridgeTokens
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -184,4 +185,33 @@ func adminCreds(env []string) string {
 		}
 	}
 	return path
+}
+
+// tokenTransport adds the admin token of the `amf up` a test started to
+// that bridge's requests; it reads the token file at each request, since
+// it appears only once the process is up.
+type tokenTransport struct {
+	mu    sync.Mutex
+	files map[string]string // base URL → token file
+}
+
+var bridgeTokens = &tokenTransport{files: map[string]string{}}
+
+func (tt *tokenTransport) register(base, file string) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	tt.files[base] = file
+}
+
+func (tt *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	tt.mu.Lock()
+	file := tt.files[r.URL.Scheme+"://"+r.URL.Host]
+	tt.mu.Unlock()
+	if file != "" && r.Header.Get("Authorization") == "" {
+		if b, err := os.ReadFile(file); err == nil {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+string(bytes.TrimSpace(b)))
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

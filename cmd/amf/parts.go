@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory/cache"
 	"github.com/amf-os/amf/memory/knowledge"
@@ -108,15 +110,20 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 
 // bridgeFlags are the settings of the HTTP bridge.
 type bridgeFlags struct {
-	listen string
+	listen      string
+	metricsAuth string
+	cors        string
 }
 
 func (b *bridgeFlags) bind(f flags) {
 	f.str(&b.listen, "http", "AMF_HTTP_LISTEN", bridge.DefaultListen, "bridge address")
+	f.str(&b.metricsAuth, "metrics-auth", "AMF_METRICS_AUTH", string(tokens.ScopeRead), "what /metrics needs: a token scope (read, admin) or open")
+	f.str(&b.cors, "cors-origins", "AMF_HTTP_CORS_ORIGINS", "", "comma-separated origins whose pages may call the API with a bearer token (none by default)")
 }
 
-func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache) *bridge.Server {
-	return &bridge.Server{
+// server assembles the bridge; it checks tokens against v.
+func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache, v bridge.TokenVerifier) (*bridge.Server, error) {
+	s := &bridge.Server{
 		NC:      nc,
 		Names:   c.names(),
 		Listen:  b.listen,
@@ -124,8 +131,25 @@ func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache) *bridg
 		Workers: cache,
 		Recent:  cache,
 		Cache:   cache,
+		Tokens:  v,
 		Logger:  slog.Default().With("part", "bridge"),
 	}
+	switch m := strings.TrimSpace(b.metricsAuth); m {
+	case "open":
+		s.MetricsOpen = true
+	default:
+		sc, err := tokens.ParseScopes(m)
+		if err != nil || len(sc) != 1 {
+			return nil, fmt.Errorf("--metrics-auth %q: give one scope (read, admin) or open", m)
+		}
+		s.MetricsScope = sc[0]
+	}
+	for _, o := range strings.Split(b.cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			s.CORSOrigins = append(s.CORSOrigins, o)
+		}
+	}
+	return s, nil
 }
 
 // version is set at build time with -ldflags "-X main.version=…".

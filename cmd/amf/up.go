@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -16,7 +17,9 @@ func runUp(ctx context.Context, args []string) error {
 	var w workerFlags
 	var b bridgeFlags
 	var cf cacheFlags
+	var printLink bool
 	f := newFlags("up", "up [flags]")
+	f.bool(&printLink, "print-login-link", "AMF_PRINT_LOGIN_LINK", true, "print a console link that logs in (it holds the admin token)")
 	cf.bind(f)
 	c.bindState(f)
 	c.bindLog(f)
@@ -38,7 +41,19 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	defer release()
-	br := b.server(nc, &c, cache)
+	token, tokenFile, err := ensureAdminToken(ctx, l.tokens, c.stateDir)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	v, err := l.tokens.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.Stop()
+	br, err := b.server(nc, &c, cache, v)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
 	g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })
@@ -48,7 +63,11 @@ func runUp(ctx context.Context, args []string) error {
 		select {
 		case <-br.Ready():
 			notifyReady()
-			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "creds", localCreds(c.stateDir), "state", c.stateDir)
+			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "creds", localCreds(c.stateDir), "state", c.stateDir, "admin_token_file", tokenFile)
+			if printLink {
+				// Printed, never logged: the one place the token is shown.
+				fmt.Printf("Console (logs in): http://%s/#token=%s\n", br.Addr(), token)
+			}
 		case <-gctx.Done():
 		}
 	}()

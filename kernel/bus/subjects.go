@@ -88,3 +88,7 @@ const (
 	// without decoding the body.
 	HeaderEventType = "Amf-Event-Type"
 )
+
+// TokensBucket is the KV bucket of HTTP bearer tokens (hashes only):
+// AMF_TOKENS.
+func (n Names) TokensBucket() string { return n.upper() + "_TOKENS" }

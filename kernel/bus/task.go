@@ -143,12 +143,7 @@ func (t *Task) Normalize() error {
 	if t.Policy != "" && !tokenRE.MatchString(t.Policy) {
 		return fmt.Errorf("%w: policy %q is not a profile name", ErrInvalidTask, t.Policy)
 	}
-	for k := range t.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return fmt.Errorf("%w: env name %q is not valid", ErrInvalidTask, k)
-		}
-	}
-	return nil
+	return ValidateEnv(t.Env)
 }
 
 // Encode writes the task as JSON.

@@ -1,0 +1,132 @@
+package bridge
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// TokenVerifier checks a bearer token; *tokens.Verifier implements it.
+type TokenVerifier interface {
+	Verify(token string) (tokens.Record, error)
+}
+
+var _ TokenVerifier = (*tokens.Verifier)(nil)
+
+const (
+	// sessionCookie carries the console's token: HttpOnly, so no script
+	// reads it, and SameSite=Strict, so no other site's page sends it.
+	sessionCookie = "amf_session"
+	// csrfHeader must be on every cookie-authenticated request that
+	// changes state. A page of another origin cannot set a custom header
+	// without a CORS preflight, which the bridge does not grant it.
+	csrfHeader = "X-Amf-Csrf"
+	// tokenKey is where the caller's token record sits in the context.
+	tokenKey = "amf.token"
+)
+
+// credential finds the caller's token: the Authorization header first,
+// else the console's session cookie.
+func credential(c echo.Context) (token string, viaCookie bool) {
+	if h := c.Request().Header.Get("Authorization"); h != "" {
+		scheme, tok, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok), false
+		}
+		return "", false
+	}
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		return ck.Value, true
+	}
+	return "", false
+}
+
+func unauthorized(c echo.Context, msg string) error {
+	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="amf"`)
+	return fail(http.StatusUnauthorized, "unauthorized", msg)
+}
+
+// identify returns the caller's valid token record.
+func (s *Server) identify(c echo.Context) (tokens.Record, bool, error) {
+	tok, viaCookie := credential(c)
+	if tok == "" {
+		return tokens.Record{}, false, unauthorized(c, "this endpoint needs a token: send \"Authorization: Bearer <token>\" (issue one with `amf auth token create`; `amf up` writes an admin token in its state dir)")
+	}
+	rec, err := s.Tokens.Verify(tok)
+	if err != nil {
+		if viaCookie {
+			clearSession(c)
+		}
+		return tokens.Record{}, false, unauthorized(c, "the token is not valid: unknown, revoked or mistyped")
+	}
+	return rec, viaCookie, nil
+}
+
+// require is the route middleware that lets a request through only with
+// a valid token carrying scope.
+func (s *Server) require(scope tokens.Scope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if s.NoAuth {
+				return next(c)
+			}
+			rec, viaCookie, err := s.identify(c)
+			if err != nil {
+				return err
+			}
+			if !rec.Has(scope) {
+				return fail(http.StatusForbidden, "forbidden", fmt.Sprintf("this token lacks the %q scope; issue one that has it with `amf auth token create --scope %s`", scope, scope))
+			}
+			if viaCookie && !safeMethod(c.Request().Method) {
+				if err := sameOrigin(c); err != nil {
+					return err
+				}
+			}
+			c.Set(tokenKey, rec)
+			return next(c)
+		}
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameOrigin is the CSRF check of cookie-authenticated requests: the
+// custom header, and an Origin, when the browser sends one, that is this
+// bridge's own.
+func sameOrigin(c echo.Context) error {
+	r := c.Request()
+	if r.Header.Get(csrfHeader) == "" {
+		return fail(http.StatusForbidden, "csrf", "a request authenticated by the session cookie must carry the "+csrfHeader+" header (the console sends it; scripts send Authorization: Bearer instead)")
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return fail(http.StatusForbidden, "csrf", fmt.Sprintf("origin %q is not this bridge's; cookie-authenticated requests must come from the console itself", o))
+		}
+	}
+	return nil
+}
+
+// allowPolicy refuses a task whose policy profile is beyond what the
+// submitting token was granted.
+func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
+	if s.NoAuth {
+		return nil
+	}
+	rec, ok := c.Get(tokenKey).(tokens.Record)
+	if !ok {
+		return fail(http.StatusUnauthorized, "unauthorized", "no token on this request")
+	}
+	if !rec.MayUse(t.Policy) {
+		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule policy_grant; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", t.Policy, t.Policy, t.Policy))
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// missTimeout bounds the bucket read of a token the watch does not know.
+const missTimeout = 2 * time.Second
+
+// Verifier answers "is this token valid, and what may it do" from an
+// in-memory copy of the bucket that a watch keeps current, so checking a
+// request costs a hash and a map lookup, not a round trip.
+type Verifier struct {
+	store   *Store
+	mu      sync.RWMutex
+	records map[string]Record
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Watch loads every token and keeps following the bucket until Stop.
+// It returns once the current tokens are loaded; ctx bounds the watch's
+// whole life.
+func (s *Store) Watch(ctx context.Context) (*Verifier, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w, err := s.kv.WatchAll(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	v := &Verifier{store: s, records: map[string]Record{}, cancel: cancel, done: make(chan struct{})}
+	loaded := make(chan struct{})
+	go func() {
+		defer close(v.done)
+		defer func() { _ = w.Stop() }()
+		first := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					if first {
+						first = false
+						close(loaded)
+					}
+					continue
+				}
+				v.apply(e)
+			}
+		}
+	}()
+	select {
+	case <-loaded:
+		return v, nil
+	case <-v.done:
+		return nil, errors.New("token watch ended before the tokens were loaded")
+	case <-ctx.Done():
+		v.Stop()
+		return nil, ctx.Err()
+	}
+}
+
+func (v *Verifier) apply(e jetstream.KeyValueEntry) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(v.records, e.Key())
+		return
+	}
+	r, err := decode(e.Value())
+	if err != nil || r.ID != e.Key() {
+		// A record that does not decode grants nothing.
+		delete(v.records, e.Key())
+		return
+	}
+	v.records[r.ID] = r
+}
+
+// Verify returns the record of a valid token or ErrInvalid.
+func (v *Verifier) Verify(token string) (Record, error) {
+	id, ok := IDOf(token)
+	if !ok {
+		return Record{}, ErrInvalid
+	}
+	v.mu.RLock()
+	r, ok := v.records[id]
+	v.mu.RUnlock()
+	if !ok {
+		// A token created a moment ago may not have reached the watch
+		// yet: ask the bucket, so a fresh token works at once.
+		ctx, cancel := context.WithTimeout(context.Background(), missTimeout)
+		defer cancel()
+		return v.store.Verify(ctx, token)
+	}
+	if !r.Matches(token) {
+		return Record{}, ErrInvalid
+	}
+	return r, nil
+}
+
+// Stop ends the watch and waits for it.
+func (v *Verifier) Stop() {
+	v.cancel()
+	<-v.done
+}

@@ -1,0 +1,88 @@
+package bus_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// TestEveryRefusedEnvName submits a task setting each refused name (a
+// prefix gets a suffix) and expects an invalid task naming it.
+func TestEveryRefusedEnvName(t *testing.T) {
+	names := bus.RefusedEnvNames()
+	if len(names) < 60 {
+		t.Fatalf("only %d refused names: the list lost entries", len(names))
+	}
+	for _, n := range append(names, "BASH_FUNC_ls%%", "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "AMF_TOKEN", "NATS_URL", "GIT_SSH_COMMAND", "MALLOC_CHECK_") {
+		if strings.HasSuffix(n, "_") && n != "_JAVA_OPTIONS" && n != "MALLOC_CHECK_" {
+			n += "X"
+		}
+		t.Run(n, func(t *testing.T) {
+			_, err := bus.DecodeTask([]byte(`{"command":"ls","env":{` + quote(n) + `:"() { id; }"}}`))
+			if !errors.Is(err, bus.ErrInvalidTask) {
+				t.Fatalf("env %s accepted (err %v)", n, err)
+			}
+			if !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("error %q should name %s and say it is refused", err, n)
+			}
+		})
+	}
+}
+
+func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+func TestEnvNamesAndLimits(t *testing.T) {
+	big := strings.Repeat("x", bus.MaxEnvValueBytes+1)
+	many := map[string]string{}
+	for i := 0; i <= bus.MaxEnvVars; i++ {
+		many["V"+strings.Repeat("A", i)] = "1"
+	}
+	wide := map[string]string{}
+	for i := 0; i < 5; i++ {
+		wide["W"+strings.Repeat("A", i)] = big[:bus.MaxEnvValueBytes]
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" means accepted
+	}{
+		{"ordinary", map[string]string{"GREETING": "hi", "_x1": "", "LANG": "C.UTF-8", "TZ": "UTC"}, ""},
+		{"empty name", map[string]string{"": "x"}, `env name ""`},
+		{"leading digit", map[string]string{"1X": "x"}, `"1X" is not a portable name`},
+		{"dash", map[string]string{"A-B": "x"}, `"A-B" is not a portable name`},
+		{"equals", map[string]string{"A=B": "x"}, `"A=B" is not a portable name`},
+		{"space", map[string]string{"A B": "x"}, `"A B" is not a portable name`},
+		{"unicode", map[string]string{"É": "x"}, `is not a portable name`},
+		{"long name", map[string]string{strings.Repeat("N", bus.MaxEnvNameBytes+1): "x"}, "longer than"},
+		{"NUL value", map[string]string{"A": "a\x00b"}, "env A contains a NUL byte"},
+		{"big value", map[string]string{"BIG": big}, "env BIG is 16385 bytes"},
+		{"too many", many, "the limit is 64"},
+		{"too much", wide, "env holds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := bus.ValidateEnv(tc.env)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("accepted, want %q", tc.want)
+			case tc.want != "" && (!errors.Is(err, bus.ErrInvalidTask) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %q, want one wrapping ErrInvalidTask with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzValidateEnv(f *testing.F) {
+	f.Add("GREETING", "hi")
+	f.Add("BASH_FUNC_ls%%", "() { id; }")
+	f.Add("LD_PRELOAD", "/tmp/x.so")
+	f.Fuzz(func(t *testing.T, k, v string) {
+		err := bus.ValidateEnv(map[string]string{k: v})
+		if err == nil && (strings.HasPrefix(k, "LD_") || strings.HasPrefix(k, "BASH_FUNC_") || strings.ContainsAny(k, "=%\x00") || k == "" || strings.IndexByte(v, 0) >= 0) {
+			t.Fatalf("accepted %q=%q", k, v)
+		}
+	})
+}
