@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -55,7 +56,7 @@ func (f flags) int(p *int, name, env string, def int, usage string) {
 		if n, err := strconv.Atoi(s); err == nil {
 			v = n
 		} else {
-			fmt.Fprintf(os.Stderr, "amf: ignoring %s=%q: not a whole number\n", env, s)
+			warnEnv(env, s, "a whole number")
 		}
 	}
 	f.IntVar(p, name, v, envUsage(usage, env))
@@ -67,7 +68,7 @@ func (f flags) duration(p *time.Duration, name, env string, def time.Duration, u
 		if d, err := time.ParseDuration(s); err == nil {
 			v = d
 		} else {
-			fmt.Fprintf(os.Stderr, "amf: ignoring %s=%q: not a duration such as 30s\n", env, s)
+			warnEnv(env, s, "a duration such as 30s")
 		}
 	}
 	f.DurationVar(p, name, v, envUsage(usage, env))
@@ -78,9 +79,19 @@ func (f flags) bool(p *bool, name, env string, def bool, usage string) {
 	if s := envOr(env, ""); s != "" {
 		if b, err := strconv.ParseBool(s); err == nil {
 			v = b
+		} else {
+			warnEnv(env, s, "true or false")
 		}
 	}
 	f.BoolVar(p, name, v, envUsage(usage, env))
+}
+
+// envWarnings receives the warning for an environment value that does
+// not parse; the flag then keeps its default.
+var envWarnings io.Writer = os.Stderr
+
+func warnEnv(env, value, want string) {
+	fmt.Fprintf(envWarnings, "amf: ignoring %s=%q: not %s\n", env, value, want)
 }
 
 func envUsage(usage, env string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,7 +36,7 @@ func runMemory(ctx context.Context, args []string) error {
 	var embedModel, ollamaHost string
 	var k int
 	var asJSON bool
-	var out string
+	var out, pool, distro string
 	f := newFlags("memory "+sub, memoryUsage)
 	c.bindNATS(f)
 	c.bindLog(f)
@@ -45,6 +46,8 @@ func runMemory(ctx context.Context, args []string) error {
 	case "search":
 		f.int(&k, "k", "", 5, "how many memories to show")
 		f.bool(&asJSON, "json", "", false, "print matches as JSON lines")
+		f.str(&pool, "pool", "", "", "only memories learned in this pool")
+		f.str(&distro, "distro", "", "", "only memories learned on this distribution (os-release ID, e.g. debian)")
 	case "ls":
 		f.bool(&asJSON, "json", "", false, "print memories as JSON lines")
 	case "export":
@@ -77,6 +80,24 @@ func runMemory(ctx context.Context, args []string) error {
 		}
 		return memoryImport(ctx, memory.Publisher{JS: js, Names: names}, f.Arg(0))
 	}
+	req := memory.SearchRequest{Query: strings.Join(f.Args(), " "), K: k, Pool: pool, Distro: distro, Host: memory.DetectHostFacts()}
+	if sub == "search" {
+		if strings.TrimSpace(req.Query) == "" {
+			return fmt.Errorf(`search needs an instruction, e.g. amf memory search "free disk space"`)
+		}
+		// A worker's index answers; only without a worker does the
+		// command build an index of its own from the stream.
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		rep, err := memory.Search(sctx, nc, names, req)
+		cancel()
+		if err == nil {
+			return printMatches(os.Stdout, rep.Matches, asJSON, true)
+		}
+		if !errors.Is(err, memory.ErrNoSearchService) {
+			return err
+		}
+		log.Warn("no worker serves memory search; building an index from the stream here", "err", err)
+	}
 
 	var emb knowledge.Embedder
 	if embedModel != "" {
@@ -99,11 +120,7 @@ func runMemory(ctx context.Context, args []string) error {
 
 	switch sub {
 	case "search":
-		q := strings.Join(f.Args(), " ")
-		if q == "" {
-			return fmt.Errorf(`search needs an instruction, e.g. amf memory search "free disk space"`)
-		}
-		ms, err := kn.Recall(ctx, q, memory.DetectHostFacts(), k)
+		ms, err := kn.Search(ctx, req)
 		if err != nil {
 			return err
 		}

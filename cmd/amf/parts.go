@@ -86,6 +86,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		closeRunner()
 		return nil, nil, fmt.Errorf("memory: %w", err)
 	}
+	stopSearch := knowledge.Serve(ctx, nc, c.names(), kn) // amf memory search asks this index
 	return &workers.Worker{
 		NC:             nc,
 		Names:          c.names(),
@@ -105,7 +106,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Memory:         kn,
 		Learner:        kn,
 		Logger:         log,
-	}, func() { _ = kn.Close(); closeRunner() }, nil
+	}, func() { stopSearch(); _ = kn.Close(); closeRunner() }, nil
 }
 
 // bridgeFlags are the settings of the HTTP bridge.

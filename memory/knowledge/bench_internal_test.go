@@ -12,6 +12,7 @@ import (
 	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 )
 
 // synthInstruction makes the i-th of many distinct, admin-like
@@ -40,54 +41,66 @@ func benchKnowledge(b *testing.B, n int) *benchSet {
 	if v, ok := benchSets.Load(n); ok {
 		return v.(*benchSet)
 	}
-	ctx := context.Background()
-	r := rand.New(rand.NewPCG(1, uint64(n)))
-	k := &Knowledge{cfg: Config{Embedder: LocalEmbedder()}, entries: map[string]*entry{}, dim: LocalDim}
+	k := &Knowledge{cfg: Config{Embedder: LocalEmbedder()}, dim: LocalDim}
 	k.cfg.defaults()
 	k.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	coll, err := k.newCollection()
-	if err != nil {
+	if err := k.reset(); err != nil {
 		b.Fatal(err)
 	}
-	k.coll, k.flat = coll, newFlatIndex()
+	docs, qs := fillBench(b, k, n)
 	bare, err := chromem.NewDB().CreateCollection("bare", nil, func(ctx context.Context, text string) ([]float32, error) {
 		return localVector(text), nil
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	docs := make([]chromem.Document, n)
-	for i := range n {
-		instr := synthInstruction(r, i)
-		cmd := fmt.Sprintf("find /x -name '*%d*'", i)
-		id := bus.MemoryID(instr, cmd)
-		docs[i] = chromem.Document{ID: id, Embedding: localVector(instr)}
-		k.entries[id] = &entry{Rec: bus.Learned{ID: id, Instruction: instr, Command: cmd}, Successes: 1, Seq: uint64(i + 1)}
-	}
-	if err := coll.AddDocuments(ctx, docs, 2); err != nil {
+	if err := bare.AddDocuments(context.Background(), docs, 2); err != nil {
 		b.Fatal(err)
-	}
-	for _, d := range docs {
-		k.flat.add(d.ID, d.Embedding)
-	}
-	if err := bare.AddDocuments(ctx, docs, 2); err != nil {
-		b.Fatal(err)
-	}
-	qs := make([]string, 64)
-	for i := range qs {
-		qs[i] = synthInstruction(r, r.IntN(n))
 	}
 	s := &benchSet{k: k, bare: bare, qs: qs}
 	benchSets.Store(n, s)
 	return s
 }
 
+// fillBench adds n synthetic memories to k's collection and flat index
+// directly (no stream), and returns their documents and 64 queries.
+func fillBench(b *testing.B, k *Knowledge, n int) ([]chromem.Document, []string) {
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	docs := make([]chromem.Document, n)
+	for i := range n {
+		instr := synthInstruction(r, i)
+		cmd := fmt.Sprintf("find /x -name '*%d*'", i)
+		id := bus.MemoryID(instr, cmd)
+		e := entry{Rec: bus.Learned{ID: id, Instruction: instr, Command: cmd, Pool: "default", Host: bus.HostFacts{OS: "linux", Distro: "debian"}}, Successes: 1, Seq: uint64(i + 1)}
+		doc, err := e.document(normalize(localVector(instr)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs[i] = doc
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.coll.AddDocuments(context.Background(), docs, 2); err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range docs {
+		k.flat.add(d.ID, d.Embedding)
+	}
+	qs := make([]string, 64)
+	for i := range qs {
+		qs[i] = synthInstruction(r, r.IntN(n))
+	}
+	return docs, qs
+}
+
 var benchSizes = []int{1_000, 10_000, 100_000}
 
 // BenchmarkRecall is top-3 recall through Knowledge.Recall (embedding
-// the query, searching, applying thresholds and host facts) with the
-// local embedder, beside a bare chromem-go Query (same embedder, same
-// vectors) at the same size.
+// the query, the flat accelerator, reading the hits from chromem-go,
+// thresholds and host facts) with the local embedder, beside
+// Knowledge.Search (the same through chromem-go's query, with a pool
+// filter) and a bare chromem-go Query (same embedder, same vectors) at
+// the same size.
 func BenchmarkRecall(b *testing.B) {
 	facts := bus.HostFacts{OS: "linux", Tools: []string{"find"}}
 	for _, n := range benchSizes {
@@ -97,6 +110,18 @@ func BenchmarkRecall(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if _, err := s.k.Recall(ctx, s.qs[i%len(s.qs)], facts, 3); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("search-chromem/n=%d", n), func(b *testing.B) {
+			s := benchKnowledge(b, n)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				req := memory.SearchRequest{Query: s.qs[i%len(s.qs)], K: 3, Pool: "default", Host: facts}
+				if _, err := s.k.Search(ctx, req); err != nil {
 					b.Fatal(err)
 				}
 				i++

@@ -6,13 +6,13 @@ import (
 	"sync"
 )
 
-// flatIndex is the search path of the index: every vector in one slice,
-// scanned with a tight dot product and a small top-k per core. chromem-go
-// keeps the documents; this exists because its exhaustive query hands
-// every document through a channel and a locked heap, which costs about
-// 2 µs per memory (20 ms at 10k) where the dot product alone costs a
-// tenth of that. The vectors are shared with the chromem-go documents,
-// not copied.
+// flatIndex accelerates a worker's recall over chromem-go's documents:
+// their vectors in one slice, scanned with a tight dot product and a
+// small top-k per core. chromem-go is the store (documents, metadata,
+// persistence, filtered search); this exists because its exhaustive
+// query hands every document through a channel and a locked heap, which
+// costs about three times the scan (README, BenchmarkRecall). It holds
+// ids and the very vector slices of the documents, not copies.
 type flatIndex struct {
 	ids  []string
 	vecs [][]float32
@@ -30,6 +30,18 @@ type hit struct {
 func newFlatIndex() *flatIndex { return &flatIndex{pos: map[string]int{}} }
 
 func (f *flatIndex) len() int { return len(f.ids) }
+
+// has says whether id is indexed.
+func (f *flatIndex) has(id string) bool { _, ok := f.pos[id]; return ok }
+
+// vector is id's vector, the slice its chromem-go document holds too.
+func (f *flatIndex) vector(id string) ([]float32, bool) {
+	i, ok := f.pos[id]
+	if !ok {
+		return nil, false
+	}
+	return f.vecs[i], true
+}
 
 // add inserts or replaces id's vector.
 func (f *flatIndex) add(id string, v []float32) {

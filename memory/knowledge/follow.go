@@ -139,7 +139,7 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 				break
 			}
 			d.learn = &l
-			if _, known := k.entries[l.ID]; !known {
+			if !k.flat.has(l.ID) {
 				if _, queued := textIdx[l.ID]; !queued {
 					textIdx[l.ID] = len(texts)
 					texts = append(texts, l.Instruction)
@@ -189,21 +189,27 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 				return err
 			}
 		case d.fail != nil:
-			if e, ok := k.entries[d.fail.ID]; ok {
+			if k.flat.has(d.fail.ID) {
+				e, err := k.getLocked(ctx, d.fail.ID)
+				if err != nil {
+					return err
+				}
 				e.Failures++
+				if err := k.putLocked(ctx, e); err != nil {
+					return err
+				}
 			}
 		case d.forget != nil:
-			if _, ok := k.entries[d.forget.ID]; ok {
-				delete(k.entries, d.forget.ID)
-				k.flat.remove(d.forget.ID)
+			if k.flat.has(d.forget.ID) {
 				if err := k.coll.Delete(ctx, nil, nil, d.forget.ID); err != nil {
 					return fmt.Errorf("forget %s: %w", d.forget.ID, err)
 				}
+				k.flat.remove(d.forget.ID)
 			}
 		}
 		k.applied = d.seq
 	}
-	k.dirty = true
+	k.dirty.Store(true)
 	close(k.changed)
 	k.changed = make(chan struct{})
 	return nil
@@ -211,10 +217,14 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 
 func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32, textIdx map[string]int) error {
 	l := *d.learn
-	if e, ok := k.entries[l.ID]; ok {
+	if k.flat.has(l.ID) {
+		e, err := k.getLocked(ctx, l.ID)
+		if err != nil {
+			return err
+		}
 		e.Successes++
 		e.Rec = l
-		return nil
+		return k.putLocked(ctx, e)
 	}
 	i, ok := textIdx[l.ID]
 	if !ok {
@@ -228,11 +238,14 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		}
 		vecs, i = v, 0
 	}
-	doc := chromemDoc(l.ID, vecs[i])
+	e := entry{Rec: l, Successes: 1, Seq: d.seq}
+	doc, err := e.document(normalize(vecs[i]))
+	if err != nil {
+		return err
+	}
 	if err := k.coll.AddDocument(ctx, doc); err != nil {
 		return fmt.Errorf("index %s: %w", l.ID, err)
 	}
 	k.flat.add(doc.ID, doc.Embedding)
-	k.entries[l.ID] = &entry{Rec: l, Successes: 1, Seq: d.seq}
 	return nil
 }

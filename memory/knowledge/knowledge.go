@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	chromem "github.com/philippgille/chromem-go"
@@ -29,9 +30,10 @@ const (
 
 // Config configures a worker's knowledge base.
 type Config struct {
-	// StateDir holds the index snapshot (StateDir/memory/index.gob);
-	// empty keeps the index in memory only, rebuilt from the stream at
-	// every start.
+	// StateDir holds the saved index (StateDir/memory/index.chromem: the
+	// chromem-go export and the stream position it reflects); empty
+	// keeps the index in memory only, rebuilt from the stream at every
+	// start.
 	StateDir string
 	// Names derives the stream and subjects.
 	Names bus.Names
@@ -73,24 +75,12 @@ func (c *Config) defaults() {
 	}
 }
 
-// entry is one memory as this worker knows it.
-type entry struct {
-	Rec       bus.Learned
-	Successes int
-	Failures  int
-	// Seq is the stream sequence that first taught it.
-	Seq uint64
-}
-
-// Confidence is the share of reported outcomes that were successes.
-func (e *entry) confidence() float64 {
-	return float64(e.Successes) / float64(e.Successes+e.Failures)
-}
-
 // Knowledge is a worker's copy of what the fleet learned: a chromem-go
 // collection built from the AMF_MEMORY stream, caught up at open and then
-// followed live by one goroutine that Close stops. Its position in the
-// stream is saved with the index, so a restart resumes where it stopped.
+// followed live by one goroutine that Close stops. chromem-go holds each
+// memory (vector, instruction, metadata) and saves it; a flat index over
+// the same vectors speeds up recall. Its position in the stream is saved
+// with the index, so a restart resumes where it stopped.
 type Knowledge struct {
 	memory.Publisher
 
@@ -98,15 +88,17 @@ type Knowledge struct {
 	log  *slog.Logger
 	path string
 
+	// mu orders changes to the collection and the flat index against
+	// reads of both; chromem-go's own locks guard only single calls.
 	mu      sync.RWMutex
+	db      *chromem.DB
 	coll    *chromem.Collection
 	flat    *flatIndex
-	entries map[string]*entry
 	dim     int
 	applied uint64
 	// streamCreated is when the stream the index follows was created.
 	streamCreated time.Time
-	dirty         bool
+	dirty         atomic.Bool // changed since the last save
 	lastErr       error
 	changed       chan struct{} // closed and replaced after every applied batch
 
@@ -129,12 +121,11 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, 
 		Publisher: memory.Publisher{JS: js, Names: cfg.Names},
 		cfg:       cfg,
 		log:       cfg.Logger.With("part", "memory"),
-		entries:   map[string]*entry{},
 		changed:   make(chan struct{}),
 		caughtUp:  make(chan struct{}),
 	}
 	if cfg.StateDir != "" {
-		k.path = filepath.Join(cfg.StateDir, "memory", "index.gob")
+		k.path = filepath.Join(cfg.StateDir, "memory", indexFile)
 	}
 	probe, err := cfg.Embedder.Embed(ctx, []string{"list files"})
 	if err != nil {
@@ -161,21 +152,6 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, 
 	return k, nil
 }
 
-// newCollection makes an empty in-memory collection labelled with the
-// embedder, so a dump of it says how its vectors were made.
-func (k *Knowledge) newCollection() (*chromem.Collection, error) {
-	db := chromem.NewDB()
-	meta := map[string]string{"embedder": k.cfg.Embedder.Name(), "dim": fmt.Sprint(k.dim)}
-	noEmbed := func(context.Context, string) ([]float32, error) {
-		return nil, fmt.Errorf("%w: vectors are computed before they reach the collection", ErrEmbed)
-	}
-	c, err := db.CreateCollection("memories", meta, noEmbed)
-	if err != nil {
-		return nil, fmt.Errorf("create collection: %w", err)
-	}
-	return c, nil
-}
-
 // Close stops following the stream, saves the index and waits.
 func (k *Knowledge) Close() error {
 	k.mu.Lock()
@@ -194,7 +170,7 @@ func (k *Knowledge) Close() error {
 func (k *Knowledge) Len() int {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return len(k.entries)
+	return k.coll.Count()
 }
 
 // Applied is the last AMF_MEMORY sequence folded into the index.

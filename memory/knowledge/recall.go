@@ -20,43 +20,108 @@ const maxK = 100
 // means DefaultK), best first, leaving out those below MinScore. facts
 // describe this worker and decide whether a match may be reused.
 func (k *Knowledge) Recall(ctx context.Context, instruction string, facts memory.HostFacts, n int) ([]memory.Match, error) {
-	q := strings.TrimSpace(instruction)
+	if n <= 0 {
+		n = DefaultK
+	}
+	n = min(n, maxK)
+	vec, err := k.embedQuery(ctx, instruction)
+	if err != nil {
+		return nil, fmt.Errorf("recall: %w", err)
+	}
+	return k.recallVector(ctx, vec, facts, n)
+}
+
+// embedQuery checks a query and embeds it.
+func (k *Knowledge) embedQuery(ctx context.Context, text string) ([]float32, error) {
+	q := strings.TrimSpace(text)
 	switch {
 	case q == "":
 		return nil, fmt.Errorf("%w: the instruction is empty", ErrBadQuery)
 	case len(q) > MaxQueryBytes:
 		return nil, fmt.Errorf("%w: the instruction is %d bytes, the limit is %d", ErrBadQuery, len(q), MaxQueryBytes)
 	}
-	if n <= 0 {
-		n = DefaultK
-	}
-	n = min(n, maxK)
 	vecs, err := k.cfg.Embedder.Embed(ctx, []string{q})
 	if err != nil {
-		return nil, fmt.Errorf("recall: %w", err)
+		return nil, err
 	}
 	if len(vecs) != 1 || len(vecs[0]) != k.dim {
-		return nil, fmt.Errorf("recall: %w: %s gave no vector of the index's %d dimensions", ErrEmbed, k.cfg.Embedder.Name(), k.dim)
+		return nil, fmt.Errorf("%w: %s gave no vector of the index's %d dimensions", ErrEmbed, k.cfg.Embedder.Name(), k.dim)
 	}
-	return k.recallVector(ctx, vecs[0], facts, n)
+	return normalize(vecs[0]), nil
 }
 
+// recallVector is the worker's path: the flat accelerator finds the
+// nearest vectors, chromem-go's documents say what they mean.
 func (k *Knowledge) recallVector(ctx context.Context, vec []float32, facts memory.HostFacts, n int) ([]memory.Match, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	if k.closed {
 		return nil, ErrClosed
 	}
-	hits := k.flat.search(normalize(vec), n)
+	hits := k.flat.search(vec, n)
 	out := make([]memory.Match, 0, len(hits))
 	for _, h := range hits {
 		score := float64(h.sim)
-		e, ok := k.entries[k.flat.ids[h.i]]
-		if !ok || score < k.cfg.MinScore {
+		if score < k.cfg.MinScore {
 			continue
 		}
-		m := k.match(e, score)
-		m.Reuse, m.NoReuse = k.reusable(e, score, facts)
+		e, err := k.getLocked(ctx, k.flat.ids[h.i])
+		if err != nil {
+			return nil, fmt.Errorf("recall: %w", err)
+		}
+		m := k.match(&e, score)
+		m.Reuse, m.NoReuse = k.reusable(&e, score, facts)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Search is the fleet's memory search (amf memory search). With a pool
+// or distribution it is chromem-go's query with its metadata filter
+// (where); without one it ranks with the flat accelerator, as Recall
+// does, because chromem-go's exhaustive query costs about four times
+// the scan (README: at 100k memories, the difference between a reply in
+// tens of milliseconds and one in hundreds). Matches below MinScore are
+// left out; req.Host decides the reuse marks as in Recall.
+func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]memory.Match, error) {
+	vec, err := k.embedQuery(ctx, req.Query)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	n := req.K
+	if n <= 0 {
+		n = DefaultK
+	}
+	n = min(n, maxK)
+	filter := where(req.Pool, req.Distro)
+	if filter == nil {
+		return k.recallVector(ctx, vec, req.Host, n)
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.closed {
+		return nil, ErrClosed
+	}
+	n = min(n, k.coll.Count())
+	if n == 0 {
+		return nil, nil
+	}
+	res, err := k.coll.QueryEmbedding(ctx, vec, n, filter, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	out := make([]memory.Match, 0, len(res))
+	for _, r := range res {
+		score := float64(r.Similarity)
+		if score < k.cfg.MinScore {
+			continue
+		}
+		e, err := entryOf(r.ID, r.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		m := k.match(&e, score)
+		m.Reuse, m.NoReuse = k.reusable(&e, score, req.Host)
 		out = append(out, m)
 	}
 	return out, nil
@@ -87,11 +152,14 @@ func (k *Knowledge) reusable(e *entry, score float64, facts memory.HostFacts) (b
 func (k *Knowledge) Get(id string) (memory.Match, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	e, ok := k.entries[id]
-	if !ok {
+	if !k.flat.has(id) {
 		return memory.Match{}, fmt.Errorf("%w: %q", memory.ErrUnknownMemory, id)
 	}
-	return k.match(e, 1), nil
+	e, err := k.getLocked(context.Background(), id)
+	if err != nil {
+		return memory.Match{}, err
+	}
+	return k.match(&e, 1), nil
 }
 
 // All returns every memory, oldest first.
@@ -104,14 +172,23 @@ func (k *Knowledge) All() []memory.Match {
 	return out
 }
 
-// all copies every entry, in the order the stream taught them.
+// all decodes every memory, in the order the stream taught them.
 func (k *Knowledge) all() []entry {
 	k.mu.RLock()
-	out := make([]entry, 0, len(k.entries))
-	for _, e := range k.entries {
-		out = append(out, *e)
+	res, err := k.allLocked(context.Background())
+	out := make([]entry, 0, len(res))
+	for _, r := range res {
+		e, derr := entryOf(r.ID, r.Metadata)
+		if derr != nil {
+			err = derr
+			continue
+		}
+		out = append(out, e)
 	}
 	k.mu.RUnlock()
+	if err != nil {
+		k.log.Warn("memory: listing the index", "err", err)
+	}
 	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }

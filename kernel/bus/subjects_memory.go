@@ -1,0 +1,9 @@
+package bus
+
+// MemoryServiceName is the NATS micro service every worker adds to
+// answer memory searches from its index: "amf-memory".
+func (n Names) MemoryServiceName() string { return n.p() + "-memory" }
+
+// MemorySearch is the request/reply subject of a memory search:
+// "amf.api.memory.search".
+func (n Names) MemorySearch() string { return n.API() + ".memory.search" }

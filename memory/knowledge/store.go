@@ -1,0 +1,176 @@
+package knowledge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// collectionName is the one chromem-go collection of the index.
+const collectionName = "memories"
+
+// Metadata keys of a memory's chromem-go document. Pool, OS and distro
+// have keys of their own so that searches filter on them with chromem-go's
+// where; the record is kept whole, as JSON, for everything else. The
+// document's content is the instruction and its embedding the
+// instruction's vector, normalised.
+const (
+	metaRecord    = "record"
+	metaSuccesses = "successes"
+	metaFailures  = "failures"
+	metaSeq       = "seq"
+	metaPool      = "pool"
+	metaOS        = "os"
+	metaDistro    = "distro"
+)
+
+// entry is one memory as this worker knows it, decoded from its document.
+type entry struct {
+	Rec       bus.Learned
+	Successes int
+	Failures  int
+	// Seq is the stream sequence that first taught it.
+	Seq uint64
+}
+
+// confidence is the share of reported outcomes that were successes.
+func (e *entry) confidence() float64 {
+	return float64(e.Successes) / float64(e.Successes+e.Failures)
+}
+
+// document is the chromem-go document of e; vec must be normalised, and
+// chromem-go then keeps this very slice, which the flat index shares.
+func (e *entry) document(vec []float32) (chromem.Document, error) {
+	rec, err := json.Marshal(e.Rec)
+	if err != nil {
+		return chromem.Document{}, fmt.Errorf("encode memory %s: %w", e.Rec.ID, err)
+	}
+	return chromem.Document{
+		ID:        e.Rec.ID,
+		Content:   e.Rec.Instruction,
+		Embedding: vec,
+		Metadata: map[string]string{
+			metaRecord:    string(rec),
+			metaSuccesses: strconv.Itoa(e.Successes),
+			metaFailures:  strconv.Itoa(e.Failures),
+			metaSeq:       strconv.FormatUint(e.Seq, 10),
+			metaPool:      e.Rec.Pool,
+			metaOS:        e.Rec.Host.OS,
+			metaDistro:    e.Rec.Host.Distro,
+		},
+	}, nil
+}
+
+// entryOf decodes a document's metadata.
+func entryOf(id string, meta map[string]string) (entry, error) {
+	var e entry
+	if err := json.Unmarshal([]byte(meta[metaRecord]), &e.Rec); err != nil {
+		return e, fmt.Errorf("memory %s: record: %w", id, err)
+	}
+	var err1, err2, err3 error
+	e.Successes, err1 = strconv.Atoi(meta[metaSuccesses])
+	e.Failures, err2 = strconv.Atoi(meta[metaFailures])
+	e.Seq, err3 = strconv.ParseUint(meta[metaSeq], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || e.Rec.ID != id || e.Successes < 1 {
+		return e, fmt.Errorf("memory %s: damaged metadata %v", id, meta)
+	}
+	return e, nil
+}
+
+// newCollection makes an empty collection in db labelled with the
+// embedder, so a dump of it says how its vectors were made.
+func (k *Knowledge) newCollection(db *chromem.DB) (*chromem.Collection, error) {
+	meta := map[string]string{"embedder": k.cfg.Embedder.Name(), "dim": strconv.Itoa(k.dim)}
+	c, err := db.CreateCollection(collectionName, meta, noEmbed)
+	if err != nil {
+		return nil, fmt.Errorf("create collection: %w", err)
+	}
+	return c, nil
+}
+
+// noEmbed is the collection's embedding function: vectors are computed
+// by the Embedder, in batches, before they reach chromem-go.
+func noEmbed(context.Context, string) ([]float32, error) {
+	return nil, fmt.Errorf("%w: vectors are computed before they reach the collection", ErrEmbed)
+}
+
+// getLocked reads one memory from the collection; k.mu is held.
+func (k *Knowledge) getLocked(ctx context.Context, id string) (entry, error) {
+	doc, err := k.coll.GetByID(ctx, id)
+	if err != nil {
+		return entry{}, fmt.Errorf("read memory %s: %w", id, err)
+	}
+	return entryOf(id, doc.Metadata)
+}
+
+// putLocked stores e with the vector the flat index already holds for
+// it, so the two keep sharing one slice; k.mu is held for writing.
+func (k *Knowledge) putLocked(ctx context.Context, e entry) error {
+	vec, ok := k.flat.vector(e.Rec.ID)
+	if !ok {
+		return fmt.Errorf("update memory %s: not in the index", e.Rec.ID)
+	}
+	doc, err := e.document(vec)
+	if err != nil {
+		return err
+	}
+	if err := k.coll.AddDocument(ctx, doc); err != nil {
+		return fmt.Errorf("update memory %s: %w", e.Rec.ID, err)
+	}
+	return nil
+}
+
+// allLocked returns every document of the collection, without copying
+// vectors or metadata (chromem-go's GetByID copies both): one exhaustive
+// query for all of them. k.mu is held.
+func (k *Knowledge) allLocked(ctx context.Context) ([]chromem.Result, error) {
+	n := k.coll.Count()
+	if n == 0 {
+		return nil, nil
+	}
+	q := make([]float32, k.dim)
+	q[0] = 1
+	res, err := k.coll.QueryEmbedding(ctx, q, n, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list memories: %w", err)
+	}
+	return res, nil
+}
+
+// where is the chromem-go metadata filter of a search.
+func where(pool, distro string) map[string]string {
+	w := map[string]string{}
+	if pool = strings.TrimSpace(pool); pool != "" {
+		w[metaPool] = pool
+	}
+	if distro = strings.TrimSpace(distro); distro != "" {
+		w[metaDistro] = distro
+	}
+	if len(w) == 0 {
+		return nil
+	}
+	return w
+}
+
+// normalize scales v to unit length in place (a zero vector stays zero).
+func normalize(v []float32) []float32 {
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
+	}
+	if sum == 0 || math.Abs(sum-1) < 1e-7 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(sum))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
+}
