@@ -53,7 +53,7 @@ func (r *run) ask(msgs []api.Message, format json.RawMessage, t bus.EventType, p
 		if r.ctx.Err() != nil {
 			return "", fmt.Errorf("ask the model: %w", context.Cause(r.ctx))
 		}
-		msg, transient := modelProblem(err, r.w.LLMHost, r.w.Model)
+		msg, transient := modelProblem(err, r.s.cfg.LLMHost, r.s.cfg.Model)
 		if !transient || try > modelRetries {
 			return "", &modelError{Msg: msg, Err: err}
 		}
@@ -73,8 +73,8 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 	stream := true
 	var sb strings.Builder
 	done := false
-	err := r.w.LLM.Chat(r.ctx, &api.ChatRequest{
-		Model:    r.w.Model,
+	err := r.s.cfg.LLM.Chat(r.ctx, &api.ChatRequest{
+		Model:    r.s.cfg.Model,
 		Messages: msgs,
 		Stream:   &stream,
 		Format:   format,

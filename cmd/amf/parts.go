@@ -83,26 +83,34 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		closeRunner()
 		return nil, nil, fmt.Errorf("memory: %w", err)
 	}
-	return &workers.Worker{
-		NC:             nc,
-		Names:          c.names(),
-		ID:             w.id,
-		Pool:           w.pool,
-		Concurrency:    w.concurrency,
-		Runner:         runner,
-		LLM:            llm,
-		LLMHost:        host,
-		Model:          w.model,
-		StateDir:       c.stateDir,
-		Grace:          w.grace,
-		Presence:       cache,
-		Sessions:       cache,
-		PromptFile:     w.prompt,
-		CommandTimeout: w.cmdTimeout,
-		Memory:         kn,
-		Learner:        kn,
-		Logger:         log,
-	}, func() { _ = kn.Close(); closeRunner() }, nil
+	wk, err = workers.NewWorker(workers.Config{
+		NC:          nc,
+		Names:       c.names(),
+		ID:          w.id,
+		Pool:        w.pool,
+		Concurrency: w.concurrency,
+		Grace:       w.grace,
+		Presence:    cache,
+		Logger:      log,
+		SolverConfig: workers.SolverConfig{
+			Runner:         runner,
+			LLM:            llm,
+			LLMHost:        host,
+			Model:          w.model,
+			StateDir:       c.stateDir,
+			Sessions:       cache,
+			PromptFile:     w.prompt,
+			CommandTimeout: w.cmdTimeout,
+			Memory:         kn,
+			Learner:        kn,
+		},
+	})
+	if err != nil {
+		_ = kn.Close()
+		closeRunner()
+		return nil, nil, err
+	}
+	return wk, func() { _ = kn.Close(); closeRunner() }, nil
 }
 
 // bridgeFlags are the settings of the HTTP bridge.
