@@ -27,6 +27,7 @@ func (w *Worker) info() bus.WorkerInfo {
 		Sandbox:  w.cfg.Runner.Name(),
 		Started:  w.started,
 		LastSeen: time.Now().UTC(),
+		Model:    w.solver.ModelHealth(),
 	}
 }
 

@@ -119,7 +119,7 @@ func (l *loop) propose(attempt int) (p reply.Proposal, ok bool, fail *bus.Event)
 	text, err := r.ask(l.conv, commandFormat, bus.EventToken, bus.PhaseModel)
 	if err != nil {
 		e := r.em.event(bus.EventFailed)
-		e.Rule, e.Reason = bus.RuleModel, err.Error()
+		e.Rule, e.Reason = modelRule(err), err.Error()
 		e.Attempts = l.attempts
 		return p, false, &e
 	}

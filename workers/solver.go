@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"text/template"
 	"time"
 
@@ -44,6 +45,8 @@ type SolverConfig struct {
 	SessionTurns int
 	// StateDir holds per-task work dirs when the runner needs a place.
 	StateDir string
+	// ModelLimits bound every model request (first token, silence).
+	ModelLimits
 	// Worker and Pool name who solved a task, in its events and in what
 	// it learns.
 	Worker, Pool string
@@ -70,6 +73,7 @@ func (f SinkFunc) Emit(e bus.Event) { f(e) }
 type Solver struct {
 	cfg     SolverConfig
 	prompts *template.Template
+	health  modelHealth
 }
 
 // NewSolver checks cfg, fills its defaults and returns the solver.
@@ -92,6 +96,7 @@ func NewSolver(cfg SolverConfig) (*Solver, error) {
 	if cfg.Pool == "" {
 		cfg.Pool = bus.DefaultPool
 	}
+	cfg.ModelLimits.setDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -132,8 +137,10 @@ type run struct {
 	phases map[string]time.Duration
 }
 
-// events builds one task's events and hands them to its sink.
+// events builds one task's events and hands them to its sink, one at a
+// time: a progress notice may come from a timer while the model streams.
 type events struct {
+	mu      sync.Mutex
 	sink    Sink
 	taskID  string
 	worker  string
@@ -144,7 +151,11 @@ func (em *events) event(t bus.EventType) bus.Event {
 	return bus.Event{TaskID: em.taskID, Type: t, Worker: em.worker, Attempt: em.attempt, TS: time.Now().UTC()}
 }
 
-func (em *events) emit(e bus.Event) { em.sink.Emit(e) }
+func (em *events) emit(e bus.Event) {
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	em.sink.Emit(e)
+}
 
 // emitText sends an event of type t carrying text.
 func (em *events) emitText(t bus.EventType, text string) {

@@ -166,6 +166,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	var tasks sync.WaitGroup
 	var bg sync.WaitGroup
 	bg.Add(1)
+	go func() { defer bg.Done(); w.checkModel(ctx) }()
+	bg.Add(1)
 	go func() { defer bg.Done(); w.heartbeatLoop(ctx) }()
 
 	slots := make(chan struct{}, w.cfg.Concurrency)
@@ -230,6 +232,19 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	bg.Wait()
 	return nil
+}
+
+// checkModel says at start, loudly, when the model server does not
+// answer or lacks the model. The worker runs anyway: explicit commands
+// need no model, and Ollama may come up later.
+func (w *Worker) checkModel(ctx context.Context) {
+	if err := w.solver.CheckModel(ctx); err != nil && ctx.Err() == nil {
+		w.log.Error("MODEL NOT READY: instruction tasks will fail until this is fixed; explicit commands still run", "problem", err.Error())
+		return
+	}
+	if w.cfg.LLM != nil {
+		w.log.Info("model ready", "model", w.cfg.Model, "ollama", w.cfg.LLMHost)
+	}
 }
 
 // acquireSlots blocks for at least one free slot, then takes every slot
