@@ -15,6 +15,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
@@ -316,6 +317,59 @@ func TestHealthz(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || !strings.Contains(string(body), `"status":"down"`) {
 		t.Fatalf("healthz without a stream: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A worker whose model server stalls says so in its heartbeat; health
+// turns degraded and names the worker and the reason.
+func TestHealthzShowsADegradedModel(t *testing.T) {
+	k := kerneltest.Start(t)
+	roster := &client.Roster{NC: k.NC}
+	if err := roster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(roster.Stop)
+	s := &bridge.Server{NC: k.NC, Workers: roster, Logger: kerneltest.Logger(t)}
+	h, err := s.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	info := bus.WorkerInfo{ID: "w-sick", Pool: "default", Capacity: 1, LastSeen: time.Now().UTC(),
+		Model: &bus.ModelHealth{Name: "qwen3-coder", Status: bus.ModelDegraded, Reason: "Ollama sent no token within 2m0s"}}
+	b, _ := json.Marshal(info)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := k.NC.Publish(bus.Names{}.Worker(info.ID), b); err != nil {
+			t.Fatal(err)
+		}
+		_ = k.NC.Flush()
+		resp, err := http.Get(ts.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"status":"degraded"`) {
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `"w-sick":"Ollama sent no token within 2m0s"`) {
+				t.Fatalf("healthz: %d %s", resp.StatusCode, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz never said degraded: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get(ts.URL + "/v1/workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"status":"degraded"`) || !strings.Contains(string(body), "no token") {
+		t.Fatalf("/v1/workers does not show the model's health: %s", body)
 	}
 }
 

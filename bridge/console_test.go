@@ -74,14 +74,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startConsoleWorker(t, &workers.Worker{
-		NC:          k.NC,
-		ID:          workerID,
-		Runner:      runner,
-		Concurrency: 2,
-		Heartbeat:   300 * time.Millisecond,
-		Grace:       time.Second,
-		Logger:      kerneltest.Logger(t),
+	startConsoleWorker(t, workers.Config{
+		NC:           k.NC,
+		ID:           workerID,
+		Concurrency:  2,
+		Heartbeat:    300 * time.Millisecond,
+		Grace:        time.Second,
+		Logger:       kerneltest.Logger(t),
+		SolverConfig: workers.SolverConfig{Runner: runner},
 	})
 
 	shots := os.Getenv("AMF_SCREENSHOT_DIR")
@@ -474,8 +474,12 @@ func startBrowser(t *testing.T, path string, listen func(ev any)) context.Contex
 	return ctx
 }
 
-func startConsoleWorker(t *testing.T, w *workers.Worker) {
+func startConsoleWorker(t *testing.T, cfg workers.Config) {
 	t.Helper()
+	w, err := workers.NewWorker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -7,16 +7,21 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // healthReport is the body of /healthz. Status is "ok", "degraded" (the
-// cache is down but tasks still run and stream) or "down" (the kernel is
-// unreachable or a stream is missing).
+// cache is down, or a worker's model server does not answer, but tasks
+// still run and stream) or "down" (the kernel is unreachable or a stream
+// is missing).
 type healthReport struct {
 	Status  string            `json:"status"`
 	Kernel  string            `json:"kernel"`
 	Streams map[string]string `json:"streams"`
 	Cache   string            `json:"cache,omitempty"`
+	// Models names, per worker whose model is degraded, why.
+	Models map[string]string `json:"models,omitempty"`
 }
 
 func (s *Server) healthz(c echo.Context) error {
@@ -41,6 +46,22 @@ func (s *Server) healthz(c echo.Context) error {
 			r.Cache = s.Cache.Name() + ": " + err.Error()
 			if r.Status == "ok" {
 				r.Status = "degraded"
+			}
+		}
+	}
+	if s.Workers != nil {
+		if ws, err := s.Workers.Workers(ctx); err == nil {
+			for _, w := range ws {
+				if w.Model == nil || w.Model.Status != bus.ModelDegraded {
+					continue
+				}
+				if r.Models == nil {
+					r.Models = map[string]string{}
+				}
+				r.Models[w.ID] = w.Model.Reason
+				if r.Status == "ok" {
+					r.Status = "degraded"
+				}
 			}
 		}
 	}

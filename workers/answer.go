@@ -26,8 +26,8 @@ func (r *run) answer(out execOutcome) (string, error) {
 		Clipped:     len(stdout) > answerStdoutBytes || out.result.Truncated || out.stdout.dropped,
 	}
 	msgs := []api.Message{
-		{Role: "system", Content: r.w.render("answer-system", nil)},
-		{Role: "user", Content: r.w.render("answer", data)},
+		{Role: "system", Content: r.s.render("answer-system", nil)},
+		{Role: "user", Content: r.s.render("answer", data)},
 	}
 	answer, err := r.ask(msgs, nil, bus.EventAnswer, bus.PhaseAnswer)
 	if err != nil {

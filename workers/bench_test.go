@@ -22,7 +22,7 @@ func BenchmarkCorrectionLoop(b *testing.B) {
 		delay time.Duration
 	}{{"instant-model", 0}, {"model-10ms-per-token", 10 * time.Millisecond}} {
 		b.Run(bc.name, func(b *testing.B) {
-			m := newLoopMesh(b, nil, ollamatest.WithTokenDelay(bc.delay), ollamatest.WithHandler(wrongThenRight))
+			m := newWorkerMesh(b, ollamatest.WithTokenDelay(bc.delay), ollamatest.WithHandler(wrongThenRight))
 			sums := map[string]float64{}
 			attempts := 0
 			for b.Loop() {

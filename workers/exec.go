@@ -76,7 +76,7 @@ func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 		e.Phases = phasesMS(map[string]time.Duration{bus.PhaseValidation: checked})
 	}
 	r.em.emit(e)
-	res, err := r.w.Runner.Run(r.ctx, sandbox.Spec{
+	res, err := r.s.cfg.Runner.Run(r.ctx, sandbox.Spec{
 		Command: cmd,
 		WorkDir: r.workDir(),
 		Env:     envList(r.task.Env),
@@ -115,7 +115,7 @@ func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 // the runner can, so that a refusal starts no process and the time spent
 // checking is measured on its own.
 func (r *run) validate(cmd string) (time.Duration, *sandbox.Refusal) {
-	v, ok := r.w.Runner.(validator)
+	v, ok := r.s.cfg.Runner.(validator)
 	if !ok {
 		return 0, nil
 	}

@@ -23,7 +23,7 @@ func (r *run) execute() bus.Event {
 	// decides what the user is told.
 	if cause := context.Cause(r.ctx); cause != nil && final.Type != bus.EventDone {
 		switch {
-		case errors.Is(cause, errCancelled):
+		case errors.Is(cause, ErrCancelled):
 			e := r.em.event(bus.EventCancelled)
 			e.Reason = cause.Error()
 			e.Command, e.Attempts = final.Command, final.Attempts

@@ -29,7 +29,7 @@ var oftenAssumed = []string{"jq", "python3", "tree", "rsync", "zip", "unzip", "b
 // that cannot describe itself is described by the built-in policy and
 // the tools of this host.
 func (r *run) facts() sandbox.Facts {
-	if d, ok := r.w.Runner.(describer); ok {
+	if d, ok := r.s.cfg.Runner.(describer); ok {
 		f, err := d.Describe(r.task.Policy)
 		if err == nil {
 			return f

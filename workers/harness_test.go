@@ -25,21 +25,25 @@ func newMesh(t testing.TB) *mesh {
 	return &mesh{t: t, k: k, client: &client.Client{NC: k.NC, JS: k.JS}}
 }
 
-// startWorker runs w (NC and defaults filled in) until the test ends and
-// returns a function that stops it and waits.
-func (m *mesh) startWorker(w *workers.Worker) (stop func()) {
+// startWorker runs a worker made from cfg (NC and defaults filled in)
+// until the test ends and returns a function that stops it and waits.
+func (m *mesh) startWorker(cfg workers.Config) (stop func()) {
 	m.t.Helper()
-	if w.NC == nil {
-		w.NC = m.k.NC
+	if cfg.NC == nil {
+		cfg.NC = m.k.NC
 	}
-	if w.Runner == nil {
-		w.Runner = testRunner(m.t)
+	if cfg.Runner == nil {
+		cfg.Runner = testRunner(m.t)
 	}
-	if w.Concurrency == 0 {
-		w.Concurrency = 2
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 2
 	}
-	if w.Logger == nil {
-		w.Logger = kerneltest.Logger(m.t)
+	if cfg.Logger == nil {
+		cfg.Logger = kerneltest.Logger(m.t)
+	}
+	w, err := workers.NewWorker(cfg)
+	if err != nil {
+		m.t.Fatalf("worker: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -17,21 +17,22 @@ type Presence interface {
 func (w *Worker) info() bus.WorkerInfo {
 	in := int(w.inFlight.Load())
 	return bus.WorkerInfo{
-		ID:       w.ID,
+		ID:       w.cfg.ID,
 		Host:     w.host,
-		Pool:     w.Pool,
-		Labels:   w.Labels,
-		Capacity: w.Concurrency,
+		Pool:     w.cfg.Pool,
+		Labels:   w.cfg.Labels,
+		Capacity: w.cfg.Concurrency,
 		InFlight: in,
-		Load:     float64(in) / float64(w.Concurrency),
-		Sandbox:  w.Runner.Name(),
+		Load:     float64(in) / float64(w.cfg.Concurrency),
+		Sandbox:  w.cfg.Runner.Name(),
 		Started:  w.started,
 		LastSeen: time.Now().UTC(),
+		Model:    w.solver.ModelHealth(),
 	}
 }
 
 func (w *Worker) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(w.Heartbeat)
+	t := time.NewTicker(w.cfg.Heartbeat)
 	defer t.Stop()
 	for {
 		w.beat(ctx)
@@ -46,12 +47,12 @@ func (w *Worker) heartbeatLoop(ctx context.Context) {
 func (w *Worker) beat(ctx context.Context) {
 	info := w.info()
 	b, _ := json.Marshal(info)
-	if err := w.NC.Publish(w.Names.Worker(w.ID), b); err != nil {
-		w.Logger.Debug("heartbeat", "err", err)
+	if err := w.cfg.NC.Publish(w.cfg.Names.Worker(w.cfg.ID), b); err != nil {
+		w.log.Debug("heartbeat", "err", err)
 	}
-	if w.Presence != nil {
-		if err := w.Presence.Heartbeat(ctx, info, 3*w.Heartbeat); err != nil {
-			w.Logger.Debug("heartbeat to cache", "err", err)
+	if w.cfg.Presence != nil {
+		if err := w.cfg.Presence.Heartbeat(ctx, info, 3*w.cfg.Heartbeat); err != nil {
+			w.log.Debug("heartbeat to cache", "err", err)
 		}
 	}
 }

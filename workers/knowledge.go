@@ -35,13 +35,13 @@ const memoryTimeout = 5 * time.Second
 // The first one marked for reuse, if any, is returned apart: its command
 // is tried before asking the model.
 func (r *run) recall() (examples []memory.Match, reuse *memory.Match) {
-	if r.w.Memory == nil {
+	if r.s.cfg.Memory == nil {
 		return nil, nil
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(r.ctx, memoryTimeout)
 	defer cancel()
-	matches, err := r.w.Memory.Recall(ctx, r.task.Instruction, hostFacts(), recallK)
+	matches, err := r.s.cfg.Memory.Recall(ctx, r.task.Instruction, hostFacts(), recallK)
 	r.phases[bus.PhaseMemory] += time.Since(start)
 	if err != nil {
 		r.log().Warn("recall; continuing without memory", "err", err)
@@ -63,7 +63,7 @@ func (r *run) recall() (examples []memory.Match, reuse *memory.Match) {
 
 // learn publishes a success for every worker to learn, and announces it.
 func (r *run) learn(out execOutcome, thought string) {
-	if r.w.Learner == nil || r.task.Instruction == "" {
+	if r.s.cfg.Learner == nil || r.task.Instruction == "" {
 		return
 	}
 	start := time.Now()
@@ -71,14 +71,14 @@ func (r *run) learn(out execOutcome, thought string) {
 	defer cancel()
 	h := hostFacts()
 	h.Tools = sandbox.Programs(out.command)
-	id, err := r.w.Learner.Learn(ctx, bus.Learned{
+	id, err := r.s.cfg.Learner.Learn(ctx, bus.Learned{
 		Instruction: r.task.Instruction,
 		Command:     out.command,
 		Description: thought,
 		Host:        h,
-		Pool:        r.w.Pool,
+		Pool:        r.s.cfg.Pool,
 		DurationMS:  float64(out.result.Duration.Microseconds()) / 1000,
-		Worker:      r.w.ID,
+		Worker:      r.s.cfg.Worker,
 		TaskID:      r.task.ID,
 	})
 	d := time.Since(start)
@@ -95,12 +95,12 @@ func (r *run) learn(out execOutcome, thought string) {
 
 // forget lowers the confidence of a reused memory whose command failed.
 func (r *run) forget(m *memory.Match, reason string) {
-	if r.w.Learner == nil {
+	if r.s.cfg.Learner == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)
 	defer cancel()
-	err := r.w.Learner.ReportFailure(ctx, bus.MemoryFailure{ID: m.ID, TaskID: r.task.ID, Worker: r.w.ID, Reason: reason})
+	err := r.s.cfg.Learner.ReportFailure(ctx, bus.MemoryFailure{ID: m.ID, TaskID: r.task.ID, Worker: r.s.cfg.Worker, Reason: reason})
 	if err != nil {
 		r.log().Warn("report failed memory", "memory", m.ID, "err", err)
 	}

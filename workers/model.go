@@ -48,12 +48,14 @@ func (r *run) ask(msgs []api.Message, format json.RawMessage, t bus.EventType, p
 	for try := 1; ; try++ {
 		text, err := r.chat(msgs, format, t)
 		if err == nil {
+			r.s.health.set(bus.ModelOK, "")
 			return text, nil
 		}
 		if r.ctx.Err() != nil {
 			return "", fmt.Errorf("ask the model: %w", context.Cause(r.ctx))
 		}
-		msg, transient := modelProblem(err, r.w.LLMHost, r.w.Model)
+		msg, transient := modelProblem(err, r.s.cfg.LLMHost, r.s.cfg.Model)
+		r.s.health.set(bus.ModelDegraded, msg)
 		if !transient || try > modelRetries {
 			return "", &modelError{Msg: msg, Err: err}
 		}
@@ -73,12 +75,20 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 	stream := true
 	var sb strings.Builder
 	done := false
-	err := r.w.LLM.Chat(r.ctx, &api.ChatRequest{
-		Model:    r.w.Model,
+	ctx, wd := watch(r.ctx, r.s.cfg.ModelLimits, func(ctx context.Context) {
+		text := r.s.waitingText(ctx)
+		if ctx.Err() == nil {
+			r.em.emitText(bus.EventProgress, text)
+		}
+	})
+	defer wd.stop()
+	err := r.s.cfg.LLM.Chat(ctx, &api.ChatRequest{
+		Model:    r.s.cfg.Model,
 		Messages: msgs,
 		Stream:   &stream,
 		Format:   format,
 	}, func(resp api.ChatResponse) error {
+		wd.chunk()
 		if th := resp.Message.Thinking; th != "" {
 			r.em.emitText(bus.EventThinking, th)
 		}
@@ -92,10 +102,17 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		done = done || resp.Done
 		return nil
 	})
+	var stall *stallError
 	switch {
 	case errors.Is(err, errReplyTooLong):
 		return sb.String(), nil
-	case err == nil && !done:
+	case err == nil && done:
+		return sb.String(), nil
+	case r.ctx.Err() == nil && errors.As(context.Cause(ctx), &stall):
+		// The watchdog cut the request; the client may see that as an
+		// error or as a stream that just ended.
+		return sb.String(), stall
+	case err == nil:
 		return sb.String(), errStreamCut
 	}
 	return sb.String(), err

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // modelProblem turns an error from the model into a sentence that says
@@ -20,7 +22,12 @@ func modelProblem(err error, host, model string) (msg string, transient bool) {
 	var se api.StatusError
 	var ae api.AuthorizationError
 	var ne net.Error
+	var stall *stallError
 	switch {
+	case errors.As(err, &stall) && stall.first:
+		return fmt.Sprintf("%s sent no token within %v of asking %s: check that it is responsive (`ollama ps`, the Ollama log); a wedged Ollama needs a restart. If the model is just slow to load, raise --model-first-token (AMF_MODEL_FIRST_TOKEN)", at, stall.after, model), false
+	case errors.As(err, &stall):
+		return fmt.Sprintf("the model stream from %s stalled: no token for %v after %d chunks; check `ollama ps` and the Ollama log (a stuck runner needs an Ollama restart), or raise --model-stall (AMF_MODEL_STALL) on a machine this slow", at, stall.after, stall.chunks), false
 	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
 		return fmt.Sprintf("model %s not found on %s: run `ollama pull %s` (or set AMF_MODEL to a model you have)", model, at, model), false
 	case errors.As(err, &se):
@@ -35,4 +42,13 @@ func modelProblem(err error, host, model string) (msg string, transient bool) {
 		return fmt.Sprintf("the model stream from %s broke off before the answer was complete; if it keeps happening, check `ollama ps` and the Ollama log (the model may be running out of memory)", at), true
 	}
 	return fmt.Sprintf("the model stream from %s failed: %v; check the Ollama log", at, err), true
+}
+
+// modelRule is the rule of a failed model request: stalled or not.
+func modelRule(err error) string {
+	var stall *stallError
+	if errors.As(err, &stall) {
+		return bus.RuleModelStalled
+	}
+	return bus.RuleModel
 }

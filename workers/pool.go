@@ -17,25 +17,25 @@ import (
 // bus's own configuration, not one a worker chose); with no kernel
 // answering (a bare NATS server, admin credentials) the worker makes it.
 func (w *Worker) poolConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	stream, name := w.Names.TasksStream(), w.Names.PoolConsumer(w.Pool)
-	_, err := w.NC.Request(w.Names.PoolSubject(w.Pool), nil, 10*time.Second)
+	stream, name := w.cfg.Names.TasksStream(), w.cfg.Names.PoolConsumer(w.cfg.Pool)
+	_, err := w.cfg.NC.Request(w.cfg.Names.PoolSubject(w.cfg.Pool), nil, 10*time.Second)
 	switch {
 	case err == nil:
 		return js.Consumer(ctx, stream, name)
 	case errors.Is(err, nats.ErrNoResponders):
-		return js.CreateOrUpdateConsumer(ctx, stream, w.Names.PoolConsumerConfig(w.Pool))
+		return js.CreateOrUpdateConsumer(ctx, stream, w.cfg.Names.PoolConsumerConfig(w.cfg.Pool))
 	}
 	if cons, cerr := js.Consumer(ctx, stream, name); cerr == nil {
 		return cons, nil
 	}
-	return nil, fmt.Errorf("the kernel did not open pool %q for this worker (%v): is the worker's credential issued for this pool (amf auth creds worker --pool %s)?", w.Pool, err, w.Pool)
+	return nil, fmt.Errorf("the kernel did not open pool %q for this worker (%v): is the worker's credential issued for this pool (amf auth creds worker --pool %s)?", w.cfg.Pool, err, w.cfg.Pool)
 }
 
 // grantRefusal says why a task may not run with the profile it asks for,
 // "" when it may. The subject it arrived on carries its submitter's
 // grant: nats-server let it be published there only with that grant.
 func (w *Worker) grantRefusal(subject string, t bus.Task) string {
-	grant := w.Names.GrantOf(subject, w.Pool)
+	grant := w.cfg.Names.GrantOf(subject, w.cfg.Pool)
 	if bus.PolicyAllowed(t.Policy, grant) {
 		return ""
 	}

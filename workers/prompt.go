@@ -99,12 +99,12 @@ func loadPrompts(path string) (*template.Template, error) {
 // render fills one prompt. The templates were all rendered once at
 // start, so an error here means data the override did not expect; the
 // built-in text is used then, so the task still gets a prompt.
-func (w *Worker) render(name string, data any) string {
+func (s *Solver) render(name string, data any) string {
 	var b strings.Builder
-	if err := w.prompts.ExecuteTemplate(&b, name, data); err == nil {
+	if err := s.prompts.ExecuteTemplate(&b, name, data); err == nil {
 		return strings.TrimSpace(b.String())
 	} else {
-		w.Logger.Warn("prompt override failed; using the built-in prompt", "template", name, "err", err)
+		s.cfg.Logger.Warn("prompt override failed; using the built-in prompt", "template", name, "err", err)
 	}
 	b.Reset()
 	builtin := template.Must(template.New("prompts").Funcs(promptFuncs).Parse(builtinPrompts))

@@ -1,7 +1,6 @@
 package workers_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -47,7 +46,7 @@ func TestPromptFileReplacesOnlyWhatItDefines(t *testing.T) {
 	if err := os.WriteFile(path, []byte(custom), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := newLoopMesh(t, &workers.Worker{PromptFile: path}, ollamatest.WithReplies(cmdReply("x", "false"), cmdReply("y", "true")))
+	m := newLoopMesh(t, &workers.SolverConfig{PromptFile: path}, ollamatest.WithReplies(cmdReply("x", "false"), cmdReply("y", "true")))
 	last(m.wait(m.submit(bus.Task{Instruction: "check", NoAnswer: true})))
 	reqs := commandRequests(m.srv)
 	if sys := reqs[0].Messages[0].Content; !strings.HasPrefix(sys, "You are the ops helper of ACME. Shell: ") {
@@ -62,9 +61,10 @@ func TestBrokenPromptFileStopsTheWorkerAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newMesh(t)
-	w := &workers.Worker{NC: m.k.NC, Runner: hostRunner(t), PromptFile: path}
-	err := w.Run(context.Background())
+	cfg := workers.Config{NC: m.k.NC}
+	cfg.Runner, cfg.PromptFile = hostRunner(t), path
+	_, err := workers.NewWorker(cfg)
 	if !errors.Is(err, workers.ErrConfig) || !strings.Contains(err.Error(), `"failed"`) {
-		t.Fatalf("Run = %v, want ErrConfig naming the template", err)
+		t.Fatalf("NewWorker = %v, want ErrConfig naming the template", err)
 	}
 }

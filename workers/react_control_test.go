@@ -1,7 +1,6 @@
 package workers_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -28,9 +27,7 @@ func TestCancelWhileTokensStream(t *testing.T) {
 	id := m.submit(bus.Task{Instruction: "take your time"})
 	m.waitFor(id, func(e bus.Event) bool { return e.Type == bus.EventToken })
 	start := time.Now()
-	if err := m.client.Cancel(context.Background(), id, "stop"); err != nil {
-		t.Fatal(err)
-	}
+	m.cancel(id, "stop")
 	evs := m.wait(id)
 	took := time.Since(start)
 	assertOneTerminal(t, evs)
@@ -52,7 +49,7 @@ func TestCancelWhileTokensStream(t *testing.T) {
 func TestCancelWhileCommandRunsKillsTheProcessTree(t *testing.T) {
 	// The plain fork/exec runner: the sandbox's host runner reads its
 	// timeout flag unsynchronised on this path, which -race reports.
-	m := newLoopMesh(t, &workers.Worker{Runner: hostRunner(t)}, ollamatest.WithReplies(
+	m := newLoopMesh(t, &workers.SolverConfig{Runner: hostRunner(t)}, ollamatest.WithReplies(
 		cmdReply("wait a while", "sleep 300 & echo $! > sleeper.pid; echo started; wait"),
 	))
 	id := m.submit(bus.Task{ID: "cancel-me", Instruction: "run something long"})
@@ -66,9 +63,7 @@ func TestCancelWhileCommandRunsKillsTheProcessTree(t *testing.T) {
 		t.Fatalf("sleeper pid %q not running (%v)", raw, err)
 	}
 	start := time.Now()
-	if err := m.client.Cancel(context.Background(), id, ""); err != nil {
-		t.Fatal(err)
-	}
+	m.cancel(id, "")
 	evs := m.wait(id)
 	took := time.Since(start)
 	if e := last(evs); e.Type != bus.EventCancelled {
@@ -131,7 +126,7 @@ func TestOllamaDownFailsWithWhatToDoAndWorkerStaysHealthy(t *testing.T) {
 }
 
 func TestModelMissingFailsAtOnceWithPullHint(t *testing.T) {
-	m := newLoopMesh(t, &workers.Worker{Model: "llama9-missing"})
+	m := newLoopMesh(t, &workers.SolverConfig{Model: "llama9-missing"})
 	evs := m.wait(m.submit(bus.Task{Instruction: "anything"}))
 	end := last(evs)
 	if end.Type != bus.EventFailed || end.Rule != bus.RuleModel {
@@ -220,7 +215,7 @@ func TestDeadlineBoundsTheLoop(t *testing.T) {
 }
 
 func TestCommandTimeoutIsFedBack(t *testing.T) {
-	m := newLoopMesh(t, &workers.Worker{CommandTimeout: 300 * time.Millisecond, Runner: hostRunner(t)}, ollamatest.WithReplies(
+	m := newLoopMesh(t, &workers.SolverConfig{CommandTimeout: 300 * time.Millisecond, Runner: hostRunner(t)}, ollamatest.WithReplies(
 		cmdReply("follow", "sleep 30"),
 		cmdReply("do not wait", "echo quick"),
 	))
@@ -243,9 +238,7 @@ func TestCancelWhileTheAnswerStreams(t *testing.T) {
 	id := m.submit(bus.Task{Instruction: "count"})
 	m.waitFor(id, func(e bus.Event) bool { return e.Type == bus.EventAnswer })
 	start := time.Now()
-	if err := m.client.Cancel(context.Background(), id, "enough"); err != nil {
-		t.Fatal(err)
-	}
+	m.cancel(id, "enough")
 	evs := m.wait(id)
 	took := time.Since(start)
 	end := last(evs)

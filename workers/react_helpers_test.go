@@ -3,7 +3,10 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,33 +31,179 @@ func hostRunner(t testing.TB) sandbox.Runner {
 	return r
 }
 
-// loopMesh is a kernel, a fake Ollama and a worker wired to both.
-type loopMesh struct {
-	*mesh
-	srv   *ollamatest.Server
-	state string
+// loopRunner is the runner of correction-loop tests: the namespace
+// sandbox the workers use in production when the tests run as root (as
+// CI does), else the host backend, so the loop is tested without
+// privileges too.
+func loopRunner(t testing.TB) sandbox.Runner {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return testRunner(t)
+	}
+	return hostRunner(t)
 }
 
-// newLoopMesh starts the parts; w may preset fields, the rest is filled.
-func newLoopMesh(t testing.TB, w *workers.Worker, opts ...ollamatest.Option) *loopMesh {
+// loopMesh is a Solver wired to a fake Ollama and a real runner, with an
+// in-memory sink per task: the correction loop without a kernel.
+type loopMesh struct {
+	t      testing.TB
+	solver *workers.Solver
+	srv    *ollamatest.Server
+	state  string
+
+	mu    sync.Mutex
+	tasks map[string]*solving
+	// changed is closed and replaced whenever any task gets an event.
+	changed chan struct{}
+	wg      sync.WaitGroup
+}
+
+// solving is one task under way in a loopMesh.
+type solving struct {
+	events []bus.Event
+	done   bool
+	cancel context.CancelCauseFunc
+}
+
+// newLoopMesh starts the parts; cfg may preset fields, the rest is filled.
+func newLoopMesh(t testing.TB, cfg *workers.SolverConfig, opts ...ollamatest.Option) *loopMesh {
+	t.Helper()
+	srv := ollamatest.New(t, opts...)
+	if cfg == nil {
+		cfg = &workers.SolverConfig{}
+	}
+	c := *cfg
+	if c.LLM == nil {
+		c.LLM = srv.Client()
+	}
+	c.LLMHost = srv.URL()
+	if c.Runner == nil {
+		c.Runner = loopRunner(t)
+	}
+	if c.StateDir == "" {
+		c.StateDir = t.TempDir()
+	}
+	if c.Logger == nil {
+		c.Logger = kerneltest.Logger(t)
+	}
+	s, err := workers.NewSolver(c)
+	if err != nil {
+		t.Fatalf("solver: %v", err)
+	}
+	m := &loopMesh{t: t, solver: s, srv: srv, state: c.StateDir, tasks: map[string]*solving{}, changed: make(chan struct{})}
+	t.Cleanup(func() {
+		m.mu.Lock()
+		for _, st := range m.tasks {
+			st.cancel(errors.New("test over"))
+		}
+		m.mu.Unlock()
+		m.wg.Wait()
+	})
+	return m
+}
+
+// submit starts solving a task (normalised as the kernel would) and
+// returns its id.
+func (m *loopMesh) submit(task bus.Task) string {
+	m.t.Helper()
+	if err := task.Normalize(); err != nil {
+		m.t.Fatalf("task: %v", err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	st := &solving{cancel: cancel}
+	m.mu.Lock()
+	m.tasks[task.ID] = st
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer cancel(nil)
+		final := m.solver.Solve(ctx, task, workers.SinkFunc(func(e bus.Event) { m.add(st, e, false) }))
+		m.add(st, final, true)
+	}()
+	return task.ID
+}
+
+func (m *loopMesh) add(st *solving, e bus.Event, final bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st.events = append(st.events, e)
+	st.done = final
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// cancel stops a task the way a cancel request does.
+func (m *loopMesh) cancel(id, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tasks[id].cancel(workers.Cancelled(reason))
+}
+
+// wait returns a task's events once its terminal one is in.
+func (m *loopMesh) wait(id string) []bus.Event {
+	m.t.Helper()
+	var evs []bus.Event
+	m.until(id, func(st *solving) bool { evs = append([]bus.Event(nil), st.events...); return st.done })
+	return evs
+}
+
+// waitFor returns once fn matches one of a task's events.
+func (m *loopMesh) waitFor(id string, fn func(bus.Event) bool) {
+	m.t.Helper()
+	seen := 0
+	m.until(id, func(st *solving) bool {
+		for ; seen < len(st.events); seen++ {
+			if fn(st.events[seen]) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// until calls cond with the task's state, under the lock, after every
+// event, until it holds; it fails the test after a minute.
+func (m *loopMesh) until(id string, cond func(*solving) bool) {
+	m.t.Helper()
+	limit := time.NewTimer(60 * time.Second)
+	defer limit.Stop()
+	for {
+		m.mu.Lock()
+		st := m.tasks[id]
+		ok := st != nil && cond(st)
+		var n []bus.EventType
+		if st != nil {
+			n = types(st.events)
+		}
+		changed := m.changed
+		m.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-limit.C:
+			m.t.Fatalf("task %s: the awaited event never came (events so far: %v)", id, n)
+		}
+	}
+}
+
+// workerMesh is a kernel with one worker that solves with a fake Ollama:
+// the whole path a task takes.
+type workerMesh struct {
+	*mesh
+	srv *ollamatest.Server
+}
+
+func newWorkerMesh(t testing.TB, opts ...ollamatest.Option) *workerMesh {
 	t.Helper()
 	srv := ollamatest.New(t, opts...)
 	m := newMesh(t)
-	if w == nil {
-		w = &workers.Worker{}
-	}
-	if w.LLM == nil {
-		w.LLM = srv.Client()
-	}
-	w.LLMHost = srv.URL()
-	if w.Runner == nil {
-		w.Runner = hostRunner(t)
-	}
-	if w.StateDir == "" {
-		w.StateDir = t.TempDir()
-	}
-	m.startWorker(w)
-	return &loopMesh{mesh: m, srv: srv, state: w.StateDir}
+	cfg := workers.Config{}
+	cfg.LLM, cfg.LLMHost, cfg.StateDir, cfg.Runner = srv.Client(), srv.URL(), t.TempDir(), hostRunner(t)
+	m.startWorker(cfg)
+	return &workerMesh{mesh: m, srv: srv}
 }
 
 // cmdReply is the structured reply the prompt asks for.
@@ -104,25 +253,6 @@ func ofType(evs []bus.Event, t bus.EventType) []bus.Event {
 		}
 	}
 	return out
-}
-
-// waitFor watches a task until fn matches an event, and returns when it
-// does.
-func (m *mesh) waitFor(id string, fn func(bus.Event) bool) {
-	m.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	matched := false
-	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
-		if fn(e) {
-			matched = true
-			return context.Canceled
-		}
-		return nil
-	})
-	if !matched {
-		m.t.Fatalf("task %s: the awaited event never came", id)
-	}
 }
 
 func mustContain(t *testing.T, what, s string, subs ...string) {

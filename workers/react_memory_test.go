@@ -17,16 +17,16 @@ import (
 // real knowledge base on the test kernel.
 func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledge.Knowledge) {
 	t.Helper()
-	srv := ollamatest.New(t, ollamatest.WithReplies(replies...))
-	m := newMesh(t)
-	kn, err := knowledge.Open(context.Background(), m.k.JS, knowledge.Config{Logger: kerneltest.Logger(t)})
+	// The knowledge base keeps the fleet's memory in JetStream; the loop
+	// itself needs no kernel.
+	k := kerneltest.Start(t)
+	kn, err := knowledge.Open(context.Background(), k.JS, knowledge.Config{Logger: kerneltest.Logger(t)})
 	if err != nil {
 		t.Fatalf("open knowledge: %v", err)
 	}
 	t.Cleanup(func() { kn.Close() })
-	w := &workers.Worker{LLM: srv.Client(), LLMHost: srv.URL(), Runner: hostRunner(t), StateDir: t.TempDir(), Memory: kn}
-	m.startWorker(w)
-	return &loopMesh{mesh: m, srv: srv, state: w.StateDir}, kn
+	m := newLoopMesh(t, &workers.SolverConfig{Memory: kn, Learner: kn}, ollamatest.WithReplies(replies...))
+	return m, kn
 }
 
 func syncMemory(t *testing.T, kn *knowledge.Knowledge) {

@@ -54,7 +54,7 @@ func TestSessionHistoryIsBounded(t *testing.T) {
 			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("x", 10<<10),
 		})
 	}
-	m := newLoopMesh(t, &workers.Worker{Sessions: sessions, SessionTurns: 3}, ollamatest.WithReplies(cmdReply("x", "true")))
+	m := newLoopMesh(t, &workers.SolverConfig{Sessions: sessions, SessionTurns: 3}, ollamatest.WithReplies(cmdReply("x", "true")))
 	last(m.wait(m.submit(bus.Task{Session: "long", Instruction: "next", NoAnswer: true})))
 	msg := lastUser(commandRequests(m.srv)[0])
 	mustContain(t, "request", msg, "request 7", "request 8", "request 9")

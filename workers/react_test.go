@@ -254,7 +254,7 @@ func TestNoAnswerSkipsTheAnswer(t *testing.T) {
 }
 
 func TestExplicitCommandNeverAsksTheModel(t *testing.T) {
-	m := newLoopMesh(t, &workers.Worker{})
+	m := newLoopMesh(t, &workers.SolverConfig{})
 	evs := m.wait(m.submit(bus.Task{Command: "echo direct"}))
 	if e := last(evs); e.Type != bus.EventDone || e.Output != "direct" {
 		t.Fatalf("ended %+v", e)
@@ -265,7 +265,7 @@ func TestExplicitCommandNeverAsksTheModel(t *testing.T) {
 }
 
 func TestThinkingModelStreamsReasoningApart(t *testing.T) {
-	m := newLoopMesh(t, &workers.Worker{Model: "qwen3"},
+	m := newLoopMesh(t, &workers.SolverConfig{Model: "qwen3"},
 		ollamatest.WithModels(ollamatest.Model{Name: "qwen3", Thinking: true}),
 		ollamatest.WithReplies(ollamatest.Reply{Thinking: "The user wants the date. date prints it.", Content: `{"thought": "date", "command": "echo 2026"}`}))
 	evs := m.wait(m.submit(bus.Task{Instruction: "what year is it", NoAnswer: true}))

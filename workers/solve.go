@@ -44,7 +44,7 @@ type loop struct {
 // model's short answer from the output.
 func (r *run) solve() bus.Event {
 	r.em.attempt = 1
-	if r.w.LLM == nil {
+	if r.s.cfg.LLM == nil {
 		e := r.em.event(bus.EventFailed)
 		e.Rule = bus.RuleModel
 		e.Reason = "this worker has no model configured: start it with OLLAMA_HOST pointing at Ollama, or send an explicit \"command\""
@@ -54,10 +54,10 @@ func (r *run) solve() bus.Event {
 	facts := r.facts()
 	l := &loop{r: r, failed: map[string]string{}}
 	l.conv = []api.Message{
-		{Role: "system", Content: r.w.render("system", systemData{
+		{Role: "system", Content: r.s.render("system", systemData{
 			Facts: facts, Missing: missingTools(facts), Examples: examples, Session: r.task.Session != "",
 		})},
-		{Role: "user", Content: r.w.render("request", requestData{Instruction: r.task.Instruction, History: r.history()})},
+		{Role: "user", Content: r.s.render("request", requestData{Instruction: r.task.Instruction, History: r.history()})},
 	}
 	for attempt := 1; attempt <= r.task.MaxAttempts && r.ctx.Err() == nil; attempt++ {
 		r.em.attempt = attempt
@@ -88,7 +88,7 @@ func (r *run) solve() bus.Event {
 			l.repeated(attempt, p.Command, why)
 			continue
 		}
-		out := r.try(p.Command, r.w.CommandTimeout)
+		out := r.try(p.Command, r.s.cfg.CommandTimeout)
 		l.attempts = append(l.attempts, summarize(attempt, out))
 		l.last, l.ran = out, true
 		if out.ok() {
@@ -119,7 +119,7 @@ func (l *loop) propose(attempt int) (p reply.Proposal, ok bool, fail *bus.Event)
 	text, err := r.ask(l.conv, commandFormat, bus.EventToken, bus.PhaseModel)
 	if err != nil {
 		e := r.em.event(bus.EventFailed)
-		e.Rule, e.Reason = bus.RuleModel, err.Error()
+		e.Rule, e.Reason = modelRule(err), err.Error()
 		e.Attempts = l.attempts
 		return p, false, &e
 	}
@@ -134,7 +134,7 @@ func (l *loop) propose(attempt int) (p reply.Proposal, ok bool, fail *bus.Event)
 		r.em.emit(e)
 		l.attempts = append(l.attempts, bus.AttemptSummary{Attempt: attempt, Reason: "unusable reply: " + why})
 		l.lastRule, l.lastReason, l.ran = bus.RuleUnusableReply, "unusable reply: "+why, false
-		l.conv = append(l.conv, api.Message{Role: "user", Content: r.w.render("unusable", feedbackData{
+		l.conv = append(l.conv, api.Message{Role: "user", Content: r.s.render("unusable", feedbackData{
 			Attempt: attempt, MaxAttempts: r.task.MaxAttempts, Reason: why,
 		})})
 		return p, false, nil
@@ -157,7 +157,7 @@ func (l *loop) repeated(attempt int, cmd, why string) {
 	reason := "repeated a command that already failed (" + why + ")"
 	l.attempts = append(l.attempts, bus.AttemptSummary{Attempt: attempt, Command: cmd, Reason: reason})
 	l.lastRule, l.lastReason, l.ran = bus.RuleRepeated, reason, false
-	l.conv = append(l.conv, api.Message{Role: "user", Content: r.w.render("repeated", feedbackData{
+	l.conv = append(l.conv, api.Message{Role: "user", Content: r.s.render("repeated", feedbackData{
 		Attempt: attempt, MaxAttempts: r.task.MaxAttempts, Command: cmd, Reason: why,
 	})})
 }
@@ -167,7 +167,7 @@ func (l *loop) feedback(attempt int, out execOutcome) string {
 	d := feedbackData{Attempt: attempt, MaxAttempts: l.r.task.MaxAttempts, Command: out.command}
 	if out.refusal != nil {
 		d.Rule, d.Reason = out.refusal.Rule, out.refusal.Reason
-		return l.r.w.render("refused", d)
+		return l.r.s.render("refused", d)
 	}
 	d.ExitCode = out.result.ExitCode
 	switch {
@@ -182,7 +182,7 @@ func (l *loop) feedback(attempt int, out execOutcome) string {
 	}
 	d.Stderr = tailOf(out.stderr.String(), feedbackStderrBytes)
 	d.Stdout = tailOf(out.stdout.String(), feedbackStdoutBytes)
-	return l.r.w.render("failed", d)
+	return l.r.s.render("failed", d)
 }
 
 // succeed ends the loop with done: the command is learned, and the model
@@ -198,7 +198,7 @@ func (l *loop) succeed(out execOutcome, p reply.Proposal) bus.Event {
 	switch {
 	case err == nil:
 		final.Answer = ans
-	case errors.Is(context.Cause(r.ctx), errCancelled):
+	case errors.Is(context.Cause(r.ctx), ErrCancelled):
 		// Stopped while the answer streamed: the user is told cancelled,
 		// with what had been done.
 		e := r.em.event(bus.EventFailed)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,25 +11,6 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 )
-
-// errCancelled is the cancel cause of a task someone asked to stop.
-var errCancelled = errors.New("cancelled")
-
-// cancelError carries the reason given with a cancel request.
-type cancelError struct{ reason string }
-
-func (e cancelError) Error() string { return "cancelled: " + e.reason }
-func (e cancelError) Unwrap() error { return errCancelled }
-
-// run is one task on this worker: its decoded form, its events and its
-// cancellation.
-type run struct {
-	w      *Worker
-	task   bus.Task
-	em     *emitter
-	ctx    context.Context
-	phases map[string]time.Duration
-}
 
 // handle runs one task message from start to acknowledgement. It never
 // panics on bad input: a message that cannot be decoded is terminated with
@@ -41,7 +20,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	defer w.inFlight.Add(-1)
 	meta, err := msg.Metadata()
 	if err != nil {
-		w.Logger.Error("task without metadata", "err", err)
+		w.log.Error("task without metadata", "err", err)
 		_ = msg.Term()
 		return
 	}
@@ -49,8 +28,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	if id := taskID(msg, meta); err != nil || bus.PeekID(msg.Data()) == "" {
 		task.ID = id
 	}
-	log := w.Logger.With("task", task.ID, "delivery", meta.NumDelivered)
-	em := &emitter{js: w.js, names: w.Names, taskID: task.ID, worker: w.ID}
+	log := w.log.With("task", task.ID, "delivery", meta.NumDelivered)
+	em := &emitter{js: w.js, names: w.cfg.Names, taskID: task.ID, worker: w.cfg.ID}
 	if err != nil {
 		log.Warn("undecodable task", "err", err)
 		e := em.event(bus.EventFailed)
@@ -78,8 +57,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sub, err := w.NC.Subscribe(w.Names.Control(task.ID), func(m *nats.Msg) {
-		cancel(cancelError{reason: orDefault(string(m.Data), "cancelled by request")})
+	sub, err := w.cfg.NC.Subscribe(w.cfg.Names.Control(task.ID), func(m *nats.Msg) {
+		cancel(Cancelled(string(m.Data)))
 	})
 	if err != nil {
 		log.Error("subscribe to control", "err", err)
@@ -98,23 +77,19 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			_ = msg.DoubleAck(ctx)
 			return
 		case last.Type == bus.EventCancelRequested:
-			cancel(cancelError{reason: orDefault(last.Reason, "cancelled by request")})
+			cancel(Cancelled(last.Reason))
 		}
 	}
 
 	assigned := em.event(bus.EventAssigned)
-	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.Pool, int(meta.NumDelivered)
+	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.cfg.Pool, int(meta.NumDelivered)
 	assigned.Task = &task
 	em.emit(assigned)
 
 	stopProgress := w.keepInProgress(ctx, msg)
 	defer stopProgress()
 
-	deadline, cancelDeadline := context.WithTimeout(ctx, task.Timeout.D())
-	defer cancelDeadline()
-	r := &run{w: w, task: task, em: em, ctx: deadline, phases: map[string]time.Duration{}}
-	defer r.releaseWorkDir()
-	final := r.execute()
+	final := w.solver.Solve(ctx, task, SinkFunc(em.emit))
 
 	if errors.Is(context.Cause(ctx), errShutdown) {
 		log.Info("handing task back to the pool")
@@ -148,7 +123,7 @@ func taskID(msg jetstream.Msg, meta *jetstream.MsgMetadata) string {
 }
 
 func (w *Worker) lastEvent(ctx context.Context, id string) (bus.Event, error) {
-	raw, err := w.events.GetLastMsgForSubject(ctx, w.Names.Event(id))
+	raw, err := w.events.GetLastMsgForSubject(ctx, w.cfg.Names.Event(id))
 	if err != nil {
 		return bus.Event{}, err
 	}
@@ -175,30 +150,6 @@ func (w *Worker) keepInProgress(ctx context.Context, msg jetstream.Msg) func() {
 	}()
 	return func() { cancel(); <-done }
 }
-
-// workDir is where the task's commands run: shared by a session so that
-// a conversation can build on its earlier results.
-func (r *run) workDir() string {
-	if r.w.StateDir == "" {
-		return ""
-	}
-	name := r.task.ID
-	if r.task.Session != "" {
-		name = "session-" + r.task.Session
-	}
-	return filepath.Join(r.w.StateDir, "work", name)
-}
-
-// releaseWorkDir frees a task's own work dir once the task has ended; a
-// session's stays for its next task (the runner frees it once unused).
-func (r *run) releaseWorkDir() {
-	rel, ok := r.w.Runner.(interface{ Release(dir string) })
-	if dir := r.workDir(); ok && dir != "" && r.task.Session == "" {
-		rel.Release(dir)
-	}
-}
-
-func (r *run) log() *slog.Logger { return r.w.Logger.With("task", r.task.ID) }
 
 func orDefault(s, def string) string {
 	if s == "" {

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"text/template"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,10 +16,9 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
-	"github.com/amf-os/amf/sandbox"
 )
 
-// Defaults of a Worker's zero value.
+// Defaults of a zero Config.
 const (
 	DefaultModel     = "qwen3-coder"
 	DefaultGrace     = 30 * time.Second
@@ -39,16 +37,21 @@ const (
 // costs one request per fetchWait.
 const fetchWait = 500 * time.Millisecond
 
-// ErrConfig reports a Worker that cannot run as configured.
-var ErrConfig = errors.New("invalid worker configuration")
+// Errors of the package.
+var (
+	// ErrConfig reports a Worker or Solver that cannot run as configured.
+	ErrConfig = errors.New("invalid worker configuration")
+	// ErrRunning reports a second Run of the same Worker.
+	ErrRunning = errors.New("worker: Run was already called; make a new Worker with NewWorker")
+)
 
 // errShutdown is the cancel cause of tasks still running when the drain
 // grace period ends; such tasks are handed back to the pool, not failed.
 var errShutdown = errors.New("worker shutting down")
 
-// Worker pulls tasks of one pool and runs them. Set NC and Runner; every
-// other field has a useful zero value.
-type Worker struct {
+// Config is what a Worker is made from: NC, and Runner in the embedded
+// SolverConfig, are required; every other field has a useful zero value.
+type Config struct {
 	// NC is the connection to the kernel.
 	NC *nats.Conn
 	// Names derives subjects; zero is the default prefix.
@@ -61,36 +64,6 @@ type Worker struct {
 	Labels map[string]string
 	// Concurrency is how many tasks run at once (default: CPUs).
 	Concurrency int
-	// Runner validates and runs commands.
-	Runner sandbox.Runner
-	// LLM answers instruction tasks; nil rejects them with a clear error.
-	LLM LLM
-	// Model is the chat model (default qwen3-coder).
-	Model string
-	// LLMHost is where the model is served, for messages that say what to
-	// check when it cannot be reached.
-	LLMHost string
-	// PromptFile holds text/template {{define}} blocks that replace the
-	// built-in prompts of the same name (see prompt.tmpl); empty keeps
-	// the built-in ones. It is checked when Run starts.
-	PromptFile string
-	// CommandTimeout bounds each command the model proposes (default
-	// DefaultCommandTimeout); the task's timeout bounds the whole loop.
-	// Explicit command tasks have only the task's timeout.
-	CommandTimeout time.Duration
-	// Memory recalls similar past successes for the prompt, and may
-	// offer a command to reuse; nil works without memory.
-	Memory Recaller
-	// Learner publishes each success for every worker to learn; nil
-	// publishes to the AMF_MEMORY stream of NC.
-	Learner Learner
-	// Sessions keeps conversation turns; nil keeps them in this process
-	// (LocalSessions), which serves a one-worker installation.
-	Sessions Sessions
-	// SessionTurns is how many earlier turns a prompt shows (default 6).
-	SessionTurns int
-	// StateDir holds per-task work dirs when the runner needs a place.
-	StateDir string
 	// Grace bounds how long SIGTERM waits for in-flight tasks.
 	Grace time.Duration
 	// Heartbeat is the presence interval (default 5s).
@@ -99,86 +72,92 @@ type Worker struct {
 	Presence Presence
 	// Logger receives the worker's logs; nil is slog.Default().
 	Logger *slog.Logger
+	// SolverConfig is how tasks are solved. Its Worker and Pool come
+	// from ID and Pool; a nil Learner publishes to the AMF_MEMORY stream
+	// of NC.
+	SolverConfig
+}
 
-	prompts  *template.Template
-	js       jetstream.JetStream
-	events   jetstream.Stream
-	host     string
-	started  time.Time
+// Worker pulls tasks of one pool and runs them: fetch, decode, control,
+// solve, finish, acknowledge. Make one with NewWorker.
+type Worker struct {
+	cfg     Config
+	solver  *Solver
+	log     *slog.Logger
+	js      jetstream.JetStream
+	events  jetstream.Stream
+	host    string
+	started time.Time
+	// running is set by the first Run; a Worker runs once.
+	running  atomic.Bool
 	inFlight atomic.Int64
 }
 
-func (w *Worker) setDefaults() error {
-	if w.NC == nil || w.Runner == nil {
-		return fmt.Errorf("%w: NC and Runner are required", ErrConfig)
+// NewWorker checks cfg, fills its defaults and returns the worker, ready
+// to Run. A broken prompt file is reported here, not in a task.
+func NewWorker(cfg Config) (*Worker, error) {
+	if cfg.NC == nil || cfg.Runner == nil {
+		return nil, fmt.Errorf("%w: NC and Runner are required", ErrConfig)
 	}
-	if w.Pool == "" {
-		w.Pool = bus.DefaultPool
+	if cfg.Pool == "" {
+		cfg.Pool = bus.DefaultPool
 	}
-	if w.Concurrency <= 0 {
-		w.Concurrency = runtime.NumCPU()
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = runtime.NumCPU()
 	}
-	if w.Model == "" {
-		w.Model = DefaultModel
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
 	}
-	if w.Grace <= 0 {
-		w.Grace = DefaultGrace
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
 	}
-	if w.Heartbeat <= 0 {
-		w.Heartbeat = DefaultHeartbeat
-	}
-	if w.CommandTimeout <= 0 {
-		w.CommandTimeout = DefaultCommandTimeout
-	}
-	if w.SessionTurns <= 0 {
-		w.SessionTurns = DefaultSessionTurns
-	}
-	if w.Sessions == nil {
-		w.Sessions = &LocalSessions{}
-	}
-	prompts, err := loadPrompts(w.PromptFile)
-	if err != nil {
-		return err
-	}
-	w.prompts = prompts
+	w := &Worker{}
 	w.host, _ = os.Hostname()
-	if w.ID == "" {
-		w.ID = fmt.Sprintf("%s-%d", w.host, os.Getpid())
+	if cfg.ID == "" {
+		cfg.ID = fmt.Sprintf("%s-%d", w.host, os.Getpid())
 	}
-	if w.Logger == nil {
-		w.Logger = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	w.Logger = w.Logger.With("worker", w.ID, "pool", w.Pool)
-	w.started = time.Now().UTC()
-	return nil
+	w.log = cfg.Logger.With("worker", cfg.ID, "pool", cfg.Pool)
+	js, err := jetstream.New(cfg.NC,
+		jetstream.WithPublishAsyncMaxPending(1<<16),
+		// A lost ack must not hold a task forever: it counts as a lost event.
+		jetstream.WithPublishAsyncTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	w.js = js
+	sc := cfg.SolverConfig
+	sc.Worker, sc.Pool, sc.Logger = cfg.ID, cfg.Pool, w.log
+	if sc.Learner == nil {
+		sc.Learner = memory.Publisher{JS: js, Names: cfg.Names}
+	}
+	if w.solver, err = NewSolver(sc); err != nil {
+		return nil, err
+	}
+	w.cfg = cfg
+	return w, nil
 }
 
 // Run takes tasks until ctx ends, then drains: it stops pulling, lets
 // in-flight tasks finish within Grace, and hands back to the pool any
 // task still running after that.
 func (w *Worker) Run(ctx context.Context) error {
-	if err := w.setDefaults(); err != nil {
-		return err
+	if !w.running.CompareAndSwap(false, true) {
+		return ErrRunning
 	}
-	js, err := jetstream.New(w.NC,
-		jetstream.WithPublishAsyncMaxPending(1<<16),
-		// A lost ack must not hold a task forever: it counts as a lost event.
-		jetstream.WithPublishAsyncTimeout(10*time.Second))
-	if err != nil {
-		return fmt.Errorf("worker: %w", err)
-	}
-	w.js = js
-	if w.Learner == nil {
-		w.Learner = memory.Publisher{JS: js, Names: w.Names}
-	}
-	if w.events, err = js.Stream(ctx, w.Names.EventsStream()); err != nil {
+	w.started = time.Now().UTC()
+	js := w.js
+	var err error
+	if w.events, err = js.Stream(ctx, w.cfg.Names.EventsStream()); err != nil {
 		return fmt.Errorf("worker: events stream: %w", err)
 	}
 	cons, err := w.poolConsumer(ctx, js)
 	if err != nil {
 		return fmt.Errorf("worker: pool consumer: %w", err)
 	}
-	w.Logger.Info("worker ready", "concurrency", w.Concurrency, "sandbox", w.Runner.Name(), "model", w.Model)
+	w.log.Info("worker ready", "concurrency", w.cfg.Concurrency, "sandbox", w.cfg.Runner.Name(), "model", w.cfg.Model)
 
 	// Tasks run under their own context so that shutdown can give them a
 	// grace period instead of cutting them off with ctx.
@@ -187,9 +166,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	var tasks sync.WaitGroup
 	var bg sync.WaitGroup
 	bg.Add(1)
+	go func() { defer bg.Done(); w.checkModel(ctx) }()
+	bg.Add(1)
 	go func() { defer bg.Done(); w.heartbeatLoop(ctx) }()
 
-	slots := make(chan struct{}, w.Concurrency)
+	slots := make(chan struct{}, w.cfg.Concurrency)
 	for ctx.Err() == nil {
 		free := w.acquireSlots(ctx, slots)
 		if free == 0 {
@@ -199,7 +180,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			w.releaseSlots(slots, free)
 			if ctx.Err() == nil {
-				w.Logger.Warn("fetch tasks", "err", err)
+				w.log.Warn("fetch tasks", "err", err)
 				sleepCtx(ctx, time.Second)
 			}
 			continue
@@ -235,22 +216,35 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		w.releaseSlots(slots, free-got)
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			w.Logger.Debug("fetch ended", "err", err)
+			w.log.Debug("fetch ended", "err", err)
 		}
 	}
 
-	w.Logger.Info("draining", "in_flight", w.inFlight.Load(), "grace", w.Grace)
+	w.log.Info("draining", "in_flight", w.inFlight.Load(), "grace", w.cfg.Grace)
 	done := make(chan struct{})
 	go func() { tasks.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(w.Grace):
-		w.Logger.Warn("grace period over; handing running tasks back to the pool", "in_flight", w.inFlight.Load())
+	case <-time.After(w.cfg.Grace):
+		w.log.Warn("grace period over; handing running tasks back to the pool", "in_flight", w.inFlight.Load())
 		cancelTasks(errShutdown)
 		<-done
 	}
 	bg.Wait()
 	return nil
+}
+
+// checkModel says at start, loudly, when the model server does not
+// answer or lacks the model. The worker runs anyway: explicit commands
+// need no model, and Ollama may come up later.
+func (w *Worker) checkModel(ctx context.Context) {
+	if err := w.solver.CheckModel(ctx); err != nil && ctx.Err() == nil {
+		w.log.Error("MODEL NOT READY: instruction tasks will fail until this is fixed; explicit commands still run", "problem", err.Error())
+		return
+	}
+	if w.cfg.LLM != nil {
+		w.log.Info("model ready", "model", w.cfg.Model, "ollama", w.cfg.LLMHost)
+	}
 }
 
 // acquireSlots blocks for at least one free slot, then takes every slot

@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 func TestCommandTaskStreamsOutputAndEndsDone(t *testing.T) {
 	m := newMesh(t)
-	m.startWorker(&workers.Worker{})
+	m.startWorker(workers.Config{})
 	id := m.submit(bus.Task{Command: "echo one; echo two >&2; echo three"})
 	evs := m.wait(id)
 	assertOneTerminal(t, evs)
@@ -45,7 +46,7 @@ func TestCommandTaskStreamsOutputAndEndsDone(t *testing.T) {
 
 func TestFailingCommandEndsFailedWithExitCode(t *testing.T) {
 	m := newMesh(t)
-	m.startWorker(&workers.Worker{})
+	m.startWorker(workers.Config{})
 	id := m.submit(bus.Task{Command: "echo nope >&2; exit 3"})
 	evs := m.wait(id)
 	assertOneTerminal(t, evs)
@@ -60,7 +61,7 @@ func TestFailingCommandEndsFailedWithExitCode(t *testing.T) {
 
 func TestUndecodableTaskFailsWithReasonAndWorkerSurvives(t *testing.T) {
 	m := newMesh(t)
-	m.startWorker(&workers.Worker{})
+	m.startWorker(workers.Config{})
 	ctx := context.Background()
 	bad := []struct{ name, id, body string }{
 		{"unknown field", "bad-1", `{"id":"bad-1","command":"true","colour":"blue"}`},
@@ -92,7 +93,7 @@ func TestUndecodableTaskFailsWithReasonAndWorkerSurvives(t *testing.T) {
 
 func TestPlainNATSPublishRunsTask(t *testing.T) {
 	m := newMesh(t)
-	m.startWorker(&workers.Worker{})
+	m.startWorker(workers.Config{})
 	// Exactly what `nats pub amf.tasks.default '{"command":"echo hi"}'` sends.
 	ack, err := m.k.JS.Publish(context.Background(), "amf.tasks.default", []byte(`{"command":"echo hi"}`))
 	if err != nil {
@@ -113,7 +114,7 @@ func TestDuplicateIDIsOneTask(t *testing.T) {
 	if err != nil || !dup {
 		t.Fatalf("second submit: dup=%v err=%v", dup, err)
 	}
-	m.startWorker(&workers.Worker{})
+	m.startWorker(workers.Config{})
 	evs := m.wait("same-id")
 	if got := count(evs, bus.EventAssigned); got != 1 {
 		t.Fatalf("assigned %d times, want once: %v", got, types(evs))
@@ -125,7 +126,7 @@ func TestDuplicateIDIsOneTask(t *testing.T) {
 
 func TestCancelRunningAndQueuedTasks(t *testing.T) {
 	m := newMesh(t)
-	m.startWorker(&workers.Worker{Concurrency: 1})
+	m.startWorker(workers.Config{Concurrency: 1})
 	running := m.submit(bus.Task{Command: "echo started; sleep 30"})
 	queued := m.submit(bus.Task{Command: "echo should-not-run"})
 	// Wait for the first to be running, then cancel both.
@@ -162,7 +163,7 @@ func TestCancelRunningAndQueuedTasks(t *testing.T) {
 
 func TestShutdownDrainsInFlightTask(t *testing.T) {
 	m := newMesh(t)
-	stop := m.startWorker(&workers.Worker{Grace: 20 * time.Second})
+	stop := m.startWorker(workers.Config{Grace: 20 * time.Second})
 	id := m.submit(bus.Task{Command: "sleep 1; echo finished"})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -176,5 +177,39 @@ func TestShutdownDrainsInFlightTask(t *testing.T) {
 	evs := m.wait(id)
 	if e := last(evs); e.Type != bus.EventDone || e.Output != "finished" {
 		t.Fatalf("in-flight task after drain: %+v", e)
+	}
+}
+
+func TestSecondRunIsAnErrorAndConfigStaysApart(t *testing.T) {
+	m := newMesh(t)
+	cfg := workers.Config{NC: m.k.NC}
+	cfg.Runner = hostRunner(t)
+	w, err := workers.NewWorker(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first Run ends at once (its context is already done); whatever
+	// it returned, the worker has run.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	first := w.Run(ctx)
+	if errors.Is(first, workers.ErrRunning) {
+		t.Fatalf("first Run = %v", first)
+	}
+	if err := w.Run(context.Background()); !errors.Is(err, workers.ErrRunning) {
+		t.Fatalf("second Run = %v, want ErrRunning", err)
+	}
+	// The caller's config is a value: NewWorker's defaults stay inside.
+	if cfg.Pool != "" || cfg.ID != "" || cfg.Concurrency != 0 {
+		t.Fatalf("config changed under the caller: %+v", cfg)
+	}
+}
+
+func TestNewWorkerNeedsConnectionAndRunner(t *testing.T) {
+	if _, err := workers.NewWorker(workers.Config{}); !errors.Is(err, workers.ErrConfig) {
+		t.Fatalf("NewWorker(zero) = %v, want ErrConfig", err)
+	}
+	if _, err := workers.NewSolver(workers.SolverConfig{}); !errors.Is(err, workers.ErrConfig) {
+		t.Fatalf("NewSolver(zero) = %v, want ErrConfig", err)
 	}
 }

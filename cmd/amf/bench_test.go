@@ -52,9 +52,12 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 		b.Fatal(err)
 	}
 	b.Cleanup(closeRunner)
-	w := &workers.Worker{
-		NC: k.NC, Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(),
-		Concurrency: concurrency, StateDir: b.TempDir(), Logger: kerneltest.Logger(b),
+	w, err := workers.NewWorker(workers.Config{
+		NC: k.NC, Concurrency: concurrency, Logger: kerneltest.Logger(b),
+		SolverConfig: workers.SolverConfig{Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(), StateDir: b.TempDir()},
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

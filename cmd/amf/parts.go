@@ -43,6 +43,8 @@ type workerFlags struct {
 	cmdTimeout  time.Duration
 	embedModel  string
 	reuse       bool
+	firstToken  time.Duration
+	stall       time.Duration
 }
 
 func (w *workerFlags) bind(f flags) {
@@ -56,6 +58,8 @@ func (w *workerFlags) bind(f flags) {
 	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
 	f.str(&w.embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model for memory; empty = the local embedder")
 	f.bool(&w.reuse, "memory-reuse", "AMF_MEMORY_REUSE", true, "reuse a remembered command for a near-identical instruction without asking the model")
+	f.duration(&w.firstToken, "model-first-token", "AMF_MODEL_FIRST_TOKEN", workers.DefaultFirstToken, "how long a model request waits for its first token (a cold model loads first) before the attempt fails naming Ollama")
+	f.duration(&w.stall, "model-stall", "AMF_MODEL_STALL", workers.DefaultStall, "how long a model stream may go silent between two tokens before the attempt fails naming Ollama")
 	f.duration(&w.cmdTimeout, "command-timeout", "AMF_COMMAND_TIMEOUT", workers.DefaultCommandTimeout, "bound on each command the model proposes (the task timeout bounds the whole loop)")
 }
 
@@ -87,26 +91,36 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		return nil, nil, fmt.Errorf("memory: %w", err)
 	}
 	stopSearch := knowledge.Serve(ctx, nc, c.names(), kn) // amf memory search asks this index
-	return &workers.Worker{
-		NC:             nc,
-		Names:          c.names(),
-		ID:             w.id,
-		Pool:           w.pool,
-		Concurrency:    w.concurrency,
-		Runner:         runner,
-		LLM:            llm,
-		LLMHost:        host,
-		Model:          w.model,
-		StateDir:       c.stateDir,
-		Grace:          w.grace,
-		Presence:       cache,
-		Sessions:       cache,
-		PromptFile:     w.prompt,
-		CommandTimeout: w.cmdTimeout,
-		Memory:         kn,
-		Learner:        kn,
-		Logger:         log,
-	}, func() { stopSearch(); _ = kn.Close(); closeRunner() }, nil
+	wk, err = workers.NewWorker(workers.Config{
+		NC:          nc,
+		Names:       c.names(),
+		ID:          w.id,
+		Pool:        w.pool,
+		Concurrency: w.concurrency,
+		Grace:       w.grace,
+		Presence:    cache,
+		Logger:      log,
+		SolverConfig: workers.SolverConfig{
+			Runner:         runner,
+			LLM:            llm,
+			LLMHost:        host,
+			Model:          w.model,
+			StateDir:       c.stateDir,
+			Sessions:       cache,
+			PromptFile:     w.prompt,
+			CommandTimeout: w.cmdTimeout,
+			Memory:         kn,
+			Learner:        kn,
+			ModelLimits:    workers.ModelLimits{FirstToken: w.firstToken, Stall: w.stall},
+		},
+	})
+	if err != nil {
+		stopSearch()
+		_ = kn.Close()
+		closeRunner()
+		return nil, nil, err
+	}
+	return wk, func() { stopSearch(); _ = kn.Close(); closeRunner() }, nil
 }
 
 // bridgeFlags are the settings of the HTTP bridge.

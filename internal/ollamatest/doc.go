@@ -1,9 +1,8 @@
 // Package ollamatest is a protocol-faithful fake Ollama server: a real HTTP
 // server on the loopback interface that speaks the wire format of Ollama
-// v0.17 — NDJSON streams for /api/chat and /api/generate ending in the
-// done:true message with its duration fields, /api/embed, /api/embeddings,
-// /api/tags, /api/show, /api/ps, /api/version, HEAD and GET /, and Ollama's
-// error bodies and status codes — so tests and benchmarks exercise the real
+// v0.17 for what AMF calls — the NDJSON stream of /api/chat ending in the
+// done:true message with its duration fields, /api/embed, /api/show,
+// /api/ps, /api/version, and Ollama's error bodies and status codes — so tests and benchmarks exercise the real
 // github.com/ollama/ollama/api client instead of a mock of it.
 //
 // Replies are scripted: a queue of [Reply] values consumed one per
@@ -17,6 +16,6 @@
 //	err := client.Chat(ctx, &api.ChatRequest{Model: "qwen3-coder", Messages: msgs}, fn)
 //	reqs := srv.Requests() // what the client sent, for assertions
 //
-// It is an ordinary package, not a _test one, so the amf bench command can
-// stand it in for Ollama too (see [Start]).
+// It is an ordinary package, not a _test one, so benchmarks in other
+// packages can start it with [Start].
 package ollamatest

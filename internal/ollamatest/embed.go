@@ -20,7 +20,6 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.embeds = append(s.embeds, req)
 	s.mu.Unlock()
 
 	var input []string
@@ -75,32 +74,6 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleEmbeddings serves the older POST /api/embeddings.
-func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
-	var req api.EmbeddingRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	m, ok := s.embedModel(w, req.Model)
-	if !ok {
-		return
-	}
-	if !s.waitHang(r.Context()) || !s.load(r.Context(), m) {
-		s.abort(w)
-		return
-	}
-	if req.Prompt == "" {
-		writeJSON(w, http.StatusOK, api.EmbeddingResponse{Embedding: []float64{}})
-		return
-	}
-	v := s.vector(m.display, req.Prompt)
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	writeJSON(w, http.StatusOK, api.EmbeddingResponse{Embedding: out})
-}
-
 // embedModel resolves the model of an embedding request, answering the
 // error when there is none. Ollama embeds with any model, chat models too.
 func (s *Server) embedModel(w http.ResponseWriter, name string) (*modelEntry, bool) {
@@ -117,20 +90,14 @@ func (s *Server) embedModel(w http.ResponseWriter, name string) (*modelEntry, bo
 }
 
 func (s *Server) vector(model, text string) []float32 {
-	var v []float32
-	if s.cfg.embed != nil {
-		v = append([]float32(nil), s.cfg.embed(model, text)...)
-	} else {
-		v = HashEmbed(text, s.embedDims)
-	}
-	return normalize(v)
+	return normalize(hashEmbed(text, s.embedDims))
 }
 
-// HashEmbed is the built-in embedder: deterministic, and similar texts get
+// hashEmbed is the embedder: deterministic, and similar texts get
 // similar vectors, so nearest-neighbour search behaves sensibly. Each
 // lower-cased word and each of its character trigrams is hashed to a signed
 // dimension (feature hashing). The result is L2-normalised.
-func HashEmbed(text string, dims int) []float32 {
+func hashEmbed(text string, dims int) []float32 {
 	v := make([]float32, dims)
 	if dims <= 0 {
 		return v

@@ -16,14 +16,14 @@ import (
 type Model struct {
 	// Name as Ollama lists it; a name without a tag means ":latest".
 	Name string
-	// Embedding marks an embedding-only model: chat and generate on it get
-	// Ollama's 400 "does not support chat/generate".
+	// Embedding marks an embedding-only model: chat on it gets
+	// Ollama's 400 "does not support chat".
 	Embedding bool
 	// Thinking marks a thinking model: it thinks unless the request sets
 	// think:false, and a request with think:true on any other model gets
 	// Ollama's 400 "does not support thinking".
 	Thinking bool
-	// Family and ParameterSize fill the details of /api/tags and /api/show;
+	// Family and ParameterSize fill the details of /api/show;
 	// defaults "qwen3" / "30.5B" (chat), "nomic-bert" / "137M" (embedding).
 	Family        string
 	ParameterSize string
@@ -104,22 +104,6 @@ func (m *modelEntry) capabilities() []model.Capability {
 		caps = append(caps, model.CapabilityThinking)
 	}
 	return caps
-}
-
-// handleTags serves GET /api/tags: the pulled models, as `ollama list`.
-func (s *Server) handleTags(w http.ResponseWriter, _ *http.Request) {
-	models := []api.ListModelResponse{}
-	for _, m := range s.order {
-		models = append(models, api.ListModelResponse{
-			Name:       m.display,
-			Model:      m.display,
-			ModifiedAt: s.started,
-			Size:       m.size,
-			Digest:     m.digest,
-			Details:    m.details(),
-		})
-	}
-	writeJSON(w, http.StatusOK, api.ListResponse{Models: models})
 }
 
 // handleShow serves POST /api/show.

@@ -15,21 +15,12 @@ type config struct {
 	loadDelay  time.Duration
 	version    string
 	embedDims  int
-	embed      EmbedFunc
 }
-
-// EmbedFunc computes the embedding of one input for a model. The server
-// L2-normalises the result, as Ollama does.
-type EmbedFunc func(model, input string) []float32
-
-// WithAddr listens on addr ("127.0.0.1:11434") instead of a free loopback
-// port.
-func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
 // WithModels replaces DefaultModels.
 func WithModels(models ...Model) Option { return func(c *config) { c.models = models } }
 
-// WithReplies queues replies, consumed one per chat or generate request.
+// WithReplies queues replies, consumed one per chat request.
 func WithReplies(replies ...Reply) Option {
 	return func(c *config) { c.replies = append(c.replies, replies...) }
 }
@@ -52,10 +43,3 @@ func WithLoadDelay(d time.Duration) Option { return func(c *config) { c.loadDela
 
 // WithVersion is what /api/version reports (default "0.17.4").
 func WithVersion(v string) Option { return func(c *config) { c.version = v } }
-
-// WithEmbedDims sets the length of embeddings (default 768, as
-// nomic-embed-text).
-func WithEmbedDims(n int) Option { return func(c *config) { c.embedDims = n } }
-
-// WithEmbedFunc replaces the built-in deterministic embedder.
-func WithEmbedFunc(f EmbedFunc) Option { return func(c *config) { c.embed = f } }

@@ -7,7 +7,7 @@ import (
 	"github.com/ollama/ollama/api"
 )
 
-// Reply scripts the answer to one chat or generate request. The zero value
+// Reply scripts the answer to one chat request. The zero value
 // is an empty completion that ends with done:true.
 type Reply struct {
 	// Content is the assistant text; it is split into tokens with
@@ -16,8 +16,8 @@ type Reply struct {
 	// Tokens, when set, is the exact sequence of content chunks to stream;
 	// Content is then ignored.
 	Tokens []string
-	// Thinking is reasoning text streamed in message.thinking (chat) or
-	// thinking (generate) before the content. It is sent only when the
+	// Thinking is reasoning text streamed in message.thinking before the
+	// content. It is sent only when the
 	// model is a thinking model and the request did not set think:false,
 	// as Ollama does.
 	Thinking string
@@ -57,8 +57,7 @@ type HTTPError struct {
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d: %s", e.Status, e.Message) }
 
 // Handler decides the reply to a chat request. It runs on the request's
-// goroutine and may be called concurrently. Generate requests are handed to
-// it as a chat request with the system prompt and the prompt as messages.
+// goroutine and may be called concurrently.
 type Handler func(req *api.ChatRequest) Reply
 
 // contentTokens is the content split the way it will be streamed.

@@ -48,8 +48,6 @@ type Server struct {
 	hang       chan struct{} // non-nil while hanging; closed on release
 	loaded     map[string]time.Time
 	chats      []api.ChatRequest
-	generates  []api.GenerateRequest
-	embeds     []api.EmbedRequest
 }
 
 // New starts a server for a test and closes it when the test ends; a
@@ -214,28 +212,7 @@ func (s *Server) Enqueue(replies ...Reply) {
 	s.queue = append(s.queue, replies...)
 }
 
-// Pending is the number of queued replies not yet consumed.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.queue)
-}
-
-// SetHandler replaces the handler; nil goes back to the queue.
-func (s *Server) SetHandler(h Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.handler = h
-}
-
-// SetTokenDelay changes the pause between streamed chunks.
-func (s *Server) SetTokenDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokenDelay = d
-}
-
-// SetHang makes chat, generate and embed requests hang (accepted, never
+// SetHang makes chat and embed requests hang (accepted, never
 // answered) while on; turning it off lets the waiting requests proceed.
 func (s *Server) SetHang(on bool) {
 	s.mu.Lock()
@@ -255,20 +232,6 @@ func (s *Server) Requests() []api.ChatRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]api.ChatRequest(nil), s.chats...)
-}
-
-// GenerateRequests returns the generate requests received so far.
-func (s *Server) GenerateRequests() []api.GenerateRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]api.GenerateRequest(nil), s.generates...)
-}
-
-// EmbedRequests returns the /api/embed requests received so far.
-func (s *Server) EmbedRequests() []api.EmbedRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]api.EmbedRequest(nil), s.embeds...)
 }
 
 // ServeHTTP routes as Ollama's router does, with gin's plain-text 404 and
@@ -298,20 +261,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) routeTable() map[string]map[string]http.HandlerFunc {
-	root := func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "Ollama is running") }
 	version := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"version": s.cfg.version})
 	}
 	return map[string]map[string]http.HandlerFunc{
-		"/":               {http.MethodGet: root, http.MethodHead: root},
-		"/api/version":    {http.MethodGet: version, http.MethodHead: version},
-		"/api/tags":       {http.MethodGet: s.handleTags, http.MethodHead: s.handleTags},
-		"/api/ps":         {http.MethodGet: s.handlePs},
-		"/api/show":       {http.MethodPost: s.handleShow},
-		"/api/chat":       {http.MethodPost: s.handleChat},
-		"/api/generate":   {http.MethodPost: s.handleGenerate},
-		"/api/embed":      {http.MethodPost: s.handleEmbed},
-		"/api/embeddings": {http.MethodPost: s.handleEmbeddings},
+		"/api/version": {http.MethodGet: version, http.MethodHead: version},
+		"/api/ps":      {http.MethodGet: s.handlePs},
+		"/api/show":    {http.MethodPost: s.handleShow},
+		"/api/chat":    {http.MethodPost: s.handleChat},
+		"/api/embed":   {http.MethodPost: s.handleEmbed},
 	}
 }
 

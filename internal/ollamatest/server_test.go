@@ -148,38 +148,6 @@ func TestChatNotStreamed(t *testing.T) {
 	}
 }
 
-func TestGenerate(t *testing.T) {
-	srv := ollamatest.New(t, ollamatest.WithReplies(
-		ollamatest.Reply{Content: "uname -a"},
-		ollamatest.Reply{Content: "uptime"},
-	))
-	c := srv.Client()
-	var sb strings.Builder
-	var last api.GenerateResponse
-	n := 0
-	err := c.Generate(context.Background(), &api.GenerateRequest{Model: "qwen3-coder", Prompt: "kernel?", System: "be terse"},
-		func(r api.GenerateResponse) error {
-			sb.WriteString(r.Response)
-			last = r
-			n++
-			return nil
-		})
-	if err != nil {
-		t.Fatalf("generate: %v", err)
-	}
-	if sb.String() != "uname -a" || !last.Done || last.DoneReason != "stop" || len(last.Context) == 0 || last.EvalCount == 0 || n < 3 {
-		t.Fatalf("content %q, %d messages, last %+v", sb.String(), n, last)
-	}
-	err = c.Generate(context.Background(), &api.GenerateRequest{Model: "qwen3-coder", Prompt: "up?", Stream: ptr(false)},
-		func(r api.GenerateResponse) error { last = r; return nil })
-	if err != nil || last.Response != "uptime" || !last.Done {
-		t.Fatalf("non-streamed generate: %v %+v", err, last)
-	}
-	if got := srv.GenerateRequests(); len(got) != 2 || got[0].System != "be terse" {
-		t.Fatalf("recorded = %+v", got)
-	}
-}
-
 func TestHandlerSeesConversation(t *testing.T) {
 	srv := ollamatest.New(t, ollamatest.WithHandler(func(req *api.ChatRequest) ollamatest.Reply {
 		last := req.Messages[len(req.Messages)-1].Content
@@ -266,9 +234,6 @@ func TestErrors(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := collect(t, c, userChat("llama9", "hi"))
-	assertStatus(t, err, http.StatusNotFound, "model 'llama9' not found")
-
-	err = c.Generate(ctx, &api.GenerateRequest{Model: "llama9", Prompt: "hi"}, func(api.GenerateResponse) error { return nil })
 	assertStatus(t, err, http.StatusNotFound, "model 'llama9' not found")
 
 	_, err = c.Embed(ctx, &api.EmbedRequest{Model: "llama9", Input: "hi"})
@@ -432,12 +397,12 @@ func TestDownAndUp(t *testing.T) {
 	srv := ollamatest.New(t, ollamatest.WithFallback(ollamatest.Reply{Content: "ok"}))
 	c := srv.Client()
 	ctx := context.Background()
-	if err := c.Heartbeat(ctx); err != nil {
+	if err := func() error { _, err := c.Version(ctx); return err }(); err != nil {
 		t.Fatal(err)
 	}
 	addr := srv.Addr()
 	srv.Down()
-	if err := c.Heartbeat(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if err := func() error { _, err := c.Version(ctx); return err }(); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("heartbeat while down: %v", err)
 	}
 	if err := srv.Up(); err != nil {
@@ -489,35 +454,12 @@ func TestEmbed(t *testing.T) {
 	if len(again.Embeddings[0]) != 64 {
 		t.Fatalf("dimensions: %d", len(again.Embeddings[0]))
 	}
-	old, err := c.Embeddings(ctx, &api.EmbeddingRequest{Model: "nomic-embed-text", Prompt: "show the kernel version"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range old.Embedding {
-		if float32(old.Embedding[i]) != e[2][i] {
-			t.Fatalf("/api/embeddings differs from /api/embed at %d", i)
-		}
-	}
 }
 
-func TestListVersionShowHeartbeat(t *testing.T) {
+func TestVersionShow(t *testing.T) {
 	srv := ollamatest.New(t, ollamatest.WithVersion("0.17.4"))
 	c := srv.Client()
 	ctx := context.Background()
-	list, err := c.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, m := range list.Models {
-		names = append(names, m.Name)
-		if m.Digest == "" || m.Size == 0 || m.Details.Format != "gguf" {
-			t.Fatalf("model %+v", m)
-		}
-	}
-	if got, want := strings.Join(names, ","), "qwen3-coder:latest,nomic-embed-text:latest"; got != want {
-		t.Fatalf("models %q, want %q", got, want)
-	}
 	v, err := c.Version(ctx)
 	if err != nil || v != "0.17.4" {
 		t.Fatalf("version %q %v", v, err)
@@ -525,18 +467,6 @@ func TestListVersionShowHeartbeat(t *testing.T) {
 	show, err := c.Show(ctx, &api.ShowRequest{Model: "qwen3-coder:latest"})
 	if err != nil || len(show.Capabilities) == 0 || show.Capabilities[0] != "completion" {
 		t.Fatalf("show %+v %v", show, err)
-	}
-	if err := c.Heartbeat(ctx); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(srv.URL() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "Ollama is running" {
-		t.Fatalf("GET / = %q", body)
 	}
 }
 

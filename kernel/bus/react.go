@@ -4,6 +4,15 @@ package bus
 // streamed before its reply; it is not part of the reply that is parsed.
 const EventThinking EventType = "thinking"
 
+// EventProgress says what a step is waiting for (Text), when the wait is
+// long enough for a user to wonder: "waiting for the model: Ollama is
+// loading qwen3-coder".
+const EventProgress EventType = "progress"
+
+// RuleModelStalled: the model sent no token within the first-token
+// deadline, or stopped sending mid-stream.
+const RuleModelStalled = "model-stalled"
+
 // Phases of the correction loop, the keys of Event.Phases. A step event
 // carries the time of its own phase (command: model, rejected and
 // exec_start: validation, exec_end: execution, learned: memory); done,

@@ -113,4 +113,24 @@ type WorkerInfo struct {
 	Version  string            `json:"version,omitempty"`
 	Started  time.Time         `json:"started"`
 	LastSeen time.Time         `json:"last_seen"`
+	// Model is how the worker's model server answered lately; nil for a
+	// worker without a model.
+	Model *ModelHealth `json:"model,omitempty"`
+}
+
+// Model health states, ModelHealth.Status.
+const (
+	ModelOK       = "ok"       // the last request was answered
+	ModelDegraded = "degraded" // unreachable, missing model, or stalled
+	ModelUnknown  = "unknown"  // not asked yet
+)
+
+// ModelHealth is a worker's view of its model server.
+type ModelHealth struct {
+	Name   string `json:"name"`
+	Host   string `json:"host,omitempty"`
+	Status string `json:"status"`
+	// Reason says what went wrong and what to check, when degraded.
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since,omitempty"`
 }

@@ -1,0 +1,92 @@
+package workers_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/workers"
+)
+
+// Short limits, so a stall is seen in a test's time; what is asserted is
+// the outcome, not how long it took.
+var testLimits = workers.ModelLimits{FirstToken: 400 * time.Millisecond, Stall: 400 * time.Millisecond, Notice: 100 * time.Millisecond}
+
+func TestOllamaSilentBeforeTheFirstTokenEndsTheTaskNamingOllama(t *testing.T) {
+	m := newLoopMesh(t, &workers.SolverConfig{ModelLimits: testLimits}, ollamatest.WithReplies(ollamatest.Reply{Hang: true}))
+	evs := m.wait(m.submit(bus.Task{Instruction: "list the files"}))
+	end := last(evs)
+	if end.Type != bus.EventFailed || end.Rule != bus.RuleModelStalled {
+		t.Fatalf("ended %+v, want failed with rule %s", end, bus.RuleModelStalled)
+	}
+	mustContain(t, "reason", end.Reason, "Ollama at "+m.srv.URL(), "sent no token within", "ollama ps", "--model-first-token")
+	if n := len(m.srv.Requests()); n != 1 {
+		t.Errorf("a stalled Ollama was asked %d times; a stall is not retried", n)
+	}
+	if p := ofType(evs, bus.EventProgress); len(p) != 1 || !strings.Contains(p[0].Text, "waiting for the model") {
+		t.Errorf("progress events %+v: want one saying it waits for the model", p)
+	}
+	h := m.solver.ModelHealth()
+	if h == nil || h.Status != bus.ModelDegraded || !strings.Contains(h.Reason, "sent no token") {
+		t.Fatalf("model health after a stall: %+v", h)
+	}
+}
+
+func TestOllamaStallingMidStreamEndsTheAttempt(t *testing.T) {
+	long := `{"thought": "` + strings.Repeat("thinking ", 50) + `", "command": "true"}`
+	m := newLoopMesh(t, &workers.SolverConfig{ModelLimits: testLimits},
+		ollamatest.WithReplies(ollamatest.Reply{Content: long, Hang: true, HangAfter: 3}))
+	evs := m.wait(m.submit(bus.Task{Instruction: "anything"}))
+	end := last(evs)
+	if end.Type != bus.EventFailed || end.Rule != bus.RuleModelStalled {
+		t.Fatalf("ended %+v", end)
+	}
+	mustContain(t, "reason", end.Reason, "stalled: no token for", "after 3 chunks", "Ollama at "+m.srv.URL(), "--model-stall")
+	if n := count(evs, bus.EventToken); n != 3 {
+		t.Errorf("tokens before the stall = %d, want 3", n)
+	}
+	if count(evs, bus.EventProgress) != 0 {
+		t.Errorf("a stream that started said it was waiting: %v", types(evs))
+	}
+}
+
+// A cold model: Ollama loads it before the first token, and /api/ps does
+// not list it yet. The task says so, then succeeds; health is ok again.
+func TestSlowModelLoadIsAnnouncedAndTolerated(t *testing.T) {
+	limits := workers.ModelLimits{FirstToken: 30 * time.Second, Stall: 30 * time.Second, Notice: 50 * time.Millisecond}
+	m := newLoopMesh(t, &workers.SolverConfig{ModelLimits: limits},
+		ollamatest.WithLoadDelay(time.Second), ollamatest.WithReplies(cmdReply("x", "true")))
+	evs := m.wait(m.submit(bus.Task{Instruction: "anything", NoAnswer: true}))
+	if e := last(evs); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	p := ofType(evs, bus.EventProgress)
+	if len(p) != 1 {
+		t.Fatalf("progress events: %v", types(evs))
+	}
+	mustContain(t, "progress", p[0].Text, "waiting for the model", "is loading qwen3-coder", "not in `ollama ps` yet")
+	if h := m.solver.ModelHealth(); h.Status != bus.ModelOK {
+		t.Fatalf("health after an answer: %+v", h)
+	}
+}
+
+func TestCheckModelSaysWhatIsWrong(t *testing.T) {
+	m := newLoopMesh(t, &workers.SolverConfig{Model: "llama9-missing"})
+	err := m.solver.CheckModel(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "ollama pull llama9-missing") {
+		t.Fatalf("CheckModel = %v, want a pull hint", err)
+	}
+	if h := m.solver.ModelHealth(); h.Status != bus.ModelDegraded || h.Name != "llama9-missing" {
+		t.Fatalf("health %+v", h)
+	}
+	m.srv.Down()
+	ok := newLoopMesh(t, nil)
+	if err := ok.solver.CheckModel(t.Context()); err != nil {
+		t.Fatalf("CheckModel with the model present = %v", err)
+	}
+	if h := ok.solver.ModelHealth(); h.Status != bus.ModelOK {
+		t.Fatalf("health %+v", h)
+	}
+}
