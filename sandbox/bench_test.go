@@ -34,7 +34,7 @@ func BenchmarkSpawnTrue(b *testing.B) {
 			}
 			defer r.Close()
 			settle := func() {
-				for r.warm != nil && len(r.warm) < cap(r.warm) {
+				for r.warm != nil && (len(r.warm) < cap(r.warm) || len(r.warmNet) < cap(r.warmNet)) {
 					time.Sleep(200 * time.Microsecond)
 				}
 			}
