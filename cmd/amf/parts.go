@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
+	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -71,6 +73,9 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 	runner, closeRunner, err := w.sandbox.runner(c.stateDir, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n, err := sandbox.RemoveStaleWorkDirs(filepath.Join(c.stateDir, "work")); err != nil || n > 0 {
+		log.Info("removed stale work dirs", "count", n, "err", err)
 	}
 	kn, err := memory.OpenKnowledge(ctx, js, memory.KnowledgeConfig{
 		StateDir: c.stateDir,
