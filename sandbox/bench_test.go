@@ -25,7 +25,7 @@ import (
 //	go test -run '^$' -bench SpawnTrue -benchtime 300x ./sandbox
 func BenchmarkSpawnTrue(b *testing.B) {
 	bash := shellPath()
-	sandbox := func(warm int) func(b *testing.B) {
+	sandbox := func(warm int, profile string) func(b *testing.B) {
 		return func(b *testing.B) {
 			testenv.NeedRoot(b)
 			r, err := New(Config{StateDir: b.TempDir(), WarmInits: warm})
@@ -34,12 +34,12 @@ func BenchmarkSpawnTrue(b *testing.B) {
 			}
 			defer r.Close()
 			settle := func() {
-				for r.warm != nil && len(r.warm) < cap(r.warm) {
+				for r.warm != nil && (len(r.warm) < cap(r.warm) || len(r.warmNet) < cap(r.warmNet)) {
 					time.Sleep(200 * time.Microsecond)
 				}
 			}
 			measureSettled(b, settle, func() error {
-				res, err := r.Run(context.Background(), Spec{Command: "true"}, nil)
+				res, err := r.Run(context.Background(), Spec{Command: "true", Profile: profile}, nil)
 				if err == nil && res.ExitCode != 0 {
 					b.Fatalf("exit %d", res.ExitCode)
 				}
@@ -47,8 +47,9 @@ func BenchmarkSpawnTrue(b *testing.B) {
 			})
 		}
 	}
-	b.Run("sandbox", sandbox(1))
-	b.Run("sandbox-cold", sandbox(-1))
+	b.Run("sandbox", sandbox(1, "strict"))
+	b.Run("sandbox-network", sandbox(1, "network"))
+	b.Run("sandbox-cold", sandbox(-1, "strict"))
 	b.Run("bwrap", func(b *testing.B) {
 		bwrap := testenv.NeedBinary(b, "bwrap")
 		work := b.TempDir()

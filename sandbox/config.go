@@ -27,6 +27,11 @@ type Config struct {
 	// waiting, so a command does not wait for one to start. Zero means 2;
 	// negative disables.
 	WarmInits int
+	// DNS is the resolver (an IPv4 address) that DNS queries from
+	// sandboxes with network are sent to; empty means the first
+	// nameserver of the host's /etc/resolv.conf. It may be on the host's
+	// loopback.
+	DNS string
 	// Logger receives warnings (unavailable limits, the unsafe backend).
 	Logger *slog.Logger
 }

@@ -28,7 +28,7 @@ const (
 	readyByte = 0
 
 	envTmp      = "AMF_SANDBOX_TMP"      // size of /tmp and /dev/shm in bytes
-	envNet      = "AMF_SANDBOX_NET"      // "1" when the host network is shared
+	envDNS      = "AMF_SANDBOX_DNS"      // with network: the nameserver for resolv.conf
 	envWorkPath = "AMF_SANDBOX_WORKPATH" // unprivileged: the host work dir to bind
 )
 
@@ -75,7 +75,6 @@ func runInit() error {
 	if tmp <= 0 {
 		tmp = DefaultLimits.Tmp
 	}
-	network := os.Getenv(envNet) == "1"
 	lastCap := lastCapability()
 	// Assembled now, while the init waits for work, not on the command's
 	// time.
@@ -83,13 +82,11 @@ func runInit() error {
 	if err != nil {
 		return err
 	}
-	if err := setupRoot(tmp, os.Getenv(envWorkPath)); err != nil {
+	if err := setupRoot(tmp, os.Getenv(envWorkPath), os.Getenv(envDNS)); err != nil {
 		return err
 	}
-	if !network {
-		if err := loopbackUp(); err != nil {
-			return err
-		}
+	if err := loopbackUp(); err != nil {
+		return err
 	}
 	if err := unix.Sethostname([]byte(sandboxHost)); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
@@ -238,7 +235,7 @@ func dropPrivileges(uid, gid, lastCap int) error {
 	return nil
 }
 
-// loopbackUp brings lo up in the sandbox's empty network namespace.
+// loopbackUp brings lo up in the sandbox's own network namespace.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -28,17 +28,19 @@ import (
 // the runner starts a replacement in the background. Close stops them.
 type NamespaceRunner struct {
 	*base
-	root     bool // running as host root: a 65536-id range is mapped
-	workdirs *workDirs
+	root     bool   // running as host root: a 65536-id range is mapped
 	idBase   uint32 // first host id of that range
+	workdirs *workDirs
 	cgroups  *cgroups
 	spawner  *spawner
+	net      *network // nil: network profiles get no egress (unprivileged)
 
-	warm   chan *initProc
-	refill chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	close  sync.Once
+	warm    chan *initProc // strict inits
+	warmNet chan *initProc // inits wired for egress
+	refill  chan struct{}
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	close   sync.Once
 }
 
 var _ Runner = (*NamespaceRunner)(nil)
@@ -51,6 +53,7 @@ type initProc struct {
 	ctl     *os.File // the runner's end of the control socket
 	cg      *taskCgroup
 	missing []string // limits its cgroups could not apply
+	slot    *netSlot // its egress path, if it has one
 }
 
 // New returns the namespace backend. It fails with ErrUnsupported when
@@ -71,14 +74,20 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	if n.root {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
 		n.cgroups = newCgroups()
+		if n.net, err = newNetwork(cfg.DNS); err != nil {
+			return nil, fmt.Errorf("%w: sandbox network: %v", ErrUnsupported, err)
+		}
 	} else {
 		n.cgroups = &cgroups{missing: cgroupControllers}
-		b.log.Info("sandbox: running unprivileged; the command runs as the worker's own uid mapped to root without capabilities, and no cgroup limits apply")
+		b.log.Info("sandbox: running unprivileged; the command runs as the worker's own uid mapped to root without capabilities, no cgroup limits apply, and network profiles get no network (only root can wire an egress path)")
 	}
 	if len(n.cgroups.missing) > 0 {
 		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
 	}
 	if n.spawner, err = startSpawner(); err != nil {
+		if n.net != nil {
+			n.net.close()
+		}
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	// One init now, so a host that cannot make the namespaces (user
@@ -87,6 +96,9 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	probe, err := n.spawn(false, "")
 	if err != nil {
 		n.spawner.close()
+		if n.net != nil {
+			n.net.close()
+		}
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	warm := cfg.WarmInits
@@ -94,12 +106,13 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		warm = 2
 	}
 	if !n.root || warm <= 0 {
-		probe.discard()
+		n.discard(probe)
 	}
 	if n.root && warm > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		n.cancel = cancel
 		n.warm = make(chan *initProc, warm)
+		n.warmNet = make(chan *initProc, warm)
 		n.warm <- probe
 		n.refill = make(chan struct{}, 1)
 		n.refill <- struct{}{}
@@ -143,16 +156,13 @@ func (n *NamespaceRunner) Close() error {
 		if n.workdirs != nil {
 			defer n.workdirs.closeAll()
 		}
-		defer n.spawner.close()
-		if n.warm == nil {
-			return
+		if n.net != nil {
+			defer n.net.close()
 		}
-		for {
-			select {
-			case p := <-n.warm:
-				p.discard()
-			default:
-				return
+		defer n.spawner.close()
+		for _, pool := range []chan *initProc{n.warm, n.warmNet} {
+			for len(pool) > 0 {
+				n.discard(<-pool)
 			}
 		}
 	})
@@ -168,16 +178,22 @@ func (n *NamespaceRunner) keepWarm(ctx context.Context) {
 			return
 		case <-n.refill:
 		}
-		for len(n.warm) < cap(n.warm) && ctx.Err() == nil {
-			p, err := n.spawn(false, "")
-			if err != nil {
-				n.log.Warn("sandbox: could not start a warm init", "err", err)
-				break
+		for _, network := range []bool{false, true} {
+			pool := n.warm
+			if network {
+				pool = n.warmNet
 			}
-			select {
-			case n.warm <- p:
-			default:
-				p.discard()
+			for len(pool) < cap(pool) && ctx.Err() == nil {
+				p, err := n.spawn(network, "")
+				if err != nil {
+					n.log.Warn("sandbox: could not start a warm init", "err", err)
+					break
+				}
+				select {
+				case pool <- p:
+				default:
+					n.discard(p)
+				}
 			}
 		}
 	}
@@ -186,9 +202,13 @@ func (n *NamespaceRunner) keepWarm(ctx context.Context) {
 // acquire returns an init for a task: a warm one when there is one,
 // else a freshly started one.
 func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, bool, error) {
-	if n.warm != nil && !network {
+	pool := n.warm
+	if network {
+		pool = n.warmNet
+	}
+	if pool != nil {
 		select {
-		case p := <-n.warm:
+		case p := <-pool:
 			return p, true, nil
 		default:
 		}
@@ -227,19 +247,27 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "sandbox-control"), os.NewFile(uintptr(fds[1]), "sandbox-control")
 	env := append(raceEnv(), initEnv+"=1", envTmp+"="+strconv.FormatInt(n.limits.Tmp, 10))
-	if network {
-		env = append(env, envNet+"=1")
+	var slot *netSlot
+	if network && n.net != nil {
+		if slot, err = n.net.reserve(); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return nil, err
+		}
+		env = append(env, envDNS+"="+slot.gw.String())
 	}
 	if workPath != "" {
 		env = append(env, envWorkPath+"="+workPath)
 	}
-	p, err := n.spawner.start(n.spawnRequest(network, env), theirs)
+	p, err := n.spawner.start(n.spawnRequest(env), theirs)
 	theirs.Close()
 	if err != nil {
 		ours.Close()
+		n.net.release(slot)
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	p.ctl = ours
+	p.slot = slot
 	// The task's cgroups are made and entered now, before the init has
 	// anything of a task to run and off the path of a waiting command.
 	p.cg, p.missing = n.cgroups.create(newID(), n.limits)
@@ -251,17 +279,23 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	buf := make([]byte, 4096)
 	k, err := ours.Read(buf)
 	if err != nil || k != 1 || buf[0] != readyByte {
-		p.discard()
+		n.discard(p)
 		if err == nil {
 			err = errors.New("sandbox init: " + string(buf[:k]))
 		}
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
+	if slot != nil {
+		if err := n.net.attach(slot, p.pid); err != nil {
+			n.discard(p)
+			return nil, fmt.Errorf("%w: %v", ErrStart, err)
+		}
+	}
 	return p, nil
 }
 
 // discard stops an init that will get no task.
-func (p *initProc) discard() {
+func (n *NamespaceRunner) discard(p *initProc) {
 	p.ctl.Close() // an idle init exits on EOF
 	p.kill()
 	p.wait()
@@ -269,6 +303,7 @@ func (p *initProc) discard() {
 	if p.cg != nil {
 		p.cg.remove()
 	}
+	n.net.release(p.slot)
 }
 
 // Run implements Runner.
@@ -335,6 +370,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	ws, maxRSS, werr := p.wait()
 	timedOut := stop()
 	p.release()
+	n.net.release(p.slot)
 	// The time and the status are the tree's; output is read on for a
 	// short grace only, since a write end passed to another process
 	// would otherwise keep this run open.
@@ -405,7 +441,7 @@ func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, o
 		if err == nil {
 			return p, nil
 		}
-		p.discard()
+		n.discard(p)
 		if !warm || attempt > 0 {
 			return nil, fmt.Errorf("%w: %v", ErrStart, err)
 		}
@@ -439,11 +475,10 @@ func (n *NamespaceRunner) rlimits() []rlimit {
 	}
 }
 
-func (n *NamespaceRunner) spawnRequest(network bool, env []string) spawnRequest {
-	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
-	if !network {
-		flags |= unix.CLONE_NEWNET
-	}
+func (n *NamespaceRunner) spawnRequest(env []string) spawnRequest {
+	// Every sandbox has its own network namespace: the host's loopback
+	// services and abstract unix sockets are out of reach of all.
+	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET)
 	r := spawnRequest{Env: env, Cloneflags: flags}
 	if n.root {
 		r.UIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}

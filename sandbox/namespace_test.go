@@ -4,6 +4,8 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -80,5 +82,32 @@ func TestCommandStartingWithDash(t *testing.T) {
 				t.Errorf("%s: %q ran as bash options: exit %d\n%s", r.Name(), cmd, res.ExitCode, out)
 			}
 		}
+	}
+}
+
+// Work dirs a stopped worker left behind, setuid files and links to host
+// secrets included, are removed at start.
+func TestRemoveStaleWorkDirs(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "work")
+	old := filepath.Join(root, "session-old")
+	if err := os.MkdirAll(filepath.Join(old, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(old, "left"), []byte("x"), 0o4755)
+	os.Chmod(filepath.Join(old, "left"), 0o4755|os.ModeSetuid)
+	os.Symlink("/etc/shadow", filepath.Join(old, "shadow"))
+	os.Mkdir(filepath.Join(root, "task-1"), 0o755)
+	n, err := RemoveStaleWorkDirs(root)
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d, %v; want 2", n, err)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Errorf("%d entries left", len(ents))
+	}
+	if _, err := os.Stat("/etc/shadow"); err != nil && !os.IsNotExist(err) {
+		t.Errorf("the link's target was touched: %v", err)
+	}
+	if n, err := RemoveStaleWorkDirs(filepath.Join(t.TempDir(), "none")); n != 0 || err != nil {
+		t.Errorf("a missing root: %d, %v", n, err)
 	}
 }

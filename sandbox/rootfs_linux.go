@@ -31,7 +31,8 @@ var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 // setupRoot builds the sandbox's root file system and pivots into it.
 // workPath, when set, is a host directory bound as /work now; otherwise
 // the work dir is attached later from a detached mount (attachWork).
-func setupRoot(tmp int64, workPath string) error {
+// dns, when set, is the only nameserver of the sandbox's resolv.conf.
+func setupRoot(tmp int64, workPath, dns string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
@@ -54,7 +55,7 @@ func setupRoot(tmp int64, workPath string) error {
 			return err
 		}
 	}
-	if err := buildEtc(root); err != nil {
+	if err := buildEtc(root, dns); err != nil {
 		return err
 	}
 	if err := buildDev(root, tmp); err != nil {
@@ -144,7 +145,7 @@ func mkdirMount(src, dst, fstype string, flags uintptr, data string) error {
 	return nil
 }
 
-func buildEtc(root string) error {
+func buildEtc(root, dns string) error {
 	etc := filepath.Join(root, "etc")
 	if err := os.Mkdir(etc, 0o755); err != nil {
 		return fmt.Errorf("make /etc: %w", err)
@@ -158,6 +159,9 @@ func buildEtc(root string) error {
 		"hosts":    "127.0.0.1\tlocalhost " + sandboxHost + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
 		"hostname": sandboxHost + "\n",
 	}
+	if dns != "" {
+		files["resolv.conf"] = "nameserver " + dns + "\n"
+	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o644); err != nil {
 			return fmt.Errorf("write /etc/%s: %w", name, err)
@@ -166,7 +170,7 @@ func buildEtc(root string) error {
 	for _, name := range etcCopies {
 		src, dst := filepath.Join("/etc", name), filepath.Join(etc, name)
 		fi, err := os.Lstat(src)
-		if err != nil {
+		if err != nil || files[name] != "" {
 			continue
 		}
 		switch {

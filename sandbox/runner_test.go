@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -82,31 +81,6 @@ func TestRunEnvironmentIsClean(t *testing.T) {
 	}
 	if !strings.Contains(out, "GREETING=hello") {
 		t.Errorf("Spec.Env did not reach the command")
-	}
-}
-
-func TestRunNetworkProfile(t *testing.T) {
-	r := newTestRunner(t, Limits{})
-	defer r.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			c.Write([]byte("hello from the host\n"))
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	var c collector
-	res, err := r.Run(context.Background(), Spec{Command: fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; cat <&3", port), Profile: "network"}, c.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode != 0 || !strings.Contains(c.text(), "hello from the host") {
-		t.Errorf("network profile could not reach the host: %+v %s", res, c.text())
 	}
 }
 

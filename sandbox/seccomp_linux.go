@@ -27,45 +27,55 @@ var deniedSyscalls = []string{
 }
 
 // namespaceFlags are the clone flags that would make a new namespace.
-var namespaceFlags = []uint64{
+var namespaceFlags = []uint32{
 	unix.CLONE_NEWUSER, unix.CLONE_NEWNS, unix.CLONE_NEWPID, unix.CLONE_NEWNET,
 	unix.CLONE_NEWIPC, unix.CLONE_NEWUTS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWTIME,
 }
 
-// seccompProgram assembles the filter: a foreign architecture (i386
-// syscalls from an x86-64 process) kills the process; listed syscalls,
-// namespace-creating clones, device mknod and the terminal-injection
-// ioctls fail with EPERM; clone3, whose flags a filter cannot read, fails
-// with ENOSYS so libc falls back to clone.
+// seccompProgram assembles the filter, an allow list: a foreign
+// architecture (i386 syscalls from an x86-64 process) kills the process;
+// listed syscalls, namespace-creating clones, device mknod, socket
+// families namespaces do not isolate and the terminal-injection ioctls
+// fail with EPERM (EAFNOSUPPORT for sockets); the syscalls in
+// allowedSyscalls run; every other one, clone3 among them (a filter
+// cannot read its flags, and libc falls back to clone), fails with
+// ENOSYS.
 func seccompProgram() ([]unix.SockFilter, error) {
 	info, err := arch.GetInfo("")
 	if err != nil {
 		return nil, fmt.Errorf("seccomp arch: %w", err)
 	}
-	var cloneConds []seccomp.NameWithConditions
-	for _, f := range namespaceFlags {
-		cloneConds = append(cloneConds, seccomp.NameWithConditions{Name: "clone", Conditions: seccomp.ArgumentConditions{{Argument: 0, Operation: seccomp.BitsSet, Value: f}}})
+	var allow []string
+	for _, name := range allowedSyscalls {
+		if _, ok := info.SyscallNames[name]; ok {
+			allow = append(allow, name)
+		}
 	}
-	withArgs := append(cloneConds,
-		seccomp.NameWithConditions{Name: "mknod", Conditions: seccomp.ArgumentConditions{{Argument: 1, Operation: seccomp.BitsSet, Value: unix.S_IFCHR}}},
-		seccomp.NameWithConditions{Name: "mknodat", Conditions: seccomp.ArgumentConditions{{Argument: 2, Operation: seccomp.BitsSet, Value: unix.S_IFCHR}}},
-	)
+	// The first group that names a syscall decides; what none names
+	// fails with ENOSYS. The library takes no errno as its default
+	// action, so the default is assembled as ActionTrace, which nothing
+	// else uses, and rewritten below.
 	pol := seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
+		DefaultAction: seccomp.ActionTrace,
 		Syscalls: []seccomp.SyscallGroup{
-			{Action: seccomp.ActionErrno | seccomp.Action(unix.EPERM), Names: deniedSyscalls, NamesWithCondtions: withArgs},
-			{Action: seccomp.ActionErrno | seccomp.Action(unix.ENOSYS), Names: []string{"clone3"}},
+			{Action: seccomp.ActionErrno | seccomp.Action(unix.EPERM), Names: deniedSyscalls},
+			{Action: seccomp.ActionAllow, Names: allow},
 		},
 	}
 	insts, err := pol.Assemble()
 	if err != nil {
 		return nil, fmt.Errorf("assemble seccomp policy: %w", err)
 	}
+	for i, in := range insts {
+		if r, ok := in.(bpf.RetConstant); ok && r.Val == uint32(seccomp.ActionTrace) {
+			insts[i] = bpf.RetConstant{Val: uint32(seccomp.ActionErrno) | uint32(unix.ENOSYS)}
+		}
+	}
 	prog := append([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: 4, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(info.ID), SkipTrue: 1},
 		bpf.RetConstant{Val: uint32(seccomp.ActionKillProcess)},
-	}, argumentChecks()...)
+	}, argumentChecks(info)...)
 	prog = append(prog, insts...)
 	raw, err := bpf.Assemble(prog)
 	if err != nil {
@@ -94,7 +104,7 @@ const x32SyscallBit = 0x40000000
 // or unsigned int argument (the socket family, the ioctl request) is the
 // low 32 bits of the register, whatever the high 32 bits hold, so
 // ioctl(fd, 0x100000000|TIOCSTI) is TIOCSTI here as in the kernel.
-func argumentChecks() []bpf.Instruction {
+func argumentChecks(info *arch.Info) []bpf.Instruction {
 	// Offsets in struct seccomp_data; an argument's low half comes first
 	// on the little-endian architectures this runs on.
 	const nrOff, argOff = 0, 16
@@ -116,10 +126,30 @@ func argumentChecks() []bpf.Instruction {
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCSTI, SkipFalse: 1}, errno(unix.EPERM),
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCLINUX, SkipFalse: 1}, errno(unix.EPERM),
 	}
+	// A syscall refused when its argument has any of the bits set.
+	bits := func(name string, arg int, mask uint32) block {
+		nr, ok := info.SyscallNames[name]
+		if !ok {
+			return nil
+		}
+		return block{bpf.LoadAbsolute{Off: nrOff, Size: 4}, bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(nr)}, low(uint32(arg)),
+			bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: mask, SkipFalse: 1}, errno(unix.EPERM)}
+	}
+	var nsFlags uint32
+	for _, f := range namespaceFlags {
+		nsFlags |= uint32(f)
+	}
 	x32 := block{bpf.LoadAbsolute{Off: nrOff, Size: 4}, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32SyscallBit, SkipFalse: 1},
 		bpf.RetConstant{Val: uint32(seccomp.ActionKillProcess)}}
 	var out []bpf.Instruction
-	for _, b := range []block{x32, family(unix.SYS_SOCKET, allowedFamilies), family(unix.SYS_SOCKETPAIR, []uint32{unix.AF_UNIX}), ioctl} {
+	blocks := []block{x32, family(unix.SYS_SOCKET, allowedFamilies), family(unix.SYS_SOCKETPAIR, []uint32{unix.AF_UNIX}), ioctl,
+		// namespace-creating clones; device nodes (S_IFCHR is set in
+		// S_IFBLK too)
+		bits("clone", 0, nsFlags), bits("mknod", 1, unix.S_IFCHR), bits("mknodat", 2, unix.S_IFCHR)}
+	for _, b := range blocks {
+		if b == nil {
+			continue
+		}
 		// The "not this syscall" jump skips the rest of its block.
 		if j, ok := b[1].(bpf.JumpIf); ok && j.Cond == bpf.JumpNotEqual {
 			j.SkipTrue = uint8(len(b) - 2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory/cache"
 	"github.com/amf-os/amf/memory/knowledge"
+	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -78,6 +80,9 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 	runner, closeRunner, err := w.sandbox.runner(c.stateDir, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n, err := sandbox.RemoveStaleWorkDirs(filepath.Join(c.stateDir, "work")); err != nil || n > 0 {
+		log.Info("removed stale work dirs", "count", n, "err", err)
 	}
 	kn, err := knowledge.Open(ctx, js, knowledge.Config{
 		StateDir: c.stateDir,
