@@ -36,7 +36,7 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
-	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command)}
+	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command), cwds: []string{workDirInside}, visited: []string{workDirInside}}
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
@@ -62,6 +62,19 @@ type checker struct {
 	// spend); overBudget is set once it ran out.
 	budget     int
 	overBudget bool
+	// homeUnknown is set once the command gives HOME a value the
+	// checker cannot know.
+	homeUnknown bool
+	// cwds are the directories the shell may be in (see cwd.go), with
+	// what a failed cd would leave, pushd's stack, the nodes being
+	// walked and the sets saved for child processes.
+	cwds        []string
+	cwdFallback []string
+	dirStack    [][]string
+	visited     []string // every directory the shell may have been in
+	stack       []syntax.Node
+	savedCwds   map[syntax.Node][]string
+	loops       int // loops around the node being checked
 }
 
 // writtenFile is the text written to one file, in the order written.
@@ -101,17 +114,27 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if len(f.Stmts) == 0 {
 		return refuse(RuleSyntax, "the command has no statements (only comments?)")
 	}
-	saved := c.depth
-	c.depth = depth
-	defer func() { c.depth = saved }()
+	saved, savedStack := c.depth, c.stack
+	c.depth, c.stack = depth, nil
+	defer func() { c.depth, c.stack = saved, savedStack }()
 	var out *Refusal
 	syntax.Walk(f, func(n syntax.Node) bool {
+		if n == nil { // leaving the node on top of the stack
+			c.leaveScope(c.stack[len(c.stack)-1])
+			c.stack = c.stack[:len(c.stack)-1]
+			return true
+		}
 		if out != nil {
 			return false
 		}
+		c.enterScope(n)
+		c.stack = append(c.stack, n)
 		out = c.node(n)
 		if out == nil && c.overBudget {
 			out = c.budgetRefusal()
+		}
+		if out != nil {
+			c.stack = c.stack[:len(c.stack)-1]
 		}
 		return out == nil
 	})
@@ -195,10 +218,52 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			c.assign(a)
 		}
 		if len(n.Args) > 0 {
-			return c.argv(c.evalWords(n.Args))
+			ws := c.evalWords(n.Args)
+			if r := c.argv(ws); r != nil {
+				return r
+			}
+			c.builtinEffects(ws)
+		}
+	case *syntax.ForClause:
+		if wi, ok := n.Loop.(*syntax.WordIter); ok && wi.Name != nil {
+			c.forget(wi.Name.Value)
 		}
 	}
 	return nil
+}
+
+// builtinEffects records what a builtin that passed the checks changes
+// in the shell: its directory, variables it reads in.
+func (c *checker) builtinEffects(ws []word) {
+	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
+		ws = ws[1:]
+	}
+	if !ws[0].static {
+		return
+	}
+	switch ws[0].text {
+	case "cd", "pushd", "popd":
+		c.chdir(ws[0].text, ws[1:])
+	case "read", "mapfile", "readarray", "getopts":
+		for _, a := range ws[1:] {
+			c.forget(a.text)
+		}
+	case "printf":
+		for i, a := range ws[1:] {
+			if a.text == "-v" && i+2 < len(ws) {
+				c.forget(ws[i+2].text)
+			}
+		}
+	}
+}
+
+// forget drops what the checker knew of a variable the shell sets at
+// run time.
+func (c *checker) forget(name string) {
+	delete(c.vars, name)
+	if name == "HOME" {
+		c.homeUnknown = true
+	}
 }
 
 // assign records NAME=value when the value is known, so that a later $NAME
@@ -208,7 +273,7 @@ func (c *checker) assign(a *syntax.Assign) {
 		return
 	}
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
-		delete(c.vars, a.Name.Value)
+		c.forget(a.Name.Value)
 		if a.Value == nil && !a.Naked && a.Array == nil {
 			c.vars[a.Name.Value] = ""
 		}
@@ -218,7 +283,7 @@ func (c *checker) assign(a *syntax.Assign) {
 	if w.static {
 		c.vars[a.Name.Value] = w.text
 	} else {
-		delete(c.vars, a.Name.Value)
+		c.forget(a.Name.Value)
 	}
 }
 
@@ -303,7 +368,7 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
-	if fetchers[base] || (base == "git" && len(args) > 0 && args[0].text == "clone") {
+	if fetches(base, args) {
 		c.fetched = true
 	}
 	return nil

@@ -109,13 +109,17 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		v := p.Value
 		if !quoted {
 			if first && strings.HasPrefix(v, "~") {
-				// Tilde expansion: ~ and ~user are home directories the
-				// validator treats as unknown absolute paths.
-				rest := v[1:]
-				if i := strings.IndexByte(rest, '/'); i >= 0 {
-					rest = rest[i:]
-				} else {
-					rest = ""
+				// Tilde expansion: ~ is $HOME (the work dir inside the
+				// sandbox); ~user is another home, an unknown path.
+				user, rest := v[1:], ""
+				if i := strings.IndexByte(user, '/'); i >= 0 {
+					user, rest = user[:i], user[i:]
+				}
+				if user == "" {
+					home, ok := c.home()
+					b.WriteString(home + rest)
+					r.static = r.static && ok
+					return
 				}
 				b.WriteString("/home/" + dynamicMark + rest)
 				r.static = false
@@ -176,10 +180,7 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	}
 	name := p.Param.Value
 	if name == "HOME" {
-		if v, ok := c.vars[name]; ok {
-			return v, true
-		}
-		return "/home/" + dynamicMark, false
+		return c.home()
 	}
 	v, ok := c.vars[name]
 	return v, ok
@@ -211,4 +212,16 @@ func hasGlob(v string) bool {
 	}
 	i := strings.IndexByte(v, '[')
 	return i >= 0 && strings.IndexByte(v[i+1:], ']') >= 0
+}
+
+// home is the value of $HOME: what the command assigned it, or the home
+// mark (the work dir inside the sandbox) while it has not touched it.
+func (c *checker) home() (string, bool) {
+	if v, ok := c.vars["HOME"]; ok {
+		return v, true
+	}
+	if c.homeUnknown {
+		return "/home/" + dynamicMark, false
+	}
+	return homeMark, true
 }
