@@ -36,7 +36,7 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
-	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command), cwds: []string{workDirInside}, visited: []string{workDirInside}}
+	c := &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{}, pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command), cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n"}
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
@@ -75,6 +75,13 @@ type checker struct {
 	stack       []syntax.Node
 	savedCwds   map[syntax.Node][]string
 	loops       int // loops around the node being checked
+	// tainted are variables holding data read at run time; intVars were
+	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
+	// checker cannot know it).
+	tainted    map[string]bool
+	intVars    map[string]bool
+	ifs        string
+	ifsUnknown bool
 }
 
 // writtenFile is the text written to one file, in the order written.
@@ -210,15 +217,39 @@ func (c *checker) node(n syntax.Node) *Refusal {
 	case *syntax.Redirect:
 		return c.redirect(n)
 	case *syntax.DeclClause:
+		if r := c.declFlags(n); r != nil {
+			return r
+		}
 		for _, a := range n.Args {
-			c.assign(a)
+			if r := c.assign(a); r != nil {
+				return r
+			}
+		}
+	case *syntax.ArithmExp:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.ArithmCmd:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.BinaryTest:
+		if arithTest(n.Op) {
+			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
+		}
+	case *syntax.ParamExp:
+		if promptExpansion(n) && c.p.Has(RuleDynamic) {
+			if v, ok := c.paramValue(&syntax.ParamExp{Param: n.Param}); !ok || codeInArithmetic(v) || strings.Contains(v, "$") {
+				return refuse(RuleDynamic, "${%s@P} expands the value as a prompt, running the command substitutions it holds; print the value without @P", n.Param.Value)
+			}
 		}
 	case *syntax.CallExpr:
 		for _, a := range n.Assigns {
-			c.assign(a)
+			if r := c.assign(a); r != nil {
+				return r
+			}
 		}
 		if len(n.Args) > 0 {
 			ws := c.evalWords(n.Args)
+			if r := c.runtimeBuiltins(ws); r != nil {
+				return r
+			}
 			if r := c.argv(ws); r != nil {
 				return r
 			}
@@ -227,6 +258,11 @@ func (c *checker) node(n syntax.Node) *Refusal {
 	case *syntax.ForClause:
 		if wi, ok := n.Loop.(*syntax.WordIter); ok && wi.Name != nil {
 			c.forget(wi.Name.Value)
+			for _, w := range wi.Items {
+				if !c.evalWord(w).static {
+					c.taint(wi.Name.Value)
+				}
+			}
 		}
 	}
 	return nil
@@ -247,6 +283,9 @@ func (c *checker) builtinEffects(ws []word) {
 	case "read", "mapfile", "readarray", "getopts":
 		for _, a := range ws[1:] {
 			c.forget(a.text)
+			if isName(a.text) {
+				c.taint(a.text)
+			}
 		}
 	case "printf":
 		for i, a := range ws[1:] {
@@ -257,10 +296,56 @@ func (c *checker) builtinEffects(ws []word) {
 	}
 }
 
+// runtimeBuiltins judges builtins that evaluate text at run time: let
+// evaluates arithmetic; mapfile -C runs a callback with each line read.
+func (c *checker) runtimeBuiltins(ws []word) *Refusal {
+	if !ws[0].static {
+		return nil
+	}
+	switch ws[0].text {
+	case "let":
+		var names []string
+		for _, a := range ws[1:] {
+			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+				if isName(f) {
+					names = append(names, f)
+				}
+			}
+		}
+		return c.arithmetic(names)
+	case "mapfile", "readarray":
+		for i, a := range ws[1:] {
+			if a.text == "-C" && i+2 < len(ws) {
+				cb := ws[i+2]
+				var call []word
+				for _, f := range strings.Fields(cb.text) {
+					call = append(call, word{text: f, static: cb.static, node: cb.node})
+				}
+				// The callback gets the index and the line read: data.
+				call = append(call, word{text: dynamicMark, node: cb.node}, word{text: dynamicMark, node: cb.node})
+				if !cb.static {
+					call[0].static = false
+				}
+				return c.argv(call)
+			}
+		}
+	}
+	return nil
+}
+
+// taint marks a variable that holds data the command reads at run time.
+func (c *checker) taint(name string) {
+	if c.tainted == nil {
+		c.tainted = map[string]bool{}
+	}
+	c.tainted[name] = true
+}
+
 // forget drops what the checker knew of a variable the shell sets at
 // run time.
 func (c *checker) forget(name string) {
 	delete(c.vars, name)
+	delete(c.tainted, name)
 	if name == "HOME" {
 		c.homeUnknown = true
 	}
@@ -268,23 +353,39 @@ func (c *checker) forget(name string) {
 
 // assign records NAME=value when the value is known, so that a later $NAME
 // is judged by what it holds.
-func (c *checker) assign(a *syntax.Assign) {
+func (c *checker) assign(a *syntax.Assign) *Refusal {
 	if a.Name == nil {
-		return
+		return nil
 	}
+	name := a.Name.Value
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
-		c.forget(a.Name.Value)
+		c.forget(name)
 		if a.Value == nil && !a.Naked && a.Array == nil {
-			c.vars[a.Name.Value] = ""
+			c.vars[name] = ""
 		}
-		return
+		if a.Naked {
+			return nil
+		}
+		var w word
+		if a.Value != nil && a.Index == nil {
+			w = c.evalWord(a.Value)
+		}
+		return c.assignHook(name, w, a.Index == nil && a.Array == nil)
 	}
 	w := c.evalWord(a.Value)
-	if w.static {
-		c.vars[a.Name.Value] = w.text
-	} else {
-		c.forget(a.Name.Value)
+	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
+		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
 	}
+	if w.static {
+		c.vars[name] = w.text
+		delete(c.tainted, name)
+	} else {
+		c.forget(name)
+		if w.subst && taintedSubst(a.Value) {
+			c.taint(name)
+		}
+	}
+	return c.assignHook(name, w, true)
 }
 
 // forkBomb reports a function that invokes itself in the background or in

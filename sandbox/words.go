@@ -26,6 +26,9 @@ type word struct {
 	// subst is true when a command or process substitution is part of
 	// the word.
 	subst bool
+	// split is true when an unquoted expansion is part of the word, so
+	// the shell splits its value into fields at IFS characters.
+	split bool
 	node  *syntax.Word
 }
 
@@ -38,7 +41,35 @@ const maxBraceWords = 64
 func (c *checker) evalWords(ws []*syntax.Word) []word {
 	out := make([]word, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, c.evalBraces(w)...)
+		for _, ew := range c.evalBraces(w) {
+			out = append(out, c.fields(ew)...)
+		}
+	}
+	return out
+}
+
+// fields splits a word the way the shell does after an unquoted
+// expansion: at the characters of IFS, which the command may have set
+// (IFS=,; x=sudo,id; $x runs sudo).
+func (c *checker) fields(w word) []word {
+	if !w.split {
+		return []word{w}
+	}
+	if c.ifsUnknown {
+		w.static = false
+		return []word{w}
+	}
+	if !w.static || c.ifs == "" || !strings.ContainsAny(w.text, c.ifs) {
+		return []word{w}
+	}
+	var out []word
+	for _, f := range strings.FieldsFunc(w.text, func(r rune) bool { return strings.ContainsRune(c.ifs, r) }) {
+		fw := w
+		fw.text = f
+		out = append(out, fw)
+	}
+	if len(out) == 0 {
+		return []word{w}
 	}
 	return out
 }
@@ -148,6 +179,7 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 			c.evalPart(b, r, q, true, first && i == 0)
 		}
 	case *syntax.ParamExp:
+		r.split = r.split || !quoted
 		v, ok := c.paramValue(p)
 		if ok && !c.spend(len(v)) {
 			v, ok = "", false
@@ -160,6 +192,7 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		}
 		b.WriteString(v)
 	case *syntax.CmdSubst, *syntax.ProcSubst:
+		r.split = r.split || !quoted
 		b.WriteString(dynamicMark)
 		r.static = false
 		r.subst = true
