@@ -17,7 +17,7 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 		}
 		switch base {
 		case "chmod":
-			if m, ok := chmodMode(args); ok && setidMode(m) {
+			if m, ok := chmodMode(args); ok && setuidMode(m) {
 				return refuse(RuleRoot, "chmod %s sets the setuid/setgid bit; leave file modes without s bits", m)
 			}
 		case "chown", "chgrp":
@@ -38,7 +38,7 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 		}
 	}
 	if p.Has(RuleNetwork) && !p.Network {
-		if netClients[base] || networkSubcommand(base, args) {
+		if netClients[base] && !loopbackOnly(base, args) || networkSubcommand(base, args) {
 			return refuse(RuleNetwork, "profile %s has no network (only loopback inside the sandbox), so %s cannot work; use local files, or run the task with the network profile", p.Name, base)
 		}
 	}
@@ -88,12 +88,22 @@ func chmodMode(args []word) (string, bool) {
 	return "", false
 }
 
-func setidMode(m string) bool {
+// setuidMode reports a mode that sets the setuid bit. The setgid bit
+// alone is allowed: on a directory it only makes new files inherit the
+// group (chmod g+s shared), and the only group a sandboxed file can have
+// is the command's own.
+func setuidMode(m string) bool {
 	if n, err := strconv.ParseUint(m, 8, 32); err == nil {
-		return n&0o6000 != 0
+		return n&0o4000 != 0
 	}
 	for _, clause := range strings.Split(m, ",") {
-		if i := strings.IndexAny(clause, "+="); i >= 0 && strings.Contains(clause[i:], "s") {
+		i := strings.IndexAny(clause, "+=")
+		if i < 0 || !strings.Contains(clause[i:], "s") {
+			continue
+		}
+		// No "who" letters means ugo (masked by the umask); u and a
+		// include the owner.
+		if who := clause[:i]; who == "" || strings.ContainsAny(who, "ua") {
 			return true
 		}
 	}
@@ -150,11 +160,15 @@ func networkSubcommand(base string, args []word) bool {
 	switch base {
 	case "git":
 		switch sub {
-		case "clone", "fetch", "pull", "push", "ls-remote", "remote-update":
+		case "clone", "ls-remote":
+			return gitRemote(args[1:])
+		case "fetch", "pull", "push", "remote-update":
 			return true
 		case "submodule":
 			return len(args) > 1 && args[1].text == "update"
 		}
+	case "rsync":
+		return fetches(base, args)
 	case "pip", "pip3", "npm", "yarn", "pnpm", "gem", "cargo":
 		return sub == "install" || sub == "download" || sub == "ci" || sub == "add"
 	case "apt", "apt-get", "dnf", "yum", "apk", "zypper", "pacman":

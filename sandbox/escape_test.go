@@ -64,10 +64,10 @@ func attempt(t *testing.T, r *NamespaceRunner, what, cmd string, spec ...Spec) (
 	return res, c.text()
 }
 
-// inWork returns a host path to name in the work dir's own file system,
+// inWorkFS returns a host path to name in the work dir's own file system,
 // which is never attached to the host's tree: through the descriptor the
 // runner holds.
-func inWork(t *testing.T, r *NamespaceRunner, work, name string) string {
+func inWorkFS(t *testing.T, r *NamespaceRunner, work, name string) string {
 	t.Helper()
 	fs, err := r.workdirs.acquire(work)
 	if err != nil {
@@ -273,7 +273,7 @@ func TestEscapeFillDisks(t *testing.T) {
 		t.Errorf("filling /tmp was not bounded")
 	}
 	res, _ = attempt(t, r, "writing one file past the file size limit", "dd if=/dev/zero of=/work/fill bs=1M count=64", Spec{WorkDir: work, Timeout: 20 * time.Second})
-	fi, err := os.Stat(inWork(t, r, work, "fill"))
+	fi, err := os.Stat(inWorkFS(t, r, work, "fill"))
 	if err == nil && fi.Size() > 16<<20 {
 		t.Errorf("work dir file grew to %d bytes past the 16 MiB limit", fi.Size())
 	}
@@ -287,7 +287,7 @@ func TestEscapeFillDisks(t *testing.T) {
 		t.Errorf("result %+v: want the work dir byte budget named", res)
 	}
 	var st unix.Statfs_t
-	if err := unix.Statfs(inWork(t, r, work, ""), &st); err != nil {
+	if err := unix.Statfs(inWorkFS(t, r, work, ""), &st); err != nil {
 		t.Fatal(err)
 	}
 	if used := int64(st.Blocks-st.Bfree) * st.Bsize; used > 33<<20 {
@@ -316,7 +316,7 @@ func TestEscapeSetuidBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A setuid-root binary put into the work dir from outside.
-	suid := inWork(t, r, work, "rootid")
+	suid := inWorkFS(t, r, work, "rootid")
 	if err := os.WriteFile(suid, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestEscapeSetuidBinary(t *testing.T) {
 	// What a sandbox leaves behind is never setuid on the host: its file
 	// system is mounted nosuid, and never attached to the host's tree.
 	attempt(t, r, "leaving a setuid binary and links to host secrets", "cp /usr/bin/id left && chmod 4755 left; ln -s /etc/shadow shadow; ln -s /root rootdir; ls -l", Spec{WorkDir: work, Timeout: 20 * time.Second})
-	left := inWork(t, r, work, "left")
+	left := inWorkFS(t, r, work, "left")
 	var st unix.Statfs_t
 	if err := unix.Statfs(left, &st); err != nil {
 		t.Fatal(err)
@@ -367,9 +367,9 @@ func TestEscapeSymlinks(t *testing.T) {
 	r := escapeRunner(t, Limits{})
 	work := t.TempDir()
 	p, secret := canary(t, os.TempDir())
-	os.Symlink(p, inWork(t, r, work, "canary"))
-	os.Symlink("/root", inWork(t, r, work, "rootdir"))
-	os.Symlink("/", inWork(t, r, work, "hostroot"))
+	os.Symlink(p, inWorkFS(t, r, work, "canary"))
+	os.Symlink("/root", inWorkFS(t, r, work, "rootdir"))
+	os.Symlink("/", inWorkFS(t, r, work, "hostroot"))
 	_, out := attempt(t, r, "following symlinks from the work dir to host paths", "ls -l; cat canary; ls rootdir; ls hostroot/; ls /", Spec{WorkDir: work, Timeout: 20 * time.Second})
 	if !strings.Contains(out, "hostroot -> /") {
 		t.Errorf("the links were not in the work dir")
@@ -475,7 +475,7 @@ s = socket.socket(socket.AF_UNIX); s.connect("/work/sock")
 socket.send_fds(s, [b"x"], [1, 2])
 print("sent")
 '`
-	release := func() { os.WriteFile(inWork(t, r, work, "release"), nil, 0o644) }
+	release := func() { os.WriteFile(inWorkFS(t, r, work, "release"), nil, 0o644) }
 	// Before the fix the sender's run waited for the holder; this ends
 	// the holder so such a failure is reported rather than hanging.
 	safety := time.AfterFunc(30*time.Second, release)
@@ -486,7 +486,7 @@ print("sent")
 		holderDone <- res
 	}()
 	for i := 0; ; i++ {
-		if _, err := os.Stat(inWork(t, r, work, "sock")); err == nil {
+		if _, err := os.Stat(inWorkFS(t, r, work, "sock")); err == nil {
 			break
 		}
 		if i > 2000 {

@@ -54,15 +54,17 @@ func FuzzValidate(f *testing.F) {
 		for _, name := range pol.Names() {
 			start := time.Now()
 			err, alloc := validateAlloc(pol, cmd, name)
-			if d := time.Since(start); d > 2*time.Second {
-				t.Fatalf("validation of %q took %v", cmd, d)
+			// A hang detector, not a speed target: the bound on
+			// allocation above is what keeps the work linear.
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("validation of %.200q (%d bytes) took %v", cmd, len(cmd), d)
 			}
 			if limit := uint64(allocPerByte*len(cmd) + allocBase); alloc > limit {
 				t.Fatalf("validation of %d bytes allocated %d bytes under %s; the bound is %d", len(cmd), alloc, name, limit)
 			}
 			var r *Refusal
 			if err != nil && !errors.As(err, &r) {
-				t.Fatalf("%q: error %v is not a *Refusal", cmd, err)
+				t.Fatalf("%.200q: error %v is not a *Refusal", cmd, err)
 			}
 		}
 	})

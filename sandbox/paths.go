@@ -92,15 +92,39 @@ func (c *checker) checkPath(by, t string, write bool) *Refusal {
 		}
 	}
 	if !strings.HasPrefix(t, "/") {
-		if strings.Contains(t, "/") || t == ".." {
-			clean := path.Clean(t)
-			if clean == ".." || strings.HasPrefix(clean, "../") {
-				return refuse(RuleLocalFile, "%s climbs out of the work dir with ../; stay inside the work dir", t)
-			}
-		}
-		return nil
+		return c.checkRelative(by, t, write)
 	}
-	clean := path.Clean(t)
+	return c.checkAbsolute(by, t, path.Clean(t), write)
+}
+
+// checkRelative judges a relative path from every directory the shell
+// may be in: from the work dir it must not climb out; from elsewhere
+// (after cd /etc) it is judged as the absolute path it names.
+func (c *checker) checkRelative(by, t string, write bool) *Refusal {
+	for _, d := range c.cwds {
+		var climbs bool
+		switch {
+		case d == cwdUnknown:
+			clean := path.Clean(t)
+			climbs = clean == ".." || strings.HasPrefix(clean, "../")
+		case underAny(d, []string{workDirInside}):
+			climbs = !underAny(path.Join(d, t), []string{workDirInside})
+		default:
+			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
+				return r
+			}
+			continue
+		}
+		if climbs {
+			return refuse(RuleLocalFile, "%s climbs out of the work dir with ../; stay inside the work dir", t)
+		}
+	}
+	return nil
+}
+
+// checkAbsolute judges a cleaned absolute path; t is how the command
+// wrote it.
+func (c *checker) checkAbsolute(by, t, clean string, write bool) *Refusal {
 	if strings.HasPrefix(clean, "/dev/tcp/") || strings.HasPrefix(clean, "/dev/udp/") {
 		if !c.p.Network && c.p.Has(RuleNetwork) {
 			return refuse(RuleNetwork, "profile %s has no network, so %s cannot connect", c.p.Name, clean)
@@ -108,10 +132,10 @@ func (c *checker) checkPath(by, t string, write bool) *Refusal {
 		return nil
 	}
 	if sensitivePath(clean) {
-		return refuse(RuleLocalFile, "%s names host secrets or system state (%s); work with files in the work dir", by, t)
+		return refuse(RuleLocalFile, "%s names host secrets or system state (%s); work with files in the work dir", by, showPath(t))
 	}
-	if write && !underAny(clean, writableRoots) {
-		return refuse(RuleLocalFile, "%s would write %s, outside the work dir; write under the work dir or /tmp", by, t)
+	if write && !underAny(inWork(clean), writableRoots) {
+		return refuse(RuleLocalFile, "%s would write %s, outside the work dir; write under the work dir or /tmp", by, showPath(t))
 	}
 	return nil
 }

@@ -16,15 +16,48 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 		return nil
 	}
 	stages := flattenPipe(b, c.pipesSeen)
+	literal := true // every stage so far writes only text typed in the command
 	for i, st := range stages {
-		if i == 0 {
-			continue
+		if i > 0 {
+			if name, ok := c.readsProgramFromStdin(st); ok && !(literal && interpreters[path.Base(name)]) {
+				return refuse(RuleFetchRun, "piping data into %s runs code nobody checked (the curl | sh pattern); write the commands themselves", name)
+			}
 		}
-		if name, ok := c.readsProgramFromStdin(st); ok {
-			return refuse(RuleFetchRun, "piping data into %s runs code nobody checked (the curl | sh pattern); write the commands themselves", name)
-		}
+		literal = literal && c.literalOutput(st)
 	}
 	return nil
+}
+
+// literalOutput reports a stage that prints only text written in the
+// command itself (echo 'print(2+2)'), so an interpreter reading it runs
+// code the command shows, as with python3 -c. Shells are still refused:
+// their text can be written as the command itself.
+func (c *checker) literalOutput(st *syntax.Stmt) bool {
+	call, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 || len(st.Redirs) > 0 {
+		return false
+	}
+	switch call.Args[0].Lit() {
+	case "echo", "printf":
+	default:
+		return false
+	}
+	for _, a := range call.Args[1:] {
+		for _, p := range a.Parts {
+			switch p := p.(type) {
+			case *syntax.Lit, *syntax.SglQuoted:
+			case *syntax.DblQuoted:
+				for _, q := range p.Parts {
+					if _, ok := q.(*syntax.Lit); !ok {
+						return false
+					}
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // flattenPipe lists the stages of a pipeline and marks its nested pipe

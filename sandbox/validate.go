@@ -46,7 +46,8 @@ func (pr *Profile) Validate(command string) error {
 // newChecker starts a walk of command under profile pr.
 func newChecker(pr *Profile, command string) *checker {
 	return &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{},
-		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command)}
+		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command),
+		cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n"}
 }
 
 // checker walks one command's syntax tree. It remembers what earlier
@@ -71,6 +72,26 @@ type checker struct {
 	// spend); overBudget is set once it ran out.
 	budget     int
 	overBudget bool
+	// homeUnknown is set once the command gives HOME a value the
+	// checker cannot know.
+	homeUnknown bool
+	// cwds are the directories the shell may be in (see cwd.go), with
+	// what a failed cd would leave, pushd's stack, the nodes being
+	// walked and the sets saved for child processes.
+	cwds        []string
+	cwdFallback []string
+	dirStack    [][]string
+	visited     []string // every directory the shell may have been in
+	stack       []syntax.Node
+	savedCwds   map[syntax.Node][]string
+	loops       int // loops around the node being checked
+	// tainted are variables holding data read at run time; intVars were
+	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
+	// checker cannot know it).
+	tainted    map[string]bool
+	intVars    map[string]bool
+	ifs        string
+	ifsUnknown bool
 }
 
 // writtenFile is the text written to one file, in the order written.
@@ -110,17 +131,27 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if len(f.Stmts) == 0 {
 		return refuse(RuleSyntax, "the command has no statements (only comments?)")
 	}
-	saved := c.depth
-	c.depth = depth
-	defer func() { c.depth = saved }()
+	saved, savedStack := c.depth, c.stack
+	c.depth, c.stack = depth, nil
+	defer func() { c.depth, c.stack = saved, savedStack }()
 	var out *Refusal
 	syntax.Walk(f, func(n syntax.Node) bool {
+		if n == nil { // leaving the node on top of the stack
+			c.leaveScope(c.stack[len(c.stack)-1])
+			c.stack = c.stack[:len(c.stack)-1]
+			return true
+		}
 		if out != nil {
 			return false
 		}
+		c.enterScope(n)
+		c.stack = append(c.stack, n)
 		out = c.node(n)
 		if out == nil && c.overBudget {
 			out = c.budgetRefusal()
+		}
+		if out != nil {
+			c.stack = c.stack[:len(c.stack)-1]
 		}
 		return out == nil
 	})
@@ -196,39 +227,175 @@ func (c *checker) node(n syntax.Node) *Refusal {
 	case *syntax.Redirect:
 		return c.redirect(n)
 	case *syntax.DeclClause:
+		if r := c.declFlags(n); r != nil {
+			return r
+		}
 		for _, a := range n.Args {
-			c.assign(a)
+			if r := c.assign(a); r != nil {
+				return r
+			}
+		}
+	case *syntax.ArithmExp:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.ArithmCmd:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.BinaryTest:
+		if arithTest(n.Op) {
+			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
+		}
+	case *syntax.ParamExp:
+		if promptExpansion(n) && c.p.Has(RuleDynamic) {
+			if v, ok := c.paramValue(&syntax.ParamExp{Param: n.Param}); !ok || codeInArithmetic(v) || strings.Contains(v, "$") {
+				return refuse(RuleDynamic, "${%s@P} expands the value as a prompt, running the command substitutions it holds; print the value without @P", n.Param.Value)
+			}
 		}
 	case *syntax.CallExpr:
 		for _, a := range n.Assigns {
-			c.assign(a)
+			if r := c.assign(a); r != nil {
+				return r
+			}
 		}
 		if len(n.Args) > 0 {
-			return c.argv(c.evalWords(n.Args))
+			ws := c.evalWords(n.Args)
+			if r := c.runtimeBuiltins(ws); r != nil {
+				return r
+			}
+			if r := c.argv(ws); r != nil {
+				return r
+			}
+			c.builtinEffects(ws)
+		}
+	case *syntax.ForClause:
+		if wi, ok := n.Loop.(*syntax.WordIter); ok && wi.Name != nil {
+			c.forget(wi.Name.Value)
+			for _, w := range wi.Items {
+				if !c.evalWord(w).static {
+					c.taint(wi.Name.Value)
+				}
+			}
 		}
 	}
 	return nil
 }
 
+// builtinEffects records what a builtin that passed the checks changes
+// in the shell: its directory, variables it reads in.
+func (c *checker) builtinEffects(ws []word) {
+	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
+		ws = ws[1:]
+	}
+	if !ws[0].static {
+		return
+	}
+	switch ws[0].text {
+	case "cd", "pushd", "popd":
+		c.chdir(ws[0].text, ws[1:])
+	case "read", "mapfile", "readarray", "getopts":
+		for _, a := range ws[1:] {
+			c.forget(a.text)
+			if isName(a.text) {
+				c.taint(a.text)
+			}
+		}
+	case "printf":
+		for i, a := range ws[1:] {
+			if a.text == "-v" && i+2 < len(ws) {
+				c.forget(ws[i+2].text)
+			}
+		}
+	}
+}
+
+// runtimeBuiltins judges builtins that evaluate text at run time: let
+// evaluates arithmetic; mapfile -C runs a callback with each line read.
+func (c *checker) runtimeBuiltins(ws []word) *Refusal {
+	if !ws[0].static {
+		return nil
+	}
+	switch ws[0].text {
+	case "let":
+		var names []string
+		for _, a := range ws[1:] {
+			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+				if isName(f) {
+					names = append(names, f)
+				}
+			}
+		}
+		return c.arithmetic(names)
+	case "mapfile", "readarray":
+		for i, a := range ws[1:] {
+			if a.text == "-C" && i+2 < len(ws) {
+				cb := ws[i+2]
+				var call []word
+				for _, f := range strings.Fields(cb.text) {
+					call = append(call, word{text: f, static: cb.static, node: cb.node})
+				}
+				// The callback gets the index and the line read: data.
+				call = append(call, word{text: dynamicMark, node: cb.node}, word{text: dynamicMark, node: cb.node})
+				if !cb.static {
+					call[0].static = false
+				}
+				return c.argv(call)
+			}
+		}
+	}
+	return nil
+}
+
+// taint marks a variable that holds data the command reads at run time.
+func (c *checker) taint(name string) {
+	if c.tainted == nil {
+		c.tainted = map[string]bool{}
+	}
+	c.tainted[name] = true
+}
+
+// forget drops what the checker knew of a variable the shell sets at
+// run time.
+func (c *checker) forget(name string) {
+	delete(c.vars, name)
+	delete(c.tainted, name)
+	if name == "HOME" {
+		c.homeUnknown = true
+	}
+}
+
 // assign records NAME=value when the value is known, so that a later $NAME
 // is judged by what it holds.
-func (c *checker) assign(a *syntax.Assign) {
+func (c *checker) assign(a *syntax.Assign) *Refusal {
 	if a.Name == nil {
-		return
+		return nil
 	}
+	name := a.Name.Value
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
-		delete(c.vars, a.Name.Value)
+		c.forget(name)
 		if a.Value == nil && !a.Naked && a.Array == nil {
-			c.vars[a.Name.Value] = ""
+			c.vars[name] = ""
 		}
-		return
+		if a.Naked {
+			return nil
+		}
+		var w word
+		if a.Value != nil && a.Index == nil {
+			w = c.evalWord(a.Value)
+		}
+		return c.assignHook(name, w, a.Index == nil && a.Array == nil)
 	}
 	w := c.evalWord(a.Value)
-	if w.static {
-		c.vars[a.Name.Value] = w.text
-	} else {
-		delete(c.vars, a.Name.Value)
+	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
+		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
 	}
+	if w.static {
+		c.vars[name] = w.text
+		delete(c.tainted, name)
+	} else {
+		c.forget(name)
+		if w.subst && taintedSubst(a.Value) {
+			c.taint(name)
+		}
+	}
+	return c.assignHook(name, w, true)
 }
 
 // forkBomb reports a function that invokes itself in the background or in
@@ -315,7 +482,7 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
-	if fetchers[base] || (base == "git" && len(args) > 0 && args[0].text == "clone") {
+	if fetches(base, args) {
 		c.fetched = true
 	}
 	return nil

@@ -26,6 +26,9 @@ type word struct {
 	// subst is true when a command or process substitution is part of
 	// the word.
 	subst bool
+	// split is true when an unquoted expansion is part of the word, so
+	// the shell splits its value into fields at IFS characters.
+	split bool
 	node  *syntax.Word
 }
 
@@ -38,7 +41,35 @@ const maxBraceWords = 64
 func (c *checker) evalWords(ws []*syntax.Word) []word {
 	out := make([]word, 0, len(ws))
 	for _, w := range ws {
-		out = append(out, c.evalBraces(w)...)
+		for _, ew := range c.evalBraces(w) {
+			out = append(out, c.fields(ew)...)
+		}
+	}
+	return out
+}
+
+// fields splits a word the way the shell does after an unquoted
+// expansion: at the characters of IFS, which the command may have set
+// (IFS=,; x=sudo,id; $x runs sudo).
+func (c *checker) fields(w word) []word {
+	if !w.split {
+		return []word{w}
+	}
+	if c.ifsUnknown {
+		w.static = false
+		return []word{w}
+	}
+	if !w.static || c.ifs == "" || !strings.ContainsAny(w.text, c.ifs) {
+		return []word{w}
+	}
+	var out []word
+	for _, f := range strings.FieldsFunc(w.text, func(r rune) bool { return strings.ContainsRune(c.ifs, r) }) {
+		fw := w
+		fw.text = f
+		out = append(out, fw)
+	}
+	if len(out) == 0 {
+		return []word{w}
 	}
 	return out
 }
@@ -109,13 +140,17 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		v := p.Value
 		if !quoted {
 			if first && strings.HasPrefix(v, "~") {
-				// Tilde expansion: ~ and ~user are home directories the
-				// validator treats as unknown absolute paths.
-				rest := v[1:]
-				if i := strings.IndexByte(rest, '/'); i >= 0 {
-					rest = rest[i:]
-				} else {
-					rest = ""
+				// Tilde expansion: ~ is $HOME (the work dir inside the
+				// sandbox); ~user is another home, an unknown path.
+				user, rest := v[1:], ""
+				if i := strings.IndexByte(user, '/'); i >= 0 {
+					user, rest = user[:i], user[i:]
+				}
+				if user == "" {
+					home, ok := c.home()
+					b.WriteString(home + rest)
+					r.static = r.static && ok
+					return
 				}
 				b.WriteString("/home/" + dynamicMark + rest)
 				r.static = false
@@ -144,6 +179,7 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 			c.evalPart(b, r, q, true, first && i == 0)
 		}
 	case *syntax.ParamExp:
+		r.split = r.split || !quoted
 		v, ok := c.paramValue(p)
 		if ok && !c.spend(len(v)) {
 			v, ok = "", false
@@ -156,6 +192,7 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		}
 		b.WriteString(v)
 	case *syntax.CmdSubst, *syntax.ProcSubst:
+		r.split = r.split || !quoted
 		b.WriteString(dynamicMark)
 		r.static = false
 		r.subst = true
@@ -176,10 +213,7 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	}
 	name := p.Param.Value
 	if name == "HOME" {
-		if v, ok := c.vars[name]; ok {
-			return v, true
-		}
-		return "/home/" + dynamicMark, false
+		return c.home()
 	}
 	v, ok := c.vars[name]
 	return v, ok
@@ -211,4 +245,16 @@ func hasGlob(v string) bool {
 	}
 	i := strings.IndexByte(v, '[')
 	return i >= 0 && strings.IndexByte(v[i+1:], ']') >= 0
+}
+
+// home is the value of $HOME: what the command assigned it, or the home
+// mark (the work dir inside the sandbox) while it has not touched it.
+func (c *checker) home() (string, bool) {
+	if v, ok := c.vars["HOME"]; ok {
+		return v, true
+	}
+	if c.homeUnknown {
+		return "/home/" + dynamicMark, false
+	}
+	return homeMark, true
 }

@@ -72,23 +72,48 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 		return
 	}
 	for _, t := range targets {
-		k := fileKey(t)
-		wf := c.written[k]
-		if wf == nil {
-			wf = &writtenFile{known: true}
-			c.written[k] = wf
+		for _, k := range c.fileKeys(t) {
+			wf := c.written[k]
+			if wf == nil {
+				wf = &writtenFile{known: true}
+				c.written[k] = wf
+			}
+			wf.parts = append(wf.parts, text)
+			wf.known = wf.known && known
 		}
-		wf.parts = append(wf.parts, text)
-		wf.known = wf.known && known
 	}
 }
 
 // writtenScript judges a file this command wrote and now runs.
 func (c *checker) writtenScript(by, file string) *Refusal {
-	wf := c.written[fileKey(file)]
-	if wf == nil {
-		return nil
+	for _, k := range c.fileKeys(file) {
+		if wf := c.written[k]; wf != nil {
+			if r := c.judgeWritten(by, wf); r != nil {
+				return r
+			}
+		}
 	}
+	return nil
+}
+
+// fileKeys names a file from every directory the shell may be in.
+func (c *checker) fileKeys(p string) []string {
+	p = inWork(p)
+	if strings.HasPrefix(p, "/") {
+		return []string{fileKey(p)}
+	}
+	var keys []string
+	for _, d := range c.cwds {
+		if d == cwdUnknown {
+			keys = append(keys, fileKey(p))
+		} else {
+			keys = append(keys, fileKey(path.Join(d, p)))
+		}
+	}
+	return keys
+}
+
+func (c *checker) judgeWritten(by string, wf *writtenFile) *Refusal {
 	if !wf.known {
 		if c.p.Has(RuleDynamic) {
 			return refuse(RuleDynamic, "%s runs a script this command wrote with computed content, which cannot be checked; write the commands directly", by)

@@ -206,6 +206,10 @@ func TestUpServesAllThreeSubmissionPaths(t *testing.T) {
 		if out := run.Output(); !strings.Contains(out, "from the cli") || !strings.Contains(out, "done") {
 			t.Fatalf("amf run printed:\n%s", out)
 		}
+		argv := startAmf(t, env, "run", "--cmd", "sh", "--", "-c", "echo argv kept | tr a-z A-Z")
+		if code := argv.wait(60 * time.Second); code != 0 || !strings.Contains(argv.Output(), "ARGV KEPT") {
+			t.Fatalf("amf run --cmd sh -- -c …: exit %d:\n%s", code, argv.Output())
+		}
 		fail := startAmf(t, env, "run", "--cmd", "echo broken >&2; exit 4")
 		if code := fail.wait(60 * time.Second); code == 0 {
 			t.Fatalf("failing task exited 0:\n%s", fail.Output())

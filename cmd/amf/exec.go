@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/sandbox"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 func init() {
@@ -28,7 +29,7 @@ func runExec(ctx context.Context, args []string) error {
 		sf      sandboxFlags
 		timeout time.Duration
 	)
-	f := newFlags("exec", "exec [--profile P] [--timeout D] -- COMMAND…")
+	f := newFlags("exec", "exec [--profile P] [--timeout D] -- COMMAND…\n\nOne word after -- is shell text (amf exec -- 'ls | wc -l'); several are\nthe command's own argv, each passed as one word (amf exec -- sh -c 'echo hi | tr a-z A-Z').")
 	c.bindState(f)
 	c.bindLog(f)
 	sf.bind(f)
@@ -40,8 +41,10 @@ func runExec(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "amf exec: no command given; usage: amf exec [--profile P] [--timeout D] -- COMMAND…")
 		return errUsage
 	}
-	// The words after -- are the shell text, as `sh -c "$*"` would see it.
-	command := strings.Join(f.Args(), " ")
+	command, err := shellCommand(f.Args())
+	if err != nil {
+		return err
+	}
 	// One command needs no pool of inits waiting for more; its profile is
 	// checked with the command, so an unknown one is a refusal (126).
 	sf.oneShot = true
@@ -76,4 +79,24 @@ func runExec(ctx context.Context, args []string) error {
 		return exitError{res.ExitCode}
 	}
 	return nil
+}
+
+// shellCommand turns the words an operator typed into the shell text a
+// sandbox runs. One word is shell text as it stands. Several are an argv:
+// each is quoted with the shell parser's own quoting, so that
+// `sh -c 'echo hi | tr a-z A-Z'` stays three words and does not become
+// `sh -c echo hi | tr a-z A-Z`, as joining with spaces would.
+func shellCommand(words []string) (string, error) {
+	if len(words) == 1 {
+		return words[0], nil
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		q, err := syntax.Quote(w, syntax.LangBash)
+		if err != nil {
+			return "", fmt.Errorf("argument %d (%q): %v", i+1, w, err)
+		}
+		quoted[i] = q
+	}
+	return strings.Join(quoted, " "), nil
 }

@@ -21,6 +21,8 @@ func TestExec(t *testing.T) {
 	}{
 		{"runs confined", []string{"--", "id -un; exit 3"}, 3, "amf"},
 		{"refuses with the rule", []string{"--", "sudo", "id"}, 126, "refused by rule root-escalation:"},
+		{"several words are argv", []string{"--", "sh", "-c", "echo hi | tr a-z A-Z"}, 0, "HI"},
+		{"one word is shell text", []string{"--", "echo hi | tr a-z A-Z"}, 0, "HI"},
 		{"syntax error", []string{"--", "echo 'open"}, 126, "refused by rule syntax: line 1"},
 		{"timeout kills", []string{"--timeout", "500ms", "--", "sleep 30"}, 137, "timed out"},
 		{"network profile", []string{"--profile", "network", "--", "true"}, 0, ""},
@@ -45,5 +47,37 @@ func TestExec(t *testing.T) {
 				t.Errorf("output lacks %q", tc.output)
 			}
 		})
+	}
+}
+
+// TestShellCommand: the words an operator types reach the command as the
+// same words, run by a real bash.
+func TestShellCommand(t *testing.T) {
+	for _, words := range [][]string{
+		{"echo hi | tr a-z A-Z"},
+		{"a b", "c$d", "'q'", `"dq"`, "x;y", "$(id)", "`id`", "*", "~", "tab\there", "new\nline", "caf\xe9", ""},
+	} {
+		argv := append([]string{"printf", "<%s>"}, words...)
+		if len(words) == 1 {
+			argv = words
+		}
+		cmd, err := shellCommand(argv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("bash", "-c", cmd).Output()
+		if err != nil {
+			t.Fatalf("%q: %v", cmd, err)
+		}
+		want := "HI\n"
+		if len(words) > 1 {
+			want = "<" + strings.Join(words, "><") + ">"
+		}
+		if string(out) != want {
+			t.Errorf("%q printed %q, want %q", cmd, out, want)
+		}
+	}
+	if _, err := shellCommand([]string{"echo", "a\x00b"}); err == nil {
+		t.Error("a NUL byte was quoted")
 	}
 }

@@ -32,7 +32,7 @@ func runRun(ctx context.Context, args []string) error {
 	f := newFlags("run", `run [flags] "what you want"   or   amf run --cmd "shell command"`)
 	c.bindNATS(f)
 	c.bindLog(f)
-	f.str(&cmd, "cmd", "", "", "run this shell command instead of asking the model")
+	f.str(&cmd, "cmd", "", "", "run this shell command instead of asking the model; words after -- are more of its argv, each kept as one word (--cmd sh -- -c 'echo hi | tr a-z A-Z')")
 	f.str(&t.Pool, "pool", "AMF_POOL", bus.DefaultPool, "pool to send the task to")
 	f.str(&t.Session, "session", "AMF_SESSION", "", "session that groups a conversation")
 	f.str(&t.Policy, "policy", "", "", "sandbox profile (strict, network, trusted)")
@@ -44,8 +44,18 @@ func runRun(ctx context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	t.Command = cmd
-	t.Instruction = strings.Join(f.Args(), " ")
+	if cmd != "" && f.NArg() > 0 {
+		// --cmd sh -- -c 'echo hi | tr a-z A-Z': the words after -- are
+		// more of the command's argv.
+		full, err := shellCommand(append([]string{cmd}, f.Args()...))
+		if err != nil {
+			return fmt.Errorf("--cmd: %w", err)
+		}
+		t.Command = full
+	} else {
+		t.Command = cmd
+		t.Instruction = strings.Join(f.Args(), " ")
+	}
 	if timeout != "" {
 		d, err := time.ParseDuration(timeout)
 		if err != nil {
