@@ -57,11 +57,12 @@ type Server struct {
 	// Logger receives the bridge's logs; nil is slog.Default().
 	Logger *slog.Logger
 
-	echo      *echo.Echo
-	metrics   *metrics
-	addr      net.Addr
-	readyOnce sync.Once
-	ready     chan struct{}
+	echo             *echo.Echo
+	deliveryFailures *client.DeliveryFailures
+	metrics          *metrics
+	addr             net.Addr
+	readyOnce        sync.Once
+	ready            chan struct{}
 }
 
 // Handler builds the routes; Run serves them. Exposed for tests that
@@ -90,6 +91,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.DELETE("/v1/tasks/:id", s.cancel)
 	e.GET("/v1/tasks/:id/events", s.events)
 	e.GET("/v1/workers", s.workers)
+	s.routePools(e)
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	s.routeConsole(e)
