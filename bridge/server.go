@@ -77,12 +77,13 @@ type Server struct {
 	// a bearer token; none by default. Cookies never go cross-origin.
 	CORSOrigins []string
 
-	echo      *echo.Echo
-	metrics   *metrics
-	addr      net.Addr
-	readyOnce sync.Once
-	ready     chan struct{}
-	ran       atomic.Bool
+	echo             *echo.Echo
+	deliveryFailures *client.DeliveryFailures
+	metrics          *metrics
+	addr             net.Addr
+	readyOnce        sync.Once
+	ready            chan struct{}
+	ran              atomic.Bool
 }
 
 // Handler builds the routes; Run serves them. Exposed for tests that
@@ -128,6 +129,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.POST("/v1/session", s.login)
 	e.GET("/v1/session", s.whoami)
 	e.DELETE("/v1/session", s.logout)
+	s.routePools(e, read)
 	e.GET("/healthz", s.healthz)
 	var metricsAuth []echo.MiddlewareFunc
 	if !s.MetricsOpen {

@@ -35,6 +35,49 @@ func freePort(t *testing.T) int {
 // replicated streams and that a task published through one kernel is
 // taken through another.
 func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
+	servers, credsFile := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	connect := func(s *kernel.Server) (*nats.Conn, jetstream.JetStream) {
+		nc, err := nats.Connect(s.ClientURL(), nats.UserCredentials(credsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		return nc, js
+	}
+	_, js1 := connect(servers[0])
+	_, js3 := connect(servers[2])
+	names := bus.Names{}
+	info, err := js1.Stream(ctx, names.TasksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.Replicas; got != 3 {
+		t.Fatalf("tasks stream has %d replicas, want 3", got)
+	}
+	if _, err := js1.Publish(ctx, names.Task("default"), []byte(`{"id":"across","command":"true"}`)); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js3.CreateOrUpdateConsumer(ctx, names.TasksStream(), names.PoolConsumerConfig("default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		t.Fatalf("fetch through kernel-3: %v", err)
+	}
+	if bus.PeekID(msg.Data()) != "across" {
+		t.Fatalf("got %q", msg.Data())
+	}
+}
+
+// startCluster starts three kernels from deploy/cluster/kernel-cluster.conf
+// (only its addresses moved to loopback), at once and in no order.
+func startCluster(t *testing.T) (servers []*kernel.Server, adminCreds string) {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "deploy", "cluster", "kernel-cluster.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +101,7 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 	if err := os.WriteFile(credsFile, creds, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	servers := make([]*kernel.Server, n)
+	servers = make([]*kernel.Server, n)
 	for i := range n {
 		conf := string(raw)
 		conf = strings.ReplaceAll(conf, "0.0.0.0:6222", fmt.Sprintf("127.0.0.1:%d", route[i]))
@@ -95,37 +138,5 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 		t.Cleanup(servers[i].Shutdown)
 	}
 
-	connect := func(s *kernel.Server) (*nats.Conn, jetstream.JetStream) {
-		nc, err := nats.Connect(s.ClientURL(), nats.UserCredentials(credsFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, _ := jetstream.New(nc)
-		return nc, js
-	}
-	_, js1 := connect(servers[0])
-	_, js3 := connect(servers[2])
-	names := bus.Names{}
-	info, err := js1.Stream(ctx, names.TasksStream())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := info.CachedInfo().Config.Replicas; got != 3 {
-		t.Fatalf("tasks stream has %d replicas, want 3", got)
-	}
-	if _, err := js1.Publish(ctx, names.Task("default"), []byte(`{"id":"across","command":"true"}`)); err != nil {
-		t.Fatal(err)
-	}
-	cons, err := js3.CreateOrUpdateConsumer(ctx, names.TasksStream(), names.PoolConsumerConfig("default"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-	if err != nil {
-		t.Fatalf("fetch through kernel-3: %v", err)
-	}
-	if bus.PeekID(msg.Data()) != "across" {
-		t.Fatalf("got %q", msg.Data())
-	}
+	return servers, credsFile
 }

@@ -45,8 +45,7 @@ func (c *Client) EndExhausted(log *slog.Logger) (*nats.Subscription, error) {
 		}
 		c.JS = js
 	}
-	subject := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.Names.TasksStream() + ".*"
-	return c.NC.QueueSubscribe(subject, exhaustedQueue, func(m *nats.Msg) {
+	return c.NC.QueueSubscribe(maxDeliveriesSubject(c.Names.TasksStream()), exhaustedQueue, func(m *nats.Msg) {
 		var a maxDeliveriesAdvisory
 		if err := json.Unmarshal(m.Data, &a); err != nil || a.StreamSeq == 0 {
 			log.Warn("unreadable max-deliveries advisory", "subject", m.Subject, "err", err)
@@ -130,4 +129,10 @@ func queuedTaskID(raw *jetstream.RawStreamMsg) string {
 		return h
 	}
 	return fmt.Sprintf("t-seq%d", raw.Sequence)
+}
+
+// maxDeliveriesSubject is where JetStream announces the messages of a
+// stream's consumers that ran out of deliveries.
+func maxDeliveriesSubject(stream string) string {
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + ".*"
 }

@@ -21,7 +21,8 @@ type WorkerLister interface {
 // Service is the request/reply API on NATS, discoverable with
 // `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
 // <prefix>.api.status takes an id and answers its status,
-// <prefix>.api.workers answers the live workers.
+// <prefix>.api.workers answers the live workers, <prefix>.api.pools
+// each pool's queue.
 type Service struct {
 	Client  *Client
 	Workers WorkerLister
@@ -42,7 +43,7 @@ func (s *Service) Run(ctx context.Context) error {
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
-		Description: "AMF-OS task API: submit, status, workers",
+		Description: "AMF-OS task API: submit, status, workers, pools",
 	})
 	if err != nil {
 		return fmt.Errorf("start micro service: %w", err)
@@ -53,6 +54,7 @@ func (s *Service) Run(ctx context.Context) error {
 		"status":  s.status(ctx),
 		"workers": s.workers(ctx),
 		"cancel":  s.cancel(ctx),
+		"pools":   s.pools(ctx),
 	} {
 		if err := g.AddEndpoint(name, h); err != nil {
 			_ = svc.Stop()

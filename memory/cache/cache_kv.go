@@ -45,6 +45,12 @@ func NewKVCache(ctx context.Context, js jetstream.JetStream, opts ...CacheOption
 	}
 	n := cfg.names
 	c := &KVCache{cfg: cfg}
+	// The buckets are kept as many times as the kernel keeps its events
+	// (--replicas): losing one kernel of a cluster must not lose them.
+	replicas := 1
+	if s, err := js.Stream(ctx, n.EventsStream()); err == nil {
+		replicas = s.CachedInfo().Config.Replicas
+	}
 	for _, b := range []struct {
 		kv   *jetstream.KeyValue
 		name string
@@ -65,7 +71,7 @@ func NewKVCache(ctx context.Context, js jetstream.JetStream, opts ...CacheOption
 		}
 		if err != nil {
 			kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-				Bucket: b.name, Description: b.desc, TTL: b.ttl, History: 1, Storage: jetstream.FileStorage,
+				Bucket: b.name, Description: b.desc, TTL: b.ttl, History: 1, Storage: jetstream.FileStorage, Replicas: replicas,
 			})
 		}
 		if err != nil {
