@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/workers"
 )
@@ -35,9 +37,16 @@ type benchMesh struct {
 
 func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
-	llm := ollamatest.New(b, opts...)
 	k := kerneltest.Start(b)
-	br := &bridge.Server{NC: k.NC, Logger: kerneltest.Logger(b)}
+	return newBenchMeshOn(b, k.NC, k.NC, nil, concurrency, opts...)
+}
+
+// newBenchMeshOn wires the bridge and the worker to the given
+// connections; client, when set, is the bridge's bus client.
+func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Client, concurrency int, opts ...ollamatest.Option) *benchMesh {
+	b.Helper()
+	llm := ollamatest.New(b, opts...)
+	br := &bridge.Server{NC: bridgeNC, Client: client, Logger: kerneltest.Logger(b)}
 	h, err := br.Handler()
 	if err != nil {
 		b.Fatal(err)
@@ -53,7 +62,7 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	}
 	b.Cleanup(closeRunner)
 	w := &workers.Worker{
-		NC: k.NC, Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(),
+		NC: workerNC, Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(),
 		Concurrency: concurrency, StateDir: b.TempDir(), Logger: kerneltest.Logger(b),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -111,7 +120,10 @@ const structured = `{"thought":"nothing to do","command":"true"}`
 // the task's SSE stream, against a client reading the same fake Ollama
 // directly, in the same run. Reported: p50/p99 of both and the overhead.
 func BenchmarkTTFT(b *testing.B) {
-	m := newBenchMesh(b, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured}))
+	benchTTFT(b, newBenchMesh(b, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured})))
+}
+
+func benchTTFT(b *testing.B, m *benchMesh) {
 	ctx := context.Background()
 	stream := true
 	var direct, system []time.Duration
@@ -162,14 +174,23 @@ func BenchmarkTTFT(b *testing.B) {
 // as fast as the fake model sends them, and counts the tokens that reach
 // SSE clients per second.
 func BenchmarkTokenRelay(b *testing.B) {
-	const tasks, tokens = 50, 2000
-	toks := make([]string, 0, tokens)
+	benchRelay(b, newBenchMesh(b, relayTasks, ollamatest.WithFallback(ollamatest.Reply{Tokens: relayTokens()})))
+}
+
+// relayTokens is what the fake model streams per task in the relay bench.
+func relayTokens() []string {
+	toks := make([]string, 0, relayTokensPerTask)
 	toks = append(toks, `{"thought":"`)
-	for i := 1; i < tokens-1; i++ {
+	for i := 1; i < relayTokensPerTask-1; i++ {
 		toks = append(toks, "w"+strconv.Itoa(i%10)+" ")
 	}
-	toks = append(toks, `","command":"true"}`)
-	m := newBenchMesh(b, tasks, ollamatest.WithFallback(ollamatest.Reply{Tokens: toks}))
+	return append(toks, `","command":"true"}`)
+}
+
+const relayTasks, relayTokensPerTask = 50, 2000
+
+func benchRelay(b *testing.B, m *benchMesh) {
+	const tasks, tokens = relayTasks, relayTokensPerTask
 	var total atomic.Int64
 	var window time.Duration
 	for b.Loop() {

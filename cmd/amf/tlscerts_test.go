@@ -21,7 +21,7 @@ type testCerts struct {
 	CA, Cert, Key string
 }
 
-func makeCerts(t *testing.T, ips ...string) testCerts {
+func makeCerts(t testing.TB, ips ...string) testCerts {
 	t.Helper()
 	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
