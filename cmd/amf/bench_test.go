@@ -124,15 +124,31 @@ func BenchmarkTTFT(b *testing.B) {
 }
 
 func benchTTFT(b *testing.B, m *benchMesh) {
+	var direct, system []time.Duration
+	for b.Loop() {
+		d, s := m.ttftOnce(b, true)
+		direct, system = append(direct, d), append(system, s)
+	}
+	b.ReportMetric(ms(percentile(direct, .5)), "direct-p50-ms")
+	b.ReportMetric(ms(percentile(direct, .99)), "direct-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)), "amf-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)), "amf-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)-percentile(direct, .5)), "overhead-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)-percentile(direct, .99)), "overhead-p99-ms")
+}
+
+var errFirst = errors.New("first token")
+
+// ttftOnce measures one time to first token through AMF-OS and, when
+// withDirect, one straight from the model first.
+func (m *benchMesh) ttftOnce(b *testing.B, withDirect bool) (direct, system time.Duration) {
 	ctx := context.Background()
 	stream := true
-	var direct, system []time.Duration
-	errFirst := errors.New("first token")
-	for b.Loop() {
-		// Start both measurements from an idle machine: after a task the
-		// sandbox starts a fresh init in the background, and that work
-		// would otherwise land on whichever measurement comes next.
-		time.Sleep(250 * time.Millisecond)
+	// Start both measurements from an idle machine: after a task the
+	// sandbox starts a fresh init in the background, and that work
+	// would otherwise land on whichever measurement comes next.
+	time.Sleep(250 * time.Millisecond)
+	if withDirect {
 		// Baseline: the model straight from the client.
 		start := time.Now()
 		err := m.llm.Client().Chat(ctx, &api.ChatRequest{Model: "qwen3-coder", Stream: &stream,
@@ -146,28 +162,21 @@ func benchTTFT(b *testing.B, m *benchMesh) {
 		if !errors.Is(err, errFirst) {
 			b.Fatalf("direct chat: %v", err)
 		}
-		direct = append(direct, time.Since(start))
-
-		// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
-		start = time.Now()
-		id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
-		first := time.Duration(0)
-		m.stream(b, id, func(msg bridge.SSEMessage) {
-			if first == 0 && msg.Event == string(bus.EventToken) {
-				first = time.Since(start)
-			}
-		})
-		if first == 0 {
-			b.Fatalf("task %s streamed no token", id)
-		}
-		system = append(system, first)
+		direct = time.Since(start)
+		time.Sleep(250 * time.Millisecond)
 	}
-	b.ReportMetric(ms(percentile(direct, .5)), "direct-p50-ms")
-	b.ReportMetric(ms(percentile(direct, .99)), "direct-p99-ms")
-	b.ReportMetric(ms(percentile(system, .5)), "amf-p50-ms")
-	b.ReportMetric(ms(percentile(system, .99)), "amf-p99-ms")
-	b.ReportMetric(ms(percentile(system, .5)-percentile(direct, .5)), "overhead-p50-ms")
-	b.ReportMetric(ms(percentile(system, .99)-percentile(direct, .99)), "overhead-p99-ms")
+	// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
+	start := time.Now()
+	id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
+	m.stream(b, id, func(msg bridge.SSEMessage) {
+		if system == 0 && msg.Event == string(bus.EventToken) {
+			system = time.Since(start)
+		}
+	})
+	if system == 0 {
+		b.Fatalf("task %s streamed no token", id)
+	}
+	return direct, system
 }
 
 // BenchmarkTokenRelay runs 50 tasks at once, each streaming 2,000 tokens
@@ -190,43 +199,49 @@ func relayTokens() []string {
 const relayTasks, relayTokensPerTask = 50, 2000
 
 func benchRelay(b *testing.B, m *benchMesh) {
-	const tasks, tokens = relayTasks, relayTokensPerTask
-	var total atomic.Int64
+	var total int64
 	var window time.Duration
 	for b.Loop() {
-		// The rate is over the window in which tokens flow: from the first
-		// token any client receives to the last, so task set-up and the
-		// commands run afterwards are not counted as relay time.
-		var mu sync.Mutex
-		var first, last time.Time
-		var wg sync.WaitGroup
-		for range tasks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
-				m.stream(b, id, func(msg bridge.SSEMessage) {
-					if msg.Event != string(bus.EventToken) {
-						return
-					}
-					total.Add(1)
-					now := time.Now()
-					mu.Lock()
-					if first.IsZero() {
-						first = now
-					}
-					last = now
-					mu.Unlock()
-				})
-			}()
-		}
-		wg.Wait()
-		window += last.Sub(first)
+		n, w := m.relayOnce(b)
+		total, window = total+n, window+w
 	}
-	if got, want := total.Load(), int64(b.N*tasks*tokens); got < want {
-		b.Fatalf("relayed %d tokens, want %d", got, want)
+	if want := int64(b.N * relayTasks * relayTokensPerTask); total < want {
+		b.Fatalf("relayed %d tokens, want %d", total, want)
 	}
-	b.ReportMetric(float64(total.Load())/window.Seconds(), "tokens/s")
+	b.ReportMetric(float64(total)/window.Seconds(), "tokens/s")
+}
+
+// relayOnce runs relayTasks tasks at once and returns the tokens their SSE
+// clients received and the window in which they flowed: from the first
+// token any client receives to the last, so task set-up and the commands
+// run afterwards are not counted as relay time.
+func (m *benchMesh) relayOnce(b *testing.B) (int64, time.Duration) {
+	var total atomic.Int64
+	var mu sync.Mutex
+	var first, last time.Time
+	var wg sync.WaitGroup
+	for range relayTasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
+			m.stream(b, id, func(msg bridge.SSEMessage) {
+				if msg.Event != string(bus.EventToken) {
+					return
+				}
+				total.Add(1)
+				now := time.Now()
+				mu.Lock()
+				if first.IsZero() {
+					first = now
+				}
+				last = now
+				mu.Unlock()
+			})
+		}()
+	}
+	wg.Wait()
+	return total.Load(), last.Sub(first)
 }
 
 // BenchmarkIdleRSS starts `amf up` as its own process and reads its
