@@ -105,9 +105,12 @@ func BenchmarkAuthTTFT(b *testing.B) {
 		meshes[i] = authMesh(b, mode, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured}))
 	}
 	got := make([][]time.Duration, len(authModes))
-	for b.Loop() {
-		for i, m := range meshes {
-			_, s := m.ttftOnce(b, false)
+	for round := 0; b.Loop(); round++ {
+		// Each mode goes first in turn: whatever the previous task left
+		// running falls on every mode alike.
+		for j := range meshes {
+			i := (round + j) % len(meshes)
+			_, s := meshes[i].ttftOnce(b, false)
 			got[i] = append(got[i], s)
 		}
 	}
@@ -129,9 +132,10 @@ func BenchmarkAuthTokenRelay(b *testing.B) {
 	}
 	tokens := make([]int64, len(authModes))
 	windows := make([]time.Duration, len(authModes))
-	for b.Loop() {
-		for i, m := range meshes {
-			n, w := m.relayOnce(b)
+	for round := 0; b.Loop(); round++ {
+		for j := range meshes {
+			i := (round + j) % len(meshes)
+			n, w := meshes[i].relayOnce(b)
 			tokens[i] += n
 			windows[i] += w
 		}
