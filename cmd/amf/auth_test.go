@@ -101,6 +101,12 @@ func TestRolesDenialTable(t *testing.T) {
 		{"publish event", same("req", "amf.events.auth-probe", `{"task_id":"auth-probe","type":"stdout","text":"x"}`), replied(`"stream":"AMF_EVENTS"`)},
 		{"publish memory", same("req", "amf.memory.auth-probe", `{}`), replied(`"stream":"AMF_MEMORY"`)},
 		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", "amf.events.auth-seed"), replied(`"type":"done"`)},
+		{"durable consumer", func(role string) []string {
+			if role == "admin" {
+				return []string{"consumer", "add", "AUTH_SCRATCH", "c2", "--pull", "--defaults"}
+			}
+			return []string{"consumer", "add", "AMF_EVENTS", "status-projector", "--pull", "--defaults"}
+		}, exited0},
 		{"consumer delete", func(role string) []string {
 			if role == "admin" {
 				return []string{"consumer", "rm", "AUTH_SCRATCH", "c1", "-f"}
@@ -118,7 +124,7 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin":  {"submit", "publish task", "publish event", "publish memory", "read events", "consumer delete", "stream delete", "kv write"},
+		"admin":  {"submit", "publish task", "publish event", "publish memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
 		"worker": {"publish event", "publish memory", "read events"},
 		"bridge": {"submit", "publish task", "read events"},
 		"client": {"submit", "publish task", "read events"},
