@@ -96,6 +96,10 @@ func (s UserSpec) permissions() jwt.Permissions {
 			"$JS.API.CONSUMER.INFO."+stream+".>",
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".>")
 	}
+	// Readers make ephemeral consumers; the status projector's durable
+	// one is the kernel's alone (a create with its name would change it).
+	proj := "$JS.API.CONSUMER.CREATE." + events + "." + n.StatusConsumer()
+	p.Pub.Deny.Add(proj, proj+".>")
 	switch s.Role {
 	case RoleWorker:
 		pub(n.Events(), n.Memory(), n.Workers())

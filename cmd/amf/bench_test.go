@@ -17,11 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/workers"
 )
@@ -35,9 +37,16 @@ type benchMesh struct {
 
 func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
-	llm := ollamatest.New(b, opts...)
 	k := kerneltest.Start(b)
-	br := &bridge.Server{NC: k.NC, NoAuth: true, Logger: kerneltest.Logger(b)}
+	return newBenchMeshOn(b, k.NC, k.NC, nil, concurrency, opts...)
+}
+
+// newBenchMeshOn wires the bridge and the worker to the given
+// connections; client, when set, is the bridge's bus client.
+func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Client, concurrency int, opts ...ollamatest.Option) *benchMesh {
+	b.Helper()
+	llm := ollamatest.New(b, opts...)
+	br := &bridge.Server{NC: bridgeNC, Client: client, NoAuth: true, Logger: kerneltest.Logger(b)}
 	h, err := br.Handler()
 	if err != nil {
 		b.Fatal(err)
@@ -53,7 +62,7 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	}
 	b.Cleanup(closeRunner)
 	w, err := workers.NewWorker(workers.Config{
-		NC: k.NC, Concurrency: concurrency, Logger: kerneltest.Logger(b),
+		NC: workerNC, Concurrency: concurrency, Logger: kerneltest.Logger(b),
 		SolverConfig: workers.SolverConfig{Runner: runner, LLM: llm.Client(), LLMHost: llm.URL(), StateDir: b.TempDir()},
 	})
 	if err != nil {
@@ -114,16 +123,35 @@ const structured = `{"thought":"nothing to do","command":"true"}`
 // the task's SSE stream, against a client reading the same fake Ollama
 // directly, in the same run. Reported: p50/p99 of both and the overhead.
 func BenchmarkTTFT(b *testing.B) {
-	m := newBenchMesh(b, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured}))
+	benchTTFT(b, newBenchMesh(b, 2, ollamatest.WithFallback(ollamatest.Reply{Content: structured})))
+}
+
+func benchTTFT(b *testing.B, m *benchMesh) {
+	var direct, system []time.Duration
+	for b.Loop() {
+		d, s := m.ttftOnce(b, true)
+		direct, system = append(direct, d), append(system, s)
+	}
+	b.ReportMetric(ms(percentile(direct, .5)), "direct-p50-ms")
+	b.ReportMetric(ms(percentile(direct, .99)), "direct-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)), "amf-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)), "amf-p99-ms")
+	b.ReportMetric(ms(percentile(system, .5)-percentile(direct, .5)), "overhead-p50-ms")
+	b.ReportMetric(ms(percentile(system, .99)-percentile(direct, .99)), "overhead-p99-ms")
+}
+
+var errFirst = errors.New("first token")
+
+// ttftOnce measures one time to first token through AMF-OS and, when
+// withDirect, one straight from the model first.
+func (m *benchMesh) ttftOnce(b *testing.B, withDirect bool) (direct, system time.Duration) {
 	ctx := context.Background()
 	stream := true
-	var direct, system []time.Duration
-	errFirst := errors.New("first token")
-	for b.Loop() {
-		// Start both measurements from an idle machine: after a task the
-		// sandbox starts a fresh init in the background, and that work
-		// would otherwise land on whichever measurement comes next.
-		time.Sleep(250 * time.Millisecond)
+	// Start both measurements from an idle machine: after a task the
+	// sandbox starts a fresh init in the background, and that work
+	// would otherwise land on whichever measurement comes next.
+	time.Sleep(250 * time.Millisecond)
+	if withDirect {
 		// Baseline: the model straight from the client.
 		start := time.Now()
 		err := m.llm.Client().Chat(ctx, &api.ChatRequest{Model: "qwen3-coder", Stream: &stream,
@@ -137,78 +165,86 @@ func BenchmarkTTFT(b *testing.B) {
 		if !errors.Is(err, errFirst) {
 			b.Fatalf("direct chat: %v", err)
 		}
-		direct = append(direct, time.Since(start))
-
-		// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
-		start = time.Now()
-		id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
-		first := time.Duration(0)
-		m.stream(b, id, func(msg bridge.SSEMessage) {
-			if first == 0 && msg.Event == string(bus.EventToken) {
-				first = time.Since(start)
-			}
-		})
-		if first == 0 {
-			b.Fatalf("task %s streamed no token", id)
-		}
-		system = append(system, first)
+		direct = time.Since(start)
+		time.Sleep(250 * time.Millisecond)
 	}
-	b.ReportMetric(ms(percentile(direct, .5)), "direct-p50-ms")
-	b.ReportMetric(ms(percentile(direct, .99)), "direct-p99-ms")
-	b.ReportMetric(ms(percentile(system, .5)), "amf-p50-ms")
-	b.ReportMetric(ms(percentile(system, .99)), "amf-p99-ms")
-	b.ReportMetric(ms(percentile(system, .5)-percentile(direct, .5)), "overhead-p50-ms")
-	b.ReportMetric(ms(percentile(system, .99)-percentile(direct, .99)), "overhead-p99-ms")
+	// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
+	start := time.Now()
+	id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
+	m.stream(b, id, func(msg bridge.SSEMessage) {
+		if system == 0 && msg.Event == string(bus.EventToken) {
+			system = time.Since(start)
+		}
+	})
+	if system == 0 {
+		b.Fatalf("task %s streamed no token", id)
+	}
+	return direct, system
 }
 
 // BenchmarkTokenRelay runs 50 tasks at once, each streaming 2,000 tokens
 // as fast as the fake model sends them, and counts the tokens that reach
 // SSE clients per second.
 func BenchmarkTokenRelay(b *testing.B) {
-	const tasks, tokens = 50, 2000
-	toks := make([]string, 0, tokens)
+	benchRelay(b, newBenchMesh(b, relayTasks, ollamatest.WithFallback(ollamatest.Reply{Tokens: relayTokens()})))
+}
+
+// relayTokens is what the fake model streams per task in the relay bench.
+func relayTokens() []string {
+	toks := make([]string, 0, relayTokensPerTask)
 	toks = append(toks, `{"thought":"`)
-	for i := 1; i < tokens-1; i++ {
+	for i := 1; i < relayTokensPerTask-1; i++ {
 		toks = append(toks, "w"+strconv.Itoa(i%10)+" ")
 	}
-	toks = append(toks, `","command":"true"}`)
-	m := newBenchMesh(b, tasks, ollamatest.WithFallback(ollamatest.Reply{Tokens: toks}))
-	var total atomic.Int64
+	return append(toks, `","command":"true"}`)
+}
+
+const relayTasks, relayTokensPerTask = 50, 2000
+
+func benchRelay(b *testing.B, m *benchMesh) {
+	var total int64
 	var window time.Duration
 	for b.Loop() {
-		// The rate is over the window in which tokens flow: from the first
-		// token any client receives to the last, so task set-up and the
-		// commands run afterwards are not counted as relay time.
-		var mu sync.Mutex
-		var first, last time.Time
-		var wg sync.WaitGroup
-		for range tasks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
-				m.stream(b, id, func(msg bridge.SSEMessage) {
-					if msg.Event != string(bus.EventToken) {
-						return
-					}
-					total.Add(1)
-					now := time.Now()
-					mu.Lock()
-					if first.IsZero() {
-						first = now
-					}
-					last = now
-					mu.Unlock()
-				})
-			}()
-		}
-		wg.Wait()
-		window += last.Sub(first)
+		n, w := m.relayOnce(b)
+		total, window = total+n, window+w
 	}
-	if got, want := total.Load(), int64(b.N*tasks*tokens); got < want {
-		b.Fatalf("relayed %d tokens, want %d", got, want)
+	if want := int64(b.N * relayTasks * relayTokensPerTask); total < want {
+		b.Fatalf("relayed %d tokens, want %d", total, want)
 	}
-	b.ReportMetric(float64(total.Load())/window.Seconds(), "tokens/s")
+	b.ReportMetric(float64(total)/window.Seconds(), "tokens/s")
+}
+
+// relayOnce runs relayTasks tasks at once and returns the tokens their SSE
+// clients received and the window in which they flowed: from the first
+// token any client receives to the last, so task set-up and the commands
+// run afterwards are not counted as relay time.
+func (m *benchMesh) relayOnce(b *testing.B) (int64, time.Duration) {
+	var total atomic.Int64
+	var mu sync.Mutex
+	var first, last time.Time
+	var wg sync.WaitGroup
+	for range relayTasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
+			m.stream(b, id, func(msg bridge.SSEMessage) {
+				if msg.Event != string(bus.EventToken) {
+					return
+				}
+				total.Add(1)
+				now := time.Now()
+				mu.Lock()
+				if first.IsZero() {
+					first = now
+				}
+				last = now
+				mu.Unlock()
+			})
+		}()
+	}
+	wg.Wait()
+	return total.Load(), last.Sub(first)
 }
 
 // BenchmarkIdleRSS starts `amf up` as its own process and reads its

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,6 +31,17 @@ func TestNATSCommandLine(t *testing.T) {
 	}
 	if out := nats("micro", "ls"); !strings.Contains(out, "amf-api") {
 		t.Fatalf("nats micro ls does not list amf-api:\n%s", out)
+	}
+	// `amf auth nats-context` makes a context the nats CLI selects.
+	xdg := "XDG_CONFIG_HOME=" + t.TempDir()
+	ctxCmd := startAmf(t, append(env, xdg), "auth", "nats-context", "--name", "amf-test")
+	if code := ctxCmd.wait(60 * time.Second); code != 0 {
+		t.Fatalf("amf auth nats-context: exit %d\n%s", code, ctxCmd.Output())
+	}
+	viaCtx := exec.Command(natsBin, "--context", "amf-test", "micro", "ls")
+	viaCtx.Env = append(os.Environ(), xdg)
+	if out, err := viaCtx.CombinedOutput(); err != nil || !strings.Contains(string(out), "amf-api") {
+		t.Fatalf("nats --context amf-test micro ls: %v\n%s", err, out)
 	}
 	// `nats sub` with a count ends by itself once the terminal event came.
 	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub", "--count", "20", "--raw")

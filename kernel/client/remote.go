@@ -96,13 +96,22 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 func apiError(code, text string) error {
 	switch code {
 	case "400", "413":
-		return fmt.Errorf("%w: %s", bus.ErrInvalidTask, strings.TrimPrefix(text, bus.ErrInvalidTask.Error()+": "))
+		return wrapText(bus.ErrInvalidTask, text)
 	case "403":
-		return fmt.Errorf("%w: %s", ErrForbidden, text)
+		return wrapText(ErrForbidden, text)
 	case "404":
-		return fmt.Errorf("%w: %s", ErrNotFound, text)
+		return wrapText(ErrNotFound, text)
 	case "409":
-		return fmt.Errorf("%w: %s", ErrFinished, text)
+		return wrapText(ErrFinished, text)
 	}
-	return fmt.Errorf("%w: %s", ErrUnavailable, text)
+	return wrapText(ErrUnavailable, text)
+}
+
+// wrapText wraps sentinel around the kernel's message, which may already
+// start with the sentinel's own text.
+func wrapText(sentinel error, text string) error {
+	if rest, ok := strings.CutPrefix(text, sentinel.Error()); ok {
+		return fmt.Errorf("%w%s", sentinel, rest)
+	}
+	return fmt.Errorf("%w: %s", sentinel, text)
 }

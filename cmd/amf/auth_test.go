@@ -1,0 +1,288 @@
+package main
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+)
+
+// authFixture is `amf up` with one credential per role, issued by
+// `amf auth creds` as an operator would, and the real nats CLI.
+type authFixture struct {
+	t        *testing.T
+	env      []string
+	natsBin  string
+	natsAddr string
+	creds    map[string]string
+}
+
+func newAuthFixture(t *testing.T) *authFixture {
+	natsBin := testenv.NeedBinary(t, "nats")
+	env, base, natsAddr := upEnv(t, fakeModel(t))
+	up := startAmf(t, env, "up")
+	waitHealthy(t, base, up)
+	f := &authFixture{t: t, env: env, natsBin: natsBin, natsAddr: natsAddr, creds: map[string]string{}}
+	dir := t.TempDir()
+	for name, args := range map[string][]string{
+		"admin":          {"admin"},
+		"worker":         {"worker"},
+		"bridge":         {"bridge"},
+		"client":         {"client"},
+		"client-network": {"client", "--grant", "network"},
+	} {
+		path := filepath.Join(dir, name+".creds")
+		f.amf(append([]string{"auth", "creds"}, append(args, "--name", name, "-o", path)...)...)
+		f.creds[name] = path
+	}
+	return f
+}
+
+// amf runs an amf command to its end and fails the test unless it exits 0.
+func (f *authFixture) amf(args ...string) string {
+	f.t.Helper()
+	p := startAmf(f.t, f.env, args...)
+	if code := p.wait(60 * time.Second); code != 0 {
+		f.t.Fatalf("amf %v: exit %d\n%s", args, code, p.Output())
+	}
+	return p.Output()
+}
+
+// nats runs the nats CLI as role ("" = without credentials).
+func (f *authFixture) nats(role string, args ...string) (string, error) {
+	f.t.Helper()
+	global := []string{"--server", "nats://" + f.natsAddr, "--timeout", "2s"}
+	if role != "" {
+		global = append(global, "--creds", f.creds[role])
+	}
+	out, err := exec.Command(f.natsBin, append(global, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func denied(out string) bool { return strings.Contains(out, "Permissions Violation for Publish") }
+
+// TestRolesDenialTable proves each role's limits with the nats CLI, from
+// the side of whoever holds the credential: every cell is one command,
+// allowed or refused by nats-server.
+func TestRolesDenialTable(t *testing.T) {
+	f := newAuthFixture(t)
+	// Something to read, and scratch resources the admin may destroy.
+	out, err := f.nats("admin", "req", "amf.api.submit", `{"id":"auth-seed","command":"echo seed"}`)
+	if err != nil || !strings.Contains(out, `"id":"auth-seed"`) {
+		t.Fatalf("admin submit: %v\n%s", err, out)
+	}
+	f.waitState("admin", "auth-seed", "done")
+	for _, args := range [][]string{
+		{"stream", "add", "AUTH_SCRATCH", "--subjects", "auth-scratch.>", "--defaults"},
+		{"consumer", "add", "AUTH_SCRATCH", "c1", "--pull", "--defaults"},
+	} {
+		if out, err := f.nats("admin", args...); err != nil {
+			t.Fatalf("nats %v: %v\n%s", args, err, out)
+		}
+	}
+
+	type action struct {
+		name string
+		args func(role string) []string
+		ok   func(out string, err error) bool
+	}
+	replied := func(marker string) func(string, error) bool {
+		return func(out string, err error) bool { return err == nil && strings.Contains(out, marker) }
+	}
+	exited0 := func(_ string, err error) bool { return err == nil }
+	same := func(args ...string) func(string) []string { return func(string) []string { return args } }
+	actions := []action{
+		{"submit", same("req", "amf.api.submit", `{"command":"true"}`), replied(`"events_subject"`)},
+		{"publish task", same("req", "amf.tasks.default", `{"command":"true"}`), replied(`"stream":"AMF_TASKS"`)},
+		{"publish event", same("req", "amf.events.auth-probe", `{"task_id":"auth-probe","type":"stdout","text":"x"}`), replied(`"stream":"AMF_EVENTS"`)},
+		{"publish memory", same("req", "amf.memory.auth-probe", `{}`), replied(`"stream":"AMF_MEMORY"`)},
+		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", "amf.events.auth-seed"), replied(`"type":"done"`)},
+		{"durable consumer", func(role string) []string {
+			if role == "admin" {
+				return []string{"consumer", "add", "AUTH_SCRATCH", "c2", "--pull", "--defaults"}
+			}
+			return []string{"consumer", "add", "AMF_EVENTS", "status-projector", "--pull", "--defaults"}
+		}, exited0},
+		{"consumer delete", func(role string) []string {
+			if role == "admin" {
+				return []string{"consumer", "rm", "AUTH_SCRATCH", "c1", "-f"}
+			}
+			return []string{"consumer", "rm", "AMF_TASKS", "pool-default", "-f"}
+		}, exited0},
+		{"stream delete", func(role string) []string {
+			if role == "admin" {
+				return []string{"stream", "rm", "AUTH_SCRATCH", "-f"}
+			}
+			return []string{"stream", "rm", "AMF_TASKS", "-f"}
+		}, exited0},
+		{"kv write", same("kv", "put", "AMF_STATUS", "auth-probe", "x"), exited0},
+	}
+	// allowed[role] lists the actions the role may do; all others must be
+	// refused by the server.
+	allowed := map[string][]string{
+		"admin":  {"submit", "publish task", "publish event", "publish memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"worker": {"publish event", "publish memory", "read events"},
+		"bridge": {"submit", "publish task", "read events"},
+		"client": {"submit", "publish task", "read events"},
+	}
+	for _, role := range []string{"worker", "bridge", "client", "admin"} {
+		for _, a := range actions {
+			want := contains(allowed[role], a.name)
+			out, err := f.nats(role, a.args(role)...)
+			switch {
+			case want && !a.ok(out, err):
+				t.Errorf("%s may %s, but: %v\n%s", role, a.name, err, out)
+			case !want && !denied(out):
+				t.Errorf("%s must not %s, but the server did not refuse: %v\n%s", role, a.name, err, out)
+			}
+		}
+	}
+	// The bus survived the attempts.
+	if out, err := f.nats("admin", "stream", "info", "AMF_TASKS"); err != nil {
+		t.Fatalf("AMF_TASKS gone: %v\n%s", err, out)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// status asks the task API for a task's status as role.
+func (f *authFixture) status(role, id string) map[string]any {
+	f.t.Helper()
+	out, err := f.nats(role, "req", "amf.api.status", id, "--raw")
+	if err != nil {
+		return nil
+	}
+	var st map[string]any
+	_ = json.Unmarshal([]byte(strings.TrimSpace(out)), &st)
+	return st
+}
+
+// waitState polls a task's status until it reaches state.
+func (f *authFixture) waitState(role, id, state string) map[string]any {
+	f.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := f.status(role, id)
+		if st["state"] == state {
+			return st
+		}
+		if s, _ := st["state"].(string); s == "done" || s == "failed" || s == "cancelled" || time.Now().After(deadline) {
+			f.t.Fatalf("task %s: want %s, status %v", id, state, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPolicyGrantAtEveryEntryPoint: a profile beyond strict needs a grant,
+// whether the task comes through the task API or is published raw.
+func TestPolicyGrantAtEveryEntryPoint(t *testing.T) {
+	f := newAuthFixture(t)
+	task := func(id, policy string) string {
+		return `{"id":"` + id + `","command":"echo ran","policy":"` + policy + `"}`
+	}
+	// Refused by nats-server: the credential may not publish there.
+	for _, c := range []struct{ role, subject, body string }{
+		{"client", "amf.api.submit.network", task("g1", "network")},
+		{"client", "amf.tasks.default.network", task("g2", "network")},
+		{"client-network", "amf.api.submit.trusted", task("g3", "trusted")},
+		{"client-network", "amf.tasks.default.trusted", task("g4", "trusted")},
+	} {
+		if out, _ := f.nats(c.role, "req", c.subject, c.body); !denied(out) {
+			t.Errorf("%s published on %s:\n%s", c.role, c.subject, out)
+		}
+	}
+	// Refused by the task API: the plain subject carries no grant.
+	out, _ := f.nats("client", "req", "amf.api.submit", task("g5", "network"))
+	if !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") || !strings.Contains(out, `grant "network"`) {
+		t.Errorf("micro submit of a network task without the grant:\n%s", out)
+	}
+	// Refused by the worker: published raw on the plain subject, or on a
+	// granted subject asking for more than that grant.
+	for _, c := range []struct{ role, subject, id, policy string }{
+		{"client", "amf.tasks.default", "g6", "network"},
+		{"client-network", "amf.tasks.default.network", "g7", "trusted"},
+	} {
+		if out, err := f.nats(c.role, "req", c.subject, task(c.id, c.policy)); err != nil || denied(out) {
+			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
+		}
+		st := f.waitState("admin", c.id, "failed")
+		if e, _ := st["error"].(string); !strings.Contains(e, "policy-grant") || !strings.Contains(e, `grant "`+c.policy+`"`) {
+			t.Errorf("task %s failed for another reason: %v", c.id, st)
+		}
+	}
+	// Allowed: within the grant, both ways in; strict needs none.
+	for _, c := range []struct{ role, subject, id, policy string }{
+		{"client-network", "amf.api.submit.network", "g8", "network"},
+		{"client-network", "amf.tasks.default.network", "g9", "network"},
+		{"bridge", "amf.api.submit.trusted", "g10", "trusted"},
+		{"client", "amf.api.submit", "g11", "strict"},
+		{"client", "amf.tasks.default", "g12", ""},
+	} {
+		if out, err := f.nats(c.role, "req", c.subject, task(c.id, c.policy)); err != nil || denied(out) {
+			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
+		}
+		f.waitState("admin", c.id, "done")
+	}
+	// amf run says which grant is missing.
+	p := startAmf(t, append(f.env, "AMF_NATS_CREDS="+f.creds["client"]), "run", "--policy", "network", "--cmd", "true")
+	if code := p.wait(60 * time.Second); code == 0 || !strings.Contains(p.Output(), "policy-grant") || !strings.Contains(p.Output(), "--grant network") {
+		t.Errorf("amf run --policy network with a client credential: exit %d\n%s", code, p.Output())
+	}
+}
+
+// TestNoCredentialNoConnection: loopback included, nobody connects
+// without a credential.
+func TestNoCredentialNoConnection(t *testing.T) {
+	f := newAuthFixture(t)
+	out, err := f.nats("", "pub", "amf.tasks.default", `{"command":"true"}`)
+	if err == nil || !strings.Contains(strings.ToLower(out), "authorization violation") {
+		t.Fatalf("connected without a credential: %v\n%s", err, out)
+	}
+	// amf run with a credential of nothing finds nothing to use.
+	p := startAmf(t, []string{"AMF_NATS_URL=nats://" + f.natsAddr, "AMF_STATE_DIR=" + t.TempDir()}, "run", "--cmd", "true")
+	if code := p.wait(60 * time.Second); code == 0 || !strings.Contains(p.Output(), "wants a credential") {
+		t.Fatalf("amf run without a credential: exit %d\n%s", code, p.Output())
+	}
+}
+
+// TestRevocationCutsOffALiveWorker: a worker on its own credential runs
+// a task; revoking the credential closes its live connection, with the
+// kernel running on, and the credential no longer connects.
+func TestRevocationCutsOffALiveWorker(t *testing.T) {
+	f := newAuthFixture(t)
+	far := filepath.Join(t.TempDir(), "far.creds")
+	f.amf("auth", "creds", "worker", "--pool", "far", "--name", "far-1", "-o", far)
+	w := startAmf(t, []string{"AMF_NATS_URL=nats://" + f.natsAddr, "AMF_NATS_CREDS=" + far,
+		"AMF_STATE_DIR=" + t.TempDir(), "OLLAMA_HOST=http://127.0.0.1:1"}, "worker", "--pool", "far", "--id", "far-w")
+	if out := f.amf("run", "--pool", "far", "--cmd", "echo from far away"); !strings.Contains(out, "from far away") || !strings.Contains(out, "far-w") {
+		t.Fatalf("task on pool far:\n%s", out)
+	}
+	if out := f.amf("auth", "revoke", "far-1"); !strings.Contains(out, "applied") {
+		t.Fatalf("revoke did not reach the running kernel:\n%s", out)
+	}
+	if code := w.wait(60 * time.Second); code == 0 || !strings.Contains(w.Output(), "closed the connection") {
+		t.Fatalf("revoked worker: exit %d\n%s", code, w.Output())
+	}
+	out, err := exec.Command(f.natsBin, "--server", "nats://"+f.natsAddr, "--creds", far, "pub", "x", "y").CombinedOutput()
+	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authorization violation") {
+		t.Fatalf("a revoked credential still connects: %v\n%s", err, out)
+	}
+	// The kernel ran on: the others' credentials still work.
+	if out, err := f.nats("client", "req", "amf.api.submit", `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
+		t.Fatalf("client after the revocation: %v\n%s", err, out)
+	}
+	if out := f.amf("auth", "list"); !strings.Contains(out, "revoked") {
+		t.Errorf("auth list does not show the revocation:\n%s", out)
+	}
+}
