@@ -95,3 +95,28 @@ func TestStoreCreateListRevoke(t *testing.T) {
 		t.Fatal("the bucket stores the secret")
 	}
 }
+
+// BenchmarkVerify is the cost of checking one request's token against
+// the watched bucket.
+func BenchmarkVerify(b *testing.B) {
+	k := kerneltest.Start(b)
+	ctx := context.Background()
+	st, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := st.Create(ctx, []tokens.Scope{tokens.ScopeRead}, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := st.Watch(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Stop()
+	for b.Loop() {
+		if _, err := v.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

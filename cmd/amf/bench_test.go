@@ -31,6 +31,7 @@ import (
 type benchMesh struct {
 	base string
 	llm  *ollamatest.Server
+	k    *kerneltest.Kernel
 }
 
 func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
@@ -60,7 +61,7 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
-	return &benchMesh{base: ts.URL, llm: llm}
+	return &benchMesh{base: ts.URL, llm: llm, k: k}
 }
 
 // submit posts a task and returns its id.
