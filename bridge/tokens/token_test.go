@@ -120,3 +120,28 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	tok, _, _ := tokens.Generate([]tokens.Scope{tokens.ScopeRead}, nil, "")
+	f.Add(tok, "submit,read", "network")
+	f.Add("amf_0123456789abcdef_x", " admin ,", "strict,,trusted")
+	f.Fuzz(func(t *testing.T, tok, scopes, grants string) {
+		if id, ok := tokens.IDOf(tok); ok && (len(id) != 16 || !strings.HasPrefix(tok, "amf_"+id+"_")) {
+			t.Fatalf("IDOf(%q) = %q", tok, id)
+		}
+		if sc, err := tokens.ParseScopes(scopes); err == nil {
+			for _, s := range sc {
+				if !strings.Contains(scopes, string(s)) {
+					t.Fatalf("scope %q not in %q", s, scopes)
+				}
+			}
+		}
+		if gr, err := tokens.ParseGrants(grants); err == nil {
+			for _, g := range gr {
+				if g == "" || g == "strict" || strings.ContainsAny(g, ", ") {
+					t.Fatalf("grant %q from %q", g, grants)
+				}
+			}
+		}
+	})
+}
