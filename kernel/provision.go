@@ -37,6 +37,13 @@ func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) erro
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
+	kv := p.Names.TokensBucketConfig()
+	if p.Replicas > 1 {
+		kv.Replicas = p.Replicas
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+		return fmt.Errorf("provision bucket %s: %w", kv.Bucket, err)
+	}
 	return nil
 }
 
