@@ -56,11 +56,16 @@ func TestParseSpecs(t *testing.T) {
 func TestStoreCreateListRevoke(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx := context.Background()
-	st, err := tokens.Open(ctx, k.JS, bus.Names{}, false)
-	if err == nil {
+	if _, err := tokens.Open(ctx, k.JS, bus.Names{}, false); err != nil {
+		t.Fatalf("a kernel provisions the bucket: %v", err)
+	}
+	if err := k.JS.DeleteKeyValue(ctx, bus.Names{}.TokensBucket()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Open(ctx, k.JS, bus.Names{}, false); err == nil {
 		t.Fatal("opening a missing bucket without create should fail")
 	}
-	st, err = tokens.Open(ctx, k.JS, bus.Names{}, true)
+	st, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
