@@ -228,6 +228,17 @@ func TestConsoleInABrowser(t *testing.T) {
 	if n := len(streams.opens(long)); n != 2 {
 		t.Errorf("the cancelled task's stream was opened %d times after its end, want 2", n)
 	}
+	// Log out, and back in by typing the token.
+	page.do("log out", 10*time.Second,
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS("#login-token")),
+	)
+	page.do("log in by the form", 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#login-token"), token),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#input")),
+	)
+
 	// Revoking the token ends the session: the next call is refused and
 	// the page asks for a token again.
 	id, _ := tokens.IDOf(token)

@@ -42,6 +42,13 @@ func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) erro
 	if _, err := js.CreateOrUpdateConsumer(ctx, p.Names.TasksStream(), p.Names.PoolConsumerConfig(bus.DefaultPool)); err != nil {
 		return fmt.Errorf("provision pool consumer: %w", err)
 	}
+	kv := p.Names.TokensBucketConfig()
+	if p.Replicas > 1 {
+		kv.Replicas = p.Replicas
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+		return fmt.Errorf("provision bucket %s: %w", kv.Bucket, err)
+	}
 	return nil
 }
 

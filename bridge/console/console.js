@@ -729,6 +729,7 @@
 
   function showLogin(msg) {
     document.body.dataset.auth = "needed";
+    refreshHealth();
     $("login").hidden = false;
     $("logout").hidden = true;
     $("login-error").textContent = msg || "";

@@ -20,16 +20,12 @@ type Store struct {
 }
 
 // Open binds the bucket, creating it when create is set (an operator's
-// connection) and the bucket is missing.
+// connection) and the bucket is missing. A kernel provisions it at
+// start, replicated as its streams are.
 func Open(ctx context.Context, js jetstream.JetStream, names bus.Names, create bool) (*Store, error) {
 	kv, err := js.KeyValue(ctx, names.TokensBucket())
 	if errors.Is(err, jetstream.ErrBucketNotFound) && create {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      names.TokensBucket(),
-			Description: "AMF-OS HTTP bearer tokens: SHA-256 hashes, scopes and grants",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-		})
+		kv, err = js.CreateKeyValue(ctx, names.TokensBucketConfig())
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = js.KeyValue(ctx, names.TokensBucket())
 		}

@@ -56,11 +56,16 @@ func TestParseSpecs(t *testing.T) {
 func TestStoreCreateListRevoke(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx := context.Background()
-	st, err := tokens.Open(ctx, k.JS, bus.Names{}, false)
-	if err == nil {
+	if _, err := tokens.Open(ctx, k.JS, bus.Names{}, false); err != nil {
+		t.Fatalf("a kernel provisions the bucket: %v", err)
+	}
+	if err := k.JS.DeleteKeyValue(ctx, bus.Names{}.TokensBucket()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Open(ctx, k.JS, bus.Names{}, false); err == nil {
 		t.Fatal("opening a missing bucket without create should fail")
 	}
-	st, err = tokens.Open(ctx, k.JS, bus.Names{}, true)
+	st, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,4 +99,54 @@ func TestStoreCreateListRevoke(t *testing.T) {
 	if strings.Contains(string(e.Value()), a[len(a)-43:]) {
 		t.Fatal("the bucket stores the secret")
 	}
+}
+
+// BenchmarkVerify is the cost of checking one request's token against
+// the watched bucket.
+func BenchmarkVerify(b *testing.B) {
+	k := kerneltest.Start(b)
+	ctx := context.Background()
+	st, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := st.Create(ctx, []tokens.Scope{tokens.ScopeRead}, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := st.Watch(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Stop()
+	for b.Loop() {
+		if _, err := v.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	tok, _, _ := tokens.Generate([]tokens.Scope{tokens.ScopeRead}, nil, "")
+	f.Add(tok, "submit,read", "network")
+	f.Add("amf_0123456789abcdef_x", " admin ,", "strict,,trusted")
+	f.Fuzz(func(t *testing.T, tok, scopes, grants string) {
+		if id, ok := tokens.IDOf(tok); ok && (len(id) != 16 || !strings.HasPrefix(tok, "amf_"+id+"_")) {
+			t.Fatalf("IDOf(%q) = %q", tok, id)
+		}
+		if sc, err := tokens.ParseScopes(scopes); err == nil {
+			for _, s := range sc {
+				if !strings.Contains(scopes, string(s)) {
+					t.Fatalf("scope %q not in %q", s, scopes)
+				}
+			}
+		}
+		if gr, err := tokens.ParseGrants(grants); err == nil {
+			for _, g := range gr {
+				if g == "" || g == "strict" || strings.ContainsAny(g, ", ") {
+					t.Fatalf("grant %q from %q", g, grants)
+				}
+			}
+		}
+	})
 }

@@ -43,8 +43,6 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 		srv.Shutdown()
 		return nil, err
 	}
-	// The kernel provisions the token bucket, so bridges elsewhere find
-	// it before any token exists.
 	js, err := jetstream.New(nc)
 	if err == nil {
 		var st *tokens.Store

@@ -33,12 +33,15 @@ import (
 type benchMesh struct {
 	base string
 	llm  *ollamatest.Server
+	k    *kerneltest.Kernel
 }
 
 func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
 	k := kerneltest.Start(b)
-	return newBenchMeshOn(b, k.NC, k.NC, nil, concurrency, opts...)
+	m := newBenchMeshOn(b, k.NC, k.NC, nil, concurrency, opts...)
+	m.k = k
+	return m
 }
 
 // newBenchMeshOn wires the bridge and the worker to the given

@@ -65,6 +65,18 @@ func (n Names) MemoryStreamConfig() jetstream.StreamConfig {
 	}
 }
 
+// TokensBucketConfig is the KV bucket of HTTP bearer tokens: one record
+// (SHA-256, scopes, grants) per token id, no history, so a revoked
+// token's record is gone.
+func (n Names) TokensBucketConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      n.TokensBucket(),
+		Description: "AMF-OS HTTP bearer tokens: SHA-256 hashes, scopes and grants",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+	}
+}
+
 // PoolConsumerConfig is the durable pull consumer a pool's workers share.
 // AckWait is short because workers send in-progress acks while they work:
 // a worker that dies is noticed quickly and its task redelivered.
