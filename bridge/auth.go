@@ -126,7 +126,7 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 		return fail(http.StatusUnauthorized, "unauthorized", "no token on this request")
 	}
 	if !rec.MayUse(t.Policy) {
-		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule policy_grant; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", t.Policy, t.Policy, t.Policy))
+		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule %s; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", t.Policy, t.Policy, bus.RuleGrant, t.Policy))
 	}
 	return nil
 }

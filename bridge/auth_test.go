@@ -204,7 +204,7 @@ func TestPolicyGrantOverHTTP(t *testing.T) {
 				if want && a.status != http.StatusAccepted {
 					t.Fatalf("got %d %s, want 202", a.status, a.msg)
 				}
-				if !want && (a.status != 403 || a.code != "policy_not_granted" || !strings.Contains(a.msg, `"`+p+`" grant`) || !strings.Contains(a.msg, "policy_grant")) {
+				if !want && (a.status != 403 || a.code != "policy_not_granted" || !strings.Contains(a.msg, `"`+p+`" grant`) || !strings.Contains(a.msg, "policy-grant")) {
 					t.Fatalf("got %d %q %q, want 403 policy_not_granted naming the rule and the %q grant", a.status, a.code, a.msg, p)
 				}
 			})

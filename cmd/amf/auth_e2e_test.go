@@ -125,7 +125,7 @@ func TestRawBusTasksCannotSmuggleEnv(t *testing.T) {
 	env, base, natsAddr := upEnv(t, fakeModel(t))
 	up := startAmf(t, env, "up")
 	waitHealthy(t, base, up)
-	nc, err := nats.Connect("nats://" + natsAddr)
+	nc, err := nats.Connect("nats://"+natsAddr, nats.UserCredentials(adminCreds(env)))
 	if err != nil {
 		t.Fatal(err)
 	}
