@@ -24,6 +24,9 @@ deps:
     command -v ps >/dev/null || need+=(procps)
     command -v unshare >/dev/null || need+=(util-linux)
     command -v bash >/dev/null || need+=(bash)
+    # shells whose completion scripts (amf completion) are tested
+    command -v zsh >/dev/null || need+=(zsh)
+    command -v fish >/dev/null || need+=(fish)
     # the nats CLI, for the tests that drive the kernel the way operators do
     gobin="$(go env GOPATH)/bin"
     [ -x "$gobin/nats" ] || command -v nats >/dev/null || go install github.com/nats-io/natscli/nats@v0.5.0
@@ -45,5 +48,5 @@ test: deps check
 
 # Benchmarks whose numbers README reports.
 bench:
-    go test -run '^$' -bench . -benchtime 2s ./sandbox/ ./memory/
+    go test -run '^$' -bench . -benchtime 2s ./sandbox/ ./memory/...
     go run ./cmd/amf bench all

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory"
 )
 
 func submitHTTP(t *testing.T, base, body string) string {
@@ -90,4 +93,28 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 		p.wait(30 * time.Second)
 		return !strings.Contains(p.Output(), rec.ID)
 	})
+}
+
+// TestMemorySearchWithoutWorkers: with no worker to answer, the CLI
+// says so and builds an index from the stream itself; --pool filters.
+func TestMemorySearchWithoutWorkers(t *testing.T) {
+	k := kerneltest.Start(t)
+	pub := memory.Publisher{JS: k.JS}
+	for _, l := range []bus.Learned{
+		{Instruction: "show the disk usage per filesystem", Command: "df -h", Pool: "ops", TaskID: "a"},
+		{Instruction: "show the disk usage of the home directory", Command: "du -sh ~", Pool: "dev", TaskID: "b"},
+	} {
+		if _, err := pub.Learn(context.Background(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"AMF_NATS_URL=" + k.ClientURL()}
+	p := startAmf(t, env, "memory", "search", "--pool", "dev", "disk usage")
+	if code := p.wait(60 * time.Second); code != 0 {
+		t.Fatalf("exit %d: %s", code, p.Output())
+	}
+	out := p.Output()
+	if !strings.Contains(out, "no worker serves memory search") || !strings.Contains(out, "du -sh ~") || strings.Contains(out, "df -h") {
+		t.Fatalf("amf memory search --pool dev without workers:\n%s", out)
+	}
 }

@@ -325,11 +325,11 @@ func (p *StatusProjector) rewriteAll(ctx context.Context, msg jetstream.Msg) {
 // written to the cache: with the KV cache each would otherwise be stored
 // a second time in JetStream. A message without the header is decoded.
 var streamingEvents = map[bus.EventType]bool{
-	bus.EventToken:  true,
-	bus.EventStdout: true,
-	bus.EventStderr: true,
-	bus.EventAnswer: true,
-	"thinking":      true, // a reasoning model's thinking tokens
+	bus.EventToken:    true,
+	bus.EventStdout:   true,
+	bus.EventStderr:   true,
+	bus.EventAnswer:   true,
+	bus.EventThinking: true,
 }
 
 func streaming(h nats.Header) bool {

@@ -51,8 +51,8 @@ func startProjector(tb testing.TB, projectStreaming bool) *projectorRig {
 	return &projectorRig{k: k, cache: c}
 }
 
-// publishTask publishes the events of one task that streams tokens
-// tokens and a few lines of output, each with its type header as a
+// publishTask publishes the events of one task that streams some
+// thinking, tokens tokens and a few lines of output, each with its type header as a
 // worker sends it, and returns how many events it published.
 func (r *projectorRig) publishTask(tb testing.TB, id string, tokens int) int {
 	tb.Helper()
@@ -69,6 +69,9 @@ func (r *projectorRig) publishTask(tb testing.TB, id string, tokens int) int {
 	}
 	pub(bus.Event{Type: bus.EventAccepted, Task: &bus.Task{ID: id, Instruction: "count the files", Pool: "default"}})
 	pub(bus.Event{Type: bus.EventAssigned, Worker: "w1", Attempt: 1})
+	for range 5 {
+		pub(bus.Event{Type: bus.EventThinking, Attempt: 1, Text: "hmm"})
+	}
 	for i := range tokens {
 		pub(bus.Event{Type: bus.EventToken, Attempt: 1, Text: fmt.Sprint(i, " ")})
 	}
@@ -118,7 +121,7 @@ func TestProjectorSkipsStreamingEvents(t *testing.T) {
 		writes := int(r.cache.writes.Load())
 		want := published // every event once
 		if !all {
-			want = published - tokens - 3 - 1 // tokens, stdout lines, answer
+			want = published - 5 - tokens - 3 - 1 // thinking, tokens, stdout lines, answer
 		}
 		if writes != want {
 			t.Errorf("projectStreaming=%v: %d cache writes for %d events, want %d", all, writes, published, want)

@@ -42,3 +42,30 @@ func ExampleOpen() {
 		log.Fatal(err)
 	}
 }
+
+// A worker serves its index to `amf memory search`; any client asks it
+// with memory.Search.
+func ExampleServe() {
+	ctx := context.Background()
+	nc, err := nats.Connect(nats.DefaultURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	kn, err := knowledge.Open(ctx, js, knowledge.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer kn.Close()
+	stop := knowledge.Serve(ctx, nc, bus.Names{}, kn)
+	defer stop()
+
+	rep, err := memory.Search(ctx, nc, bus.Names{}, memory.SearchRequest{Query: "free disk space", K: 5, Pool: "ops"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range rep.Matches {
+		fmt.Printf("%.2f %s\n", m.Score, m.Command)
+	}
+}

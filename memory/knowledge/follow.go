@@ -180,6 +180,8 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 		}
 	}
 
+	k.saving.Lock()
+	defer k.saving.Unlock()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, d := range items {

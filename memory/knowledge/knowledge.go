@@ -90,6 +90,9 @@ type Knowledge struct {
 
 	// mu orders changes to the collection and the flat index against
 	// reads of both; chromem-go's own locks guard only single calls.
+	// saving is held by save and around every change, taken before mu:
+	// a save keeps changes out without holding mu, so recall goes on.
+	saving  sync.Mutex
 	mu      sync.RWMutex
 	db      *chromem.DB
 	coll    *chromem.Collection
@@ -120,7 +123,7 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, 
 	k := &Knowledge{
 		Publisher: memory.Publisher{JS: js, Names: cfg.Names},
 		cfg:       cfg,
-		log:       cfg.Logger.With("part", "memory"),
+		log:       cfg.Logger,
 		changed:   make(chan struct{}),
 		caughtUp:  make(chan struct{}),
 	}

@@ -135,14 +135,15 @@ func (k *Knowledge) importIndex(ctx context.Context, body []byte, h indexHeader)
 }
 
 // save writes the index atomically (temporary file, fsync, rename).
-// Recall goes on meanwhile; the stream's next batch waits for the
-// export, because chromem-go exports its documents without a lock.
+// chromem-go exports its documents without a lock, so the stream's next
+// batch waits for the export (k.saving); recall, which only reads, goes
+// on meanwhile, since no writer is left waiting on k.mu.
 func (k *Knowledge) save() error {
 	if k.path == "" {
 		return nil
 	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
+	k.saving.Lock()
+	defer k.saving.Unlock()
 	if !k.dirty.Load() {
 		return nil
 	}
