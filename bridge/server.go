@@ -1,5 +1,6 @@
 // Package bridge is the HTTP face of AMF-OS: the task API, Server-Sent
-// Events re-emitted from the bus, the web console, health and metrics. It
+// Events re-emitted from the bus, the web console, health and metrics,
+// behind bearer tokens with scopes and policy grants (auth.go). It
 // publishes and reads bus messages only; it never runs a command and never
 // calls the model.
 package bridge

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,6 +116,23 @@ func TestUpCreatesAdminTokenAndCLIManagesTokens(t *testing.T) {
 	pollUntil(t, "the revoked token to be refused", func() bool {
 		return statusOf(t, plainHTTP, "GET", base+"/v1/tasks/nope", reader, "") == 401
 	})
+
+	// A restart keeps the admin token (and the revocation).
+	up.signal(syscall.SIGTERM)
+	if code := up.wait(30 * time.Second); code != 0 {
+		t.Fatalf("amf up exit %d on SIGTERM", code)
+	}
+	again := startAmf(t, env, "up")
+	waitHealthy(t, base, again)
+	if b, _ := os.ReadFile(file); strings.TrimSpace(string(b)) != admin {
+		t.Fatal("a restart replaced a valid admin token")
+	}
+	if got := statusOf(t, plainHTTP, "GET", base+"/v1/tasks/nope", admin, ""); got != 404 {
+		t.Fatalf("admin token after restart: %d", got)
+	}
+	if got := statusOf(t, plainHTTP, "GET", base+"/v1/tasks/nope", reader, ""); got != 401 {
+		t.Fatalf("revoked token after restart: %d", got)
+	}
 }
 
 // TestRawBusTasksCannotSmuggleEnv publishes tasks straight on the task
