@@ -1,6 +1,7 @@
 // Package kernel runs the embedded NATS server with JetStream that is the
-// bus of AMF-OS, and provisions the streams, consumers and buckets the
-// other parts rely on. It never runs commands and never calls the model.
+// bus of AMF-OS, and provisions the streams the other parts rely on (pool
+// consumers and buckets are made by the parts that use them). It never
+// runs commands and never calls the model.
 package kernel
 
 import (
@@ -46,6 +47,11 @@ type Server struct {
 	EventsMaxAge time.Duration
 	// EventsMaxBytes bounds the events stream's size (default unlimited).
 	EventsMaxBytes int64
+	// TasksDuplicates is how long the tasks stream remembers a task id
+	// (default bus.DefaultTasksDuplicates); EventsDuplicates the same for
+	// event message ids (default bus.DefaultEventsDuplicates).
+	TasksDuplicates  time.Duration
+	EventsDuplicates time.Duration
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded
@@ -80,7 +86,7 @@ func (s *Server) Start(ctx context.Context) error {
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, s.Listen)
+		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	}
 	s.ns = ns
 	nc, err := s.Connect(nats.Name("amf-kernel-provision"))
@@ -102,7 +108,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if err := provisionWhenReady(ctx, js, Provisioning{
-		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes, Replicas: replicas,
+		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes,
+		TasksDuplicates: s.TasksDuplicates, EventsDuplicates: s.EventsDuplicates, Replicas: replicas,
 	}, s.logger()); err != nil {
 		s.Shutdown()
 		return err
@@ -175,10 +182,6 @@ func (s *Server) ClientURL() string {
 	}
 	return s.ns.ClientURL()
 }
-
-// NATS exposes the embedded server for callers that need its internals
-// (cluster state in health checks, tests).
-func (s *Server) NATS() *server.Server { return s.ns }
 
 // Shutdown stops the server and waits until it has stopped. Clients
 // should drain their connections before this is called.

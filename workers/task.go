@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -45,19 +44,37 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	task, err := bus.DecodeTask(msg.Data())
-	if id := taskID(msg, meta); err != nil || bus.PeekID(msg.Data()) == "" {
-		task.ID = id
-	}
+	// One decode, with the bus's id rule: every delivery of this message
+	// agrees on the id, even when the body cannot be decoded.
+	task, err := bus.DecodeTaskMsg(msg.Data(), msg.Headers(), meta.Sequence.Stream)
 	log := w.Logger.With("task", task.ID, "delivery", meta.NumDelivered)
-	em := &emitter{js: w.js, names: w.Names, taskID: task.ID, worker: w.ID}
+	em := &emitter{js: w.js, events: w.events, names: w.Names, taskID: task.ID, worker: w.ID}
+
+	// A redelivered task may already have ended (the previous worker
+	// stored the terminal event but died before acking); a task may have
+	// been cancelled while it waited in the queue.
+	last, lerr := w.Names.LastEvent(ctx, w.events, task.ID)
+	switch {
+	case errors.Is(lerr, bus.ErrNoEvents):
+	case lerr != nil:
+		log.Warn("look up task events; retrying later", "err", lerr)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	case last.Type.Terminal():
+		log.Info("task already ended; acknowledging", "type", last.Type)
+		_ = msg.DoubleAck(ctx)
+		return
+	}
 	if err != nil {
 		log.Warn("undecodable task", "err", err)
+		em.lastSeq = last.Seq
 		e := em.event(bus.EventFailed)
 		e.Reason = err.Error()
-		e.Rule = "invalid_task"
-		if ferr := em.finish(ctx, e); ferr != nil {
+		e.Rule = "invalid-task"
+		if ferr := em.finish(ctx, e); ferr != nil && !errors.Is(ferr, errEnded) {
 			log.Error("report undecodable task", "err", ferr)
+			_ = msg.NakWithDelay(time.Second)
+			return
 		}
 		_ = msg.Term()
 		return
@@ -75,24 +92,31 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 
-	// A redelivered task may already have ended (the previous worker
-	// stored the terminal event but died before acking), or may have been
-	// cancelled while it waited in the queue.
-	if last, err := w.lastEvent(ctx, task.ID); err == nil {
-		switch {
-		case last.Type.Terminal():
-			log.Info("task already ended; acknowledging", "type", last.Type)
-			_ = msg.DoubleAck(ctx)
-			return
-		case last.Type == bus.EventCancelRequested:
-			cancel(cancelError{reason: orDefault(last.Reason, "cancelled by request")})
-		}
-	}
-
+	// The assigned event is fenced on the newest event seen: it is
+	// stored only if no other worker wrote to the task since, which is
+	// how this worker proves it holds the task before it starts.
 	assigned := em.event(bus.EventAssigned)
 	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.Pool, int(meta.NumDelivered)
 	assigned.Task = &task
-	em.emit(assigned)
+	err = em.claim(ctx, assigned, last, func(reason string) {
+		cancel(cancelError{reason: orDefault(reason, "cancelled by request")})
+	})
+	switch {
+	case errors.Is(err, errEnded):
+		log.Info("task already ended; acknowledging")
+		_ = msg.DoubleAck(ctx)
+		return
+	case errors.Is(err, errStale):
+		// Another delivery of the task is alive and writing: leave it the
+		// task, and look again once it should have ended or died.
+		log.Warn("task is held by another worker; not running it")
+		_ = msg.NakWithDelay(bus.PoolAckWait)
+		return
+	case err != nil:
+		log.Warn("claim task; retrying later", "err", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
 
 	stopProgress := w.keepInProgress(ctx, msg)
 	defer stopProgress()
@@ -109,7 +133,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	storeCtx, cancelStore := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelStore()
-	if err := em.finish(storeCtx, final); err != nil {
+	switch err := em.finish(storeCtx, final); {
+	case errors.Is(err, errStale), errors.Is(err, errEnded):
+		// Another worker took the task over (a redelivery after a kernel
+		// restart): its run is the one that counts, and its ack too.
+		log.Warn("task taken over by another worker; dropping this run's end", "err", err)
+		return
+	case err != nil:
 		log.Error("store terminal event; task will be redelivered", "err", err)
 		_ = msg.NakWithDelay(2 * time.Second)
 		return
@@ -118,27 +148,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		log.Warn("ack task", "err", err)
 	}
 	log.Info("task ended", "type", final.Type)
-}
-
-// taskID is the id of a task message: the one in its body, else its
-// de-duplication header, else one derived from the stream sequence, so
-// every delivery of the same message agrees on it.
-func taskID(msg jetstream.Msg, meta *jetstream.MsgMetadata) string {
-	if id := bus.PeekID(msg.Data()); id != "" {
-		return id
-	}
-	if h := msg.Headers().Get(bus.HeaderMsgID); h != "" && bus.ValidToken(h) {
-		return h
-	}
-	return fmt.Sprintf("t-seq%d", meta.Sequence.Stream)
-}
-
-func (w *Worker) lastEvent(ctx context.Context, id string) (bus.Event, error) {
-	raw, err := w.events.GetLastMsgForSubject(ctx, w.Names.Event(id))
-	if err != nil {
-		return bus.Event{}, err
-	}
-	return bus.DecodeEvent(raw.Data)
 }
 
 // keepInProgress tells JetStream the task is still being worked on, so a

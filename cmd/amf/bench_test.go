@@ -21,6 +21,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/internal/ssetest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/workers"
@@ -80,14 +81,14 @@ func (m *benchMesh) submit(b *testing.B, body string) string {
 }
 
 // stream reads a task's SSE stream to its end, calling fn per message.
-func (m *benchMesh) stream(b *testing.B, id string, fn func(bridge.SSEMessage)) {
+func (m *benchMesh) stream(b *testing.B, id string, fn func(ssetest.Message)) {
 	resp, err := http.Get(m.base + "/v1/tasks/" + id + "/events")
 	if err != nil {
 		b.Error(err)
 		return
 	}
 	defer resp.Body.Close()
-	if err := bridge.ReadSSE(resp.Body, func(msg bridge.SSEMessage) error { fn(msg); return nil }); err != nil {
+	if err := ssetest.Read(resp.Body, func(msg ssetest.Message) error { fn(msg); return nil }); err != nil {
 		b.Error(err)
 	}
 }
@@ -140,7 +141,7 @@ func BenchmarkTTFT(b *testing.B) {
 		start = time.Now()
 		id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
 		first := time.Duration(0)
-		m.stream(b, id, func(msg bridge.SSEMessage) {
+		m.stream(b, id, func(msg ssetest.Message) {
 			if first == 0 && msg.Event == string(bus.EventToken) {
 				first = time.Since(start)
 			}
@@ -184,7 +185,7 @@ func BenchmarkTokenRelay(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
-				m.stream(b, id, func(msg bridge.SSEMessage) {
+				m.stream(b, id, func(msg ssetest.Message) {
 					if msg.Event != string(bus.EventToken) {
 						return
 					}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/amf-os/amf/kernel/bus"
 )
 
@@ -121,4 +123,49 @@ func FuzzDecodeTask(f *testing.F) {
 			t.Fatalf("re-decode: %v", err)
 		}
 	})
+}
+
+func TestDecodeTaskMsgIDRule(t *testing.T) {
+	hdr := func(id string) nats.Header { return nats.Header{bus.HeaderMsgID: []string{id}} }
+	cases := []struct {
+		name    string
+		body    string
+		h       nats.Header
+		seq     uint64
+		wantID  string
+		wantErr error
+	}{
+		{name: "body id first", body: `{"id":"body","command":"ls"}`, h: hdr("header"), seq: 7, wantID: "body"},
+		{name: "header next", body: `{"command":"ls"}`, h: hdr("header"), seq: 7, wantID: "header"},
+		{name: "stream sequence last", body: `{"command":"ls"}`, seq: 7, wantID: "t-seq7"},
+		{name: "undecodable keeps the body id", body: `{"id":"broken","command":5}`, seq: 7, wantID: "broken", wantErr: bus.ErrInvalidTask},
+		{name: "undecodable without id", body: `not json`, h: hdr("header"), seq: 7, wantID: "header", wantErr: bus.ErrInvalidTask},
+		{name: "invalid body id reported under the fallback", body: `{"id":"a.b","command":"ls"}`, seq: 7, wantID: "t-seq7", wantErr: bus.ErrInvalidTask},
+		{name: "invalid header", body: `{"command":"ls"}`, h: hdr("a b"), seq: 7, wantID: "t-seq7", wantErr: bus.ErrInvalidTask},
+		{name: "too large keeps its id", body: `{"id":"big","command":"` + strings.Repeat("x", bus.MaxTaskBytes) + `"}`, seq: 7, wantID: "big", wantErr: bus.ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			task, err := bus.DecodeTaskMsg([]byte(c.body), c.h, c.seq)
+			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if got := task.ID; got != c.wantID {
+				t.Fatalf("id = %q, want %q", got, c.wantID)
+			}
+			if err == nil && !task.Normalized() {
+				t.Fatal("a decoded task is not marked normalized")
+			}
+		})
+	}
+}
+
+func TestHugeTimeoutSaysWhy(t *testing.T) {
+	_, err := bus.DecodeTask([]byte(`{"command":"ls","timeout":1e300}`))
+	if !errors.Is(err, bus.ErrInvalidTask) {
+		t.Fatalf("err = %v, want invalid task", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "-") || !strings.Contains(msg, "1e300") || !strings.Contains(msg, "24h") {
+		t.Fatalf("message %q should name the value and the limit, with no overflowed duration", msg)
+	}
 }

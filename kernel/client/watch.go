@@ -75,17 +75,17 @@ func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bo
 	if err := c.init(ctx); err != nil {
 		return nil, err
 	}
-	last, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
+	last, err := c.Names.LastEvent(ctx, c.events, id)
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case errors.Is(err, bus.ErrNoEvents):
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	case err != nil:
 		return nil, fmt.Errorf("watch %s: %w", id, err)
 	}
-	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Sequence, follow: follow}
+	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Seq, follow: follow}
 	// Resuming after the terminal event finds nothing more, ever: end at
 	// once instead of following a finished task.
-	if last.Sequence <= afterSeq && (!follow || rawType(last.Header.Get(bus.HeaderEventType), last.Data).Terminal()) {
+	if last.Seq <= afterSeq && (!follow || last.Type.Terminal()) {
 		st.ended = true
 	}
 	return st, nil
@@ -130,7 +130,7 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", id, err)
 		}
-		r := RawEvent{Seq: meta.Sequence.Stream, Type: rawType(msg.Headers().Get(bus.HeaderEventType), msg.Data()), Data: msg.Data()}
+		r := RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Headers(), msg.Data()), Data: msg.Data()}
 		if err := fn(r); err != nil {
 			if errors.Is(err, errStop) {
 				return nil
@@ -141,16 +141,4 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 			return nil
 		}
 	}
-}
-
-// rawType is an event's type from its header, or from its body when it
-// was published without the header (by hand, say).
-func rawType(header string, data []byte) bus.EventType {
-	if header != "" {
-		return bus.EventType(header)
-	}
-	if e, err := bus.DecodeEvent(data); err == nil {
-		return e.Type
-	}
-	return ""
 }
