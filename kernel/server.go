@@ -66,7 +66,9 @@ type Server struct {
 	// NATSLogs passes nats-server's own log lines to Logger.
 	NATSLogs bool
 
-	ns *server.Server
+	ns       *server.Server
+	nc       *nats.Conn // the kernel's own connection, for what it answers
+	ncClosed chan struct{}
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -113,6 +115,16 @@ func (s *Server) Start(ctx context.Context) error {
 	}, s.logger()); err != nil {
 		s.Shutdown()
 		return err
+	}
+	s.ncClosed = make(chan struct{})
+	closed := s.ncClosed
+	if s.nc, err = s.Connect(nats.Name("amf-kernel"), nats.ClosedHandler(func(*nats.Conn) { close(closed) })); err != nil {
+		s.Shutdown()
+		return err
+	}
+	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
 	}
 	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
 	return nil
@@ -186,6 +198,17 @@ func (s *Server) ClientURL() string {
 // Shutdown stops the server and waits until it has stopped. Clients
 // should drain their connections before this is called.
 func (s *Server) Shutdown() {
+	if s.nc != nil {
+		// Drain lets a handler in flight finish its answer first.
+		if s.nc.Drain() == nil {
+			select {
+			case <-s.ncClosed:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		s.nc.Close()
+		s.nc = nil
+	}
 	if s.ns == nil {
 		return
 	}

@@ -77,7 +77,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Names:    c.names(),
 		Embedder: memory.ChooseEmbedder(ctx, llm, w.embedModel, log),
 		NoReuse:  !w.reuse,
-		Logger:   log.With("part", "memory"),
+		Logger:   slog.Default(), // it adds part=memory itself
 	})
 	if err != nil {
 		closeRunner()
