@@ -63,3 +63,29 @@ func TestOversizeTaskIsStored(t *testing.T) {
 		t.Fatalf("oversize task refused by the stream: %v", err)
 	}
 }
+
+// A store made when the tasks stream took every depth of subject is
+// provisioned again without losing what it holds.
+func TestProvisionNarrowsOldTasksSubjects(t *testing.T) {
+	k := kerneltest.Start(t)
+	ctx := context.Background()
+	names := bus.Names{}
+	old := names.TasksStreamConfig(0)
+	old.Subjects = []string{"amf.tasks.>"}
+	if _, err := k.JS.UpdateStream(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.JS.Publish(ctx, "amf.tasks.a.b", []byte(`{"command":"ls"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := kernel.Provision(ctx, k.JS, kernel.Provisioning{Names: names}); err != nil {
+		t.Fatalf("provision over an old tasks stream: %v", err)
+	}
+	s, err := k.JS.Stream(ctx, names.TasksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.Subjects; len(got) != 1 || got[0] != names.Tasks() {
+		t.Fatalf("subjects %v, want [%s]", got, names.Tasks())
+	}
+}
