@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/workers"
@@ -49,5 +50,47 @@ func TestBadTaskDoesNotEndAFinishedTask(t *testing.T) {
 	evs := m.wait(id)
 	if got := count(evs, bus.EventDone) + count(evs, bus.EventFailed); got != 1 {
 		t.Fatalf("finished task has %d ends: %v", got, types(evs))
+	}
+}
+
+// A worker that another took the task from (as after a kernel restart
+// that redelivered it) stores no end of its own and does not ack: the
+// task is run again by its new holder and ends exactly once.
+func TestStaleHolderStoresNoEnd(t *testing.T) {
+	m := newMesh(t)
+	m.startWorker(&workers.Worker{Concurrency: 1})
+	id := m.submit(bus.Task{Command: "sleep 1; echo ran"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
+		if e.Type == bus.EventExecStart {
+			return context.Canceled
+		}
+		return nil
+	})
+	other := bus.Event{TaskID: id, Type: bus.EventAssigned, Worker: "other-worker", TS: time.Now().UTC()}
+	if _, err := m.k.JS.PublishMsg(ctx, bus.Names{}.EventMsg(other)); err != nil {
+		t.Fatal(err)
+	}
+	evs := m.wait(id)
+	assertOneTerminal(t, evs)
+	if e := last(evs); e.Type != bus.EventDone {
+		t.Fatalf("task ended %+v", e)
+	}
+	// The end is stored by the run that started after the takeover.
+	var takeover, endSeq uint64
+	for _, e := range evs {
+		if e.Type == bus.EventAssigned && e.Worker == "other-worker" {
+			takeover = e.Seq
+		}
+		if e.Type.Terminal() {
+			endSeq = e.Seq
+		}
+	}
+	if got := count(evs, bus.EventAssigned); got != 3 {
+		t.Fatalf("assigned %d times, want 3 (first, takeover, redelivery): %v", got, types(evs))
+	}
+	if endSeq < takeover {
+		t.Fatalf("the stale run stored the end: %v", types(evs))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -50,6 +51,12 @@ type emitter struct {
 	unconfirmed []unconfirmed
 	// lost counts events the stream refused; reported on the terminal one.
 	lost int
+	// claimed is the sequence of this delivery's assigned event, and base
+	// the number of events the task had then (0: not known). own are the
+	// sequences of this worker's events stored since, so finish can tell
+	// whether anyone else wrote in between.
+	claimed, base uint64
+	own           []uint64
 }
 
 type unconfirmed struct {
@@ -91,6 +98,7 @@ func (em *emitter) settle(n int) {
 		select {
 		case ack := <-f.Ok():
 			em.lastSeq = max(em.lastSeq, ack.Sequence)
+			em.own = append(em.own, ack.Sequence)
 		case err := <-f.Err():
 			var apiErr *jetstream.APIError
 			switch {
@@ -132,7 +140,8 @@ func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCan
 		}
 		ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(last.Seq))
 		if err == nil {
-			em.lastSeq = ack.Sequence
+			em.lastSeq, em.claimed = ack.Sequence, ack.Sequence
+			em.base, _ = em.count(ctx)
 			return nil
 		}
 		if !bus.IsFenceConflict(err) {
@@ -167,6 +176,9 @@ func (em *emitter) finish(ctx context.Context, e bus.Event) error {
 	// one, so a reader that sees the end has seen everything.
 	em.settle(0)
 	em.confirm(ctx)
+	if err := em.stillHeld(ctx); err != nil {
+		return err
+	}
 	if em.lost > 0 && e.Reason == "" {
 		e.Reason = fmt.Sprintf("%d events could not be stored", em.lost)
 	}
@@ -194,6 +206,46 @@ func (em *emitter) finish(ctx context.Context, e bus.Event) error {
 		}
 	}
 	return errStale
+}
+
+// stillHeld finds another holder's events among this worker's own since
+// its claim: the fence on the terminal event alone sees only what came
+// after this worker's newest event. It costs one count of the task's
+// events, and a walk through them only when someone else wrote.
+func (em *emitter) stillHeld(ctx context.Context) error {
+	if em.base == 0 {
+		return nil
+	}
+	n, err := em.count(ctx)
+	if err != nil || n <= em.base+uint64(len(em.own)) {
+		return nil // unknown, or only our own: the fence decides
+	}
+	slices.Sort(em.own)
+	for seq := em.claimed + 1; ; {
+		next, err := em.names.NextEvent(ctx, em.events, em.taskID, seq)
+		if err != nil {
+			return nil
+		}
+		if _, mine := slices.BinarySearch(em.own, next.Seq); !mine {
+			switch {
+			case next.Type.Terminal():
+				return errEnded
+			case !requestType(next.Type):
+				return errStale
+			}
+		}
+		seq = next.Seq + 1
+	}
+}
+
+// count is how many events the task has stored.
+func (em *emitter) count(ctx context.Context) (uint64, error) {
+	subject := em.names.Event(em.taskID)
+	info, err := em.events.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Subjects[subject], nil
 }
 
 // skipRequests moves lastSeq past the events added after it when every
@@ -230,6 +282,7 @@ func (em *emitter) confirm(ctx context.Context) {
 	for _, u := range em.unconfirmed {
 		if seq, ok := em.stored(ctx, u.msg.Data, max(u.after, cursor)+1); ok {
 			em.lastSeq, cursor = max(em.lastSeq, seq), seq
+			em.own = append(em.own, seq)
 			continue
 		}
 		em.lost++

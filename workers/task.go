@@ -65,13 +65,22 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.DoubleAck(ctx)
 		return
 	}
+	if err != nil && last.Seq > 0 && last.Type != bus.EventAccepted && last.Type != bus.EventCancelRequested {
+		// The id names a task a worker holds: a bad message under the
+		// same id is not that task's to end.
+		log.Warn("undecodable task under the id of a task in progress; dropped", "err", err)
+		_ = msg.Term()
+		return
+	}
 	if err != nil {
 		log.Warn("undecodable task", "err", err)
 		em.lastSeq = last.Seq
 		e := em.event(bus.EventFailed)
 		e.Reason = err.Error()
 		e.Rule = "invalid-task"
-		if ferr := em.finish(ctx, e); ferr != nil && !errors.Is(ferr, errEnded) {
+		// A task that ended, or is in progress, under the same id is not
+		// this message's to end: it is only dropped.
+		if ferr := em.finish(ctx, e); ferr != nil && !errors.Is(ferr, errEnded) && !errors.Is(ferr, errStale) {
 			log.Error("report undecodable task", "err", ferr)
 			_ = msg.NakWithDelay(time.Second)
 			return
