@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +333,56 @@ func TestStatusAndWatch(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A submission while the kernel is down fails naming the id; once the
+// kernel is back, the retry with that id queues the task exactly once.
+func TestSubmitAcrossKernelLoss(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := kernel.Server{StateDir: t.TempDir(), Listen: addr}
+	k := kerneltest.StartWith(t, cfg)
+	nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := &client.Client{NC: nc}
+	ctx := context.Background()
+	if _, _, err := c.Submit(ctx, bus.Task{ID: "before", Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	k.Stop()
+
+	down, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, _, err = c.Submit(down, bus.Task{ID: "during", Command: "true"})
+	cancel()
+	var se *client.SubmitError
+	if !errors.As(err, &se) || se.ID != "during" || !strings.Contains(err.Error(), "retry with the same id") {
+		t.Fatalf("submit with the kernel down: %v, want a SubmitError naming the id", err)
+	}
+
+	k = kerneltest.StartWith(t, cfg)
+	for {
+		_, _, err = c.Submit(ctx, bus.Task{ID: "during", Command: "true"})
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &se) {
+			t.Fatalf("retry: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // the connection is still coming back
+	}
+	if got, want := types(events(t, c, "during")), "accepted"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+	got := queued(t, k, bus.DefaultPool)
+	if len(got) != 2 || got[0] != "before" || got[1] != "during" {
+		t.Fatalf("queued %v, want [before during]", got)
 	}
 }

@@ -37,12 +37,14 @@ func StartIn(t testing.TB, dir string) *Kernel {
 }
 
 // StartWith runs a kernel configured as cfg (de-duplication windows, a
-// state dir to restart on), listening on a random 127.0.0.1 port with its
-// store in a temporary directory unless cfg names one.
+// state dir and address to restart on), listening on a random 127.0.0.1
+// port with its store in a temporary directory unless cfg names them.
 func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
 	t.Helper()
 	srv := &cfg
-	srv.Listen = "127.0.0.1:-1"
+	if srv.Listen == "" {
+		srv.Listen = "127.0.0.1:-1"
+	}
 	if srv.StateDir == "" {
 		srv.StateDir = t.TempDir()
 	}
