@@ -169,3 +169,22 @@ func TestHugeTimeoutSaysWhy(t *testing.T) {
 		t.Fatalf("message %q should name the value and the limit, with no overflowed duration", msg)
 	}
 }
+
+// Every message gets a usable id, decodable or not, so its failure can be
+// reported on its own event subject.
+func FuzzDecodeTaskMsg(f *testing.F) {
+	for _, s := range []struct{ body, header string }{
+		{`{"command":"ls"}`, ""}, {`{"id":"x","command":"ls"}`, "y"}, {`{"command":5}`, "h"}, {`{"id":"a.b"}`, "a b"}, {"\xff", ""},
+	} {
+		f.Add([]byte(s.body), s.header, uint64(3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, header string, seq uint64) {
+		task, err := bus.DecodeTaskMsg(data, nats.Header{bus.HeaderMsgID: []string{header}}, seq)
+		if !bus.ValidToken(task.ID) {
+			t.Fatalf("id %q is not a subject token (err %v)", task.ID, err)
+		}
+		if err != nil && !errors.Is(err, bus.ErrInvalidTask) && !errors.Is(err, bus.ErrTooLarge) {
+			t.Fatalf("error does not wrap a sentinel: %v", err)
+		}
+	})
+}
