@@ -24,6 +24,11 @@ func setup(t *testing.T) (*kerneltest.Kernel, *client.Client) {
 	return k, &client.Client{NC: k.NC, JS: k.JS}
 }
 
+// setupB is a client on a running kernel.
+func setupB(_ testing.TB, k *kerneltest.Kernel) (*kerneltest.Kernel, *client.Client) {
+	return k, &client.Client{NC: k.NC, JS: k.JS}
+}
+
 // events returns every stored event of a task, in order.
 func events(t *testing.T, c *client.Client, id string) []bus.Event {
 	t.Helper()
