@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/internal/ssetest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -167,7 +168,7 @@ func publishEvents(t *testing.T, f *fixture, id string, from, to int, terminal b
 
 // readSome reads up to n events from the stream, resuming after lastID,
 // and returns them with whether the terminal event was seen.
-func readSome(t *testing.T, url, lastID string, n int) ([]bridge.SSEMessage, bool) {
+func readSome(t *testing.T, url, lastID string, n int) ([]ssetest.Message, bool) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if lastID != "" {
@@ -183,10 +184,10 @@ func readSome(t *testing.T, url, lastID string, n int) ([]bridge.SSEMessage, boo
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	var got []bridge.SSEMessage
+	var got []ssetest.Message
 	done := false
 	stop := errors.New("enough")
-	err = bridge.ReadSSE(resp.Body, func(m bridge.SSEMessage) error {
+	err = ssetest.Read(resp.Body, func(m ssetest.Message) error {
 		got = append(got, m)
 		if m.Event == string(bus.EventDone) {
 			done = true
@@ -219,7 +220,7 @@ func TestSSEResumeAcrossManyReconnectsLosesAndRepeatsNothing(t *testing.T) {
 	// Also interleave another task's events to make sure the filter holds.
 	publishEvents(t, f, "other-task", 0, 5, false)
 
-	var all []bridge.SSEMessage
+	var all []ssetest.Message
 	lastID := ""
 	reconnects := 0
 	for {
@@ -392,7 +393,7 @@ func TestSSEResumeAfterTheEndEndsAtOnce(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	n := 0
-	if err := bridge.ReadSSE(resp.Body, func(bridge.SSEMessage) error { n++; return nil }); err != nil {
+	if err := ssetest.Read(resp.Body, func(ssetest.Message) error { n++; return nil }); err != nil {
 		t.Fatalf("stream did not end by itself: %v", err)
 	}
 	if resp.StatusCode != 200 || n != 0 {

@@ -37,6 +37,7 @@ func (s *Server) submit(c echo.Context) error {
 	if len(body) > bus.MaxTaskBytes {
 		return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("task is larger than %d bytes", bus.MaxTaskBytes))
 	}
+	// Decoded and normalised once, here; Submit does not validate again.
 	t, err := bus.DecodeTask(body)
 	if err != nil {
 		if errors.Is(err, bus.ErrTooLarge) {
@@ -49,6 +50,7 @@ func (s *Server) submit(c echo.Context) error {
 	}
 	t, dup, err := s.Client.Submit(c.Request().Context(), t)
 	if err != nil {
+		// The message names the id and says to retry with it.
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
 	s.metrics.submitted.Inc()

@@ -77,7 +77,7 @@ func TestSyncChoiceIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	if !srv.NATS().JetStreamConfig().SyncAlways {
+	if !srv.EmbeddedServer().JetStreamConfig().SyncAlways {
 		t.Fatal("sync always did not reach JetStream")
 	}
 }

@@ -18,6 +18,10 @@ type Provisioning struct {
 	Names          bus.Names
 	EventsMaxAge   time.Duration
 	EventsMaxBytes int64
+	// TasksDuplicates and EventsDuplicates are the streams' de-duplication
+	// windows (zero: bus.DefaultTasksDuplicates, bus.DefaultEventsDuplicates).
+	TasksDuplicates  time.Duration
+	EventsDuplicates time.Duration
 	// Replicas is the copies a cluster keeps of each stream (1 alone).
 	Replicas int
 }
@@ -26,8 +30,8 @@ type Provisioning struct {
 // run at every start, it keeps every existing message.
 func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) error {
 	for _, cfg := range []jetstream.StreamConfig{
-		p.Names.TasksStreamConfig(),
-		p.Names.EventsStreamConfig(p.EventsMaxAge, p.EventsMaxBytes),
+		p.Names.TasksStreamConfig(p.TasksDuplicates),
+		p.Names.EventsStreamConfig(p.EventsMaxAge, p.EventsMaxBytes, p.EventsDuplicates),
 		p.Names.MemoryStreamConfig(),
 	} {
 		if p.Replicas > 1 {

@@ -1,6 +1,7 @@
 // Package kernel runs the embedded NATS server with JetStream that is the
-// bus of AMF-OS, and provisions the streams, consumers and buckets the
-// other parts rely on. It never runs commands and never calls the model.
+// bus of AMF-OS, and provisions the streams the other parts rely on (pool
+// consumers and buckets are made by the parts that use them). It never
+// runs commands and never calls the model.
 package kernel
 
 import (
@@ -46,6 +47,11 @@ type Server struct {
 	EventsMaxAge time.Duration
 	// EventsMaxBytes bounds the events stream's size (default unlimited).
 	EventsMaxBytes int64
+	// TasksDuplicates is how long the tasks stream remembers a task id
+	// (default bus.DefaultTasksDuplicates); EventsDuplicates the same for
+	// event message ids (default bus.DefaultEventsDuplicates).
+	TasksDuplicates  time.Duration
+	EventsDuplicates time.Duration
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded
@@ -69,7 +75,8 @@ type Server struct {
 	TLS TLSFiles
 
 	ns        *server.Server
-	nc        *nats.Conn // the kernel's own connection: provisioning, pools
+	nc        *nats.Conn // the kernel's own connection: provisioning, pools, what it answers
+	ncClosed  chan struct{}
 	auth      *Authority
 	self      []byte     // the kernel's own admin credential, never written out
 	exhausted *nats.Conn // follows max-deliveries advisories
@@ -95,10 +102,12 @@ func (s *Server) Start(ctx context.Context) error {
 	go ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
-		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, s.Listen)
+		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	}
 	s.ns = ns
-	nc, err := s.Connect(nats.Name("amf-kernel"))
+	s.ncClosed = make(chan struct{})
+	closed := s.ncClosed
+	nc, err := s.Connect(nats.Name("amf-kernel"), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
 	if err != nil {
 		s.Shutdown()
 		return err
@@ -117,7 +126,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if err := provisionWhenReady(ctx, js, Provisioning{
-		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes, Replicas: replicas,
+		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes,
+		TasksDuplicates: s.TasksDuplicates, EventsDuplicates: s.EventsDuplicates, Replicas: replicas,
 	}, s.logger()); err != nil {
 		s.Shutdown()
 		return err
@@ -127,6 +137,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	if err := s.servePools(nc, js); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
@@ -202,23 +216,26 @@ func (s *Server) ClientURL() string {
 	return s.ns.ClientURL()
 }
 
-// NATS exposes the embedded server for callers that need its internals
-// (cluster state in health checks, tests).
-func (s *Server) NATS() *server.Server { return s.ns }
-
 // Shutdown stops the server and waits until it has stopped. Clients
 // should drain their connections before this is called.
 func (s *Server) Shutdown() {
-	if s.ns == nil {
-		return
+	if s.nc != nil {
+		// Drain lets a handler in flight finish its answer first.
+		if s.nc.Drain() == nil {
+			select {
+			case <-s.ncClosed:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		s.nc.Close()
+		s.nc = nil
 	}
 	if s.exhausted != nil {
 		s.exhausted.Close()
 		s.exhausted = nil
 	}
-	if s.nc != nil {
-		s.nc.Close()
-		s.nc = nil
+	if s.ns == nil {
+		return
 	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()

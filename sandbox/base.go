@@ -52,9 +52,6 @@ func (b *base) Validate(command, profile string) error {
 	return b.policy.Validate(command, profile)
 }
 
-// Policy returns the runner's profiles.
-func (b *base) Policy() *Policy { return b.policy }
-
 // Describe tells what a command will find in the sandbox under profile.
 func (b *base) Describe(profile string) (Facts, error) {
 	if profile == "" {

@@ -141,10 +141,6 @@ func (n *NamespaceRunner) workDirLimit(which string) string {
 // Name implements Runner.
 func (n *NamespaceRunner) Name() string { return "namespace" }
 
-// Unavailable lists the cgroup controllers this host does not let the
-// runner use.
-func (n *NamespaceRunner) Unavailable() []string { return append([]string(nil), n.cgroups.missing...) }
-
 // Close stops the warm inits and lets the spawner exit once the commands
 // already running, which are not affected, have finished.
 func (n *NamespaceRunner) Close() error {

@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,29 +23,49 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	task, err := bus.DecodeTask(msg.Data())
-	if id := taskID(msg, meta); err != nil || bus.PeekID(msg.Data()) == "" {
-		task.ID = id
-	}
+	// One decode, with the bus's id rule: every delivery of this message
+	// agrees on the id, even when the body cannot be decoded.
+	task, err := bus.DecodeTaskMsg(msg.Data(), msg.Headers(), meta.Sequence.Stream)
 	log := w.log.With("task", task.ID, "delivery", meta.NumDelivered)
-	em := &emitter{js: w.js, names: w.cfg.Names, taskID: task.ID, worker: w.cfg.ID}
-	if err != nil {
-		log.Warn("undecodable task", "err", err)
-		e := em.event(bus.EventFailed)
-		e.Reason = err.Error()
-		e.Rule = "invalid_task"
-		if ferr := em.finish(ctx, e); ferr != nil {
-			log.Error("report undecodable task", "err", ferr)
-		}
+	em := &emitter{js: w.js, events: w.events, names: w.cfg.Names, taskID: task.ID, worker: w.cfg.ID}
+
+	// A redelivered task may already have ended (the previous worker
+	// stored the terminal event but died before acking); a task may have
+	// been cancelled while it waited in the queue.
+	last, lerr := w.cfg.Names.LastEvent(ctx, w.events, task.ID)
+	switch {
+	case errors.Is(lerr, bus.ErrNoEvents):
+	case lerr != nil:
+		log.Warn("look up task events; retrying later", "err", lerr)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	case last.Type.Terminal():
+		log.Info("task already ended; acknowledging", "type", last.Type)
+		_ = msg.DoubleAck(ctx)
+		return
+	}
+	if err != nil && last.Seq > 0 && last.Type != bus.EventAccepted && last.Type != bus.EventCancelRequested {
+		// The id names a task a worker holds: a bad message under the
+		// same id is not that task's to end.
+		log.Warn("undecodable task under the id of a task in progress; dropped", "err", err)
 		_ = msg.Term()
 		return
 	}
-
-	if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
-		log.Warn("task asks for a profile it was not granted", "policy", task.Policy, "subject", msg.Subject())
+	rule := "invalid-task"
+	if err == nil {
+		// The subject a task arrived on carries its submitter's grant.
+		if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
+			err, rule = errors.New(refusal), bus.RuleGrant
+		}
+	}
+	if err != nil {
+		log.Warn("task refused", "rule", rule, "subject", msg.Subject(), "err", err)
+		em.lastSeq = last.Seq
 		e := em.event(bus.EventFailed)
-		e.Reason, e.Rule = refusal, bus.RuleGrant
-		if ferr := em.finish(ctx, e); ferr != nil {
+		e.Reason, e.Rule = err.Error(), rule
+		// A task that ended, or is in progress, under the same id is not
+		// this message's to end: it is only dropped.
+		if ferr := em.finish(ctx, e); ferr != nil && !errors.Is(ferr, errEnded) && !errors.Is(ferr, errStale) {
 			log.Error("report refused task", "err", ferr)
 			_ = msg.NakWithDelay(time.Second)
 			return
@@ -67,24 +86,29 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 
-	// A redelivered task may already have ended (the previous worker
-	// stored the terminal event but died before acking), or may have been
-	// cancelled while it waited in the queue.
-	if last, err := w.lastEvent(ctx, task.ID); err == nil {
-		switch {
-		case last.Type.Terminal():
-			log.Info("task already ended; acknowledging", "type", last.Type)
-			_ = msg.DoubleAck(ctx)
-			return
-		case last.Type == bus.EventCancelRequested:
-			cancel(Cancelled(last.Reason))
-		}
-	}
-
+	// The assigned event is fenced on the newest event seen: it is
+	// stored only if no other worker wrote to the task since, which is
+	// how this worker proves it holds the task before it starts.
 	assigned := em.event(bus.EventAssigned)
 	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.cfg.Pool, int(meta.NumDelivered)
 	assigned.Task = &task
-	em.emit(assigned)
+	err = em.claim(ctx, assigned, last, func(reason string) { cancel(Cancelled(reason)) })
+	switch {
+	case errors.Is(err, errEnded):
+		log.Info("task already ended; acknowledging")
+		_ = msg.DoubleAck(ctx)
+		return
+	case errors.Is(err, errStale):
+		// Another delivery of the task is alive and writing: leave it the
+		// task, and look again once it should have ended or died.
+		log.Warn("task is held by another worker; not running it")
+		_ = msg.NakWithDelay(bus.PoolAckWait)
+		return
+	case err != nil:
+		log.Warn("claim task; retrying later", "err", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
 
 	stopProgress := w.keepInProgress(ctx, msg)
 	defer stopProgress()
@@ -98,7 +122,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	storeCtx, cancelStore := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancelStore()
-	if err := em.finish(storeCtx, final); err != nil {
+	switch err := em.finish(storeCtx, final); {
+	case errors.Is(err, errStale), errors.Is(err, errEnded):
+		// Another worker took the task over (a redelivery after a kernel
+		// restart): its run is the one that counts, and its ack too.
+		log.Warn("task taken over by another worker; dropping this run's end", "err", err)
+		return
+	case err != nil:
 		log.Error("store terminal event; task will be redelivered", "err", err)
 		_ = msg.NakWithDelay(2 * time.Second)
 		return
@@ -107,27 +137,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		log.Warn("ack task", "err", err)
 	}
 	log.Info("task ended", "type", final.Type)
-}
-
-// taskID is the id of a task message: the one in its body, else its
-// de-duplication header, else one derived from the stream sequence, so
-// every delivery of the same message agrees on it.
-func taskID(msg jetstream.Msg, meta *jetstream.MsgMetadata) string {
-	if id := bus.PeekID(msg.Data()); id != "" {
-		return id
-	}
-	if h := msg.Headers().Get(bus.HeaderMsgID); h != "" && bus.ValidToken(h) {
-		return h
-	}
-	return fmt.Sprintf("t-seq%d", meta.Sequence.Stream)
-}
-
-func (w *Worker) lastEvent(ctx context.Context, id string) (bus.Event, error) {
-	raw, err := w.events.GetLastMsgForSubject(ctx, w.cfg.Names.Event(id))
-	if err != nil {
-		return bus.Event{}, err
-	}
-	return bus.DecodeEvent(raw.Data)
 }
 
 // keepInProgress tells JetStream the task is still being worked on, so a

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/amf-os/amf/internal/ssetest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,7 +71,7 @@ func BenchmarkTTFTAuth(b *testing.B) {
 		}
 		defer resp.Body.Close()
 		first := time.Duration(0)
-		_ = bridge.ReadSSE(resp.Body, func(msg bridge.SSEMessage) error {
+		_ = ssetest.Read(resp.Body, func(msg ssetest.Message) error {
 			if first == 0 && msg.Event == string(bus.EventToken) {
 				first = time.Since(start)
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/internal/ssetest"
 	"github.com/amf-os/amf/kernel/bus"
 	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -95,14 +96,14 @@ func (m *benchMesh) submit(b *testing.B, body string) string {
 }
 
 // stream reads a task's SSE stream to its end, calling fn per message.
-func (m *benchMesh) stream(b *testing.B, id string, fn func(bridge.SSEMessage)) {
+func (m *benchMesh) stream(b *testing.B, id string, fn func(ssetest.Message)) {
 	resp, err := http.Get(m.base + "/v1/tasks/" + id + "/events")
 	if err != nil {
 		b.Error(err)
 		return
 	}
 	defer resp.Body.Close()
-	if err := bridge.ReadSSE(resp.Body, func(msg bridge.SSEMessage) error { fn(msg); return nil }); err != nil {
+	if err := ssetest.Read(resp.Body, func(msg ssetest.Message) error { fn(msg); return nil }); err != nil {
 		b.Error(err)
 	}
 }
@@ -174,7 +175,7 @@ func (m *benchMesh) ttftOnce(b *testing.B, withDirect bool) (direct, system time
 	// Through AMF-OS: HTTP in, bus, worker, model, bus, SSE out.
 	start := time.Now()
 	id := m.submit(b, `{"instruction":"do nothing","no_answer":true}`)
-	m.stream(b, id, func(msg bridge.SSEMessage) {
+	m.stream(b, id, func(msg ssetest.Message) {
 		if system == 0 && msg.Event == string(bus.EventToken) {
 			system = time.Since(start)
 		}
@@ -231,7 +232,7 @@ func (m *benchMesh) relayOnce(b *testing.B) (int64, time.Duration) {
 		go func() {
 			defer wg.Done()
 			id := m.submit(b, `{"instruction":"stream a lot","no_answer":true}`)
-			m.stream(b, id, func(msg bridge.SSEMessage) {
+			m.stream(b, id, func(msg ssetest.Message) {
 				if msg.Event != string(bus.EventToken) {
 					return
 				}

@@ -17,7 +17,7 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// Defaults of the configuration contract (DESIGN's table).
+// Defaults of the configuration contract (README's Configuration table).
 const (
 	defaultNATSURL = "nats://127.0.0.1:4222"
 	defaultOllama  = "http://127.0.0.1:11434"

@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/ollama/ollama/api"
 
-	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/internal/ssetest"
 	"github.com/amf-os/amf/kernel/bus"
 	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -73,7 +73,7 @@ func sseEvents(t *testing.T, base, id string) []bus.Event {
 		t.Fatalf("events: %d", resp.StatusCode)
 	}
 	var evs []bus.Event
-	err = bridge.ReadSSE(resp.Body, func(m bridge.SSEMessage) error {
+	err = ssetest.Read(resp.Body, func(m ssetest.Message) error {
 		var e bus.Event
 		if err := json.Unmarshal([]byte(m.Data), &e); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 func init() {
@@ -20,6 +21,8 @@ type kernelFlags struct {
 	config       string
 	name         string
 	eventsMaxAge time.Duration
+	tasksDups    time.Duration
+	eventsDups   time.Duration
 	replicas     int
 	sync         string
 	authDir      string
@@ -32,6 +35,8 @@ func (k *kernelFlags) bind(f flags) {
 	f.str(&k.name, "server-name", "AMF_SERVER_NAME", "", "this kernel's name in a cluster (default: hostname)")
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
+	f.duration(&k.tasksDups, "tasks-duplicates", "AMF_TASKS_DUPLICATES", bus.DefaultTasksDuplicates, "how long the tasks stream remembers a task id")
+	f.duration(&k.eventsDups, "events-duplicates", "AMF_EVENTS_DUPLICATES", bus.DefaultEventsDuplicates, "how long the events stream remembers an event's message id")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
 	f.str(&k.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth; kernels of a cluster share it)")
 	k.tls.bind(f, "CA of client certificates the kernel then requires")
@@ -45,11 +50,13 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		ServerName:   k.name,
 		EventsMaxAge: k.eventsMaxAge,
 		Replicas:     k.replicas,
-		Sync:         k.sync,
-		AuthDir:      k.authDir,
-		TLS:          k.tls.server(),
-		Names:        c.names(),
-		Logger:       slog.Default().With("part", "kernel"),
+		Sync:             k.sync,
+		AuthDir:          k.authDir,
+		TLS:              k.tls.server(),
+		TasksDuplicates:  k.tasksDups,
+		EventsDuplicates: k.eventsDups,
+		Names:            c.names(),
+		Logger:           slog.Default().With("part", "kernel"),
 	}
 }
 

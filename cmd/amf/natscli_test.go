@@ -44,14 +44,15 @@ func TestNATSCommandLine(t *testing.T) {
 		t.Fatalf("nats --context amf-test micro ls: %v\n%s", err, out)
 	}
 	// `nats sub` with a count ends by itself once the terminal event came.
-	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub", "--count", "20", "--raw")
+	// --all reads the task's events from the stream, from the first on, so
+	// it sees them all however late its subscription starts.
+	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub", "--all", "--count", "20", "--raw")
 	var subOut lockedBuffer
 	sub.Stdout, sub.Stderr = &subOut, &subOut
 	if err := sub.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Process.Kill()
-	time.Sleep(200 * time.Millisecond) // let the subscription register before publishing
 	nats("pub", "amf.tasks.default", `{"id":"cli-pub","command":"echo via nats pub"}`)
 
 	reply := nats("req", "amf.api.submit", `{"command":"echo via nats req"}`, "--raw")

@@ -89,7 +89,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Names:    c.names(),
 		Embedder: knowledge.ChooseEmbedder(ctx, llm, w.embedModel, log),
 		NoReuse:  !w.reuse,
-		Logger:   slog.Default().With("part", "memory"),
+		Logger:   slog.Default(), // it adds part=memory itself
 	})
 	if err != nil {
 		closeRunner()

@@ -63,6 +63,7 @@ func runRun(ctx context.Context, args []string) error {
 		}
 		t.Timeout = bus.Duration(d)
 	}
+	// Validated once, here, before connecting; Submit takes it as it is.
 	if err := t.Normalize(); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package bus
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -30,6 +31,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	var secs float64
 	if err := json.Unmarshal(b, &secs); err != nil {
 		return fmt.Errorf("duration %s: want a string like \"30s\" or a number of seconds", b)
+	}
+	// Beyond this a float64 of nanoseconds overflows int64: say so
+	// instead of wrapping round to a negative duration.
+	if math.IsNaN(secs) || math.Abs(secs) > float64(math.MaxInt64)/float64(time.Second) {
+		return fmt.Errorf("duration %s seconds is out of range; use at most %s (%d seconds)", b, MaxTimeout, int64(MaxTimeout/time.Second))
 	}
 	*d = Duration(secs * float64(time.Second))
 	return nil

@@ -9,32 +9,58 @@ import (
 // DefaultEventsMaxAge is how long task events are kept when not configured.
 const DefaultEventsMaxAge = 24 * time.Hour
 
-// DuplicateWindow is how long a task id is remembered for de-duplication.
-const DuplicateWindow = 10 * time.Minute
+// De-duplication windows when not configured. They bound how long the
+// streams remember a Nats-Msg-Id; a task id is known for as long as its
+// events are kept, whatever these say, because a submission claims the
+// id on the task's event subject (see Names.EventMsg and Fenced).
+const (
+	// DefaultTasksDuplicates is how long a task message's id is remembered.
+	DefaultTasksDuplicates = 10 * time.Minute
+	// DefaultEventsDuplicates is how long an event's message id is remembered.
+	DefaultEventsDuplicates = time.Minute
+)
+
+// TaskMsgMaxBytes is the largest message the tasks stream stores. It is
+// the kernel's largest payload, above MaxTaskBytes on purpose: an
+// oversize task published by hand is stored and failed by a worker with
+// an event that says why, instead of being dropped by the stream unseen.
+const TaskMsgMaxBytes = 8 << 20
 
 // TasksStreamConfig is the work-queue of tasks: one message is taken by one
-// worker of its pool and removed once acknowledged.
-func (n Names) TasksStreamConfig() jetstream.StreamConfig {
+// worker of its pool and removed once acknowledged. Its subjects are one
+// token deep (amf.tasks.<pool>): a subject no pool can take is refused
+// at publication instead of being stored where no worker looks.
+// duplicates <= 0 is DefaultTasksDuplicates.
+func (n Names) TasksStreamConfig(duplicates time.Duration) jetstream.StreamConfig {
+	if duplicates <= 0 {
+		duplicates = DefaultTasksDuplicates
+	}
 	return jetstream.StreamConfig{
 		Name:        n.TasksStream(),
 		Description: "AMF-OS tasks, one work queue per pool subject",
-		Subjects:    []string{n.Tasks()},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		MaxMsgSize:  MaxTaskBytes + 4096,
-		Duplicates:  DuplicateWindow,
-		Discard:     jetstream.DiscardNew,
+		// A pool's plain subject and its granted-profile subjects
+		// (amf.tasks.<pool>.<policy>, see TaskFor).
+		Subjects:   []string{n.Tasks(), n.Tasks() + ".*"},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		MaxMsgSize: TaskMsgMaxBytes,
+		Duplicates: duplicates,
+		Discard:    jetstream.DiscardNew,
 	}
 }
 
 // EventsStreamConfig keeps every event of every task, bounded by age and
-// size; its sequence numbers are the SSE event ids.
-func (n Names) EventsStreamConfig(maxAge time.Duration, maxBytes int64) jetstream.StreamConfig {
+// size; its sequence numbers are the SSE event ids. Zero values are the
+// defaults.
+func (n Names) EventsStreamConfig(maxAge time.Duration, maxBytes int64, duplicates time.Duration) jetstream.StreamConfig {
 	if maxAge <= 0 {
 		maxAge = DefaultEventsMaxAge
 	}
 	if maxBytes <= 0 {
 		maxBytes = -1
+	}
+	if duplicates <= 0 {
+		duplicates = DefaultEventsDuplicates
 	}
 	return jetstream.StreamConfig{
 		Name:        n.EventsStream(),
@@ -44,7 +70,7 @@ func (n Names) EventsStreamConfig(maxAge time.Duration, maxBytes int64) jetstrea
 		Storage:     jetstream.FileStorage,
 		MaxAge:      maxAge,
 		MaxBytes:    maxBytes,
-		Duplicates:  time.Minute,
+		Duplicates:  duplicates,
 		// Readers look up a task's newest event on every watch and every
 		// delivery; direct gets answer those without queueing behind the
 		// JetStream API.

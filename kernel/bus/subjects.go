@@ -25,8 +25,8 @@ func (n Names) upper() string { return strings.ToUpper(strings.ReplaceAll(n.p(),
 // Task is the subject a task for pool is published on: amf.tasks.<pool>.
 func (n Names) Task(pool string) string { return n.p() + ".tasks." + pool }
 
-// Tasks matches every pool's tasks: amf.tasks.>.
-func (n Names) Tasks() string { return n.p() + ".tasks.>" }
+// Tasks matches every pool's tasks: amf.tasks.*.
+func (n Names) Tasks() string { return n.p() + ".tasks.*" }
 
 // Event is the subject of every event of one task: amf.events.<task_id>.
 func (n Names) Event(taskID string) string { return n.p() + ".events." + taskID }

@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits of the task contract.
@@ -56,34 +54,18 @@ type Task struct {
 	NoAnswer bool `json:"no_answer,omitempty"`
 	// Submitted is when the task was accepted; set on submission.
 	Submitted time.Time `json:"submitted,omitzero"`
+
+	// normal is set once Normalize has passed, so a task decoded at the
+	// edge is not validated again on its way to the bus.
+	normal bool
 }
 
 // DecodeTask parses and validates one task. Unknown fields, invalid UTF-8,
 // trailing data and oversize payloads are errors that wrap ErrInvalidTask
-// or ErrTooLarge and say what to change.
+// or ErrTooLarge and say what to change. A task without an id gets a new
+// one; DecodeTaskMsg applies the bus's full id rule.
 func DecodeTask(data []byte) (Task, error) {
-	var t Task
-	if len(data) > MaxTaskBytes {
-		return t, fmt.Errorf("%w: task is %d bytes, the limit is %d", ErrTooLarge, len(data), MaxTaskBytes)
-	}
-	if !utf8.Valid(data) {
-		return t, fmt.Errorf("%w: body is not valid UTF-8", ErrInvalidTask)
-	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return t, fmt.Errorf("%w: body is empty; send a JSON object such as {\"instruction\":\"list files\"}", ErrInvalidTask)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
-		return Task{}, fmt.Errorf("%w: %s", ErrInvalidTask, jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Task{}, fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalidTask)
-	}
-	if err := t.Normalize(); err != nil {
-		return t, err
-	}
-	return t, nil
+	return DecodeTaskMsg(data, nil, 0)
 }
 
 // jsonProblem turns encoding/json's errors into a sentence for a person.
@@ -104,7 +86,11 @@ func jsonProblem(err error) string {
 }
 
 // Normalize fills defaults (id, pool, attempts) and validates the task.
+// It does its work once: a task it already passed is returned as it is.
 func (t *Task) Normalize() error {
+	if t.normal {
+		return nil
+	}
 	t.Instruction = strings.TrimSpace(t.Instruction)
 	t.Command = strings.TrimSpace(t.Command)
 	switch {
@@ -143,8 +129,15 @@ func (t *Task) Normalize() error {
 	if t.Policy != "" && !tokenRE.MatchString(t.Policy) {
 		return fmt.Errorf("%w: policy %q is not a profile name", ErrInvalidTask, t.Policy)
 	}
-	return ValidateEnv(t.Env)
+	if err := ValidateEnv(t.Env); err != nil {
+		return err
+	}
+	t.normal = true
+	return nil
 }
+
+// Normalized reports whether Normalize has passed on this task.
+func (t Task) Normalized() bool { return t.normal }
 
 // Encode writes the task as JSON.
 func (t Task) Encode() []byte {

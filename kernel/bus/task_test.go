@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/amf-os/amf/kernel/bus"
 )
 
@@ -120,6 +122,70 @@ func FuzzDecodeTask(f *testing.F) {
 		}
 		if _, err := bus.DecodeTask(task.Encode()); err != nil {
 			t.Fatalf("re-decode: %v", err)
+		}
+	})
+}
+
+func TestDecodeTaskMsgIDRule(t *testing.T) {
+	hdr := func(id string) nats.Header { return nats.Header{bus.HeaderMsgID: []string{id}} }
+	cases := []struct {
+		name    string
+		body    string
+		h       nats.Header
+		seq     uint64
+		wantID  string
+		wantErr error
+	}{
+		{name: "body id first", body: `{"id":"body","command":"ls"}`, h: hdr("header"), seq: 7, wantID: "body"},
+		{name: "header next", body: `{"command":"ls"}`, h: hdr("header"), seq: 7, wantID: "header"},
+		{name: "stream sequence last", body: `{"command":"ls"}`, seq: 7, wantID: "t-seq7"},
+		{name: "undecodable keeps the body id", body: `{"id":"broken","command":5}`, seq: 7, wantID: "broken", wantErr: bus.ErrInvalidTask},
+		{name: "undecodable without id", body: `not json`, h: hdr("header"), seq: 7, wantID: "header", wantErr: bus.ErrInvalidTask},
+		{name: "invalid body id reported under the fallback", body: `{"id":"a.b","command":"ls"}`, seq: 7, wantID: "t-seq7", wantErr: bus.ErrInvalidTask},
+		{name: "invalid header", body: `{"command":"ls"}`, h: hdr("a b"), seq: 7, wantID: "t-seq7", wantErr: bus.ErrInvalidTask},
+		{name: "too large keeps its id", body: `{"id":"big","command":"` + strings.Repeat("x", bus.MaxTaskBytes) + `"}`, seq: 7, wantID: "big", wantErr: bus.ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			task, err := bus.DecodeTaskMsg([]byte(c.body), c.h, c.seq)
+			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, c.wantErr)
+			}
+			if got := task.ID; got != c.wantID {
+				t.Fatalf("id = %q, want %q", got, c.wantID)
+			}
+			if err == nil && !task.Normalized() {
+				t.Fatal("a decoded task is not marked normalized")
+			}
+		})
+	}
+}
+
+func TestHugeTimeoutSaysWhy(t *testing.T) {
+	_, err := bus.DecodeTask([]byte(`{"command":"ls","timeout":1e300}`))
+	if !errors.Is(err, bus.ErrInvalidTask) {
+		t.Fatalf("err = %v, want invalid task", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "-") || !strings.Contains(msg, "1e300") || !strings.Contains(msg, "24h") {
+		t.Fatalf("message %q should name the value and the limit, with no overflowed duration", msg)
+	}
+}
+
+// Every message gets a usable id, decodable or not, so its failure can be
+// reported on its own event subject.
+func FuzzDecodeTaskMsg(f *testing.F) {
+	for _, s := range []struct{ body, header string }{
+		{`{"command":"ls"}`, ""}, {`{"id":"x","command":"ls"}`, "y"}, {`{"command":5}`, "h"}, {`{"id":"a.b"}`, "a b"}, {"\xff", ""},
+	} {
+		f.Add([]byte(s.body), s.header, uint64(3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, header string, seq uint64) {
+		task, err := bus.DecodeTaskMsg(data, nats.Header{bus.HeaderMsgID: []string{header}}, seq)
+		if !bus.ValidToken(task.ID) {
+			t.Fatalf("id %q is not a subject token (err %v)", task.ID, err)
+		}
+		if err != nil && !errors.Is(err, bus.ErrInvalidTask) && !errors.Is(err, bus.ErrTooLarge) {
+			t.Fatalf("error does not wrap a sentinel: %v", err)
 		}
 	})
 }

@@ -59,60 +59,10 @@ func (c *Client) init(ctx context.Context) error {
 	return nil
 }
 
-// Submit validates the task, records it as accepted and queues it for its
-// pool. Submitting the same id twice is one task: the second call returns
-// the first one's record and dup = true.
-func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
-	if c.ViaAPI {
-		return c.submitViaAPI(ctx, t)
-	}
-	if err := c.init(ctx); err != nil {
-		return t, false, err
-	}
-	if err := t.Normalize(); err != nil {
-		return t, false, err
-	}
-	if t.Submitted.IsZero() {
-		t.Submitted = time.Now().UTC()
-	}
-	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &t}
-	// Both messages leave at once; the server takes one connection's
-	// messages in order and each stream stores its own in order, so the
-	// accepted event is queued on AMF_EVENTS before any worker can have
-	// seen the task, let alone added to its events. The accepted event
-	// carries its own de-duplication id so a repeated submission does not
-	// add a second one to the task's history.
-	recorded, err := c.JS.PublishMsgAsync(eventMsg(c.Names, accepted, "accepted-"+t.ID))
-	if err != nil {
-		return t, false, fmt.Errorf("record task %s: %w", t.ID, err)
-	}
-	ack, err := c.JS.PublishMsg(ctx, &nats.Msg{
-		Subject: c.Names.TaskFor(t.Pool, t.Policy),
-		Data:    t.Encode(),
-		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
-	})
-	if err != nil {
-		return t, false, fmt.Errorf("queue task %s: %w", t.ID, err)
-	}
-	select {
-	case <-recorded.Ok():
-	case err := <-recorded.Err():
-		// The task is queued and will run; only its first event is
-		// missing. Say so rather than pretend it was not accepted.
-		return t, ack.Duplicate, fmt.Errorf("task %s queued, but its accepted event was not stored: %w", t.ID, err)
-	case <-ctx.Done():
-		return t, ack.Duplicate, ctx.Err()
-	}
-	return t, ack.Duplicate, nil
-}
-
-func (c *Client) publishEvent(ctx context.Context, e bus.Event, msgID string) (*jetstream.PubAck, error) {
-	return c.JS.PublishMsg(ctx, eventMsg(c.Names, e, msgID))
-}
-
+// eventMsg is an event as the bus stores it, with a de-duplication id
+// when msgID is set.
 func eventMsg(names bus.Names, e bus.Event, msgID string) *nats.Msg {
-	m := &nats.Msg{Subject: names.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
-	m.Header.Set(bus.HeaderEventType, string(e.Type))
+	m := names.EventMsg(e)
 	if msgID != "" {
 		m.Header.Set(bus.HeaderMsgID, msgID)
 	}
@@ -153,38 +103,52 @@ func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
 	if err := c.init(ctx); err != nil {
 		return bus.Event{}, err
 	}
-	raw, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return bus.Event{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	e, err := c.Names.LastEvent(ctx, c.events, id)
+	if errors.Is(err, bus.ErrNoEvents) {
+		return e, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	if err != nil {
-		return bus.Event{}, fmt.Errorf("look up task %s: %w", id, err)
-	}
-	e, err := bus.DecodeEvent(raw.Data)
-	e.Seq = raw.Sequence
 	return e, err
 }
 
+// cancelTries bounds how often Cancel re-reads a task whose events keep
+// coming while it tries to append its request after the newest one.
+const cancelTries = 20
+
 // Cancel asks whoever runs the task to stop it. A task still queued is
-// marked so that the worker that takes it cancels it at once.
+// marked so that the worker that takes it cancels it at once. The request
+// is appended only after a non-terminal event (bus.Fenced), so it never
+// lands after a task's end.
 func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 	if c.ViaAPI {
 		return c.cancelViaAPI(ctx, id, reason)
-	}
-	last, err := c.LastEvent(ctx, id)
-	if err != nil {
-		return err
-	}
-	if last.Type.Terminal() {
-		return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, last.Type)
 	}
 	if reason == "" {
 		reason = "cancelled by request"
 	}
 	req := bus.Event{TaskID: id, Type: bus.EventCancelRequested, TS: time.Now().UTC(), Reason: reason}
-	ack, err := c.publishEvent(ctx, req, "")
-	if err != nil {
-		return fmt.Errorf("cancel %s: %w", id, err)
+	var ack *jetstream.PubAck
+	for try := 1; ; try++ {
+		last, err := c.LastEvent(ctx, id)
+		if err != nil {
+			return err
+		}
+		if last.Type.Terminal() {
+			return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, last.Type)
+		}
+		var opts []jetstream.PublishOpt
+		if try < cancelTries {
+			// A task that streams faster than we can read its tail is
+			// running, not ended: the last try appends unfenced.
+			opts = append(opts, bus.Fenced(last.Seq))
+		}
+		ack, err = c.JS.PublishMsg(ctx, c.Names.EventMsg(req), opts...)
+		if bus.IsFenceConflict(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cancel %s: %w", id, err)
+		}
+		break
 	}
 	return c.stopHolder(ctx, id, reason, ack.Sequence)
 }

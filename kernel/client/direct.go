@@ -92,6 +92,6 @@ func (c *Client) readBatch(ctx context.Context, sub *nats.Subscription, api, inb
 		if seq > toSeq || fnErr != nil {
 			continue
 		}
-		fnErr = fn(RawEvent{Seq: seq, Type: rawType(msg.Header.Get(bus.HeaderEventType), msg.Data), Data: msg.Data})
+		fnErr = fn(RawEvent{Seq: seq, Type: bus.MsgEventType(msg.Header, msg.Data), Data: msg.Data})
 	}
 }

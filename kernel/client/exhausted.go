@@ -100,8 +100,8 @@ func (c *Client) endExhausted(ctx context.Context, a maxDeliveriesAdvisory) erro
 			}
 			e := bus.Event{TaskID: id, Type: bus.EventFailed, TS: time.Now().UTC(), Rule: RuleMaxDeliveries,
 				Reason: reason, Delivery: int(a.Deliveries), Attempts: attempts}
-			_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "max-deliveries-"+id), jetstream.WithExpectLastSequencePerSubject(last.Seq))
-			if wrongLastSequence(err) {
+			_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "max-deliveries-"+id), bus.Fenced(last.Seq))
+			if bus.IsFenceConflict(err) {
 				continue // a late worker stored something; look again
 			}
 			if err != nil {

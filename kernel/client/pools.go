@@ -51,7 +51,7 @@ func (c *Client) Pools(ctx context.Context, failures *DeliveryFailures) ([]Pool,
 	if err != nil {
 		return nil, fmt.Errorf("%w: tasks stream: %v", ErrUnavailable, err)
 	}
-	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(c.Names.Tasks()))
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(c.Names.Task(">")))
 	if err != nil {
 		return nil, fmt.Errorf("%w: tasks stream: %v", ErrUnavailable, err)
 	}
@@ -66,16 +66,20 @@ func (c *Client) Pools(ctx context.Context, failures *DeliveryFailures) ([]Pool,
 	}
 	taskPrefix := strings.TrimSuffix(c.Names.Task("x"), "x")
 	for subject, n := range info.State.Subjects {
-		if name, ok := strings.CutPrefix(subject, taskPrefix); ok {
+		// amf.tasks.<pool> and its granted-profile subjects
+		// amf.tasks.<pool>.<policy> count for the same pool.
+		if rest, ok := strings.CutPrefix(subject, taskPrefix); ok {
+			name, _, _ := strings.Cut(rest, ".")
 			p := pool(name)
-			p.Stored, p.Waiting = n, n
+			p.Stored += n
+			p.Waiting += n
 		}
 	}
 	consumerPrefix := strings.TrimSuffix(c.Names.PoolConsumer("x"), "x")
 	list := stream.ListConsumers(ctx)
 	for ci := range list.Info() {
 		name, ok := strings.CutPrefix(ci.Name, consumerPrefix)
-		if !ok || ci.Config.FilterSubject != c.Names.Task(name) {
+		if !ok || (ci.Config.FilterSubject != c.Names.Task(name) && !slices.Contains(ci.Config.FilterSubjects, c.Names.Task(name))) {
 			continue
 		}
 		p := pool(name)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -74,7 +75,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 	names := s.Client.Names
 	return func(r micro.Request) {
-		t, err := bus.DecodeTask(r.Data())
+		// One decode applies the bus's id rule: the body's id, else the
+		// request's Nats-Msg-Id header, else a new one.
+		t, err := bus.DecodeTaskMsg(r.Data(), nats.Header(r.Headers()), 0)
 		if err != nil {
 			code := "400"
 			if errors.Is(err, bus.ErrTooLarge) {
@@ -82,13 +85,6 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			}
 			_ = r.Error(code, err.Error(), nil)
 			return
-		}
-		if h := r.Headers().Get(bus.HeaderMsgID); h != "" && bus.PeekID(r.Data()) == "" {
-			if !bus.ValidToken(h) {
-				_ = r.Error("400", "Nats-Msg-Id header is not a valid task id: letters, digits, '-' and '_' only", nil)
-				return
-			}
-			t.ID = h
 		}
 		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
 		if !bus.PolicyAllowed(t.Policy, grant) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -34,20 +33,12 @@ func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uin
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
 	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
-	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), jetstream.WithExpectLastSequencePerSubject(afterSeq))
-	if wrongLastSequence(err) {
+	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), bus.Fenced(afterSeq))
+	if bus.IsFenceConflict(err) {
 		return nil // a worker took it meanwhile and answers the request itself
 	}
 	if err != nil {
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
 	return nil
-}
-
-// wrongLastSequence reports a compare-and-set publish that lost: someone
-// stored an event on the subject since it was read.
-func wrongLastSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }

@@ -78,17 +78,17 @@ func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bo
 	if err := c.init(ctx); err != nil {
 		return nil, err
 	}
-	last, err := c.events.GetLastMsgForSubject(ctx, c.Names.Event(id))
+	last, err := c.Names.LastEvent(ctx, c.events, id)
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case errors.Is(err, bus.ErrNoEvents):
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	case err != nil:
 		return nil, fmt.Errorf("watch %s: %w", id, err)
 	}
-	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Sequence, follow: follow}
+	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Seq, follow: follow}
 	// Resuming after the terminal event finds nothing more, ever: end at
 	// once instead of following a finished task.
-	if last.Sequence <= afterSeq && (!follow || rawType(last.Header.Get(bus.HeaderEventType), last.Data).Terminal()) {
+	if last.Seq <= afterSeq && (!follow || last.Type.Terminal()) {
 		st.ended = true
 	}
 	return st, nil
@@ -194,7 +194,7 @@ func (c *Client) follow(ctx context.Context, id string, afterSeq uint64, fn func
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", id, err)
 		}
-		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: rawType(msg.Headers().Get(bus.HeaderEventType), msg.Data()), Data: msg.Data()}); err != nil {
+		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Headers(), msg.Data()), Data: msg.Data()}); err != nil {
 			return err
 		}
 	}
@@ -213,16 +213,4 @@ func (c *Client) deleteConsumer(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
 	defer cancel()
 	_ = c.JS.DeleteConsumer(ctx, c.Names.EventsStream(), name)
-}
-
-// rawType is an event's type from its header, or from its body when it
-// was published without the header (by hand, say).
-func rawType(header string, data []byte) bus.EventType {
-	if header != "" {
-		return bus.EventType(header)
-	}
-	if e, err := bus.DecodeEvent(data); err == nil {
-		return e.Type
-	}
-	return ""
 }

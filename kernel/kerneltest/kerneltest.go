@@ -39,7 +39,24 @@ func Start(t testing.TB) *Kernel {
 // and start another on the same store.
 func StartIn(t testing.TB, dir string) *Kernel {
 	t.Helper()
-	srv := &kernel.Server{StateDir: dir, Listen: "127.0.0.1:-1", Logger: Logger(t)}
+	return StartWith(t, kernel.Server{StateDir: dir})
+}
+
+// StartWith runs a kernel configured as cfg (de-duplication windows, a
+// state dir and address to restart on), listening on a random 127.0.0.1
+// port with its store in a temporary directory unless cfg names them.
+func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
+	t.Helper()
+	srv := &cfg
+	if srv.Listen == "" {
+		srv.Listen = "127.0.0.1:-1"
+	}
+	if srv.StateDir == "" {
+		srv.StateDir = t.TempDir()
+	}
+	if srv.Logger == nil {
+		srv.Logger = Logger(t)
+	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start kernel: %v", err)
 	}

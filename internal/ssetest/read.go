@@ -1,4 +1,6 @@
-package bridge
+// Package ssetest reads a text/event-stream as a client of the bridge
+// does, for tests and benchmarks that drive the bridge over HTTP.
+package ssetest
 
 import (
 	"bufio"
@@ -6,21 +8,20 @@ import (
 	"strings"
 )
 
-// SSEMessage is one message of an event stream as a client reads it.
-type SSEMessage struct {
+// Message is one message of an event stream as a client reads it.
+type Message struct {
 	ID    string
 	Event string
 	Data  string
 }
 
-// ReadSSE parses a text/event-stream and calls fn for each message;
+// Read parses a text/event-stream and calls fn for each message;
 // comment lines (keep-alives) are skipped. It returns when the stream
-// ends (nil), on a read error, or with fn's error. Clients of the bridge
-// (the CLI, benchmarks, tests) share this reader.
-func ReadSSE(r io.Reader, fn func(SSEMessage) error) error {
+// ends (nil), on a read error, or with fn's error.
+func Read(r io.Reader, fn func(Message) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	var m SSEMessage
+	var m Message
 	var data []string
 	for sc.Scan() {
 		line := sc.Text()
@@ -31,7 +32,7 @@ func ReadSSE(r io.Reader, fn func(SSEMessage) error) error {
 					return err
 				}
 			}
-			m, data = SSEMessage{}, data[:0]
+			m, data = Message{}, data[:0]
 			continue
 		}
 		if strings.HasPrefix(line, ":") {

@@ -1,0 +1,92 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrNoEvents means a task's event subject holds nothing: no task with
+// that id is known.
+var ErrNoEvents = errors.New("no events")
+
+// EventMsg is the message an event is stored as: on the task's event
+// subject, with its type in a header so readers can filter without
+// decoding the body.
+func (n Names) EventMsg(e Event) *nats.Msg {
+	m := &nats.Msg{Subject: n.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
+	m.Header.Set(HeaderEventType, string(e.Type))
+	return m
+}
+
+// MsgEventType is a stored event's type: from its header, or from its
+// body when it was published without the header (by hand, say).
+func MsgEventType(h nats.Header, data []byte) EventType {
+	if t := h.Get(HeaderEventType); t != "" {
+		return EventType(t)
+	}
+	if e, err := DecodeEvent(data); err == nil {
+		return e.Type
+	}
+	return ""
+}
+
+// LastEvent is the newest stored event of a task, with its Seq set. It
+// wraps ErrNoEvents when the task has none. events is the events stream,
+// which allows direct gets, so any replica answers.
+func (n Names) LastEvent(ctx context.Context, events jetstream.Stream, taskID string) (Event, error) {
+	raw, err := events.GetLastMsgForSubject(ctx, n.Event(taskID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Event{}, fmt.Errorf("%w: %s", ErrNoEvents, taskID)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
+	}
+	e, err := DecodeEvent(raw.Data)
+	if err != nil {
+		// A foreign message on the subject still has a place in the
+		// order: keep its sequence and whatever type it declares.
+		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
+	}
+	e.Seq = raw.Sequence
+	return e, nil
+}
+
+// NextEvent is the first stored event of a task at or after seq, for
+// walking a task's history without a consumer; ErrNoEvents when none.
+func (n Names) NextEvent(ctx context.Context, events jetstream.Stream, taskID string, seq uint64) (Event, error) {
+	raw, err := events.GetMsg(ctx, max(seq, 1), jetstream.WithGetMsgSubject(n.Event(taskID)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Event{}, fmt.Errorf("%w: %s after %d", ErrNoEvents, taskID, seq)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
+	}
+	e, err := DecodeEvent(raw.Data)
+	if err != nil {
+		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
+	}
+	e.Seq = raw.Sequence
+	return e, nil
+}
+
+// Fenced is the publish option that stores an event only when the task's
+// newest event is still the one at lastSeq (0: the task has no events).
+// It is how a writer proves it still holds a task.
+func Fenced(lastSeq uint64) jetstream.PublishOpt {
+	return jetstream.WithExpectLastSequencePerSubject(lastSeq)
+}
+
+// IsFenceConflict reports whether a publish was refused because the
+// task's newest event was not the one the writer expected.
+func IsFenceConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}

@@ -1,0 +1,126 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// SubmitError is a submission that did not complete. Nothing of it runs
+// twice if it is submitted again with the same id, which is what the
+// caller should do.
+type SubmitError struct {
+	// ID is the task's id, to retry with.
+	ID string
+	// Step is what failed: "record" (the accepted event) or "queue".
+	Step string
+	Err  error
+}
+
+func (e *SubmitError) Error() string {
+	return fmt.Sprintf("task %s not submitted (%s: %v); retry with the same id", e.ID, e.Step, e.Err)
+}
+
+func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// Submit records the task as accepted and queues it for its pool, as one
+// outcome: when it returns nil the task is queued, and when it fails the
+// error is a *SubmitError naming the id to retry with.
+//
+// The accepted event claims the id: it is stored only while the task's
+// event subject is empty (bus.Fenced(0)). A known id, whatever its age,
+// is answered with the existing task and dup = true, and nothing is
+// added to that task's events. A task that is not normalized yet is
+// normalized here; one decoded at the edge is not validated twice.
+func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if c.ViaAPI {
+		return c.submitViaAPI(ctx, t)
+	}
+	if err := t.Normalize(); err != nil {
+		return t, false, err
+	}
+	if err := c.init(ctx); err != nil {
+		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
+	}
+	if t.Submitted.IsZero() {
+		t.Submitted = time.Now().UTC()
+	}
+	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &t}
+	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), bus.Fenced(0))
+	switch {
+	case bus.IsFenceConflict(err):
+		return c.known(ctx, t)
+	case err != nil:
+		// The accepted event may be stored even so (an ack lost to a
+		// timeout): a retry finds it and queues the task then.
+		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
+	}
+	if _, err := c.queue(ctx, t); err != nil {
+		c.withdraw(ctx, ack.Sequence)
+		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
+	}
+	return t, false, nil
+}
+
+// queue publishes the task on its pool's subject, de-duplicated by id.
+func (c *Client) queue(ctx context.Context, t bus.Task) (*jetstream.PubAck, error) {
+	return c.JS.PublishMsg(ctx, &nats.Msg{
+		Subject: c.Names.TaskFor(t.Pool, t.Policy),
+		Data:    t.Encode(),
+		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
+	})
+}
+
+// withdraw removes the accepted event of a task that could not be queued,
+// so the id is free again. When that fails too (the kernel is gone), the
+// accepted event stays and a retry with the same id queues the task.
+func (c *Client) withdraw(ctx context.Context, seq uint64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = c.events.DeleteMsg(ctx, seq)
+}
+
+// known answers a submission of an id that already has events: with the
+// task as first recorded. A task whose only event is still its accepted
+// one may have failed to queue (its submitter got an error and retries):
+// it is queued again, which the tasks stream's de-duplication makes a
+// no-op when it was queued after all.
+func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) {
+	first, err := c.Names.NextEvent(ctx, c.events, t.ID, 0)
+	if err != nil {
+		return t, true, &SubmitError{ID: t.ID, Step: "record", Err: err}
+	}
+	if first.Task != nil {
+		t = *first.Task
+	}
+	last, err := c.Names.LastEvent(ctx, c.events, t.ID)
+	if err != nil {
+		return t, true, &SubmitError{ID: t.ID, Step: "record", Err: err}
+	}
+	if last.Seq != first.Seq || first.Type != bus.EventAccepted || first.Task == nil {
+		return t, true, nil
+	}
+	// Past the de-duplication window a second copy could be queued
+	// beside one still waiting for a worker; the task is left as it is.
+	if window := c.tasksWindow(ctx); window > 0 && time.Since(first.TS) >= window {
+		return t, true, nil
+	}
+	if _, err := c.queue(ctx, t); err != nil {
+		return t, true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
+	}
+	return t, true, nil
+}
+
+// tasksWindow is the tasks stream's de-duplication window, 0 if unknown.
+func (c *Client) tasksWindow(ctx context.Context) time.Duration {
+	s, err := c.JS.Stream(ctx, c.Names.TasksStream())
+	if err != nil {
+		return 0
+	}
+	return s.CachedInfo().Config.Duplicates
+}
