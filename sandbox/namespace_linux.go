@@ -385,6 +385,9 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		res.ExitCode = -1 // the spawner died: no status, and the command with it
 	}
 	res.Unenforced = p.missing
+	if !n.root {
+		res.Unenforced = append(res.Unenforced, "work_dir")
+	}
 	cg := p.cg
 	defer n.later(cg.remove)
 	if peak, hit := cg.usage(); len(cg.dirs) > 0 {
