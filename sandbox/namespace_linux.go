@@ -54,6 +54,7 @@ type initProc struct {
 	cg      *taskCgroup
 	missing []string // limits its cgroups could not apply
 	slot    *netSlot // its egress path, if it has one
+	gen     int      // generation of the spawner that started it
 }
 
 // New returns the namespace backend. It fails with ErrUnsupported when
@@ -206,12 +207,17 @@ func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, boo
 	if network {
 		pool = n.warmNet
 	}
-	if pool != nil {
+	for pool != nil {
 		select {
 		case p := <-pool:
-			return p, true, nil
+			if n.spawner.current(p.gen) {
+				return p, true, nil
+			}
+			n.discard(p) // its spawner died, and it with it
+			continue
 		default:
 		}
+		break
 	}
 	p, err := n.spawn(network, workPath)
 	return p, false, err
