@@ -76,7 +76,10 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
 		n.cgroups = newCgroups()
 		if n.net, err = newNetwork(cfg.DNS); err != nil {
-			return nil, fmt.Errorf("%w: sandbox network: %v", ErrUnsupported, err)
+			// Fail closed: network profiles get an empty network
+			// namespace, like strict ones.
+			n.net = nil
+			b.log.Warn("sandbox: no egress path for network profiles; they run without network", "err", err)
 		}
 	} else {
 		n.cgroups = &cgroups{missing: cgroupControllers}
@@ -393,6 +396,9 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	res.Unenforced = p.missing
 	if !n.root {
 		res.Unenforced = append(res.Unenforced, "work_dir")
+	}
+	if prof.Network && n.net == nil {
+		res.Unenforced = append(res.Unenforced, "network") // no egress path: none at all
 	}
 	cg := p.cg
 	defer n.later(cg.remove)
