@@ -259,8 +259,8 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	var slot *netSlot
 	if network && n.net != nil {
 		if slot, err = n.net.reserve(); err != nil {
-			unix.Close(fds[0])
-			unix.Close(fds[1])
+			ours.Close()
+			theirs.Close()
 			return nil, err
 		}
 		env = append(env, envDNS+"="+slot.gw.String())
