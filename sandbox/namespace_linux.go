@@ -54,6 +54,7 @@ type initProc struct {
 	cg      *taskCgroup
 	missing []string // limits its cgroups could not apply
 	slot    *netSlot // its egress path, if it has one
+	gen     int      // generation of the spawner that started it
 }
 
 // New returns the namespace backend. It fails with ErrUnsupported when
@@ -75,7 +76,10 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
 		n.cgroups = newCgroups()
 		if n.net, err = newNetwork(cfg.DNS); err != nil {
-			return nil, fmt.Errorf("%w: sandbox network: %v", ErrUnsupported, err)
+			// Fail closed: network profiles get an empty network
+			// namespace, like strict ones.
+			n.net = nil
+			b.log.Warn("sandbox: no egress path for network profiles; they run without network", "err", err)
 		}
 	} else {
 		n.cgroups = &cgroups{missing: cgroupControllers}
@@ -202,12 +206,17 @@ func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, boo
 	if network {
 		pool = n.warmNet
 	}
-	if pool != nil {
+	for pool != nil {
 		select {
 		case p := <-pool:
-			return p, true, nil
+			if n.spawner.current(p.gen) {
+				return p, true, nil
+			}
+			n.discard(p) // its spawner died, and it with it
+			continue
 		default:
 		}
+		break
 	}
 	p, err := n.spawn(network, workPath)
 	return p, false, err
@@ -246,8 +255,8 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	var slot *netSlot
 	if network && n.net != nil {
 		if slot, err = n.net.reserve(); err != nil {
-			unix.Close(fds[0])
-			unix.Close(fds[1])
+			ours.Close()
+			theirs.Close()
 			return nil, err
 		}
 		env = append(env, envDNS+"="+slot.gw.String())
@@ -376,6 +385,12 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		res.ExitCode = -1 // the spawner died: no status, and the command with it
 	}
 	res.Unenforced = p.missing
+	if !n.root {
+		res.Unenforced = append(res.Unenforced, "work_dir")
+	}
+	if prof.Network && n.net == nil {
+		res.Unenforced = append(res.Unenforced, "network") // no egress path: none at all
+	}
 	cg := p.cg
 	defer n.later(cg.remove)
 	if peak, hit := cg.usage(); len(cg.dirs) > 0 {

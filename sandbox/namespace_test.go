@@ -111,3 +111,39 @@ func TestRemoveStaleWorkDirs(t *testing.T) {
 		t.Errorf("a missing root: %d, %v", n, err)
 	}
 }
+
+// A session's work dir unused for longer than the TTL is freed: its
+// files and its host directory are gone.
+func TestWorkDirTTL(t *testing.T) {
+	r := newTestRunner(t, Limits{WorkDirTTL: time.Millisecond})
+	old, other := filepath.Join(t.TempDir(), "session-a"), filepath.Join(t.TempDir(), "session-b")
+	if res, _ := run(t, r, "", "true", 10*time.Second); res.ExitCode != 0 {
+		t.Fatal("run failed")
+	}
+	if _, err := r.Run(context.Background(), Spec{Command: "echo kept > note", WorkDir: old}, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	r.workdirs.mu.Lock()
+	r.workdirs.tick = time.Time{} // sweeps are at most once a minute
+	r.workdirs.mu.Unlock()
+	if _, err := r.Run(context.Background(), Spec{Command: "true", WorkDir: other}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.workdirs.mu.Lock()
+	_, held := r.workdirs.fs[old]
+	r.workdirs.mu.Unlock()
+	if held {
+		t.Errorf("the idle work dir is still held")
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the idle work dir's host directory is still there: %v", err)
+	}
+	var c collector
+	if _, err := r.Run(context.Background(), Spec{Command: "ls", WorkDir: old}, c.out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.text(), "note") {
+		t.Errorf("a freed work dir kept its files")
+	}
+}

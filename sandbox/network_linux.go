@@ -87,7 +87,7 @@ func newNetwork(resolver string) (*network, error) {
 	if n.tag < 0 {
 		return nil, errors.New("all 256 sandbox address blocks are in use on this host")
 	}
-	for i := netSlots - 1; i >= 0; i-- {
+	for i := range netSlots {
 		n.free = append(n.free, i)
 	}
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0); err != nil {
@@ -157,8 +157,10 @@ func (n *network) reserve() (*netSlot, error) {
 	if len(n.free) == 0 {
 		return nil, fmt.Errorf("%w: all %d network sandboxes of this runner are in use", ErrStart, netSlots)
 	}
-	i := n.free[len(n.free)-1]
-	n.free = n.free[:len(n.free)-1]
+	// The slot freed longest ago: its old veth pair is most likely gone
+	// with its namespace.
+	i := n.free[0]
+	n.free = n.free[1:]
 	base := net.IPv4(10, 254, byte(n.tag), byte(4*i)).To4()
 	s := &netSlot{i: i, hostIf: fmt.Sprintf("%s%02x", n.prefix(), i)}
 	s.gw = net.IPv4(base[0], base[1], base[2], base[3]+1).To4()
@@ -238,13 +240,14 @@ func (n *network) attach(s *netSlot, pid int) error {
 	return nil
 }
 
-// close removes the runner's table and gives up its block; the veth
-// pairs go with their sandboxes' namespaces.
+// close gives up the runner's block. Its table stays: commands still
+// running after Close keep their veth pairs, and must stay filtered; the
+// next runner to claim the block replaces the table in one transaction.
+// The veth pairs go with their sandboxes' namespaces.
 func (n *network) close() {
 	if n.lock == nil {
 		return
 	}
-	n.nft(fmt.Sprintf("table inet %[1]s\ndelete table inet %[1]s\n", n.table()))
 	n.lock.Close()
 	n.lock = nil
 }

@@ -39,6 +39,8 @@ profiles:
 func netRunner(t *testing.T, dns string) *NamespaceRunner {
 	t.Helper()
 	testenv.NeedRoot(t)
+	testenv.NeedBinary(t, "nft") // Debian nftables: just deps
+	testenv.NeedBinary(t, "ip")
 	pf := filepath.Join(t.TempDir(), "profiles.yaml")
 	if err := os.WriteFile(pf, []byte(networkProfiles), 0o644); err != nil {
 		t.Fatal(err)

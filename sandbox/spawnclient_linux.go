@@ -19,6 +19,8 @@ type spawner struct {
 	mu     sync.Mutex // serialises sends, restarts and Close
 	fd     int        // request socket, -1 when there is no spawner
 	pid    int
+	gen    int  // counts launches: an init outlives no relaunch
+	exited bool // the spawner of generation gen has exited
 	closed bool
 	// reapers wait for spawner processes; close waits for them (bounded)
 	// so no goroutine outlives the runner.
@@ -58,29 +60,42 @@ func (s *spawner) launch() error {
 		return fmt.Errorf("start spawner: %w", err)
 	}
 	s.fd, s.pid = fds[0], cmd.Process.Pid
+	s.gen++
+	gen := s.gen
 	// Reaps the spawner, which outlives Close until the commands it
 	// started have finished; ends when it exits.
 	s.reapers.Add(1)
 	go func() {
 		defer s.reapers.Done()
 		_ = cmd.Wait()
+		s.mu.Lock()
+		if s.gen == gen {
+			s.exited = true
+		}
+		s.mu.Unlock()
 	}()
 	return nil
 }
 
 // send hands a request to the spawner, starting a new one if the last
 // has died: its inits died with it, but later commands need not.
-func (s *spawner) send(msg []byte, fds []int) error {
+// It returns the generation of the spawner that took the request.
+func (s *spawner) send(msg []byte, fds []int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	relaunched := false
 	for {
 		if s.closed {
-			return errors.New("runner closed")
+			return 0, errors.New("runner closed")
+		}
+		if s.fd >= 0 && s.exited {
+			unix.Close(s.fd)
+			s.fd = -1
 		}
 		if s.fd < 0 {
+			s.exited = false
 			if err := s.launch(); err != nil {
-				return err
+				return 0, err
 			}
 			relaunched = true
 		}
@@ -89,7 +104,7 @@ func (s *spawner) send(msg []byte, fds []int) error {
 		case err == unix.EINTR:
 			continue
 		case relaunched || err != unix.EPIPE && err != unix.ECONNRESET:
-			return err
+			return s.gen, err
 		}
 		unix.Close(s.fd)
 		s.fd = -1
@@ -107,7 +122,7 @@ func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
 		return nil, fmt.Errorf("status socket: %w", err)
 	}
 	status := os.NewFile(uintptr(fds[0]), "sandbox-status")
-	err = s.send(msg, []int{int(ctl.Fd()), fds[1]})
+	gen, err := s.send(msg, []int{int(ctl.Fd()), fds[1]})
 	unix.Close(fds[1])
 	if err != nil {
 		status.Close()
@@ -127,7 +142,16 @@ func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
 		status.Close()
 		return nil, err
 	}
-	return &initProc{pid: rep.Pid, pidfd: pidfd, status: status}, nil
+	return &initProc{pid: rep.Pid, pidfd: pidfd, status: status, gen: gen}, nil
+}
+
+// current reports whether the spawner that started an init of
+// generation gen is still the one running: a warm init whose spawner died
+// cannot be reaped or reported, and must not get a task.
+func (s *spawner) current(gen int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fd >= 0 && s.gen == gen && !s.exited
 }
 
 // close lets the spawner exit once its inits have.
