@@ -80,6 +80,7 @@ type checker struct {
 	// checker cannot know it).
 	tainted    map[string]bool
 	intVars    map[string]bool
+	copies     map[string]string // file key → program it is a copy of
 	ifs        string
 	ifsUnknown bool
 }
@@ -229,6 +230,12 @@ func (c *checker) node(n syntax.Node) *Refusal {
 		return c.arithmetic(arithNames(n.X))
 	case *syntax.ArithmCmd:
 		return c.arithmetic(arithNames(n.X))
+	case *syntax.LetClause:
+		var names []string
+		for _, x := range n.Exprs {
+			names = append(names, arithNames(x)...)
+		}
+		return c.arithmetic(names)
 	case *syntax.BinaryTest:
 		if arithTest(n.Op) {
 			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
@@ -306,7 +313,9 @@ func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 	case "let":
 		var names []string
 		for _, a := range ws[1:] {
-			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool {
+				return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+			}) {
 				if isName(f) {
 					names = append(names, f)
 				}
@@ -454,6 +463,16 @@ func (c *checker) argv(ws []word) *Refusal {
 		if r := c.writtenScript(name.text, name.text); r != nil {
 			return r
 		}
+		// A copy this command made of a program runs as that program.
+		if prog, ok := c.copiedProgram(name.text); ok {
+			if prog == "" {
+				if c.p.Has(RuleDynamic) {
+					return refuse(RuleDynamic, "%s is a copy of a program named only at run time, so what it is cannot be checked; run the program by its own name", name.text)
+				}
+			} else {
+				base = prog
+			}
+		}
 	}
 	args := ws[1:]
 	if r := c.lists(base); r != nil {
@@ -466,12 +485,16 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.wrapped(base, args); r != nil {
 		return r
 	}
+	if r := c.toolHooks(base, args); r != nil {
+		return r
+	}
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
 	if fetches(base, args) {
 		c.fetched = true
 	}
+	c.recordCopy(base, args)
 	return nil
 }
 
