@@ -596,7 +596,7 @@ func TestValidationLinear(t *testing.T) {
 }
 
 // benignCorpus is the everyday list and testdata/benign.txt.
-func benignCorpus(t *testing.T) []string {
+func benignCorpus(t testing.TB) []string {
 	t.Helper()
 	f, err := os.Open("testdata/benign.txt")
 	if err != nil {
