@@ -315,7 +315,7 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 	case "find":
 		return c.findExec(args)
 	case "env":
-		for _, a := range args {
+		for _, a := range expandEnvSplit(args) {
 			name, val, ok := strings.Cut(a.text, "=")
 			if strings.HasPrefix(a.text, "-") || !ok {
 				if !strings.HasPrefix(a.text, "-") {

@@ -63,20 +63,9 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 			break
 		}
 		switch {
-		case base == "env" && envSplit(t) && (i+1 < len(args) || envSplitValue(t) != ""):
-			// env -S 'cmd args', -S'cmd', -vS cmd, --split-string=cmd
-			split := args[i]
-			split.text = envSplitValue(t)
-			next := i + 1
-			if split.text == "" {
-				split = args[i+1]
-				next = i + 2
-			}
-			var ws []word
-			for _, f := range strings.Fields(split.text) {
-				ws = append(ws, word{text: f, static: split.static, subst: split.subst, node: split.node})
-			}
-			return append(ws, args[next:]...), nil, true
+		case base == "env" && envSplit(t):
+			// env -S 'NAME=v cmd args': the split words are env's own.
+			return unwrap(base, expandEnvSplit(args[i:]))
 		case (t == "-c" || t == "--command") && (base == "flock" || base == "su" || base == "runuser" || base == "script") && i+1 < len(args):
 			w := args[i+1]
 			return nil, &w, true
@@ -164,4 +153,33 @@ func envSplitValue(t string) string {
 		return ""
 	}
 	return t[strings.IndexByte(t, 'S')+1:]
+}
+
+// expandEnvSplit replaces env's -S option (-S 'cmd args', -S'cmd',
+// -vS cmd, --split-string=cmd) with the words it splits into, which env
+// then reads as its own arguments (assignments, then the command).
+func expandEnvSplit(args []word) []word {
+	for i, a := range args {
+		if a.text == "--" || !strings.HasPrefix(a.text, "-") && !strings.Contains(a.text, "=") {
+			return args
+		}
+		if !envSplit(a.text) {
+			continue
+		}
+		split := a
+		split.text = envSplitValue(a.text)
+		next := i + 1
+		if split.text == "" {
+			if i+1 >= len(args) {
+				return args
+			}
+			split, next = args[i+1], i+2
+		}
+		out := append([]word(nil), args[:i]...)
+		for _, f := range strings.Fields(split.text) {
+			out = append(out, word{text: f, static: split.static, subst: split.subst, node: split.node})
+		}
+		return append(out, args[next:]...)
+	}
+	return args
 }

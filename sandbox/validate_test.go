@@ -340,6 +340,8 @@ var hostile = []struct{ cmd, rule string }{
 	{"env -S'sudo id'", RuleRoot},
 	{"env --split-string='sudo id'", RuleRoot},
 	{"env -iS 'sudo id'", RuleRoot},
+	{"env -S 'X=1 sudo id'", RuleRoot},
+	{"env -S 'BASH_ENV=x bash -c true'", RuleDynamic},
 	{"env 'BASH_FUNC_ls%%=() { sudo id; }' bash -c ls", RuleRoot},
 	{"env 'BASH_FUNC_ls%%=() { cat /etc/shadow; }' bash -c ls", RuleLocalFile},
 	{"BASH_ENV=./x bash -c true", RuleDynamic},
