@@ -75,6 +75,7 @@ type checker struct {
 	stack       []syntax.Node
 	savedCwds   map[syntax.Node][]string
 	loops       int // loops around the node being checked
+	inFunc      int // function bodies around it
 	// tainted are variables holding data read at run time; intVars were
 	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
 	// checker cannot know it).

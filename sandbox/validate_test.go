@@ -288,6 +288,11 @@ var hostile = []struct{ cmd, rule string }{
 	{"cd a/b && cd ../../.. && cat etc/shadow", RuleLocalFile},
 	{"(cd sub); cat ../../etc/shadow", RuleLocalFile},
 	{"cd src; ls ..", RuleLocalFile},
+	{"cd /etc || exit; cat shadow", RuleLocalFile},
+	{"cd src || true; ls ..", RuleLocalFile},
+	{"cd /etc || { exit; }; cat shadow", RuleLocalFile},
+	{"f() { cd a/b/c || return; }; cat ../../../etc/shadow", RuleLocalFile},
+	{"f() { cd a/b/c && true; }; cat ../../../etc/shadow", RuleLocalFile},
 	{"cd /etc && cat < shadow", RuleLocalFile},
 	{"cd /usr/bin && cp ../../work/evil ls", RuleLocalFile},
 	{"echo 'sudo id' > sub/x.sh; cd sub; bash x.sh", RuleRoot},
@@ -466,6 +471,7 @@ var everyday = []string{
 	"mkdir -p ~/projects", "cd src && ls && cd .. && ls", "mkdir -p sub && cd sub && ls ../",
 	"cd build && ln -s ../lib lib", "echo 'print(2+2)' | python3", "python3 -m http.server 8000 & curl 127.0.0.1:8000",
 	"ping -c1 127.0.0.1", "rsync -a src/ build/ && sh build/run.sh", "git clone repo copy", "chmod g+s shared",
+	"cd src || exit 1; ls ..", "cd build || { echo no build; exit 1; }; ls ../src",
 }
 
 func TestHostileRefused(t *testing.T) {
