@@ -248,6 +248,11 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			}
 		}
 	case *syntax.CallExpr:
+		if len(n.Args) > 0 {
+			// IFS=… cmd sets IFS for that command only.
+			ifs, unknown := c.ifs, c.ifsUnknown
+			defer func() { c.ifs, c.ifsUnknown = ifs, unknown }()
+		}
 		for _, a := range n.Assigns {
 			if r := c.assign(a); r != nil {
 				return r
@@ -376,7 +381,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		if a.Naked {
 			return nil
 		}
-		var w word
+		w := word{static: true} // NAME= sets the empty string
 		if a.Value != nil && a.Index == nil {
 			w = c.evalWord(a.Value)
 		}

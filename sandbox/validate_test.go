@@ -340,6 +340,7 @@ var hostile = []struct{ cmd, rule string }{
 	{"declare -A BASH_ALIASES=([ls]=id)", RuleDynamic},
 	{"IFS=,; x=sudo,id; $x", RuleRoot},
 	{"IFS=,; x=sudo,id; env $x", RuleRoot},
+	{"IFS= read -r l < f; x='sudo id'; env $x", RuleRoot},
 	{"x=\"sudo id\"; env $x", RuleRoot},
 	{"declare -n r=IFS; r=,", RuleDynamic},
 	{"env -S'sudo id'", RuleRoot},
