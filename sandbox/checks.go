@@ -314,6 +314,24 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 		return c.scriptFile(base, args[0])
 	case "find":
 		return c.findExec(args)
+	case "env":
+		for _, a := range expandEnvSplit(args) {
+			name, val, ok := strings.Cut(a.text, "=")
+			if strings.HasPrefix(a.text, "-") || !ok {
+				if !strings.HasPrefix(a.text, "-") {
+					break
+				}
+				continue
+			}
+			v := a
+			v.text = val
+			if r := c.assignHook(name, v, true); r != nil {
+				return r
+			}
+		}
+	}
+	if loader(base) {
+		return c.argv(loaderArgs(args))
 	}
 	if !wrappers[base] {
 		return nil
@@ -370,6 +388,12 @@ func (c *checker) scriptFile(by string, f word) *Refusal {
 	if f.subst && c.p.Has(RuleFetchRun) {
 		return refuse(RuleFetchRun, "%s runs the output of a process substitution (such as <(curl …)); download to a file and inspect it instead", by)
 	}
+	if descriptorPath(f.text) && c.p.Has(RuleFetchRun) {
+		return refuse(RuleFetchRun, "%s runs what arrives on a descriptor (%s), whose content the command does not show; run a file you can inspect", by, f.text)
+	}
+	if f.placeholder && c.p.Has(RuleDynamic) {
+		return refuse(RuleDynamic, "%s runs each file name it is handed as a script, which cannot be checked; run the scripts by name", by)
+	}
 	if r := c.writtenScript(by, f.text); r != nil {
 		return r
 	}
@@ -395,6 +419,8 @@ func (c *checker) shellArgs(base string, args []word) *Refusal {
 				return c.scriptWord(base+" -c", args[i+1])
 			}
 			return nil
+		case strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.Contains(t, "n"):
+			return nil // -n reads the script without running it
 		case strings.HasPrefix(t, "-") || strings.HasPrefix(t, "+"):
 		default:
 			return c.scriptFile(base, args[i])
@@ -425,7 +451,7 @@ func (c *checker) findExec(args []word) *Refusal {
 			for j < len(args) && args[j].text != ";" && args[j].text != "+" {
 				j++
 			}
-			if r := c.argv(args[i+1 : j]); r != nil {
+			if r := c.argv(placeholders(args[i+1:j], "{}")); r != nil {
 				return r
 			}
 			i = j
@@ -451,4 +477,24 @@ func wordFetches(w *syntax.Word) bool {
 		return !found
 	})
 	return found
+}
+
+// descriptorPath names an open descriptor rather than a file: /dev/fd/N,
+// /proc/self/fd/N, /dev/stdin.
+func descriptorPath(p string) bool {
+	p = path.Clean(p)
+	return p == "/dev/stdin" || strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/self/fd/") || strings.HasPrefix(p, "/proc/thread-self/fd/")
+}
+
+// placeholders marks the words find -exec and xargs -I fill in at run
+// time with names or lines they read: their text is not known.
+func placeholders(ws []word, repl string) []word {
+	out := make([]word, len(ws))
+	for i, w := range ws {
+		if strings.Contains(w.text, repl) {
+			w.static, w.placeholder = false, true
+		}
+		out[i] = w
+	}
+	return out
 }

@@ -136,45 +136,79 @@ func (c *checker) chdir(base string, args []word) {
 		next = addCwd(next, cwdUnknown)
 	}
 	c.visited = unionCwds(c.visited, next)
-	if c.guarded() {
+	switch c.guarded() {
+	case guardAnd:
 		c.cwdFallback = unionCwds(c.cwdFallback, c.cwds)
 		c.cwds = next
-		return
+	case guardExit:
+		c.cwds = next // the shell does not go on without the cd
+	default:
+		c.cwds = unionCwds(c.cwds, next)
 	}
-	c.cwds = unionCwds(c.cwds, next)
 }
+
+// How a cd's failure is handled by what surrounds it.
+const (
+	guardNone = iota // the next commands may run without the cd
+	guardAnd         // cd x && …: the chain stops, later statements run
+	guardExit        // cd x || exit: the shell stops
+)
 
 // guarded reports whether the command being checked guards what follows
 // it with && (cd x && ls ..), with no || before it that could run the
 // rest without it (a || cd x && ls ..).
-func (c *checker) guarded() bool {
+func (c *checker) guarded() int {
+	if c.inFunc > 0 {
+		// A function body is checked where it is defined, not where
+		// it runs: its cd may happen anywhere, or never.
+		return guardNone
+	}
 	st := c.stack
 	i := len(st) - 2 // the statement of the current call
 	if i < 1 {
-		return false
+		return guardNone
 	}
-	found := false
+	found := guardNone
 	for i >= 1 {
 		s, ok := st[i].(*syntax.Stmt)
 		if !ok || s.Negated || s.Background {
-			return false
+			return guardNone
 		}
 		b, ok := st[i-1].(*syntax.BinaryCmd)
 		if !ok {
 			return found
 		}
 		switch {
+		case b.Op == syntax.OrStmt && b.X == s && exits(b.Y):
+			if found == guardNone {
+				found = guardExit
+			}
 		case b.Op == syntax.OrStmt && b.X == s:
 			// cd x || y: y runs with the old directory too (see
 			// enterScope), and so does what follows.
 		case b.Op != syntax.AndStmt:
-			return false
+			return guardNone
 		case b.X == s:
-			found = true
+			found = guardAnd
 		}
 		i -= 2
 	}
 	return found
+}
+
+// exits reports a statement that ends the shell or function: exit,
+// return, or a group that ends with one.
+func exits(s *syntax.Stmt) bool {
+	switch cmd := s.Cmd.(type) {
+	case *syntax.CallExpr:
+		if len(cmd.Args) > 0 {
+			name := cmd.Args[0].Lit()
+			return name == "exit" || name == "return"
+		}
+	case *syntax.Block:
+		return len(cmd.Stmts) > 0 && exits(cmd.Stmts[len(cmd.Stmts)-1])
+	}
+	return false
 }
 
 func (c *checker) inLoop() bool { return c.loops > 0 }
@@ -186,6 +220,8 @@ func (c *checker) enterScope(n syntax.Node) {
 	switch n := n.(type) {
 	case *syntax.ForClause, *syntax.WhileClause:
 		c.loops++
+	case *syntax.FuncDecl:
+		c.inFunc++
 	case *syntax.Subshell, *syntax.CmdSubst, *syntax.ProcSubst:
 		c.saveCwd(n)
 	case *syntax.BinaryCmd:
@@ -217,6 +253,8 @@ func (c *checker) leaveScope(n syntax.Node) {
 	switch n.(type) {
 	case *syntax.ForClause, *syntax.WhileClause:
 		c.loops--
+	case *syntax.FuncDecl:
+		c.inFunc--
 	}
 	if saved, ok := c.savedCwds[n]; ok {
 		c.cwds = saved

@@ -105,9 +105,9 @@ func policyText(p *Profile) string {
 	add(RuleLocalFile, "no host secrets or system state (/etc/shadow, ~/.ssh, /root, /proc/<pid>/environ, /sys, raw devices), no ../ out of the work dir, writes only under the work dir and /tmp")
 	add(RuleFetchRun, "no running fetched or decoded code: no curl|sh, bash <(…), base64 -d | sh, download-then-execute, eval of computed text")
 	add(RuleDestruction, "no destruction: rm -rf /, mkfs, dd to devices, fork bombs, shutdown")
-	add(RuleDynamic, "command names must be literal (no $CMD or $(…) as the command)")
+	add(RuleDynamic, "command names must be literal (no $CMD or $(…) as the command); nothing that turns data into code (sed e, arithmetic on values read at run time, ${x@P}, BASH_ENV, find -exec sh {})")
 	if p.Has(RuleNetwork) && !p.Network {
-		lines = append(lines, "- no network clients (curl, wget, ssh, git clone, pip install …)")
+		lines = append(lines, "- no network clients (curl, wget, ssh, git clone URL, pip install …); 127.0.0.1 and localhost are the sandbox's own loopback and allowed")
 	}
 	if p.Has(RuleDenyList) && len(p.DenyCommands) > 0 {
 		lines = append(lines, "- not available: "+strings.Join(p.DenyCommands, ", "))

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"path"
+	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -82,6 +83,30 @@ func flattenPipe(b *syntax.BinaryCmd, seen map[*syntax.BinaryCmd]bool) []*syntax
 // readsProgramFromStdin looks through wrappers for a shell or interpreter
 // that is given no program of its own.
 func (c *checker) readsProgramFromStdin(st *syntax.Stmt) (string, bool) {
+	return c.readsProgram(st, 0)
+}
+
+func (c *checker) readsProgram(st *syntax.Stmt, depth int) (string, bool) {
+	// A subshell or group passes its input to the commands inside:
+	// … | (bash), … | { bash; }.
+	var inner []*syntax.Stmt
+	switch cmd := st.Cmd.(type) {
+	case *syntax.Subshell:
+		inner = cmd.Stmts
+	case *syntax.Block:
+		inner = cmd.Stmts
+	}
+	if inner != nil {
+		if depth >= maxDepth {
+			return "a nested group", true
+		}
+		for _, s := range inner {
+			if name, ok := c.readsProgram(s, depth+1); ok {
+				return name, true
+			}
+		}
+		return "", false
+	}
 	call, ok := st.Cmd.(*syntax.CallExpr)
 	if !ok || len(call.Args) == 0 {
 		return "", false
@@ -102,9 +127,9 @@ func (c *checker) readsProgramFromStdin(st *syntax.Stmt) (string, bool) {
 			return base, noProgram(args, false)
 		case base == "xargs" || base == "parallel":
 			// xargs sh -c '…' runs a fixed script; xargs sh runs files
-			// named on stdin.
+			// named on stdin, and xargs -I{} sh -c {} runs stdin itself.
 			inner, _, ok := unwrap(base, args)
-			if ok && len(inner) > 0 && shells[path.Base(inner[0].text)] && noProgram(inner[1:], true) {
+			if ok && len(inner) > 0 && shells[path.Base(inner[0].text)] && (noProgram(inner[1:], true) || !scriptArgStatic(inner[1:])) {
 				return base + " " + inner[0].text, true
 			}
 			return "", false
@@ -121,12 +146,24 @@ func (c *checker) readsProgramFromStdin(st *syntax.Stmt) (string, bool) {
 	return "", false
 }
 
+// scriptArgStatic reports whether the text after a shell's -c is known.
+func scriptArgStatic(args []word) bool {
+	for i, a := range args {
+		if strings.HasPrefix(a.text, "-") && !strings.HasPrefix(a.text, "--") && strings.Contains(a.text, "c") {
+			return i+1 < len(args) && args[i+1].static
+		}
+	}
+	return true
+}
+
 func noProgram(args []word, shell bool) bool {
-	for _, a := range args {
-		t := a.text
+	for i := 0; i < len(args); i++ {
+		t := args[i].text
 		switch {
 		case t == "-" || t == "/dev/stdin" || t == "-s":
 			return true
+		case shell && (t == "-o" || t == "+o" || t == "-O" || t == "+O" || t == "--rcfile" || t == "--init-file"):
+			i++ // bash -O extglob: the option's value, not a script
 		case len(t) > 1 && t[0] == '-':
 			if t[1] != '-' && containsAny(t, shell) {
 				return false
@@ -168,6 +205,10 @@ func (c *checker) stmtInput(st *syntax.Stmt) *Refusal {
 	}
 	for _, r := range st.Redirs {
 		switch r.Op {
+		case syntax.DplIn:
+			if (r.N == nil || r.N.Value == "0") && c.p.Has(RuleFetchRun) {
+				return refuse(RuleFetchRun, "%s reads its program from another descriptor (<&N), whose content the command does not show; run a file you can inspect", name)
+			}
 		case syntax.RdrIn, syntax.RdrInOut:
 			w := c.evalWord(r.Word)
 			if r := c.scriptFile(name, w); r != nil {

@@ -63,13 +63,9 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 			break
 		}
 		switch {
-		case (base == "env" && (t == "-S" || t == "--split-string")) && i+1 < len(args):
-			split := args[i+1]
-			var ws []word
-			for _, f := range strings.Fields(split.text) {
-				ws = append(ws, word{text: f, static: split.static, subst: split.subst, node: split.node})
-			}
-			return append(ws, args[i+2:]...), nil, true
+		case base == "env" && envSplit(t):
+			// env -S 'NAME=v cmd args': the split words are env's own.
+			return unwrap(base, expandEnvSplit(args[i:]))
 		case (t == "-c" || t == "--command") && (base == "flock" || base == "su" || base == "runuser" || base == "script") && i+1 < len(args):
 			w := args[i+1]
 			return nil, &w, true
@@ -110,6 +106,24 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 		w.text = b.String()
 		return nil, &w, true
 	}
+	if base == "xargs" {
+		repl := ""
+		for j := 0; j < i; j++ {
+			switch t := args[j].text; {
+			case (t == "-I" || t == "--replace") && j+1 < i:
+				repl = args[j+1].text
+			case strings.HasPrefix(t, "-I") && len(t) > 2:
+				repl = t[2:]
+			case strings.HasPrefix(t, "--replace="):
+				repl = strings.TrimPrefix(t, "--replace=")
+			case t == "-i" || t == "--replace":
+				repl = "{}"
+			}
+		}
+		if repl != "" {
+			rest = placeholders(rest, repl)
+		}
+	}
 	if base == "parallel" {
 		for j, a := range rest {
 			if a.text == ":::" || a.text == "::::" {
@@ -119,4 +133,53 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 		}
 	}
 	return rest, nil, true
+}
+
+// envSplit recognises env's -S option in every spelling.
+func envSplit(t string) bool {
+	if strings.HasPrefix(t, "--split-string") {
+		return true
+	}
+	return strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.Contains(t, "S")
+}
+
+// envSplitValue returns the text joined to -S (-S'cmd', -vScmd,
+// --split-string=cmd), or "" when it is the next argument.
+func envSplitValue(t string) string {
+	if v, ok := strings.CutPrefix(t, "--split-string="); ok {
+		return v
+	}
+	if strings.HasPrefix(t, "--") {
+		return ""
+	}
+	return t[strings.IndexByte(t, 'S')+1:]
+}
+
+// expandEnvSplit replaces env's -S option (-S 'cmd args', -S'cmd',
+// -vS cmd, --split-string=cmd) with the words it splits into, which env
+// then reads as its own arguments (assignments, then the command).
+func expandEnvSplit(args []word) []word {
+	for i, a := range args {
+		if a.text == "--" || !strings.HasPrefix(a.text, "-") && !strings.Contains(a.text, "=") {
+			return args
+		}
+		if !envSplit(a.text) {
+			continue
+		}
+		split := a
+		split.text = envSplitValue(a.text)
+		next := i + 1
+		if split.text == "" {
+			if i+1 >= len(args) {
+				return args
+			}
+			split, next = args[i+1], i+2
+		}
+		out := append([]word(nil), args[:i]...)
+		for _, f := range strings.Fields(split.text) {
+			out = append(out, word{text: f, static: split.static, subst: split.subst, node: split.node})
+		}
+		return append(out, args[next:]...)
+	}
+	return args
 }

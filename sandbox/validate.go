@@ -85,11 +85,13 @@ type checker struct {
 	stack       []syntax.Node
 	savedCwds   map[syntax.Node][]string
 	loops       int // loops around the node being checked
+	inFunc      int // function bodies around it
 	// tainted are variables holding data read at run time; intVars were
 	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
 	// checker cannot know it).
 	tainted    map[string]bool
 	intVars    map[string]bool
+	copies     map[string]string // file key → program it is a copy of
 	ifs        string
 	ifsUnknown bool
 }
@@ -239,6 +241,12 @@ func (c *checker) node(n syntax.Node) *Refusal {
 		return c.arithmetic(arithNames(n.X))
 	case *syntax.ArithmCmd:
 		return c.arithmetic(arithNames(n.X))
+	case *syntax.LetClause:
+		var names []string
+		for _, x := range n.Exprs {
+			names = append(names, arithNames(x)...)
+		}
+		return c.arithmetic(names)
 	case *syntax.BinaryTest:
 		if arithTest(n.Op) {
 			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
@@ -250,6 +258,11 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			}
 		}
 	case *syntax.CallExpr:
+		if len(n.Args) > 0 {
+			// IFS=… cmd sets IFS for that command only.
+			ifs, unknown := c.ifs, c.ifsUnknown
+			defer func() { c.ifs, c.ifsUnknown = ifs, unknown }()
+		}
 		for _, a := range n.Assigns {
 			if r := c.assign(a); r != nil {
 				return r
@@ -316,7 +329,9 @@ func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 	case "let":
 		var names []string
 		for _, a := range ws[1:] {
-			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool {
+				return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+			}) {
 				if isName(f) {
 					names = append(names, f)
 				}
@@ -376,7 +391,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		if a.Naked {
 			return nil
 		}
-		var w word
+		w := word{static: true} // NAME= sets the empty string
 		if a.Value != nil && a.Index == nil {
 			w = c.evalWord(a.Value)
 		}
@@ -464,6 +479,16 @@ func (c *checker) argv(ws []word) *Refusal {
 		if r := c.writtenScript(name.text, name.text); r != nil {
 			return r
 		}
+		// A copy this command made of a program runs as that program.
+		if prog, ok := c.copiedProgram(name.text); ok {
+			if prog == "" {
+				if c.p.Has(RuleDynamic) {
+					return refuse(RuleDynamic, "%s is a copy of a program named only at run time, so what it is cannot be checked; run the program by its own name", name.text)
+				}
+			} else {
+				base = prog
+			}
+		}
 	}
 	args := ws[1:]
 	if c.seen != nil && !c.funcs[base] {
@@ -479,12 +504,16 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.wrapped(base, args); r != nil {
 		return r
 	}
+	if r := c.toolHooks(base, args); r != nil {
+		return r
+	}
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
 	if fetches(base, args) {
 		c.fetched = true
 	}
+	c.recordCopy(base, args)
 	return nil
 }
 

@@ -288,6 +288,11 @@ var hostile = []struct{ cmd, rule string }{
 	{"cd a/b && cd ../../.. && cat etc/shadow", RuleLocalFile},
 	{"(cd sub); cat ../../etc/shadow", RuleLocalFile},
 	{"cd src; ls ..", RuleLocalFile},
+	{"cd /etc || exit; cat shadow", RuleLocalFile},
+	{"cd src || true; ls ..", RuleLocalFile},
+	{"cd /etc || { exit; }; cat shadow", RuleLocalFile},
+	{"f() { cd a/b/c || return; }; cat ../../../etc/shadow", RuleLocalFile},
+	{"f() { cd a/b/c && true; }; cat ../../../etc/shadow", RuleLocalFile},
 	{"cd /etc && cat < shadow", RuleLocalFile},
 	{"cd /usr/bin && cp ../../work/evil ls", RuleLocalFile},
 	{"echo 'sudo id' > sub/x.sh; cd sub; bash x.sh", RuleRoot},
@@ -303,6 +308,94 @@ var hostile = []struct{ cmd, rule string }{
 	{"chmod ug+s x", RuleRoot},
 	{"echo 'cHJpbnQoMSk=' | base64 -d | python3", RuleFetchRun},
 	{"echo \"$(cat x)\" | python3", RuleFetchRun},
+
+	// decoded or fetched data fed to an interpreter through a group, a
+	// descriptor or xargs
+	{"echo c3VkbyBpZAo= | base64 -d | (bash)", RuleFetchRun},
+	{"echo c3VkbyBpZAo= | base64 -d | { bash; }", RuleFetchRun},
+	{"base64 -d p | ( ( sh ) )", RuleFetchRun},
+	{"base64 -d p | bash -O extglob", RuleFetchRun},
+	{"printf c3VkbyBpZAo= | base64 -d | xargs -0 -I{} bash -c {}", RuleFetchRun},
+	{"cat list | xargs -I% sh -c %", RuleFetchRun},
+	{". /dev/fd/3 3< <(base64 -d p)", RuleFetchRun},
+	{"source /proc/self/fd/0 < p", RuleFetchRun},
+	{"exec 3< <(base64 -d p); bash <&3", RuleFetchRun},
+	{"echo 'print(1)' | python3 | sh", RuleFetchRun},
+
+	// run-time evaluation
+	{"x='a[$(id)]'; echo $((x))", RuleDynamic},
+	{"x='a[$(id)]'; echo $(($x))", RuleDynamic},
+	{"x='a[$(id)]'; (( x > 1 ))", RuleDynamic},
+	{"x='a[$(id)]'; let y=x+1", RuleDynamic},
+	{"declare -i n; n='a[$(id)]'", RuleDynamic},
+	{"read x; [[ $x -eq 0 ]]", RuleDynamic},
+	{"read -r x < f; echo $((x + 1))", RuleDynamic},
+	{"x=$(cat f); [[ $x -gt 1 ]]", RuleDynamic},
+	{"echo ${x@P}", RuleDynamic},
+	{"x='$(id)'; echo ${x@P}", RuleDynamic},
+	{"mapfile -C eval -c 1 < f", RuleDynamic},
+	{"readarray -C 'bash -c' -c 1 < f", RuleDynamic},
+	{"BASH_ALIASES[ls]=id; ls", RuleDynamic},
+	{"BASH_CMDS[ls]=./x; ls", RuleDynamic},
+	{"declare -A BASH_ALIASES=([ls]=id)", RuleDynamic},
+	{"IFS=,; x=sudo,id; $x", RuleRoot},
+	{"IFS=,; x=sudo,id; env $x", RuleRoot},
+	{"IFS= read -r l < f; x='sudo id'; env $x", RuleRoot},
+	{"x=\"sudo id\"; env $x", RuleRoot},
+	{"declare -n r=IFS; r=,", RuleDynamic},
+	{"env -S'sudo id'", RuleRoot},
+	{"env --split-string='sudo id'", RuleRoot},
+	{"env -iS 'sudo id'", RuleRoot},
+	{"env -S 'X=1 sudo id'", RuleRoot},
+	{"env -S 'BASH_ENV=x bash -c true'", RuleDynamic},
+	{"env 'BASH_FUNC_ls%%=() { sudo id; }' bash -c ls", RuleRoot},
+	{"env 'BASH_FUNC_ls%%=() { cat /etc/shadow; }' bash -c ls", RuleLocalFile},
+	{"BASH_ENV=./x bash -c true", RuleDynamic},
+	{"ENV=./x sh -c true", RuleDynamic},
+	{"export BASH_ENV=x; bash -c true", RuleDynamic},
+	{"env BASH_ENV=x bash -c true", RuleDynamic},
+	{"PS4='$(id)' bash -xc true", RuleDynamic},
+	{"LD_PRELOAD=./evil.so ls", RuleDynamic},
+
+	// renamed and copied programs, the dynamic linker
+	{"cp /bin/dash ./safe; ./safe -c 'sudo id'", RuleRoot},
+	{"cp /usr/bin/sudo ./s; ./s id", RuleRoot},
+	{"ln -s /bin/bash sh2; ./sh2 -c 'cat /etc/shadow'", RuleLocalFile},
+	{"mkdir b; cp /bin/sh b/; b/sh -c 'sudo id'", RuleRoot},
+	{"cp /bin/sh x; mv x y; ./y -c 'sudo id'", RuleRoot},
+	{"cp \"$(command -v bash)\" x; ./x -c id", RuleDynamic},
+	{"/lib64/ld-linux-x86-64.so.2 /usr/bin/sudo id", RuleRoot},
+	{"/lib64/ld-linux-x86-64.so.2 /bin/sh -c 'sudo id'", RuleRoot},
+	{"/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path /lib /bin/su", RuleRoot},
+
+	// tool hooks that run commands
+	{"sed '1e id' f", RuleDynamic},
+	{"sed 's/x/y/e' f", RuleDynamic},
+	{"sed -n -e 's/.*/&/ep' f", RuleDynamic},
+	{"sed -e '/x/ e' f", RuleDynamic},
+	{"tar cf a.tar --checkpoint=1 --checkpoint-action=exec='sudo id' f", RuleRoot},
+	{"tar xf a.tar --to-command='sudo tee x'", RuleRoot},
+	{"tar -I 'sudo gzip' -cf a.tgz f", RuleRoot},
+	{"git -c alias.x='!sudo id' x", RuleRoot},
+	{"git -c core.fsmonitor='sudo id' status", RuleRoot},
+	{"git -c core.sshCommand='cat /etc/shadow' status", RuleLocalFile},
+	{"git -c core.hooksPath=hooks commit -m x", RuleDynamic},
+	{"git config alias.x '!sudo id'", RuleRoot},
+	{"LESSOPEN='|sudo id %s' less f", RuleRoot},
+	{"export LESSOPEN='|cat /etc/shadow'; less f", RuleLocalFile},
+	{"sqlite3 db '.shell sudo id'", RuleRoot},
+	{"sqlite3 db '.system cat /etc/shadow'", RuleLocalFile},
+	{"zip -TT 'sudo id' a.zip f", RuleRoot},
+	{"zip --unzip-command='sudo id' -T a.zip f", RuleRoot},
+	{"vim -c '!sudo id' -c q", RuleRoot},
+	{"vim -c 'call system(\"id\")' -c q", RuleDynamic},
+	{"vim +'r !id' f", RuleDynamic},
+	{"awk 'BEGIN{print \"id\" | \"sh\"}'", RuleDynamic},
+	{"awk '{print | \"sh\"}' f", RuleDynamic},
+	{"gawk 'BEGIN{\"date\" |& getline x}'", RuleDynamic},
+	{"find . -name '*.sh' -exec sh {} \\;", RuleDynamic},
+	{"find . -exec sh -c {} \\;", RuleDynamic},
+	{"find . -exec bash -c 'cat {}' \\;", RuleDynamic},
 
 	// deny list and syntax
 	{"crontab -l", RuleDenyList},
@@ -379,6 +472,7 @@ var everyday = []string{
 	"mkdir -p ~/projects", "cd src && ls && cd .. && ls", "mkdir -p sub && cd sub && ls ../",
 	"cd build && ln -s ../lib lib", "echo 'print(2+2)' | python3", "python3 -m http.server 8000 & curl 127.0.0.1:8000",
 	"ping -c1 127.0.0.1", "rsync -a src/ build/ && sh build/run.sh", "git clone repo copy", "chmod g+s shared",
+	"cd src || exit 1; ls ..", "cd build || { echo no build; exit 1; }; ls ../src",
 }
 
 func TestHostileRefused(t *testing.T) {
@@ -511,7 +605,7 @@ func TestValidationLinear(t *testing.T) {
 }
 
 // benignCorpus is the everyday list and testdata/benign.txt.
-func benignCorpus(t *testing.T) []string {
+func benignCorpus(t testing.TB) []string {
 	t.Helper()
 	f, err := os.Open("testdata/benign.txt")
 	if err != nil {

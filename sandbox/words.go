@@ -29,7 +29,9 @@ type word struct {
 	// split is true when an unquoted expansion is part of the word, so
 	// the shell splits its value into fields at IFS characters.
 	split bool
-	node  *syntax.Word
+	// placeholder is true for a word find -exec or xargs -I fills in.
+	placeholder bool
+	node        *syntax.Word
 }
 
 // maxBraceWords bounds brace expansion so {1..100}{1..100} cannot make
