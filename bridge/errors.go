@@ -41,8 +41,17 @@ func handleError(err error, c echo.Context) {
 	default:
 		ae = fail(http.StatusInternalServerError, "internal", err.Error())
 	}
+	if ae.Status == http.StatusServiceUnavailable {
+		// The kernel is away (restarting, or its cluster electing a
+		// leader): say when to try again rather than leave clients guess.
+		c.Response().Header().Set("Retry-After", retryAfter)
+	}
 	_ = c.JSON(ae.Status, map[string]*apiError{"error": ae})
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: about as long as a
+// JetStream cluster takes to elect a new leader.
+const retryAfter = "2"
 
 func codeFor(status int) string {
 	switch status {

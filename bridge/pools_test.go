@@ -123,3 +123,22 @@ func TestPoolsShowBackPressure(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableSaysWhenToRetry reads the pools while the kernel lacks
+// the task queue: the answer is a 503 that says when to try again.
+func TestUnavailableSaysWhenToRetry(t *testing.T) {
+	f := newFixture(t)
+	if err := f.k.JS.DeleteStream(context.Background(), bus.Names{}.TasksStream()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(f.url + "/v1/pools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body apiErr
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "2" || body.Error.Code != "unavailable" {
+		t.Fatalf("%d Retry-After=%q %+v; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}

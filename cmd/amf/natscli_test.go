@@ -80,4 +80,7 @@ func TestNATSCommandLine(t *testing.T) {
 	if !strings.Contains(subOut.String(), "via nats pub") {
 		t.Fatalf("nats sub output lacks the command's output:\n%s", subOut.String())
 	}
+	if pools := nats("req", "amf.api.pools", "", "--raw"); !strings.Contains(pools, `"name":"default"`) || !strings.Contains(pools, `"max_deliver":5`) {
+		t.Fatalf("nats req amf.api.pools answered %q", pools)
+	}
 }

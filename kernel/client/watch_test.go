@@ -75,8 +75,13 @@ func TestReadersReleaseConsumers(t *testing.T) {
 				return nil
 			})
 		}()
-		if r := <-got; r.Type != bus.EventAssigned {
-			t.Fatalf("cycle %d: first event %q, want assigned", i, r.Type)
+		select {
+		case r := <-got:
+			if r.Type != bus.EventAssigned {
+				t.Fatalf("cycle %d: first event %q, want assigned", i, r.Type)
+			}
+		case err := <-done:
+			t.Fatalf("cycle %d: the reader ended before reading: %v", i, err)
 		}
 		// Following now: the client goes away.
 		cancel()
@@ -90,6 +95,7 @@ func TestReadersReleaseConsumers(t *testing.T) {
 	if n := consumers(t, k.JS, names); n > 2 || peak > 2 {
 		t.Fatalf("%d consumers left after %d readers (peak %d); want them deleted", n, cycles, peak)
 	}
+	t.Logf("%d readers came and went; at most %d consumers at a time", cycles, peak)
 
 	// A new follower still gets the task's end.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
