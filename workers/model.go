@@ -83,10 +83,12 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 	})
 	defer wd.stop()
 	err := r.s.cfg.LLM.Chat(ctx, &api.ChatRequest{
-		Model:    r.s.cfg.Model,
-		Messages: msgs,
-		Stream:   &stream,
-		Format:   format,
+		Model:     r.s.cfg.Model,
+		Messages:  msgs,
+		Stream:    &stream,
+		Format:    format,
+		Options:   r.s.cfg.ModelOptions,
+		KeepAlive: &api.Duration{Duration: r.s.cfg.KeepAlive},
 	}, func(resp api.ChatResponse) error {
 		wd.chunk()
 		if th := resp.Message.Thinking; th != "" {

@@ -90,3 +90,47 @@ func TestCheckModelSaysWhatIsWrong(t *testing.T) {
 		t.Fatalf("health %+v", h)
 	}
 }
+
+// Every request, for a command or for the answer, carries the same
+// options: the low-temperature defaults under the operator's, and one
+// keep-alive.
+func TestModelOptionsGoWithEveryRequest(t *testing.T) {
+	opts, err := workers.ParseModelOptions(`{"temperature": 0, "seed": 7}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newLoopMesh(t, &workers.SolverConfig{ModelOptions: opts, KeepAlive: time.Hour},
+		ollamatest.WithReplies(cmdReply("x", "false"), cmdReply("y", "echo hi"), ollamatest.Reply{Content: "It printed hi."}))
+	if e := last(m.wait(m.submit(bus.Task{Instruction: "say hi"}))); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	reqs := m.srv.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Options["temperature"] != float64(0) || r.Options["seed"] != float64(7) || r.Options["top_p"] != 0.9 {
+			t.Errorf("request %d options %v", i, r.Options)
+		}
+		if r.KeepAlive == nil || r.KeepAlive.Duration != time.Hour {
+			t.Errorf("request %d keep_alive %v", i, r.KeepAlive)
+		}
+	}
+}
+
+func TestBadModelOptionsSayWhatIsWrong(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"temprature": 0.1}`:     `"temprature" is not one Ollama knows`,
+		`{"num_ctx": "big"}`:      `"num_ctx" must be of type integer`,
+		`[1, 2]`:                  "must be a JSON object",
+		`{"temperature": "warm"}`: `"temperature" must be of type`,
+	} {
+		_, err := workers.ParseModelOptions(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseModelOptions(%s) = %v, want %q", in, err, want)
+		}
+	}
+	if _, err := workers.NewSolver(workers.SolverConfig{Runner: hostRunner(t), ModelOptions: map[string]any{"nope": 1}}); err == nil {
+		t.Error("NewSolver accepted an unknown option")
+	}
+}
