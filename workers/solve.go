@@ -53,11 +53,11 @@ func (r *run) solve() bus.Event {
 	examples, reuse := r.recall()
 	facts := r.facts()
 	l := &loop{r: r, failed: map[string]string{}}
+	// The system message depends only on the sandbox and the policy, so
+	// it is the same for every task of a profile and Ollama reuses it.
 	l.conv = []api.Message{
-		{Role: "system", Content: r.s.render("system", systemData{
-			Facts: facts, Missing: missingTools(facts), Examples: examples, Session: r.task.Session != "",
-		})},
-		{Role: "user", Content: r.s.render("request", requestData{Instruction: r.task.Instruction, History: r.history()})},
+		{Role: "system", Content: r.s.render("system", systemData{Facts: facts, Missing: missingTools(facts)})},
+		{Role: "user", Content: r.s.render("request", requestData{Instruction: r.task.Instruction, Examples: examples, History: r.history()})},
 	}
 	for attempt := 1; attempt <= r.task.MaxAttempts && r.ctx.Err() == nil; attempt++ {
 		r.em.attempt = attempt
