@@ -87,7 +87,7 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		Messages:  msgs,
 		Stream:    &stream,
 		Format:    format,
-		Options:   r.s.cfg.ModelOptions,
+		Options:   r.s.requestOptions(r.ctx),
 		KeepAlive: &api.Duration{Duration: r.s.cfg.KeepAlive},
 	}, func(resp api.ChatResponse) error {
 		wd.chunk()

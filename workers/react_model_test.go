@@ -1,12 +1,15 @@
 package workers_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -132,5 +135,49 @@ func TestBadModelOptionsSayWhatIsWrong(t *testing.T) {
 	}
 	if _, err := workers.NewSolver(workers.SolverConfig{Runner: hostRunner(t), ModelOptions: map[string]any{"nope": 1}}); err == nil {
 		t.Error("NewSolver accepted an unknown option")
+	}
+}
+
+// A model with a small context: every request asks for the same num_ctx
+// (the model's length), and a long session is cut oldest first, said in
+// an event, so the prompt fits and Ollama has nothing to truncate.
+func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
+	sessions := &workers.LocalSessions{}
+	for i := range 6 {
+		_ = sessions.AppendTurn(context.Background(), "big", memory.Turn{
+			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("y", 300),
+		})
+	}
+	m := newLoopMesh(t, &workers.SolverConfig{Sessions: sessions},
+		ollamatest.WithModels(ollamatest.Model{Name: "qwen3-coder", ContextLength: 4096}),
+		ollamatest.WithReplies(cmdReply("x", "seq 1 3000"), ollamatest.Reply{Content: "Numbers."}))
+	evs := m.wait(m.submit(bus.Task{Session: "big", Instruction: "next"}))
+	if e := last(evs); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	reqs := m.srv.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Options["num_ctx"] != float64(4096) {
+			t.Errorf("request %d num_ctx = %v, want the model's 4096", i, r.Options["num_ctx"])
+		}
+		size := 0
+		for _, msg := range r.Messages {
+			size += len(msg.Content)
+		}
+		if size > 4096-1024 {
+			t.Errorf("request %d is %d bytes: it may not fit a 4096-token context with room to reply", i, size)
+		}
+	}
+	p := ofType(evs, bus.EventProgress)
+	if len(p) != 1 || !strings.Contains(p[0].Text, "older session turn") || !strings.Contains(p[0].Text, "num_ctx 4096") {
+		t.Fatalf("progress events %+v: want one saying what was left out", p)
+	}
+	user := lastUser(commandRequests(m.srv)[0])
+	mustContain(t, "request", user, "request 5", "left out to fit the model's context", "next")
+	if strings.Contains(user, "request 0") {
+		t.Errorf("the oldest turn was kept while newer ones were cut:\n%s", user)
 	}
 }

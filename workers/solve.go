@@ -55,9 +55,11 @@ func (r *run) solve() bus.Event {
 	l := &loop{r: r, failed: map[string]string{}}
 	// The system message depends only on the sandbox and the policy, so
 	// it is the same for every task of a profile and Ollama reuses it.
+	system := r.s.render("system", systemData{Facts: facts, Missing: missingTools(facts)})
+	request := r.fitRequest(r.ctx, system, requestData{Instruction: r.task.Instruction, Examples: examples, History: r.history()})
 	l.conv = []api.Message{
-		{Role: "system", Content: r.s.render("system", systemData{Facts: facts, Missing: missingTools(facts)})},
-		{Role: "user", Content: r.s.render("request", requestData{Instruction: r.task.Instruction, Examples: examples, History: r.history()})},
+		{Role: "system", Content: system},
+		{Role: "user", Content: request},
 	}
 	for attempt := 1; attempt <= r.task.MaxAttempts && r.ctx.Err() == nil; attempt++ {
 		r.em.attempt = attempt
@@ -199,8 +201,8 @@ func (l *loop) succeed(out execOutcome, p reply.Proposal) bus.Event {
 	case err == nil:
 		final.Answer = ans
 	case errors.Is(context.Cause(r.ctx), ErrCancelled):
-		// Stopped while the answer streamed: the user is told cancelled,
-		// with what had been done.
+		// Stopped while the answer streamed: Solve turns this failed
+		// event into cancelled, keeping what had been done.
 		e := r.em.event(bus.EventFailed)
 		e.Command, e.Attempts = final.Command, final.Attempts
 		return e

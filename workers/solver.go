@@ -80,6 +80,11 @@ type Solver struct {
 	cfg     SolverConfig
 	prompts *template.Template
 	health  modelHealth
+
+	// ctxOnce decides numCtx and options on the first request.
+	ctxOnce sync.Once
+	numCtx  int
+	options map[string]any
 }
 
 // NewSolver checks cfg, fills its defaults and returns the solver.
