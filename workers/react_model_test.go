@@ -171,7 +171,12 @@ func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 			t.Errorf("request %d is %d bytes: it may not fit a 4096-token context with room to reply", i, size)
 		}
 	}
-	p := ofType(evs, bus.EventProgress)
+	var p []bus.Event
+	for _, e := range ofType(evs, bus.EventProgress) {
+		if strings.Contains(e.Text, "left out") {
+			p = append(p, e)
+		}
+	}
 	if len(p) != 1 || !strings.Contains(p[0].Text, "older session turn") || !strings.Contains(p[0].Text, "num_ctx 4096") {
 		t.Fatalf("progress events %+v: want one saying what was left out", p)
 	}
