@@ -15,26 +15,35 @@ const (
 )
 
 // answer asks the model, streamed as answer events, to answer the user's
-// instruction from what the successful command printed.
-func (r *run) answer(out execOutcome) (string, error) {
+// instruction from what the successful command printed, and to judge
+// whether that output answers it at all (nil: it did not say).
+func (r *run) answer(out execOutcome) (string, *bool, error) {
 	stdout := out.stdout.String()
+	system := r.s.render("answer-system", nil)
+	// The output shown is bounded by the context too, so that Ollama never
+	// truncates the prompt: the instruction and command stay whole.
+	numCtx := r.s.contextSize(r.ctx)
+	room := numCtx - max(minReplyTokens, min(replyTokens, numCtx/4)) - promptTokens(system, r.task.Instruction, out.command) - 256
+	stdoutBytes := min(answerStdoutBytes, max(room*3/4, 256))
+	stderrBytes := min(answerStderrBytes, max(room/4, 128))
 	data := answerData{
 		Instruction: r.task.Instruction,
 		Command:     out.command,
-		Stdout:      tailOf(stdout, answerStdoutBytes),
-		Stderr:      tailOf(out.stderr.String(), answerStderrBytes),
-		Clipped:     len(stdout) > answerStdoutBytes || out.result.Truncated || out.stdout.dropped,
+		Stdout:      tailOf(stdout, stdoutBytes),
+		Stderr:      tailOf(out.stderr.String(), stderrBytes),
+		Clipped:     len(stdout) > stdoutBytes || out.result.Truncated || out.stdout.dropped,
 	}
 	msgs := []api.Message{
-		{Role: "system", Content: r.s.render("answer-system", nil)},
+		{Role: "system", Content: system},
 		{Role: "user", Content: r.s.render("answer", data)},
 	}
-	answer, err := r.ask(msgs, nil, bus.EventAnswer, bus.PhaseAnswer)
+	raw, err := r.ask(msgs, answerFormat, bus.EventAnswer, bus.PhaseAnswer)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	a := parseAnswer(raw)
 	// Thinking models without a separate thinking channel print their
 	// reasoning inline; the user wants only the answer.
-	text := reply.Text(answer)
-	return clip(text, maxAnswerBytes), nil
+	text := reply.Text(a.Answer)
+	return clip(text, maxAnswerBytes), a.AnswersRequest, nil
 }

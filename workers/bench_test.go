@@ -48,8 +48,8 @@ func BenchmarkCorrectionLoop(b *testing.B) {
 // fails, the correction request with one that works, and the answer
 // request with a sentence.
 func wrongThenRight(req *api.ChatRequest) ollamatest.Reply {
-	if len(req.Format) == 0 {
-		return ollamatest.Reply{Content: "The work dir holds no entries."}
+	if !isCommandRequest(*req) {
+		return ollamatest.Reply{Content: `{"answers_request": true, "answer": "The work dir holds no entries."}`}
 	}
 	if strings.Contains(lastUser(*req), "Exit code:") {
 		return ollamatest.Reply{Content: `{"thought": "count the entries of the work dir itself", "command": "ls -A | wc -l"}`}

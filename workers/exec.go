@@ -45,8 +45,8 @@ func (o execOutcome) reason() string {
 		return "killed by signal " + o.result.Signal
 	case o.result.ExitCode != 0:
 		msg := "exit code " + strconv.Itoa(o.result.ExitCode)
-		if last := lastLine(o.stderr.String()); last != "" {
-			msg += ": " + last
+		if why := errorLine(o.stderr.String(), o.command); why != "" {
+			msg += ": " + why
 		}
 		return msg
 	}
@@ -200,10 +200,58 @@ func tailOf(s string, n int) string {
 
 func (t *tail) String() string { return strings.Join(t.lines, "\n") }
 
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
+// reasonBytes bounds the stderr line a failure reason quotes.
+const reasonBytes = 240
+
+// errorWords mark a line that says what went wrong.
+var errorWords = []string{"error", "not found", "no such", "cannot", "can't", "could not", "couldn't",
+	"invalid", "denied", "not permitted", "unrecognized", "unrecognised", "unknown", "illegal",
+	"failed", "fatal", "missing", "not supported", "refused", "timed out", "too many", "syntax"}
+
+// errorLine picks the stderr line that says why a command failed: the
+// first one a program of the command prefixes with its name ("ls: cannot
+// access …"), else the first naming an error, else the last line —
+// usage text after the error says less than the error. It is one line,
+// bounded.
+func errorLine(stderr, command string) string {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	return s
+	if len(lines) == 0 {
+		return ""
+	}
+	pick := ""
+	progs := append(sandbox.Programs(command), "bash", "sh")
+	for _, l := range lines {
+		for _, p := range progs {
+			if strings.HasPrefix(l, p+":") {
+				pick = l
+				break
+			}
+		}
+		if pick != "" {
+			break
+		}
+	}
+	if pick == "" {
+		for _, l := range lines {
+			low := strings.ToLower(l)
+			for _, w := range errorWords {
+				if strings.Contains(low, w) {
+					pick = l
+					break
+				}
+			}
+			if pick != "" {
+				break
+			}
+		}
+	}
+	if pick == "" {
+		pick = lines[len(lines)-1]
+	}
+	return clip(pick, reasonBytes)
 }

@@ -36,11 +36,12 @@ func (r *run) facts() sandbox.Facts {
 		}
 		r.log().Debug("describe sandbox", "err", err)
 	}
+	// The work dir stays "the current directory": its path differs per
+	// task, and the system prompt must not.
 	f, err := sandbox.Describe(r.task.Policy)
 	if err != nil {
 		f, _ = sandbox.Describe("")
 	}
-	f.WorkDir = r.workDir()
 	return f
 }
 

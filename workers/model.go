@@ -75,6 +75,11 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 	stream := true
 	var sb strings.Builder
 	done := false
+	// A structured answer streams as the prose of its "answer" field.
+	var answer *answerStream
+	if t == bus.EventAnswer && len(format) > 0 {
+		answer = &answerStream{}
+	}
 	ctx, wd := watch(r.ctx, r.s.cfg.ModelLimits, func(ctx context.Context) {
 		text := r.s.waitingText(ctx)
 		if ctx.Err() == nil {
@@ -83,10 +88,12 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 	})
 	defer wd.stop()
 	err := r.s.cfg.LLM.Chat(ctx, &api.ChatRequest{
-		Model:    r.s.cfg.Model,
-		Messages: msgs,
-		Stream:   &stream,
-		Format:   format,
+		Model:     r.s.cfg.Model,
+		Messages:  msgs,
+		Stream:    &stream,
+		Format:    format,
+		Options:   r.s.requestOptions(r.ctx),
+		KeepAlive: &api.Duration{Duration: r.s.cfg.KeepAlive},
 	}, func(resp api.ChatResponse) error {
 		wd.chunk()
 		if th := resp.Message.Thinking; th != "" {
@@ -94,7 +101,13 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		}
 		if tok := resp.Message.Content; tok != "" {
 			sb.WriteString(tok)
-			r.em.emitText(t, tok)
+			show := tok
+			if answer != nil {
+				show = answer.feed(tok)
+			}
+			if show != "" {
+				r.em.emitText(t, show)
+			}
 			if sb.Len() > reply.MaxBytes {
 				return errReplyTooLong
 			}

@@ -30,19 +30,21 @@ var promptFuncs = template.FuncMap{
 	},
 }
 
-// systemData fills the "system" template.
+// systemData fills the "system" template: only what is the same for
+// every task of a profile, so the prompt's prefix is too.
 type systemData struct {
 	Facts sandbox.Facts
 	// Missing are tools models often reach for that this sandbox lacks.
-	Missing  []string
-	Examples []memory.Match
-	Session  bool
+	Missing []string
 }
 
-// requestData fills the "request" template.
+// requestData fills the "request" template: what varies per task.
 type requestData struct {
 	Instruction string
+	Examples    []memory.Match
 	History     []memory.Turn
+	// Omitted counts examples and turns left out to fit the context.
+	Omitted int
 }
 
 // feedbackData fills "failed", "refused", "repeated" and "unusable".
@@ -79,8 +81,8 @@ func loadPrompts(path string) (*template.Template, error) {
 		return nil, fmt.Errorf("%w: prompt file %s: %v", ErrConfig, path, err)
 	}
 	samples := map[string]any{
-		"system":        systemData{Facts: sandbox.Facts{Tools: []string{"ls"}}, Examples: []memory.Match{{Instruction: "x", Command: "true"}}, Missing: []string{"jq"}},
-		"request":       requestData{Instruction: "x", History: []memory.Turn{{Instruction: "y", Command: "true"}}},
+		"system":        systemData{Facts: sandbox.Facts{Tools: []string{"ls"}}, Missing: []string{"jq"}},
+		"request":       requestData{Instruction: "x", Examples: []memory.Match{{Instruction: "x", Command: "true"}}, History: []memory.Turn{{Instruction: "y", Command: "true"}}, Omitted: 1},
 		"answer":        answerData{Instruction: "x", Command: "true", Stdout: "y"},
 		"answer-system": nil,
 	}

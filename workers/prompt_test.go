@@ -68,3 +68,26 @@ func TestBrokenPromptFileStopsTheWorkerAtStart(t *testing.T) {
 		t.Fatalf("NewWorker = %v, want ErrConfig naming the template", err)
 	}
 }
+
+// Everything that differs between tasks — instruction, session history,
+// the per-task work dir — comes after one system message that is the same
+// for every task of a profile, so Ollama's prompt cache reuses it.
+func TestSystemPromptIsTheSameForEveryTask(t *testing.T) {
+	m := newLoopMesh(t, &workers.SolverConfig{Runner: hostRunner(t)}, ollamatest.WithFallback(cmdReply("x", "true")))
+	last(m.wait(m.submit(bus.Task{Instruction: "first thing", NoAnswer: true})))
+	last(m.wait(m.submit(bus.Task{Instruction: "second thing", Session: "s-1", NoAnswer: true})))
+	last(m.wait(m.submit(bus.Task{Instruction: "third thing", Session: "s-1", NoAnswer: true})))
+	reqs := commandRequests(m.srv)
+	if len(reqs) != 3 {
+		t.Fatalf("%d command requests", len(reqs))
+	}
+	for i, r := range reqs[1:] {
+		if r.Messages[0].Content != reqs[0].Messages[0].Content {
+			t.Fatalf("system prompt of task %d differs from the first:\n%s\n---\n%s", i+2, r.Messages[0].Content, reqs[0].Messages[0].Content)
+		}
+	}
+	mustContain(t, "third request", lastUser(reqs[2]), "Earlier requests in this conversation", "second thing", "keeps what those requests left", "third thing")
+	if strings.Contains(reqs[0].Messages[0].Content, m.state) {
+		t.Errorf("the system prompt names the per-task work dir")
+	}
+}

@@ -212,12 +212,16 @@ func cmdReply(thought, command string) ollamatest.Reply {
 	return ollamatest.Reply{Content: string(b)}
 }
 
+// isCommandRequest tells a request for a command (its schema asks for
+// one) from a request for the answer.
+func isCommandRequest(r api.ChatRequest) bool { return strings.Contains(string(r.Format), `"command"`) }
+
 // commandRequests are the chat requests that asked for a command (they
 // carry the JSON schema); answer requests carry none.
 func commandRequests(srv *ollamatest.Server) []api.ChatRequest {
 	var out []api.ChatRequest
 	for _, r := range srv.Requests() {
-		if len(r.Format) > 0 {
+		if isCommandRequest(r) {
 			out = append(out, r)
 		}
 	}
@@ -227,7 +231,7 @@ func commandRequests(srv *ollamatest.Server) []api.ChatRequest {
 func answerRequests(srv *ollamatest.Server) []api.ChatRequest {
 	var out []api.ChatRequest
 	for _, r := range srv.Requests() {
-		if len(r.Format) == 0 {
+		if !isCommandRequest(r) {
 			out = append(out, r)
 		}
 	}

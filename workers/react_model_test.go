@@ -1,12 +1,15 @@
 package workers_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -88,5 +91,98 @@ func TestCheckModelSaysWhatIsWrong(t *testing.T) {
 	}
 	if h := ok.solver.ModelHealth(); h.Status != bus.ModelOK {
 		t.Fatalf("health %+v", h)
+	}
+}
+
+// Every request, for a command or for the answer, carries the same
+// options: the low-temperature defaults under the operator's, and one
+// keep-alive.
+func TestModelOptionsGoWithEveryRequest(t *testing.T) {
+	opts, err := workers.ParseModelOptions(`{"temperature": 0, "seed": 7}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newLoopMesh(t, &workers.SolverConfig{ModelOptions: opts, KeepAlive: time.Hour},
+		ollamatest.WithReplies(cmdReply("x", "false"), cmdReply("y", "echo hi"), ollamatest.Reply{Content: "It printed hi."}))
+	if e := last(m.wait(m.submit(bus.Task{Instruction: "say hi"}))); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	reqs := m.srv.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Options["temperature"] != float64(0) || r.Options["seed"] != float64(7) || r.Options["top_p"] != 0.9 {
+			t.Errorf("request %d options %v", i, r.Options)
+		}
+		if r.KeepAlive == nil || r.KeepAlive.Duration != time.Hour {
+			t.Errorf("request %d keep_alive %v", i, r.KeepAlive)
+		}
+	}
+}
+
+func TestBadModelOptionsSayWhatIsWrong(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"temprature": 0.1}`:     `"temprature" is not one Ollama knows`,
+		`{"num_ctx": "big"}`:      `"num_ctx" must be of type integer`,
+		`[1, 2]`:                  "must be a JSON object",
+		`{"temperature": "warm"}`: `"temperature" must be of type`,
+	} {
+		_, err := workers.ParseModelOptions(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseModelOptions(%s) = %v, want %q", in, err, want)
+		}
+	}
+	if _, err := workers.NewSolver(workers.SolverConfig{Runner: hostRunner(t), ModelOptions: map[string]any{"nope": 1}}); err == nil {
+		t.Error("NewSolver accepted an unknown option")
+	}
+}
+
+// A model with a small context: every request asks for the same num_ctx
+// (the model's length), and a long session is cut oldest first, said in
+// an event, so the prompt fits and Ollama has nothing to truncate.
+func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
+	sessions := &workers.LocalSessions{}
+	for i := range 6 {
+		_ = sessions.AppendTurn(context.Background(), "big", memory.Turn{
+			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("y", 300),
+		})
+	}
+	m := newLoopMesh(t, &workers.SolverConfig{Sessions: sessions},
+		ollamatest.WithModels(ollamatest.Model{Name: "qwen3-coder", ContextLength: 4096}),
+		ollamatest.WithReplies(cmdReply("x", "seq 1 3000"), ollamatest.Reply{Content: "Numbers."}))
+	evs := m.wait(m.submit(bus.Task{Session: "big", Instruction: "next"}))
+	if e := last(evs); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	reqs := m.srv.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Options["num_ctx"] != float64(4096) {
+			t.Errorf("request %d num_ctx = %v, want the model's 4096", i, r.Options["num_ctx"])
+		}
+		size := 0
+		for _, msg := range r.Messages {
+			size += len(msg.Content)
+		}
+		if size > 4096-1024 {
+			t.Errorf("request %d is %d bytes: it may not fit a 4096-token context with room to reply", i, size)
+		}
+	}
+	var p []bus.Event
+	for _, e := range ofType(evs, bus.EventProgress) {
+		if strings.Contains(e.Text, "left out") {
+			p = append(p, e)
+		}
+	}
+	if len(p) != 1 || !strings.Contains(p[0].Text, "older session turn") || !strings.Contains(p[0].Text, "num_ctx 4096") {
+		t.Fatalf("progress events %+v: want one saying what was left out", p)
+	}
+	user := lastUser(commandRequests(m.srv)[0])
+	mustContain(t, "request", user, "request 5", "left out to fit the model's context", "next")
+	if strings.Contains(user, "request 0") {
+		t.Errorf("the oldest turn was kept while newer ones were cut:\n%s", user)
 	}
 }

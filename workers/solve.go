@@ -53,11 +53,13 @@ func (r *run) solve() bus.Event {
 	examples, reuse := r.recall()
 	facts := r.facts()
 	l := &loop{r: r, failed: map[string]string{}}
+	// The system message depends only on the sandbox and the policy, so
+	// it is the same for every task of a profile and Ollama reuses it.
+	system := r.s.render("system", systemData{Facts: facts, Missing: missingTools(facts)})
+	request := r.fitRequest(r.ctx, system, requestData{Instruction: r.task.Instruction, Examples: examples, History: r.history()})
 	l.conv = []api.Message{
-		{Role: "system", Content: r.s.render("system", systemData{
-			Facts: facts, Missing: missingTools(facts), Examples: examples, Session: r.task.Session != "",
-		})},
-		{Role: "user", Content: r.s.render("request", requestData{Instruction: r.task.Instruction, History: r.history()})},
+		{Role: "system", Content: system},
+		{Role: "user", Content: request},
 	}
 	for attempt := 1; attempt <= r.task.MaxAttempts && r.ctx.Err() == nil; attempt++ {
 		r.em.attempt = attempt
@@ -185,22 +187,37 @@ func (l *loop) feedback(attempt int, out execOutcome) string {
 	return l.r.s.render("failed", d)
 }
 
-// succeed ends the loop with done: the command is learned, and the model
-// answers the instruction from its output unless the task said not to.
+// succeed ends the loop with done: the model answers the instruction from
+// the output unless the task said not to, and the command is learned when
+// that answer judged the output to answer the request (or, with no
+// answer asked for, on success alone).
 func (l *loop) succeed(out execOutcome, p reply.Proposal) bus.Event {
 	r := l.r
-	r.learn(out, p.Thought)
 	final := r.conclude(out, l.attempts)
 	if r.task.NoAnswer {
+		// The caller asked for no answer, and so for no verdict: the
+		// command is learned on its success alone.
+		r.learn(out, p.Thought)
 		return final
 	}
-	ans, err := r.answer(out)
+	ans, answers, err := r.answer(out)
 	switch {
 	case err == nil:
 		final.Answer = ans
+		// Only a command whose output answered the request is worth
+		// offering again for the same meaning.
+		if answers != nil && *answers {
+			r.learn(out, p.Thought)
+		} else {
+			why := "the answer step judged that the output does not answer the request"
+			if answers == nil {
+				why = "the answer gave no verdict on whether the output answers the request"
+			}
+			r.em.emitText(bus.EventProgress, "not learned: "+why)
+		}
 	case errors.Is(context.Cause(r.ctx), ErrCancelled):
-		// Stopped while the answer streamed: the user is told cancelled,
-		// with what had been done.
+		// Stopped while the answer streamed: Solve turns this failed
+		// event into cancelled, keeping what had been done.
 		e := r.em.event(bus.EventFailed)
 		e.Command, e.Attempts = final.Command, final.Attempts
 		return e

@@ -47,6 +47,12 @@ type SolverConfig struct {
 	StateDir string
 	// ModelLimits bound every model request (first token, silence).
 	ModelLimits
+	// ModelOptions are Ollama options sent with every request, over
+	// DefaultModelOptions (see ParseModelOptions).
+	ModelOptions map[string]any
+	// KeepAlive is how long Ollama keeps the model loaded after a request
+	// (default DefaultKeepAlive); the same on every request.
+	KeepAlive time.Duration
 	// Worker and Pool name who solved a task, in its events and in what
 	// it learns.
 	Worker, Pool string
@@ -74,6 +80,11 @@ type Solver struct {
 	cfg     SolverConfig
 	prompts *template.Template
 	health  modelHealth
+
+	// ctxOnce decides numCtx and options on the first request.
+	ctxOnce sync.Once
+	numCtx  int
+	options map[string]any
 }
 
 // NewSolver checks cfg, fills its defaults and returns the solver.
@@ -97,6 +108,13 @@ func NewSolver(cfg SolverConfig) (*Solver, error) {
 		cfg.Pool = bus.DefaultPool
 	}
 	cfg.ModelLimits.setDefaults()
+	if err := checkModelOptions(cfg.ModelOptions); err != nil {
+		return nil, err
+	}
+	cfg.ModelOptions = requestOptions(cfg.ModelOptions)
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

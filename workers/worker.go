@@ -220,7 +220,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 
-	w.log.Info("draining", "in_flight", w.inFlight.Load(), "grace", w.cfg.Grace)
+	drainStart := time.Now()
+	w.log.Info("draining: waiting for running tasks", "in_flight", w.inFlight.Load(), "grace", w.cfg.Grace)
 	done := make(chan struct{})
 	go func() { tasks.Wait(); close(done) }()
 	select {
@@ -230,7 +231,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		cancelTasks(errShutdown)
 		<-done
 	}
+	w.log.Info("tasks done; waiting for the heartbeat, the start-up model check and undelivered tasks going back", "took", time.Since(drainStart).Round(time.Millisecond))
 	bg.Wait()
+	w.log.Info("worker stopped", "drain", time.Since(drainStart).Round(time.Millisecond))
 	return nil
 }
 

@@ -47,6 +47,8 @@ type workerFlags struct {
 	reuse       bool
 	firstToken  time.Duration
 	stall       time.Duration
+	options     string
+	keepAlive   time.Duration
 }
 
 func (w *workerFlags) bind(f flags) {
@@ -62,6 +64,8 @@ func (w *workerFlags) bind(f flags) {
 	f.bool(&w.reuse, "memory-reuse", "AMF_MEMORY_REUSE", true, "reuse a remembered command for a near-identical instruction without asking the model")
 	f.duration(&w.firstToken, "model-first-token", "AMF_MODEL_FIRST_TOKEN", workers.DefaultFirstToken, "how long a model request waits for its first token (a cold model loads first) before the attempt fails naming Ollama")
 	f.duration(&w.stall, "model-stall", "AMF_MODEL_STALL", workers.DefaultStall, "how long a model stream may go silent between two tokens before the attempt fails naming Ollama")
+	f.str(&w.options, "model-options", "AMF_MODEL_OPTIONS", "", `Ollama options for every request, as JSON ({"temperature": 0, "num_ctx": 8192}); over the defaults {"temperature": 0.2, "top_p": 0.9}`)
+	f.duration(&w.keepAlive, "model-keep-alive", "AMF_MODEL_KEEP_ALIVE", workers.DefaultKeepAlive, "how long Ollama keeps the model loaded after a request (the same on every request)")
 	f.duration(&w.cmdTimeout, "command-timeout", "AMF_COMMAND_TIMEOUT", workers.DefaultCommandTimeout, "bound on each command the model proposes (the task timeout bounds the whole loop)")
 }
 
@@ -69,6 +73,10 @@ func (w *workerFlags) bind(f flags) {
 // its copy of the fleet's memory once the worker has returned.
 func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) (wk *workers.Worker, release func(), err error) {
 	log := slog.Default().With("part", "worker")
+	opts, err := workers.ParseModelOptions(w.options)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--model-options (AMF_MODEL_OPTIONS): %w", err)
+	}
 	llm, host, err := ollamaClient(w.ollama)
 	if err != nil {
 		return nil, nil, err
@@ -117,6 +125,8 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 			Memory:         kn,
 			Learner:        kn,
 			ModelLimits:    workers.ModelLimits{FirstToken: w.firstToken, Stall: w.stall},
+			ModelOptions:   opts,
+			KeepAlive:      w.keepAlive,
 		},
 	})
 	if err != nil {

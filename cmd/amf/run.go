@@ -126,9 +126,15 @@ func (p *printer) print(e bus.Event) {
 		fmt.Fprintln(p.out, string(b))
 		return
 	}
-	if p.inTokens && e.Type != bus.EventToken || p.inAnswer && e.Type != bus.EventAnswer {
+	// A streamed line ends where it was written: the answer's on stdout,
+	// the tokens' on stderr.
+	if p.inAnswer && e.Type != bus.EventAnswer {
+		fmt.Fprintln(p.out)
+		p.inAnswer = false
+	}
+	if p.inTokens && e.Type != bus.EventToken {
 		fmt.Fprintln(p.err)
-		p.inTokens, p.inAnswer = false, false
+		p.inTokens = false
 	}
 	switch e.Type {
 	case bus.EventAccepted:
@@ -156,7 +162,14 @@ func (p *printer) print(e bus.Event) {
 			fmt.Fprintf(p.err, "▶ exit %d in %.0f ms\n", e.Exec.ExitCode, e.Exec.DurationMS)
 		}
 	case bus.EventRetry:
-		fmt.Fprintf(p.err, "↻ attempt %d: %s\n", e.Attempt, e.Text)
+		if e.Rule == bus.RuleModel {
+			// The model request failed; say why now, not only at the end.
+			fmt.Fprintf(p.err, "↻ %s: %s\n", e.Text, e.Reason)
+		} else {
+			fmt.Fprintf(p.err, "↻ %s, after: %s\n", e.Text, e.Reason)
+		}
+	case bus.EventProgress:
+		fmt.Fprintf(p.err, "⋯ %s\n", e.Text)
 	case bus.EventLearned:
 		fmt.Fprintln(p.err, "▶ learned")
 	case bus.EventDone:

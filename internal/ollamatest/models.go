@@ -27,6 +27,10 @@ type Model struct {
 	// defaults "qwen3" / "30.5B" (chat), "nomic-bert" / "137M" (embedding).
 	Family        string
 	ParameterSize string
+	// ContextLength is the context the model was trained for, as
+	// /api/show reports it in model_info ("<arch>.context_length");
+	// default 262144.
+	ContextLength int
 }
 
 // DefaultModels are the models a server has unless WithModels says
@@ -128,7 +132,7 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 	info := map[string]any{
 		"general.architecture":         arch,
 		"general.parameter_count":      m.size / 2,
-		arch + ".context_length":       262144,
+		arch + ".context_length":       orDefault(m.ContextLength, 262144),
 		arch + ".embedding_length":     s.embedDims,
 		"tokenizer.ggml.model":         "gpt2",
 		"general.file_type":            15,
@@ -164,4 +168,11 @@ func (s *Server) handlePs(w http.ResponseWriter, _ *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, api.ProcessResponse{Models: models})
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
