@@ -362,6 +362,11 @@ func (a *Authority) Revoke(keys ...string) (string, error) {
 // lock holds an exclusive lock on the directory's keys until unlock.
 func (a *Authority) lock() (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(a.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) {
+		// A read-only copy (a mounted Secret): nothing is written there,
+		// so nothing needs the lock.
+		return func() {}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
 	}
