@@ -24,6 +24,8 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
+	ctx, stop := whileConnected(ctx, nc)
+	defer stop()
 	br := b.server(nc, &c, cache)
 	// A bridge elsewhere holds a bridge credential, which may not write
 	// the event stream: it submits and cancels through the task API.
@@ -35,5 +37,8 @@ func runBridge(ctx context.Context, args []string) error {
 		case <-ctx.Done():
 		}
 	}()
-	return br.Run(ctx)
+	if err := br.Run(ctx); err != nil {
+		return err
+	}
+	return connectionLost(ctx)
 }
