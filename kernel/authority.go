@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -50,7 +51,13 @@ func OpenAuthority(dir string) (*Authority, error) {
 		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
 	}
 	a := &Authority{Dir: dir}
-	var err error
+	// A kernel's first start and an `amf auth` command may create the
+	// keys at the same moment: one of them makes them, the other reads.
+	unlock, err := a.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if a.operator, err = loadOrCreateKey(filepath.Join(dir, operatorSeedFile), nkeys.CreateOperator); err != nil {
 		return nil, err
 	}
@@ -331,6 +338,16 @@ func (a *Authority) Resolve(what string) ([]string, error) {
 // returned account JWT is what a running kernel must be sent (see
 // PushAccount) for live connections of those users to be cut off.
 func (a *Authority) Revoke(keys ...string) (string, error) {
+	unlock, err := a.lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	// Start from the saved account: another revocation may have come
+	// since this authority was opened.
+	if err := a.loadAccount(); err != nil {
+		return "", err
+	}
 	for _, k := range keys {
 		// A revocation covers credentials issued up to this second;
 		// one second ahead covers one signed in the same second.
@@ -340,4 +357,22 @@ func (a *Authority) Revoke(keys ...string) (string, error) {
 		return "", err
 	}
 	return a.AccountJWT()
+}
+
+// lock holds an exclusive lock on the directory's keys until unlock.
+func (a *Authority) lock() (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(a.Dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) {
+		// A read-only copy (a mounted Secret): nothing is written there,
+		// so nothing needs the lock.
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: lock %s: %v", ErrAuth, a.Dir, err)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }

@@ -130,6 +130,8 @@ func (s UserSpec) permissions() jwt.Permissions {
 			pub(n.TaskFor("*", g), n.Submit(g))
 		}
 		readStream(events)
+		// Stream info (counts, never content): health checks, `nats stream info`.
+		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
 		if s.Role == RoleBridge {
 			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket()} {
 				readStream("KV_" + b)

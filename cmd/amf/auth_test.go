@@ -268,11 +268,22 @@ func TestRevocationCutsOffALiveWorker(t *testing.T) {
 	if out := f.amf("run", "--pool", "far", "--cmd", "echo from far away"); !strings.Contains(out, "from far away") || !strings.Contains(out, "far-w") {
 		t.Fatalf("task on pool far:\n%s", out)
 	}
+	// A bridge elsewhere, on its own credential.
+	bc := filepath.Join(t.TempDir(), "bridge.creds")
+	f.amf("auth", "creds", "bridge", "--name", "far-bridge", "-o", bc)
+	httpAddr := freeAddr(t)
+	br := startAmf(t, []string{"AMF_NATS_URL=nats://" + f.natsAddr, "AMF_NATS_CREDS=" + bc, "AMF_HTTP_LISTEN=" + httpAddr}, "bridge")
+	waitHealthy(t, "http://"+httpAddr, br)
+
 	if out := f.amf("auth", "revoke", "far-1"); !strings.Contains(out, "applied") {
 		t.Fatalf("revoke did not reach the running kernel:\n%s", out)
 	}
 	if code := w.wait(60 * time.Second); code == 0 || !strings.Contains(w.Output(), "closed the connection") {
 		t.Fatalf("revoked worker: exit %d\n%s", code, w.Output())
+	}
+	f.amf("auth", "revoke", "far-bridge")
+	if code := br.wait(60 * time.Second); code == 0 || !strings.Contains(br.Output(), "closed the connection") {
+		t.Fatalf("revoked bridge: exit %d\n%s", code, br.Output())
 	}
 	out, err := exec.Command(f.natsBin, "--server", "nats://"+f.natsAddr, "--creds", far, "pub", "x", "y").CombinedOutput()
 	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authorization violation") {

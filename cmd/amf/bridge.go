@@ -31,6 +31,8 @@ func runBridge(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
+	ctx, stop := whileConnected(ctx, nc)
+	defer stop()
 	v, err := watchTokens(ctx, nc, &c)
 	if err != nil {
 		return err
@@ -50,7 +52,10 @@ func runBridge(ctx context.Context, args []string) error {
 		case <-ctx.Done():
 		}
 	}()
-	return br.Run(ctx)
+	if err := br.Run(ctx); err != nil {
+		return err
+	}
+	return connectionLost(ctx)
 }
 
 // watchTokens follows the kernel's token bucket, so a token created or

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -167,4 +168,24 @@ func drain(nc *nats.Conn) {
 	case <-time.After(10 * time.Second):
 		nc.Close()
 	}
+}
+
+// whileConnected ends ctx when the server closes nc for good (a revoked or
+// expired credential), so that a part exits with the reason instead of
+// looking alive and doing nothing; connectionLost then returns it.
+func whileConnected(ctx context.Context, nc *nats.Conn) (context.Context, func()) {
+	ctx, lost := context.WithCancelCause(ctx)
+	nc.SetClosedHandler(func(nc *nats.Conn) {
+		lost(fmt.Errorf("%w: %v", errConnLost, nc.LastError()))
+	})
+	return ctx, func() { lost(nil) }
+}
+
+var errConnLost = errors.New("the kernel closed the connection")
+
+func connectionLost(ctx context.Context) error {
+	if cause := context.Cause(ctx); errors.Is(cause, errConnLost) {
+		return cause
+	}
+	return nil
 }

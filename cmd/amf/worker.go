@@ -1,12 +1,6 @@
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-
-	"github.com/nats-io/nats.go"
-)
+import "context"
 
 func init() {
 	register(command{name: "worker", summary: "run a worker that takes tasks of its pool from the kernel", run: runWorker})
@@ -31,14 +25,8 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer drain(nc)
-	// A connection the server closed for good (a revoked or expired
-	// credential) ends the worker with the reason, instead of a worker
-	// that looks alive and takes nothing.
-	ctx, lost := context.WithCancelCause(ctx)
-	defer lost(nil)
-	nc.SetClosedHandler(func(nc *nats.Conn) {
-		lost(fmt.Errorf("the kernel closed the connection: %v", nc.LastError()))
-	})
+	ctx, stop := whileConnected(ctx, nc)
+	defer stop()
 	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
@@ -49,8 +37,5 @@ func runWorker(ctx context.Context, args []string) error {
 	if err := wk.Run(ctx); err != nil {
 		return err
 	}
-	if cause := context.Cause(ctx); ctx.Err() != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return nil
+	return connectionLost(ctx)
 }
