@@ -94,12 +94,14 @@ func (s UserSpec) permissions() jwt.Permissions {
 			"$JS.API.STREAM.MSG.GET."+stream,
 			"$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 			"$JS.API.CONSUMER.INFO."+stream+".>",
+			// Readers delete the consumers they made when they are done.
+			"$JS.API.CONSUMER.DELETE."+stream+".>",
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".>")
 	}
 	// Readers make ephemeral consumers; the status projector's durable
 	// one is the kernel's alone (a create with its name would change it).
 	proj := "$JS.API.CONSUMER.CREATE." + events + "." + n.StatusConsumer()
-	p.Pub.Deny.Add(proj, proj+".>")
+	p.Pub.Deny.Add(proj, proj+".>", "$JS.API.CONSUMER.DELETE."+events+"."+n.StatusConsumer())
 	switch s.Role {
 	case RoleWorker:
 		pub(n.Events(), n.Memory(), n.Workers())
@@ -114,13 +116,18 @@ func (s UserSpec) permissions() jwt.Permissions {
 		readStream(events)
 		readStream(memory)
 		readStream("KV_" + n.StatusBucket())
+		// A worker's index answers the fleet's memory searches (micro
+		// service amf-memory): requests, discovery, and the replies.
+		sub(n.MemorySearch(), "$SRV.>")
+		p.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
 			pub("$KV." + b + ".>")
 			readStream("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
-		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", "$SRV.>")
+		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", n.API()+".pools",
+			n.MemorySearch(), "$SRV.>")
 		sub(n.Events(), n.Workers())
 		grants := s.Grants
 		if s.Role == RoleBridge {
@@ -133,9 +140,13 @@ func (s UserSpec) permissions() jwt.Permissions {
 		// Stream info (counts, never content): health checks, `nats stream info`.
 		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
 		if s.Role == RoleBridge {
-			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket()} {
+			// The hot cache, and the HTTP tokens it checks requests
+			// against (hashes only; written by admins).
+			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket(), n.TokensBucket()} {
 				readStream("KV_" + b)
 			}
+			// Counting tasks that ran out of deliveries, for /v1/pools.
+			sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks + ".>")
 		}
 	}
 	return p

@@ -148,6 +148,9 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// maxControlLine bounds a protocol line the kernel accepts (see options).
+const maxControlLine = 64 << 10
+
 func (s *Server) options() (*server.Options, error) {
 	opts := &server.Options{}
 	if s.ConfigFile != "" {
@@ -175,6 +178,12 @@ func (s *Server) options() (*server.Options, error) {
 	opts.Host, opts.Port = host, port
 	opts.DontListen = s.DontListen
 	opts.JetStream = true
+	// A client's CONNECT line carries its user JWT, whose permissions
+	// (a worker's pools, every JetStream API subject it may call) outgrow
+	// nats-server's 4 KiB default.
+	if opts.MaxControlLine < maxControlLine {
+		opts.MaxControlLine = maxControlLine
+	}
 	stateDir := s.StateDir
 	if stateDir == "" {
 		stateDir = DefaultStateDir()
