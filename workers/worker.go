@@ -239,14 +239,32 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // checkModel says at start, loudly, when the model server does not
 // answer or lacks the model. The worker runs anyway: explicit commands
-// need no model, and Ollama may come up later.
+// need no model, and Ollama may come up later — while the model is
+// degraded it is asked again every heartbeat, so health recovers without
+// waiting for a task.
 func (w *Worker) checkModel(ctx context.Context) {
-	if err := w.solver.CheckModel(ctx); err != nil && ctx.Err() == nil {
-		w.log.Error("MODEL NOT READY: instruction tasks will fail until this is fixed; explicit commands still run", "problem", err.Error())
+	if w.cfg.LLM == nil {
 		return
 	}
-	if w.cfg.LLM != nil {
+	if err := w.solver.CheckModel(ctx); err == nil {
 		w.log.Info("model ready", "model", w.cfg.Model, "ollama", w.cfg.LLMHost)
+	} else if ctx.Err() == nil {
+		w.log.Error("MODEL NOT READY: instruction tasks will fail until this is fixed; explicit commands still run", "problem", err.Error())
+	}
+	t := time.NewTicker(w.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if h := w.solver.ModelHealth(); h.Status != bus.ModelDegraded {
+			continue
+		}
+		if err := w.solver.CheckModel(ctx); err == nil {
+			w.log.Info("model ready again", "model", w.cfg.Model, "ollama", w.cfg.LLMHost)
+		}
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -211,5 +213,52 @@ func TestNewWorkerNeedsConnectionAndRunner(t *testing.T) {
 	}
 	if _, err := workers.NewSolver(workers.SolverConfig{}); !errors.Is(err, workers.ErrConfig) {
 		t.Fatalf("NewSolver(zero) = %v, want ErrConfig", err)
+	}
+}
+
+// A worker started while Ollama is down says so in its heartbeat, and
+// recovers on its own when Ollama comes up, without a task.
+func TestModelHealthInHeartbeatRecoversWithoutATask(t *testing.T) {
+	srv := ollamatest.New(t)
+	srv.Down()
+	m := newMesh(t)
+	roster := &client.Roster{NC: m.k.NC}
+	if err := roster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(roster.Stop)
+	cfg := workers.Config{ID: "w-health", Heartbeat: 100 * time.Millisecond}
+	cfg.LLM, cfg.LLMHost, cfg.Runner = srv.Client(), srv.URL(), hostRunner(t)
+	m.startWorker(cfg)
+	model := func() *bus.ModelHealth {
+		ws, _ := roster.Workers(context.Background())
+		for _, w := range ws {
+			if w.ID == "w-health" {
+				return w.Model
+			}
+		}
+		return nil
+	}
+	waitUntil(t, "heartbeat says degraded", func() bool {
+		h := model()
+		return h != nil && h.Status == bus.ModelDegraded && strings.Contains(h.Reason, "cannot reach Ollama at "+srv.URL())
+	})
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "heartbeat says ok", func() bool {
+		h := model()
+		return h != nil && h.Status == bus.ModelOK
+	})
+}
+
+// waitUntil polls cond until it holds, failing after 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
