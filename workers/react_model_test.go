@@ -145,11 +145,11 @@ func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 	sessions := &workers.LocalSessions{}
 	for i := range 6 {
 		_ = sessions.AppendTurn(context.Background(), "big", memory.Turn{
-			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("y", 300),
+			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("y", 600),
 		})
 	}
 	m := newLoopMesh(t, &workers.SolverConfig{Sessions: sessions},
-		ollamatest.WithModels(ollamatest.Model{Name: "qwen3-coder", ContextLength: 4096}),
+		ollamatest.WithModels(ollamatest.Model{Name: "qwen3-coder", ContextLength: 6144}),
 		ollamatest.WithReplies(cmdReply("x", "seq 1 3000"), ollamatest.Reply{Content: "Numbers."}))
 	evs := m.wait(m.submit(bus.Task{Session: "big", Instruction: "next"}))
 	if e := last(evs); e.Type != bus.EventDone {
@@ -160,15 +160,15 @@ func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	for i, r := range reqs {
-		if r.Options["num_ctx"] != float64(4096) {
-			t.Errorf("request %d num_ctx = %v, want the model's 4096", i, r.Options["num_ctx"])
+		if r.Options["num_ctx"] != float64(6144) {
+			t.Errorf("request %d num_ctx = %v, want the model's 6144", i, r.Options["num_ctx"])
 		}
 		size := 0
 		for _, msg := range r.Messages {
 			size += len(msg.Content)
 		}
-		if size > 4096-1024 {
-			t.Errorf("request %d is %d bytes: it may not fit a 4096-token context with room to reply", i, size)
+		if size > 6144-1024 {
+			t.Errorf("request %d is %d bytes: it may not fit a 6144-token context with room to reply", i, size)
 		}
 	}
 	var p []bus.Event
@@ -177,7 +177,7 @@ func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 			p = append(p, e)
 		}
 	}
-	if len(p) != 1 || !strings.Contains(p[0].Text, "older session turn") || !strings.Contains(p[0].Text, "num_ctx 4096") {
+	if len(p) != 1 || !strings.Contains(p[0].Text, "older session turn") || !strings.Contains(p[0].Text, "num_ctx 6144") {
 		t.Fatalf("progress events %+v: want one saying what was left out", p)
 	}
 	user := lastUser(commandRequests(m.srv)[0])

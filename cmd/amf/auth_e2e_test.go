@@ -162,8 +162,8 @@ func TestRawBusTasksCannotSmuggleEnv(t *testing.T) {
 		}
 		evs := eventsWhenKnown(t, base, id)
 		last := lastEvent(evs)
-		if last.Type != bus.EventFailed || last.Rule != "invalid_task" || !strings.Contains(last.Reason, "refused") {
-			t.Fatalf("%s: last event %s %q %q, want failed invalid_task saying refused", name, last.Type, last.Rule, last.Reason)
+		if last.Type != bus.EventFailed || last.Rule != "invalid-task" || !strings.Contains(last.Reason, "refused") {
+			t.Fatalf("%s: last event %s %q %q, want failed invalid-task saying refused", name, last.Type, last.Rule, last.Reason)
 		}
 		named := false
 		for k := range vars {

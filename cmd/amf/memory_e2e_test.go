@@ -108,7 +108,7 @@ func TestMemorySearchWithoutWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := []string{"AMF_NATS_URL=" + k.ClientURL()}
+	env := []string{"AMF_NATS_URL=" + k.ClientURL(), "AMF_NATS_CREDS=" + k.AdminCreds}
 	p := startAmf(t, env, "memory", "search", "--pool", "dev", "disk usage")
 	if code := p.wait(60 * time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, p.Output())

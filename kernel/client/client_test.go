@@ -55,9 +55,9 @@ func types(es []bus.Event) string {
 func queued(t *testing.T, k *kerneltest.Kernel, pool string) []string {
 	t.Helper()
 	ctx := context.Background()
-	cons, err := k.JS.CreateOrUpdateConsumer(ctx, bus.Names{}.TasksStream(), jetstream.ConsumerConfig{
-		Durable: "test-" + pool, FilterSubject: bus.Names{}.Task(pool), AckPolicy: jetstream.AckExplicitPolicy,
-	})
+	// The pool's own consumer, as a worker takes from it (a work queue
+	// allows one consumer per subject).
+	cons, err := k.JS.CreateOrUpdateConsumer(ctx, bus.Names{}.TasksStream(), bus.Names{}.PoolConsumerConfig(pool))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestSubmitAcrossKernelLoss(t *testing.T) {
 	ln.Close()
 	cfg := kernel.Server{StateDir: t.TempDir(), Listen: addr}
 	k := kerneltest.StartWith(t, cfg)
-	nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	nc, err := nats.Connect("nats://"+addr, nats.UserCredentials(k.AdminCreds), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
