@@ -44,12 +44,12 @@ func (k *kernelFlags) bind(f flags) {
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
 	return &kernel.Server{
-		StateDir:     c.stateDir,
-		Listen:       k.listen,
-		ConfigFile:   k.config,
-		ServerName:   k.name,
-		EventsMaxAge: k.eventsMaxAge,
-		Replicas:     k.replicas,
+		StateDir:         c.stateDir,
+		Listen:           k.listen,
+		ConfigFile:       k.config,
+		ServerName:       k.name,
+		EventsMaxAge:     k.eventsMaxAge,
+		Replicas:         k.replicas,
 		Sync:             k.sync,
 		AuthDir:          k.authDir,
 		TLS:              k.tls.server(),
