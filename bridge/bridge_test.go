@@ -330,7 +330,7 @@ func TestHealthzShowsADegradedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(roster.Stop)
-	s := &bridge.Server{NC: k.NC, Workers: roster, Logger: kerneltest.Logger(t)}
+	s := &bridge.Server{NC: k.NC, NoAuth: true, Workers: roster, Logger: kerneltest.Logger(t)}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
