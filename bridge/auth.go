@@ -87,7 +87,12 @@ func (s *Server) sessionRecord(sid string) (tokens.Record, error) {
 	if !ok {
 		return tokens.Record{}, tokens.ErrInvalid
 	}
-	return s.Tokens.Lookup(id)
+	rec, err := s.Tokens.Lookup(id)
+	if err != nil {
+		// The token is revoked: the session is over for good.
+		s.sessions.remove(sid)
+	}
+	return rec, err
 }
 
 // require is the route middleware that lets a request through only with
