@@ -15,6 +15,11 @@ const (
 	DefaultSessionLifetime = 7 * 24 * time.Hour
 )
 
+// maxSessionsPerToken bounds the sessions one token holds, so logging in
+// in a loop cannot fill the bridge's memory: a login beyond it ends that
+// token's least recently used session.
+const maxSessionsPerToken = 64
+
 // consoleSession is what the bridge keeps of a console login: the id of
 // the token it was made from, never the token, so the token's current
 // scopes and grants, or its revocation, apply at every request.
@@ -58,7 +63,7 @@ func (cs *consoleSessions) create(tokenID string) (string, error) {
 	now := cs.now()
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	cs.sweep(now)
+	cs.sweep(now, tokenID)
 	cs.byID[sha256.Sum256([]byte(sid))] = &consoleSession{tokenID: tokenID, created: now, lastSeen: now}
 	return sid, nil
 }
@@ -94,12 +99,26 @@ func (cs *consoleSessions) expired(s *consoleSession, now time.Time) bool {
 }
 
 // sweep drops expired sessions, so sessions never returned to do not
-// pile up; it runs at each login, which only a valid token can make.
-func (cs *consoleSessions) sweep(now time.Time) {
+// pile up, and makes room for one more session of tokenID; it runs at
+// each login, which only a valid token can make.
+func (cs *consoleSessions) sweep(now time.Time, tokenID string) {
+	n := 0
+	var lru [sha256.Size]byte
+	var lruSeen time.Time
 	for k, s := range cs.byID {
 		if cs.expired(s, now) {
 			delete(cs.byID, k)
+			continue
 		}
+		if s.tokenID == tokenID {
+			if n == 0 || s.lastSeen.Before(lruSeen) {
+				lru, lruSeen = k, s.lastSeen
+			}
+			n++
+		}
+	}
+	if n >= maxSessionsPerToken {
+		delete(cs.byID, lru)
 	}
 }
 

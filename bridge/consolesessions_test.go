@@ -68,3 +68,43 @@ func TestConsoleSessionsKeepOnlyHashes(t *testing.T) {
 		t.Fatalf("the session is not held under the hash of its id: %v", cs.byID)
 	}
 }
+
+// TestConsoleSessionsPerTokenAreBounded: logging in over and over with
+// one token keeps at most maxSessionsPerToken sessions of it, ending the
+// least recently used, and leaves other tokens' sessions alone.
+func TestConsoleSessionsPerTokenAreBounded(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cs := newConsoleSessions(0, 0)
+	cs.now = func() time.Time { return now }
+	other, _ := cs.create("tok-other")
+	var sids []string
+	for i := 0; i < maxSessionsPerToken; i++ {
+		now = now.Add(time.Second)
+		sid, _ := cs.create("tok")
+		sids = append(sids, sid)
+	}
+	now = now.Add(time.Second)
+	if _, ok := cs.lookup(sids[0]); !ok { // now the most recently used
+		t.Fatal("a session within the bound is not live")
+	}
+	for i := 0; i < 3; i++ {
+		now = now.Add(time.Second)
+		if _, err := cs.create("tok"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.count(); n != maxSessionsPerToken+1 {
+		t.Fatalf("%d sessions held, want %d of the token and 1 other", n, maxSessionsPerToken)
+	}
+	if _, ok := cs.lookup(sids[0]); !ok {
+		t.Fatal("the most recently used session was ended")
+	}
+	for _, sid := range sids[1:4] {
+		if _, ok := cs.lookup(sid); ok {
+			t.Fatal("a least recently used session outlived the bound")
+		}
+	}
+	if _, ok := cs.lookup(other); !ok {
+		t.Fatal("another token's session was ended")
+	}
+}
