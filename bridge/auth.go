@@ -13,16 +13,23 @@ import (
 )
 
 // TokenVerifier checks a bearer token; *tokens.Verifier implements it.
+// Lookup finds a token's current record by its id, for console sessions.
 type TokenVerifier interface {
 	Verify(token string) (tokens.Record, error)
+	Lookup(id string) (tokens.Record, error)
 }
 
 var _ TokenVerifier = (*tokens.Verifier)(nil)
 
 const (
-	// sessionCookie carries the console's token: HttpOnly, so no script
-	// reads it, and SameSite=Strict, so no other site's page sends it.
-	sessionCookie = "amf_session"
+	// sessionCookie carries the console's session id, never a token: it
+	// works only as a cookie on this bridge, dies at logout, expiry or the
+	// token's revocation. HttpOnly, so no script reads it, and
+	// SameSite=Strict, so no other site's page sends it.
+	sessionCookie = "amf_console_sid"
+	// legacyCookie held the raw token in older bridges; login and logout
+	// expire it so no browser keeps one.
+	legacyCookie = "amf_session"
 	// csrfHeader must be on every cookie-authenticated request that
 	// changes state. A page of another origin cannot set a custom header
 	// without a CORS preflight, which the bridge does not grant it.
@@ -31,8 +38,8 @@ const (
 	tokenKey = "amf.token"
 )
 
-// credential finds the caller's token: the Authorization header first,
-// else the console's session cookie.
+// credential finds the caller's token, from the Authorization header,
+// or else the console's session id from its cookie.
 func credential(c echo.Context) (token string, viaCookie bool) {
 	if h := c.Request().Header.Get("Authorization"); h != "" {
 		scheme, tok, _ := strings.Cut(h, " ")
@@ -58,14 +65,34 @@ func (s *Server) identify(c echo.Context) (tokens.Record, bool, error) {
 	if tok == "" {
 		return tokens.Record{}, false, unauthorized(c, "this endpoint needs a token: send \"Authorization: Bearer <token>\" (issue one with `amf auth token create`; `amf up` writes an admin token in its state dir)")
 	}
+	if viaCookie {
+		rec, err := s.sessionRecord(tok)
+		if err != nil {
+			clearSession(c)
+			return tokens.Record{}, false, unauthorized(c, "the console session is over (logged out, expired, or its token revoked); log in again")
+		}
+		return rec, true, nil
+	}
 	rec, err := s.Tokens.Verify(tok)
 	if err != nil {
-		if viaCookie {
-			clearSession(c)
-		}
 		return tokens.Record{}, false, unauthorized(c, "the token is not valid: unknown, revoked or mistyped")
 	}
-	return rec, viaCookie, nil
+	return rec, false, nil
+}
+
+// sessionRecord returns the current record of the token behind a live
+// console session.
+func (s *Server) sessionRecord(sid string) (tokens.Record, error) {
+	id, ok := s.sessions.lookup(sid)
+	if !ok {
+		return tokens.Record{}, tokens.ErrInvalid
+	}
+	rec, err := s.Tokens.Lookup(id)
+	if err != nil {
+		// The token is revoked: the session is over for good.
+		s.sessions.remove(sid)
+	}
+	return rec, err
 }
 
 // require is the route middleware that lets a request through only with

@@ -21,8 +21,9 @@ import (
 // authFixture is a real kernel, the token bucket, and a bridge that
 // checks tokens from a watch of it.
 type authFixture struct {
-	url   string
-	store *tokens.Store
+	url     string
+	store   *tokens.Store
+	handler http.Handler
 }
 
 func newAuthFixture(t *testing.T, tune func(*bridge.Server)) *authFixture {
@@ -53,7 +54,7 @@ func newAuthFixture(t *testing.T, tune func(*bridge.Server)) *authFixture {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &authFixture{url: ts.URL, store: store}
+	return &authFixture{url: ts.URL, store: store, handler: h}
 }
 
 func (f *authFixture) token(t *testing.T, scopes string, grants string) string {
@@ -250,8 +251,8 @@ func TestRevocationIsImmediate(t *testing.T) {
 }
 
 // TestSessionCookieAndCSRF: the console's login sets an HttpOnly,
-// SameSite=Strict cookie; state changes by cookie need the custom header
-// and the bridge's own origin.
+// SameSite=Strict session cookie (not Secure over plain HTTP); state
+// changes by cookie need the custom header and the bridge's own origin.
 func TestSessionCookieAndCSRF(t *testing.T) {
 	f := newAuthFixture(t, nil)
 	tok := f.token(t, "submit,read", "")
@@ -269,10 +270,13 @@ func TestSessionCookieAndCSRF(t *testing.T) {
 		t.Fatalf("login: %d %s", a.status, a.msg)
 	}
 	sc := a.header.Get("Set-Cookie")
-	for _, want := range []string{"amf_session=", "HttpOnly", "SameSite=Strict", "Path=/"} {
+	for _, want := range []string{"amf_console_sid=", "HttpOnly", "SameSite=Strict", "Path=/"} {
 		if !strings.Contains(sc, want) {
 			t.Fatalf("Set-Cookie %q lacks %s", sc, want)
 		}
+	}
+	if strings.Contains(sc, "Secure") {
+		t.Fatalf("Set-Cookie %q is Secure over plain HTTP, so no browser would send it back", sc)
 	}
 	if a := f.do(t, c, "GET", "/v1/tasks/nope", "", "", nil); a.status != 404 {
 		t.Fatalf("read with the cookie: %d %s", a.status, a.msg)

@@ -70,6 +70,10 @@ type Server struct {
 	// NoAuth serves every endpoint to anyone. Only for a bridge that no
 	// untrusted process can reach (tests and benchmarks).
 	NoAuth bool
+	// SessionIdle and SessionLifetime end a console session unused for,
+	// or older than, that long (defaults 12h and 7 days). Sessions live in
+	// this bridge's memory.
+	SessionIdle, SessionLifetime time.Duration
 	// MetricsOpen serves /metrics without a token; otherwise it needs
 	// MetricsScope (default read).
 	MetricsOpen  bool
@@ -79,6 +83,7 @@ type Server struct {
 	CORSOrigins []string
 
 	echo             *echo.Echo
+	sessions         *consoleSessions
 	deliveryFailures *client.DeliveryFailures
 	metrics          *metrics
 	addr             net.Addr
@@ -109,6 +114,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		s.KeepAlive = DefaultKeepAlive
 	}
 	s.metrics = newMetrics()
+	s.sessions = newConsoleSessions(s.SessionIdle, s.SessionLifetime)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError

@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,8 +26,10 @@ func infoOf(r tokens.Record) sessionInfo {
 	return sessionInfo{ID: r.ID, Name: r.Name, Scopes: r.Scopes, Grants: r.Grants}
 }
 
-// login exchanges a token for the console's session cookie. The token
-// comes in a JSON body, never a URL, so it lands in no log or history.
+// login exchanges a token for a console session: a random id in a
+// cookie that the bridge maps to the token's id. The token comes in a
+// JSON body, never a URL, so it lands in no log or history, and it is
+// never sent back.
 func (s *Server) login(c echo.Context) error {
 	if s.NoAuth {
 		return c.JSON(http.StatusOK, sessionInfo{Open: true, Scopes: tokens.Scopes})
@@ -44,10 +48,19 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return unauthorized(c, "the token is not valid: unknown, revoked or mistyped")
 	}
+	sid, err := s.sessions.create(rec.ID)
+	if err != nil {
+		return fmt.Errorf("start a console session: %w", err)
+	}
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		s.sessions.remove(ck.Value)
+	}
+	clearLegacy(c)
 	c.SetCookie(&http.Cookie{
 		Name:     sessionCookie,
-		Value:    body.Token,
+		Value:    sid,
 		Path:     "/",
+		MaxAge:   int(s.sessions.lifetime / time.Second),
 		HttpOnly: true,
 		Secure:   c.Request().TLS != nil,
 		SameSite: http.SameSiteStrictMode,
@@ -67,19 +80,32 @@ func (s *Server) whoami(c echo.Context) error {
 	return c.JSON(http.StatusOK, infoOf(rec))
 }
 
-// logout clears the session cookie. Revoking the token is what ends it
-// everywhere; this ends it in one browser.
+// logout ends the session on the bridge, so its cookie is worthless
+// even if copied, and clears the cookie. Revoking the token ends every
+// session made from it.
 func (s *Server) logout(c echo.Context) error {
 	if c.Request().Header.Get(csrfHeader) == "" {
 		return fail(http.StatusForbidden, "csrf", "a logout must carry the "+csrfHeader+" header")
 	}
+	if ck, err := c.Cookie(sessionCookie); err == nil && s.sessions != nil {
+		s.sessions.remove(ck.Value)
+	}
 	clearSession(c)
+	clearLegacy(c)
 	return c.NoContent(http.StatusNoContent)
 }
 
-func clearSession(c echo.Context) {
+func clearSession(c echo.Context) { expireCookie(c, sessionCookie) }
+
+func clearLegacy(c echo.Context) {
+	if _, err := c.Cookie(legacyCookie); err == nil {
+		expireCookie(c, legacyCookie)
+	}
+}
+
+func expireCookie(c echo.Context, name string) {
 	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Name: name, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.Request().TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 }

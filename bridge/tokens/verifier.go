@@ -108,6 +108,27 @@ func (v *Verifier) Verify(token string) (Record, error) {
 	return r, nil
 }
 
+// Lookup returns the current record of the token with this id, or
+// ErrInvalid once it is revoked. A console session holds only the id,
+// so it sees a revocation or a change of scopes at its next request.
+func (v *Verifier) Lookup(id string) (Record, error) {
+	v.mu.RLock()
+	r, ok := v.records[id]
+	v.mu.RUnlock()
+	if ok {
+		return r, nil
+	}
+	// As in Verify: a token created a moment ago may not have reached
+	// the watch yet.
+	ctx, cancel := context.WithTimeout(context.Background(), missTimeout)
+	defer cancel()
+	r, err := v.store.Get(ctx, id)
+	if err != nil {
+		return Record{}, ErrInvalid
+	}
+	return r, nil
+}
+
 // Stop ends the watch and waits for it.
 func (v *Verifier) Stop() {
 	v.cancel()
