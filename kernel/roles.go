@@ -76,7 +76,9 @@ func (s *UserSpec) validate() error {
 // permissions are the subjects the role may publish and subscribe to.
 // Every JetStream API a part calls is a subject too, so "may not delete a
 // stream" is simply "may not publish on $JS.API.STREAM.DELETE.…".
-func (s UserSpec) permissions() jwt.Permissions {
+// userKey is the credential's public key: its replies arrive under
+// InboxPrefix(userKey), the only inbox it may subscribe to.
+func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	var p jwt.Permissions
 	if s.Role == RoleAdmin {
 		return p // no list: everything in the account
@@ -85,7 +87,10 @@ func (s UserSpec) permissions() jwt.Permissions {
 	tasks, events, memory := n.TasksStream(), n.EventsStream(), n.MemoryStream()
 	pub := func(subj ...string) { p.Pub.Allow.Add(subj...) }
 	sub := func(subj ...string) { p.Sub.Allow.Add(subj...) }
-	sub("_INBOX.>")
+	// Replies (requests, JetStream API answers, consumer deliveries)
+	// come to the credential's own inboxes only: another credential's
+	// replies are not its to read.
+	sub(InboxPrefix(userKey) + ".>")
 	// Reading a task's events: the stream's info, direct gets of its
 	// newest event, and ordered (ephemeral) consumers that replay it.
 	readStream := func(stream string) {

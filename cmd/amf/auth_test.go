@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel"
 )
 
 // authFixture is `amf up` with one credential per role, issued by
@@ -57,10 +58,21 @@ func (f *authFixture) nats(role string, args ...string) (string, error) {
 	f.t.Helper()
 	global := []string{"--server", "nats://" + f.natsAddr, "--timeout", "2s"}
 	if role != "" {
-		global = append(global, "--creds", f.creds[role])
+		global = append(global, "--creds", f.creds[role], "--inbox-prefix", inboxPrefix(f.t, f.creds[role]))
 	}
 	out, err := exec.Command(f.natsBin, append(global, args...)...).CombinedOutput()
 	return string(out), err
+}
+
+// inboxPrefix is the credential's own inbox, which `amf auth creds`
+// prints for `nats --inbox-prefix`.
+func inboxPrefix(t *testing.T, creds string) string {
+	t.Helper()
+	p, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func denied(out string) bool { return strings.Contains(out, "Permissions Violation for Publish") }
