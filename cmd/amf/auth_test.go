@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -151,6 +152,23 @@ func TestRolesDenialTable(t *testing.T) {
 			case !want && !denied(out):
 				t.Errorf("%s must not %s, but the server did not refuse: %v\n%s", role, a.name, err, out)
 			}
+		}
+	}
+	// Replies are private: the attack of subscribing to every inbox is
+	// refused, and the credential's own inbox serves discovery.
+	for _, role := range []string{"worker", "bridge", "client"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, f.natsBin, "--server", "nats://"+f.natsAddr, "--creds", f.creds[role], "sub", "_INBOX.>", "--count", "1")
+		out, _ := cmd.CombinedOutput()
+		cancel()
+		if !strings.Contains(string(out), `Permissions Violation for Subscription to "_INBOX.>"`) {
+			t.Errorf("%s subscribed to every inbox: %s", role, out)
+		}
+		if role == "worker" {
+			continue // it serves discovery, it does not ask
+		}
+		if out, err := f.nats(role, "micro", "ls"); err != nil || !strings.Contains(out, "amf-api") {
+			t.Errorf("%s: nats micro ls with its own inbox: %v\n%s", role, err, out)
 		}
 	}
 	// The bus survived the attempts.
