@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,16 @@ func TestRolesDenialTable(t *testing.T) {
 		if out, err := f.nats(role, "micro", "ls"); err != nil || !strings.Contains(out, "amf-api") {
 			t.Errorf("%s: nats micro ls with its own inbox: %v\n%s", role, err, out)
 		}
+	}
+	// `amf auth nats-context` puts the credential's inbox in the context.
+	xdg := "XDG_CONFIG_HOME=" + t.TempDir()
+	if p := startAmf(t, append(f.env, xdg), "auth", "nats-context", "--name", "amf-client", "--creds", f.creds["client"]); p.wait(60*time.Second) != 0 {
+		t.Fatalf("amf auth nats-context: %s", p.Output())
+	}
+	viaCtx := exec.Command(f.natsBin, "--context", "amf-client", "--server", "nats://"+f.natsAddr, "micro", "ls")
+	viaCtx.Env = append(os.Environ(), xdg)
+	if out, err := viaCtx.CombinedOutput(); err != nil || !strings.Contains(string(out), "amf-api") {
+		t.Errorf("nats --context amf-client micro ls: %v\n%s", err, out)
 	}
 	// The bus survived the attempts.
 	if out, err := f.nats("admin", "stream", "info", "AMF_TASKS"); err != nil {
