@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,45 @@ func TestReadersCannotLeaveConsumersBehind(t *testing.T) {
 			if got := s.CachedInfo().Config.MaxConsumers; got != bus.ReaderMaxConsumers {
 				t.Errorf("%s holds up to %d consumers, want %d", stream, got, bus.ReaderMaxConsumers)
 			}
+		}
+	}
+}
+
+// A worker reads the hot cache's buckets by key and makes no consumers
+// there: the server refuses it one.
+func TestWorkersMakeNoConsumersOnTheBuckets(t *testing.T) {
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, denied := roleConn(t, k, kernel.UserSpec{Role: kernel.RoleWorker})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{names.StatusBucket(), names.WorkersBucket(), names.SessionsBucket()} {
+		if _, err := k.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b}); err != nil {
+			t.Fatal(err)
+		}
+		// The refused request gets no answer: bound the wait.
+		refused, cancelRefused := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.CreateOrUpdateConsumer(refused, "KV_"+b, jetstream.ConsumerConfig{DeliverSubject: names.Control("victim"), AckPolicy: jetstream.AckNonePolicy})
+		cancelRefused()
+		if err == nil || !strings.Contains(strings.Join(denied(), "\n"), "Publish to \"$JS.API.CONSUMER.CREATE.KV_"+b) {
+			t.Errorf("a worker's push consumer on KV_%s was not refused by the server: %v", b, err)
+		}
+		kv, err := js.KeyValue(ctx, b)
+		if err != nil {
+			t.Fatalf("worker opens %s: %v", b, err)
+		}
+		if b == names.StatusBucket() {
+			continue // read only
+		}
+		if _, err := kv.Put(ctx, "w1", []byte("x")); err != nil {
+			t.Fatalf("worker writes %s: %v", b, err)
+		}
+		if e, err := kv.Get(ctx, "w1"); err != nil || string(e.Value()) != "x" {
+			t.Fatalf("worker reads %s: %v", b, err)
 		}
 	}
 }

@@ -120,7 +120,15 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		}
 		readStream(events)
 		readStream(memory)
-		readStream("KV_" + n.StatusBucket())
+		// The hot cache's buckets by key only: no consumers there, so a
+		// worker credential has fewer streams to point a push
+		// consumer's deliveries from.
+		readKeys := func(stream string) {
+			pub("$JS.API.STREAM.INFO."+stream,
+				"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
+				"$JS.API.STREAM.MSG.GET."+stream)
+		}
+		readKeys("KV_" + n.StatusBucket())
 		// A worker's index answers the fleet's memory searches (micro
 		// service amf-memory): requests, discovery, and the replies.
 		sub(n.MemorySearch(), "$SRV.>")
@@ -128,7 +136,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
 			pub("$KV." + b + ".>")
-			readStream("KV_" + b)
+			readKeys("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
 		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", n.API()+".pools",
