@@ -76,7 +76,9 @@ func (s *UserSpec) validate() error {
 // permissions are the subjects the role may publish and subscribe to.
 // Every JetStream API a part calls is a subject too, so "may not delete a
 // stream" is simply "may not publish on $JS.API.STREAM.DELETE.…".
-func (s UserSpec) permissions() jwt.Permissions {
+// userKey is the credential's public key: its replies arrive under
+// InboxPrefix(userKey), the only inbox it may subscribe to.
+func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	var p jwt.Permissions
 	if s.Role == RoleAdmin {
 		return p // no list: everything in the account
@@ -85,7 +87,10 @@ func (s UserSpec) permissions() jwt.Permissions {
 	tasks, events, memory := n.TasksStream(), n.EventsStream(), n.MemoryStream()
 	pub := func(subj ...string) { p.Pub.Allow.Add(subj...) }
 	sub := func(subj ...string) { p.Sub.Allow.Add(subj...) }
-	sub("_INBOX.>")
+	// Replies (requests, JetStream API answers, consumer deliveries)
+	// come to the credential's own inboxes only: another credential's
+	// replies are not its to read.
+	sub(InboxPrefix(userKey) + ".>")
 	// Reading a task's events: the stream's info, direct gets of its
 	// newest event, and ordered (ephemeral) consumers that replay it.
 	readStream := func(stream string) {
@@ -115,7 +120,15 @@ func (s UserSpec) permissions() jwt.Permissions {
 		}
 		readStream(events)
 		readStream(memory)
-		readStream("KV_" + n.StatusBucket())
+		// The hot cache's buckets by key only: no consumers there, so a
+		// worker credential has fewer streams to point a push
+		// consumer's deliveries from.
+		readKeys := func(stream string) {
+			pub("$JS.API.STREAM.INFO."+stream,
+				"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
+				"$JS.API.STREAM.MSG.GET."+stream)
+		}
+		readKeys("KV_" + n.StatusBucket())
 		// A worker's index answers the fleet's memory searches (micro
 		// service amf-memory): requests, discovery, and the replies.
 		sub(n.MemorySearch(), "$SRV.>")
@@ -123,7 +136,7 @@ func (s UserSpec) permissions() jwt.Permissions {
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
 			pub("$KV." + b + ".>")
-			readStream("KV_" + b)
+			readKeys("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
 		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", n.API()+".pools",

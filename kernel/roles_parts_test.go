@@ -22,14 +22,18 @@ func roleConn(t *testing.T, k *kerneltest.Kernel, spec kernel.UserSpec) (*nats.C
 	t.Helper()
 	var mu sync.Mutex
 	var denied []string
-	nc, err := nats.Connect(k.ClientURL(), nats.UserCredentials(k.Creds(spec)),
+	credOpts, err := kernel.CredsOptions(k.Creds(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(k.ClientURL(), append(credOpts,
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrPermissionViolation) || strings.Contains(err.Error(), "Permissions Violation") {
 				mu.Lock()
 				denied = append(denied, err.Error())
 				mu.Unlock()
 			}
-		}))
+		}))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,13 @@ func credsOption(creds []byte) nats.Option {
 		if err != nil {
 			return err
 		}
-		return nats.UserJWTAndSeed(tok, string(seed))(o)
+		if err := nats.UserJWTAndSeed(tok, string(seed))(o); err != nil {
+			return err
+		}
+		prefix, err := credsContentInboxPrefix(creds)
+		if err != nil {
+			return err
+		}
+		return nats.CustomInboxPrefix(prefix)(o)
 	}
 }

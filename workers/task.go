@@ -76,7 +76,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sub, err := w.cfg.NC.Subscribe(w.cfg.Names.Control(task.ID), func(m *nats.Msg) {
+	control := w.cfg.Names.Control(task.ID)
+	sub, err := w.cfg.NC.Subscribe(control, func(m *nats.Msg) {
+		if !isControl(m, control) {
+			log.Warn("ignored a message on the control subject that no canceller sent", "subject", m.Subject, "reply", m.Reply)
+			return
+		}
 		cancel(Cancelled(string(m.Data)))
 	})
 	if err != nil {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // missTimeout bounds the bucket read of a token the watch does not know.
@@ -19,6 +18,7 @@ type Verifier struct {
 	store   *Store
 	mu      sync.RWMutex
 	records map[string]Record
+	applied atomic.Uint64 // watch updates handled, for tests
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -55,7 +55,8 @@ func (s *Store) Watch(ctx context.Context) (*Verifier, error) {
 					}
 					continue
 				}
-				v.apply(e)
+				v.confirm(ctx, e.Key())
+				v.applied.Add(1)
 			}
 		}
 	}()
@@ -70,20 +71,30 @@ func (s *Store) Watch(ctx context.Context) (*Verifier, error) {
 	}
 }
 
-func (v *Verifier) apply(e jetstream.KeyValueEntry) {
+// confirm reads the record of a key the watch reported changed straight
+// from the bucket, and keeps what the bucket holds. The watch only says
+// which key to read: its messages arrive on an inbox, and a push consumer
+// of any stream can be pointed at an inbox, so a watch entry alone could
+// be a forgery; the direct read answers from the bucket's own stream. A
+// record the bucket does not hold, or that does not decode, grants
+// nothing.
+func (v *Verifier) confirm(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(ctx, missTimeout)
+	defer cancel()
+	e, err := v.store.kv.Get(ctx, key)
+	var r Record
+	if err == nil {
+		r, err = decode(e.Value())
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if e.Operation() != jetstream.KeyValuePut {
-		delete(v.records, e.Key())
+	if err != nil || r.ID != key {
+		// Deleted, purged, unreadable just now (a request that names
+		// it then reads the bucket itself) or not a record.
+		delete(v.records, key)
 		return
 	}
-	r, err := decode(e.Value())
-	if err != nil || r.ID != e.Key() {
-		// A record that does not decode grants nothing.
-		delete(v.records, e.Key())
-		return
-	}
-	v.records[r.ID] = r
+	v.records[key] = r
 }
 
 // Verify returns the record of a valid token or ErrInvalid.

@@ -84,7 +84,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 	if err := os.WriteFile(out, creds, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s credential %s (user %s)\n", r, out, key)
+	fmt.Fprintf(os.Stderr, "wrote %s credential %s (user %s)\nits replies arrive under its own inbox: nats --creds %s --inbox-prefix %s …\n", r, out, key, out, kernel.InboxPrefix(key))
 	return nil
 }
 
@@ -213,13 +213,19 @@ func runAuthContext(_ context.Context, args []string) error {
 		}
 		return a
 	}
+	prefix, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		return err
+	}
 	ctxDoc := map[string]any{
-		"description": "AMF-OS kernel at " + c.natsURL,
-		"url":         c.natsURL,
-		"creds":       abs(creds),
-		"ca":          abs(c.tls.ca),
-		"cert":        abs(c.tls.cert),
-		"key":         abs(c.tls.key),
+		// The only inbox the credential may subscribe to.
+		"inbox_prefix": prefix,
+		"description":  "AMF-OS kernel at " + c.natsURL,
+		"url":          c.natsURL,
+		"creds":        abs(creds),
+		"ca":           abs(c.tls.ca),
+		"cert":         abs(c.tls.cert),
+		"key":          abs(c.tls.key),
 	}
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if dir == "" {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel"
 )
 
 // authFixture is `amf up` with one credential per role, issued by
@@ -57,10 +60,21 @@ func (f *authFixture) nats(role string, args ...string) (string, error) {
 	f.t.Helper()
 	global := []string{"--server", "nats://" + f.natsAddr, "--timeout", "2s"}
 	if role != "" {
-		global = append(global, "--creds", f.creds[role])
+		global = append(global, "--creds", f.creds[role], "--inbox-prefix", inboxPrefix(f.t, f.creds[role]))
 	}
 	out, err := exec.Command(f.natsBin, append(global, args...)...).CombinedOutput()
 	return string(out), err
+}
+
+// inboxPrefix is the credential's own inbox, which `amf auth creds`
+// prints for `nats --inbox-prefix`.
+func inboxPrefix(t *testing.T, creds string) string {
+	t.Helper()
+	p, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func denied(out string) bool { return strings.Contains(out, "Permissions Violation for Publish") }
@@ -140,6 +154,33 @@ func TestRolesDenialTable(t *testing.T) {
 				t.Errorf("%s must not %s, but the server did not refuse: %v\n%s", role, a.name, err, out)
 			}
 		}
+	}
+	// Replies are private: the attack of subscribing to every inbox is
+	// refused, and the credential's own inbox serves discovery.
+	for _, role := range []string{"worker", "bridge", "client"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, f.natsBin, "--server", "nats://"+f.natsAddr, "--creds", f.creds[role], "sub", "_INBOX.>", "--count", "1")
+		out, _ := cmd.CombinedOutput()
+		cancel()
+		if !strings.Contains(string(out), `Permissions Violation for Subscription to "_INBOX.>"`) {
+			t.Errorf("%s subscribed to every inbox: %s", role, out)
+		}
+		if role == "worker" {
+			continue // it serves discovery, it does not ask
+		}
+		if out, err := f.nats(role, "micro", "ls"); err != nil || !strings.Contains(out, "amf-api") {
+			t.Errorf("%s: nats micro ls with its own inbox: %v\n%s", role, err, out)
+		}
+	}
+	// `amf auth nats-context` puts the credential's inbox in the context.
+	xdg := "XDG_CONFIG_HOME=" + t.TempDir()
+	if p := startAmf(t, append(f.env, xdg), "auth", "nats-context", "--name", "amf-client", "--creds", f.creds["client"]); p.wait(60*time.Second) != 0 {
+		t.Fatalf("amf auth nats-context: %s", p.Output())
+	}
+	viaCtx := exec.Command(f.natsBin, "--context", "amf-client", "--server", "nats://"+f.natsAddr, "micro", "ls")
+	viaCtx.Env = append(os.Environ(), xdg)
+	if out, err := viaCtx.CombinedOutput(); err != nil || !strings.Contains(string(out), "amf-api") {
+		t.Errorf("nats --context amf-client micro ls: %v\n%s", err, out)
 	}
 	// The bus survived the attempts.
 	if out, err := f.nats("admin", "stream", "info", "AMF_TASKS"); err != nil {

@@ -86,7 +86,11 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 	}
 	creds := c.credsFile()
 	if creds != "" {
-		opts = append(opts, nats.UserCredentials(creds))
+		credOpts, err := kernel.CredsOptions(creds)
+		if err != nil {
+			return nil, fmt.Errorf("credential %s (--creds / AMF_NATS_CREDS): %w; issue one with `amf auth creds`", creds, err)
+		}
+		opts = append(opts, credOpts...)
 	}
 	tlsOpts, err := c.tls.clientOptions()
 	if err != nil {

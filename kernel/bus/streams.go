@@ -74,7 +74,9 @@ func (n Names) EventsStreamConfig(maxAge time.Duration, maxBytes int64, duplicat
 		// Readers look up a task's newest event on every watch and every
 		// delivery; direct gets answer those without queueing behind the
 		// JetStream API.
-		AllowDirect: true,
+		AllowDirect:    true,
+		MaxConsumers:   ReaderMaxConsumers,
+		ConsumerLimits: readerConsumerLimits,
 	}
 }
 
@@ -88,8 +90,24 @@ func (n Names) MemoryStreamConfig() jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  time.Hour,
+		// Every worker follows it.
+		MaxConsumers:   ReaderMaxConsumers,
+		ConsumerLimits: readerConsumerLimits,
 	}
 }
+
+// Bounds on the consumers of the streams non-admin credentials read
+// (events, memory): their roles may create consumers there, so the
+// server caps how many exist at once and deletes any that nobody pulled
+// from for ReaderConsumerInactive, durable or not, unless it asked for a
+// shorter time. A reader that leaves consumers behind costs the kernel
+// nothing past that.
+const (
+	ReaderMaxConsumers     = 4096
+	ReaderConsumerInactive = time.Hour
+)
+
+var readerConsumerLimits = jetstream.StreamConsumerLimits{InactiveThreshold: ReaderConsumerInactive}
 
 // TokensBucketConfig is the KV bucket of HTTP bearer tokens: one record
 // (SHA-256, scopes, grants) per token id, no history, so a revoked

@@ -62,7 +62,12 @@ func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
 	}
 	k := &Kernel{Server: srv, t: t}
 	k.AdminCreds = k.Creds(kernel.UserSpec{Name: "test-admin", Role: kernel.RoleAdmin})
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.UserCredentials(k.AdminCreds))
+	adminOpts, err := kernel.CredsOptions(k.AdminCreds)
+	if err != nil {
+		srv.Shutdown()
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), append(adminOpts, nats.MaxReconnects(-1))...)
 	if err != nil {
 		srv.Shutdown()
 		t.Fatalf("connect: %v", err)
@@ -94,7 +99,12 @@ func (k *Kernel) Creds(spec kernel.UserSpec) string {
 // ConnectAs dials the kernel over TCP with the credential in credsFile.
 func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	k.t.Helper()
-	nc, err := nats.Connect(k.ClientURL(), append([]nats.Option{nats.UserCredentials(credsFile)}, opts...)...)
+	// The credential's own inbox prefix, as every part of AMF-OS dials.
+	credOpts, err := kernel.CredsOptions(credsFile)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	nc, err := nats.Connect(k.ClientURL(), append(credOpts, opts...)...)
 	if err != nil {
 		k.t.Fatalf("connect with %s: %v", credsFile, err)
 	}

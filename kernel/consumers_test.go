@@ -1,0 +1,91 @@
+package kernel_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+)
+
+// A reader cannot leave consumers behind for good: a durable a client
+// or worker credential creates on a stream it reads is deleted by the
+// server once nobody pulls from it, and the streams cap their consumers.
+func TestReadersCannotLeaveConsumersBehind(t *testing.T) {
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, role := range []kernel.Role{kernel.RoleClient, kernel.RoleWorker} {
+		js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Role: role})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stream := range []string{names.EventsStream(), names.MemoryStream()} {
+			if role == kernel.RoleClient && stream == names.MemoryStream() {
+				continue // clients read only events
+			}
+			c, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "left-behind-" + string(role), AckPolicy: jetstream.AckNonePolicy})
+			if err != nil {
+				t.Fatalf("%s creates a consumer on %s: %v", role, stream, err)
+			}
+			if got := c.CachedInfo().Config.InactiveThreshold; got != bus.ReaderConsumerInactive {
+				t.Errorf("%s's durable on %s lives while idle for %v, want %v", role, stream, got, bus.ReaderConsumerInactive)
+			}
+			if _, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "forever-" + string(role), InactiveThreshold: 1000 * time.Hour}); err == nil {
+				t.Errorf("%s made a consumer on %s that outlives the limit", role, stream)
+			}
+			s, err := k.JS.Stream(ctx, stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.CachedInfo().Config.MaxConsumers; got != bus.ReaderMaxConsumers {
+				t.Errorf("%s holds up to %d consumers, want %d", stream, got, bus.ReaderMaxConsumers)
+			}
+		}
+	}
+}
+
+// A worker reads the hot cache's buckets by key and makes no consumers
+// there: the server refuses it one.
+func TestWorkersMakeNoConsumersOnTheBuckets(t *testing.T) {
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, denied := roleConn(t, k, kernel.UserSpec{Role: kernel.RoleWorker})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{names.StatusBucket(), names.WorkersBucket(), names.SessionsBucket()} {
+		if _, err := k.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b}); err != nil {
+			t.Fatal(err)
+		}
+		// The refused request gets no answer: bound the wait.
+		refused, cancelRefused := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.CreateOrUpdateConsumer(refused, "KV_"+b, jetstream.ConsumerConfig{DeliverSubject: names.Control("victim"), AckPolicy: jetstream.AckNonePolicy})
+		cancelRefused()
+		if err == nil || !strings.Contains(strings.Join(denied(), "\n"), "Publish to \"$JS.API.CONSUMER.CREATE.KV_"+b) {
+			t.Errorf("a worker's push consumer on KV_%s was not refused by the server: %v", b, err)
+		}
+		kv, err := js.KeyValue(ctx, b)
+		if err != nil {
+			t.Fatalf("worker opens %s: %v", b, err)
+		}
+		if b == names.StatusBucket() {
+			continue // read only
+		}
+		if _, err := kv.Put(ctx, "w1", []byte("x")); err != nil {
+			t.Fatalf("worker writes %s: %v", b, err)
+		}
+		if e, err := kv.Get(ctx, "w1"); err != nil || string(e.Value()) != "x" {
+			t.Fatalf("worker reads %s: %v", b, err)
+		}
+	}
+}

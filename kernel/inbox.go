@@ -1,0 +1,62 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+)
+
+// inboxPrefixBase starts every credential's own reply subjects. A
+// non-admin credential may subscribe only under its own prefix, so it
+// never sees the replies (API answers, KV watch traffic, pulled task
+// bodies) that nats-server delivers to other connections' inboxes.
+const inboxPrefixBase = "_INBOX_"
+
+// inboxIDLen is how much of the user's public key names its inbox: 15
+// base32 characters after the role letter are 75 random bits the
+// authority chose, short enough to type after `nats --inbox-prefix`.
+const inboxIDLen = 16
+
+// InboxPrefix is the inbox prefix of the credential whose user public key
+// is userKey (nats.CustomInboxPrefix; `nats --inbox-prefix`).
+func InboxPrefix(userKey string) string {
+	id := userKey
+	if len(id) > inboxIDLen {
+		id = id[:inboxIDLen]
+	}
+	return inboxPrefixBase + id
+}
+
+// CredsInboxPrefix reads the inbox prefix of a .creds file's credential.
+func CredsInboxPrefix(credsFile string) (string, error) {
+	raw, err := os.ReadFile(credsFile)
+	if err != nil {
+		return "", fmt.Errorf("%w: read credential: %v", ErrAuth, err)
+	}
+	return credsContentInboxPrefix(raw)
+}
+
+func credsContentInboxPrefix(creds []byte) (string, error) {
+	tok, err := jwt.ParseDecoratedJWT(creds)
+	if err != nil {
+		return "", fmt.Errorf("%w: not a .creds file: %v", ErrAuth, err)
+	}
+	uc, err := jwt.DecodeUserClaims(tok)
+	if err != nil {
+		return "", fmt.Errorf("%w: the .creds file holds no user JWT: %v", ErrAuth, err)
+	}
+	return InboxPrefix(uc.Subject), nil
+}
+
+// CredsOptions authenticates with a .creds file and sets the inbox prefix
+// its permissions allow: every connection a part makes with a credential
+// goes through it, so replies reach the part and nobody else.
+func CredsOptions(credsFile string) ([]nats.Option, error) {
+	prefix, err := CredsInboxPrefix(credsFile)
+	if err != nil {
+		return nil, err
+	}
+	return []nats.Option{nats.UserCredentials(credsFile), nats.CustomInboxPrefix(prefix)}, nil
+}
