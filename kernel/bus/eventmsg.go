@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -90,3 +91,10 @@ func IsFenceConflict(err error) bool {
 	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
+
+// JetStreamDelivery reports a message that JetStream delivered rather
+// than one its sender published: a push consumer's deliver subject can
+// name any subject, so such a message's subject proves nothing about the
+// sender's rights. Deliveries carry their ack subject as reply, even
+// with AckNone.
+func JetStreamDelivery(reply string) bool { return strings.HasPrefix(reply, "$JS.ACK.") }

@@ -51,10 +51,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	g := svc.AddGroup(names.API())
 	for name, h := range map[string]micro.HandlerFunc{
-		"submit":  s.submit(ctx),
+		"submit":  published(s.submit(ctx)),
 		"status":  s.status(ctx),
 		"workers": s.workers(ctx),
-		"cancel":  s.cancel(ctx),
+		"cancel":  published(s.cancel(ctx)),
 		"pools":   s.pools(ctx),
 	} {
 		if err := g.AddEndpoint(name, h); err != nil {
@@ -64,12 +64,24 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	// amf.api.submit.<policy>: only credentials granted that profile may
 	// publish here, so the subject is the grant.
-	if err := g.AddEndpoint("submit-granted", s.submit(ctx), micro.WithEndpointSubject("submit.*")); err != nil {
+	if err := g.AddEndpoint("submit-granted", published(s.submit(ctx)), micro.WithEndpointSubject("submit.*")); err != nil {
 		_ = svc.Stop()
 		return fmt.Errorf("add endpoint submit-granted: %w", err)
 	}
 	<-ctx.Done()
 	return svc.Stop()
+}
+
+// published serves only requests their senders published: the subject of
+// a submission is its grant, and a JetStream delivery pushed onto
+// amf.api.submit.<policy> by a consumer proves no grant at all.
+func published(h micro.HandlerFunc) micro.HandlerFunc {
+	return func(r micro.Request) {
+		if bus.JetStreamDelivery(r.Reply()) {
+			return
+		}
+		h(r)
+	}
 }
 
 func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
