@@ -41,6 +41,12 @@ func newBase(cfg Config) (*base, error) {
 	if lim.WorkDirTTL == 0 {
 		lim.WorkDirTTL = pol.WorkDir.IdleTTL
 	}
+	if lim.WorkDirMax == 0 {
+		lim.WorkDirMax = pol.WorkDir.MaxDirs
+	}
+	if lim.WorkDirTotal == 0 {
+		lim.WorkDirTotal = pol.WorkDir.TotalMiB << 20
+	}
 	return &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}, nil
 }
 
