@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/workers"
@@ -111,4 +112,29 @@ func TestRetriedSubmissionRunsWithRealEnv(t *testing.T) {
 		t.Fatalf("retried task ended %s (%s) with output %q, want the real env value's digest", end.Type, end.Reason, end.Output)
 	}
 	assertNoSecret(t, m, task.ID)
+}
+
+// The memory learned from a task and its session turn keep the command,
+// never the env values it ran with.
+func TestEnvValuesStayOutOfMemoryAndSessions(t *testing.T) {
+	learner := &recordingLearner{}
+	sessions := &workers.LocalSessions{}
+	m := newLoopMesh(t, &workers.SolverConfig{Learner: learner, Sessions: sessions},
+		ollamatest.WithReplies(cmdReply("digest the key", `printf %s "$DEPLOY_KEY" | sha256sum`)))
+	task := bus.Task{Instruction: "show the digest of the deploy key", Session: "keys", NoAnswer: true, Env: map[string]string{"DEPLOY_KEY": envSecret}}
+	if e := last(m.wait(m.submit(task))); e.Type != bus.EventDone || !strings.Contains(e.Output, secretDigest()) {
+		t.Fatalf("task ended %s with output %q: the command did not see its env value", e.Type, e.Output)
+	}
+	learner.mu.Lock()
+	b, _ := json.Marshal(learner.learned)
+	learner.mu.Unlock()
+	learned := string(b)
+	if !strings.Contains(learned, "sha256sum") || strings.Contains(learned, envSecret) {
+		t.Fatalf("learned memory %q: want one, without the env value", learned)
+	}
+	turns, _ := sessions.Turns(context.Background(), workers.SessionKey("", "keys"), 10)
+	b, _ = json.Marshal(turns)
+	if len(turns) != 1 || strings.Contains(string(b), envSecret) {
+		t.Fatalf("session turns %s: want one, without the env value", b)
+	}
 }
