@@ -58,6 +58,14 @@ func (b *base) Validate(command, profile string) error {
 	return b.policy.Validate(command, profile)
 }
 
+// ValidateEnv checks a command as it will run with a task's env set.
+func (b *base) ValidateEnv(command, profile string, env []string) error {
+	if profile == "" {
+		profile = b.cfg.DefaultProfile
+	}
+	return b.policy.ValidateEnv(command, profile, env)
+}
+
 // Describe tells what a command will find in the sandbox under profile.
 func (b *base) Describe(profile string) (Facts, error) {
 	if profile == "" {
@@ -75,7 +83,7 @@ func (b *base) admit(spec Spec) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Validate(spec.Command); err != nil {
+	if err := p.ValidateEnv(spec.Command, spec.Env); err != nil {
 		return nil, err
 	}
 	return p, nil
