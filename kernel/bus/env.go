@@ -170,6 +170,19 @@ var refusedEnv = map[string]string{
 	"REQUESTS_CA_BUNDLE":       "python requests trusts the certificates it names",
 	"SSL_CERT_FILE":            "TLS libraries trust the certificates it names",
 	"SSL_CERT_DIR":             "TLS libraries trust the certificates in it",
+	"CLASSPATH":                "java loads classes from it",
+	"LIBRARY_PATH":             "the compiler's linker loads libraries from it",
+	"CPATH":                    "the compiler includes headers from it",
+	"C_INCLUDE_PATH":           "the compiler includes headers from it",
+	"CPLUS_INCLUDE_PATH":       "the compiler includes headers from it",
+	"OBJC_INCLUDE_PATH":        "the compiler includes headers from it",
+	"GUILE_LOAD_PATH":          "guile loads code from it",
+	"GUILE_LOAD_COMPILED_PATH": "guile loads compiled code from it",
+	"OCAMLPATH":                "ocaml loads libraries from it",
+	"GI_TYPELIB_PATH":          "GObject introspection loads libraries from it",
+	"M2_HOME":                  "maven runs from, and reads settings in, it",
+	"ANT_HOME":                 "ant runs from it",
+	"PSQLRC":                   "psql runs the commands of the file it names",
 }
 
 // refusedPrefix maps a name prefix to why every variable it starts is
@@ -208,8 +221,31 @@ var refusedPrefix = []struct{ prefix, why string }{
 	{"KRB5", "Kerberos reads its configuration and credentials from its KRB5 variables"},
 	{"DOCKER_", "docker connects to, and reads configuration from, its DOCKER_ variables"},
 	{"R_", "R runs the profile files named by its R_ variables"},
+	{"SYSTEMD_", "systemd tools run SYSTEMD_PAGER and SYSTEMD_EDITOR"},
+	{"QT_", "Qt loads plugins from QT_PLUGIN_PATH"},
+	{"GST_", "GStreamer loads plugins from its GST_ paths"},
+	{"GTK_", "GTK loads modules from GTK_PATH and GTK_MODULES"},
+	{"GIO_", "GIO loads modules from GIO_MODULE_DIR"},
+	{"GRADLE_", "gradle runs the init scripts under GRADLE_USER_HOME and takes GRADLE_OPTS"},
+	{"MAVEN_", "maven takes options and settings from its MAVEN_ variables"},
 	{"AMF_", "the AMF_ names are reserved for AMF-OS itself"},
 	{"NATS_", "the NATS_ names are reserved for connection settings"},
+}
+
+// refusedSuffix maps a name ending to why every variable it ends is
+// refused: the conventions tools follow for their hooks (SYSTEMD_PAGER,
+// SVN_EDITOR, SUDO_ASKPASS, CVS_RSH, MAVEN_OPTS, CFLAGS' -fplugin=…),
+// so tools not named above are covered too.
+var refusedSuffix = []struct{ suffix, why string }{
+	{"_PROXY", "it sends a program's network traffic through a proxy it names (http_proxy, no_proxy and the like, in any case)"},
+	{"PAGER", "programs run the pager it names"},
+	{"EDITOR", "programs run the editor it names"},
+	{"ASKPASS", "programs run it to ask for a password"},
+	{"_RSH", "programs run it to reach another host"},
+	{"_OPTIONS", "a tool takes command-line options from it"},
+	{"_OPTS", "a tool takes command-line options from it"},
+	{"_OPT", "a tool takes command-line options from it"},
+	{"FLAGS", "a build tool takes flags from it (-fplugin=, -toolexec= and the like run code)"},
 }
 
 // ValidateEnv checks a task's environment: portable names, none that
@@ -261,8 +297,13 @@ func checkEnvName(k string) error {
 			return fmt.Errorf("%w: env %q is refused: %s", ErrInvalidTask, k, p.why)
 		}
 	}
-	if strings.HasSuffix(up, "_PROXY") || up == "SOCKS5_SERVER" || up == "SOCKS_SERVER" {
-		return fmt.Errorf("%w: env %q is refused: it sends a program's network traffic through a proxy it names (http_proxy, no_proxy and the like, in any case)", ErrInvalidTask, k)
+	for _, s := range refusedSuffix {
+		if strings.HasSuffix(up, s.suffix) {
+			return fmt.Errorf("%w: env %q is refused: %s", ErrInvalidTask, k, s.why)
+		}
+	}
+	if up == "SOCKS5_SERVER" || up == "SOCKS_SERVER" {
+		return fmt.Errorf("%w: env %q is refused: it sends a program's network traffic through the proxy it names", ErrInvalidTask, k)
 	}
 	if !envNameRE.MatchString(k) {
 		return fmt.Errorf("%w: env name %q is not a portable name: letters, digits and '_', not starting with a digit", ErrInvalidTask, k)
@@ -270,15 +311,18 @@ func checkEnvName(k string) error {
 	return nil
 }
 
-// RefusedEnvNames lists every refused name and prefix, for
+// RefusedEnvNames lists every refused name, prefix and suffix, for
 // documentation and tests; RefusedEnvPrefixes tells the prefixes apart.
 func RefusedEnvNames() []string {
-	out := make([]string, 0, len(refusedEnv)+len(refusedPrefix))
+	out := make([]string, 0, len(refusedEnv)+len(refusedPrefix)+len(refusedSuffix))
 	for k := range refusedEnv {
 		out = append(out, k)
 	}
 	for _, p := range refusedPrefix {
 		out = append(out, p.prefix)
+	}
+	for _, s := range refusedSuffix {
+		out = append(out, s.suffix)
 	}
 	sort.Strings(out)
 	return out

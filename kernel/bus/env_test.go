@@ -46,6 +46,8 @@ func TestToolHookEnvRefused(t *testing.T) {
 		"LESS", "LESSKEY", "LESSOPEN", "PAGER", "EDITOR", "VISUAL", "MANPAGER", "BROWSER", "HOME", "home", "path", "Bash_Env",
 		"MAKEFLAGS", "MAKEFILES", "GOFLAGS", "CARGO_BUILD_RUSTC_WRAPPER", "RUSTC_WRAPPER", "RSYNC_RSH", "AWKLIBPATH",
 		"VIMINIT", "EXINIT", "ZDOTDIR", "GZIP", "XZ_OPT",
+		"SYSTEMD_PAGER", "PSQL_PAGER", "SVN_EDITOR", "SUDO_ASKPASS", "CVS_RSH", "MAVEN_OPTS", "ANT_OPTS", "SBT_OPTS",
+		"CFLAGS", "LDFLAGS", "CLASSPATH", "QT_PLUGIN_PATH", "GST_PLUGIN_PATH", "GRADLE_USER_HOME", "socks5_server",
 	} {
 		t.Run(n, func(t *testing.T) {
 			err := bus.ValidateEnv(map[string]string{n: "x"})
