@@ -8,6 +8,13 @@ import "strings"
 // when it is a prefix of one of these.
 var tarHookLong = []string{"--to-command", "--use-compress-program", "--rsh-command", "--info-script", "--new-volume-script", "--checkpoint-action"}
 
+// tarArgLong are common GNU tar long options that take their value as
+// the next word: that word is a value, not an option.
+var tarArgLong = []string{"--file", "--directory", "--exclude", "--exclude-from", "--files-from", "--transform", "--xform",
+	"--owner", "--group", "--mode", "--mtime", "--newer", "--newer-mtime", "--after-date", "--label", "--format",
+	"--blocking-factor", "--record-size", "--suffix", "--listed-incremental", "--strip-components", "--sort",
+	"--index-file", "--add-file", "--tape-length", "--volno-file", "--starting-file", "--occurrence", "--warning"}
+
 // tarArgLetters are the short options of GNU tar that take an argument:
 // in a cluster such as -cIgzip the rest of the cluster, or else the next
 // word, is the argument. I and F name commands.
@@ -29,7 +36,7 @@ func (c *checker) tarHooks(base string, args []word) *Refusal {
 			return word{}, false
 		}
 		switch {
-		case len(pending) > 0 && !strings.HasPrefix(t, "-"):
+		case len(pending) > 0:
 			l := pending[0]
 			pending = pending[1:]
 			if l == 'I' || l == 'F' {
@@ -43,10 +50,22 @@ func (c *checker) tarHooks(base string, args []word) *Refusal {
 					pending = append(pending, t[j])
 				}
 			}
+		case t == "--" && a.static:
+			return nil // the rest are operands
+		case t != "" && (!a.static || a.glob) && strings.ContainsAny(t[:1], "*?["):
+			// GNU tar takes options anywhere: a glob can match a file
+			// named --checkpoint-action=exec=CMD, and a value computed at
+			// run time can spell one.
+			if c.p.Has(RuleDynamic) {
+				return refuse(RuleDynamic, "%s would take %q as an option if it expands to one (a file named --checkpoint-action=exec=… runs a command); put -- before such operands or start them with ./", base, t)
+			}
 		case strings.HasPrefix(t, "--") && len(t) > 2:
 			name, val, hasVal := strings.Cut(t, "=")
 			opt := tarLongHook(name)
 			if opt == "" {
+				if !hasVal && tarLongArg(name) {
+					i++ // its value, whatever it expands to
+				}
 				continue
 			}
 			w := a
@@ -96,6 +115,20 @@ func tarLongHook(name string) string {
 		}
 	}
 	return ""
+}
+
+// tarLongArg says whether a written long option takes the next word as
+// its value.
+func tarLongArg(name string) bool {
+	if len(name) < 4 {
+		return false
+	}
+	for _, o := range tarArgLong {
+		if strings.HasPrefix(o, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // tarHookValue checks one hook option's value. Only the exec= action of
