@@ -41,6 +41,12 @@ func newBase(cfg Config) (*base, error) {
 	if lim.WorkDirTTL == 0 {
 		lim.WorkDirTTL = pol.WorkDir.IdleTTL
 	}
+	if lim.WorkDirMax == 0 {
+		lim.WorkDirMax = pol.WorkDir.MaxDirs
+	}
+	if lim.WorkDirTotal == 0 {
+		lim.WorkDirTotal = pol.WorkDir.TotalMiB << 20
+	}
 	return &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}, nil
 }
 
@@ -50,6 +56,14 @@ func (b *base) Validate(command, profile string) error {
 		profile = b.cfg.DefaultProfile
 	}
 	return b.policy.Validate(command, profile)
+}
+
+// ValidateEnv checks a command as it will run with a task's env set.
+func (b *base) ValidateEnv(command, profile string, env []string) error {
+	if profile == "" {
+		profile = b.cfg.DefaultProfile
+	}
+	return b.policy.ValidateEnv(command, profile, env)
 }
 
 // Describe tells what a command will find in the sandbox under profile.
@@ -69,7 +83,7 @@ func (b *base) admit(spec Spec) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Validate(spec.Command); err != nil {
+	if err := p.ValidateEnv(spec.Command, spec.Env); err != nil {
 		return nil, err
 	}
 	return p, nil

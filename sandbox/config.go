@@ -69,6 +69,11 @@ type Limits struct {
 	// WorkDirTTL is how long an unused work dir (a session's) is kept;
 	// zero takes the profiles file's work_dir.idle_ttl.
 	WorkDirTTL time.Duration
+	// WorkDirMax and WorkDirTotal bound all work dirs of the runner
+	// together (root runners): how many live at once and the bytes they
+	// hold; zero takes work_dir.max_dirs and work_dir.total_mib.
+	WorkDirMax   int
+	WorkDirTotal int64
 }
 
 // DefaultLimits are the limits a zero Limits field takes.
@@ -86,6 +91,8 @@ var DefaultLimits = Limits{
 	WorkDirBytes:  1 << 30,
 	WorkDirInodes: 100_000,
 	WorkDirTTL:    24 * time.Hour,
+	WorkDirMax:    64,
+	WorkDirTotal:  4 << 30,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -128,6 +135,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.WorkDirTTL > 0 {
 		d.WorkDirTTL = l.WorkDirTTL
+	}
+	if l.WorkDirMax > 0 {
+		d.WorkDirMax = l.WorkDirMax
+	}
+	if l.WorkDirTotal > 0 {
+		d.WorkDirTotal = l.WorkDirTotal
 	}
 	return d
 }

@@ -16,7 +16,7 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 	case "sed", "gsed":
 		return c.sedHooks(args)
 	case "tar", "gtar", "bsdtar":
-		return c.optionScripts(base, args, "--checkpoint-action=exec=", "--to-command", "--use-compress-program", "-I", "--rsh-command", "--info-script", "-F", "--new-volume-script")
+		return c.tarHooks(base, args)
 	case "zip":
 		return c.optionScripts(base, args, "-TT", "--unzip-command")
 	case "rsync":

@@ -48,6 +48,10 @@ type WorkDirBudget struct {
 	SizeMiB int64         `yaml:"size_mib"`
 	Inodes  int64         `yaml:"inodes"`
 	IdleTTL time.Duration `yaml:"idle_ttl"`
+	// MaxDirs and TotalMiB bound all the work dirs of one runner: how
+	// many may live at once and how much they may hold together.
+	MaxDirs  int   `yaml:"max_dirs"`
+	TotalMiB int64 `yaml:"total_mib"`
 }
 
 type policyFile struct {
@@ -90,8 +94,8 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	if _, ok := f.Profiles[f.Default]; !ok {
 		return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, f.Default)
 	}
-	if f.WorkDir.SizeMiB < 0 || f.WorkDir.Inodes < 0 || f.WorkDir.IdleTTL < 0 {
-		return nil, fmt.Errorf("%w: work_dir: size_mib, inodes and idle_ttl must not be negative", ErrBadProfiles)
+	if f.WorkDir.SizeMiB < 0 || f.WorkDir.Inodes < 0 || f.WorkDir.IdleTTL < 0 || f.WorkDir.MaxDirs < 0 || f.WorkDir.TotalMiB < 0 {
+		return nil, fmt.Errorf("%w: work_dir: size_mib, inodes, idle_ttl, max_dirs and total_mib must not be negative", ErrBadProfiles)
 	}
 	return &Policy{Default: f.Default, WorkDir: f.WorkDir, profiles: f.Profiles}, nil
 }

@@ -36,11 +36,34 @@ func (p *Policy) Validate(command, profile string) error {
 
 // Validate checks command against this profile.
 func (pr *Profile) Validate(command string) error {
+	return pr.ValidateEnv(command, nil)
+}
+
+// ValidateEnv checks command as it will run: with env (KEY=VALUE, a
+// task's variables) already set. The command expands those values as
+// words ($OPTS), so the checker knows them as it knows variables the
+// command assigns: `tar cf x.tar $OPTS f` with OPTS holding
+// --checkpoint-action=exec=CMD is judged as if written out.
+func (pr *Profile) ValidateEnv(command string, env []string) error {
 	c := newChecker(pr, command)
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			c.vars[k] = v
+		}
+	}
 	if r := c.script(command, 0); r != nil {
 		return r
 	}
 	return nil
+}
+
+// ValidateEnv checks command against the named profile, with env set.
+func (p *Policy) ValidateEnv(command, profile string, env []string) error {
+	pr, err := p.Profile(profile)
+	if err != nil {
+		return err
+	}
+	return pr.ValidateEnv(command, env)
 }
 
 // newChecker starts a walk of command under profile pr.

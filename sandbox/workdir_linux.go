@@ -20,7 +20,8 @@ import (
 // the host path of the work dir does not show in the sandbox's
 // mountinfo, and it uses no host disk. The host directory only names
 // the work dir. A work dir lives until Release, until it has been unused
-// for WorkDirTTL, or until Close.
+// for WorkDirTTL, until an idle one is freed to make room within the
+// runner's budget (workdirbudget_linux.go), or until Close.
 type workDirs struct {
 	mu   sync.Mutex
 	fs   map[string]*workFS // host dir → its tmpfs
@@ -48,6 +49,9 @@ func (w *workDirs) acquire(dir string) (*workFS, error) {
 	w.sweep()
 	f, ok := w.fs[dir]
 	if !ok {
+		if err := w.makeRoom(); err != nil {
+			return nil, err
+		}
 		mfd, err := w.mount()
 		if err != nil {
 			return nil, err
@@ -133,6 +137,13 @@ func (w *workDirs) release(dir string) {
 	os.Remove(dir)
 }
 
+// free releases one work dir; called with mu held.
+func (w *workDirs) free(dir string, f *workFS) {
+	unix.Close(f.fd)
+	delete(w.fs, dir)
+	os.Remove(dir)
+}
+
 // sweep releases the work dirs unused for longer than the TTL; called
 // with mu held, at most once a minute.
 func (w *workDirs) sweep() {
@@ -143,9 +154,7 @@ func (w *workDirs) sweep() {
 	w.tick = now
 	for dir, f := range w.fs {
 		if f.runs == 0 && now.Sub(f.used) > w.ttl {
-			unix.Close(f.fd)
-			delete(w.fs, dir)
-			os.Remove(dir)
+			w.free(dir, f)
 		}
 	}
 }
@@ -155,8 +164,6 @@ func (w *workDirs) closeAll() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for dir, f := range w.fs {
-		unix.Close(f.fd)
-		delete(w.fs, dir)
-		os.Remove(dir)
+		w.free(dir, f)
 	}
 }

@@ -120,7 +120,12 @@ func (r *run) validate(cmd string) (time.Duration, *sandbox.Refusal) {
 		return 0, nil
 	}
 	start := time.Now()
-	err := v.Validate(cmd, r.task.Policy)
+	var err error
+	if ev, ok := v.(envValidator); ok {
+		err = ev.ValidateEnv(cmd, r.task.Policy, envList(r.task.Env))
+	} else {
+		err = v.Validate(cmd, r.task.Policy)
+	}
 	d := time.Since(start)
 	r.phases[bus.PhaseValidation] += d
 	if err == nil {

@@ -21,6 +21,12 @@ type validator interface {
 	Validate(command, profile string) error
 }
 
+// envValidator checks a command as it will run, with the task's env set:
+// the command expands those values, so they are judged too.
+type envValidator interface {
+	ValidateEnv(command, profile string, env []string) error
+}
+
 // oftenAssumed are tools models reach for without checking; naming the
 // absent ones in the prompt saves an attempt on "command not found".
 var oftenAssumed = []string{"jq", "python3", "tree", "rsync", "zip", "unzip", "bc", "file", "lsof", "git", "sqlite3", "xxd", "curl", "wget", "perl"}

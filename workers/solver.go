@@ -185,15 +185,16 @@ func (em *events) emitText(t bus.EventType, text string) {
 
 func (r *run) log() *slog.Logger { return r.s.cfg.Logger.With("task", r.task.ID) }
 
-// workDir is where the task's commands run: shared by a session so that
-// a conversation can build on its earlier results.
+// workDir is where the task's commands run: shared by a session (of
+// one profile, see SessionKey) so that a conversation can build on its
+// earlier results.
 func (r *run) workDir() string {
 	if r.s.cfg.StateDir == "" {
 		return ""
 	}
 	name := r.task.ID
 	if r.task.Session != "" {
-		name = "session-" + r.task.Session
+		name = "session-" + SessionKey(r.task.Policy, r.task.Session)
 	}
 	return filepath.Join(r.s.cfg.StateDir, "work", name)
 }

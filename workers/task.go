@@ -96,7 +96,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// how this worker proves it holds the task before it starts.
 	assigned := em.event(bus.EventAssigned)
 	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.cfg.Pool, int(meta.NumDelivered)
-	assigned.Task = &task
+	// Events show the task without its env values (readers of events
+	// are not entitled to them); the command runs with the real ones.
+	shown := task.Redacted()
+	assigned.Task = &shown
 	err = em.claim(ctx, assigned, last, func(reason string) { cancel(Cancelled(reason)) })
 	switch {
 	case errors.Is(err, errEnded):

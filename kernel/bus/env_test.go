@@ -31,6 +31,40 @@ func TestEveryRefusedEnvName(t *testing.T) {
 	}
 }
 
+// TestToolHookEnvRefused covers the variables found to make a validated
+// command run other code or read a planted configuration: each, in the
+// case tools read it, is refused with its name in the error.
+func TestToolHookEnvRefused(t *testing.T) {
+	for _, n := range []string{
+		"TAR_OPTIONS", "LUA_INIT", "LUA_INIT_5_4", "LUA_PATH", "OPENSSL_CONF", "OPENSSL_MODULES",
+		"PYTHONWARNINGS", "PYTHONBREAKPOINT", "PYTHONUSERBASE", "PIP_CONFIG_FILE", "PIP_INDEX_URL",
+		"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ftp_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+		"WGETRC", "CURL_HOME", "CURL_CA_BUNDLE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CONFIG_DIRS", "XDG_CACHE_HOME",
+		"TERMINFO", "TERMINFO_DIRS", "FPATH", "GREP_OPTIONS", "SSLKEYLOGFILE",
+		"GIT_SSH", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL", "SSH_AUTH_SOCK", "RUBYOPT", "RUBYLIB", "PERL5OPT", "PERL_MM_OPT",
+		"NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "npm_config_script_shell", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_HOME",
+		"LESS", "LESSKEY", "LESSOPEN", "PAGER", "EDITOR", "VISUAL", "MANPAGER", "BROWSER", "HOME", "home", "path", "Bash_Env",
+		"MAKEFLAGS", "MAKEFILES", "GOFLAGS", "CARGO_BUILD_RUSTC_WRAPPER", "RUSTC_WRAPPER", "RSYNC_RSH", "AWKLIBPATH",
+		"VIMINIT", "EXINIT", "ZDOTDIR", "GZIP", "XZ_OPT",
+		"SYSTEMD_PAGER", "PSQL_PAGER", "SVN_EDITOR", "SUDO_ASKPASS", "CVS_RSH", "MAVEN_OPTS", "ANT_OPTS", "SBT_OPTS",
+		"CFLAGS", "LDFLAGS", "CLASSPATH", "QT_PLUGIN_PATH", "GST_PLUGIN_PATH", "GRADLE_USER_HOME", "socks5_server",
+	} {
+		t.Run(n, func(t *testing.T) {
+			err := bus.ValidateEnv(map[string]string{n: "x"})
+			if !errors.Is(err, bus.ErrInvalidTask) {
+				t.Fatalf("env %s accepted (err %v)", n, err)
+			}
+			if !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("error %q should name %s and say it is refused", err, n)
+			}
+		})
+	}
+	// Formatting and a task's own names stay allowed.
+	if err := bus.ValidateEnv(map[string]string{"LANG": "C", "LC_ALL": "C", "LC_NUMERIC": "C", "TZ": "UTC", "TMPDIR": "/tmp", "GREETING": "hi", "INPUT_FILE": "a"}); err != nil {
+		t.Fatalf("ordinary env refused: %v", err)
+	}
+}
+
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
 func TestEnvNamesAndLimits(t *testing.T) {

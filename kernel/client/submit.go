@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -50,7 +51,10 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
 	}
-	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &t}
+	// The event shows the task without its env values; the queued task
+	// carries them to the worker.
+	shown := t.Redacted()
+	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown}
 	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), bus.Fenced(0))
 	switch {
 	case bus.IsFenceConflict(err):
@@ -95,6 +99,7 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 	if err != nil {
 		return t, true, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
+	given := t
 	if first.Task != nil {
 		t = *first.Task
 	}
@@ -110,10 +115,27 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 	if window := c.tasksWindow(ctx); window > 0 && time.Since(first.TS) >= window {
 		return t, true, nil
 	}
-	if _, err := c.queue(ctx, t); err != nil {
-		return t, true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
+	// The recorded task has its env values redacted: the retry's own
+	// task is queued instead, when it is the recorded one.
+	if t.IsRedacted() {
+		if !sameTask(t, given) {
+			return t, true, nil
+		}
+		given.Submitted = t.Submitted
+		t = given
 	}
-	return t, true, nil
+	if _, err := c.queue(ctx, t); err != nil {
+		return t.Redacted(), true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
+	}
+	return t.Redacted(), true, nil
+}
+
+// sameTask says whether a retried submission is the recorded task: equal
+// once both are redacted and stamped alike.
+func sameTask(recorded, given bus.Task) bool {
+	given = given.Redacted()
+	given.Submitted = recorded.Submitted
+	return bytes.Equal(recorded.Encode(), given.Encode())
 }
 
 // tasksWindow is the tasks stream's de-duplication window, 0 if unknown.

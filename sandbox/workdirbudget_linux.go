@@ -1,0 +1,72 @@
+package sandbox
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// The work dirs of a runner are RAM (tmpfs) and a session keeps its own
+// for work_dir.idle_ttl, so one submitter naming many sessions could
+// hold the host's memory. The runner as a whole is therefore bounded:
+// at most WorkDirMax work dirs, holding at most WorkDirTotal bytes
+// together. A new work dir past either frees the least recently used
+// idle one (a session's: its next task starts in an empty dir), and is
+// refused when every work dir is in use by a running command.
+
+// makeRoom frees idle work dirs until one more fits the budget; called
+// with mu held, before a new work dir is made.
+func (w *workDirs) makeRoom() error {
+	for {
+		over := w.overBudget()
+		if over == "" {
+			return nil
+		}
+		if !w.evictIdle() {
+			return fmt.Errorf("%w: %s, and no work dir is idle to free: wait for running tasks to end, or raise the limit in the work_dir section of the profiles file (sessions' work dirs are freed once unused for work_dir.idle_ttl, %s, or sooner when room is needed)",
+				ErrWorkDirBudget, over, w.ttl)
+		}
+	}
+}
+
+// overBudget says which runner-wide limit one more work dir would pass,
+// or "".
+func (w *workDirs) overBudget() string {
+	if n := len(w.fs); w.lim.WorkDirMax > 0 && n >= w.lim.WorkDirMax {
+		return fmt.Sprintf("the runner holds %d work dirs, the limit is %d (work_dir.max_dirs)", n, w.lim.WorkDirMax)
+	}
+	if used := w.usedBytes(); w.lim.WorkDirTotal > 0 && used >= w.lim.WorkDirTotal {
+		return fmt.Sprintf("the runner's work dirs hold %d MiB, the limit is %d MiB (work_dir.total_mib)", used>>20, w.lim.WorkDirTotal>>20)
+	}
+	return ""
+}
+
+// usedBytes is what every work dir's tmpfs holds now.
+func (w *workDirs) usedBytes() int64 {
+	var total int64
+	for _, f := range w.fs {
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(f.fd, &st); err != nil {
+			continue
+		}
+		total += int64(st.Blocks-st.Bfree) * st.Bsize
+	}
+	return total
+}
+
+// evictIdle frees the least recently used work dir no command is using;
+// false when every one is in use.
+func (w *workDirs) evictIdle() bool {
+	var victim string
+	var oldest *workFS
+	for dir, f := range w.fs {
+		if f.runs == 0 && (oldest == nil || f.used.Before(oldest.used)) {
+			victim, oldest = dir, f
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	w.free(victim, oldest)
+	return true
+}
