@@ -46,14 +46,19 @@ func (n Names) LastEvent(ctx context.Context, events jetstream.Stream, taskID st
 	if err != nil {
 		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
 	}
+	return storedEvent(taskID, raw), nil
+}
+
+// storedEvent decodes an event read from the stream, with its Seq set. A
+// foreign message on the subject still has a place in the order: it keeps
+// its sequence and whatever type it declares.
+func storedEvent(taskID string, raw *jetstream.RawStreamMsg) Event {
 	e, err := DecodeEvent(raw.Data)
 	if err != nil {
-		// A foreign message on the subject still has a place in the
-		// order: keep its sequence and whatever type it declares.
 		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
 	}
 	e.Seq = raw.Sequence
-	return e, nil
+	return e
 }
 
 // NextEvent is the first stored event of a task at or after seq, for
@@ -66,12 +71,7 @@ func (n Names) NextEvent(ctx context.Context, events jetstream.Stream, taskID st
 	if err != nil {
 		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
 	}
-	e, err := DecodeEvent(raw.Data)
-	if err != nil {
-		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
-	}
-	e.Seq = raw.Sequence
-	return e, nil
+	return storedEvent(taskID, raw), nil
 }
 
 // Fenced is the publish option that stores an event only when the task's
