@@ -147,14 +147,20 @@ func runAuthRevoke(ctx context.Context, args []string) error {
 	return nil
 }
 
-func runAuthList(_ context.Context, args []string) error {
+// openAuthFromArgs parses the flags of an `amf auth` subcommand that
+// takes nothing but where the keys are, and opens them.
+func openAuthFromArgs(name string, args []string) (*kernel.Authority, error) {
 	var a authFlags
-	f := newFlags("auth list", "auth list [flags]")
+	f := newFlags("auth "+name, "auth "+name+" [flags]")
 	a.bind(f)
 	if err := f.parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	auth, err := a.open()
+	return a.open()
+}
+
+func runAuthList(_ context.Context, args []string) error {
+	auth, err := openAuthFromArgs("list", args)
 	if err != nil {
 		return err
 	}
@@ -174,13 +180,7 @@ func runAuthList(_ context.Context, args []string) error {
 }
 
 func runAuthInit(_ context.Context, args []string) error {
-	var a authFlags
-	f := newFlags("auth init", "auth init [flags]")
-	a.bind(f)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	auth, err := a.open()
+	auth, err := openAuthFromArgs("init", args)
 	if err != nil {
 		return err
 	}
