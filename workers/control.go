@@ -11,5 +11,5 @@ import (
 // credential refused `pub` on amf.control.<id> could otherwise cancel the
 // task through a stream.
 func isControl(m *nats.Msg, subject string) bool {
-	return m.Subject == subject && !bus.JetStreamDelivery(m.Reply)
+	return m.Subject == subject && !bus.JetStreamDelivery(m.Reply, m.Header)
 }

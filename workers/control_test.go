@@ -73,3 +73,55 @@ func TestControlIgnoresJetStreamDeliveries(t *testing.T) {
 		t.Fatalf("a JetStream delivery on the control subject ended the task: %+v", e)
 	}
 }
+
+// A push consumer's idle heartbeats arrive on its deliver subject with no
+// reply: aimed at a task's control subject, they must not cancel it.
+func TestControlIgnoresJetStreamHeartbeats(t *testing.T) {
+	m := newMesh(t)
+	m.startWorker(workers.Config{Concurrency: 1, SolverConfig: workers.SolverConfig{Runner: hostRunner(t)}})
+	release := filepath.Join(t.TempDir(), "release")
+	id := m.submit(bus.Task{Command: "echo started; while [ ! -e " + release + " ]; do sleep 0.05; done; echo finished"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
+		if e.Type == bus.EventStdout {
+			return context.Canceled
+		}
+		return nil
+	})
+	names := bus.Names{}
+	// See the heartbeats arrive where the worker listens.
+	seen, err := m.k.NC.SubscribeSync(names.Control(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.k.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	nc := m.k.ConnectAs(m.k.Creds(kernel.UserSpec{Name: "heartbeat-attacker", Role: kernel.RoleWorker, Pools: []string{"other"}}))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, names.EventsStream(), jetstream.ConsumerConfig{
+		Durable: "heartbeat-inject", DeliverSubject: names.Control(id), FilterSubject: names.Event("nothing-" + id),
+		AckPolicy: jetstream.AckNonePolicy, IdleHeartbeat: 200 * time.Millisecond,
+	}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	for beats := 0; beats < 3; {
+		msg, err := seen.NextMsg(10 * time.Second)
+		if err != nil {
+			t.Fatalf("no heartbeat reached the control subject: %v", err)
+		}
+		if msg.Header.Get("Status") != "" {
+			beats++
+		}
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if e := last(m.wait(id)); e.Type != bus.EventDone {
+		t.Fatalf("heartbeats on the control subject ended the task: %+v", e)
+	}
+}

@@ -132,7 +132,7 @@ func TestEnvValuesStayOutOfMemoryAndSessions(t *testing.T) {
 	if !strings.Contains(learned, "sha256sum") || strings.Contains(learned, envSecret) {
 		t.Fatalf("learned memory %q: want one, without the env value", learned)
 	}
-	turns, _ := sessions.Turns(context.Background(), workers.SessionKey("", "keys"), 10)
+	turns, _ := sessions.Turns(context.Background(), workers.SessionKey("strict", "keys"), 10)
 	b, _ = json.Marshal(turns)
 	if len(turns) != 1 || strings.Contains(string(b), envSecret) {
 		t.Fatalf("session turns %s: want one, without the env value", b)

@@ -144,7 +144,7 @@ func TestBadModelOptionsSayWhatIsWrong(t *testing.T) {
 func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 	sessions := &workers.LocalSessions{}
 	for i := range 6 {
-		_ = sessions.AppendTurn(context.Background(), workers.SessionKey("", "big"), memory.Turn{
+		_ = sessions.AppendTurn(context.Background(), workers.SessionKey("strict", "big"), memory.Turn{
 			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("y", 600),
 		})
 	}

@@ -50,7 +50,7 @@ func TestSessionHistoryIsBounded(t *testing.T) {
 	sessions := &workers.LocalSessions{}
 	ctx := context.Background()
 	for i := range 10 {
-		_ = sessions.AppendTurn(ctx, workers.SessionKey("", "long"), memory.Turn{
+		_ = sessions.AppendTurn(ctx, workers.SessionKey("strict", "long"), memory.Turn{
 			Instruction: fmt.Sprintf("request %d", i), Command: "echo", Output: strings.Repeat("x", 10<<10),
 		})
 	}
@@ -64,7 +64,7 @@ func TestSessionHistoryIsBounded(t *testing.T) {
 	if len(msg) > 6<<10 {
 		t.Errorf("history of 3 turns is %d bytes; outputs should be clipped", len(msg))
 	}
-	turns, _ := sessions.Turns(ctx, workers.SessionKey("", "long"), 100)
+	turns, _ := sessions.Turns(ctx, workers.SessionKey("strict", "long"), 100)
 	if got := turns[len(turns)-1]; got.Instruction != "next" || got.Command != "true" || got.ExitCode != 0 {
 		t.Errorf("the task's own turn = %+v", got)
 	}

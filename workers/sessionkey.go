@@ -17,3 +17,14 @@ func SessionKey(policy, session string) string {
 	sum := sha256.Sum256([]byte(policy + "\x00" + session))
 	return "s-" + hex.EncodeToString(sum[:20])
 }
+
+// sessionKey is the key of this task's session under the profile it runs
+// with: a task naming none runs the runner's default, which pools may set
+// differently, so the default is resolved before it keys anything.
+func (r *run) sessionKey() string {
+	policy := r.task.Policy
+	if policy == "" {
+		policy = r.facts().Profile
+	}
+	return SessionKey(policy, r.task.Session)
+}

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/workers"
 )
 
@@ -44,5 +46,20 @@ func TestStrictTaskCannotReachTrustedSession(t *testing.T) {
 		if strings.Contains(turn.Command, "helper.sh") || strings.Contains(turn.Command, "cat plan.txt\n") {
 			t.Fatalf("the trusted session's history holds a strict task's turn: %+v", turn)
 		}
+	}
+}
+
+// A task naming no profile runs, and keeps its session, under the
+// runner's default: the same session as a task naming that profile.
+func TestSessionOfTheDefaultProfileIsThatProfiles(t *testing.T) {
+	sessions := &workers.LocalSessions{}
+	_ = sessions.AppendTurn(context.Background(), workers.SessionKey("strict", "plain"), memory.Turn{Instruction: "earlier, under strict", Command: "true"})
+	m := newLoopMesh(t, &workers.SolverConfig{Sessions: sessions}, ollamatest.WithReplies(cmdReply("x", "true"), ollamatest.Reply{Content: "Done."}))
+	if e := last(m.wait(m.submit(bus.Task{Session: "plain", Instruction: "next"}))); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	mustContain(t, "request", lastUser(commandRequests(m.srv)[0]), "earlier, under strict")
+	if turns, _ := sessions.Turns(context.Background(), workers.SessionKey("", "plain"), 10); len(turns) != 0 {
+		t.Fatalf("a session under the empty profile name: %+v", turns)
 	}
 }

@@ -113,7 +113,7 @@ func (r *run) history() []memory.Turn {
 	if r.task.Session == "" {
 		return nil
 	}
-	turns, err := r.s.cfg.Sessions.Turns(r.ctx, SessionKey(r.task.Policy, r.task.Session), r.s.cfg.SessionTurns)
+	turns, err := r.s.cfg.Sessions.Turns(r.ctx, r.sessionKey(), r.s.cfg.SessionTurns)
 	if err != nil {
 		r.log().Warn("read session; continuing without its history", "session", r.task.Session, "err", err)
 		return nil
@@ -151,7 +151,7 @@ func (r *run) remember(final bus.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
 	defer cancel()
-	if err := r.s.cfg.Sessions.AppendTurn(ctx, SessionKey(r.task.Policy, r.task.Session), t); err != nil {
+	if err := r.s.cfg.Sessions.AppendTurn(ctx, r.sessionKey(), t); err != nil {
 		r.log().Warn("record session turn", "session", r.task.Session, "err", err)
 	}
 }

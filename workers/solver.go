@@ -194,7 +194,7 @@ func (r *run) workDir() string {
 	}
 	name := r.task.ID
 	if r.task.Session != "" {
-		name = "session-" + SessionKey(r.task.Policy, r.task.Session)
+		name = "session-" + r.sessionKey()
 	}
 	return filepath.Join(r.s.cfg.StateDir, "work", name)
 }

@@ -183,6 +183,9 @@ var refusedEnv = map[string]string{
 	"M2_HOME":                  "maven runs from, and reads settings in, it",
 	"ANT_HOME":                 "ant runs from it",
 	"PSQLRC":                   "psql runs the commands of the file it names",
+	"IRBRC":                    "irb runs the Ruby file it names",
+	"MAILRC":                   "mail runs the commands of the file it names",
+	"NETRC":                    "network clients read login secrets from the file it names",
 }
 
 // refusedPrefix maps a name prefix to why every variable it starts is
@@ -228,6 +231,10 @@ var refusedPrefix = []struct{ prefix, why string }{
 	{"GIO_", "GIO loads modules from GIO_MODULE_DIR"},
 	{"GRADLE_", "gradle runs the init scripts under GRADLE_USER_HOME and takes GRADLE_OPTS"},
 	{"MAVEN_", "maven takes options and settings from its MAVEN_ variables"},
+	{"PG", "libpq reads service, password and key files from its PG variables"},
+	{"MYSQL_", "mysql clients read option files from MYSQL_HOME"},
+	{"DENO_", "deno reads its cache and configuration from its DENO_ variables"},
+	{"GNUTLS_", "GnuTLS reads its priority file from GNUTLS_SYSTEM_PRIORITY_FILE"},
 	{"AMF_", "the AMF_ names are reserved for AMF-OS itself"},
 	{"NATS_", "the NATS_ names are reserved for connection settings"},
 }

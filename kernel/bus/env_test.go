@@ -48,6 +48,7 @@ func TestToolHookEnvRefused(t *testing.T) {
 		"VIMINIT", "EXINIT", "ZDOTDIR", "GZIP", "XZ_OPT",
 		"SYSTEMD_PAGER", "PSQL_PAGER", "SVN_EDITOR", "SUDO_ASKPASS", "CVS_RSH", "MAVEN_OPTS", "ANT_OPTS", "SBT_OPTS",
 		"CFLAGS", "LDFLAGS", "CLASSPATH", "QT_PLUGIN_PATH", "GST_PLUGIN_PATH", "GRADLE_USER_HOME", "socks5_server",
+		"IRBRC", "MAILRC", "MYSQL_HOME", "DENO_DIR", "PGSERVICEFILE", "PGPASSFILE", "GNUTLS_SYSTEM_PRIORITY_FILE", "NETRC", "INPUTRC",
 	} {
 		t.Run(n, func(t *testing.T) {
 			err := bus.ValidateEnv(map[string]string{n: "x"})

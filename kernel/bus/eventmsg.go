@@ -92,9 +92,16 @@ func IsFenceConflict(err error) bool {
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
 
-// JetStreamDelivery reports a message that JetStream delivered rather
-// than one its sender published: a push consumer's deliver subject can
-// name any subject, so such a message's subject proves nothing about the
-// sender's rights. Deliveries carry their ack subject as reply, even
-// with AckNone.
-func JetStreamDelivery(reply string) bool { return strings.HasPrefix(reply, "$JS.ACK.") }
+// JetStreamDelivery reports a message that JetStream sent rather than
+// one its sender published: a push consumer's deliver subject can name
+// any subject, so such a message's subject proves nothing about the
+// sender's rights. Deliveries carry their ack subject as reply (even with
+// AckNone), flow-control requests a $JS.FC reply, and idle heartbeats no
+// reply but a Status header, which nothing a person publishes carries.
+func JetStreamDelivery(reply string, h nats.Header) bool {
+	return strings.HasPrefix(reply, "$JS.") || h.Get(statusHeader) != ""
+}
+
+// statusHeader is the header of JetStream's status messages (idle
+// heartbeats, flow control), as nats.go reads them.
+const statusHeader = "Status"

@@ -77,7 +77,7 @@ func (s *Service) Run(ctx context.Context) error {
 // amf.api.submit.<policy> by a consumer proves no grant at all.
 func published(h micro.HandlerFunc) micro.HandlerFunc {
 	return func(r micro.Request) {
-		if bus.JetStreamDelivery(r.Reply()) {
+		if bus.JetStreamDelivery(r.Reply(), nats.Header(r.Headers())) {
 			return
 		}
 		h(r)

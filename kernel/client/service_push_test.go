@@ -68,7 +68,7 @@ func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the smuggled submission was never delivered: %v", err)
 	}
-	if !bus.JetStreamDelivery(m.Reply) {
+	if !bus.JetStreamDelivery(m.Reply, m.Header) {
 		t.Fatalf("delivery with reply %q: not recognisable as JetStream's", m.Reply)
 	}
 	// The service answers a genuine request on the same endpoint after
