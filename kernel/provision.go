@@ -20,7 +20,9 @@ type Provisioning struct {
 	EventsMaxBytes int64
 	// TasksDuplicates and EventsDuplicates are the streams' de-duplication
 	// windows (zero: bus.DefaultTasksDuplicates, bus.DefaultEventsDuplicates).
-	TasksDuplicates  time.Duration
+	TasksDuplicates time.Duration
+	// TasksMaxBytes bounds the queued tasks (zero: bus.DefaultTasksMaxBytes).
+	TasksMaxBytes    int64
 	EventsDuplicates time.Duration
 	// Replicas is the copies a cluster keeps of each stream (1 alone).
 	Replicas int
@@ -30,7 +32,7 @@ type Provisioning struct {
 // run at every start, it keeps every existing message.
 func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) error {
 	for _, cfg := range []jetstream.StreamConfig{
-		p.Names.TasksStreamConfig(p.TasksDuplicates),
+		p.Names.TasksStreamConfigMax(p.TasksDuplicates, p.TasksMaxBytes),
 		p.Names.EventsStreamConfig(p.EventsMaxAge, p.EventsMaxBytes, p.EventsDuplicates),
 		p.Names.MemoryStreamConfig(),
 	} {

@@ -50,7 +50,10 @@ type Server struct {
 	// TasksDuplicates is how long the tasks stream remembers a task id
 	// (default bus.DefaultTasksDuplicates); EventsDuplicates the same for
 	// event message ids (default bus.DefaultEventsDuplicates).
-	TasksDuplicates  time.Duration
+	TasksDuplicates time.Duration
+	// TasksMaxBytes bounds the queued tasks (default
+	// bus.DefaultTasksMaxBytes); past it submissions are refused.
+	TasksMaxBytes    int64
 	EventsDuplicates time.Duration
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
@@ -127,7 +130,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if err := provisionWhenReady(ctx, js, Provisioning{
 		Names: s.Names, EventsMaxAge: s.EventsMaxAge, EventsMaxBytes: s.EventsMaxBytes,
-		TasksDuplicates: s.TasksDuplicates, EventsDuplicates: s.EventsDuplicates, Replicas: replicas,
+		TasksDuplicates: s.TasksDuplicates, EventsDuplicates: s.EventsDuplicates, TasksMaxBytes: s.TasksMaxBytes, Replicas: replicas,
 	}, s.logger()); err != nil {
 		s.Shutdown()
 		return err

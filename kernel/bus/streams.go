@@ -32,8 +32,23 @@ const TaskMsgMaxBytes = 8 << 20
 // at publication instead of being stored where no worker looks.
 // duplicates <= 0 is DefaultTasksDuplicates.
 func (n Names) TasksStreamConfig(duplicates time.Duration) jetstream.StreamConfig {
+	return n.TasksStreamConfigMax(duplicates, 0)
+}
+
+// DefaultTasksMaxBytes bounds what the tasks queue holds: a task for a
+// pool nobody serves waits there, so without a bound anyone who may
+// submit could fill the kernel's disk.
+const DefaultTasksMaxBytes = 1 << 30
+
+// TasksStreamConfigMax is TasksStreamConfig holding at most maxBytes of
+// queued tasks (zero: DefaultTasksMaxBytes); a full queue refuses new
+// tasks rather than dropping queued ones.
+func (n Names) TasksStreamConfigMax(duplicates time.Duration, maxBytes int64) jetstream.StreamConfig {
 	if duplicates <= 0 {
 		duplicates = DefaultTasksDuplicates
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultTasksMaxBytes
 	}
 	return jetstream.StreamConfig{
 		Name:        n.TasksStream(),
@@ -44,6 +59,7 @@ func (n Names) TasksStreamConfig(duplicates time.Duration) jetstream.StreamConfi
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		MaxMsgSize: TaskMsgMaxBytes,
+		MaxBytes:   maxBytes,
 		Duplicates: duplicates,
 		Discard:    jetstream.DiscardNew,
 	}
