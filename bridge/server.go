@@ -81,8 +81,13 @@ type Server struct {
 	// CORSOrigins are the other origins whose pages may call the API with
 	// a bearer token; none by default. Cookies never go cross-origin.
 	CORSOrigins []string
+	// StreamsPerToken bounds the event streams one token holds open at
+	// once (default 32): each following stream holds a consumer of the
+	// events stream, whose number the kernel caps for everyone.
+	StreamsPerToken int
 
 	echo             *echo.Echo
+	streams          streamCounts
 	sessions         *consoleSessions
 	deliveryFailures *client.DeliveryFailures
 	metrics          *metrics

@@ -29,6 +29,11 @@ func (s *Server) events(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.acquireStream(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx := c.Request().Context()
 	st, err := s.Client.Open(ctx, id, after, true)
 	switch {

@@ -143,11 +143,13 @@ type bridgeFlags struct {
 	listen      string
 	metricsAuth string
 	cors        string
+	streams     int
 }
 
 func (b *bridgeFlags) bind(f flags) {
 	f.str(&b.listen, "http", "AMF_HTTP_LISTEN", bridge.DefaultListen, "bridge address")
 	f.str(&b.metricsAuth, "metrics-auth", "AMF_METRICS_AUTH", string(tokens.ScopeRead), "what /metrics needs: a token scope (read, admin) or open")
+	f.int(&b.streams, "streams-per-token", "AMF_HTTP_STREAMS_PER_TOKEN", 32, "event streams one token may hold open on this bridge")
 	f.str(&b.cors, "cors-origins", "AMF_HTTP_CORS_ORIGINS", "", "comma-separated origins whose pages may call the API with a bearer token (none by default)")
 }
 
@@ -174,6 +176,7 @@ func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache, v brid
 		}
 		s.MetricsScope = sc[0]
 	}
+	s.StreamsPerToken = b.streams
 	for _, o := range strings.Split(b.cors, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			s.CORSOrigins = append(s.CORSOrigins, o)
