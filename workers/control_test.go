@@ -18,18 +18,9 @@ import (
 // a push consumer delivering its own events there must not cancel the
 // task either: the worker ignores what JetStream delivers on it.
 func TestControlIgnoresJetStreamDeliveries(t *testing.T) {
-	m := newMesh(t)
-	m.startWorker(workers.Config{Concurrency: 1, SolverConfig: workers.SolverConfig{Runner: hostRunner(t)}})
-	release := filepath.Join(t.TempDir(), "release")
-	id := m.submit(bus.Task{Command: "echo started; while [ ! -e " + release + " ]; do sleep 0.05; done; echo finished"})
+	m, id, release := runningUntilReleased(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
-		if e.Type == bus.EventStdout {
-			return context.Canceled
-		}
-		return nil
-	})
 
 	// The attacker: another worker's credential.
 	names := bus.Names{}
@@ -77,18 +68,9 @@ func TestControlIgnoresJetStreamDeliveries(t *testing.T) {
 // A push consumer's idle heartbeats arrive on its deliver subject with no
 // reply: aimed at a task's control subject, they must not cancel it.
 func TestControlIgnoresJetStreamHeartbeats(t *testing.T) {
-	m := newMesh(t)
-	m.startWorker(workers.Config{Concurrency: 1, SolverConfig: workers.SolverConfig{Runner: hostRunner(t)}})
-	release := filepath.Join(t.TempDir(), "release")
-	id := m.submit(bus.Task{Command: "echo started; while [ ! -e " + release + " ]; do sleep 0.05; done; echo finished"})
+	m, id, release := runningUntilReleased(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
-		if e.Type == bus.EventStdout {
-			return context.Canceled
-		}
-		return nil
-	})
 	names := bus.Names{}
 	// See the heartbeats arrive where the worker listens.
 	seen, err := m.k.NC.SubscribeSync(names.Control(id))
@@ -124,4 +106,23 @@ func TestControlIgnoresJetStreamHeartbeats(t *testing.T) {
 	if e := last(m.wait(id)); e.Type != bus.EventDone {
 		t.Fatalf("heartbeats on the control subject ended the task: %+v", e)
 	}
+}
+
+// runningUntilReleased starts a worker and a task that runs until the
+// file release exists, and returns once the task is running.
+func runningUntilReleased(t *testing.T) (m *mesh, id, release string) {
+	t.Helper()
+	m = newMesh(t)
+	m.startWorker(workers.Config{Concurrency: 1, SolverConfig: workers.SolverConfig{Runner: hostRunner(t)}})
+	release = filepath.Join(t.TempDir(), "release")
+	id = m.submit(bus.Task{Command: "echo started; while [ ! -e " + release + " ]; do sleep 0.05; done; echo finished"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = m.client.Watch(ctx, id, 0, true, func(e bus.Event) error {
+		if e.Type == bus.EventStdout {
+			return context.Canceled
+		}
+		return nil
+	})
+	return m, id, release
 }
