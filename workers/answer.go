@@ -3,6 +3,7 @@ package workers
 import (
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/internal/clip"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/workers/reply"
 )
@@ -45,5 +46,5 @@ func (r *run) answer(out execOutcome) (string, *bool, error) {
 	// Thinking models without a separate thinking channel print their
 	// reasoning inline; the user wants only the answer.
 	text := reply.Text(a.Answer)
-	return clip(text, maxAnswerBytes), a.AnswersRequest, nil
+	return clip.String(text, maxAnswerBytes), a.AnswersRequest, nil
 }

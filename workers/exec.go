@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/amf-os/amf/internal/clip"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/sandbox"
 )
@@ -258,5 +259,5 @@ func errorLine(stderr, command string) string {
 	if pick == "" {
 		pick = lines[len(lines)-1]
 	}
-	return clip(pick, reasonBytes)
+	return clip.String(pick, reasonBytes)
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/amf-os/amf/internal/clip"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
 )
@@ -120,10 +121,10 @@ func (r *run) history() []memory.Turn {
 	}
 	for i := range turns {
 		t := &turns[i]
-		t.Instruction = clip(t.Instruction, turnInstructionBytes)
-		t.Command = clip(t.Command, turnCommandBytes)
+		t.Instruction = clip.String(t.Instruction, turnInstructionBytes)
+		t.Command = clip.String(t.Command, turnCommandBytes)
 		t.Output = tailOf(t.Output, turnOutputBytes)
-		t.Answer = clip(t.Answer, turnAnswerBytes)
+		t.Answer = clip.String(t.Answer, turnAnswerBytes)
 	}
 	return turns
 }
@@ -140,7 +141,7 @@ func (r *run) remember(final bus.Event) {
 		Command:     final.Command,
 		ExitCode:    -1,
 		Output:      tailOf(final.Output, turnOutputBytes),
-		Answer:      clip(final.Answer, turnAnswerBytes),
+		Answer:      clip.String(final.Answer, turnAnswerBytes),
 		TS:          time.Now().UTC(),
 	}
 	if final.Exec != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/internal/clip"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/workers/reply"
 )
@@ -128,7 +129,7 @@ func (l *loop) propose(attempt int) (p reply.Proposal, ok bool, fail *bus.Event)
 	thinking := r.phases[bus.PhaseModel] - before
 	p, err = reply.Parse(text)
 	if err != nil {
-		l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip(text, replyEchoBytes)})
+		l.conv = append(l.conv, api.Message{Role: "assistant", Content: clip.String(text, replyEchoBytes)})
 		why := strings.TrimPrefix(err.Error(), "unusable reply: ")
 		e := r.em.event(bus.EventRejected)
 		e.Rule, e.Reason = bus.RuleUnusableReply, why

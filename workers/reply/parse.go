@@ -4,7 +4,8 @@ import (
 	"errors"
 	"regexp"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/amf-os/amf/internal/clip"
 )
 
 // Bounds on what the parser looks at, so any reply is answered quickly.
@@ -69,7 +70,7 @@ func Parse(reply string) (Proposal, error) {
 		return Proposal{}, err
 	}
 	if p.Thought == "" {
-		p.Thought = clip(oneLine(thinking), 300)
+		p.Thought = clip.String(oneLine(thinking), 300)
 	}
 	return p, nil
 }
@@ -106,7 +107,7 @@ func findProposal(text string) (Proposal, error) {
 // finish normalises a proposal's command and checks it is usable.
 func finish(p Proposal) (Proposal, error) {
 	p.Command = normalizeCommand(p.Command)
-	p.Thought = clip(oneLine(p.Thought), 300)
+	p.Thought = clip.String(oneLine(p.Thought), 300)
 	switch {
 	case p.Command == "":
 		return p, unusableError{"its command was empty"}
@@ -217,15 +218,3 @@ func unquote(s string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// clip shortens s to at most n bytes on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
