@@ -22,9 +22,12 @@ func SessionKey(policy, session string) string {
 // with: a task naming none runs the runner's default, which pools may set
 // differently, so the default is resolved before it keys anything.
 func (r *run) sessionKey() string {
-	policy := r.task.Policy
-	if policy == "" {
-		policy = r.facts().Profile
+	if r.session == "" {
+		policy := r.task.Policy
+		if policy == "" {
+			policy = r.facts().Profile
+		}
+		r.session = SessionKey(policy, r.task.Session)
 	}
-	return SessionKey(policy, r.task.Session)
+	return r.session
 }

@@ -154,6 +154,9 @@ type run struct {
 	em     *events
 	ctx    context.Context
 	phases map[string]time.Duration
+	// session is the key of the task's session, once resolved (see
+	// sessionKey); describing the sandbox to resolve it reads host files.
+	session string
 }
 
 // events builds one task's events and hands them to its sink, one at a
