@@ -73,6 +73,28 @@ func (p Publisher) Forget(ctx context.Context, id, by string) error {
 	return nil
 }
 
+// Confirm publishes a user's confirmation: every worker may then reuse
+// the memory's command blindly, without waiting for a second success.
+// It returns the stream sequence, so the caller can wait for an index to
+// apply it. Confirming twice is harmless.
+func (p Publisher) Confirm(ctx context.Context, id, by string) (uint64, error) {
+	if !idRE.MatchString(id) {
+		return 0, fmt.Errorf("confirm: %w: %q is not a memory id", ErrUnknownMemory, id)
+	}
+	data, err := json.Marshal(bus.MemoryConfirmed{ID: id, By: by, TS: time.Now().UTC()})
+	if err != nil {
+		return 0, fmt.Errorf("confirm: %w", err)
+	}
+	if p.JS == nil {
+		return 0, fmt.Errorf("confirm: no JetStream context")
+	}
+	ack, err := p.JS.Publish(ctx, p.Names.MemoryConfirmed(), data)
+	if err != nil {
+		return 0, fmt.Errorf("confirm: publish %s: %w", p.Names.MemoryConfirmed(), err)
+	}
+	return ack.Sequence, nil
+}
+
 func (p Publisher) publish(ctx context.Context, subject, msgID string, v any) error {
 	if p.JS == nil {
 		return fmt.Errorf("publish %s: no JetStream context", subject)

@@ -39,7 +39,7 @@ func syncMemory(t *testing.T, kn *knowledge.Knowledge) {
 }
 
 func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
-	m, kn := memoryMesh(t, cmdReply("du sums the sizes", "du -sh ."))
+	m, kn := memoryMesh(t, cmdReply("du sums the sizes", "du -sh ."), cmdReply("as before", "du -sh ."))
 	const instr = "show the disk usage of this directory"
 	first := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
 	if e := last(first); e.Type != bus.EventDone {
@@ -51,19 +51,35 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 	}
 	syncMemory(t, kn)
 
-	// The same instruction again: the command is reused without asking
+	// Once is not enough to skip the model: the memory is an example
+	// and the model is asked; its command working again is a second
+	// success for the same instruction.
+	again := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	if e := last(again); e.Type != bus.EventDone {
+		t.Fatalf("second: %+v", e)
+	}
+	hits := ofType(again, bus.EventMemoryHit)
+	if len(hits) == 0 || !strings.Contains(hits[0].Reason, "worked 1 time") {
+		t.Fatalf("memory_hit after one success = %+v", hits)
+	}
+	if n := len(commandRequests(m.srv)); n != 2 {
+		t.Fatalf("command requests = %d, want the model asked again after one success", n)
+	}
+	syncMemory(t, kn)
+
+	// Twice: the same instruction now reuses the command without asking
 	// the model for one.
 	second := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
 	done := last(second)
 	if done.Type != bus.EventDone || done.Command != "du -sh ." {
-		t.Fatalf("second: %+v", done)
+		t.Fatalf("third: %+v", done)
 	}
-	hits := ofType(second, bus.EventMemoryHit)
+	hits = ofType(second, bus.EventMemoryHit)
 	if len(hits) == 0 || hits[0].Command != "du -sh ." || !strings.Contains(hits[0].Reason, "reusing") {
 		t.Fatalf("memory_hit = %+v", hits)
 	}
-	if n := len(commandRequests(m.srv)); n != 1 {
-		t.Errorf("command requests = %d, want the first task's only", n)
+	if n := len(commandRequests(m.srv)); n != 2 {
+		t.Errorf("command requests = %d, want the first two tasks' only", n)
 	}
 	if cmds := ofType(second, bus.EventCommand); len(cmds) != 1 || cmds[0].Command != "du -sh ." {
 		t.Errorf("command events = %+v, want the reused command announced", cmds)
@@ -91,9 +107,12 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 func TestReusedMemoryThatFailsIsReportedAndCorrected(t *testing.T) {
 	m, kn := memoryMesh(t, cmdReply("the file moved", "echo recovered"))
 	const instr = "print the status file"
-	id, err := kn.Learn(context.Background(), bus.Learned{Instruction: instr, Command: "cat status-gone.txt", TaskID: "earlier"})
-	if err != nil {
-		t.Fatal(err)
+	var id string
+	for _, task := range []string{"earlier", "before that"} {
+		var err error
+		if id, err = kn.Learn(context.Background(), bus.Learned{Instruction: instr, Command: "cat status-gone.txt", TaskID: task}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	syncMemory(t, kn)
 	evs := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))

@@ -123,3 +123,23 @@ func (n Names) StatusConsumer() string { return "status-projector" }
 
 // CacheKey is the prefix of every hot-cache key in Redis: "amf:".
 func (n Names) CacheKey() string { return n.p() + ":" }
+
+// MemoryConfirmed says a user vouched for a memory: its command may be
+// reused blindly for its meaning without waiting for a second success.
+// Published on amf.memory.confirmed by the worker that answered the
+// confirm request (amf.api.memory.confirm); every worker applies it.
+type MemoryConfirmed struct {
+	ID string    `json:"id"`
+	By string    `json:"by,omitempty"`
+	TS time.Time `json:"ts"`
+}
+
+// ConfirmMemory is the body of a request on amf.api.memory.confirm.
+type ConfirmMemory struct {
+	ID string `json:"id"`
+	// By names who confirms, for the record (e.g. "http:ops-token").
+	By string `json:"by,omitempty"`
+}
+
+// MemoryConfirmed carries confirmations: amf.memory.confirmed.
+func (n Names) MemoryConfirmed() string { return n.p() + ".memory.confirmed" }

@@ -7,3 +7,8 @@ func (n Names) MemoryServiceName() string { return n.p() + "-memory" }
 // MemorySearch is the request/reply subject of a memory search:
 // "amf.api.memory.search".
 func (n Names) MemorySearch() string { return n.API() + ".memory.search" }
+
+// MemoryConfirm is the request/reply subject by which a user confirms a
+// memory for blind reuse: "amf.api.memory.confirm". Who may send it is
+// the credential's permission (kernel roles): admins and the bridge.
+func (n Names) MemoryConfirm() string { return n.API() + ".memory.confirm" }

@@ -91,30 +91,37 @@ func addFeature(v []float32, kind byte, a, b string, w float32) {
 	v[h%uint64(len(v))] += w
 }
 
-// contentWords lowercases, splits on anything but letters, digits and a
-// few path characters, maps synonyms to one word and drops filler words.
-// When only filler is left it keeps the filler, so short texts still mean
+// contentWords maps synonyms to one word and drops filler words. When
+// only filler is left it keeps the filler, so short texts still mean
 // something.
 func contentWords(text string) []string {
-	raw := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '/' && r != '_' && r != '-'
-	})
+	raw := tokens(text)
 	words := make([]string, 0, len(raw))
 	for _, w := range raw {
-		w = strings.Trim(w, ".-/")
-		if w == "" || stopWords[w] {
+		if stopWords[w] {
 			continue
 		}
 		words = append(words, canonical(w))
 	}
 	if len(words) == 0 {
-		for _, w := range raw {
-			if w = strings.Trim(w, ".-/"); w != "" {
-				words = append(words, w)
-			}
-		}
+		return raw
 	}
 	return words
+}
+
+// tokens lowercases and splits on anything but letters, digits and a few
+// path characters.
+func tokens(text string) []string {
+	raw := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '/' && r != '_' && r != '-'
+	})
+	out := raw[:0]
+	for _, w := range raw {
+		if w = strings.Trim(w, ".-/"); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // useSynonyms is switched off only by tests that measure what the

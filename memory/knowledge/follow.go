@@ -108,10 +108,11 @@ func (k *Knowledge) markCaughtUp() {
 
 // decoded is one stream message made ready to apply.
 type decoded struct {
-	seq    uint64
-	learn  *bus.Learned
-	fail   *bus.MemoryFailure
-	forget *bus.Forgotten
+	seq     uint64
+	learn   *bus.Learned
+	fail    *bus.MemoryFailure
+	forget  *bus.Forgotten
+	confirm *bus.MemoryConfirmed
 }
 
 // apply folds a batch into the index. Embeddings are computed first, so a
@@ -152,6 +153,13 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 				break
 			}
 			d.fail = &f
+		case names.MemoryConfirmed():
+			var c bus.MemoryConfirmed
+			if err := json.Unmarshal(m.Data(), &c); err != nil || c.ID == "" {
+				k.log.Warn("memory: skipping a bad confirmation", "seq", d.seq, "err", err)
+				break
+			}
+			d.confirm = &c
 		case names.MemoryForgotten():
 			var f bus.Forgotten
 			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
@@ -197,6 +205,17 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 					return err
 				}
 				e.Failures++
+				if err := k.putLocked(ctx, e); err != nil {
+					return err
+				}
+			}
+		case d.confirm != nil:
+			if k.flat.has(d.confirm.ID) {
+				e, err := k.getLocked(ctx, d.confirm.ID)
+				if err != nil {
+					return err
+				}
+				e.ConfirmedBy = orUnnamed(d.confirm.By)
 				if err := k.putLocked(ctx, e); err != nil {
 					return err
 				}
@@ -250,4 +269,12 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 	}
 	k.flat.add(doc.ID, doc.Embedding)
 	return nil
+}
+
+// orUnnamed keeps a confirmation without a name visible as one.
+func orUnnamed(by string) string {
+	if by == "" {
+		return "unnamed user"
+	}
+	return by
 }

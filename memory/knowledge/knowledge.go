@@ -23,8 +23,12 @@ import (
 const (
 	DefaultK             = 3
 	DefaultMinScore      = 0.25
-	DefaultReuseScore    = 0.92
 	DefaultMinConfidence = 0.8
+	// DefaultMinSuccesses is how many times a command must have worked
+	// for its instruction before it is reused blindly, unless a user
+	// confirmed it: one success may be luck (a command that exits 0
+	// and happens to print something plausible).
+	DefaultMinSuccesses  = 2
 	DefaultSnapshotEvery = 30 * time.Second
 )
 
@@ -43,9 +47,14 @@ type Config struct {
 	Logger *slog.Logger
 	// MinScore is the similarity below which a memory is not recalled.
 	MinScore float64
-	// ReuseScore is the similarity above which a memory's command may be
-	// reused without asking the model.
+	// ReuseScore, when set, is the similarity above which a memory's
+	// command may be reused without asking the model. Zero means the
+	// threshold calibrated for the embedder (calibrate.go), which is
+	// saved with the index and recomputed when the embedder changes.
 	ReuseScore float64
+	// MinSuccesses is how many successes a memory needs before it is
+	// reused blindly, unless a user confirmed it (default 2).
+	MinSuccesses int
 	// MinConfidence is the share of successes a memory needs to be reused.
 	MinConfidence float64
 	// NoReuse turns blind reuse off: memories are only examples.
@@ -64,8 +73,8 @@ func (c *Config) defaults() {
 	if c.MinScore == 0 {
 		c.MinScore = DefaultMinScore
 	}
-	if c.ReuseScore == 0 {
-		c.ReuseScore = DefaultReuseScore
+	if c.MinSuccesses <= 0 {
+		c.MinSuccesses = DefaultMinSuccesses
 	}
 	if c.MinConfidence == 0 {
 		c.MinConfidence = DefaultMinConfidence
@@ -99,6 +108,11 @@ type Knowledge struct {
 	flat    *flatIndex
 	dim     int
 	applied uint64
+	// calib is the embedder's calibration: loaded with the index, else
+	// computed at Open. gate is what decides, with Config.ReuseScore in
+	// place of the calibrated threshold when set. Neither changes after
+	// Open.
+	calib, gate Calibration
 	// streamCreated is when the stream the index follows was created.
 	streamCreated time.Time
 	dirty         atomic.Bool // changed since the last save
@@ -147,6 +161,9 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, 
 		return nil, err
 	}
 	k.streamCreated = info.Created
+	if err := k.calibrate(ctx); err != nil {
+		return nil, err
+	}
 	fctx, cancel := context.WithCancel(context.Background())
 	k.cancel = cancel
 	k.wg.Add(2)
@@ -168,6 +185,28 @@ func (k *Knowledge) Close() error {
 	k.wg.Wait()
 	return k.save()
 }
+
+// calibrate keeps the calibration loaded with the index when it is for
+// this embedder and this calibration set, and computes it otherwise.
+func (k *Knowledge) calibrate(ctx context.Context) error {
+	if k.calib.Embedder != k.cfg.Embedder.Name() || k.calib.Set != calibrationSetID() {
+		c, err := Calibrate(ctx, k.cfg.Embedder)
+		if err != nil {
+			return fmt.Errorf("open knowledge: %w", err)
+		}
+		k.calib = c
+		k.dirty.Store(true)
+		k.log.Info("memory: calibrated", "calibration", c.String())
+	}
+	k.gate = k.calib
+	if k.cfg.ReuseScore != 0 {
+		k.gate.Threshold = k.cfg.ReuseScore
+	}
+	return nil
+}
+
+// Calibration is the reuse threshold in force and how it was chosen.
+func (k *Knowledge) Calibration() Calibration { return k.gate }
 
 // Len is the number of memories in the index.
 func (k *Knowledge) Len() int {

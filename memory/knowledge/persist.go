@@ -44,6 +44,9 @@ type indexHeader struct {
 	StreamCreated time.Time `json:"stream_created"`
 	Applied       uint64    `json:"applied"`
 	Memories      int       `json:"memories"`
+	// Calibration is the embedder's reuse threshold; an index saved
+	// before calibration existed has none and is calibrated at open.
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // load imports the saved index when it matches the embedder and the
@@ -88,6 +91,9 @@ func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error 
 	}
 	k.applied = h.Applied
 	k.streamCreated = h.StreamCreated
+	if h.Calibration != nil {
+		k.calib = *h.Calibration
+	}
 	k.log.Info("memory: index loaded", "memories", h.Memories, "seq", h.Applied)
 	return nil
 }
@@ -150,6 +156,7 @@ func (k *Knowledge) save() error {
 	h := indexHeader{
 		Format: indexFormat, Version: indexVersion, Embedder: k.cfg.Embedder.Name(), Dim: k.dim,
 		StreamCreated: k.streamCreated, Applied: k.applied, Memories: k.coll.Count(),
+		Calibration: &k.calib,
 	}
 	err := writeAtomic(k.path, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)

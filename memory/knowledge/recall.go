@@ -28,7 +28,7 @@ func (k *Knowledge) Recall(ctx context.Context, instruction string, facts memory
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	return k.recallVector(ctx, vec, facts, n)
+	return k.recallVector(ctx, instruction, vec, facts, n)
 }
 
 // embedQuery checks a query and embeds it.
@@ -52,7 +52,7 @@ func (k *Knowledge) embedQuery(ctx context.Context, text string) ([]float32, err
 
 // recallVector is the worker's path: the flat accelerator finds the
 // nearest vectors, chromem-go's documents say what they mean.
-func (k *Knowledge) recallVector(ctx context.Context, vec []float32, facts memory.HostFacts, n int) ([]memory.Match, error) {
+func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float32, facts memory.HostFacts, n int) ([]memory.Match, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	if k.closed {
@@ -70,7 +70,7 @@ func (k *Knowledge) recallVector(ctx context.Context, vec []float32, facts memor
 			return nil, fmt.Errorf("recall: %w", err)
 		}
 		m := k.match(&e, score)
-		m.Reuse, m.NoReuse = k.reusable(&e, score, facts)
+		m.Reuse, m.NoReuse = k.reusable(&e, query, score, facts)
 		out = append(out, m)
 	}
 	return out, nil
@@ -95,7 +95,7 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 	n = min(n, maxK)
 	filter := where(req.Pool, req.Distro)
 	if filter == nil {
-		return k.recallVector(ctx, vec, req.Host, n)
+		return k.recallVector(ctx, req.Query, vec, req.Host, n)
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -121,7 +121,7 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		m := k.match(&e, score)
-		m.Reuse, m.NoReuse = k.reusable(&e, score, req.Host)
+		m.Reuse, m.NoReuse = k.reusable(&e, req.Query, score, req.Host)
 		out = append(out, m)
 	}
 	return out, nil
@@ -132,16 +132,27 @@ func (k *Knowledge) match(e *entry, score float64) memory.Match {
 		ID: e.Rec.ID, Score: score,
 		Instruction: e.Rec.Instruction, Command: e.Rec.Command, Description: e.Rec.Description,
 		Host: e.Rec.Host, Successes: e.Successes, Failures: e.Failures,
-		Confidence: e.confidence(), Learned: e.Rec.TS,
+		Confidence: e.confidence(), Learned: e.Rec.TS, ConfirmedBy: e.ConfirmedBy,
 	}
 }
 
-func (k *Knowledge) reusable(e *entry, score float64, facts memory.HostFacts) (bool, string) {
-	switch {
-	case k.cfg.NoReuse:
+// reusable is the reuse decision: a memory's command runs without asking
+// the model only when the score reaches the embedder's calibrated
+// threshold, both instructions name the same things, the command worked
+// for this instruction MinSuccesses times (or a user confirmed it), it
+// has not failed too often since, and this host fits. Anything less
+// leaves it an example in the prompt.
+func (k *Knowledge) reusable(e *entry, query string, score float64, facts memory.HostFacts) (bool, string) {
+	if k.cfg.NoReuse {
 		return false, "reuse is turned off"
-	case score < k.cfg.ReuseScore:
-		return false, fmt.Sprintf("similarity %.2f is below %.2f", score, k.cfg.ReuseScore)
+	}
+	if ok, why := k.gate.Reusable(score, query, e.Rec.Instruction); !ok {
+		return false, why
+	}
+	switch {
+	case e.Successes < k.cfg.MinSuccesses && e.ConfirmedBy == "":
+		return false, fmt.Sprintf("worked %d time(s) for this instruction; reused blindly after %d, or once a user confirms it (amf memory confirm %s)",
+			e.Successes, k.cfg.MinSuccesses, e.Rec.ID)
 	case e.confidence() < k.cfg.MinConfidence:
 		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(), e.Failures)
 	}

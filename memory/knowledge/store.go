@@ -29,6 +29,9 @@ const (
 	metaPool      = "pool"
 	metaOS        = "os"
 	metaDistro    = "distro"
+	// metaConfirmed names who confirmed the memory; absent or empty
+	// when nobody did.
+	metaConfirmed = "confirmed"
 )
 
 // entry is one memory as this worker knows it, decoded from its document.
@@ -38,6 +41,9 @@ type entry struct {
 	Failures  int
 	// Seq is the stream sequence that first taught it.
 	Seq uint64
+	// ConfirmedBy names the user who confirmed it through the API; empty
+	// when nobody did.
+	ConfirmedBy string
 }
 
 // confidence is the share of reported outcomes that were successes.
@@ -64,6 +70,7 @@ func (e *entry) document(vec []float32) (chromem.Document, error) {
 			metaPool:      e.Rec.Pool,
 			metaOS:        e.Rec.Host.OS,
 			metaDistro:    e.Rec.Host.Distro,
+			metaConfirmed: e.ConfirmedBy,
 		},
 	}, nil
 }
@@ -78,6 +85,7 @@ func entryOf(id string, meta map[string]string) (entry, error) {
 	e.Successes, err1 = strconv.Atoi(meta[metaSuccesses])
 	e.Failures, err2 = strconv.Atoi(meta[metaFailures])
 	e.Seq, err3 = strconv.ParseUint(meta[metaSeq], 10, 64)
+	e.ConfirmedBy = meta[metaConfirmed]
 	if err1 != nil || err2 != nil || err3 != nil || e.Rec.ID != id || e.Successes < 1 {
 		return e, fmt.Errorf("memory %s: damaged metadata %v", id, meta)
 	}
