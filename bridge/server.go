@@ -138,6 +138,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.DELETE("/v1/tasks/:id", s.cancel, cancel)
 	e.GET("/v1/tasks/:id/events", s.events, read)
 	e.GET("/v1/workers", s.workers, read)
+	e.POST("/v1/memories/:id/confirm", s.confirmMemory, s.require(tokens.ScopeAdmin))
 	e.POST("/v1/session", s.login)
 	e.GET("/v1/session", s.whoami)
 	e.DELETE("/v1/session", s.logout)

@@ -131,7 +131,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		readKeys("KV_" + n.StatusBucket())
 		// A worker's index answers the fleet's memory searches (micro
 		// service amf-memory): requests, discovery, and the replies.
-		sub(n.MemorySearch(), "$SRV.>")
+		sub(n.MemorySearch(), n.MemoryConfirm(), "$SRV.>")
 		p.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
@@ -153,6 +153,10 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// Stream info (counts, never content): health checks, `nats stream info`.
 		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
 		if s.Role == RoleBridge {
+			// Confirming a memory lets every worker replay its command
+			// without the model: the bridge (for tokens with the admin
+			// scope) and admins may ask, a client credential may not.
+			pub(n.MemoryConfirm())
 			// The hot cache, and the HTTP tokens it checks requests
 			// against (hashes only; written by admins).
 			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket(), n.TokensBucket()} {

@@ -14,7 +14,7 @@ func init() {
 
 // subcommands are the words a command takes first, for completion.
 var subcommands = map[string][]string{
-	"memory":     {"search", "ls", "forget", "export", "import"},
+	"memory":     {"search", "ls", "confirm", "forget", "export", "import"},
 	"completion": {"bash", "zsh", "fish"},
 }
 

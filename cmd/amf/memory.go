@@ -13,15 +13,16 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
 )
 
 func init() {
-	register(command{name: "memory", summary: "search, list, forget, export and import what the fleet learned", run: runMemory})
+	register(command{name: "memory", summary: "search, list, confirm, forget, export and import what the fleet learned", run: runMemory})
 }
 
-const memoryUsage = `memory <search "…" | ls | forget ID… | export | import FILE.jsonl> [flags]`
+const memoryUsage = `memory <search "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
 
 func runMemory(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -52,7 +53,7 @@ func runMemory(ctx context.Context, args []string) error {
 		f.bool(&asJSON, "json", "", false, "print memories as JSON lines")
 	case "export":
 		f.str(&out, "o", "", "", "write to this file instead of standard output")
-	case "forget", "import":
+	case "forget", "import", "confirm":
 	default:
 		fmt.Fprintf(os.Stderr, "amf memory: unknown subcommand %q\nUsage: amf %s\n", sub, memoryUsage)
 		return errUsage
@@ -79,6 +80,9 @@ func runMemory(ctx context.Context, args []string) error {
 			return fmt.Errorf("import takes one FILE.jsonl (use - for standard input)")
 		}
 		return memoryImport(ctx, memory.Publisher{JS: js, Names: names}, f.Arg(0))
+	}
+	if sub == "confirm" {
+		return memoryConfirm(ctx, &client.Client{NC: nc, Names: names}, f.Args())
 	}
 	req := memory.SearchRequest{Query: strings.Join(f.Args(), " "), K: k, Pool: pool, Distro: distro, Host: memory.DetectHostFacts()}
 	if sub == "search" {
@@ -158,6 +162,25 @@ func runMemory(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "exported %d memories\n", n)
 		return nil
+	}
+	return nil
+}
+
+// memoryConfirm asks a worker to confirm each memory for blind reuse;
+// the credential's permissions decide whether this user may.
+func memoryConfirm(ctx context.Context, c *client.Client, ids []string) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("confirm needs at least one memory ID (see amf memory ls or search)")
+	}
+	host, _ := os.Hostname()
+	user := os.Getenv("USER")
+	for _, id := range ids {
+		m, err := c.ConfirmMemory(ctx, id, "amf memory confirm@"+host+" "+user)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("confirmed %s: %q → %s (%d/%d ok/fail); every worker may now reuse it without asking the model\n",
+			m.ID, clip(m.Instruction, 60), clip(m.Command, 60), m.Successes, m.Failures)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +31,9 @@ func submitHTTP(t *testing.T, base, body string) string {
 }
 
 // TestFleetLearnsAndReuses: a success is learned, shows up in
-// `amf memory`, and the same instruction later runs the remembered
-// command without asking the model; forget removes it again.
+// `amf memory`, is confirmed with `amf memory confirm`, and the same
+// instruction later runs the remembered command without asking the
+// model; forget removes it again.
 func TestFleetLearnsAndReuses(t *testing.T) {
 	llm := fakeModel(t)
 	env, base, _ := upEnv(t, llm)
@@ -56,6 +58,21 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	})
 
 	t.Logf("amf memory search:\n%s", out)
+	ls := startAmf(t, env, "memory", "ls", "--json")
+	ls.wait(30 * time.Second)
+	var rec struct{ ID string }
+	line := strings.SplitN(strings.TrimSpace(ls.Output()), "\n", 2)[0]
+	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.ID == "" {
+		t.Fatalf("amf memory ls --json: %q", ls.Output())
+	}
+	// One success is not enough for blind reuse; a user's confirmation is.
+	if !regexp.MustCompile(`\bno\s+` + rec.ID).MatchString(out) {
+		t.Fatalf("a memory learned once is marked for reuse:\n%s", out)
+	}
+	cf := startAmf(t, env, "memory", "confirm", rec.ID)
+	if code := cf.wait(30 * time.Second); code != 0 || !strings.Contains(cf.Output(), "confirmed "+rec.ID) {
+		t.Fatalf("confirm exit %d: %s", code, cf.Output())
+	}
 	asked := len(llm.Requests())
 	second := sseEvents(t, base, submitHTTP(t, base, `{"instruction":"greet the operator","no_answer":true}`))
 	if e := lastEvent(second); e.Type != bus.EventDone || !strings.Contains(e.Output, "hello from the model") {
@@ -69,13 +86,6 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	}
 
 	// export, forget, and the ls that follows no longer lists it
-	ls := startAmf(t, env, "memory", "ls", "--json")
-	ls.wait(30 * time.Second)
-	var rec struct{ ID string }
-	line := strings.SplitN(strings.TrimSpace(ls.Output()), "\n", 2)[0]
-	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.ID == "" {
-		t.Fatalf("amf memory ls --json: %q", ls.Output())
-	}
 	exportFile := filepath.Join(t.TempDir(), "memories.jsonl")
 	ex := startAmf(t, env, "memory", "export", "-o", exportFile)
 	if code := ex.wait(30 * time.Second); code != 0 {

@@ -27,9 +27,11 @@ const (
 )
 
 // Serve answers the fleet's memory search from idx: a NATS micro service
-// (names.MemoryServiceName(), "amf-memory") with one endpoint,
+// (names.MemoryServiceName(), "amf-memory") with the endpoint
 // names.MemorySearch() ("amf.api.memory.search"), taking a
-// memory.SearchRequest and answering a memory.SearchReply. Every worker
+// memory.SearchRequest and answering a memory.SearchReply, and the
+// endpoint names.MemoryConfirm() ("amf.api.memory.confirm"), taking a
+// bus.ConfirmMemory and answering the confirmed memory.Match (confirm.go). Every worker
 // serves it under the one name, so NATS hands each request to one of
 // them, and `amf memory search` answers without replaying the stream.
 //
@@ -62,7 +64,7 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        names.MemoryServiceName(),
 		Version:     "1.0.0",
-		Description: "AMF-OS memory: search what the fleet learned",
+		Description: "AMF-OS memory: search what the fleet learned, confirm a memory for reuse",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add service %s: %w", names.MemoryServiceName(), err)
@@ -80,6 +82,18 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 	if err := svc.AddEndpoint("search", micro.HandlerFunc(handler), micro.WithEndpointSubject(names.MemorySearch())); err != nil {
 		_ = svc.Stop()
 		return nil, fmt.Errorf("add endpoint %s: %w", names.MemorySearch(), err)
+	}
+	confirmHandler := func(r micro.Request) {
+		m, code, err := confirm(ctx, idx, r.Data())
+		if err != nil {
+			_ = r.Error(code, err.Error(), nil)
+			return
+		}
+		_ = r.RespondJSON(m)
+	}
+	if err := svc.AddEndpoint("confirm", micro.HandlerFunc(confirmHandler), micro.WithEndpointSubject(names.MemoryConfirm())); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("add endpoint %s: %w", names.MemoryConfirm(), err)
 	}
 	return svc, nil
 }
