@@ -1,0 +1,46 @@
+package knowledge
+
+import "testing"
+
+// FuzzAgree: the agreement never panics, is symmetric, and an
+// instruction always agrees with itself and with its own case and
+// spacing changed.
+func FuzzAgree(f *testing.F) {
+	for _, s := range [][2]string{
+		{"delete old logs", "list old logs"},
+		{"copy a.txt to b.txt", "copy b.txt to a.txt"},
+		{"bring eth0 up", "bring eth0 down"},
+		{"", "   "},
+		{"/// ... ---", "ls -la ~/.config"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ab, _ := agree(a, b)
+		ba, _ := agree(b, a)
+		if ab != ba {
+			t.Fatalf("agree(%q, %q) = %v but agree(%q, %q) = %v", a, b, ab, b, a, ba)
+		}
+		if ok, why := agree(a, a); !ok {
+			t.Fatalf("%q does not agree with itself: %s", a, why)
+		}
+	})
+}
+
+// FuzzReadPairs: any input is read or refused with an error, never a
+// panic, and every pair read has both instructions.
+func FuzzReadPairs(f *testing.F) {
+	f.Add([]byte(`{"a":"list files","b":"count files","match":false}` + "\n"))
+	f.Add([]byte("{}\n\n{\"a\":1}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pairs, err := ReadPairs(data)
+		if err != nil {
+			return
+		}
+		for _, p := range pairs {
+			if p.A == "" || p.B == "" {
+				t.Fatalf("pair without both instructions: %+v", p)
+			}
+		}
+	})
+}
