@@ -145,3 +145,21 @@ func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
 		}
 	}
 }
+
+// TestSuccessesCountForTheMeaning: two wordings that say the same, each
+// learned once with the same command, are two successes for that
+// meaning; with different commands, neither has two.
+func TestSuccessesCountForTheMeaning(t *testing.T) {
+	kn := openKnowledge(t, kerneltest.Start(t), knowledge.Config{})
+	learn(t, kn, "show the disk usage", "du -sh .")
+	learn(t, kn, "display the disk usage", "du -sh .")
+	learn(t, kn, "print the kernel release", "uname -r")
+	learn(t, kn, "show the kernel version", "uname -a")
+	syncKn(t, kn)
+	if m := recallOne(t, kn, "show the disk usage"); !m.Reuse || m.Successes != 1 {
+		t.Fatalf("two wordings, one command: %+v", m)
+	}
+	if m := recallOne(t, kn, "show the kernel version"); m.Reuse || !strings.Contains(m.NoReuse, "worked 1 time") {
+		t.Fatalf("two wordings, two commands: %+v", m)
+	}
+}

@@ -16,6 +16,10 @@ const MaxQueryBytes = 8 << 10
 // maxK bounds how many memories one recall returns.
 const maxK = 100
 
+// meaningK is how many nearest memories a recall looks at to count the
+// successes of the query's meaning, however few it returns.
+const meaningK = 8
+
 // Recall returns up to k memories most similar to instruction (k ≤ 0
 // means DefaultK), best first, leaving out those below MinScore. facts
 // describe this worker and decide whether a match may be reused.
@@ -58,8 +62,8 @@ func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float3
 	if k.closed {
 		return nil, ErrClosed
 	}
-	hits := k.flat.search(vec, n)
-	out := make([]memory.Match, 0, len(hits))
+	hits := k.flat.search(vec, max(n, meaningK))
+	found := make([]scored, 0, len(hits))
 	for _, h := range hits {
 		score := float64(h.sim)
 		if score < k.cfg.MinScore {
@@ -69,11 +73,9 @@ func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float3
 		if err != nil {
 			return nil, fmt.Errorf("recall: %w", err)
 		}
-		m := k.match(&e, score)
-		m.Reuse, m.NoReuse = k.reusable(&e, query, score, facts)
-		out = append(out, m)
+		found = append(found, scored{e, score})
 	}
-	return out, nil
+	return k.decide(query, found, facts, n), nil
 }
 
 // Search is the fleet's memory search (amf memory search). With a pool
@@ -106,11 +108,11 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 	if n == 0 {
 		return nil, nil
 	}
-	res, err := k.coll.QueryEmbedding(ctx, vec, n, filter, nil)
+	res, err := k.coll.QueryEmbedding(ctx, vec, min(max(n, meaningK), k.coll.Count()), filter, nil)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := make([]memory.Match, 0, len(res))
+	found := make([]scored, 0, len(res))
 	for _, r := range res {
 		score := float64(r.Similarity)
 		if score < k.cfg.MinScore {
@@ -120,11 +122,47 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		m := k.match(&e, score)
-		m.Reuse, m.NoReuse = k.reusable(&e, req.Query, score, req.Host)
+		found = append(found, scored{e, score})
+	}
+	return k.decide(req.Query, found, req.Host, n), nil
+}
+
+// scored is one recalled memory and its similarity to the query.
+type scored struct {
+	e     entry
+	score float64
+}
+
+// decide turns recalled memories into matches marked for reuse or not.
+// A memory's successes count for its meaning: every recalled memory that
+// says the same as the query (calibrated score and agreement) and ran the
+// same command adds its own, so "show the disk usage" and "display the
+// disk usage", each learned once with du, are two successes for it.
+// The first n are returned; the others only count.
+func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts, n int) []memory.Match {
+	same := make([]bool, len(found))
+	why := make([]string, len(found))
+	forMeaning := map[string]int{} // command → successes for the query's meaning
+	for i, f := range found {
+		same[i], why[i] = k.gate.Reusable(f.score, query, f.e.Rec.Instruction)
+		if same[i] {
+			forMeaning[f.e.Rec.Command] += f.e.Successes
+		}
+	}
+	out := make([]memory.Match, 0, min(n, len(found)))
+	for i, f := range found[:min(n, len(found))] {
+		m := k.match(&f.e, f.score)
+		switch {
+		case k.cfg.NoReuse:
+			m.NoReuse = "reuse is turned off"
+		case !same[i]:
+			m.NoReuse = why[i]
+		default:
+			m.Reuse, m.NoReuse = k.reusable(&f.e, forMeaning[f.e.Rec.Command], facts)
+		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out
 }
 
 func (k *Knowledge) match(e *entry, score float64) memory.Match {
@@ -136,23 +174,16 @@ func (k *Knowledge) match(e *entry, score float64) memory.Match {
 	}
 }
 
-// reusable is the reuse decision: a memory's command runs without asking
-// the model only when the score reaches the embedder's calibrated
-// threshold, both instructions name the same things, the command worked
-// for this instruction MinSuccesses times (or a user confirmed it), it
-// has not failed too often since, and this host fits. Anything less
-// leaves it an example in the prompt.
-func (k *Knowledge) reusable(e *entry, query string, score float64, facts memory.HostFacts) (bool, string) {
-	if k.cfg.NoReuse {
-		return false, "reuse is turned off"
-	}
-	if ok, why := k.gate.Reusable(score, query, e.Rec.Instruction); !ok {
-		return false, why
-	}
+// reusable is the rest of the reuse decision, for a memory that says the
+// same as the query (decide): its command worked MinSuccesses times for
+// this meaning (or a user confirmed it), it has not failed too often
+// since, and this host fits. Anything less leaves it an example in the
+// prompt.
+func (k *Knowledge) reusable(e *entry, successes int, facts memory.HostFacts) (bool, string) {
 	switch {
-	case e.Successes < k.cfg.MinSuccesses && e.ConfirmedBy == "":
+	case successes < k.cfg.MinSuccesses && e.ConfirmedBy == "":
 		return false, fmt.Sprintf("worked %d time(s) for this instruction; reused blindly after %d, or once a user confirms it (amf memory confirm %s)",
-			e.Successes, k.cfg.MinSuccesses, e.Rec.ID)
+			successes, k.cfg.MinSuccesses, e.Rec.ID)
 	case e.confidence() < k.cfg.MinConfidence:
 		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(), e.Failures)
 	}
