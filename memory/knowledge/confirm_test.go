@@ -37,7 +37,8 @@ func TestConfirmationByAUserReachesEveryWorker(t *testing.T) {
 	t.Cleanup(func() { a.Close() })
 	stop := knowledge.Serve(ctxT(t), workerJS.Conn(), names, a)
 	defer stop()
-	b := openKnowledge(t, k, knowledge.Config{})
+	dir := t.TempDir()
+	b := openKnowledge(t, k, knowledge.Config{StateDir: dir})
 
 	const instr = "restart the web server"
 	id := learn(t, a, instr, "systemctl restart nginx")
@@ -58,6 +59,18 @@ func TestConfirmationByAUserReachesEveryWorker(t *testing.T) {
 	syncKn(t, b)
 	if m := recallOne(t, b, instr); !m.Reuse || m.ConfirmedBy != "alice" {
 		t.Fatalf("after the confirmation, on another worker: %+v", m)
+	}
+	// Saved with the index: a restart that replays nothing keeps it.
+	applied := b.Applied()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openKnowledge(t, k, knowledge.Config{StateDir: dir})
+	if got := b.Applied(); got != applied {
+		t.Fatalf("reopened at %d, want the saved %d", got, applied)
+	}
+	if m := recallOne(t, b, instr); !m.Reuse || m.ConfirmedBy != "alice" {
+		t.Fatalf("after a restart: %+v", m)
 	}
 
 	if _, err := bridge.ConfirmMemory(ctxT(t), "0123456789abcdef0123", "alice"); !errors.Is(err, memory.ErrUnknownMemory) {
