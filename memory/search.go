@@ -36,6 +36,10 @@ type SearchReply struct {
 	Applied  uint64 `json:"applied"`
 	// Worker names the index that answered.
 	Worker string `json:"worker,omitempty"`
+	// Embedder names the index's embedder, and ReuseScore the similarity
+	// calibrated for it that blind reuse needs.
+	Embedder   string  `json:"embedder,omitempty"`
+	ReuseScore float64 `json:"reuse_score,omitempty"`
 }
 
 // ErrNoSearchService means no worker answers memory searches.

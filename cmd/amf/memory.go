@@ -95,6 +95,9 @@ func runMemory(ctx context.Context, args []string) error {
 		rep, err := memory.Search(sctx, nc, names, req)
 		cancel()
 		if err == nil {
+			if !asJSON && len(rep.Matches) > 0 {
+				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named, and two successes or a confirmation\n", rep.ReuseScore, rep.Embedder)
+			}
 			return printMatches(os.Stdout, rep.Matches, asJSON, true)
 		}
 		if !errors.Is(err, memory.ErrNoSearchService) {

@@ -125,5 +125,6 @@ func search(ctx context.Context, idx *Knowledge, data []byte) (memory.SearchRepl
 	if ms == nil {
 		ms = []memory.Match{}
 	}
-	return memory.SearchReply{Matches: ms, Memories: idx.Len(), Applied: idx.Applied()}, "", nil
+	c := idx.Calibration()
+	return memory.SearchReply{Matches: ms, Memories: idx.Len(), Applied: idx.Applied(), Embedder: c.Embedder, ReuseScore: c.Threshold}, "", nil
 }
