@@ -64,8 +64,11 @@ func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float3
 	}
 	hits := k.flat.search(vec, max(n, meaningK))
 	found := make([]scored, 0, len(hits))
-	for _, h := range hits {
+	for i, h := range hits {
 		score := float64(h.sim)
+		if i >= n && score < k.gate.Threshold {
+			break // best first: none of the rest can count for the meaning
+		}
 		if score < k.cfg.MinScore {
 			continue
 		}
