@@ -13,3 +13,11 @@ var (
 	// ErrForbidden means the caller's credential lacks a grant.
 	ErrForbidden = errors.New("forbidden")
 )
+
+// Sentinel errors of schedules.
+var (
+	// ErrScheduleNotFound means no schedule with that id exists.
+	ErrScheduleNotFound = errors.New("schedule not found")
+	// ErrScheduleExists means the id names a schedule already.
+	ErrScheduleExists = errors.New("schedule exists")
+)
