@@ -129,7 +129,7 @@ func TestScheduleRunsAreTasksOfTheirOwn(t *testing.T) {
 	c := &client.Client{NC: f.k.NC, JS: f.k.JS}
 	for id := range seen {
 		st, err := c.Status(context.Background(), id)
-		if err != nil || st.ID != id {
+		if err != nil || st.ID != id || st.ScheduleID != "sched-watch" {
 			t.Fatalf("status of run %s: %+v %v", id, st, err)
 		}
 	}
