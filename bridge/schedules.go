@@ -90,8 +90,19 @@ func (s *Server) pauseSchedule(c echo.Context) error {
 	return s.onSchedule(c, client.ScheduleStore.Pause)
 }
 
+// resumeSchedule needs the token's grant for the schedule's profile:
+// resuming starts runs, as making it did.
 func (s *Server) resumeSchedule(c echo.Context) error {
-	return s.onSchedule(c, client.ScheduleStore.Resume)
+	return s.onSchedule(c, func(st client.ScheduleStore, ctx context.Context, id string) (bus.Schedule, error) {
+		sc, err := st.Get(ctx, id)
+		if err != nil {
+			return sc, err
+		}
+		if err := s.allowPolicy(c, sc.Task); err != nil {
+			return sc, err
+		}
+		return st.Resume(ctx, id)
+	})
 }
 
 func (s *Server) deleteSchedule(c echo.Context) error {
@@ -107,7 +118,10 @@ func (s *Server) deleteSchedule(c echo.Context) error {
 
 // scheduleFail renders a schedule error in the stable shape.
 func scheduleFail(err error) error {
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		return ae
 	case errors.Is(err, bus.ErrInvalidTask):
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
 	case errors.Is(err, client.ErrScheduleNotFound):

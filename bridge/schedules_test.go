@@ -104,7 +104,7 @@ func TestSchedulesOverHTTP(t *testing.T) {
 	var list []map[string]any
 	resp := getJSON(t, f, "GET", "/v1/schedules", read, "", http.StatusOK)
 	_ = json.Unmarshal([]byte(resp["_raw"].(string)), &list)
-	if len(list) != 1 || list[0]["id"] != "sched-http" {
+	if len(list) != 1 || list[0]["id"] != "sched-http" || list[0]["url"] != "/v1/schedules/sched-http" {
 		t.Fatalf("list %v", list)
 	}
 
@@ -117,6 +117,15 @@ func TestSchedulesOverHTTP(t *testing.T) {
 	if got := getJSON(t, f, "POST", "/v1/schedules/sched-http/resume", submit, "", http.StatusOK); got["paused"] == true {
 		t.Fatalf("resume: %v", got)
 	}
+	// Resuming starts runs: it needs the grant of the schedule's profile.
+	admin := f.token(t, "admin", "")
+	getJSON(t, f, "POST", "/v1/schedules", admin, `{"id":"sched-net","command":"true","policy":"network","schedule":"every 1m"}`, http.StatusCreated)
+	getJSON(t, f, "POST", "/v1/schedules/sched-net/pause", admin, "", http.StatusOK)
+	if a := f.do(t, nil, "POST", "/v1/schedules/sched-net/resume", submit, "", nil); a.status != http.StatusForbidden || a.code != "policy_not_granted" {
+		t.Fatalf("resume without the grant: %d %s %s", a.status, a.code, a.msg)
+	}
+	getJSON(t, f, "POST", "/v1/schedules/sched-net/resume", f.token(t, "submit", "network"), "", http.StatusOK)
+
 	if a := f.do(t, nil, "DELETE", "/v1/schedules/sched-http", submit, "", nil); a.status != http.StatusForbidden {
 		t.Fatalf("submit token deleted: %d", a.status)
 	}

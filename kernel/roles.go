@@ -151,7 +151,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		pub(n.ScheduleCreate(""), n.ScheduleAPI("list"), n.ScheduleAPI("get"),
 			n.ScheduleAPI("pause"), n.ScheduleAPI("resume"), n.ScheduleAPI("delete"))
 		for _, g := range grants {
-			pub(n.TaskFor("*", g), n.Submit(g), n.ScheduleCreate(g))
+			pub(n.TaskFor("*", g), n.Submit(g), n.ScheduleCreate(g), n.ScheduleResume(g))
 		}
 		readStream(events)
 		// Stream info (counts, never content): health checks, `nats stream info`.

@@ -36,11 +36,18 @@ func (n Names) ScheduleAPI(op string) string { return n.API() + ".schedules." + 
 // amf.api.schedules.create, or amf.api.schedules.create.<policy> for a
 // granted profile, so only a credential that may submit the task may
 // schedule it.
-func (n Names) ScheduleCreate(policy string) string {
+func (n Names) ScheduleCreate(policy string) string { return n.scheduleGranted("create", policy) }
+
+// ScheduleResume is where a paused schedule whose task asks for policy is
+// resumed: amf.api.schedules.resume[.<policy>]. Resuming starts runs, so
+// it needs the same grant as making the schedule.
+func (n Names) ScheduleResume(policy string) string { return n.scheduleGranted("resume", policy) }
+
+func (n Names) scheduleGranted(op, policy string) string {
 	if policy == "" || policy == BasePolicy {
-		return n.ScheduleAPI("create")
+		return n.ScheduleAPI(op)
 	}
-	return n.ScheduleAPI("create") + "." + policy
+	return n.ScheduleAPI(op) + "." + policy
 }
 
 // ScheduleRunTTL is how long a run JetStream published waits for the

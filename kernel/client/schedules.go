@@ -59,9 +59,20 @@ func (s Schedules) Pause(ctx context.Context, id string) (bus.Schedule, error) {
 	return decodeSchedule(s.ask(ctx, "pause", id))
 }
 
-// Resume starts a paused schedule again.
+// Resume starts a paused schedule again, asking on the subject of its
+// task's policy: only a credential that may submit the task may resume it.
 func (s Schedules) Resume(ctx context.Context, id string) (bus.Schedule, error) {
-	return decodeSchedule(s.ask(ctx, "resume", id))
+	sc, err := s.Get(ctx, id)
+	if err != nil {
+		return sc, err
+	}
+	subject := s.C.Names.ScheduleResume(sc.Task.Policy)
+	body, _ := json.Marshal(ScheduleRef{ID: id})
+	reply, err := s.C.request(ctx, subject, body)
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return bus.Schedule{}, fmt.Errorf("%w: this credential may not publish on %s: schedule %s runs policy %q, which it was not granted", ErrForbidden, subject, id, sc.Task.Policy)
+	}
+	return decodeSchedule(reply, scheduleError(err))
 }
 
 // Delete removes a schedule for good.

@@ -30,7 +30,8 @@ func (s *Service) addScheduleEndpoints(ctx context.Context, g micro.Group) error
 		{"schedules-list", "schedules.list", s.listSchedules(ctx)},
 		{"schedules-get", "schedules.get", s.scheduleOp(ctx, s.Schedules.Get)},
 		{"schedules-pause", "schedules.pause", s.scheduleOp(ctx, s.Schedules.Pause)},
-		{"schedules-resume", "schedules.resume", s.scheduleOp(ctx, s.Schedules.Resume)},
+		{"schedules-resume", "schedules.resume", s.resumeSchedule(ctx)},
+		{"schedules-resume-granted", "schedules.resume.*", s.resumeSchedule(ctx)},
 		{"schedules-delete", "schedules.delete", s.scheduleOp(ctx, func(ctx context.Context, id string) (bus.Schedule, error) {
 			return bus.Schedule{ID: id}, s.Schedules.Delete(ctx, id)
 		})},
@@ -71,6 +72,24 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 	}
 }
 
+// resumeSchedule resumes a schedule only on the subject of its task's
+// grant: resuming starts runs, which needs what making it needed.
+func (s *Service) resumeSchedule(ctx context.Context) micro.HandlerFunc {
+	names := s.Client.Names
+	return s.scheduleOpOn(ctx, func(ctx context.Context, subject, id string) (bus.Schedule, error) {
+		sc, err := s.Schedules.Get(ctx, id)
+		if err != nil {
+			return sc, err
+		}
+		grant := strings.TrimPrefix(strings.TrimPrefix(subject, names.ScheduleResume("")), ".")
+		if !bus.PolicyAllowed(sc.Task.Policy, grant) {
+			return sc, fmt.Errorf("%w: %s: schedule %s runs policy %q; a credential granted it resumes it on %s",
+				ErrForbidden, bus.RuleGrant, id, sc.Task.Policy, names.ScheduleResume(sc.Task.Policy))
+		}
+		return s.Schedules.Resume(ctx, id)
+	})
+}
+
 func (s *Service) listSchedules(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
 		out, err := s.Schedules.List(ctx)
@@ -83,13 +102,19 @@ func (s *Service) listSchedules(ctx context.Context) micro.HandlerFunc {
 }
 
 func (s *Service) scheduleOp(ctx context.Context, op func(context.Context, string) (bus.Schedule, error)) micro.HandlerFunc {
+	return s.scheduleOpOn(ctx, func(ctx context.Context, _, id string) (bus.Schedule, error) { return op(ctx, id) })
+}
+
+// scheduleOpOn answers a request naming one schedule with op, which also
+// sees the subject the request came on.
+func (s *Service) scheduleOpOn(ctx context.Context, op func(ctx context.Context, subject, id string) (bus.Schedule, error)) micro.HandlerFunc {
 	return func(r micro.Request) {
 		var q ScheduleRef
 		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
 			_ = r.Error("400", `send {"id":"<schedule id>"}`, nil)
 			return
 		}
-		sc, err := op(ctx, q.ID)
+		sc, err := op(ctx, r.Subject(), q.ID)
 		if err != nil {
 			scheduleFail(r, err)
 			return
@@ -111,6 +136,8 @@ func scheduleFail(r micro.Request, err error) {
 		code = "404"
 	case errors.Is(err, ErrScheduleExists):
 		code = "409"
+	case errors.Is(err, ErrForbidden):
+		code = "403"
 	}
 	_ = r.Error(code, err.Error(), nil)
 }

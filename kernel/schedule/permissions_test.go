@@ -63,6 +63,30 @@ func TestSchedulePermissions(t *testing.T) {
 			t.Fatalf("ungranted profile on the base subject: %v %v, want 403", err, reply)
 		}
 		denied(t, nc, names.ScheduleCreate("sched-net"), nil)
+
+		// Nor resume one: resuming starts runs.
+		admin := client.Schedules{C: &client.Client{NC: f.k.NC}}
+		if _, err := admin.Create(ctx, mustTask(t, `{"id":"sched-net-held","command":"true","policy":"sched-net","schedule":"every 1m"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Pause(ctx, "sched-net-held"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := as.Resume(ctx, "sched-net-held"); !errors.Is(err, client.ErrForbidden) {
+			t.Fatalf("resume of an ungranted profile: %v, want ErrForbidden", err)
+		}
+		reply, err = nc.Request(names.ScheduleResume(""), []byte(`{"id":"sched-net-held"}`), 10*time.Second)
+		if err != nil || reply.Header.Get("Nats-Service-Error-Code") != "403" {
+			t.Fatalf("ungranted resume on the base subject: %v %v, want 403", err, reply)
+		}
+		denied(t, nc, names.ScheduleResume("sched-net"), nil)
+		if sc, err := admin.Get(ctx, "sched-net-held"); err != nil || !sc.Paused {
+			t.Fatalf("refused resumes changed it: %+v %v", sc, err)
+		}
+		// It may pause and delete it, as it may cancel any task.
+		if err := as.Delete(ctx, "sched-net-held"); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("client may not write or read the schedules stream itself", func(t *testing.T) {
@@ -96,10 +120,11 @@ func TestSchedulePermissions(t *testing.T) {
 		if err != nil || !strings.HasPrefix(bus.PeekID(m.Data), "sched-granted-") {
 			t.Fatalf("queued run: %v", err)
 		}
-		// A client may pause and delete schedules (as it may cancel
-		// tasks), and nothing else was needed for it.
 		if _, err := as.Pause(ctx, "sched-granted"); err != nil {
 			t.Fatal(err)
+		}
+		if sc, err := as.Resume(ctx, "sched-granted"); err != nil || sc.Paused {
+			t.Fatalf("granted resume: %+v %v", sc, err)
 		}
 		if err := as.Delete(ctx, "sched-granted"); err != nil {
 			t.Fatal(err)

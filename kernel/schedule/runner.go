@@ -31,9 +31,11 @@ type Runner struct {
 	// Log receives what went wrong with a run.
 	Log *slog.Logger
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	cc     jetstream.ConsumeContext
+	cancel  context.CancelFunc
+	cc      jetstream.ConsumeContext
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup // runs in hand
 }
 
 // Start opens (or finds) the runner's consumer and handles runs until
@@ -55,7 +57,13 @@ func (r *Runner) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		r.mu.Lock()
+		if r.stopped {
+			r.mu.Unlock()
+			return // redelivered to another kernel, or to this one's next start
+		}
 		r.wg.Add(1)
+		r.mu.Unlock()
 		defer r.wg.Done()
 		r.handle(runCtx, m)
 	})
@@ -69,6 +77,9 @@ func (r *Runner) Start(ctx context.Context) error {
 
 // Stop stops taking runs and waits for the one in hand.
 func (r *Runner) Stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 	if r.cc != nil {
 		r.cc.Stop()
 		<-r.cc.Closed()
