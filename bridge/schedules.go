@@ -130,6 +130,8 @@ func scheduleFail(err error) error {
 		return fail(http.StatusConflict, "exists", err.Error())
 	case errors.Is(err, client.ErrForbidden):
 		return fail(http.StatusForbidden, "forbidden", err.Error())
+	case errors.Is(err, client.ErrSchedulesFull):
+		return fail(http.StatusInsufficientStorage, "schedules_full", err.Error())
 	}
 	return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 }

@@ -50,6 +50,12 @@ func (n Names) scheduleGranted(op, policy string) string {
 	return n.ScheduleAPI(op) + "." + policy
 }
 
+// SchedulesMaxBytes bounds what the schedules stream holds before new
+// schedules are refused. The stream cannot refuse by itself (JetStream's
+// scheduler requires discard-old, which would delete schedules), so the
+// store checks it before making one.
+const SchedulesMaxBytes = 256 << 20
+
 // ScheduleRunTTL is how long a run JetStream published waits for the
 // kernel to take it; a run older than that is dropped, not run late.
 const ScheduleRunTTL = time.Hour

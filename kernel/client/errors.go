@@ -20,4 +20,6 @@ var (
 	ErrScheduleNotFound = errors.New("schedule not found")
 	// ErrScheduleExists means the id names a schedule already.
 	ErrScheduleExists = errors.New("schedule exists")
+	// ErrSchedulesFull means the kernel holds as many schedules as it may.
+	ErrSchedulesFull = errors.New("too many schedules")
 )

@@ -116,6 +116,8 @@ func scheduleError(err error) error {
 		return wrapText(ErrScheduleNotFound, ae.text)
 	case "409":
 		return wrapText(ErrScheduleExists, ae.text)
+	case "507":
+		return wrapText(ErrSchedulesFull, ae.text)
 	}
 	return err
 }

@@ -138,6 +138,8 @@ func scheduleFail(r micro.Request, err error) {
 		code = "409"
 	case errors.Is(err, ErrForbidden):
 		code = "403"
+	case errors.Is(err, ErrSchedulesFull):
+		code = "507"
 	}
 	_ = r.Error(code, err.Error(), nil)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/schedule"
 )
 
 // fleet is a kernel with its task API serving schedules, and a client
@@ -301,5 +302,40 @@ func TestBadSchedulesAreRefusedClearly(t *testing.T) {
 	}
 	if list, err := f.as.List(context.Background()); err != nil || len(list) != 0 {
 		t.Fatalf("a refused schedule was kept: %+v %v", list, err)
+	}
+}
+
+// The schedules stream cannot refuse messages itself (schedules need
+// discard-old), so the store does once it holds its bound.
+func TestSchedulesAreBounded(t *testing.T) {
+	k := kerneltest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	svc := &client.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, MaxBytes: 1}}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	as := client.Schedules{C: &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-full", Role: kernel.RoleClient})), ViaAPI: true}}
+	create := func(id string) error {
+		for {
+			_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1h"}`))
+			if !errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrSchedulesFull) {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond) // the service is still starting
+		}
+	}
+	if err := create("sched-one"); err != nil {
+		t.Fatal(err)
+	}
+	err := create("sched-two")
+	if !errors.Is(err, client.ErrSchedulesFull) || !strings.Contains(err.Error(), "amf schedule rm") {
+		t.Fatalf("past the bound: %v, want ErrSchedulesFull saying what to do", err)
+	}
+	if err := as.Delete(context.Background(), "sched-one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("sched-two"); err != nil {
+		t.Fatalf("after a delete: %v", err)
 	}
 }

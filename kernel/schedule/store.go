@@ -38,6 +38,9 @@ const (
 type Store struct {
 	JS    jetstream.JetStream
 	Names bus.Names
+	// MaxBytes bounds the stream before new schedules are refused
+	// (default bus.SchedulesMaxBytes).
+	MaxBytes int64
 }
 
 var _ client.ScheduleStore = (*Store)(nil)
@@ -59,6 +62,9 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	if err != nil {
 		return bus.Schedule{}, err
 	}
+	if err := s.checkRoom(ctx); err != nil {
+		return bus.Schedule{}, err
+	}
 	tmpl := t
 	tmpl.ID, tmpl.Schedule, tmpl.Submitted = "", "", time.Time{}
 	now := time.Now().UTC()
@@ -72,6 +78,27 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 		return bus.Schedule{}, publishError(sc, err)
 	}
 	return sc, nil
+}
+
+// checkRoom refuses a new schedule once the stream holds MaxBytes (zero:
+// bus.SchedulesMaxBytes).
+func (s *Store) checkRoom(ctx context.Context) error {
+	limit := s.MaxBytes
+	if limit <= 0 {
+		limit = bus.SchedulesMaxBytes
+	}
+	st, err := s.JS.Stream(ctx, s.Names.SchedulesStream())
+	if err != nil {
+		return fmt.Errorf("%w: schedules stream: %v", client.ErrUnavailable, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: schedules stream: %v", client.ErrUnavailable, err)
+	}
+	if int64(info.State.Bytes) >= limit {
+		return fmt.Errorf("%w: the schedules hold %d bytes, the limit is %d: delete schedules no longer needed (amf schedule ls, amf schedule rm)", client.ErrSchedulesFull, info.State.Bytes, limit)
+	}
+	return nil
 }
 
 // msg is the stored form of sc: with JetStream's schedule headers while
