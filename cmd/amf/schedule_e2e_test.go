@@ -108,3 +108,55 @@ func TestScheduleCommand(t *testing.T) {
 		t.Fatalf("hand-published schedule ended %+v", e)
 	}
 }
+
+// TestSchedulePermissionsWithTheNATSCLI: who may make, resume and remove
+// schedules, typed with the real nats CLI under each role's credential;
+// nats-server refuses what a role may not publish.
+func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
+	f := newAuthFixture(t)
+	sched := func(id, policy string) string {
+		return `{"id":"` + id + `","command":"true","policy":"` + policy + `","schedule":"every 1h"}`
+	}
+	for _, c := range []struct{ role, subject, body string }{
+		{"worker", "amf.api.schedules.create", sched("s1", "strict")},
+		{"worker", "amf.api.schedules.delete", `{"id":"s1"}`},
+		{"client", "amf.api.schedules.create.network", sched("s2", "network")},
+		{"client", "amf.api.schedules.resume.network", `{"id":"s2"}`},
+		{"client-network", "amf.api.schedules.create.trusted", sched("s3", "trusted")},
+		{"client", "amf.schedules.def.s4", sched("s4", "strict")},
+		{"bridge", "amf.schedules.run.s4", sched("s4", "strict")},
+	} {
+		if out, _ := f.nats(c.role, "req", c.subject, c.body); !denied(out) {
+			t.Errorf("%s published on %s:\n%s", c.role, c.subject, out)
+		}
+	}
+	// The plain subject carries no grant: the task API refuses.
+	if out, _ := f.nats("client", "req", "amf.api.schedules.create", sched("s5", "network")); !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") {
+		t.Errorf("schedule of a network task without the grant:\n%s", out)
+	}
+	// Within the grant: made, paused, refused a resume by a client
+	// without the grant, resumed by one with it, removed.
+	for _, c := range []struct{ role, subject, body string }{
+		{"client-network", "amf.api.schedules.create.network", sched("s6", "network")},
+		{"client", "amf.api.schedules.create", sched("s7", "strict")},
+		{"client", "amf.api.schedules.pause", `{"id":"s6"}`},
+	} {
+		if out, err := f.nats(c.role, "req", c.subject, c.body); err != nil || denied(out) || strings.Contains(out, "Nats-Service-Error") {
+			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
+		}
+	}
+	if out, _ := f.nats("client", "req", "amf.api.schedules.resume", `{"id":"s6"}`); !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") {
+		t.Errorf("resume of a network schedule without the grant:\n%s", out)
+	}
+	if out, err := f.nats("client-network", "req", "amf.api.schedules.resume.network", `{"id":"s6"}`); err != nil || strings.Contains(out, "Nats-Service-Error") || !strings.Contains(out, `"id":"s6"`) {
+		t.Fatalf("granted resume: %v\n%s", err, out)
+	}
+	// amf schedule says what is missing.
+	p := startAmf(t, append(f.env, "AMF_NATS_CREDS="+f.creds["client"]), "schedule", "add", "--policy", "network", "--cmd", "true", "every 1h")
+	if code := p.wait(60 * time.Second); code == 0 || !strings.Contains(p.Output(), "amf.api.schedules.create.network") {
+		t.Errorf("amf schedule add --policy network with a client credential: exit %d\n%s", code, p.Output())
+	}
+	if out := f.amf("schedule", "ls"); !strings.Contains(out, "s6") || !strings.Contains(out, "s7") || strings.Contains(out, "s5") {
+		t.Errorf("schedules made:\n%s", out)
+	}
+}

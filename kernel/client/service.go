@@ -23,7 +23,8 @@ type WorkerLister interface {
 // `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
 // <prefix>.api.status takes an id and answers its status,
 // <prefix>.api.workers answers the live workers, <prefix>.api.pools
-// each pool's queue.
+// each pool's queue, <prefix>.api.schedules.* schedules when Schedules
+// is set.
 type Service struct {
 	Client  *Client
 	Workers WorkerLister
