@@ -24,9 +24,10 @@ const scheduleUsage = `schedule <add | ls | show ID | pause ID | resume ID | rm 
   amf schedule add [flags] --cmd "df -h /" "*/15 * * * *"
 
 A schedule is "every <duration>" (at least 1s), a 5-field cron expression
-(minute hour day-of-month month day-of-week, UTC) or @hourly, @daily,
-@weekly, @monthly, @yearly. Each run is a task of its own, with the id
-<schedule id>-<run time>; flags come before the schedule.`
+(minute hour day-of-month month day-of-week; UTC, or another zone with a
+"TZ=Europe/Paris " prefix) or @hourly, @daily, @weekly, @monthly, @yearly.
+Each run is a task of its own, with the id <schedule id>-<run time>; flags
+come before the schedule.`
 
 func runSchedule(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {

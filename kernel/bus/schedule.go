@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Time zones of schedules are checked here and by the embedded
+	// nats-server: both read the zone database built in, so a host
+	// without tzdata schedules the same.
+	_ "time/tzdata"
 )
 
 // Schedules make a task recur. JetStream's message scheduler (nats-server
@@ -31,8 +35,10 @@ type Schedule struct {
 	ID string `json:"id"`
 	// Spec is the schedule as the user wrote it ("every 5m", "*/5 * * * *").
 	Spec string `json:"schedule"`
-	// Pattern is what JetStream's scheduler runs (Nats-Schedule header).
-	Pattern string `json:"pattern"`
+	// Pattern is what JetStream's scheduler runs (Nats-Schedule header),
+	// in TimeZone when set (Nats-Schedule-Time-Zone), else UTC.
+	Pattern  string `json:"pattern"`
+	TimeZone string `json:"time_zone,omitempty"`
 	// Task is what each run does; its id and schedule fields are unset.
 	Task Task `json:"task"`
 	// Paused schedules keep their definition but do not run.
@@ -53,24 +59,43 @@ func RunID(scheduleID string, t time.Time) string {
 }
 
 // ParseSchedule checks a task's "schedule" and returns the pattern
-// JetStream's scheduler takes. Accepted forms:
+// JetStream's scheduler takes and the time zone its cron runs in ("" is
+// UTC). Accepted forms:
 //
 //	every <duration>        "every 5m", "every 90s" (at least 1s)
 //	<cron, 5 fields>        "*/5 * * * *": minute hour day-of-month month day-of-week
 //	@hourly @daily @weekly @monthly @yearly
+//	TZ=<zone> <cron>        "TZ=Europe/Paris 0 9 * * mon-fri": cron in that zone
 //
 // JetStream's cron has a seconds field first; the five-field form people
 // know is given one ("0 " + spec), so runs start on a whole minute.
-func ParseSchedule(spec string) (string, error) {
+func ParseSchedule(spec string) (pattern, zone string, err error) {
 	s := strings.Join(strings.Fields(spec), " ")
+	if rest, ok := strings.CutPrefix(s, "TZ="); ok {
+		zone, s, _ = strings.Cut(rest, " ")
+		if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
+			return "", "", fmt.Errorf("%w: schedule %q: %q is not a time zone; name one from the tz database, such as Europe/Paris or America/New_York", ErrInvalidTask, spec, zone)
+		}
+		if strings.HasPrefix(s, "every") || strings.HasPrefix(s, "@every") {
+			return "", "", fmt.Errorf("%w: schedule %q: a time zone goes with a cron expression; \"every\" counts from when the schedule is made", ErrInvalidTask, spec)
+		}
+	}
+	pattern, err = parsePattern(spec, s)
+	if err != nil {
+		return "", "", err
+	}
+	return pattern, zone, nil
+}
+
+func parsePattern(spec, s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: schedule is empty: write \"every 5m\" or a cron expression such as \"*/5 * * * *\"", ErrInvalidTask)
 	}
 	if rest, ok := strings.CutPrefix(s, "every "); ok {
-		return parseEvery(s, rest)
+		return parseEvery(spec, rest)
 	}
 	if rest, ok := strings.CutPrefix(s, "@every "); ok {
-		return parseEvery(s, rest)
+		return parseEvery(spec, rest)
 	}
 	switch s {
 	case "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually":
@@ -174,7 +199,7 @@ func (t *Task) checkSchedule() error {
 	case len(t.ID) > MaxScheduleIDLen:
 		return fmt.Errorf("%w: a schedule's id may be at most %d characters (its runs add a time to it)", ErrInvalidTask, MaxScheduleIDLen)
 	}
-	_, err := ParseSchedule(t.Schedule)
+	_, _, err := ParseSchedule(t.Schedule)
 	return err
 }
 

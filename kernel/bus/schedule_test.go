@@ -20,32 +20,40 @@ func TestParseSchedule(t *testing.T) {
 		"@daily":              "@daily",
 	}
 	for in, want := range good {
-		got, err := bus.ParseSchedule(in)
-		if err != nil || got != want {
-			t.Errorf("ParseSchedule(%q) = %q, %v; want %q", in, got, err, want)
+		got, zone, err := bus.ParseSchedule(in)
+		if err != nil || got != want || zone != "" {
+			t.Errorf("ParseSchedule(%q) = %q, %q, %v; want %q in UTC", in, got, zone, err, want)
 		}
 	}
+	if got, zone, err := bus.ParseSchedule("TZ=Europe/Paris 0 9 * * mon-fri"); err != nil || got != "0 0 9 * * mon-fri" || zone != "Europe/Paris" {
+		t.Errorf("cron in a zone: %q %q %v", got, zone, err)
+	}
 	bad := map[string]string{
-		"":                "schedule is empty",
-		"every 0s":        "at least 1s",
-		"every 500ms":     "at least 1s",
-		"every -5m":       "at least 1s",
-		"every banana":    `"banana" is not a duration`,
-		"every":           "not known",
-		"@fortnightly":    "not known",
-		"0 */5 * * * *":   "has 6 fields; it takes 5",
-		"* * *":           "has 3 fields",
-		"61 * * * *":      `minute field "61"`,
-		"* 24 * * *":      `hour field "24"`,
-		"* * 0 * *":       `day-of-month field "0"`,
-		"* * * 13 *":      `month field "13"`,
-		"* * * * 7":       `day-of-week field "7"`,
-		"*/0 * * * *":     `step "0"`,
-		"5-1 * * * *":     "runs backwards",
-		"tuesday * * * *": `"tuesday" is not a value`,
+		"":                          "schedule is empty",
+		"every 0s":                  "at least 1s",
+		"every 500ms":               "at least 1s",
+		"every -5m":                 "at least 1s",
+		"every banana":              `"banana" is not a duration`,
+		"every":                     "not known",
+		"@fortnightly":              "not known",
+		"0 */5 * * * *":             "has 6 fields; it takes 5",
+		"* * *":                     "has 3 fields",
+		"61 * * * *":                `minute field "61"`,
+		"* 24 * * *":                `hour field "24"`,
+		"* * 0 * *":                 `day-of-month field "0"`,
+		"* * * 13 *":                `month field "13"`,
+		"* * * * 7":                 `day-of-week field "7"`,
+		"*/0 * * * *":               `step "0"`,
+		"5-1 * * * *":               "runs backwards",
+		"tuesday * * * *":           `"tuesday" is not a value`,
+		"TZ=Mars/Olympus 0 9 * * *": `"Mars/Olympus" is not a time zone`,
+		"TZ= 0 9 * * *":             "is not a time zone",
+		"TZ=Local 0 9 * * *":        "is not a time zone",
+		"TZ=Europe/Paris every 5m":  "a time zone goes with a cron expression",
+		"TZ=Europe/Paris 0 9 * *":   "has 4 fields",
 	}
 	for in, want := range bad {
-		_, err := bus.ParseSchedule(in)
+		_, _, err := bus.ParseSchedule(in)
 		if !errors.Is(err, bus.ErrInvalidTask) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseSchedule(%q) = %v; want an invalid-task error saying %q", in, err, want)
 		}
@@ -84,11 +92,11 @@ func TestRunIDIsTheRunsSecond(t *testing.T) {
 }
 
 func FuzzParseSchedule(f *testing.F) {
-	for _, s := range []string{"every 5m", "*/5 * * * *", "0 9 * * mon-fri", "@daily", "1-2/3,4 * ? jan sun"} {
+	for _, s := range []string{"every 5m", "*/5 * * * *", "0 9 * * mon-fri", "@daily", "1-2/3,4 * ? jan sun", "TZ=Asia/Tokyo 0 9 * * *"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := bus.ParseSchedule(s)
+		p, _, err := bus.ParseSchedule(s)
 		if err == nil && p == "" {
 			t.Fatalf("%q: accepted with no pattern", s)
 		}

@@ -270,13 +270,14 @@ func TestSchedulesSurviveARestart(t *testing.T) {
 func TestBadSchedulesAreRefusedClearly(t *testing.T) {
 	f := start(t, t.TempDir())
 	for body, want := range map[string]string{
-		`{"command":"true","schedule":"every 0s"}`:        "at least 1s",
-		`{"command":"true","schedule":"every banana"}`:    "is not a duration",
-		`{"command":"true","schedule":"every 200ms"}`:     "at least 1s",
-		`{"command":"true","schedule":"0 */5 * * * *"}`:   "has 6 fields; it takes 5",
-		`{"command":"true","schedule":"0 0 31 2 *"}`:      "names a time that exists",
-		`{"command":"true"}`:                              "has no \"schedule\"",
-		`{"command":"true","schedule":"@every 1s","x":1}`: "unknown field",
+		`{"command":"true","schedule":"every 0s"}`:                  "at least 1s",
+		`{"command":"true","schedule":"every banana"}`:              "is not a duration",
+		`{"command":"true","schedule":"every 200ms"}`:               "at least 1s",
+		`{"command":"true","schedule":"0 */5 * * * *"}`:             "has 6 fields; it takes 5",
+		`{"command":"true","schedule":"0 0 31 2 *"}`:                "names a time that exists",
+		`{"command":"true","schedule":"TZ=Mars/Olympus 0 9 * * *"}`: "is not a time zone",
+		`{"command":"true"}`:                                        "has no \"schedule\"",
+		`{"command":"true","schedule":"@every 1s","x":1}`:           "unknown field",
 	} {
 		// Through the raw API, as any NATS client would send it.
 		reply, err := f.k.NC.Request(bus.Names{}.ScheduleAPI("create"), []byte(body), 10*time.Second)
@@ -337,5 +338,37 @@ func TestSchedulesAreBounded(t *testing.T) {
 	}
 	if err := create("sched-two"); err != nil {
 		t.Fatalf("after a delete: %v", err)
+	}
+}
+
+// A cron schedule may name its time zone; JetStream's scheduler takes it
+// (Nats-Schedule-Time-Zone) and would refuse one it did not know.
+func TestCronInATimeZone(t *testing.T) {
+	f := start(t, t.TempDir())
+	sc := f.create(t, `{"id":"sched-ny","command":"true","schedule":"TZ=America/New_York 30 8 * * mon-fri"}`)
+	if sc.Pattern != "0 30 8 * * mon-fri" || sc.TimeZone != "America/New_York" {
+		t.Fatalf("created %+v", sc)
+	}
+	st, err := f.k.JS.Stream(context.Background(), bus.Names{}.SchedulesStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := st.GetLastMsgForSubject(context.Background(), bus.Names{}.ScheduleDef("sched-ny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.Header.Get("Nats-Schedule-Time-Zone"); got != "America/New_York" {
+		t.Fatalf("stored time zone %q", got)
+	}
+	// Pause and resume keep it.
+	if _, err := f.as.Pause(context.Background(), "sched-ny"); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := f.as.Resume(context.Background(), "sched-ny"); err != nil || sc.TimeZone != "America/New_York" {
+		t.Fatalf("resumed %+v %v", sc, err)
+	}
+	raw, err = st.GetLastMsgForSubject(context.Background(), bus.Names{}.ScheduleDef("sched-ny"))
+	if err != nil || raw.Header.Get("Nats-Schedule-Time-Zone") != "America/New_York" || raw.Header.Get("Nats-Schedule") != "0 30 8 * * mon-fri" {
+		t.Fatalf("after resume: %v %v", raw.Header, err)
 	}
 }

@@ -28,6 +28,7 @@ const (
 	headerSchedule  = "Nats-Schedule"
 	headerTarget    = "Nats-Schedule-Target"
 	headerRunTTL    = "Nats-Schedule-TTL"
+	headerTimeZone  = "Nats-Schedule-Time-Zone"
 	headerScheduler = "Nats-Scheduler"
 	headerNext      = "Nats-Schedule-Next"
 	headerRollup    = "Nats-Rollup"
@@ -58,7 +59,7 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	if t.Schedule == "" {
 		return bus.Schedule{}, fmt.Errorf("%w: the task has no \"schedule\"", bus.ErrInvalidTask)
 	}
-	pattern, err := bus.ParseSchedule(t.Schedule)
+	pattern, zone, err := bus.ParseSchedule(t.Schedule)
 	if err != nil {
 		return bus.Schedule{}, err
 	}
@@ -68,7 +69,7 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	tmpl := t
 	tmpl.ID, tmpl.Schedule, tmpl.Submitted = "", "", time.Time{}
 	now := time.Now().UTC()
-	sc := bus.Schedule{ID: t.ID, Spec: t.Schedule, Pattern: pattern, Task: tmpl, Created: now}
+	sc := bus.Schedule{ID: t.ID, Spec: t.Schedule, Pattern: pattern, TimeZone: zone, Task: tmpl, Created: now}
 	// Claims the id: stored only while the schedule's subject is empty.
 	_, err = s.JS.PublishMsg(ctx, s.msg(sc), bus.Fenced(0))
 	switch {
@@ -116,6 +117,9 @@ func (s *Store) msg(sc bus.Schedule) *nats.Msg {
 	m.Header.Set(headerSchedule, sc.Pattern)
 	m.Header.Set(headerTarget, s.Names.ScheduleRun(sc.ID))
 	m.Header.Set(headerRunTTL, bus.ScheduleRunTTL.String())
+	if sc.TimeZone != "" {
+		m.Header.Set(headerTimeZone, sc.TimeZone)
+	}
 	return m
 }
 
