@@ -51,6 +51,8 @@ type Server struct {
 	Listen string
 	// Client is the bus client; derived from NC when nil.
 	Client *client.Client
+	// Schedules keeps schedules; the kernel's task API when nil.
+	Schedules client.ScheduleStore
 	// Workers lists live workers; a heartbeat roster when nil.
 	Workers client.WorkerLister
 	// Cache, when set, is reported on by /healthz.
@@ -139,6 +141,14 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.GET("/v1/tasks/:id/events", s.events, read)
 	e.GET("/v1/workers", s.workers, read)
 	e.POST("/v1/memories/:id/confirm", s.confirmMemory, s.require(tokens.ScopeAdmin))
+	// Schedules: making or resuming one starts runs (submit), pausing or
+	// deleting stops them (cancel).
+	e.POST("/v1/schedules", s.createSchedule, submit)
+	e.GET("/v1/schedules", s.listSchedules, read)
+	e.GET("/v1/schedules/:id", s.getSchedule, read)
+	e.POST("/v1/schedules/:id/pause", s.pauseSchedule, cancel)
+	e.POST("/v1/schedules/:id/resume", s.resumeSchedule, submit)
+	e.DELETE("/v1/schedules/:id", s.deleteSchedule, cancel)
 	e.POST("/v1/session", s.login)
 	e.GET("/v1/session", s.whoami)
 	e.DELETE("/v1/session", s.logout)

@@ -25,25 +25,13 @@ type submitted struct {
 }
 
 func (s *Server) submit(c echo.Context) error {
-	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf("Content-Type %q: send the task as application/json", ct))
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, bus.MaxTaskBytes+1))
+	t, err := s.readTask(c)
 	if err != nil {
-		return fail(http.StatusBadRequest, "bad_request", "read body: "+err.Error())
+		return err
 	}
-	if len(body) > bus.MaxTaskBytes {
-		return fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("task is larger than %d bytes", bus.MaxTaskBytes))
-	}
-	// Decoded and normalised once, here; Submit does not validate again.
-	t, err := bus.DecodeTask(body)
-	if err != nil {
-		if errors.Is(err, bus.ErrTooLarge) {
-			return fail(http.StatusRequestEntityTooLarge, "too_large", err.Error())
-		}
-		return fail(http.StatusBadRequest, "invalid_task", err.Error())
+	if t.Schedule != "" {
+		// A task with a schedule recurs: it becomes a schedule.
+		return s.makeSchedule(c, t)
 	}
 	if err := s.allowPolicy(c, t); err != nil {
 		return err
@@ -61,6 +49,31 @@ func (s *Server) submit(c echo.Context) error {
 		StatusURL: "/v1/tasks/" + t.ID,
 		Duplicate: dup,
 	})
+}
+
+// readTask reads and validates the task in a request's body, once:
+// Submit does not validate it again.
+func (s *Server) readTask(c echo.Context) (bus.Task, error) {
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return bus.Task{}, fail(http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf("Content-Type %q: send the task as application/json", ct))
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, bus.MaxTaskBytes+1))
+	if err != nil {
+		return bus.Task{}, fail(http.StatusBadRequest, "bad_request", "read body: "+err.Error())
+	}
+	if len(body) > bus.MaxTaskBytes {
+		return bus.Task{}, fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("task is larger than %d bytes", bus.MaxTaskBytes))
+	}
+	t, err := bus.DecodeTask(body)
+	if err != nil {
+		if errors.Is(err, bus.ErrTooLarge) {
+			return bus.Task{}, fail(http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		}
+		return bus.Task{}, fail(http.StatusBadRequest, "invalid_task", err.Error())
+	}
+	return t, nil
 }
 
 // taskParam returns the :id path parameter if it can be a task id.

@@ -35,6 +35,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, p Provisioning) erro
 		p.Names.TasksStreamConfigMax(p.TasksDuplicates, p.TasksMaxBytes),
 		p.Names.EventsStreamConfig(p.EventsMaxAge, p.EventsMaxBytes, p.EventsDuplicates),
 		p.Names.MemoryStreamConfig(),
+		p.Names.SchedulesStreamConfig(),
 	} {
 		if p.Replicas > 1 {
 			cfg.Replicas = p.Replicas

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/schedule"
 )
 
 // DefaultListen is the client address when none is configured.
@@ -83,6 +84,7 @@ type Server struct {
 	auth      *Authority
 	self      []byte     // the kernel's own admin credential, never written out
 	exhausted *nats.Conn // follows max-deliveries advisories
+	schedules *schedule.Runner
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -144,6 +146,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start kernel: %w", err)
 	}
 	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	if err := s.runSchedules(ctx, js); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
@@ -231,6 +237,10 @@ func (s *Server) ClientURL() string {
 // Shutdown stops the server and waits until it has stopped. Clients
 // should drain their connections before this is called.
 func (s *Server) Shutdown() {
+	if s.schedules != nil {
+		s.schedules.Stop()
+		s.schedules = nil
+	}
 	if s.nc != nil {
 		// Drain lets a handler in flight finish its answer first.
 		if s.nc.Drain() == nil {

@@ -56,6 +56,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		// The subject a task arrived on carries its submitter's grant.
 		if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
 			err, rule = errors.New(refusal), bus.RuleGrant
+		} else if task.Schedule != "" {
+			// Published by hand: a schedule is made by the task API.
+			err = w.cfg.Names.ErrScheduled()
 		}
 	}
 	if err != nil {

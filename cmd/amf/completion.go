@@ -16,6 +16,7 @@ func init() {
 var subcommands = map[string][]string{
 	"memory":     {"search", "ls", "confirm", "forget", "export", "import"},
 	"completion": {"bash", "zsh", "fish"},
+	"schedule":   {"add", "ls", "show", "pause", "resume", "rm"},
 }
 
 const completionUsage = `completion bash|zsh|fish

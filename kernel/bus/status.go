@@ -41,6 +41,7 @@ type Status struct {
 	State       State     `json:"state"`
 	Pool        string    `json:"pool,omitempty"`
 	Session     string    `json:"session,omitempty"`
+	ScheduleID  string    `json:"schedule_id,omitempty"`
 	Instruction string    `json:"instruction,omitempty"`
 	Command     string    `json:"command,omitempty"`
 	Worker      string    `json:"worker,omitempty"`
@@ -81,6 +82,7 @@ func (s *Status) Apply(e Event) {
 			s.Pool, s.Session = e.Task.Pool, e.Task.Session
 			s.Instruction, s.Command = e.Task.Instruction, e.Task.Command
 			s.Submitted = e.Task.Submitted
+			s.ScheduleID = e.Task.ScheduleID
 		}
 	case EventCommand, EventMemoryHit:
 		s.Command = e.Command

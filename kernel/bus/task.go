@@ -52,6 +52,12 @@ type Task struct {
 	Env map[string]string `json:"env,omitempty"`
 	// NoAnswer skips the model's plain-language answer after success.
 	NoAnswer bool `json:"no_answer,omitempty"`
+	// Schedule makes the task recur ("every 5m", a 5-field cron
+	// expression; see ParseSchedule): it creates a schedule whose every
+	// run is a task of its own, instead of running once.
+	Schedule string `json:"schedule,omitempty"`
+	// ScheduleID names the schedule a run came from; set by the kernel.
+	ScheduleID string `json:"schedule_id,omitempty"`
 	// Submitted is when the task was accepted; set on submission.
 	Submitted time.Time `json:"submitted,omitzero"`
 
@@ -78,7 +84,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, env, no_answer)"
+		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, env, no_answer, schedule)"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "malformed JSON: the object is cut short"
 	}
@@ -130,6 +136,9 @@ func (t *Task) Normalize() error {
 		return fmt.Errorf("%w: policy %q is not a profile name", ErrInvalidTask, t.Policy)
 	}
 	if err := ValidateEnv(t.Env); err != nil {
+		return err
+	}
+	if err := t.checkSchedule(); err != nil {
 		return err
 	}
 	t.normal = true

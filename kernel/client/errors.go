@@ -13,3 +13,13 @@ var (
 	// ErrForbidden means the caller's credential lacks a grant.
 	ErrForbidden = errors.New("forbidden")
 )
+
+// Sentinel errors of schedules.
+var (
+	// ErrScheduleNotFound means no schedule with that id exists.
+	ErrScheduleNotFound = errors.New("schedule not found")
+	// ErrScheduleExists means the id names a schedule already.
+	ErrScheduleExists = errors.New("schedule exists")
+	// ErrSchedulesFull means the kernel holds as many schedules as it may.
+	ErrSchedulesFull = errors.New("too many schedules")
+)

@@ -87,10 +87,21 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 		return nil, fmt.Errorf("%w: nothing serves %s (is the kernel running?)", ErrUnavailable, subject)
 	}
 	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		return nil, apiError(code, msg.Header.Get("Nats-Service-Error"))
+		text := msg.Header.Get("Nats-Service-Error")
+		return nil, &apiErr{code: code, text: text, err: apiError(code, text)}
 	}
 	return msg.Data, nil
 }
+
+// apiErr is an error the task API answered, with its code for callers
+// that read codes their own way (schedules).
+type apiErr struct {
+	code, text string
+	err        error
+}
+
+func (e *apiErr) Error() string { return e.err.Error() }
+func (e *apiErr) Unwrap() error { return e.err }
 
 // apiError turns a micro error back into the client's sentinel errors.
 func apiError(code, text string) error {

@@ -23,11 +23,15 @@ type WorkerLister interface {
 // `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
 // <prefix>.api.status takes an id and answers its status,
 // <prefix>.api.workers answers the live workers, <prefix>.api.pools
-// each pool's queue.
+// each pool's queue, <prefix>.api.schedules.* schedules when Schedules
+// is set.
 type Service struct {
 	Client  *Client
 	Workers WorkerLister
 	Version string
+	// Schedules, when set, serves <prefix>.api.schedules.* (see
+	// service_schedules.go).
+	Schedules ScheduleStore
 }
 
 // Submitted is the reply to a submit request.
@@ -44,7 +48,7 @@ func (s *Service) Run(ctx context.Context) error {
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
-		Description: "AMF-OS task API: submit, status, workers, pools",
+		Description: "AMF-OS task API: submit, status, workers, pools, schedules",
 	})
 	if err != nil {
 		return fmt.Errorf("start micro service: %w", err)
@@ -67,6 +71,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := g.AddEndpoint("submit-granted", published(s.submit(ctx)), micro.WithEndpointSubject("submit.*")); err != nil {
 		_ = svc.Stop()
 		return fmt.Errorf("add endpoint submit-granted: %w", err)
+	}
+	if err := s.addScheduleEndpoints(ctx, g); err != nil {
+		_ = svc.Stop()
+		return err
 	}
 	<-ctx.Done()
 	return svc.Stop()
@@ -105,6 +113,10 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		t, dup, err := s.Client.Submit(ctx, t)
+		if errors.Is(err, bus.ErrInvalidTask) {
+			_ = r.Error("400", err.Error(), nil)
+			return
+		}
 		if err != nil {
 			_ = r.Error("503", err.Error(), nil)
 			return

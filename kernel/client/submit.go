@@ -39,6 +39,9 @@ func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 // added to that task's events. A task that is not normalized yet is
 // normalized here; one decoded at the edge is not validated twice.
 func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if t.Schedule != "" {
+		return t, false, c.Names.ErrScheduled()
+	}
 	if c.ViaAPI {
 		return c.submitViaAPI(ctx, t)
 	}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+func init() {
+	register(command{name: "schedule", summary: "make, list, pause, resume and delete recurring tasks", run: runSchedule})
+}
+
+const scheduleUsage = `schedule <add | ls | show ID | pause ID | resume ID | rm ID> [flags]
+
+  amf schedule add [flags] "every 5m" "what you want"
+  amf schedule add [flags] --cmd "df -h /" "*/15 * * * *"
+
+A schedule is "every <duration>" (at least 1s), a 5-field cron expression
+(minute hour day-of-month month day-of-week; UTC, or another zone with a
+"TZ=Europe/Paris " prefix) or @hourly, @daily, @weekly, @monthly, @yearly.
+Each run is a task of its own, with the id <schedule id>-<run time>; flags
+come before the schedule.`
+
+func runSchedule(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(os.Stderr, "Usage: amf "+scheduleUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	var c common
+	var t bus.Task
+	var cmd, timeout string
+	var asJSON bool
+	f := newFlags("schedule "+sub, scheduleUsage)
+	c.bindNATS(f)
+	c.bindLog(f)
+	f.bool(&asJSON, "json", "", false, "print schedules as JSON")
+	switch sub {
+	case "add":
+		f.str(&cmd, "cmd", "", "", "run this shell command at each run instead of asking the model")
+		f.str(&t.Pool, "pool", "AMF_POOL", bus.DefaultPool, "pool each run goes to")
+		f.str(&t.Session, "session", "AMF_SESSION", "", "session every run belongs to")
+		f.str(&t.Policy, "policy", "", "", "sandbox profile of each run (strict, network, trusted)")
+		f.str(&timeout, "timeout", "", "", "bound each run, e.g. 2m")
+		f.str(&t.ID, "id", "", "", "schedule id (default generated); each run's id starts with it")
+		f.int(&t.MaxAttempts, "max-attempts", "", 0, "correction attempts of each run, 1–10 (default 3)")
+		f.bool(&t.NoAnswer, "no-answer", "", false, "skip the model's plain-language answer")
+	case "ls", "show", "pause", "resume", "rm":
+	default:
+		fmt.Fprintf(os.Stderr, "amf schedule: unknown subcommand %q\nUsage: amf %s\n", sub, scheduleUsage)
+		return errUsage
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	var id string
+	switch sub {
+	case "add":
+		if f.NArg() == 0 {
+			return fmt.Errorf(`add needs a schedule, e.g. amf schedule add --cmd "df -h /" "every 5m"`)
+		}
+		t.Schedule, t.Command, t.Instruction = f.Arg(0), cmd, strings.Join(f.Args()[1:], " ")
+		if timeout != "" {
+			d, err := time.ParseDuration(timeout)
+			if err != nil {
+				return fmt.Errorf("--timeout %q: want a duration such as 90s or 5m", timeout)
+			}
+			t.Timeout = bus.Duration(d)
+		}
+		// Validated here, before connecting: a bad schedule says why.
+		if err := t.Normalize(); err != nil {
+			return err
+		}
+	case "ls":
+		if f.NArg() != 0 {
+			return fmt.Errorf("ls takes no arguments")
+		}
+	default:
+		if f.NArg() != 1 {
+			return fmt.Errorf("%s takes one schedule id", sub)
+		}
+		id = f.Arg(0)
+	}
+	c.logLevel = "warn"
+	c.logger()
+	nc, err := c.connect("amf-schedule")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	s := client.Schedules{C: &client.Client{NC: nc, Names: c.names(), ViaAPI: true}}
+	var sc bus.Schedule
+	switch sub {
+	case "add":
+		sc, err = s.Create(ctx, t)
+	case "show":
+		sc, err = s.Get(ctx, id)
+	case "pause":
+		sc, err = s.Pause(ctx, id)
+	case "resume":
+		sc, err = s.Resume(ctx, id)
+	case "rm":
+		if err := s.Delete(ctx, id); err != nil {
+			return err
+		}
+		fmt.Printf("deleted schedule %s\n", id)
+		return nil
+	case "ls":
+		list, err := s.List(ctx)
+		if err != nil {
+			return err
+		}
+		return printSchedules(os.Stdout, list, asJSON)
+	}
+	if err != nil {
+		return err
+	}
+	return printSchedules(os.Stdout, []bus.Schedule{sc}, asJSON)
+}
+
+// printSchedules writes schedules as a table, or one JSON object a line.
+func printSchedules(w io.Writer, list []bus.Schedule, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		for _, sc := range list {
+			if err := enc.Encode(sc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSCHEDULE\tSTATE\tNEXT\tLAST RUN\tTASK")
+	for _, sc := range list {
+		state, next := "active", "-"
+		if sc.Paused {
+			state = "paused"
+		}
+		if !sc.Next.IsZero() {
+			next = sc.Next.UTC().Format(time.RFC3339)
+		}
+		what := sc.Task.Instruction
+		if sc.Task.Command != "" {
+			what = "$ " + sc.Task.Command
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.Spec, state, next, orDash(sc.LastRun), clip(what, 60))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

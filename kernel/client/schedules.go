@@ -1,0 +1,134 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// ScheduleStore keeps schedules (kernel/schedule.Store). The task API
+// serves it; parts without the kernel's credential reach it through the
+// Client's schedule methods below.
+type ScheduleStore interface {
+	Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
+	Get(ctx context.Context, id string) (bus.Schedule, error)
+	List(ctx context.Context) ([]bus.Schedule, error)
+	Pause(ctx context.Context, id string) (bus.Schedule, error)
+	Resume(ctx context.Context, id string) (bus.Schedule, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// The client side of schedules: always through the task API, whose
+// subjects are where nats-server decides who may make and change them.
+var _ ScheduleStore = (*Schedules)(nil)
+
+// Schedules asks the task API about schedules on behalf of c.
+type Schedules struct{ C *Client }
+
+// ScheduleRef is the body of a get, pause, resume or delete request.
+type ScheduleRef struct {
+	ID string `json:"id"`
+}
+
+// Create asks for a schedule of t, on the subject of t's policy: only a
+// credential that may submit the task may schedule it.
+func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
+	if err := t.Normalize(); err != nil {
+		return bus.Schedule{}, err
+	}
+	subject := s.C.Names.ScheduleCreate(t.Policy)
+	reply, err := s.C.request(ctx, subject, t.Encode())
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return bus.Schedule{}, fmt.Errorf("%w: this credential may not publish on %s: it may not schedule tasks, or not for policy %q", ErrForbidden, subject, t.Policy)
+	}
+	return decodeSchedule(reply, scheduleError(err))
+}
+
+// Get returns one schedule.
+func (s Schedules) Get(ctx context.Context, id string) (bus.Schedule, error) {
+	return decodeSchedule(s.ask(ctx, "get", id))
+}
+
+// Pause stops a schedule's runs.
+func (s Schedules) Pause(ctx context.Context, id string) (bus.Schedule, error) {
+	return decodeSchedule(s.ask(ctx, "pause", id))
+}
+
+// Resume starts a paused schedule again, asking on the subject of its
+// task's policy: only a credential that may submit the task may resume it.
+func (s Schedules) Resume(ctx context.Context, id string) (bus.Schedule, error) {
+	sc, err := s.Get(ctx, id)
+	if err != nil {
+		return sc, err
+	}
+	subject := s.C.Names.ScheduleResume(sc.Task.Policy)
+	body, _ := json.Marshal(ScheduleRef{ID: id})
+	reply, err := s.C.request(ctx, subject, body)
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return bus.Schedule{}, fmt.Errorf("%w: this credential may not publish on %s: schedule %s runs policy %q, which it was not granted", ErrForbidden, subject, id, sc.Task.Policy)
+	}
+	return decodeSchedule(reply, scheduleError(err))
+}
+
+// Delete removes a schedule for good.
+func (s Schedules) Delete(ctx context.Context, id string) error {
+	_, err := s.ask(ctx, "delete", id)
+	return err
+}
+
+// List returns every schedule.
+func (s Schedules) List(ctx context.Context) ([]bus.Schedule, error) {
+	reply, err := s.ask(ctx, "list", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []bus.Schedule
+	if err := json.Unmarshal(reply, &out); err != nil {
+		return nil, fmt.Errorf("%w: list schedules answered %q", ErrUnavailable, reply)
+	}
+	return out, nil
+}
+
+func (s Schedules) ask(ctx context.Context, op, id string) ([]byte, error) {
+	subject := s.C.Names.ScheduleAPI(op)
+	body, _ := json.Marshal(ScheduleRef{ID: id})
+	reply, err := s.C.request(ctx, subject, body)
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return nil, fmt.Errorf("%w: this credential may not publish on %s", ErrForbidden, subject)
+	}
+	return reply, scheduleError(err)
+}
+
+// scheduleError maps the API's codes for schedules: 404 and 409 name a
+// schedule, not a task.
+func scheduleError(err error) error {
+	var ae *apiErr
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.code {
+	case "404":
+		return wrapText(ErrScheduleNotFound, ae.text)
+	case "409":
+		return wrapText(ErrScheduleExists, ae.text)
+	case "507":
+		return wrapText(ErrSchedulesFull, ae.text)
+	}
+	return err
+}
+
+func decodeSchedule(reply []byte, err error) (bus.Schedule, error) {
+	if err != nil {
+		return bus.Schedule{}, err
+	}
+	var sc bus.Schedule
+	if err := json.Unmarshal(reply, &sc); err != nil || sc.ID == "" {
+		return bus.Schedule{}, fmt.Errorf("%w: schedule answer %q", ErrUnavailable, reply)
+	}
+	return sc, nil
+}

@@ -1,0 +1,143 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+// RunnerAckWait is how long a kernel may take to submit a run before
+// another kernel of the cluster is given it.
+const RunnerAckWait = 30 * time.Second
+
+// Runner turns the runs JetStream publishes into tasks. Kernels share
+// its durable consumer, so each run is submitted by one of them; a run
+// submitted twice (a kernel died before acknowledging it) is one task,
+// since its id is the schedule's id and the run's time.
+type Runner struct {
+	// Client submits the runs; it needs the kernel's credential.
+	Client *client.Client
+	// Store reads each run's schedule, which decides whether it still runs.
+	Store *Store
+	// Log receives what went wrong with a run.
+	Log *slog.Logger
+
+	cancel  context.CancelFunc
+	cc      jetstream.ConsumeContext
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup // runs in hand
+}
+
+// Start opens (or finds) the runner's consumer and handles runs until
+// Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	js := r.Store.JS
+	names := r.Store.Names
+	cons, err := js.CreateOrUpdateConsumer(ctx, names.SchedulesStream(), jetstream.ConsumerConfig{
+		Durable:       names.ScheduleRunner(),
+		Description:   "kernels turning schedule runs into tasks",
+		FilterSubject: names.ScheduleRuns(),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       RunnerAckWait,
+		MaxAckPending: 256,
+	})
+	if err != nil {
+		return fmt.Errorf("open schedule runner consumer: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		r.mu.Lock()
+		if r.stopped {
+			r.mu.Unlock()
+			return // redelivered to another kernel, or to this one's next start
+		}
+		r.wg.Add(1)
+		r.mu.Unlock()
+		defer r.wg.Done()
+		r.handle(runCtx, m)
+	})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("consume schedule runs: %w", err)
+	}
+	r.cc = cc
+	return nil
+}
+
+// Stop stops taking runs and waits for the one in hand.
+func (r *Runner) Stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	if r.cc != nil {
+		r.cc.Stop()
+		<-r.cc.Closed()
+	}
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+// handle submits one run, or drops it when its schedule was paused or
+// deleted after JetStream published it.
+func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
+	names := r.Store.Names
+	id := strings.TrimPrefix(m.Subject(), names.ScheduleRun(""))
+	meta, err := m.Metadata()
+	if err != nil || m.Headers().Get(headerScheduler) != names.ScheduleDef(id) {
+		// Only JetStream's scheduler publishes runs (the subject is the
+		// kernel's alone), so this was not one.
+		r.log().Warn("dropped a schedule run JetStream did not publish", "subject", m.Subject())
+		_ = m.Term()
+		return
+	}
+	sc, err := r.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, client.ErrScheduleNotFound):
+		_ = m.Ack() // deleted: never runs again
+		return
+	case err != nil:
+		r.log().Warn("read schedule; retrying the run", "schedule", id, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	case sc.Paused || meta.Timestamp.Before(sc.Created):
+		_ = m.Ack()
+		return
+	}
+	t := sc.Task
+	t.ID, t.ScheduleID = bus.RunID(id, meta.Timestamp), id
+	t.Schedule, t.Submitted = "", time.Time{}
+	if err := t.Normalize(); err != nil {
+		r.log().Error("schedule's task no longer valid; run dropped", "schedule", id, "err", err)
+		_ = m.Term()
+		return
+	}
+	subCtx, cancel := context.WithTimeout(ctx, RunnerAckWait/2)
+	defer cancel()
+	if _, _, err := r.Client.Submit(subCtx, t); err != nil {
+		// The same id on a retry is the same task.
+		r.log().Warn("submit schedule run; retrying", "schedule", id, "task", t.ID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	_ = m.Ack()
+}

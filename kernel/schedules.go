@@ -1,0 +1,31 @@
+package kernel
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/schedule"
+)
+
+// runSchedules turns the runs JetStream's scheduler publishes into tasks,
+// on the kernel's own connection; the kernels of a cluster share them.
+func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error {
+	r := &schedule.Runner{
+		Client: &client.Client{NC: s.nc, JS: js, Names: s.Names},
+		Store:  s.ScheduleStore(js),
+		Log:    s.logger().With("part", "schedules"),
+	}
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	s.schedules = r
+	return nil
+}
+
+// ScheduleStore keeps the schedules the task API serves; js must hold a
+// credential that writes the schedules stream (the kernel's, an admin's).
+func (s *Server) ScheduleStore(js jetstream.JetStream) *schedule.Store {
+	return &schedule.Store{JS: js, Names: s.Names}
+}
