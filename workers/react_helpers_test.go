@@ -198,9 +198,15 @@ type workerMesh struct {
 
 func newWorkerMesh(t testing.TB, opts ...ollamatest.Option) *workerMesh {
 	t.Helper()
+	return newWorkerMeshWith(t, workers.SolverConfig{}, opts...)
+}
+
+// newWorkerMeshWith is newWorkerMesh with the solver's settings in sc.
+func newWorkerMeshWith(t testing.TB, sc workers.SolverConfig, opts ...ollamatest.Option) *workerMesh {
+	t.Helper()
 	srv := ollamatest.New(t, opts...)
 	m := newMesh(t)
-	cfg := workers.Config{}
+	cfg := workers.Config{SolverConfig: sc}
 	cfg.LLM, cfg.LLMHost, cfg.StateDir, cfg.Runner = srv.Client(), srv.URL(), t.TempDir(), hostRunner(t)
 	m.startWorker(cfg)
 	return &workerMesh{mesh: m, srv: srv}
