@@ -222,8 +222,8 @@ func cmdReply(thought, command string) ollamatest.Reply {
 // one) from a request for the answer.
 func isCommandRequest(r api.ChatRequest) bool { return strings.Contains(string(r.Format), `"command"`) }
 
-// commandRequests are the chat requests that asked for a command (they
-// carry the JSON schema); answer requests carry none.
+// commandRequests are the chat requests that asked for a command (their
+// JSON schema has a "command"); answer requests ask for the answer's.
 func commandRequests(srv *ollamatest.Server) []api.ChatRequest {
 	var out []api.ChatRequest
 	for _, r := range srv.Requests() {
