@@ -3,6 +3,7 @@ package workers_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -62,4 +63,41 @@ func TestEveryRequestBeginsWithTheCachedPrefix(t *testing.T) {
 		t.Fatalf("requests 2 and 4 should ask for the answer")
 	}
 	mustContain(t, "answer request", lastUser(reqs[4]), "answer the request", "echo word", `"answers_request"`)
+}
+
+// An answer after failures that filled the context drops the failed
+// attempts, not the system prompt or the request: it still begins with
+// the cached prefix, and it fits.
+func TestAnswerAfterLongFailuresDropsTheAttempts(t *testing.T) {
+	fail := cmdReply("print a lot", "seq 1 3000 >&2; false")
+	m := newLoopMesh(t, &workers.SolverConfig{Runner: hostRunner(t)},
+		ollamatest.WithModels(ollamatest.Model{Name: "qwen3-coder", ContextLength: 8192}),
+		ollamatest.WithReplies(fail, cmdReply("again", "seq 2 3000 >&2; false"), cmdReply("and again", "seq 3 3000 >&2; false"),
+			cmdReply("just print", "echo ok"), ollamatest.Reply{Content: `{"answers_request": true, "answer": "ok"}`}))
+	if e := last(m.wait(m.submit(bus.Task{Instruction: "print ok", MaxAttempts: 4}))); e.Type != bus.EventDone {
+		t.Fatalf("ended %+v", e)
+	}
+	reqs := m.srv.Requests()
+	if len(reqs) != 5 {
+		t.Fatalf("%d requests, want 5", len(reqs))
+	}
+	cmd, ans := reqs[3].Messages, reqs[4].Messages
+	size := 0
+	for _, msg := range cmd {
+		size += len(msg.Content)
+	}
+	if size < 8192-1024 {
+		t.Fatalf("the last command request is %d bytes: too short to test a conversation that does not fit", size)
+	}
+	if len(ans) != 4 || !reflect.DeepEqual(ans[:2], cmd[:2]) || ans[2].Role != "assistant" || !strings.Contains(ans[2].Content, `"echo ok"`) {
+		t.Fatalf("answer messages %+v: want the system prompt, the request, the command that worked and the question", ans)
+	}
+	size = 0
+	for _, msg := range ans {
+		size += len(msg.Content)
+	}
+	if size > 8192-1024 {
+		t.Errorf("the answer request is %d bytes: it may not fit num_ctx 8192 with room to reply", size)
+	}
+	mustContain(t, "question", lastUser(reqs[4]), "echo ok", "Output:")
 }
