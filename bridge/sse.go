@@ -110,16 +110,18 @@ func (s *Server) events(c echo.Context) error {
 // resumePoint reads Last-Event-ID, or the ?after= query for clients
 // (such as EventSource's first connection) that cannot set headers.
 func resumePoint(r *http.Request) (uint64, error) {
-	v := r.Header.Get("Last-Event-ID")
+	v, from := r.Header.Get("Last-Event-ID"), "header Last-Event-ID"
 	if v == "" {
-		v = r.URL.Query().Get("after")
+		v, from = r.URL.Query().Get("after"), "query parameter \"after\""
 	}
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return 0, fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("Last-Event-ID %q must be an event id from this stream (a whole number)", v))
+		// Name what the client sent, so it knows which of the two to fix.
+		return 0, fail(http.StatusBadRequest, "bad_request", fmt.Sprintf(
+			"%s is %q, not an event id: give the id of the last event you have (a whole number such as 12, the SSE \"id:\" field) to get the events after it, or leave it out to start from the first event", from, v))
 	}
 	return n, nil
 }

@@ -50,6 +50,22 @@ func (s *Solver) requestOptions(ctx context.Context) map[string]any {
 	return s.options
 }
 
+// modelOptions are the options of this task's requests: the worker's,
+// with the task's own over them. The bus admits only sampling options in
+// a task (bus.ModelOptions.Validate), so they never make Ollama reload
+// the model or change what other tasks get.
+func (r *run) modelOptions() map[string]any {
+	opts := r.s.requestOptions(r.ctx)
+	if len(r.task.ModelOptions) == 0 {
+		return opts
+	}
+	opts = maps.Clone(opts)
+	for k, v := range r.task.ModelOptions {
+		opts[k] = v
+	}
+	return opts
+}
+
 // modelContextLength reads "<arch>.context_length" from /api/show; 0 when
 // it cannot be known.
 func (s *Solver) modelContextLength(ctx context.Context) int {

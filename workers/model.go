@@ -92,7 +92,7 @@ func (r *run) chat(msgs []api.Message, format json.RawMessage, t bus.EventType) 
 		Messages:  msgs,
 		Stream:    &stream,
 		Format:    format,
-		Options:   r.s.requestOptions(r.ctx),
+		Options:   r.modelOptions(),
 		KeepAlive: &api.Duration{Duration: r.s.cfg.KeepAlive},
 	}, func(resp api.ChatResponse) error {
 		wd.chunk()

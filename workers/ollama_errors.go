@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,9 @@ func modelProblem(err error, host, model string) (msg string, transient bool) {
 		return fmt.Sprintf("%s answered %d: %s", at, se.StatusCode, orDefault(se.ErrorMessage, se.Status)), se.StatusCode >= 500
 	case errors.As(err, &ae):
 		return fmt.Sprintf("%s refused the request (%d): check its access settings", at, ae.StatusCode), false
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		// It took the connection but said nothing: running, not answering.
+		return fmt.Sprintf("%s accepted the connection but did not answer in time: it may be frozen or wedged; check `ollama ps` and the Ollama log, and restart `ollama serve` if it stays silent", at), true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("cannot reach %s: is `ollama serve` running? (set OLLAMA_HOST if it listens elsewhere)", at), true
 	case errors.As(err, &ne):

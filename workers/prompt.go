@@ -17,7 +17,13 @@ var builtinPrompts string
 
 // promptNames are the templates the worker renders; an override file may
 // replace any of them.
-var promptNames = []string{"system", "request", "failed", "refused", "repeated", "unusable", "answer-system", "answer"}
+var promptNames = []string{"system", "request", "failed", "refused", "repeated", "unusable", "answer"}
+
+// retiredPrompts are templates an override may still define that no
+// request uses any more, with what to do instead.
+var retiredPrompts = map[string]string{
+	"answer-system": `the answer is asked for in the conversation that found the command (so Ollama reuses its cached prompt); move its text into "answer"`,
+}
 
 // commandFormat is the JSON schema Ollama constrains command replies to.
 var commandFormat = json.RawMessage(`{"type":"object","properties":{"thought":{"type":"string"},"command":{"type":"string"}},"required":["thought","command"]}`)
@@ -80,11 +86,15 @@ func loadPrompts(path string) (*template.Template, error) {
 	if _, err := t.Parse(string(text)); err != nil {
 		return nil, fmt.Errorf("%w: prompt file %s: %v", ErrConfig, path, err)
 	}
+	for name, why := range retiredPrompts {
+		if t.Lookup(name) != nil {
+			return nil, fmt.Errorf("%w: prompt file %s defines %q, which is no longer used: %s", ErrConfig, path, name, why)
+		}
+	}
 	samples := map[string]any{
-		"system":        systemData{Facts: sandbox.Facts{Tools: []string{"ls"}}, Missing: []string{"jq"}},
-		"request":       requestData{Instruction: "x", Examples: []memory.Match{{Instruction: "x", Command: "true"}}, History: []memory.Turn{{Instruction: "y", Command: "true"}}, Omitted: 1},
-		"answer":        answerData{Instruction: "x", Command: "true", Stdout: "y"},
-		"answer-system": nil,
+		"system":  systemData{Facts: sandbox.Facts{Tools: []string{"ls"}}, Missing: []string{"jq"}},
+		"request": requestData{Instruction: "x", Examples: []memory.Match{{Instruction: "x", Command: "true"}}, History: []memory.Turn{{Instruction: "y", Command: "true"}}, Omitted: 1},
+		"answer":  answerData{Instruction: "x", Command: "true", Stdout: "y"},
 	}
 	for _, name := range promptNames {
 		data, ok := samples[name]

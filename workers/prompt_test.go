@@ -91,3 +91,17 @@ func TestSystemPromptIsTheSameForEveryTask(t *testing.T) {
 		t.Errorf("the system prompt names the per-task work dir")
 	}
 }
+
+// An override of a template no request uses any more would be ignored
+// without a word; it stops the worker at start, saying where its text
+// goes now.
+func TestPromptFileWithARetiredTemplateSaysWhereItGoes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prompts.tmpl")
+	if err := os.WriteFile(path, []byte(`{{define "answer-system"}}Answer tersely.{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := workers.NewSolver(workers.SolverConfig{Runner: hostRunner(t), PromptFile: path})
+	if !errors.Is(err, workers.ErrConfig) || !strings.Contains(err.Error(), `"answer-system"`) || !strings.Contains(err.Error(), `into "answer"`) {
+		t.Fatalf("NewSolver = %v, want ErrConfig naming answer-system and where its text goes", err)
+	}
+}

@@ -198,9 +198,15 @@ type workerMesh struct {
 
 func newWorkerMesh(t testing.TB, opts ...ollamatest.Option) *workerMesh {
 	t.Helper()
+	return newWorkerMeshWith(t, workers.SolverConfig{}, opts...)
+}
+
+// newWorkerMeshWith is newWorkerMesh with the solver's settings in sc.
+func newWorkerMeshWith(t testing.TB, sc workers.SolverConfig, opts ...ollamatest.Option) *workerMesh {
+	t.Helper()
 	srv := ollamatest.New(t, opts...)
 	m := newMesh(t)
-	cfg := workers.Config{}
+	cfg := workers.Config{SolverConfig: sc}
 	cfg.LLM, cfg.LLMHost, cfg.StateDir, cfg.Runner = srv.Client(), srv.URL(), t.TempDir(), hostRunner(t)
 	m.startWorker(cfg)
 	return &workerMesh{mesh: m, srv: srv}
@@ -216,8 +222,8 @@ func cmdReply(thought, command string) ollamatest.Reply {
 // one) from a request for the answer.
 func isCommandRequest(r api.ChatRequest) bool { return strings.Contains(string(r.Format), `"command"`) }
 
-// commandRequests are the chat requests that asked for a command (they
-// carry the JSON schema); answer requests carry none.
+// commandRequests are the chat requests that asked for a command (their
+// JSON schema has a "command"); answer requests ask for the answer's.
 func commandRequests(srv *ollamatest.Server) []api.ChatRequest {
 	var out []api.ChatRequest
 	for _, r := range srv.Requests() {

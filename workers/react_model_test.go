@@ -186,3 +186,20 @@ func TestPromptIsCutToTheModelsContextAndSaysSo(t *testing.T) {
 		t.Errorf("the oldest turn was kept while newer ones were cut:\n%s", user)
 	}
 }
+
+// An Ollama that takes connections and answers nothing (stopped with
+// SIGSTOP, or wedged) is named as such, not as one that is not running.
+func TestCheckModelNamesAFrozenOllama(t *testing.T) {
+	m := newLoopMesh(t, nil)
+	m.srv.SetFrozen(true)
+	defer m.srv.SetFrozen(false)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err := m.solver.CheckModel(ctx)
+	if err == nil || !strings.Contains(err.Error(), "did not answer in time") || !strings.Contains(err.Error(), "restart `ollama serve`") {
+		t.Fatalf("CheckModel = %v, want it to say Ollama is not answering", err)
+	}
+	if h := m.solver.ModelHealth(); h.Status != bus.ModelDegraded || !strings.Contains(h.Reason, "frozen or wedged") {
+		t.Fatalf("health %+v", h)
+	}
+}

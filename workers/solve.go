@@ -201,7 +201,7 @@ func (l *loop) succeed(out execOutcome, p reply.Proposal) bus.Event {
 		r.learn(out, p.Thought)
 		return final
 	}
-	ans, answers, err := r.answer(out)
+	ans, answers, err := r.answer(l.conv, out)
 	switch {
 	case err == nil:
 		final.Answer = ans

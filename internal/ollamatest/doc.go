@@ -9,7 +9,8 @@
 // completion request, or a [Handler] that decides the reply from the
 // request. A reply can stream slowly, fail with an HTTP error, fail
 // mid-stream, drop the connection after N tokens or hang; the whole server
-// can hang or go down and come back on the same address.
+// can hang ([Server.SetHang]: chat and embed; [Server.SetFrozen]: every
+// route, as under SIGSTOP) or go down and come back on the same address.
 //
 //	srv := ollamatest.New(t, ollamatest.WithReplies(ollamatest.Reply{Content: "ls -la /var/log"}))
 //	client := srv.Client() // or api.NewClient(url, http.DefaultClient) with srv.URL()

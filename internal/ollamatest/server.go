@@ -46,6 +46,7 @@ type Server struct {
 	handler    Handler
 	tokenDelay time.Duration
 	hang       chan struct{} // non-nil while hanging; closed on release
+	frozen     chan struct{} // as hang, for every route (SetFrozen)
 	loaded     map[string]time.Time
 	chats      []api.ChatRequest
 }
@@ -226,6 +227,21 @@ func (s *Server) SetHang(on bool) {
 	}
 }
 
+// SetFrozen makes every request hang, /api/show and /api/ps included,
+// as a server stopped with SIGSTOP does: connections are accepted and
+// nothing is answered. Turning it off lets the waiting requests proceed.
+func (s *Server) SetFrozen(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case on && s.frozen == nil:
+		s.frozen = make(chan struct{})
+	case !on && s.frozen != nil:
+		close(s.frozen)
+		s.frozen = nil
+	}
+}
+
 // Requests returns the chat requests received so far, in arrival order,
 // including those answered with an error. Treat them as read-only.
 func (s *Server) Requests() []api.ChatRequest {
@@ -244,8 +260,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.inflight.Add(1)
+	frozen := s.frozen
 	s.mu.Unlock()
 	defer s.inflight.Done()
+	if !s.wait(r.Context(), frozen) {
+		return
+	}
 
 	methods, ok := s.routes[r.URL.Path]
 	if !ok {
@@ -282,6 +302,11 @@ func (s *Server) waitHang(ctx context.Context) bool {
 	s.mu.Lock()
 	ch := s.hang
 	s.mu.Unlock()
+	return s.wait(ctx, ch)
+}
+
+// wait blocks until ch is closed (nil: not at all); false means give up.
+func (s *Server) wait(ctx context.Context, ch chan struct{}) bool {
 	if ch == nil {
 		return true
 	}

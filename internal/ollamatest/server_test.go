@@ -561,3 +561,28 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// A frozen server (SIGSTOP) answers nothing, not even /api/version or
+// /api/show; thawed, the requests that waited are answered.
+func TestFrozenServerAnswersNothingUntilThawed(t *testing.T) {
+	srv := ollamatest.New(t, ollamatest.WithFallback(ollamatest.Reply{Content: "ok"}))
+	c := srv.Client()
+	srv.SetFrozen(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Show(ctx, &api.ShowRequest{Model: "qwen3-coder"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("show while frozen: %v, want no answer before the deadline", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Version(context.Background())
+		done <- err
+	}()
+	srv.SetFrozen(false)
+	if err := <-done; err != nil {
+		t.Fatalf("version after thawing: %v", err)
+	}
+	if _, err := collect(t, c, userChat("qwen3-coder", "hi")); err != nil {
+		t.Fatalf("chat after thawing: %v", err)
+	}
+}

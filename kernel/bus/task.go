@@ -58,6 +58,9 @@ type Task struct {
 	Schedule string `json:"schedule,omitempty"`
 	// ScheduleID names the schedule a run came from; set by the kernel.
 	ScheduleID string `json:"schedule_id,omitempty"`
+	// ModelOptions set sampling options (temperature, seed, …) for this
+	// task's model requests only; see ModelOptions.Validate.
+	ModelOptions ModelOptions `json:"model_options,omitempty"`
 	// Submitted is when the task was accepted; set on submission.
 	Submitted time.Time `json:"submitted,omitzero"`
 
@@ -81,10 +84,12 @@ func jsonProblem(err error) string {
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Field, "model_options"):
+		return fmt.Sprintf("model_options must be an object of numbers such as {\"temperature\": 0.5, \"seed\": 7}, not %s", typ.Value)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, env, no_answer, schedule)"
+		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, env, no_answer, model_options, schedule)"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "malformed JSON: the object is cut short"
 	}
@@ -136,6 +141,12 @@ func (t *Task) Normalize() error {
 		return fmt.Errorf("%w: policy %q is not a profile name", ErrInvalidTask, t.Policy)
 	}
 	if err := ValidateEnv(t.Env); err != nil {
+		return err
+	}
+	if len(t.ModelOptions) > 0 && t.Command != "" {
+		return fmt.Errorf("%w: model_options apply to the model, and a task with a \"command\" does not ask it: leave them out or send an \"instruction\"", ErrInvalidTask)
+	}
+	if err := t.ModelOptions.Validate(); err != nil {
 		return err
 	}
 	if err := t.checkSchedule(); err != nil {
