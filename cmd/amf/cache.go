@@ -46,12 +46,16 @@ func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (cache
 	return kc, nil
 }
 
-// runProjector keeps task status in the cache from the event stream.
+// runProjector keeps task status in the cache from the event stream
+// while this kernel holds the status lease.
 func runProjector(ctx context.Context, nc *nats.Conn, c *common, hot cache.Cache) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	p := &cache.StatusProjector{JS: js, Names: c.names(), Cache: hot, Logger: slog.Default().With("part", "status")}
+	log := slog.Default().With("part", "status")
+	// Every kernel of a cluster runs one; the lease lets one project.
+	lease := &cache.Lease{JS: js, Names: c.names(), Key: c.names().StatusLease(), Holder: nc.ConnectedServerName(), Logger: log}
+	p := &cache.StatusProjector{JS: js, Names: c.names(), Cache: hot, Lease: lease, Logger: log}
 	return p.Run(ctx)
 }
