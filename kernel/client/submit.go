@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 type SubmitError struct {
 	// ID is the task's id, to retry with.
 	ID string
-	// Step is what failed: "record" (the accepted event) or "queue".
+	// Step is what failed: "record" (the accepted event), "queue", or
+	// "submit" (the request to the kernel's task API).
 	Step string
 	Err  error
 }
@@ -35,9 +37,14 @@ func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 //
 // The accepted event claims the id: it is stored only while the task's
 // event subject is empty (bus.Fenced(0)). A known id, whatever its age,
-// is answered with the existing task and dup = true, and nothing is
+// is answered with the existing task and dup = true (unless this call
+// is what queued it: see known), and nothing is
 // added to that task's events. A task that is not normalized yet is
 // normalized here; one decoded at the edge is not validated twice.
+//
+// During a leader election the submission is tried again within the
+// client's RideThrough bound; a try that finds its own earlier try's
+// record is not reported as a duplicate.
 func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
 	if c.ViaAPI {
 		return c.submitViaAPI(ctx, t)
@@ -45,11 +52,33 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	if err := t.Normalize(); err != nil {
 		return t, false, err
 	}
-	if err := c.init(ctx); err != nil {
-		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
-	}
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
+	}
+	tries := 0
+	err = c.ride(ctx, func(ctx context.Context) error {
+		tries++
+		var err error
+		task, dup, err = c.submitOnce(ctx, t)
+		if dup && tries > 1 && sameTask(task.Redacted(), t) {
+			dup = false
+		}
+		return err
+	})
+	if err != nil {
+		var se *SubmitError
+		if !errors.As(err, &se) {
+			err = &SubmitError{ID: t.ID, Step: "record", Err: err}
+		}
+		return t, false, err
+	}
+	return task, dup, nil
+}
+
+// submitOnce is one try of Submit.
+func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if err := c.init(ctx); err != nil {
+		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
 	// The event shows the task without its env values; the queued task
 	// carries them to the worker.
@@ -93,7 +122,7 @@ func (c *Client) withdraw(ctx context.Context, seq uint64) {
 // task as first recorded. A task whose only event is still its accepted
 // one may have failed to queue (its submitter got an error and retries):
 // it is queued again, which the tasks stream's de-duplication makes a
-// no-op when it was queued after all.
+// no-op when it was queued after all, and only then is it a duplicate.
 func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) {
 	first, err := c.Names.NextEvent(ctx, c.events, t.ID, 0)
 	if err != nil {
@@ -124,10 +153,14 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 		given.Submitted = t.Submitted
 		t = given
 	}
-	if _, err := c.queue(ctx, t); err != nil {
+	ack, err := c.queue(ctx, t)
+	if err != nil {
 		return t.Redacted(), true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
-	return t.Redacted(), true, nil
+	// Queued only now: this call completed a submission that had failed
+	// (its caller was told to retry with the id), so it is not a
+	// duplicate.
+	return t.Redacted(), ack.Duplicate, nil
 }
 
 // sameTask says whether a retried submission is the recorded task: equal
