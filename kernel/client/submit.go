@@ -37,8 +37,7 @@ func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 //
 // The accepted event claims the id: it is stored only while the task's
 // event subject is empty (bus.Fenced(0)). A known id, whatever its age,
-// is answered with the existing task and dup = true (unless this call
-// is what queued it: see known), and nothing is
+// is answered with the existing task and dup = true, and nothing is
 // added to that task's events. A task that is not normalized yet is
 // normalized here; one decoded at the edge is not validated twice.
 //
@@ -122,7 +121,7 @@ func (c *Client) withdraw(ctx context.Context, seq uint64) {
 // task as first recorded. A task whose only event is still its accepted
 // one may have failed to queue (its submitter got an error and retries):
 // it is queued again, which the tasks stream's de-duplication makes a
-// no-op when it was queued after all, and only then is it a duplicate.
+// no-op when it was queued after all.
 func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) {
 	first, err := c.Names.NextEvent(ctx, c.events, t.ID, 0)
 	if err != nil {
@@ -153,14 +152,10 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 		given.Submitted = t.Submitted
 		t = given
 	}
-	ack, err := c.queue(ctx, t)
-	if err != nil {
+	if _, err := c.queue(ctx, t); err != nil {
 		return t.Redacted(), true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
-	// Queued only now: this call completed a submission that had failed
-	// (its caller was told to retry with the id), so it is not a
-	// duplicate.
-	return t.Redacted(), ack.Duplicate, nil
+	return t.Redacted(), true, nil
 }
 
 // sameTask says whether a retried submission is the recorded task: equal

@@ -127,6 +127,13 @@ func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, ttl
 			}
 		case <-held.Done():
 			<-done
+			if ctx.Err() != nil {
+				// Stopping, not lost: give the lease up so that another
+				// holder need not wait for it to expire.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every)
+				_ = kv.Delete(rctx, l.Key, jetstream.LastRevision(rev))
+				cancel()
+			}
 			return
 		}
 	}
