@@ -22,9 +22,9 @@ const DefaultLeaseTTL = 10 * time.Second
 // holder. The holder renews it with a compare-and-set every TTL/4; the
 // bucket's TTL removes the key of a holder that stopped renewing (killed,
 // cut off), and then another holder creates it. A holder that cannot
-// renew stops its part once a TTL has passed since the last renewal it
-// sent, which is before the key can expire, so two holders never run the
-// part at once while their clocks run at the same rate.
+// renew stops its part three quarters of a TTL after the last renewal it
+// sent, before the key can expire, so two holders never run the part at
+// once while their clocks run at about the same rate.
 type Lease struct {
 	JS    jetstream.JetStream
 	Names bus.Names
@@ -59,13 +59,14 @@ func (l *Lease) Run(ctx context.Context, fn func(context.Context) error) error {
 	}
 	every := ttl / 4
 	for ctx.Err() == nil {
+		sent := time.Now()
 		rev, err := l.take(ctx, kv)
 		if err != nil {
 			pause(ctx, every)
 			continue
 		}
 		l.log().Info("lease taken", "lease", l.Key, "holder", l.Holder)
-		l.hold(ctx, kv, rev, ttl, fn)
+		l.hold(ctx, kv, rev, sent, ttl, fn)
 	}
 	return nil
 }
@@ -85,15 +86,17 @@ func (l *Lease) take(ctx context.Context, kv jetstream.KeyValue) (uint64, error)
 	return kv.Update(ctx, l.Key, []byte(l.Holder), e.Revision())
 }
 
-// hold runs fn while the lease at revision rev is renewed, then gives the
-// lease up.
-func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, ttl time.Duration, fn func(context.Context) error) {
+// hold runs fn while the lease at revision rev, written no earlier than
+// sent, is renewed, then gives the lease up. fn is stopped a quarter TTL
+// before the key could expire, whether or not a renewal is under way.
+func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, sent time.Time, ttl time.Duration, fn func(context.Context) error) {
 	held, lost := context.WithCancel(ctx)
 	defer lost()
 	done := make(chan error, 1)
 	go func() { done <- fn(held) }()
 	every := ttl / 4
-	renewed := time.Now()
+	expiry := time.NewTimer(time.Until(sent.Add(ttl - every)))
+	defer expiry.Stop()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -115,16 +118,19 @@ func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, ttl
 			cancel()
 			switch {
 			case err == nil:
-				rev, renewed = next, sent
+				rev = next
+				expiry.Reset(time.Until(sent.Add(ttl - every)))
 			case errors.Is(err, jetstream.ErrKeyExists):
 				// Someone else holds it now: the key expired or was taken.
 				l.log().Warn("lease taken by another holder; stopping", "lease", l.Key)
 				lost()
-			case time.Since(renewed) >= ttl:
-				// Not renewed for a TTL: the key may expire any moment.
-				l.log().Warn("lease not renewed for its TTL; stopping", "lease", l.Key, "err", err)
-				lost()
+			default:
+				l.log().Warn("lease not renewed; retrying", "lease", l.Key, "err", err)
 			}
+		case <-expiry.C:
+			// Not renewed in time: the key may expire soon.
+			l.log().Warn("lease not renewed before it could expire; stopping", "lease", l.Key)
+			lost()
 		case <-held.Done():
 			<-done
 			if ctx.Err() != nil {
