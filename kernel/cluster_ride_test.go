@@ -29,7 +29,8 @@ const rideKills = 2
 // within the client's bound must say so (ErrUnavailable; a submission
 // names its id and says to retry with it), and is retried as a client
 // would: with the same id. In the end every task is stored exactly once
-// in the tasks stream and has exactly one accepted event.
+// in the tasks stream and has exactly one accepted event, and a reader
+// that followed one task through the kills saw each of its events once.
 func TestClusterRidesThroughLeaderLoss(t *testing.T) {
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
@@ -114,6 +115,38 @@ func TestClusterRidesThroughLeaderLoss(t *testing.T) {
 		}
 	}
 
+	// A reader follows one task whose output keeps coming through the
+	// kills: it must see every event once, in order.
+	const watched = "ride-watched"
+	wtask := &bus.Task{ID: watched, Command: "yes"}
+	if _, err := publishRetrying(ctx, js, names.EventMsg(bus.Event{TaskID: watched, Type: bus.EventAccepted, Task: wtask, TS: time.Now().UTC()})); err != nil {
+		t.Fatal(err)
+	}
+	var lines atomic.Int64
+	outDone := make(chan struct{})
+	go func() {
+		defer close(outDone)
+		for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
+			m := names.EventMsg(bus.Event{TaskID: watched, Type: bus.EventStdout, Text: fmt.Sprint(i), TS: time.Now().UTC()})
+			// An id per line: a publish retried after a lost ack is
+			// stored once.
+			m.Header.Set(bus.HeaderMsgID, fmt.Sprintf("%s-%d", watched, i))
+			if _, err := publishRetrying(ctx, js, m); err != nil {
+				return
+			}
+			lines.Add(1)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var seen []bus.Event
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- cl.Watch(ctx, watched, 0, true, func(e bus.Event) error {
+			seen = append(seen, e)
+			return nil
+		})
+	}()
+
 	waitFor(50)
 	for kill := range rideKills {
 		// The events stream takes the first write of a submission, the
@@ -133,11 +166,36 @@ func TestClusterRidesThroughLeaderLoss(t *testing.T) {
 	}
 	stop.Store(true)
 	<-done
+	<-outDone
+	if _, err := publishRetrying(ctx, js, names.EventMsg(bus.Event{TaskID: watched, Type: bus.EventDone, TS: time.Now().UTC()})); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-watchErr; err != nil {
+		t.Errorf("watch across the kills: %v", err)
+	}
+	var out []string
+	for i, e := range seen {
+		if i > 0 && e.Seq <= seen[i-1].Seq {
+			t.Fatalf("watch: event %d after %d: out of order or twice", e.Seq, seen[i-1].Seq)
+		}
+		if e.Type == bus.EventStdout {
+			out = append(out, e.Text)
+		}
+	}
+	if int64(len(out)) != lines.Load() {
+		t.Errorf("watch saw %d lines of %d published", len(out), lines.Load())
+	}
+	for i, text := range out {
+		if text != fmt.Sprint(i) {
+			t.Fatalf("watch: line %d is %q", i, text)
+		}
+	}
 
 	if len(wrongErr) > 0 {
 		t.Errorf("%d failed calls did not say to retry (first: %s)", len(wrongErr), wrongErr[0])
 	}
-	t.Logf("tasks submitted: %d; failed submissions per kill: %v; failed reads per kill: %v (index 0: before any kill)", len(submitted), failedSubmits, failedReads)
+
+	t.Logf("tasks submitted: %d; failed submissions per kill: %v; failed reads per kill: %v (index 0: before any kill); lines followed: %d", len(submitted), failedSubmits, failedReads, len(out))
 
 	queued := countQueued(t, ctx, js, names.TasksStream())
 	accepted := countByID(t, ctx, js, names.EventsStream(), names.Events(), func(m jetstream.Msg) string {
@@ -146,6 +204,7 @@ func TestClusterRidesThroughLeaderLoss(t *testing.T) {
 		}
 		return strings.TrimPrefix(m.Subject(), names.Event(""))
 	})
+	delete(accepted, watched) // published by the test, never queued
 	for _, id := range submitted {
 		if queued[id] != 1 || accepted[id] != 1 {
 			t.Errorf("task %s: queued %d times, accepted %d times; want once each", id, queued[id], accepted[id])
