@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,6 +45,9 @@ func (c *Client) ride(ctx context.Context, op func(context.Context) error) error
 // returned, wrapped in ErrUnavailable when the election outlasted the
 // bound.
 func Ride(ctx context.Context, bound time.Duration, op func(context.Context) error) error {
+	if bound <= 0 {
+		return op(ctx)
+	}
 	deadline := time.Now().Add(bound)
 	backoff := 100 * time.Millisecond
 	for {
@@ -74,6 +76,16 @@ func Ride(ctx context.Context, bound time.Duration, op func(context.Context) err
 	}
 }
 
+// electionCodes are the JetStream API errors of a cluster between
+// leaders (nats-server's errors.json).
+var electionCodes = map[jetstream.ErrorCode]bool{
+	10008: true, // JetStream system temporarily unavailable
+	10163: true, // expected last sequence per subject temporarily unavailable
+	10004: true, // incomplete results
+	10118: true, // stream is offline
+	10119: true, // consumer is offline
+}
+
 // Transient reports whether err is what a kernel answers while its
 // cluster elects a leader or a client reconnects to another kernel: worth
 // the same call again soon.
@@ -89,9 +101,9 @@ func Transient(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		// 503: "JetStream system temporarily unavailable", "expected
-		// last sequence per subject temporarily unavailable".
-		return apiErr.Code == http.StatusServiceUnavailable
+		// Not every 503 passes: a full stream (10077) or missing
+		// resources stay as they are.
+		return electionCodes[apiErr.ErrorCode]
 	}
 	return errors.Is(err, ErrUnavailable) ||
 		errors.Is(err, nats.ErrNoResponders) ||
