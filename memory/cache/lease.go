@@ -25,6 +25,13 @@ const DefaultLeaseTTL = 10 * time.Second
 // renew stops its part three quarters of a TTL after the last renewal it
 // sent, before the key can expire, so two holders never run the part at
 // once while their clocks run at about the same rate.
+//
+// Why not a consumer priority group with a pinned client: the server
+// keeps the pin of a client that went silent for its PinnedTTL (2 min by
+// default) and the events it held for the ack wait (30 s), so a takeover
+// waited minutes; and the pin follows a connection, which reconnects to a
+// surviving kernel, not the kernel that runs the part. A lease names its
+// holder, and both sides act on one TTL.
 type Lease struct {
 	JS    jetstream.JetStream
 	Names bus.Names
@@ -72,8 +79,9 @@ func (l *Lease) Run(ctx context.Context, fn func(context.Context) error) error {
 }
 
 // take creates the lease key, or takes it over when it names this holder
-// already: a holder restarted before its old lease expired (names are
-// unique in a cluster, as nats-server requires of server names).
+// already: a holder restarted before its old lease expired. Holder names
+// must therefore be unique to one running holder (amf kernel uses its
+// host and state dir, which one process at a time can open).
 func (l *Lease) take(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
 	rev, err := kv.Create(ctx, l.Key, []byte(l.Holder))
 	if !errors.Is(err, jetstream.ErrKeyExists) {
