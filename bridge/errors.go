@@ -49,6 +49,12 @@ func handleError(err error, c echo.Context) {
 	_ = c.JSON(ae.Status, map[string]*apiError{"error": ae})
 }
 
+// unavailable is the 503 of a read the kernel could not answer within
+// the client's ride-through bound.
+func unavailable(err error) *apiError {
+	return fail(http.StatusServiceUnavailable, "unavailable", err.Error()+"; the kernel is away or its cluster is electing a leader: retry after "+retryAfter+"s")
+}
+
 // retryAfter is the Retry-After of a 503, in seconds: about as long as a
 // JetStream cluster takes to elect a new leader.
 const retryAfter = "2"

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // healthReport is the body of /healthz. Status is "ok", "degraded" (the
@@ -24,8 +25,13 @@ type healthReport struct {
 	Models map[string]string `json:"models,omitempty"`
 }
 
+// healthRide bounds how long /healthz waits out a leader election before
+// it reports the kernel down: elections take a few seconds, and probes
+// usually allow about as long.
+const healthRide = 4 * time.Second
+
 func (s *Server) healthz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), healthRide+2*time.Second)
 	defer cancel()
 	r := healthReport{Status: "ok", Kernel: "ok", Streams: map[string]string{}}
 	js, err := jetstream.New(s.NC)
@@ -33,7 +39,13 @@ func (s *Server) healthz(c echo.Context) error {
 		r.Status, r.Kernel = "down", "not connected"
 	} else {
 		for _, name := range []string{s.Names.TasksStream(), s.Names.EventsStream(), s.Names.MemoryStream()} {
-			if _, err := js.Stream(ctx, name); err != nil {
+			// A stream whose cluster is electing a leader answers
+			// nothing for a moment: ask again within the bound.
+			err := client.Ride(ctx, healthRide, func(ctx context.Context) error {
+				_, err := js.Stream(ctx, name)
+				return err
+			})
+			if err != nil {
 				r.Status, r.Streams[name] = "down", err.Error()
 				continue
 			}
@@ -68,6 +80,7 @@ func (s *Server) healthz(c echo.Context) error {
 	code := http.StatusOK
 	if r.Status == "down" {
 		code = http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", retryAfter)
 	}
 	return c.JSON(code, r)
 }

@@ -41,8 +41,12 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// handler serves the bridge's series and more's (nil: none).
+func (m *metrics) handler(more prometheus.Gatherer) http.Handler {
+	if more == nil {
+		return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	}
+	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, more}, promhttp.HandlerOpts{})
 }
 
 func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/bus"
@@ -87,6 +88,9 @@ type Server struct {
 	// once (default 32): each following stream holds a consumer of the
 	// events stream, whose number the kernel caps for everyone.
 	StreamsPerToken int
+	// MoreMetrics are series of other parts in this process, served on
+	// /metrics beside the bridge's (amf up's worker).
+	MoreMetrics prometheus.Gatherer
 
 	echo             *echo.Echo
 	streams          streamCounts
@@ -158,7 +162,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	if !s.MetricsOpen {
 		metricsAuth = append(metricsAuth, s.require(s.MetricsScope))
 	}
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()), metricsAuth...)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.MoreMetrics)), metricsAuth...)
 	s.routeConsole(e)
 	s.echo = e
 	return e, nil

@@ -40,7 +40,7 @@ func (s *Server) events(c echo.Context) error {
 	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
 	case err != nil:
-		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+		return unavailable(err)
 	}
 
 	h := c.Response().Header()

@@ -38,7 +38,8 @@ func (s *Server) submit(c echo.Context) error {
 	}
 	t, dup, err := s.Client.Submit(c.Request().Context(), t)
 	if err != nil {
-		// The message names the id and says to retry with it.
+		// Submit rode through an election as long as its bound allows;
+		// the message names the id and says to retry with it.
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
 	s.metrics.submitted.Inc()
@@ -95,7 +96,7 @@ func (s *Server) status(c echo.Context) error {
 	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
 	case err != nil:
-		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+		return unavailable(err)
 	}
 	return c.JSON(http.StatusOK, st)
 }

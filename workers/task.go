@@ -72,6 +72,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			log.Error("report refused task", "err", ferr)
 			_ = msg.NakWithDelay(time.Second)
 			return
+		} else if ferr == nil {
+			w.metrics.taskEnded(e)
 		}
 		_ = msg.Term()
 		return
@@ -121,6 +123,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	w.metrics.started.Inc()
 	stopProgress := w.keepInProgress(ctx, msg)
 	defer stopProgress()
 
@@ -144,6 +147,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(2 * time.Second)
 		return
 	}
+	w.metrics.taskEnded(final)
 	if err := msg.DoubleAck(storeCtx); err != nil {
 		log.Warn("ack task", "err", err)
 	}

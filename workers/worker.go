@@ -91,6 +91,7 @@ type Worker struct {
 	// running is set by the first Run; a Worker runs once.
 	running  atomic.Bool
 	inFlight atomic.Int64
+	metrics  *metrics
 }
 
 // NewWorker checks cfg, fills its defaults and returns the worker, ready
@@ -137,6 +138,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w.cfg = cfg
+	w.metrics = newMetrics(w)
 	return w, nil
 }
 

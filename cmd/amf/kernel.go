@@ -70,7 +70,7 @@ func runKernel(ctx context.Context, args []string) error {
 	var noProjector bool
 	f := newFlags("kernel", "kernel [flags]")
 	cf.bind(f)
-	f.bool(&noProjector, "no-status-projector", "AMF_NO_STATUS_PROJECTOR", false, "do not keep task status in the hot cache from this kernel (in a cluster, run it on one kernel)")
+	f.bool(&noProjector, "no-status-projector", "AMF_NO_STATUS_PROJECTOR", false, "do not keep task status in the hot cache from this kernel (in a cluster the kernels that do elect one by lease)")
 	c.bindState(f)
 	c.bindLog(f)
 	k.bind(f)

@@ -54,6 +54,7 @@ func runUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	br.MoreMetrics = wk.Metrics()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
 	g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })

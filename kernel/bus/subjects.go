@@ -92,3 +92,12 @@ const (
 // TokensBucket is the KV bucket of HTTP bearer tokens (hashes only):
 // AMF_TOKENS.
 func (n Names) TokensBucket() string { return n.upper() + "_TOKENS" }
+
+// LeasesBucket is the KV bucket of cluster-wide leases (one key per part
+// that must run once per cluster, such as the status projector):
+// AMF_LEASES.
+func (n Names) LeasesBucket() string { return n.upper() + "_LEASES" }
+
+// StatusLease is the lease key held by the kernel that runs the status
+// projector.
+func (n Names) StatusLease() string { return "status-projector" }

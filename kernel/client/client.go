@@ -31,6 +31,10 @@ type Client struct {
 	// (remote.go): parts with client or bridge credentials may not
 	// write the event stream themselves.
 	ViaAPI bool
+	// RideThrough bounds how long a call retries while the kernel's
+	// cluster elects a leader (ride.go); 0 is DefaultRideThrough, < 0
+	// fails at the first refusal.
+	RideThrough time.Duration
 
 	mu     sync.Mutex
 	events jetstream.Stream
@@ -70,14 +74,21 @@ func eventMsg(names bus.Names, e bus.Event, msgID string) *nats.Msg {
 }
 
 // Status returns what is known of a task: from the cache when it has it,
-// else folded from the task's events.
+// else folded from the task's events, riding through an election.
 func (c *Client) Status(ctx context.Context, id string) (bus.Status, error) {
-	if c.Cache != nil {
-		if s, err := c.Cache.Status(ctx, id); err == nil && s.ID != "" {
-			return s, nil
+	var st bus.Status
+	err := c.ride(ctx, func(ctx context.Context) error {
+		if c.Cache != nil {
+			if s, err := c.Cache.Status(ctx, id); err == nil && s.ID != "" {
+				st = s
+				return nil
+			}
 		}
-	}
-	return c.StatusFromEvents(ctx, id)
+		var err error
+		st, err = c.StatusFromEvents(ctx, id)
+		return err
+	})
+	return st, err
 }
 
 // StatusFromEvents rebuilds a task's status from the record of truth.
@@ -98,12 +109,21 @@ func (c *Client) StatusFromEvents(ctx context.Context, id string) (bus.Status, e
 	return st, nil
 }
 
-// LastEvent returns the newest event of a task, or ErrNotFound.
+// LastEvent returns the newest event of a task, or ErrNotFound (which
+// the stream's leader confirmed: see lastEventFromLeader).
 func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
-	if err := c.init(ctx); err != nil {
-		return bus.Event{}, err
-	}
-	e, err := c.Names.LastEvent(ctx, c.events, id)
+	var e bus.Event
+	err := c.ride(ctx, func(ctx context.Context) error {
+		if err := c.init(ctx); err != nil {
+			return err
+		}
+		var err error
+		e, err = c.Names.LastEvent(ctx, c.events, id)
+		if errors.Is(err, bus.ErrNoEvents) {
+			e, err = c.lastEventFromLeader(ctx, id)
+		}
+		return err
+	})
 	if errors.Is(err, bus.ErrNoEvents) {
 		return e, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}

@@ -31,20 +31,32 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 		return t, false, err
 	}
 	subject := c.Names.Submit(t.Policy)
-	reply, err := c.request(ctx, subject, t.Encode())
-	if errors.Is(err, nats.ErrPermissionViolation) {
+	// A try after one that got no answer may find that one's task: it
+	// is this submission, not a duplicate.
+	tries := 0
+	var s Submitted
+	err := c.ride(ctx, func(ctx context.Context) error {
+		tries++
+		reply, err := c.request(ctx, subject, t.Encode())
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(reply, &s); err != nil || s.ID == "" {
+			return fmt.Errorf("%w: submit answered %q", ErrUnavailable, reply)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, nats.ErrPermissionViolation):
 		return t, false, fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
 			ErrForbidden, bus.RuleGrant, t.Policy, t.Policy, t.Policy)
-	}
-	if err != nil {
+	case Transient(err):
+		return t, false, &SubmitError{ID: t.ID, Step: "submit", Err: err}
+	case err != nil:
 		return t, false, fmt.Errorf("submit task %s: %w", t.ID, err)
 	}
-	var s Submitted
-	if err := json.Unmarshal(reply, &s); err != nil || s.ID == "" {
-		return t, false, fmt.Errorf("%w: submit answered %q", ErrUnavailable, reply)
-	}
 	t.ID = s.ID
-	return t, s.Duplicate, nil
+	return t, s.Duplicate && tries == 1, nil
 }
 
 func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {

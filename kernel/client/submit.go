@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 type SubmitError struct {
 	// ID is the task's id, to retry with.
 	ID string
-	// Step is what failed: "record" (the accepted event) or "queue".
+	// Step is what failed: "record" (the accepted event), "queue", or
+	// "submit" (the request to the kernel's task API).
 	Step string
 	Err  error
 }
@@ -38,6 +40,10 @@ func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 // is answered with the existing task and dup = true, and nothing is
 // added to that task's events. A task that is not normalized yet is
 // normalized here; one decoded at the edge is not validated twice.
+//
+// During a leader election the submission is tried again within the
+// client's RideThrough bound; a try that finds its own earlier try's
+// record is not reported as a duplicate.
 func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
 	if t.Schedule != "" {
 		return t, false, c.Names.ErrScheduled()
@@ -48,11 +54,33 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	if err := t.Normalize(); err != nil {
 		return t, false, err
 	}
-	if err := c.init(ctx); err != nil {
-		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
-	}
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
+	}
+	tries := 0
+	err = c.ride(ctx, func(ctx context.Context) error {
+		tries++
+		var err error
+		task, dup, err = c.submitOnce(ctx, t)
+		if dup && tries > 1 && sameTask(task.Redacted(), t) {
+			dup = false
+		}
+		return err
+	})
+	if err != nil {
+		var se *SubmitError
+		if !errors.As(err, &se) {
+			err = &SubmitError{ID: t.ID, Step: "record", Err: err}
+		}
+		return t, false, err
+	}
+	return task, dup, nil
+}
+
+// submitOnce is one try of Submit.
+func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	if err := c.init(ctx); err != nil {
+		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
 	// The event shows the task without its env values; the queued task
 	// carries them to the worker.

@@ -16,6 +16,10 @@ import (
 // errStop ends a watch early without an error to the caller.
 var errStop = errors.New("stop watching")
 
+// errBehind is a read cut short by a replica that lags the stream's
+// leader; it passes within moments, so it is retried.
+var errBehind = fmt.Errorf("%w: a replica has not stored the task's newest events yet", ErrUnavailable)
+
 // RawEvent is one stored event as the stream holds it: relays pass Data
 // on without decoding it, which is most of their cost per token.
 type RawEvent struct {
@@ -75,13 +79,10 @@ type Stream struct {
 // Open looks up the task's newest event once. It returns ErrNotFound when
 // the task has no events at all.
 func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bool) (*Stream, error) {
-	if err := c.init(ctx); err != nil {
-		return nil, err
-	}
-	last, err := c.Names.LastEvent(ctx, c.events, id)
+	last, err := c.LastEvent(ctx, id)
 	switch {
-	case errors.Is(err, bus.ErrNoEvents):
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	case errors.Is(err, ErrNotFound):
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("watch %s: %w", id, err)
 	}
@@ -101,10 +102,41 @@ func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bo
 // What is stored already is read with batch direct gets, which leave
 // nothing on the server; only a task still running is then followed
 // with an ordered consumer, deleted when the reader goes.
+//
+// A read cut by a leader election or a reconnect goes on after the last
+// event passed to fn, within the client's RideThrough bound since the
+// last event read; fn's own errors are returned as they are.
 func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 	if s.ended {
 		return nil
 	}
+	bound := s.c.rideBound()
+	deadline := time.Now().Add(bound)
+	backoff := 100 * time.Millisecond
+	for {
+		var fnErr error
+		err := s.each1(ctx, func(r RawEvent) error {
+			if fnErr = fn(r); fnErr != nil {
+				return fnErr
+			}
+			s.afterSeq = r.Seq
+			deadline, backoff = time.Now().Add(bound), 100*time.Millisecond
+			return nil
+		})
+		if err == nil || fnErr != nil || ctx.Err() != nil || !Transient(err) || time.Now().Add(backoff).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+// each1 is one try of Each from s.afterSeq on.
+func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 	stop := false
 	wrapped := func(r RawEvent) error {
 		if err := fn(r); err != nil {
@@ -130,6 +162,11 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 		from = max(last, s.afterSeq)
 	}
 	if !s.follow {
+		if from < s.lastSeq {
+			// The replica that answered has not stored yet what Open
+			// saw: read again, from another one or later.
+			return errBehind
+		}
 		return nil
 	}
 	err := s.c.follow(ctx, s.id, from, wrapped)

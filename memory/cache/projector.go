@@ -28,8 +28,9 @@ const (
 // the cache is down the projector holds its position and retries; once
 // the cache answers again it rewrites every status it remembers and goes
 // on from where it stopped, so events published during the outage reach
-// the cache. Run it once per installation (or give each runner its own
-// Durable): one consumer keeps each task's events in order.
+// the cache. One projector may consume at a time, or two would fold one
+// task's events out of order: give each kernel of a cluster the same
+// Lease and only its holder projects; another takes over when it dies.
 type StatusProjector struct {
 	JS    jetstream.JetStream
 	Names bus.Names
@@ -41,7 +42,9 @@ type StatusProjector struct {
 	Remember int
 	// HealthEvery is how often an idle projector checks the cache.
 	HealthEvery time.Duration
-	Logger      *slog.Logger
+	// Lease, when set, makes Run project only while it holds the lease.
+	Lease  *Lease
+	Logger *slog.Logger
 
 	// projectStreaming folds streaming events too, as the projector did
 	// before it skipped them; kept for the benchmark that compares both.
@@ -87,8 +90,9 @@ func (p *StatusProjector) log() *slog.Logger {
 	return p.Logger
 }
 
-// Run projects until ctx ends; it returns nil then, or an error when the
-// event stream cannot be consumed at all.
+// Run projects until ctx ends; it returns nil then, or, without a Lease,
+// an error when the event stream cannot be consumed. With a Lease it
+// projects while it holds the lease and an error gives the lease up.
 func (p *StatusProjector) Run(ctx context.Context) error {
 	if p.JS == nil || p.Cache == nil {
 		return errors.New("status projector: JS and Cache are required")
@@ -99,7 +103,6 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 		return errors.New("status projector: already running")
 	}
 	p.started = true
-	p.known = map[string]*bus.Status{}
 	p.mu.Unlock()
 	if p.Durable == "" {
 		p.Durable = p.Names.StatusConsumer()
@@ -110,14 +113,19 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 	if p.HealthEvery <= 0 {
 		p.HealthEvery = DefaultHealthEvery
 	}
-	cons, err := p.JS.CreateOrUpdateConsumer(ctx, p.Names.EventsStream(), jetstream.ConsumerConfig{
-		Durable:       p.Durable,
-		Description:   "projects task status into the hot cache",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 1024,
-	})
+	if p.Lease != nil {
+		return p.Lease.Run(ctx, p.project1)
+	}
+	return p.project1(ctx)
+}
+
+// project1 is one term of projecting: what was remembered before may be
+// stale, since another holder may have projected meanwhile.
+func (p *StatusProjector) project1(ctx context.Context) error {
+	p.mu.Lock()
+	p.known, p.order = map[string]*bus.Status{}, nil
+	p.mu.Unlock()
+	cons, err := p.consumer(ctx)
 	if err != nil {
 		return fmt.Errorf("status projector: consumer: %w", err)
 	}
@@ -141,6 +149,45 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 		}
 		p.project(ctx, msg)
 	}
+}
+
+// consumer opens the durable consumer. Events a previous projector took
+// and never acknowledged (it died holding them) would come back only
+// after the ack wait, so the consumer then starts again after the last
+// event acknowledged: those already stored are skipped by their sequence.
+func (p *StatusProjector) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       p.Durable,
+		Description:   "projects task status into the hot cache",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 1024,
+	}
+	stream := p.Names.EventsStream()
+	// An existing consumer is taken as it is: one restarted from a
+	// sequence cannot be updated back to deliver all.
+	cons, err := p.JS.Consumer(ctx, stream, p.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cons, err = p.JS.CreateConsumer(ctx, stream, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if info.NumAckPending == 0 {
+		return cons, nil
+	}
+	floor := info.AckFloor.Stream
+	p.log().Info("status projector: taking over events left unacknowledged", "after", floor, "pending", info.NumAckPending)
+	if err := p.JS.DeleteConsumer(ctx, stream, p.Durable); err != nil {
+		return nil, err
+	}
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, floor+1
+	return p.JS.CreateConsumer(ctx, stream, cfg)
 }
 
 // idleCheck pings the cache while no event arrives, so health is known
