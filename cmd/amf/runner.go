@@ -13,12 +13,14 @@ type sandboxFlags struct {
 	backend  string
 	profiles string
 	profile  string
+	accel    string
 	// oneShot runs a single command: no pre-started inits.
 	oneShot bool
 }
 
 func (s *sandboxFlags) bind(f flags) {
-	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, or host (UNSAFE: no confinement, development only)")
+	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, microvm (a QEMU micro-VM per command: a guest kernel between command and host; no network profiles), or host (UNSAFE: no confinement, development only)")
+	f.str(&s.accel, "microvm-accel", "AMF_MICROVM_ACCEL", "auto", "microvm acceleration: kvm, tcg (software emulation), or auto (a probe boot under KVM, else TCG)")
 	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/profiles/profiles.yaml)")
 	f.str(&s.profile, "profile", "AMF_PROFILE", "", "policy profile (strict, network, trusted) of tasks that name none (default: the file's default, strict)")
 }
@@ -32,8 +34,10 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		DefaultProfile: s.profile,
 		Logger:         log,
 	}
+	cfg.MicroVM.Accel = s.accel
 	if s.oneShot {
 		cfg.WarmInits = -1
+		cfg.MicroVM.WarmGuests = -1
 	}
 	switch s.backend {
 	case "namespace", "":
@@ -42,6 +46,12 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 			return nil, nil, fmt.Errorf("sandbox: %w (run as root or enable user namespaces; --sandbox host runs unconfined for development)", err)
 		}
 		return nr, func() { _ = nr.Close() }, nil
+	case "microvm":
+		mr, err := sandbox.NewMicroVM(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
+		}
+		return mr, func() { _ = mr.Close() }, nil
 	case "host":
 		hr, err := sandbox.NewHost(cfg)
 		if err != nil {
@@ -49,5 +59,5 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		}
 		return hr, func() {}, nil
 	}
-	return nil, nil, fmt.Errorf("unknown sandbox backend %q: use namespace, or host (unsafe, development only)", s.backend)
+	return nil, nil, fmt.Errorf("unknown sandbox backend %q: use namespace, microvm, or host (unsafe, development only)", s.backend)
 }
