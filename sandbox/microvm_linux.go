@@ -154,8 +154,6 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := m.timeout(ctx, spec)
-	defer cancel()
 	lim := m.limits
 	task := microvm.Task{
 		Command:   spec.Command,
@@ -195,8 +193,15 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 			g.Close()
 			return Result{}, fmt.Errorf("%w: bind the work dir into the guest's share: %v", ErrStart, err)
 		}
-		defer unix.Unmount(sub, unix.MNT_DETACH)
 		task.WorkSub = "w"
+		defer func() {
+			// The machine is gone before the work dir leaves its
+			// share (Close removes nothing recursively).
+			g.Close()
+			unix.Unmount(sub, unix.MNT_DETACH)
+			os.Remove(sub)
+			os.Remove(g.Share)
+		}()
 	} else {
 		// Unprivileged: no bind mounts, so the guest boots now with the
 		// work dir itself as its share, and the command runs as the
@@ -206,8 +211,13 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		if g, err = microvm.Boot(ctx, m.spec, dir); err != nil {
 			return m.startError(ctx, start, err)
 		}
+		defer g.Close()
 	}
-	defer g.Close()
+	start = stopwatch(time.Now())
+	// The timeout is the command's: waiting for a warm guest to finish
+	// booting is bounded by the caller's context only.
+	ctx, cancel := m.timeout(ctx, spec)
+	defer cancel()
 
 	sink := newOutputSink(out, m.outputBudget(spec))
 	lines := [2]lineSplitter{{s: Stdout, sink: sink}, {s: Stderr, sink: sink}}

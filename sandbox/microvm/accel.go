@@ -36,8 +36,10 @@ type Choice struct {
 // (software emulation) if it does not come up.
 func ChooseAccel(ctx context.Context, gs GuestSpec, accel string) (Choice, error) {
 	switch accel {
-	case AccelKVM, AccelTCG:
+	case AccelKVM:
 		return Choice{Accel: accel}, nil
+	case AccelTCG:
+		return Choice{Accel: accel, Why: "software emulation was asked for"}, nil
 	case AccelAuto, "":
 	default:
 		return Choice{}, fmt.Errorf("microvm: unknown acceleration %q: use kvm, tcg or auto", accel)

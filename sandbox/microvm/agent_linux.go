@@ -190,6 +190,11 @@ func guestRoot() error {
 	if err := unix.Mount("share", "/share", "9p", unix.MS_NODEV|unix.MS_NOSUID, "trans=virtio,version=9p2000.L,msize=262144,cache=none"); err != nil {
 		return fmt.Errorf("mount the work share: %w", err)
 	}
+	// The initramfs's root is writable by all; only the work dir and
+	// /tmp are the command's.
+	if err := os.Chmod("/", 0o755); err != nil {
+		return fmt.Errorf("protect the root: %w", err)
+	}
 	if err := unix.Sethostname([]byte("amf-sandbox")); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
@@ -252,7 +257,9 @@ func runTask(port io.Writer, t Task) (Exit, error) {
 		fmt.Sprintf("--cpu=%d", t.CPUTime),
 		fmt.Sprintf("--fsize=%d", t.FileSize),
 		fmt.Sprintf("--nofile=%d", t.OpenFiles),
-		fmt.Sprintf("--nproc=%d", t.Processes),
+		// Above the cgroup's pids.max, which is the limit meant to stop
+		// a fork bomb and the one whose event names it.
+		fmt.Sprintf("--nproc=%d", 2*t.Processes),
 		"--", "/bin/bash", "-c", "--", t.Command}
 	cmd := exec.Command("/usr/bin/prlimit", args[1:]...)
 	cmd.Args[0] = "prlimit"

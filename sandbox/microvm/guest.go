@@ -210,7 +210,9 @@ func (g *Guest) runError(ctx context.Context, err error) error {
 // Pid is the host process of the guest's machine.
 func (g *Guest) Pid() int { return g.m.Pid() }
 
-// Close destroys the guest and removes its files.
+// Close destroys the guest and removes its files. Nothing is removed
+// recursively: a task's work dir may still be bound into the share, and
+// it is not the guest's to delete.
 func (g *Guest) Close() {
 	if g.m != nil {
 		g.m.Kill()
@@ -219,5 +221,7 @@ func (g *Guest) Close() {
 	if g.conn != nil {
 		g.conn.Close()
 	}
-	os.RemoveAll(g.dir)
+	for _, p := range []string{"agent.sock", "console.log", "share/w", "share", ""} {
+		os.Remove(filepath.Join(g.dir, p))
+	}
 }

@@ -5,6 +5,7 @@ package microvm
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type Pool struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	ctx    context.Context
+	// waiting counts booted guests held by booters, not yet taken.
+	waiting atomic.Int32
 	// OnBoot, when set before Start, is called after every boot.
 	OnBoot func(g *Guest, err error)
 }
@@ -50,8 +53,14 @@ func (p *Pool) booter() {
 		if p.OnBoot != nil && p.ctx.Err() == nil {
 			p.OnBoot(g, err)
 		}
+		if err == nil {
+			p.waiting.Add(1)
+		}
 		select {
 		case p.ready <- booted{g, err}:
+			if err == nil {
+				p.waiting.Add(-1)
+			}
 		case <-p.ctx.Done():
 			if g != nil {
 				g.Close()
@@ -83,6 +92,9 @@ func (p *Pool) Get(ctx context.Context) (*Guest, error) {
 		return nil, ErrClosed
 	}
 }
+
+// Waiting is how many booted guests wait to be taken.
+func (p *Pool) Waiting() int { return int(p.waiting.Load()) }
 
 // Close stops booting and destroys the guests that were waiting.
 func (p *Pool) Close() {
