@@ -66,6 +66,10 @@ const microVMNetProfile = `  net:
     description: with network
     network: true
     rules: [syntax]
+  vm:
+    description: runs in a micro-VM whatever the runner
+    backend: microvm
+    rules: [syntax]
 `
 
 func microVMRun(t *testing.T, spec Spec) (Result, string) {
@@ -228,5 +232,46 @@ func TestMicroVMLimits(t *testing.T) {
 				t.Errorf("timed out %v, signal %q; want killed by the timeout", res.TimedOut, res.Signal)
 			}
 		})
+	}
+}
+
+// A profile that names the microvm backend sends its commands to a
+// guest while the others run in the namespace backend: the guest runs
+// its own kernel, Debian's, not the host's.
+func TestSelectRoutesByProfile(t *testing.T) {
+	t.Parallel()
+	vm := microVMRunner(t)
+	pf := filepath.Join(t.TempDir(), "profiles.yaml")
+	if err := os.WriteFile(pf, []byte(escapeProfiles+microVMNetProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{StateDir: t.TempDir(), ProfilesFile: pf, WarmInits: -1}
+	ns, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if _, err := NewSelect(cfg, ns, nil); !errors.Is(err, ErrBadProfiles) {
+		t.Errorf("a select runner without the microvm backend a profile names: %v, want ErrBadProfiles", err)
+	}
+	sel, err := NewSelect(cfg, ns, map[string]Runner{"microvm": vm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var host unix.Utsname
+	unix.Uname(&host)
+	hostRelease := unix.ByteSliceToString(host.Release[:])
+	for _, tc := range []struct{ profile, want string }{
+		{"vm", vm.spec.Image.Version},
+		{"bare", hostRelease},
+	} {
+		var c collector
+		res, err := sel.Run(t.Context(), Spec{Command: "uname -r", Profile: tc.profile, Timeout: 2 * time.Minute}, c.out)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("profile %s: %+v %v", tc.profile, res, err)
+		}
+		if got := c.text(); got != "stdout: "+tc.want {
+			t.Errorf("profile %s ran on kernel %q, want %q", tc.profile, got, tc.want)
+		}
 	}
 }

@@ -39,7 +39,51 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		cfg.WarmInits = -1
 		cfg.MicroVM.WarmGuests = -1
 	}
-	switch s.backend {
+	r, close, err = s.backendRunner(s.backend, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Profiles may name a backend of their own (backend: microvm): their
+	// commands run there, the rest in the chosen one.
+	pol, err := sandbox.LoadPolicy(s.profiles)
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	by := map[string]sandbox.Runner{}
+	closers := []func(){close}
+	for _, name := range pol.Backends() {
+		if name == r.Name() {
+			continue
+		}
+		br, bclose, err := s.backendRunner(name, cfg)
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+			return nil, nil, fmt.Errorf("a profile runs in the %s backend: %w", name, err)
+		}
+		by[name], closers = br, append(closers, bclose)
+	}
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if len(by) == 0 {
+		return r, closeAll, nil
+	}
+	sel, err := sandbox.NewSelect(cfg, r, by)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return sel, closeAll, nil
+}
+
+// backendRunner builds one backend by name.
+func (s *sandboxFlags) backendRunner(backend string, cfg sandbox.Config) (sandbox.Runner, func(), error) {
+	switch backend {
 	case "namespace", "":
 		nr, err := sandbox.New(cfg)
 		if err != nil {
@@ -59,5 +103,5 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		}
 		return hr, func() {}, nil
 	}
-	return nil, nil, fmt.Errorf("unknown sandbox backend %q: use namespace, microvm, or host (unsafe, development only)", s.backend)
+	return nil, nil, fmt.Errorf("unknown sandbox backend %q: use namespace, microvm, or host (unsafe, development only)", backend)
 }

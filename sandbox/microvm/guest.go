@@ -24,7 +24,8 @@ type GuestSpec struct {
 	// Dir is where each guest keeps its socket, console log and work
 	// share (Dir/<id>/).
 	Dir string
-	// BootTimeout bounds a boot; zero means 60 s.
+	// BootTimeout bounds a boot; zero means 2 minutes (software
+	// emulation on a loaded host is that slow).
 	BootTimeout time.Duration
 }
 
@@ -76,7 +77,7 @@ func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
 	defer ln.Close()
 	timeout := gs.BootTimeout
 	if timeout <= 0 {
-		timeout = 60 * time.Second
+		timeout = 2 * time.Minute
 	}
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -133,14 +134,16 @@ func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
 }
 
 func (g *Guest) bootError(ctx context.Context, exited chan struct{}, took time.Duration, what string) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ErrBoot, ctx.Err())
+	}
 	why := "timed out"
+	// The agent's socket closes as the machine exits; give the exit a
+	// moment to be seen, for the message.
 	select {
 	case <-exited:
 		why = "the machine exited"
-	default:
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", ErrBoot, ctx.Err())
-		}
+	case <-time.After(500 * time.Millisecond):
 	}
 	return fmt.Errorf("%w after %v: %s (%s); console: %s", ErrBoot, took.Round(time.Millisecond), what, why, g.consoleTail())
 }

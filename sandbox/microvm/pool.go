@@ -48,12 +48,22 @@ func (p *Pool) Start() {
 
 func (p *Pool) booter() {
 	defer p.wg.Done()
+	failed := 0
 	for p.ctx.Err() == nil {
 		g, err := Boot(p.ctx, p.spec, "")
 		if p.OnBoot != nil && p.ctx.Err() == nil {
 			p.OnBoot(g, err)
 		}
-		if err == nil {
+		if err != nil {
+			failed++
+			// One failed boot is retried at once (an emulated boot on
+			// a loaded host can miss its deadline); a second in a row
+			// is reported to whoever waits for a guest.
+			if failed < 2 {
+				continue
+			}
+		} else {
+			failed = 0
 			p.waiting.Add(1)
 		}
 		select {

@@ -69,7 +69,7 @@ func (q *QEMU) Launch(ctx context.Context, m MachineSpec) (Machine, error) {
 
 func (q *QEMU) args(m MachineSpec) []string {
 	cmdline := append([]string{
-		"console=ttyS0", "quiet", "loglevel=3", "panic=-1", "reboot=t",
+		"console=ttyS0", "quiet", "loglevel=4", "panic=-1", "reboot=t",
 		// Without it the kernel calibrates the TSC against a timer that
 		// emulation makes erratic, and some boots hang at "Marking TSC
 		// unstable".
