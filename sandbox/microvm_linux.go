@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,11 +24,10 @@ import (
 // limits; the command runs unprivileged inside under a cgroup and
 // rlimits. The same validation as every backend comes first.
 //
-// As root the runner keeps guests booted ahead of need (a warm pool);
+// It needs root. It keeps guests booted ahead of need (a warm pool);
 // each serves one command and is destroyed.
 type MicroVMRunner struct {
 	*base
-	root   bool
 	idBase uint32
 	spec   microvm.GuestSpec
 	pool   *microvm.Pool
@@ -67,15 +68,21 @@ func NewMicroVM(cfg Config) (*MicroVMRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
-	m := &MicroVMRunner{base: b, root: os.Geteuid() == 0, idBase: cfg.HostIDBase, mounts: map[string]bool{}}
+	if os.Geteuid() != 0 {
+		// The work dir is a tmpfs of its own bound into a booted
+		// guest's share: both are mounts.
+		return nil, fmt.Errorf("%w: the microvm backend needs root, to give each work dir its own file system and bind it into a booted guest", ErrUnsupported)
+	}
+	m := &MicroVMRunner{base: b, idBase: cfg.HostIDBase, mounts: map[string]bool{}}
 	if m.idBase == 0 {
 		m.idBase = 1_800_000_000
 	}
+	removeStaleGuests(filepath.Join(dir, "guests"))
 	m.spec = microvm.GuestSpec{
 		Image:     img,
 		MemoryMiB: int(m.limits.Memory>>20) + guestOverheadMiB,
 		CPUs:      int(math.Ceil(m.limits.CPUs)),
-		Dir:       filepath.Join(dir, "guests"),
+		Dir:       filepath.Join(dir, "guests", "run-"+strconv.Itoa(os.Getpid())),
 	}
 	choice, err := microvm.ChooseAccel(context.Background(), m.spec, cfg.MicroVM.Accel)
 	if err != nil {
@@ -92,7 +99,7 @@ func NewMicroVM(cfg Config) (*MicroVMRunner, error) {
 	if warm == 0 {
 		warm = 1
 	}
-	if !m.root || warm < 0 {
+	if warm < 0 {
 		warm = 0
 	}
 	m.pool = microvm.NewPool(m.spec, warm)
@@ -167,52 +174,40 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		Tmp:       lim.Tmp,
 	}
 	start := stopwatch(time.Now())
-	var g *microvm.Guest
-	if m.root {
-		// What the command writes in the guest lands on the host owned
-		// by an otherwise unused id (9p passes ownership through).
-		task.UID, task.GID = int(m.idBase)+sandboxUID, int(m.idBase)+sandboxUID
-		if spec.WorkDir == "" {
-			defer m.Release(dir)
-		}
-		if err := m.workFS(dir, task.UID); err != nil {
-			cleanup()
-			return Result{}, err
-		}
-		if g, err = m.pool.Get(ctx); err != nil {
-			return m.startError(ctx, start, err)
-		}
-		// A warm guest exports a directory of its own; the task's work
-		// dir is bound into it now, and the guest reaches it by name.
-		sub := filepath.Join(g.Share, "w")
-		if err := os.Mkdir(sub, 0o755); err != nil {
-			g.Close()
-			return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
-		}
-		if err := unix.Mount(dir, sub, "", unix.MS_BIND, ""); err != nil {
-			g.Close()
-			return Result{}, fmt.Errorf("%w: bind the work dir into the guest's share: %v", ErrStart, err)
-		}
-		task.WorkSub = "w"
-		defer func() {
-			// The machine is gone before the work dir leaves its
-			// share (Close removes nothing recursively).
-			g.Close()
-			unix.Unmount(sub, unix.MNT_DETACH)
-			os.Remove(sub)
-			os.Remove(g.Share)
-		}()
-	} else {
-		// Unprivileged: no bind mounts, so the guest boots now with the
-		// work dir itself as its share, and the command runs as the
-		// worker's own uid so what it writes stays the worker's.
-		defer cleanup()
-		task.UID, task.GID = os.Geteuid(), os.Getegid()
-		if g, err = microvm.Boot(ctx, m.spec, dir); err != nil {
-			return m.startError(ctx, start, err)
-		}
-		defer g.Close()
+	// What the command writes in the guest lands on the host owned by an
+	// otherwise unused id (9p passes ownership through).
+	task.UID, task.GID = int(m.idBase)+sandboxUID, int(m.idBase)+sandboxUID
+	if spec.WorkDir == "" {
+		defer m.Release(dir)
 	}
+	if err := m.workFS(dir, task.UID); err != nil {
+		cleanup()
+		return Result{}, err
+	}
+	g, err := m.pool.Get(ctx)
+	if err != nil {
+		return m.startError(ctx, start, err)
+	}
+	// A warm guest exports a directory of its own; the task's work
+	// dir is bound into it now, and the guest reaches it by name.
+	sub := filepath.Join(g.Share, "w")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		g.Close()
+		return Result{}, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	if err := unix.Mount(dir, sub, "", unix.MS_BIND, ""); err != nil {
+		g.Close()
+		return Result{}, fmt.Errorf("%w: bind the work dir into the guest's share: %v", ErrStart, err)
+	}
+	task.WorkSub = "w"
+	defer func() {
+		// The machine is gone before the work dir leaves its
+		// share (Close removes nothing recursively).
+		g.Close()
+		unix.Unmount(sub, unix.MNT_DETACH)
+		os.Remove(sub)
+		os.Remove(g.Share)
+	}()
 	start = stopwatch(time.Now())
 	// The timeout is the command's: waiting for a warm guest to finish
 	// booting is bounded by the caller's context only.
@@ -254,7 +249,7 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 	case res.Signal == unix.SIGXFSZ.String():
 		res.LimitHit = "file_size"
 	}
-	if m.root && res.LimitHit == "" {
+	if res.LimitHit == "" {
 		if full := workFull(dir); full != "" {
 			res.LimitHit = full
 			sink.note(fmt.Sprintf("[amf: the work dir is full: its %s limit is reached]", full))
@@ -263,9 +258,6 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 	res.Truncated, res.LateOutput = sink.finish()
 	if res.Truncated && res.LimitHit == "" {
 		res.LimitHit = "output"
-	}
-	if !m.root {
-		res.Unenforced = []string{"work_dir"}
 	}
 	return res, nil
 }
@@ -339,5 +331,28 @@ func (l *lineSplitter) flush() {
 	if len(l.buf) > 0 {
 		l.sink.line(l.s, l.buf)
 		l.buf = nil
+	}
+}
+
+// removeStaleGuests removes what the guests of runners whose process
+// is gone (a crash) left, under guests/run-<pid>: a work dir still bound
+// into a share is unbound first, so it is not deleted with the guest.
+func removeStaleGuests(dir string) {
+	runs, _ := os.ReadDir(dir)
+	for _, r := range runs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(r.Name(), "run-"))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+			continue
+		}
+		guests, _ := os.ReadDir(filepath.Join(dir, r.Name()))
+		for _, g := range guests {
+			sub := filepath.Join(dir, r.Name(), g.Name(), "share", "w")
+			for unix.Unmount(sub, unix.MNT_DETACH) == nil {
+			}
+		}
+		os.RemoveAll(filepath.Join(dir, r.Name()))
 	}
 }
