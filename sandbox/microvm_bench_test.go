@@ -82,7 +82,7 @@ func BenchmarkMicroVM(b *testing.B) {
 		var boot time.Duration
 		b.ResetTimer()
 		for range b.N {
-			g, err := microvm.Boot(context.Background(), gs, "")
+			g, err := microvm.Boot(context.Background(), gs)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -51,7 +51,7 @@ func ChooseAccel(ctx context.Context, gs GuestSpec, accel string) (Choice, error
 	f.Close()
 	gs.Launcher = &QEMU{Accel: AccelKVM}
 	gs.BootTimeout = ProbeTimeout
-	g, err := Boot(ctx, gs, "")
+	g, err := Boot(ctx, gs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Choice{}, ctx.Err()

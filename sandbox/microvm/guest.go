@@ -42,10 +42,10 @@ type Guest struct {
 	used     bool
 }
 
-// Boot starts a guest and waits until its agent is ready. share is the
-// host directory the guest sees as its work share; empty makes one
-// under the guest's own directory.
-func Boot(ctx context.Context, gs GuestSpec, share string) (*Guest, error) {
+// Boot starts a guest and waits until its agent is ready. The guest's
+// work share is a directory of its own (Guest.Share), into which a
+// task's work dir is placed.
+func Boot(ctx context.Context, gs GuestSpec) (*Guest, error) {
 	if err := os.MkdirAll(gs.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("microvm: make the guests dir: %w", err)
 	}
@@ -53,12 +53,10 @@ func Boot(ctx context.Context, gs GuestSpec, share string) (*Guest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("microvm: make the guest dir: %w", err)
 	}
-	if share == "" {
-		share = filepath.Join(dir, "share")
-		if err := os.Mkdir(share, 0o755); err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("microvm: make the work share: %w", err)
-		}
+	share := filepath.Join(dir, "share")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("microvm: make the work share: %w", err)
 	}
 	g := &Guest{dir: dir, Share: share}
 	if err := g.boot(ctx, gs); err != nil {

@@ -39,7 +39,7 @@ var testTask = Task{UID: 1800001000, GID: 1800001000, Memory: 256 << 20, Process
 func TestBootAndRun(t *testing.T) {
 	img, dir := testImage(t)
 	gs := GuestSpec{Image: img, Launcher: &QEMU{Accel: AccelTCG}, MemoryMiB: 384, CPUs: 1, Dir: dir}
-	g, err := Boot(context.Background(), gs, "")
+	g, err := Boot(context.Background(), gs)
 	if err != nil {
 		t.Fatal(err)
 	}

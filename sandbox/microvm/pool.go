@@ -50,7 +50,7 @@ func (p *Pool) booter() {
 	defer p.wg.Done()
 	failed := 0
 	for p.ctx.Err() == nil {
-		g, err := Boot(p.ctx, p.spec, "")
+		g, err := Boot(p.ctx, p.spec)
 		if p.OnBoot != nil && p.ctx.Err() == nil {
 			p.OnBoot(g, err)
 		}
@@ -91,7 +91,7 @@ func (p *Pool) booter() {
 // booting if none is ready; a pool of size 0 boots one now.
 func (p *Pool) Get(ctx context.Context) (*Guest, error) {
 	if p.size == 0 {
-		return Boot(ctx, p.spec, "")
+		return Boot(ctx, p.spec)
 	}
 	select {
 	case b := <-p.ready:
