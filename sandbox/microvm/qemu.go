@@ -84,8 +84,14 @@ func (q *QEMU) args(m MachineSpec) []string {
 	if q.Accel == "kvm" {
 		cpu = "host"
 	}
+	accel := q.Accel
+	if accel == AccelTCG {
+		// The translation cache grows to 1 GiB by default; a guest that
+		// runs one command needs a fraction of it.
+		accel += ",tb-size=64"
+	}
 	args := []string{
-		"-M", machine, "-accel", q.Accel, "-cpu", cpu,
+		"-M", machine, "-accel", accel, "-cpu", cpu,
 		"-m", strconv.Itoa(m.MemoryMiB), "-smp", strconv.Itoa(max(m.CPUs, 1)),
 		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
 		"-serial", "stdio",
