@@ -67,7 +67,15 @@ func Boot(ctx context.Context, gs GuestSpec) (*Guest, error) {
 }
 
 func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
-	sock := filepath.Join(g.dir, "agent.sock")
+	// A socket path is limited to 108 bytes and state dirs can be
+	// deeper: the socket is named through the guest dir's descriptor,
+	// and QEMU, started in that dir, connects to it by its relative name.
+	dirf, err := os.Open(g.dir)
+	if err != nil {
+		return fmt.Errorf("microvm: open the guest dir: %w", err)
+	}
+	defer dirf.Close()
+	sock := fmt.Sprintf("/proc/self/fd/%d/agent.sock", dirf.Fd())
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		return fmt.Errorf("microvm: listen for the agent: %w", err)
@@ -86,7 +94,8 @@ func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
 		Image:       gs.Image,
 		MemoryMiB:   gs.MemoryMiB,
 		CPUs:        gs.CPUs,
-		AgentSocket: sock,
+		Dir:         g.dir,
+		AgentSocket: "agent.sock",
 		Console:     filepath.Join(g.dir, "console.log"),
 		Shares: []Share{
 			{Tag: "usr", Path: "/usr", ReadOnly: true},

@@ -34,8 +34,10 @@ type MachineSpec struct {
 	CPUs      int
 	// Shares are host directories the guest mounts over 9p by tag.
 	Shares []Share
-	// AgentSocket is a unix socket the host listens on; the machine
-	// connects its agent port (virtio-serial) to it.
+	// Dir is the machine process's working directory.
+	Dir string
+	// AgentSocket is a unix socket the host listens on, relative to
+	// Dir; the machine connects its agent port (virtio-serial) to it.
 	AgentSocket string
 	// Console is a file that receives the guest's console (its kernel
 	// log), for the error when a boot fails.

@@ -53,6 +53,7 @@ func (q *QEMU) Launch(ctx context.Context, m MachineSpec) (Machine, error) {
 	defer console.Close()
 	cmd := exec.Command(bin, q.args(m)...)
 	cmd.Stdout, cmd.Stderr = console, console
+	cmd.Dir = m.Dir
 	// The machine dies with the process that owns it, even if that one
 	// is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -106,7 +107,8 @@ func (q *QEMU) args(m MachineSpec) []string {
 	}
 	for i, s := range m.Shares {
 		id := "fs" + strconv.Itoa(i)
-		fsdev := "local,id=" + id + ",path=" + s.Path + ",security_model=passthrough"
+		// A comma inside an option value is written twice.
+		fsdev := "local,id=" + id + ",path=" + strings.ReplaceAll(s.Path, ",", ",,") + ",security_model=passthrough"
 		if s.ReadOnly {
 			fsdev += ",readonly=on"
 		}
