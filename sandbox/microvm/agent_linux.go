@@ -36,8 +36,7 @@ func MaybeGuest() {
 	err := runAgent()
 	fmt.Fprintf(os.Stderr, "amf guest agent: %v\n", err)
 	unix.Sync()
-	// Without ACPI a restart is how a microvm guest ends: QEMU runs
-	// with -no-reboot and exits.
+	// QEMU runs with -no-reboot: a restart ends the machine.
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	os.Exit(1)
 }
@@ -57,12 +56,6 @@ func runAgent() error {
 	if err := guestRoot(); err != nil {
 		writeFrame(port, frameFail, []byte(err.Error()))
 		return err
-	}
-	if err := os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory +pids +cpu"), 0); err != nil {
-		return fmt.Errorf("enable cgroup controllers: %w", err)
-	}
-	if err := os.Mkdir(cgroupDir, 0o755); err != nil {
-		return fmt.Errorf("make the command's cgroup: %w", err)
 	}
 	// The guest's page cache starts cold and /usr comes over 9p: run
 	// the shell once now, off the task's time, so bash and its
@@ -181,8 +174,10 @@ func findPort() (*os.File, error) {
 	return nil, fmt.Errorf("no virtio-serial port named %s (virtio devices: %v; boot arguments: %s)", agentPort, devs, cmdline)
 }
 
-// guestRoot mounts the host's /usr read-only and replaces the agent's
-// own library directories with the host's merged-/usr links.
+// guestRoot prepares what every task finds: the host's /usr read-only
+// (the agent's own library directories replaced by the merged-/usr
+// links), the work share, a root only root may write, the command's
+// cgroup, the hostname and the loopback device.
 func guestRoot() error {
 	opts := "trans=virtio,version=9p2000.L,msize=262144,cache=loose"
 	if err := unix.Mount("usr", "/usr", "9p", unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, opts); err != nil {
@@ -204,6 +199,12 @@ func guestRoot() error {
 	// /tmp are the command's.
 	if err := os.Chmod("/", 0o755); err != nil {
 		return fmt.Errorf("protect the root: %w", err)
+	}
+	if err := os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory +pids +cpu"), 0); err != nil {
+		return fmt.Errorf("enable cgroup controllers: %w", err)
+	}
+	if err := os.Mkdir(cgroupDir, 0o755); err != nil {
+		return fmt.Errorf("make the command's cgroup: %w", err)
 	}
 	if err := unix.Sethostname([]byte("amf-sandbox")); err != nil {
 		return fmt.Errorf("set hostname: %w", err)

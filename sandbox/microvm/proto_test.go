@@ -26,3 +26,22 @@ func TestFrames(t *testing.T) {
 		t.Errorf("oversized frame: %v, want ErrAgent", err)
 	}
 }
+
+// FuzzReadFrame: whatever a guest sends, reading frames neither panics
+// nor allocates past the frame limit.
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte{frameStdout, 0, 0, 0, 3, 'h', 'i', '\n'})
+	f.Add([]byte{frameExit, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		for {
+			_, p, err := readFrame(r)
+			if err != nil {
+				return
+			}
+			if len(p) > maxFrame {
+				t.Fatalf("frame of %d bytes", len(p))
+			}
+		}
+	})
+}
