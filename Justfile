@@ -24,6 +24,11 @@ deps:
     command -v ps >/dev/null || need+=(procps)
     command -v unshare >/dev/null || need+=(util-linux)
     command -v bash >/dev/null || need+=(bash)
+    # the microvm sandbox backend: QEMU's microvm machine, a Debian guest
+    # kernel with 9p modules (not the cloud kernel), xz to unpack it
+    command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+    ls /lib/modules/*/kernel/fs/9p/9p.ko >/dev/null 2>&1 || need+=(linux-image-amd64)
+    command -v xz >/dev/null || need+=(xz-utils)
     # shells whose completion scripts (amf completion) are tested
     command -v zsh >/dev/null || need+=(zsh)
     command -v fish >/dev/null || need+=(fish)

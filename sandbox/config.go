@@ -32,6 +32,9 @@ type Config struct {
 	// nameserver of the host's /etc/resolv.conf. It may be on the host's
 	// loopback.
 	DNS string
+	// MicroVM configures the micro-VM backend; other backends ignore
+	// it.
+	MicroVM MicroVMConfig
 	// Logger receives warnings (unavailable limits, the unsafe backend).
 	Logger *slog.Logger
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/amf-os/amf/sandbox/microvm"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,6 +58,8 @@ type rlimit struct {
 // test binaries in TestMain), because confinement re-executes the binary
 // itself, as runc does.
 func MaybeInit() {
+	// A micro-VM guest's init is this binary too (see sandbox/microvm).
+	microvm.MaybeGuest()
 	maybeSpawner()
 	if os.Getenv(initEnv) != "1" || len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return

@@ -24,6 +24,9 @@ type Profile struct {
 	Rules         []string `yaml:"rules"`
 	DenyCommands  []string `yaml:"deny_commands"`
 	AllowCommands []string `yaml:"allow_commands"`
+	// Backend names the execution backend the profile's commands run
+	// in (namespace, microvm); empty means the runner's own. See Select.
+	Backend string `yaml:"backend"`
 
 	rules map[string]bool
 	deny  map[string]bool
@@ -85,6 +88,11 @@ func ParsePolicy(data []byte) (*Policy, error) {
 			}
 			p.rules[r] = true
 		}
+		switch p.Backend {
+		case "", "namespace", "microvm":
+		default:
+			return nil, fmt.Errorf("%w: profile %q: unknown backend %q: use namespace or microvm", ErrBadProfiles, name, p.Backend)
+		}
 		p.deny = set(p.DenyCommands...)
 		p.allow = set(p.AllowCommands...)
 	}
@@ -135,6 +143,20 @@ func (p *Policy) Profile(name string) (*Profile, error) {
 		return nil, &Refusal{Rule: RuleProfile, Reason: fmt.Sprintf("unknown profile %q; known profiles: %s", name, strings.Join(p.Names(), ", "))}
 	}
 	return pr, nil
+}
+
+// Backends lists the backends profiles name, sorted, without repeats.
+func (p *Policy) Backends() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, pr := range p.profiles {
+		if pr.Backend != "" && !seen[pr.Backend] {
+			seen[pr.Backend] = true
+			out = append(out, pr.Backend)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Names lists the profiles, sorted.

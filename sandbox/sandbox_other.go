@@ -29,3 +29,22 @@ func (n *NamespaceRunner) Run(context.Context, Spec, OutputFunc) (Result, error)
 
 // Close implements io.Closer.
 func (n *NamespaceRunner) Close() error { return nil }
+
+// MicroVMRunner is unavailable outside Linux.
+type MicroVMRunner struct{ *base }
+
+// NewMicroVM reports that the micro-VM backend is a Linux feature.
+func NewMicroVM(cfg Config) (*MicroVMRunner, error) {
+	return nil, fmt.Errorf("%w: micro-VMs need Linux, this is %s", ErrUnsupported, runtime.GOOS)
+}
+
+// Name implements Runner.
+func (m *MicroVMRunner) Name() string { return "microvm" }
+
+// Run implements Runner.
+func (m *MicroVMRunner) Run(context.Context, Spec, OutputFunc) (Result, error) {
+	return Result{}, ErrUnsupported
+}
+
+// Close implements io.Closer.
+func (m *MicroVMRunner) Close() error { return nil }
