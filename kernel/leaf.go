@@ -43,12 +43,16 @@ type Leaf struct {
 	CA string
 	// AccountJWT is the path of the account's JWT.
 	AccountJWT string
+	// JSDomain is the kernels' JetStream domain (default
+	// DefaultJSDomain): local JetStream calls are sent there.
+	JSDomain string
 	// ServerName names the leaf (default: the hostname).
 	ServerName string
 	Logger     *slog.Logger
 	NATSLogs   bool
 
-	ns *server.Server
+	ns      *server.Server
+	account string
 }
 
 // Start runs the leaf; it returns once local clients can connect, which
@@ -69,6 +73,10 @@ func (l *Leaf) Start() error {
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
 		return fmt.Errorf("start leaf: %w: not ready after 30s (is %s free?)", ErrNotReady, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	}
+	if err := l.mapJetStream(ns); err != nil {
+		ns.Shutdown()
+		return err
 	}
 	l.ns = ns
 	l.logger().Info("leaf ready", "client_url", ns.ClientURL(), "remotes", strings.Join(l.Remotes, ","))
@@ -126,6 +134,7 @@ func (l *Leaf) options() (*server.Options, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.account = account
 	remote := &server.RemoteLeafOpts{LocalAccount: account, Credentials: l.Creds}
 	for _, raw := range l.Remotes {
 		u, err := url.Parse(raw)
@@ -185,11 +194,34 @@ func (l *Leaf) trust(opts *server.Options) (string, error) {
 	}
 	opts.TrustedOperators = []*jwt.OperatorClaims{op}
 	opts.AccountResolver = res
-	// nats-server denies JetStream API traffic across a leaf unless it is
-	// told where that account's JetStream is: the kernels', with no
-	// domain (the leaf has none of its own).
-	opts.JsAccDefaultDomain = map[string]string{ac.Subject: ""}
 	return ac.Subject, nil
+}
+
+// mapJetStream sends the site's JetStream calls to the kernels' domain
+// (see DefaultJSDomain). nats-server's own default_js_domain does this
+// only for accounts without JetStream, and the account's JWT grants it.
+func (l *Leaf) mapJetStream(ns *server.Server) error {
+	acc, err := ns.LookupAccount(l.account)
+	if err != nil {
+		return fmt.Errorf("start leaf: account: %w", err)
+	}
+	d := l.JSDomain
+	if d == "" {
+		d = DefaultJSDomain
+	}
+	api := "$JS." + d + ".API."
+	for _, src := range []string{"$JS.API.INFO", "$JS.API.STREAM.>", "$JS.API.CONSUMER.>", "$JS.API.DIRECT.>",
+		"$JS.API.META.>", "$JS.API.SERVER.>", "$JS.API.ACCOUNT.>"} {
+		if err := acc.AddMapping(src, api+strings.TrimPrefix(src, "$JS.API.")); err != nil {
+			return fmt.Errorf("start leaf: map %s: %w", src, err)
+		}
+	}
+	for _, src := range []string{"$KV.>", "$OBJ.>"} {
+		if err := acc.AddMapping(src, api+src); err != nil {
+			return fmt.Errorf("start leaf: map %s: %w", src, err)
+		}
+	}
+	return nil
 }
 
 func (l *Leaf) logger() *slog.Logger {

@@ -113,6 +113,12 @@ func TestLeafCarriesAWorkerOutboundOnly(t *testing.T) {
 	if err != nil || got.Type != bus.EventAssigned {
 		t.Fatalf("the kernel has %+v, %v", got, err)
 	}
+	// What a worker reads before it runs a task: the task's newest event,
+	// by a direct get that any replica answers.
+	got, err = names.LastEvent(ctx, mustStream(t, ctx, js, names.EventsStream()), "via-leaf")
+	if err != nil || got.Type != bus.EventAssigned {
+		t.Fatalf("through the leaf: %+v, %v", got, err)
+	}
 
 	// From the attacker's side: no credential, no entry.
 	if c, err := nats.Connect(l.ClientURL()); err == nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -45,4 +47,44 @@ func secureLeafnodes(opts *server.Options, tc *tls.Config) {
 	}
 	opts.LeafNode.TLSConfig = tc.Clone()
 	opts.LeafNode.TLSTimeout = opts.TLSTimeout
+}
+
+// DefaultJSDomain is the JetStream domain of kernels that accept
+// leafnodes. nats-server keeps the plain JetStream API ($JS.API.>, $KV.>)
+// from crossing a leafnode of an account; a leaf reaches the kernels'
+// JetStream under the domain's name instead ($JS.amf.API.>), which the
+// kernels map back. Clients connected to a kernel see no difference.
+const DefaultJSDomain = "amf"
+
+// leafDomain names the kernels' JetStream domain when they accept
+// leafnodes, unless the configuration file names one.
+func leafDomain(opts *server.Options) {
+	if opts.LeafNode.Port != 0 && opts.JetStreamDomain == "" {
+		opts.JetStreamDomain = DefaultJSDomain
+	}
+}
+
+// jsDomainAlias is the domain-qualified form of a JetStream API subject
+// (any domain), or "" for a subject that has none.
+func jsDomainAlias(subject string) string {
+	if rest, ok := strings.CutPrefix(subject, "$JS.API."); ok {
+		return "$JS.*.API." + rest
+	}
+	if strings.HasPrefix(subject, "$KV.") || strings.HasPrefix(subject, "$OBJ.") {
+		return "$JS.*.API." + subject
+	}
+	return ""
+}
+
+// withDomainAliases lets a credential call the JetStream API it may call
+// also under a domain's name: through a leaf its calls arrive so, and
+// nothing more is allowed than the same calls made directly.
+func withDomainAliases(p *jwt.Permissions) {
+	for _, list := range []*jwt.StringList{&p.Pub.Allow, &p.Pub.Deny} {
+		for _, subj := range *list {
+			if a := jsDomainAlias(subj); a != "" {
+				list.Add(a)
+			}
+		}
+	}
 }

@@ -207,6 +207,7 @@ func (s *Server) options() (*server.Options, error) {
 	if err := s.leafListen(opts); err != nil {
 		return nil, err
 	}
+	leafDomain(opts)
 	opts.NoSigs = true
 	opts.MaxPayload = 8 << 20
 	return opts, nil
