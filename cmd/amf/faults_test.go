@@ -217,7 +217,7 @@ func TestFleetUnderFaults(t *testing.T) {
 		enter("worker-b (behind NAT) SIGKILLed, restarted")
 		wb.restart()
 		at(30 * time.Second)
-		enter("none (after)")
+		enter("after the faults (redeliveries)")
 	}()
 
 	// The load: tasks submitted at a steady pace over about 30s, each
