@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,4 +156,23 @@ func mustStream(t *testing.T, ctx context.Context, js jetstream.JetStream, name 
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Leafnodes accepted beyond loopback without TLS are announced as loudly
+// as clients would be; an address that is not one is refused with a hint.
+func TestLeafListenWithoutTLSSaysSo(t *testing.T) {
+	var logs syncBuffer
+	srv := &kernel.Server{StateDir: t.TempDir(), Listen: "127.0.0.1:-1", LeafListen: "0.0.0.0:-1", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if !strings.Contains(logs.String(), "accepts leafnodes beyond loopback WITHOUT TLS") {
+		t.Fatalf("no warning:\n%s", logs.String())
+	}
+	bad := &kernel.Server{StateDir: t.TempDir(), Listen: "127.0.0.1:-1", LeafListen: "7422"}
+	if err := bad.Start(context.Background()); !errors.Is(err, kernel.ErrConfig) || !strings.Contains(err.Error(), "host:port") {
+		bad.Shutdown()
+		t.Fatalf("leaf address without a host: %v", err)
+	}
 }
