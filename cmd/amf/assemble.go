@@ -37,7 +37,13 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 		srv.Shutdown()
 		return nil, err
 	}
-	cache, err := cf.open(ctx, nc, c)
+	// Kernels of a cluster starting together create their replicated
+	// buckets at once: JetStream may time out until leaders are elected.
+	var cache cache.Cache
+	err = untilReady(ctx, "hot cache buckets", func() (err error) {
+		cache, err = cf.open(ctx, nc, c)
+		return err
+	})
 	if err != nil {
 		drain(nc)
 		srv.Shutdown()
@@ -46,7 +52,11 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 	js, err := jetstream.New(nc)
 	if err == nil {
 		var st *tokens.Store
-		if st, err = tokens.Open(ctx, js, c.names(), true); err == nil {
+		err = untilReady(ctx, "token bucket", func() (err error) {
+			st, err = tokens.Open(ctx, js, c.names(), true)
+			return err
+		})
+		if err == nil {
 			return &local{srv: srv, nc: nc, cache: cache, tokens: st}, nil
 		}
 	}
