@@ -79,10 +79,16 @@ func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.C
 	if err != nil {
 		return nil, nil, err
 	}
-	cache, err := cf.open(ctx, nc, c)
+	// The kernels may be electing the buckets' leaders (a cluster
+	// starting, a kernel restarting): wait for them as startLocal does.
+	var hot cache.Cache
+	err = untilReady(ctx, "hot cache buckets", func() (err error) {
+		hot, err = cf.open(ctx, nc, c)
+		return err
+	})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
-	return nc, cache, nil
+	return nc, hot, nil
 }
