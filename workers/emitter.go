@@ -239,6 +239,10 @@ func (em *emitter) close() {
 // storing e, when another worker or the kernel wrote to the task since,
 // and errLostHold after abandon.
 func (em *emitter) finish(ctx context.Context, e bus.Event) error {
+	// Retries of a kernel that does not answer end here at the latest:
+	// the task is then handed back to be run again.
+	ctx, cancel := context.WithTimeout(ctx, finishWait)
+	defer cancel()
 	if em.done != nil {
 		em.mu.Lock()
 		em.closed = true
@@ -263,6 +267,10 @@ func (em *emitter) finish(ctx context.Context, e bus.Event) error {
 	}
 	return em.store(ctx, em.names.EventMsg(e))
 }
+
+// finishWait bounds how long finish waits for the kernel to store the
+// task's remaining events and its end.
+const finishWait = 30 * time.Second
 
 // storeRetry is the pause before storing again an event the kernel did
 // not answer for (a kernel restarting, a leader being elected).
