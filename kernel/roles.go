@@ -170,6 +170,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks + ".>")
 		}
 	}
+	withDomainAliases(&p)
 	return p
 }
 

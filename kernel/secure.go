@@ -49,6 +49,10 @@ func (s *Server) secure(opts *server.Options) error {
 		opts.TLSConfig, opts.TLS, opts.TLSVerify = tc, true, s.TLS.CA != ""
 		opts.TLSTimeout = 5
 	}
+	secureLeafnodes(opts, opts.TLSConfig)
+	if opts.LeafNode.Port != 0 && opts.LeafNode.TLSConfig == nil && !loopback(opts.LeafNode.Host) {
+		s.logger().Warn("!!! the kernel accepts leafnodes beyond loopback WITHOUT TLS; set --tls-cert and --tls-key", "leaf_listen", opts.LeafNode.Host)
+	}
 	if !s.DontListen && !loopback(opts.Host) && opts.TLSConfig == nil {
 		s.logger().Warn("!!! the kernel listens beyond loopback WITHOUT TLS: credentials are signed challenges, but every task, event and output crosses the network in clear text; set --tls-cert and --tls-key (AMF_NATS_TLS_CERT, AMF_NATS_TLS_KEY)", "listen", opts.Host)
 	}

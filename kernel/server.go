@@ -77,6 +77,9 @@ type Server struct {
 	AuthDir string
 	// TLS, when its certificate is set, makes clients connect over TLS.
 	TLS TLSFiles
+	// LeafListen, host:port, accepts leafnodes: remote sites that dial
+	// out to the kernel (see leafnode.go). TLS is the client port's.
+	LeafListen string
 
 	ns        *server.Server
 	nc        *nats.Conn // the kernel's own connection: provisioning, pools, what it answers
@@ -207,6 +210,10 @@ func (s *Server) options() (*server.Options, error) {
 	if err := applySync(opts, s.Sync); err != nil {
 		return nil, err
 	}
+	if err := s.leafListen(opts); err != nil {
+		return nil, err
+	}
+	leafDomain(opts)
 	opts.NoSigs = true
 	opts.MaxPayload = 8 << 20
 	return opts, nil

@@ -5,8 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,9 +14,9 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// window bounds one task's events in flight: enough to stream at full
-// speed, small enough that a stalled stream slows the producer (the model
-// stream, the command's output) instead of dropping events.
+// window bounds one task's events waiting to be stored: past it the
+// producer (the model stream, the command's output) waits, so a stalled
+// stream slows the task instead of dropping events.
 const window = 256
 
 // Sentinel outcomes of the fence on a task's events.
@@ -27,13 +26,21 @@ var (
 	errStale = errors.New("another worker holds the task")
 	// errEnded means the task has its terminal event already.
 	errEnded = errors.New("task already ended")
+	// errLostHold means the worker could not renew its hold on the task
+	// for an ack wait: the pool may have given it to another worker.
+	// errClosed is what an emitter closed before its end reports.
+	errClosed   = errors.New("task's events closed")
+	errLostHold = errors.New("hold on the task lost: in-progress acks unanswered for the ack wait")
 )
 
-// emitter publishes one task's events in order. Steps that stream (tokens,
-// output lines) are published without waiting for each acknowledgement;
-// the first (claim) and the terminal event (finish) are fenced: stored only
-// if the task's newest event is still the one this worker last saw, which
-// is how a worker proves it still holds the task.
+// emitter stores one task's events in order, each fenced on the one
+// before it (expected last subject sequence): an event is stored only if
+// the task's newest event is still this worker's previous one, give or
+// take a client's request. So once another worker has written to the
+// task, nothing of this one lands after it, and a second terminal event
+// cannot be stored. Events are stored one at a time by a sender
+// goroutine; text that streams (tokens) is joined while it waits, which
+// keeps the chain of round trips short.
 type emitter struct {
 	js      jetstream.JetStream
 	events  jetstream.Stream
@@ -42,75 +49,59 @@ type emitter struct {
 	worker  string
 	attempt int
 	// lastSeq is the newest event of the task this worker knows stored:
-	// its own, or the one it took the task over from.
+	// its own, or the one it took the task over from. The sender owns it
+	// between claim and finish.
 	lastSeq uint64
-	// pending are the acks not yet seen, oldest first.
-	pending []jetstream.PubAckFuture
-	// unconfirmed are events whose ack never came (a timeout, a kernel
-	// restart): they may be stored; finish looks before counting them lost.
-	unconfirmed []unconfirmed
 	// lost counts events the stream refused; reported on the terminal one.
 	lost int
-	// claimed is the sequence of this delivery's assigned event, and base
-	// the number of events the task had then (0: not known). own are the
-	// sequences of this worker's events stored since, so finish can tell
-	// whether anyone else wrote in between.
-	claimed, base uint64
-	own           []uint64
-}
 
-type unconfirmed struct {
-	msg   *nats.Msg
-	after uint64 // lastSeq when it was published
+	mu     sync.Mutex
+	wake   *sync.Cond // the queue changed, or the emitter closed
+	queue  []bus.Event
+	closed bool
+	// err, once set, is why this worker stores nothing more of the task
+	// (errStale, errEnded, errLostHold).
+	err error
+	// onStale, if set, hears once that another writer took the task
+	// (errStale, errEnded), so the run stops.
+	onStale func(error)
+	// stop ends the sender's retries; done closes when the sender returns.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func (em *emitter) event(t bus.EventType) bus.Event {
 	return bus.Event{TaskID: em.taskID, Type: t, Worker: em.worker, Attempt: em.attempt, TS: time.Now().UTC()}
 }
 
-// emit publishes a non-terminal event without waiting for its ack,
-// unless the task already has a full window of events in flight: then it
-// waits for the oldest, which is what slows a producer down.
-func (em *emitter) emit(e bus.Event) {
-	em.settle(window - 1)
-	m := em.names.EventMsg(e)
-	for attempt := 0; ; attempt++ {
-		f, err := em.js.PublishMsgAsync(m)
-		if err == nil {
-			em.pending = append(em.pending, f)
-			return
-		}
-		// Only local back-pressure (every task's acks together over
-		// the connection's limit) fails here; wait for ours and retry.
-		if attempt == 50 {
-			em.lost++
-			return
-		}
-		em.settle(0)
-		time.Sleep(time.Millisecond)
-	}
+// streamedText reports event types whose texts are one stream cut at
+// arbitrary points, so neighbours may be joined.
+func streamedText(t bus.EventType) bool {
+	return t == bus.EventToken || t == bus.EventThinking || t == bus.EventAnswer
 }
 
-// settle waits until at most n of this task's events are in flight.
-func (em *emitter) settle(n int) {
-	for len(em.pending) > n {
-		f := em.pending[0]
-		select {
-		case ack := <-f.Ok():
-			em.lastSeq = max(em.lastSeq, ack.Sequence)
-			em.own = append(em.own, ack.Sequence)
-		case err := <-f.Err():
-			var apiErr *jetstream.APIError
-			switch {
-			case err == nil:
-			case errors.As(err, &apiErr):
-				em.lost++ // refused by the stream: not stored
-			default:
-				em.unconfirmed = append(em.unconfirmed, unconfirmed{msg: f.Msg(), after: em.lastSeq})
-			}
-		}
-		em.pending = em.pending[1:]
+// emit queues a non-terminal event. It waits while a full window is
+// queued, and drops the event once the worker no longer holds the task.
+func (em *emitter) emit(e bus.Event) {
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	if em.wake == nil {
+		return // not claimed: nothing may be stored
 	}
+	for em.err == nil && !em.closed && len(em.queue) >= window {
+		em.wake.Wait()
+	}
+	if em.err != nil || em.closed {
+		return
+	}
+	if n := len(em.queue); n > 0 && streamedText(e.Type) {
+		if tail := &em.queue[n-1]; tail.Type == e.Type && tail.Attempt == e.Attempt {
+			tail.Text += e.Text
+			return
+		}
+	}
+	em.queue = append(em.queue, e)
+	em.wake.Broadcast()
 }
 
 // emitText publishes an event of type t carrying text.
@@ -125,30 +116,32 @@ func (em *emitter) emitText(t bus.EventType, text string) {
 const fenceTries = 10
 
 // claim stores the task's first event of this delivery, e (assigned),
-// after the task's newest event, last. It fails with errEnded when the
-// task has ended, and with errStale when another worker is writing to
-// it. A cancel request found on the way calls onCancel.
+// after the task's newest event, last, and starts the sender. It fails
+// with errEnded when the task has ended, and with errStale when another
+// worker is writing to it. A cancel request found on the way calls
+// onCancel.
 func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCancel func(reason string)) error {
 	// A cancel request found here cancels the task's context, not the
 	// claim: a cancelled task is still answered with its terminal event.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx = context.WithoutCancel(ctx)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	m := em.names.EventMsg(e)
 	for try := 0; try < fenceTries; try++ {
 		if last.Type == bus.EventCancelRequested {
 			onCancel(last.Reason)
 		}
-		ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(last.Seq))
+		ack, err := em.js.PublishMsg(cctx, m, bus.Fenced(last.Seq))
 		if err == nil {
-			em.lastSeq, em.claimed = ack.Sequence, ack.Sequence
-			em.base, _ = em.count(ctx)
+			em.lastSeq = ack.Sequence
+			em.start(ctx)
 			return nil
 		}
 		if !bus.IsFenceConflict(err) {
 			return fmt.Errorf("store %s event: %w", e.Type, err)
 		}
 		prev := last.Seq
-		if last, err = em.names.LastEvent(ctx, em.events, em.taskID); err != nil {
+		if last, err = em.names.LastEvent(cctx, em.events, em.taskID); err != nil {
 			return fmt.Errorf("store %s event: %w", e.Type, err)
 		}
 		switch {
@@ -162,90 +155,183 @@ func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCan
 	return errStale
 }
 
-// requestType reports whether events of type t are written by clients,
-// not by the worker holding the task.
-func requestType(t bus.EventType) bool {
-	return t == bus.EventAccepted || t == bus.EventCancelRequested
+// start runs the sender until finish or abandon.
+func (em *emitter) start(ctx context.Context) {
+	ctx, em.stop = context.WithCancel(ctx)
+	em.done = make(chan struct{})
+	em.wake = sync.NewCond(&em.mu)
+	go em.send(ctx)
 }
 
-// finish publishes a terminal event once all earlier events are stored,
-// fenced on the newest of them. It returns errStale, without storing e,
-// when another worker wrote to the task since.
+// send stores the queued events one after the other until the emitter
+// is closed and its queue empty, or the worker no longer holds the task.
+func (em *emitter) send(ctx context.Context) {
+	defer close(em.done)
+	for {
+		em.mu.Lock()
+		for len(em.queue) == 0 && !em.closed && em.err == nil {
+			em.wake.Wait()
+		}
+		if em.err != nil || len(em.queue) == 0 {
+			em.mu.Unlock()
+			return
+		}
+		e := em.queue[0]
+		em.queue = em.queue[1:]
+		em.wake.Broadcast() // room in the window
+		em.mu.Unlock()
+
+		err := em.store(ctx, em.names.EventMsg(e))
+		var apiErr *jetstream.APIError
+		switch {
+		case err == nil:
+		case errors.Is(err, errStale), errors.Is(err, errEnded):
+			em.fail(err)
+			if em.onStale != nil {
+				em.onStale(err)
+			}
+			return
+		case errors.As(err, &apiErr):
+			em.lost++ // refused by the stream for itself (its size): not stored
+		default:
+			// Stopped (abandon, or finish out of time) while the kernel
+			// did not answer: whether it is stored stays unknown, so
+			// nothing after it may be.
+			em.fail(err)
+			return
+		}
+	}
+}
+
+// fail makes err the reason this worker stores nothing more.
+func (em *emitter) fail(err error) {
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	if em.err == nil {
+		em.err = err
+	}
+	em.queue = nil
+	if em.wake != nil {
+		em.wake.Broadcast()
+	}
+}
+
+// abandon stops storing the task's events for good: the worker lost its
+// hold on the task.
+func (em *emitter) abandon(err error) {
+	em.fail(err)
+	if em.stop != nil {
+		em.stop()
+	}
+}
+
+// close stops the sender, if any, and waits for it: whatever is still
+// queued is dropped. Every run that claimed the task closes its emitter.
+func (em *emitter) close() {
+	em.abandon(errClosed)
+	if em.done != nil {
+		<-em.done
+	}
+}
+
+// finish stores a terminal event once all earlier events are stored,
+// fenced on the newest of them. It returns errStale or errEnded, without
+// storing e, when another worker or the kernel wrote to the task since,
+// and errLostHold after abandon.
 func (em *emitter) finish(ctx context.Context, e bus.Event) error {
-	// Every earlier event is stored (or counted lost) before the terminal
-	// one, so a reader that sees the end has seen everything.
-	em.settle(0)
-	em.confirm(ctx)
-	if err := em.stillHeld(ctx); err != nil {
-		return err
+	// Retries of a kernel that does not answer end here at the latest:
+	// the task is then handed back to be run again.
+	ctx, cancel := context.WithTimeout(ctx, finishWait)
+	defer cancel()
+	if em.done != nil {
+		em.mu.Lock()
+		em.closed = true
+		em.wake.Broadcast()
+		em.mu.Unlock()
+		select {
+		case <-em.done:
+		case <-ctx.Done():
+			em.stop()
+			<-em.done
+		}
+		em.stop()
+		em.mu.Lock()
+		err := em.err
+		em.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if em.lost > 0 && e.Reason == "" {
 		e.Reason = fmt.Sprintf("%d events could not be stored", em.lost)
 	}
-	m := em.names.EventMsg(e)
-	for try := 0; try < fenceTries; try++ {
+	return em.store(ctx, em.names.EventMsg(e))
+}
+
+// finishWait bounds how long finish waits for the kernel to store the
+// task's remaining events and its end.
+const finishWait = 30 * time.Second
+
+// storeRetry is the pause before storing again an event the kernel did
+// not answer for (a kernel restarting, a leader being elected).
+const storeRetry = 250 * time.Millisecond
+
+// store publishes m fenced on lastSeq and moves lastSeq to it. A try
+// whose answer was lost may be stored: the next try then conflicts with
+// it and finds it, so an event is stored once. It returns errStale or
+// errEnded when another writer's event stands after lastSeq, an API
+// error when the stream refuses m for itself, and the context's error
+// when it ends first.
+func (em *emitter) store(ctx context.Context, m *nats.Msg) error {
+	conflicts := 0
+	for {
 		ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(em.lastSeq))
 		if err == nil {
 			em.lastSeq = ack.Sequence
 			return nil
 		}
-		// Our own earlier try may be stored with its ack lost: a
-		// timeout, or a conflict with ourselves on the retry.
-		if !bus.IsFenceConflict(err) {
-			em.barrier(ctx)
-		}
-		if seq, ok := em.stored(ctx, m.Data, em.lastSeq+1); ok {
-			em.lastSeq = seq
-			return nil
-		}
-		if !bus.IsFenceConflict(err) {
-			return fmt.Errorf("store %s event: %w", e.Type, err)
-		}
-		if err := em.skipRequests(ctx); err != nil {
-			return err
-		}
-	}
-	return errStale
-}
-
-// stillHeld finds another holder's events among this worker's own since
-// its claim: the fence on the terminal event alone sees only what came
-// after this worker's newest event. It costs one count of the task's
-// events, and a walk through them only when someone else wrote.
-func (em *emitter) stillHeld(ctx context.Context) error {
-	if em.base == 0 {
-		return nil
-	}
-	n, err := em.count(ctx)
-	if err != nil || n <= em.base+uint64(len(em.own)) {
-		return nil // unknown, or only our own: the fence decides
-	}
-	slices.Sort(em.own)
-	for seq := em.claimed + 1; ; {
-		next, err := em.names.NextEvent(ctx, em.events, em.taskID, seq)
-		if err != nil {
-			return nil
-		}
-		if _, mine := slices.BinarySearch(em.own, next.Seq); !mine {
+		if bus.IsFenceConflict(err) {
+			seq, ok, gerr := em.stored(ctx, m.Data, em.lastSeq+1)
 			switch {
-			case next.Type.Terminal():
-				return errEnded
-			case !requestType(next.Type):
-				return errStale
+			case ok:
+				em.lastSeq = seq
+				return nil
+			case gerr == nil:
+				if conflicts++; conflicts > fenceTries {
+					return errStale
+				}
+				err = em.skipRequests(ctx)
+				if err == nil {
+					continue
+				}
+				if errors.Is(err, errStale) || errors.Is(err, errEnded) {
+					return err
+				}
+			default:
+				err = gerr // unknown whether it is ours: look again
 			}
+		} else if refused(err) {
+			return fmt.Errorf("store %s event: %w", bus.MsgEventType(m.Header, m.Data), err)
 		}
-		seq = next.Seq + 1
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store %s event: %w (last error: %v)", bus.MsgEventType(m.Header, m.Data), ctx.Err(), err)
+		case <-time.After(storeRetry):
+		}
 	}
 }
 
-// count is how many events the task has stored.
-func (em *emitter) count(ctx context.Context) (uint64, error) {
-	subject := em.names.Event(em.taskID)
-	info, err := em.events.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		return 0, err
-	}
-	return info.State.Subjects[subject], nil
+// refused reports a stream's answer that another try would get again;
+// 503s (no leader yet, the fence's state not ready on a new leader) pass.
+func refused(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code != 503 && apiErr.ErrorCode != 10009
+}
+
+// requestType reports whether events of type t are written by clients,
+// not by the worker holding the task.
+func requestType(t bus.EventType) bool {
+	return t == bus.EventAccepted || t == bus.EventCancelRequested
 }
 
 // skipRequests moves lastSeq past the events added after it when every
@@ -270,47 +356,22 @@ func (em *emitter) skipRequests(ctx context.Context) error {
 	}
 }
 
-// confirm looks for each event whose ack never came: it is stored right
-// after the event before it, give or take a request in between. Only
-// those not found count as lost.
-func (em *emitter) confirm(ctx context.Context) {
-	if len(em.unconfirmed) == 0 {
-		return
-	}
-	em.barrier(ctx)
-	var cursor uint64 // after the last one found: several may share after
-	for _, u := range em.unconfirmed {
-		if seq, ok := em.stored(ctx, u.msg.Data, max(u.after, cursor)+1); ok {
-			em.lastSeq, cursor = max(em.lastSeq, seq), seq
-			em.own = append(em.own, seq)
-			continue
-		}
-		em.lost++
-	}
-	em.unconfirmed = nil
-}
-
-// barrier returns once the stream has taken in everything this
-// connection published before: a publish the stream always refuses (its
-// fence names no possible sequence) is answered in order after them.
-func (em *emitter) barrier(ctx context.Context) {
-	probe := em.names.EventMsg(em.event(bus.EventCancelled))
-	_, _ = em.js.PublishMsg(ctx, probe, bus.Fenced(math.MaxUint64))
-}
-
 // stored reports where data is stored among the task's first few events
-// from seq on.
-func (em *emitter) stored(ctx context.Context, data []byte, seq uint64) (uint64, bool) {
+// from seq on; an error when the stream could not be read.
+func (em *emitter) stored(ctx context.Context, data []byte, seq uint64) (uint64, bool, error) {
 	const look = 4
 	for i := 0; i < look; i++ {
 		raw, err := em.events.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(em.names.Event(em.taskID)))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return 0, false, nil
+		}
 		if err != nil {
-			return 0, false
+			return 0, false, err
 		}
 		if bytes.Equal(raw.Data, data) {
-			return raw.Sequence, true
+			return raw.Sequence, true, nil
 		}
 		seq = raw.Sequence + 1
 	}
-	return 0, false
+	return 0, false, nil
 }

@@ -25,7 +25,9 @@ func fenceSetup(t *testing.T, id string, opts ...jetstream.JetStreamOpt) (*kerne
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k, &emitter{js: js, events: events, taskID: id, worker: "w1"}
+	em := &emitter{js: js, events: events, taskID: id, worker: "w1"}
+	t.Cleanup(em.close)
+	return k, em
 }
 
 // foreign stores an event of another writer on the task.
@@ -80,7 +82,7 @@ func TestFenceStaleHolderStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	em.emitText(bus.EventStdout, "hi")
-	em.settle(0)
+	waitStored(t, em, "assigned,stdout")
 	foreign(t, k, "f2", bus.EventAssigned)
 	if err := em.finish(ctx, em.event(bus.EventDone)); !errors.Is(err, errStale) {
 		t.Fatalf("finish = %v, want errStale", err)
@@ -137,29 +139,108 @@ func TestFenceClaim(t *testing.T) {
 	}
 }
 
-// An event whose ack never came is looked up before it is counted lost.
-func TestAckTimeoutIsNotALoss(t *testing.T) {
-	_, em := fenceSetup(t, "f6", jetstream.WithPublishAsyncTimeout(time.Nanosecond))
+// waitStored waits until the task's events are want: the sender stores
+// them in the background.
+func waitStored(t *testing.T, em *emitter, want string) {
+	t.Helper()
+	for storedTypes(t, em) != want {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A stale holder (cut off while another worker took the task over and
+// ended it) stores nothing after the other's end when it comes back: not
+// its events held back meanwhile, and not a second terminal event.
+func TestFenceStaleHolderStoresNothingAfterAnotherEnd(t *testing.T) {
+	k, em := fenceSetup(t, "f7")
+	ctx := context.Background()
+	var stale error
+	em.onStale = func(err error) { stale = err }
+	if err := em.claim(ctx, em.event(bus.EventAssigned), bus.Event{}, noCancel); err != nil {
+		t.Fatal(err)
+	}
+	em.emitText(bus.EventStdout, "before")
+	waitStored(t, em, "assigned,stdout")
+	// Cut off: the pool redelivers, the next holder runs the task to its end.
+	foreign(t, k, "f7", bus.EventAssigned)
+	foreign(t, k, "f7", bus.EventStdout)
+	foreign(t, k, "f7", bus.EventDone)
+	// Back: what it produced meanwhile reaches the stream now.
+	for i := range 50 {
+		em.emitText(bus.EventToken, "t")
+		em.emitText(bus.EventStdout, strings.Repeat("x", i))
+	}
+	if err := em.finish(ctx, em.event(bus.EventDone)); !errors.Is(err, errStale) {
+		t.Fatalf("finish = %v, want errStale", err)
+	}
+	if !errors.Is(stale, errStale) {
+		t.Fatalf("the run was told %v, want errStale", stale)
+	}
+	if got, want := storedTypes(t, em), "assigned,stdout,assigned,stdout,done"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+}
+
+// Streamed text queued while an event is being stored is joined into one
+// event, in order, and nothing of it is lost.
+func TestTokensJoinedWhileWaiting(t *testing.T) {
+	_, em := fenceSetup(t, "f8")
 	ctx := context.Background()
 	if err := em.claim(ctx, em.event(bus.EventAssigned), bus.Event{}, noCancel); err != nil {
 		t.Fatal(err)
 	}
-	for range 20 {
-		em.emitText(bus.EventToken, "tok")
+	var want strings.Builder
+	for i := range 500 {
+		tok := string(rune('a' + i%26))
+		want.WriteString(tok)
+		em.emitText(bus.EventToken, tok)
 	}
-	em.settle(0)
-	if len(em.unconfirmed) == 0 {
-		t.Fatal("every ack beat a 1ns timeout; nothing was left to confirm")
-	}
-	done := em.event(bus.EventDone)
-	if err := em.finish(ctx, done); err != nil {
+	if err := em.finish(ctx, em.event(bus.EventDone)); err != nil {
 		t.Fatal(err)
 	}
-	if em.lost != 0 {
-		t.Fatalf("%d events counted lost, all were stored", em.lost)
+	var got strings.Builder
+	tokens := 0
+	for seq := uint64(1); ; {
+		e, err := em.names.NextEvent(ctx, em.events, "f8", seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == bus.EventDone {
+			break
+		}
+		if e.Type == bus.EventToken {
+			tokens++
+			got.WriteString(e.Text)
+		}
+		seq = e.Seq + 1
 	}
-	last, err := em.names.LastEvent(ctx, em.events, "f6")
-	if err != nil || last.Type != bus.EventDone || last.Reason != "" {
-		t.Fatalf("terminal event %+v (%v), want done without a loss note", last, err)
+	if got.String() != want.String() {
+		t.Fatalf("tokens %q, want %q", got.String(), want.String())
+	}
+	if tokens >= 500 {
+		t.Fatalf("%d token events for 500 tokens: none were joined", tokens)
+	}
+}
+
+// An event stored whose answer was lost is found on the next try, not
+// stored twice nor taken for another writer's.
+func TestLostAnswerStoredOnce(t *testing.T) {
+	k, em := fenceSetup(t, "f6")
+	ctx := context.Background()
+	if err := em.claim(ctx, em.event(bus.EventAssigned), bus.Event{}, noCancel); err != nil {
+		t.Fatal(err)
+	}
+	em.close()
+	m := em.names.EventMsg(em.event(bus.EventStdout))
+	// The first try, stored; its answer never reached the worker.
+	if _, err := k.JS.PublishMsg(ctx, m, bus.Fenced(em.lastSeq)); err != nil {
+		t.Fatal(err)
+	}
+	foreign(t, k, "f6", bus.EventCancelRequested)
+	if err := em.store(ctx, m); err != nil {
+		t.Fatalf("store after a lost answer = %v", err)
+	}
+	if got, want := storedTypes(t, em), "assigned,stdout,cancel_requested"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 // panics on bad input: a message that cannot be decoded is terminated with
 // a failed event naming the problem.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	start := time.Now() // the ack wait runs from the delivery, a little before
 	w.inFlight.Add(1)
 	defer w.inFlight.Add(-1)
 	meta, err := msg.Metadata()
@@ -105,6 +106,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// are not entitled to them); the command runs with the real ones.
 	shown := task.Redacted()
 	assigned.Task = &shown
+	// Once another worker writes to the task, this run stops.
+	em.onStale = func(err error) { cancel(err) }
 	err = em.claim(ctx, assigned, last, func(reason string) { cancel(Cancelled(reason)) })
 	switch {
 	case errors.Is(err, errEnded):
@@ -123,14 +126,26 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	defer em.close()
+
 	w.metrics.started.Inc()
-	stopProgress := w.keepInProgress(ctx, msg)
+	// A worker that cannot renew its hold for an ack wait may have lost
+	// the task to another: it stops the run and stores nothing more.
+	stopProgress := w.keepInProgress(ctx, msg, start, func() {
+		em.abandon(errLostHold)
+		cancel(errLostHold)
+	})
 	defer stopProgress()
 
 	final := w.solver.Solve(ctx, task, SinkFunc(em.emit))
 
-	if errors.Is(context.Cause(ctx), errShutdown) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errShutdown):
 		log.Info("handing task back to the pool")
+		_ = msg.Nak()
+		return
+	case errors.Is(cause, errLostHold):
+		log.Warn("stopped the task: its hold could not be renewed; another worker may run it", "err", cause)
 		_ = msg.Nak()
 		return
 	}
@@ -155,12 +170,16 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 }
 
 // keepInProgress tells JetStream the task is still being worked on, so a
-// live worker keeps it while a dead one loses it after one ack wait.
-func (w *Worker) keepInProgress(ctx context.Context, msg jetstream.Msg) func() {
+// live worker keeps it while a dead one loses it after one ack wait. Each
+// renewal asks for the server's answer: when none came for an ack wait
+// since the newest answered one was sent (since, before any), the pool may
+// have given the task to another worker, and lost is called once.
+func (w *Worker) keepInProgress(ctx context.Context, msg jetstream.Msg, since time.Time, lost func()) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		renewed := since
 		t := time.NewTicker(bus.PoolAckWait / 3)
 		defer t.Stop()
 		for {
@@ -168,7 +187,19 @@ func (w *Worker) keepInProgress(ctx context.Context, msg jetstream.Msg) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				_ = msg.InProgress()
+			}
+			sent := time.Now()
+			rctx, rcancel := context.WithTimeout(ctx, bus.PoolAckWait/3)
+			_, err := w.cfg.NC.RequestWithContext(rctx, msg.Reply(), []byte("+WPI"))
+			rcancel()
+			switch {
+			case err == nil:
+				renewed = sent
+			case ctx.Err() != nil:
+				return
+			case time.Since(renewed) >= bus.PoolAckWait:
+				lost()
+				return
 			}
 		}
 	}()

@@ -37,7 +37,13 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 		srv.Shutdown()
 		return nil, err
 	}
-	cache, err := cf.open(ctx, nc, c)
+	// Kernels of a cluster starting together create their replicated
+	// buckets at once: JetStream may time out until leaders are elected.
+	var cache cache.Cache
+	err = untilReady(ctx, "hot cache buckets", func() (err error) {
+		cache, err = cf.open(ctx, nc, c)
+		return err
+	})
 	if err != nil {
 		drain(nc)
 		srv.Shutdown()
@@ -46,7 +52,11 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 	js, err := jetstream.New(nc)
 	if err == nil {
 		var st *tokens.Store
-		if st, err = tokens.Open(ctx, js, c.names(), true); err == nil {
+		err = untilReady(ctx, "token bucket", func() (err error) {
+			st, err = tokens.Open(ctx, js, c.names(), true)
+			return err
+		})
+		if err == nil {
 			return &local{srv: srv, nc: nc, cache: cache, tokens: st}, nil
 		}
 	}
@@ -69,10 +79,16 @@ func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.C
 	if err != nil {
 		return nil, nil, err
 	}
-	cache, err := cf.open(ctx, nc, c)
+	// The kernels may be electing the buckets' leaders (a cluster
+	// starting, a kernel restarting): wait for them as startLocal does.
+	var hot cache.Cache
+	err = untilReady(ctx, "hot cache buckets", func() (err error) {
+		hot, err = cf.open(ctx, nc, c)
+		return err
+	})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
 	}
-	return nc, cache, nil
+	return nc, hot, nil
 }

@@ -27,6 +27,7 @@ type kernelFlags struct {
 	replicas     int
 	sync         string
 	authDir      string
+	leafListen   string
 	tls          tlsFlags
 }
 
@@ -41,6 +42,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.duration(&k.eventsDups, "events-duplicates", "AMF_EVENTS_DUPLICATES", bus.DefaultEventsDuplicates, "how long the events stream remembers an event's message id")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
 	f.str(&k.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth; kernels of a cluster share it)")
+	f.str(&k.leafListen, "leaf-listen", "AMF_NATS_LEAF_LISTEN", "", "accept leafnodes (sites behind NAT, `amf leaf`) on this address, e.g. 0.0.0.0:7422; TLS and credentials as on the client port")
 	k.tls.bind(f, "CA of client certificates the kernel then requires")
 }
 
@@ -54,6 +56,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		Replicas:         k.replicas,
 		Sync:             k.sync,
 		AuthDir:          k.authDir,
+		LeafListen:       k.leafListen,
 		TLS:              k.tls.server(),
 		TasksDuplicates:  k.tasksDups,
 		TasksMaxBytes:    int64(k.tasksMax) << 20,
