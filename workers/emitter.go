@@ -80,6 +80,17 @@ func streamedText(t bus.EventType) bool {
 	return t == bus.EventToken || t == bus.EventThinking || t == bus.EventAnswer
 }
 
+// outputLine tells the events that carry a command's output, whole lines.
+// Lines queued while an event waits for its ack are joined into one event
+// (separated by "\n"), so a command's output costs a store per burst rather
+// than per line; maxJoinedOutput bounds such an event well below the
+// server's message size.
+func outputLine(t bus.EventType) bool {
+	return t == bus.EventStdout || t == bus.EventStderr
+}
+
+const maxJoinedOutput = 64 << 10
+
 // emit queues a non-terminal event. It waits while a full window is
 // queued, and drops the event once the worker no longer holds the task.
 func (em *emitter) emit(e bus.Event) {
@@ -94,10 +105,16 @@ func (em *emitter) emit(e bus.Event) {
 	if em.err != nil || em.closed {
 		return
 	}
-	if n := len(em.queue); n > 0 && streamedText(e.Type) {
+	if n := len(em.queue); n > 0 {
 		if tail := &em.queue[n-1]; tail.Type == e.Type && tail.Attempt == e.Attempt {
-			tail.Text += e.Text
-			return
+			switch {
+			case streamedText(e.Type):
+				tail.Text += e.Text
+				return
+			case outputLine(e.Type) && len(tail.Text)+1+len(e.Text) <= maxJoinedOutput:
+				tail.Text += "\n" + e.Text
+				return
+			}
 		}
 	}
 	em.queue = append(em.queue, e)

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,56 @@ func TestTokensJoinedWhileWaiting(t *testing.T) {
 	}
 	if tokens >= 500 {
 		t.Fatalf("%d token events for 500 tokens: none were joined", tokens)
+	}
+}
+
+// Output lines queued while an event waits are joined into one event,
+// whole lines in order, and stderr is never mixed into stdout.
+func TestOutputLinesJoinedWhileWaiting(t *testing.T) {
+	_, em := fenceSetup(t, "f9")
+	ctx := context.Background()
+	if err := em.claim(ctx, em.event(bus.EventAssigned), bus.Event{}, noCancel); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 2000 {
+		line := fmt.Sprintf("line %d", i)
+		want = append(want, line)
+		em.emitText(bus.EventStdout, line)
+		if i%500 == 0 {
+			em.emitText(bus.EventStderr, "warning")
+		}
+	}
+	if err := em.finish(ctx, em.event(bus.EventDone)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	events, warnings := 0, 0
+	for seq := uint64(1); ; {
+		e, err := em.names.NextEvent(ctx, em.events, "f9", seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == bus.EventDone {
+			break
+		}
+		switch e.Type {
+		case bus.EventStdout:
+			events++
+			got = append(got, strings.Split(e.Text, "\n")...)
+		case bus.EventStderr:
+			warnings += len(strings.Split(e.Text, "\n"))
+		}
+		seq = e.Seq + 1
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("stdout lines differ: got %d lines, want %d", len(got), len(want))
+	}
+	if warnings != 4 {
+		t.Fatalf("%d stderr lines, want 4", warnings)
+	}
+	if events >= 2000 {
+		t.Fatalf("%d stdout events for 2000 lines: none were joined", events)
 	}
 }
 
