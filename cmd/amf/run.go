@@ -56,12 +56,8 @@ func runRun(ctx context.Context, args []string) error {
 		t.Command = cmd
 		t.Instruction = strings.Join(f.Args(), " ")
 	}
-	if timeout != "" {
-		d, err := time.ParseDuration(timeout)
-		if err != nil {
-			return fmt.Errorf("--timeout %q: want a duration such as 90s or 5m", timeout)
-		}
-		t.Timeout = bus.Duration(d)
+	if err := setTimeout(&t, timeout); err != nil {
+		return err
 	}
 	// Validated once, here, before connecting; Submit takes it as it is.
 	if err := t.Normalize(); err != nil {
@@ -179,4 +175,17 @@ func (p *printer) print(e bus.Event) {
 	case bus.EventCancelled:
 		fmt.Fprintf(p.err, "✗ cancelled: %s\n", e.Reason)
 	}
+}
+
+// setTimeout sets t's timeout from a --timeout flag's value, when given.
+func setTimeout(t *bus.Task, timeout string) error {
+	if timeout == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil {
+		return fmt.Errorf("--timeout %q: want a duration such as 90s or 5m", timeout)
+	}
+	t.Timeout = bus.Duration(d)
+	return nil
 }

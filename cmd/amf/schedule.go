@@ -71,12 +71,8 @@ func runSchedule(ctx context.Context, args []string) error {
 			return fmt.Errorf(`add needs a schedule, e.g. amf schedule add --cmd "df -h /" "every 5m"`)
 		}
 		t.Schedule, t.Command, t.Instruction = f.Arg(0), cmd, strings.Join(f.Args()[1:], " ")
-		if timeout != "" {
-			d, err := time.ParseDuration(timeout)
-			if err != nil {
-				return fmt.Errorf("--timeout %q: want a duration such as 90s or 5m", timeout)
-			}
-			t.Timeout = bus.Duration(d)
+		if err := setTimeout(&t, timeout); err != nil {
+			return err
 		}
 		// Validated here, before connecting: a bad schedule says why.
 		if err := t.Normalize(); err != nil {
