@@ -237,7 +237,10 @@ func TestFleetUnderFaults(t *testing.T) {
 				for try := 0; try < 60 && !acked[i]; try++ {
 					p := current.Load()
 					p.calls.Add(1)
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					// Longer than the client's own ride through an
+					// election (kapi.DefaultRideThrough), so a call fails
+					// only when the client gives up, as a user's would.
+					ctx, cancel := context.WithTimeout(context.Background(), kapi.DefaultRideThrough+5*time.Second)
 					_, _, err := c.Submit(ctx, task)
 					cancel()
 					if err == nil {
