@@ -1,0 +1,89 @@
+package kernel_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A revoked credential is cut off at once on every kernel (amf auth
+// revoke pushes the re-signed account JWT through the system account).
+// A site's amf leaf authenticates its local clients against the account
+// JWT copied to it at setup, which no revocation reaches: a stolen
+// credential, revoked on the kernels, still connects to the site's leaf
+// and reads what the site's workers publish there.
+func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
+	leafPort := freePort(t)
+	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
+	link := hub.Creds(kernel.UserSpec{Name: "attack-site", Role: kernel.RoleWorker})
+	l := startLeaf(t, hub, leafPort, link)
+	stolen := hub.Creds(kernel.UserSpec{Name: "attack-stolen", Role: kernel.RoleClient})
+
+	// The operator revokes it as README says, with the kernel running.
+	keys, err := hub.Authority().Resolve(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := hub.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := hub.ConnectAs(filepath.Join(hub.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request(fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CLAIMS.UPDATE", hub.Authority().AccountKey()), []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := kernel.CredsOptions(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := nats.Connect(hub.ClientURL(), opts...); err == nil {
+		c.Close()
+		t.Fatal("the kernel let the revoked credential in")
+	}
+
+	nc, err := nats.Connect(l.ClientURL(), opts...)
+	if err != nil {
+		t.Logf("the leaf refused the revoked credential: %v", err)
+		return
+	}
+	defer nc.Close()
+	names := bus.Names{}
+	sub, err := nc.SubscribeSync(names.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// A worker of the site, on the leaf with the site's credential.
+	siteOpts, err := kernel.CredsOptions(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := nats.Connect(l.ClientURL(), siteOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	js, err := jetstream.New(wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ev := bus.Event{TaskID: "attack-site-task", Type: bus.EventStdout, Text: "site output", TS: time.Now().UTC()}
+	if _, err := js.PublishMsg(ctx, names.EventMsg(ev)); err != nil {
+		t.Fatalf("site worker stores an event: %v", err)
+	}
+	if m, err := sub.NextMsg(30 * time.Second); err == nil {
+		t.Fatalf("a credential revoked on the kernels connected to the site's leaf and read %s: %s", m.Subject, m.Data)
+	}
+}
