@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,46 @@ func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
 	}
 	if m, err := sub.NextMsg(30 * time.Second); err == nil {
 		t.Fatalf("a credential revoked on the kernels connected to the site's leaf and read %s: %s", m.Subject, m.Data)
+	}
+}
+
+// Credentials may call the JetStream API under a domain's name
+// ($JS.amf.API.…) so that calls through a leaf work. Held: under the
+// domain a client or worker credential can do nothing it cannot do
+// plainly; each refusal is nats-server's.
+func TestAttackDomainAPIGivesNothingMore(t *testing.T) {
+	leafPort := freePort(t)
+	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
+	names := bus.Names{}
+	for _, role := range []kernel.Role{kernel.RoleClient, kernel.RoleWorker, kernel.RoleBridge} {
+		creds := hub.Creds(kernel.UserSpec{Name: "attack-domain-" + string(role), Role: role})
+		for _, domain := range []string{"amf", "other"} {
+			// A connection per domain: a violation is reported under the
+			// subject the kernel's domain maps it to ($JS.API.…, $KV.…),
+			// the same tail for both domains.
+			nc := hub.ConnectAs(creds)
+			api := "$JS." + domain + ".API."
+			for _, subj := range []string{
+				api + "STREAM.DELETE." + names.TasksStream(),
+				api + "STREAM.PURGE." + names.EventsStream(),
+				api + "STREAM.MSG.GET." + "AMF_SCHEDULES",
+				api + "DIRECT.GET." + "AMF_SCHEDULES",
+				api + "CONSUMER.CREATE." + "AMF_SCHEDULES",
+				api + "CONSUMER.CREATE." + names.EventsStream() + "." + names.StatusConsumer(),
+				api + "CONSUMER.DELETE." + names.EventsStream() + "." + names.StatusConsumer(),
+				api + "STREAM.CREATE.attack",
+				api + "$KV." + names.TokensBucket() + ".x",
+			} {
+				if err := nc.Publish(subj, []byte(`{}`)); err != nil {
+					t.Fatal(err)
+				}
+				if err := nc.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if err := nc.LastError(); err == nil || !strings.Contains(err.Error(), "Permissions Violation") || !strings.Contains(err.Error(), strings.TrimPrefix(subj, api)) {
+					t.Errorf("%s may publish on %s (%v)", role, subj, err)
+				}
+			}
+		}
 	}
 }
