@@ -30,9 +30,17 @@ func startLeaf(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds string)
 	if err := os.WriteFile(accFile, []byte(acc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	updates, err := hub.Authority().LeafUpdates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	updatesFile := filepath.Join(t.TempDir(), "leaf-updates.creds")
+	if err := os.WriteFile(updatesFile, updates, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	l := &kernel.Leaf{
 		Listen: "127.0.0.1:-1", Remotes: []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", leafPort)},
-		Creds: creds, AccountJWT: accFile, ServerName: "edge-test", Logger: kerneltest.Logger(t),
+		Creds: creds, AccountJWT: accFile, Updates: updatesFile, ServerName: "edge-test", Logger: kerneltest.Logger(t),
 	}
 	if err := l.Start(); err != nil {
 		t.Fatal(err)
