@@ -60,6 +60,8 @@ type Leaf struct {
 
 	ns              *server.Server
 	account, system string
+	claims          *jwt.AccountClaims // the account as the leaf started
+	keeper          *accountKeeper
 }
 
 // Start runs the leaf; it returns once local clients can connect, which
@@ -85,6 +87,10 @@ func (l *Leaf) Start() error {
 		ns.Shutdown()
 		return err
 	}
+	if err := l.keepAccount(ns, l.claims); err != nil {
+		ns.Shutdown()
+		return err
+	}
 	l.ns = ns
 	l.logger().Info("leaf ready", "client_url", ns.ClientURL(), "remotes", strings.Join(l.Remotes, ","))
 	return nil
@@ -107,6 +113,7 @@ func (l *Leaf) Shutdown() {
 	if l.ns == nil {
 		return
 	}
+	l.keeper.close()
 	l.ns.Shutdown()
 	l.ns.WaitForShutdown()
 	l.ns = nil
@@ -226,7 +233,7 @@ func (l *Leaf) trust(opts *server.Options) error {
 	opts.TrustedOperators = []*jwt.OperatorClaims{op}
 	opts.SystemAccount = sc.Subject
 	opts.AccountResolver = res
-	l.account, l.system = ac.Subject, sc.Subject
+	l.account, l.system, l.claims = ac.Subject, sc.Subject, ac
 	return nil
 }
 
