@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,6 +140,58 @@ func TestAttackDomainAPIGivesNothingMore(t *testing.T) {
 					t.Errorf("%s may publish on %s (%v)", role, subj, err)
 				}
 			}
+		}
+	}
+}
+
+// The leaf's updates credential is a user of the system account, held at
+// a site. Held: with it, on a kernel, one may not push an account JWT
+// (an older one would undo revocations), nor hear the system account's
+// traffic or other inboxes, nor ask the servers anything but the
+// account's information; each refusal is nats-server's.
+func TestAttackLeafUpdatesCredentialGivesNothingMore(t *testing.T) {
+	hub := kerneltest.Start(t)
+	raw, err := hub.Authority().LeafUpdates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "leaf-updates.creds")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	acc := hub.Authority().AccountKey()
+	old, err := hub.Authority().AccountJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{
+		"$SYS.REQ.ACCOUNT." + acc + ".CLAIMS.UPDATE",
+		"$SYS.ACCOUNT." + acc + ".CLAIMS.UPDATE",
+		"$SYS.REQ.CLAIMS.UPDATE",
+		"$SYS.REQ.SERVER.PING.CONNZ",
+		"$SYS.REQ.ACCOUNT." + acc + ".CONNZ",
+	} {
+		nc := hub.ConnectAs(file, nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+		if err := nc.Publish(subj, []byte(old)); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.LastError(); err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
+			t.Errorf("the updates credential may publish on %s (%v)", subj, err)
+		}
+	}
+	for _, subj := range []string{"$SYS.>", "_INBOX.>", "$SYS.ACCOUNT.>", ">"} {
+		nc := hub.ConnectAs(file, nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+		if _, err := nc.SubscribeSync(subj); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.LastError(); err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
+			t.Errorf("the updates credential may subscribe to %s (%v)", subj, err)
 		}
 	}
 }

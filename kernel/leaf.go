@@ -61,6 +61,7 @@ type Leaf struct {
 	ns              *server.Server
 	account, system string
 	claims          *jwt.AccountClaims // the account as the leaf started
+	claimsJWT       string
 	keeper          *accountKeeper
 }
 
@@ -233,7 +234,7 @@ func (l *Leaf) trust(opts *server.Options) error {
 	opts.TrustedOperators = []*jwt.OperatorClaims{op}
 	opts.SystemAccount = sc.Subject
 	opts.AccountResolver = res
-	l.account, l.system, l.claims = ac.Subject, sc.Subject, ac
+	l.account, l.system, l.claims, l.claimsJWT = ac.Subject, sc.Subject, ac, accJWT
 	return nil
 }
 

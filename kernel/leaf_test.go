@@ -27,6 +27,12 @@ func startLeaf(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startLeafFrom(t, hub, leafPort, creds, acc)
+}
+
+// startLeafFrom runs a leaf set up with the account JWT acc.
+func startLeafFrom(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds, acc string) *kernel.Leaf {
+	t.Helper()
 	accFile := filepath.Join(t.TempDir(), "account.jwt")
 	if err := os.WriteFile(accFile, []byte(acc), 0o644); err != nil {
 		t.Fatal(err)
@@ -263,4 +269,54 @@ func revokedIn(t *testing.T, file, key string) bool {
 	}
 	_, ok := ac.Revocations[key]
 	return ok
+}
+
+// A leaf whose link was down when a credential was revoked (set up here
+// with a copy of the account JWT older than the revocation) catches up
+// when its link comes up: it asks the kernels for the account's JWT and
+// refuses the revoked credential from then on.
+func TestLeafCatchesUpOnRevocationsMissedWhileUnlinked(t *testing.T) {
+	leafPort := freePort(t)
+	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
+	link := hub.Creds(kernel.UserSpec{Name: "catch-site", Role: kernel.RoleWorker})
+	stolen := hub.Creds(kernel.UserSpec{Name: "catch-stolen", Role: kernel.RoleClient})
+	old, err := hub.Authority().AccountJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := hub.Authority().Resolve(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := hub.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := hub.ConnectAs(filepath.Join(hub.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request(fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CLAIMS.UPDATE", hub.Authority().AccountKey()), []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l := startLeafFrom(t, hub, leafPort, link, old)
+	if revokedIn(t, l.AccountJWT, keys[0]) {
+		t.Fatal("the leaf was set up with the revocation already")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for !revokedIn(t, l.AccountJWT, keys[0]) {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the leaf never caught up with the revocation made while it was unlinked")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	opts, err := kernel.CredsOptions(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, err := nats.Connect(l.ClientURL(), opts...); err == nil {
+		nc.Close()
+		t.Fatal("the leaf let in a credential revoked while it was unlinked")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("refused for the wrong reason: %v", err)
+	}
 }

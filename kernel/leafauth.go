@@ -27,8 +27,12 @@ func (a *Authority) LeafUpdates() ([]byte, error) {
 	uc := jwt.NewUserClaims(key)
 	uc.Name = leafUpdatesName
 	acc := a.AccountKey()
-	uc.Permissions.Sub.Allow.Add("$SYS.REQ.ACCOUNT."+acc+".CLAIMS.UPDATE", "$SYS.ACCOUNT."+acc+".CLAIMS.UPDATE")
-	uc.Permissions.Pub.Deny.Add(">")
+	// It receives this account's updates, and asks the kernels for the
+	// account's current JWT (a leaf whose link was down missed updates;
+	// nats-server answers $SYS.REQ.ACCOUNT.<key>.INFO with it), the
+	// answers coming to its own inbox only.
+	uc.Permissions.Sub.Allow.Add("$SYS.REQ.ACCOUNT."+acc+".CLAIMS.UPDATE", "$SYS.ACCOUNT."+acc+".CLAIMS.UPDATE", InboxPrefix(key)+".>")
+	uc.Permissions.Pub.Allow.Add(leafAccountInfo(acc))
 	token, err := uc.Encode(a.system)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sign leaf updates user: %v", ErrAuth, err)
@@ -63,3 +67,7 @@ func parseLeafUpdates(raw []byte) (user *jwt.UserClaims, system string, err erro
 	}
 	return user, blocks[2], nil
 }
+
+// leafAccountInfo is the subject nats-server answers with an account's
+// information, its JWT included.
+func leafAccountInfo(account string) string { return "$SYS.REQ.ACCOUNT." + account + ".INFO" }
