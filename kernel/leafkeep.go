@@ -78,7 +78,9 @@ func (k *accountKeeper) catchUpOnLink() {
 		if k.ns.NumLeafNodes() < 2 {
 			caught = false
 		} else if !caught {
-			caught = k.catchUp()
+			if caught = k.catchUp(); caught {
+				k.log.Info("leaf linked: revocations reach it from now on")
+			}
 		}
 		select {
 		case <-k.stop:

@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // An incomplete `amf leaf` says what is missing and how to get it.
@@ -43,5 +46,66 @@ func TestLeafSaysWhatItLacks(t *testing.T) {
 		if code := p.wait(30 * time.Second); code == 0 || !strings.Contains(p.Output(), c.want) {
 			t.Errorf("amf %v: exit %d, want an error naming %q:\n%s", c.args, code, c.want, p.Output())
 		}
+	}
+}
+
+// What an operator types: a credential revoked with `amf auth revoke` on
+// a kernel host is refused by a site's running `amf leaf`.
+func TestLeafRefusesACredentialRevokedWithAmfAuth(t *testing.T) {
+	natsBin := testenv.NeedBinary(t, "nats")
+	env, base, natsAddr := upEnv(t, fakeModel(t))
+	leafListen := freeAddr(t)
+	env = append(env, "AMF_NATS_LEAF_LISTEN="+leafListen)
+	up := startAmf(t, env, "up")
+	waitHealthy(t, base, up)
+	f := &authFixture{t: t, env: env, natsBin: natsBin, natsAddr: natsAddr, creds: map[string]string{}}
+	dir := t.TempDir()
+	site, stolen, updates := filepath.Join(dir, "site.creds"), filepath.Join(dir, "stolen.creds"), filepath.Join(dir, "leaf-updates.creds")
+	f.amf("auth", "creds", "worker", "--name", "leaf-site", "-o", site)
+	f.amf("auth", "creds", "client", "--name", "leaf-stolen", "-o", stolen)
+	f.amf("auth", "leaf-updates", "-o", updates)
+	var state string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AMF_STATE_DIR="); ok {
+			state = v
+		}
+	}
+	acc, err := os.ReadFile(filepath.Join(state, "auth", "account.jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accFile := filepath.Join(dir, "account.jwt")
+	if err := os.WriteFile(accFile, acc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	siteAddr := freeAddr(t)
+	leaf := startAmf(t, nil, "leaf", "--remote", "nats-leaf://"+leafListen, "--creds", site,
+		"--account-jwt", accFile, "--updates", updates, "--listen", siteAddr)
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(leaf.Output(), "leaf linked") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leaf never linked:\n%s", leaf.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pub := func() (string, error) {
+		out, err := exec.Command(natsBin, "--server", "nats://"+siteAddr, "--creds", stolen, "--timeout", "2s", "pub", "amf.api.submit", "{}").CombinedOutput()
+		return string(out), err
+	}
+	if out, err := pub(); err != nil {
+		t.Fatalf("the credential before its revocation, at the site: %v\n%s", err, out)
+	}
+	if out := f.amf("auth", "revoke", "leaf-stolen"); !strings.Contains(out, "applied") {
+		t.Fatalf("revoke did not reach the running kernel:\n%s", out)
+	}
+	for {
+		out, err := pub()
+		if err != nil && strings.Contains(strings.ToLower(out), "authorization violation") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the site's leaf still admits the revoked credential: %v\n%s\nleaf:\n%s", err, out, leaf.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
