@@ -18,9 +18,9 @@ import (
 
 // Leaf is a NATS leafnode for a site that can reach the kernels but that
 // no kernel can reach (a host behind NAT or a firewall that allows
-// nothing in). It dials out to the kernels' leafnode port with one
+// nothing in). It dials out to the kernels' leafnode port with a worker's
 // credential and serves the site's parts on a local address, as NATS
-// operators run edge sites: one outbound connection per site, the parts
+// operators run edge sites: outbound connections only, the parts
 // unchanged (they connect to the leaf as they would to a kernel).
 //
 // It keeps no JetStream of its own: JetStream calls cross to the kernels,
@@ -36,7 +36,8 @@ type Leaf struct {
 	// DefaultListen, loopback).
 	Listen string
 	// Remotes are the kernels' leafnode URLs (tls://host:7422 or
-	// nats-leaf://host:7422); the leaf keeps one connection to one of them.
+	// nats-leaf://host:7422); each of the leaf's two links goes to one
+	// of them.
 	Remotes []string
 	// Creds is the credential the leaf dials out with; its permissions
 	// bound what crosses (a worker's credential for a site of workers).
