@@ -175,11 +175,9 @@ func (a *Authority) AccountKey() string { k, _ := a.account.PublicKey(); return 
 // (revocations) arrive through the system account while it runs.
 func (a *Authority) configure(opts *server.Options) error {
 	sysPub, _ := a.system.PublicKey()
-	sysClaims := jwt.NewAccountClaims(sysPub)
-	sysClaims.Name = "SYS"
-	sysJWT, err := sysClaims.Encode(a.operator)
+	sysJWT, err := a.systemAccountJWT()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrAuth, err)
+		return err
 	}
 	accJWT, err := a.AccountJWT()
 	if err != nil {
@@ -196,6 +194,18 @@ func (a *Authority) configure(opts *server.Options) error {
 	opts.SystemAccount = sysPub
 	opts.AccountResolver = res
 	return nil
+}
+
+// systemAccountJWT is the system account's signed claims.
+func (a *Authority) systemAccountJWT() (string, error) {
+	sysPub, _ := a.system.PublicKey()
+	sysClaims := jwt.NewAccountClaims(sysPub)
+	sysClaims.Name = "SYS"
+	s, err := sysClaims.Encode(a.operator)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrAuth, err)
+	}
+	return s, nil
 }
 
 // Issue signs a credential for spec and returns it in the .creds format

@@ -18,22 +18,26 @@ import (
 
 // Leaf is a NATS leafnode for a site that can reach the kernels but that
 // no kernel can reach (a host behind NAT or a firewall that allows
-// nothing in). It dials out to the kernels' leafnode port with one
+// nothing in). It dials out to the kernels' leafnode port with a worker's
 // credential and serves the site's parts on a local address, as NATS
-// operators run edge sites: one outbound connection per site, the parts
+// operators run edge sites: outbound connections only, the parts
 // unchanged (they connect to the leaf as they would to a kernel).
 //
 // It keeps no JetStream of its own: JetStream calls cross to the kernels,
 // where the streams live. Local clients authenticate as on a kernel: the
 // leaf trusts the installation's operator through the account's JWT (a
 // public document, <auth-dir>/account.jwt on a kernel host), so a
-// credential works on both and its permissions hold on both.
+// credential works on both and its permissions hold on both. A second
+// link, of the system account, carries the account's updates to the leaf
+// as nats-server carries them between servers: a credential revoked on
+// the kernels is refused at the site, its live connections closed.
 type Leaf struct {
 	// Listen is the local address for the site's parts (default
 	// DefaultListen, loopback).
 	Listen string
 	// Remotes are the kernels' leafnode URLs (tls://host:7422 or
-	// nats-leaf://host:7422); the leaf keeps one connection to one of them.
+	// nats-leaf://host:7422); each of the leaf's two links goes to one
+	// of them.
 	Remotes []string
 	// Creds is the credential the leaf dials out with; its permissions
 	// bound what crosses (a worker's credential for a site of workers).
@@ -43,6 +47,10 @@ type Leaf struct {
 	CA string
 	// AccountJWT is the path of the account's JWT.
 	AccountJWT string
+	// Updates is the path of the file `amf auth leaf-updates` writes: a
+	// system-account credential that may only receive the account's
+	// updates, and the system account's JWT.
+	Updates string
 	// JSDomain is the kernels' JetStream domain (default
 	// DefaultJSDomain): local JetStream calls are sent there.
 	JSDomain string
@@ -51,8 +59,11 @@ type Leaf struct {
 	Logger     *slog.Logger
 	NATSLogs   bool
 
-	ns      *server.Server
-	account string
+	ns              *server.Server
+	account, system string
+	claims          *jwt.AccountClaims // the account as the leaf started
+	claimsJWT       string
+	keeper          *accountKeeper
 }
 
 // Start runs the leaf; it returns once local clients can connect, which
@@ -78,13 +89,18 @@ func (l *Leaf) Start() error {
 		ns.Shutdown()
 		return err
 	}
+	if err := l.keepAccount(ns, l.claims); err != nil {
+		ns.Shutdown()
+		return err
+	}
 	l.ns = ns
 	l.logger().Info("leaf ready", "client_url", ns.ClientURL(), "remotes", strings.Join(l.Remotes, ","))
 	return nil
 }
 
-// Connected reports whether the leaf holds a connection to a kernel.
-func (l *Leaf) Connected() bool { return l.ns != nil && l.ns.NumLeafNodes() > 0 }
+// Connected reports whether the leaf holds both its links to the kernels
+// (the account's and the system account's).
+func (l *Leaf) Connected() bool { return l.ns != nil && l.ns.NumLeafNodes() >= 2 }
 
 // ClientURL is where the site's parts connect.
 func (l *Leaf) ClientURL() string {
@@ -99,6 +115,7 @@ func (l *Leaf) Shutdown() {
 	if l.ns == nil {
 		return
 	}
+	l.keeper.close()
 	l.ns.Shutdown()
 	l.ns.WaitForShutdown()
 	l.ns = nil
@@ -130,12 +147,10 @@ func (l *Leaf) options() (*server.Options, error) {
 		port = server.RANDOM_PORT
 	}
 	opts := &server.Options{Host: host, Port: port, ServerName: l.ServerName, NoSigs: true, MaxPayload: 8 << 20, MaxControlLine: maxControlLine}
-	account, err := l.trust(opts)
-	if err != nil {
+	if err := l.trust(opts); err != nil {
 		return nil, err
 	}
-	l.account = account
-	remote := &server.RemoteLeafOpts{LocalAccount: account, Credentials: l.Creds}
+	remote := &server.RemoteLeafOpts{LocalAccount: l.account, Credentials: l.Creds}
 	for _, raw := range l.Remotes {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
@@ -164,37 +179,64 @@ func (l *Leaf) options() (*server.Options, error) {
 		}
 		remote.TLS, remote.TLSConfig, remote.TLSTimeout = true, tc, 5
 	}
-	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{remote}
+	// The same kernels, the system account: the leaf's nats-server applies
+	// the account updates the kernels receive (see Leaf).
+	updates := *remote
+	updates.LocalAccount, updates.Credentials = l.system, l.Updates
+	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{remote, &updates}
 	opts.LeafNode.ReconnectInterval = time.Second
 	return opts, nil
 }
 
-// trust puts the leaf in operator mode with the installation's account,
-// so local clients present the credentials the kernels issued, and
-// returns the account's key.
-func (l *Leaf) trust(opts *server.Options) (string, error) {
+// trust puts the leaf in operator mode with the installation's account
+// and system account, so local clients present the credentials the
+// kernels issued and nats-server applies the account's updates (it
+// listens for them in the system account, as a kernel does).
+func (l *Leaf) trust(opts *server.Options) error {
 	if l.AccountJWT == "" {
-		return "", fmt.Errorf("%w: a leaf authenticates its clients against the account's JWT: copy %s from a kernel's auth dir and name it with --account-jwt", ErrConfig, accountJWTFile)
+		return fmt.Errorf("%w: a leaf authenticates its clients against the account's JWT: copy %s from a kernel's auth dir and name it with --account-jwt", ErrConfig, accountJWTFile)
 	}
 	raw, err := os.ReadFile(l.AccountJWT)
 	if err != nil {
-		return "", fmt.Errorf("%w: account JWT: %v", ErrConfig, err)
+		return fmt.Errorf("%w: account JWT: %v", ErrConfig, err)
 	}
-	ac, err := jwt.DecodeAccountClaims(strings.TrimSpace(string(raw)))
+	accJWT := strings.TrimSpace(string(raw))
+	ac, err := jwt.DecodeAccountClaims(accJWT)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s is not an account JWT: %v", ErrConfig, l.AccountJWT, err)
+		return fmt.Errorf("%w: %s is not an account JWT: %v", ErrConfig, l.AccountJWT, err)
 	}
-	// The operator is known by its key alone: the account JWT carries
-	// the operator's signature, which the server checks against it.
+	if l.Updates == "" {
+		return fmt.Errorf("%w: a leaf follows revocations through the system account: write its credential with `amf auth leaf-updates -o FILE` on a kernel host and name it with --updates", ErrConfig)
+	}
+	raw, err = os.ReadFile(l.Updates)
+	if err != nil {
+		return fmt.Errorf("%w: updates credential: %v", ErrConfig, err)
+	}
+	user, sysJWT, err := parseLeafUpdates(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %s is not from `amf auth leaf-updates`: %v", ErrConfig, l.Updates, err)
+	}
+	sc, err := jwt.DecodeAccountClaims(sysJWT)
+	if err != nil || sc.Issuer != ac.Issuer || user.Issuer != sc.Subject {
+		return fmt.Errorf("%w: %s belongs to another installation than %s: write both on the same kernel host", ErrConfig, l.Updates, l.AccountJWT)
+	}
+	// The operator is known by its key alone: both account JWTs carry the
+	// operator's signature, which the server checks against it.
 	op := jwt.NewOperatorClaims(ac.Issuer)
 	op.Name = "amf"
+	op.SystemAccount = sc.Subject
 	res := &server.MemAccResolver{}
-	if err := res.Store(ac.Subject, strings.TrimSpace(string(raw))); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrConfig, err)
+	if err := res.Store(ac.Subject, accJWT); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := res.Store(sc.Subject, sysJWT); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	opts.TrustedOperators = []*jwt.OperatorClaims{op}
+	opts.SystemAccount = sc.Subject
 	opts.AccountResolver = res
-	return ac.Subject, nil
+	l.account, l.system, l.claims, l.claimsJWT = ac.Subject, sc.Subject, ac, accJWT
+	return nil
 }
 
 // mapJetStream sends the site's JetStream calls to the kernels' domain

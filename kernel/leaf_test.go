@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -26,13 +27,27 @@ func startLeaf(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startLeafFrom(t, hub, leafPort, creds, acc)
+}
+
+// startLeafFrom runs a leaf set up with the account JWT acc.
+func startLeafFrom(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds, acc string) *kernel.Leaf {
+	t.Helper()
 	accFile := filepath.Join(t.TempDir(), "account.jwt")
 	if err := os.WriteFile(accFile, []byte(acc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	updates, err := hub.Authority().LeafUpdates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	updatesFile := filepath.Join(t.TempDir(), "leaf-updates.creds")
+	if err := os.WriteFile(updatesFile, updates, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	l := &kernel.Leaf{
 		Listen: "127.0.0.1:-1", Remotes: []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", leafPort)},
-		Creds: creds, AccountJWT: accFile, ServerName: "edge-test", Logger: kerneltest.Logger(t),
+		Creds: creds, AccountJWT: accFile, Updates: updatesFile, ServerName: "edge-test", Logger: kerneltest.Logger(t),
 	}
 	if err := l.Start(); err != nil {
 		t.Fatal(err)
@@ -174,5 +189,134 @@ func TestLeafListenWithoutTLSSaysSo(t *testing.T) {
 	if err := bad.Start(context.Background()); !errors.Is(err, kernel.ErrConfig) || !strings.Contains(err.Error(), "host:port") {
 		bad.Shutdown()
 		t.Fatalf("leaf address without a host: %v", err)
+	}
+}
+
+// A leaf keeps the account updates it receives: restarted with no link
+// to the kernels, it still refuses a credential revoked while it ran,
+// and still lets the site's own credential in.
+func TestLeafKeepsRevocationsAcrossRestart(t *testing.T) {
+	leafPort := freePort(t)
+	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
+	link := hub.Creds(kernel.UserSpec{Name: "keep-site", Role: kernel.RoleWorker})
+	l := startLeaf(t, hub, leafPort, link)
+	stolen := hub.Creds(kernel.UserSpec{Name: "keep-stolen", Role: kernel.RoleClient})
+	keys, err := hub.Authority().Resolve(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := hub.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := hub.ConnectAs(filepath.Join(hub.Authority().Dir, kernel.SystemCredsFile))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Pushed until the leaf has it (its interest in updates reaches the
+	// kernel just after its link is up).
+	for !revokedIn(t, l.AccountJWT, keys[0]) {
+		if _, err := sys.Request(fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CLAIMS.UPDATE", hub.Authority().AccountKey()), []byte(accJWT), 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the leaf never kept the update")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	l.Shutdown()
+
+	// The same site, its link down: nothing but its files to go by.
+	again := &kernel.Leaf{
+		Listen: "127.0.0.1:-1", Remotes: []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", freePort(t))},
+		Creds: link, AccountJWT: l.AccountJWT, Updates: l.Updates, ServerName: "edge-again", Logger: kerneltest.Logger(t),
+	}
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Shutdown()
+	opts, err := kernel.CredsOptions(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, err := nats.Connect(again.ClientURL(), opts...); err == nil {
+		nc.Close()
+		t.Fatal("a restarted leaf let in a credential revoked while it ran")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("refused for the wrong reason: %v", err)
+	}
+	siteOpts, err := kernel.CredsOptions(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(again.ClientURL(), siteOpts...)
+	if err != nil {
+		t.Fatalf("the site's credential on the restarted leaf: %v", err)
+	}
+	nc.Close()
+}
+
+// revokedIn reports whether the account JWT in file revokes key.
+func revokedIn(t *testing.T, file, key string) bool {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := jwt.DecodeAccountClaims(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	_, ok := ac.Revocations[key]
+	return ok
+}
+
+// A leaf whose link was down when a credential was revoked (set up here
+// with a copy of the account JWT older than the revocation) catches up
+// when its link comes up: it asks the kernels for the account's JWT and
+// refuses the revoked credential from then on.
+func TestLeafCatchesUpOnRevocationsMissedWhileUnlinked(t *testing.T) {
+	leafPort := freePort(t)
+	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
+	link := hub.Creds(kernel.UserSpec{Name: "catch-site", Role: kernel.RoleWorker})
+	stolen := hub.Creds(kernel.UserSpec{Name: "catch-stolen", Role: kernel.RoleClient})
+	old, err := hub.Authority().AccountJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := hub.Authority().Resolve(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := hub.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := hub.ConnectAs(filepath.Join(hub.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request(fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CLAIMS.UPDATE", hub.Authority().AccountKey()), []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l := startLeafFrom(t, hub, leafPort, link, old)
+	if revokedIn(t, l.AccountJWT, keys[0]) {
+		t.Fatal("the leaf was set up with the revocation already")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for !revokedIn(t, l.AccountJWT, keys[0]) {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the leaf never caught up with the revocation made while it was unlinked")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	opts, err := kernel.CredsOptions(stolen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, err := nats.Connect(l.ClientURL(), opts...); err == nil {
+		nc.Close()
+		t.Fatal("the leaf let in a credential revoked while it was unlinked")
+	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("refused for the wrong reason: %v", err)
 	}
 }

@@ -85,6 +85,23 @@ func TestFleetUnderFaults(t *testing.T) {
 	client := issue(kernel.UserSpec{Name: "fault-client", Role: kernel.RoleClient})
 	workerA := issue(kernel.UserSpec{Name: "worker-a", Role: kernel.RoleWorker})
 	workerB := issue(kernel.UserSpec{Name: "worker-b", Role: kernel.RoleWorker})
+	// What a site's leaf is given: the account JWT (a copy it keeps
+	// current) and the credential revocations reach it with.
+	leafDir := t.TempDir()
+	accJWT, err := auth.AccountJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafUpdates, err := auth.LeafUpdates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(leafDir, "account.jwt"), []byte(accJWT), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(leafDir, "leaf-updates.creds"), leafUpdates, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// The shipped cluster configuration, its host names made addresses.
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "cluster", "kernel-cluster.conf"))
@@ -146,7 +163,8 @@ func TestFleetUnderFaults(t *testing.T) {
 	l.behindNAT("wb")
 	leaf := supervise(t, "leaf", func() *proc {
 		return l.amfIn(l.ns["wb"], nil, "leaf", "--listen", "0.0.0.0:4222", "--remote", strings.Join(leafURLs, ","),
-			"--creds", workerB, "--tls-ca", certs.CA, "--account-jwt", filepath.Join(authDir, "account.jwt"), "--server-name", "edge-wb")
+			"--creds", workerB, "--tls-ca", certs.CA, "--account-jwt", filepath.Join(leafDir, "account.jwt"),
+			"--updates", filepath.Join(leafDir, "leaf-updates.creds"), "--server-name", "edge-wb")
 	})
 	units = append(units, leaf)
 	waitOutput(t, leaf, "Leafnode connection created")
