@@ -21,8 +21,8 @@ import (
 // kernel of its own between the command and the host. The guest sees
 // the host's /usr read-only and the work dir read-write over 9p, has
 // no network device at all unless its profile allows network, and its
-// memory and CPUs come from the limits; the command runs unprivileged inside under a cgroup and
-// rlimits. The same validation as every backend comes first.
+// memory and CPUs come from the limits; the command runs unprivileged
+// inside under a cgroup and rlimits. The same validation as every backend comes first.
 //
 // It needs root. It keeps guests booted ahead of need (a warm pool);
 // each serves one command and is destroyed.
