@@ -20,9 +20,9 @@ import (
 // MicroVMRunner runs each command in a throwaway QEMU microvm guest: a
 // kernel of its own between the command and the host. The guest sees
 // the host's /usr read-only and the work dir read-write over 9p, has
-// no network device at all, and its memory and CPUs come from the
-// limits; the command runs unprivileged inside under a cgroup and
-// rlimits. The same validation as every backend comes first.
+// no network device at all unless its profile allows network, and its
+// memory and CPUs come from the limits; the command runs unprivileged
+// inside under a cgroup and rlimits. The same validation as every backend comes first.
 //
 // It needs root. It keeps guests booted ahead of need (a warm pool);
 // each serves one command and is destroyed.
@@ -31,6 +31,12 @@ type MicroVMRunner struct {
 	idBase uint32
 	spec   microvm.GuestSpec
 	pool   *microvm.Pool
+	// net is the egress path of network profiles, the namespace
+	// backend's; nil when it could not be made (netErr says why), and
+	// network profiles are refused. netPool boots their guests.
+	net     *network
+	netErr  error
+	netPool *microvm.Pool
 	// Accel is the acceleration in use ("kvm" or "tcg").
 	Accel string
 
@@ -45,8 +51,10 @@ var _ Runner = (*MicroVMRunner)(nil)
 // kernel, the initramfs (the agent binary) and the page cache.
 const guestOverheadMiB = 192
 
-// ErrNetworkMicroVM refuses network profiles on the micro-VM backend.
-var ErrNetworkMicroVM = errors.New("the microvm backend has no network: QEMU's user-mode network connects from the host's own network namespace, where the host's loopback and its listeners would be reachable; run network profiles with --sandbox namespace")
+// ErrNetworkMicroVM refuses network profiles on the micro-VM backend
+// when it has no egress path (the namespace backend's veth pair, NAT and
+// nftables table) to confine a guest's network with.
+var ErrNetworkMicroVM = errors.New("the microvm backend has no confined egress path for network profiles; fix the cause given, or run network profiles with --sandbox namespace")
 
 // NewMicroVM returns the micro-VM backend. It assembles the guest image
 // under the state dir on first use, chooses the acceleration (logged,
@@ -114,7 +122,39 @@ func NewMicroVM(cfg Config) (*MicroVMRunner, error) {
 		})
 	}
 	m.pool.Start()
+	m.startNetwork(cfg)
 	return m, nil
+}
+
+// startNetwork readies network profiles' guests. Each has a NIC on
+// QEMU's user-mode network, and its QEMU runs in a network namespace of
+// its own wired to the host exactly as a namespace sandbox's: a veth
+// pair, kernel NAT, and the runner's nftables table that drops all
+// traffic to the host's addresses, between sandboxes and inbound, and
+// sends DNS to the configured resolver. So the user-mode network's
+// "host" (10.0.2.2) is that namespace's empty loopback, not the host's.
+// They are booted when asked for (no warm pool): a waiting guest would
+// hold an address slot and a QEMU for a profile that may never run.
+func (m *MicroVMRunner) startNetwork(cfg Config) {
+	m.net, m.netErr = newNetwork(cfg.DNS)
+	if m.netErr != nil {
+		m.net = nil
+		m.log.Warn("sandbox: no egress path for microvm network profiles; they are refused", "err", m.netErr)
+		return
+	}
+	spec := m.spec
+	spec.Network = func(pid int) (string, func(), error) {
+		slot, err := m.net.reserve()
+		if err != nil {
+			return "", nil, err
+		}
+		if err := m.net.attach(slot, pid); err != nil {
+			m.net.release(slot)
+			return "", nil, err
+		}
+		return slot.gw.String(), func() { m.net.release(slot) }, nil
+	}
+	m.netPool = microvm.NewPool(spec, 0)
 }
 
 // Name implements Runner.
@@ -125,6 +165,12 @@ func (m *MicroVMRunner) Name() string { return "microvm" }
 func (m *MicroVMRunner) Close() error {
 	m.close.Do(func() {
 		m.pool.Close()
+		if m.netPool != nil {
+			m.netPool.Close()
+		}
+		if m.net != nil {
+			m.net.close()
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		for dir := range m.mounts {
@@ -154,8 +200,12 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	pool := m.pool
 	if prof.Network {
-		return Result{}, fmt.Errorf("%w: profile %q allows network: %w", ErrUnsupported, prof.Name, ErrNetworkMicroVM)
+		if m.netPool == nil {
+			return Result{}, fmt.Errorf("%w: profile %q allows network: %w: %v", ErrUnsupported, prof.Name, ErrNetworkMicroVM, m.netErr)
+		}
+		pool = m.netPool
 	}
 	dir, cleanup, err := m.workDir(spec)
 	if err != nil {
@@ -184,7 +234,7 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		cleanup()
 		return Result{}, err
 	}
-	g, err := m.pool.Get(ctx)
+	g, err := pool.Get(ctx)
 	if err != nil {
 		return m.startError(ctx, start, err)
 	}
@@ -200,6 +250,7 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		return Result{}, fmt.Errorf("%w: bind the work dir into the guest's share: %v", ErrStart, err)
 	}
 	task.WorkSub = "w"
+	task.DNS = g.DNS
 	defer func() {
 		// The machine is gone before the work dir leaves its
 		// share (Close removes nothing recursively).

@@ -3,8 +3,12 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +19,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +31,10 @@ var (
 	sharedMicroVMErr  error
 	sharedMicroVMOnce sync.Once
 )
+
+// microVMDNS is where the micro-VM runner sends its guests' DNS; the
+// network test answers there.
+var microVMDNS = fmt.Sprintf("127.%d.%d.%d", 100+rand.IntN(100), rand.IntN(250), 1+rand.IntN(250))
 
 // microVMLimits are small enough for the limit tests to reach quickly.
 var microVMLimits = Limits{Memory: 128 << 20, WorkDirBytes: 16 << 20, Processes: 64}
@@ -47,7 +56,7 @@ func microVMRunner(t *testing.T) *MicroVMRunner {
 		}
 		// TCG as in CI: this host's KVM cannot run stock kernels, and
 		// the probe boot would cost every test run seconds.
-		sharedMicroVM, sharedMicroVMErr = NewMicroVM(Config{StateDir: dir, ProfilesFile: pf, Limits: microVMLimits,
+		sharedMicroVM, sharedMicroVMErr = NewMicroVM(Config{StateDir: dir, ProfilesFile: pf, Limits: microVMLimits, DNS: microVMDNS,
 			MicroVM: MicroVMConfig{Accel: "tcg", WarmGuests: 2}})
 		afterTests = append(afterTests, func() {
 			if sharedMicroVM != nil {
@@ -117,15 +126,113 @@ func TestMicroVMRun(t *testing.T) {
 	}
 }
 
-// Network profiles are refused with the reason, not run without the
-// network they ask for.
-func TestMicroVMNetworkProfileRefused(t *testing.T) {
+// A network-profile guest gets egress and DNS through the namespace
+// backend's confinement, and nothing of the host: not its loopback
+// listeners (through the user-mode network's 10.0.2.2 or otherwise),
+// not the kernel's NATS port, not listeners on the host's addresses,
+// not another sandbox. One guest runs the whole battery (a boot each).
+func TestMicroVMNetworkEgress(t *testing.T) {
+	t.Parallel()
 	r := microVMRunner(t)
-	_, err := r.Run(t.Context(), Spec{Command: "true", Profile: "net"}, nil)
-	if !errors.Is(err, ErrNetworkMicroVM) || !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("network profile: %v, want ErrNetworkMicroVM", err)
+	testenv.NeedBinary(t, "nft") // Debian nftables: just deps
+	if r.netPool == nil {
+		t.Fatalf("no egress path for network guests: %v", r.netErr)
 	}
-	t.Log(err)
+	dnsServer(t, microVMDNS, net.IPv4(203, 0, 113, 78))
+	inet := newTestNetns(t)
+	var outside net.Listener
+	inet.in(t, func() {
+		var err error
+		if outside, err = net.Listen("tcp4", inet.addr+":0"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer outside.Close()
+	go greeter(outside, "hello from outside", nil)
+	outsideAddr := outside.Addr().String()
+
+	accepted := make(chan string, 16)
+	lo, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lo.Close()
+	go greeter(lo, "host loopback", accepted)
+	all, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	go greeter(all, "host listener", accepted)
+	k := kerneltest.Start(t)
+	natsURL, _ := url.Parse(k.NC.ConnectedUrl())
+	loPort := strconv.Itoa(lo.Addr().(*net.TCPAddr).Port)
+	allPort := strconv.Itoa(all.Addr().(*net.TCPAddr).Port)
+
+	// Another sandbox with network, of the namespace backend, listening.
+	other := netRunner(t, "")
+	otherAddr := make(chan string, 1)
+	otherDone := make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		defer close(otherDone)
+		other.Run(ctx, Spec{Profile: "bare-net", Timeout: 5 * time.Minute, Command: `python3 -c '
+import socket, subprocess, time
+s = socket.socket(); s.bind(("0.0.0.0", 8000)); s.listen(8)
+addr = subprocess.run(["ip", "-4", "-o", "addr", "show", "eth0"], capture_output=True, text=True).stdout.split()[3].split("/")[0]
+print("listening", addr, flush=True)
+time.sleep(600)
+'`}, func(s Stream, line string) {
+			if a, ok := strings.CutPrefix(line, "listening "); ok {
+				otherAddr <- a
+			}
+		})
+	}()
+	var neighbour string
+	select {
+	case neighbour = <-otherAddr:
+	case <-otherDone:
+		t.Fatal("the other sandbox did not start listening")
+	}
+	defer func() { cancel(); <-otherDone }()
+
+	targets := []string{
+		outsideAddr,
+		"10.0.2.2:" + loPort,
+		"10.0.2.2:" + natsURL.Port(),
+		"10.0.2.2:" + allPort,
+		"127.0.0.1:" + natsURL.Port(),
+		inet.hostAddr + ":" + allPort,
+		neighbour + ":8000",
+	}
+	for _, a := range hostAddrs(t) {
+		targets = append(targets, a+":"+allPort, a+":"+natsURL.Port())
+	}
+	// The guest's DNS server is the host's end of its veth pair.
+	_, out := microVMRun(t, Spec{Profile: "net", Command: `ls /sys/class/net; ip -4 route show default; ns=$(awk '/^nameserver/{print $2}' /etc/resolv.conf); echo nameserver $ns; ` +
+		probe(targets...) + ` $ns:` + allPort + ` $ns:` + natsURL.Port() + `; getent ahostsv4 confine-probe.test | head -1`})
+	if !strings.Contains(out, "stdout: eth0") {
+		t.Errorf("the network guest has no NIC")
+	}
+	if !strings.Contains(out, outsideAddr+" connected hello from outside") {
+		t.Errorf("no egress: the outside server was not reached")
+	}
+	if !strings.Contains(out, "stdout: 203.0.113.78") {
+		t.Errorf("DNS did not answer through the configured resolver")
+	}
+	if n := strings.Count(out, " failed: "); n != len(targets)+1 {
+		t.Errorf("%d attempts failed, want %d (all but the outside server)", n, len(targets)+1)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " connected ") && !strings.Contains(l, outsideAddr) {
+			t.Errorf("reached what it must not: %s", l)
+		}
+	}
+	select {
+	case a := <-accepted:
+		t.Errorf("a host listener accepted a connection from %s", a)
+	default:
+	}
 }
 
 // The escape battery against the guest: each line of the script is

@@ -206,6 +206,11 @@ func guestRoot() error {
 	if err := os.Mkdir(cgroupDir, 0o755); err != nil {
 		return fmt.Errorf("make the command's cgroup: %w", err)
 	}
+	if os.Getenv(netEnv) == "1" {
+		if err := guestNIC(); err != nil {
+			return err
+		}
+	}
 	if err := unix.Sethostname([]byte("amf-sandbox")); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
@@ -234,6 +239,11 @@ func runTask(port io.Writer, t Task) (Exit, error) {
 	work := filepath.Join("/share", t.WorkSub)
 	if err := unix.Mount(work, "/work", "", unix.MS_BIND, ""); err != nil {
 		return Exit{}, fmt.Errorf("bind the work dir: %w", err)
+	}
+	if t.DNS != "" {
+		if err := os.WriteFile("/etc/resolv.conf", []byte("nameserver "+t.DNS+"\n"), 0o644); err != nil {
+			return Exit{}, fmt.Errorf("write /etc/resolv.conf: %w", err)
+		}
 	}
 	tmpOpts := fmt.Sprintf("size=%d,mode=1777", t.Tmp)
 	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {

@@ -27,6 +27,12 @@ type GuestSpec struct {
 	// BootTimeout bounds a boot; zero means 2 minutes (software
 	// emulation on a loaded host is that slow).
 	BootTimeout time.Duration
+	// Network, when set, gives each guest a NIC (see
+	// MachineSpec.Network) and is called with the machine's process id
+	// once it runs, to wire that process's network namespace to the
+	// host. It returns the DNS server the guest is to use and a release
+	// called when the guest is destroyed. Nil: guests have no NIC.
+	Network func(pid int) (dns string, release func(), err error)
 }
 
 // Guest is a booted machine whose agent waits for one task.
@@ -39,7 +45,10 @@ type Guest struct {
 	Share string
 	// BootTime is how long the guest took from launch to ready.
 	BootTime time.Duration
-	used     bool
+	// DNS is the guest's DNS server, when it has a network.
+	DNS        string
+	used       bool
+	netRelease func()
 }
 
 // Boot starts a guest and waits until its agent is ready. The guest's
@@ -90,7 +99,13 @@ func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
 		deadline = d
 	}
 	start := time.Now()
+	var cmdline []string
+	if gs.Network != nil {
+		cmdline = append(cmdline, netEnv+"=1")
+	}
 	m, err := gs.Launcher.Launch(ctx, MachineSpec{
+		Network:     gs.Network != nil,
+		Cmdline:     cmdline,
 		Image:       gs.Image,
 		MemoryMiB:   gs.MemoryMiB,
 		CPUs:        gs.CPUs,
@@ -106,6 +121,11 @@ func (g *Guest) boot(ctx context.Context, gs GuestSpec) error {
 		return err
 	}
 	g.m = m
+	if gs.Network != nil {
+		if g.DNS, g.netRelease, err = gs.Network(m.Pid()); err != nil {
+			return fmt.Errorf("%w: wire the guest's network: %v", ErrBoot, err)
+		}
+	}
 	// The machine connects as it starts; a machine that dies first
 	// never does.
 	exited := make(chan struct{})
@@ -230,6 +250,10 @@ func (g *Guest) Close() {
 	}
 	if g.conn != nil {
 		g.conn.Close()
+	}
+	if g.netRelease != nil {
+		g.netRelease()
+		g.netRelease = nil
 	}
 	for _, p := range []string{"agent.sock", "console.log", "share/w", "share", ""} {
 		os.Remove(filepath.Join(g.dir, p))

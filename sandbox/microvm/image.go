@@ -28,8 +28,9 @@ type Image struct {
 
 // guestModules are the modules the agent loads, with their dependencies
 // taken from modules.dep. Debian's generic kernel builds them as
-// modules; its cloud kernel lacks 9p altogether.
-var guestModules = []string{"virtio_mmio", "virtio_console", "9pnet_virtio", "9p"}
+// modules; its cloud kernel lacks 9p altogether. virtio_net is the NIC
+// of guests with a network; the others have no NIC to bind it to.
+var guestModules = []string{"virtio_mmio", "virtio_console", "9pnet_virtio", "9p", "virtio_net"}
 
 // etcFiles are copied from the host's /etc into the guest's: what the
 // dynamic linker, name lookups and alternatives need. Nothing secret:

@@ -44,6 +44,13 @@ type MachineSpec struct {
 	Console string
 	// Cmdline is extra kernel command line.
 	Cmdline []string
+	// Network gives the machine a NIC on a user-mode network (NAT in
+	// the machine's process, no port forwarding, no services of the
+	// host) and starts the machine's process in a network namespace
+	// of its own, so that what the user-mode network reaches is what
+	// that namespace reaches: nothing, until the caller wires it (see
+	// GuestSpec.Network). Without it the machine has no NIC at all.
+	Network bool
 }
 
 // Share is a host directory exported to the guest over virtio-9p.

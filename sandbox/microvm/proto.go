@@ -47,6 +47,9 @@ type Task struct {
 	FileSize  uint64  `json:"file_size"`
 	OpenFiles uint64  `json:"open_files"`
 	Tmp       int64   `json:"tmp"`
+	// DNS is the DNS server the guest's resolv.conf names, for a guest
+	// with a network.
+	DNS string `json:"dns,omitempty"`
 }
 
 // Exit is how the command ended, as the guest saw it.

@@ -57,6 +57,17 @@ func (q *QEMU) Launch(ctx context.Context, m MachineSpec) (Machine, error) {
 	// The machine dies with the process that owns it, even if that one
 	// is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if m.Network {
+		// The new network namespace is made by the kernel as the child
+		// is cloned, before QEMU runs: no Go thread of ours ever
+		// changes namespace (setns on a locked thread would need that
+		// thread never to run anything else), and QEMU's user-mode
+		// network opens its sockets only in that namespace, whose
+		// loopback is its own and empty. The caller wires the
+		// namespace to the host by the process's id after the start;
+		// until then it has no route, so nothing leaves early.
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("microvm: start %s: %w", bin, err)
 	}
@@ -104,6 +115,15 @@ func (q *QEMU) args(m MachineSpec) []string {
 		"-device", "virtio-serial-device",
 		"-chardev", "socket,id=amfagent,path=" + m.AgentSocket,
 		"-device", "virtserialport,chardev=amfagent,name=" + agentPort,
+	}
+	if m.Network {
+		// User-mode NAT with no host forwarding (hostfwd), no guest
+		// forwarding (guestfwd), no SMB and no TFTP: none is given.
+		// The guest's traffic leaves from sockets of the machine's
+		// process in its own network namespace, where 10.0.2.2 (the
+		// "host" of user-mode networking) is that namespace's loopback.
+		args = append(args, "-netdev", "user,id=net0,ipv6=off",
+			"-device", "virtio-net-device,netdev=net0")
 	}
 	for i, s := range m.Shares {
 		id := "fs" + strconv.Itoa(i)
