@@ -131,3 +131,23 @@ func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 		}
 	})
 }
+
+// An interval so long that its next run lies past what a time in
+// nanoseconds since 1970 can hold (year 2262) must not run at once, nor
+// in a loop: it either never runs in a test's lifetime or is refused.
+func TestAttackHugeIntervalDoesNotRunAtOnce(t *testing.T) {
+	f := start(t, t.TempDir())
+	task, err := bus.DecodeTask([]byte(`{"id":"attack-huge","command":"true","schedule":"every 2562047h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.as.Create(context.Background(), task); err != nil {
+		t.Logf("refused: %v", err)
+		return
+	}
+	// The clock: three runs of a 1 s schedule.
+	f.create(t, `{"id":"attack-clock","command":"true","schedule":"every 1s"}`)
+	for range 3 {
+		f.nextOf(t, "attack-clock", "attack-huge")
+	}
+}
