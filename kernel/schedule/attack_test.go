@@ -12,6 +12,7 @@ import (
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // launder has a worker credential publish body (with hdr) on one of its
@@ -149,5 +150,37 @@ func TestAttackHugeIntervalDoesNotRunAtOnce(t *testing.T) {
 	f.create(t, `{"id":"attack-clock","command":"true","schedule":"every 1s"}`)
 	for range 3 {
 		f.nextOf(t, "attack-clock", "attack-huge")
+	}
+}
+
+// A run's id is its schedule's id and its time, both known in advance
+// (amf schedule ls shows NEXT), and a task may name a schedule_id. A
+// client credential that submits a task of its own under the next run's
+// id, naming the schedule, makes its task pass for that run, and the
+// real run, the same id, is taken as already submitted: it never runs.
+func TestAttackClientPreemptsAScheduleRun(t *testing.T) {
+	f := start(t, t.TempDir())
+	ctx := context.Background()
+	f.create(t, `{"id":"attack-victim","command":"backup --all","schedule":"every 5s"}`)
+	f.nextOf(t, "attack-victim")
+	sc, err := f.as.Get(ctx, "attack-victim")
+	if err != nil || sc.Next.IsZero() {
+		t.Fatalf("get: %+v %v", sc, err)
+	}
+	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-preempt", Role: kernel.RoleClient}))
+	c := &client.Client{NC: nc, ViaAPI: true}
+	forged := bus.Task{ID: bus.RunID("attack-victim", sc.Next), Command: "echo skipped", ScheduleID: "attack-victim"}
+	if _, _, err := c.Submit(ctx, forged); err != nil {
+		t.Logf("refused: %v", err)
+		return
+	}
+	for {
+		r := f.nextOf(t, "attack-victim")
+		if r.Command != "backup --all" {
+			t.Fatalf("a client's task %s (%q) passed for a run of schedule attack-victim", r.ID, r.Command)
+		}
+		if r.ID >= forged.ID {
+			return
+		}
 	}
 }
