@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -182,5 +183,39 @@ func TestAttackClientPreemptsAScheduleRun(t *testing.T) {
 		if r.ID >= forged.ID {
 			return
 		}
+	}
+}
+
+// Revoking a credential cuts its live connections off, but what it
+// scheduled goes on running: a schedule records no maker, so a stolen
+// client credential leaves tasks behind that outlive its revocation.
+func TestAttackSchedulesOutliveTheirMakersRevocation(t *testing.T) {
+	f := start(t, t.TempDir())
+	ctx := context.Background()
+	creds := f.k.Creds(kernel.UserSpec{Name: "attack-revoked", Role: kernel.RoleClient})
+	as := client.Schedules{C: &client.Client{NC: f.k.ConnectAs(creds), ViaAPI: true}}
+	if _, err := as.Create(ctx, mustTask(t, `{"id":"attack-left-behind","command":"true","schedule":"every 1s"}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.nextOf(t, "attack-left-behind")
+
+	keys, err := f.k.Authority().Resolve(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := f.k.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := f.k.ConnectAs(filepath.Join(f.k.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+f.k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The clock: an operator's schedule, made after the revocation;
+	// runs published before its first one may have been in flight.
+	f.create(t, `{"id":"attack-clock-2","command":"true","schedule":"every 1s"}`)
+	f.nextOf(t, "attack-clock-2")
+	for range 3 {
+		f.nextOf(t, "attack-clock-2", "attack-left-behind")
 	}
 }
