@@ -140,6 +140,10 @@ func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 func TestAttackHugeIntervalDoesNotRunAtOnce(t *testing.T) {
 	f := start(t, t.TempDir())
 	task, err := bus.DecodeTask([]byte(`{"id":"attack-huge","command":"true","schedule":"every 2562047h"}`))
+	if errors.Is(err, bus.ErrInvalidTask) {
+		t.Logf("refused: %v", err)
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
