@@ -49,4 +49,18 @@ func TestAttackWorkerMakesItsOwnCommandBlindlyReusable(t *testing.T) {
 			t.Fatalf("two records from one worker credential made a command blindly reusable (%d successes)", m.Successes)
 		}
 	})
+
+	t.Run("a forged tombstone", func(t *testing.T) {
+		// A memory the fleet learned; forgetting is an operator's
+		// command (amf memory forget), not a worker's.
+		const instr = "count the lines of the access log"
+		id := learn(t, victim, instr, "wc -l /var/log/nginx/access.log")
+		if err := forger.Forget(ctxT(t), id, "amf memory forget"); err != nil {
+			t.Logf("tombstone refused: %v", err)
+		}
+		syncKn(t, victim)
+		if _, err := victim.Get(id); err != nil {
+			t.Fatalf("a worker credential erased a memory of the fleet: %v", err)
+		}
+	})
 }
