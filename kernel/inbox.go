@@ -19,14 +19,20 @@ const inboxPrefixBase = "_INBOX_"
 // authority chose, short enough to type after `nats --inbox-prefix`.
 const inboxIDLen = 16
 
+// CredentialID names the credential whose user public key is userKey in
+// the subjects that are its own: its inbox prefix and the subject it
+// publishes learned memories on (bus.Names.LearnedBy).
+func CredentialID(userKey string) string {
+	if len(userKey) > inboxIDLen {
+		return userKey[:inboxIDLen]
+	}
+	return userKey
+}
+
 // InboxPrefix is the inbox prefix of the credential whose user public key
 // is userKey (nats.CustomInboxPrefix; `nats --inbox-prefix`).
 func InboxPrefix(userKey string) string {
-	id := userKey
-	if len(id) > inboxIDLen {
-		id = id[:inboxIDLen]
-	}
-	return inboxPrefixBase + id
+	return inboxPrefixBase + CredentialID(userKey)
 }
 
 // CredsInboxPrefix reads the inbox prefix of a .creds file's credential.

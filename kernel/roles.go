@@ -19,7 +19,8 @@ const (
 	// RoleAdmin may do everything: operators, the kernel itself.
 	RoleAdmin Role = "admin"
 	// RoleWorker pulls its pools' tasks, publishes events, learned
-	// memories and heartbeats, and receives cancellations.
+	// memories (on its own subject only), failed reuses and heartbeats,
+	// and receives cancellations. It may not confirm or forget memories.
 	RoleWorker Role = "worker"
 	// RoleBridge is the HTTP bridge: the client's rights, every profile
 	// (it checks its own tokens' grants) and the hot cache's buckets.
@@ -109,7 +110,13 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	p.Pub.Deny.Add(proj, proj+".>", "$JS.API.CONSUMER.DELETE."+events+"."+n.StatusConsumer())
 	switch s.Role {
 	case RoleWorker:
-		pub(n.Events(), n.Memory(), n.Workers())
+		// Of the memory subjects, a worker publishes its successes on
+		// its own subject only, so that two successes from one
+		// credential count once towards blind reuse, and failures (they
+		// only make reuse less likely). Confirming and forgetting are a
+		// user's: amf.memory.confirmed and amf.memory.forgotten stay
+		// closed to it.
+		pub(n.Events(), n.LearnedBy(CredentialID(userKey)), n.MemoryFailed(), n.Workers())
 		sub(n.Control("*"))
 		for _, pool := range s.Pools {
 			c := n.PoolConsumer(pool)
@@ -129,8 +136,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 				"$JS.API.STREAM.MSG.GET."+stream)
 		}
 		readKeys("KV_" + n.StatusBucket())
-		// A worker's index answers the fleet's memory searches (micro
-		// service amf-memory): requests, discovery, and the replies.
+		// A worker's index answers the fleet's memory searches and
+		// the existence checks before a confirmation (micro service
+		// amf-memory): requests, discovery, and the replies.
 		sub(n.MemorySearch(), n.MemoryConfirm(), "$SRV.>")
 		p.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
 		// Presence and sessions in the JetStream hot cache.
@@ -159,8 +167,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		if s.Role == RoleBridge {
 			// Confirming a memory lets every worker replay its command
 			// without the model: the bridge (for tokens with the admin
-			// scope) and admins may ask, a client credential may not.
-			pub(n.MemoryConfirm())
+			// scope) and admins may ask a worker whether it exists and
+			// publish the confirmation; a client credential may not.
+			pub(n.MemoryConfirm(), n.MemoryConfirmed())
 			// The hot cache, and the HTTP tokens it checks requests
 			// against (hashes only; written by admins).
 			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket(), n.TokensBucket()} {

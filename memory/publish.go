@@ -3,9 +3,11 @@ package memory
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,10 +24,33 @@ var idRE = regexp.MustCompile(`^[0-9a-f]{20}$`)
 type Publisher struct {
 	JS    jetstream.JetStream
 	Names bus.Names
+	// Credential is the id of the connection's credential
+	// (kernel.CredentialID), the last token of the subject successes are
+	// published on; empty reads it from the connection's inbox prefix,
+	// which every credentialed connection sets (kernel.CredsOptions).
+	Credential string
+}
+
+// credentialInboxBase starts the inbox prefix of a credentialed
+// connection, followed by its credential id (kernel.InboxPrefix).
+const credentialInboxBase = "_INBOX_"
+
+// credential is the id successes are published under: a worker's
+// credential may publish on amf.memory.learned.<its id> only.
+func (p Publisher) credential() string {
+	if p.Credential != "" || p.JS == nil || p.JS.Conn() == nil {
+		return p.Credential
+	}
+	id, ok := strings.CutPrefix(p.JS.Conn().Opts.InboxPrefix, credentialInboxBase)
+	if !ok || !bus.ValidToken(id) {
+		return "" // no credential of its own: the bare subject
+	}
+	return id
 }
 
 // Learn publishes one success and returns the memory's id. Learning the
-// same instruction and command again adds a success to the same memory.
+// same instruction and command again adds a success to the same memory;
+// it counts towards blind reuse once per credential that reported one.
 // The message id is the memory plus the task (or time) that taught it, so
 // a publish retried after a lost acknowledgement counts once, and the
 // stream's duplicate answer is a success, not an error.
@@ -37,7 +62,7 @@ func (p Publisher) Learn(ctx context.Context, rec bus.Learned) (string, error) {
 	if occurrence == "" {
 		occurrence = strconv.FormatInt(rec.TS.UnixNano(), 36)
 	}
-	if err := p.publish(ctx, p.Names.Learned(), "learn-"+rec.ID+"-"+occurrence, rec); err != nil {
+	if err := p.publish(ctx, p.Names.LearnedBy(p.credential()), "learn-"+rec.ID+"-"+occurrence, rec); err != nil {
 		return "", fmt.Errorf("learn: %w", err)
 	}
 	return rec.ID, nil
@@ -74,7 +99,8 @@ func (p Publisher) Forget(ctx context.Context, id, by string) error {
 }
 
 // Confirm publishes a user's confirmation: every worker may then reuse
-// the memory's command blindly, without waiting for a second success.
+// the memory's command blindly, without waiting for a second worker
+// credential to see it work. Only admin and bridge credentials may.
 // It returns the stream sequence, so the caller can wait for an index to
 // apply it. Confirming twice is harmless.
 func (p Publisher) Confirm(ctx context.Context, id, by string) (uint64, error) {
@@ -90,7 +116,7 @@ func (p Publisher) Confirm(ctx context.Context, id, by string) (uint64, error) {
 	}
 	ack, err := p.JS.Publish(ctx, p.Names.MemoryConfirmed(), data)
 	if err != nil {
-		return 0, fmt.Errorf("confirm: publish %s: %w", p.Names.MemoryConfirmed(), err)
+		return 0, fmt.Errorf("confirm: publish %s: %w", p.Names.MemoryConfirmed(), denied(p.JS, p.Names.MemoryConfirmed(), err))
 	}
 	return ack.Sequence, nil
 }
@@ -109,7 +135,19 @@ func (p Publisher) publish(ctx context.Context, subject, msgID string, v any) er
 		msg.Header.Set(bus.HeaderMsgID, msgID)
 	}
 	if _, err := p.JS.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("publish %s: %w", subject, err)
+		return fmt.Errorf("publish %s: %w", subject, denied(p.JS, subject, err))
 	}
 	return nil
+}
+
+// denied names the cause of a publish that got no acknowledgement when
+// nats-server refused the subject: the credential lacks the permission
+// (a worker's may not confirm or forget, nor learn as another credential).
+func denied(js jetstream.JetStream, subject string, err error) error {
+	if nc := js.Conn(); nc != nil {
+		if last := nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `"`+subject+`"`) {
+			return fmt.Errorf("%w: this credential may not publish on %s (confirming and forgetting memories need an admin credential)", last, subject)
+		}
+	}
+	return err
 }

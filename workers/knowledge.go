@@ -80,6 +80,10 @@ func (r *run) learn(out execOutcome, thought string) {
 		DurationMS:  float64(out.result.Duration.Microseconds()) / 1000,
 		Worker:      r.s.cfg.Worker,
 		TaskID:      r.task.ID,
+		// Without the model's answer, or steered by a session's
+		// history (which its submitter wrote), a success is an example
+		// only: it must not make the command replay for everyone.
+		ExampleOnly: r.task.NoAnswer || r.task.Session != "",
 	})
 	d := time.Since(start)
 	r.phases[bus.PhaseMemory] += d

@@ -6,16 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
 	"github.com/amf-os/amf/workers"
 )
 
 // memoryMesh is a loop mesh whose worker recalls from and learns into a
 // real knowledge base on the test kernel.
-func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledge.Knowledge) {
+func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledge.Knowledge, *kerneltest.Kernel) {
 	t.Helper()
 	// The knowledge base keeps the fleet's memory in JetStream; the loop
 	// itself needs no kernel.
@@ -26,7 +30,18 @@ func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledg
 	}
 	t.Cleanup(func() { kn.Close() })
 	m := newLoopMesh(t, &workers.SolverConfig{Memory: kn, Learner: kn}, ollamatest.WithReplies(replies...))
-	return m, kn
+	return m, kn, k
+}
+
+// otherWorker learns with a worker credential of its own: another host
+// of the fleet whose successes count apart from the mesh worker's.
+func otherWorker(t *testing.T, k *kerneltest.Kernel) memory.Publisher {
+	t.Helper()
+	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: "other-worker", Role: kernel.RoleWorker})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return memory.Publisher{JS: js}
 }
 
 func syncMemory(t *testing.T, kn *knowledge.Knowledge) {
@@ -39,9 +54,10 @@ func syncMemory(t *testing.T, kn *knowledge.Knowledge) {
 }
 
 func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
-	m, kn := memoryMesh(t, cmdReply("du sums the sizes", "du -sh ."), cmdReply("as before", "du -sh ."))
+	answered := ollamatest.Reply{Content: `{"answers_request": true, "answer": "It uses 4 KiB."}`}
+	m, kn, k := memoryMesh(t, cmdReply("du sums the sizes", "du -sh ."), answered, cmdReply("as before", "du -sh ."), answered)
 	const instr = "show the disk usage of this directory"
-	first := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	first := m.wait(m.submit(bus.Task{Instruction: instr}))
 	if e := last(first); e.Type != bus.EventDone {
 		t.Fatalf("first: %+v", e)
 	}
@@ -54,7 +70,7 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 	// Once is not enough to skip the model: the memory is an example
 	// and the model is asked; its command working again is a second
 	// success for the same instruction.
-	again := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
+	again := m.wait(m.submit(bus.Task{Instruction: instr}))
 	if e := last(again); e.Type != bus.EventDone {
 		t.Fatalf("second: %+v", e)
 	}
@@ -66,9 +82,18 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 		t.Fatalf("command requests = %d, want the model asked again after one success", n)
 	}
 	syncMemory(t, kn)
+	// Both successes are this worker's credential's word: one voice.
+	if ms, err := kn.Recall(context.Background(), instr, bus.HostFacts{}, 1); err != nil || len(ms) != 1 ||
+		ms[0].Reuse || ms[0].Successes != 2 || !strings.Contains(ms[0].NoReuse, "vouched for by 1 worker credential") {
+		t.Fatalf("after two successes on one credential: %+v %v", ms, err)
+	}
 
-	// Twice: the same instruction now reuses the command without asking
-	// the model for one.
+	// Another worker's credential saw it work too: the same instruction
+	// now reuses the command without asking the model for one.
+	if _, err := otherWorker(t, k).Learn(context.Background(), bus.Learned{Instruction: instr, Command: "du -sh .", TaskID: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	syncMemory(t, kn)
 	second := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
 	done := last(second)
 	if done.Type != bus.EventDone || done.Command != "du -sh ." {
@@ -105,12 +130,12 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 }
 
 func TestReusedMemoryThatFailsIsReportedAndCorrected(t *testing.T) {
-	m, kn := memoryMesh(t, cmdReply("the file moved", "echo recovered"))
+	m, kn, k := memoryMesh(t, cmdReply("the file moved", "echo recovered"))
 	const instr = "print the status file"
 	var id string
-	for _, task := range []string{"earlier", "before that"} {
+	for task, l := range map[string]workers.Learner{"earlier": kn, "elsewhere": otherWorker(t, k)} {
 		var err error
-		if id, err = kn.Learn(context.Background(), bus.Learned{Instruction: instr, Command: "cat status-gone.txt", TaskID: task}); err != nil {
+		if id, err = l.Learn(context.Background(), bus.Learned{Instruction: instr, Command: "cat status-gone.txt", TaskID: task}); err != nil {
 			t.Fatal(err)
 		}
 	}

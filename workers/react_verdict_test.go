@@ -42,6 +42,9 @@ func TestAnswerThatAnswersIsStreamedAsProseAndLearned(t *testing.T) {
 	if count(evs, bus.EventLearned) != 1 || len(l.learned) != 1 {
 		t.Fatalf("an answering command was not learned: %v", types(evs))
 	}
+	if l.learned[0].ExampleOnly {
+		t.Fatalf("a command whose output answered was learned as an example only: %+v", l.learned[0])
+	}
 	reqs := answerRequests(m.srv)
 	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Format), "answers_request") {
 		t.Fatalf("the answer request does not ask for the verdict: %+v", reqs)
@@ -83,4 +86,31 @@ func answerProgress(evs []bus.Event) string {
 		b.WriteString(e.Text + "\n")
 	}
 	return b.String()
+}
+
+// A success without the answer's verdict (no_answer), or steered by a
+// session's history its submitter wrote, is learned as an example only:
+// it never counts towards replaying the command for everyone.
+func TestSuccessOfNoAnswerOrSessionTaskIsLearnedAsExampleOnly(t *testing.T) {
+	m, l := verdictMesh(t, cmdReply("count", "echo 3"), cmdReply("count", "echo 4"),
+		cmdReply("count", "echo 5"), ollamatest.Reply{Content: `{"answers_request": true, "answer": "Five."}`})
+	for _, task := range []bus.Task{
+		{Instruction: "how many files are here", NoAnswer: true},
+		{Instruction: "how many files are there", NoAnswer: true, Session: "s1"},
+		{Instruction: "how many files are in it", Session: "s1"},
+	} {
+		if e := last(m.wait(m.submit(task))); e.Type != bus.EventDone {
+			t.Fatalf("%+v ended %+v", task, e)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.learned) != 3 {
+		t.Fatalf("learned %d records, want 3", len(l.learned))
+	}
+	for _, rec := range l.learned {
+		if !rec.ExampleOnly {
+			t.Errorf("%q learned as a success that counts towards blind reuse", rec.Instruction)
+		}
+	}
 }

@@ -96,7 +96,7 @@ func runMemory(ctx context.Context, args []string) error {
 		cancel()
 		if err == nil {
 			if !asJSON && len(rep.Matches) > 0 {
-				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named, and two successes or a confirmation\n", rep.ReuseScore, rep.Embedder)
+				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named, and successes on two worker credentials or a confirmation\n", rep.ReuseScore, rep.Embedder)
 			}
 			return printMatches(os.Stdout, rep.Matches, asJSON, true)
 		}
@@ -169,8 +169,9 @@ func runMemory(ctx context.Context, args []string) error {
 	return nil
 }
 
-// memoryConfirm asks a worker to confirm each memory for blind reuse;
-// the credential's permissions decide whether this user may.
+// memoryConfirm confirms each memory for blind reuse: a worker says it
+// exists, then this credential publishes the confirmation; its
+// permissions decide whether this user may.
 func memoryConfirm(ctx context.Context, c *client.Client, ids []string) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("confirm needs at least one memory ID (see amf memory ls or search)")

@@ -42,6 +42,11 @@ type Learned struct {
 	DurationMS  float64   `json:"duration_ms,omitempty"`
 	Worker      string    `json:"worker,omitempty"`
 	TaskID      string    `json:"task_id,omitempty"`
+	// ExampleOnly marks a success that says little about the command: a
+	// task without the model's answer (no_answer) or one steered by its
+	// session's history. It is learned as an example for prompts but
+	// never counts towards blind reuse.
+	ExampleOnly bool      `json:"example_only,omitempty"`
 	TS          time.Time `json:"ts"`
 }
 
@@ -125,16 +130,20 @@ func (n Names) StatusConsumer() string { return "status-projector" }
 func (n Names) CacheKey() string { return n.p() + ":" }
 
 // MemoryConfirmed says a user vouched for a memory: its command may be
-// reused blindly for its meaning without waiting for a second success.
-// Published on amf.memory.confirmed by the worker that answered the
-// confirm request (amf.api.memory.confirm); every worker applies it.
+// reused blindly for its meaning without waiting for a second worker
+// credential to see it work.
+// Published on amf.memory.confirmed by the admin or bridge credential
+// that confirms (a worker's credential may not publish it); every worker
+// applies it.
 type MemoryConfirmed struct {
 	ID string    `json:"id"`
 	By string    `json:"by,omitempty"`
 	TS time.Time `json:"ts"`
 }
 
-// ConfirmMemory is the body of a request on amf.api.memory.confirm.
+// ConfirmMemory is the body of a request on amf.api.memory.confirm: a
+// worker answers with the memory if it exists, and the asker then
+// publishes the confirmation itself.
 type ConfirmMemory struct {
 	ID string `json:"id"`
 	// By names who confirms, for the record (e.g. "http:ops-token").

@@ -24,6 +24,11 @@ const (
 	// the same floor as JetStream's own scheduler: a faster loop is not
 	// a schedule.
 	MinScheduleInterval = time.Second
+	// MaxScheduleInterval is the longest "every": JetStream's scheduler
+	// keeps the next run in nanoseconds since 1970, and one past 2262
+	// wraps into the past and runs at once, again and again. Rarer
+	// runs are a cron expression (@yearly).
+	MaxScheduleInterval = 366 * 24 * time.Hour
 	// MaxScheduleIDLen leaves room in a task id for a run's time suffix.
 	MaxScheduleIDLen = 100
 )
@@ -123,6 +128,8 @@ func parseEvery(spec, d string) (string, error) {
 		return "", fmt.Errorf("%w: schedule %q: %q is not a duration; write one like \"30s\", \"5m\" or \"1h30m\"", ErrInvalidTask, spec, d)
 	case v < MinScheduleInterval:
 		return "", fmt.Errorf("%w: schedule %q: the interval must be at least %s", ErrInvalidTask, spec, MinScheduleInterval)
+	case v > MaxScheduleInterval:
+		return "", fmt.Errorf("%w: schedule %q: the interval may be at most 366 days; for rarer runs write a cron expression such as @yearly", ErrInvalidTask, spec)
 	}
 	return "@every " + v.String(), nil
 }

@@ -32,6 +32,7 @@ func TestParseSchedule(t *testing.T) {
 		"":                          "schedule is empty",
 		"every 0s":                  "at least 1s",
 		"every 500ms":               "at least 1s",
+		"every 2562047h":            "at most 366 days",
 		"every -5m":                 "at least 1s",
 		"every banana":              `"banana" is not a duration`,
 		"every":                     "not known",

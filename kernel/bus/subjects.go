@@ -34,8 +34,32 @@ func (n Names) Event(taskID string) string { return n.p() + ".events." + taskID 
 // Events matches every task's events: amf.events.>.
 func (n Names) Events() string { return n.p() + ".events.>" }
 
-// Learned carries one memory record: amf.memory.learned.
+// Learned carries memory records: amf.memory.learned, the prefix of
+// LearnedBy. A record published on it bare (by an admin connection
+// without a credential id) counts as one unnamed learner.
 func (n Names) Learned() string { return n.p() + ".memory.learned" }
+
+// LearnedBy is where the credential whose id is cred (kernel.CredentialID)
+// publishes what it learned: amf.memory.learned.<cred>. A worker's
+// credential may publish only on its own, so nats-server vouches for
+// which credential reported a success, and a memory counts one success
+// per credential towards blind reuse.
+func (n Names) LearnedBy(cred string) string {
+	if cred == "" {
+		return n.Learned()
+	}
+	return n.Learned() + "." + cred
+}
+
+// LearnerOf is the credential id a learned record's subject names: ""
+// for the bare Learned subject; ok is false for any other subject.
+func (n Names) LearnerOf(subject string) (cred string, ok bool) {
+	if subject == n.Learned() {
+		return "", true
+	}
+	cred, ok = strings.CutPrefix(subject, n.Learned()+".")
+	return cred, ok && cred != "" && !strings.Contains(cred, ".")
+}
 
 // Memory matches every memory subject: amf.memory.>.
 func (n Names) Memory() string { return n.p() + ".memory.>" }

@@ -8,7 +8,9 @@ func (n Names) MemoryServiceName() string { return n.p() + "-memory" }
 // "amf.api.memory.search".
 func (n Names) MemorySearch() string { return n.API() + ".memory.search" }
 
-// MemoryConfirm is the request/reply subject by which a user confirms a
-// memory for blind reuse: "amf.api.memory.confirm". Who may send it is
-// the credential's permission (kernel roles): admins and the bridge.
+// MemoryConfirm is the request/reply subject by which a user about to
+// confirm a memory for blind reuse asks a worker whether it exists:
+// "amf.api.memory.confirm". Who may send it is the credential's
+// permission (kernel roles): admins and the bridge, who then publish the
+// confirmation (MemoryConfirmed) themselves.
 func (n Names) MemoryConfirm() string { return n.API() + ".memory.confirm" }

@@ -119,10 +119,10 @@ func TestAnEmbedderThatCannotSeparateNearMissesReusesNothing(t *testing.T) {
 // TestAgreementIsNeededBeyondTheScore: a paraphrase in other words may
 // score high, but only an instruction naming the same things is reused.
 func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
-	kn := openKnowledge(t, kerneltest.Start(t), knowledge.Config{ReuseScore: 0.3})
-	for range 2 {
-		learn(t, kn, "delete the old log files in /var/log", "find /var/log -mtime +30 -delete")
-	}
+	k := kerneltest.Start(t)
+	kn := openKnowledge(t, k, knowledge.Config{ReuseScore: 0.3})
+	learn(t, kn, "delete the old log files in /var/log", "find /var/log -mtime +30 -delete")
+	learn(t, workerPublisher(t, k, "w2"), "delete the old log files in /var/log", "find /var/log -mtime +30 -delete")
 	syncKn(t, kn)
 	for _, tc := range []struct {
 		query string
@@ -148,11 +148,13 @@ func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
 
 // TestSuccessesCountForTheMeaning: two wordings that say the same, each
 // learned once with the same command, are two successes for that
-// meaning; with different commands, neither has two.
+// meaning; with different commands, neither has two. Each was learned
+// on another worker's credential: what counts is who vouches for it.
 func TestSuccessesCountForTheMeaning(t *testing.T) {
-	kn := openKnowledge(t, kerneltest.Start(t), knowledge.Config{})
+	k := kerneltest.Start(t)
+	kn := openKnowledge(t, k, knowledge.Config{})
 	learn(t, kn, "show the disk usage", "du -sh .")
-	learn(t, kn, "display the disk usage", "du -sh .")
+	learn(t, workerPublisher(t, k, "w2"), "display the disk usage", "du -sh .")
 	learn(t, kn, "print the kernel release", "uname -r")
 	learn(t, kn, "show the kernel version", "uname -a")
 	syncKn(t, kn)

@@ -18,11 +18,11 @@ import (
 )
 
 // TestConfirmationByAUserReachesEveryWorker: a command that worked once
-// is only an example until a user confirms it through the API; the
-// confirmation is a record on the memory stream, so a worker that did
-// not answer the request reuses the command too. The parts run with the
-// credentials they are deployed with: the answering worker with a
-// worker's, the asking bridge with a bridge's.
+// is only an example until a user confirms it through the API; a worker
+// says the memory exists and the bridge writes the confirmation to the
+// memory stream, so every worker reuses the command. The parts run with
+// the credentials they are deployed with: the answering worker with a
+// worker's, the confirming bridge with a bridge's.
 func TestConfirmationByAUserReachesEveryWorker(t *testing.T) {
 	k := kerneltest.Start(t)
 	names := bus.Names{}

@@ -11,7 +11,8 @@ import (
 // Exported is one line of `amf memory export`: the learned record and
 // what the fleet knows of its outcomes. Import reads the record and
 // ignores the counts and the confirmation: what another fleet proved is
-// an example here until it works twice or a user here confirms it.
+// an example here until it works on another worker credential too, or
+// a user here confirms it.
 type Exported struct {
 	bus.Learned
 	Successes   int    `json:"successes"`

@@ -110,6 +110,7 @@ func (k *Knowledge) markCaughtUp() {
 type decoded struct {
 	seq     uint64
 	learn   *bus.Learned
+	learner string // the credential that published learn
 	fail    *bus.MemoryFailure
 	forget  *bus.Forgotten
 	confirm *bus.MemoryConfirmed
@@ -132,35 +133,36 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 			return fmt.Errorf("message metadata: %w", err)
 		}
 		d := decoded{seq: md.Sequence.Stream}
-		switch m.Subject() {
-		case names.Learned():
+		learner, learned := names.LearnerOf(m.Subject())
+		switch {
+		case learned:
 			l, err := bus.DecodeLearned(m.Data())
 			if err != nil {
 				k.log.Warn("memory: skipping a bad record", "seq", d.seq, "err", err)
 				break
 			}
-			d.learn = &l
+			d.learn, d.learner = &l, learner
 			if !k.flat.has(l.ID) {
 				if _, queued := textIdx[l.ID]; !queued {
 					textIdx[l.ID] = len(texts)
 					texts = append(texts, l.Instruction)
 				}
 			}
-		case names.MemoryFailed():
+		case m.Subject() == names.MemoryFailed():
 			var f bus.MemoryFailure
 			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
 				k.log.Warn("memory: skipping a bad failure report", "seq", d.seq, "err", err)
 				break
 			}
 			d.fail = &f
-		case names.MemoryConfirmed():
+		case m.Subject() == names.MemoryConfirmed():
 			var c bus.MemoryConfirmed
 			if err := json.Unmarshal(m.Data(), &c); err != nil || c.ID == "" {
 				k.log.Warn("memory: skipping a bad confirmation", "seq", d.seq, "err", err)
 				break
 			}
 			d.confirm = &c
-		case names.MemoryForgotten():
+		case m.Subject() == names.MemoryForgotten():
 			var f bus.Forgotten
 			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
 				k.log.Warn("memory: skipping a bad tombstone", "seq", d.seq, "err", err)
@@ -245,6 +247,9 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		}
 		e.Successes++
 		e.Rec = l
+		if !l.ExampleOnly {
+			e.addLearner(d.learner)
+		}
 		return k.putLocked(ctx, e)
 	}
 	i, ok := textIdx[l.ID]
@@ -260,6 +265,9 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		vecs, i = v, 0
 	}
 	e := entry{Rec: l, Successes: 1, Seq: d.seq}
+	if !l.ExampleOnly {
+		e.addLearner(d.learner)
+	}
 	doc, err := e.document(normalize(vecs[i]))
 	if err != nil {
 		return err

@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
 )
 
@@ -54,6 +57,18 @@ func learn(t testing.TB, kn interface {
 		t.Fatalf("learn %q: %v", instr, err)
 	}
 	return id
+}
+
+// workerPublisher publishes on the memory stream with a worker
+// credential of its own (named name): its successes count as that
+// credential's, apart from the test kernel's admin connection's.
+func workerPublisher(t testing.TB, k *kerneltest.Kernel, name string) memory.Publisher {
+	t.Helper()
+	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return memory.Publisher{JS: js}
 }
 
 func syncKn(t testing.TB, kn *knowledge.Knowledge) {

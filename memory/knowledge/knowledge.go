@@ -24,10 +24,11 @@ const (
 	DefaultK             = 3
 	DefaultMinScore      = 0.25
 	DefaultMinConfidence = 0.8
-	// DefaultMinSuccesses is how many times a command must have worked
-	// for its instruction before it is reused blindly, unless a user
-	// confirmed it: one success may be luck (a command that exits 0
-	// and happens to print something plausible).
+	// DefaultMinSuccesses is how many different worker credentials must
+	// have seen a command work for its instruction before it is reused
+	// blindly, unless a user confirmed it: one success may be luck (a
+	// command that exits 0 and happens to print something plausible),
+	// and one credential's word is only its own.
 	DefaultMinSuccesses  = 2
 	DefaultSnapshotEvery = 30 * time.Second
 )
@@ -52,7 +53,8 @@ type Config struct {
 	// threshold calibrated for the embedder (calibrate.go), which is
 	// saved with the index and recomputed when the embedder changes.
 	ReuseScore float64
-	// MinSuccesses is how many successes a memory needs before it is
+	// MinSuccesses is how many different credentials must have reported
+	// a success (not of a no_answer or session task) before a memory is
 	// reused blindly, unless a user confirmed it (default 2).
 	MinSuccesses int
 	// MinConfidence is the share of successes a memory needs to be reused.

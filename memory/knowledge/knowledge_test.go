@@ -37,7 +37,8 @@ func TestRecallFindsWhatAnotherWorkerLearned(t *testing.T) {
 	if got[0].Reuse || !strings.Contains(got[0].NoReuse, "worked 1 time") {
 		t.Fatalf("after one success: reuse=%v (%s)", got[0].Reuse, got[0].NoReuse)
 	}
-	learn(t, a, "show disk usage of each mounted filesystem", "df -h", func(l *bus.Learned) {
+	// The second success comes from another worker's credential.
+	learn(t, workerPublisher(t, k, "w2"), "show disk usage of each mounted filesystem", "df -h", func(l *bus.Learned) {
 		l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"df"}}
 	})
 	syncKn(t, b)
@@ -96,7 +97,7 @@ func TestFailureStopsBlindReuseEverywhere(t *testing.T) {
 	a := openKnowledge(t, k, knowledge.Config{})
 	b := openKnowledge(t, k, knowledge.Config{})
 	id := learn(t, a, "show the current date and time", "date")
-	learn(t, a, "show the current date and time", "date")
+	learn(t, workerPublisher(t, k, "w2"), "show the current date and time", "date")
 	syncKn(t, b)
 	if m, _ := b.Recall(ctxT(t), "show the current date and time", here, 1); len(m) != 1 || !m[0].Reuse {
 		t.Fatalf("before failure: %+v", m)
@@ -117,8 +118,8 @@ func TestFailureStopsBlindReuseEverywhere(t *testing.T) {
 func TestHostFactsDecideReuse(t *testing.T) {
 	k := kerneltest.Start(t)
 	kn := openKnowledge(t, k, knowledge.Config{})
-	for range 2 {
-		learn(t, kn, "list installed packages", "dpkg -l", func(l *bus.Learned) {
+	for _, p := range []memory.Publisher{kn.Publisher, workerPublisher(t, k, "w2")} {
+		learn(t, p, "list installed packages", "dpkg -l", func(l *bus.Learned) {
 			l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"dpkg"}}
 		})
 	}

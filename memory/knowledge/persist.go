@@ -27,7 +27,8 @@ const (
 	indexFormat = "amf-memory-index"
 	// indexVersion changes when the layout does; an old file is then
 	// ignored and the index rebuilt from the stream.
-	indexVersion = 2
+	// 3: the credentials whose successes count (metaLearners).
+	indexVersion = 3
 	// oldIndexFile is the layout before chromem-go saved the index;
 	// it is removed when found.
 	oldIndexFile = "index.gob"

@@ -141,15 +141,26 @@ type scored struct {
 // says the same as the query (calibrated score and agreement) and ran the
 // same command adds its own, so "show the disk usage" and "display the
 // disk usage", each learned once with du, are two successes for it.
+// Towards blind reuse they count once per credential that reported them,
+// so one worker's credential cannot vouch twice.
 // The first n are returned; the others only count.
 func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts, n int) []memory.Match {
 	same := make([]bool, len(found))
 	why := make([]string, len(found))
-	forMeaning := map[string]int{} // command → successes for the query's meaning
+	successes := map[string]int{}            // command → successes for the query's meaning
+	learners := map[string]map[string]bool{} // command → credentials that vouch for it
 	for i, f := range found {
 		same[i], why[i] = k.gate.Reusable(f.score, query, f.e.Rec.Instruction)
-		if same[i] {
-			forMeaning[f.e.Rec.Command] += f.e.Successes
+		if !same[i] {
+			continue
+		}
+		cmd := f.e.Rec.Command
+		successes[cmd] += f.e.Successes
+		if learners[cmd] == nil {
+			learners[cmd] = map[string]bool{}
+		}
+		for _, l := range f.e.Learners {
+			learners[cmd][l] = true
 		}
 	}
 	out := make([]memory.Match, 0, min(n, len(found)))
@@ -161,7 +172,8 @@ func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts,
 		case !same[i]:
 			m.NoReuse = why[i]
 		default:
-			m.Reuse, m.NoReuse = k.reusable(&f.e, forMeaning[f.e.Rec.Command], facts)
+			cmd := f.e.Rec.Command
+			m.Reuse, m.NoReuse = k.reusable(&f.e, successes[cmd], len(learners[cmd]), facts)
 		}
 		out = append(out, m)
 	}
@@ -172,21 +184,21 @@ func (k *Knowledge) match(e *entry, score float64) memory.Match {
 	return memory.Match{
 		ID: e.Rec.ID, Score: score,
 		Instruction: e.Rec.Instruction, Command: e.Rec.Command, Description: e.Rec.Description,
-		Host: e.Rec.Host, Successes: e.Successes, Failures: e.Failures,
+		Host: e.Rec.Host, Successes: e.Successes, Learners: len(e.Learners), Failures: e.Failures,
 		Confidence: e.confidence(), Learned: e.Rec.TS, ConfirmedBy: e.ConfirmedBy,
 	}
 }
 
 // reusable is the rest of the reuse decision, for a memory that says the
-// same as the query (decide): its command worked MinSuccesses times for
-// this meaning (or a user confirmed it), it has not failed too often
-// since, and this host fits. Anything less leaves it an example in the
-// prompt.
-func (k *Knowledge) reusable(e *entry, successes int, facts memory.HostFacts) (bool, string) {
+// same as the query (decide): its command worked for this meaning on
+// MinSuccesses different worker credentials (or a user confirmed it), it
+// has not failed too often since, and this host fits. Anything less
+// leaves it an example in the prompt.
+func (k *Knowledge) reusable(e *entry, successes, learners int, facts memory.HostFacts) (bool, string) {
 	switch {
-	case successes < k.cfg.MinSuccesses && e.ConfirmedBy == "":
-		return false, fmt.Sprintf("worked %d time(s) for this instruction; reused blindly after %d, or once a user confirms it (amf memory confirm %s)",
-			successes, k.cfg.MinSuccesses, e.Rec.ID)
+	case learners < k.cfg.MinSuccesses && e.ConfirmedBy == "":
+		return false, fmt.Sprintf("worked %d time(s) for this instruction, vouched for by %d worker credential(s); reused blindly once %d different ones saw it work, or once a user confirms it (amf memory confirm %s)",
+			successes, learners, k.cfg.MinSuccesses, e.Rec.ID)
 	case e.confidence() < k.cfg.MinConfidence:
 		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(), e.Failures)
 	}

@@ -31,7 +31,8 @@ const (
 // names.MemorySearch() ("amf.api.memory.search"), taking a
 // memory.SearchRequest and answering a memory.SearchReply, and the
 // endpoint names.MemoryConfirm() ("amf.api.memory.confirm"), taking a
-// bus.ConfirmMemory and answering the confirmed memory.Match (confirm.go). Every worker
+// bus.ConfirmMemory and answering the memory.Match about to be confirmed
+// (confirm.go; the asker publishes the confirmation). Every worker
 // serves it under the one name, so NATS hands each request to one of
 // them, and `amf memory search` answers without replaying the stream.
 //
@@ -64,7 +65,7 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        names.MemoryServiceName(),
 		Version:     "1.0.0",
-		Description: "AMF-OS memory: search what the fleet learned, confirm a memory for reuse",
+		Description: "AMF-OS memory: search what the fleet learned, check a memory before it is confirmed",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add service %s: %w", names.MemoryServiceName(), err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,9 @@ const (
 	// metaConfirmed names who confirmed the memory; absent or empty
 	// when nobody did.
 	metaConfirmed = "confirmed"
+	// metaLearners is the JSON list of credential ids whose successes
+	// count towards blind reuse.
+	metaLearners = "learners"
 )
 
 // entry is one memory as this worker knows it, decoded from its document.
@@ -44,6 +48,17 @@ type entry struct {
 	// ConfirmedBy names the user who confirmed it through the API; empty
 	// when nobody did.
 	ConfirmedBy string
+	// Learners are the credentials (bus.Names.LearnerOf, "" for the bare
+	// subject) that reported a success counting towards blind reuse,
+	// sorted: one credential counts once however often it reports.
+	Learners []string
+}
+
+// addLearner counts cred's success towards blind reuse.
+func (e *entry) addLearner(cred string) {
+	if i, found := slices.BinarySearch(e.Learners, cred); !found {
+		e.Learners = slices.Insert(e.Learners, i, cred)
+	}
 }
 
 // confidence is the share of reported outcomes that were successes.
@@ -55,6 +70,10 @@ func (e *entry) confidence() float64 {
 // chromem-go then keeps this very slice, which the flat index shares.
 func (e *entry) document(vec []float32) (chromem.Document, error) {
 	rec, err := json.Marshal(e.Rec)
+	if err != nil {
+		return chromem.Document{}, fmt.Errorf("encode memory %s: %w", e.Rec.ID, err)
+	}
+	learners, err := json.Marshal(e.Learners)
 	if err != nil {
 		return chromem.Document{}, fmt.Errorf("encode memory %s: %w", e.Rec.ID, err)
 	}
@@ -71,6 +90,7 @@ func (e *entry) document(vec []float32) (chromem.Document, error) {
 			metaOS:        e.Rec.Host.OS,
 			metaDistro:    e.Rec.Host.Distro,
 			metaConfirmed: e.ConfirmedBy,
+			metaLearners:  string(learners),
 		},
 	}, nil
 }
@@ -86,7 +106,9 @@ func entryOf(id string, meta map[string]string) (entry, error) {
 	e.Failures, err2 = strconv.Atoi(meta[metaFailures])
 	e.Seq, err3 = strconv.ParseUint(meta[metaSeq], 10, 64)
 	e.ConfirmedBy = meta[metaConfirmed]
-	if err1 != nil || err2 != nil || err3 != nil || e.Rec.ID != id || e.Successes < 1 {
+	err4 := json.Unmarshal([]byte(meta[metaLearners]), &e.Learners)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || e.Rec.ID != id || e.Successes < 1 ||
+		!slices.IsSorted(e.Learners) {
 		return e, fmt.Errorf("memory %s: damaged metadata %v", id, meta)
 	}
 	return e, nil
