@@ -109,6 +109,14 @@ func TestScheduleCommand(t *testing.T) {
 	if e := endOf("sched-by-hand"); e.Type != bus.EventFailed || !strings.Contains(e.Reason, "amf.api.schedules.create") {
 		t.Fatalf("hand-published schedule ended %+v", e)
 	}
+	// Nor is a task published by hand as a run of a schedule: only the
+	// kernel sets schedule_id, on runs it records before queueing.
+	if err := nc.Publish("amf.tasks.default", []byte(`{"id":"run-by-hand","command":"true","schedule_id":"sched-e2e"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if e := endOf("run-by-hand"); e.Type != bus.EventFailed || !strings.Contains(e.Reason, "only the kernel sets schedule_id") {
+		t.Fatalf("hand-published run ended %+v", e)
+	}
 }
 
 // TestSchedulePermissionsWithTheNATSCLI: who may make, resume and remove
