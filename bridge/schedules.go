@@ -30,7 +30,7 @@ func (s *Server) schedules() client.ScheduleStore {
 }
 
 func answer(sc bus.Schedule) scheduleAnswer {
-	return scheduleAnswer{Schedule: sc, URL: "/v1/schedules/" + sc.ID}
+	return scheduleAnswer{Schedule: sc.Shown(), URL: "/v1/schedules/" + sc.ID}
 }
 
 // createSchedule answers POST /v1/schedules, and POST /v1/tasks for a
@@ -94,12 +94,21 @@ func (s *Server) pauseSchedule(c echo.Context) error {
 // resuming starts runs, as making it did.
 func (s *Server) resumeSchedule(c echo.Context) error {
 	return s.onSchedule(c, func(st client.ScheduleStore, ctx context.Context, id string) (bus.Schedule, error) {
+		// The grant is checked on the version resumed: by the store
+		// itself, or by the task API on the subject of the policy
+		// checked here.
+		if m, ok := st.(client.MakerScheduleStore); ok {
+			return m.ResumeIf(ctx, id, func(sc bus.Schedule) error { return s.allowPolicy(c, sc.Task) })
+		}
 		sc, err := st.Get(ctx, id)
 		if err != nil {
 			return sc, err
 		}
 		if err := s.allowPolicy(c, sc.Task); err != nil {
 			return sc, err
+		}
+		if remote, ok := st.(client.Schedules); ok {
+			return remote.ResumeAs(ctx, id, sc.Task.Policy)
 		}
 		return st.Resume(ctx, id)
 	})

@@ -156,10 +156,12 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		}
 		// Schedules, made and changed through the task API: a schedule
 		// of a granted profile only by a credential granted it.
-		pub(n.ScheduleCreate(""), n.ScheduleAPI("list"), n.ScheduleAPI("get"),
+		// Made under the credential's own key: the subject names the
+		// maker, whose schedules are capped and paused on revocation.
+		pub(n.ScheduleCreate(userKey, ""), n.ScheduleAPI("list"), n.ScheduleAPI("get"),
 			n.ScheduleAPI("pause"), n.ScheduleAPI("resume"), n.ScheduleAPI("delete"))
 		for _, g := range grants {
-			pub(n.TaskFor("*", g), n.Submit(g), n.ScheduleCreate(g), n.ScheduleResume(g))
+			pub(n.TaskFor("*", g), n.Submit(g), n.ScheduleCreate(userKey, g), n.ScheduleResume(g))
 		}
 		readStream(events)
 		// Stream info (counts, never content): health checks, `nats stream info`.

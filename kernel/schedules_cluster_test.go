@@ -87,7 +87,8 @@ func TestClusterSchedulesOutliveTheirLeader(t *testing.T) {
 	stopped := time.Now()
 	for {
 		id := next()
-		at, err := time.Parse("20060102T150405Z", strings.TrimPrefix(id, "sched-cluster-"))
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(id, "sched-cluster-"), "-") // then the run's tag
+		at, err := time.Parse("20060102T150405Z", stamp)
 		if err != nil {
 			t.Fatalf("run id %s: %v", id, err)
 		}

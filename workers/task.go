@@ -60,6 +60,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		} else if task.Schedule != "" {
 			// Published by hand: a schedule is made by the task API.
 			err = w.cfg.Names.ErrScheduled()
+		} else if task.ScheduleID != "" && errors.Is(lerr, bus.ErrNoEvents) {
+			// The kernel's runner records a run before it queues it:
+			// one without events was published by hand.
+			err = w.cfg.Names.ErrRunByKernel(task.ScheduleID)
 		}
 	}
 	if err != nil {

@@ -143,6 +143,9 @@ func printSchedules(w io.Writer, list []bus.Schedule, asJSON bool) error {
 		if sc.Paused {
 			state = "paused"
 		}
+		if sc.Paused && sc.PausedWhy != "" {
+			state = "paused by the kernel" // --json says why
+		}
 		if !sc.Next.IsZero() {
 			next = sc.Next.UTC().Format(time.RFC3339)
 		}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/internal/testenv"
@@ -107,6 +109,14 @@ func TestScheduleCommand(t *testing.T) {
 	if e := endOf("sched-by-hand"); e.Type != bus.EventFailed || !strings.Contains(e.Reason, "amf.api.schedules.create") {
 		t.Fatalf("hand-published schedule ended %+v", e)
 	}
+	// Nor is a task published by hand as a run of a schedule: only the
+	// kernel sets schedule_id, on runs it records before queueing.
+	if err := nc.Publish("amf.tasks.default", []byte(`{"id":"run-by-hand","command":"true","schedule_id":"sched-e2e"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if e := endOf("run-by-hand"); e.Type != bus.EventFailed || !strings.Contains(e.Reason, "only the kernel sets schedule_id") {
+		t.Fatalf("hand-published run ended %+v", e)
+	}
 }
 
 // TestSchedulePermissionsWithTheNATSCLI: who may make, resume and remove
@@ -117,12 +127,19 @@ func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
 	sched := func(id, policy string) string {
 		return `{"id":"` + id + `","command":"true","policy":"` + policy + `","schedule":"every 1h"}`
 	}
+	// A credential makes schedules under its own user key, which the
+	// schedule records as its maker.
+	create := func(role string) string { return "amf.api.schedules.create." + credsKey(t, f.creds[role]) }
 	for _, c := range []struct{ role, subject, body string }{
 		{"worker", "amf.api.schedules.create", sched("s1", "strict")},
+		{"worker", create("worker"), sched("s1", "strict")},
 		{"worker", "amf.api.schedules.delete", `{"id":"s1"}`},
+		{"client", "amf.api.schedules.create", sched("s2", "strict")},
 		{"client", "amf.api.schedules.create.network", sched("s2", "network")},
+		{"client", create("client") + ".network", sched("s2", "network")},
+		{"client", create("client-network"), sched("s2", "strict")},
 		{"client", "amf.api.schedules.resume.network", `{"id":"s2"}`},
-		{"client-network", "amf.api.schedules.create.trusted", sched("s3", "trusted")},
+		{"client-network", create("client-network") + ".trusted", sched("s3", "trusted")},
 		{"client", "amf.schedules.def.s4", sched("s4", "strict")},
 		{"bridge", "amf.schedules.run.s4", sched("s4", "strict")},
 	} {
@@ -130,15 +147,15 @@ func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
 			t.Errorf("%s published on %s:\n%s", c.role, c.subject, out)
 		}
 	}
-	// The plain subject carries no grant: the task API refuses.
-	if out, _ := f.nats("client", "req", "amf.api.schedules.create", sched("s5", "network")); !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") {
+	// The subject without a profile carries no grant: the task API refuses.
+	if out, _ := f.nats("client", "req", create("client"), sched("s5", "network")); !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") {
 		t.Errorf("schedule of a network task without the grant:\n%s", out)
 	}
 	// Within the grant: made, paused, refused a resume by a client
 	// without the grant, resumed by one with it, removed.
 	for _, c := range []struct{ role, subject, body string }{
-		{"client-network", "amf.api.schedules.create.network", sched("s6", "network")},
-		{"client", "amf.api.schedules.create", sched("s7", "strict")},
+		{"client-network", create("client-network") + ".network", sched("s6", "network")},
+		{"client", create("client"), sched("s7", "strict")},
 		{"client", "amf.api.schedules.pause", `{"id":"s6"}`},
 	} {
 		if out, err := f.nats(c.role, "req", c.subject, c.body); err != nil || denied(out) || strings.Contains(out, "Nats-Service-Error") {
@@ -153,10 +170,28 @@ func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
 	}
 	// amf schedule says what is missing.
 	p := startAmf(t, append(f.env, "AMF_NATS_CREDS="+f.creds["client"]), "schedule", "add", "--policy", "network", "--cmd", "true", "every 1h")
-	if code := p.wait(60 * time.Second); code == 0 || !strings.Contains(p.Output(), "amf.api.schedules.create.network") {
+	if code := p.wait(60 * time.Second); code == 0 || !strings.Contains(p.Output(), create("client")+".network") {
 		t.Errorf("amf schedule add --policy network with a client credential: exit %d\n%s", code, p.Output())
 	}
 	if out := f.amf("schedule", "ls"); !strings.Contains(out, "s6") || !strings.Contains(out, "s7") || strings.Contains(out, "s5") {
 		t.Errorf("schedules made:\n%s", out)
 	}
+}
+
+// credsKey is the user public key of a .creds file's credential.
+func credsKey(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.ParseDecoratedJWT(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc, err := jwt.DecodeUserClaims(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uc.Subject
 }

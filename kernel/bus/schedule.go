@@ -1,6 +1,9 @@
 package bus
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,8 +32,9 @@ const (
 	// wraps into the past and runs at once, again and again. Rarer
 	// runs are a cron expression (@yearly).
 	MaxScheduleInterval = 366 * 24 * time.Hour
-	// MaxScheduleIDLen leaves room in a task id for a run's time suffix.
-	MaxScheduleIDLen = 100
+	// MaxScheduleIDLen leaves room in a task id (128) for a run's time
+	// and tag: "-20261127T094500Z-" and 16 hex digits.
+	MaxScheduleIDLen = 94
 )
 
 // Schedule is one recurring task as the kernel keeps it: the last message
@@ -48,6 +52,16 @@ type Schedule struct {
 	Task Task `json:"task"`
 	// Paused schedules keep their definition but do not run.
 	Paused bool `json:"paused,omitempty"`
+	// PausedWhy says why the kernel paused it (its maker was revoked);
+	// empty when someone paused it.
+	PausedWhy string `json:"paused_why,omitempty"`
+	// Maker is the user public key of the credential that made it, from
+	// the subject nats-server let that credential publish on (see
+	// Names.ScheduleCreate); empty for one an admin made without a key.
+	Maker string `json:"maker,omitempty"`
+	// RunKey keys its runs' ids (RunID): only kernels read it, so no
+	// client can know a run's id before the run exists. Never shown.
+	RunKey []byte `json:"run_key,omitempty"`
 	// Created and Updated are when it was made and last paused or resumed.
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated,omitzero"`
@@ -57,10 +71,43 @@ type Schedule struct {
 	Next    time.Time `json:"next,omitzero"`
 }
 
-// RunID is the task id of the run of schedule id due at t: the same run
-// published twice is one task.
+// RunID is the readable start of the task id of a run of schedule id
+// due at t: the schedule and the time. Anyone can compute it, so it is
+// never a run's whole id (see Schedule.RunID).
 func RunID(scheduleID string, t time.Time) string {
 	return scheduleID + "-" + t.UTC().Round(time.Second).Format("20060102T150405Z")
+}
+
+// runTagLen is how many hex digits of the keyed hash end a run's id: 64
+// bits, past guessing one submission at a time.
+const runTagLen = 16
+
+// maxTaskIDLen is the longest task id (tokenRE).
+const maxTaskIDLen = 128
+
+// RunID is the task id of the run due at t: RunID(s.ID, t) and an HMAC
+// of it under s.RunKey, which only kernels read. Every kernel computes
+// the same id (the same run published twice is one task), and a client
+// cannot claim a run's id before the run (a task of its own under that
+// id would pass for the run and the run be dropped as a duplicate).
+func (s Schedule) RunID(t time.Time) string {
+	base := RunID(s.ID, t)
+	if len(s.RunKey) == 0 {
+		return base
+	}
+	mac := hmac.New(sha256.New, s.RunKey)
+	mac.Write([]byte(base))
+	n := min(runTagLen, maxTaskIDLen-len(base)-1)
+	// A schedule made when ids could be longer gets a shorter tag.
+	return base + "-" + hex.EncodeToString(mac.Sum(nil))[:n]
+}
+
+// Shown is s as answered to a client: task env values redacted, its run
+// key left out.
+func (s Schedule) Shown() Schedule {
+	s.Task = s.Task.Redacted()
+	s.RunKey = nil
+	return s
 }
 
 // ParseSchedule checks a task's "schedule" and returns the pattern
@@ -208,6 +255,12 @@ func (t *Task) checkSchedule() error {
 	}
 	_, _, err := ParseSchedule(t.Schedule)
 	return err
+}
+
+// ErrRunByKernel is why a task naming a schedule_id is refused from
+// anyone but the kernel's schedule runner, which queues runs itself.
+func (n Names) ErrRunByKernel(scheduleID string) error {
+	return fmt.Errorf("%w: schedule_id %q: only the kernel sets schedule_id, on the runs it makes of a schedule; leave it out to submit a task of your own", ErrInvalidTask, scheduleID)
 }
 
 // ErrScheduled is why a task with a schedule is neither submitted nor

@@ -87,8 +87,17 @@ func TestRunIDIsTheRunsSecond(t *testing.T) {
 	if a, b := bus.RunID("disk", at.Add(-300*time.Millisecond)), bus.RunID("disk", at.Add(400*time.Millisecond)); a != b {
 		t.Fatalf("one run, two ids: %q %q", a, b)
 	}
-	if !bus.ValidToken(bus.RunID(strings.Repeat("s", bus.MaxScheduleIDLen), at)) {
+	long := bus.Schedule{ID: strings.Repeat("s", bus.MaxScheduleIDLen), RunKey: []byte("k1")}
+	if !bus.ValidToken(long.RunID(at)) {
 		t.Fatal("the longest schedule id makes run ids that are not task ids")
+	}
+	// A run's id ends in a tag its schedule's key decides: known to
+	// every kernel, not to whoever knows only the schedule and the time.
+	a := bus.Schedule{ID: "disk", RunKey: []byte("k1")}
+	b := bus.Schedule{ID: "disk", RunKey: []byte("k2")}
+	if a.RunID(at) != a.RunID(at.Add(400*time.Millisecond)) || a.RunID(at) == b.RunID(at) ||
+		!strings.HasPrefix(a.RunID(at), bus.RunID("disk", at)+"-") || a.RunID(at) == bus.RunID("disk", at) {
+		t.Fatalf("keyed run ids: %q %q", a.RunID(at), b.RunID(at))
 	}
 }
 

@@ -32,11 +32,23 @@ func (n Names) ScheduleRunner() string { return "schedule-runner" }
 // amf.api.schedules.<op> (create, list, get, pause, resume, delete).
 func (n Names) ScheduleAPI(op string) string { return n.API() + ".schedules." + op }
 
-// ScheduleCreate is where a schedule whose task asks for policy is made:
-// amf.api.schedules.create, or amf.api.schedules.create.<policy> for a
-// granted profile, so only a credential that may submit the task may
-// schedule it.
-func (n Names) ScheduleCreate(policy string) string { return n.scheduleGranted("create", policy) }
+// ScheduleCreate is where the credential whose user public key is maker
+// makes a schedule whose task asks for policy:
+// amf.api.schedules.create.<maker>, or .<maker>.<policy> for a granted
+// profile. nats-server lets a credential publish only under its own key
+// and its grants, so the subject tells the kernel who made the schedule
+// (to cap and to pause on revocation) and that it may run policy. An
+// empty maker is amf.api.schedules.create[.<policy>], an admin's.
+func (n Names) ScheduleCreate(maker, policy string) string {
+	if maker == "" {
+		return n.scheduleGranted("create", policy)
+	}
+	s := n.ScheduleAPI("create") + "." + maker
+	if policy == "" || policy == BasePolicy {
+		return s
+	}
+	return s + "." + policy
+}
 
 // ScheduleResume is where a paused schedule whose task asks for policy is
 // resumed: amf.api.schedules.resume[.<policy>]. Resuming starts runs, so

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -41,12 +42,30 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 	if err := t.Normalize(); err != nil {
 		return bus.Schedule{}, err
 	}
-	subject := s.C.Names.ScheduleCreate(t.Policy)
+	subject := s.C.Names.ScheduleCreate(UserKey(s.C.NC), t.Policy)
 	reply, err := s.C.request(ctx, subject, t.Encode())
 	if errors.Is(err, nats.ErrPermissionViolation) {
 		return bus.Schedule{}, fmt.Errorf("%w: this credential may not publish on %s: it may not schedule tasks, or not for policy %q", ErrForbidden, subject, t.Policy)
 	}
 	return decodeSchedule(reply, scheduleError(err))
+}
+
+// UserKey is the user public key of nc's credential, "" when it has
+// none (a server without accounts): the key names the maker of the
+// schedules it makes (bus.Names.ScheduleCreate).
+func UserKey(nc *nats.Conn) string {
+	if nc == nil || nc.Opts.UserJWT == nil {
+		return ""
+	}
+	tok, err := nc.Opts.UserJWT()
+	if err != nil {
+		return ""
+	}
+	uc, err := jwt.DecodeUserClaims(tok)
+	if err != nil {
+		return ""
+	}
+	return uc.Subject
 }
 
 // Get returns one schedule.
@@ -66,7 +85,15 @@ func (s Schedules) Resume(ctx context.Context, id string) (bus.Schedule, error) 
 	if err != nil {
 		return sc, err
 	}
-	subject := s.C.Names.ScheduleResume(sc.Task.Policy)
+	return s.ResumeAs(ctx, id, sc.Task.Policy)
+}
+
+// ResumeAs resumes a schedule on the subject of policy, the policy the
+// caller checked: the task API resumes it only if the version it writes
+// over still runs that policy (or one the subject's grant covers).
+func (s Schedules) ResumeAs(ctx context.Context, id, policy string) (bus.Schedule, error) {
+	sc := bus.Schedule{ID: id, Task: bus.Task{Policy: policy}}
+	subject := s.C.Names.ScheduleResume(policy)
 	body, _ := json.Marshal(ScheduleRef{ID: id})
 	reply, err := s.C.request(ctx, subject, body)
 	if errors.Is(err, nats.ErrPermissionViolation) {

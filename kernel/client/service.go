@@ -106,6 +106,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error(code, err.Error(), nil)
 			return
 		}
+		if t.ScheduleID != "" {
+			// A run's schedule_id is the kernel's to set: its runner
+			// queues runs itself, never through this API.
+			_ = r.Error("400", names.ErrRunByKernel(t.ScheduleID).Error(), nil)
+			return
+		}
 		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",

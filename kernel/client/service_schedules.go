@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nkeys"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -26,7 +27,8 @@ func (s *Service) addScheduleEndpoints(ctx context.Context, g micro.Group) error
 		h             micro.HandlerFunc
 	}{
 		{"schedules-create", "schedules.create", s.createSchedule(ctx)},
-		{"schedules-create-granted", "schedules.create.*", s.createSchedule(ctx)},
+		{"schedules-create-maker", "schedules.create.*", s.createSchedule(ctx)},
+		{"schedules-create-maker-granted", "schedules.create.*.*", s.createSchedule(ctx)},
 		{"schedules-list", "schedules.list", s.listSchedules(ctx)},
 		{"schedules-get", "schedules.get", s.scheduleOp(ctx, s.Schedules.Get)},
 		{"schedules-pause", "schedules.pause", s.scheduleOp(ctx, s.Schedules.Pause)},
@@ -56,20 +58,55 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf("%s: the task has no \"schedule\": add one such as \"every 5m\" or \"*/5 * * * *\"", bus.ErrInvalidTask), nil)
 			return
 		}
-		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.ScheduleCreate("")), ".")
+		maker, grant := createSubject(names, r.Subject())
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
-				bus.RuleGrant, t.Policy, t.Policy, names.ScheduleCreate(t.Policy)), nil)
+				bus.RuleGrant, t.Policy, t.Policy, names.ScheduleCreate(orKey(maker), t.Policy)), nil)
 			return
 		}
-		sc, err := s.Schedules.Create(ctx, t)
+		var sc bus.Schedule
+		if m, ok := s.Schedules.(MakerScheduleStore); ok {
+			sc, err = m.CreateBy(ctx, t, maker)
+		} else {
+			sc, err = s.Schedules.Create(ctx, t)
+		}
 		if err != nil {
 			scheduleFail(r, err)
 			return
 		}
-		sc.Task = sc.Task.Redacted()
-		_ = r.RespondJSON(sc)
+		_ = r.RespondJSON(sc.Shown())
 	}
+}
+
+// MakerScheduleStore is a ScheduleStore that records who made each
+// schedule and checks a resume's grant on the version it resumes: the
+// kernel's (kernel/schedule.Store).
+type MakerScheduleStore interface {
+	ScheduleStore
+	// CreateBy makes a schedule as Create does, recording maker.
+	CreateBy(ctx context.Context, t bus.Task, maker string) (bus.Schedule, error)
+	// ResumeIf resumes a schedule when allow accepts the version it
+	// writes over.
+	ResumeIf(ctx context.Context, id string, allow func(bus.Schedule) error) (bus.Schedule, error)
+}
+
+// createSubject reads a create request's subject:
+// amf.api.schedules.create[.<maker>][.<policy>]. nats-server lets a
+// credential other than an admin publish only under its own user key.
+func createSubject(names bus.Names, subject string) (maker, grant string) {
+	rest := strings.TrimPrefix(strings.TrimPrefix(subject, names.ScheduleAPI("create")), ".")
+	first, second, _ := strings.Cut(rest, ".")
+	if nkeys.IsValidPublicUserKey(first) {
+		return first, second
+	}
+	return "", rest // an admin's, without a maker key
+}
+
+func orKey(maker string) string {
+	if maker == "" {
+		return "<user key>"
+	}
+	return maker
 }
 
 // resumeSchedule resumes a schedule only on the subject of its task's
@@ -77,14 +114,25 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 func (s *Service) resumeSchedule(ctx context.Context) micro.HandlerFunc {
 	names := s.Client.Names
 	return s.scheduleOpOn(ctx, func(ctx context.Context, subject, id string) (bus.Schedule, error) {
+		grant := strings.TrimPrefix(strings.TrimPrefix(subject, names.ScheduleResume("")), ".")
+		allow := func(sc bus.Schedule) error {
+			if !bus.PolicyAllowed(sc.Task.Policy, grant) {
+				return fmt.Errorf("%w: %s: schedule %s runs policy %q; a credential granted it resumes it on %s",
+					ErrForbidden, bus.RuleGrant, id, sc.Task.Policy, names.ScheduleResume(sc.Task.Policy))
+			}
+			return nil
+		}
+		if m, ok := s.Schedules.(MakerScheduleStore); ok {
+			// Checked on the version the resume writes over: a
+			// schedule changed in between is read and checked again.
+			return m.ResumeIf(ctx, id, allow)
+		}
 		sc, err := s.Schedules.Get(ctx, id)
 		if err != nil {
 			return sc, err
 		}
-		grant := strings.TrimPrefix(strings.TrimPrefix(subject, names.ScheduleResume("")), ".")
-		if !bus.PolicyAllowed(sc.Task.Policy, grant) {
-			return sc, fmt.Errorf("%w: %s: schedule %s runs policy %q; a credential granted it resumes it on %s",
-				ErrForbidden, bus.RuleGrant, id, sc.Task.Policy, names.ScheduleResume(sc.Task.Policy))
+		if err := allow(sc); err != nil {
+			return sc, err
 		}
 		return s.Schedules.Resume(ctx, id)
 	})
@@ -96,6 +144,9 @@ func (s *Service) listSchedules(ctx context.Context) micro.HandlerFunc {
 		if err != nil {
 			scheduleFail(r, err)
 			return
+		}
+		for i := range out {
+			out[i] = out[i].Shown()
 		}
 		_ = r.RespondJSON(out)
 	}
@@ -119,8 +170,7 @@ func (s *Service) scheduleOpOn(ctx context.Context, op func(ctx context.Context,
 			scheduleFail(r, err)
 			return
 		}
-		sc.Task = sc.Task.Redacted()
-		_ = r.RespondJSON(sc)
+		_ = r.RespondJSON(sc.Shown())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,5 +222,38 @@ func TestAttackSchedulesOutliveTheirMakersRevocation(t *testing.T) {
 	f.nextOf(t, "attack-clock-2")
 	for range 3 {
 		f.nextOf(t, "attack-clock-2", "attack-left-behind")
+	}
+}
+
+// Without schedule_id, a client's task under the readable part of the
+// next run's id (schedule and time, known in advance) is a task of its
+// own: the run itself still happens, under an id the client could not
+// have known.
+func TestAttackClientClaimsTheNextRunsID(t *testing.T) {
+	f := start(t, t.TempDir())
+	ctx := context.Background()
+	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 5s"}`)
+	f.nextOf(t, "attack-claimed")
+	sc, err := f.as.Get(ctx, "attack-claimed")
+	if err != nil || sc.Next.IsZero() {
+		t.Fatalf("get: %+v %v", sc, err)
+	}
+	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-claim", Role: kernel.RoleClient}))
+	c := &client.Client{NC: nc, ViaAPI: true}
+	claimed := bus.Task{ID: bus.RunID("attack-claimed", sc.Next), Command: "echo skipped"}
+	if _, _, err := c.Submit(ctx, claimed); err != nil {
+		t.Fatalf("a task of its own was refused: %v", err)
+	}
+	for {
+		r := f.nextOf(t, "attack-claimed")
+		if r.ID == claimed.ID || r.Command != "backup --all" {
+			t.Fatalf("run %s (%q) is the client's task", r.ID, r.Command)
+		}
+		if strings.HasPrefix(r.ID, claimed.ID+"-") {
+			return // the run due then, under its own id
+		}
+		if r.ID > claimed.ID {
+			t.Fatalf("the run due at %s never ran; next was %s", sc.Next, r.ID)
+		}
 	}
 }

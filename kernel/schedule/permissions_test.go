@@ -58,11 +58,15 @@ func TestSchedulePermissions(t *testing.T) {
 		}
 		// Sending it on the base subject instead is refused by the
 		// service: the subject is the grant.
-		reply, err := nc.Request(names.ScheduleCreate(""), []byte(`{"command":"true","policy":"sched-net","schedule":"every 1s"}`), 10*time.Second)
+		key := client.UserKey(nc)
+		reply, err := nc.Request(names.ScheduleCreate(key, ""), []byte(`{"command":"true","policy":"sched-net","schedule":"every 1s"}`), 10*time.Second)
 		if err != nil || reply.Header.Get("Nats-Service-Error-Code") != "403" {
 			t.Fatalf("ungranted profile on the base subject: %v %v, want 403", err, reply)
 		}
-		denied(t, nc, names.ScheduleCreate("sched-net"), nil)
+		denied(t, nc, names.ScheduleCreate(key, "sched-net"), nil)
+		// Nor on an admin's subjects, which name no maker.
+		denied(t, nc, names.ScheduleCreate("", ""), nil)
+		denied(t, nc, names.ScheduleCreate("", "sched-net"), nil)
 
 		// Nor resume one: resuming starts runs.
 		admin := client.Schedules{C: &client.Client{NC: f.k.NC}}

@@ -22,7 +22,8 @@ const RunnerAckWait = 30 * time.Second
 // Runner turns the runs JetStream publishes into tasks. Kernels share
 // its durable consumer, so each run is submitted by one of them; a run
 // submitted twice (a kernel died before acknowledging it) is one task,
-// since its id is the schedule's id and the run's time.
+// since its id is the schedule's id, the run's time and a hash of both
+// keyed by the schedule's run key (bus.Schedule.RunID).
 type Runner struct {
 	// Client submits the runs; it needs the kernel's credential.
 	Client *client.Client
@@ -30,6 +31,11 @@ type Runner struct {
 	Store *Store
 	// Log receives what went wrong with a run.
 	Log *slog.Logger
+	// Revoked says whether the credential with this user public key was
+	// revoked; a schedule its maker can no longer connect with is paused
+	// at its next run. Nil: nothing is revoked (a server without
+	// accounts).
+	Revoked func(userKey string) bool
 
 	cancel  context.CancelFunc
 	cc      jetstream.ConsumeContext
@@ -97,6 +103,20 @@ func (r *Runner) log() *slog.Logger {
 	return slog.Default()
 }
 
+// pauseRevoked drops a run of a schedule whose maker was revoked and
+// pauses the schedule: what a revoked credential left behind stops, and
+// someone who may resume it decides whether it runs again.
+func (r *Runner) pauseRevoked(ctx context.Context, m jetstream.Msg, sc bus.Schedule) {
+	why := "the credential that made it (" + sc.Maker + ") was revoked"
+	if _, err := r.Store.pauseFor(ctx, sc.ID, why); err != nil && !errors.Is(err, client.ErrScheduleNotFound) {
+		r.log().Warn("pause schedule of a revoked maker; retrying", "schedule", sc.ID, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	r.log().Warn("schedule paused: "+why, "schedule", sc.ID)
+	_ = m.Ack()
+}
+
 // handle submits one run, or drops it when its schedule was paused or
 // deleted after JetStream published it.
 func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
@@ -122,9 +142,12 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 	case sc.Paused || meta.Timestamp.Before(sc.Created):
 		_ = m.Ack()
 		return
+	case sc.Maker != "" && r.Revoked != nil && r.Revoked(sc.Maker):
+		r.pauseRevoked(ctx, m, sc)
+		return
 	}
 	t := sc.Task
-	t.ID, t.ScheduleID = bus.RunID(id, meta.Timestamp), id
+	t.ID, t.ScheduleID = sc.RunID(meta.Timestamp), id
 	t.Schedule, t.Submitted = "", time.Time{}
 	if err := t.Normalize(); err != nil {
 		r.log().Error("schedule's task no longer valid; run dropped", "schedule", id, "err", err)

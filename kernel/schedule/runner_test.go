@@ -40,8 +40,13 @@ func TestARunHandledTwiceIsOneTask(t *testing.T) {
 		t.Fatal("no run within a minute")
 	}
 	meta, _ := m.Metadata()
-	id := bus.RunID("sched-twice", meta.Timestamp)
-	r := &schedule.Runner{Client: &client.Client{NC: f.k.NC, JS: f.k.JS}, Store: f.k.ScheduleStore(f.k.JS)}
+	st := f.k.ScheduleStore(f.k.JS)
+	sc, err := st.Get(ctx, "sched-twice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sc.RunID(meta.Timestamp)
+	r := &schedule.Runner{Client: &client.Client{NC: f.k.NC, JS: f.k.JS}, Store: st}
 	r.Handle(ctx, m)
 	r.Handle(ctx, m)
 	// The kernel's own runner handled it as well; wait until it did.

@@ -157,7 +157,9 @@ func TestScheduleRunsAreTasksOfTheirOwn(t *testing.T) {
 // runTime is when JetStream published a run, to the second, from its id.
 func runTime(t *testing.T, r bus.Task) time.Time {
 	t.Helper()
-	at, err := time.Parse("20060102T150405Z", strings.TrimPrefix(r.ID, r.ScheduleID+"-"))
+	// <schedule>-<time>-<tag>: the time is the 16 characters after the id.
+	stamp, _, _ := strings.Cut(strings.TrimPrefix(r.ID, r.ScheduleID+"-"), "-")
+	at, err := time.Parse("20060102T150405Z", stamp)
 	if err != nil {
 		t.Fatalf("run id %s: %v", r.ID, err)
 	}

@@ -9,10 +9,13 @@ package schedule
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,17 +45,39 @@ type Store struct {
 	// MaxBytes bounds the stream before new schedules are refused
 	// (default bus.SchedulesMaxBytes).
 	MaxBytes int64
+	// PerMaker bounds the schedules one credential may keep (zero:
+	// $AMF_SCHEDULES_PER_MAKER, else DefaultPerMaker; negative: no
+	// bound), so a stolen credential cannot fill the stream.
+	PerMaker int
 }
 
-var _ client.ScheduleStore = (*Store)(nil)
+// DefaultPerMaker is how many schedules one credential may keep unless
+// the kernel is told otherwise (PerMakerEnv).
+const DefaultPerMaker = 100
+
+// PerMakerEnv names the variable that sets a kernel's PerMaker.
+const PerMakerEnv = "AMF_SCHEDULES_PER_MAKER"
+
+var _ client.MakerScheduleStore = (*Store)(nil)
 
 // editTries bounds how often a pause or resume re-reads a schedule that
 // another writer changed meanwhile.
 const editTries = 10
 
 // Create makes a schedule of t, a normalized task with a Schedule; t's
-// id is the schedule's. An id in use is ErrScheduleExists.
+// id is the schedule's. An id in use is ErrScheduleExists. It records no
+// maker: the task API calls CreateBy.
 func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
+	return s.CreateBy(ctx, t, "")
+}
+
+// CreateBy makes a schedule as Create does, made by the credential whose
+// user public key is maker: at most PerMaker of them are kept, and the
+// runner pauses them once that credential is revoked.
+func (s *Store) CreateBy(ctx context.Context, t bus.Task, maker string) (bus.Schedule, error) {
+	if t.ScheduleID != "" {
+		return bus.Schedule{}, s.Names.ErrRunByKernel(t.ScheduleID)
+	}
 	if err := t.Normalize(); err != nil {
 		return bus.Schedule{}, err
 	}
@@ -66,10 +91,14 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	if err := s.checkRoom(ctx); err != nil {
 		return bus.Schedule{}, err
 	}
+	if err := s.checkMaker(ctx, maker); err != nil {
+		return bus.Schedule{}, err
+	}
 	tmpl := t
 	tmpl.ID, tmpl.Schedule, tmpl.Submitted = "", "", time.Time{}
 	now := time.Now().UTC()
-	sc := bus.Schedule{ID: t.ID, Spec: t.Schedule, Pattern: pattern, TimeZone: zone, Task: tmpl, Created: now}
+	sc := bus.Schedule{ID: t.ID, Spec: t.Schedule, Pattern: pattern, TimeZone: zone, Task: tmpl, Created: now,
+		Maker: maker, RunKey: newRunKey()}
 	// Claims the id: stored only while the schedule's subject is empty.
 	_, err = s.JS.PublishMsg(ctx, s.msg(sc), bus.Fenced(0))
 	switch {
@@ -78,7 +107,44 @@ func (s *Store) Create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	case err != nil:
 		return bus.Schedule{}, publishError(sc, err)
 	}
-	return sc, nil
+	return sc.Shown(), nil
+}
+
+// newRunKey is a schedule's run key: 32 random bytes.
+func newRunKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24+)
+	return k
+}
+
+// checkMaker refuses a schedule past maker's PerMaker. Makes racing each
+// other may pass it together: the bound is exceeded by at most how many
+// requests one credential has in flight at once.
+func (s *Store) checkMaker(ctx context.Context, maker string) error {
+	limit := s.PerMaker
+	if limit == 0 {
+		limit = DefaultPerMaker
+		if n, err := strconv.Atoi(os.Getenv(PerMakerEnv)); err == nil && n != 0 {
+			limit = n
+		}
+	}
+	if maker == "" || limit < 0 {
+		return nil
+	}
+	all, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, sc := range all {
+		if sc.Maker == maker {
+			n++
+		}
+	}
+	if n >= limit {
+		return fmt.Errorf("%w: credential %s keeps %d schedules, the most one credential may: delete some (amf schedule ls, amf schedule rm), or have the kernel allow more (AMF_SCHEDULES_PER_MAKER)", client.ErrSchedulesFull, maker, n)
+	}
+	return nil
 }
 
 // checkRoom refuses a new schedule once the stream holds MaxBytes (zero:
@@ -160,7 +226,7 @@ func (s *Store) get(ctx context.Context, id string) (bus.Schedule, uint64, error
 		return bus.Schedule{}, 0, fmt.Errorf("read schedule %s: %w", id, err)
 	}
 	if run, err := st.GetLastMsgForSubject(ctx, s.Names.ScheduleRun(id)); err == nil && run.Time.After(sc.Created) {
-		sc.LastRun = bus.RunID(id, run.Time)
+		sc.LastRun = sc.RunID(run.Time)
 		if next, err := time.Parse(time.RFC3339Nano, run.Header.Get(headerNext)); err == nil && !sc.Paused {
 			sc.Next = next
 		}
@@ -193,8 +259,7 @@ func (s *Store) List(ctx context.Context) ([]bus.Schedule, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc.Task = sc.Task.Redacted()
-		out = append(out, sc)
+		out = append(out, sc.Shown())
 	}
 	return out, nil
 }
@@ -202,26 +267,48 @@ func (s *Store) List(ctx context.Context) ([]bus.Schedule, error) {
 // Pause stops a schedule's runs until Resume; pausing a paused schedule
 // changes nothing.
 func (s *Store) Pause(ctx context.Context, id string) (bus.Schedule, error) {
-	return s.setPaused(ctx, id, true)
+	return s.setPaused(ctx, id, true, "", nil)
 }
 
 // Resume starts a paused schedule's runs again, from now on: runs it
 // missed while paused are not made up.
 func (s *Store) Resume(ctx context.Context, id string) (bus.Schedule, error) {
-	return s.setPaused(ctx, id, false)
+	return s.ResumeIf(ctx, id, nil)
 }
 
-func (s *Store) setPaused(ctx context.Context, id string, paused bool) (bus.Schedule, error) {
+// ResumeIf resumes as Resume does when allow (nil: always) accepts the
+// version of the schedule the resume is fenced on, so what was checked is
+// what is resumed.
+func (s *Store) ResumeIf(ctx context.Context, id string, allow func(bus.Schedule) error) (bus.Schedule, error) {
+	return s.setPaused(ctx, id, false, "", allow)
+}
+
+// pauseFor pauses a schedule saying why, unless it changed meanwhile.
+func (s *Store) pauseFor(ctx context.Context, id, why string) (bus.Schedule, error) {
+	return s.setPaused(ctx, id, true, why, nil)
+}
+
+func (s *Store) setPaused(ctx context.Context, id string, paused bool, why string, allow func(bus.Schedule) error) (bus.Schedule, error) {
 	for range editTries {
 		sc, seq, err := s.get(ctx, id)
 		if err != nil {
-			return sc, err
+			return sc.Shown(), err
+		}
+		if allow != nil {
+			if err := allow(sc); err != nil {
+				return sc.Shown(), err
+			}
 		}
 		if sc.Paused == paused {
-			return sc, nil
+			return sc.Shown(), nil
 		}
-		sc.Paused, sc.Updated = paused, time.Now().UTC()
+		sc.Paused, sc.PausedWhy, sc.Updated = paused, why, time.Now().UTC()
 		sc.LastRun, sc.Next = "", time.Time{}
+		if len(sc.RunKey) == 0 {
+			// Made before runs were keyed: its runs' ids are not
+			// predictable from now on.
+			sc.RunKey = newRunKey()
+		}
 		// Fenced on the version read: a concurrent delete or edit wins
 		// and this one reads again.
 		_, err = s.JS.PublishMsg(ctx, s.msg(sc), bus.Fenced(seq))
@@ -229,9 +316,9 @@ func (s *Store) setPaused(ctx context.Context, id string, paused bool) (bus.Sche
 			continue
 		}
 		if err != nil {
-			return sc, publishError(sc, err)
+			return sc.Shown(), publishError(sc, err)
 		}
-		return sc, nil
+		return sc.Shown(), nil
 	}
 	return bus.Schedule{}, fmt.Errorf("%w: schedule %s keeps changing; try again", client.ErrUnavailable, id)
 }
