@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,6 +103,30 @@ func count(evs []bus.Event, t bus.EventType) int {
 		}
 	}
 	return n
+}
+
+// lines joins the texts of every event of type t: output lines, one per
+// line, however they were grouped into events.
+func lines(evs []bus.Event, t bus.EventType) string {
+	var out []string
+	for _, e := range evs {
+		if e.Type == t {
+			out = append(out, e.Text)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// streamed joins the texts of every event of type t: streamed text
+// (tokens), however it was grouped into events.
+func streamed(evs []bus.Event, t bus.EventType) string {
+	var b strings.Builder
+	for _, e := range evs {
+		if e.Type == t {
+			b.WriteString(e.Text)
+		}
+	}
+	return b.String()
 }
 
 func last(evs []bus.Event) bus.Event {

@@ -74,7 +74,11 @@ func authMesh(b *testing.B, mode string, concurrency int, opts ...ollamatest.Opt
 		if err := os.WriteFile(path, creds, 0o600); err != nil {
 			b.Fatal(err)
 		}
-		nc, err := nats.Connect(srv.ClientURL(), append([]nats.Option{nats.UserCredentials(path)}, tlsOpts...)...)
+		opts, err := kernel.CredsOptions(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nc, err := nats.Connect(srv.ClientURL(), append(opts, tlsOpts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
