@@ -12,6 +12,7 @@ import (
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // authFixture is `amf up` with one credential per role, issued by
@@ -113,7 +114,21 @@ func TestRolesDenialTable(t *testing.T) {
 		{"submit", same("req", "amf.api.submit", `{"command":"true"}`), replied(`"events_subject"`)},
 		{"publish task", same("req", "amf.tasks.default", `{"command":"true"}`), replied(`"stream":"AMF_TASKS"`)},
 		{"publish event", same("req", "amf.events.auth-probe", `{"task_id":"auth-probe","type":"stdout","text":"x"}`), replied(`"stream":"AMF_EVENTS"`)},
-		{"publish memory", same("req", "amf.memory.auth-probe", `{}`), replied(`"stream":"AMF_MEMORY"`)},
+		// A worker reports what it learned on its own subject only, so
+		// two successes from one credential count once.
+		{"publish memory", func(role string) []string {
+			subject := "amf.memory.auth-probe"
+			if role == "worker" {
+				prefix, err := kernel.CredsInboxPrefix(f.creds[role])
+				if err != nil {
+					t.Fatal(err)
+				}
+				subject = bus.Names{}.LearnedBy(strings.TrimPrefix(prefix, "_INBOX_"))
+			}
+			return []string{"req", subject, `{}`}
+		}, replied(`"stream":"AMF_MEMORY"`)},
+		{"learn as another", same("req", bus.Names{}.LearnedBy("AAAAAAAAAAAAAAAA"), `{}`), replied(`"stream":"AMF_MEMORY"`)},
+		{"confirm memory", same("req", bus.Names{}.MemoryConfirmed(), `{}`), replied(`"stream":"AMF_MEMORY"`)},
 		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", "amf.events.auth-seed"), replied(`"type":"done"`)},
 		{"durable consumer", func(role string) []string {
 			if role == "admin" {
@@ -138,9 +153,9 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin":  {"submit", "publish task", "publish event", "publish memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"admin":  {"submit", "publish task", "publish event", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
 		"worker": {"publish event", "publish memory", "read events"},
-		"bridge": {"submit", "publish task", "read events"},
+		"bridge": {"submit", "publish task", "confirm memory", "read events"},
 		"client": {"submit", "publish task", "read events"},
 	}
 	for _, role := range []string{"worker", "bridge", "client", "admin"} {
