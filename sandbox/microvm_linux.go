@@ -41,7 +41,7 @@ type MicroVMRunner struct {
 	Accel string
 
 	mu     sync.Mutex
-	mounts map[string]bool // work dirs this runner mounted a tmpfs on
+	mounts vmWorkDirs // work dirs this runner mounted a tmpfs on
 	close  sync.Once
 }
 
@@ -81,7 +81,7 @@ func NewMicroVM(cfg Config) (*MicroVMRunner, error) {
 		// guest's share: both are mounts.
 		return nil, fmt.Errorf("%w: the microvm backend needs root, to give each work dir its own file system and bind it into a booted guest", ErrUnsupported)
 	}
-	m := &MicroVMRunner{base: b, idBase: cfg.HostIDBase, mounts: map[string]bool{}}
+	m := &MicroVMRunner{base: b, idBase: cfg.HostIDBase, mounts: vmWorkDirs{}}
 	if m.idBase == 0 {
 		m.idBase = 1_800_000_000
 	}
@@ -176,7 +176,7 @@ func (m *MicroVMRunner) Close() error {
 		for dir := range m.mounts {
 			unix.Unmount(dir, unix.MNT_DETACH)
 		}
-		m.mounts = map[string]bool{}
+		m.mounts = vmWorkDirs{}
 	})
 	return nil
 }
@@ -185,7 +185,7 @@ func (m *MicroVMRunner) Close() error {
 // left there is gone.
 func (m *MicroVMRunner) Release(dir string) {
 	m.mu.Lock()
-	mounted := m.mounts[dir]
+	_, mounted := m.mounts[dir]
 	delete(m.mounts, dir)
 	m.mu.Unlock()
 	if mounted {
@@ -234,6 +234,7 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		cleanup()
 		return Result{}, err
 	}
+	defer m.workDone(dir)
 	g, err := pool.Get(ctx)
 	if err != nil {
 		return m.startError(ctx, start, err)
@@ -324,19 +325,93 @@ func (m *MicroVMRunner) startError(ctx context.Context, start stopwatch, err err
 // work dir budget (nosuid, nodev: nothing the guest leaves there runs
 // with privileges on the host), unless it already is one this runner
 // made. It stays mounted for the next task of the same work dir until
-// Release.
+// Release, until unused for WorkDirTTL, or until an idle one is freed to
+// keep the runner within its budget (workdirbudget_linux.go), as the
+// namespace backend's work dirs; workDone must follow.
 func (m *MicroVMRunner) workFS(dir string, uid int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.mounts[dir] {
+	m.mounts.sweep(m.limits.WorkDirTTL)
+	if w, ok := m.mounts[dir]; ok {
+		w.runs++
+		w.used = time.Now()
 		return nil
+	}
+	if err := makeRoom(m.mounts, m.limits, m.limits.WorkDirTTL); err != nil {
+		return err
 	}
 	opts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0755,uid=%d,gid=%d", m.limits.WorkDirBytes, m.limits.WorkDirInodes, uid, uid)
 	if err := unix.Mount("amf-microvm-work", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("%w: mount the work dir's file system: %v", ErrStart, err)
 	}
-	m.mounts[dir] = true
+	m.mounts[dir] = &vmWorkDir{runs: 1, used: time.Now()}
 	return nil
+}
+
+// workDone marks the end of a command's use of its work dir.
+func (m *MicroVMRunner) workDone(dir string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.mounts[dir]; ok {
+		w.runs--
+		w.used = time.Now()
+	}
+}
+
+// vmWorkDirs are a micro-VM runner's work dirs, each a tmpfs mounted on
+// its host dir (QEMU shares it by path); guarded by the runner's mu.
+type vmWorkDirs map[string]*vmWorkDir
+
+type vmWorkDir struct {
+	used time.Time
+	runs int // commands using it now
+}
+
+func (v vmWorkDirs) count() int { return len(v) }
+
+func (v vmWorkDirs) usedBytes() int64 {
+	var total int64
+	for dir := range v {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil {
+			total += int64(st.Blocks-st.Bfree) * st.Bsize
+		}
+	}
+	return total
+}
+
+func (v vmWorkDirs) evictIdle() bool {
+	var victim string
+	var oldest *vmWorkDir
+	for dir, w := range v {
+		if w.runs == 0 && (oldest == nil || w.used.Before(oldest.used)) {
+			victim, oldest = dir, w
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	v.free(victim)
+	return true
+}
+
+// sweep frees the work dirs unused for longer than ttl.
+func (v vmWorkDirs) sweep(ttl time.Duration) {
+	if ttl <= 0 {
+		return
+	}
+	for dir, w := range v {
+		if w.runs == 0 && time.Since(w.used) > ttl {
+			v.free(dir)
+		}
+	}
+}
+
+// free unmounts a work dir; what a task left there goes with its tmpfs.
+func (v vmWorkDirs) free(dir string) {
+	unix.Unmount(dir, unix.MNT_DETACH)
+	os.RemoveAll(dir)
+	delete(v, dir)
 }
 
 // workFull names the work dir budget a run exhausted, if any.

@@ -49,7 +49,7 @@ func (w *workDirs) acquire(dir string) (*workFS, error) {
 	w.sweep()
 	f, ok := w.fs[dir]
 	if !ok {
-		if err := w.makeRoom(); err != nil {
+		if err := makeRoom(w, w.lim, w.ttl); err != nil {
 			return nil, err
 		}
 		mfd, err := w.mount()

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,32 +15,45 @@ import (
 // idle one (a session's: its next task starts in an empty dir), and is
 // refused when every work dir is in use by a running command.
 
-// makeRoom frees idle work dirs until one more fits the budget; called
-// with mu held, before a new work dir is made.
-func (w *workDirs) makeRoom() error {
+// workDirHolder is a runner's set of work dirs, as the budget sees it:
+// the namespace backend's detached mounts, the micro-VM backend's mounted
+// ones.
+type workDirHolder interface {
+	count() int
+	usedBytes() int64
+	// evictIdle frees the least recently used work dir no command is
+	// using; false when every one is in use.
+	evictIdle() bool
+}
+
+// makeRoom frees idle work dirs of h until one more fits lim; called with
+// h's lock held, before a new work dir is made.
+func makeRoom(h workDirHolder, lim Limits, ttl time.Duration) error {
 	for {
-		over := w.overBudget()
+		over := overBudget(h, lim)
 		if over == "" {
 			return nil
 		}
-		if !w.evictIdle() {
+		if !h.evictIdle() {
 			return fmt.Errorf("%w: %s, and no work dir is idle to free: wait for running tasks to end, or raise the limit in the work_dir section of the profiles file (sessions' work dirs are freed once unused for work_dir.idle_ttl, %s, or sooner when room is needed)",
-				ErrWorkDirBudget, over, w.ttl)
+				ErrWorkDirBudget, over, ttl)
 		}
 	}
 }
 
 // overBudget says which runner-wide limit one more work dir would pass,
 // or "".
-func (w *workDirs) overBudget() string {
-	if n := len(w.fs); w.lim.WorkDirMax > 0 && n >= w.lim.WorkDirMax {
-		return fmt.Sprintf("the runner holds %d work dirs, the limit is %d (work_dir.max_dirs)", n, w.lim.WorkDirMax)
+func overBudget(h workDirHolder, lim Limits) string {
+	if n := h.count(); lim.WorkDirMax > 0 && n >= lim.WorkDirMax {
+		return fmt.Sprintf("the runner holds %d work dirs, the limit is %d (work_dir.max_dirs)", n, lim.WorkDirMax)
 	}
-	if used := w.usedBytes(); w.lim.WorkDirTotal > 0 && used >= w.lim.WorkDirTotal {
-		return fmt.Sprintf("the runner's work dirs hold %d MiB, the limit is %d MiB (work_dir.total_mib)", used>>20, w.lim.WorkDirTotal>>20)
+	if used := h.usedBytes(); lim.WorkDirTotal > 0 && used >= lim.WorkDirTotal {
+		return fmt.Sprintf("the runner's work dirs hold %d MiB, the limit is %d MiB (work_dir.total_mib)", used>>20, lim.WorkDirTotal>>20)
 	}
 	return ""
 }
+
+func (w *workDirs) count() int { return len(w.fs) }
 
 // usedBytes is what every work dir's tmpfs holds now.
 func (w *workDirs) usedBytes() int64 {
@@ -54,8 +68,6 @@ func (w *workDirs) usedBytes() int64 {
 	return total
 }
 
-// evictIdle frees the least recently used work dir no command is using;
-// false when every one is in use.
 func (w *workDirs) evictIdle() bool {
 	var victim string
 	var oldest *workFS
