@@ -374,7 +374,7 @@ func (v vmWorkDirs) usedBytes() int64 {
 	for dir := range v {
 		var st unix.Statfs_t
 		if unix.Statfs(dir, &st) == nil {
-			total += int64(st.Blocks-st.Bfree) * st.Bsize
+			total += statfsUsed(&st)
 		}
 	}
 	return total

@@ -140,30 +140,11 @@ func TestMicroVMNetworkEgress(t *testing.T) {
 	}
 	dnsServer(t, microVMDNS, net.IPv4(203, 0, 113, 78))
 	inet := newTestNetns(t)
-	var outside net.Listener
-	inet.in(t, func() {
-		var err error
-		if outside, err = net.Listen("tcp4", inet.addr+":0"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer outside.Close()
-	go greeter(outside, "hello from outside", nil)
-	outsideAddr := outside.Addr().String()
+	outsideAddr := greetOutside(t, inet)
 
 	accepted := make(chan string, 16)
-	lo, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lo.Close()
-	go greeter(lo, "host loopback", accepted)
-	all, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer all.Close()
-	go greeter(all, "host listener", accepted)
+	lo := greet(t, "tcp4", "127.0.0.1:0", "host loopback", accepted)
+	all := greet(t, "tcp4", "0.0.0.0:0", "host listener", accepted)
 	k := kerneltest.Start(t)
 	natsURL, _ := url.Parse(k.NC.ConnectedUrl())
 	loPort := strconv.Itoa(lo.Addr().(*net.TCPAddr).Port)

@@ -134,6 +134,27 @@ func greeter(ln net.Listener, greeting string, accepted chan<- string) {
 	}
 }
 
+// greet listens on addr and answers every connection with greeting,
+// reporting each on accepted (when not nil) until the test ends.
+func greet(t *testing.T, network, addr, greeting string, accepted chan<- string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go greeter(ln, greeting, accepted)
+	return ln
+}
+
+// greetOutside is greet inside the test's "internet" namespace.
+func greetOutside(t *testing.T, inet *testNetns) string {
+	t.Helper()
+	var ln net.Listener
+	inet.in(t, func() { ln = greet(t, "tcp4", inet.addr+":0", "hello from outside", nil) })
+	return ln.Addr().String()
+}
+
 // dnsServer answers every A query with answer, on addr:53 (UDP).
 func dnsServer(t *testing.T, addr string, answer net.IP) {
 	t.Helper()
@@ -217,33 +238,13 @@ func TestNetworkProfileEgressOnly(t *testing.T) {
 	inet := newTestNetns(t)
 
 	// The internet: a server in the test's namespace.
-	var outside net.Listener
-	inet.in(t, func() {
-		var err error
-		outside, err = net.Listen("tcp4", inet.addr+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer outside.Close()
-	go greeter(outside, "hello from outside", nil)
-	outsideAddr := outside.Addr().String()
+	outsideAddr := greetOutside(t, inet)
 
 	// The host: a loopback service, a listener on every address, the
 	// kernel's NATS port and an abstract unix socket.
 	accepted := make(chan string, 16)
-	lo, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lo.Close()
-	go greeter(lo, "host loopback", accepted)
-	all, err := net.Listen("tcp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer all.Close()
-	go greeter(all, "host listener", accepted)
+	lo := greet(t, "tcp4", "127.0.0.1:0", "host loopback", accepted)
+	all := greet(t, "tcp4", "0.0.0.0:0", "host listener", accepted)
 	abstract := "confine-" + newID()
 	ul, err := net.Listen("unix", "@"+abstract)
 	if err != nil {

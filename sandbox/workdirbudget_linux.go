@@ -60,10 +60,9 @@ func (w *workDirs) usedBytes() int64 {
 	var total int64
 	for _, f := range w.fs {
 		var st unix.Statfs_t
-		if err := unix.Fstatfs(f.fd, &st); err != nil {
-			continue
+		if unix.Fstatfs(f.fd, &st) == nil {
+			total += statfsUsed(&st)
 		}
-		total += int64(st.Blocks-st.Bfree) * st.Bsize
 	}
 	return total
 }
@@ -82,3 +81,6 @@ func (w *workDirs) evictIdle() bool {
 	w.free(victim, oldest)
 	return true
 }
+
+// statfsUsed is the bytes a file system's blocks in use hold.
+func statfsUsed(st *unix.Statfs_t) int64 { return int64(st.Blocks-st.Bfree) * st.Bsize }
