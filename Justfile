@@ -38,8 +38,9 @@ deps:
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
-        $sudo_cmd apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+        $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
+        # wait for another install's dpkg lock instead of failing at once
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
     fi
 
 # Static checks: formatting and vet.
@@ -51,7 +52,17 @@ check:
 test: deps check
     PATH="$PATH:$(go env GOPATH)/bin" GORACE="${GORACE:-atexit_sleep_ms=0}" go test -race -count=1 -timeout 20m ./...
 
-# Benchmarks whose numbers README reports.
+# Benchmarks whose numbers the docs report (bench/, sandbox, memory).
 bench:
+    go test -run '^$' -bench . -benchtime 1x ./bench
     go test -run '^$' -bench . -benchtime 2s ./sandbox/ ./memory/...
-    go run ./cmd/amf bench all
+
+# This tree against REF (default: bench/BASELINE), interleaved; ratios > 1 are better.
+bench-compare REF="":
+    bench/compare.sh {{REF}}
+
+# The short comparison CI runs: fails when a gated ratio falls below 0.6.
+bench-ci:
+    AMF_BENCH_ROUNDS=3 AMF_BENCH_TASKS=150 AMF_BENCH_TTFT_SAMPLES=20 \
+    AMF_BENCH_PATTERN='Dispatch|TTFT/namespace-strict|host' AMF_BENCH_FAIL_UNDER=0.6 \
+    bench/compare.sh

@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+)
+
+// BenchmarkDispatch submits N explicit-command tasks ({"command":"true"})
+// from C HTTP clients to one `amf up --concurrency K` and waits for every
+// one to end, per backend, all in one run; bubblewrap running the same
+// command K at a time is the baseline a sandbox is held to. Reported:
+// tasks/s over the whole batch and the submit latency p50/p99.
+//
+//	go test -run '^$' -bench Dispatch -benchtime 1x ./bench
+//
+// AMF_BENCH_TASKS (N, 400), AMF_BENCH_CLIENTS (C, 8) and
+// AMF_BENCH_CONCURRENCY (K, 8) size it.
+func BenchmarkDispatch(b *testing.B) {
+	n, c, k := envInt("AMF_BENCH_TASKS", 400), envInt("AMF_BENCH_CLIENTS", 8), envInt("AMF_BENCH_CONCURRENCY", 8)
+	conc := "--concurrency=" + strconv.Itoa(k)
+	b.Run("namespace-strict", func(b *testing.B) {
+		testenv.NeedRoot(b)
+		dispatch(b, startUp(b, nil, conc), `{"command":"true","policy":"strict"}`, n, c)
+	})
+	b.Run("namespace-network", func(b *testing.B) {
+		testenv.NeedRoot(b)
+		dispatch(b, startUp(b, nil, conc), `{"command":"true","policy":"network"}`, n, c)
+	})
+	b.Run("host", func(b *testing.B) {
+		dispatch(b, startUp(b, nil, conc, "--sandbox=host"), `{"command":"true"}`, n, c)
+	})
+	b.Run("bwrap", func(b *testing.B) {
+		bwrap := testenv.NeedBinary(b, "bwrap")
+		args := []string{"--unshare-all", "--die-with-parent", "--new-session",
+			"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+			"--cap-drop", "ALL", "--", "bash", "-c", "true"}
+		for b.Loop() {
+			start := time.Now()
+			work := make(chan struct{})
+			var wg sync.WaitGroup
+			var failed atomic.Int64
+			for range k {
+				wg.Go(func() {
+					for range work {
+						if err := exec.Command(bwrap, args...).Run(); err != nil {
+							failed.Add(1)
+						}
+					}
+				})
+			}
+			for range n {
+				work <- struct{}{}
+			}
+			close(work)
+			wg.Wait()
+			if f := failed.Load(); f > 0 {
+				b.Fatalf("%d of %d bwrap runs failed", f, n)
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "tasks/s")
+		}
+	})
+}
+
+// dispatch runs one batch per iteration: C clients share N tasks, each
+// submitting one and following it to its end before the next, as `amf
+// run` does.
+func dispatch(b *testing.B, m *mesh, body string, n, c int) {
+	// One task first, so the batch does not measure start-up.
+	cl := newClient()
+	if id, err := m.submit(cl, body); err != nil {
+		b.Fatal(err)
+	} else if end, err := m.follow(cl, id, nil); err != nil || end != "done" {
+		b.Fatalf("warm-up task ended %q (%v): %s", end, err, m.log)
+	}
+	for b.Loop() {
+		var next atomic.Int64
+		var mu sync.Mutex
+		lat := make([]time.Duration, 0, n)
+		errs := make(chan error, c)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range c {
+			wg.Go(func() {
+				cl := newClient()
+				for next.Add(1) <= int64(n) {
+					t0 := time.Now()
+					id, err := m.submit(cl, body)
+					if err != nil {
+						errs <- err
+						return
+					}
+					d := time.Since(t0)
+					mu.Lock()
+					lat = append(lat, d)
+					mu.Unlock()
+					if end, err := m.follow(cl, id, nil); err != nil || end != "done" {
+						errs <- fmt.Errorf("task %s ended %q: %v", id, end, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "tasks/s")
+		b.ReportMetric(ms(pct(lat, .50)), "submit-p50-ms")
+		b.ReportMetric(ms(pct(lat, .99)), "submit-p99-ms")
+	}
+}
+
+// pct is the p-th percentile of sorted durations.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
