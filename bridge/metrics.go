@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/amf-os/amf/internal/buildinfo"
 )
 
 // metrics are the bridge's Prometheus series, on a registry of its own
@@ -36,7 +38,7 @@ func newMetrics() *metrics {
 			Name: "amf_sse_events_total", Help: "Events relayed to SSE clients, by type.",
 		}, []string{"type"}),
 	}
-	m.reg.MustRegister(m.requests, m.submitted, m.sseClients, m.relayed,
+	m.reg.MustRegister(m.requests, m.submitted, m.sseClients, m.relayed, buildinfo.Collector(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/amf-os/amf/internal/buildinfo"
 	"github.com/amf-os/amf/kernel/bus"
 )
 
@@ -19,6 +20,9 @@ type metrics struct {
 	ended    *prometheus.CounterVec
 	attempts prometheus.Histogram
 	phases   *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	ttft     prometheus.Histogram
 }
 
 func newMetrics(w *Worker) *metrics {
@@ -41,6 +45,18 @@ func newMetrics(w *Worker) *metrics {
 			Name: "amf_worker_phase_seconds", Help: "Time one task spent in each phase (model, validation, execution, memory, answer).",
 			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"phase"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "amf_worker_task_failures_total", Help: "Tasks this worker ended failed, by the rule that failed them (the policy rule of a refusal, invalid-task, model, …; none when no rule was named).",
+			ConstLabels: labels,
+		}, []string{"rule"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "amf_worker_task_duration_seconds", Help: "Time from taking a task to storing its end, by terminal event.",
+			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.005, 3, 12),
+		}, []string{"outcome"}),
+		ttft: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "amf_worker_ttft_seconds", Help: "Time from taking a task to storing its first model token (tasks that asked the model).",
+			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.001, 3, 12),
+		}),
 	}
 	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "amf_worker_tasks_running", Help: "Tasks this worker holds now.", ConstLabels: labels,
@@ -49,7 +65,8 @@ func newMetrics(w *Worker) *metrics {
 		Name: "amf_worker_concurrency", Help: "Tasks this worker runs at once at most.", ConstLabels: labels,
 	})
 	capacity.Set(float64(w.cfg.Concurrency))
-	m.reg.MustRegister(m.started, m.ended, m.attempts, m.phases, running, capacity,
+	m.reg.MustRegister(m.started, m.ended, m.attempts, m.phases, m.failures, m.duration, m.ttft, running, capacity,
+		buildinfo.Collector(),
 		modelCollector{w: w, desc: prometheus.NewDesc("amf_worker_model_up",
 			"1 while the worker's model server answers with its model, 0 while degraded or not yet known (the status label says which).",
 			[]string{"model", "status"}, labels)})
@@ -59,6 +76,13 @@ func newMetrics(w *Worker) *metrics {
 // taskEnded records the terminal event this worker stored for a task.
 func (m *metrics) taskEnded(final bus.Event) {
 	m.ended.WithLabelValues(string(final.Type)).Inc()
+	if final.Type == bus.EventFailed {
+		rule := final.Rule
+		if rule == "" {
+			rule = "none"
+		}
+		m.failures.WithLabelValues(rule).Inc()
+	}
 	m.attempts.Observe(float64(len(final.Attempts)))
 	for phase, ms := range final.Phases {
 		m.phases.WithLabelValues(phase).Observe(ms / 1000)

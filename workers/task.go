@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -141,7 +142,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	})
 	defer stopProgress()
 
-	final := w.solver.Solve(ctx, task, SinkFunc(em.emit))
+	var firstToken sync.Once
+	final := w.solver.Solve(ctx, task, SinkFunc(func(e bus.Event) {
+		if e.Type == bus.EventToken {
+			firstToken.Do(func() { w.metrics.ttft.Observe(time.Since(start).Seconds()) })
+		}
+		em.emit(e)
+	}))
 
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errShutdown):
@@ -167,10 +174,15 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.metrics.taskEnded(final)
+	w.metrics.duration.WithLabelValues(string(final.Type)).Observe(time.Since(start).Seconds())
 	if err := msg.DoubleAck(storeCtx); err != nil {
 		log.Warn("ack task", "err", err)
 	}
-	log.Info("task ended", "type", final.Type)
+	if final.Type == bus.EventDone {
+		log.Info("task ended", "type", final.Type)
+	} else {
+		log.Info("task ended", "type", final.Type, "rule", final.Rule, "reason", final.Reason)
+	}
 }
 
 // keepInProgress tells JetStream the task is still being worked on, so a

@@ -25,14 +25,14 @@ func TestWorkerProcessServesMetrics(t *testing.T) {
 	if _, err := cache.NewKVCache(context.Background(), k.JS); err != nil {
 		t.Fatal(err)
 	}
-	llm := ollamatest.New(t)
+	llm := ollamatest.New(t, ollamatest.WithFallback(ollamatest.Reply{Content: `{"thought":"say it","command":"echo asked"}`}))
 	addr := freeAddr(t)
 	env := []string{"AMF_NATS_URL=" + k.ClientURL(), "AMF_STATE_DIR=" + t.TempDir(), "OLLAMA_HOST=" + llm.URL(),
 		"AMF_NATS_CREDS=" + k.Creds(kernel.UserSpec{Role: kernel.RoleWorker})}
 	startAmf(t, env, "worker", "--id", "metered", "--concurrency", "2", "--metrics-listen", addr)
 
 	client := &kapi.Client{NC: k.NC, JS: k.JS}
-	for _, cmd := range []string{"echo metered", "exit 3"} {
+	for _, cmd := range []string{"echo metered", "exit 3", "sudo true"} {
 		task, _, err := client.Submit(context.Background(), bus.Task{Command: cmd})
 		if err != nil {
 			t.Fatal(err)
@@ -43,15 +43,29 @@ func TestWorkerProcessServesMetrics(t *testing.T) {
 		}
 	}
 
+	// One task asks the model: its first token is timed.
+	task, _, err := client.Submit(context.Background(), bus.Task{Instruction: "say asked", NoAnswer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := lastEvent(watchAll(t, client, task.ID)); e.Type != bus.EventDone {
+		t.Fatalf("instruction task ended %+v", e)
+	}
+
 	const labels = `pool="default",worker="metered"`
 	want := []string{
-		`amf_worker_tasks_started_total{` + labels + `} 2`,
-		`amf_worker_tasks_ended_total{outcome="done",` + labels + `} 1`,
-		`amf_worker_tasks_ended_total{outcome="failed",` + labels + `} 1`,
+		`amf_worker_tasks_started_total{` + labels + `} 4`,
+		`amf_worker_tasks_ended_total{outcome="done",` + labels + `} 2`,
+		`amf_worker_ttft_seconds_count{` + labels + `} 1`,
+		`amf_worker_tasks_ended_total{outcome="failed",` + labels + `} 2`,
+		`amf_worker_task_failures_total{pool="default",rule="root-escalation",worker="metered"} 1`,
+		`amf_worker_task_duration_seconds_count{outcome="done",` + labels + `} 2`,
+		`amf_worker_task_duration_seconds_count{outcome="failed",` + labels + `} 2`,
+		`amf_build_info{commit=`,
 		`amf_worker_tasks_running{` + labels + `} 0`,
 		`amf_worker_concurrency{` + labels + `} 2`,
-		`amf_worker_task_attempts_count{` + labels + `} 2`,
-		`amf_worker_phase_seconds_count{phase="execution",` + labels + `} 2`,
+		`amf_worker_task_attempts_count{` + labels + `} 4`,
+		`amf_worker_phase_seconds_count{phase="execution",` + labels + `} 3`,
 		`amf_worker_model_up{model="qwen3-coder",pool="default",status="ok",worker="metered"} 1`,
 	}
 	// The terminal event is stored before the worker counts it: scrape
