@@ -68,10 +68,13 @@ func phraseOf(text string) phrase {
 			continue
 		}
 		w = strings.TrimSuffix(w, "'s")
-		if (w == "a" || w == "an") && !articleBefore(toks, i) {
-			// "remove the folder a and its contents": an article comes
-			// before what it introduces; one that does not is a name.
-			p.add(term{text: tk.text, literal: true})
+		if w == "a" || w == "an" {
+			if !articleBefore(toks, i) {
+				// "remove the folder a and its contents": an article
+				// comes before what it introduces; one that does not is
+				// a name.
+				p.add(term{text: tk.text, literal: true})
+			}
 			continue
 		}
 		if gateFiller[w] || (w == "to" && leadIn[lowerWord(prev(toks, i))]) {

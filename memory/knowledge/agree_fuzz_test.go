@@ -3,8 +3,7 @@ package knowledge
 import "testing"
 
 // FuzzAgree: the agreement never panics, is symmetric, and an
-// instruction always agrees with itself and with its own case and
-// spacing changed.
+// instruction always agrees with itself.
 func FuzzAgree(f *testing.F) {
 	for _, s := range [][2]string{
 		{"delete old logs", "list old logs"},
@@ -12,6 +11,8 @@ func FuzzAgree(f *testing.F) {
 		{"bring eth0 up", "bring eth0 down"},
 		{"", "   "},
 		{"/// ... ---", "ls -la ~/.config"},
+		{`find "unclosed 'quote`, "`a` (b) $(c) \"d\"."},
+		{"remove the folder a and (its) contents?", "a an the a"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -61,7 +61,7 @@ func isLetterBefore(s string, i int) bool {
 }
 
 // trimToken takes sentence punctuation off a token: commas, semicolons
-// and colons after it, parentheses around it, a full stop or "!" after a
+// and colons after it, parentheses around it (an aside, not "$(cmd)"), a full stop or "!" after a
 // letter, digit, quote or bracket, and a question mark that ends the
 // text. What is left is compared byte for byte when it is a literal, so
 // "src/" keeps its slash and "orm.*" its dot.
@@ -75,6 +75,9 @@ func trimToken(s string, last bool) rawToken {
 			s = s[:len(s)-1]
 		case strings.HasPrefix(s, "(") && strings.Count(s, "(") > strings.Count(s, ")"):
 			s = s[1:]
+		case len(s) > 2 && s[0] == '(' && s[len(s)-1] == ')' && strings.Count(s, "(") == 1 && strings.Count(s, ")") == 1:
+			s = s[1 : len(s)-1] // "(compressed)": an aside, not a subshell
+
 		case (strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!")) && len(s) > 1 && endsWord(s[:len(s)-1]):
 			s = s[:len(s)-1]
 			tk.endsSentence = true

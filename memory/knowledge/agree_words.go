@@ -20,16 +20,18 @@ var leadIn = set("want", "need", "like", "wish")
 
 // gateSynonyms fold only words a shell cannot tell apart. "directory"
 // and "folder" meet as words; inside a path they are literals and never
-// fold. Time fields (changed, modified, accessed, created), connectives,
+// fold. "print" is not "show": it may mean the printer. Time fields (changed, modified, accessed, created), connectives,
 // negations, scope and comparison words have no entry on purpose.
 var gateSynonyms = map[string]string{
-	"list": "list", "show": "list", "display": "list",
+	"list": "list", "show": "list", "display": "list", "view": "list",
 	"folder": "directory", "directory": "directory", "dir": "directory",
 	"folders": "directories", "directories": "directories", "dirs": "directories",
 	"delete": "delete", "remove": "delete", "erase": "delete",
 	"every":   "all",
 	"biggest": "largest", "largest": "largest",
 	"tiniest": "smallest", "smallest": "smallest",
+	"into":  "to",
+	"using": "with",
 }
 
 // namer words make the token after them a literal: "a file named
