@@ -19,10 +19,10 @@ import (
 )
 
 func init() {
-	register(command{name: "memory", summary: "search, list, confirm, forget, export and import what the fleet learned", run: runMemory})
+	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", run: runMemory})
 }
 
-const memoryUsage = `memory <search "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
+const memoryUsage = `memory <search "…" | match --learned "…" --query "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
 
 func runMemory(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -33,6 +33,9 @@ func runMemory(ctx context.Context, args []string) error {
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "match" {
+		return memoryMatchMain(ctx, args) // no kernel needed
+	}
 	var c common
 	var embedModel, ollamaHost string
 	var k int
