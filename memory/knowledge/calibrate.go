@@ -71,9 +71,13 @@ type Pair struct {
 	Match bool   `json:"match"`
 }
 
-// calibrationSetID names the compiled-in set.
+// gateVersion names the rules that decide with the threshold (agree.go,
+// CalibrateOn): a saved calibration made under other rules is redone.
+const gateVersion = "gate-2"
+
+// calibrationSetID names the compiled-in set and the rules applied to it.
 func calibrationSetID() string {
-	h := sha256.Sum256(calibrationSet)
+	h := sha256.Sum256(append([]byte(gateVersion+"\n"), calibrationSet...))
 	return hex.EncodeToString(h[:8])
 }
 
