@@ -99,7 +99,7 @@ func runMemory(ctx context.Context, args []string) error {
 		cancel()
 		if err == nil {
 			if !asJSON && len(rep.Matches) > 0 {
-				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named, and successes on two worker credentials or a confirmation\n", rep.ReuseScore, rep.Embedder)
+				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named exactly as written, successes on two worker credentials or a confirmation, and the model's second look (amf memory match --learned … --query … says why not)\n", rep.ReuseScore, rep.Embedder)
 			}
 			return printMatches(os.Stdout, rep.Matches, asJSON, true)
 		}
