@@ -141,7 +141,11 @@ func agree(query, learned string) (bool, string) {
 	if sameMultiset(wa, wb) {
 		return false, "the instructions say the same words in another order (" + strings.Join(wa, " ") + " here, " + strings.Join(wb, " ") + " there)"
 	}
-	return false, "the instructions differ in what they say (" + orNone(strings.Join(difference(wa, wb), " ")) + " here, " + orNone(strings.Join(difference(wb, wa), " ")) + " there)"
+	onlyA, onlyB := difference(wa, wb), difference(wb, wa)
+	if len(onlyA) == 0 && len(onlyB) == 0 {
+		onlyA, onlyB = wa, wb // the same words, repeated differently
+	}
+	return false, "the instructions differ in what they say (" + orNone(strings.Join(onlyA, " ")) + " here, " + orNone(strings.Join(onlyB, " ")) + " there)"
 }
 
 // words is the word terms of ts, in order.

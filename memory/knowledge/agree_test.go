@@ -93,6 +93,7 @@ func TestAgreeSaysWhatDiffers(t *testing.T) {
 		{"copy a.txt to b.txt", "copy b.txt to a.txt", "the instructions name the same literals in another order (`a.txt` `b.txt` here, `b.txt` `a.txt` there)"},
 		{"list files changed today", "list files modified today", "the instructions differ in what they say (changed here, modified there)"},
 		{"rename draft to final", "rename final to draft", "the instructions say the same words in another order (rename draft to final here, rename final to draft there)"},
+		{"list files and files", "list files and files and files", "the instructions differ in what they say (list files and files here, list files and files and files there)"},
 	} {
 		if _, why := agree(c.a, c.b); why != c.want {
 			t.Errorf("agree(%q, %q) says\n%s\nwant\n%s", c.a, c.b, why, c.want)
