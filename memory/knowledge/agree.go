@@ -130,22 +130,22 @@ func agree(query, learned string) (bool, string) {
 	a, b := phraseOf(query), phraseOf(learned)
 	if !slices.Equal(a.literals, b.literals) {
 		if sameMultiset(a.literals, b.literals) {
-			return false, "the instructions name the same literals in another order (" + quoteAll(a.literals) + " here, " + quoteAll(b.literals) + " there)"
+			return false, "the instructions name the same literals in another order (" + contrast(quoteAll(a.literals), quoteAll(b.literals)) + ")"
 		}
-		return false, "the instructions name different literals (" + orNone(quoteAll(a.literals)) + " here, " + orNone(quoteAll(b.literals)) + " there; literals must match byte for byte)"
+		return false, "the instructions name different literals (" + contrast(quoteAll(a.literals), quoteAll(b.literals)) + "); literals must match byte for byte"
 	}
 	if slices.Equal(a.terms, b.terms) {
 		return true, ""
 	}
 	wa, wb := words(a.terms), words(b.terms)
 	if sameMultiset(wa, wb) {
-		return false, "the instructions say the same words in another order (" + strings.Join(wa, " ") + " here, " + strings.Join(wb, " ") + " there)"
+		return false, "the instructions say the same words in another order (" + contrast(strings.Join(wa, " "), strings.Join(wb, " ")) + ")"
 	}
 	onlyA, onlyB := difference(wa, wb), difference(wb, wa)
 	if len(onlyA) == 0 && len(onlyB) == 0 {
 		onlyA, onlyB = wa, wb // the same words, repeated differently
 	}
-	return false, "the instructions differ in what they say (" + orNone(strings.Join(onlyA, " ")) + " here, " + orNone(strings.Join(onlyB, " ")) + " there)"
+	return false, "the instructions differ in what they say (" + contrast(strings.Join(onlyA, " "), strings.Join(onlyB, " ")) + ")"
 }
 
 // words is the word terms of ts, in order.
@@ -186,6 +186,12 @@ func quoteAll(ls []string) string {
 		q[i] = "`" + l + "`"
 	}
 	return strings.Join(q, " ")
+}
+
+// contrast says what the new instruction (asked) and the learned one
+// have that the other has not.
+func contrast(asked, learned string) string {
+	return "asked: " + orNone(asked) + "; learned: " + orNone(learned)
 }
 
 func orNone(s string) string {

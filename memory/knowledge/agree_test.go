@@ -89,11 +89,11 @@ func TestAgreeFoldsWhatAShellCannotTellApart(t *testing.T) {
 // operator reading memory_hit or amf memory match sees why.
 func TestAgreeSaysWhatDiffers(t *testing.T) {
 	for _, c := range []struct{ a, b, want string }{
-		{"delete a.txt", "delete A.txt", "the instructions name different literals (`a.txt` here, `A.txt` there; literals must match byte for byte)"},
-		{"copy a.txt to b.txt", "copy b.txt to a.txt", "the instructions name the same literals in another order (`a.txt` `b.txt` here, `b.txt` `a.txt` there)"},
-		{"list files changed today", "list files modified today", "the instructions differ in what they say (changed here, modified there)"},
-		{"rename draft to final", "rename final to draft", "the instructions say the same words in another order (rename draft to final here, rename final to draft there)"},
-		{"list files and files", "list files and files and files", "the instructions differ in what they say (list files and files here, list files and files and files there)"},
+		{"delete a.txt", "delete A.txt", "the instructions name different literals (asked: `a.txt`; learned: `A.txt`); literals must match byte for byte"},
+		{"copy a.txt to b.txt", "copy b.txt to a.txt", "the instructions name the same literals in another order (asked: `a.txt` `b.txt`; learned: `b.txt` `a.txt`)"},
+		{"list files changed today", "list files modified today", "the instructions differ in what they say (asked: changed; learned: modified)"},
+		{"rename draft to final", "rename final to draft", "the instructions say the same words in another order (asked: rename draft to final; learned: rename final to draft)"},
+		{"list files and files", "list files and files and files", "the instructions differ in what they say (asked: list files and files; learned: list files and files and files)"},
 	} {
 		if _, why := agree(c.a, c.b); why != c.want {
 			t.Errorf("agree(%q, %q) says\n%s\nwant\n%s", c.a, c.b, why, c.want)

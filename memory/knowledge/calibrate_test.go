@@ -130,12 +130,12 @@ func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
 		why   string
 	}{
 		{"remove old log files in /var/log", true, ""},
-		{"delete old logs in /var/log", false, "logs here, log files there"},
+		{"delete old logs in /var/log", false, "asked: logs; learned: log files"},
 		{"Erase the old log files in /var/log.", true, ""},
-		{"Erase the OLD log files in /var/log", false, "`OLD` `/var/log` here, `/var/log` there"},
-		{"list the old log files in /var/log", false, "list here, delete there"},
-		{"delete the old log files in /var/tmp", false, "`/var/tmp` here, `/var/log` there"},
-		{"delete all old log files in /var/log", false, "all file here, files there"},
+		{"Erase the OLD log files in /var/log", false, "asked: `OLD` `/var/log`; learned: `/var/log`"},
+		{"list the old log files in /var/log", false, "asked: list; learned: delete"},
+		{"delete the old log files in /var/tmp", false, "asked: `/var/tmp`; learned: `/var/log`"},
+		{"delete all old log files in /var/log", false, "asked: all file; learned: files"},
 	} {
 		ms, err := kn.Recall(ctxT(t), tc.query, memory.HostFacts{}, 1)
 		if err != nil || len(ms) != 1 {
