@@ -50,15 +50,43 @@ func (r *run) recall() (examples []memory.Match, reuse *memory.Match) {
 	for i, m := range matches {
 		e := r.em.event(bus.EventMemoryHit)
 		e.Command, e.Score, e.Text = m.Command, m.Score, m.Instruction
-		if m.Reuse && reuse == nil {
-			reuse = &matches[i]
-			e.Reason = "reusing this command before asking the model"
-		} else {
+		switch {
+		case m.Reuse && reuse == nil:
+			var ok bool
+			if ok, e.Reason = r.secondLook(&m); ok {
+				reuse = &matches[i]
+			}
+		case m.Reuse:
+			e.Reason = "another memory is reused first; given to the model as an example"
+		default:
 			e.Reason = orDefault(m.NoReuse, "given to the model as an example")
 		}
 		r.em.emit(e)
 	}
 	return matches, reuse
+}
+
+// secondLook asks the model whether the memory's command does exactly
+// this task's instruction (SecondLook) and says why it is or is not
+// replayed, for the memory_hit event. Time spent is the model's.
+func (r *run) secondLook(m *memory.Match) (bool, string) {
+	const reusing = "reusing this command before asking the model for one"
+	if r.s.look == nil {
+		return true, reusing
+	}
+	start := time.Now()
+	look, err := r.s.look.Check(r.ctx, r.task.Instruction, m.Command, r.s.requestOptions(r.ctx))
+	r.phases[bus.PhaseModel] += time.Since(start)
+	switch {
+	case err != nil:
+		r.log().Warn("second look before a replay; asking the model for a command instead", "memory", m.ID, "err", err)
+		return false, "the model could not take a second look (" + err.Error() + "); asking it for a command instead"
+	case !look.Same:
+		return false, "the model's second look says this command does not do exactly this request; asking it for a command instead"
+	case look.Cached:
+		return true, reusing + " (the model's second look said yes before)"
+	}
+	return true, reusing + " (the model's second look says yes)"
 }
 
 // learn publishes a success for every worker to learn, and announces it.

@@ -94,6 +94,7 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncMemory(t, kn)
+	m.srv.Enqueue(lookYes)
 	second := m.wait(m.submit(bus.Task{Instruction: instr, NoAnswer: true}))
 	done := last(second)
 	if done.Type != bus.EventDone || done.Command != "du -sh ." {
@@ -105,6 +106,11 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 	}
 	if n := len(commandRequests(m.srv)); n != 2 {
 		t.Errorf("command requests = %d, want the first two tasks' only", n)
+	}
+	if looks := lookRequests(m.srv); len(looks) != 1 {
+		t.Errorf("second looks = %d, want one before the replay", len(looks))
+	} else {
+		mustContain(t, "second look", lastUser(looks[0]), instr, "du -sh .", "exactly this request")
 	}
 	if cmds := ofType(second, bus.EventCommand); len(cmds) != 1 || cmds[0].Command != "du -sh ." {
 		t.Errorf("command events = %+v, want the reused command announced", cmds)
@@ -130,7 +136,7 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 }
 
 func TestReusedMemoryThatFailsIsReportedAndCorrected(t *testing.T) {
-	m, kn, k := memoryMesh(t, cmdReply("the file moved", "echo recovered"))
+	m, kn, k := memoryMesh(t, lookYes, cmdReply("the file moved", "echo recovered"))
 	const instr = "print the status file"
 	var id string
 	for task, l := range map[string]workers.Learner{"earlier": kn, "elsewhere": otherWorker(t, k)} {
@@ -157,5 +163,34 @@ func TestReusedMemoryThatFailsIsReportedAndCorrected(t *testing.T) {
 	got, err := kn.Get(id)
 	if err != nil || got.Failures != 1 {
 		t.Errorf("memory after the failure = %+v, %v; want one failure reported", got, err)
+	}
+}
+
+// TestMemoryHitSaysWhyAsMemoryMatchDoes: a memory the gate refuses is
+// given to the model as an example, and memory_hit carries the gate's
+// reason, word for word what amf memory match prints after "ask: ".
+func TestMemoryHitSaysWhyAsMemoryMatchDoes(t *testing.T) {
+	const learned, query = "list files changed in the last day", "list files modified in the last day"
+	m, kn, k := memoryMesh(t, cmdReply("mtime", "find . -mtime -1"))
+	for task, l := range map[string]workers.Learner{"earlier": kn, "elsewhere": otherWorker(t, k)} {
+		if _, err := l.Learn(context.Background(), bus.Learned{Instruction: learned, Command: "find . -ctime -1", TaskID: task}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncMemory(t, kn)
+	v, err := kn.Calibration().Judge(context.Background(), knowledge.LocalEmbedder(), learned, query)
+	if err != nil || v.Reuse || v.Why == "" {
+		t.Fatalf("verdict = %+v, %v; want a refusal", v, err)
+	}
+	evs := m.wait(m.submit(bus.Task{Instruction: query, NoAnswer: true}))
+	hits := ofType(evs, bus.EventMemoryHit)
+	if len(hits) == 0 || hits[0].Reason != v.Why {
+		t.Fatalf("memory_hit = %+v, want the reason %q", hits, v.Why)
+	}
+	if cmds := ofType(evs, bus.EventCommand); len(cmds) == 0 || cmds[0].Command != "find . -mtime -1" {
+		t.Fatalf("commands = %+v, want the model's, not the memory's", cmds)
+	}
+	if n := len(lookRequests(m.srv)); n != 0 {
+		t.Fatalf("second looks = %d for a memory the gate refused, want 0", n)
 	}
 }

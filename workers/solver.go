@@ -53,6 +53,14 @@ type SolverConfig struct {
 	// KeepAlive is how long Ollama keeps the model loaded after a request
 	// (default DefaultKeepAlive); the same on every request.
 	KeepAlive time.Duration
+	// NoSecondLook replays a remembered command the memory marks for
+	// reuse without first asking the model whether it does exactly the
+	// request (SecondLook). Only for measuring what the question costs.
+	NoSecondLook bool
+	// SecondLookTimeout bounds that question (default
+	// DefaultSecondLookTimeout); past it the model is asked for a
+	// command instead.
+	SecondLookTimeout time.Duration
 	// Worker and Pool name who solved a task, in its events and in what
 	// it learns.
 	Worker, Pool string
@@ -80,6 +88,9 @@ type Solver struct {
 	cfg     SolverConfig
 	prompts *template.Template
 	health  modelHealth
+	// look asks the model before a replay; nil without a model or with
+	// NoSecondLook.
+	look *SecondLook
 
 	// ctxOnce decides numCtx and options on the first request.
 	ctxOnce sync.Once
@@ -122,7 +133,11 @@ func NewSolver(cfg SolverConfig) (*Solver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Solver{cfg: cfg, prompts: prompts}, nil
+	s := &Solver{cfg: cfg, prompts: prompts}
+	if cfg.LLM != nil && !cfg.NoSecondLook {
+		s.look = &SecondLook{LLM: cfg.LLM, Model: cfg.Model, KeepAlive: cfg.KeepAlive, Timeout: cfg.SecondLookTimeout}
+	}
+	return s, nil
 }
 
 // Solve runs one task until it ends and returns its terminal event (done,

@@ -14,7 +14,7 @@ func init() {
 
 // subcommands are the words a command takes first, for completion.
 var subcommands = map[string][]string{
-	"memory":     {"search", "ls", "confirm", "forget", "export", "import"},
+	"memory":     {"search", "match", "ls", "confirm", "forget", "export", "import"},
 	"completion": {"bash", "zsh", "fish"},
 	"schedule":   {"add", "ls", "show", "pause", "resume", "rm"},
 }

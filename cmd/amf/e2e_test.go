@@ -33,6 +33,9 @@ func fakeModel(t *testing.T) *ollamatest.Server {
 			}
 		}
 		switch {
+		case strings.Contains(string(req.Format), `"same"`):
+			// The second look before a replay: this model vouches.
+			return ollamatest.Reply{Content: `{"same": true}`}
 		case strings.Contains(last, "greet"):
 			return ollamatest.Reply{Content: `{"thought":"print a greeting","command":"echo hello from the model"}`}
 		default:

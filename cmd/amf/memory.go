@@ -19,10 +19,10 @@ import (
 )
 
 func init() {
-	register(command{name: "memory", summary: "search, list, confirm, forget, export and import what the fleet learned", run: runMemory})
+	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", run: runMemory})
 }
 
-const memoryUsage = `memory <search "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
+const memoryUsage = `memory <search "…" | match --learned "…" --query "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
 
 func runMemory(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -33,6 +33,9 @@ func runMemory(ctx context.Context, args []string) error {
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "match" {
+		return memoryMatchMain(ctx, args) // no kernel needed
+	}
 	var c common
 	var embedModel, ollamaHost string
 	var k int
@@ -96,7 +99,7 @@ func runMemory(ctx context.Context, args []string) error {
 		cancel()
 		if err == nil {
 			if !asJSON && len(rep.Matches) > 0 {
-				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named, and successes on two worker credentials or a confirmation\n", rep.ReuseScore, rep.Embedder)
+				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named exactly as written, successes on two worker credentials or a confirmation, and the model's second look (amf memory match --learned … --query … says why not)\n", rep.ReuseScore, rep.Embedder)
 			}
 			return printMatches(os.Stdout, rep.Matches, asJSON, true)
 		}

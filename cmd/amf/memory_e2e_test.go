@@ -81,8 +81,10 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	if countType(second, bus.EventMemoryHit) == 0 {
 		t.Fatalf("second task did not use memory: %v", second)
 	}
-	if n := len(llm.Requests()) - asked; n != 0 {
-		t.Fatalf("the model was asked %d times for a remembered command", n)
+	// The model is asked once: its second look at the remembered
+	// command, never for a command.
+	if reqs := llm.Requests()[asked:]; len(reqs) != 1 || !strings.Contains(string(reqs[0].Format), `"same"`) {
+		t.Fatalf("the model was asked %d times for a remembered command, want only its second look", len(reqs))
 	}
 
 	// export, forget, and the ls that follows no longer lists it

@@ -52,7 +52,9 @@ type Event struct {
 	// Command is the shell command of command, rejected, exec_start,
 	// memory_hit and done.
 	Command string `json:"command,omitempty"`
-	// Rule and Reason explain a rejection or a failure.
+	// Rule and Reason explain a rejection or a failure. On memory_hit,
+	// Reason says whether the memory's command is replayed, and if not
+	// why: the words amf memory match prints after "ask: ".
 	Rule   string `json:"rule,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Host, Pool and Delivery describe an assignment.

@@ -1,10 +1,12 @@
 package knowledge
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
-// FuzzAgree: the agreement never panics, is symmetric, and an
-// instruction always agrees with itself and with its own case and
-// spacing changed.
+// FuzzAgree: the agreement never panics, is symmetric, an instruction
+// always agrees with itself, and its literals are pieces of its text.
 func FuzzAgree(f *testing.F) {
 	for _, s := range [][2]string{
 		{"delete old logs", "list old logs"},
@@ -12,6 +14,8 @@ func FuzzAgree(f *testing.F) {
 		{"bring eth0 up", "bring eth0 down"},
 		{"", "   "},
 		{"/// ... ---", "ls -la ~/.config"},
+		{`find "unclosed 'quote`, "`a` (b) $(c) \"d\"."},
+		{"remove the folder a and (its) contents?", "a an the a"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -23,6 +27,12 @@ func FuzzAgree(f *testing.F) {
 		}
 		if ok, why := agree(a, a); !ok {
 			t.Fatalf("%q does not agree with itself: %s", a, why)
+		}
+		// Literals are compared as written: each is a piece of the text.
+		for _, l := range phraseOf(a).literals {
+			if !strings.Contains(a, l) {
+				t.Fatalf("literal %q of %q is not in the text", l, a)
+			}
 		}
 	})
 }

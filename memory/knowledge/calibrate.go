@@ -30,6 +30,10 @@ const calibrationMargin = 0.02
 // says too little for a command to run without the model.
 const minCalibrated = 0.75
 
+// minSeparation is how far above the near-misses' mean score the
+// paraphrases' mean must be for an embedder to be trusted at all.
+const minSeparation = 0.05
+
 // Calibration is an embedder's reuse threshold and how it was chosen.
 // It is saved with the index and recomputed when the embedder or the
 // calibration set changes.
@@ -67,9 +71,13 @@ type Pair struct {
 	Match bool   `json:"match"`
 }
 
-// calibrationSetID names the compiled-in set.
+// gateVersion names the rules that decide with the threshold (agree.go,
+// CalibrateOn): a saved calibration made under other rules is redone.
+const gateVersion = "gate-2"
+
+// calibrationSetID names the compiled-in set and the rules applied to it.
 func calibrationSetID() string {
-	h := sha256.Sum256(calibrationSet)
+	h := sha256.Sum256(append([]byte(gateVersion+"\n"), calibrationSet...))
 	return hex.EncodeToString(h[:8])
 }
 
@@ -114,18 +122,29 @@ func CalibrateOn(ctx context.Context, e Embedder, pairs []Pair) (Calibration, er
 		return c, fmt.Errorf("calibrate %s: %w", e.Name(), err)
 	}
 	worst := math.Inf(-1)
+	var paraSum, nearSum float64
 	for i, p := range pairs {
 		if p.Match {
 			c.ParaphrasePairs++
+			paraSum += scores[i]
 			continue
 		}
 		c.NearMissPairs++
+		nearSum += scores[i]
 		if ok, _ := agree(p.A, p.B); ok {
 			worst = max(worst, scores[i])
 		}
 	}
 	c.WorstNearMiss = max(worst, 0)
 	c.Threshold = max(worst+calibrationMargin, minCalibrated)
+	// The agreement may let no near-miss through, so the threshold alone
+	// would not notice an embedder that scores everything alike. One
+	// that does not score paraphrases clearly above near-misses on
+	// average says nothing a replay could rest on: no score is enough.
+	if c.ParaphrasePairs > 0 && c.NearMissPairs > 0 &&
+		paraSum/float64(c.ParaphrasePairs)-nearSum/float64(c.NearMissPairs) < minSeparation {
+		c.Threshold = 1 + calibrationMargin
+	}
 	reused := 0
 	for i, p := range pairs {
 		if ok, _ := agree(p.A, p.B); p.Match && ok && scores[i] >= c.Threshold {

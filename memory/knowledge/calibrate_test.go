@@ -130,11 +130,12 @@ func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
 		why   string
 	}{
 		{"remove old log files in /var/log", true, ""},
-		{"delete old logs in /var/log", false, "nothing here, file there"},
-		{"Erase the OLD log files in /var/log", true, ""},
-		{"list the old log files in /var/log", false, "list here, remove there"},
-		{"delete the old log files in /var/tmp", false, "var/tmp here, var/log there"},
-		{"delete all old log files in /var/log", false, "all here, nothing there"},
+		{"delete old logs in /var/log", false, "asked: logs; learned: log files"},
+		{"Erase the old log files in /var/log.", true, ""},
+		{"Erase the OLD log files in /var/log", false, "asked: `OLD` `/var/log`; learned: `/var/log`"},
+		{"list the old log files in /var/log", false, "asked: list; learned: delete"},
+		{"delete the old log files in /var/tmp", false, "asked: `/var/tmp`; learned: `/var/log`"},
+		{"delete all old log files in /var/log", false, "asked: all file; learned: files"},
 	} {
 		ms, err := kn.Recall(ctxT(t), tc.query, memory.HostFacts{}, 1)
 		if err != nil || len(ms) != 1 {
@@ -155,7 +156,7 @@ func TestSuccessesCountForTheMeaning(t *testing.T) {
 	kn := openKnowledge(t, k, knowledge.Config{})
 	learn(t, kn, "show the disk usage", "du -sh .")
 	learn(t, workerPublisher(t, k, "w2"), "display the disk usage", "du -sh .")
-	learn(t, kn, "print the kernel release", "uname -r")
+	learn(t, kn, "display the kernel version", "uname -r")
 	learn(t, kn, "show the kernel version", "uname -a")
 	syncKn(t, kn)
 	if m := recallOne(t, kn, "show the disk usage"); !m.Reuse || m.Successes != 1 {
