@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/amf-os/amf/internal/osrelease"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // Facts describe the environment a sandboxed command runs in, for the
@@ -146,7 +147,7 @@ func kernelRelease() string {
 
 // What a command sees inside.
 const (
-	workDirInside = "/work"
+	workDirInside = policy.InsideWorkDir
 	sandboxUser   = "amf"
 	sandboxUID    = 1000
 	sandboxHost   = "amf-sandbox"

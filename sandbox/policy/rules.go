@@ -1,4 +1,4 @@
-package sandbox
+package policy
 
 // Rule names, as they appear in profiles and in every Refusal.
 const (

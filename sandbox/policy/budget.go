@@ -1,4 +1,4 @@
-package sandbox
+package policy
 
 // The validator simulates some of what the shell will do (variable
 // values, brace expansion, scripts a command writes and then runs). Each
