@@ -63,6 +63,16 @@ var hostile = []struct{ cmd, rule string }{
 	{"bash -lc 'sudo -s'", RuleRoot},
 	{"eval 'sudo id'", RuleRoot},
 	{"eval sudo id", RuleRoot},
+	// backslash-escaped quotes inside double quotes are removed by the
+	// outer shell, so the nested script reads a quoted word
+	{`sh -c "cat \"/etc/shadow\""`, RuleLocalFile},
+	{`sh -c "rm -rf \"/\""`, RuleDestruction},
+	{`eval "cat \"/etc/shadow\""`, RuleLocalFile},
+	{`bash -c "\"sudo\" id"`, RuleRoot},
+	{`sh -c "sh -c \"cat \\\"/etc/shadow\\\"\""`, RuleLocalFile},
+	{`sh -c "cat \/etc/shad\ow"`, RuleLocalFile},
+	{`sh -c "cat /etc/sha\
+dow"`, RuleLocalFile},
 	{"watch sudo id", RuleRoot},
 	{"flock /tmp/l -c 'sudo id'", RuleRoot},
 	{"script -q -c 'sudo id' /dev/null", RuleRoot},

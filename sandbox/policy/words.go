@@ -162,6 +162,8 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 				r.glob = true
 			}
 			v = unescape(v)
+		} else {
+			v = unescapeDouble(v)
 		}
 		b.WriteString(v)
 	case *syntax.SglQuoted:
@@ -232,6 +234,31 @@ func unescape(s string) string {
 		if s[i] == '\\' && i+1 < len(s) {
 			i++
 			if s[i] == '\n' {
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// unescapeDouble removes the backslashes bash removes inside double
+// quotes: before $ ` " \ and newline (a backslash-newline disappears);
+// every other backslash stays. The text given to sh -c "…" or eval "…"
+// is then exactly what the nested shell parses: sh -c "cat \"/x\""
+// runs cat "/x", a quoted /x, not a file named "/x" with its quotes.
+func unescapeDouble(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			switch s[i+1] {
+			case '$', '`', '"', '\\':
+				i++
+			case '\n':
+				i++
 				continue
 			}
 		}
