@@ -91,6 +91,9 @@ type checker struct {
 	// seen, when set, is told the name of every program the command
 	// runs, wrapped ones included (Programs).
 	seen func(base string)
+	// called, when set, is told every simple command as the checker
+	// evaluated its words, with the nesting depth of the script it is in.
+	called func(depth int, ws []word)
 	// budget is what is left of the bytes the checker may simulate (see
 	// spend); overBudget is set once it ran out.
 	budget     int
@@ -466,6 +469,9 @@ func forkBomb(fn *syntax.FuncDecl) bool {
 func (c *checker) argv(ws []word) *Refusal {
 	if len(ws) == 0 {
 		return nil
+	}
+	if c.called != nil {
+		c.called(c.depth, ws)
 	}
 	name := ws[0]
 	if name.static && !name.glob && strings.ContainsAny(strings.TrimSpace(name.text), " \t\n") {

@@ -169,7 +169,9 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 	case *syntax.SglQuoted:
 		if p.Dollar {
 			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{p}})
-			if err != nil {
+			// The parser's library does not know bash's \cX (control-X),
+			// so a word holding one is not known exactly.
+			if err != nil || strings.Contains(p.Value, `\c`) {
 				b.WriteString(dynamicMark)
 				r.static = false
 				return
