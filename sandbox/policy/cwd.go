@@ -36,9 +36,9 @@ const homeMark = "/home/\x00"
 func showPath(p string) string { return strings.ReplaceAll(p, homeMark, "~") }
 
 // inWork turns a path under the home mark into the work dir path it is.
-func inWork(p string) string {
+func (c *checker) inWork(p string) string {
 	if p == homeMark || strings.HasPrefix(p, homeMark+"/") {
-		return workDirInside + p[len(homeMark):]
+		return c.work + p[len(homeMark):]
 	}
 	return p
 }
@@ -106,8 +106,8 @@ func (c *checker) chdir(base string, args []word) {
 	case target == nil && base != "cd":
 		next = c.cwds
 	case target == nil: // cd alone goes home
-		if home, ok := c.home(); ok && strings.HasPrefix(inWork(home), "/") {
-			next = []string{path.Clean(inWork(home))}
+		if home, ok := c.home(); ok && strings.HasPrefix(c.inWork(home), "/") {
+			next = []string{path.Clean(c.inWork(home))}
 		} else {
 			next = []string{cwdUnknown}
 		}
@@ -116,7 +116,7 @@ func (c *checker) chdir(base string, args []word) {
 	case !target.static || target.glob:
 		next = []string{cwdUnknown}
 	default:
-		t := inWork(target.text)
+		t := c.inWork(target.text)
 		for _, d := range c.cwds {
 			switch {
 			case strings.HasPrefix(t, "/"):

@@ -41,10 +41,6 @@ var sensitiveSamples = []string{
 var safeDevices = set("null", "zero", "full", "random", "urandom", "tty",
 	"stdin", "stdout", "stderr", "fd", "shm", "pts", "ptmx")
 
-// writableRoots are where commands may create and change files.
-var writableRoots = []string{"/tmp", "/work", "/var/tmp", "/dev/null",
-	"/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/dev/shm"}
-
 // pathArgs checks the arguments of a command that look like paths.
 func (c *checker) pathArgs(base string, args []word) *Refusal {
 	if !c.p.Has(RuleLocalFile) {
@@ -107,9 +103,19 @@ func (c *checker) checkRelative(by, t string, write bool) *Refusal {
 		case d == cwdUnknown:
 			clean := path.Clean(t)
 			climbs = clean == ".." || strings.HasPrefix(clean, "../")
-		case underAny(d, []string{workDirInside}):
-			climbs = !underAny(path.Join(d, t), []string{workDirInside})
+		case underAny(d, []string{c.work}):
+			climbs = !underAny(path.Join(d, t), []string{c.work})
 		default:
+			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
+				return r
+			}
+			continue
+		}
+		if climbs && c.scope.HostView && (d != cwdUnknown || !write) {
+			// The host is visible: judge the path where it lands.
+			if d == cwdUnknown {
+				continue
+			}
 			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
 				return r
 			}
@@ -131,10 +137,13 @@ func (c *checker) checkAbsolute(by, t, clean string, write bool) *Refusal {
 		}
 		return nil
 	}
-	if sensitivePath(clean) {
+	if m, ok := c.scope.mask(c.inWork(clean)); ok {
+		return refuse(RuleLocalFile, "%s names %s, which is masked (hidden from commands on this worker: %s); work with other files", by, showPath(t), m)
+	}
+	if sensitivePath(clean) && !(c.scope.HostView && !write && hostReadable(clean)) {
 		return refuse(RuleLocalFile, "%s names host secrets or system state (%s); work with files in the work dir", by, showPath(t))
 	}
-	if write && !underAny(inWork(clean), writableRoots) {
+	if write && !underAny(c.inWork(clean), c.writable) {
 		return refuse(RuleLocalFile, "%s would write %s, outside the work dir; write under the work dir or /tmp", by, showPath(t))
 	}
 	return nil
@@ -189,6 +198,13 @@ func underSensitiveRoot(parts []string) bool {
 		}
 	}
 	return false
+}
+
+// hostReadable reports a sensitive path that is system state, not a
+// secret, and so readable under the host view: /sys, /boot.
+func hostReadable(p string) bool {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)
+	return hostVisible["/"+parts[0]] && !strings.ContainsAny(parts[0], "*?[")
 }
 
 // rawDevice reports a device path other than the harmless ones.

@@ -45,7 +45,16 @@ func (pr *Profile) Validate(command string) error {
 // command assigns: `tar cf x.tar $OPTS f` with OPTS holding
 // --checkpoint-action=exec=CMD is judged as if written out.
 func (pr *Profile) ValidateEnv(command string, env []string) error {
+	return pr.Check(command, env, Scope{})
+}
+
+// Check checks command as it will run: with env (KEY=VALUE) set, in
+// scope (what it sees and may write). It returns a *Refusal naming the
+// rule, or nil when the command may run. The zero Scope is the minimal
+// view (Validate, ValidateEnv).
+func (pr *Profile) Check(command string, env []string, scope Scope) error {
 	c := newChecker(pr, command)
+	c.setScope(scope)
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			c.vars[k] = v
@@ -55,6 +64,24 @@ func (pr *Profile) ValidateEnv(command string, env []string) error {
 		return r
 	}
 	return nil
+}
+
+// Check checks command against the named profile, with env set, in
+// scope (see Profile.Check).
+func (p *Policy) Check(command, profile string, env []string, scope Scope) error {
+	pr, err := p.Profile(profile)
+	if err != nil {
+		return err
+	}
+	return pr.Check(command, env, scope)
+}
+
+// setScope makes the checker judge paths as they are in scope.
+func (c *checker) setScope(s Scope) {
+	c.scope = s
+	c.work = s.workDir()
+	c.writable = s.writableRoots()
+	c.cwds, c.visited = []string{c.work}, []string{c.work}
 }
 
 // ValidateEnv checks command against the named profile, with env set.
@@ -70,18 +97,24 @@ func (p *Policy) ValidateEnv(command, profile string, env []string) error {
 func newChecker(pr *Profile, command string) *checker {
 	return &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{},
 		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command),
-		cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n"}
+		cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n",
+		work: workDirInside, writable: (&Scope{}).writableRoots()}
 }
 
 // checker walks one command's syntax tree. It remembers what earlier
 // statements did (static variable values, functions, fetches) so later
 // statements are judged with that knowledge.
 type checker struct {
-	p       *Profile
-	vars    map[string]string
-	funcs   map[string]bool
-	fetched bool
-	depth   int
+	p *Profile
+	// scope is where the command runs; work and writable are its work
+	// dir and writable roots.
+	scope    Scope
+	work     string
+	writable []string
+	vars     map[string]string
+	funcs    map[string]bool
+	fetched  bool
+	depth    int
 	// pipesSeen holds the pipe nodes already judged as part of a longer
 	// pipeline.
 	pipesSeen map[*syntax.BinaryCmd]bool

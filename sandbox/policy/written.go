@@ -9,9 +9,9 @@ import (
 
 // fileKey names a file the same way however the command spells it:
 // x, ./x and /work/x are one file.
-func fileKey(p string) string {
+func (c *checker) fileKey(p string) string {
 	p = path.Clean(p)
-	if rest, ok := strings.CutPrefix(p, workDirInside+"/"); ok {
+	if rest, ok := strings.CutPrefix(p, c.work+"/"); ok {
 		return rest
 	}
 	return p
@@ -98,16 +98,16 @@ func (c *checker) writtenScript(by, file string) *Refusal {
 
 // fileKeys names a file from every directory the shell may be in.
 func (c *checker) fileKeys(p string) []string {
-	p = inWork(p)
+	p = c.inWork(p)
 	if strings.HasPrefix(p, "/") {
-		return []string{fileKey(p)}
+		return []string{c.fileKey(p)}
 	}
 	var keys []string
 	for _, d := range c.cwds {
 		if d == cwdUnknown {
-			keys = append(keys, fileKey(p))
+			keys = append(keys, c.fileKey(p))
 		} else {
-			keys = append(keys, fileKey(path.Join(d, p)))
+			keys = append(keys, c.fileKey(path.Join(d, p)))
 		}
 	}
 	return keys
