@@ -33,7 +33,7 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 		}
 	}
 	if p.Has(RuleDestruction) {
-		if r := destructive(base, args); r != nil {
+		if r := c.destructive(base, args); r != nil {
 			return r
 		}
 	}
@@ -52,8 +52,8 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 			return refuse(RuleFetchRun, "running %s after a download in the same command is fetch-and-run; inspect downloaded files instead of running them", full)
 		}
 	}
-	if p.Has(RuleDynamic) && (base == "awk" || base == "gawk" || base == "mawk" || base == "nawk" || base == "busybox-awk") {
-		for _, a := range args {
+	if p.Has(RuleDynamic) && isAwk(base) {
+		for _, a := range scriptOperands(base, args) {
 			if strings.Contains(a.text, "system(") || strings.Contains(a.text, "| getline") || strings.Contains(a.text, "|getline") {
 				return refuse(RuleDynamic, "awk system() and command pipes run shell text that cannot be checked; run the commands directly")
 			}
@@ -63,11 +63,11 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 }
 
 // listsMounts reports mount used only to list: no operands, and no
-// option but -l and -t TYPE.
+// option but -l, -v, -t TYPE, help and version.
 func listsMounts(args []word) bool {
 	for i := 0; i < len(args); i++ {
 		switch t := args[i].text; {
-		case t == "-l":
+		case t == "-l" || t == "-v" || t == "--verbose" || t == "-h" || t == "--help" || t == "-V" || t == "--version":
 		case t == "-t" && i+1 < len(args):
 			i++
 		default:
@@ -182,7 +182,7 @@ func networkSubcommand(base string, args []word) bool {
 }
 
 // destructive recognises commands that wreck the system or the machine.
-func destructive(base string, args []word) *Refusal {
+func (c *checker) destructive(base string, args []word) *Refusal {
 	for pre := range wipers {
 		if base == pre || strings.HasPrefix(base, pre+".") {
 			return refuse(RuleDestruction, "%s formats, partitions or rewrites file systems and devices; not allowed", base)
@@ -195,37 +195,38 @@ func destructive(base string, args []word) *Refusal {
 	}
 	switch base {
 	case "rm", "chmod", "chown", "chgrp", "mv", "srm", "find", "rsync":
-		recursive := base == "mv" || base == "srm"
+		recursive := base == "mv" || base == "srm" || base == "find"
 		for _, a := range args {
 			t := a.text
 			switch {
 			case t == "--no-preserve-root":
 				return refuse(RuleDestruction, "%s --no-preserve-root removes the whole system; not allowed", base)
-			case t == "-r" || t == "-R" || t == "--recursive" || t == "-delete" || t == "--delete":
+			case t == "-r" || t == "-R" || t == "--recursive" || t == "--delete" || strings.HasPrefix(t, "--delete-"):
 				recursive = true
 			case strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.ContainsAny(t, "rR"):
 				recursive = recursive || base == "rm" || base == "chmod" || base == "chown" || base == "chgrp"
 			}
 		}
-		if base == "find" {
-			recursive = false
-			for _, a := range args {
-				if a.text == "-delete" || a.text == "rm" {
-					recursive = true
-				}
-			}
-		}
 		if !recursive {
 			return nil
 		}
-		for _, a := range args {
-			if strings.HasPrefix(a.text, "-") {
-				continue
+		// What is destroyed: the operands removed (rm, the sources of
+		// mv, the starting points of find -delete), changed through the
+		// whole tree (chmod -R), or emptied by rsync --delete.
+		spec := specFor(base)
+		for _, op := range spec.operands(args) {
+			target := op.kind == Delete || op.kind == Write && base != "mv"
+			t := op.w.text
+			if base == "find" {
+				// find ~ -name '*.o' -delete removes what matches in the
+				// home (the work dir), not the home itself.
+				t = c.inWork(t)
 			}
-			if rootish(a.text) {
-				return refuse(RuleDestruction, "%s on %s would destroy the system or a home directory; name the files under the work dir you mean", base, a.text)
+			if target && rootish(t) {
+				return refuse(RuleDestruction, "%s on %s would destroy the system or a home directory; name the files under the work dir you mean", base, showPath(op.w.text))
 			}
 		}
+		return nil
 	case "shred", "wipe", "blkdiscard":
 		for _, a := range args {
 			if rawDevice(a.text) {
@@ -239,6 +240,11 @@ func destructive(base string, args []word) *Refusal {
 			}
 		}
 	case "kill", "pkill", "killall":
+		for _, a := range args {
+			if a.text == "-0" || a.text == "-s0" || a.text == "--signal=0" {
+				return nil // signal 0 only asks whether the process exists
+			}
+		}
 		for i, a := range args {
 			if base == "kill" && (a.text == "-1" && i > 0 || a.text == "1" || a.text == "-1" && len(args) == 1) {
 				return refuse(RuleDestruction, "kill %s signals init or every process; name the process ids you mean", a.text)
@@ -288,7 +294,8 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 	case "eval":
 		return c.evalText(args, "eval")
 	case "trap":
-		if len(args) > 1 && !strings.HasPrefix(args[0].text, "-") {
+		// trap '' SIG ignores the signal; trap - SIG resets it.
+		if len(args) > 1 && !strings.HasPrefix(args[0].text, "-") && !(args[0].static && strings.TrimSpace(args[0].text) == "") {
 			return c.scriptWord("trap", args[0])
 		}
 		return nil
@@ -343,6 +350,9 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 	if !ok || len(inner) == 0 {
 		return nil
 	}
+	if base == "xargs" {
+		return c.xargs(args, inner)
+	}
 	return c.argv(inner)
 }
 
@@ -385,7 +395,7 @@ func (c *checker) evalText(args []word, by string) *Refusal {
 
 // scriptFile judges a file given to a shell or to source.
 func (c *checker) scriptFile(by string, f word) *Refusal {
-	if f.subst && c.p.Has(RuleFetchRun) {
+	if f.subst && c.p.Has(RuleFetchRun) && (procSubst(f.node) || wordFetches(f.node)) {
 		return refuse(RuleFetchRun, "%s runs the output of a process substitution (such as <(curl …)); download to a file and inspect it instead", by)
 	}
 	if descriptorPath(f.text) && c.p.Has(RuleFetchRun) {
@@ -442,22 +452,20 @@ func (c *checker) interpreterArgs(base string, args []word) *Refusal {
 	return nil
 }
 
-// findExec checks the commands of -exec, -execdir, -ok and -okdir.
-func (c *checker) findExec(args []word) *Refusal {
-	for i := 0; i < len(args); i++ {
-		switch args[i].text {
-		case "-exec", "-execdir", "-ok", "-okdir":
-			j := i + 1
-			for j < len(args) && args[j].text != ";" && args[j].text != "+" {
-				j++
-			}
-			if r := c.argv(placeholders(args[i+1:j], "{}")); r != nil {
-				return r
-			}
-			i = j
-		}
+// procSubst reports a word that holds a process substitution, <(…) or
+// >(…): a descriptor's content, not a file's.
+func procSubst(w *syntax.Word) bool {
+	if w == nil {
+		return false
 	}
-	return nil
+	found := false
+	syntax.Walk(w, func(n syntax.Node) bool {
+		if _, ok := n.(*syntax.ProcSubst); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // wordFetches reports whether a word's substitutions run a network

@@ -31,13 +31,29 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 		return nil
 	}
 	if isAwk(base) {
-		for _, a := range args {
+		for _, a := range scriptOperands(base, args) {
 			if awkCommandPipe(a.text) && c.p.Has(RuleDynamic) {
 				return refuse(RuleDynamic, "awk system() and command pipes run shell text that cannot be checked; run the commands directly")
 			}
 		}
 	}
 	return nil
+}
+
+// scriptOperands are the operands the operand table says are program
+// text; all of them for a command it does not know.
+func scriptOperands(base string, args []word) []word {
+	spec := specFor(base)
+	if spec == nil {
+		return args
+	}
+	var out []word
+	for _, op := range spec.operands(args) {
+		if op.kind == Script {
+			out = append(out, op.w)
+		}
+	}
+	return out
 }
 
 func isAwk(base string) bool {
@@ -184,6 +200,12 @@ func sedRuns(script string) bool {
 					j++
 					continue
 				}
+				if n == 0 && cmd[j] == '[' {
+					// A bracket expression: the delimiter inside it
+					// ([/]) does not end the regex.
+					j = bracketEnd(cmd, j)
+					continue
+				}
 				if cmd[j] == d {
 					n++
 				}
@@ -200,6 +222,30 @@ func sedRuns(script string) bool {
 		}
 	}
 	return false
+}
+
+// bracketEnd returns the index of the ] that closes the bracket
+// expression opening at s[i] ([]x], [^]x] and [[:alpha:]] included), or
+// i when it is not closed (then [ is an ordinary character).
+func bracketEnd(s string, i int) int {
+	j := i + 1
+	if j < len(s) && s[j] == '^' {
+		j++
+	}
+	if j < len(s) && s[j] == ']' {
+		j++
+	}
+	for ; j < len(s); j++ {
+		switch {
+		case s[j] == '[' && j+1 < len(s) && (s[j+1] == ':' || s[j+1] == '.' || s[j+1] == '='):
+			if k := strings.Index(s[j+2:], string(s[j+1])+"]"); k >= 0 {
+				j += k + 3
+			}
+		case s[j] == ']':
+			return j
+		}
+	}
+	return i
 }
 
 // gitCommandKeys are configuration keys whose value git runs.

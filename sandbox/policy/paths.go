@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"path"
 	"strings"
 )
@@ -41,33 +42,46 @@ var sensitiveSamples = []string{
 var safeDevices = set("null", "zero", "full", "random", "urandom", "tty",
 	"stdin", "stdout", "stderr", "fd", "shm", "pts", "ptmx")
 
-// pathArgs checks the arguments of a command that look like paths.
+// pathArgs checks the operands of a command that are paths, as the
+// operand table says. A command the table does not know is read
+// conservatively: every argument may be a path it reads.
 func (c *checker) pathArgs(base string, args []word) *Refusal {
 	if !c.p.Has(RuleLocalFile) {
 		return nil
 	}
-	last := len(args) - 1
-	sedInPlace := false
-	if base == "sed" || base == "perl" {
+	spec := specFor(base)
+	if spec == nil {
 		for _, a := range args {
-			if strings.HasPrefix(a.text, "-i") || a.text == "--in-place" {
-				sedInPlace = true
+			if r := c.checkPath(base, a.text, false); r != nil {
+				r.Reason += fmt.Sprintf(" (%s is not in the operand table, so each of its arguments is judged as a path it may read)", base)
+				return r
 			}
 		}
+		return nil
 	}
-	for i, a := range args {
-		t := a.text
-		write := writersAll[base] || (writersLast[base] && i == last) || sedInPlace
-		if base == "dd" {
-			if v, ok := strings.CutPrefix(t, "of="); ok {
-				t, write = v, true
+	for _, op := range spec.operands(args) {
+		switch op.kind {
+		case Read, Write, Delete:
+			if spec == copyRemote && remoteSpec(op.w.text) {
+				continue // another machine's path
 			}
-		}
-		if r := c.checkPath(base, t, write); r != nil {
-			return r
+			if r := c.checkOperand(base, op.w.text, op.kind != Read); r != nil {
+				return r
+			}
 		}
 	}
 	return nil
+}
+
+// checkOperand judges one operand the table says is a path.
+func (c *checker) checkOperand(by, t string, write bool) *Refusal {
+	if t == "" || t == "-" || strings.Contains(t, "://") {
+		return nil
+	}
+	if !strings.HasPrefix(t, "/") {
+		return c.checkRelative(by, t, write)
+	}
+	return c.checkAbsolute(by, t, path.Clean(t), write)
 }
 
 // checkPath judges one word as a path that is read or, when write is

@@ -10,13 +10,14 @@ import (
 // pipeline refuses a pipe whose later stage is a shell or interpreter
 // reading its program from the pipe: curl … | sh, base64 -d | bash.
 func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
-	if !c.p.Has(RuleFetchRun) {
-		return nil
-	}
 	if c.pipesSeen[b] {
 		return nil
 	}
 	stages := flattenPipe(b, c.pipesSeen)
+	c.notePipeInputs(stages)
+	if !c.p.Has(RuleFetchRun) {
+		return nil
+	}
 	literal := true // every stage so far writes only text typed in the command
 	for i, st := range stages {
 		if i > 0 {
@@ -129,6 +130,9 @@ func (c *checker) readsProgram(st *syntax.Stmt, depth int) (string, bool) {
 			// xargs sh -c '…' runs a fixed script; xargs sh runs files
 			// named on stdin, and xargs -I{} sh -c {} runs stdin itself.
 			inner, _, ok := unwrap(base, args)
+			if repl := xargsRepl(args); repl != "" && ok && templateScript(inner, repl) {
+				return "", false // judged as a template (shellTemplate)
+			}
 			if ok && len(inner) > 0 && shells[path.Base(inner[0].text)] && (noProgram(inner[1:], true) || !scriptArgStatic(inner[1:])) {
 				return base + " " + inner[0].text, true
 			}

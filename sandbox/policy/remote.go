@@ -70,6 +70,20 @@ var clientValueOptions = map[string]map[string]bool{
 // sandbox's own loopback: talking to a server the command itself started
 // there (python3 -m http.server & curl 127.0.0.1:8000) is harmless.
 func loopbackOnly(base string, args []word) bool {
+	if base == "dig" {
+		// dig asks the server named @SERVER (else the system's
+		// resolver); the other words are the query: data.
+		server := false
+		for _, a := range args {
+			if s, ok := strings.CutPrefix(a.text, "@"); ok {
+				if !a.static || !loopbackHost(s) {
+					return false
+				}
+				server = true
+			}
+		}
+		return server
+	}
 	values, known := clientValueOptions[base]
 	if !known {
 		return false

@@ -64,7 +64,8 @@ var netClients = set("curl", "wget", "fetch", "aria2c", "nc", "ncat",
 	"netcat", "socat", "http", "https", "xh", "ssh", "scp", "sftp",
 	"telnet", "ftp", "tftp", "lynx", "links", "w3m", "axel", "dig",
 	"nslookup", "whois", "nmap", "ping", "ping6", "traceroute",
-	"mtr", "lwp-request", "lwp-download", "GET")
+	"mtr", "lwp-request", "lwp-download", "GET", "host", "mail", "mailx",
+	"s-nail", "sendmail", "mutt", "msmtp", "ssmtp", "swaks")
 
 // decoders turn inert text into bytes a shell could run.
 var decoders = set("base64", "base32", "xxd", "uudecode", "openssl",

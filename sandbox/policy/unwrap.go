@@ -107,20 +107,7 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 		return nil, &w, true
 	}
 	if base == "xargs" {
-		repl := ""
-		for j := 0; j < i; j++ {
-			switch t := args[j].text; {
-			case (t == "-I" || t == "--replace") && j+1 < i:
-				repl = args[j+1].text
-			case strings.HasPrefix(t, "-I") && len(t) > 2:
-				repl = t[2:]
-			case strings.HasPrefix(t, "--replace="):
-				repl = strings.TrimPrefix(t, "--replace=")
-			case t == "-i" || t == "--replace":
-				repl = "{}"
-			}
-		}
-		if repl != "" {
+		if repl := xargsRepl(args[:i]); repl != "" {
 			rest = placeholders(rest, repl)
 		}
 	}

@@ -124,6 +124,10 @@ type checker struct {
 	// seen, when set, is told the name of every program the command
 	// runs, wrapped ones included (Programs).
 	seen func(base string)
+	// curCall is the simple command being checked; pipeInput holds the
+	// names an xargs stage reads, when the stage before it shows them.
+	curCall   *syntax.CallExpr
+	pipeInput map[*syntax.CallExpr][]string
 	// called, when set, is told every simple command as the checker
 	// evaluated its words, with the nesting depth of the script it is in.
 	called func(depth int, ws []word)
@@ -328,6 +332,7 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			}
 		}
 		if len(n.Args) > 0 {
+			c.curCall = n
 			ws := c.evalWords(n.Args)
 			if r := c.runtimeBuiltins(ws); r != nil {
 				return r

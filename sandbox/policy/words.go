@@ -221,6 +221,9 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	if name == "HOME" {
 		return c.home()
 	}
+	if _, set := c.vars[name]; name == "PWD" && !set && len(c.cwds) == 1 && c.cwds[0] != cwdUnknown {
+		return c.cwds[0], true
+	}
 	v, ok := c.vars[name]
 	return v, ok
 }
