@@ -12,7 +12,7 @@ import (
 func (c *checker) commandRules(full, base string, args []word) *Refusal {
 	p := c.p
 	if p.Has(RuleRoot) {
-		if escalation[base] && !(base == "mount" && listsMounts(args)) {
+		if escalation[base] && !(base == "mount" && listsMounts(args)) && !onlyHelp(args) {
 			return refuse(RuleRoot, "%s changes privileges or leaves the sandbox; commands run as an unprivileged user inside the work dir, so do the work without it", base)
 		}
 		switch base {
@@ -60,6 +60,39 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 		}
 	}
 	return nil
+}
+
+// onlyHelp reports a program asked only for its help or version.
+func onlyHelp(args []word) bool {
+	if len(args) != 1 {
+		return false
+	}
+	switch args[0].text {
+	case "-h", "--help", "-V", "--version", "-?", "help":
+		return true
+	}
+	return false
+}
+
+// readOnlyStorage reports the subcommands of storage tools that only
+// report (zpool status, cryptsetup luksDump).
+func readOnlyStorage(base string, args []word) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch base {
+	case "zpool":
+		switch args[0].text {
+		case "status", "list", "iostat", "history", "get", "events":
+			return true
+		}
+	case "cryptsetup":
+		switch args[0].text {
+		case "status", "luksDump", "isLuks", "benchmark":
+			return true
+		}
+	}
+	return false
 }
 
 // listsMounts reports mount used only to list: no operands, and no
@@ -184,7 +217,7 @@ func networkSubcommand(base string, args []word) bool {
 // destructive recognises commands that wreck the system or the machine.
 func (c *checker) destructive(base string, args []word) *Refusal {
 	for pre := range wipers {
-		if base == pre || strings.HasPrefix(base, pre+".") {
+		if (base == pre || strings.HasPrefix(base, pre+".")) && !onlyHelp(args) && !readOnlyStorage(base, args) {
 			return refuse(RuleDestruction, "%s formats, partitions or rewrites file systems and devices; not allowed", base)
 		}
 	}

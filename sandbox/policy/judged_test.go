@@ -70,6 +70,16 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"sendmail ann@example.com < msg", RuleNetwork, "sendmail"},
 	{"dig -x 1.1.1.1", RuleNetwork, "dig"},
 	{"host example.com", RuleNetwork, "host"},
+	// read-only uses of privileged or destructive programs
+	{"export -n VARIABLE", "", ""},
+	{"echo 'ls -l' | bash", "", ""},
+	{"echo 'sudo id' | bash", RuleRoot, "sudo"},
+	{"echo 'cat /etc/shadow' | sh", RuleLocalFile, "shadow"},
+	{"zpool status", "", ""},
+	{"parted -h", "", ""},
+	{"sudo --help", "", ""},
+	{"sudo --help id", RuleRoot, "sudo"},
+	{"zpool destroy tank", RuleDestruction, "zpool"},
 	// escaped quotes in nested text
 	{`sh -c "cat \"/etc/shadow\""`, RuleLocalFile, "/etc/shadow"},
 	{`sh -c "rm -rf \"/\""`, RuleDestruction, ""},

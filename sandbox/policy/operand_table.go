@@ -84,6 +84,7 @@ var operandTable = map[string]*Spec{
 	"kubectl": {Opts: opts("-f --filename --kubeconfig", Read, "-n --namespace -o --output -l --selector -c --container --context", Data), Rest: Data},
 
 	// paths read
+	"cd": readAll, "pushd": readAll,
 	"cat": readAll, "tac": readAll, "less": readAll, "more": readAll, "wc": readAll, "nl": readAll, "rev": readAll,
 	"od": {Rest: Read, Opts: opts("-A -t -N -j -w", Data)}, "hexdump": {Rest: Read, Opts: opts("-e -n -s", Data, "-f", Read)},
 	"xxd": {Rest: Read, Last: Write, Opts: opts("-c -g -l -s -o -C", Data)}, "strings": {Rest: Read, Opts: opts("-n -t -e", Data)},

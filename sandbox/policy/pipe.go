@@ -21,6 +21,17 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 	literal := true // every stage so far writes only text typed in the command
 	for i, st := range stages {
 		if i > 0 {
+			if text, ok := c.echoedScript(stages[i-1]); ok && i == 1 {
+				if name, reads := c.readsProgramFromStdin(st); reads && shells[path.Base(name)] {
+					// echo 'cmd' | sh runs the text typed in the command:
+					// judge it as that command.
+					if r := c.script(text, c.depth+1); r != nil {
+						return r
+					}
+					literal = false
+					continue
+				}
+			}
 			if name, ok := c.readsProgramFromStdin(st); ok && !(literal && interpreters[path.Base(name)]) {
 				return refuse(RuleFetchRun, "piping data into %s runs code nobody checked (the curl | sh pattern); write the commands themselves", name)
 			}
@@ -28,6 +39,30 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 		literal = literal && c.literalOutput(st)
 	}
 	return nil
+}
+
+// echoedScript returns the text a plain echo of literal words prints
+// (echo 'ls -l'), when that is all the stage does.
+func (c *checker) echoedScript(st *syntax.Stmt) (string, bool) {
+	if !c.literalOutput(st) {
+		return "", false
+	}
+	call := st.Cmd.(*syntax.CallExpr)
+	if call.Args[0].Lit() != "echo" {
+		return "", false
+	}
+	ws := c.evalWords(call.Args[1:])
+	var parts []string
+	for _, w := range ws {
+		if !w.static || w.glob || strings.HasPrefix(w.text, "-") || strings.Contains(w.text, `\`) {
+			return "", false
+		}
+		parts = append(parts, w.text)
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	return strings.Join(parts, " "), true
 }
 
 // literalOutput reports a stage that prints only text written in the

@@ -81,13 +81,6 @@ var wipers = set("mkfs", "mke2fs", "mkswap", "wipefs", "fdisk", "sfdisk",
 var powerOff = set("shutdown", "reboot", "halt", "poweroff", "telinit",
 	"init", "killall5", "kexec")
 
-// writers name the commands whose path arguments are written (created,
-// changed or removed): all of them, or only the last.
-var writersAll = set("tee", "touch", "mkdir", "rm", "rmdir", "truncate",
-	"shred", "unlink", "mkfifo", "mknod", "chmod", "chown", "chgrp",
-	"chattr", "setfacl", "sed-i")
-var writersLast = set("cp", "mv", "install", "ln", "rsync", "link")
-
 // wrappers run their arguments as a command.
 var wrappers = set("env", "command", "builtin", "exec", "nice", "nohup",
 	"time", "timeout", "stdbuf", "ionice", "chrt", "taskset", "setsid",

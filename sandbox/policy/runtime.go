@@ -76,7 +76,8 @@ func (c *checker) declFlags(d *syntax.DeclClause) *Refusal {
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil && a.Value != nil {
 			flag := a.Value.Lit()
-			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "n") || d.Variant.Value == "nameref" {
+			// export -n only stops exporting a variable.
+			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "n") && d.Variant.Value != "export" || d.Variant.Value == "nameref" {
 				if c.p.Has(RuleDynamic) {
 					return refuse(RuleDynamic, "declare -n makes one variable name stand for another, so what the command reads and sets cannot be followed; use the variable itself")
 				}
