@@ -80,12 +80,17 @@ func readOnlyStorage(base string, args []word) bool {
 	if len(args) == 0 {
 		return false
 	}
+	if base == "zpool" && len(args) == 1 && args[0].text == "import" {
+		return true // lists the pools that could be imported
+	}
 	switch base {
 	case "zpool":
 		switch args[0].text {
 		case "status", "list", "iostat", "history", "get", "events":
 			return true
 		}
+	case "sgdisk":
+		return len(args) == 1 && (args[0].text == "-L" || args[0].text == "--list-types")
 	case "cryptsetup":
 		switch args[0].text {
 		case "status", "luksDump", "isLuks", "benchmark":
@@ -93,6 +98,32 @@ func readOnlyStorage(base string, args []word) bool {
 		}
 	}
 	return false
+}
+
+// imageTools make or edit a file system in whatever file they are
+// given; on a file in the work dir (an image) that destroys nothing.
+var imageTools = set("mkfs", "mke2fs", "mkswap", "mkdosfs", "fdisk", "sfdisk", "gdisk", "sgdisk",
+	"parted", "debugfs", "tune2fs", "e2fsck", "fsck")
+
+// imageOnly reports a file-system tool whose every operand is a plain
+// relative name: a file in the work dir, not a device.
+func imageOnly(base string, args []word) bool {
+	tool, _, _ := strings.Cut(base, ".")
+	if !imageTools[tool] {
+		return false
+	}
+	found := false
+	for _, a := range args {
+		t := a.text
+		switch {
+		case strings.HasPrefix(t, "-"):
+		case !a.static || a.glob || strings.HasPrefix(t, "/") || strings.HasPrefix(t, "~") || strings.Contains(t, ".."):
+			return false
+		default:
+			found = true
+		}
+	}
+	return found
 }
 
 // listsMounts reports mount used only to list: no operands, and no
@@ -195,7 +226,9 @@ func networkSubcommand(base string, args []word) bool {
 		switch sub {
 		case "clone", "ls-remote":
 			return gitRemote(args[1:])
-		case "fetch", "pull", "push", "remote-update":
+		case "fetch", "pull", "push":
+			return !gitLocalRemote(args[1:])
+		case "remote-update":
 			return true
 		case "submodule":
 			return len(args) > 1 && args[1].text == "update"
@@ -203,6 +236,9 @@ func networkSubcommand(base string, args []word) bool {
 	case "rsync":
 		return fetches(base, args)
 	case "pip", "pip3", "npm", "yarn", "pnpm", "gem", "cargo":
+		if base == "cargo" && sub == "install" && len(args) == 2 && args[1].text == "--list" {
+			return false // lists what is installed
+		}
 		return sub == "install" || sub == "download" || sub == "ci" || sub == "add"
 	case "apt", "apt-get", "dnf", "yum", "apk", "zypper", "pacman":
 		return sub == "install" || sub == "update" || sub == "upgrade" || sub == "-S" || sub == "add" || sub == "dist-upgrade"
@@ -214,10 +250,27 @@ func networkSubcommand(base string, args []word) bool {
 	return false
 }
 
+// gitLocalRemote reports git fetch, pull or push naming a repository on
+// this machine (a path or a bundle file) rather than a remote: no
+// network is needed.
+func gitLocalRemote(args []word) bool {
+	for _, a := range args {
+		t := a.text
+		if strings.HasPrefix(t, "-") {
+			continue
+		}
+		if !a.static || strings.Contains(t, ":") || strings.Contains(t, "@") {
+			return false
+		}
+		return strings.HasPrefix(t, "/") || strings.HasPrefix(t, ".") || strings.Contains(t, "/") || strings.HasSuffix(t, ".bundle")
+	}
+	return false // the default remote
+}
+
 // destructive recognises commands that wreck the system or the machine.
 func (c *checker) destructive(base string, args []word) *Refusal {
 	for pre := range wipers {
-		if (base == pre || strings.HasPrefix(base, pre+".")) && !onlyHelp(args) && !readOnlyStorage(base, args) {
+		if (base == pre || strings.HasPrefix(base, pre+".")) && !onlyHelp(args) && !readOnlyStorage(base, args) && !imageOnly(base, args) {
 			return refuse(RuleDestruction, "%s formats, partitions or rewrites file systems and devices; not allowed", base)
 		}
 	}
