@@ -16,6 +16,10 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 			return refuse(RuleRoot, "%s changes privileges or leaves the sandbox; commands run as an unprivileged user inside the work dir, so do the work without it", base)
 		}
 		switch base {
+		case "hostname":
+			if o, ok := firstOperand(args); ok && !strings.HasPrefix(o, "-") {
+				return refuse(RuleRoot, "hostname %s renames the machine; print the name with hostname alone", o)
+			}
 		case "chmod":
 			if m, ok := chmodMode(args); ok && setuidMode(m) {
 				return refuse(RuleRoot, "chmod %s sets the setuid/setgid bit; leave file modes without s bits", m)

@@ -41,7 +41,8 @@ var escalation = set("sudo", "su", "doas", "pkexec", "run0", "nsenter",
 	"userdel", "groupadd", "groupmod", "gpasswd", "adduser", "deluser",
 	"losetup", "kexec", "swapon", "switch_root", "firejail", "bwrap",
 	"setsebool", "chcon", "newuidmap", "newgidmap", "lxc-attach",
-	"docker", "podman", "ctr", "nerdctl", "kubectl-exec")
+	"docker", "podman", "ctr", "nerdctl", "kubectl-exec", "gksu", "gksudo",
+	"kdesu", "kdesudo", "beesu", "sudo-rs", "please", "hostnamectl")
 
 // shells read a script from -c, a file, or standard input.
 var shells = set("sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish",

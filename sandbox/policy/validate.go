@@ -577,6 +577,9 @@ func (c *checker) argv(ws []word) *Refusal {
 	if r := c.pathArgs(base, args); r != nil {
 		return r
 	}
+	if r := c.systemPackages(base, args); r != nil {
+		return r
+	}
 	if fetches(base, args) {
 		c.fetched = true
 	}
