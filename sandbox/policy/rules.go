@@ -42,7 +42,7 @@ var escalation = set("sudo", "su", "doas", "pkexec", "run0", "nsenter",
 	"losetup", "kexec", "swapon", "switch_root", "firejail", "bwrap",
 	"setsebool", "chcon", "newuidmap", "newgidmap", "lxc-attach",
 	"docker", "podman", "ctr", "nerdctl", "kubectl-exec", "gksu", "gksudo",
-	"kdesu", "kdesudo", "beesu", "sudo-rs", "please", "hostnamectl")
+	"kdesu", "kdesudo", "beesu", "sudo-rs", "please")
 
 // shells read a script from -c, a file, or standard input.
 var shells = set("sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish",

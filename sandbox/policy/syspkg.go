@@ -12,7 +12,7 @@ var systemPackageChanges = map[string]map[string]bool{
 	"apt-get":      set("install", "remove", "purge", "autoremove", "upgrade", "dist-upgrade", "update", "clean", "autoclean", "reinstall", "build-dep", "source"),
 	"aptitude":     set("install", "remove", "purge", "upgrade", "safe-upgrade", "full-upgrade", "update", "clean", "autoclean", "reinstall", "markauto", "hold"),
 	"dpkg":         set("-i", "--install", "-r", "--remove", "-P", "--purge", "--configure", "--unpack", "-a", "--set-selections"),
-	"dnf":          set("install", "remove", "erase", "upgrade", "update", "downgrade", "reinstall", "autoremove", "clean", "makecache", "distro-sync", "swap", "group", "mark", "config-manager", "copr", "module"),
+	"dnf":          set("install", "remove", "erase", "upgrade", "update", "downgrade", "reinstall", "autoremove", "clean", "makecache", "distro-sync", "swap", "copr"),
 	"yum":          set("install", "remove", "erase", "upgrade", "update", "downgrade", "reinstall", "autoremove", "clean", "makecache", "distro-sync", "swap", "groupinstall", "groupremove", "localinstall"),
 	"microdnf":     set("install", "remove", "upgrade", "update", "clean", "makecache", "reinstall"),
 	"zypper":       set("install", "in", "remove", "rm", "update", "up", "dist-upgrade", "dup", "refresh", "ref", "clean", "addrepo", "ar", "removerepo", "rr", "patch", "modifyrepo", "mr"),
@@ -28,12 +28,13 @@ var systemPackageChanges = map[string]map[string]bool{
 	"eopkg":        set("install", "it", "remove", "rm", "upgrade", "up", "update-repo", "ur"),
 	"swupd":        set("bundle-add", "bundle-remove", "update", "repair"),
 	"slackpkg":     set("install", "remove", "upgrade", "update", "upgrade-all", "clean-system"),
-	"tlmgr":        set("install", "remove", "update", "option", "repository", "backup", "restore", "paper"),
+	"tlmgr":        set("install", "remove", "update", "backup", "restore"),
 }
 
 // pacmanLike take their action as a capital letter option: -S installs,
 // -R removes, -U installs a file, -D changes the database; -S with only
-// s, i, l, g or p searches or prints.
+// s, i, l, g or p searches or prints, h asks for help, p prints what
+// would be done, -Dk checks the database.
 var pacmanLike = set("pacman", "paru", "yay", "pikaur", "trizen", "aura", "pamac")
 
 // systemPackages refuses a package manager changing the system.
@@ -41,11 +42,20 @@ func (c *checker) systemPackages(base string, args []word) *Refusal {
 	if !c.p.Has(RuleLocalFile) || len(args) == 0 {
 		return nil
 	}
+	for _, a := range args {
+		switch a.text {
+		case "--dry-run", "--simulate", "--just-print", "--no-act", "--recon", "--list", "--print", "--assumeno", "-h", "--help":
+			return nil // reports what it would do
+		}
+	}
 	if pacmanLike[base] {
 		for _, a := range args {
 			t := a.text
 			if !strings.HasPrefix(t, "-") || strings.HasPrefix(t, "--") || len(t) < 2 {
 				continue
+			}
+			if strings.ContainsAny(t[2:], "hp") || t[1] == 'D' && strings.Trim(t[2:], "kq") == "" && len(t) > 2 {
+				continue // help, print what would be done, check the database
 			}
 			switch t[1] {
 			case 'R', 'U', 'D':
