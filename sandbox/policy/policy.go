@@ -13,6 +13,15 @@ var (
 	ErrBadProfiles = errors.New("invalid sandbox profiles")
 )
 
+// The built-in profiles' names (profiles/profiles.yaml). Strict is the
+// default and the profile every submitter may ask for; the others need a
+// grant.
+const (
+	ProfileStrict  = "strict"
+	ProfileNetwork = "network"
+	ProfileTrusted = "trusted"
+)
+
 // InsideWorkDir is the work dir as a command sees it: the directory it
 // starts in and its $HOME.
 const InsideWorkDir = "/work"

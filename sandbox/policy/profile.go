@@ -97,7 +97,7 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		p.allow = set(p.AllowCommands...)
 	}
 	if f.Default == "" {
-		f.Default = "strict"
+		f.Default = ProfileStrict
 	}
 	if _, ok := f.Profiles[f.Default]; !ok {
 		return nil, fmt.Errorf("%w: default profile %q is not defined", ErrBadProfiles, f.Default)
