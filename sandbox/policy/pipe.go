@@ -13,6 +13,9 @@ func (c *checker) pipeline(b *syntax.BinaryCmd) *Refusal {
 	if c.pipesSeen[b] {
 		return nil
 	}
+	if c.pipesSeen == nil {
+		c.pipesSeen = map[*syntax.BinaryCmd]bool{}
+	}
 	stages := flattenPipe(b, c.pipesSeen)
 	c.notePipeInputs(stages)
 	if !c.p.Has(RuleFetchRun) {

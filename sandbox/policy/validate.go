@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -54,10 +55,12 @@ func (pr *Profile) ValidateEnv(command string, env []string) error {
 // view (Validate, ValidateEnv).
 func (pr *Profile) Check(command string, env []string, scope Scope) error {
 	c := newChecker(pr, command)
-	c.setScope(scope)
+	if scope.HostView || scope.WorkDir != "" || len(scope.Writable) > 0 || len(scope.Masked) > 0 {
+		c.setScope(scope)
+	}
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
-			c.vars[k] = v
+			c.setVar(k, v)
 		}
 	}
 	if r := c.script(command, 0); r != nil {
@@ -80,9 +83,16 @@ func (p *Policy) Check(command, profile string, env []string, scope Scope) error
 func (c *checker) setScope(s Scope) {
 	c.scope = s
 	c.work = s.workDir()
-	c.writable = s.writableRoots()
+	if s.WorkDir == "" && len(s.Writable) == 0 {
+		c.writable = minimalWritable
+	} else {
+		c.writable = s.writableRoots()
+	}
 	c.cwds, c.visited = []string{c.work}, []string{c.work}
 }
+
+// minimalWritable are the writable roots of the zero Scope.
+var minimalWritable = (&Scope{}).writableRoots()
 
 // ValidateEnv checks command against the named profile, with env set.
 func (p *Policy) ValidateEnv(command, profile string, env []string) error {
@@ -95,10 +105,10 @@ func (p *Policy) ValidateEnv(command, profile string, env []string) error {
 
 // newChecker starts a walk of command under profile pr.
 func newChecker(pr *Profile, command string) *checker {
-	return &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{},
-		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command),
-		cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n",
-		work: workDirInside, writable: (&Scope{}).writableRoots()}
+	// The maps are made when first written: most commands need none.
+	c := &checker{p: pr, budget: newBudget(command), ifs: " \t\n"}
+	c.setScope(Scope{})
+	return c
 }
 
 // checker walks one command's syntax tree. It remembers what earlier
@@ -189,7 +199,9 @@ func (c *checker) script(src string, depth int) *Refusal {
 			return refuse(RuleUnicode, "the command contains the invisible or direction-changing character U+%04X; remove it", r)
 		}
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	parser := parsers.Get().(*syntax.Parser)
+	f, err := parser.Parse(strings.NewReader(src), "")
+	parsers.Put(parser) // the tree it returned owns its memory
 	if err != nil {
 		return syntaxRefusal(err)
 	}
@@ -222,6 +234,10 @@ func (c *checker) script(src string, depth int) *Refusal {
 	})
 	return out
 }
+
+// parsers are reused across checks: a parser's buffers cost more to
+// allocate than most commands cost to check.
+var parsers = sync.Pool{New: func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }}
 
 // textRefusal refuses bytes a shell command cannot hold or the parser
 // cannot read, naming the byte and where it is.
@@ -277,6 +293,9 @@ func (c *checker) node(n syntax.Node) *Refusal {
 	case *syntax.FuncDecl:
 		if n.Name == nil {
 			return nil
+		}
+		if c.funcs == nil {
+			c.funcs = map[string]bool{}
 		}
 		c.funcs[n.Name.Value] = true
 		if c.p.Has(RuleDestruction) && forkBomb(n) {
@@ -422,6 +441,14 @@ func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 	return nil
 }
 
+// setVar records a variable's static value.
+func (c *checker) setVar(name, value string) {
+	if c.vars == nil {
+		c.vars = map[string]string{}
+	}
+	c.vars[name] = value
+}
+
 // taint marks a variable that holds data the command reads at run time.
 func (c *checker) taint(name string) {
 	if c.tainted == nil {
@@ -450,7 +477,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
 		c.forget(name)
 		if a.Value == nil && !a.Naked && a.Array == nil {
-			c.vars[name] = ""
+			c.setVar(name, "")
 		}
 		if a.Naked {
 			return nil
@@ -466,7 +493,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
 	}
 	if w.static {
-		c.vars[name] = w.text
+		c.setVar(name, w.text)
 		delete(c.tainted, name)
 	} else {
 		c.forget(name)

@@ -76,6 +76,9 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 			wf := c.written[k]
 			if wf == nil {
 				wf = &writtenFile{known: true}
+				if c.written == nil {
+					c.written = map[string]*writtenFile{}
+				}
 				c.written[k] = wf
 			}
 			wf.parts = append(wf.parts, text)
