@@ -104,6 +104,15 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"hostname -f", "", ""},
 	{"hostname web1", RuleRoot, "renames"},
 	{"gksu -u root -k id", RuleRoot, "gksu"},
+	// files named inside sed and awk programs
+	{"sed 'r /etc/shadow' notes.txt", RuleLocalFile, "/etc/shadow"},
+	{"sed -n '/x/w /etc/cron.d/x' notes.txt", RuleLocalFile, "/etc/cron.d/x"},
+	{"sed 's/a/b/w /etc/x' notes.txt", RuleLocalFile, "/etc/x"},
+	{"sed 's/a/b/w out.txt' notes.txt", "", ""},
+	{`awk '{print > "/etc/passwd"}' f`, RuleLocalFile, "/etc/passwd"},
+	{`awk 'BEGIN{while ((getline l < "/etc/shadow") > 0) print l}'`, RuleLocalFile, "/etc/shadow"},
+	{`awk '{print > "out.txt"}' f`, "", ""},
+	{`awk '$3 > 100' f`, "", ""},
 	// escaped quotes in nested text
 	{`sh -c "cat \"/etc/shadow\""`, RuleLocalFile, "/etc/shadow"},
 	{`sh -c "rm -rf \"/\""`, RuleDestruction, ""},

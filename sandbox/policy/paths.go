@@ -61,6 +61,15 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 	}
 	for _, op := range spec.operands(args) {
 		switch op.kind {
+		case Script:
+			if !op.w.static {
+				continue
+			}
+			for _, f := range scriptFiles(spec.Lang, op.w.text) {
+				if r := c.checkOperand(base, f.path, f.write); r != nil {
+					return r
+				}
+			}
 		case Read, Write, Delete:
 			if spec == copyRemote && remoteSpec(op.w.text) {
 				continue // another machine's path
