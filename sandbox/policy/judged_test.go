@@ -65,6 +65,12 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"unzip a.zip -d /opt", RuleLocalFile, "/opt"},
 	{"curl -o /etc/x http://127.0.0.1/x", RuleLocalFile, "/etc/x"},
 	{"rsync -a --delete src/ /", RuleDestruction, "/"},
+	{"sort --out=/etc/hosts f", RuleLocalFile, "/etc/hosts"},
+	{"sort --outp /etc/hosts f", RuleLocalFile, "/etc/hosts"},
+	{"cp --target=/usr/bin tool", RuleLocalFile, "/usr/bin"},
+	{"tar --direc=/etc -xf x.tar", RuleLocalFile, "/etc"},
+	{"tar -x --dir /etc -f x.tar", RuleLocalFile, "/etc"},
+	{"tar -czf out.tgz --direc=/etc hosts", "", ""},
 	// network clients without a network
 	{"echo hi | mail -s hi ann@example.com", RuleNetwork, "mail"},
 	{"sendmail ann@example.com < msg", RuleNetwork, "sendmail"},

@@ -12,7 +12,8 @@ var (
 	readAll   = &Spec{Rest: Read}
 	dataAll   = &Spec{Rest: Data}
 	writeAll  = &Spec{Rest: Write}
-	deleteAll = &Spec{Rest: Delete, Opts: opts("-n --iterations -s --size --random-source", Data)}
+	deleteAll = &Spec{Rest: Delete}
+	shredSpec = &Spec{Rest: Delete, Opts: opts("-n --iterations -s --size --random-source", Data)}
 	grepSpec  = &Spec{
 		Opts: opts("-e --regexp --include --exclude --exclude-dir -g --glob --iglob", Pattern,
 			"-f --file --exclude-from", Read,
@@ -128,7 +129,7 @@ var operandTable = map[string]*Spec{
 	// paths written or removed
 	"cp": copySpec, "install": copySpec, "ln": {Opts: opts("-t --target-directory", Write, "-S --suffix --backup", Data), Rest: Read, Last: Write},
 	"link": {Lead: []Kind{Read}, Rest: Write}, "mv": moveSpec,
-	"rm": deleteAll, "rmdir": deleteAll, "unlink": deleteAll, "shred": deleteAll, "srm": deleteAll,
+	"rm": deleteAll, "rmdir": deleteAll, "unlink": deleteAll, "shred": shredSpec, "srm": shredSpec,
 	"touch":    {Rest: Write, Opts: opts("-r --reference", Read, "-d --date -t", Data)},
 	"mkdir":    {Rest: Write, Opts: opts("-m --mode --context", Data)},
 	"mkfifo":   {Rest: Write, Opts: opts("-m --mode", Data)},
@@ -290,6 +291,13 @@ func tarOptKind(letter byte, mode *byte) Kind {
 // tarLong is what the value of a long tar option is, and whether it
 // takes one.
 func tarLong(name string, mode *byte) (Kind, bool) {
+	// GNU tar takes any unambiguous prefix of a long option.
+	for _, full := range []string{"--directory", "--file", "--files-from", "--exclude-from", "--listed-incremental", "--index-file", "--volno-file", "--create", "--extract", "--list", "--append", "--update"} {
+		if name != full && len(name) > 3 && strings.HasPrefix(full, name) {
+			name = full
+			break
+		}
+	}
 	switch name {
 	case "--file":
 		return archiveMark, true

@@ -111,7 +111,7 @@ func (s *Spec) operands(args []word) []operand {
 		if slicesContains(s.LeadFrom, name) {
 			leadGiven = true
 		}
-		k, takes := s.Opts[name]
+		k, takes := s.option(name)
 		switch {
 		case strings.HasPrefix(t, "--") && hasVal:
 			if !takes {
@@ -179,6 +179,41 @@ func (s *Spec) operands(args []word) []operand {
 		out = append(out, operand{a, k})
 	}
 	return out
+}
+
+// option returns the kind of an option's value. A long option may be
+// abbreviated to any unambiguous prefix (GNU getopt_long: --out=F is
+// --output=F), so a prefix of known options counts as the most severe of
+// them: a write hidden in an abbreviation is still a write.
+func (s *Spec) option(name string) (Kind, bool) {
+	if k, ok := s.Opts[name]; ok {
+		return k, true
+	}
+	if !strings.HasPrefix(name, "--") || len(name) < 3 {
+		return unset, false
+	}
+	best, found := unset, false
+	for o, k := range s.Opts {
+		if strings.HasPrefix(o, name) {
+			if !found || severity(k) > severity(best) {
+				best = k
+			}
+			found = true
+		}
+	}
+	return best, found
+}
+
+// severity orders kinds for an ambiguous option: a write or delete
+// outranks a read, which outranks the rest.
+func severity(k Kind) int {
+	switch k {
+	case Write, Delete:
+		return 2
+	case Read:
+		return 1
+	}
+	return 0
 }
 
 func slicesContains(s []string, v string) bool {
