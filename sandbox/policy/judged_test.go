@@ -71,6 +71,9 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"tar --direc=/etc -xf x.tar", RuleLocalFile, "/etc"},
 	{"tar -x --dir /etc -f x.tar", RuleLocalFile, "/etc"},
 	{"tar -czf out.tgz --direc=/etc hosts", "", ""},
+	{"sed --in-pl 's/a/b/' /etc/hosts", RuleLocalFile, "/etc/hosts"},
+	{"grep --reg=x /etc/shadow", RuleLocalFile, "/etc/shadow"},
+	{"grep -e x /etc/shadow", RuleLocalFile, "/etc/shadow"},
 	// network clients without a network
 	{"echo hi | mail -s hi ann@example.com", RuleNetwork, "mail"},
 	{"sendmail ann@example.com < msg", RuleNetwork, "sendmail"},

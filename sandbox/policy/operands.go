@@ -105,10 +105,10 @@ func (s *Spec) operands(args []word) []operand {
 		if strings.HasPrefix(t, "--") {
 			name, val, hasVal = strings.Cut(t, "=")
 		}
-		if k, ok := s.Switch[name]; ok {
+		if k, ok := s.switchKind(name); ok {
 			rest = k
 		}
-		if slicesContains(s.LeadFrom, name) {
+		if s.leadFrom(name) {
 			leadGiven = true
 		}
 		k, takes := s.option(name)
@@ -202,6 +202,33 @@ func (s *Spec) option(name string) (Kind, bool) {
 		}
 	}
 	return best, found
+}
+
+// switchKind is what Rest becomes after the flag name, abbreviations
+// of long flags included (sed --in-pl is --in-place).
+func (s *Spec) switchKind(name string) (Kind, bool) {
+	if k, ok := s.Switch[name]; ok {
+		return k, true
+	}
+	if strings.HasPrefix(name, "--") && len(name) > 3 {
+		for o, k := range s.Switch {
+			if strings.HasPrefix(o, name) {
+				return k, true
+			}
+		}
+	}
+	return unset, false
+}
+
+// leadFrom reports an option that supplies the leading operands (grep
+// -e, --reg=), abbreviations of long options included.
+func (s *Spec) leadFrom(name string) bool {
+	for _, o := range s.LeadFrom {
+		if o == name || strings.HasPrefix(name, "--") && len(name) > 3 && strings.HasPrefix(o, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // severity orders kinds for an ambiguous option: a write or delete
