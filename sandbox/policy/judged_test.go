@@ -74,6 +74,9 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"sed --in-pl 's/a/b/' /etc/hosts", RuleLocalFile, "/etc/hosts"},
 	{"grep --reg=x /etc/shadow", RuleLocalFile, "/etc/shadow"},
 	{"grep -e x /etc/shadow", RuleLocalFile, "/etc/shadow"},
+	{"env -S", "", ""},
+	{"env -S -S", "", ""},
+	{"env -S '-S sudo id'", RuleRoot, "sudo"},
 	// network clients without a network
 	{"echo hi | mail -s hi ann@example.com", RuleNetwork, "mail"},
 	{"sendmail ann@example.com < msg", RuleNetwork, "sendmail"},

@@ -65,7 +65,13 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 		switch {
 		case base == "env" && envSplit(t):
 			// env -S 'NAME=v cmd args': the split words are env's own.
-			return unwrap(base, expandEnvSplit(args[i:]))
+			// Each split shortens the text or the words, so this ends;
+			// -S with nothing to split (env -S) runs nothing.
+			split := expandEnvSplit(args[i:])
+			if sameTexts(split, args[i:]) {
+				return nil, nil, false
+			}
+			return unwrap(base, split)
 		case (t == "-c" || t == "--command") && (base == "flock" || base == "su" || base == "runuser" || base == "script") && i+1 < len(args):
 			w := args[i+1]
 			return nil, &w, true
@@ -120,6 +126,19 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 		}
 	}
 	return rest, nil, true
+}
+
+// sameTexts reports two word lists with the same texts.
+func sameTexts(a, b []word) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].text != b[i].text {
+			return false
+		}
+	}
+	return true
 }
 
 // envSplit recognises env's -S option in every spelling.
