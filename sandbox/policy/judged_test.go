@@ -77,6 +77,10 @@ var judged = []struct{ cmd, rule, reason string }{
 	{"env -S", "", ""},
 	{"env -S -S", "", ""},
 	{"env -S '-S sudo id'", RuleRoot, "sudo"},
+	{"initdb -D /usr/local/var/postgres", RuleLocalFile, "/usr/local/var/postgres"},
+	{"initdb -D pgdata", "", ""},
+	{"rustic init --repository /srv/rustic-repo", RuleLocalFile, "/srv/rustic-repo"},
+	{"restic -r /srv/backup backup .", RuleLocalFile, "/srv/backup"},
 	// network clients without a network
 	{"echo hi | mail -s hi ann@example.com", RuleNetwork, "mail"},
 	{"sendmail ann@example.com < msg", RuleNetwork, "sendmail"},
