@@ -15,9 +15,15 @@ var (
 	deleteAll = &Spec{Rest: Delete}
 	shredSpec = &Spec{Rest: Delete, Opts: opts("-n --iterations -s --size --random-source", Data)}
 	grepSpec  = &Spec{
-		Opts: opts("-e --regexp --include --exclude --exclude-dir -g --glob --iglob", Pattern,
+		Opts: opts("-e --regexp --include --exclude --exclude-dir", Pattern,
 			"-f --file --exclude-from", Read,
-			"-A -B -C -m --max-count --context --after-context --before-context --label --color --colour -d --directories -D --devices -t --type -T --type-not -r --replace -j --threads -M --max-columns --max-depth --max-filesize --sort --sortr --encoding -E --type-add --binary-files --null-data --field-match-separator --path-separator", Data),
+			"-A -B -C -m --max-count --context --after-context --before-context --label -d --directories -D --devices --binary-files", Data),
+		Lead: []Kind{Pattern}, LeadFrom: []string{"-e", "--regexp", "-f", "--file"}, Rest: Read,
+	}
+	rgSpec = &Spec{
+		Opts: opts("-e --regexp -g --glob --iglob", Pattern,
+			"-f --file --ignore-file", Read,
+			"-A -B -C -m --max-count --context --after-context --before-context -t --type -T --type-not -r --replace -j --threads -M --max-columns --max-depth -d --max-filesize --sort --sortr -E --encoding --type-add --field-match-separator --path-separator --pre --pre-glob --colors", Data),
 		Lead: []Kind{Pattern}, LeadFrom: []string{"-e", "--regexp", "-f", "--file"}, Rest: Read,
 	}
 	sedSpec = &Spec{
@@ -30,31 +36,47 @@ var (
 		Lead: []Kind{Script}, LeadFrom: []string{"-f", "--file"}, Rest: Read, Assign: true, Lang: "awk",
 	}
 	copySpec = &Spec{
-		Opts: opts("-t --target-directory", Write, "-S --suffix -m --mode -o --owner -g --group --backup --sparse --reflink --preserve --no-preserve", Data),
+		Opts: opts("-t --target-directory", Write, "-S --suffix -m --mode -o --owner -g --group --sparse --no-preserve", Data),
 		Rest: Read, Last: Write,
 	}
 	moveSpec = &Spec{
-		Opts: opts("-t --target-directory", Write, "-S --suffix --backup", Data),
+		Opts: opts("-t --target-directory", Write, "-S --suffix", Data),
 		Rest: Delete, Last: Write,
 	}
 	modeSpec = &Spec{Opts: opts("--reference", Read), Lead: []Kind{Data}, Rest: Write}
 	compress = &Spec{
-		Opts:   opts("-S --suffix -b --block-size -T --threads -L --level", Data),
+		Opts:   opts("-S --suffix -T --threads", Data),
 		Rest:   Write,
 		Switch: map[string]Kind{"-c": Read, "--stdout": Read, "--to-stdout": Read, "-l": Read, "--list": Read, "-t": Read, "--test": Read, "-k": Read, "--keep": Read},
 	}
-	copyRemote = &Spec{
-		Opts: opts("-i -F --files-from --exclude-from --include-from --password-file", Read,
-			"--log-file --backup-dir -T --temp-dir --partial-dir --write-batch", Write,
+	rsyncSpec = &Spec{
+		Opts: opts("--files-from --exclude-from --include-from --password-file --read-batch --compare-dest --copy-dest --link-dest", Read,
+			"--log-file --backup-dir -T --temp-dir --partial-dir --write-batch --only-write-batch", Write,
 			"--exclude --include -f --filter", Pattern,
-			"-P -o -l -c -J -S --port --bwlimit --chmod --chown --timeout --compress-level --max-size --min-size --rsync-path -e --rsh --out-format --info --debug", Data),
+			"--port --bwlimit --chmod --chown --usermap --groupmap --timeout --contimeout --compress-level --max-size --min-size --rsync-path -e --rsh --out-format --log-file-format --info --debug -B --block-size --suffix -M --remote-option --iconv --protocol --modify-window --max-delete --sockopts --address --skip-compress --checksum-choice --compress-choice", Data),
 		Rest: Read, Last: Write,
 	}
-	editor = &Spec{Opts: opts("-c --cmd -u -i -S -T -w -W", Data), Rest: Write}
-	interp = &Spec{
-		Opts: opts("-c -e -E", Script, "-m -M -W -X -I -x -l -0", Data),
-		Lead: []Kind{Read}, LeadFrom: []string{"-c", "-e", "-E", "-m"}, Rest: Data,
+	scpSpec = &Spec{
+		Opts: opts("-i -F", Read, "-P -o -l -c -J -S -D -X", Data),
+		Rest: Read, Last: Write,
+	}
+	editor     = &Spec{Opts: opts("-c --cmd -T", Data, "-u -i -S", Read, "-w -W", Write), Rest: Write}
+	pythonSpec = &Spec{
+		Opts: opts("-c", Script, "-m -W -X", Data),
+		Lead: []Kind{Read}, LeadFrom: []string{"-c", "-m"}, Rest: Data,
+	}
+	perlSpec = &Spec{
+		Opts: opts("-e -E", Script),
+		Lead: []Kind{Read}, LeadFrom: []string{"-e", "-E"}, Rest: Read,
 		Switch: map[string]Kind{"-i": Write},
+	}
+	scriptSpec = &Spec{
+		Opts: opts("-e", Script),
+		Lead: []Kind{Read}, LeadFrom: []string{"-e"}, Rest: Data,
+	}
+	shellSpec = &Spec{
+		Opts: opts("-c", Script, "-o -O +o +O --rcfile --init-file", Data),
+		Lead: []Kind{Read}, LeadFrom: []string{"-c"}, Rest: Data,
 	}
 )
 
@@ -71,7 +93,7 @@ var operandTable = map[string]*Spec{
 	"df":    {Opts: opts("-t --type -x --exclude-type -B --block-size --output", Data), Rest: Data},
 	"lsblk": dataAll, "findmnt": dataAll, "mount": dataAll, "ip": dataAll, "ss": dataAll, "netstat": dataAll,
 	"systemctl": dataAll, "service": dataAll, "journalctl": {Opts: opts("--file -D --directory", Read), Rest: Data},
-	"date": {Opts: opts("-r --reference -f --file", Read, "-d --date -s --set -I --iso-8601", Data), Rest: Data},
+	"date": {Opts: opts("-r --reference -f --file", Read, "-d --date -s --set", Data), Rest: Data},
 	"env":  dataAll, "export": dataAll, "alias": dataAll, "unalias": dataAll, "history": dataAll,
 	"ping":  {Rest: Remote, Opts: opts("-c -i -w -W -s -t -I -Q -l -p", Data)},
 	"ping6": {Rest: Remote, Opts: opts("-c -i -w -W -s -t -I", Data)},
@@ -87,32 +109,31 @@ var operandTable = map[string]*Spec{
 	// paths read
 	"cd": readAll, "pushd": readAll,
 	"cat": readAll, "tac": readAll, "less": readAll, "more": readAll, "wc": readAll, "nl": readAll, "rev": readAll,
-	"od": {Rest: Read, Opts: opts("-A -t -N -j -w", Data)}, "hexdump": {Rest: Read, Opts: opts("-e -n -s", Data, "-f", Read)},
-	"xxd": {Rest: Read, Last: Write, Opts: opts("-c -g -l -s -o -C", Data)}, "strings": {Rest: Read, Opts: opts("-n -t -e", Data)},
+	"od": {Rest: Read, Opts: opts("-A -t -N -j", Data)}, "hexdump": {Rest: Read, Opts: opts("-e -n -s", Data, "-f", Read)},
+	"xxd": {Rest: Read, Last: Write, Opts: opts("-c -g -l -s -o", Data)}, "strings": {Rest: Read, Opts: opts("-n -t -e", Data)},
 	"head":     {Rest: Read, Opts: opts("-n -c --lines --bytes", Data)},
 	"tail":     {Rest: Read, Opts: opts("-n -c -s --lines --bytes --pid --sleep-interval --max-unchanged-stats", Data)},
 	"file":     {Rest: Read, Opts: opts("-m --magic-file -f --files-from", Read, "-F --separator -e --exclude -P", Data)},
-	"stat":     {Rest: Read, Opts: opts("-c --format --printf -t", Data)},
-	"ls":       {Rest: Read, Opts: opts("-I --ignore --hide", Pattern, "-w --width -T --tabsize --color --sort --time --time-style --format --block-size --indicator-style --quoting-style", Data)},
-	"du":       {Rest: Read, Opts: opts("--exclude", Pattern, "-X --exclude-from --files0-from", Read, "-d --max-depth -t --threshold -B --block-size --time-style --time", Data)},
+	"stat":     {Rest: Read, Opts: opts("-c --format --printf", Data)},
+	"ls":       {Rest: Read, Opts: opts("-I --ignore --hide", Pattern, "-w --width -T --tabsize --sort --time --time-style --format --block-size --indicator-style --quoting-style", Data)},
+	"du":       {Rest: Read, Opts: opts("--exclude", Pattern, "-X --exclude-from --files0-from", Read, "-d --max-depth -t --threshold -B --block-size --time-style", Data)},
 	"tree":     {Rest: Read, Opts: opts("-P -I", Pattern, "-L --filelimit --charset --sort", Data, "-o", Write)},
 	"readlink": readAll, "realpath": {Rest: Read, Opts: opts("--relative-to --relative-base", Read)},
 	"md5sum": readAll, "sha1sum": readAll, "sha256sum": readAll, "sha512sum": readAll, "b2sum": readAll, "cksum": readAll, "sum": readAll,
 	"cmp":  {Rest: Read, Opts: opts("-i -n --ignore-initial --bytes", Data)},
-	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "-U -C --unified --context --label -L --color -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
+	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "-U -C --unified --context --label -L -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
 	"comm": readAll, "paste": {Rest: Read, Opts: opts("-d --delimiters", Data)},
 	"join": {Rest: Read, Opts: opts("-t -j -1 -2 -o -e -a -v", Data)},
 	"cut":  {Rest: Read, Opts: opts("-d --delimiter -f --fields -c --characters -b --bytes --output-delimiter", Data)},
-	"tr":   dataAll, "column": {Rest: Read, Opts: opts("-s --separator -c --output-width -o --output-separator -t --table -N --table-columns -R --table-right", Data)},
+	"tr":   dataAll, "column": {Rest: Read, Opts: opts("-s --separator -c --output-width -o --output-separator -N --table-columns -R --table-right", Data)},
 	"fold": {Rest: Read, Opts: opts("-w --width", Data)}, "fmt": {Rest: Read, Opts: opts("-w --width -p --prefix", Data)},
 	"expand": {Rest: Read, Opts: opts("-t --tabs", Data)}, "unexpand": {Rest: Read, Opts: opts("-t --tabs", Data)},
 	"base64": {Rest: Read, Opts: opts("-w --wrap", Data)}, "base32": {Rest: Read, Opts: opts("-w --wrap", Data)},
 	"zcat": readAll, "bzcat": readAll, "xzcat": readAll, "zless": readAll, "zmore": readAll,
-	"jq":   {Opts: opts("--arg --argjson --slurpfile --rawfile --indent --tab", Data, "-f --from-file", Read), Lead: []Kind{Script}, LeadFrom: []string{"-f", "--from-file", "-n"}, Rest: Read, Lang: "jq"},
-	"grep": grepSpec, "egrep": grepSpec, "fgrep": grepSpec, "zgrep": grepSpec, "rg": grepSpec, "ag": grepSpec, "ack": grepSpec,
+	"grep": grepSpec, "egrep": grepSpec, "fgrep": grepSpec, "zgrep": grepSpec, "rg": rgSpec,
 	"sort": {Rest: Read, Opts: opts("-o --output", Write, "-T --temporary-directory", Write, "--files0-from", Read,
 		"-k --key -t --field-separator -S --buffer-size --parallel --batch-size --compress-program --sort --random-source", Data)},
-	"uniq":    {Rest: Read, Last: Write, Opts: opts("-f -s -w --skip-fields --skip-chars --check-chars --group --all-repeated", Data)},
+	"uniq":    {Rest: Read, Last: Write, Opts: opts("-f -s -w --skip-fields --skip-chars --check-chars", Data)},
 	"split":   {Lead: []Kind{Read}, Rest: Write, Opts: opts("-b -l -n -C -a --bytes --lines --number --line-bytes --suffix-length --additional-suffix --filter -t --separator", Data)},
 	"csplit":  {Lead: []Kind{Read}, Rest: Data, Opts: opts("-f --prefix", Write, "-b --suffix-format -n --digits", Data)},
 	"iconv":   {Rest: Read, Opts: opts("-f --from-code -t --to-code", Data, "-o --output", Write)},
@@ -123,11 +144,11 @@ var operandTable = map[string]*Spec{
 	// scripts
 	"sed": sedSpec, "gsed": sedSpec,
 	"awk": awkSpec, "gawk": awkSpec, "mawk": awkSpec, "nawk": awkSpec,
-	"perl": interp, "python": interp, "python3": interp, "python2": interp, "ruby": interp, "node": interp, "php": {Opts: opts("-r", Script, "-f", Read, "-d -c", Data), Rest: Read},
+	"perl": perlSpec, "python": pythonSpec, "python3": pythonSpec, "python2": pythonSpec, "ruby": scriptSpec, "node": scriptSpec, "php": {Opts: opts("-r", Script, "-f", Read, "-d -c", Data), Rest: Read},
 	"sqlite3": {Lead: []Kind{Write}, Rest: Script, Lang: "sql", Opts: opts("-cmd -separator -newline -nullvalue", Data, "-init", Read)},
 
 	// paths written or removed
-	"cp": copySpec, "install": copySpec, "ln": {Opts: opts("-t --target-directory", Write, "-S --suffix --backup", Data), Rest: Read, Last: Write},
+	"cp": copySpec, "install": copySpec, "ln": {Opts: opts("-t --target-directory", Write, "-S --suffix", Data), Rest: Read, Last: Write},
 	"link": {Lead: []Kind{Read}, Rest: Write}, "mv": moveSpec,
 	"rm": deleteAll, "rmdir": deleteAll, "unlink": deleteAll, "shred": shredSpec, "srm": shredSpec,
 	"touch":    {Rest: Write, Opts: opts("-r --reference", Read, "-d --date -t", Data)},
@@ -141,12 +162,12 @@ var operandTable = map[string]*Spec{
 	"patch":   {Lead: []Kind{Write, Read}, Opts: opts("-i --input", Read, "-o --output -r --reject-file -d --directory", Write, "-p --strip -B --prefix -F --fuzz -z --suffix", Data)},
 	"gzip":    compress, "gunzip": compress, "bzip2": compress, "bunzip2": compress, "xz": compress, "unxz": compress,
 	"zstd": compress, "unzstd": compress, "lz4": compress, "lzma": compress, "pigz": compress,
-	"zip":   {Lead: []Kind{Write}, Rest: Read, Opts: opts("-x --exclude -i --include", Pattern, "-b --temp-path", Write, "-P --password -e -n --suffixes -Z --compression-method -s --split-size", Data)},
+	"zip":   {Lead: []Kind{Write}, Rest: Read, Opts: opts("-x --exclude -i --include", Pattern, "-b --temp-path", Write, "-P --password -n --suffixes -Z --compression-method -s --split-size", Data)},
 	"unzip": {Lead: []Kind{Read}, Rest: Pattern, Opts: opts("-d", Write, "-x", Pattern, "-P", Data)},
 	"cpio":  {Rest: Data, Opts: opts("-F --file -O", Write, "-I -E --pattern-file", Read, "-D --directory", Write, "-H --format -R --owner -C --io-size -M --message", Data), Switch: map[string]Kind{"-p": Write, "--pass-through": Write}},
 	"tar":   {Fn: tarOperands}, "gtar": {Fn: tarOperands}, "bsdtar": {Fn: tarOperands},
 	"find":  {Fn: findOperands},
-	"rsync": copyRemote, "scp": copyRemote,
+	"rsync": rsyncSpec, "scp": scpSpec,
 	"ssh":  {Opts: opts("-i -F -S", Read, "-E", Write, "-p -o -l -L -R -D -J -W -b -c -e -m -O -Q -w -B", Data), Lead: []Kind{Remote}, Rest: Data},
 	"curl": {Rest: Remote, Opts: opts("-o --output -c --cookie-jar -D --dump-header --trace --trace-ascii --stderr --output-dir", Write, "-T --upload-file -K --config --cacert --cert --key --capath --netrc-file", Read, "-d --data --data-raw --data-binary --data-urlencode -H --header -u --user -X --request -e --referer -A --user-agent -b --cookie -F --form -x --proxy -w --write-out -m --max-time -r --range --connect-timeout --retry -E --json --resolve --connect-to -z --time-cond -U --proxy-user --limit-rate -Y -y --speed-limit --speed-time", Data)},
 	"wget": {Rest: Remote, Opts: opts("-O --output-document -o --output-file -a --append-output -P --directory-prefix", Write, "-i --input-file --load-cookies --ca-certificate --certificate --private-key", Read, "--user --password --http-user --http-password -U --user-agent --header -e --execute -t --tries -T --timeout -l --level -A --accept -R --reject -w --wait --limit-rate --post-data -Q --quota", Data)},
@@ -159,12 +180,12 @@ var operandTable = map[string]*Spec{
 	"pg_basebackup": {Opts: opts("-D --pgdata", Write, "-h --host -p --port -U --username -F --format -X --wal-method", Data)},
 	"restic":        {Opts: opts("-r --repo --cache-dir", Write, "--password-file --files-from -p", Read, "--tag --host --exclude -e --iexclude", Data), Rest: Read},
 	"rustic":        {Opts: opts("-r --repository --cache-dir", Write, "--password-file", Read, "--tag --host --glob", Data), Rest: Read},
-	"ssh-keygen":    {Opts: opts("-f", Write, "-t -b -C -N -P -E -a -m -Z -I -n -V -z -O -F -R -r -s -l", Data), Rest: Data},
+	"ssh-keygen":    {Opts: opts("-f", Write, "-s", Read, "-t -b -C -N -P -E -a -m -Z -I -n -V -z -O -F -R -r", Data), Rest: Data},
 	"gpg":           {Opts: opts("-o --output", Write, "-r --recipient -u --local-user --default-key --passphrase --cipher-algo --homedir", Data), Rest: Read},
 	"openssl": {Opts: opts("-in -key -config -CAfile -CA -CAkey -inkey -signkey -certfile -kfile -passfile -infiles", Read,
-		"-out -keyout -CAserial", Write, "-passin -passout -pass -subj -days -newkey -nodes -md -name -connect -servername -aes256 -k -nameopt -digest -sigopt -pkeyopt -algorithm -cipher -iter -set_serial -extensions -extfile -reqexts -addext -text -noout -sha256", Data),
+		"-out -keyout -CAserial", Write, "-passin -passout -pass -subj -days -newkey -md -name -connect -servername -k -nameopt -digest -sigopt -pkeyopt -algorithm -cipher -iter -set_serial -extensions -reqexts -addext", Data, "-extfile", Read),
 		Lead: []Kind{Data}, Rest: Read},
-	"bash": interp, "sh": interp, "dash": interp, "zsh": interp,
+	"bash": shellSpec, "sh": shellSpec, "dash": shellSpec, "zsh": shellSpec,
 	"source": {Lead: []Kind{Read}, Rest: Data}, ".": {Lead: []Kind{Read}, Rest: Data},
 }
 

@@ -201,6 +201,12 @@ func (s *Spec) option(name string) (Kind, bool) {
 			found = true
 		}
 	}
+	if severity(best) == 0 {
+		// --time may be a flag of its own as well as the start of
+		// --time-style: only a prefix of a path option takes the next
+		// word, which is then still judged as a path.
+		return unset, false
+	}
 	return best, found
 }
 

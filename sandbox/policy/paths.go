@@ -71,7 +71,7 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 				}
 			}
 		case Read, Write, Delete:
-			if spec == copyRemote && remoteSpec(op.w.text) {
+			if (spec == rsyncSpec || spec == scpSpec) && remoteSpec(op.w.text) {
 				continue // another machine's path
 			}
 			if r := c.checkOperand(base, op.w.text, op.kind != Read); r != nil {
