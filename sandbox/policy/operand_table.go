@@ -5,7 +5,9 @@ import "strings"
 // The operand table: for the commands agents and people use most, what
 // each option value and operand is. A command missing here keeps the
 // conservative reading: every operand may be a path it reads (see
-// pathArgs).
+// pathArgs). Only options whose value is required are listed: an option
+// listed by mistake would swallow the word after it unjudged, one left
+// out only makes that word judged as an operand.
 
 // Rows shared by families of commands.
 var (
@@ -115,13 +117,13 @@ var operandTable = map[string]*Spec{
 	"tail":     {Rest: Read, Opts: opts("-n -c -s --lines --bytes --pid --sleep-interval --max-unchanged-stats", Data)},
 	"file":     {Rest: Read, Opts: opts("-m --magic-file -f --files-from", Read, "-F --separator -e --exclude -P", Data)},
 	"stat":     {Rest: Read, Opts: opts("-c --format --printf", Data)},
-	"ls":       {Rest: Read, Opts: opts("-I --ignore --hide", Pattern, "-w --width -T --tabsize --sort --time --time-style --format --block-size --indicator-style --quoting-style", Data)},
+	"ls":       {Rest: Read, Opts: opts("-I --ignore --hide", Pattern, "-w --width -T --tabsize --sort --time-style --format --block-size --indicator-style --quoting-style", Data)},
 	"du":       {Rest: Read, Opts: opts("--exclude", Pattern, "-X --exclude-from --files0-from", Read, "-d --max-depth -t --threshold -B --block-size --time-style", Data)},
 	"tree":     {Rest: Read, Opts: opts("-P -I", Pattern, "-L --filelimit --charset --sort", Data, "-o", Write)},
 	"readlink": readAll, "realpath": {Rest: Read, Opts: opts("--relative-to --relative-base", Read)},
 	"md5sum": readAll, "sha1sum": readAll, "sha256sum": readAll, "sha512sum": readAll, "b2sum": readAll, "cksum": readAll, "sum": readAll,
 	"cmp":  {Rest: Read, Opts: opts("-i -n --ignore-initial --bytes", Data)},
-	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "-U -C --unified --context --label -L -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
+	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "-U -C --label -L -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
 	"comm": readAll, "paste": {Rest: Read, Opts: opts("-d --delimiters", Data)},
 	"join": {Rest: Read, Opts: opts("-t -j -1 -2 -o -e -a -v", Data)},
 	"cut":  {Rest: Read, Opts: opts("-d --delimiter -f --fields -c --characters -b --bytes --output-delimiter", Data)},
@@ -152,7 +154,7 @@ var operandTable = map[string]*Spec{
 	"link": {Lead: []Kind{Read}, Rest: Write}, "mv": moveSpec,
 	"rm": deleteAll, "rmdir": deleteAll, "unlink": deleteAll, "shred": shredSpec, "srm": shredSpec,
 	"touch":    {Rest: Write, Opts: opts("-r --reference", Read, "-d --date -t", Data)},
-	"mkdir":    {Rest: Write, Opts: opts("-m --mode --context", Data)},
+	"mkdir":    {Rest: Write, Opts: opts("-m --mode", Data)},
 	"mkfifo":   {Rest: Write, Opts: opts("-m --mode", Data)},
 	"mknod":    {Lead: []Kind{Write}, Rest: Data, Opts: opts("-m --mode", Data)},
 	"truncate": {Rest: Write, Opts: opts("-s --size", Data, "-r --reference", Read)},
@@ -171,8 +173,8 @@ var operandTable = map[string]*Spec{
 	"ssh":  {Opts: opts("-i -F -S", Read, "-E", Write, "-p -o -l -L -R -D -J -W -b -c -e -m -O -Q -w -B", Data), Lead: []Kind{Remote}, Rest: Data},
 	"curl": {Rest: Remote, Opts: opts("-o --output -c --cookie-jar -D --dump-header --trace --trace-ascii --stderr --output-dir", Write, "-T --upload-file -K --config --cacert --cert --key --capath --netrc-file", Read, "-d --data --data-raw --data-binary --data-urlencode -H --header -u --user -X --request -e --referer -A --user-agent -b --cookie -F --form -x --proxy -w --write-out -m --max-time -r --range --connect-timeout --retry -E --json --resolve --connect-to -z --time-cond -U --proxy-user --limit-rate -Y -y --speed-limit --speed-time", Data)},
 	"wget": {Rest: Remote, Opts: opts("-O --output-document -o --output-file -a --append-output -P --directory-prefix", Write, "-i --input-file --load-cookies --ca-certificate --certificate --private-key", Read, "--user --password --http-user --http-password -U --user-agent --header -e --execute -t --tries -T --timeout -l --level -A --accept -R --reject -w --wait --limit-rate --post-data -Q --quota", Data)},
-	"git":  {Opts: opts("-C", Write, "-c --git-dir --work-tree --namespace --exec-path", Data), Rest: Data},
-	"make": {Opts: opts("-C --directory", Write, "-f --file --makefile -I --include-dir", Read, "-j --jobs -l --load-average -o --old-file -W --what-if", Data), Rest: Data, Assign: true},
+	"git":  {Opts: opts("-C", Write, "-c --git-dir --work-tree --namespace", Data), Rest: Data},
+	"make": {Opts: opts("-C --directory", Write, "-f --file --makefile -I --include-dir", Read, "-o --old-file -W --what-if", Data), Rest: Data, Assign: true},
 	"vim":  editor, "vi": editor, "nvim": editor, "nano": editor, "emacs": editor, "ed": editor,
 	"crontab": {Opts: opts("-u", Data), Rest: Read},
 	// programs that create a data directory or repository where told
