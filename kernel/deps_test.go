@@ -8,7 +8,8 @@ import (
 
 // TestExecutionStaysOnWorkers holds the line the design draws: the
 // kernel, the bus client and the bridge never link the code that runs
-// commands or calls the model.
+// commands or calls the model. They may link the pure command checker
+// (sandbox/policy) to judge a task when it is submitted.
 func TestExecutionStaysOnWorkers(t *testing.T) {
 	forbidden := []string{
 		"github.com/amf-os/amf/sandbox",
@@ -27,6 +28,9 @@ func TestExecutionStaysOnWorkers(t *testing.T) {
 		}
 		deps := strings.Fields(string(out))
 		for _, d := range deps {
+			if d == "github.com/amf-os/amf/sandbox/policy" {
+				continue
+			}
 			for _, f := range forbidden {
 				if d == f || strings.HasPrefix(d, f+"/") {
 					t.Errorf("%s depends on %s", pkg, d)

@@ -19,6 +19,9 @@ type base struct {
 	policy *Policy
 	limits Limits
 	log    *slog.Logger
+	// checked are commands Validate or ValidateEnv passed that Run has
+	// not yet admitted (see checked.go).
+	checked checkedCommands
 }
 
 func newBase(cfg Config) (*base, error) {
@@ -55,7 +58,11 @@ func (b *base) Validate(command, profile string) error {
 	if profile == "" {
 		profile = b.cfg.DefaultProfile
 	}
-	return b.policy.Validate(command, profile)
+	err := b.policy.Validate(command, profile)
+	if err == nil {
+		b.checked.add(keyOf(command, profile, nil))
+	}
+	return err
 }
 
 // ValidateEnv checks a command as it will run with a task's env set.
@@ -63,7 +70,11 @@ func (b *base) ValidateEnv(command, profile string, env []string) error {
 	if profile == "" {
 		profile = b.cfg.DefaultProfile
 	}
-	return b.policy.ValidateEnv(command, profile, env)
+	err := b.policy.ValidateEnv(command, profile, env)
+	if err == nil {
+		b.checked.add(keyOf(command, profile, env))
+	}
+	return err
 }
 
 // Describe tells what a command will find in the sandbox under profile.
@@ -82,6 +93,9 @@ func (b *base) admit(spec Spec) (*Profile, error) {
 	p, err := b.policy.Profile(name)
 	if err != nil {
 		return nil, err
+	}
+	if b.checked.take(keyOf(spec.Command, name, spec.Env)) {
+		return p, nil // checked a moment ago by this runner's Validate
 	}
 	if err := p.ValidateEnv(spec.Command, spec.Env); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/amf-os/amf/internal/osrelease"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // Facts describe the environment a sandboxed command runs in, for the
@@ -102,10 +103,10 @@ func policyText(p *Profile) string {
 		}
 	}
 	add(RuleRoot, "no privilege changes: sudo, su, doas, setuid bits, chown to root, mount, namespaces, kernel modules")
-	add(RuleLocalFile, "no host secrets or system state (/etc/shadow, ~/.ssh, /root, /proc/<pid>/environ, /sys, raw devices), no ../ out of the work dir, writes only under the work dir and /tmp")
+	add(RuleLocalFile, "no host secrets or system state (/etc/shadow, ~/.ssh, /root, /proc/<pid>/environ, /sys, raw devices), no ../ out of the work dir, writes only under the work dir and /tmp (no system package installs: use a virtualenv or pip --target)")
 	add(RuleFetchRun, "no running fetched or decoded code: no curl|sh, bash <(…), base64 -d | sh, download-then-execute, eval of computed text")
 	add(RuleDestruction, "no destruction: rm -rf /, mkfs, dd to devices, fork bombs, shutdown")
-	add(RuleDynamic, "command names must be literal (no $CMD or $(…) as the command); nothing that turns data into code (sed e, arithmetic on values read at run time, ${x@P}, BASH_ENV, find -exec sh {})")
+	add(RuleDynamic, "command names must be literal (no $CMD or $(…) as the command); nothing that turns data into code (sed e, arithmetic on values read at run time, ${x@P}, BASH_ENV; find -exec sh -c and xargs -I{} sh -c take names as arguments: sh -c '… \"$1\" …' _ {})")
 	if p.Has(RuleNetwork) && !p.Network {
 		lines = append(lines, "- no network clients (curl, wget, ssh, git clone URL, pip install …); 127.0.0.1 and localhost are the sandbox's own loopback and allowed")
 	}
@@ -146,7 +147,7 @@ func kernelRelease() string {
 
 // What a command sees inside.
 const (
-	workDirInside = "/work"
+	workDirInside = policy.InsideWorkDir
 	sandboxUser   = "amf"
 	sandboxUID    = 1000
 	sandboxHost   = "amf-sandbox"

@@ -38,6 +38,39 @@ func NewSelect(cfg Config, def Runner, by map[string]Runner) (*Select, error) {
 // Name implements Runner: the default backend's name.
 func (s *Select) Name() string { return s.Default.Name() }
 
+// pick returns the runner of a profile's backend.
+func (s *Select) pick(profile string) (Runner, error) {
+	if profile == "" {
+		profile = s.cfg.DefaultProfile
+	}
+	p, err := s.policy.Profile(profile)
+	if err != nil {
+		return nil, err
+	}
+	if r := s.By[p.Backend]; r != nil {
+		return r, nil
+	}
+	return s.Default, nil
+}
+
+// ValidateEnv checks with the runner that will run the command, so that
+// its Run admits the command without checking it again.
+func (s *Select) ValidateEnv(command, profile string, env []string) error {
+	if profile == "" {
+		profile = s.cfg.DefaultProfile
+	}
+	r, err := s.pick(profile)
+	if err != nil {
+		return err
+	}
+	if v, ok := r.(interface {
+		ValidateEnv(command, profile string, env []string) error
+	}); ok {
+		return v.ValidateEnv(command, profile, env)
+	}
+	return s.base.ValidateEnv(command, profile, env)
+}
+
 // Run implements Runner.
 func (s *Select) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
 	name := spec.Profile

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // Scope is what a token may do over HTTP.
@@ -37,7 +39,7 @@ var DefaultScopes = []Scope{ScopeSubmit, ScopeRead, ScopeCancel}
 
 // StrictProfile is the policy profile every token may ask for; any other
 // needs a grant naming it.
-const StrictProfile = "strict"
+const StrictProfile = policy.ProfileStrict
 
 // Sentinel errors.
 var (

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // adminTokenFile is where `amf up` keeps the admin token it creates on
@@ -168,7 +169,7 @@ func ensureAdminToken(ctx context.Context, st *tokens.Store, stateDir string) (t
 			return tok, path, nil
 		}
 	}
-	tok, _, err := st.Create(ctx, []tokens.Scope{tokens.ScopeAdmin}, []string{"network", "trusted"}, "amf up admin")
+	tok, _, err := st.Create(ctx, []tokens.Scope{tokens.ScopeAdmin}, []string{policy.ProfileNetwork, policy.ProfileTrusted}, "amf up admin")
 	if err != nil {
 		return "", "", err
 	}

@@ -21,7 +21,7 @@ type sandboxFlags struct {
 func (s *sandboxFlags) bind(f flags) {
 	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, microvm (a QEMU micro-VM per command: a guest kernel between command and host), or host (UNSAFE: no confinement, development only)")
 	f.str(&s.accel, "microvm-accel", "AMF_MICROVM_ACCEL", "auto", "microvm acceleration: kvm, tcg (software emulation), or auto (a probe boot under KVM, else TCG)")
-	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/profiles/profiles.yaml)")
+	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/policy/profiles/profiles.yaml)")
 	f.str(&s.profile, "profile", "AMF_PROFILE", "", "policy profile (strict, network, trusted) of tasks that name none (default: the file's default, strict)")
 }
 

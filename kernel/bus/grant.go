@@ -1,12 +1,16 @@
 package bus
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/amf-os/amf/sandbox/policy"
+)
 
 // BasePolicy is the sandbox profile every submitter may ask for. Any
 // other profile needs a grant of that name, and the grant is visible in
 // the subject a task is published on: nats-server does not say who
 // published a message, but it does enforce who may publish where.
-const BasePolicy = "strict"
+const BasePolicy = policy.ProfileStrict
 
 // TaskFor is the subject a task asking for policy is published on:
 // amf.tasks.<pool> for the base profile (or none), amf.tasks.<pool>.<policy>

@@ -1,0 +1,202 @@
+package baseline
+
+import (
+	"path"
+	"strings"
+)
+
+// sensitiveRoots are the host secrets and system state no command may
+// name, as glob patterns over absolute paths: the path itself or
+// anything beneath it.
+var sensitiveRoots = []string{
+	"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+	"/etc/sudoers", "/etc/sudoers.d", "/etc/ssh", "/etc/security/opasswd",
+	"/etc/master.passwd", "/etc/krb5.keytab", "/etc/ssl/private",
+	"/root", "/boot", "/sys", "/var/run/secrets", "/run/secrets",
+	"/var/lib/amf", "/var/lib/docker", "/var/lib/kubelet", "/run/docker.sock",
+	"/var/run/docker.sock", "/run/containerd",
+	"/home/*/.ssh", "/home/*/.gnupg", "/home/*/.aws", "/home/*/.netrc",
+	"/home/*/.kube", "/home/*/.docker", "/home/*/.pgpass",
+	"/home/*/.git-credentials", "/home/*/.bash_history", "/home/*/.config/gcloud",
+	"/home/*/.azure", "/home/*/.vault-token", "/home/*/.npmrc", "/home/*/.pypirc",
+	"/proc/*/environ", "/proc/*/mem", "/proc/*/root", "/proc/*/cwd",
+	"/proc/*/fd", "/proc/*/map_files", "/proc/*/task", "/proc/*/maps",
+	"/proc/*/pagemap", "/proc/*/syscall", "/proc/*/auxv", "/proc/*/stack",
+	"/proc/kcore", "/proc/kmem", "/proc/mem", "/proc/sysrq-trigger",
+	"/proc/sys", "/proc/kallsyms", "/proc/kmsg", "/proc/keys",
+}
+
+// sensitiveSamples are concrete paths a glob is tried against: /e*/sh*
+// names no root above literally, but does match /etc/shadow.
+var sensitiveSamples = []string{
+	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/sudoers.d/README",
+	"/etc/ssh/ssh_host_rsa_key", "/root/.ssh/id_rsa", "/root/.bashrc",
+	"/home/user/.ssh/id_rsa", "/home/user/.aws/credentials",
+	"/proc/1/environ", "/proc/self/environ", "/proc/1/mem", "/proc/1/root",
+	"/proc/kcore", "/proc/sysrq-trigger", "/sys/kernel/notes", "/boot/vmlinuz",
+	"/dev/sda", "/dev/mem", "/dev/vda", "/dev/nvme0n1", "/dev/kmsg",
+}
+
+// safeDevices are the /dev entries the sandbox provides.
+var safeDevices = set("null", "zero", "full", "random", "urandom", "tty",
+	"stdin", "stdout", "stderr", "fd", "shm", "pts", "ptmx")
+
+// writableRoots are where commands may create and change files.
+var writableRoots = []string{"/tmp", "/work", "/var/tmp", "/dev/null",
+	"/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/dev/shm"}
+
+// pathArgs checks the arguments of a command that look like paths.
+func (c *checker) pathArgs(base string, args []word) *Refusal {
+	if !c.p.Has(RuleLocalFile) {
+		return nil
+	}
+	last := len(args) - 1
+	sedInPlace := false
+	if base == "sed" || base == "perl" {
+		for _, a := range args {
+			if strings.HasPrefix(a.text, "-i") || a.text == "--in-place" {
+				sedInPlace = true
+			}
+		}
+	}
+	for i, a := range args {
+		t := a.text
+		write := writersAll[base] || (writersLast[base] && i == last) || sedInPlace
+		if base == "dd" {
+			if v, ok := strings.CutPrefix(t, "of="); ok {
+				t, write = v, true
+			}
+		}
+		if r := c.checkPath(base, t, write); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// checkPath judges one word as a path that is read or, when write is
+// set, created or changed.
+func (c *checker) checkPath(by, t string, write bool) *Refusal {
+	if t == "" || strings.Contains(t, "://") {
+		return nil
+	}
+	if strings.HasPrefix(t, "-") || (!strings.HasPrefix(t, "/") && strings.Contains(t, "=")) {
+		// --file=/etc/shadow, if=/dev/sda, KEY=/root/x: judge the value.
+		_, v, ok := strings.Cut(t, "=")
+		if !ok {
+			return nil
+		}
+		t, write = v, false
+		if t == "" || strings.Contains(t, "://") {
+			return nil
+		}
+	}
+	if !strings.HasPrefix(t, "/") {
+		return c.checkRelative(by, t, write)
+	}
+	return c.checkAbsolute(by, t, path.Clean(t), write)
+}
+
+// checkRelative judges a relative path from every directory the shell
+// may be in: from the work dir it must not climb out; from elsewhere
+// (after cd /etc) it is judged as the absolute path it names.
+func (c *checker) checkRelative(by, t string, write bool) *Refusal {
+	for _, d := range c.cwds {
+		var climbs bool
+		switch {
+		case d == cwdUnknown:
+			clean := path.Clean(t)
+			climbs = clean == ".." || strings.HasPrefix(clean, "../")
+		case underAny(d, []string{workDirInside}):
+			climbs = !underAny(path.Join(d, t), []string{workDirInside})
+		default:
+			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
+				return r
+			}
+			continue
+		}
+		if climbs {
+			return refuse(RuleLocalFile, "%s climbs out of the work dir with ../; stay inside the work dir", t)
+		}
+	}
+	return nil
+}
+
+// checkAbsolute judges a cleaned absolute path; t is how the command
+// wrote it.
+func (c *checker) checkAbsolute(by, t, clean string, write bool) *Refusal {
+	if strings.HasPrefix(clean, "/dev/tcp/") || strings.HasPrefix(clean, "/dev/udp/") {
+		if !c.p.Network && c.p.Has(RuleNetwork) {
+			return refuse(RuleNetwork, "profile %s has no network, so %s cannot connect", c.p.Name, clean)
+		}
+		return nil
+	}
+	if sensitivePath(clean) {
+		return refuse(RuleLocalFile, "%s names host secrets or system state (%s); work with files in the work dir", by, showPath(t))
+	}
+	if write && !underAny(inWork(clean), writableRoots) {
+		return refuse(RuleLocalFile, "%s would write %s, outside the work dir; write under the work dir or /tmp", by, showPath(t))
+	}
+	return nil
+}
+
+func underAny(p string, roots []string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitivePath reports whether a cleaned absolute path, which may hold
+// glob characters, names or may expand to a sensitive path.
+func sensitivePath(p string) bool {
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	if parts[0] == "dev" && len(parts) > 1 {
+		ok := safeDevices[parts[1]]
+		if ok || !strings.ContainsAny(parts[1], "*?[") {
+			return !ok
+		}
+	}
+	if underSensitiveRoot(parts) {
+		return true
+	}
+	// A glob is refused when it can expand to one of the secrets
+	// themselves (/e*/sh?dow), not when it merely lists a directory that
+	// holds some (du -sh /*).
+	if strings.ContainsAny(p, "*?[") {
+		for _, s := range sensitiveSamples {
+			if m, _ := path.Match(p, s); m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxRootDepth bounds the prefixes compared with sensitiveRoots: no root
+// is deeper, so a path of thousands of components costs no more.
+const maxRootDepth = 6
+
+func underSensitiveRoot(parts []string) bool {
+	for k := 1; k <= len(parts) && k <= maxRootDepth; k++ {
+		prefix := "/" + strings.Join(parts[:k], "/")
+		for _, root := range sensitiveRoots {
+			if m, _ := path.Match(root, prefix); m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rawDevice reports a device path other than the harmless ones.
+func rawDevice(p string) bool {
+	p = path.Clean(p)
+	if !strings.HasPrefix(p, "/dev/") {
+		return false
+	}
+	first := strings.SplitN(strings.TrimPrefix(p, "/dev/"), "/", 2)[0]
+	return !safeDevices[first]
+}

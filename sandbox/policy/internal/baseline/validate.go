@@ -1,0 +1,557 @@
+package baseline
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Limits on what the validator will look at, so that any input is
+// answered quickly.
+const (
+	maxCommandBytes = 64 << 10
+	maxDepth        = 4
+)
+
+// Validate checks command against the named profile of the built-in
+// policy (empty means the default, strict). It returns a *Refusal naming
+// the rule, or nil when the command may run.
+func Validate(command, profile string) error {
+	return DefaultPolicy().Validate(command, profile)
+}
+
+// Validate checks command against the named profile of this policy.
+func (p *Policy) Validate(command, profile string) error {
+	pr, err := p.Profile(profile)
+	if err != nil {
+		return err
+	}
+	return pr.Validate(command)
+}
+
+// Validate checks command against this profile.
+func (pr *Profile) Validate(command string) error {
+	return pr.ValidateEnv(command, nil)
+}
+
+// ValidateEnv checks command as it will run: with env (KEY=VALUE, a
+// task's variables) already set. The command expands those values as
+// words ($OPTS), so the checker knows them as it knows variables the
+// command assigns: `tar cf x.tar $OPTS f` with OPTS holding
+// --checkpoint-action=exec=CMD is judged as if written out.
+func (pr *Profile) ValidateEnv(command string, env []string) error {
+	c := newChecker(pr, command)
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			c.vars[k] = v
+		}
+	}
+	if r := c.script(command, 0); r != nil {
+		return r
+	}
+	return nil
+}
+
+// ValidateEnv checks command against the named profile, with env set.
+func (p *Policy) ValidateEnv(command, profile string, env []string) error {
+	pr, err := p.Profile(profile)
+	if err != nil {
+		return err
+	}
+	return pr.ValidateEnv(command, env)
+}
+
+// newChecker starts a walk of command under profile pr.
+func newChecker(pr *Profile, command string) *checker {
+	return &checker{p: pr, vars: map[string]string{}, funcs: map[string]bool{},
+		pipesSeen: map[*syntax.BinaryCmd]bool{}, written: map[string]*writtenFile{}, budget: newBudget(command),
+		cwds: []string{workDirInside}, visited: []string{workDirInside}, ifs: " \t\n"}
+}
+
+// checker walks one command's syntax tree. It remembers what earlier
+// statements did (static variable values, functions, fetches) so later
+// statements are judged with that knowledge.
+type checker struct {
+	p       *Profile
+	vars    map[string]string
+	funcs   map[string]bool
+	fetched bool
+	depth   int
+	// pipesSeen holds the pipe nodes already judged as part of a longer
+	// pipeline.
+	pipesSeen map[*syntax.BinaryCmd]bool
+	// written holds the shell text this command wrote to files (echo,
+	// printf, here-documents), so running such a file is judged by it.
+	written map[string]*writtenFile
+	// seen, when set, is told the name of every program the command
+	// runs, wrapped ones included (Programs).
+	seen func(base string)
+	// budget is what is left of the bytes the checker may simulate (see
+	// spend); overBudget is set once it ran out.
+	budget     int
+	overBudget bool
+	// homeUnknown is set once the command gives HOME a value the
+	// checker cannot know.
+	homeUnknown bool
+	// cwds are the directories the shell may be in (see cwd.go), with
+	// what a failed cd would leave, pushd's stack, the nodes being
+	// walked and the sets saved for child processes.
+	cwds        []string
+	cwdFallback []string
+	dirStack    [][]string
+	visited     []string // every directory the shell may have been in
+	stack       []syntax.Node
+	savedCwds   map[syntax.Node][]string
+	loops       int // loops around the node being checked
+	inFunc      int // function bodies around it
+	// tainted are variables holding data read at run time; intVars were
+	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
+	// checker cannot know it).
+	tainted    map[string]bool
+	intVars    map[string]bool
+	copies     map[string]string // file key → program it is a copy of
+	ifs        string
+	ifsUnknown bool
+}
+
+// writtenFile is the text written to one file, in the order written.
+type writtenFile struct {
+	parts []string
+	known bool
+}
+
+func refuse(rule, format string, args ...any) *Refusal {
+	return &Refusal{Rule: rule, Reason: fmt.Sprintf(format, args...)}
+}
+
+// script parses and checks shell text: the command itself, or the text
+// given to sh -c, eval, alias and the like.
+func (c *checker) script(src string, depth int) *Refusal {
+	if depth > maxDepth {
+		return refuse(RuleDynamic, "commands nested more than %d levels deep (sh -c inside eval inside …) cannot be checked; write the command directly", maxDepth)
+	}
+	if len(src) > maxCommandBytes {
+		return refuse(RuleSyntax, "the command is %d bytes; the limit is %d", len(src), maxCommandBytes)
+	}
+	if strings.TrimSpace(src) == "" {
+		return refuse(RuleSyntax, "the command is empty")
+	}
+	if r := textRefusal(src); r != nil {
+		return r
+	}
+	if c.p.Has(RuleUnicode) {
+		if r, ok := invisibleRune(src); ok {
+			return refuse(RuleUnicode, "the command contains the invisible or direction-changing character U+%04X; remove it", r)
+		}
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	if err != nil {
+		return syntaxRefusal(err)
+	}
+	if len(f.Stmts) == 0 {
+		return refuse(RuleSyntax, "the command has no statements (only comments?)")
+	}
+	saved, savedStack := c.depth, c.stack
+	c.depth, c.stack = depth, nil
+	defer func() { c.depth, c.stack = saved, savedStack }()
+	var out *Refusal
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if n == nil { // leaving the node on top of the stack
+			c.leaveScope(c.stack[len(c.stack)-1])
+			c.stack = c.stack[:len(c.stack)-1]
+			return true
+		}
+		if out != nil {
+			return false
+		}
+		c.enterScope(n)
+		c.stack = append(c.stack, n)
+		out = c.node(n)
+		if out == nil && c.overBudget {
+			out = c.budgetRefusal()
+		}
+		if out != nil {
+			c.stack = c.stack[:len(c.stack)-1]
+		}
+		return out == nil
+	})
+	return out
+}
+
+// textRefusal refuses bytes a shell command cannot hold or the parser
+// cannot read, naming the byte and where it is.
+func textRefusal(src string) *Refusal {
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		line, col := position(src, i)
+		return refuse(RuleSyntax, "line %d, column %d: the command holds a NUL byte, which no command can carry (the kernel ends arguments at it); remove it, or produce the byte with printf '\\0'", line, col)
+	}
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRuneInString(src[i:])
+		if r == utf8.RuneError && n == 1 {
+			line, col := position(src, i)
+			return refuse(RuleSyntax, "line %d, column %d: the byte 0x%02X is not valid UTF-8; commands are UTF-8 text: convert the text (iconv -f latin1 -t utf-8) or write the byte as $'\\x%02x'", line, col, src[i], src[i])
+		}
+		i += n
+	}
+	return nil
+}
+
+// position gives the 1-based line and column of byte offset i.
+func position(src string, i int) (line, col int) {
+	line = 1 + strings.Count(src[:i], "\n")
+	return line, i - strings.LastIndexByte(src[:i], '\n')
+}
+
+func syntaxRefusal(err error) *Refusal {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return refuse(RuleSyntax, "line %d, column %d: %s", pe.Pos.Line(), pe.Pos.Col(), pe.Text)
+	}
+	var le syntax.LangError
+	if errors.As(err, &le) {
+		return refuse(RuleSyntax, "line %d, column %d: %s is not supported by bash", le.Pos.Line(), le.Pos.Col(), le.Feature)
+	}
+	return refuse(RuleSyntax, "%v", err)
+}
+
+// invisibleRune finds zero-width and bidirectional control characters,
+// which make a command read differently from how the shell runs it.
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
+			r >= 0x2060 && r <= 0x2069, r == 0xFEFF, r == 0x00AD, r == 0x180E:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+func (c *checker) node(n syntax.Node) *Refusal {
+	switch n := n.(type) {
+	case *syntax.FuncDecl:
+		if n.Name == nil {
+			return nil
+		}
+		c.funcs[n.Name.Value] = true
+		if c.p.Has(RuleDestruction) && forkBomb(n) {
+			return refuse(RuleDestruction, "function %q calls itself in the background or through a pipe: that is a fork bomb", n.Name.Value)
+		}
+	case *syntax.BinaryCmd:
+		if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
+			return c.pipeline(n)
+		}
+	case *syntax.Stmt:
+		c.recordWrite(n)
+		return c.stmtInput(n)
+	case *syntax.Redirect:
+		return c.redirect(n)
+	case *syntax.DeclClause:
+		if r := c.declFlags(n); r != nil {
+			return r
+		}
+		for _, a := range n.Args {
+			if r := c.assign(a); r != nil {
+				return r
+			}
+		}
+	case *syntax.ArithmExp:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.ArithmCmd:
+		return c.arithmetic(arithNames(n.X))
+	case *syntax.LetClause:
+		var names []string
+		for _, x := range n.Exprs {
+			names = append(names, arithNames(x)...)
+		}
+		return c.arithmetic(names)
+	case *syntax.BinaryTest:
+		if arithTest(n.Op) {
+			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
+		}
+	case *syntax.ParamExp:
+		if promptExpansion(n) && c.p.Has(RuleDynamic) {
+			if v, ok := c.paramValue(&syntax.ParamExp{Param: n.Param}); !ok || codeInArithmetic(v) || strings.Contains(v, "$") {
+				return refuse(RuleDynamic, "${%s@P} expands the value as a prompt, running the command substitutions it holds; print the value without @P", n.Param.Value)
+			}
+		}
+	case *syntax.CallExpr:
+		if len(n.Args) > 0 {
+			// IFS=… cmd sets IFS for that command only.
+			ifs, unknown := c.ifs, c.ifsUnknown
+			defer func() { c.ifs, c.ifsUnknown = ifs, unknown }()
+		}
+		for _, a := range n.Assigns {
+			if r := c.assign(a); r != nil {
+				return r
+			}
+		}
+		if len(n.Args) > 0 {
+			ws := c.evalWords(n.Args)
+			if r := c.runtimeBuiltins(ws); r != nil {
+				return r
+			}
+			if r := c.argv(ws); r != nil {
+				return r
+			}
+			c.builtinEffects(ws)
+		}
+	case *syntax.ForClause:
+		if wi, ok := n.Loop.(*syntax.WordIter); ok && wi.Name != nil {
+			c.forget(wi.Name.Value)
+			for _, w := range wi.Items {
+				if !c.evalWord(w).static {
+					c.taint(wi.Name.Value)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// builtinEffects records what a builtin that passed the checks changes
+// in the shell: its directory, variables it reads in.
+func (c *checker) builtinEffects(ws []word) {
+	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
+		ws = ws[1:]
+	}
+	if !ws[0].static {
+		return
+	}
+	switch ws[0].text {
+	case "cd", "pushd", "popd":
+		c.chdir(ws[0].text, ws[1:])
+	case "read", "mapfile", "readarray", "getopts":
+		for _, a := range ws[1:] {
+			c.forget(a.text)
+			if isName(a.text) {
+				c.taint(a.text)
+			}
+		}
+	case "printf":
+		for i, a := range ws[1:] {
+			if a.text == "-v" && i+2 < len(ws) {
+				c.forget(ws[i+2].text)
+			}
+		}
+	}
+}
+
+// runtimeBuiltins judges builtins that evaluate text at run time: let
+// evaluates arithmetic; mapfile -C runs a callback with each line read.
+func (c *checker) runtimeBuiltins(ws []word) *Refusal {
+	if !ws[0].static {
+		return nil
+	}
+	switch ws[0].text {
+	case "let":
+		var names []string
+		for _, a := range ws[1:] {
+			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool {
+				return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+			}) {
+				if isName(f) {
+					names = append(names, f)
+				}
+			}
+		}
+		return c.arithmetic(names)
+	case "mapfile", "readarray":
+		for i, a := range ws[1:] {
+			if a.text == "-C" && i+2 < len(ws) {
+				cb := ws[i+2]
+				var call []word
+				for _, f := range strings.Fields(cb.text) {
+					call = append(call, word{text: f, static: cb.static, node: cb.node})
+				}
+				// The callback gets the index and the line read: data.
+				call = append(call, word{text: dynamicMark, node: cb.node}, word{text: dynamicMark, node: cb.node})
+				if !cb.static {
+					call[0].static = false
+				}
+				return c.argv(call)
+			}
+		}
+	}
+	return nil
+}
+
+// taint marks a variable that holds data the command reads at run time.
+func (c *checker) taint(name string) {
+	if c.tainted == nil {
+		c.tainted = map[string]bool{}
+	}
+	c.tainted[name] = true
+}
+
+// forget drops what the checker knew of a variable the shell sets at
+// run time.
+func (c *checker) forget(name string) {
+	delete(c.vars, name)
+	delete(c.tainted, name)
+	if name == "HOME" {
+		c.homeUnknown = true
+	}
+}
+
+// assign records NAME=value when the value is known, so that a later $NAME
+// is judged by what it holds.
+func (c *checker) assign(a *syntax.Assign) *Refusal {
+	if a.Name == nil {
+		return nil
+	}
+	name := a.Name.Value
+	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
+		c.forget(name)
+		if a.Value == nil && !a.Naked && a.Array == nil {
+			c.vars[name] = ""
+		}
+		if a.Naked {
+			return nil
+		}
+		w := word{static: true} // NAME= sets the empty string
+		if a.Value != nil && a.Index == nil {
+			w = c.evalWord(a.Value)
+		}
+		return c.assignHook(name, w, a.Index == nil && a.Array == nil)
+	}
+	w := c.evalWord(a.Value)
+	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
+		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
+	}
+	if w.static {
+		c.vars[name] = w.text
+		delete(c.tainted, name)
+	} else {
+		c.forget(name)
+		if w.subst && taintedSubst(a.Value) {
+			c.taint(name)
+		}
+	}
+	return c.assignHook(name, w, true)
+}
+
+// forkBomb reports a function that invokes itself in the background or in
+// a pipeline, the shape of :(){ :|:& };:.
+func forkBomb(fn *syntax.FuncDecl) bool {
+	name := fn.Name.Value
+	self, spawn := false, false
+	syntax.Walk(fn.Body, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 && n.Args[0].Lit() == name {
+				self = true
+			}
+		case *syntax.Stmt:
+			if n.Background {
+				spawn = true
+			}
+		case *syntax.BinaryCmd:
+			if n.Op == syntax.Pipe || n.Op == syntax.PipeAll {
+				spawn = true
+			}
+		}
+		return true
+	})
+	return self && spawn
+}
+
+// argv checks one simple command: its name, what it wraps, and its
+// arguments.
+func (c *checker) argv(ws []word) *Refusal {
+	if len(ws) == 0 {
+		return nil
+	}
+	name := ws[0]
+	if name.static && !name.glob && strings.ContainsAny(strings.TrimSpace(name.text), " \t\n") {
+		// NAME='sudo -i'; $NAME splits into a command and arguments.
+		var split []word
+		for _, f := range strings.Fields(name.text) {
+			split = append(split, word{text: f, static: true, node: name.node})
+		}
+		ws = append(split, ws[1:]...)
+		if len(ws) == 0 {
+			return nil
+		}
+		name = ws[0]
+	}
+	if c.p.Has(RuleUnicode) {
+		for _, r := range name.text {
+			if r > unicode.MaxASCII {
+				return refuse(RuleUnicode, "the command name %q contains the non-ASCII character %q; look-alike letters are a known way to disguise commands, type the name in plain ASCII", name.text, r)
+			}
+		}
+	}
+	if !name.static || name.glob {
+		if !c.p.Has(RuleDynamic) {
+			return nil
+		}
+		if name.subst && c.p.Has(RuleFetchRun) && wordFetches(name.node) {
+			return refuse(RuleFetchRun, "the command name comes from downloaded data; download to a file, inspect it, and run known commands instead")
+		}
+		return refuse(RuleDynamic, "the command name %q is decided only when the shell runs (a variable, substitution or glob), so it cannot be checked; write the command name literally", name.text)
+	}
+	base := name.text
+	if strings.Contains(base, "/") {
+		base = path.Base(path.Clean(base))
+		if r := c.writtenScript(name.text, name.text); r != nil {
+			return r
+		}
+		// A copy this command made of a program runs as that program.
+		if prog, ok := c.copiedProgram(name.text); ok {
+			if prog == "" {
+				if c.p.Has(RuleDynamic) {
+					return refuse(RuleDynamic, "%s is a copy of a program named only at run time, so what it is cannot be checked; run the program by its own name", name.text)
+				}
+			} else {
+				base = prog
+			}
+		}
+	}
+	args := ws[1:]
+	if c.seen != nil && !c.funcs[base] {
+		c.seen(base)
+	}
+	if r := c.lists(base); r != nil {
+		return r
+	}
+	if r := c.commandRules(name.text, base, args); r != nil {
+		return r
+	}
+	// The wrapped command first: env sudo cat /etc/shadow is about sudo.
+	if r := c.wrapped(base, args); r != nil {
+		return r
+	}
+	if r := c.toolHooks(base, args); r != nil {
+		return r
+	}
+	if r := c.pathArgs(base, args); r != nil {
+		return r
+	}
+	if fetches(base, args) {
+		c.fetched = true
+	}
+	c.recordCopy(base, args)
+	return nil
+}
+
+func (c *checker) lists(base string) *Refusal {
+	if c.p.Has(RuleDenyList) && c.p.deny[base] {
+		return refuse(RuleDenyList, "profile %s does not allow %s", c.p.Name, base)
+	}
+	if c.p.Has(RuleAllowList) && len(c.p.allow) > 0 && !c.p.allow[base] && !c.funcs[base] && !shellBuiltins[base] {
+		return refuse(RuleAllowList, "profile %s allows only these commands: %s", c.p.Name, strings.Join(c.p.AllowCommands, ", "))
+	}
+	return nil
+}
+
+// shellBuiltins never need an allow-list entry.
+var shellBuiltins = set("cd", "echo", "printf", "test", "[", "true", "false",
+	"read", "set", "unset", "export", "shift", "return", "exit", "local",
+	"declare", "pwd", "wait", "type", "command", "hash", "getopts", ":",
+	"break", "continue", "let", "printenv", "trap", "umask")

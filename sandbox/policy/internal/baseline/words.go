@@ -1,0 +1,262 @@
+package baseline
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// dynamicMark stands in for the part of a word the validator cannot know
+// before the shell runs (a variable it did not see assigned, a command
+// substitution). It is a glob star, so path rules treat the word as the
+// pattern of every string it might become.
+const dynamicMark = "*"
+
+// word is one shell word as far as the validator can evaluate it.
+type word struct {
+	// text is the word after quote removal, with unknown parts replaced
+	// by dynamicMark.
+	text string
+	// static is true when text is exactly what the shell will see.
+	static bool
+	// glob is true when unquoted glob characters remain, so the shell
+	// may turn the word into file names.
+	glob bool
+	// subst is true when a command or process substitution is part of
+	// the word.
+	subst bool
+	// split is true when an unquoted expansion is part of the word, so
+	// the shell splits its value into fields at IFS characters.
+	split bool
+	// placeholder is true for a word find -exec or xargs -I fills in.
+	placeholder bool
+	node        *syntax.Word
+}
+
+// maxBraceWords bounds brace expansion so {1..100}{1..100} cannot make
+// validation slow.
+const maxBraceWords = 64
+
+// evalWords expands the words of a command (brace expansion included)
+// with what the checker knows of variables.
+func (c *checker) evalWords(ws []*syntax.Word) []word {
+	out := make([]word, 0, len(ws))
+	for _, w := range ws {
+		for _, ew := range c.evalBraces(w) {
+			out = append(out, c.fields(ew)...)
+		}
+	}
+	return out
+}
+
+// fields splits a word the way the shell does after an unquoted
+// expansion: at the characters of IFS, which the command may have set
+// (IFS=,; x=sudo,id; $x runs sudo).
+func (c *checker) fields(w word) []word {
+	if !w.split {
+		return []word{w}
+	}
+	if c.ifsUnknown {
+		w.static = false
+		return []word{w}
+	}
+	if !w.static || c.ifs == "" || !strings.ContainsAny(w.text, c.ifs) {
+		return []word{w}
+	}
+	var out []word
+	for _, f := range strings.FieldsFunc(w.text, func(r rune) bool { return strings.ContainsRune(c.ifs, r) }) {
+		fw := w
+		fw.text = f
+		out = append(out, fw)
+	}
+	if len(out) == 0 {
+		return []word{w}
+	}
+	return out
+}
+
+func (c *checker) evalBraces(w *syntax.Word) []word {
+	cp := &syntax.Word{Parts: append([]syntax.WordPart(nil), w.Parts...)}
+	if !syntax.SplitBraces(cp) {
+		return []word{c.evalWord(w)}
+	}
+	if braceGroups(cp) > maxBraceGroups {
+		// Expanding costs the square of the groups per word; a word with
+		// this many is not written by hand.
+		c.overBudget = true
+		return []word{c.evalWord(w)}
+	}
+	var out []word
+	for ew, err := range expand.BracesSeq(nil, cp) {
+		if err != nil || len(out) >= maxBraceWords {
+			break
+		}
+		ww := c.evalWord(ew)
+		ww.node = w
+		if len(out) > 0 && !c.spend(len(ww.text)) {
+			break
+		}
+		out = append(out, ww)
+	}
+	if len(out) == 0 {
+		return []word{c.evalWord(w)}
+	}
+	return out
+}
+
+// maxBraceGroups bounds the brace expressions in one word.
+const maxBraceGroups = 8
+
+// braceGroups counts the brace expressions of a word that SplitBraces
+// has split, nested ones included (syntax.Walk does not visit them).
+func braceGroups(w *syntax.Word) int {
+	n := 0
+	for _, p := range w.Parts {
+		if b, ok := p.(*syntax.BraceExp); ok {
+			n++
+			for _, e := range b.Elems {
+				if n > maxBraceGroups {
+					return n
+				}
+				n += braceGroups(e)
+			}
+		}
+	}
+	return n
+}
+
+func (c *checker) evalWord(w *syntax.Word) word {
+	r := word{static: true, node: w}
+	var b strings.Builder
+	for i, p := range w.Parts {
+		c.evalPart(&b, &r, p, false, i == 0)
+	}
+	r.text = b.String()
+	return r
+}
+
+func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quoted, first bool) {
+	switch p := p.(type) {
+	case *syntax.Lit:
+		v := p.Value
+		if !quoted {
+			if first && strings.HasPrefix(v, "~") {
+				// Tilde expansion: ~ is $HOME (the work dir inside the
+				// sandbox); ~user is another home, an unknown path.
+				user, rest := v[1:], ""
+				if i := strings.IndexByte(user, '/'); i >= 0 {
+					user, rest = user[:i], user[i:]
+				}
+				if user == "" {
+					home, ok := c.home()
+					b.WriteString(home + rest)
+					r.static = r.static && ok
+					return
+				}
+				b.WriteString("/home/" + dynamicMark + rest)
+				r.static = false
+				return
+			}
+			if hasGlob(v) {
+				r.glob = true
+			}
+			v = unescape(v)
+		}
+		b.WriteString(v)
+	case *syntax.SglQuoted:
+		if p.Dollar {
+			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{p}})
+			if err != nil {
+				b.WriteString(dynamicMark)
+				r.static = false
+				return
+			}
+			b.WriteString(s)
+			return
+		}
+		b.WriteString(p.Value)
+	case *syntax.DblQuoted:
+		for i, q := range p.Parts {
+			c.evalPart(b, r, q, true, first && i == 0)
+		}
+	case *syntax.ParamExp:
+		r.split = r.split || !quoted
+		v, ok := c.paramValue(p)
+		if ok && !c.spend(len(v)) {
+			v, ok = "", false
+		}
+		if !ok {
+			r.static = false
+			if v == "" {
+				v = dynamicMark
+			}
+		}
+		b.WriteString(v)
+	case *syntax.CmdSubst, *syntax.ProcSubst:
+		r.split = r.split || !quoted
+		b.WriteString(dynamicMark)
+		r.static = false
+		r.subst = true
+	default:
+		// Arithmetic, extended globs and anything newer: unknown.
+		b.WriteString(dynamicMark)
+		r.static = false
+	}
+}
+
+// paramValue resolves $NAME and ${NAME} when the script assigned NAME a
+// static value earlier; any other expansion form is unknown.
+func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
+	if p.Param == nil || p.Excl || p.Length || p.Width || p.Index != nil ||
+		p.Slice != nil || p.Repl != nil || p.Exp != nil || p.Names != 0 ||
+		p.Flags != nil || p.NestedParam != nil || len(p.Modifiers) > 0 {
+		return "", false
+	}
+	name := p.Param.Value
+	if name == "HOME" {
+		return c.home()
+	}
+	v, ok := c.vars[name]
+	return v, ok
+}
+
+// unescape removes the backslashes of an unquoted literal: \s is s and a
+// backslash-newline disappears, as the shell does.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+			if s[i] == '\n' {
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// hasGlob reports unquoted pattern characters: * ? or a [ with a closing ].
+func hasGlob(v string) bool {
+	if strings.ContainsAny(v, "*?") {
+		return true
+	}
+	i := strings.IndexByte(v, '[')
+	return i >= 0 && strings.IndexByte(v[i+1:], ']') >= 0
+}
+
+// home is the value of $HOME: what the command assigned it, or the home
+// mark (the work dir inside the sandbox) while it has not touched it.
+func (c *checker) home() (string, bool) {
+	if v, ok := c.vars["HOME"]; ok {
+		return v, true
+	}
+	if c.homeUnknown {
+		return "/home/" + dynamicMark, false
+	}
+	return homeMark, true
+}

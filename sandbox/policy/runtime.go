@@ -1,0 +1,186 @@
+package policy
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Shell features that evaluate text at run time. A static check cannot
+// follow them, so the checker refuses the forms that turn data into code
+// (under dynamic-command) and leaves the rest to confinement.
+
+// hookVars are variables whose value the shell or a program runs or
+// sources: setting one is running code the checker cannot see.
+var hookVars = set("BASH_ENV", "ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS4",
+	"BASH_ALIASES", "BASH_CMDS", "BASH_LOADABLES_PATH", "LD_PRELOAD", "LD_AUDIT",
+	"GCONV_PATH", "PERL5OPT", "PERL5DB",
+	"RUBYOPT", "NODE_OPTIONS", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF",
+	"GIT_PAGER", "GIT_EDITOR", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "GIT_CONFIG_PARAMETERS",
+	"GIT_CONFIG_COUNT", "GIT_EXEC_PATH", "SSH_ASKPASS", "PAGER", "MANPAGER", "EDITOR", "VISUAL")
+
+// scriptVars hold shell text the program runs; their value is checked
+// as a script instead of refused. LESSOPEN and LESSCLOSE are a pipe
+// (|cmd %s) less runs on every file it opens.
+var scriptVars = set("LESSOPEN", "LESSCLOSE", "PAGER", "MANPAGER", "EDITOR", "VISUAL",
+	"GIT_PAGER", "GIT_EDITOR", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "PROMPT_COMMAND")
+
+// assignHook judges an assignment (NAME=value, export, declare, or an
+// argument of env) for what the value will run.
+func (c *checker) assignHook(name string, value word, hasValue bool) *Refusal {
+	if !c.p.Has(RuleDynamic) {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(name, "BASH_FUNC_"):
+		// An exported function: the shell that starts defines it.
+		if !value.static {
+			return refuse(RuleDynamic, "%s defines a shell function from text computed at run time, which cannot be checked; define the function in the command", name)
+		}
+		return c.script("f"+value.text, c.depth+1)
+	case scriptVars[name]:
+		if !hasValue || value.text == "" {
+			return nil
+		}
+		if !value.static {
+			return refuse(RuleDynamic, "%s holds a command computed at run time, which the program will run; write the value literally", name)
+		}
+		text := strings.TrimLeft(value.text, "|-")
+		text = strings.ReplaceAll(text, "%s", "file")
+		return c.script(text, c.depth+1)
+	case name == "PS4" || name == "PS0" || name == "PS1" || name == "PS2":
+		if strings.Contains(value.text, "$(") || strings.Contains(value.text, "`") || !value.static {
+			return refuse(RuleDynamic, "%s is expanded by the shell as it runs, so a command substitution in it runs unchecked; use a plain prompt", name)
+		}
+		return nil
+	case hookVars[name]:
+		if hasValue && value.static && value.text == "" {
+			return nil
+		}
+		return refuse(RuleDynamic, "setting %s makes the shell or a program run or load code the check cannot see; run that code directly", name)
+	case name == "IFS":
+		if value.static {
+			c.ifs = value.text
+		} else {
+			c.ifs, c.ifsUnknown = "", true
+		}
+	}
+	return nil
+}
+
+// declFlags judges declare/typeset/local options: -n makes one name
+// stand for another, which the checker cannot follow; -i makes every
+// later assignment an arithmetic evaluation.
+func (c *checker) declFlags(d *syntax.DeclClause) *Refusal {
+	integer := false
+	for _, a := range d.Args {
+		if a.Naked && a.Name == nil && a.Value != nil {
+			flag := a.Value.Lit()
+			// export -n only stops exporting a variable.
+			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "n") && d.Variant.Value != "export" || d.Variant.Value == "nameref" {
+				if c.p.Has(RuleDynamic) {
+					return refuse(RuleDynamic, "declare -n makes one variable name stand for another, so what the command reads and sets cannot be followed; use the variable itself")
+				}
+			}
+			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "i") {
+				integer = true
+			}
+			continue
+		}
+		if a.Name == nil {
+			continue
+		}
+		if integer {
+			if c.intVars == nil {
+				c.intVars = map[string]bool{}
+			}
+			c.intVars[a.Name.Value] = true
+		}
+	}
+	return nil
+}
+
+// arithmetic judges the variables an arithmetic context evaluates. Bash
+// evaluates a variable's value as an expression again, and an array
+// subscript in it runs command substitutions: x='a[$(id)]'; $((x)).
+func (c *checker) arithmetic(names []string) *Refusal {
+	if !c.p.Has(RuleDynamic) {
+		return nil
+	}
+	for _, n := range names {
+		if v, ok := c.vars[n]; ok && codeInArithmetic(v) || c.tainted[n] {
+			return refuse(RuleDynamic, "arithmetic on $%s evaluates its value as an expression, and an array subscript in it (a[$(cmd)]) runs commands; check the value is a number first ([[ $%s =~ ^[0-9]+$ ]])", n, n)
+		}
+	}
+	return nil
+}
+
+func codeInArithmetic(v string) bool {
+	return strings.Contains(v, "$(") || strings.Contains(v, "`") || strings.Contains(v, "[") && strings.Contains(v, "$")
+}
+
+// arithNames lists the variables an arithmetic expression reads, by
+// name (x) or by expansion ($x).
+func arithNames(n syntax.Node) []string {
+	var names []string
+	syntax.Walk(n, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.ParamExp:
+			if n.Param != nil {
+				names = append(names, n.Param.Value)
+			}
+		case *syntax.Word:
+			if l := n.Lit(); isName(l) {
+				names = append(names, l)
+			}
+		}
+		return true
+	})
+	return names
+}
+
+func isName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// arithTest reports the [[ ]] operators that compare as numbers, which
+// evaluate both sides as arithmetic.
+func arithTest(op syntax.BinTestOperator) bool {
+	switch op {
+	case syntax.TsEql, syntax.TsNeq, syntax.TsLeq, syntax.TsGeq, syntax.TsLss, syntax.TsGtr:
+		return true
+	}
+	return false
+}
+
+// promptExpansion reports ${x@P}, which expands the value as a prompt
+// string, running the command substitutions it holds.
+func promptExpansion(p *syntax.ParamExp) bool {
+	return p.Exp != nil && p.Exp.Op == syntax.OtherParamOps && p.Exp.Word != nil && p.Exp.Word.Lit() == "P"
+}
+
+// taintedSubst reports a command substitution whose output is data the
+// command reads (a file's or a download's content).
+func taintedSubst(w *syntax.Word) bool {
+	found := false
+	syntax.Walk(w, func(n syntax.Node) bool {
+		if call, ok := n.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+			switch name := call.Args[0].Lit(); {
+			case fetchers[name], decoders[name], dataPrinters[name]:
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+var dataPrinters = set("cat", "head", "tail", "cut", "sed", "awk", "jq", "xargs", "tac", "strings", "od", "xxd", "printenv", "env")

@@ -1,0 +1,70 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// hostScope is a host view with a rw workspace and the usual masks.
+var hostScope = Scope{
+	HostView: true,
+	WorkDir:  "/srv/proj",
+	Writable: []string{"/tmp", "/srv/shared"},
+	Masked:   []string{"/home/ann/.ssh", "/var/lib/amf", "/etc/app/secret.key"},
+}
+
+func TestScopeJudgesPathsWhereTheCommandRuns(t *testing.T) {
+	pol := DefaultPolicy()
+	for _, tc := range []struct {
+		name    string
+		scope   Scope
+		cmd     string
+		refused string // rule, or "" for accepted
+		reason  string // text the reason must hold
+	}{
+		{"host log readable", hostScope, "tail -n 20 /var/log/syslog", "", ""},
+		{"host passwd readable", hostScope, "cat /etc/passwd", "", ""},
+		{"climb out readable", hostScope, "cat ../../etc/hostname", "", ""},
+		{"climb out minimal", Scope{}, "cat ../../etc/hostname", RuleLocalFile, "climbs out"},
+		{"sys readable", hostScope, "cat /sys/class/net/lo/mtu", "", ""},
+		{"sys hidden minimal", Scope{}, "cat /sys/class/net/lo/mtu", RuleLocalFile, "system state"},
+		{"masked file", hostScope, "cat /home/ann/.ssh/id_ed25519", RuleLocalFile, "masked"},
+		{"masked dir itself", hostScope, "ls -a /var/lib/amf", RuleLocalFile, "/var/lib/amf"},
+		{"masked by glob", hostScope, "cat /etc/app/*.key", RuleLocalFile, "masked"},
+		{"masked after cd", hostScope, "cd /etc/app && cat secret.key", RuleLocalFile, "masked"},
+		{"masked through climb", hostScope, "cat ../../etc/app/secret.key", RuleLocalFile, "masked"},
+		{"masked in nested shell", hostScope, `sh -c "cat \"/etc/app/secret.key\""`, RuleLocalFile, "masked"},
+		{"masked find start", hostScope, "find /var/lib/amf -name '*.db'", RuleLocalFile, "masked"},
+		{"masked grep dir", hostScope, "grep -r token /home/ann/.ssh", RuleLocalFile, "masked"},
+		{"masked archived", hostScope, "tar czf out.tgz /home/ann/.ssh", RuleLocalFile, "masked"},
+		{"masked dotdot", hostScope, "cat /srv/proj/../../home/ann/.ssh/id_rsa", RuleLocalFile, "masked"},
+		{"masked through xargs", hostScope, "echo /etc/app/secret.key | xargs cat", RuleLocalFile, "masked"},
+		{"masked through find exec", hostScope, "find /etc/app -exec cat {} +", "", ""},
+		{"masked copied", hostScope, "cp /etc/app/secret.key .", RuleLocalFile, "masked"},
+		{"secret without mask", hostScope, "cat /etc/shadow", RuleLocalFile, "secrets"},
+		{"write workspace", hostScope, "echo hi > /srv/proj/note.txt", "", ""},
+		{"write workspace relative", hostScope, "echo hi > note.txt", "", ""},
+		{"write writable", hostScope, "cp note.txt /srv/shared/", "", ""},
+		{"write outside", hostScope, "echo hi > /etc/motd", RuleLocalFile, "outside"},
+		{"write old work dir", hostScope, "touch /work/x", RuleLocalFile, "outside"},
+		{"write sys", hostScope, "echo 1 > /sys/kernel/x", RuleLocalFile, "system state"},
+		{"write climb", hostScope, "echo x > ../other/f", RuleLocalFile, "outside"},
+		{"write minimal work", Scope{}, "echo hi > /work/x", "", ""},
+		{"write minimal tmp", Scope{}, "echo hi > /tmp/x", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pol.Check(tc.cmd, "strict", nil, tc.scope)
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatalf("%q refused: %v", tc.cmd, err)
+				}
+				return
+			}
+			var r *Refusal
+			if !errors.As(err, &r) || r.Rule != tc.refused || !strings.Contains(r.Reason, tc.reason) {
+				t.Fatalf("%q: %v, want a refusal by %s saying %q", tc.cmd, err, tc.refused, tc.reason)
+			}
+		})
+	}
+}
