@@ -19,6 +19,9 @@ type base struct {
 	policy *Policy
 	limits Limits
 	log    *slog.Logger
+	// workspaces are the declared ones: the profiles file's and the
+	// Config's (flags win); see scope.go.
+	workspaces workspaceSet
 }
 
 func newBase(cfg Config) (*base, error) {
@@ -47,7 +50,11 @@ func newBase(cfg Config) (*base, error) {
 	if lim.WorkDirTotal == 0 {
 		lim.WorkDirTotal = pol.WorkDir.TotalMiB << 20
 	}
-	return &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}, nil
+	b := &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}
+	if err := b.declareWorkspaces(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Validate checks a command against a profile of this runner's policy.

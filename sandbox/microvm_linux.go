@@ -200,6 +200,9 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	if err := microVMView(prof, spec.Workspace); err != nil {
+		return Result{}, err
+	}
 	pool := m.pool
 	if prof.Network {
 		if m.netPool == nil {

@@ -1,0 +1,297 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// envView carries an init's viewConfig (JSON); absent means the minimal
+// view, the one warm inits are built with.
+const envView = "AMF_SANDBOX_VIEW"
+
+// viewConfig is the part of what a command sees that is fixed when its
+// init builds the root, before the task is known.
+type viewConfig struct {
+	// HostRoot: the host's root, read-only, instead of the minimal one.
+	HostRoot bool `json:"host_root,omitempty"`
+	// HostPids: /proc is the host's procfs (the command's own processes
+	// still live in a pid namespace of their own, so kill, ptrace and
+	// pidfds cannot name a host process).
+	HostPids bool `json:"host_pids,omitempty"`
+	// Hostname replaces the sandbox's host name (the worker's, under
+	// view host).
+	Hostname string `json:"hostname,omitempty"`
+	// WorkspacePath, for runners without root only: the host directory
+	// the init clones before the pivot (root runners send an id-mapped
+	// mount with the task instead), read-only unless WorkspaceRW.
+	WorkspacePath string `json:"workspace_path,omitempty"`
+	WorkspaceRW   bool   `json:"workspace_rw,omitempty"`
+}
+
+func (v viewConfig) zero() bool { return v == viewConfig{} }
+
+func readViewConfig() (viewConfig, error) {
+	var v viewConfig
+	s := os.Getenv(envView)
+	if s == "" {
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return v, fmt.Errorf("decode view: %w", err)
+	}
+	return v, nil
+}
+
+// hostSkip are the host's top-level entries a host view does not take:
+// the sandbox makes its own.
+var hostSkip = map[string]bool{"proc": true, "dev": true, "tmp": true, "work": true, "run": true}
+
+// mirrorHost fills root with the host's top-level directories, each a
+// recursive read-only, nosuid, nodev bind (submounts included), and its
+// top-level symlinks as they are.
+func mirrorHost(root string) error {
+	ents, err := os.ReadDir("/")
+	if err != nil {
+		return fmt.Errorf("read host root: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if hostSkip[name] {
+			continue
+		}
+		src, dst := "/"+name, filepath.Join(root, name)
+		fi, err := os.Lstat(src)
+		if err != nil {
+			continue
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			t, err := os.Readlink(src)
+			if err != nil {
+				return fmt.Errorf("read link %s: %w", src, err)
+			}
+			if err := os.Symlink(t, dst); err != nil {
+				return fmt.Errorf("link %s: %w", dst, err)
+			}
+		case fi.IsDir():
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", dst, err)
+			}
+			if err := bindTreeRO(src, dst); err != nil {
+				return err
+			}
+		}
+	}
+	return hostRun(root)
+}
+
+// bindTreeRO binds src and every mount beneath it on dst, all read-only,
+// nosuid and nodev.
+func bindTreeRO(src, dst string) error {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", src, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("make %s read-only: %w", dst, err)
+	}
+	return nil
+}
+
+// hostRun gives a host view an empty /run, so the host's daemons' sockets
+// (D-Bus, container engines, init) are out of reach, with back only what
+// ordinary tools read there: utmp (who, uptime) and the resolver's
+// directory (/etc/resolv.conf often links there).
+func hostRun(root string) error {
+	run := filepath.Join(root, "run")
+	if err := mkdirMount("tmpfs", run, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return err
+	}
+	for _, keep := range []string{"utmp", "systemd/resolve"} {
+		src := "/run/" + keep
+		fi, err := os.Stat(src)
+		if err != nil {
+			continue
+		}
+		dst := filepath.Join(run, keep)
+		if fi.IsDir() {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", dst, err)
+			}
+			if err := bindTreeRO(src, dst); err != nil {
+				return err
+			}
+			continue
+		}
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.WriteFile(dst, nil, 0o644); err != nil {
+			return fmt.Errorf("make %s: %w", dst, err)
+		}
+		if err := bind(src, dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bindHostProc binds the host's procfs (the init's /proc before the
+// pivot) on dst; see viewConfig.HostPids.
+func bindHostProc(dst string) error {
+	if err := os.MkdirAll(dst, 0o555); err != nil {
+		return fmt.Errorf("make %s: %w", dst, err)
+	}
+	if err := unix.Mount("/proc", dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind host /proc: %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("restrict host /proc: %w", err)
+	}
+	return nil
+}
+
+// overlayFile binds a fresh read-only file holding body over dst (which
+// must exist), from a scratch tmpfs that is gone again afterwards, so
+// nothing of it shows but the file itself.
+func overlayFiles(scratch string, files map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := mkdirMount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=1m"); err != nil {
+		return err
+	}
+	defer os.Remove(scratch)
+	defer unix.Unmount(scratch, unix.MNT_DETACH)
+	i := 0
+	for dst, body := range files {
+		src := filepath.Join(scratch, fmt.Sprint(i))
+		i++
+		if err := os.WriteFile(src, body, 0o444); err != nil {
+			return fmt.Errorf("write %s: %w", src, err)
+		}
+		if err := bind(src, dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMasks hides every path matching the patterns, as the sandbox's
+// root shows it (after the pivot, workspaces attached): a directory
+// becomes an empty read-only tmpfs, any other file an empty read-only
+// file. Symlinks are left: what they point at is masked where it lies,
+// if it matches. Missing paths are nothing to hide.
+func applyMasks(patterns []string) error {
+	files := map[string][]byte{}
+	for _, pat := range patterns {
+		matches, _ := filepath.Glob(pat)
+		for _, m := range matches {
+			fi, err := os.Lstat(m)
+			if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+				continue
+			}
+			if fi.IsDir() {
+				if err := unix.Mount("tmpfs", m, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k,nr_inodes=1"); err != nil {
+					return fmt.Errorf("mask %s: %w", m, err)
+				}
+				continue
+			}
+			files[m] = nil
+		}
+	}
+	if err := overlayFiles("/tmp/.amf-mask", files); err != nil {
+		return fmt.Errorf("mask files: %w", err)
+	}
+	return nil
+}
+
+// attachWorkspace mounts a detached workspace mount at its host path,
+// making the mount point where it is missing (in the sandbox's own
+// tmpfs parts: /tmp, the minimal root).
+func attachWorkspace(fd int, at string) error {
+	if _, err := os.Stat(at); err != nil {
+		if err := os.MkdirAll(at, 0o755); err != nil {
+			return fmt.Errorf("make workspace mount point %s: %w", at, err)
+		}
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach workspace at %s: %w", at, err)
+	}
+	return nil
+}
+
+// cloneWorkspace makes a detached copy of a host directory's mount,
+// nosuid and nodev, read-only unless rw: how a runner without root
+// hands a workspace to its init.
+func cloneWorkspace(path string, rw bool) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("clone workspace %s: %w", path, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if !rw {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("restrict workspace %s: %w", path, err)
+	}
+	return fd, nil
+}
+
+// scopeSelf puts the calling thread (and the command after it) in a
+// Landlock domain of its own that restricts no file access, only what
+// crosses its border: the kernel then refuses ptrace access (and with it
+// /proc/<pid>/environ, mem, fd, root) and signals to any process outside
+// the domain, other sandboxes included, which a host procfs shows.
+func scopeSelf() error {
+	attr := unix.LandlockRulesetAttr{Scoped: unix.LANDLOCK_SCOPE_SIGNAL | unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET}
+	// The first three fields are the ABI 6 struct; later kernels' fields
+	// stay out so older kernels accept it.
+	const size = 24
+	fd, _, e := unix.RawSyscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
+	if e != 0 {
+		return fmt.Errorf("landlock ruleset (needed for pids: host): %w", e)
+	}
+	defer unix.Close(int(fd))
+	if _, _, e := unix.RawSyscall(unix.SYS_LANDLOCK_RESTRICT_SELF, fd, 0, 0); e != 0 {
+		return fmt.Errorf("landlock restrict (needed for pids: host): %w", e)
+	}
+	return nil
+}
+
+// pingRange lets every group of the sandbox open ICMP echo sockets in
+// its own network namespace, so ping works without privileges (it
+// reaches what the profile's network reaches, loopback at least).
+func pingRange() {
+	for _, r := range []string{"0 65535", "0 0"} {
+		if os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte(r), 0o644) == nil {
+			return
+		}
+	}
+}
+
+// viewFor fills in what a command under p in ws sees: the init's view
+// (returned) and the task's masks, workspace and working directory.
+func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) viewConfig {
+	var v viewConfig
+	v.HostRoot, v.HostPids = p.HostView(), p.HostPids()
+	if v.HostRoot {
+		v.Hostname = n.hostname()
+	}
+	if ws != nil {
+		task.Workspace, task.Dir = ws.Path, ws.Path
+		if !n.root {
+			v.WorkspacePath, v.WorkspaceRW = ws.Path, ws.Writable()
+		}
+	}
+	if v.HostRoot || ws != nil {
+		_, _, _, task.Masks = n.scopeFor(p, ws)
+	}
+	return v
+}
