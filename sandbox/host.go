@@ -143,3 +143,6 @@ func shellPath() string {
 	}
 	return "/bin/sh"
 }
+
+// Offer says what the runner serves; see Offer.
+func (h *HostRunner) Offer() Offer { return h.offer(h.Name()) }

@@ -184,3 +184,47 @@ func microVMView(p *Profile, workspace string) error {
 	}
 	return &Refusal{Rule: RuleBackend, Reason: fmt.Sprintf("the microvm backend does not support %s yet; run profile %q on the namespace backend", strings.Join(what, ", "), p.Name)}
 }
+
+// Offer is what a runner serves, for a worker to advertise so that a
+// task naming a workspace it cannot run is refused at submission.
+type Offer struct {
+	// Workspaces are the declared workspace names.
+	Workspaces []string
+	// Profiles maps each profile to the workspaces it may name ("*":
+	// any).
+	Profiles map[string][]string
+	// Default is the profile a task naming none gets.
+	Default string
+	// Unsupported maps a profile to why its backend cannot run it.
+	Unsupported map[string]string
+}
+
+// offer describes this runner's policy and workspaces; profiles whose
+// backend (theirs, or def) is the micro-VM one and that ask for the
+// host's view or a workspace are unsupported.
+func (b *base) offer(def string) Offer {
+	o := Offer{Workspaces: b.workspaces.Names(), Profiles: map[string][]string{}, Unsupported: map[string]string{}}
+	o.Default = b.cfg.DefaultProfile
+	if o.Default == "" {
+		o.Default = b.policy.Default
+	}
+	for _, name := range b.policy.Names() {
+		p, _ := b.policy.Profile(name)
+		o.Profiles[name] = append([]string(nil), p.Workspaces...)
+		backend := p.Backend
+		if backend == "" {
+			backend = def
+		}
+		if backend == "microvm" {
+			if err := microVMView(p, ""); err != nil {
+				o.Unsupported[name] = err.Error()
+			} else if len(p.Workspaces) > 0 {
+				o.Unsupported[name] = microVMView(p, "any").Error()
+			}
+		}
+	}
+	return o
+}
+
+// Offer implements what workers advertise; see Offer.
+func (s *Select) Offer() Offer { return s.offer(s.Default.Name()) }

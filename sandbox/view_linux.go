@@ -295,3 +295,9 @@ func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) v
 	}
 	return v
 }
+
+// Offer says what the runner serves; see Offer.
+func (n *NamespaceRunner) Offer() Offer { return n.offer(n.Name()) }
+
+// Offer says what the runner serves; see Offer.
+func (m *MicroVMRunner) Offer() Offer { return m.offer(m.Name()) }

@@ -78,11 +78,12 @@ func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 	}
 	r.em.emit(e)
 	res, err := r.s.cfg.Runner.Run(r.ctx, sandbox.Spec{
-		Command: cmd,
-		WorkDir: r.workDir(),
-		Env:     envList(r.task.Env),
-		Profile: r.task.Policy,
-		Timeout: timeout,
+		Command:   cmd,
+		WorkDir:   r.workDir(),
+		Env:       envList(r.task.Env),
+		Profile:   r.task.Policy,
+		Workspace: r.task.Workspace,
+		Timeout:   timeout,
 	}, func(s sandbox.Stream, line string) {
 		if s == sandbox.Stderr {
 			out.stderr.add(line)
