@@ -31,16 +31,30 @@ func maybeIdmapHolder() {
 }
 
 // idmaps caches, per workspace owner, the user namespace whose mapping
-// makes the sandbox's user that owner on an id-mapped mount: the owner's
-// on-disk uid and gid show as the sandbox user's, and what the sandbox
-// user creates is stored as the owner's.
+// makes the command's user that owner on an id-mapped mount: the owner's
+// on-disk uid and gid show as the command's, and what the command
+// creates is stored as the owner's.
 type idmaps struct {
-	sandboxID int // the host uid (and gid) of the sandbox's user
+	idBase    int // the host id sandbox id 0 maps to
+	sandboxID int // sandbox id of the default command user
 	mu        sync.Mutex
 	fds       map[[2]int]int
 }
 
-func newIdmaps(sandboxID int) *idmaps { return &idmaps{sandboxID: sandboxID, fds: map[[2]int]int{}} }
+func newIdmaps(idBase, sandboxID int) *idmaps {
+	return &idmaps{idBase: idBase, sandboxID: sandboxID, fds: map[[2]int]int{}}
+}
+
+// runAs is the sandbox uid and gid a command in a workspace owned by
+// uid:gid runs as: the owner's own ids, so `id`, `ls -l` and the host's
+// user names agree with the host, unless they are root's or beyond the
+// sandbox's 65536 ids (then the default sandbox user).
+func (m *idmaps) runAs(uid, gid int) (int, int) {
+	if uid <= 0 || gid <= 0 || uid >= 65536 || gid >= 65536 {
+		return m.sandboxID, m.sandboxID
+	}
+	return uid, gid
+}
 
 // userns returns a descriptor of the namespace mapping uid/gid to the
 // sandbox's user; the cache owns it.
@@ -51,13 +65,14 @@ func (m *idmaps) userns(uid, gid int) (int, error) {
 	if fd, ok := m.fds[key]; ok {
 		return fd, nil
 	}
+	ruid, rgid := m.runAs(uid, gid)
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{idmapArg0}
 	cmd.Env = []string{idmapEnv + "=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: m.sandboxID, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: m.sandboxID, Size: 1}},
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: m.idBase + ruid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: m.idBase + rgid, Size: 1}},
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	stdin, err := cmd.StdinPipe()

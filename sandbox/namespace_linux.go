@@ -75,7 +75,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	}
 	if n.root {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
-		n.idmaps = newIdmaps(int(n.idBase) + sandboxUID)
+		n.idmaps = newIdmaps(int(n.idBase), sandboxUID)
 		n.cgroups = newCgroups()
 		if n.net, err = newNetwork(cfg.DNS); err != nil {
 			// Fail closed: network profiles get an empty network
@@ -354,6 +354,9 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	workPath := dir
 	if n.root {
 		task.UID, task.GID = sandboxUID, sandboxUID
+		if space != nil {
+			task.UID, task.GID = n.workspaceIDs(space)
+		}
 		// The work dir is its own size-limited file system, handed over
 		// as a detached clone of its mount (see workDirs).
 		wfs, err = n.workdirs.acquire(dir)

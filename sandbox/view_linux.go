@@ -301,3 +301,13 @@ func (n *NamespaceRunner) Offer() Offer { return n.offer(n.Name()) }
 
 // Offer says what the runner serves; see Offer.
 func (m *MicroVMRunner) Offer() Offer { return m.offer(m.Name()) }
+
+// workspaceIDs are the sandbox ids a command in ws runs as: its owner's
+// (see idmaps.runAs).
+func (n *NamespaceRunner) workspaceIDs(ws *Workspace) (int, int) {
+	fi, err := os.Stat(ws.Path)
+	if err != nil {
+		return sandboxUID, sandboxUID
+	}
+	return n.idmaps.runAs(ownerOf(fi))
+}

@@ -194,9 +194,12 @@ func TestWorkspaceRWOwnedByDirOwner(t *testing.T) {
 	}
 	os.Chown(filepath.Join(dir, "in.txt"), owner, owner)
 	r := newViewRunner(t, Workspace{Name: "proj", Path: dir, Mode: WorkspaceRW})
-	res, out := runIn(t, r, "workspace", "proj", "pwd; cat in.txt; echo hi > note.txt; mkdir sub && echo deep > sub/f")
+	res, out := runIn(t, r, "workspace", "proj", "pwd; cat in.txt; echo hi > note.txt; mkdir sub && echo deep > sub/f; echo id=$(id -u):$(id -g); stat -c owner=%u:%g in.txt")
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	if !strings.Contains(out, "id=4321:4321") || !strings.Contains(out, "owner=4321:4321") {
+		t.Errorf("the command does not act as the workspace's owner, as the host names it:\n%s", out)
 	}
 	if !strings.Contains(out, "stdout: "+dir+"\nstdout: input") {
 		t.Errorf("the workspace is not the working directory at its host path:\n%s", out)
