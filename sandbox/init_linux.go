@@ -51,6 +51,9 @@ type taskConfig struct {
 	WorkspaceFd int    `json:"workspace_fd,omitempty"`
 	// Masks are the glob patterns of paths hidden from the command.
 	Masks []string `json:"masks,omitempty"`
+	// RootFd indexes the task's descriptor holding the host root's
+	// overlay (view host on a root runner); the root is built then.
+	RootFd int `json:"root_fd,omitempty"`
 	// Dir is the command's working directory; empty means /work.
 	Dir string `json:"dir,omitempty"`
 }
@@ -100,9 +103,11 @@ func runInit() error {
 		return err
 	}
 	pingRange()
-	wsFd, err := setupRoot(tmp, os.Getenv(envWorkPath), os.Getenv(envDNS), view)
-	if err != nil {
-		return err
+	wsFd := -1
+	if !view.RootFromTask {
+		if wsFd, err = setupRoot(tmp, os.Getenv(envWorkPath), os.Getenv(envDNS), view, -1); err != nil {
+			return err
+		}
 	}
 	if err := loopbackUp(); err != nil {
 		return err
@@ -121,6 +126,14 @@ func runInit() error {
 	c, fds, err := receiveTask()
 	if err != nil {
 		return err
+	}
+	if view.RootFromTask {
+		if c.RootFd < 2 || c.RootFd >= len(fds) {
+			return fmt.Errorf("task message lacks the host root")
+		}
+		if wsFd, err = setupRoot(tmp, "", os.Getenv(envDNS), view, fds[c.RootFd]); err != nil {
+			return err
+		}
 	}
 	if c.WorkMount {
 		if len(fds) < 3 {
@@ -202,7 +215,7 @@ func runInit() error {
 func receiveTask() (taskConfig, []int, error) {
 	var c taskConfig
 	buf := make([]byte, maxCommandBytes*2+64<<10)
-	oob := make([]byte, unix.CmsgSpace(4*4))
+	oob := make([]byte, unix.CmsgSpace(4*5))
 	n, oobn, _, _, err := unix.Recvmsg(fdControl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
 		return c, nil, fmt.Errorf("receive task: %w", err)

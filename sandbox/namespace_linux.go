@@ -454,11 +454,16 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 // its mount: an init that failed may already have attached its clone.
 func (n *NamespaceRunner) hand(network bool, workPath string, view viewConfig, task taskConfig, outFds []int, wfs *workFS, ws *Workspace) (*initProc, error) {
 	sendWS := ws != nil && n.root
+	next := len(outFds)
+	if wfs != nil {
+		next++
+	}
 	if sendWS {
-		task.WorkspaceFd = len(outFds)
-		if wfs != nil {
-			task.WorkspaceFd++
-		}
+		task.WorkspaceFd = next
+		next++
+	}
+	if view.RootFromTask {
+		task.RootFd = next
 	}
 	msg, err := json.Marshal(task)
 	if err != nil {
@@ -481,6 +486,14 @@ func (n *NamespaceRunner) hand(network bool, workPath string, view viewConfig, t
 			}
 			defer unix.Close(wsFd)
 			fds = append(fds[:len(fds):len(fds)], wsFd)
+		}
+		if view.RootFromTask {
+			rootFd, err := hostRootMount()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrStart, err)
+			}
+			defer unix.Close(rootFd)
+			fds = append(fds[:len(fds):len(fds)], rootFd)
 		}
 		p, warm, err := n.acquire(network, workPath, view)
 		if err != nil {

@@ -34,7 +34,9 @@ var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 // dns, when set, is the only nameserver of the sandbox's resolv.conf.
 // view says which root (minimal or the host's) and which /proc; it
 // returns the detached workspace mount of a runner without root, or -1.
-func setupRoot(tmp int64, workPath, dns string, view viewConfig) (int, error) {
+// rootFd, under view host, is the host root's overlay the runner made
+// (-1: build the root from binds, as a runner without root must).
+func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (int, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return -1, fmt.Errorf("make mounts private: %w", err)
 	}
@@ -62,9 +64,11 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig) (int, error) {
 		return -1, fmt.Errorf("mount root tmpfs: %w", err)
 	}
 	if view.HostRoot {
-		if err := mirrorHost(root); err != nil {
+		r, err := hostRoot(root, rootFd)
+		if err != nil {
 			return -1, err
 		}
+		root = r
 	} else {
 		for _, d := range systemDirs {
 			if err := mirror("/"+d, filepath.Join(root, d)); err != nil {
@@ -90,7 +94,7 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig) (int, error) {
 		return -1, err
 	}
 	work := filepath.Join(root, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
+	if err := os.Mkdir(work, 0o755); err != nil && !(view.HostRoot && os.IsExist(err)) {
 		return -1, fmt.Errorf("make /work: %w", err)
 	}
 	if workFd >= 0 {

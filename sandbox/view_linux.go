@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +34,9 @@ type viewConfig struct {
 	// mount with the task instead), read-only unless WorkspaceRW.
 	WorkspacePath string `json:"workspace_path,omitempty"`
 	WorkspaceRW   bool   `json:"workspace_rw,omitempty"`
+	// RootFromTask: the host root comes with the task (a root runner's
+	// overlay, see hostRootMount), so the init builds its root only then.
+	RootFromTask bool `json:"root_from_task,omitempty"`
 }
 
 func (v viewConfig) zero() bool { return v == viewConfig{} }
@@ -47,13 +53,99 @@ func readViewConfig() (viewConfig, error) {
 	return v, nil
 }
 
-// hostSkip are the host's top-level entries a host view does not take:
-// the sandbox makes its own.
-var hostSkip = map[string]bool{"proc": true, "dev": true, "tmp": true, "work": true, "run": true}
+// hostOwn are the top-level directories of a host view the sandbox makes
+// its own: no host mount beneath them is taken.
+var hostOwn = []string{"proc", "dev", "tmp", "work", "run"}
 
-// mirrorHost fills root with the host's top-level directories, each a
-// recursive read-only, nosuid, nodev bind (submounts included), and its
-// top-level symlinks as they are.
+// hostRoot builds the host's root under scratch (a tmpfs) and returns
+// where: an overlay whose upper layer is the host's root file system,
+// read-only, above a layer holding only the sandbox's own mount points
+// (/work), so the root's statfs is the host's (df / answers about the
+// host's disk); then every host mount beneath it, recursively,
+// read-only, nosuid and nodev, except under hostOwn, and /run emptied.
+//
+// Only a runner outside the sandbox's user namespace can make that
+// overlay (inside, the host's mounts are locked to their children); it
+// sends it as rootFd. Without it (rootFd < 0) the root is a tmpfs with
+// the host's top-level directories bound in, and df / shows that tmpfs.
+func hostRoot(scratch string, rootFd int) (string, error) {
+	root := filepath.Join(scratch, "r")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return "", fmt.Errorf("make %s: %w", root, err)
+	}
+	if rootFd < 0 {
+		return root, mirrorHost(root)
+	}
+	if err := unix.MoveMount(rootFd, "", unix.AT_FDCWD, root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return "", fmt.Errorf("attach host root: %w", err)
+	}
+	mounts, err := rootChildren()
+	if err != nil {
+		return "", err
+	}
+	for _, m := range mounts {
+		top := strings.SplitN(strings.TrimPrefix(m, "/"), "/", 2)[0]
+		if slices.Contains(hostOwn, top) {
+			continue
+		}
+		if err := bindTreeRO(m, filepath.Join(root, m)); err != nil {
+			return "", err
+		}
+	}
+	return root, hostRun(root)
+}
+
+// rootChildren lists the mount points of the mounts directly beneath
+// the root mount (their own children come with a recursive bind).
+func rootChildren() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	type mnt struct{ id, parent, point string }
+	var all []mnt
+	rootID := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		m := mnt{id: f[0], parent: f[1], point: unescapeMount(f[4])}
+		if m.point == "/" {
+			rootID = m.id // the last mount on / is the one seen
+		}
+		all = append(all, m)
+	}
+	var out []string
+	for _, m := range all {
+		if m.parent == rootID && m.point != "/" {
+			out = append(out, m.point)
+		}
+	}
+	return out, nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mirrorHost fills root (a tmpfs) with the host's top-level entries:
+// directories as recursive read-only binds, symlinks as they are.
 func mirrorHost(root string) error {
 	ents, err := os.ReadDir("/")
 	if err != nil {
@@ -61,22 +153,17 @@ func mirrorHost(root string) error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if hostSkip[name] {
-			continue
-		}
 		src, dst := "/"+name, filepath.Join(root, name)
 		fi, err := os.Lstat(src)
 		if err != nil {
 			continue
 		}
 		switch {
+		case slices.Contains(hostOwn, name):
+			os.Mkdir(dst, 0o755)
 		case fi.Mode()&os.ModeSymlink != 0:
-			t, err := os.Readlink(src)
-			if err != nil {
-				return fmt.Errorf("read link %s: %w", src, err)
-			}
-			if err := os.Symlink(t, dst); err != nil {
-				return fmt.Errorf("link %s: %w", dst, err)
+			if t, err := os.Readlink(src); err == nil {
+				os.Symlink(t, dst)
 			}
 		case fi.IsDir():
 			if err := os.Mkdir(dst, 0o755); err != nil {
@@ -87,7 +174,61 @@ func mirrorHost(root string) error {
 			}
 		}
 	}
+	for _, d := range hostOwn {
+		os.Mkdir(filepath.Join(root, d), 0o755)
+	}
 	return hostRun(root)
+}
+
+// hostRootMount makes, outside the sandbox, the host root a view host
+// command sees: a read-only overlay of the host's root file system above
+// a small tmpfs holding the sandbox's own mount points (hostOwn), as a
+// detached mount. An overlay because its statfs is its top layer's, the
+// host's root, so df / answers about the host's disk; the tmpfs because
+// a lower layer on the host's root itself would overlap it.
+func hostRootMount() (int, error) {
+	tfs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(tfs)
+	for k, v := range map[string]string{"mode": "0755", "size": "64k"} {
+		if err := unix.FsconfigSetString(tfs, k, v); err != nil {
+			return -1, fmt.Errorf("host root: tmpfs %s: %w", k, err)
+		}
+	}
+	if err := unix.FsconfigCreate(tfs); err != nil {
+		return -1, fmt.Errorf("host root: tmpfs: %w", err)
+	}
+	tm, err := unix.Fsmount(tfs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount tmpfs: %w", err)
+	}
+	defer unix.Close(tm)
+	for _, d := range hostOwn {
+		if err := unix.Mkdirat(tm, d, 0o755); err != nil {
+			return -1, fmt.Errorf("host root: make %s: %w", d, err)
+		}
+	}
+	ofs, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(ofs)
+	if err := unix.FsconfigSetString(ofs, "lowerdir+", "/"); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower /: %w", err)
+	}
+	if err := unix.FsconfigSetFd(ofs, "lowerdir+", tm); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower tmpfs: %w", err)
+	}
+	if err := unix.FsconfigCreate(ofs); err != nil {
+		return -1, fmt.Errorf("host root: overlay: %w", err)
+	}
+	om, err := unix.Fsmount(ofs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount overlay: %w", err)
+	}
+	return om, nil
 }
 
 // bindTreeRO binds src and every mount beneath it on dst, all read-only,
@@ -283,6 +424,7 @@ func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) v
 	v.HostRoot, v.HostPids = p.HostView(), p.HostPids()
 	if v.HostRoot {
 		v.Hostname = n.hostname()
+		v.RootFromTask = n.root
 	}
 	if ws != nil {
 		task.Workspace, task.Dir = ws.Path, ws.Path

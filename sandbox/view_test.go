@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,15 @@ func TestHostViewSeesHostFiles(t *testing.T) {
 	}
 	if !strings.Contains(out, "/var/lib") {
 		t.Errorf("/var/lib missing under view host:\n%s", out)
+	}
+	// "How much disk is free?" is about the host's root.
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/", &st); err != nil {
+		t.Fatal(err)
+	}
+	_, out = runIn(t, r, "observe", "", "stat -f -c '%b %S' /")
+	if want := fmt.Sprintf("stdout: %d %d", st.Blocks, st.Bsize); out != want {
+		t.Errorf("df / under view host: %q, want the host root's %q", out, want)
 	}
 }
 
