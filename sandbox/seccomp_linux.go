@@ -22,7 +22,7 @@ var deniedSyscalls = []string{
 	"userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
 	"open_by_handle_at", "name_to_handle_at", "reboot", "swapon", "swapoff",
 	"acct", "quotactl", "syslog", "iopl", "ioperm", "vhangup", "uselib",
-	"lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+	"lookup_dcookie", "sethostname", "setdomainname", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
 	"personality",
 }
 
