@@ -85,12 +85,12 @@ func checkView(name string, v *View) error {
 func describeView(v View) string {
 	var b strings.Builder
 	if v.HostView() {
-		b.WriteString("the host's files read-only (secrets masked)")
+		b.WriteString("this machine's files, read-only (secrets such as /etc/shadow, /root and ~/.ssh are masked and look empty)")
 	} else {
 		b.WriteString("a minimal root (system directories only)")
 	}
 	if v.HostPids() {
-		b.WriteString(", the host's processes read-only")
+		b.WriteString(", this machine's processes (ps, top), which it may not signal")
 	} else {
 		b.WriteString(", its own processes only")
 	}
