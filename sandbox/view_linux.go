@@ -74,6 +74,10 @@ func hostRoot(scratch string, rootFd int) (string, error) {
 		return "", fmt.Errorf("make %s: %w", root, err)
 	}
 	if rootFd < 0 {
+		// pivot_root wants a mount point.
+		if err := unix.Mount(root, root, "", unix.MS_BIND, ""); err != nil {
+			return "", fmt.Errorf("bind %s: %w", root, err)
+		}
 		return root, mirrorHost(root)
 	}
 	if err := unix.MoveMount(rootFd, "", unix.AT_FDCWD, root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {

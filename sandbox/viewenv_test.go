@@ -50,3 +50,27 @@ print("reply type", s.recv(64)[0])'`
 		}
 	}
 }
+
+// TestViewUnprivileged: a runner without root builds the host's view
+// from binds and clones a workspace itself. Run as root, it re-runs
+// itself as nobody.
+func TestViewUnprivileged(t *testing.T) {
+	if os.Geteuid() == 0 {
+		asNobody(t, "TestViewUnprivileged")
+		return
+	}
+	own := os.Getenv("AMF_SANDBOX_TEST_OWN")
+	r, err := New(Config{StateDir: os.Getenv("AMF_SANDBOX_TEST_STATE"), Workspaces: []Workspace{{Name: "own", Path: own, Mode: WorkspaceRW}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, out := runIn(t, r, "observe", "", "ls -d /usr/share /var/lib; cat /etc/shadow; ls -a /root")
+	if !strings.Contains(out, "/var/lib") || strings.Contains(out, "root:") || strings.Contains(out, "Permission denied") {
+		t.Errorf("unprivileged host view:\n%s", out)
+	}
+	res, out := runIn(t, r, "workspace", "own", "pwd; echo hi > note.txt; echo x > /usr/x")
+	if b, err := os.ReadFile(filepath.Join(own, "note.txt")); err != nil || string(b) != "hi\n" || !strings.Contains(out, own) || res.ExitCode == 0 {
+		t.Errorf("unprivileged rw workspace (exit %d): %q %v\n%s", res.ExitCode, b, err, out)
+	}
+}
