@@ -142,3 +142,20 @@ func TestMicroVMRefusesViews(t *testing.T) {
 		t.Errorf("offer of a namespace runner: %+v", o)
 	}
 }
+
+// FuzzParseWorkspace: any flag value parses to a valid workspace (an
+// absolute clean path other than /, a mode, a name) or to an error.
+func FuzzParseWorkspace(f *testing.F) {
+	for _, s := range []string{"proj=/srv/proj:rw", "a=/x", "=/x", "a=", "a=/:ro", "a=/x:y:rw", "a=/x/../..:ro"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := ParseWorkspace(s)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(w.Path, "/") || w.Path == "/" || strings.Contains(w.Path, "/../") || (w.Mode != WorkspaceRO && w.Mode != WorkspaceRW) || checkWorkspaceName(w.Name) != nil {
+			t.Fatalf("ParseWorkspace(%q) = %+v", s, w)
+		}
+	})
+}
