@@ -155,5 +155,9 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 	if !rec.MayUse(t.Policy) {
 		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule %s; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", t.Policy, t.Policy, bus.RuleGrant, t.Policy))
 	}
+	if !rec.MayUseWorkspace(t.Workspace) {
+		g := tokens.WorkspaceGrant + t.Workspace
+		return fail(http.StatusForbidden, "workspace_not_granted", fmt.Sprintf("workspace %q needs the %q grant, which this token lacks (rule %s; `amf auth token create --grant %s`)", t.Workspace, g, bus.RuleGrant, g))
+	}
 	return nil
 }

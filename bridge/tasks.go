@@ -37,6 +37,10 @@ func (s *Server) submit(c echo.Context) error {
 		return err
 	}
 	t, dup, err := s.Client.Submit(c.Request().Context(), t)
+	if errors.Is(err, bus.ErrInvalidTask) {
+		// A workspace no worker of the pool would run (client.checkOffers).
+		return fail(http.StatusBadRequest, "invalid_task", err.Error())
+	}
 	if err != nil {
 		// Submit rode through an election as long as its bound allows;
 		// the message names the id and says to retry with it.

@@ -22,6 +22,9 @@ type base struct {
 	// checked are commands Validate or ValidateEnv passed that Run has
 	// not yet admitted (see checked.go).
 	checked checkedCommands
+	// workspaces are the declared ones: the profiles file's and the
+	// Config's (flags win); see scope.go.
+	workspaces WorkspaceSet
 }
 
 func newBase(cfg Config) (*base, error) {
@@ -50,31 +53,46 @@ func newBase(cfg Config) (*base, error) {
 	if lim.WorkDirTotal == 0 {
 		lim.WorkDirTotal = pol.WorkDir.TotalMiB << 20
 	}
-	return &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}, nil
+	b := &base{cfg: cfg, policy: pol, limits: lim.withDefaults(), log: cfg.logger()}
+	if err := b.declareWorkspaces(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
-// Validate checks a command against a profile of this runner's policy.
+// Validate checks a command against a profile of this runner's policy,
+// as it would run in no workspace.
 func (b *base) Validate(command, profile string) error {
-	if profile == "" {
-		profile = b.cfg.DefaultProfile
-	}
-	err := b.policy.Validate(command, profile)
-	if err == nil {
-		b.checked.add(keyOf(command, profile, nil))
-	}
-	return err
+	return b.ValidateIn(command, profile, "", nil)
 }
 
-// ValidateEnv checks a command as it will run with a task's env set.
+// ValidateEnv checks a command as it will run with a task's env set, in
+// no workspace.
 func (b *base) ValidateEnv(command, profile string, env []string) error {
+	return b.ValidateIn(command, profile, "", env)
+}
+
+// ValidateIn checks a command as it will run: with a task's env set, in
+// the workspace it names (empty: none), judged against what the command
+// will see there (scopeFor). A passing check is remembered, so Run does
+// not check the same command again.
+func (b *base) ValidateIn(command, profile, workspace string, env []string) error {
 	if profile == "" {
 		profile = b.cfg.DefaultProfile
 	}
-	err := b.policy.ValidateEnv(command, profile, env)
-	if err == nil {
-		b.checked.add(keyOf(command, profile, env))
+	p, err := b.policy.Profile(profile)
+	if err != nil {
+		return err
 	}
-	return err
+	ws, err := b.workspaces.Resolve(workspace, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Check(command, env, b.scopeFor(p, ws)); err != nil {
+		return err
+	}
+	b.checked.add(keyOf(command, profile, workspace, env))
+	return nil
 }
 
 // Describe tells what a command will find in the sandbox under profile.
@@ -85,22 +103,34 @@ func (b *base) Describe(profile string) (Facts, error) {
 	return describe(b.policy, profile)
 }
 
-func (b *base) admit(spec Spec) (*Profile, error) {
-	name := spec.Profile
-	if name == "" {
-		name = b.cfg.DefaultProfile
-	}
+// admit resolves a command's profile and workspace and checks the
+// command in the scope they give it, unless this runner's own check just
+// passed it (ValidateIn).
+func (b *base) admit(spec Spec) (*Profile, *Workspace, error) {
+	name := b.profileName(spec)
 	p, err := b.policy.Profile(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if b.checked.take(keyOf(spec.Command, name, spec.Env)) {
-		return p, nil // checked a moment ago by this runner's Validate
+	ws, err := b.workspaces.Resolve(spec.Workspace, p)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := p.ValidateEnv(spec.Command, spec.Env); err != nil {
-		return nil, err
+	if b.checked.take(keyOf(spec.Command, name, spec.Workspace, spec.Env)) {
+		return p, ws, nil // checked a moment ago by this runner's ValidateIn
 	}
-	return p, nil
+	if err := p.Check(spec.Command, spec.Env, b.scopeFor(p, ws)); err != nil {
+		return nil, nil, err
+	}
+	return p, ws, nil
+}
+
+// profileName is the profile a Spec runs under.
+func (b *base) profileName(spec Spec) string {
+	if spec.Profile == "" {
+		return b.cfg.DefaultProfile
+	}
+	return spec.Profile
 }
 
 // workDir returns the host directory of a task's work dir and a cleanup

@@ -50,6 +50,9 @@ func BenchmarkSpawnTrue(b *testing.B) {
 	b.Run("sandbox", sandbox(1, "strict"))
 	b.Run("sandbox-network", sandbox(1, "network"))
 	b.Run("sandbox-cold", sandbox(-1, "strict"))
+	// The host's view (root, masks, host /proc) is built per command:
+	// no init is kept warm for it.
+	b.Run("sandbox-view-host", sandbox(1, "observe"))
 	b.Run("bwrap", func(b *testing.B) {
 		bwrap := testenv.NeedBinary(b, "bwrap")
 		work := b.TempDir()

@@ -16,12 +16,15 @@ import (
 // commands checked again in Run.
 const maxChecked = 256
 
-// checkedKey names one check: the profile, the command and its env.
+// checkedKey names one check: the profile, the workspace (which sets
+// the scope the command was judged in), the command and its env.
 type checkedKey [sha256.Size]byte
 
-func keyOf(command, profile string, env []string) checkedKey {
+func keyOf(command, profile, workspace string, env []string) checkedKey {
 	h := sha256.New()
 	h.Write([]byte(profile))
+	h.Write([]byte{0})
+	h.Write([]byte(workspace))
 	h.Write([]byte{0})
 	h.Write([]byte(command))
 	for _, kv := range env {

@@ -32,6 +32,16 @@ type Config struct {
 	// nameserver of the host's /etc/resolv.conf. It may be on the host's
 	// loopback.
 	DNS string
+	// Workspaces are host directories tasks may work in, declared by
+	// the worker's flags beside the profiles file's (a name declared in
+	// both takes these).
+	Workspaces []Workspace
+	// Mask adds host paths (globs) hidden from every command, beside
+	// DefaultMasks and StateDir: credential files the worker's flags name.
+	Mask []string
+	// Hostname is the host name commands see under view host; empty
+	// means this host's.
+	Hostname string
 	// MicroVM configures the micro-VM backend; other backends ignore
 	// it.
 	MicroVM MicroVMConfig

@@ -26,6 +26,8 @@ type Facts struct {
 	Tools   []string `json:"tools"`
 	// Policy says in a few lines what the profile refuses.
 	Policy string `json:"policy"`
+	// View says what of the host the command sees (view.go).
+	View string `json:"view,omitempty"`
 }
 
 // Prompt renders the facts as text for a system prompt.
@@ -36,6 +38,9 @@ func (f Facts) Prompt() string {
 		b.WriteString("Outbound network is available.\n")
 	} else {
 		b.WriteString("There is no network: only loopback inside the sandbox.\n")
+	}
+	if f.View != "" {
+		fmt.Fprintf(&b, "The command sees %s.\n", f.View)
 	}
 	fmt.Fprintf(&b, "Available tools: %s.\n", strings.Join(f.Tools, " "))
 	b.WriteString(f.Policy)
@@ -91,6 +96,7 @@ func describe(pol *Policy, profile string) (Facts, error) {
 		Profile: p.Name,
 		Tools:   toolsOnce(),
 		Policy:  policyText(p),
+		View:    policy.DescribeView(p.View),
 	}
 	return f, nil
 }

@@ -40,7 +40,8 @@ func (h *HostRunner) Name() string { return "host" }
 
 // Run implements Runner.
 func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
-	if _, err := h.admit(spec); err != nil {
+	_, ws, err := h.admit(spec)
+	if err != nil {
 		return Result{}, err
 	}
 	dir, cleanup, err := h.workDir(spec)
@@ -53,6 +54,9 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 
 	cmd := exec.Command(shellPath(), "-c", "--", spec.Command) // "--": a leading "-" is not an option
 	cmd.Dir = dir
+	if ws != nil {
+		cmd.Dir = ws.Path // unconfined: the workspace is the host directory itself
+	}
 	// Like the confined backend, a command sees none of the worker's
 	// environment: no credentials, tokens or connection URLs leak in.
 	cmd.Env = hostEnv(dir, spec.Env)
@@ -139,3 +143,6 @@ func shellPath() string {
 	}
 	return "/bin/sh"
 }
+
+// Offer says what the runner serves; see Offer.
+func (h *HostRunner) Offer() Offer { return h.offer(h.Name()) }

@@ -44,6 +44,18 @@ type taskConfig struct {
 	// WorkMount is true when a detached work dir mount is attached as
 	// the third descriptor.
 	WorkMount bool `json:"work_mount"`
+	// Workspace is the host path a workspace is mounted at; with
+	// WorkspaceFd (an index into the task's descriptors) the runner sent
+	// it as a detached mount, else the init cloned it itself.
+	Workspace   string `json:"workspace,omitempty"`
+	WorkspaceFd int    `json:"workspace_fd,omitempty"`
+	// Masks are the glob patterns of paths hidden from the command.
+	Masks []string `json:"masks,omitempty"`
+	// RootFd indexes the task's descriptor holding the host root's
+	// overlay (view host on a root runner); the root is built then.
+	RootFd int `json:"root_fd,omitempty"`
+	// Dir is the command's working directory; empty means /work.
+	Dir string `json:"dir,omitempty"`
 }
 
 type rlimit struct {
@@ -61,6 +73,7 @@ func MaybeInit() {
 	// A micro-VM guest's init is this binary too (see sandbox/microvm).
 	microvm.MaybeGuest()
 	maybeSpawner()
+	maybeIdmapHolder()
 	if os.Getenv(initEnv) != "1" || len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return
 	}
@@ -85,13 +98,25 @@ func runInit() error {
 	if err != nil {
 		return err
 	}
-	if err := setupRoot(tmp, os.Getenv(envWorkPath), os.Getenv(envDNS)); err != nil {
+	view, err := readViewConfig()
+	if err != nil {
 		return err
+	}
+	pingRange()
+	wsFd := -1
+	if !view.RootFromTask {
+		if wsFd, err = setupRoot(tmp, os.Getenv(envWorkPath), os.Getenv(envDNS), view, -1); err != nil {
+			return err
+		}
 	}
 	if err := loopbackUp(); err != nil {
 		return err
 	}
-	if err := unix.Sethostname([]byte(sandboxHost)); err != nil {
+	hostname := sandboxHost
+	if view.Hostname != "" {
+		hostname = view.Hostname
+	}
+	if err := unix.Sethostname([]byte(hostname)); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
 	if _, err := unix.Write(fdControl, []byte{readyByte}); err != nil {
@@ -102,6 +127,14 @@ func runInit() error {
 	if err != nil {
 		return err
 	}
+	if view.RootFromTask {
+		if c.RootFd < 2 || c.RootFd >= len(fds) {
+			return fmt.Errorf("task message lacks the host root")
+		}
+		if wsFd, err = setupRoot(tmp, "", os.Getenv(envDNS), view, fds[c.RootFd]); err != nil {
+			return err
+		}
+	}
 	if c.WorkMount {
 		if len(fds) < 3 {
 			return fmt.Errorf("task message lacks the work dir")
@@ -109,6 +142,23 @@ func runInit() error {
 		if err := attachWork(fds[2]); err != nil {
 			return err
 		}
+	}
+	if c.WorkspaceFd > 0 {
+		if c.WorkspaceFd >= len(fds) {
+			return fmt.Errorf("task message lacks the workspace")
+		}
+		wsFd = fds[c.WorkspaceFd]
+	}
+	if c.Workspace != "" {
+		if wsFd < 0 {
+			return fmt.Errorf("no workspace mount for %s", c.Workspace)
+		}
+		if err := attachWorkspace(wsFd, c.Workspace); err != nil {
+			return err
+		}
+	}
+	if err := applyMasks(c.Masks); err != nil {
+		return err
 	}
 	if err := sealRoot(); err != nil {
 		return err
@@ -134,14 +184,23 @@ func runInit() error {
 	if err := dropPrivileges(c.UID, c.GID, lastCap); err != nil {
 		return err
 	}
+	if view.HostPids {
+		if err := scopeSelf(); err != nil {
+			return err
+		}
+	}
 	if err := loadSeccomp(filter); err != nil {
 		return err
 	}
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close descriptors: %w", err)
 	}
-	if err := unix.Chdir(workDirInside); err != nil {
-		return fmt.Errorf("enter work dir: %w", err)
+	dir := workDirInside
+	if c.Dir != "" {
+		dir = c.Dir
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("enter work dir %s: %w", dir, err)
 	}
 	// "--" ends the shell's options: a command starting with "-" is a
 	// command, not an option of bash.
@@ -156,7 +215,7 @@ func runInit() error {
 func receiveTask() (taskConfig, []int, error) {
 	var c taskConfig
 	buf := make([]byte, maxCommandBytes*2+64<<10)
-	oob := make([]byte, unix.CmsgSpace(4*3))
+	oob := make([]byte, unix.CmsgSpace(4*5))
 	n, oobn, _, _, err := unix.Recvmsg(fdControl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
 		return c, nil, fmt.Errorf("receive task: %w", err)

@@ -196,7 +196,13 @@ func (m *MicroVMRunner) Release(dir string) {
 
 // Run implements Runner.
 func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
-	prof, err := m.admit(spec)
+	// What the guest cannot show is refused before anything else.
+	if p, err := m.policy.Profile(m.profileName(spec)); err == nil {
+		if err := microVMView(p, spec.Workspace); err != nil {
+			return Result{}, err
+		}
+	}
+	prof, _, err := m.admit(spec)
 	if err != nil {
 		return Result{}, err
 	}

@@ -34,6 +34,7 @@ type NamespaceRunner struct {
 	cgroups  *cgroups
 	spawner  *spawner
 	net      *network // nil: network profiles get no egress (unprivileged)
+	idmaps   *idmaps  // root: workspaces' id-mapped mounts
 
 	warm    chan *initProc // strict inits
 	warmNet chan *initProc // inits wired for egress
@@ -74,6 +75,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	}
 	if n.root {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
+		n.idmaps = newIdmaps(int(n.idBase), sandboxUID)
 		n.cgroups = newCgroups()
 		if n.net, err = newNetwork(cfg.DNS); err != nil {
 			// Fail closed: network profiles get an empty network
@@ -97,7 +99,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	// One init now, so a host that cannot make the namespaces (user
 	// namespaces disabled, a seccomp or AppArmor profile forbidding them)
 	// fails here rather than at the first command.
-	probe, err := n.spawn(false, "")
+	probe, err := n.spawn(false, "", viewConfig{})
 	if err != nil {
 		n.spawner.close()
 		if n.net != nil {
@@ -156,6 +158,9 @@ func (n *NamespaceRunner) Close() error {
 		if n.workdirs != nil {
 			defer n.workdirs.closeAll()
 		}
+		if n.idmaps != nil {
+			defer n.idmaps.close()
+		}
 		if n.net != nil {
 			defer n.net.close()
 		}
@@ -184,7 +189,7 @@ func (n *NamespaceRunner) keepWarm(ctx context.Context) {
 				pool = n.warmNet
 			}
 			for len(pool) < cap(pool) && ctx.Err() == nil {
-				p, err := n.spawn(network, "")
+				p, err := n.spawn(network, "", viewConfig{})
 				if err != nil {
 					n.log.Warn("sandbox: could not start a warm init", "err", err)
 					break
@@ -200,11 +205,15 @@ func (n *NamespaceRunner) keepWarm(ctx context.Context) {
 }
 
 // acquire returns an init for a task: a warm one when there is one,
-// else a freshly started one.
-func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, bool, error) {
+// else a freshly started one. Warm inits have the minimal view; any
+// other view is built for its command.
+func (n *NamespaceRunner) acquire(network bool, workPath string, view viewConfig) (*initProc, bool, error) {
 	pool := n.warm
 	if network {
 		pool = n.warmNet
+	}
+	if !view.zero() {
+		pool = nil
 	}
 	for pool != nil {
 		select {
@@ -218,7 +227,7 @@ func (n *NamespaceRunner) acquire(network bool, workPath string) (*initProc, boo
 		}
 		break
 	}
-	p, err := n.spawn(network, workPath)
+	p, err := n.spawn(network, workPath, view)
 	return p, false, err
 }
 
@@ -245,7 +254,7 @@ func (n *NamespaceRunner) topUp() {
 
 // spawn starts an init in new namespaces. workPath is bound as /work
 // before the pivot (unprivileged runners, which cannot hand over a mount).
-func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error) {
+func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) (*initProc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: control socket: %v", ErrStart, err)
@@ -263,6 +272,16 @@ func (n *NamespaceRunner) spawn(network bool, workPath string) (*initProc, error
 	}
 	if workPath != "" {
 		env = append(env, envWorkPath+"="+workPath)
+	}
+	if !view.zero() {
+		b, err := json.Marshal(view)
+		if err != nil {
+			ours.Close()
+			theirs.Close()
+			n.net.release(slot)
+			return nil, fmt.Errorf("%w: encode view: %v", ErrStart, err)
+		}
+		env = append(env, envView+"="+string(b))
 	}
 	p, err := n.spawner.start(n.spawnRequest(env), theirs)
 	theirs.Close()
@@ -313,7 +332,7 @@ func (n *NamespaceRunner) discard(p *initProc) {
 
 // Run implements Runner.
 func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result, error) {
-	prof, err := n.admit(spec)
+	prof, space, err := n.admit(spec)
 	if err != nil {
 		return Result{}, err
 	}
@@ -327,13 +346,17 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	task := taskConfig{
 		Command: spec.Command,
 		Shell:   shellPath(),
-		Env:     sandboxEnv(spec.Env),
+		Env:     sandboxEnv(append(workspaceEnv(space, prof.HostView()), spec.Env...)),
 		Rlimits: n.rlimits(),
 	}
+	view := n.viewFor(prof, space, &task)
 	var wfs *workFS
 	workPath := dir
 	if n.root {
 		task.UID, task.GID = sandboxUID, sandboxUID
+		if space != nil {
+			task.UID, task.GID = n.workspaceIDs(space)
+		}
 		// The work dir is its own size-limited file system, handed over
 		// as a detached clone of its mount (see workDirs).
 		wfs, err = n.workdirs.acquire(dir)
@@ -363,7 +386,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 
 	start := stopwatch(time.Now())
 	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
-	p, err := n.hand(prof.Network, workPath, task, fds, wfs)
+	p, err := n.hand(prof.Network, workPath, view, task, fds, wfs, space)
 	closeOut()
 	if err != nil {
 		drain(outputGrace)
@@ -429,7 +452,19 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 // command. A warm init that turns out dead is replaced by a fresh one.
 // With a work dir file system (wfs), every attempt gets a new clone of
 // its mount: an init that failed may already have attached its clone.
-func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, outFds []int, wfs *workFS) (*initProc, error) {
+func (n *NamespaceRunner) hand(network bool, workPath string, view viewConfig, task taskConfig, outFds []int, wfs *workFS, ws *Workspace) (*initProc, error) {
+	sendWS := ws != nil && n.root
+	next := len(outFds)
+	if wfs != nil {
+		next++
+	}
+	if sendWS {
+		task.WorkspaceFd = next
+		next++
+	}
+	if view.RootFromTask {
+		task.RootFd = next
+	}
 	msg, err := json.Marshal(task)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode task: %v", ErrStart, err)
@@ -444,7 +479,23 @@ func (n *NamespaceRunner) hand(network bool, workPath string, task taskConfig, o
 			defer unix.Close(workFd)
 			fds = append(outFds[:len(outFds):len(outFds)], workFd)
 		}
-		p, warm, err := n.acquire(network, workPath)
+		if sendWS {
+			wsFd, err := n.idmaps.mount(ws)
+			if err != nil {
+				return nil, err
+			}
+			defer unix.Close(wsFd)
+			fds = append(fds[:len(fds):len(fds)], wsFd)
+		}
+		if view.RootFromTask {
+			rootFd, err := hostRootMount()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrStart, err)
+			}
+			defer unix.Close(rootFd)
+			fds = append(fds[:len(fds):len(fds)], rootFd)
+		}
+		p, warm, err := n.acquire(network, workPath, view)
 		if err != nil {
 			return nil, err
 		}
@@ -511,9 +562,9 @@ func sandboxEnv(extra []string) []string {
 		"USER=" + sandboxUser,
 		"LOGNAME=" + sandboxUser,
 		"SHELL=/bin/bash",
-		"LANG=C.UTF-8",
 		"TERM=dumb",
 		"TMPDIR=/tmp",
 	}
-	return append(env, extra...)
+	env = append(env, localeEnv()...)
+	return mergeEnv(env, extra)
 }

@@ -9,6 +9,21 @@ type (
 	Profile       = policy.Profile
 	Refusal       = policy.Refusal
 	WorkDirBudget = policy.WorkDirBudget
+	View          = policy.View
+	Workspace     = policy.Workspace
+	WorkspaceSet  = policy.WorkspaceSet
+	Scope         = policy.Scope
+)
+
+// View values and the workspace rule (see policy).
+const (
+	ViewMinimal   = policy.ViewMinimal
+	ViewHost      = policy.ViewHost
+	PidsOwn       = policy.PidsOwn
+	PidsHost      = policy.PidsHost
+	RuleWorkspace = policy.RuleWorkspace
+	WorkspaceRO   = policy.WorkspaceRO
+	WorkspaceRW   = policy.WorkspaceRW
 )
 
 // Rule names (see policy).
@@ -29,11 +44,16 @@ const (
 
 // Checker entry points (see policy).
 var (
-	Validate      = policy.Validate
-	DefaultPolicy = policy.DefaultPolicy
-	LoadPolicy    = policy.LoadPolicy
-	ParsePolicy   = policy.ParsePolicy
-	Programs      = policy.Programs
+	Validate        = policy.Validate
+	DefaultPolicy   = policy.DefaultPolicy
+	LoadPolicy      = policy.LoadPolicy
+	ParsePolicy     = policy.ParsePolicy
+	Programs        = policy.Programs
+	ParseWorkspace  = policy.ParseWorkspace
+	ParseWorkspaces = policy.ParseWorkspaces
+	ExpandMasks     = policy.ExpandMasks
+	Masked          = policy.Masked
+	DefaultMasks    = policy.DefaultMasks
 )
 
 // maxCommandBytes bounds the task a runner hands its init.

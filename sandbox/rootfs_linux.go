@@ -32,55 +32,92 @@ var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 // workPath, when set, is a host directory bound as /work now; otherwise
 // the work dir is attached later from a detached mount (attachWork).
 // dns, when set, is the only nameserver of the sandbox's resolv.conf.
-func setupRoot(tmp int64, workPath, dns string) error {
+// view says which root (minimal or the host's) and which /proc; it
+// returns the detached workspace mount of a runner without root, or -1.
+// rootFd, under view host, is the host root's overlay the runner made
+// (-1: build the root from binds, as a runner without root must).
+func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (int, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+		return -1, fmt.Errorf("make mounts private: %w", err)
 	}
-	// Hold the work dir before the new root hides the host's /tmp.
+	// Hold the work dir and the workspace before the new root hides the
+	// host's /tmp.
+	wsFd := -1
+	if view.WorkspacePath != "" {
+		fd, err := cloneWorkspace(view.WorkspacePath, view.WorkspaceRW)
+		if err != nil {
+			return -1, err
+		}
+		wsFd = fd
+	}
 	workFd := -1
 	if workPath != "" {
 		fd, err := unix.Open(workPath, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("open work dir: %w", err)
+			return -1, fmt.Errorf("open work dir: %w", err)
 		}
 		defer unix.Close(fd)
 		workFd = fd
 	}
 	root := newRootAt
 	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=4m,mode=0755"); err != nil {
-		return fmt.Errorf("mount root tmpfs: %w", err)
+		return -1, fmt.Errorf("mount root tmpfs: %w", err)
 	}
-	for _, d := range systemDirs {
-		if err := mirror("/"+d, filepath.Join(root, d)); err != nil {
-			return err
+	if view.HostRoot {
+		r, err := hostRoot(root, rootFd)
+		if err != nil {
+			return -1, err
+		}
+		root = r
+	} else {
+		for _, d := range systemDirs {
+			if err := mirror("/"+d, filepath.Join(root, d)); err != nil {
+				return -1, err
+			}
+		}
+		if err := buildEtc(root, dns); err != nil {
+			return -1, err
 		}
 	}
-	if err := buildEtc(root, dns); err != nil {
-		return err
-	}
 	if err := buildDev(root, tmp); err != nil {
-		return err
+		return -1, err
 	}
-	if err := mkdirMount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return err
+	if view.HostPids {
+		if err := bindHostProc(filepath.Join(root, "proc")); err != nil {
+			return -1, err
+		}
+	} else if err := mkdirMount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return -1, err
 	}
 	tmpOpts := "mode=1777,size=" + strconv.FormatInt(tmp, 10)
 	if err := mkdirMount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
-		return err
+		return -1, err
 	}
 	work := filepath.Join(root, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		return fmt.Errorf("make /work: %w", err)
+	if err := os.Mkdir(work, 0o755); err != nil && !(view.HostRoot && os.IsExist(err)) {
+		return -1, fmt.Errorf("make /work: %w", err)
 	}
 	if workFd >= 0 {
 		if err := bind(fmt.Sprintf("/proc/self/fd/%d", workFd), work, false); err != nil {
-			return fmt.Errorf("bind work dir: %w", err)
+			return -1, fmt.Errorf("bind work dir: %w", err)
 		}
 	}
-	for _, d := range []string{"root", "home", "var", "var/tmp", "run", "mnt"} {
-		os.Mkdir(filepath.Join(root, d), 0o755)
+	if !view.HostRoot {
+		for _, d := range []string{"root", "home", "var", "var/tmp", "run", "mnt"} {
+			os.Mkdir(filepath.Join(root, d), 0o755)
+		}
 	}
-	return pivot(root)
+	if err := pivot(root); err != nil {
+		return -1, err
+	}
+	if view.HostRoot && dns != "" {
+		// The host's resolver may be on its loopback, out of the
+		// sandbox's reach: the sandbox's own one replaces it.
+		if err := overlayFiles("/tmp/.amf-etc", map[string][]byte{"/etc/resolv.conf": []byte("nameserver " + dns + "\n")}); err != nil {
+			return -1, fmt.Errorf("resolv.conf: %w", err)
+		}
+	}
+	return wsFd, nil
 }
 
 // mirror recreates a top-level system directory: a symlink stays a

@@ -43,6 +43,10 @@ type Spec struct {
 	Timeout time.Duration
 	// Profile names the policy profile; empty means the runner's default.
 	Profile string
+	// Workspace names a declared workspace the command runs in (its
+	// working directory, at the same path as on the host); the profile
+	// must allow it.
+	Workspace string
 	// MaxOutput caps the bytes delivered to OutputFunc; zero is a default.
 	MaxOutput int
 }

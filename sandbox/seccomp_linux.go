@@ -22,7 +22,7 @@ var deniedSyscalls = []string{
 	"userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
 	"open_by_handle_at", "name_to_handle_at", "reboot", "swapon", "swapoff",
 	"acct", "quotactl", "syslog", "iopl", "ioperm", "vhangup", "uselib",
-	"lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+	"lookup_dcookie", "sethostname", "setdomainname", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
 	"personality",
 }
 
@@ -95,6 +95,18 @@ func seccompProgram() ([]unix.SockFilter, error) {
 // …) and any a future kernel adds.
 var allowedFamilies = []uint32{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK}
 
+// setidSyscalls are the syscalls that set a file's mode, with the
+// argument that holds it; with S_ISUID or S_ISGID in it they fail with
+// EPERM. openat2 carries its mode in a struct a filter cannot read: it
+// fails with ENOSYS, and libc and tools fall back to openat.
+var setidSyscalls = []struct {
+	name string
+	arg  int
+}{
+	{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
+	{"creat", 1}, {"open", 2}, {"openat", 3},
+}
+
 // x32SyscallBit marks the x32 ABI's syscall numbers, which share the
 // x86-64 architecture id: they are killed, so no number escapes the
 // checks below by carrying it.
@@ -146,6 +158,15 @@ func argumentChecks(info *arch.Info) []bpf.Instruction {
 		// namespace-creating clones; device nodes (S_IFCHR is set in
 		// S_IFBLK too)
 		bits("clone", 0, nsFlags), bits("mknod", 1, unix.S_IFCHR), bits("mknodat", 2, unix.S_IFCHR)}
+	// No setuid or setgid file: one made in a writable workspace would
+	// stay on the host, owned by the workspace's owner, for anyone there
+	// to run (see setidSyscalls).
+	for _, s := range setidSyscalls {
+		blocks = append(blocks, bits(s.name, s.arg, unix.S_ISUID|unix.S_ISGID))
+	}
+	if nr, ok := info.SyscallNames["openat2"]; ok {
+		blocks = append(blocks, block{bpf.LoadAbsolute{Off: nrOff, Size: 4}, bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: uint32(nr)}, errno(unix.ENOSYS)})
+	}
 	for _, b := range blocks {
 		if b == nil {
 			continue

@@ -56,6 +56,13 @@ func (s *Select) pick(profile string) (Runner, error) {
 // ValidateEnv checks with the runner that will run the command, so that
 // its Run admits the command without checking it again.
 func (s *Select) ValidateEnv(command, profile string, env []string) error {
+	return s.ValidateIn(command, profile, "", env)
+}
+
+// ValidateIn checks with the runner that will run the command, in the
+// workspace the task names, so that its Run admits the command without
+// checking it again.
+func (s *Select) ValidateIn(command, profile, workspace string, env []string) error {
 	if profile == "" {
 		profile = s.cfg.DefaultProfile
 	}
@@ -64,11 +71,11 @@ func (s *Select) ValidateEnv(command, profile string, env []string) error {
 		return err
 	}
 	if v, ok := r.(interface {
-		ValidateEnv(command, profile string, env []string) error
+		ValidateIn(command, profile, workspace string, env []string) error
 	}); ok {
-		return v.ValidateEnv(command, profile, env)
+		return v.ValidateIn(command, profile, workspace, env)
 	}
-	return s.base.ValidateEnv(command, profile, env)
+	return s.base.ValidateIn(command, profile, workspace, env)
 }
 
 // Run implements Runner.

@@ -19,7 +19,7 @@ import (
 // user. Run as root, it re-runs itself as nobody.
 func TestNamespaceUnprivileged(t *testing.T) {
 	if os.Geteuid() == 0 {
-		asNobody(t)
+		asNobody(t, "TestNamespaceUnprivileged")
 		return
 	}
 	state := os.Getenv("AMF_SANDBOX_TEST_STATE")
@@ -43,7 +43,9 @@ func TestNamespaceUnprivileged(t *testing.T) {
 	}
 }
 
-func asNobody(t *testing.T) {
+// asNobody re-runs the test called name as nobody, with a state dir
+// and a directory nobody owns (AMF_SANDBOX_TEST_OWN) to work in.
+func asNobody(t *testing.T, name string) {
 	dir, err := os.MkdirTemp("", "amf-unpriv-")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +55,9 @@ func asNobody(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	os.Mkdir(state, 0o777)
 	os.Chmod(state, 0o777)
+	own := filepath.Join(dir, "own")
+	os.Mkdir(own, 0o755)
+	os.Chown(own, 65534, 65534)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -69,16 +74,16 @@ func asNobody(t *testing.T) {
 	io.Copy(dst, src)
 	src.Close()
 	dst.Close()
-	cmd := exec.Command(bin, "-test.run", "^TestNamespaceUnprivileged$", "-test.v")
+	cmd := exec.Command(bin, "-test.run", "^"+name+"$", "-test.v")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "AMF_SANDBOX_TEST_STATE="+state, "HOME="+state)
+	cmd.Env = append(os.Environ(), "AMF_SANDBOX_TEST_STATE="+state, "AMF_SANDBOX_TEST_OWN="+own, "HOME="+state)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	t.Logf("as nobody:\n%s", out)
 	if err != nil {
 		t.Fatalf("unprivileged run failed: %v", err)
 	}
-	if !strings.Contains(string(out), "--- PASS: TestNamespaceUnprivileged") {
+	if !strings.Contains(string(out), "--- PASS: "+name) {
 		t.Fatalf("unprivileged run did not pass")
 	}
 }

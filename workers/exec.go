@@ -78,11 +78,12 @@ func (r *run) try(cmd string, timeout time.Duration) execOutcome {
 	}
 	r.em.emit(e)
 	res, err := r.s.cfg.Runner.Run(r.ctx, sandbox.Spec{
-		Command: cmd,
-		WorkDir: r.workDir(),
-		Env:     envList(r.task.Env),
-		Profile: r.task.Policy,
-		Timeout: timeout,
+		Command:   cmd,
+		WorkDir:   r.workDir(),
+		Env:       envList(r.task.Env),
+		Profile:   r.task.Policy,
+		Workspace: r.task.Workspace,
+		Timeout:   timeout,
 	}, func(s sandbox.Stream, line string) {
 		if s == sandbox.Stderr {
 			out.stderr.add(line)
@@ -122,9 +123,12 @@ func (r *run) validate(cmd string) (time.Duration, *sandbox.Refusal) {
 	}
 	start := time.Now()
 	var err error
-	if ev, ok := v.(envValidator); ok {
-		err = ev.ValidateEnv(cmd, r.task.Policy, envList(r.task.Env))
-	} else {
+	switch sv := v.(type) {
+	case scopedValidator:
+		err = sv.ValidateIn(cmd, r.task.Policy, r.task.Workspace, envList(r.task.Env))
+	case envValidator:
+		err = sv.ValidateEnv(cmd, r.task.Policy, envList(r.task.Env))
+	default:
 		err = v.Validate(cmd, r.task.Policy)
 	}
 	d := time.Since(start)

@@ -27,6 +27,13 @@ type envValidator interface {
 	ValidateEnv(command, profile string, env []string) error
 }
 
+// scopedValidator checks a command as it will run in the workspace its
+// task names, against what the command will see there (the host's files
+// under a host view, the workspace as its working directory).
+type scopedValidator interface {
+	ValidateIn(command, profile, workspace string, env []string) error
+}
+
 // oftenAssumed are tools models reach for without checking; naming the
 // absent ones in the prompt saves an attempt on "command not found".
 var oftenAssumed = []string{"jq", "python3", "tree", "rsync", "zip", "unzip", "bc", "file", "lsof", "git", "sqlite3", "xxd", "curl", "wget", "perl"}

@@ -28,6 +28,7 @@ func (w *Worker) info() bus.WorkerInfo {
 		Started:  w.started,
 		LastSeen: time.Now().UTC(),
 		Model:    w.solver.ModelHealth(),
+		Offer:    w.offer(),
 	}
 }
 

@@ -697,6 +697,7 @@
     if (opt("max-attempts")) body.max_attempts = Number(opt("max-attempts"));
     if (opt("timeout")) body.timeout = opt("timeout");
     if (opt("policy")) body.policy = opt("policy");
+    if (opt("workspace")) body.workspace = opt("workspace");
     if ($("no-answer").checked) body.no_answer = true;
     store("amf.session", session.value.trim());
 

@@ -155,10 +155,20 @@ func ParseScopes(s string) ([]Scope, error) {
 	return out, nil
 }
 
-// ParseGrants turns "network,trusted" into profile grants.
+// ParseGrants turns "network,trusted,workspace:proj" into grants:
+// profiles, and workspaces (see MayUseWorkspace).
 func ParseGrants(s string) ([]string, error) {
 	var out []string
 	for _, f := range splitList(s) {
+		if ws, ok := strings.CutPrefix(f, WorkspaceGrant); ok {
+			if ws != "*" && !validWorkspace(ws) {
+				return nil, fmt.Errorf("%w: grant %q: %q is not a workspace name (letters, digits, '.', '_', '-'), or * for all", ErrBadSpec, f, ws)
+			}
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+			continue
+		}
 		if !validProfile(f) {
 			return nil, fmt.Errorf("%w: grant %q is not a profile name (such as network or trusted)", ErrBadSpec, f)
 		}
@@ -201,6 +211,9 @@ func checkSpec(scopes []Scope, grants []string) error {
 		}
 	}
 	for _, g := range grants {
+		if ws, ok := strings.CutPrefix(g, WorkspaceGrant); ok && (ws == "*" || validWorkspace(ws)) {
+			continue
+		}
 		if !validProfile(g) {
 			return fmt.Errorf("%w: grant %q is not a profile name", ErrBadSpec, g)
 		}

@@ -29,7 +29,7 @@ func runExec(ctx context.Context, args []string) error {
 		sf      sandboxFlags
 		timeout time.Duration
 	)
-	f := newFlags("exec", "exec [--profile P] [--timeout D] -- COMMAND…\n\nOne word after -- is shell text (amf exec -- 'ls | wc -l'); several are\nthe command's own argv, each passed as one word (amf exec -- sh -c 'echo hi | tr a-z A-Z').")
+	f := newFlags("exec", "exec [--profile P] [--workspace NAME=PATH[:rw]] [--timeout D] -- COMMAND…\n\nWith --workspace the command runs in that host directory (profile workspace\nunless --profile names another).\n\nOne word after -- is shell text (amf exec -- 'ls | wc -l'); several are\nthe command's own argv, each passed as one word (amf exec -- sh -c 'echo hi | tr a-z A-Z').")
 	c.bindState(f)
 	c.bindLog(f)
 	sf.bind(f)
@@ -55,7 +55,11 @@ func runExec(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeRunner()
-	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: profile, Timeout: timeout}, func(s sandbox.Stream, line string) {
+	workspace, profile, err := execWorkspace(profile, sf.workspaces.list)
+	if err != nil {
+		return err
+	}
+	res, err := r.Run(ctx, sandbox.Spec{Command: command, Profile: profile, Workspace: workspace, Timeout: timeout}, func(s sandbox.Stream, line string) {
 		var w io.Writer = os.Stdout
 		if s == sandbox.Stderr {
 			w = os.Stderr

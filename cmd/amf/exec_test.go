@@ -27,6 +27,8 @@ func TestExec(t *testing.T) {
 		{"timeout kills", []string{"--timeout", "500ms", "--", "sleep 30"}, 137, "timed out"},
 		{"network profile", []string{"--profile", "network", "--", "true"}, 0, ""},
 		{"unknown profile", []string{"--profile", "nope", "--", "true"}, 126, "refused by rule profile"},
+		{"workspace", []string{"--workspace", "tmp=/usr/share:ro", "--", "pwd; touch x"}, 1, "/usr/share"},
+		{"workspace strict", []string{"--workspace", "tmp=/usr/share", "--profile", "strict", "--", "pwd"}, 126, "refused by rule workspace"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

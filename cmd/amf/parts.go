@@ -30,7 +30,7 @@ func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) 
 		return err
 	}
 	svc := &client.Service{
-		Client:  &client.Client{NC: nc, JS: js, Names: c.names(), Cache: cache},
+		Client:  &client.Client{NC: nc, JS: js, Names: c.names(), Cache: cache, Offers: cache},
 		Workers: cache,
 		Version: version,
 		// nc is the local kernel's own connection: it writes schedules.
@@ -166,7 +166,7 @@ func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache, v brid
 		NC:      nc,
 		Names:   c.names(),
 		Listen:  b.listen,
-		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache},
+		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache, Offers: cache},
 		Workers: cache,
 		Recent:  cache,
 		Cache:   cache,

@@ -16,13 +16,16 @@ type sandboxFlags struct {
 	accel    string
 	// oneShot runs a single command: no pre-started inits.
 	oneShot bool
+	// workspaces are host directories tasks may work in.
+	workspaces workspaceFlag
 }
 
 func (s *sandboxFlags) bind(f flags) {
 	f.str(&s.backend, "sandbox", "AMF_SANDBOX", "namespace", "execution backend: namespace, microvm (a QEMU micro-VM per command: a guest kernel between command and host), or host (UNSAFE: no confinement, development only)")
 	f.str(&s.accel, "microvm-accel", "AMF_MICROVM_ACCEL", "auto", "microvm acceleration: kvm, tcg (software emulation), or auto (a probe boot under KVM, else TCG)")
 	f.str(&s.profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in sandbox/policy/profiles/profiles.yaml)")
-	f.str(&s.profile, "profile", "AMF_PROFILE", "", "policy profile (strict, network, trusted) of tasks that name none (default: the file's default, strict)")
+	f.str(&s.profile, "profile", "AMF_PROFILE", "", "policy profile (strict, network, trusted, observe, workspace) of tasks that name none (default: the file's default, strict; observe on amf up)")
+	f.workspaces(&s.workspaces, "a host directory tasks may work in, NAME=PATH[:ro|:rw] (read-only by default; repeat the flag for more); a task names it with \"workspace\"")
 }
 
 // runner builds the backend; close releases what it keeps ready (the
@@ -33,6 +36,10 @@ func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runn
 		ProfilesFile:   s.profiles,
 		DefaultProfile: s.profile,
 		Logger:         log,
+		Workspaces:     s.workspaces.list,
+		// The whole state dir (credentials, tokens, the store) is
+		// hidden from commands that see the host.
+		Mask: []string{stateDir},
 	}
 	cfg.MicroVM.Accel = s.accel
 	if s.oneShot {

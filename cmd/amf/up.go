@@ -29,6 +29,7 @@ func runUp(ctx context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	w.sandbox.upDefaults()
 	log := c.logger()
 	l, err := startLocal(ctx, &c, &k, &cf)
 	if err != nil {

@@ -118,6 +118,8 @@ type WorkerInfo struct {
 	// Model is how the worker's model server answered lately; nil for a
 	// worker without a model.
 	Model *ModelHealth `json:"model,omitempty"`
+	// Offer says which workspaces and profiles the worker serves.
+	Offer *Offer `json:"offer,omitempty"`
 }
 
 // Model health states, ModelHealth.Status.

@@ -48,6 +48,10 @@ type Task struct {
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// Policy names the sandbox profile; empty means the worker's default.
 	Policy string `json:"policy,omitempty"`
+	// Workspace names a host directory the operator declared on the
+	// workers (profiles.yaml or --workspace): the command runs in it.
+	// Its profile must allow it; see CheckWorkspace.
+	Workspace string `json:"workspace,omitempty"`
 	// Env adds variables to the command's environment.
 	Env map[string]string `json:"env,omitempty"`
 	// NoAnswer skips the model's plain-language answer after success.
@@ -89,7 +93,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, env, no_answer, model_options, schedule)"
+		return strings.TrimPrefix(err.Error(), "json: ") + " (known fields: id, instruction, command, pool, session, timeout, max_attempts, policy, workspace, env, no_answer, model_options, schedule)"
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "malformed JSON: the object is cut short"
 	}
@@ -139,6 +143,9 @@ func (t *Task) Normalize() error {
 	}
 	if t.Policy != "" && !tokenRE.MatchString(t.Policy) {
 		return fmt.Errorf("%w: policy %q is not a profile name", ErrInvalidTask, t.Policy)
+	}
+	if t.Workspace != "" && !workspaceRE.MatchString(t.Workspace) {
+		return fmt.Errorf("%w: workspace %q is not a workspace name (letters, digits, '.', '_', '-')", ErrInvalidTask, t.Workspace)
 	}
 	if err := ValidateEnv(t.Env); err != nil {
 		return err

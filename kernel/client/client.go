@@ -35,6 +35,10 @@ type Client struct {
 	// cluster elects a leader (ride.go); 0 is DefaultRideThrough, < 0
 	// fails at the first refusal.
 	RideThrough time.Duration
+	// Offers, when set, lists the workers whose heartbeats say which
+	// workspaces they serve: Submit refuses a task naming one no worker
+	// of its pool would run (offers.go).
+	Offers WorkerLister
 
 	mu     sync.Mutex
 	events jetstream.Stream

@@ -54,6 +54,9 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	if err := t.Normalize(); err != nil {
 		return t, false, err
 	}
+	if err := c.checkOffers(ctx, t); err != nil {
+		return t, false, err
+	}
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
 	}

@@ -27,6 +27,8 @@ type Profile struct {
 	// Backend names the execution backend the profile's commands run
 	// in (namespace, microvm); empty means the runner's own. See Select.
 	Backend string `yaml:"backend"`
+	// View says what the profile's commands see (view.go).
+	View `yaml:",inline"`
 
 	rules map[string]bool
 	deny  map[string]bool
@@ -43,7 +45,12 @@ type Policy struct {
 	// WorkDir is the budget of every work dir.
 	WorkDir  WorkDirBudget
 	profiles map[string]*Profile
+	// workspaces are the ones the file declares (workspace.go).
+	workspaces WorkspaceSet
 }
+
+// Workspaces are the workspaces the profiles file declares.
+func (p *Policy) Workspaces() WorkspaceSet { return p.workspaces }
 
 // WorkDirBudget is the work_dir section of a profiles file: the size of
 // each work dir's own file system and how long an unused one is kept.
@@ -61,6 +68,8 @@ type policyFile struct {
 	Default  string              `yaml:"default"`
 	WorkDir  WorkDirBudget       `yaml:"work_dir"`
 	Profiles map[string]*Profile `yaml:"profiles"`
+	// Workspaces are the host directories tasks may work in.
+	Workspaces map[string]*Workspace `yaml:"workspaces"`
 }
 
 // ParsePolicy reads a profiles file (YAML, see profiles/profiles.yaml).
@@ -93,6 +102,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		default:
 			return nil, fmt.Errorf("%w: profile %q: unknown backend %q: use namespace or microvm", ErrBadProfiles, name, p.Backend)
 		}
+		if err := checkView(name, &p.View); err != nil {
+			return nil, err
+		}
 		p.deny = set(p.DenyCommands...)
 		p.allow = set(p.AllowCommands...)
 	}
@@ -105,8 +117,16 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	if f.WorkDir.SizeMiB < 0 || f.WorkDir.Inodes < 0 || f.WorkDir.IdleTTL < 0 || f.WorkDir.MaxDirs < 0 || f.WorkDir.TotalMiB < 0 {
 		return nil, fmt.Errorf("%w: work_dir: size_mib, inodes, idle_ttl, max_dirs and total_mib must not be negative", ErrBadProfiles)
 	}
-	return &Policy{Default: f.Default, WorkDir: f.WorkDir, profiles: f.Profiles}, nil
+	ws, err := checkWorkspaces(f.Workspaces)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{Default: f.Default, WorkDir: f.WorkDir, profiles: f.Profiles, workspaces: ws}, nil
 }
+
+// BuiltinProfiles is the built-in profiles file, for an operator's copy
+// to start from (and tests that add a profile to it).
+func BuiltinProfiles() []byte { return append([]byte(nil), defaultProfiles...) }
 
 // LoadPolicy reads a profiles file; an empty path means the built-in one.
 func LoadPolicy(path string) (*Policy, error) {

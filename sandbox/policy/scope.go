@@ -60,11 +60,16 @@ func (s *Scope) writableRoots() []string {
 }
 
 // mask returns the Masked entry that hides p (a cleaned absolute path,
-// perhaps a glob), if any.
+// perhaps a glob), if any. A Masked entry may itself be a glob (the
+// runner's masks are: /home/*/.ssh): it hides p when it matches p or one
+// of p's parents, as Masked does.
 func (s *Scope) mask(p string) (string, bool) {
 	for _, m := range s.Masked {
 		m = path.Clean(m)
 		if p == m || strings.HasPrefix(p, m+"/") || m == "/" {
+			return m, true
+		}
+		if strings.ContainsAny(m, "*?[") && Masked(p, []string{m}) {
 			return m, true
 		}
 		if strings.ContainsAny(p, "*?[") {

@@ -1,0 +1,78 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// DefaultMasks are the host paths no command ever sees, whatever its
+// profile's view and rules: they look empty (directories) or like empty
+// files, never like an error that would tell they exist. Patterns are
+// shell globs over absolute paths; "~/" stands for every home directory
+// (/root and /home/*). The worker adds its own state dir and the
+// credential files its flags name; a profile adds its mask list.
+var DefaultMasks = []string{
+	"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+	"/etc/sudoers", "/etc/sudoers.d", "/etc/sudoers-*",
+	"/etc/ssh/ssh_host_*_key", "/etc/ssl/private",
+	"/etc/security/opasswd", "/etc/krb5.keytab",
+	"/root",
+	"~/.ssh", "~/.gnupg", "~/.aws", "~/.kube", "~/.azure",
+	"~/.config/gcloud", "~/.docker/config.json", "~/.netrc", "~/.pgpass",
+	"~/.git-credentials", "~/.npmrc", "~/.pypirc",
+	"~/.bash_history", "~/.zsh_history", "~/.sh_history", "~/.python_history",
+	"~/.mysql_history", "~/.psql_history", "~/.lesshst", "~/.local/share/fish/fish_history",
+	"/var/lib/amf", "~/.local/state/amf",
+}
+
+// homeRoots are what "~/" in a mask pattern stands for.
+var homeRoots = []string{"/root", "/home/*"}
+
+// ExpandMasks turns mask patterns into absolute glob patterns: "~/"
+// expanded to every home, each cleaned, without repeats, sorted.
+func ExpandMasks(patterns ...[]string) []string {
+	var out []string
+	for _, list := range patterns {
+		for _, p := range list {
+			if rest, ok := strings.CutPrefix(p, "~/"); ok {
+				for _, h := range homeRoots {
+					out = append(out, path.Join(h, rest))
+				}
+				continue
+			}
+			out = append(out, path.Clean(p))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Masked reports whether p (absolute, cleaned) is a masked path or lies
+// under one.
+func Masked(p string, masks []string) bool {
+	p = path.Clean(p)
+	for _, m := range masks {
+		for q := p; ; q = path.Dir(q) {
+			if ok, _ := filepath.Match(m, q); ok {
+				return true
+			}
+			if q == "/" {
+				break
+			}
+		}
+	}
+	return false
+}
+
+func checkMaskPattern(m string) error {
+	if !strings.HasPrefix(m, "/") && !strings.HasPrefix(m, "~/") {
+		return fmt.Errorf("mask %q: use an absolute path or ~/path", m)
+	}
+	if _, err := filepath.Match(m, ""); err != nil {
+		return fmt.Errorf("mask %q: %v", m, err)
+	}
+	return nil
+}

@@ -1,0 +1,459 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// envView carries an init's viewConfig (JSON); absent means the minimal
+// view, the one warm inits are built with.
+const envView = "AMF_SANDBOX_VIEW"
+
+// viewConfig is the part of what a command sees that is fixed when its
+// init builds the root, before the task is known.
+type viewConfig struct {
+	// HostRoot: the host's root, read-only, instead of the minimal one.
+	HostRoot bool `json:"host_root,omitempty"`
+	// HostPids: /proc is the host's procfs (the command's own processes
+	// still live in a pid namespace of their own, so kill, ptrace and
+	// pidfds cannot name a host process).
+	HostPids bool `json:"host_pids,omitempty"`
+	// Hostname replaces the sandbox's host name (the worker's, under
+	// view host).
+	Hostname string `json:"hostname,omitempty"`
+	// WorkspacePath, for runners without root only: the host directory
+	// the init clones before the pivot (root runners send an id-mapped
+	// mount with the task instead), read-only unless WorkspaceRW.
+	WorkspacePath string `json:"workspace_path,omitempty"`
+	WorkspaceRW   bool   `json:"workspace_rw,omitempty"`
+	// RootFromTask: the host root comes with the task (a root runner's
+	// overlay, see hostRootMount), so the init builds its root only then.
+	RootFromTask bool `json:"root_from_task,omitempty"`
+}
+
+func (v viewConfig) zero() bool { return v == viewConfig{} }
+
+func readViewConfig() (viewConfig, error) {
+	var v viewConfig
+	s := os.Getenv(envView)
+	if s == "" {
+		return v, nil
+	}
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return v, fmt.Errorf("decode view: %w", err)
+	}
+	return v, nil
+}
+
+// hostOwn are the top-level directories of a host view the sandbox makes
+// its own: no host mount beneath them is taken.
+var hostOwn = []string{"proc", "dev", "tmp", "work", "run"}
+
+// hostRoot builds the host's root under scratch (a tmpfs) and returns
+// where: an overlay whose upper layer is the host's root file system,
+// read-only, above a layer holding only the sandbox's own mount points
+// (/work), so the root's statfs is the host's (df / answers about the
+// host's disk); then every host mount beneath it, recursively,
+// read-only, nosuid and nodev, except under hostOwn, and /run emptied.
+//
+// Only a runner outside the sandbox's user namespace can make that
+// overlay (inside, the host's mounts are locked to their children); it
+// sends it as rootFd. Without it (rootFd < 0) the root is a tmpfs with
+// the host's top-level directories bound in, and df / shows that tmpfs.
+func hostRoot(scratch string, rootFd int) (string, error) {
+	root := filepath.Join(scratch, "r")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return "", fmt.Errorf("make %s: %w", root, err)
+	}
+	if rootFd < 0 {
+		// pivot_root wants a mount point.
+		if err := unix.Mount(root, root, "", unix.MS_BIND, ""); err != nil {
+			return "", fmt.Errorf("bind %s: %w", root, err)
+		}
+		return root, mirrorHost(root)
+	}
+	if err := unix.MoveMount(rootFd, "", unix.AT_FDCWD, root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return "", fmt.Errorf("attach host root: %w", err)
+	}
+	mounts, err := rootChildren()
+	if err != nil {
+		return "", err
+	}
+	for _, m := range mounts {
+		top := strings.SplitN(strings.TrimPrefix(m, "/"), "/", 2)[0]
+		if slices.Contains(hostOwn, top) {
+			continue
+		}
+		if err := bindTreeRO(m, filepath.Join(root, m)); err != nil {
+			return "", err
+		}
+	}
+	return root, hostRun(root)
+}
+
+// rootChildren lists the mount points of the mounts directly beneath
+// the root mount (their own children come with a recursive bind).
+func rootChildren() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	type mnt struct{ id, parent, point string }
+	var all []mnt
+	rootID := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		m := mnt{id: f[0], parent: f[1], point: unescapeMount(f[4])}
+		if m.point == "/" {
+			rootID = m.id // the last mount on / is the one seen
+		}
+		all = append(all, m)
+	}
+	var out []string
+	for _, m := range all {
+		if m.parent == rootID && m.point != "/" {
+			out = append(out, m.point)
+		}
+	}
+	return out, nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mirrorHost fills root (a tmpfs) with the host's top-level entries:
+// directories as recursive read-only binds, symlinks as they are.
+func mirrorHost(root string) error {
+	ents, err := os.ReadDir("/")
+	if err != nil {
+		return fmt.Errorf("read host root: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		src, dst := "/"+name, filepath.Join(root, name)
+		fi, err := os.Lstat(src)
+		if err != nil {
+			continue
+		}
+		switch {
+		case slices.Contains(hostOwn, name):
+			os.Mkdir(dst, 0o755)
+		case fi.Mode()&os.ModeSymlink != 0:
+			if t, err := os.Readlink(src); err == nil {
+				os.Symlink(t, dst)
+			}
+		case fi.IsDir():
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", dst, err)
+			}
+			if err := bindTreeRO(src, dst); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range hostOwn {
+		os.Mkdir(filepath.Join(root, d), 0o755)
+	}
+	return hostRun(root)
+}
+
+// hostRootMount makes, outside the sandbox, the host root a view host
+// command sees: a read-only overlay of the host's root file system above
+// a small tmpfs holding the sandbox's own mount points (hostOwn), as a
+// detached mount. An overlay because its statfs is its top layer's, the
+// host's root, so df / answers about the host's disk; the tmpfs because
+// a lower layer on the host's root itself would overlap it.
+func hostRootMount() (int, error) {
+	tfs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(tfs)
+	for k, v := range map[string]string{"mode": "0755", "size": "64k"} {
+		if err := unix.FsconfigSetString(tfs, k, v); err != nil {
+			return -1, fmt.Errorf("host root: tmpfs %s: %w", k, err)
+		}
+	}
+	if err := unix.FsconfigCreate(tfs); err != nil {
+		return -1, fmt.Errorf("host root: tmpfs: %w", err)
+	}
+	tm, err := unix.Fsmount(tfs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount tmpfs: %w", err)
+	}
+	defer unix.Close(tm)
+	for _, d := range hostOwn {
+		if err := unix.Mkdirat(tm, d, 0o755); err != nil {
+			return -1, fmt.Errorf("host root: make %s: %w", d, err)
+		}
+	}
+	ofs, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(ofs)
+	if err := unix.FsconfigSetString(ofs, "lowerdir+", "/"); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower /: %w", err)
+	}
+	if err := unix.FsconfigSetFd(ofs, "lowerdir+", tm); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower tmpfs: %w", err)
+	}
+	if err := unix.FsconfigCreate(ofs); err != nil {
+		return -1, fmt.Errorf("host root: overlay: %w", err)
+	}
+	om, err := unix.Fsmount(ofs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount overlay: %w", err)
+	}
+	return om, nil
+}
+
+// bindTreeRO binds src and every mount beneath it on dst, all read-only,
+// nosuid and nodev.
+func bindTreeRO(src, dst string) error {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", src, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("make %s read-only: %w", dst, err)
+	}
+	return nil
+}
+
+// hostRun gives a host view an empty /run, so the host's daemons' sockets
+// (D-Bus, container engines, init) are out of reach, with back only what
+// ordinary tools read there: utmp (who, uptime) and the resolver's
+// directory (/etc/resolv.conf often links there).
+func hostRun(root string) error {
+	run := filepath.Join(root, "run")
+	if err := mkdirMount("tmpfs", run, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return err
+	}
+	for _, keep := range []string{"utmp", "systemd/resolve"} {
+		src := "/run/" + keep
+		fi, err := os.Stat(src)
+		if err != nil {
+			continue
+		}
+		dst := filepath.Join(run, keep)
+		if fi.IsDir() {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return fmt.Errorf("make %s: %w", dst, err)
+			}
+			if err := bindTreeRO(src, dst); err != nil {
+				return err
+			}
+			continue
+		}
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.WriteFile(dst, nil, 0o644); err != nil {
+			return fmt.Errorf("make %s: %w", dst, err)
+		}
+		if err := bind(src, dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bindHostProc binds the host's procfs (the init's /proc before the
+// pivot) on dst; see viewConfig.HostPids.
+func bindHostProc(dst string) error {
+	if err := os.MkdirAll(dst, 0o555); err != nil {
+		return fmt.Errorf("make %s: %w", dst, err)
+	}
+	if err := unix.Mount("/proc", dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind host /proc: %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}
+	if err := unix.MountSetattr(unix.AT_FDCWD, dst, unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("restrict host /proc: %w", err)
+	}
+	return nil
+}
+
+// overlayFile binds a fresh read-only file holding body over dst (which
+// must exist), from a scratch tmpfs that is gone again afterwards, so
+// nothing of it shows but the file itself.
+func overlayFiles(scratch string, files map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := mkdirMount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=1m"); err != nil {
+		return err
+	}
+	defer os.Remove(scratch)
+	defer unix.Unmount(scratch, unix.MNT_DETACH)
+	i := 0
+	for dst, body := range files {
+		src := filepath.Join(scratch, fmt.Sprint(i))
+		i++
+		if err := os.WriteFile(src, body, 0o444); err != nil {
+			return fmt.Errorf("write %s: %w", src, err)
+		}
+		if err := bind(src, dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMasks hides every path matching the patterns, as the sandbox's
+// root shows it (after the pivot, workspaces attached): a directory
+// becomes an empty read-only tmpfs, any other file an empty read-only
+// file. Symlinks are left: what they point at is masked where it lies,
+// if it matches. Missing paths are nothing to hide.
+func applyMasks(patterns []string) error {
+	files := map[string][]byte{}
+	for _, pat := range patterns {
+		matches, _ := filepath.Glob(pat)
+		for _, m := range matches {
+			fi, err := os.Lstat(m)
+			if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+				continue
+			}
+			if fi.IsDir() {
+				if err := unix.Mount("tmpfs", m, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k,nr_inodes=1"); err != nil {
+					return fmt.Errorf("mask %s: %w", m, err)
+				}
+				continue
+			}
+			files[m] = nil
+		}
+	}
+	if err := overlayFiles("/tmp/.amf-mask", files); err != nil {
+		return fmt.Errorf("mask files: %w", err)
+	}
+	return nil
+}
+
+// attachWorkspace mounts a detached workspace mount at its host path,
+// making the mount point where it is missing (in the sandbox's own
+// tmpfs parts: /tmp, the minimal root).
+func attachWorkspace(fd int, at string) error {
+	if _, err := os.Stat(at); err != nil {
+		if err := os.MkdirAll(at, 0o755); err != nil {
+			return fmt.Errorf("make workspace mount point %s: %w", at, err)
+		}
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach workspace at %s: %w", at, err)
+	}
+	return nil
+}
+
+// cloneWorkspace makes a detached copy of a host directory's mount,
+// nosuid and nodev, read-only unless rw: how a runner without root
+// hands a workspace to its init.
+func cloneWorkspace(path string, rw bool) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("clone workspace %s: %w", path, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if !rw {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("restrict workspace %s: %w", path, err)
+	}
+	return fd, nil
+}
+
+// scopeSelf puts the calling thread (and the command after it) in a
+// Landlock domain of its own that restricts no file access, only what
+// crosses its border: the kernel then refuses ptrace access (and with it
+// /proc/<pid>/environ, mem, fd, root) and signals to any process outside
+// the domain, other sandboxes included, which a host procfs shows.
+func scopeSelf() error {
+	attr := unix.LandlockRulesetAttr{Scoped: unix.LANDLOCK_SCOPE_SIGNAL | unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET}
+	// The first three fields are the ABI 6 struct; later kernels' fields
+	// stay out so older kernels accept it.
+	const size = 24
+	fd, _, e := unix.RawSyscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
+	if e != 0 {
+		return fmt.Errorf("landlock ruleset (needed for pids: host): %w", e)
+	}
+	defer unix.Close(int(fd))
+	if _, _, e := unix.RawSyscall(unix.SYS_LANDLOCK_RESTRICT_SELF, fd, 0, 0); e != 0 {
+		return fmt.Errorf("landlock restrict (needed for pids: host): %w", e)
+	}
+	return nil
+}
+
+// pingRange lets every group of the sandbox open ICMP echo sockets in
+// its own network namespace, so ping works without privileges (it
+// reaches what the profile's network reaches, loopback at least).
+func pingRange() {
+	for _, r := range []string{"0 65535", "0 0"} {
+		if os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte(r), 0o644) == nil {
+			return
+		}
+	}
+}
+
+// viewFor fills in what a command under p in ws sees: the init's view
+// (returned) and the task's masks, workspace and working directory.
+func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) viewConfig {
+	var v viewConfig
+	v.HostRoot, v.HostPids = p.HostView(), p.HostPids()
+	if v.HostRoot {
+		v.Hostname = n.hostname()
+		v.RootFromTask = n.root
+	}
+	if ws != nil {
+		task.Workspace, task.Dir = ws.Path, ws.Path
+		if !n.root {
+			v.WorkspacePath, v.WorkspaceRW = ws.Path, ws.Writable()
+		}
+	}
+	if v.HostRoot || ws != nil {
+		task.Masks = n.scopeFor(p, ws).Masked
+	}
+	return v
+}
+
+// Offer says what the runner serves; see Offer.
+func (n *NamespaceRunner) Offer() Offer { return n.offer(n.Name()) }
+
+// Offer says what the runner serves; see Offer.
+func (m *MicroVMRunner) Offer() Offer { return m.offer(m.Name()) }
+
+// workspaceIDs are the sandbox ids a command in ws runs as: its owner's
+// (see idmaps.runAs).
+func (n *NamespaceRunner) workspaceIDs(ws *Workspace) (int, int) {
+	fi, err := os.Stat(ws.Path)
+	if err != nil {
+		return sandboxUID, sandboxUID
+	}
+	return n.idmaps.runAs(ownerOf(fi))
+}
