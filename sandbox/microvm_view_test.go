@@ -39,3 +39,20 @@ func TestMicroVMRefusesViews(t *testing.T) {
 		t.Errorf("offer of a namespace runner: %+v", o)
 	}
 }
+
+func TestDescribeWorkspace(t *testing.T) {
+	b, err := newBase(Config{Workspaces: []Workspace{{Name: "proj", Path: "/srv/proj", Mode: WorkspaceRW}, {Name: "docs", Path: "/srv/docs"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.DescribeWorkspace("workspace", "proj")
+	if err != nil || f.WorkDir != "/srv/proj" || !strings.Contains(f.Prompt(), "this machine's files") || !strings.Contains(f.Prompt(), "stays on the host") {
+		t.Errorf("rw workspace facts: %v\n%s", err, f.Prompt())
+	}
+	if f, _ := b.DescribeWorkspace("workspace", "docs"); !strings.Contains(f.Prompt(), "write only to /tmp") {
+		t.Errorf("ro workspace facts:\n%s", f.Prompt())
+	}
+	if f, _ := b.DescribeWorkspace("strict", ""); f.WorkDir != workDirInside || !strings.Contains(f.Prompt(), "minimal root") {
+		t.Errorf("strict facts:\n%s", f.Prompt())
+	}
+}

@@ -214,3 +214,24 @@ func (b *base) offer(def string) Offer {
 
 // Offer implements what workers advertise; see Offer.
 func (s *Select) Offer() Offer { return s.offer(s.Default.Name()) }
+
+// DescribeWorkspace tells what a command finds under profile in the
+// named workspace: Describe's facts, with the workspace as the work dir
+// and whether it may write there.
+func (b *base) DescribeWorkspace(profile, workspace string) (Facts, error) {
+	f, err := b.Describe(profile)
+	if err != nil || workspace == "" {
+		return f, err
+	}
+	w, ok := b.workspaces[workspace]
+	if !ok {
+		return f, nil
+	}
+	f.WorkDir = w.Path
+	if w.Writable() {
+		f.View += "; its work dir is the workspace " + w.Name + ", where what it writes stays on the host"
+	} else {
+		f.View += "; its work dir is the read-only workspace " + w.Name + ": write only to /tmp"
+	}
+	return f, nil
+}

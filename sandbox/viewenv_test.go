@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 func TestViewEnvironment(t *testing.T) {
@@ -36,6 +38,7 @@ func TestViewEnvironment(t *testing.T) {
 // TestICMPEcho: ping's unprivileged ICMP socket works in every sandbox,
 // to loopback at least (ping_group_range in its own network namespace).
 func TestICMPEcho(t *testing.T) {
+	testenv.NeedBinary(t, "python3")
 	r := newViewRunner(t)
 	const echo = `python3 -c '
 import socket

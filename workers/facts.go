@@ -15,6 +15,12 @@ type describer interface {
 	Describe(profile string) (sandbox.Facts, error)
 }
 
+// workspaceDescriber is implemented by runners that declare workspaces:
+// a task naming one works in it, and the model is told so.
+type workspaceDescriber interface {
+	DescribeWorkspace(profile, workspace string) (sandbox.Facts, error)
+}
+
 // validator is implemented by runners that can check a command against
 // their policy without running it.
 type validator interface {
@@ -42,6 +48,11 @@ var oftenAssumed = []string{"jq", "python3", "tree", "rsync", "zip", "unzip", "b
 // that cannot describe itself is described by the built-in policy and
 // the tools of this host.
 func (r *run) facts() sandbox.Facts {
+	if d, ok := r.s.cfg.Runner.(workspaceDescriber); ok && r.task.Workspace != "" {
+		if f, err := d.DescribeWorkspace(r.task.Policy, r.task.Workspace); err == nil {
+			return f
+		}
+	}
 	if d, ok := r.s.cfg.Runner.(describer); ok {
 		f, err := d.Describe(r.task.Policy)
 		if err == nil {

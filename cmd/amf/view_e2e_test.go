@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -60,7 +62,7 @@ func TestUpSeesTheHostAndWorksInWorkspaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	llm := fakeModel(t)
-	env, base, _ := upEnv(t, llm)
+	env, base, natsAddr := upEnv(t, llm)
 	up := startAmf(t, env, "up", "--workspace", "proj="+proj+":rw", "--workspace", "docs="+docs+":ro")
 	waitHealthy(t, base, up)
 
@@ -77,6 +79,19 @@ func TestUpSeesTheHostAndWorksInWorkspaces(t *testing.T) {
 	}
 	if code, reply := postTask(t, base, `{"command":"true","workspace":"proj","policy":"strict"}`); code != 400 || !strings.Contains(reply, `profile \"strict\" may not use workspace \"proj\"`) {
 		t.Errorf("strict naming a workspace: %d %s", code, reply)
+	}
+	// The same over the NATS task API: a service error, not a task.
+	nc, err := nats.Connect("nats://"+natsAddr, nats.UserCredentials(adminCreds(env)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg, err := nc.Request("amf.api.submit.workspace", []byte(`{"command":"true","workspace":"nope","policy":"workspace"}`), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, desc := msg.Header.Get("Nats-Service-Error-Code"), msg.Header.Get("Nats-Service-Error"); code != "400" || !strings.Contains(desc, "docs, proj") {
+		t.Errorf("NATS submit of an unknown workspace: %s %q %s", code, desc, msg.Data)
 	}
 
 	end := runTask(t, base, `{"command":"echo hi > note.txt","workspace":"proj","policy":"workspace","no_answer":true}`)

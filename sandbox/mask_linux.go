@@ -1,0 +1,64 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// overlayFiles binds fresh read-only files holding each body over its dst (which
+// must exist), from a scratch tmpfs that is gone again afterwards, so
+// nothing of it shows but the file itself.
+func overlayFiles(scratch string, files map[string][]byte) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := mkdirMount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=1m"); err != nil {
+		return err
+	}
+	defer os.Remove(scratch)
+	defer unix.Unmount(scratch, unix.MNT_DETACH)
+	i := 0
+	for dst, body := range files {
+		src := filepath.Join(scratch, fmt.Sprint(i))
+		i++
+		if err := os.WriteFile(src, body, 0o444); err != nil {
+			return fmt.Errorf("write %s: %w", src, err)
+		}
+		if err := bind(src, dst, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMasks hides every path matching the patterns, as the sandbox's
+// root shows it (after the pivot, workspaces attached): a directory
+// becomes an empty read-only tmpfs, any other file an empty read-only
+// file. Symlinks are left: what they point at is masked where it lies,
+// if it matches. Missing paths are nothing to hide.
+func applyMasks(patterns []string) error {
+	files := map[string][]byte{}
+	for _, pat := range patterns {
+		matches, _ := filepath.Glob(pat)
+		for _, m := range matches {
+			fi, err := os.Lstat(m)
+			if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+				continue
+			}
+			if fi.IsDir() {
+				if err := unix.Mount("tmpfs", m, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k,nr_inodes=1"); err != nil {
+					return fmt.Errorf("mask %s: %w", m, err)
+				}
+				continue
+			}
+			files[m] = nil
+		}
+	}
+	if err := overlayFiles("/tmp/.amf-mask", files); err != nil {
+		return fmt.Errorf("mask files: %w", err)
+	}
+	return nil
+}

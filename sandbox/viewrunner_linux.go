@@ -1,0 +1,96 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// hostRootMount makes, outside the sandbox, the host root a view host
+// command sees: a read-only overlay of the host's root file system above
+// a small tmpfs holding the sandbox's own mount points (hostOwn), as a
+// detached mount. An overlay because its statfs is its top layer's, the
+// host's root, so df / answers about the host's disk; the tmpfs because
+// a lower layer on the host's root itself would overlap it.
+func hostRootMount() (int, error) {
+	tfs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(tfs)
+	for k, v := range map[string]string{"mode": "0755", "size": "64k"} {
+		if err := unix.FsconfigSetString(tfs, k, v); err != nil {
+			return -1, fmt.Errorf("host root: tmpfs %s: %w", k, err)
+		}
+	}
+	if err := unix.FsconfigCreate(tfs); err != nil {
+		return -1, fmt.Errorf("host root: tmpfs: %w", err)
+	}
+	tm, err := unix.Fsmount(tfs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount tmpfs: %w", err)
+	}
+	defer unix.Close(tm)
+	for _, d := range hostOwn {
+		if err := unix.Mkdirat(tm, d, 0o755); err != nil {
+			return -1, fmt.Errorf("host root: make %s: %w", d, err)
+		}
+	}
+	ofs, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("host root: %w", err)
+	}
+	defer unix.Close(ofs)
+	if err := unix.FsconfigSetString(ofs, "lowerdir+", "/"); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower /: %w", err)
+	}
+	if err := unix.FsconfigSetFd(ofs, "lowerdir+", tm); err != nil {
+		return -1, fmt.Errorf("host root: overlay lower tmpfs: %w", err)
+	}
+	if err := unix.FsconfigCreate(ofs); err != nil {
+		return -1, fmt.Errorf("host root: overlay: %w", err)
+	}
+	om, err := unix.Fsmount(ofs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("host root: mount overlay: %w", err)
+	}
+	return om, nil
+}
+
+// viewFor fills in what a command under p in ws sees: the init's view
+// (returned) and the task's masks, workspace and working directory.
+func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) viewConfig {
+	var v viewConfig
+	v.HostRoot, v.HostPids = p.HostView(), p.HostPids()
+	if v.HostRoot {
+		v.Hostname = n.hostname()
+		v.RootFromTask = n.root
+	}
+	if ws != nil {
+		task.Workspace, task.Dir = ws.Path, ws.Path
+		if !n.root {
+			v.WorkspacePath, v.WorkspaceRW = ws.Path, ws.Writable()
+		}
+	}
+	if v.HostRoot || ws != nil {
+		task.Masks = n.scopeFor(p, ws).Masked
+	}
+	return v
+}
+
+// Offer says what the runner serves; see Offer.
+func (n *NamespaceRunner) Offer() Offer { return n.offer(n.Name()) }
+
+// Offer says what the runner serves; see Offer.
+func (m *MicroVMRunner) Offer() Offer { return m.offer(m.Name()) }
+
+// workspaceIDs are the sandbox ids a command in ws runs as: its owner's
+// (see idmaps.runAs).
+func (n *NamespaceRunner) workspaceIDs(ws *Workspace) (int, int) {
+	fi, err := os.Stat(ws.Path)
+	if err != nil {
+		return sandboxUID, sandboxUID
+	}
+	return n.idmaps.runAs(ownerOf(fi))
+}

@@ -1,0 +1,42 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// attachWorkspace mounts a detached workspace mount at its host path,
+// making the mount point where it is missing (in the sandbox's own
+// tmpfs parts: /tmp, the minimal root).
+func attachWorkspace(fd int, at string) error {
+	if _, err := os.Stat(at); err != nil {
+		if err := os.MkdirAll(at, 0o755); err != nil {
+			return fmt.Errorf("make workspace mount point %s: %w", at, err)
+		}
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, at, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach workspace at %s: %w", at, err)
+	}
+	return nil
+}
+
+// cloneWorkspace makes a detached copy of a host directory's mount,
+// nosuid and nodev, read-only unless rw: how a runner without root
+// hands a workspace to its init.
+func cloneWorkspace(path string, rw bool) (int, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("clone workspace %s: %w", path, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if !rw {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("restrict workspace %s: %w", path, err)
+	}
+	return fd, nil
+}
