@@ -9,21 +9,56 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
+// confinementProfiles writes the built-in profiles with observe and
+// workspace left without local-file-inclusion, so that what these tests
+// try reaches the confinement instead of being refused by the checker
+// first: the view must hold on its own. (The checker's refusals in the
+// same scope are sandbox/policy's TestScopeJudgesPathsWhereTheCommandRuns
+// and TestBuiltinViewProfilesCheckPaths.)
+func confinementProfiles(t *testing.T, dir string) string {
+	t.Helper()
+	var f map[string]any
+	if err := yaml.Unmarshal(policy.BuiltinProfiles(), &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"observe", "workspace"} {
+		p := f["profiles"].(map[string]any)[name].(map[string]any)
+		rules := slices.DeleteFunc(p["rules"].([]any), func(r any) bool { return r == RuleLocalFile })
+		if len(rules) == len(p["rules"].([]any)) {
+			t.Fatalf("profile %s has no %s to leave out", name, RuleLocalFile)
+		}
+		p["rules"] = rules
+	}
+	out, err := yaml.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "profiles.yaml")
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // newViewRunner is a root runner with the workspaces declared as a
-// worker's flags would.
+// worker's flags would, and the profiles of confinementProfiles.
 func newViewRunner(t *testing.T, ws ...Workspace) *NamespaceRunner {
 	t.Helper()
 	testenv.NeedRoot(t)
-	r, err := New(Config{StateDir: t.TempDir(), Workspaces: ws, WarmInits: -1})
+	r, err := New(Config{StateDir: t.TempDir(), Workspaces: ws, WarmInits: -1, ProfilesFile: confinementProfiles(t, t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,8 @@ func TestViewUnprivileged(t *testing.T) {
 		return
 	}
 	own := os.Getenv("AMF_SANDBOX_TEST_OWN")
-	r, err := New(Config{StateDir: os.Getenv("AMF_SANDBOX_TEST_STATE"), Workspaces: []Workspace{{Name: "own", Path: own, Mode: WorkspaceRW}}})
+	r, err := New(Config{StateDir: os.Getenv("AMF_SANDBOX_TEST_STATE"), Workspaces: []Workspace{{Name: "own", Path: own, Mode: WorkspaceRW}},
+		ProfilesFile: confinementProfiles(t, t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,3 +71,45 @@ func TestScopeJudgesPathsWhereTheCommandRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestBuiltinViewProfilesCheckPaths: the built-in observe and workspace
+// profiles judge paths in the host view as the runner builds it (the
+// default masks): what the README's examples ask runs, secrets and
+// writes outside the writable set are refused.
+func TestBuiltinViewProfilesCheckPaths(t *testing.T) {
+	pol := DefaultPolicy()
+	masks := ExpandMasks(DefaultMasks, []string{"/var/lib/amf"})
+	observe := Scope{HostView: true, WorkDir: InsideWorkDir, Writable: []string{InsideWorkDir, "/tmp", "/dev/shm"}, Masked: masks}
+	rw := Scope{HostView: true, WorkDir: "/srv/proj", Writable: []string{InsideWorkDir, "/tmp", "/dev/shm", "/srv/proj"}, Masked: masks}
+	for _, tc := range []struct {
+		profile string
+		scope   Scope
+		cmd     string
+		ok      bool
+	}{
+		{"observe", observe, "du -ah /var/log 2>/dev/null | sort -rh | head -n 5", true},
+		{"observe", observe, "df -h /", true},
+		{"observe", observe, "ps aux --sort=-%mem | head -n 2", true},
+		{"observe", observe, "cat /etc/os-release; ls -l /home", true},
+		{"observe", observe, "find /etc -name '*.conf' -newer /etc/hostname", true},
+		{"observe", observe, "cat /etc/shadow", false},
+		{"observe", observe, "ls -a /root", false},
+		{"observe", observe, "cat /home/ann/.ssh/id_ed25519", false},
+		{"observe", observe, "ls /var/lib/amf/auth", false},
+		{"observe", observe, "echo x > /etc/motd", false},
+		{"observe", observe, "cp /etc/hosts /srv/proj/", false},
+		{"workspace", rw, "echo hi > note.txt && sort -o sorted.txt note.txt", true},
+		{"workspace", rw, "cp /etc/hosts /srv/proj/hosts.copy", true},
+		{"workspace", rw, "cp /etc/hosts /srv/other/", false},
+		{"workspace", rw, "tar czf /srv/proj/home.tgz /home/ann/.gnupg", false},
+	} {
+		err := pol.Check(tc.cmd, tc.profile, nil, tc.scope)
+		if tc.ok && err != nil {
+			t.Errorf("%s: %q refused: %v", tc.profile, tc.cmd, err)
+		}
+		var r *Refusal
+		if !tc.ok && (!errors.As(err, &r) || r.Rule != RuleLocalFile) {
+			t.Errorf("%s: %q: %v, want a %s refusal", tc.profile, tc.cmd, err, RuleLocalFile)
+		}
+	}
+}
