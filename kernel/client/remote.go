@@ -126,6 +126,8 @@ func apiError(code, text string) error {
 		return wrapText(ErrNotFound, text)
 	case "409":
 		return wrapText(ErrFinished, text)
+	case "429":
+		return wrapText(ErrQueueFull, text)
 	}
 	return wrapText(ErrUnavailable, text)
 }

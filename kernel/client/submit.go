@@ -69,6 +69,9 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	})
 	if err != nil {
 		var se *SubmitError
+		if errors.Is(err, ErrQueueFull) {
+			return t, false, err
+		}
 		if !errors.As(err, &se) {
 			err = &SubmitError{ID: t.ID, Step: "record", Err: err}
 		}
@@ -97,6 +100,9 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	}
 	if _, err := c.queue(ctx, t); err != nil {
 		c.withdraw(ctx, ack.Sequence)
+		if full := c.queueFull(ctx, err, len(t.Encode())); full != nil {
+			return t, false, full
+		}
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
 	return t, false, nil
