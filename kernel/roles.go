@@ -166,6 +166,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		readStream(events)
 		// Stream info (counts, never content): health checks, `nats stream info`.
 		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		// The pool consumers' state (pending, running, idle requests; no
+		// task content): GET /v1/pools and its metrics read it.
+		pub("$JS.API.CONSUMER.LIST." + tasks)
 		if s.Role == RoleBridge {
 			// Confirming a memory lets every worker replay its command
 			// without the model: the bridge (for tokens with the admin
