@@ -22,6 +22,8 @@ func submitFailure(err error) *apiError {
 		return fail(http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, client.ErrQueueFull):
 		return fail(http.StatusTooManyRequests, "queue_full", err.Error())
+	case errors.Is(err, client.ErrStoreFull):
+		return fail(http.StatusInsufficientStorage, "store_full", err.Error())
 	}
 	// Submit rode through an election as long as its bound allows; the
 	// message names the id and says to retry with it.

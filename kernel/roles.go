@@ -182,6 +182,8 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			}
 			// Counting tasks that ran out of deliveries, for /v1/pools.
 			sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks + ".>")
+			// The kernels' store reports, for /healthz.
+			sub(n.KernelStore())
 		}
 	}
 	withDomainAliases(&p)

@@ -41,3 +41,23 @@ func (c *Client) queueFull(ctx context.Context, err error, size int) error {
 }
 
 func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// ErrStoreFull means the kernel's store has no room: JetStream refuses
+// writes past its limit, a share of the kernel's disk. Like a full queue
+// it is answered at once; it passes when space is freed on the kernel's
+// disk, without a restart.
+var ErrStoreFull = errors.New("store full")
+
+// insufficientResourcesCode is JetStream's refusal of a write past the
+// server's or the account's storage limit.
+const insufficientResourcesCode jetstream.ErrorCode = 10023
+
+// storeFull turns a write JetStream refused for want of storage into
+// ErrStoreFull; otherwise it is nil.
+func storeFull(err error) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != insufficientResourcesCode {
+		return nil
+	}
+	return fmt.Errorf("%w: the kernel's store is at its limit and takes no new task: free disk space on the kernel's host (tasks already accepted go on; submissions are taken again once there is room)", ErrStoreFull)
+}

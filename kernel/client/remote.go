@@ -128,6 +128,8 @@ func apiError(code, text string) error {
 		return wrapText(ErrFinished, text)
 	case "429":
 		return wrapText(ErrQueueFull, text)
+	case "507":
+		return wrapText(ErrStoreFull, text)
 	}
 	return wrapText(ErrUnavailable, text)
 }

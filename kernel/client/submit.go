@@ -69,7 +69,7 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	})
 	if err != nil {
 		var se *SubmitError
-		if errors.Is(err, ErrQueueFull) {
+		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrStoreFull) {
 			return t, false, err
 		}
 		if !errors.As(err, &se) {
@@ -93,6 +93,8 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	switch {
 	case bus.IsFenceConflict(err):
 		return c.known(ctx, t)
+	case storeFull(err) != nil:
+		return t, false, storeFull(err)
 	case err != nil:
 		// The accepted event may be stored even so (an ack lost to a
 		// timeout): a retry finds it and queues the task then.
@@ -101,6 +103,9 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	if _, err := c.queue(ctx, t); err != nil {
 		c.withdraw(ctx, ack.Sequence)
 		if full := c.queueFull(ctx, err, len(t.Encode())); full != nil {
+			return t, false, full
+		}
+		if full := storeFull(err); full != nil {
 			return t, false, full
 		}
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
