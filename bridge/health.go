@@ -13,14 +13,16 @@ import (
 )
 
 // healthReport is the body of /healthz. Status is "ok", "degraded" (the
-// cache is down, or a worker's model server does not answer, but tasks
-// still run and stream) or "down" (the kernel is unreachable or a stream
+// cache is down, a kernel's store is full, or a worker's model server
+// does not answer, but tasks still run and stream) or "down" (the kernel is unreachable or a stream
 // is missing).
 type healthReport struct {
 	Status  string            `json:"status"`
 	Kernel  string            `json:"kernel"`
 	Streams map[string]string `json:"streams"`
 	Cache   string            `json:"cache,omitempty"`
+	// Store says why a kernel's store takes no new task.
+	Store string `json:"store,omitempty"`
 	// Models names, per worker whose model is degraded, why.
 	Models map[string]string `json:"models,omitempty"`
 }
@@ -50,6 +52,12 @@ func (s *Server) healthz(c echo.Context) error {
 				continue
 			}
 			r.Streams[name] = "ok"
+		}
+	}
+	if full := s.stores.full(); full != "" {
+		r.Store = full
+		if r.Status == "ok" {
+			r.Status = "degraded"
 		}
 	}
 	if s.Cache != nil {

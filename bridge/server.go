@@ -96,6 +96,7 @@ type Server struct {
 	streams          streamCounts
 	sessions         *consoleSessions
 	deliveryFailures *client.DeliveryFailures
+	stores           *storeReports
 	metrics          *metrics
 	addr             net.Addr
 	readyOnce        sync.Once
@@ -126,6 +127,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	}
 	s.metrics = newMetrics()
 	s.sessions = newConsoleSessions(s.SessionIdle, s.SessionLifetime)
+	s.stores = s.followStores()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError

@@ -36,15 +36,17 @@ func (s *Server) submit(c echo.Context) error {
 	if err := s.allowPolicy(c, t); err != nil {
 		return err
 	}
+	if t.ScheduleID != "" {
+		// As the task API answers: a run's schedule_id is the kernel's.
+		return fail(http.StatusBadRequest, "invalid_task", s.Client.Names.ErrRunByKernel(t.ScheduleID).Error())
+	}
 	t, dup, err := s.Client.Submit(c.Request().Context(), t)
 	if errors.Is(err, bus.ErrInvalidTask) {
 		// A workspace no worker of the pool would run (client.checkOffers).
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
 	}
 	if err != nil {
-		// Submit rode through an election as long as its bound allows;
-		// the message names the id and says to retry with it.
-		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+		return submitFailure(err)
 	}
 	s.metrics.submitted.Inc()
 	return c.JSON(http.StatusAccepted, submitted{

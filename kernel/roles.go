@@ -166,6 +166,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		readStream(events)
 		// Stream info (counts, never content): health checks, `nats stream info`.
 		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		// The pool consumers' state (pending, running, idle requests; no
+		// task content): GET /v1/pools and its metrics read it.
+		pub("$JS.API.CONSUMER.LIST." + tasks)
 		if s.Role == RoleBridge {
 			// Confirming a memory lets every worker replay its command
 			// without the model: the bridge (for tokens with the admin
@@ -179,6 +182,8 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			}
 			// Counting tasks that ran out of deliveries, for /v1/pools.
 			sub("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks + ".>")
+			// The kernels' store reports, for /healthz.
+			sub(n.KernelStore())
 		}
 	}
 	withDomainAliases(&p)

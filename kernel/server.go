@@ -88,6 +88,8 @@ type Server struct {
 	self      []byte     // the kernel's own admin credential, never written out
 	exhausted *nats.Conn // follows max-deliveries advisories
 	schedules *schedule.Runner
+	wildcards *wildcardSweeper
+	store     *storeWatch
 }
 
 // Start runs the server and provisions the bus; it returns once clients
@@ -148,6 +150,8 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
+	s.wildcards = s.sweepWildcardTasks(js)
+	s.store = s.watchStore(opts)
 	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
@@ -207,6 +211,9 @@ func (s *Server) options() (*server.Options, error) {
 	if s.ServerName != "" {
 		opts.ServerName = s.ServerName
 	}
+	if err := setStoreLimit(opts); err != nil {
+		return nil, err
+	}
 	if err := applySync(opts, s.Sync); err != nil {
 		return nil, err
 	}
@@ -244,6 +251,10 @@ func (s *Server) ClientURL() string {
 // Shutdown stops the server and waits until it has stopped. Clients
 // should drain their connections before this is called.
 func (s *Server) Shutdown() {
+	s.wildcards.Stop()
+	s.wildcards = nil
+	s.store.Stop()
+	s.store = nil
 	if s.schedules != nil {
 		s.schedules.Stop()
 		s.schedules = nil

@@ -48,6 +48,10 @@ type emitter struct {
 	taskID  string
 	worker  string
 	attempt int
+	// delivery is which delivery of the task this is (see deliveryOf);
+	// every event carries it, so the task's newest event tells the
+	// next delivery how many came before it.
+	delivery int
 	// lastSeq is the newest event of the task this worker knows stored:
 	// its own, or the one it took the task over from. The sender owns it
 	// between claim and finish.
@@ -143,7 +147,7 @@ func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCan
 	ctx = context.WithoutCancel(ctx)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	m := em.names.EventMsg(e)
+	m := em.names.EventMsg(em.stamped(e))
 	for try := 0; try < fenceTries; try++ {
 		if last.Type == bus.EventCancelRequested {
 			onCancel(last.Reason)
@@ -198,7 +202,7 @@ func (em *emitter) send(ctx context.Context) {
 		em.wake.Broadcast() // room in the window
 		em.mu.Unlock()
 
-		err := em.store(ctx, em.names.EventMsg(e))
+		err := em.store(ctx, em.names.EventMsg(em.stamped(e)))
 		var apiErr *jetstream.APIError
 		switch {
 		case err == nil:
@@ -282,7 +286,7 @@ func (em *emitter) finish(ctx context.Context, e bus.Event) error {
 	if em.lost > 0 && e.Reason == "" {
 		e.Reason = fmt.Sprintf("%d events could not be stored", em.lost)
 	}
-	return em.store(ctx, em.names.EventMsg(e))
+	return em.store(ctx, em.names.EventMsg(em.stamped(e)))
 }
 
 // finishWait bounds how long finish waits for the kernel to store the

@@ -54,9 +54,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	rule := "invalid-task"
+	em.delivery = w.deliveryOf(ctx, task.ID, meta.NumDelivered, last)
 	if err == nil {
 		// The subject a task arrived on carries its submitter's grant.
-		if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
+		if em.delivery > bus.PoolMaxDeliver {
+			err, rule = tooManyDeliveries(em.delivery), ruleMaxDeliveries
+		} else if refusal := w.grantRefusal(msg.Subject(), task); refusal != "" {
 			err, rule = errors.New(refusal), bus.RuleGrant
 		} else if task.Schedule != "" {
 			// Published by hand: a schedule is made by the task API.
@@ -106,7 +109,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// stored only if no other worker wrote to the task since, which is
 	// how this worker proves it holds the task before it starts.
 	assigned := em.event(bus.EventAssigned)
-	assigned.Host, assigned.Pool, assigned.Delivery = w.host, w.cfg.Pool, int(meta.NumDelivered)
+	assigned.Host, assigned.Pool = w.host, w.cfg.Pool
 	// Events show the task without its env values (readers of events
 	// are not entitled to them); the command runs with the real ones.
 	shown := task.Redacted()

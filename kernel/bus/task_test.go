@@ -39,6 +39,12 @@ func TestDecodeTask(t *testing.T) {
 			}
 		}},
 		{name: "unknown field", in: `{"command":"ls","nope":1}`, wantErr: bus.ErrInvalidTask},
+		{name: "field name in another case", in: `{"Command":"true"}`, wantErr: bus.ErrInvalidTask},
+		{name: "nested field name in another case", in: `{"command":"true","ID":"x"}`, wantErr: bus.ErrInvalidTask},
+		{name: "duplicate key", in: `{"command":"true","command":"rm -rf x"}`, wantErr: bus.ErrInvalidTask},
+		{name: "duplicate key escaped", in: `{"command":"true","comm\u0061nd":"rm -rf x"}`, wantErr: bus.ErrInvalidTask},
+		{name: "duplicate env key", in: `{"command":"true","env":{"A":"1","A":"2"}}`, wantErr: bus.ErrInvalidTask},
+		{name: "duplicate model option", in: `{"instruction":"x","model_options":{"seed":1,"seed":2}}`, wantErr: bus.ErrInvalidTask},
 		{name: "neither", in: `{"pool":"x"}`, wantErr: bus.ErrInvalidTask},
 		{name: "both", in: `{"command":"ls","instruction":"x"}`, wantErr: bus.ErrInvalidTask},
 		{name: "id with a dot", in: `{"id":"a.b","command":"ls"}`, wantErr: bus.ErrInvalidTask},
@@ -188,4 +194,18 @@ func FuzzDecodeTaskMsg(f *testing.F) {
 			t.Fatalf("error does not wrap a sentinel: %v", err)
 		}
 	})
+}
+
+// The error names what went wrong and how to write it instead.
+func TestDecodeTaskSaysHowToFixKeys(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"Command":"true"}`:                         `unknown field "Command": field names are case-sensitive; write "command"`,
+		`{"command":"true","command":"false"}`:       `key "command" appears twice`,
+		`{"command":"true","env":{"A":"1","A":"2"}}`: `key "env.A" appears twice`,
+	} {
+		_, err := bus.DecodeTask([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeTask(%s) = %v, want it to say %q", in, err, want)
+		}
+	}
 }

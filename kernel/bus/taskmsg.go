@@ -68,6 +68,10 @@ func parseTask(data []byte) (Task, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return t, fmt.Errorf("%w: body is empty; send a JSON object such as {\"instruction\":\"list files\"}", ErrInvalidTask)
 	}
+	// Exact field names and each key once: see checkKeys.
+	if err := checkKeys(data, t); err != nil && !errors.Is(err, errSyntax) {
+		return Task{}, fmt.Errorf("%w: %s", ErrInvalidTask, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&t); err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // Pool is the back-pressure of one pool: what waits, what runs, what had
@@ -70,6 +72,9 @@ func (c *Client) Pools(ctx context.Context, failures *DeliveryFailures) ([]Pool,
 		// amf.tasks.<pool>.<policy> count for the same pool.
 		if rest, ok := strings.CutPrefix(subject, taskPrefix); ok {
 			name, _, _ := strings.Cut(rest, ".")
+			if !bus.ValidToken(name) {
+				continue // a wildcard token: the kernel ends such tasks
+			}
 			p := pool(name)
 			p.Stored += n
 			p.Waiting += n

@@ -126,6 +126,10 @@ func apiError(code, text string) error {
 		return wrapText(ErrNotFound, text)
 	case "409":
 		return wrapText(ErrFinished, text)
+	case "429":
+		return wrapText(ErrQueueFull, text)
+	case "507":
+		return wrapText(ErrStoreFull, text)
 	}
 	return wrapText(ErrUnavailable, text)
 }

@@ -123,6 +123,14 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", err.Error(), nil)
 			return
 		}
+		if errors.Is(err, ErrQueueFull) {
+			_ = r.Error("429", err.Error(), nil)
+			return
+		}
+		if errors.Is(err, ErrStoreFull) {
+			_ = r.Error("507", err.Error(), nil)
+			return
+		}
 		if err != nil {
 			_ = r.Error("503", err.Error(), nil)
 			return

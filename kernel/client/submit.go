@@ -72,6 +72,9 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	})
 	if err != nil {
 		var se *SubmitError
+		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrStoreFull) {
+			return t, false, err
+		}
 		if !errors.As(err, &se) {
 			err = &SubmitError{ID: t.ID, Step: "record", Err: err}
 		}
@@ -93,6 +96,8 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	switch {
 	case bus.IsFenceConflict(err):
 		return c.known(ctx, t)
+	case storeFull(err) != nil:
+		return t, false, storeFull(err)
 	case err != nil:
 		// The accepted event may be stored even so (an ack lost to a
 		// timeout): a retry finds it and queues the task then.
@@ -100,6 +105,12 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	}
 	if _, err := c.queue(ctx, t); err != nil {
 		c.withdraw(ctx, ack.Sequence)
+		if full := c.queueFull(ctx, err, len(t.Encode())); full != nil {
+			return t, false, full
+		}
+		if full := storeFull(err); full != nil {
+			return t, false, full
+		}
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
 	return t, false, nil

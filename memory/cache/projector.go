@@ -55,6 +55,7 @@ type StatusProjector struct {
 	started bool
 	known   map[string]*bus.Status
 	order   []string // ids in the order first seen, to bound known
+	events  jetstream.Stream
 }
 
 // Healthy reports whether the last cache operation succeeded.
@@ -123,7 +124,7 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 // stale, since another holder may have projected meanwhile.
 func (p *StatusProjector) project1(ctx context.Context) error {
 	p.mu.Lock()
-	p.known, p.order = map[string]*bus.Status{}, nil
+	p.known, p.order, p.events = map[string]*bus.Status{}, nil, nil
 	p.mu.Unlock()
 	cons, err := p.consumer(ctx)
 	if err != nil {
@@ -273,47 +274,6 @@ func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status
 	}
 	p.mu.Unlock()
 	return s, nil
-}
-
-// replay folds a task's events stored before sequence upto.
-func (p *StatusProjector) replay(ctx context.Context, id string, upto uint64) (bus.Status, error) {
-	s := bus.Status{ID: id}
-	if !bus.ValidToken(id) {
-		return s, nil
-	}
-	cons, err := p.JS.OrderedConsumer(ctx, p.Names.EventsStream(), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{p.Names.Event(id)},
-	})
-	if err != nil {
-		return s, fmt.Errorf("replay %s: %w", id, err)
-	}
-	for {
-		batch, err := cons.FetchNoWait(256)
-		if err != nil {
-			return s, fmt.Errorf("replay %s: %w", id, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil || md.Sequence.Stream >= upto {
-				return s, nil
-			}
-			if streaming(m.Headers()) {
-				continue
-			}
-			if ev, err := bus.DecodeEvent(m.Data()); err == nil {
-				ev.Seq = md.Sequence.Stream
-				s.Apply(ev)
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return s, fmt.Errorf("replay %s: %w", id, err)
-		}
-		if n == 0 {
-			return s, nil
-		}
-	}
 }
 
 // retry runs op until it succeeds or ctx ends, keeping msg from being

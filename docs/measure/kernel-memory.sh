@@ -1,0 +1,32 @@
+#!/bin/bash
+# Kernel memory under load: the resident size of an `amf kernel` process
+# idle, right after N tasks ran, and WAIT seconds later. A worker (its own
+# process, 8 at once, the namespace sandbox) runs them; the tasks are
+# published raw with the nats CLI, as any client may.
+#
+#   docs/measure/kernel-memory.sh [N] [WAIT]     # defaults 6000 600; as root
+#
+# Needs amf and nats on PATH; uses 127.0.0.1:14222 and a temporary state dir.
+set -eu
+N=${1:-6000}
+WAIT=${2:-600}
+URL=nats://127.0.0.1:14222
+S=$(mktemp -d)
+rss() { awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+AMF_STATE_DIR=$S amf kernel --listen 127.0.0.1:14222 >"$S/kernel.log" 2>&1 &
+K=$!
+trap 'kill $W $K 2>/dev/null; wait; rm -rf "$S"' EXIT
+sleep 4
+AMF_STATE_DIR=$S/worker AMF_NATS_URL=$URL AMF_NATS_CREDS=$S/auth/admin.creds OLLAMA_HOST=http://127.0.0.1:1 \
+	amf worker --concurrency 8 >"$S/worker.log" 2>&1 &
+W=$!
+sleep 6
+echo "idle: kernel $(rss $K)"
+start=$(date +%s)
+nats --server $URL --creds "$S/auth/admin.creds" pub amf.tasks.default '{"command":"true","id":"M-{{Count}}"}' --count "$N" >/dev/null
+until nats --server $URL --creds "$S/auth/admin.creds" stream info AMF_TASKS --json | grep -q '"messages": 0,'; do
+	sleep 2
+done
+echo "after $N tasks ($(($(date +%s) - start)) s): kernel $(rss $K)"
+sleep "$WAIT"
+echo "$WAIT s later: kernel $(rss $K)"
