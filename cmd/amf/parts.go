@@ -14,6 +14,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/schedule"
 	"github.com/amf-os/amf/memory/cache"
@@ -29,7 +30,7 @@ func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) 
 	if err != nil {
 		return err
 	}
-	svc := &client.Service{
+	svc := &api.Service{
 		Client:  &client.Client{NC: nc, JS: js, Names: c.names(), Cache: cache},
 		Workers: cache,
 		Version: version,

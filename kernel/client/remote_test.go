@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -23,7 +24,7 @@ func TestSubmitThroughTheAPIWithinTheGrant(t *testing.T) {
 	svcDone := make(chan struct{})
 	go func() {
 		defer close(svcDone)
-		_ = (&client.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
+		_ = (&api.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
 	}()
 	defer func() { cancel(); <-svcDone }()
 	plain := &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleClient})), ViaAPI: true}

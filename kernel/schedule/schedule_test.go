@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -32,7 +33,7 @@ func start(t *testing.T, dir string) *fleet {
 	k := kerneltest.StartIn(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &client.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: k.ScheduleStore(k.JS)}
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: k.ScheduleStore(k.JS)}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -314,7 +315,7 @@ func TestSchedulesAreBounded(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &client.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, MaxBytes: 1}}
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, MaxBytes: 1}}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
