@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 )
 
@@ -65,7 +66,7 @@ func runProjector(ctx context.Context, nc *nats.Conn, c *common, hot cache.Cache
 		dir = abs
 	}
 	holder := host + ":" + dir
-	lease := &cache.Lease{JS: js, Names: c.names(), Key: c.names().StatusLease(), Holder: holder, Logger: log}
-	p := &cache.StatusProjector{JS: js, Names: c.names(), Cache: hot, Lease: lease, Logger: log}
+	lease := &status.Lease{JS: js, Names: c.names(), Key: c.names().StatusLease(), Holder: holder, Logger: log}
+	p := &status.StatusProjector{JS: js, Names: c.names(), Cache: hot, Lease: lease, Logger: log}
 	return p.Run(ctx)
 }

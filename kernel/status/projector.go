@@ -1,4 +1,4 @@
-package cache
+package status
 
 import (
 	"context"
@@ -253,7 +253,7 @@ func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status
 	}
 	cached, err := p.Cache.Status(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadKey):
+	case errors.Is(err, bus.ErrNotCached), errors.Is(err, bus.ErrBadCacheKey):
 		cached = bus.Status{ID: id}
 		if e.Type != bus.EventAccepted {
 			if cached, err = p.replay(ctx, id, e.Seq); err != nil {

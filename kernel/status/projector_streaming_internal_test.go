@@ -1,4 +1,4 @@
-package cache
+package status
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory/cache"
 )
 
 // countingCache counts the status writes that reach a real cache.
@@ -34,7 +35,7 @@ func startProjector(tb testing.TB, projectStreaming bool) *projectorRig {
 	tb.Helper()
 	k := kerneltest.Start(tb)
 	ctx, cancel := context.WithCancel(context.Background())
-	kv, err := NewKVCache(ctx, k.JS)
+	kv, err := cache.NewKVCache(ctx, k.JS)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 	"github.com/amf-os/amf/memory/cache/redistest"
 )
 
 // runProjector runs p until the test ends, and fails the test if Run
 // returns an error.
-func runProjector(t *testing.T, p *cache.StatusProjector) {
+func runProjector(t *testing.T, p *status.StatusProjector) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -79,7 +80,7 @@ func TestProjectorFoldsEventsIntoKVStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
 	runProjector(t, p)
 	taskLife(t, k, "t1", true)
 	eventually(t, "t1 done", statusIs(c, "t1", bus.StateDone))
@@ -110,7 +111,7 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
 	runProjector(t, p)
 
 	taskLife(t, k, "before", true)
@@ -151,7 +152,7 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 }
 
 func TestProjectorNeedsItsParts(t *testing.T) {
-	err := (&cache.StatusProjector{}).Run(context.Background())
+	err := (&status.StatusProjector{}).Run(context.Background())
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Fatalf("Run without JS and Cache = %v", err)
 	}
@@ -168,7 +169,7 @@ func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	first := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	first := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- first.Run(ctx) }()
@@ -181,7 +182,7 @@ func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
 
 	srv.Kill()
 	srv.Restart() // empty
-	second := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	second := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
 	runProjector(t, second)
 	publishEvent(t, k, bus.Event{TaskID: "x", Type: bus.EventDone, Exec: &bus.ExecResult{ExitCode: 0}})
 	eventually(t, "x done", statusIs(c, "x", bus.StateDone))

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/memory/cache"
+	"github.com/amf-os/amf/kernel/status"
 )
 
 // holding runs a lease whose part records that it runs, until stopped.
@@ -23,7 +23,7 @@ func hold(t *testing.T, k *kerneltest.Kernel, holder string) *holding {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &holding{stop: cancel, done: make(chan struct{})}
-	l := &cache.Lease{JS: k.JS, Key: "test-part", Holder: holder, TTL: 4 * time.Second}
+	l := &status.Lease{JS: k.JS, Key: "test-part", Holder: holder, TTL: 4 * time.Second}
 	go func() {
 		defer close(h.done)
 		_ = l.Run(ctx, func(ctx context.Context) error {
@@ -53,7 +53,7 @@ func TestLeaseRunsOneHolderAtATime(t *testing.T) {
 			t.Fatal("b runs while a holds the lease")
 		}
 	}
-	if who, err := cache.LeaseHolder(context.Background(), k.JS, bus.Names{}, "test-part"); err != nil || who != "a" {
+	if who, err := status.LeaseHolder(context.Background(), k.JS, bus.Names{}, "test-part"); err != nil || who != "a" {
 		t.Fatalf("holder %q, %v; want a", who, err)
 	}
 	a.stop()
