@@ -7,13 +7,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/kernel"
 )
 
@@ -90,7 +90,7 @@ func (k *Kernel) Creds(spec kernel.UserSpec) string {
 		k.t.Fatalf("issue %s credential: %v", spec.Role, err)
 	}
 	path := filepath.Join(k.t.TempDir(), string(spec.Role)+".creds")
-	if err := os.WriteFile(path, creds, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, creds, 0o600); err != nil {
 		k.t.Fatal(err)
 	}
 	return path
