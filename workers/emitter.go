@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // window bounds one task's events waiting to be stored: past it the
@@ -338,11 +339,12 @@ func (em *emitter) store(ctx context.Context, m *nats.Msg) error {
 	}
 }
 
-// refused reports a stream's answer that another try would get again;
-// 503s (no leader yet, the fence's state not ready on a new leader) pass.
+// refused reports a stream's answer that another try would get again:
+// an API error the kernel's rule does not call passing (no leader yet,
+// the fence's state not ready on a new leader pass).
 func refused(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.Code != 503 && apiErr.ErrorCode != 10009
+	return errors.As(err, &apiErr) && !retry.IsPassing(err)
 }
 
 // requestType reports whether events of type t are written by clients,

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // Defaults of StatusProjector.
@@ -320,28 +321,21 @@ func (p *StatusProjector) replay(ctx context.Context, id string, upto uint64) (b
 // redelivered meanwhile. When the cache comes back it first rewrites
 // every remembered status, since a restarted cache may have lost them.
 func (p *StatusProjector) retry(ctx context.Context, msg jetstream.Msg, op func(context.Context) error) {
-	backoff := 50 * time.Millisecond
-	for {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Every cache error is held through: the stream keeps the events.
+	always := func(error) bool { return true }
+	_ = retry.Do(ctx, retry.Policy{Try: 5 * time.Second, First: 50 * time.Millisecond, Max: projectorMaxBackoff, Retry: always}, func(octx context.Context) error {
 		err := op(octx)
-		cancel()
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
 		if p.setErr(err) {
 			p.rewriteAll(ctx, msg)
 		}
-		if err == nil {
-			return
+		if err != nil {
+			msg.InProgress()
 		}
-		msg.InProgress()
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, projectorMaxBackoff)
-	}
+		return err
+	})
 }
 
 // rewriteAll stores every remembered status again. A failure marks the
