@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,7 +71,7 @@ func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
 		srv.Shutdown()
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(srv.ClientURL(), append(adminOpts, nats.MaxReconnects(-1))...)
+	nc, err := nats.Connect(srv.ClientURL(), append(adminOpts, nats.MaxReconnects(-1), connectTimeout)...)
 	if err != nil {
 		srv.Shutdown()
 		t.Fatalf("connect: %v", err)
@@ -99,6 +100,11 @@ func (k *Kernel) Creds(spec kernel.UserSpec) string {
 	return path
 }
 
+// connectTimeout bounds a test's dial, past nats.go's 2 s default: tests
+// that own their kernels run in parallel on loaded machines, where a TLS
+// and JWT handshake can take longer.
+var connectTimeout = nats.Timeout(10 * time.Second)
+
 // ConnectAs dials the kernel over TCP with the credential in credsFile.
 func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	k.t.Helper()
@@ -107,7 +113,7 @@ func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	nc, err := nats.Connect(k.ClientURL(), append(credOpts, opts...)...)
+	nc, err := nats.Connect(k.ClientURL(), append(append(credOpts, connectTimeout), opts...)...)
 	if err != nil {
 		k.t.Fatalf("connect with %s: %v", credsFile, err)
 	}

@@ -22,6 +22,7 @@ import (
 // the subject nats-server let it publish on; one credential keeps at
 // most PerMaker schedules, and may not make them under another's key.
 func TestSchedulesPerMakerAreBounded(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -80,6 +81,7 @@ func TestSchedulesPerMakerAreBounded(t *testing.T) {
 // Resume checks the grant on the version it resumes: a schedule replaced
 // between the check and the write is read and checked again.
 func TestResumeChecksTheVersionItResumes(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx := context.Background()
 	st := k.ScheduleStore(k.JS)
