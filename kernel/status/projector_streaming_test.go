@@ -1,4 +1,4 @@
-package status
+package status_test
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 )
 
 // countingCache counts the status writes that reach a real cache.
 type countingCache struct {
-	Cache
+	status.Cache
 	writes atomic.Int64
 }
 
@@ -40,7 +41,8 @@ func startProjector(tb testing.TB, projectStreaming bool) *projectorRig {
 		tb.Fatal(err)
 	}
 	c := &countingCache{Cache: kv}
-	p := &StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(tb), projectStreaming: projectStreaming}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(tb)}
+	status.SetProjectStreaming(p, projectStreaming)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	tb.Cleanup(func() {
