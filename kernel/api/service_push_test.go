@@ -21,6 +21,7 @@ import (
 // its stored subject (amf.events.…), which names no grant, and the service
 // drops JetStream deliveries outright.
 func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestServiceSubmitUsesTheHeaderID(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

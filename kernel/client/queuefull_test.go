@@ -16,6 +16,7 @@ import (
 // Tasks for a pool nobody serves wait in the queue; a full queue refuses
 // new ones, naming the id to retry with, and keeps what it holds.
 func TestFullQueueRefusesSubmissions(t *testing.T) {
+	t.Parallel()
 	const limit = 64 << 10
 	k := kerneltest.StartWith(t, kernel.Server{TasksMaxBytes: limit})
 	c := &client.Client{NC: k.NC, JS: k.JS}

@@ -18,6 +18,7 @@ import (
 // its grant; beyond it, the server's refusal comes back as ErrForbidden
 // naming the rule and the grant.
 func TestSubmitThroughTheAPIWithinTheGrant(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 // What a kernel answers during an election is retried; what it answers
 // about the call itself is not.
 func TestRideTellsElectionsFromRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -57,6 +58,7 @@ func TestRideTellsElectionsFromRefusals(t *testing.T) {
 // Ride stops at the first refusal, retries an election's answers until
 // one passes, and past its bound says the kernel is unavailable.
 func TestRideRetriesWithinItsBound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tries := 0
 	err := client.Ride(ctx, 5*time.Second, func(context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/kernel/status"
@@ -42,9 +43,10 @@ func hold(t *testing.T, k *kerneltest.Kernel, holder string) *holding {
 // after the TTL) when the first stops; a holder started again under its
 // own name takes its lease back at once.
 func TestLeaseRunsOneHolderAtATime(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	a := hold(t, k, "a")
-	eventually(t, "a holds the lease", a.running.Load)
+	testenv.Eventually(t, "a holds the lease", a.running.Load)
 	b := hold(t, k, "b")
 	// b asks every TTL/4: over three of its tries it never runs.
 	for range 3 {
@@ -58,7 +60,7 @@ func TestLeaseRunsOneHolderAtATime(t *testing.T) {
 	}
 	a.stop()
 	<-a.done
-	eventually(t, "b takes over", b.running.Load)
+	testenv.Eventually(t, "b takes over", b.running.Load)
 
 	// b dies holding the lease (its kernel killed): started again under
 	// its name, b takes it back, and c, asking meanwhile, never runs.
@@ -73,7 +75,7 @@ func TestLeaseRunsOneHolderAtATime(t *testing.T) {
 	}
 	c := hold(t, k, "c")
 	again := hold(t, k, "b")
-	eventually(t, "b holds again", again.running.Load)
+	testenv.Eventually(t, "b holds again", again.running.Load)
 	for range 3 {
 		time.Sleep(time.Second)
 		if c.running.Load() {

@@ -115,6 +115,7 @@ func (r *projectorRig) waitDone(tb testing.TB, id string) bus.Status {
 // are not written to the cache, and the status reads the same as when
 // every event was folded.
 func TestProjectorSkipsStreamingEvents(t *testing.T) {
+	t.Parallel()
 	const tokens = 50
 	var got [2]bus.Status
 	for i, all := range []bool{true, false} {
