@@ -59,6 +59,7 @@ func (c countingCache) SetStatus(ctx context.Context, s bus.Status) error {
 // partitioned kernel would be) and the events published next are still
 // projected, once each, by one of the two others.
 func TestClusterProjectsStatusOnceAndFailsOver(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()

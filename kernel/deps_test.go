@@ -10,6 +10,7 @@ import (
 // kernel, the bus client and the bridge never link the code that runs
 // commands or calls the model.
 func TestExecutionStaysOnWorkers(t *testing.T) {
+	t.Parallel()
 	forbidden := []string{
 		"github.com/amf-os/amf/sandbox",
 		"github.com/amf-os/amf/workers",
