@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -84,7 +85,7 @@ func TestPoolsShowBackPressure(t *testing.T) {
 	// The same over the NATS API.
 	svcCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = (&client.Service{Client: c}).Run(svcCtx) }()
+	go func() { _ = (&api.Service{Client: c}).Run(svcCtx) }()
 	var api []client.Pool
 	for {
 		msg, err := f.k.NC.Request(names.API()+".pools", nil, 5*time.Second)

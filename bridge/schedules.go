@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -97,7 +98,7 @@ func (s *Server) resumeSchedule(c echo.Context) error {
 		// The grant is checked on the version resumed: by the store
 		// itself, or by the task API on the subject of the policy
 		// checked here.
-		if m, ok := st.(client.MakerScheduleStore); ok {
+		if m, ok := st.(api.MakerScheduleStore); ok {
 			return m.ResumeIf(ctx, id, func(sc bus.Schedule) error { return s.allowPolicy(c, sc.Task) })
 		}
 		sc, err := st.Get(ctx, id)

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -55,7 +56,7 @@ type Server struct {
 	// Schedules keeps schedules; the kernel's task API when nil.
 	Schedules client.ScheduleStore
 	// Workers lists live workers; a heartbeat roster when nil.
-	Workers client.WorkerLister
+	Workers api.WorkerLister
 	// Cache, when set, is reported on by /healthz.
 	Cache Health
 	// Recent, when set, answers GET /v1/tasks (the hot cache).

@@ -23,6 +23,7 @@ import (
 // site is closed and a new one is refused there, by the leaf's
 // nats-server; a worker of the site still works.
 func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
+	t.Parallel()
 	leafPort := freePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "attack-site", Role: kernel.RoleWorker})
@@ -108,6 +109,7 @@ func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
 // domain a client or worker credential can do nothing it cannot do
 // plainly; each refusal is nats-server's.
 func TestAttackDomainAPIGivesNothingMore(t *testing.T) {
+	t.Parallel()
 	leafPort := freePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	names := bus.Names{}
@@ -150,6 +152,7 @@ func TestAttackDomainAPIGivesNothingMore(t *testing.T) {
 // traffic or other inboxes, nor ask the servers anything but the
 // account's information; each refusal is nats-server's.
 func TestAttackLeafUpdatesCredentialGivesNothingMore(t *testing.T) {
+	t.Parallel()
 	hub := kerneltest.Start(t)
 	raw, err := hub.Authority().LeafUpdates()
 	if err != nil {

@@ -36,6 +36,7 @@ func (s *syncBuffer) String() string {
 
 // A kernel reachable beyond loopback without TLS says so at start.
 func TestExposedWithoutTLSSaysSoLoudly(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	srv := &kernel.Server{StateDir: t.TempDir(), Listen: "0.0.0.0:-1", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	if err := srv.Start(context.Background()); err != nil {
@@ -60,6 +61,7 @@ func TestExposedWithoutTLSSaysSoLoudly(t *testing.T) {
 // A configuration file that would let clients in on its own terms is
 // refused: the kernel never runs without its authentication.
 func TestConfigWithItsOwnAuthIsRefused(t *testing.T) {
+	t.Parallel()
 	for name, conf := range map[string]string{
 		"no_auth_user": "accounts { A: { jetstream: enabled, users: [ { user: a, password: b } ] } }\nno_auth_user: a\n",
 		"users":        "authorization { users: [ { user: a, password: b } ] }\n",
@@ -83,6 +85,7 @@ func TestConfigWithItsOwnAuthIsRefused(t *testing.T) {
 
 // A credential signed by another installation's keys is refused.
 func TestForeignCredentialIsRefused(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	other, err := kernel.OpenAuthority(t.TempDir())
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // Several processes opening a new directory at once agree on one set of
 // keys: whatever one of them issued, the others' kernel accepts.
 func TestAuthorityCreatedOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const n = 8
 	keys := make([]string, n)
@@ -43,6 +44,7 @@ func TestAuthorityCreatedOnceUnderRace(t *testing.T) {
 
 // A read-only copy of complete keys (a mounted Secret) opens.
 func TestAuthorityReadOnlyCopy(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := kernel.OpenAuthority(dir)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 )
 
@@ -58,6 +59,7 @@ func (c countingCache) SetStatus(ctx context.Context, s bus.Status) error {
 // partitioned kernel would be) and the events published next are still
 // projected, once each, by one of the two others.
 func TestClusterProjectsStatusOnceAndFailsOver(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
@@ -84,8 +86,8 @@ func TestClusterProjectsStatusOnceAndFailsOver(t *testing.T) {
 	pctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(func() { stop(); wg.Wait() })
 	for i := range servers {
-		lease := &cache.Lease{JS: js[i], Names: names, Key: names.StatusLease(), Holder: fmt.Sprintf("kernel-%d", i+1), TTL: 2 * time.Second}
-		p := &cache.StatusProjector{JS: js[i], Names: names, Cache: countingCache{caches[i], i, log}, Lease: lease}
+		lease := &status.Lease{JS: js[i], Names: names, Key: names.StatusLease(), Holder: fmt.Sprintf("kernel-%d", i+1), TTL: 2 * time.Second}
+		p := &status.StatusProjector{JS: js[i], Names: names, Cache: countingCache{caches[i], i, log}, Lease: lease}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -162,7 +164,7 @@ func TestClusterProjectsStatusOnceAndFailsOver(t *testing.T) {
 	if len(by) != 1 {
 		t.Fatalf("events were projected by %d kernels (%v), want one", len(by), by)
 	}
-	holder, err := cache.LeaseHolder(ctx, js[0], names, names.StatusLease())
+	holder, err := status.LeaseHolder(ctx, js[0], names, names.StatusLease())
 	if err != nil {
 		t.Fatal(err)
 	}

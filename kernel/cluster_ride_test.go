@@ -32,6 +32,7 @@ const rideKills = 2
 // in the tasks stream and has exactly one accepted event, and a reader
 // that followed one task through the kills saw each of its events once.
 func TestClusterRidesThroughLeaderLoss(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()

@@ -18,6 +18,7 @@ import (
 // kernel opens them first, and a status written through one kernel is
 // read through another.
 func TestClusterReplicatesHotCache(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

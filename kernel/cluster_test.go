@@ -35,6 +35,7 @@ func freePort(t *testing.T) int {
 // replicated streams and that a task published through one kernel is
 // taken through another.
 func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 // or worker credential creates on a stream it reads is deleted by the
 // server once nobody pulls from it, and the streams cap their consumers.
 func TestReadersCannotLeaveConsumersBehind(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -54,6 +55,7 @@ func TestReadersCannotLeaveConsumersBehind(t *testing.T) {
 // A worker reads the hot cache's buckets by key and makes no consumers
 // there: the server refuses it one.
 func TestWorkersMakeNoConsumersOnTheBuckets(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

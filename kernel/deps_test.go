@@ -11,6 +11,7 @@ import (
 // commands or calls the model. They may link the pure command checker
 // (sandbox/policy) to judge a task when it is submitted.
 func TestExecutionStaysOnWorkers(t *testing.T) {
+	t.Parallel()
 	forbidden := []string{
 		"github.com/amf-os/amf/sandbox",
 		"github.com/amf-os/amf/workers",
@@ -36,6 +37,21 @@ func TestExecutionStaysOnWorkers(t *testing.T) {
 					t.Errorf("%s depends on %s", pkg, d)
 				}
 			}
+		}
+	}
+}
+
+// TestKernelNeverImportsMemory keeps the kernel below memory: the search
+// contract lives in kernel/bus, the cache is handed to the kernel.
+func TestKernelNeverImportsMemory(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", "github.com/amf-os/amf/kernel/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		if d == "github.com/amf-os/amf/memory" || strings.HasPrefix(d, "github.com/amf-os/amf/memory/") {
+			t.Errorf("a kernel package depends on %s", d)
 		}
 	}
 }

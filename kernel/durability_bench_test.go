@@ -61,6 +61,7 @@ func BenchmarkSubmitSync(b *testing.B) {
 // TestSyncChoiceIsChecked refuses a sync setting the server cannot use,
 // with a message saying what it takes.
 func TestSyncChoiceIsChecked(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{"sometimes", "-1s", "0s"} {
 		srv := &kernel.Server{StateDir: t.TempDir(), DontListen: true, Sync: bad, Logger: kerneltest.Logger(t)}
 		err := srv.Start(context.Background())

@@ -64,6 +64,7 @@ func terminal(t *testing.T, c *client.Client, id string) bus.Event {
 // TestTaskWhoseWorkersDieEnds lets every delivery of a task die with its
 // worker: once the pool stops delivering it, the kernel ends it.
 func TestTaskWhoseWorkersDieEnds(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	c := &client.Client{NC: k.NC, Names: names}
@@ -130,6 +131,7 @@ func TestTaskWhoseWorkersDieEnds(t *testing.T) {
 // whose worker died holding it, one still queued. The kernel ends both;
 // a task a worker holds is left to that worker.
 func TestCancelOfUnheldTaskEnds(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	c := &client.Client{NC: k.NC, Names: names}

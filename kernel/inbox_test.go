@@ -18,6 +18,7 @@ import (
 // by nats-server and sees nothing of a reply the bridge gets, while the
 // bridge's own request still works through its own inbox.
 func TestNoRoleReadsOthersReplies(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	worker, _ := roleConn(t, k, kernel.UserSpec{Role: kernel.RoleWorker})

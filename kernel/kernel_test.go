@@ -9,6 +9,7 @@ import (
 )
 
 func TestRestartKeepsStreamsAndMessages(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	names := bus.Names{}

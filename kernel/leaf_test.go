@@ -65,6 +65,7 @@ func startLeafFrom(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds, ac
 // credential; the leaf lets no one in without a credential and holds
 // that credential to the worker's permissions.
 func TestLeafCarriesAWorkerOutboundOnly(t *testing.T) {
+	t.Parallel()
 	leafPort := freePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	workerCreds := hub.Creds(kernel.UserSpec{Name: "edge-worker", Role: kernel.RoleWorker})
@@ -176,6 +177,7 @@ func mustStream(t *testing.T, ctx context.Context, js jetstream.JetStream, name 
 // Leafnodes accepted beyond loopback without TLS are announced as loudly
 // as clients would be; an address that is not one is refused with a hint.
 func TestLeafListenWithoutTLSSaysSo(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	srv := &kernel.Server{StateDir: t.TempDir(), Listen: "127.0.0.1:-1", LeafListen: "0.0.0.0:-1", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	if err := srv.Start(context.Background()); err != nil {
@@ -196,6 +198,7 @@ func TestLeafListenWithoutTLSSaysSo(t *testing.T) {
 // to the kernels, it still refuses a credential revoked while it ran,
 // and still lets the site's own credential in.
 func TestLeafKeepsRevocationsAcrossRestart(t *testing.T) {
+	t.Parallel()
 	leafPort := freePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "keep-site", Role: kernel.RoleWorker})
@@ -276,6 +279,7 @@ func revokedIn(t *testing.T, file, key string) bool {
 // when its link comes up: it asks the kernels for the account's JWT and
 // refuses the revoked credential from then on.
 func TestLeafCatchesUpOnRevocationsMissedWhileUnlinked(t *testing.T) {
+	t.Parallel()
 	leafPort := freePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "catch-site", Role: kernel.RoleWorker})

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +11,8 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/internal/atomicfile"
 )
 
 // accountKeeper writes each account update a leaf receives to its
@@ -171,22 +171,8 @@ func (k *accountKeeper) save(raw []byte) error {
 	if ac.IssuedAt < k.issued {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(k.path), ".account-*.jwt")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err == nil {
-		_, err = tmp.WriteString(s + "\n")
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), k.path)
-	}
-	if err != nil {
-		return err
+	if err := atomicfile.WriteFile(k.path, []byte(s+"\n"), 0o644); err != nil {
+		return fmt.Errorf("keep account JWT: %w", err)
 	}
 	k.issued, k.kept = ac.IssuedAt, s
 	return nil

@@ -2,15 +2,14 @@ package kernel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // Provisioning says what the bus's streams look like.
@@ -69,39 +68,15 @@ const provisionWait = 90 * time.Second
 func provisionWhenReady(ctx context.Context, js jetstream.JetStream, p Provisioning, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, provisionWait)
 	defer cancel()
-	backoff := 100 * time.Millisecond
-	for {
-		reqCtx, cancelReq := context.WithTimeout(ctx, 5*time.Second)
-		err := Provision(reqCtx, js, p)
-		cancelReq()
-		if err == nil || !retryable(err) {
-			return err
-		}
-		log.Info("waiting for the JetStream cluster", "replicas", p.Replicas, "err", err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (the cluster never had %d JetStream peers with a leader; are the other kernels up, and is --replicas right?)", err, p.Replicas)
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 2*time.Second)
+	err := retry.Do(ctx, retry.Policy{
+		Try: 5 * time.Second, First: 100 * time.Millisecond, Max: 2 * time.Second,
+		Retry: retry.IsPassingAtStart,
+		OnRetry: func(err error, _ time.Duration) {
+			log.Info("waiting for the JetStream cluster", "replicas", p.Replicas, "err", err)
+		},
+	}, func(ctx context.Context) error { return Provision(ctx, js, p) })
+	if err != nil && ctx.Err() != nil && retry.IsPassingAtStart(err) {
+		return fmt.Errorf("%w (the cluster never had %d JetStream peers with a leader; are the other kernels up, and is --replicas right?)", err, p.Replicas)
 	}
-}
-
-func retryable(err error) bool {
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode {
-		case jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
-			return true
-		}
-		// 10005 insufficient resources, 10008 cluster not available,
-		// 10074 peer placement: the cluster is still assembling.
-		switch apiErr.ErrorCode {
-		case 10005, 10008, 10074:
-			return true
-		}
-		return apiErr.Code == 503
-	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrTimeout)
+	return err
 }

@@ -16,6 +16,7 @@ import (
 // looks: it gets a failed event saying where to publish, and a publisher
 // waiting for an ack gets that as an error.
 func TestNestedPoolSubjectIsFailed(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	sub, err := k.NC.SubscribeSync(names.Event("nested"))
@@ -58,6 +59,7 @@ func TestNestedPoolSubjectIsFailed(t *testing.T) {
 // A task over the size limit is stored, so that a worker fails it with an
 // event that says why, instead of the stream dropping it unseen.
 func TestOversizeTaskIsStored(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	body := `{"id":"big","command":"` + strings.Repeat("x", 2*bus.MaxTaskBytes) + `"}`
 	if _, err := k.JS.Publish(context.Background(), bus.Names{}.Task(bus.DefaultPool), []byte(body)); err != nil {
@@ -68,6 +70,7 @@ func TestOversizeTaskIsStored(t *testing.T) {
 // A store made when the tasks stream took every depth of subject is
 // provisioned again without losing what it holds.
 func TestProvisionNarrowsOldTasksSubjects(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx := context.Background()
 	names := bus.Names{}

@@ -52,6 +52,7 @@ func roleConn(t *testing.T, k *kerneltest.Kernel, spec kernel.UserSpec) (*nats.C
 // them and the pools endpoint, a bridge follows the HTTP token bucket
 // and counts tasks that ran out of deliveries.
 func TestRolesReachWhatTheirPartsServe(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -18,6 +18,7 @@ import (
 // schedules stream is replicated, JetStream's scheduler runs on its
 // leader, and when that kernel stops another takes over: runs go on.
 func TestClusterSchedulesOutliveTheirLeader(t *testing.T) {
+	t.Parallel()
 	servers, credsFile := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -80,6 +80,19 @@ type Server struct {
 	// LeafListen, host:port, accepts leafnodes: remote sites that dial
 	// out to the kernel (see leafnode.go). TLS is the client port's.
 	LeafListen string
+	// OpenCache opens the hot cache on the kernel's connection once the
+	// bus is provisioned: the task API reads task status and live workers
+	// from it and the status projector keeps status in it. Nil serves the
+	// API from the event stream alone and runs no projector.
+	OpenCache func(ctx context.Context, nc *nats.Conn) (Cache, error)
+	// NoTaskAPI serves no task API from this kernel (tests that serve
+	// their own; the API of several kernels is one service either way).
+	NoTaskAPI bool
+	// NoStatusProjector leaves the cache's status to other kernels (in a
+	// cluster the kernels that project elect one by lease).
+	NoStatusProjector bool
+	// Version is the task API service's version (`nats micro ls`).
+	Version string
 
 	ns        *server.Server
 	nc        *nats.Conn // the kernel's own connection: provisioning, pools, what it answers
@@ -90,10 +103,12 @@ type Server struct {
 	schedules *schedule.Runner
 	wildcards *wildcardSweeper
 	store     *storeWatch
+	parts     *parts // the task API and the status projector
 }
 
-// Start runs the server and provisions the bus; it returns once clients
-// can connect. Call Shutdown to stop it.
+// Start runs the server, provisions the bus and starts what the kernel
+// runs (schedules, the task API service, the status projector); it
+// returns once clients can connect. Call Shutdown to stop it.
 func (s *Server) Start(ctx context.Context) error {
 	opts, err := s.options()
 	if err != nil {
@@ -157,6 +172,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start kernel: %w", err)
 	}
 	if err := s.runSchedules(ctx, js); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	if err := s.startParts(ctx); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
@@ -255,6 +274,7 @@ func (s *Server) Shutdown() {
 	s.wildcards = nil
 	s.store.Stop()
 	s.store = nil
+	s.stopParts()
 	if s.schedules != nil {
 		s.schedules.Stop()
 		s.schedules = nil
@@ -283,14 +303,15 @@ func (s *Server) Shutdown() {
 	s.self = nil
 }
 
-// Run starts the kernel, blocks until ctx ends, then shuts it down.
+// Run starts the kernel and all it runs, blocks until ctx ends or one of
+// its parts fails, then shuts it down; it returns that part's error.
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	err := s.Wait(ctx)
 	s.Shutdown()
-	return nil
+	return err
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -1,11 +1,15 @@
 package memory
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
 
 // Errors of the memory package; callers test them with errors.Is.
 var (
 	// ErrUnknownMemory is returned for an id no memory has.
-	ErrUnknownMemory = errors.New("memory: unknown memory")
+	ErrUnknownMemory = bus.ErrUnknownMemory
 	// ErrImportLine wraps the reason one import line was skipped.
 	ErrImportLine = errors.New("import")
 )

@@ -12,35 +12,12 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// SearchRequest asks the fleet's memory for the memories most similar to
-// an instruction (subject bus.Names.MemorySearch, amf.api.memory.search).
-type SearchRequest struct {
-	// Query is the instruction to compare with what was learned.
-	Query string `json:"query"`
-	// K is how many matches to return at most (default 3, at most 100).
-	K int `json:"k,omitempty"`
-	// Pool and Distro, when set, keep only memories learned in that pool
-	// or on that distribution (os-release ID).
-	Pool   string `json:"pool,omitempty"`
-	Distro string `json:"distro,omitempty"`
-	// Host describes the asking host; it decides the reuse marks.
-	Host HostFacts `json:"host,omitzero"`
-}
+// SearchRequest asks the fleet's memory for similar memories; see
+// bus.SearchRequest.
+type SearchRequest = bus.SearchRequest
 
-// SearchReply is the answer to a SearchRequest.
-type SearchReply struct {
-	Matches []Match `json:"matches"`
-	// Memories is how many memories the answering index holds, and
-	// Applied the last AMF_MEMORY sequence it reflects.
-	Memories int    `json:"memories"`
-	Applied  uint64 `json:"applied"`
-	// Worker names the index that answered.
-	Worker string `json:"worker,omitempty"`
-	// Embedder names the index's embedder, and ReuseScore the similarity
-	// calibrated for it that blind reuse needs.
-	Embedder   string  `json:"embedder,omitempty"`
-	ReuseScore float64 `json:"reuse_score,omitempty"`
-}
+// SearchReply is the answer to a SearchRequest; see bus.SearchReply.
+type SearchReply = bus.SearchReply
 
 // ErrNoSearchService means no worker answers memory searches.
 var ErrNoSearchService = errors.New("no worker serves memory search")

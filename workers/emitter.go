@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // window bounds one task's events waiting to be stored: past it the
@@ -26,6 +27,8 @@ var (
 	errStale = errors.New("another worker holds the task")
 	// errEnded means the task has its terminal event already.
 	errEnded = errors.New("task already ended")
+	// errRefused marks a stream's answer another try would get again.
+	errRefused = errors.New("refused by the stream")
 	// errLostHold means the worker could not renew its hold on the task
 	// for an ack wait: the pool may have given it to another worker.
 	// errClosed is what an emitter closed before its end reports.
@@ -305,48 +308,56 @@ const storeRetry = 250 * time.Millisecond
 // when it ends first.
 func (em *emitter) store(ctx context.Context, m *nats.Msg) error {
 	conflicts := 0
-	for {
-		ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(em.lastSeq))
-		if err == nil {
-			em.lastSeq = ack.Sequence
-			return nil
-		}
-		if bus.IsFenceConflict(err) {
+	// Every answer but a refusal is tried again: the kernel restarting
+	// or a leader being elected, or not knowing whether a try was stored.
+	// Only the context bounds it: the task's event must be stored.
+	again := func(err error) bool {
+		return !errors.Is(err, errStale) && !errors.Is(err, errEnded) && !errors.Is(err, errRefused)
+	}
+	err := retry.Do(ctx, retry.Policy{First: storeRetry, Max: storeRetry, Retry: again}, func(ctx context.Context) error {
+		for {
+			ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(em.lastSeq))
+			if err == nil {
+				em.lastSeq = ack.Sequence
+				return nil
+			}
+			if !bus.IsFenceConflict(err) {
+				if refused(err) {
+					return fmt.Errorf("%w: %w", errRefused, err)
+				}
+				return err
+			}
 			seq, ok, gerr := em.stored(ctx, m.Data, em.lastSeq+1)
 			switch {
 			case ok:
 				em.lastSeq = seq
 				return nil
-			case gerr == nil:
-				if conflicts++; conflicts > fenceTries {
-					return errStale
-				}
-				err = em.skipRequests(ctx)
-				if err == nil {
-					continue
-				}
-				if errors.Is(err, errStale) || errors.Is(err, errEnded) {
-					return err
-				}
-			default:
-				err = gerr // unknown whether it is ours: look again
+			case gerr != nil:
+				return gerr // unknown whether it is ours: look again
 			}
-		} else if refused(err) {
-			return fmt.Errorf("store %s event: %w", bus.MsgEventType(m.Header, m.Data), err)
+			if conflicts++; conflicts > fenceTries {
+				return errStale
+			}
+			if err := em.skipRequests(ctx); err != nil {
+				return err
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("store %s event: %w (last error: %v)", bus.MsgEventType(m.Header, m.Data), ctx.Err(), err)
-		case <-time.After(storeRetry):
-		}
+	})
+	switch {
+	case err == nil, errors.Is(err, errStale), errors.Is(err, errEnded):
+		return err
+	case ctx.Err() != nil:
+		return fmt.Errorf("store %s event: %w (last error: %v)", bus.MsgEventType(m.Header, m.Data), ctx.Err(), err)
 	}
+	return fmt.Errorf("store %s event: %w", bus.MsgEventType(m.Header, m.Data), err)
 }
 
-// refused reports a stream's answer that another try would get again;
-// 503s (no leader yet, the fence's state not ready on a new leader) pass.
+// refused reports a stream's answer that another try would get again:
+// an API error the kernel's rule does not call passing (no leader yet,
+// the fence's state not ready on a new leader pass).
 func refused(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.Code != 503 && apiErr.ErrorCode != 10009
+	return errors.As(err, &apiErr) && !retry.IsPassing(err)
 }
 
 // requestType reports whether events of type t are written by clients,

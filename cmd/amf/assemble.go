@@ -2,29 +2,33 @@ package main
 
 import (
 	"context"
-	"io"
+	"log/slog"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/retry"
 	"github.com/amf-os/amf/memory/cache"
 )
 
-// local is a kernel started in this process with what co-located parts
-// share: an in-process connection (no TCP) and the hot cache.
+// local is a kernel started in this process, running its task API and
+// status projector, with the hot cache it opened for co-located parts.
 type local struct {
-	srv    *kernel.Server
-	nc     *nats.Conn
-	cache  cache.Cache
-	tokens *tokens.Store
+	srv   *kernel.Server
+	cache cache.Cache
 }
 
-// startLocal starts the kernel and opens the connection and the cache;
-// close drains the connection before the kernel shuts down.
-func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) (*local, error) {
+// startLocal starts the kernel with the cache the flags name and writes
+// the admin credential for the CLI on this machine; Shutdown stops it.
+func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags, noProjector bool) (*local, error) {
 	srv := k.server(c)
+	l := &local{srv: srv}
+	srv.OpenCache = func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {
+		hot, err := cf.open(ctx, nc, c)
+		l.cache = hot
+		return hot, err
+	}
+	srv.NoStatusProjector = noProjector
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -32,45 +36,7 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags) 
 		srv.Shutdown()
 		return nil, err
 	}
-	nc, err := srv.Connect()
-	if err != nil {
-		srv.Shutdown()
-		return nil, err
-	}
-	// Kernels of a cluster starting together create their replicated
-	// buckets at once: JetStream may time out until leaders are elected.
-	var cache cache.Cache
-	err = untilReady(ctx, "hot cache buckets", func() (err error) {
-		cache, err = cf.open(ctx, nc, c)
-		return err
-	})
-	if err != nil {
-		drain(nc)
-		srv.Shutdown()
-		return nil, err
-	}
-	js, err := jetstream.New(nc)
-	if err == nil {
-		var st *tokens.Store
-		err = untilReady(ctx, "token bucket", func() (err error) {
-			st, err = tokens.Open(ctx, js, c.names(), true)
-			return err
-		})
-		if err == nil {
-			return &local{srv: srv, nc: nc, cache: cache, tokens: st}, nil
-		}
-	}
-	l := &local{srv: srv, nc: nc, cache: cache}
-	l.close()
-	return nil, err
-}
-
-func (l *local) close() {
-	if cl, ok := l.cache.(io.Closer); ok {
-		_ = cl.Close()
-	}
-	drain(l.nc)
-	l.srv.Shutdown()
+	return l, nil
 }
 
 // dial connects to a kernel elsewhere and opens the hot cache.
@@ -82,7 +48,7 @@ func (c *common) dial(ctx context.Context, name string, cf *cacheFlags) (*nats.C
 	// The kernels may be electing the buckets' leaders (a cluster
 	// starting, a kernel restarting): wait for them as startLocal does.
 	var hot cache.Cache
-	err = untilReady(ctx, "hot cache buckets", func() (err error) {
+	err = retry.AtStart(ctx, slog.Default(), "hot cache buckets", func(ctx context.Context) (err error) {
 		hot, err = cf.open(ctx, nc, c)
 		return err
 	})

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/kernel"
 )
 
@@ -81,7 +81,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 		_, err = os.Stdout.Write(creds)
 		return err
 	}
-	if err := os.WriteFile(out, creds, 0o600); err != nil {
+	if err := atomicfile.WriteFile(out, creds, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s credential %s (user %s)\nits replies arrive under its own inbox: nats --creds %s --inbox-prefix %s …\n", r, out, key, out, kernel.InboxPrefix(key))
@@ -241,7 +241,7 @@ func runAuthContext(_ context.Context, args []string) error {
 	}
 	b, _ := json.MarshalIndent(ctxDoc, "", "  ")
 	path := filepath.Join(dir, name+".json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s; use it with: nats context select %s   (or nats --context %s …)\n", path, name, name)
@@ -266,7 +266,7 @@ func ensureLocalCreds(srv *kernel.Server, c *common) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, creds, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := atomicfile.WriteFile(path, creds, 0o600); err != nil {
 		return err
 	}
 	slog.Info("wrote the admin NATS credential; `amf run` and friends on this machine use it, `nats --creds` takes it", "creds", path)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/amf-os/amf/internal/atomicfile"
 )
 
 // runAuthLeafUpdates writes what a site's `amf leaf --updates` reads: a
@@ -33,7 +35,7 @@ func runAuthLeafUpdates(_ context.Context, args []string) error {
 		_, err = os.Stdout.Write(raw)
 		return err
 	}
-	if err := os.WriteFile(out, raw, 0o600); err != nil {
+	if err := atomicfile.WriteFile(out, raw, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s: copy it to the site with account.jwt and run amf leaf --updates %s\n", out, out)

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/sandbox/policy"
 )
 
@@ -176,11 +177,7 @@ func ensureAdminToken(ctx context.Context, st *tokens.Store, stateDir string) (t
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", "", err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", "", err
 	}
 	return tok, path, nil

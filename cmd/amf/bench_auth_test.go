@@ -13,6 +13,7 @@ import (
 
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
@@ -93,7 +94,7 @@ func authMesh(b *testing.B, mode string, concurrency int, opts ...ollamatest.Opt
 	b.Cleanup(inproc.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = (&kapi.Service{Client: &kapi.Client{NC: inproc}}).Run(ctx) }()
+	go func() { defer close(done); _ = (&api.Service{Client: &kapi.Client{NC: inproc}}).Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
 	bridgeNC := dial(kernel.RoleBridge)
 	return newBenchMeshOn(b, bridgeNC, dial(kernel.RoleWorker), &kapi.Client{NC: bridgeNC, ViaAPI: true}, concurrency, opts...)

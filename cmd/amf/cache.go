@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,26 +44,4 @@ func (cf *cacheFlags) open(ctx context.Context, nc *nats.Conn, c *common) (cache
 		return nil, fmt.Errorf("hot cache: %w", err)
 	}
 	return kc, nil
-}
-
-// runProjector keeps task status in the cache from the event stream
-// while this kernel holds the status lease.
-func runProjector(ctx context.Context, nc *nats.Conn, c *common, hot cache.Cache) error {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	log := slog.Default().With("part", "status")
-	// Every kernel of a cluster runs one; the lease lets one project. The
-	// holder is named by its host and store, which only one kernel at a
-	// time can open: restarted, it takes its own lease back at once.
-	host, _ := os.Hostname()
-	dir := c.localState()
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	holder := host + ":" + dir
-	lease := &cache.Lease{JS: js, Names: c.names(), Key: c.names().StatusLease(), Holder: holder, Logger: log}
-	p := &cache.StatusProjector{JS: js, Names: c.names(), Cache: hot, Lease: lease, Logger: log}
-	return p.Run(ctx)
 }

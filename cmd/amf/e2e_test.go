@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/memory/cache"
 	"net/http"
@@ -197,7 +198,7 @@ func TestUpServesAllThreeSubmissionPaths(t *testing.T) {
 		}
 		// status over the micro service; the cache follows the events,
 		// so it may trail the terminal event by a moment.
-		eventuallyTrue(t, "status done over amf.api.status", 10*time.Second, func() bool {
+		testenv.EventuallyWithin(t, 10*time.Second, "status done over amf.api.status", func() bool {
 			st, err := nc.Request("amf.api.status", []byte(sres.ID), 5*time.Second)
 			return err == nil && strings.Contains(string(st.Data), `"state":"done"`)
 		})

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -62,6 +60,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		TasksMaxBytes:    int64(k.tasksMax) << 20,
 		EventsDuplicates: k.eventsDups,
 		Names:            c.names(),
+		Version:          version,
 		Logger:           slog.Default().With("part", "kernel"),
 	}
 }
@@ -81,17 +80,11 @@ func runKernel(ctx context.Context, args []string) error {
 		return err
 	}
 	c.logger()
-	l, err := startLocal(ctx, &c, &k, &cf)
+	l, err := startLocal(ctx, &c, &k, &cf, noProjector)
 	if err != nil {
 		return err
 	}
-	defer l.close()
-	nc, cache := l.nc, l.cache
+	defer l.srv.Shutdown()
 	notifyReady()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
-	if !noProjector {
-		g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })
-	}
-	return g.Wait()
+	return l.srv.Wait(ctx)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
@@ -153,18 +154,20 @@ func runMemory(ctx context.Context, args []string) error {
 		}
 		return nil
 	case "export":
-		w := io.Writer(os.Stdout)
-		if out != "" {
-			file, err := os.Create(out)
-			if err != nil {
-				return fmt.Errorf("export: %w", err)
-			}
-			defer file.Close()
-			w = file
-		}
-		n, err := kn.Export(w)
-		if err != nil {
+		var n int
+		export := func(w io.Writer) (err error) {
+			n, err = kn.Export(w)
 			return err
+		}
+		var err error
+		if out == "" {
+			err = export(os.Stdout)
+		} else {
+			// A failed export leaves an earlier one at out whole.
+			err = atomicfile.Write(out, 0o644, export)
+		}
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "exported %d memories\n", n)
 		return nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/memory"
@@ -49,7 +50,7 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	}
 	// The memory reaches the index by the stream; the CLI reads the same.
 	var out string
-	eventuallyTrue(t, "amf memory search finds it", 20*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 20*time.Second, "amf memory search finds it", func() bool {
 		p := startAmf(t, env, "memory", "search", "greet the operator")
 		p.wait(30 * time.Second)
 		out = p.Output()
@@ -100,7 +101,7 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	if code := fg.wait(30 * time.Second); code != 0 {
 		t.Fatalf("forget exit %d: %s", code, fg.Output())
 	}
-	eventuallyTrue(t, "forgotten memory gone from ls", 20*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 20*time.Second, "forgotten memory gone from ls", func() bool {
 		p := startAmf(t, env, "memory", "ls", "--json")
 		p.wait(30 * time.Second)
 		return !strings.Contains(p.Output(), rec.ID)

@@ -15,29 +15,11 @@ import (
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/client"
-	"github.com/amf-os/amf/kernel/schedule"
 	"github.com/amf-os/amf/memory/cache"
 	"github.com/amf-os/amf/memory/knowledge"
 	"github.com/amf-os/amf/sandbox"
 	"github.com/amf-os/amf/workers"
 )
-
-// serveAPI runs the NATS micro service until ctx ends; status and the
-// worker list come from the hot cache, schedules from their stream.
-func serveAPI(ctx context.Context, nc *nats.Conn, c *common, cache cache.Cache) error {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	svc := &client.Service{
-		Client:  &client.Client{NC: nc, JS: js, Names: c.names(), Cache: cache, Offers: cache},
-		Workers: cache,
-		Version: version,
-		// nc is the local kernel's own connection: it writes schedules.
-		Schedules: &schedule.Store{JS: js, Names: c.names()},
-	}
-	return svc.Run(ctx)
-}
 
 // workerFlags are the settings of a worker.
 type workerFlags struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory/cache/redistest"
 )
@@ -24,17 +25,6 @@ func getJSON(t *testing.T, url string, v any) int {
 		_ = json.Unmarshal(b, v)
 	}
 	return resp.StatusCode
-}
-
-func eventuallyTrue(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestRedisOutageDegradesButLosesNothing kills the hot cache mid-run:
@@ -68,7 +58,7 @@ func TestRedisOutageDegradesButLosesNothing(t *testing.T) {
 	}
 
 	redis.Kill()
-	eventuallyTrue(t, "healthz degraded", 10*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 10*time.Second, "healthz degraded", func() bool {
 		var h struct{ Status string }
 		code := getJSON(t, base+"/healthz", &h)
 		return code == 200 && h.Status == "degraded"
@@ -85,13 +75,13 @@ func TestRedisOutageDegradesButLosesNothing(t *testing.T) {
 	}
 
 	redis.Restart()
-	eventuallyTrue(t, "healthz ok again", 15*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 15*time.Second, "healthz ok again", func() bool {
 		var h struct{ Status string }
 		return getJSON(t, base+"/healthz", &h) == 200 && h.Status == "ok"
 	})
 	// The cache itself holds the status of the task that ran while it was
 	// down: the recent list is served from the cache only.
-	eventuallyTrue(t, "status rebuilt in Redis", 20*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 20*time.Second, "status rebuilt in Redis", func() bool {
 		var list struct{ Tasks []bus.Status }
 		if getJSON(t, base+"/v1/tasks?limit=50", &list) != 200 {
 			return false

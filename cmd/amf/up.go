@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 func init() {
@@ -31,22 +35,41 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	w.sandbox.upDefaults()
 	log := c.logger()
-	l, err := startLocal(ctx, &c, &k, &cf)
+	l, err := startLocal(ctx, &c, &k, &cf, false)
 	if err != nil {
 		return err
 	}
-	defer l.close()
-	nc, cache := l.nc, l.cache
+	defer l.srv.Shutdown()
+	// The worker and the bridge share a connection, drained before the
+	// kernel shuts down.
+	nc, err := l.srv.Connect()
+	if err != nil {
+		return err
+	}
+	defer drain(nc)
+	cache := l.cache
 	wk, release, err := w.worker(ctx, nc, &c, cache)
 	if err != nil {
 		return err
 	}
 	defer release()
-	token, tokenFile, err := ensureAdminToken(ctx, l.tokens, c.stateDir)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	var st *tokens.Store
+	err = retry.AtStart(ctx, log, "token bucket", func(ctx context.Context) (err error) {
+		st, err = tokens.Open(ctx, js, c.names(), true)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	token, tokenFile, err := ensureAdminToken(ctx, st, c.stateDir)
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	v, err := l.tokens.Watch(ctx)
+	v, err := st.Watch(ctx)
 	if err != nil {
 		return err
 	}
@@ -57,8 +80,7 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	br.MoreMetrics = wk.Metrics()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return errPart("api", serveAPI(gctx, nc, &c, cache)) })
-	g.Go(func() error { return errPart("status", runProjector(gctx, nc, &c, cache)) })
+	g.Go(func() error { return errPart("kernel", l.srv.Wait(gctx)) })
 	g.Go(func() error { return errPart("worker", wk.Run(gctx)) })
 	g.Go(func() error { return errPart("bridge", br.Run(gctx)) })
 	go func() {

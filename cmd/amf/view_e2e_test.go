@@ -69,7 +69,7 @@ func TestUpSeesTheHostAndWorksInWorkspaces(t *testing.T) {
 	// Refused at submission, naming the workspaces there are, once the
 	// worker's heartbeat has told what it serves.
 	var reply string
-	eventuallyTrue(t, "unknown workspace refused at submission", 20*time.Second, func() bool {
+	testenv.EventuallyWithin(t, 20*time.Second, "unknown workspace refused at submission", func() bool {
 		var code int
 		code, reply = postTask(t, base, `{"command":"true","workspace":"nope","policy":"workspace"}`)
 		return code == 400

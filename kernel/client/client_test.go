@@ -104,6 +104,7 @@ func outlive(t *testing.T, js jetstream.JetStream, subject string) {
 }
 
 func TestSubmitRecordsThenQueues(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	task, dup, err := c.Submit(context.Background(), bus.Task{ID: "first", Command: "echo hi"})
 	if err != nil || dup {
@@ -125,6 +126,7 @@ func TestSubmitRecordsThenQueues(t *testing.T) {
 }
 
 func TestSubmitRefusesAnInvalidTask(t *testing.T) {
+	t.Parallel()
 	_, c := setup(t)
 	_, _, err := c.Submit(context.Background(), bus.Task{ID: "x", Command: "ls", MaxAttempts: 99})
 	if !errors.Is(err, bus.ErrInvalidTask) {
@@ -136,6 +138,7 @@ func TestSubmitRefusesAnInvalidTask(t *testing.T) {
 // nothing to a finished task's events: past both de-duplication windows
 // a re-submission used to store a second accepted event after done.
 func TestResubmitFinishedTaskAfterTheWindows(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	if _, _, err := c.Submit(ctx, bus.Task{ID: "again", Command: "echo one"}); err != nil {
@@ -170,6 +173,7 @@ func TestResubmitFinishedTaskAfterTheWindows(t *testing.T) {
 // When the task cannot be queued, the accepted event is withdrawn and the
 // error says to retry with the same id, which then succeeds.
 func TestSubmitIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	names := bus.Names{}
@@ -214,6 +218,7 @@ func TestSubmitIsAllOrNothing(t *testing.T) {
 // A submitter that died between its two writes left an accepted event and
 // no task: the retry with the same id queues it.
 func TestRetryQueuesAnAcceptedButUnqueuedTask(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	task := bus.Task{ID: "phantom", Command: "echo late"}
@@ -239,6 +244,7 @@ func TestRetryQueuesAnAcceptedButUnqueuedTask(t *testing.T) {
 // A submission that was queued although its submitter saw an error (a
 // lost ack) is not queued twice by the retry.
 func TestRetryDoesNotQueueTwice(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	msg := &nats.Msg{Subject: bus.Names{}.Task(bus.DefaultPool), Data: []byte(`{"id":"once","command":"ls"}`), Header: nats.Header{bus.HeaderMsgID: []string{"once"}}}
@@ -254,6 +260,7 @@ func TestRetryDoesNotQueueTwice(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	if err := c.Cancel(ctx, "nobody", ""); !errors.Is(err, client.ErrNotFound) {
@@ -287,6 +294,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestStatusAndWatch(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx := context.Background()
 	if _, err := c.Status(ctx, "unknown"); !errors.Is(err, client.ErrNotFound) {
@@ -344,6 +352,7 @@ func TestStatusAndWatch(t *testing.T) {
 // A submission while the kernel is down fails naming the id; once the
 // kernel is back, the retry with that id queues the task exactly once.
 func TestSubmitAcrossKernelLoss(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
-	"github.com/amf-os/amf/memory"
 )
 
 // maxConfirmBy bounds the name a confirmation is recorded under.
@@ -22,45 +23,64 @@ const maxConfirmBy = 200
 // confirmation on amf.memory.confirmed for every worker. nats-server
 // decides who may: a credential without the right to publish on
 // amf.api.memory.confirm and amf.memory.confirmed (a client's, a
-// worker's) gets ErrForbidden; an unknown id is memory.ErrUnknownMemory.
-func (c *Client) ConfirmMemory(ctx context.Context, id, by string) (memory.Match, error) {
+// worker's) gets ErrForbidden; an unknown id is bus.ErrUnknownMemory.
+func (c *Client) ConfirmMemory(ctx context.Context, id, by string) (bus.Match, error) {
 	if len(by) > maxConfirmBy {
 		by = by[:maxConfirmBy]
 	}
 	body, err := json.Marshal(bus.ConfirmMemory{ID: id, By: by})
 	if err != nil {
-		return memory.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
+		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
 	}
 	subject := c.Names.MemoryConfirm()
 	reply, err := c.request(ctx, subject, body)
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
-		return memory.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, subject)
+		return bus.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, subject)
 	case errors.Is(err, ErrNotFound):
-		return memory.Match{}, fmt.Errorf("confirm: %w: no memory has id %q (see amf memory ls or search)", memory.ErrUnknownMemory, id)
+		return bus.Match{}, fmt.Errorf("confirm: %w: no memory has id %q (see amf memory ls or search)", bus.ErrUnknownMemory, id)
 	case errors.Is(err, ErrUnavailable):
-		return memory.Match{}, fmt.Errorf("confirm memory %s: %w (workers answer confirmations: is one running? start one with amf up or amf worker)", id, err)
+		return bus.Match{}, fmt.Errorf("confirm memory %s: %w (workers answer confirmations: is one running? start one with amf up or amf worker)", id, err)
 	case err != nil:
-		return memory.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
+		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
 	}
-	var m memory.Match
+	var m bus.Match
 	if err := json.Unmarshal(reply, &m); err != nil || m.ID != id {
-		return memory.Match{}, fmt.Errorf("%w: confirm answered %q", ErrUnavailable, reply)
+		return bus.Match{}, fmt.Errorf("%w: confirm answered %q", ErrUnavailable, reply)
 	}
-	js, err := jetstream.New(c.NC)
-	if err != nil {
-		return memory.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
-	}
-	_, err = memory.Publisher{JS: js, Names: c.Names}.Confirm(ctx, id, by)
+	err = c.publishConfirmed(ctx, bus.MemoryConfirmed{ID: id, By: by, TS: time.Now().UTC()})
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
-		return memory.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, c.Names.MemoryConfirmed())
+		return bus.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, c.Names.MemoryConfirmed())
 	case err != nil:
-		return memory.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
+		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
 	}
 	m.ConfirmedBy = by
 	if by == "" {
 		m.ConfirmedBy = "unnamed user"
 	}
 	return m, nil
+}
+
+// publishConfirmed publishes a confirmation on amf.memory.confirmed, the
+// subject every worker's index applies. nats-server answers a denied
+// publish with no acknowledgement and records the violation on the
+// connection, so that is where a refusal is read.
+func (c *Client) publishConfirmed(ctx context.Context, conf bus.MemoryConfirmed) error {
+	data, err := json.Marshal(conf)
+	if err != nil {
+		return fmt.Errorf("encode confirmation: %w", err)
+	}
+	js, err := jetstream.New(c.NC)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	subject := c.Names.MemoryConfirmed()
+	if _, err := js.Publish(ctx, subject, data); err != nil {
+		if last := c.NC.LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `"`+subject+`"`) {
+			return fmt.Errorf("publish %s: %w", subject, last)
+		}
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
 }

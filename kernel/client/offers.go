@@ -6,6 +6,12 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
+// WorkerLister lists live workers with what their heartbeats offer
+// (the hot cache).
+type WorkerLister interface {
+	Workers(ctx context.Context) ([]bus.WorkerInfo, error)
+}
+
 // checkOffers refuses, at submission, a task naming a workspace that no
 // present worker of its pool declares or lets its profile use; the
 // error names the workspaces there are. Without a worker list, or when

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // ErrQueueFull means the tasks queue holds as many bytes as the kernel
@@ -14,17 +16,13 @@ import (
 // a passing fault, so it is answered at once and not retried.
 var ErrQueueFull = errors.New("queue full")
 
-// storeFailedCode is the error a stream answers when it may not store a
-// message; a stream with Discard New answers it when it is at its bound.
-const storeFailedCode jetstream.ErrorCode = 10077
-
 // queueFull turns a refused queueing into ErrQueueFull, naming the bound,
 // when the tasks stream is at its byte bound; otherwise it is nil. It
 // asks the stream rather than read the refusal's wording: the store
 // refuses for other reasons too (a full disk).
 func (c *Client) queueFull(ctx context.Context, err error, size int) error {
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode != storeFailedCode {
+	// A stream with Discard New answers "store failed" at its bound.
+	if !retry.Is(err, server.JSStreamStoreFailedF) {
 		return nil
 	}
 	stream, serr := c.JS.Stream(ctx, c.Names.TasksStream())
@@ -48,15 +46,12 @@ func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 // disk, without a restart.
 var ErrStoreFull = errors.New("store full")
 
-// insufficientResourcesCode is JetStream's refusal of a write past the
-// server's or the account's storage limit.
-const insufficientResourcesCode jetstream.ErrorCode = 10023
-
 // storeFull turns a write JetStream refused for want of storage into
 // ErrStoreFull; otherwise it is nil.
 func storeFull(err error) error {
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode != insufficientResourcesCode {
+	// JetStream's refusal of a write past the server's or the account's
+	// storage limit.
+	if !retry.Is(err, server.JSInsufficientResourcesErr) {
 		return nil
 	}
 	return fmt.Errorf("%w: the kernel's store is at its limit and takes no new task: free disk space on the kernel's host (tasks already accepted go on; submissions are taken again once there is room)", ErrStoreFull)

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // Tasks for a pool nobody serves wait in the queue; a full queue refuses
@@ -18,6 +20,7 @@ import (
 // leaves no trace of the refused task. The refusal is not a passing
 // fault: it is not retried, so it answers at once.
 func TestFullQueueRefusesSubmissions(t *testing.T) {
+	t.Parallel()
 	const limit = 64 << 10
 	k := kerneltest.StartWith(t, kernel.Server{TasksMaxBytes: limit})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -25,7 +28,7 @@ func TestFullQueueRefusesSubmissions(t *testing.T) {
 	svcDone := make(chan struct{})
 	go func() {
 		defer close(svcDone)
-		_ = (&client.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
+		_ = (&api.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
 	}()
 	defer func() { cancel(); <-svcDone }()
 	direct := &client.Client{NC: k.NC, JS: k.JS}
@@ -78,7 +81,7 @@ func TestFullQueueRefusesSubmissions(t *testing.T) {
 func checkQueueFull(t *testing.T, what string, err error, accepted int) {
 	t.Helper()
 	msg := err.Error()
-	if client.Transient(err) || errors.Is(err, client.ErrUnavailable) {
+	if retry.IsPassing(err) || errors.Is(err, client.ErrUnavailable) {
 		t.Errorf("%s: a full queue is reported as a passing fault, to be retried: %v", what, err)
 	}
 	if !strings.Contains(msg, "0.1 MiB") || !strings.Contains(msg, "--tasks-max-mib") || strings.Count(msg, "queue full") != 1 {

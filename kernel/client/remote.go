@@ -50,7 +50,7 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 	case errors.Is(err, nats.ErrPermissionViolation):
 		return t, false, fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
 			ErrForbidden, bus.RuleGrant, t.Policy, t.Policy, t.Policy)
-	case Transient(err):
+	case passing(err):
 		return t, false, &SubmitError{ID: t.ID, Step: "submit", Err: err}
 	case err != nil:
 		return t, false, fmt.Errorf("submit task %s: %w", t.ID, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -17,13 +18,14 @@ import (
 // its grant; beyond it, the server's refusal comes back as ErrForbidden
 // naming the rule and the grant.
 func TestSubmitThroughTheAPIWithinTheGrant(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	svcDone := make(chan struct{})
 	go func() {
 		defer close(svcDone)
-		_ = (&client.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
+		_ = (&api.Service{Client: &client.Client{NC: k.NC}}).Run(ctx)
 	}()
 	defer func() { cancel(); <-svcDone }()
 	plain := &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleClient})), ViaAPI: true}

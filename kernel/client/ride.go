@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // Riding through a leader election: while a cluster elects a new leader
@@ -40,7 +39,7 @@ func (c *Client) ride(ctx context.Context, op func(context.Context) error) error
 	return Ride(ctx, c.rideBound(), op)
 }
 
-// Ride runs op until it succeeds, fails for good (not Transient), or
+// Ride runs op until it succeeds, fails for good (not passing), or
 // bound passes; op gets a context bounded to one try. The last error is
 // returned, wrapped in ErrUnavailable when the election outlasted the
 // bound.
@@ -48,68 +47,22 @@ func Ride(ctx context.Context, bound time.Duration, op func(context.Context) err
 	if bound <= 0 {
 		return op(ctx)
 	}
-	deadline := time.Now().Add(bound)
-	backoff := 100 * time.Millisecond
-	for {
-		try := rideAttempt
-		if left := time.Until(deadline); left < try {
-			try = max(left, time.Second)
-		}
-		octx, cancel := context.WithTimeout(ctx, try)
-		err := op(octx)
-		cancel()
-		if err == nil || ctx.Err() != nil || !Transient(err) {
-			return err
-		}
-		if time.Now().Add(backoff).After(deadline) {
-			if errors.Is(err, ErrUnavailable) {
-				return err
-			}
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, time.Second)
+	err := retry.Do(ctx, retry.Policy{Bound: bound, Try: rideAttempt, First: 100 * time.Millisecond, Max: time.Second, Retry: passing}, op)
+	if errors.Is(err, retry.ErrBoundPassed) && !errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	return err
 }
 
-// electionCodes are the JetStream API errors of a cluster between
-// leaders (nats-server's errors.json).
-var electionCodes = map[jetstream.ErrorCode]bool{
-	10008: true, // JetStream system temporarily unavailable
-	10163: true, // expected last sequence per subject temporarily unavailable
-	10004: true, // incomplete results
-	10118: true, // stream is offline
-	10119: true, // consumer is offline
-}
-
-// Transient reports whether err is what a kernel answers while its
-// cluster elects a leader or a client reconnects to another kernel: worth
-// the same call again soon.
-func Transient(err error) bool {
-	if err == nil {
-		return false
-	}
+// passing is the kernel's rule (retry.IsPassing) read through the
+// client's own errors: what a call answers when the kernel could not be
+// reached is worth the same call again soon.
+func passing(err error) bool {
 	// A SubmitError always says the kernel was unavailable; what it
 	// wraps says whether it may pass.
 	var se *SubmitError
 	if errors.As(err, &se) {
-		return se.Err != nil && Transient(se.Err)
+		return se.Err != nil && passing(se.Err)
 	}
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) {
-		// Not every 503 passes: a full stream (10077) or missing
-		// resources stay as they are.
-		return electionCodes[apiErr.ErrorCode]
-	}
-	return errors.Is(err, ErrUnavailable) ||
-		errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, nats.ErrConnectionReconnecting) ||
-		errors.Is(err, nats.ErrDisconnected)
+	return errors.Is(err, ErrUnavailable) || retry.IsPassing(err)
 }

@@ -16,7 +16,8 @@ import (
 
 // What a kernel answers during an election is retried; what it answers
 // about the call itself is not.
-func TestTransientTellsElectionsFromRefusals(t *testing.T) {
+func TestRideTellsElectionsFromRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -28,6 +29,7 @@ func TestTransientTellsElectionsFromRefusals(t *testing.T) {
 		{"timeout", context.DeadlineExceeded, true},
 		{"reconnecting", nats.ErrConnectionReconnecting, true},
 		{"submission cut by an election", &client.SubmitError{ID: "a", Step: "queue", Err: nats.ErrTimeout}, true},
+		{"not the leader", &jetstream.APIError{Code: 500, ErrorCode: 10009, Description: "JetStream cluster not leader"}, true},
 		{"fence conflict", &jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}, false},
 		{"queue full", &jetstream.APIError{Code: 503, ErrorCode: 10077, Description: "maximum bytes exceeded"}, false},
 		{"insufficient resources", &jetstream.APIError{Code: 503, ErrorCode: 10023, Description: "insufficient resources"}, false},
@@ -38,8 +40,16 @@ func TestTransientTellsElectionsFromRefusals(t *testing.T) {
 		{"nil", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := client.Transient(tc.err); got != tc.want {
-				t.Fatalf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+			t.Parallel()
+			tries := 0
+			err := client.Ride(context.Background(), 5*time.Second, func(context.Context) error {
+				if tries++; tries == 1 {
+					return tc.err
+				}
+				return nil
+			})
+			if got := tries > 1; got != tc.want {
+				t.Fatalf("Ride after %v: tried again = %v, want %v (err %v)", tc.err, got, tc.want, err)
 			}
 		})
 	}
@@ -48,6 +58,7 @@ func TestTransientTellsElectionsFromRefusals(t *testing.T) {
 // Ride stops at the first refusal, retries an election's answers until
 // one passes, and past its bound says the kernel is unavailable.
 func TestRideRetriesWithinItsBound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	tries := 0
 	err := client.Ride(ctx, 5*time.Second, func(context.Context) error {

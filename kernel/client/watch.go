@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // errStop ends a watch early without an error to the caller.
@@ -112,27 +113,22 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 	}
 	bound := s.c.rideBound()
 	deadline := time.Now().Add(bound)
-	backoff := 100 * time.Millisecond
-	for {
-		var fnErr error
-		err := s.each1(ctx, func(r RawEvent) error {
+	var fnErr error
+	// Each event read moves the bound on: only a read that makes no
+	// progress for the whole bound fails.
+	again := func(err error) bool {
+		return fnErr == nil && passing(err) && time.Now().Before(deadline)
+	}
+	return retry.Do(ctx, retry.Policy{First: 100 * time.Millisecond, Max: time.Second, Retry: again}, func(ctx context.Context) error {
+		return s.each1(ctx, func(r RawEvent) error {
 			if fnErr = fn(r); fnErr != nil {
 				return fnErr
 			}
 			s.afterSeq = r.Seq
-			deadline, backoff = time.Now().Add(bound), 100*time.Millisecond
+			deadline = time.Now().Add(bound)
 			return nil
 		})
-		if err == nil || fnErr != nil || ctx.Err() != nil || !Transient(err) || time.Now().Add(backoff).After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, time.Second)
-	}
+	})
 }
 
 // each1 is one try of Each from s.afterSeq on.

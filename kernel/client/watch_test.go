@@ -46,6 +46,7 @@ func consumers(t testing.TB, js jetstream.JetStream, names bus.Names) int {
 // stream (1,000 by default, which the kernel does not raise): each one
 // must delete what it made, so readers keep working and nothing piles up.
 func TestReadersReleaseConsumers(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	nc, err := k.Connect()
 	if err != nil {
@@ -125,6 +126,7 @@ func TestReadersReleaseConsumers(t *testing.T) {
 // TestFinishedTaskNeedsNoConsumer reads a finished task, whole and from a
 // resume point, with direct gets only.
 func TestFinishedTaskNeedsNoConsumer(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	c := &client.Client{NC: k.NC, Names: names}

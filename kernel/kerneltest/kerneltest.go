@@ -7,13 +7,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/kernel"
 )
 
@@ -54,6 +55,9 @@ func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
 	if srv.StateDir == "" {
 		srv.StateDir = t.TempDir()
 	}
+	// Tests serve the task API themselves, each with the store and
+	// limits it tests; the kernel's own would answer half the requests.
+	srv.NoTaskAPI = true
 	if srv.Logger == nil {
 		srv.Logger = Logger(t)
 	}
@@ -67,7 +71,7 @@ func StartWith(t testing.TB, cfg kernel.Server) *Kernel {
 		srv.Shutdown()
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(srv.ClientURL(), append(adminOpts, nats.MaxReconnects(-1))...)
+	nc, err := nats.Connect(srv.ClientURL(), append(adminOpts, nats.MaxReconnects(-1), connectTimeout)...)
 	if err != nil {
 		srv.Shutdown()
 		t.Fatalf("connect: %v", err)
@@ -90,11 +94,16 @@ func (k *Kernel) Creds(spec kernel.UserSpec) string {
 		k.t.Fatalf("issue %s credential: %v", spec.Role, err)
 	}
 	path := filepath.Join(k.t.TempDir(), string(spec.Role)+".creds")
-	if err := os.WriteFile(path, creds, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, creds, 0o600); err != nil {
 		k.t.Fatal(err)
 	}
 	return path
 }
+
+// connectTimeout bounds a test's dial, past nats.go's 2 s default: tests
+// that own their kernels run in parallel on loaded machines, where a TLS
+// and JWT handshake can take longer.
+var connectTimeout = nats.Timeout(10 * time.Second)
 
 // ConnectAs dials the kernel over TCP with the credential in credsFile.
 func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
@@ -104,7 +113,7 @@ func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	nc, err := nats.Connect(k.ClientURL(), append(credOpts, opts...)...)
+	nc, err := nats.Connect(k.ClientURL(), append(append(credOpts, connectTimeout), opts...)...)
 	if err != nil {
 		k.t.Fatalf("connect with %s: %v", credsFile, err)
 	}

@@ -81,6 +81,7 @@ func launder(t *testing.T, js jetstream.JetStream, operator *nats.Conn, name, ta
 // stored by the stream that holds the subject, so no forged schedule,
 // run or task reaches a stream.
 func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
 	names := bus.Names{}
@@ -139,6 +140,7 @@ func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 // nanoseconds since 1970 can hold (year 2262) must not run at once, nor
 // in a loop: it either never runs in a test's lifetime or is refused.
 func TestAttackHugeIntervalDoesNotRunAtOnce(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	task, err := bus.DecodeTask([]byte(`{"id":"attack-huge","command":"true","schedule":"every 2562047h"}`))
 	if errors.Is(err, bus.ErrInvalidTask) {
@@ -165,9 +167,10 @@ func TestAttackHugeIntervalDoesNotRunAtOnce(t *testing.T) {
 // id, naming the schedule, makes its task pass for that run, and the
 // real run, the same id, is taken as already submitted: it never runs.
 func TestAttackClientPreemptsAScheduleRun(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
-	f.create(t, `{"id":"attack-victim","command":"backup --all","schedule":"every 5s"}`)
+	f.create(t, `{"id":"attack-victim","command":"backup --all","schedule":"every 3s"}`)
 	f.nextOf(t, "attack-victim")
 	sc, err := f.as.Get(ctx, "attack-victim")
 	if err != nil || sc.Next.IsZero() {
@@ -195,6 +198,7 @@ func TestAttackClientPreemptsAScheduleRun(t *testing.T) {
 // scheduled goes on running: a schedule records no maker, so a stolen
 // client credential leaves tasks behind that outlive its revocation.
 func TestAttackSchedulesOutliveTheirMakersRevocation(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
 	creds := f.k.Creds(kernel.UserSpec{Name: "attack-revoked", Role: kernel.RoleClient})
@@ -230,9 +234,10 @@ func TestAttackSchedulesOutliveTheirMakersRevocation(t *testing.T) {
 // own: the run itself still happens, under an id the client could not
 // have known.
 func TestAttackClientClaimsTheNextRunsID(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
-	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 5s"}`)
+	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 3s"}`)
 	f.nextOf(t, "attack-claimed")
 	sc, err := f.as.Get(ctx, "attack-claimed")
 	if err != nil || sc.Next.IsZero() {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -21,10 +22,11 @@ import (
 // the subject nats-server let it publish on; one credential keeps at
 // most PerMaker schedules, and may not make them under another's key.
 func TestSchedulesPerMakerAreBounded(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &client.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, PerMaker: 2}}
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, PerMaker: 2}}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -79,6 +81,7 @@ func TestSchedulesPerMakerAreBounded(t *testing.T) {
 // Resume checks the grant on the version it resumes: a schedule replaced
 // between the check and the write is read and checked again.
 func TestResumeChecksTheVersionItResumes(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	ctx := context.Background()
 	st := k.ScheduleStore(k.JS)

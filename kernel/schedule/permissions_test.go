@@ -18,6 +18,7 @@ import (
 // operation is a subject, and a schedule of a granted profile is made on
 // that profile's subject. Every denial is tried from the attacker's side.
 func TestSchedulePermissions(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
 	names := bus.Names{}

@@ -16,6 +16,7 @@ import (
 // before acknowledging, so another kernel got it too) is one task with
 // one accepted event.
 func TestARunHandledTwiceIsOneTask(t *testing.T) {
+	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
 	names := bus.Names{}

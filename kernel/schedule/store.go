@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -58,7 +59,7 @@ const DefaultPerMaker = 100
 // PerMakerEnv names the variable that sets a kernel's PerMaker.
 const PerMakerEnv = "AMF_SCHEDULES_PER_MAKER"
 
-var _ client.MakerScheduleStore = (*Store)(nil)
+var _ api.MakerScheduleStore = (*Store)(nil)
 
 // editTries bounds how often a pause or resume re-reads a schedule that
 // another writer changed meanwhile.

@@ -1,4 +1,4 @@
-package client_test
+package api_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -20,12 +21,13 @@ import (
 // its stored subject (amf.events.…), which names no grant, and the service
 // drops JetStream deliveries outright.
 func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	svcCtx, stop := context.WithCancel(ctx)
-	svc := &client.Service{Client: c}
+	svc := &api.Service{Client: c}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -1,4 +1,4 @@
-package client_test
+package api_test
 
 import (
 	"context"
@@ -9,15 +9,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
 
 func TestServiceSubmitUsesTheHeaderID(t *testing.T) {
+	t.Parallel()
 	k, c := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &client.Service{Client: c}
+	svc := &api.Service{Client: c}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })

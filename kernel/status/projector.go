@@ -1,4 +1,4 @@
-package cache
+package status
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // Defaults of StatusProjector.
@@ -254,7 +255,7 @@ func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status
 	}
 	cached, err := p.Cache.Status(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadKey):
+	case errors.Is(err, bus.ErrNotCached), errors.Is(err, bus.ErrBadCacheKey):
 		cached = bus.Status{ID: id}
 		if e.Type != bus.EventAccepted {
 			if cached, err = p.replay(ctx, id, e.Seq); err != nil {
@@ -280,28 +281,21 @@ func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status
 // redelivered meanwhile. When the cache comes back it first rewrites
 // every remembered status, since a restarted cache may have lost them.
 func (p *StatusProjector) retry(ctx context.Context, msg jetstream.Msg, op func(context.Context) error) {
-	backoff := 50 * time.Millisecond
-	for {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Every cache error is held through: the stream keeps the events.
+	always := func(error) bool { return true }
+	_ = retry.Do(ctx, retry.Policy{Try: 5 * time.Second, First: 50 * time.Millisecond, Max: projectorMaxBackoff, Retry: always}, func(octx context.Context) error {
 		err := op(octx)
-		cancel()
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
 		if p.setErr(err) {
 			p.rewriteAll(ctx, msg)
 		}
-		if err == nil {
-			return
+		if err != nil {
+			msg.InProgress()
 		}
-		msg.InProgress()
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, projectorMaxBackoff)
-	}
+		return err
+	})
 }
 
 // rewriteAll stores every remembered status again. A failure marks the

@@ -1,4 +1,4 @@
-package client
+package api
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // WorkerLister lists live workers (the hot cache, or the bridge's view
@@ -26,20 +27,12 @@ type WorkerLister interface {
 // each pool's queue, <prefix>.api.schedules.* schedules when Schedules
 // is set.
 type Service struct {
-	Client  *Client
+	Client  *client.Client
 	Workers WorkerLister
 	Version string
 	// Schedules, when set, serves <prefix>.api.schedules.* (see
 	// service_schedules.go).
-	Schedules ScheduleStore
-}
-
-// Submitted is the reply to a submit request.
-type Submitted struct {
-	ID        string `json:"id"`
-	Pool      string `json:"pool"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Events    string `json:"events_subject"`
+	Schedules client.ScheduleStore
 }
 
 // Run serves requests until ctx ends.
@@ -123,11 +116,11 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", err.Error(), nil)
 			return
 		}
-		if errors.Is(err, ErrQueueFull) {
+		if errors.Is(err, client.ErrQueueFull) {
 			_ = r.Error("429", err.Error(), nil)
 			return
 		}
-		if errors.Is(err, ErrStoreFull) {
+		if errors.Is(err, client.ErrStoreFull) {
 			_ = r.Error("507", err.Error(), nil)
 			return
 		}
@@ -135,7 +128,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("503", err.Error(), nil)
 			return
 		}
-		_ = r.RespondJSON(Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID)})
+		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID)})
 	}
 }
 
@@ -158,7 +151,7 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 		}
 		st, err := s.Client.Status(ctx, id)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, client.ErrNotFound):
 			_ = r.Error("404", err.Error(), nil)
 		case err != nil:
 			_ = r.Error("503", err.Error(), nil)
@@ -170,16 +163,16 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 
 func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
-		var q Cancellation
+		var q client.Cancellation
 		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
 			_ = r.Error("400", `send {"id":"<task id>","reason":"…"}`, nil)
 			return
 		}
 		err := s.Client.Cancel(ctx, q.ID, q.Reason)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, client.ErrNotFound):
 			_ = r.Error("404", err.Error(), nil)
-		case errors.Is(err, ErrFinished):
+		case errors.Is(err, client.ErrFinished):
 			_ = r.Error("409", err.Error(), nil)
 		case err != nil:
 			_ = r.Error("503", err.Error(), nil)

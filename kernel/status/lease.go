@@ -1,4 +1,4 @@
-package cache
+package status
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/retry"
 )
 
 // DefaultLeaseTTL is how long a lease outlives its holder's last renewal:
@@ -56,20 +57,20 @@ func (l *Lease) Run(ctx context.Context, fn func(context.Context) error) error {
 	}
 	var kv jetstream.KeyValue
 	var ttl time.Duration
-	for ctx.Err() == nil {
-		var err error
-		if kv, ttl, err = l.bucket(ctx); err == nil {
-			break
-		}
-		// An election or a kernel still joining its cluster: try again.
-		pause(ctx, time.Second)
+	// An election or a kernel still joining its cluster: try again.
+	always := func(error) bool { return true }
+	if err := retry.Do(ctx, retry.Policy{First: time.Second, Max: 5 * time.Second, Retry: always}, func(ctx context.Context) (err error) {
+		kv, ttl, err = l.bucket(ctx)
+		return err
+	}); err != nil {
+		return nil // only the end of ctx stops it
 	}
 	every := ttl / 4
 	for ctx.Err() == nil {
 		sent := time.Now()
 		rev, err := l.take(ctx, kv)
 		if err != nil {
-			pause(ctx, every)
+			retry.Sleep(ctx, every)
 			continue
 		}
 		l.log().Info("lease taken", "lease", l.Key, "holder", l.Holder)
@@ -116,7 +117,7 @@ func (l *Lease) hold(ctx context.Context, kv jetstream.KeyValue, rev uint64, sen
 			_ = kv.Delete(rctx, l.Key, jetstream.LastRevision(rev))
 			cancel()
 			if ctx.Err() == nil {
-				pause(ctx, every)
+				retry.Sleep(ctx, every)
 			}
 			return
 		case <-tick.C:
@@ -208,13 +209,4 @@ func LeaseHolder(ctx context.Context, js jetstream.JetStream, names bus.Names, k
 		return "", err
 	}
 	return string(e.Value()), nil
-}
-
-func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

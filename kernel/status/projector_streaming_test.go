@@ -1,4 +1,4 @@
-package cache
+package status_test
 
 import (
 	"context"
@@ -11,11 +11,13 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/status"
+	"github.com/amf-os/amf/memory/cache"
 )
 
 // countingCache counts the status writes that reach a real cache.
 type countingCache struct {
-	Cache
+	status.Cache
 	writes atomic.Int64
 }
 
@@ -34,12 +36,13 @@ func startProjector(tb testing.TB, projectStreaming bool) *projectorRig {
 	tb.Helper()
 	k := kerneltest.Start(tb)
 	ctx, cancel := context.WithCancel(context.Background())
-	kv, err := NewKVCache(ctx, k.JS)
+	kv, err := cache.NewKVCache(ctx, k.JS)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	c := &countingCache{Cache: kv}
-	p := &StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(tb), projectStreaming: projectStreaming}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(tb)}
+	status.SetProjectStreaming(p, projectStreaming)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	tb.Cleanup(func() {
@@ -112,6 +115,7 @@ func (r *projectorRig) waitDone(tb testing.TB, id string) bus.Status {
 // are not written to the cache, and the status reads the same as when
 // every event was folded.
 func TestProjectorSkipsStreamingEvents(t *testing.T) {
+	t.Parallel()
 	const tokens = 50
 	var got [2]bus.Status
 	for i, all := range []bool{true, false} {

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 )
 
@@ -44,7 +45,7 @@ func TestProjectorMakesNoConsumerPerTask(t *testing.T) {
 			}
 		}
 	}
-	p := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
 	runProjector(t, p)
 
 	events, err := k.JS.Stream(ctx, bus.Names{}.EventsStream())

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 	"github.com/amf-os/amf/memory/cache/redistest"
 )
 
 // runProjector runs p until the test ends, and fails the test if Run
 // returns an error.
-func runProjector(t *testing.T, p *cache.StatusProjector) {
+func runProjector(t *testing.T, p *status.StatusProjector) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -43,18 +45,6 @@ func publishEvent(t *testing.T, k *kerneltest.Kernel, e bus.Event) {
 	}
 }
 
-// eventually polls cond until it holds or 20s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func statusIs(c cache.Cache, id string, want bus.State) func() bool {
 	return func() bool {
 		s, err := c.Status(context.Background(), id)
@@ -74,15 +64,16 @@ func taskLife(t *testing.T, k *kerneltest.Kernel, id string, final bool) {
 }
 
 func TestProjectorFoldsEventsIntoKVStatus(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	c, err := cache.NewKVCache(ctxT(t), k.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
 	runProjector(t, p)
 	taskLife(t, k, "t1", true)
-	eventually(t, "t1 done", statusIs(c, "t1", bus.StateDone))
+	testenv.Eventually(t, "t1 done", statusIs(c, "t1", bus.StateDone))
 	s, _ := c.Status(ctxT(t), "t1")
 	if s.Command != "ls -l" || s.Worker != "w1" || s.Instruction != "list files" || s.ExitCode == nil || s.LastSeq != 4 {
 		t.Fatalf("status = %+v", s)
@@ -92,7 +83,7 @@ func TestProjectorFoldsEventsIntoKVStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	taskLife(t, k, "t2", false)
-	eventually(t, "t2 running", statusIs(c, "t2", bus.StateRunning))
+	testenv.Eventually(t, "t2 running", statusIs(c, "t2", bus.StateRunning))
 	if !p.Healthy() {
 		t.Fatalf("unhealthy: %v", p.Err())
 	}
@@ -103,6 +94,7 @@ func TestProjectorFoldsEventsIntoKVStatus(t *testing.T) {
 // degraded, and once Redis is back (empty) every status is there again,
 // including what happened during the outage.
 func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	srv := redistest.Start(t)
 	c, err := cache.NewRedisCache(srv.URL())
@@ -110,14 +102,14 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
+	p := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t), HealthEvery: 100 * time.Millisecond}
 	runProjector(t, p)
 
 	taskLife(t, k, "before", true)
-	eventually(t, "status before the outage", statusIs(c, "before", bus.StateDone))
+	testenv.Eventually(t, "status before the outage", statusIs(c, "before", bus.StateDone))
 
 	srv.Kill()
-	eventually(t, "cache reported degraded", func() bool { return !p.Healthy() })
+	testenv.Eventually(t, "cache reported degraded", func() bool { return !p.Healthy() })
 	if p.Err() == nil {
 		t.Fatal("degraded without an error")
 	}
@@ -126,7 +118,7 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 	// The projector must meet the dead cache with the outage's events in
 	// hand: wait until it holds the first of them unacknowledged.
 	names := bus.Names{}
-	eventually(t, "the projector to hold the outage's events", func() bool {
+	testenv.Eventually(t, "the projector to hold the outage's events", func() bool {
 		cons, err := k.JS.Consumer(ctxT(t), names.EventsStream(), names.StatusConsumer())
 		if err != nil {
 			return false
@@ -136,22 +128,23 @@ func TestProjectorRebuildsStatusAfterRedisRestart(t *testing.T) {
 	})
 
 	srv.Restart()
-	eventually(t, "cache healthy again", p.Healthy)
-	eventually(t, "status from the outage", statusIs(c, "during", bus.StateRunning))
-	eventually(t, "status from before, rebuilt", statusIs(c, "before", bus.StateDone))
+	testenv.Eventually(t, "cache healthy again", p.Healthy)
+	testenv.Eventually(t, "status from the outage", statusIs(c, "during", bus.StateRunning))
+	testenv.Eventually(t, "status from before, rebuilt", statusIs(c, "before", bus.StateDone))
 	// Every outage event is folded in, not only the first that made it
 	// running.
-	eventually(t, "the outage's command and worker", func() bool {
+	testenv.Eventually(t, "the outage's command and worker", func() bool {
 		s, err := c.Status(ctxT(t), "during")
 		return err == nil && s.Command == "ls -l" && s.Worker == "w1"
 	})
 	// And it keeps going.
 	publishEvent(t, k, bus.Event{TaskID: "during", Type: bus.EventDone, Exec: &bus.ExecResult{ExitCode: 0}})
-	eventually(t, "after the outage", statusIs(c, "during", bus.StateDone))
+	testenv.Eventually(t, "after the outage", statusIs(c, "during", bus.StateDone))
 }
 
 func TestProjectorNeedsItsParts(t *testing.T) {
-	err := (&cache.StatusProjector{}).Run(context.Background())
+	t.Parallel()
+	err := (&status.StatusProjector{}).Run(context.Background())
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Fatalf("Run without JS and Cache = %v", err)
 	}
@@ -161,6 +154,7 @@ func TestProjectorNeedsItsParts(t *testing.T) {
 // starts after Redis lost everything folds a task's next event onto its
 // whole history from the stream, not onto an empty status.
 func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	srv := redistest.Start(t)
 	c, err := cache.NewRedisCache(srv.URL())
@@ -168,12 +162,12 @@ func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	first := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	first := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- first.Run(ctx) }()
 	taskLife(t, k, "x", false)
-	eventually(t, "x running", statusIs(c, "x", bus.StateRunning))
+	testenv.Eventually(t, "x running", statusIs(c, "x", bus.StateRunning))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -181,10 +175,10 @@ func TestProjectorRebuildsFromStreamWhenCacheForgot(t *testing.T) {
 
 	srv.Kill()
 	srv.Restart() // empty
-	second := &cache.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
+	second := &status.StatusProjector{JS: k.JS, Cache: c, Logger: kerneltest.Logger(t)}
 	runProjector(t, second)
 	publishEvent(t, k, bus.Event{TaskID: "x", Type: bus.EventDone, Exec: &bus.ExecResult{ExitCode: 0}})
-	eventually(t, "x done", statusIs(c, "x", bus.StateDone))
+	testenv.Eventually(t, "x done", statusIs(c, "x", bus.StateDone))
 	s, _ := c.Status(ctxT(t), "x")
 	if s.Instruction != "list files" || s.Pool != "default" || s.Worker != "w1" || s.Command != "ls -l" || s.LastSeq != 4 {
 		t.Fatalf("rebuilt status = %+v", s)

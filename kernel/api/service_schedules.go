@@ -1,4 +1,4 @@
-package client
+package api
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // addScheduleEndpoints serves <prefix>.api.schedules.{create,list,get,
@@ -82,7 +83,7 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 // schedule and checks a resume's grant on the version it resumes: the
 // kernel's (kernel/schedule.Store).
 type MakerScheduleStore interface {
-	ScheduleStore
+	client.ScheduleStore
 	// CreateBy makes a schedule as Create does, recording maker.
 	CreateBy(ctx context.Context, t bus.Task, maker string) (bus.Schedule, error)
 	// ResumeIf resumes a schedule when allow accepts the version it
@@ -118,7 +119,7 @@ func (s *Service) resumeSchedule(ctx context.Context) micro.HandlerFunc {
 		allow := func(sc bus.Schedule) error {
 			if !bus.PolicyAllowed(sc.Task.Policy, grant) {
 				return fmt.Errorf("%w: %s: schedule %s runs policy %q; a credential granted it resumes it on %s",
-					ErrForbidden, bus.RuleGrant, id, sc.Task.Policy, names.ScheduleResume(sc.Task.Policy))
+					client.ErrForbidden, bus.RuleGrant, id, sc.Task.Policy, names.ScheduleResume(sc.Task.Policy))
 			}
 			return nil
 		}
@@ -160,7 +161,7 @@ func (s *Service) scheduleOp(ctx context.Context, op func(context.Context, strin
 // sees the subject the request came on.
 func (s *Service) scheduleOpOn(ctx context.Context, op func(ctx context.Context, subject, id string) (bus.Schedule, error)) micro.HandlerFunc {
 	return func(r micro.Request) {
-		var q ScheduleRef
+		var q client.ScheduleRef
 		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
 			_ = r.Error("400", `send {"id":"<schedule id>"}`, nil)
 			return
@@ -182,13 +183,13 @@ func scheduleFail(r micro.Request, err error) {
 		code = "413"
 	case errors.Is(err, bus.ErrInvalidTask):
 		code = "400"
-	case errors.Is(err, ErrScheduleNotFound):
+	case errors.Is(err, client.ErrScheduleNotFound):
 		code = "404"
-	case errors.Is(err, ErrScheduleExists):
+	case errors.Is(err, client.ErrScheduleExists):
 		code = "409"
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, client.ErrForbidden):
 		code = "403"
-	case errors.Is(err, ErrSchedulesFull):
+	case errors.Is(err, client.ErrSchedulesFull):
 		code = "507"
 	}
 	_ = r.Error(code, err.Error(), nil)

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/status"
 	"github.com/amf-os/amf/memory/cache"
 )
 
@@ -27,7 +28,7 @@ func ExampleStatusProjector() {
 	}
 	defer c.Close()
 
-	p := &cache.StatusProjector{JS: js, Cache: c}
+	p := &status.StatusProjector{JS: js, Cache: c}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 

@@ -1,4 +1,4 @@
-package cache_test
+package status_test
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/memory/cache"
+	"github.com/amf-os/amf/kernel/status"
 )
 
 // holding runs a lease whose part records that it runs, until stopped.
@@ -23,7 +24,7 @@ func hold(t *testing.T, k *kerneltest.Kernel, holder string) *holding {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &holding{stop: cancel, done: make(chan struct{})}
-	l := &cache.Lease{JS: k.JS, Key: "test-part", Holder: holder, TTL: 4 * time.Second}
+	l := &status.Lease{JS: k.JS, Key: "test-part", Holder: holder, TTL: 4 * time.Second}
 	go func() {
 		defer close(h.done)
 		_ = l.Run(ctx, func(ctx context.Context) error {
@@ -42,9 +43,10 @@ func hold(t *testing.T, k *kerneltest.Kernel, holder string) *holding {
 // after the TTL) when the first stops; a holder started again under its
 // own name takes its lease back at once.
 func TestLeaseRunsOneHolderAtATime(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	a := hold(t, k, "a")
-	eventually(t, "a holds the lease", a.running.Load)
+	testenv.Eventually(t, "a holds the lease", a.running.Load)
 	b := hold(t, k, "b")
 	// b asks every TTL/4: over three of its tries it never runs.
 	for range 3 {
@@ -53,12 +55,12 @@ func TestLeaseRunsOneHolderAtATime(t *testing.T) {
 			t.Fatal("b runs while a holds the lease")
 		}
 	}
-	if who, err := cache.LeaseHolder(context.Background(), k.JS, bus.Names{}, "test-part"); err != nil || who != "a" {
+	if who, err := status.LeaseHolder(context.Background(), k.JS, bus.Names{}, "test-part"); err != nil || who != "a" {
 		t.Fatalf("holder %q, %v; want a", who, err)
 	}
 	a.stop()
 	<-a.done
-	eventually(t, "b takes over", b.running.Load)
+	testenv.Eventually(t, "b takes over", b.running.Load)
 
 	// b dies holding the lease (its kernel killed): started again under
 	// its name, b takes it back, and c, asking meanwhile, never runs.
@@ -73,7 +75,7 @@ func TestLeaseRunsOneHolderAtATime(t *testing.T) {
 	}
 	c := hold(t, k, "c")
 	again := hold(t, k, "b")
-	eventually(t, "b holds again", again.running.Load)
+	testenv.Eventually(t, "b holds again", again.running.Load)
 	for range 3 {
 		time.Sleep(time.Second)
 		if c.running.Load() {
