@@ -67,7 +67,11 @@ func TestSessionCookieIsNotTheToken(t *testing.T) {
 	if strings.Contains(ck.Value, tok) || strings.Contains(tok, ck.Value) {
 		t.Fatalf("the session cookie %q carries the token", ck.Value)
 	}
-	secret := tok[strings.LastIndex(tok, "_")+1:]
+	// amf_<id>_<secret>: the secret is base64url and may hold "_" itself.
+	_, secret, _ := strings.Cut(strings.TrimPrefix(tok, "amf_"), "_")
+	if len(secret) < 43 {
+		t.Fatalf("token %q: secret %q is not the whole 256-bit secret", tok, secret)
+	}
 	if strings.Contains(ck.Value, secret) {
 		t.Fatal("the session cookie carries the token's secret")
 	}
