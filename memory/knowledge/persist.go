@@ -7,14 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	chromem "github.com/philippgille/chromem-go"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/amf-os/amf/internal/atomicfile"
 )
 
 // The index on disk is one file: a JSON header line saying what the
@@ -159,7 +161,10 @@ func (k *Knowledge) save() error {
 		StreamCreated: k.streamCreated, Applied: k.applied, Memories: k.coll.Count(),
 		Calibration: &k.calib,
 	}
-	err := writeAtomic(k.path, func(f *os.File) error {
+	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
+		return fmt.Errorf("save memory index: %w", err)
+	}
+	err := atomicfile.Write(k.path, 0o600, func(f io.Writer) error {
 		w := bufio.NewWriterSize(f, 1<<20)
 		if err := json.NewEncoder(w).Encode(h); err != nil {
 			return err
@@ -174,29 +179,6 @@ func (k *Knowledge) save() error {
 	}
 	k.dirty.Store(false)
 	return nil
-}
-
-func writeAtomic(path string, write func(*os.File) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".index-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // snapshotLoop saves a changed index once catch-up ends and then now and

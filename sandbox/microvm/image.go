@@ -9,10 +9,13 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/amf-os/amf/internal/atomicfile"
 )
 
 // Image is a guest: a kernel and the initramfs whose /init is the agent.
@@ -73,24 +76,14 @@ func Assemble(dir, agent, kernel string) (*Image, error) {
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return nil, fmt.Errorf("microvm: make the image dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(out, "initrd-*.tmp")
+	err = atomicfile.Write(img.Initrd, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := writeInitramfs(bw, agent, ver); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		return nil, fmt.Errorf("microvm: write the initramfs: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := writeInitramfs(bw, agent, ver); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("microvm: write the initramfs: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("microvm: write the initramfs: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), img.Initrd); err != nil {
 		return nil, fmt.Errorf("microvm: write the initramfs: %w", err)
 	}
 	return img, nil

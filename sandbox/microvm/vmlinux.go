@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/amf-os/amf/internal/atomicfile"
 )
 
 // extractVmlinux writes the uncompressed kernel (an ELF with a PVH
@@ -40,11 +42,10 @@ func extractVmlinux(bzImage, dst string) error {
 		out, _ := cmd.Output()
 		if f, err := elf.NewFile(bytes.NewReader(out)); err == nil {
 			f.Close()
-			tmp := dst + ".tmp"
-			if err := os.WriteFile(tmp, out, 0o644); err != nil {
+			if err := atomicfile.WriteFile(dst, out, 0o644); err != nil {
 				return fmt.Errorf("microvm: write the kernel: %w", err)
 			}
-			return os.Rename(tmp, dst)
+			return nil
 		}
 		off += len(magic)
 	}
