@@ -107,19 +107,16 @@ func (m *idmaps) close() {
 // read-only workspace as it is; a writable one is refused, since files
 // would land owned by an id nobody on the host has.
 func (m *idmaps) mount(w *Workspace) (int, error) {
-	fi, err := os.Stat(w.Path)
+	dir, st, err := openWorkspaceDir(w.Path)
 	if err != nil {
 		return -1, fmt.Errorf("%w: workspace %q: %v", ErrStart, w.Name, err)
 	}
-	if !fi.IsDir() {
-		return -1, fmt.Errorf("%w: workspace %q: %s is not a directory", ErrStart, w.Name, w.Path)
-	}
-	uid, gid := ownerOf(fi)
-	ns, err := m.userns(uid, gid)
+	defer unix.Close(dir)
+	ns, err := m.userns(int(st.Uid), int(st.Gid))
 	if err != nil {
 		return -1, fmt.Errorf("%w: workspace %q: %v", ErrStart, w.Name, err)
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, w.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	fd, err := unix.OpenTree(dir, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return -1, fmt.Errorf("%w: workspace %q: clone %s: %v", ErrStart, w.Name, w.Path, err)
 	}

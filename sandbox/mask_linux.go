@@ -37,15 +37,29 @@ func overlayFiles(scratch string, files map[string][]byte) error {
 // applyMasks hides every path matching the patterns, as the sandbox's
 // root shows it (after the pivot, workspaces attached): a directory
 // becomes an empty read-only tmpfs, any other file an empty read-only
-// file. Symlinks are left: what they point at is masked where it lies,
-// if it matches. Missing paths are nothing to hide.
+// file. A match that is a symlink hides what it names (a state dir or a
+// key reached through a link is as secret as the link's name says).
+// Missing paths are nothing to hide.
 func applyMasks(patterns []string) error {
 	files := map[string][]byte{}
+	masked := map[string]bool{}
 	for _, pat := range patterns {
 		matches, _ := filepath.Glob(pat)
-		for _, m := range matches {
+		for len(matches) > 0 {
+			m := matches[0]
+			matches = matches[1:]
+			if masked[m] {
+				continue
+			}
+			masked[m] = true
 			fi, err := os.Lstat(m)
-			if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			if err != nil {
+				continue
+			}
+			if fi.Mode()&os.ModeSymlink != 0 {
+				if target, err := filepath.EvalSymlinks(m); err == nil {
+					matches = append(matches, target)
+				}
 				continue
 			}
 			if fi.IsDir() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,7 +21,62 @@ func (b *base) declareWorkspaces() error {
 		b.cfg.Workspaces[i] = w
 	}
 	b.workspaces = b.policy.Workspaces().With(b.cfg.Workspaces)
+	return b.checkWorkspaceLayout()
+}
+
+// checkWorkspaceLayout refuses workspaces whose layout would let a
+// command undo the view: one inside another (a command in the outer one
+// could replace the inner directory), and a writable one that holds, or
+// could come to hold, a masked path (a command could rename a masked
+// file's parent, or create .ssh/authorized_keys in a home, and masks
+// are applied by path when each command starts). A masked path is any
+// the masks of this runner or of any of its profiles may match.
+func (b *base) checkWorkspaceLayout() error {
+	names := b.workspaces.Names()
+	for i, n := range names {
+		w := b.workspaces[n]
+		for _, m := range names[i+1:] {
+			o := b.workspaces[m]
+			if under(w.Path, o.Path) || under(o.Path, w.Path) {
+				return fmt.Errorf("%w: workspaces %q (%s) and %q (%s) overlap: a command in one could replace the other's directory; declare directories that do not contain each other", ErrBadProfiles, n, w.Path, m, o.Path)
+			}
+		}
+		if !w.Writable() {
+			continue
+		}
+		masks := []string{b.cfg.stateDir()}
+		masks = append(masks, b.cfg.Mask...)
+		for _, pn := range b.policy.Names() {
+			if p, err := b.policy.Profile(pn); err == nil {
+				masks = append(masks, p.Mask...)
+			}
+		}
+		for _, m := range ExpandMasks(DefaultMasks, masks) {
+			if maskMeets(m, w.Path) {
+				return fmt.Errorf("%w: workspace %q (%s) is writable and may hold a masked path (%s): a command there could move a secret out from under its mask or plant one (such as ~/.ssh/authorized_keys); declare it :ro, or a directory that holds no home, secret or AMF state", ErrBadProfiles, n, w.Path, m)
+			}
+		}
+	}
 	return nil
+}
+
+// under reports whether p is dir or lies inside it (both clean, absolute).
+func under(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// maskMeets reports whether the mask pattern could match dir, a path
+// above dir, or a path below it: each of the shorter one's components
+// matches the other's.
+func maskMeets(pattern, dir string) bool {
+	pc := strings.Split(strings.Trim(pattern, "/"), "/")
+	dc := strings.Split(strings.Trim(dir, "/"), "/")
+	for i := 0; i < len(pc) && i < len(dc); i++ {
+		if ok, _ := path.Match(pc[i], dc[i]); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Workspaces lists the declared workspaces (the profiles file's and the

@@ -105,6 +105,8 @@ var setidSyscalls = []struct {
 }{
 	{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2},
 	{"creat", 1}, {"open", 2}, {"openat", 3},
+	// mknod makes regular files and fifos with any mode bits too.
+	{"mknod", 1}, {"mknodat", 2},
 }
 
 // x32SyscallBit marks the x32 ABI's syscall numbers, which share the

@@ -26,7 +26,12 @@ func attachWorkspace(fd int, at string) error {
 // nosuid and nodev, read-only unless rw: how a runner without root
 // hands a workspace to its init.
 func cloneWorkspace(path string, rw bool) (int, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	dir, _, err := openWorkspaceDir(path)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(dir)
+	fd, err := unix.OpenTree(dir, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 	if err != nil {
 		return -1, fmt.Errorf("clone workspace %s: %w", path, err)
 	}
@@ -39,4 +44,26 @@ func cloneWorkspace(path string, rw bool) (int, error) {
 		return -1, fmt.Errorf("restrict workspace %s: %w", path, err)
 	}
 	return fd, nil
+}
+
+// openWorkspaceDir opens a declared workspace by its path without
+// following a symlink anywhere on it: a command in another writable
+// directory could have swapped a component for a link to a masked or
+// host directory, and the runner, not the command, would then mount
+// what the link names. It returns an O_PATH descriptor of the directory
+// and its owner and mode as that descriptor sees them.
+func openWorkspaceDir(path string) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC | unix.O_NOFOLLOW,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, st, fmt.Errorf("open workspace %s (symlinks are not followed): %w", path, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, fmt.Errorf("stat workspace %s: %w", path, err)
+	}
+	return fd, st, nil
 }

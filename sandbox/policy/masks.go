@@ -2,10 +2,12 @@ package policy
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // DefaultMasks are the host paths no command ever sees, whatever its
@@ -26,10 +28,46 @@ var DefaultMasks = []string{
 	"~/.bash_history", "~/.zsh_history", "~/.sh_history", "~/.python_history",
 	"~/.mysql_history", "~/.psql_history", "~/.lesshst", "~/.local/share/fish/fish_history",
 	"/var/lib/amf", "~/.local/state/amf",
+	"~/.config/gh", "~/.vault-token", "~/.cargo/credentials", "~/.cargo/credentials.toml",
+	"~/.terraform.d/credentials.tfrc.json", "~/.m2/settings.xml", "~/.s3cfg", "~/.boto",
+	"~/.config/rclone", "~/.gem/credentials", "~/.password-store", "~/.local/share/keyrings",
 }
 
-// homeRoots are what "~/" in a mask pattern stands for.
-var homeRoots = []string{"/root", "/home/*"}
+// homeRoots are what "~/" in a mask pattern stands for: /root, every
+// directory under /home, and every other home directory the host's
+// /etc/passwd names (a service account's home under /var, /srv or /opt
+// holds credentials as a person's does).
+var homeRoots = sync.OnceValue(func() []string {
+	return passwdHomes(readFile("/etc/passwd"))
+})
+
+// readFile is os.ReadFile, empty on error: no passwd file means only the
+// usual homes.
+func readFile(name string) []byte {
+	b, _ := os.ReadFile(name)
+	return b
+}
+
+// passwdHomes are the usual home roots plus the absolute home
+// directories of passwd (its sixth field) outside them; "/" and
+// /nonexistent-style placeholders are left out.
+func passwdHomes(passwd []byte) []string {
+	roots := []string{"/root", "/home/*"}
+	for _, line := range strings.Split(string(passwd), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 7 {
+			continue
+		}
+		h := path.Clean(f[5])
+		if !path.IsAbs(h) || h == "/" || h == "/root" || h == "/home" || strings.HasPrefix(h, "/home/") ||
+			strings.HasPrefix(h, "/nonexist") || strings.ContainsAny(h, "*?[") {
+			continue
+		}
+		roots = append(roots, h)
+	}
+	slices.Sort(roots[2:])
+	return slices.Compact(roots)
+}
 
 // ExpandMasks turns mask patterns into absolute glob patterns: "~/"
 // expanded to every home, each cleaned, without repeats, sorted.
@@ -38,7 +76,7 @@ func ExpandMasks(patterns ...[]string) []string {
 	for _, list := range patterns {
 		for _, p := range list {
 			if rest, ok := strings.CutPrefix(p, "~/"); ok {
-				for _, h := range homeRoots {
+				for _, h := range homeRoots() {
 					out = append(out, path.Join(h, rest))
 				}
 				continue
