@@ -15,7 +15,11 @@ import (
 // metrics are the bridge's Prometheus series, on a registry of its own
 // so that several bridges in one process (tests) do not collide.
 type metrics struct {
-	reg        *prometheus.Registry
+	reg *prometheus.Registry
+	// build holds amf_build_info, served only when no other gatherer
+	// is: under amf up the worker's registry, which has its own, is
+	// served beside the bridge's, and one process is one build.
+	build      *prometheus.Registry
 	requests   *prometheus.CounterVec
 	submitted  prometheus.Counter
 	sseClients prometheus.Gauge
@@ -24,7 +28,8 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:   prometheus.NewRegistry(),
+		build: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "amf_http_requests_total", Help: "HTTP requests by route and status code.",
 		}, []string{"method", "route", "code"}),
@@ -38,7 +43,8 @@ func newMetrics() *metrics {
 			Name: "amf_sse_events_total", Help: "Events relayed to SSE clients, by type.",
 		}, []string{"type"}),
 	}
-	m.reg.MustRegister(m.requests, m.submitted, m.sseClients, m.relayed, buildinfo.Collector(),
+	m.build.MustRegister(buildinfo.Collector())
+	m.reg.MustRegister(m.requests, m.submitted, m.sseClients, m.relayed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -46,7 +52,7 @@ func newMetrics() *metrics {
 // handler serves the bridge's series and more's (nil: none).
 func (m *metrics) handler(more prometheus.Gatherer) http.Handler {
 	if more == nil {
-		return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+		return promhttp.HandlerFor(prometheus.Gatherers{m.reg, m.build}, promhttp.HandlerOpts{})
 	}
 	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, more}, promhttp.HandlerOpts{})
 }

@@ -122,7 +122,7 @@ func TestUpServesWorkerMetricsWithTheBridge(t *testing.T) {
 	if e := lastEvent(sseEvents(t, base, "metered-up")); e.Type != bus.EventDone {
 		t.Fatalf("task ended %+v", e)
 	}
-	want := []string{`amf_worker_tasks_ended_total{outcome="done",pool="default",worker=`, `amf_http_requests_total{`, `go_goroutines `}
+	want := []string{`amf_worker_tasks_ended_total{outcome="done",pool="default",worker=`, `amf_build_info{`, `amf_http_requests_total{`, `go_goroutines `}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		text := scrape(t, base+"/metrics")
