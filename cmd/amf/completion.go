@@ -2,21 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
+	"sync"
 )
 
 func init() {
-	register(command{name: "completion", summary: "print a shell completion script: amf completion bash|zsh|fish", run: runCompletion})
-}
-
-// subcommands are the words a command takes first, for completion.
-var subcommands = map[string][]string{
-	"memory":     {"search", "match", "ls", "confirm", "forget", "export", "import"},
-	"completion": {"bash", "zsh", "fish"},
-	"schedule":   {"add", "ls", "show", "pause", "resume", "rm"},
+	register(command{name: "completion", summary: "print a shell completion script: amf completion bash|zsh|fish",
+		run: runCompletion, words: []string{"bash", "zsh", "fish"}})
 }
 
 const completionUsage = `completion bash|zsh|fish
@@ -26,15 +22,14 @@ const completionUsage = `completion bash|zsh|fish
   fish:  amf completion fish > ~/.config/fish/completions/amf.fish`
 
 func runCompletion(_ context.Context, args []string) error {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintln(os.Stderr, "Usage: amf "+completionUsage)
-		return nil
+	f := newFlags("completion", completionUsage)
+	if err := f.parse(args); err != nil {
+		return err
 	}
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "Usage: amf "+completionUsage)
-		return errUsage
+	if f.NArg() != 1 {
+		return fmt.Errorf("say which shell: amf completion bash|zsh|fish: %w", errUsage)
 	}
-	script, err := completionScript(args[0])
+	script, err := completionScript(f.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -42,51 +37,165 @@ func runCompletion(_ context.Context, args []string) error {
 	return nil
 }
 
-// completionScript completes the commands and their subcommands; flags
-// are listed by each command's --help.
-func completionScript(shell string) (string, error) {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+// node is one place in the command tree, as completion sees it: the
+// words that may follow it (subcommands, or a leaf's words) and its flags.
+type node struct {
+	path  string // " auth token": each word after a space
+	words []string
+	descs []string
+	flags []string
+}
+
+// completionTree walks the command tree; a leaf's flags are learned by
+// running it under flagProbe, so each flag is declared once.
+func completionTree() []node {
+	probeMu.Lock()
+	defer probeMu.Unlock()
+	var out []node
+	top := node{}
+	for _, c := range sortedCommands() {
+		top.words = append(top.words, c.name)
+		top.descs = append(top.descs, c.summary)
+	}
+	top.flags = []string{"--help"}
+	out = append(out, top)
+	var walk func(path string, c command)
+	walk = func(path string, c command) {
+		n := node{path: path, flags: []string{"--help"}}
+		for _, s := range c.subs {
+			n.words = append(n.words, s.name)
+			n.descs = append(n.descs, s.summary)
+		}
+		if len(c.subs) == 0 {
+			n.words = c.words
+			n.descs = make([]string, len(c.words))
+			n.flags = leafFlags(c)
+		}
+		out = append(out, n)
+		for _, s := range c.subs {
+			walk(path+" "+s.name, s)
+		}
+	}
+	for _, c := range sortedCommands() {
+		walk(" "+c.name, c)
+	}
+	return out
+}
+
+var probeMu sync.Mutex
+
+// leafFlags runs a leaf with the probe set; it returns at its parse.
+func leafFlags(c command) []string {
+	var names []string
+	flagProbe = func(fs *flag.FlagSet) {
+		fs.VisitAll(func(fl *flag.Flag) {
+			dash := "--"
+			if len(fl.Name) == 1 {
+				dash = "-"
+			}
+			names = append(names, dash+fl.Name)
+		})
+	}
+	defer func() { flagProbe = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // nothing a leaf starts may run
+	if err := c.run(ctx, nil); err != nil && !errors.Is(err, errProbed) {
+		return []string{"--help"}
 	}
 	slices.Sort(names)
-	withSubs := make([]string, 0, len(subcommands))
-	for n := range subcommands {
-		withSubs = append(withSubs, n)
-	}
-	slices.Sort(withSubs)
+	return append(names, "--help")
+}
+
+// completionScript completes commands, subcommands at any depth, and
+// the flags of whatever command the words so far name.
+func completionScript(shell string) (string, error) {
+	tree := completionTree()
 	var b strings.Builder
+	// The known paths: a word extends the path only when path+word is
+	// one; any other word (a flag's value, an argument) stops descent.
+	var paths []string
+	for _, n := range tree[1:] {
+		paths = append(paths, n.path)
+	}
 	switch shell {
 	case "bash":
-		fmt.Fprintf(&b, "# bash completion for amf\n_amf() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]}\n")
-		fmt.Fprintf(&b, "\tif [[ $COMP_CWORD -eq 1 ]]; then\n\t\tCOMPREPLY=($(compgen -W %q -- \"$cur\"))\n\telif [[ $COMP_CWORD -eq 2 ]]; then\n\t\tcase ${COMP_WORDS[1]} in\n", strings.Join(names, " "))
-		for _, n := range withSubs {
-			fmt.Fprintf(&b, "\t\t%s) COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n", n, strings.Join(subcommands[n], " "))
+		b.WriteString("# bash completion for amf\n_amf() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} node='' w i words\n")
+		b.WriteString("\tfor ((i = 1; i < COMP_CWORD; i++)); do\n\t\tw=${COMP_WORDS[i]}\n\t\t[[ $w == -* ]] && continue\n\t\tcase \"$node $w\" in\n")
+		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
+		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
+		for _, n := range tree {
+			fmt.Fprintf(&b, "\t\t%s) words=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.flags, " ")))
 		}
-		b.WriteString("\t\tesac\n\tfi\n}\ncomplete -o default -F _amf amf\n")
+		b.WriteString("\t\tesac\n\telse\n\t\tcase $node in\n")
+		for _, n := range tree {
+			if len(n.words) > 0 {
+				fmt.Fprintf(&b, "\t\t%s) words=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.words, " ")))
+			}
+		}
+		b.WriteString("\t\tesac\n\tfi\n\t[[ -n $words ]] && COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n}\ncomplete -o default -F _amf amf\n")
 	case "zsh":
-		fmt.Fprintf(&b, "#compdef amf\n# zsh completion for amf\n_amf() {\n\tif (( CURRENT == 2 )); then\n\t\tcompadd -- %s\n\telif (( CURRENT == 3 )); then\n\t\tcase $words[2] in\n", strings.Join(names, " "))
-		for _, n := range withSubs {
-			fmt.Fprintf(&b, "\t\t%s) compadd -- %s ;;\n", n, strings.Join(subcommands[n], " "))
+		b.WriteString("#compdef amf\n# zsh completion for amf\n_amf() {\n\tlocal cur=${words[CURRENT]} node='' w i cands=''\n")
+		b.WriteString("\tfor ((i = 2; i < CURRENT; i++)); do\n\t\tw=${words[i]}\n\t\t[[ $w == -* ]] && continue\n\t\tcase \"$node $w\" in\n")
+		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
+		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
+		for _, n := range tree {
+			fmt.Fprintf(&b, "\t\t%s) cands=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.flags, " ")))
 		}
-		b.WriteString("\t\t*) _files ;;\n\t\tesac\n\telse\n\t\t_files\n\tfi\n}\n")
+		b.WriteString("\t\tesac\n\telse\n\t\tcase $node in\n")
+		for _, n := range tree {
+			if len(n.words) > 0 {
+				fmt.Fprintf(&b, "\t\t%s) cands=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.words, " ")))
+			}
+		}
+		b.WriteString("\t\tesac\n\tfi\n\tif [[ -n $cands ]]; then compadd -- ${=cands}; else _files; fi\n}\n")
 		b.WriteString("if [[ $funcstack[1] == _amf ]]; then _amf \"$@\"; else compdef _amf amf; fi\n")
 	case "fish":
-		b.WriteString("# fish completion for amf\n")
-		for _, n := range names {
-			fmt.Fprintf(&b, "complete -c amf -f -n __fish_use_subcommand -a %s -d %s\n", n, fishQuote(commands[n].summary))
+		b.WriteString("# fish completion for amf\nfunction __amf_complete\n\tset -l cur (commandline -ct)\n\tset -l node ''\n")
+		b.WriteString("\tfor w in (commandline -opc)[2..-1]\n\t\tstring match -q -- '-*' $w; and continue\n\t\tswitch \"$node $w\"\n")
+		fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tset node \"$node $w\"\n\t\t\tcase '*'\n\t\t\t\tbreak\n\t\tend\n\tend\n", fishQuoteAll(paths))
+		b.WriteString("\tif string match -q -- '-*' $cur\n\t\tswitch $node\n")
+		for _, n := range tree {
+			fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tprintf '%%s\\n' %s\n", fishQuote(n.path), fishQuoteAll(n.flags))
 		}
-		for _, n := range withSubs {
-			fmt.Fprintf(&b, "complete -c amf -f -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from %s' -a %s\n",
-				n, strings.Join(subcommands[n], " "), fishQuote(strings.Join(subcommands[n], " ")))
+		b.WriteString("\t\tend\n\telse\n\t\tswitch $node\n")
+		for _, n := range tree {
+			if len(n.words) == 0 {
+				continue
+			}
+			lines := make([]string, len(n.words))
+			for i, w := range n.words {
+				lines[i] = w + "\t" + n.descs[i]
+			}
+			fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tprintf '%%s\\n' %s\n", fishQuote(n.path), fishQuoteAll(lines))
 		}
+		b.WriteString("\t\tend\n\tend\nend\ncomplete -c amf -f -a '(__amf_complete)'\n")
 	default:
 		return "", fmt.Errorf("no completion for shell %q: use bash, zsh or fish", shell)
 	}
 	return b.String(), nil
 }
 
+// shQuote quotes s for bash and zsh: single quotes, each quote inside closed, escaped and reopened.
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// shQuoteAlts is a case pattern matching any of ss exactly.
+func shQuoteAlts(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = shQuote(s)
+	}
+	return strings.Join(q, "|")
+}
+
 // fishQuote quotes s for fish: single quotes, with \ and ' escaped.
 func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func fishQuoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fishQuote(s)
+	}
+	return strings.Join(q, " ")
 }

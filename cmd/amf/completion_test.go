@@ -39,7 +39,7 @@ func completions(t *testing.T, shell string, words ...string) []string {
 compadd() { shift; print -l -- "$@" }; _files() {}
 words=("$@"); CURRENT=$#; _amf`
 	case "fish":
-		prog = `source $argv[1]; complete -C (string join ' ' $argv[2..-1])`
+		prog = `source $argv[1]; complete -C (string join -- ' ' (string escape -- $argv[2..-1]))`
 	}
 	args := []string{"-c", prog}
 	if shell != "fish" {
@@ -70,6 +70,13 @@ func TestCompletionInEachShell(t *testing.T) {
 				{[]string{"amf", "memory", "s"}, []string{"search"}},
 				{[]string{"amf", "completion", "f"}, []string{"fish"}},
 				{[]string{"amf", "w"}, []string{"worker"}},
+				{[]string{"amf", "auth", "c"}, []string{"creds"}},
+				{[]string{"amf", "auth", "token", "c"}, []string{"create"}},
+				{[]string{"amf", "schedule", "pa"}, []string{"pause"}},
+				{[]string{"amf", "run", "--no-"}, []string{"--no-answer"}},
+				{[]string{"amf", "run", "--pool", "gpu", "list files", "--no-"}, []string{"--no-answer"}},
+				{[]string{"amf", "auth", "creds", "--gr"}, []string{"--grant"}},
+				{[]string{"amf", "memory", "search", "-k"}, []string{"-k"}},
 			} {
 				got := completions(t, shell, c.words...)
 				if shell == "zsh" { // compadd gets every candidate; zsh filters by prefix
