@@ -49,7 +49,7 @@ func TestHelpAtEveryLevel(t *testing.T) {
 	if len(paths) < 30 {
 		t.Fatalf("only %d commands in the tree", len(paths))
 	}
-	flagLine := regexp.MustCompile(`^  --?[a-z0-9-]+( ([A-Z][A-Z0-9_=-]*|[a-z]+(\|[a-z]+)+))?$`)
+	flagLine := regexp.MustCompile(`^  --?[a-z0-9-]+( ([A-Z][A-Z0-9_=-]*|[a-z]+(\|[a-z]+)+|json))?$`)
 	for _, path := range paths {
 		for _, h := range []string{"--help", "-h"} {
 			out, errOut, code := amfOutput(t, append(slices.Clip(path), h)...)
@@ -68,7 +68,7 @@ func TestHelpAtEveryLevel(t *testing.T) {
 			}
 		}
 	}
-	if out, _, code := amfOutput(t, "--help"); code != 0 || !strings.Contains(out, "tasks") {
+	if out, _, code := amfOutput(t, "--help"); code != 0 || !strings.Contains(out, "\n  tasks ") {
 		t.Errorf("amf --help: exit %d\n%s", code, out)
 	}
 }

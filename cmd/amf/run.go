@@ -178,6 +178,17 @@ func (p *printer) print(e bus.Event) {
 	}
 }
 
+// finish ends a line of streamed tokens or answer the events left open.
+func (p *printer) finish() {
+	if p.inAnswer {
+		fmt.Fprintln(p.out)
+	}
+	if p.inTokens {
+		fmt.Fprintln(p.err)
+	}
+	p.inAnswer, p.inTokens = false, false
+}
+
 // setTimeout sets t's timeout from a --timeout flag's value, when given.
 func setTimeout(t *bus.Task, timeout string) error {
 	if timeout == "" {
