@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -135,5 +136,23 @@ func TestFlagsAfterArguments(t *testing.T) {
 	f := newFlags("test", "test")
 	if err := f.parse([]string{"a", "--nope"}); err != errUsage {
 		t.Errorf("an unknown flag after a word: %v, want the usage error", err)
+	}
+}
+
+// TestCLIDocNamesTheInspectionCommands holds docs/CLI.md to the table:
+// every inspection command has its row.
+func TestCLIDocNamesTheInspectionCommands(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/CLI.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"| `amf workers", "| `amf pools"}
+	for _, s := range commands["tasks"].subs {
+		want = append(want, "| `amf tasks "+s.name)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(doc), w) {
+			t.Errorf("docs/CLI.md has no row starting %q", w)
+		}
 	}
 }
