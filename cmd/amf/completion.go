@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 func init() {
@@ -44,6 +46,9 @@ type node struct {
 	words []string
 	descs []string
 	flags []string
+	// values are the words a flag's value may be (-o json|wide, the
+	// built-in profiles of --policy).
+	values map[string][]string
 }
 
 // completionTree walks the command tree; a leaf's flags are learned by
@@ -69,11 +74,14 @@ func completionTree() []node {
 		if len(c.subs) == 0 {
 			n.words = c.words
 			n.descs = make([]string, len(c.words))
-			n.flags = leafFlags(c)
+			n.flags, n.values = leafFlags(c)
 		}
 		out = append(out, n)
 		for _, s := range c.subs {
 			walk(path+" "+s.name, s)
+			for _, a := range s.aliases {
+				walk(path+" "+a, s)
+			}
 		}
 	}
 	for _, c := range sortedCommands() {
@@ -85,25 +93,60 @@ func completionTree() []node {
 var probeMu sync.Mutex
 
 // leafFlags runs a leaf with the probe set; it returns at its parse.
-func leafFlags(c command) []string {
-	var names []string
-	flagProbe = func(fs *flag.FlagSet) {
-		fs.VisitAll(func(fl *flag.Flag) {
+func leafFlags(c command) (names []string, values map[string][]string) {
+	values = map[string][]string{}
+	flagProbe = func(f flags) {
+		f.VisitAll(func(fl *flag.Flag) {
 			dash := "--"
 			if len(fl.Name) == 1 {
 				dash = "-"
 			}
 			names = append(names, dash+fl.Name)
+			if v := flagValues(f, fl); len(v) > 0 {
+				values[dash+fl.Name] = v
+			}
 		})
 	}
 	defer func() { flagProbe = nil }()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // nothing a leaf starts may run
 	if err := c.run(ctx, nil); err != nil && !errors.Is(err, errProbed) {
-		return []string{"--help"}
+		return []string{"--help"}, nil
 	}
 	slices.Sort(names)
-	return append(names, "--help")
+	return append(names, "--help"), values
+}
+
+// flagValues are the words completion offers for a flag's value: the
+// choices its placeholder lists, or the built-in profiles.
+func flagValues(f flags, fl *flag.Flag) []string {
+	switch fl.Name {
+	case "policy", "profile":
+		if p, err := policy.LoadPolicy(""); err == nil {
+			return p.Names()
+		}
+	}
+	if ph := f.placeholder(fl); strings.Contains(ph, "|") {
+		return strings.Split(ph, "|")
+	}
+	return nil
+}
+
+// valueCases are the (path, flag) pairs whose value completes from a
+// list, as case patterns "path|flag".
+func valueCases(tree []node) (keys []string, vals [][]string) {
+	for _, n := range tree {
+		fs := make([]string, 0, len(n.values))
+		for f := range n.values {
+			fs = append(fs, f)
+		}
+		slices.Sort(fs)
+		for _, f := range fs {
+			keys = append(keys, n.path+"|"+f)
+			vals = append(vals, n.values[f])
+		}
+	}
+	return keys, vals
 }
 
 // completionScript completes commands, subcommands at any depth, and
@@ -117,11 +160,17 @@ func completionScript(shell string) (string, error) {
 	for _, n := range tree[1:] {
 		paths = append(paths, n.path)
 	}
+	vkeys, vvals := valueCases(tree)
 	switch shell {
 	case "bash":
 		b.WriteString("# bash completion for amf\n_amf() {\n\tlocal cur=${COMP_WORDS[COMP_CWORD]} node='' w i words\n")
 		b.WriteString("\tfor ((i = 1; i < COMP_CWORD; i++)); do\n\t\tw=${COMP_WORDS[i]}\n\t\t[[ $w == -* ]] && continue\n\t\tcase \"$node $w\" in\n")
 		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
+		b.WriteString("\tcase \"$node|${COMP_WORDS[COMP_CWORD-1]}\" in\n")
+		for i, k := range vkeys {
+			fmt.Fprintf(&b, "\t%s) COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n", shQuote(k), shQuote(strings.Join(vvals[i], " ")))
+		}
+		b.WriteString("\tesac\n")
 		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
 		for _, n := range tree {
 			fmt.Fprintf(&b, "\t\t%s) words=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.flags, " ")))
@@ -137,6 +186,11 @@ func completionScript(shell string) (string, error) {
 		b.WriteString("#compdef amf\n# zsh completion for amf\n_amf() {\n\tlocal cur=${words[CURRENT]} node='' w i cands=''\n")
 		b.WriteString("\tfor ((i = 2; i < CURRENT; i++)); do\n\t\tw=${words[i]}\n\t\t[[ $w == -* ]] && continue\n\t\tcase \"$node $w\" in\n")
 		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
+		b.WriteString("\tcase \"$node|${words[CURRENT-1]}\" in\n")
+		for i, k := range vkeys {
+			fmt.Fprintf(&b, "\t%s) compadd -- %s; return ;;\n", shQuote(k), strings.Join(vvals[i], " "))
+		}
+		b.WriteString("\tesac\n")
 		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
 		for _, n := range tree {
 			fmt.Fprintf(&b, "\t\t%s) cands=%s ;;\n", shQuote(n.path), shQuote(strings.Join(n.flags, " ")))
@@ -153,6 +207,11 @@ func completionScript(shell string) (string, error) {
 		b.WriteString("# fish completion for amf\nfunction __amf_complete\n\tset -l cur (commandline -ct)\n\tset -l node ''\n")
 		b.WriteString("\tfor w in (commandline -opc)[2..-1]\n\t\tstring match -q -- '-*' $w; and continue\n\t\tswitch \"$node $w\"\n")
 		fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tset node \"$node $w\"\n\t\t\tcase '*'\n\t\t\t\tbreak\n\t\tend\n\tend\n", fishQuoteAll(paths))
+		b.WriteString("\tswitch \"$node|\"(commandline -opc)[-1]\n")
+		for i, k := range vkeys {
+			fmt.Fprintf(&b, "\t\tcase %s\n\t\t\tprintf '%%s\\n' %s\n\t\t\treturn\n", fishQuote(k), fishQuoteAll(vvals[i]))
+		}
+		b.WriteString("\tend\n")
 		b.WriteString("\tif string match -q -- '-*' $cur\n\t\tswitch $node\n")
 		for _, n := range tree {
 			fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tprintf '%%s\\n' %s\n", fishQuote(n.path), fishQuoteAll(n.flags))

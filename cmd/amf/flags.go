@@ -40,7 +40,7 @@ func newFlags(name, synopsis string) flags {
 // nil exit (code 0).
 func (f flags) parse(args []string) error {
 	if probe := flagProbe; probe != nil {
-		probe(f.FlagSet)
+		probe(f)
 		return errProbed
 	}
 	if asksHelp(args) {
@@ -78,7 +78,7 @@ func (f flags) parse(args []string) error {
 // flagProbe, when set, receives a command's flags instead of parsing
 // them: completion learns every command's flags by running it with the
 // probe set, so flags are declared once, where they are used.
-var flagProbe func(*flag.FlagSet)
+var flagProbe func(flags)
 
 // errProbed ends a command run under flagProbe before it does anything.
 var errProbed = errors.New("flags probed")
