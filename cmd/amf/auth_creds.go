@@ -93,7 +93,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 func oneArg(f flags, want string) (string, error) {
 	if f.NArg() != 1 {
 		f.Usage()
-		return "", fmt.Errorf("amf %s takes one argument, %s; got %d: %w", f.Name(), want, f.NArg(), errUsage)
+		return "", fmt.Errorf("takes one argument, %s; got %d: %w", want, f.NArg(), errUsage)
 	}
 	return f.Arg(0), nil
 }

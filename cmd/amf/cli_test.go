@@ -97,6 +97,10 @@ func TestUnknownSubcommandNamesTheOnesThatExist(t *testing.T) {
 			t.Errorf("amf %s: exit %d, want 2 and the subcommands:\n%s", name, code, errOut)
 		}
 	}
+	// A leaf's error names the whole path that reached it.
+	if _, errOut, code := amfOutput(t, "auth", "creds"); code != 2 || !strings.Contains(errOut, "amf auth creds: takes one argument, a role") {
+		t.Errorf("amf auth creds without a role: exit %d\n%s", code, errOut)
+	}
 	if _, errOut, code := amfOutput(t, "no-such-command"); code != 2 || !strings.Contains(errOut, "run") {
 		t.Errorf("amf no-such-command: exit %d\n%s", code, errOut)
 	}

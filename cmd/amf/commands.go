@@ -34,7 +34,10 @@ func register(c command) { commands[c.name] = c }
 // exec runs c with args; path is how the user named it (amf auth token).
 func (c command) exec(ctx context.Context, path []string, args []string) error {
 	if len(c.subs) == 0 {
-		return c.run(ctx, args)
+		if err := c.run(ctx, args); err != nil {
+			return &commandError{path: strings.Join(path, " "), err: err}
+		}
+		return nil
 	}
 	if len(args) == 0 {
 		c.usage(os.Stderr, path)
@@ -52,6 +55,16 @@ func (c command) exec(ctx context.Context, path []string, args []string) error {
 	}
 	return s.exec(ctx, append(slices.Clip(path), s.name), args[1:])
 }
+
+// commandError is a leaf's error with the words that named the leaf, so
+// the message starts "amf auth creds:", not just "amf auth:".
+type commandError struct {
+	path string
+	err  error
+}
+
+func (e *commandError) Error() string { return e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
 
 // sub finds a subcommand by name or alias.
 func (c command) sub(name string) (command, bool) {

@@ -150,7 +150,7 @@ func decodePools(body []byte) ([]client.Pool, error) {
 // output format it does not print.
 func noArgs(f flags, output string, formats ...string) error {
 	if f.NArg() != 0 {
-		return fmt.Errorf("amf %s takes no arguments (got %q): %w", f.Name(), f.Args(), errUsage)
+		return fmt.Errorf("takes no arguments (got %q): %w", f.Args(), errUsage)
 	}
 	return checkOutput(output, formats...)
 }

@@ -48,6 +48,10 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := c.exec(ctx, []string{c.name}, args[1:])
+	name := c.name
+	if ce := (*commandError)(nil); errors.As(err, &ce) {
+		name = ce.path
+	}
 	var ee exitError
 	switch {
 	case err == nil:
@@ -57,11 +61,11 @@ func run(args []string) int {
 	case errors.Is(err, errUsage):
 		// A bare errUsage was printed by whoever returned it.
 		if err != errUsage {
-			fmt.Fprintf(os.Stderr, "amf %s: %v\n", c.name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+			fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
 		}
 		return 2
 	}
-	fmt.Fprintf(os.Stderr, "amf %s: %v\n", c.name, err)
+	fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, err)
 	return 1
 }
 

@@ -29,7 +29,7 @@ func runTasksList(ctx context.Context, args []string) error {
 		return err
 	}
 	if f.NArg() != 0 {
-		return fmt.Errorf("tasks ls takes no arguments (got %q); amf tasks show ID shows one: %w", f.Args(), errUsage)
+		return fmt.Errorf("takes no arguments (got %q); amf tasks show ID shows one: %w", f.Args(), errUsage)
 	}
 	if limit < 1 || limit > 1000 {
 		return fmt.Errorf("--limit %d: want a whole number from 1 to 1000", limit)
