@@ -20,6 +20,9 @@ type command struct {
 	help string
 	run  func(ctx context.Context, args []string) error
 	subs []command
+	// hidden commands serve the shell scripts, not people: they are
+	// left out of usage and completion.
+	hidden bool
 	// words are the positional words completion offers a leaf
 	// (completion's shells).
 	words []string
@@ -105,7 +108,9 @@ func (c command) usage(w io.Writer, path []string) {
 func sortedCommands() []command {
 	list := make([]command, 0, len(commands))
 	for _, c := range commands {
-		list = append(list, c)
+		if !c.hidden {
+			list = append(list, c)
+		}
 	}
 	slices.SortFunc(list, func(a, b command) int { return strings.Compare(a.name, b.name) })
 	return list

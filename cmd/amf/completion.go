@@ -120,6 +120,10 @@ func leafFlags(c command) (names []string, values map[string][]string) {
 // flagValues are the words completion offers for a flag's value: the
 // choices its placeholder lists, or the built-in profiles.
 func flagValues(f flags, fl *flag.Flag) []string {
+	// --workspace NAME=PATH declares one; only a flag naming one completes.
+	if what, ok := liveValues[fl.Name]; ok && f.placeholder(fl) != "NAME=PATH" {
+		return []string{"@" + what} // asked of the kernel as the user types
+	}
 	switch fl.Name {
 	case "policy", "profile":
 		if p, err := policy.LoadPolicy(""); err == nil {
@@ -168,7 +172,11 @@ func completionScript(shell string) (string, error) {
 		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
 		b.WriteString("\tcase \"$node|${COMP_WORDS[COMP_CWORD-1]}\" in\n")
 		for i, k := range vkeys {
-			fmt.Fprintf(&b, "\t%s) COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n", shQuote(k), shQuote(strings.Join(vvals[i], " ")))
+			words := shQuote(strings.Join(vvals[i], " "))
+			if live, ok := strings.CutPrefix(vvals[i][0], "@"); ok {
+				words = `"$(amf complete ` + live + ` 2>/dev/null)"`
+			}
+			fmt.Fprintf(&b, "\t%s) COMPREPLY=($(compgen -W %s -- \"$cur\")); return ;;\n", shQuote(k), words)
 		}
 		b.WriteString("\tesac\n")
 		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
@@ -188,7 +196,11 @@ func completionScript(shell string) (string, error) {
 		fmt.Fprintf(&b, "\t\t%s) node=\"$node $w\" ;;\n\t\t*) break ;;\n\t\tesac\n\tdone\n", shQuoteAlts(paths))
 		b.WriteString("\tcase \"$node|${words[CURRENT-1]}\" in\n")
 		for i, k := range vkeys {
-			fmt.Fprintf(&b, "\t%s) compadd -- %s; return ;;\n", shQuote(k), strings.Join(vvals[i], " "))
+			words := strings.Join(vvals[i], " ")
+			if live, ok := strings.CutPrefix(vvals[i][0], "@"); ok {
+				words = `${(f)"$(amf complete ` + live + ` 2>/dev/null)"}`
+			}
+			fmt.Fprintf(&b, "\t%s) compadd -- %s; return ;;\n", shQuote(k), words)
 		}
 		b.WriteString("\tesac\n")
 		b.WriteString("\tif [[ $cur == -* ]]; then\n\t\tcase $node in\n")
@@ -209,6 +221,10 @@ func completionScript(shell string) (string, error) {
 		fmt.Fprintf(&b, "\t\t\tcase %s\n\t\t\t\tset node \"$node $w\"\n\t\t\tcase '*'\n\t\t\t\tbreak\n\t\tend\n\tend\n", fishQuoteAll(paths))
 		b.WriteString("\tswitch \"$node|\"(commandline -opc)[-1]\n")
 		for i, k := range vkeys {
+			if live, ok := strings.CutPrefix(vvals[i][0], "@"); ok {
+				fmt.Fprintf(&b, "\t\tcase %s\n\t\t\tamf complete %s 2>/dev/null\n\t\t\treturn\n", fishQuote(k), live)
+				continue
+			}
 			fmt.Fprintf(&b, "\t\tcase %s\n\t\t\tprintf '%%s\\n' %s\n\t\t\treturn\n", fishQuote(k), fishQuoteAll(vvals[i]))
 		}
 		b.WriteString("\tend\n")

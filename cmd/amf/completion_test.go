@@ -15,6 +15,12 @@ import (
 // completes the given words.
 func completions(t *testing.T, shell string, words ...string) []string {
 	t.Helper()
+	return completionsWith(t, shell, nil, words...)
+}
+
+// completionsWith completes with env added to the shell's environment.
+func completionsWith(t *testing.T, shell string, env []string, words ...string) []string {
+	t.Helper()
 	path, err := exec.LookPath(shell)
 	if err != nil {
 		testenv.Skip(t, shell+" is not installed (apt-get install "+shell+")")
@@ -45,7 +51,9 @@ words=("$@"); CURRENT=$#; _amf`
 	if shell != "fish" {
 		args = append(args, "amf-completion")
 	}
-	out, err := exec.Command(path, append(append(args, file), words...)...).CombinedOutput()
+	cmd := exec.Command(path, append(append(args, file), words...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", shell, err, out)
 	}

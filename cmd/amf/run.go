@@ -37,6 +37,7 @@ func runRun(ctx context.Context, args []string) error {
 	f.str(&t.Session, "session", "AMF_SESSION", "", "session that groups a conversation")
 	f.str(&t.Policy, "policy", "", "", "sandbox profile (strict, network, trusted, observe, workspace)")
 	f.str(&t.Workspace, "workspace", "", "", "a workspace the workers declare (--workspace NAME=PATH on amf up or amf worker): the commands run in it")
+	f.meta("workspace", "NAME")
 	f.str(&timeout, "timeout", "", "", "bound the whole task, e.g. 2m")
 	f.str(&t.ID, "id", "", "", "task id (default generated); the same id twice is one task")
 	f.int(&t.MaxAttempts, "max-attempts", "", 0, "correction attempts, 1–10 (default 3)")

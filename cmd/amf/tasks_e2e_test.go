@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +21,7 @@ import (
 func TestTasksWorkersPoolsAgainstAKernel(t *testing.T) {
 	llm := fakeModel(t)
 	env, base, _ := upEnv(t, llm)
+	env = append(env, "AMF_WORKSPACES=proj="+t.TempDir())
 	up := startAmf(t, env, "up")
 	waitHealthy(t, base, up)
 
@@ -124,6 +128,25 @@ func TestTasksWorkersPoolsAgainstAKernel(t *testing.T) {
 		}
 		if table := amfRun(t, env, 0, "pools"); !strings.Contains(table, "WAITING") || !strings.Contains(table, bus.DefaultPool) {
 			t.Fatalf("pools table:\n%s", table)
+		}
+	})
+
+	t.Run("completion asks the kernel", func(t *testing.T) {
+		if out := amfRun(t, env, 0, "complete", "pools"); strings.TrimSpace(out) != bus.DefaultPool {
+			t.Fatalf("amf complete pools: %q", out)
+		}
+		if out := amfRun(t, env, 0, "complete", "workspaces"); strings.TrimSpace(out) != "proj" {
+			t.Fatalf("amf complete workspaces: %q", out)
+		}
+		// The scripts run amf from PATH, as an installed one would be.
+		shellEnv := append(slices.Clone(env), "PATH="+filepath.Dir(amfBin)+":"+os.Getenv("PATH"))
+		for _, shell := range []string{"bash", "zsh", "fish"} {
+			if got := completionsWith(t, shell, shellEnv, "amf", "run", "--workspace", "p"); !slices.Contains(got, "proj") {
+				t.Errorf("%s: amf run --workspace p completes to %q, want proj", shell, got)
+			}
+			if got := completionsWith(t, shell, shellEnv, "amf", "run", "--pool", "d"); !slices.Contains(got, bus.DefaultPool) {
+				t.Errorf("%s: amf run --pool d completes to %q, want %s", shell, got, bus.DefaultPool)
+			}
 		}
 	})
 
