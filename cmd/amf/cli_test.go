@@ -101,6 +101,11 @@ func TestUnknownSubcommandNamesTheOnesThatExist(t *testing.T) {
 	if _, errOut, code := amfOutput(t, "auth", "creds"); code != 2 || !strings.Contains(errOut, "amf auth creds: takes one argument, a role") {
 		t.Errorf("amf auth creds without a role: exit %d\n%s", code, errOut)
 	}
+	// An unknown flag: the flag's name and a hint, exit 2, no stray text.
+	if _, errOut, code := amfOutput(t, "tasks", "ls", "--bogus"); code != 2 || !strings.Contains(errOut, "not defined: -bogus") ||
+		!strings.Contains(errOut, "goes after --") || strings.Contains(errOut, ": usage") {
+		t.Errorf("amf tasks ls --bogus: exit %d\n%s", code, errOut)
+	}
 	if _, errOut, code := amfOutput(t, "no-such-command"); code != 2 || !strings.Contains(errOut, "run") {
 		t.Errorf("amf no-such-command: exit %d\n%s", code, errOut)
 	}

@@ -60,7 +60,7 @@ func run(args []string) int {
 		return ee.code
 	case errors.Is(err, errUsage):
 		// A bare errUsage was printed by whoever returned it.
-		if err != errUsage {
+		if err.Error() != errUsage.Error() {
 			fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
 		}
 		return 2
