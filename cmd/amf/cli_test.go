@@ -69,6 +69,9 @@ func TestHelpAtEveryLevel(t *testing.T) {
 			}
 		}
 	}
+	if out, _, code := amfOutput(t, "help", "auth", "token"); code != 0 || !strings.Contains(out, "Usage: amf auth token") {
+		t.Errorf("amf help auth token: exit %d\n%s", code, out)
+	}
 	if out, _, code := amfOutput(t, "--help"); code != 0 || !strings.Contains(out, "\n  tasks ") {
 		t.Errorf("amf --help: exit %d\n%s", code, out)
 	}

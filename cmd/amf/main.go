@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -33,6 +34,10 @@ func run(args []string) int {
 	if len(args) == 0 {
 		usage(os.Stderr)
 		return 2
+	}
+	if args[0] == "help" && len(args) > 1 {
+		// amf help auth token is amf auth token --help.
+		args = append(slices.Clone(args[1:]), "--help")
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
