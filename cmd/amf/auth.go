@@ -1,37 +1,17 @@
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-)
-
 func init() {
-	register(command{name: "auth", summary: "issue and revoke credentials (creds, token, revoke, list, nats-context, init, leaf-updates)", run: runAuth})
-}
-
-// runAuth dispatches `amf auth <what>`; each subcommand has its own file.
-func runAuth(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "Usage: amf auth creds ROLE -o FILE | token create|list|revoke | revoke NAME|KEY|FILE | list | nats-context | init | leaf-updates -o FILE")
-		return errUsage
-	}
-	switch args[0] {
-	case "creds":
-		return runAuthCreds(ctx, args[1:])
-	case "token":
-		return runAuthToken(ctx, args[1:])
-	case "revoke":
-		return runAuthRevoke(ctx, args[1:])
-	case "list":
-		return runAuthList(ctx, args[1:])
-	case "nats-context":
-		return runAuthContext(ctx, args[1:])
-	case "init":
-		return runAuthInit(ctx, args[1:])
-	case "leaf-updates":
-		return runAuthLeafUpdates(ctx, args[1:])
-	}
-	fmt.Fprintf(os.Stderr, "amf auth: unknown subcommand %q (creds, token, revoke, list, nats-context, init, leaf-updates)\n", args[0])
-	return errUsage
+	register(command{name: "auth", summary: "issue and revoke credentials and HTTP tokens", subs: []command{
+		{name: "creds", summary: "issue a NATS credential: amf auth creds admin|worker|bridge|client -o FILE", run: runAuthCreds},
+		{name: "token", summary: "create, list and revoke HTTP bearer tokens", subs: []command{
+			{name: "create", summary: "create a token with scopes and profile grants", run: tokenCreate},
+			{name: "list", aliases: []string{"ls"}, summary: "list tokens (never their secrets)", run: tokenList},
+			{name: "revoke", aliases: []string{"rm"}, summary: "revoke tokens by id", run: tokenRevoke},
+		}},
+		{name: "revoke", summary: "revoke a credential by name, user key or .creds file", run: runAuthRevoke},
+		{name: "list", aliases: []string{"ls"}, summary: "list the credentials issued", run: runAuthList},
+		{name: "nats-context", summary: "write a nats CLI context for this installation", run: runAuthContext},
+		{name: "init", summary: "create this installation's operator, account and keys", run: runAuthInit},
+		{name: "leaf-updates", summary: "write the signed account updates a leaf kernel follows: -o FILE", run: runAuthLeafUpdates},
+	}})
 }

@@ -55,11 +55,11 @@ func runAuthCreds(_ context.Context, args []string) error {
 	f.str(&grants, "grant", "", "", "client: sandbox profiles beyond strict it may ask for, e.g. network,trusted")
 	f.str(&name, "name", "", "", "name to list and revoke it by (default: the role)")
 	f.duration(&ttl, "ttl", "", 0, "expire the credential after this long (default: never)")
-	role, rest, err := leadingArg(args)
-	if err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
-	if err := f.parse(rest); err != nil {
+	role, err := oneArg(f, "a role: admin, worker, bridge or client")
+	if err != nil {
 		return err
 	}
 	r, err := kernel.ParseRole(role)
@@ -88,12 +88,14 @@ func runAuthCreds(_ context.Context, args []string) error {
 	return nil
 }
 
-// leadingArg takes a positional argument given before the flags.
-func leadingArg(args []string) (string, []string, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, fmt.Errorf("missing argument before the flags: %w", errUsage)
+// oneArg is the one positional argument a command takes, or an error
+// that says what it wants.
+func oneArg(f flags, want string) (string, error) {
+	if f.NArg() != 1 {
+		f.Usage()
+		return "", fmt.Errorf("takes one argument, %s; got %d: %w", want, f.NArg(), errUsage)
 	}
-	return args[0], args[1:], nil
+	return f.Arg(0), nil
 }
 
 func runAuthRevoke(ctx context.Context, args []string) error {
@@ -101,11 +103,11 @@ func runAuthRevoke(ctx context.Context, args []string) error {
 	f := newFlags("auth revoke", "auth revoke NAME|USER-KEY|CREDS-FILE [flags]")
 	a.bind(f)
 	a.bindNATS(f)
-	what, rest, err := leadingArg(args)
-	if err != nil {
+	if err := f.parse(args); err != nil {
 		return err
 	}
-	if err := f.parse(rest); err != nil {
+	what, err := oneArg(f, "what to revoke: a credential's name, user key or .creds file")
+	if err != nil {
 		return err
 	}
 	auth, err := a.open()

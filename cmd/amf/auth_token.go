@@ -25,23 +25,6 @@ func adminTokenFile(stateDir string) string {
 	return filepath.Join(stateDir, "auth", "http-admin.token")
 }
 
-func runAuthToken(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "Usage: amf auth token create|list|revoke [flags]")
-		return errUsage
-	}
-	switch args[0] {
-	case "create":
-		return tokenCreate(ctx, args[1:])
-	case "list", "ls":
-		return tokenList(ctx, args[1:])
-	case "revoke", "rm":
-		return tokenRevoke(ctx, args[1:])
-	}
-	fmt.Fprintf(os.Stderr, "amf auth token: unknown subcommand %q (create, list, revoke)\n", args[0])
-	return errUsage
-}
-
 // tokenStore connects to the kernel and opens the token bucket.
 func (c *common) tokenStore(ctx context.Context) (*tokens.Store, *nats.Conn, error) {
 	nc, err := c.connect("amf-auth")

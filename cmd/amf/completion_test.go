@@ -15,6 +15,12 @@ import (
 // completes the given words.
 func completions(t *testing.T, shell string, words ...string) []string {
 	t.Helper()
+	return completionsWith(t, shell, nil, words...)
+}
+
+// completionsWith completes with env added to the shell's environment.
+func completionsWith(t *testing.T, shell string, env []string, words ...string) []string {
+	t.Helper()
 	path, err := exec.LookPath(shell)
 	if err != nil {
 		testenv.Skip(t, shell+" is not installed (apt-get install "+shell+")")
@@ -39,13 +45,15 @@ func completions(t *testing.T, shell string, words ...string) []string {
 compadd() { shift; print -l -- "$@" }; _files() {}
 words=("$@"); CURRENT=$#; _amf`
 	case "fish":
-		prog = `source $argv[1]; complete -C (string join ' ' $argv[2..-1])`
+		prog = `source $argv[1]; complete -C (string join -- ' ' (string escape -- $argv[2..-1]))`
 	}
 	args := []string{"-c", prog}
 	if shell != "fish" {
 		args = append(args, "amf-completion")
 	}
-	out, err := exec.Command(path, append(append(args, file), words...)...).CombinedOutput()
+	cmd := exec.Command(path, append(append(args, file), words...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", shell, err, out)
 	}
@@ -69,7 +77,20 @@ func TestCompletionInEachShell(t *testing.T) {
 				{[]string{"amf", "me"}, []string{"memory"}},
 				{[]string{"amf", "memory", "s"}, []string{"search"}},
 				{[]string{"amf", "completion", "f"}, []string{"fish"}},
-				{[]string{"amf", "w"}, []string{"worker"}},
+				{[]string{"amf", "w"}, []string{"worker", "workers"}},
+				{[]string{"amf", "tasks", "l"}, []string{"logs", "ls"}},
+				{[]string{"amf", "run", "--policy", "n"}, []string{"network"}},
+				{[]string{"amf", "tasks", "ls", "--limit", "5", "-o", ""}, []string{"json", "wide"}},
+				{[]string{"amf", "tasks", "list", "-o", "w"}, []string{"wide"}},
+				{[]string{"amf", "version", "-o", "j"}, []string{"json"}},
+				{[]string{"amf", "tasks", "logs", "-"}, []string{"--creds", "--help", "--log-json", "--log-level", "--nats", "--prefix", "--tls-ca", "--tls-cert", "--tls-key", "-f", "-o"}},
+				{[]string{"amf", "auth", "c"}, []string{"creds"}},
+				{[]string{"amf", "auth", "token", "c"}, []string{"create"}},
+				{[]string{"amf", "schedule", "pa"}, []string{"pause"}},
+				{[]string{"amf", "run", "--no-"}, []string{"--no-answer"}},
+				{[]string{"amf", "run", "--pool", "gpu", "list files", "--no-"}, []string{"--no-answer"}},
+				{[]string{"amf", "auth", "creds", "--gr"}, []string{"--grant"}},
+				{[]string{"amf", "memory", "search", "-k"}, []string{"-k"}},
 			} {
 				got := completions(t, shell, c.words...)
 				if shell == "zsh" { // compadd gets every candidate; zsh filters by prefix

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -172,8 +171,6 @@ func waitNATS(t testing.TB, addr string, p *proc) {
 	}
 	t.Fatalf("kernel at %s not listening in time:\n%s", addr, p.Output())
 }
-
-func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // adminCreds is the admin credential a kernel started with env writes in
 // its state dir.

@@ -7,25 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/amf-os/amf/sandbox"
 )
-
-// command is one subcommand; each lives in its own file and registers
-// itself from init.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-var commands = map[string]command{}
-
-func register(c command) { commands[c.name] = c }
 
 // exitError carries a process exit code out of a subcommand without
 // printing anything more.
@@ -41,22 +31,32 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return 2
-		}
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return 2
+	}
+	if args[0] == "help" && len(args) > 1 {
+		// amf help auth token is amf auth token --help.
+		args = append(slices.Clone(args[1:]), "--help")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(os.Stdout)
 		return 0
 	}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "amf: unknown command %q\n\n", args[0])
-		usage()
+		usage(os.Stderr)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := c.run(ctx, args[1:])
+	err := c.exec(ctx, []string{c.name}, args[1:])
+	name := c.name
+	if ce := (*commandError)(nil); errors.As(err, &ce) {
+		name = ce.path
+	}
 	var ee exitError
 	switch {
 	case err == nil:
@@ -64,21 +64,20 @@ func run(args []string) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, errUsage):
+		// A bare errUsage was printed by whoever returned it.
+		if err.Error() != errUsage.Error() {
+			fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		}
 		return 2
 	}
-	fmt.Fprintf(os.Stderr, "amf %s: %v\n", c.name, err)
+	fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, err)
 	return 1
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "amf — AMF-OS, a distributed runtime for autonomous shell work\n\nUsage: amf <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "amf — AMF-OS, a distributed runtime for autonomous shell work\n\nUsage: amf <command> [arguments] [flags]\n\nCommands:")
+	for _, c := range sortedCommands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(os.Stderr, "\nRun 'amf <command> --help' for a command's flags; every flag has an AMF_* environment twin.")
+	fmt.Fprintln(w, "\nRun 'amf <command> --help' for a command's subcommands and flags; every flag has an AMF_* environment twin.")
 }

@@ -20,29 +20,30 @@ import (
 )
 
 func init() {
-	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", run: runMemory})
+	sub := func(name, synopsis, summary string, aliases ...string) command {
+		return command{name: name, aliases: aliases, summary: summary, run: func(ctx context.Context, args []string) error {
+			return runMemory(ctx, name, synopsis, args)
+		}}
+	}
+	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", subs: []command{
+		sub("search", `memory search [flags] "what you want"`, "the memories nearest an instruction"),
+		// match needs no kernel: it compares two instructions here.
+		{name: "match", summary: "say whether a learned instruction would be reused for another, and why", run: memoryMatchMain},
+		sub("ls", "memory ls [--json]", "list every memory", "list"),
+		sub("confirm", "memory confirm ID…", "vouch for memories so they may be reused blind"),
+		sub("forget", "memory forget ID…", "forget memories", "rm"),
+		sub("export", "memory export [-o FILE]", "write every memory as JSON lines"),
+		sub("import", "memory import FILE.jsonl", "learn memories from JSON lines (- for standard input)"),
+	}})
 }
 
-const memoryUsage = `memory <search "…" | match --learned "…" --query "…" | ls | confirm ID… | forget ID… | export | import FILE.jsonl> [flags]`
-
-func runMemory(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: amf "+memoryUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	sub, args := args[0], args[1:]
-	if sub == "match" {
-		return memoryMatchMain(ctx, args) // no kernel needed
-	}
+func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	var c common
 	var embedModel, ollamaHost string
 	var k int
 	var asJSON bool
 	var out, pool, distro string
-	f := newFlags("memory "+sub, memoryUsage)
+	f := newFlags("memory "+sub, synopsis)
 	c.bindNATS(f)
 	c.bindLog(f)
 	f.str(&embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model; empty = the local embedder (must match the workers')")
@@ -57,10 +58,6 @@ func runMemory(ctx context.Context, args []string) error {
 		f.bool(&asJSON, "json", "", false, "print memories as JSON lines")
 	case "export":
 		f.str(&out, "o", "", "", "write to this file instead of standard output")
-	case "forget", "import", "confirm":
-	default:
-		fmt.Fprintf(os.Stderr, "amf memory: unknown subcommand %q\nUsage: amf %s\n", sub, memoryUsage)
-		return errUsage
 	}
 	if err := f.parse(args); err != nil {
 		return err

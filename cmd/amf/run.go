@@ -37,6 +37,7 @@ func runRun(ctx context.Context, args []string) error {
 	f.str(&t.Session, "session", "AMF_SESSION", "", "session that groups a conversation")
 	f.str(&t.Policy, "policy", "", "", "sandbox profile (strict, network, trusted, observe, workspace)")
 	f.str(&t.Workspace, "workspace", "", "", "a workspace the workers declare (--workspace NAME=PATH on amf up or amf worker): the commands run in it")
+	f.meta("workspace", "NAME")
 	f.str(&timeout, "timeout", "", "", "bound the whole task, e.g. 2m")
 	f.str(&t.ID, "id", "", "", "task id (default generated); the same id twice is one task")
 	f.int(&t.MaxAttempts, "max-attempts", "", 0, "correction attempts, 1–10 (default 3)")
@@ -176,6 +177,17 @@ func (p *printer) print(e bus.Event) {
 	case bus.EventCancelled:
 		fmt.Fprintf(p.err, "✗ cancelled: %s\n", e.Reason)
 	}
+}
+
+// finish ends a line of streamed tokens or answer the events left open.
+func (p *printer) finish() {
+	if p.inAnswer {
+		fmt.Fprintln(p.out)
+	}
+	if p.inTokens {
+		fmt.Fprintln(p.err)
+	}
+	p.inAnswer, p.inTokens = false, false
 }
 
 // setTimeout sets t's timeout from a --timeout flag's value, when given.

@@ -15,34 +15,35 @@ import (
 )
 
 func init() {
-	register(command{name: "schedule", summary: "make, list, pause, resume and delete recurring tasks", run: runSchedule})
+	sub := func(name, synopsis, summary string, aliases ...string) command {
+		return command{name: name, aliases: aliases, summary: summary, run: func(ctx context.Context, args []string) error {
+			return runSchedule(ctx, name, synopsis, args)
+		}}
+	}
+	register(command{name: "schedule", summary: "make, list, pause, resume and delete recurring tasks", help: scheduleHelp, subs: []command{
+		sub("add", `schedule add [flags] SCHEDULE ["what you want"]`, `make a recurring task: amf schedule add "every 5m" "what you want"`),
+		sub("ls", "schedule ls [--json]", "list the schedules", "list"),
+		sub("show", "schedule show ID [--json]", "show one schedule"),
+		sub("pause", "schedule pause ID", "stop a schedule's runs until resumed"),
+		sub("resume", "schedule resume ID", "start a paused schedule's runs again"),
+		sub("rm", "schedule rm ID", "delete a schedule (its past runs stay)", "delete"),
+	}})
 }
 
-const scheduleUsage = `schedule <add | ls | show ID | pause ID | resume ID | rm ID> [flags]
-
-  amf schedule add [flags] "every 5m" "what you want"
+const scheduleHelp = `  amf schedule add [flags] "every 5m" "what you want"
   amf schedule add [flags] --cmd "df -h /" "*/15 * * * *"
 
 A schedule is "every <duration>" (at least 1s), a 5-field cron expression
 (minute hour day-of-month month day-of-week; UTC, or another zone with a
 "TZ=Europe/Paris " prefix) or @hourly, @daily, @weekly, @monthly, @yearly.
-Each run is a task of its own, with the id <schedule id>-<run time>; flags
-come before the schedule.`
+Each run is a task of its own, with the id <schedule id>-<run time>.`
 
-func runSchedule(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(os.Stderr, "Usage: amf "+scheduleUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	sub, args := args[0], args[1:]
+func runSchedule(ctx context.Context, sub, synopsis string, args []string) error {
 	var c common
 	var t bus.Task
 	var cmd, timeout string
 	var asJSON bool
-	f := newFlags("schedule "+sub, scheduleUsage)
+	f := newFlags("schedule "+sub, synopsis)
 	c.bindNATS(f)
 	c.bindLog(f)
 	f.bool(&asJSON, "json", "", false, "print schedules as JSON")
@@ -56,10 +57,6 @@ func runSchedule(ctx context.Context, args []string) error {
 		f.str(&t.ID, "id", "", "", "schedule id (default generated); each run's id starts with it")
 		f.int(&t.MaxAttempts, "max-attempts", "", 0, "correction attempts of each run, 1–10 (default 3)")
 		f.bool(&t.NoAnswer, "no-answer", "", false, "skip the model's plain-language answer")
-	case "ls", "show", "pause", "resume", "rm":
-	default:
-		fmt.Fprintf(os.Stderr, "amf schedule: unknown subcommand %q\nUsage: amf %s\n", sub, scheduleUsage)
-		return errUsage
 	}
 	if err := f.parse(args); err != nil {
 		return err

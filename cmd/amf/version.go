@@ -17,6 +17,7 @@ func runVersion(_ context.Context, args []string) error {
 	var output string
 	f := newFlags("version", "version [-o text|json]")
 	f.StringVar(&output, "o", "text", "output format: text or json")
+	f.meta("o", "text|json")
 	if err := f.parse(args); err != nil {
 		return err
 	}
