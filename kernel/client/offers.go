@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -12,23 +13,63 @@ type WorkerLister interface {
 	Workers(ctx context.Context) ([]bus.WorkerInfo, error)
 }
 
-// checkOffers refuses, at submission, a task naming a workspace that no
-// present worker of its pool declares or lets its profile use; the
-// error names the workspaces there are. Without a worker list, or when
-// it cannot be read, the worker judges instead.
-func (c *Client) checkOffers(ctx context.Context, t bus.Task) error {
-	if c.Offers == nil || t.Workspace == "" {
-		return nil
+// checkOffers refuses, at submission, a task naming a profile or a
+// workspace that no present worker of its pool serves; the error names
+// the ones there are. A task no live worker of its pool could take is
+// accepted (a worker may be starting) with a warning saying so. Without
+// a worker list, or when it cannot be read, the worker judges instead.
+func (c *Client) checkOffers(ctx context.Context, t bus.Task) (warning string, err error) {
+	if c.Offers == nil {
+		return "", nil
 	}
 	ws, err := c.Offers.Workers(ctx)
 	if err != nil {
-		return nil
+		return "", nil
 	}
-	var offers []bus.Offer
+	var served, fleet []bus.Offer
+	present := false
 	for _, w := range ws {
-		if w.Pool == t.Pool && w.Offer != nil {
-			offers = append(offers, *w.Offer)
+		if w.Pool == t.Pool {
+			present = true
+		}
+		if w.Offer == nil {
+			continue
+		}
+		fleet = append(fleet, *w.Offer)
+		if w.Pool == t.Pool {
+			served = append(served, *w.Offer)
 		}
 	}
-	return bus.CheckWorkspace(t, offers)
+	if err := bus.CheckProfile(t, served, fleet); err != nil {
+		return "", err
+	}
+	if err := bus.CheckWorkspace(t, served); err != nil {
+		return "", err
+	}
+	if !present {
+		return NoWorker(t.Pool), nil
+	}
+	return "", nil
+}
+
+// NoWorker is the warning a task queued for a pool without a live
+// worker is accepted with, and the text of its progress event.
+func NoWorker(pool string) string {
+	return fmt.Sprintf("no worker serves pool %s: the task waits in the queue until one starts (amf worker --pool %s)", pool, pool)
+}
+
+// CheckProfile refuses a task naming a profile no worker serves (see
+// checkOffers), for a caller to say so before it refuses the task for a
+// missing grant: a profile that does not exist is the cause to fix.
+func (c *Client) CheckProfile(ctx context.Context, t bus.Task) error {
+	if c.Offers == nil {
+		return bus.CheckProfile(t, nil, nil)
+	}
+	_, err := c.checkOffers(ctx, t)
+	if err != nil && t.Workspace != "" {
+		// Only the profile is in question here.
+		t.Workspace = ""
+		_, err = c.checkOffers(ctx, t)
+	}
+	return err
 }
