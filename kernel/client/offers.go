@@ -3,6 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -22,10 +25,23 @@ func (c *Client) checkOffers(ctx context.Context, t bus.Task) (warning string, e
 	if c.Offers == nil {
 		return "", nil
 	}
-	ws, err := c.Offers.Workers(ctx)
+	ws, cached, err := c.liveWorkers(ctx, t.Pool, false)
 	if err != nil {
 		return "", nil
 	}
+	warning, err = judgeOffers(t, ws)
+	if err != nil && cached {
+		// A refusal is judged on a fresh read: a worker that just
+		// started may serve what the last read lacked.
+		if ws, _, rerr := c.liveWorkers(ctx, t.Pool, true); rerr == nil {
+			warning, err = judgeOffers(t, ws)
+		}
+	}
+	return warning, err
+}
+
+// judgeOffers is checkOffers on a list of live workers.
+func judgeOffers(t bus.Task, ws []bus.WorkerInfo) (warning string, err error) {
 	var served, fleet []bus.Offer
 	present := false
 	for _, w := range ws {
@@ -72,4 +88,37 @@ func (c *Client) CheckProfile(ctx context.Context, t bus.Task) error {
 		_, err = c.checkOffers(ctx, t)
 	}
 	return err
+}
+
+// offersFresh is how long a read of the live workers serves submissions:
+// reading them streams the heartbeat bucket, too dear for every task. A
+// worker that started within it may be missed (a warning it need not
+// have) and one that stopped still counted.
+const offersFresh = time.Second
+
+// offersCache is the live workers as last read.
+type offersCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	list []bus.WorkerInfo
+}
+
+// liveWorkers lists the live workers (cached says whether from the last
+// read), read at most once per offersFresh unless fresh, while pool has
+// one: a pool without is read again each time, so a
+// worker that just started is not missed (and nothing is saved when
+// the pool's workers are all gone, a case for warnings, not speed).
+func (c *Client) liveWorkers(ctx context.Context, pool string, fresh bool) (ws []bus.WorkerInfo, cached bool, err error) {
+	c.offers.mu.Lock()
+	defer c.offers.mu.Unlock()
+	if !fresh && !c.offers.at.IsZero() && time.Since(c.offers.at) < offersFresh &&
+		slices.ContainsFunc(c.offers.list, func(w bus.WorkerInfo) bool { return w.Pool == pool }) {
+		return c.offers.list, true, nil
+	}
+	ws, err = c.Offers.Workers(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	c.offers.at, c.offers.list = time.Now(), ws
+	return ws, false, nil
 }
