@@ -7,6 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // routePools serves GET /v1/pools and exports the same numbers to
@@ -26,7 +28,7 @@ func (s *Server) pools(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
-	return c.JSON(http.StatusOK, map[string]any{"pools": ps})
+	return c.JSON(http.StatusOK, client.PoolList{Pools: ps})
 }
 
 var (

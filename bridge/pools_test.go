@@ -86,10 +86,15 @@ func TestPoolsShowBackPressure(t *testing.T) {
 	svcCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = (&api.Service{Client: c}).Run(svcCtx) }()
+	// The same shape as HTTP's: {"pools": […]}.
 	var api []client.Pool
 	for {
+		var list struct {
+			Pools []client.Pool `json:"pools"`
+		}
 		msg, err := f.k.NC.Request(names.API()+".pools", nil, 5*time.Second)
-		if err == nil && json.Unmarshal(msg.Data, &api) == nil && len(api) == 2 {
+		if err == nil && json.Unmarshal(msg.Data, &list) == nil && len(list.Pools) == 2 {
+			api = list.Pools
 			break
 		}
 		time.Sleep(20 * time.Millisecond) // the service is starting

@@ -22,6 +22,8 @@ type submitted struct {
 	EventsURL string `json:"events_url"`
 	StatusURL string `json:"status_url"`
 	Duplicate bool   `json:"duplicate,omitempty"`
+	// Warning says why the task may wait: no live worker serves its pool.
+	Warning string `json:"warning,omitempty"`
 }
 
 func (s *Server) submit(c echo.Context) error {
@@ -34,15 +36,20 @@ func (s *Server) submit(c echo.Context) error {
 		return s.makeSchedule(c, t)
 	}
 	if err := s.allowPolicy(c, t); err != nil {
+		if perr := s.Client.CheckProfile(c.Request().Context(), t); perr != nil {
+			// A profile that does not exist is the cause to fix.
+			return fail(http.StatusBadRequest, "invalid_task", perr.Error())
+		}
 		return err
 	}
 	if t.ScheduleID != "" {
 		// As the task API answers: a run's schedule_id is the kernel's.
 		return fail(http.StatusBadRequest, "invalid_task", s.Client.Names.ErrRunByKernel(t.ScheduleID).Error())
 	}
-	t, dup, err := s.Client.Submit(c.Request().Context(), t)
+	t, dup, warning, err := s.Client.SubmitWarn(c.Request().Context(), t)
 	if errors.Is(err, bus.ErrInvalidTask) {
-		// A workspace no worker of the pool would run (client.checkOffers).
+		// A profile or workspace no worker of the pool serves
+		// (client.checkOffers).
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
 	}
 	if err != nil {
@@ -55,6 +62,7 @@ func (s *Server) submit(c echo.Context) error {
 		EventsURL: "/v1/tasks/" + t.ID + "/events",
 		StatusURL: "/v1/tasks/" + t.ID,
 		Duplicate: dup,
+		Warning:   warning,
 	})
 }
 

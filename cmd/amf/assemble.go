@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/internal/statelock"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/retry"
 	"github.com/amf-os/amf/memory/cache"
@@ -16,13 +17,27 @@ import (
 type local struct {
 	srv   *kernel.Server
 	cache cache.Cache
+	// lock is this process's hold on the state dir's store.
+	lock *statelock.Lock
+}
+
+// shutdown stops the kernel, then lets another process have the store.
+func (l *local) shutdown() {
+	l.srv.Shutdown()
+	_ = l.lock.Release()
 }
 
 // startLocal starts the kernel with the cache the flags name and writes
 // the admin credential for the CLI on this machine; Shutdown stops it.
 func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags, noProjector bool) (*local, error) {
+	// One kernel per store: a second one on it is refused at once,
+	// naming the first's pid.
+	lock, err := statelock.Acquire(c.stateDir)
+	if err != nil {
+		return nil, err
+	}
 	srv := k.server(c)
-	l := &local{srv: srv}
+	l := &local{srv: srv, lock: lock}
 	srv.OpenCache = func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {
 		hot, err := cf.open(ctx, nc, c)
 		l.cache = hot
@@ -30,10 +45,11 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags, 
 	}
 	srv.NoStatusProjector = noProjector
 	if err := srv.Start(ctx); err != nil {
+		_ = lock.Release()
 		return nil, err
 	}
 	if err := ensureLocalCreds(srv, c); err != nil {
-		srv.Shutdown()
+		l.shutdown()
 		return nil, err
 	}
 	return l, nil

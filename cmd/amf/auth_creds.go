@@ -18,20 +18,30 @@ import (
 type authFlags struct {
 	common
 	authDir string
+	// init lets the command make the keys when the dir has none; without
+	// it only `amf auth init` (and a kernel's first start) makes them.
+	init bool
 }
 
 func (a *authFlags) bind(f flags) {
 	a.bindState(f)
 	f.str(&a.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth)")
 	f.str(&a.prefix, "prefix", "AMF_PREFIX", "amf", "subject prefix of the installation")
+	f.bool(&a.init, "init", "", false, "make the installation's keys if the dir has none (as amf auth init)")
 }
 
+// open opens the installation's keys; it makes them only under --init
+// (or for amf auth init): a credential signed by keys made by mistake,
+// say for want of --state-dir, is refused by the kernel.
 func (a *authFlags) open() (*kernel.Authority, error) {
 	dir := a.authDir
 	if dir == "" {
 		dir = filepath.Join(a.stateDir, "auth")
 	}
-	return kernel.OpenAuthority(dir)
+	if a.init {
+		return kernel.OpenAuthority(dir)
+	}
+	return kernel.FindAuthority(dir)
 }
 
 func splitList(s string) []string {
@@ -158,6 +168,8 @@ func openAuthFromArgs(name string, args []string) (*kernel.Authority, error) {
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
+	// amf auth init is the command that makes the keys.
+	a.init = a.init || name == "init"
 	return a.open()
 }
 

@@ -161,6 +161,13 @@ func ollamaClient(host string) (*api.Client, string, error) {
 // waits (bounded) until it is closed, so the kernel shuts down after the
 // parts that use it, never under them.
 func drain(nc *nats.Conn) {
+	// A drain needs a server that answers: one that does not (its host
+	// is gone, the connection not yet known dead) would hold the exit
+	// for the whole timeout below.
+	if !nc.IsConnected() || nc.FlushTimeout(2*time.Second) != nil {
+		nc.Close()
+		return
+	}
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {

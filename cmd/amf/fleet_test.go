@@ -86,7 +86,11 @@ func TestFleetAcrossHostsOverTLS(t *testing.T) {
 	k := h.amfIn(h.kernel, []string{"AMF_STATE_DIR=" + kstate, "AMF_NATS_LISTEN=" + h.kernelIP + ":4222",
 		"AMF_NATS_TLS_CERT=" + certs.Cert, "AMF_NATS_TLS_KEY=" + certs.Key}, "kernel")
 
-	// Credentials are files made on the kernel's host.
+	// Credentials are files made on the kernel's host, from the keys the
+	// kernel made on its first start.
+	testenv.EventuallyWithin(t, 60*time.Second, "the kernel made its keys", func() bool {
+		return fileExists(filepath.Join(kstate, "auth", "operator.nk"))
+	})
 	issue := func(args ...string) string {
 		t.Helper()
 		path := filepath.Join(t.TempDir(), args[0]+".creds")

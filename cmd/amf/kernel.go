@@ -84,7 +84,7 @@ func runKernel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer l.srv.Shutdown()
+	defer l.shutdown()
 	notifyReady()
 	return l.srv.Wait(ctx)
 }

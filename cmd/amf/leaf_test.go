@@ -20,13 +20,13 @@ func TestLeafSaysWhatItLacks(t *testing.T) {
 	// A real account JWT and updates file, from a kernel host's commands.
 	authDir := filepath.Join(t.TempDir(), "auth")
 	updates := filepath.Join(t.TempDir(), "leaf-updates.creds")
-	if p := startAmf(t, nil, "auth", "leaf-updates", "--auth-dir", authDir, "-o", updates); p.wait(30*time.Second) != 0 {
+	if p := startAmf(t, nil, "auth", "leaf-updates", "--init", "--auth-dir", authDir, "-o", updates); p.wait(30*time.Second) != 0 {
 		t.Fatalf("amf auth leaf-updates:\n%s", p.Output())
 	}
 	accJWT := filepath.Join(authDir, "account.jwt")
 	otherDir := filepath.Join(t.TempDir(), "other")
 	otherUpdates := filepath.Join(t.TempDir(), "other-updates.creds")
-	if p := startAmf(t, nil, "auth", "leaf-updates", "--auth-dir", otherDir, "-o", otherUpdates); p.wait(30*time.Second) != 0 {
+	if p := startAmf(t, nil, "auth", "leaf-updates", "--init", "--auth-dir", otherDir, "-o", otherUpdates); p.wait(30*time.Second) != 0 {
 		t.Fatalf("amf auth leaf-updates:\n%s", p.Output())
 	}
 	remote := "nats-leaf://127.0.0.1:7422"

@@ -73,11 +73,14 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	defer nc.Close()
 	cl := &client.Client{NC: nc, Names: c.names(), ViaAPI: true}
-	t, _, err = cl.Submit(ctx, t)
+	t, _, warning, err := cl.SubmitWarn(ctx, t)
 	if err != nil {
 		return err
 	}
-	p := &printer{out: os.Stdout, err: os.Stderr, json: asJSON}
+	p := &printer{out: os.Stdout, err: os.Stderr, json: asJSON, warned: warning}
+	if warning != "" {
+		fmt.Fprintf(os.Stderr, "amf run: warning: %s\n", warning)
+	}
 	// Ctrl-C cancels the task, then keeps streaming until the worker
 	// confirms, so the user sees how it ended.
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
@@ -116,6 +119,9 @@ type printer struct {
 	json     bool
 	inTokens bool
 	inAnswer bool
+	// warned is the submission's warning, printed already: the progress
+	// event repeating it is not printed again.
+	warned string
 }
 
 func (p *printer) print(e bus.Event) {
@@ -167,6 +173,9 @@ func (p *printer) print(e bus.Event) {
 			fmt.Fprintf(p.err, "↻ %s, after: %s\n", e.Text, e.Reason)
 		}
 	case bus.EventProgress:
+		if e.Text == p.warned {
+			return
+		}
 		fmt.Fprintf(p.err, "⋯ %s\n", e.Text)
 	case bus.EventLearned:
 		fmt.Fprintln(p.err, "▶ learned")

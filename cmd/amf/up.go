@@ -39,7 +39,7 @@ func runUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer l.srv.Shutdown()
+	defer l.shutdown()
 	// The worker and the bridge share a connection, drained before the
 	// kernel shuts down.
 	nc, err := l.srv.Connect()

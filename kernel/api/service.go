@@ -22,9 +22,10 @@ type WorkerLister interface {
 
 // Service is the request/reply API on NATS, discoverable with
 // `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
-// <prefix>.api.status takes an id and answers its status,
+// <prefix>.api.status and <prefix>.api.cancel take an id (cancel also
+// {"id":…,"reason":…}) and answer its status or the cancellation,
 // <prefix>.api.workers answers the live workers, <prefix>.api.pools
-// each pool's queue, <prefix>.api.schedules.* schedules when Schedules
+// each pool's queue as HTTP's GET /v1/pools does ({"pools":[…]}), <prefix>.api.schedules.* schedules when Schedules
 // is set.
 type Service struct {
 	Client  *client.Client
@@ -107,11 +108,15 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		}
 		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
 		if !bus.PolicyAllowed(t.Policy, grant) {
+			if err := s.Client.CheckProfile(ctx, t); err != nil {
+				_ = r.Error("400", err.Error(), nil)
+				return
+			}
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",
 				bus.RuleGrant, t.Policy, t.Policy, names.Submit(t.Policy), t.Policy), nil)
 			return
 		}
-		t, dup, err := s.Client.Submit(ctx, t)
+		t, dup, warning, err := s.Client.SubmitWarn(ctx, t)
 		if errors.Is(err, bus.ErrInvalidTask) {
 			_ = r.Error("400", err.Error(), nil)
 			return
@@ -128,7 +133,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("503", err.Error(), nil)
 			return
 		}
-		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID)})
+		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID), Warning: warning})
 	}
 }
 
@@ -163,9 +168,17 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 
 func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
-		var q client.Cancellation
-		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
-			_ = r.Error("400", `send {"id":"<task id>","reason":"…"}`, nil)
+		// A bare id, as status takes, or {"id":…,"reason":…}.
+		q := client.Cancellation{ID: strings.TrimSpace(string(r.Data()))}
+		if strings.HasPrefix(q.ID, "{") {
+			q = client.Cancellation{}
+			if err := json.Unmarshal(r.Data(), &q); err != nil {
+				_ = r.Error("400", `send a task id, or {"id":"<task id>","reason":"…"}`, nil)
+				return
+			}
+		}
+		if !bus.ValidToken(q.ID) {
+			_ = r.Error("400", fmt.Sprintf(`%q is not a task id; send a task id, or {"id":"<task id>","reason":"…"}`, q.ID), nil)
 			return
 		}
 		err := s.Client.Cancel(ctx, q.ID, q.Reason)

@@ -4,9 +4,12 @@ import (
 	"context"
 
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/amf-os/amf/kernel/client"
 )
 
-// pools answers <prefix>.api.pools with every pool's back-pressure. It
+// pools answers <prefix>.api.pools with every pool's back-pressure, in
+// the shape of HTTP's GET /v1/pools. It
 // counts max-delivery failures from the moment the service starts.
 func (s *Service) pools(ctx context.Context) micro.HandlerFunc {
 	failures, err := s.Client.CountDeliveryFailures()
@@ -19,6 +22,6 @@ func (s *Service) pools(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("503", err.Error(), nil)
 			return
 		}
-		_ = r.RespondJSON(ps)
+		_ = r.RespondJSON(client.PoolList{Pools: ps})
 	}
 }

@@ -39,6 +39,7 @@ type Client struct {
 	// workspaces they serve: Submit refuses a task naming one no worker
 	// of its pool would run (offers.go).
 	Offers WorkerLister
+	offers offersCache
 
 	mu     sync.Mutex
 	events jetstream.Stream

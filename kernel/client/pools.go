@@ -15,6 +15,12 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
+// PoolList is the answer to <prefix>.api.pools and GET /v1/pools: one
+// shape on both paths.
+type PoolList struct {
+	Pools []Pool `json:"pools"`
+}
+
 // Pool is the back-pressure of one pool: what waits, what runs, what had
 // to be delivered again and what no worker could finish.
 type Pool struct {

@@ -26,9 +26,9 @@ type Cancellation struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, error) {
+func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, string, error) {
 	if err := t.Normalize(); err != nil {
-		return t, false, err
+		return t, false, "", err
 	}
 	subject := c.Names.Submit(t.Policy)
 	// A try after one that got no answer may find that one's task: it
@@ -48,15 +48,15 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 	})
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
-		return t, false, fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
+		return t, false, "", fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
 			ErrForbidden, bus.RuleGrant, t.Policy, t.Policy, t.Policy)
 	case passing(err):
-		return t, false, &SubmitError{ID: t.ID, Step: "submit", Err: err}
+		return t, false, "", &SubmitError{ID: t.ID, Step: "submit", Err: err}
 	case err != nil:
-		return t, false, fmt.Errorf("submit task %s: %w", t.ID, err)
+		return t, false, "", fmt.Errorf("submit task %s: %w", t.ID, err)
 	}
 	t.ID = s.ID
-	return t, s.Duplicate && tries == 1, nil
+	return t, s.Duplicate && tries == 1, s.Warning, nil
 }
 
 func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {

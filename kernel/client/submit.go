@@ -45,18 +45,43 @@ func (e *SubmitError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 // client's RideThrough bound; a try that finds its own earlier try's
 // record is not reported as a duplicate.
 func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+	task, dup, _, err = c.SubmitWarn(ctx, t)
+	return task, dup, err
+}
+
+// SubmitWarn is Submit, also answering a warning about a task accepted
+// that nothing may run soon: no live worker serves its pool. The task's
+// events then hold a progress event saying so.
+func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup bool, warning string, err error) {
 	if t.Schedule != "" {
-		return t, false, c.Names.ErrScheduled()
+		return t, false, "", c.Names.ErrScheduled()
 	}
 	if c.ViaAPI {
 		return c.submitViaAPI(ctx, t)
 	}
 	if err := t.Normalize(); err != nil {
-		return t, false, err
+		return t, false, "", err
 	}
-	if err := c.checkOffers(ctx, t); err != nil {
-		return t, false, err
+	warning, err = c.checkOffers(ctx, t)
+	if err != nil {
+		return t, false, "", err
 	}
+	task, dup, err = c.submit(ctx, t)
+	if err == nil && !dup && warning != "" {
+		c.progress(ctx, task.ID, warning)
+	}
+	return task, dup, warning, err
+}
+
+// progress records a note on a task's events; best effort, as the task
+// is queued already.
+func (c *Client) progress(ctx context.Context, id, text string) {
+	e := bus.Event{TaskID: id, Type: bus.EventProgress, TS: time.Now().UTC(), Text: text}
+	_, _ = c.JS.PublishMsg(ctx, c.Names.EventMsg(e))
+}
+
+// submit records and queues a normalized, checked task.
+func (c *Client) submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
 	}

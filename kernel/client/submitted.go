@@ -6,4 +6,7 @@ type Submitted struct {
 	Pool      string `json:"pool"`
 	Duplicate bool   `json:"duplicate,omitempty"`
 	Events    string `json:"events_subject"`
+	// Warning says why the task may wait: no live worker serves its
+	// pool (NoWorker).
+	Warning string `json:"warning,omitempty"`
 }

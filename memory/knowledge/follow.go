@@ -3,9 +3,11 @@ package knowledge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -37,6 +39,16 @@ func (k *Knowledge) follow(ctx context.Context) {
 	}
 }
 
+// followInactive is how long the server keeps a follower's consumer
+// whose worker is gone.
+const followInactive = time.Minute
+
+// followOnce reads the stream from the next sequence to apply until an
+// error or ctx ends. It makes its own ephemeral consumer rather than an
+// ordered one: an ordered consumer recreates itself after missed
+// heartbeats in a loop no context stops, holding the lock its Stop
+// needs, so a worker whose kernel stopped answering could not shut down.
+// Here every call ends with ctx, and follow owns the retries.
 func (k *Knowledge) followOnce(ctx context.Context) error {
 	names := k.cfg.Names
 	stream, err := k.JS.Stream(ctx, names.MemoryStream())
@@ -51,14 +63,19 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	if info.State.LastSeq < start {
 		k.markCaughtUp()
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{names.Memory()},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    start,
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubjects:    []string{names.Memory()},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       start,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: followInactive,
+		MemoryStorage:     true,
+		Replicas:          1,
 	})
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
+	defer k.dropConsumer(ctx, stream, cons.CachedInfo().Name)
 	it, err := cons.Messages(jetstream.PullMaxMessages(4 * followBatch))
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
@@ -67,17 +84,39 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	k.mu.Lock()
 	k.lastErr = nil
 	k.mu.Unlock()
+	var delivered uint64 // the consumer's sequence of the last message
+	next := func(opt jetstream.NextOpt) (jetstream.Msg, error) {
+		m, err := it.Next(opt)
+		if err != nil {
+			return nil, err
+		}
+		// A message lost between server and here (a reconnect) would be
+		// a memory never applied: start over from the last applied one.
+		md, err := m.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("message metadata: %w", err)
+		}
+		if md.Sequence.Consumer != delivered+1 {
+			return nil, fmt.Errorf("memory stream: delivery %d after %d; resuming from the last applied", md.Sequence.Consumer, delivered)
+		}
+		delivered = md.Sequence.Consumer
+		return m, nil
+	}
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		msg, err := next(jetstream.NextContext(ctx))
 		if err != nil {
 			return fmt.Errorf("next memory: %w", err)
 		}
 		batch := []jetstream.Msg{msg}
 		// Messages the server says are pending are already on their way:
 		// take them into this batch so catch-up embeds in bulk.
-		for len(batch) < followBatch && pending(batch[len(batch)-1]) > 0 {
-			m, err := it.Next(jetstream.NextMaxWait(time.Second))
+		var gap error
+		for len(batch) < followBatch && pending(batch[len(batch)-1]) > 0 && ctx.Err() == nil {
+			m, err := next(jetstream.NextMaxWait(time.Second))
 			if err != nil {
+				if !errors.Is(err, nats.ErrTimeout) {
+					gap = err
+				}
 				break
 			}
 			batch = append(batch, m)
@@ -85,10 +124,21 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 		if err := k.apply(ctx, batch); err != nil {
 			return err
 		}
+		if gap != nil {
+			return gap
+		}
 		if pending(batch[len(batch)-1]) == 0 {
 			k.markCaughtUp()
 		}
 	}
+}
+
+// dropConsumer deletes a follower's consumer, briefly: when the server
+// does not answer, its inactivity threshold removes it.
+func (k *Knowledge) dropConsumer(ctx context.Context, stream jetstream.Stream, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = stream.DeleteConsumer(ctx, name)
 }
 
 func pending(m jetstream.Msg) uint64 {
