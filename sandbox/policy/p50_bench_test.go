@@ -4,15 +4,13 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/amf-os/amf/sandbox/policy/internal/baseline"
 )
 
 // BenchmarkValidateP50 measures what validating one command costs, as
 // the median over the tldr-pages corpus (29,496 commands written by
-// people who are not this checker's authors), for the checker and, in
-// the same run, for the checker as it was before the operand table
-// (internal/baseline). Read the p50-ns and p90-ns metrics side by side.
+// people who are not this checker's authors). Against an earlier build:
+// AMF_BENCH_PKG=./sandbox/policy AMF_BENCH_PATTERN=ValidateP50
+// bench/compare.sh REF, which runs both builds' benchmark interleaved.
 func BenchmarkValidateP50(b *testing.B) {
 	corpus := tldrCorpus(b)
 	cmds := make([]string, len(corpus))
@@ -23,7 +21,6 @@ func BenchmarkValidateP50(b *testing.B) {
 		name     string
 		validate func(string) error
 	}{
-		{"baseline", func(c string) error { return baseline.Validate(c, "strict") }},
 		{"current", func(c string) error { return Validate(c, "strict") }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
