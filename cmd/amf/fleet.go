@@ -20,30 +20,39 @@ func init() {
 	register(command{name: "pools", summary: "each pool's queue: waiting, running, redelivered, failed", run: runPools})
 }
 
-func runWorkers(ctx context.Context, args []string) error {
+// listCall is what amf workers and amf pools share: their flags (the
+// connection's and -o json|wide), then one request to the task API's
+// endpoint of the same name. It returns the answer, the API's subject
+// prefix and the output format.
+func listCall(ctx context.Context, args []string, name string) (body []byte, api, output string, err error) {
 	var c common
-	var output string
-	f := newFlags("workers", "workers [-o json|wide]")
+	f := newFlags(name, name+" [-o json|wide]")
 	clientFlags(f, &c)
 	outputFlag(f, &output, "json", "wide")
 	if err := f.parse(args); err != nil {
-		return err
+		return nil, "", "", err
 	}
 	if err := noArgs(f, output, "json", "wide"); err != nil {
-		return err
+		return nil, "", "", err
 	}
-	cl, done, err := taskClient(&c, "amf-workers")
+	cl, done, err := taskClient(&c, "amf-"+name)
 	if err != nil {
-		return err
+		return nil, "", "", err
 	}
 	defer done()
-	body, err := apiCall(ctx, cl.NC, cl.Names.API()+".workers", nil)
+	api = cl.Names.API()
+	body, err = apiCall(ctx, cl.NC, api+"."+name, nil)
+	return body, api, output, err
+}
+
+func runWorkers(ctx context.Context, args []string) error {
+	body, api, output, err := listCall(ctx, args, "workers")
 	if err != nil {
 		return err
 	}
 	var ws []bus.WorkerInfo
 	if err := json.Unmarshal(body, &ws); err != nil {
-		return fmt.Errorf("%s.workers answered %q: %w", cl.Names.API(), clip(string(body), 80), err)
+		return fmt.Errorf("%s.workers answered %q: %w", api, clip(string(body), 80), err)
 	}
 	slices.SortFunc(ws, func(a, b bus.WorkerInfo) int { return strings.Compare(a.Pool+"\x00"+a.ID, b.Pool+"\x00"+b.ID) })
 	if output == "json" {
@@ -82,29 +91,13 @@ func runWorkers(ctx context.Context, args []string) error {
 }
 
 func runPools(ctx context.Context, args []string) error {
-	var c common
-	var output string
-	f := newFlags("pools", "pools [-o json|wide]")
-	clientFlags(f, &c)
-	outputFlag(f, &output, "json", "wide")
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(f, output, "json", "wide"); err != nil {
-		return err
-	}
-	cl, done, err := taskClient(&c, "amf-pools")
-	if err != nil {
-		return err
-	}
-	defer done()
-	body, err := apiCall(ctx, cl.NC, cl.Names.API()+".pools", nil)
+	body, api, output, err := listCall(ctx, args, "pools")
 	if err != nil {
 		return err
 	}
 	ps, err := decodePools(body)
 	if err != nil {
-		return fmt.Errorf("%s.pools answered %q: %w", cl.Names.API(), clip(string(body), 80), err)
+		return fmt.Errorf("%s.pools answered %q: %w", api, clip(string(body), 80), err)
 	}
 	if output == "json" {
 		return writeJSON(os.Stdout, map[string]any{"pools": ps})
