@@ -26,18 +26,17 @@ type accountKeeper struct {
 	ns                      *server.Server
 	log                     *slog.Logger
 
-	mu     sync.Mutex
-	issued int64  // the newest kept update's issue time
-	kept   string // and the update itself
-	nc     *nats.Conn
-	stop   chan struct{}
-	done   chan struct{}
+	mu   sync.Mutex
+	kept string // the newest account JWT kept
+	nc   *nats.Conn
+	stop chan struct{}
+	done chan struct{}
 }
 
 // keepAccount subscribes, in the leaf's system account and with the
 // leaf's updates credential, to the updates the kernels send it.
 func (l *Leaf) keepAccount(ns *server.Server, current *jwt.AccountClaims) error {
-	k := &accountKeeper{path: l.AccountJWT, account: current.Subject, operator: current.Issuer, issued: current.IssuedAt, kept: l.claimsJWT,
+	k := &accountKeeper{path: l.AccountJWT, account: current.Subject, operator: current.Issuer, kept: l.claimsJWT,
 		ns: ns, log: l.logger(), stop: make(chan struct{}), done: make(chan struct{})}
 	prefix, err := CredsInboxPrefix(l.Updates)
 	if err != nil {
@@ -131,10 +130,8 @@ func (k *accountKeeper) catchUp() bool {
 			newest, newestJWT = ac, res.Data.JWT
 		}
 	}
-	// Issue times count in seconds: one as new as the leaf's but
-	// different is taken too, as nats-server's own JWT stores do.
 	k.mu.Lock()
-	stale := newest != nil && newest.IssuedAt >= k.issued && newestJWT != k.kept
+	stale := newest != nil && newestJWT != k.kept && supersedes(newest, k.kept)
 	k.mu.Unlock()
 	if !stale {
 		return answered
@@ -168,14 +165,39 @@ func (k *accountKeeper) save(raw []byte) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if ac.IssuedAt < k.issued {
+	if s == k.kept || !supersedes(ac, k.kept) {
 		return nil
 	}
 	if err := atomicfile.WriteFile(k.path, []byte(s+"\n"), 0o644); err != nil {
 		return fmt.Errorf("keep account JWT: %w", err)
 	}
-	k.issued, k.kept = ac.IssuedAt, s
+	k.kept = s
 	return nil
+}
+
+// supersedes reports whether update may replace the kept account JWT.
+// A later issue time wins. Issue times count in seconds, so an account
+// re-signed within the second it was issued (a revocation made right
+// after a kernel started) ties with the JWT it replaces: then the one
+// that keeps every revocation of the other, and adds one, wins, so a
+// late answer holding the older JWT never undoes a revocation.
+func supersedes(update *jwt.AccountClaims, kept string) bool {
+	old, err := jwt.DecodeAccountClaims(kept)
+	if err != nil {
+		return true
+	}
+	switch {
+	case update.IssuedAt > old.IssuedAt:
+		return true
+	case update.IssuedAt < old.IssuedAt:
+		return false
+	}
+	for key, at := range old.Revocations {
+		if update.Revocations[key] < at {
+			return false
+		}
+	}
+	return len(update.Revocations) > len(old.Revocations)
 }
 
 func (k *accountKeeper) close() {
