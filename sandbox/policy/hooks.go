@@ -165,24 +165,7 @@ func (c *checker) sedHooks(args []word) *Refusal {
 // e flag.
 func sedRuns(script string) bool {
 	for _, cmd := range strings.FieldsFunc(script, func(r rune) bool { return r == ';' || r == '\n' || r == '{' || r == '}' }) {
-		cmd = strings.TrimLeft(cmd, " \t")
-		// Skip the address: line numbers, $, /regex/, ranges, steps, !.
-		for cmd != "" {
-			switch ch := cmd[0]; {
-			case ch >= '0' && ch <= '9' || ch == '$' || ch == ',' || ch == '~' || ch == '!' || ch == ' ' || ch == '+':
-				cmd = cmd[1:]
-				continue
-			case ch == '/':
-				if j := strings.IndexByte(cmd[1:], '/'); j >= 0 {
-					cmd = cmd[j+2:]
-					if cmd != "" && (cmd[0] == 'I' || cmd[0] == 'M') {
-						cmd = cmd[1:]
-					}
-					continue
-				}
-			}
-			break
-		}
+		cmd = sedCommand(cmd)
 		if cmd == "" {
 			continue
 		}
