@@ -52,6 +52,8 @@ type Status struct {
 	LastSeq     uint64    `json:"last_seq,omitempty"`
 	Submitted   time.Time `json:"submitted,omitzero"`
 	Updated     time.Time `json:"updated"`
+	// Owner is who submitted the task (Task.Owner).
+	Owner Owner `json:"owner,omitempty"`
 }
 
 // Apply folds one event into the status, so a status can always be
@@ -82,6 +84,7 @@ func (s *Status) Apply(e Event) {
 			s.Pool, s.Session = e.Task.Pool, e.Task.Session
 			s.Instruction, s.Command = e.Task.Instruction, e.Task.Command
 			s.Submitted = e.Task.Submitted
+			s.Owner = e.Task.Owner
 			s.ScheduleID = e.Task.ScheduleID
 		}
 	case EventCommand, EventMemoryHit:

@@ -67,6 +67,9 @@ type Task struct {
 	ModelOptions ModelOptions `json:"model_options,omitempty"`
 	// Submitted is when the task was accepted; set on submission.
 	Submitted time.Time `json:"submitted,omitzero"`
+	// Owner is who submitted the task; set by the kernel on submission
+	// from the requester's identity, never taken from a client's body.
+	Owner Owner `json:"owner,omitempty"`
 
 	// normal is set once Normalize has passed, so a task decoded at the
 	// edge is not validated again on its way to the bus.
