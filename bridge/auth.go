@@ -10,6 +10,7 @@ import (
 
 	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // TokenVerifier checks a bearer token; *tokens.Verifier implements it.
@@ -116,6 +117,9 @@ func (s *Server) require(scope tokens.Scope) echo.MiddlewareFunc {
 				}
 			}
 			c.Set(tokenKey, rec)
+			// Every call for this request acts for the token's owner.
+			r := c.Request()
+			c.SetRequest(r.WithContext(client.WithAccess(r.Context(), accessOf(rec))))
 			return next(c)
 		}
 	}
@@ -160,4 +164,14 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 		return fail(http.StatusForbidden, "workspace_not_granted", fmt.Sprintf("workspace %q needs the %q grant, which this token lacks (rule %s; `amf auth token create --grant %s`)", t.Workspace, g, bus.RuleGrant, g))
 	}
 	return nil
+}
+
+// accessOf is what a token may see and touch: its own work, every
+// owner's to read with read-all, every owner's with admin.
+func accessOf(rec tokens.Record) bus.Access {
+	return bus.Access{
+		Owner:  bus.OwnerOfToken(rec.ID),
+		SeeAll: rec.Has(tokens.ScopeReadAll),
+		ActAll: rec.Has(tokens.ScopeAdmin),
+	}
 }

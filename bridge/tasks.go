@@ -88,6 +88,8 @@ func (s *Server) readTask(c echo.Context) (bus.Task, error) {
 		}
 		return bus.Task{}, fail(http.StatusBadRequest, "invalid_task", err.Error())
 	}
+	// Who owns the task is the token's to say (auth.go), never the body's.
+	t.Owner = ""
 	return t, nil
 }
 
@@ -127,6 +129,8 @@ func (s *Server) cancel(c echo.Context) error {
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
 	case errors.Is(err, client.ErrFinished):
 		return fail(http.StatusConflict, "finished", err.Error())
+	case errors.Is(err, client.ErrForbidden):
+		return fail(http.StatusForbidden, "forbidden", err.Error())
 	case err != nil:
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
@@ -145,7 +149,7 @@ func (s *Server) list(c echo.Context) error {
 		}
 		n = v
 	}
-	st, err := s.Recent.RecentStatuses(c.Request().Context(), n)
+	st, err := s.Client.List(c.Request().Context(), s.Recent, n)
 	if err != nil {
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}

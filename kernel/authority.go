@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/amf-os/amf/internal/atomicfile"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // ErrAuth reports a problem with the installation's keys or credentials.
@@ -214,6 +215,9 @@ func (a *Authority) Issue(spec UserSpec) (creds []byte, key string, err error) {
 	for _, g := range spec.Grants {
 		uc.Tags.Add("grant:" + g)
 	}
+	if spec.ReadAll {
+		uc.Tags.Add(client.ReadAllTag)
+	}
 	if spec.TTL > 0 {
 		uc.Expires = time.Now().Add(spec.TTL).Unix()
 	}
@@ -227,7 +231,7 @@ func (a *Authority) Issue(spec UserSpec) (creds []byte, key string, err error) {
 		return nil, "", fmt.Errorf("%w: %v", ErrAuth, err)
 	}
 	if !spec.ephemeral {
-		if err := a.record(Issued{Name: spec.Name, Role: spec.Role, Pools: spec.Pools, Grants: spec.Grants, Key: key, Issued: time.Now().UTC()}); err != nil {
+		if err := a.record(Issued{Name: spec.Name, Role: spec.Role, Pools: spec.Pools, Grants: spec.Grants, ReadAll: spec.ReadAll, Key: key, Issued: time.Now().UTC()}); err != nil {
 			return nil, "", err
 		}
 	}
@@ -259,6 +263,7 @@ type Issued struct {
 	Role    Role      `json:"role"`
 	Pools   []string  `json:"pools,omitempty"`
 	Grants  []string  `json:"grants,omitempty"`
+	ReadAll bool      `json:"read_all,omitempty"`
 	Key     string    `json:"key"`
 	Issued  time.Time `json:"issued"`
 	Revoked bool      `json:"revoked,omitempty"`

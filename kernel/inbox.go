@@ -6,6 +6,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // inboxPrefixBase starts every credential's own reply subjects. A
@@ -14,20 +16,10 @@ import (
 // bodies) that nats-server delivers to other connections' inboxes.
 const inboxPrefixBase = "_INBOX_"
 
-// inboxIDLen is how much of the user's public key names its inbox: 15
-// base32 characters after the role letter are 75 random bits the
-// authority chose, short enough to type after `nats --inbox-prefix`.
-const inboxIDLen = 16
-
 // CredentialID names the credential whose user public key is userKey in
 // the subjects that are its own: its inbox prefix and the subject it
 // publishes learned memories on (bus.Names.LearnedBy).
-func CredentialID(userKey string) string {
-	if len(userKey) > inboxIDLen {
-		return userKey[:inboxIDLen]
-	}
-	return userKey
-}
+func CredentialID(userKey string) string { return bus.CredentialID(userKey) }
 
 // InboxPrefix is the inbox prefix of the credential whose user public key
 // is userKey (nats.CustomInboxPrefix; `nats --inbox-prefix`).

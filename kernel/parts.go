@@ -76,6 +76,9 @@ func (s *Server) startParts(ctx context.Context) error {
 	}
 	if hot != nil {
 		svc.Workers = hot
+		if r, ok := hot.(client.RecentSource); ok {
+			svc.Recent = r
+		}
 		// Workers' heartbeats say which workspaces they serve: a task
 		// naming one nobody serves is refused at submission.
 		svc.Client.Offers = hot

@@ -45,6 +45,9 @@ type UserSpec struct {
 	Names bus.Names
 	// TTL, when set, makes the credential expire.
 	TTL time.Duration
+	// ReadAll lets a client credential see every owner's tasks and
+	// schedules (operators' dashboards); it still changes only its own.
+	ReadAll bool
 
 	ephemeral bool // the kernel's own connection: not recorded
 }
@@ -54,6 +57,9 @@ func (s *UserSpec) validate() error {
 	case RoleAdmin, RoleWorker, RoleBridge, RoleClient:
 	default:
 		return fmt.Errorf("%w: role %q: want one of admin, worker, bridge, client", ErrAuth, s.Role)
+	}
+	if s.ReadAll && s.Role != RoleClient {
+		return fmt.Errorf("%w: --read-all is a client credential's right (admin and bridge credentials see everything already)", ErrAuth)
 	}
 	if s.Role == RoleWorker && len(s.Pools) == 0 {
 		s.Pools = []string{bus.DefaultPool}
@@ -147,22 +153,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			readKeys("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
-		pub(n.Task("*"), n.Submit(""), n.API()+".status", n.API()+".workers", n.API()+".cancel", n.API()+".pools",
-			n.MemorySearch(), "$SRV.>")
+		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch(), "$SRV.>")
 		sub(n.Events(), n.Workers())
-		grants := s.Grants
-		if s.Role == RoleBridge {
-			grants = []string{"*"}
-		}
-		// Schedules, made and changed through the task API: a schedule
-		// of a granted profile only by a credential granted it.
-		// Made under the credential's own key: the subject names the
-		// maker, whose schedules are capped and paused on revocation.
-		pub(n.ScheduleCreate(userKey, ""), n.ScheduleAPI("list"), n.ScheduleAPI("get"),
-			n.ScheduleAPI("pause"), n.ScheduleAPI("resume"), n.ScheduleAPI("delete"))
-		for _, g := range grants {
-			pub(n.TaskFor("*", g), n.Submit(g), n.ScheduleCreate(userKey, g), n.ScheduleResume(g))
-		}
+		s.ownedAPI(&p, userKey)
 		readStream(events)
 		// Stream info (counts, never content): health checks, `nats stream info`.
 		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
@@ -188,6 +181,43 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	}
 	withDomainAliases(&p)
 	return p
+}
+
+// ownedAPI lets a client or bridge credential reach the task API. Tasks
+// and schedules are made, read and changed only through it, never by
+// publishing on amf.tasks.<pool> (a body there could name any owner):
+// a client credential on its own owner's subjects
+// (amf.api.as.nats:<credential id>.…, bus.Names.As), which is how the
+// kernel knows who asks; the bridge under any owner, as it acts for the
+// HTTP token it checked, and on the unowned subjects for admin tokens.
+// A profile beyond the base one needs its grant in the subject.
+func (s UserSpec) ownedAPI(p *jwt.Permissions, userKey string) {
+	n := s.Names
+	pub := func(subj ...string) { p.Pub.Allow.Add(subj...) }
+	owner := string(bus.OwnerOfCredential(CredentialID(userKey)))
+	grants := s.Grants
+	if s.Role == RoleBridge {
+		owner, grants = "*", []string{"*"}
+	}
+	as := n.API() + ".as." + owner + "."
+	for _, op := range []string{"submit", "status", "cancel", "list",
+		"schedules.create", "schedules.list", "schedules.get", "schedules.pause", "schedules.resume", "schedules.delete"} {
+		pub(as + op)
+	}
+	// A client's own schedules may also be made under its user key, the
+	// maker whose schedules are capped and paused on revocation.
+	pub(n.ScheduleCreate(userKey, ""))
+	for _, g := range grants {
+		pub(as+"submit."+g, as+"schedules.create."+g, as+"schedules.resume."+g, n.ScheduleCreate(userKey, g))
+	}
+	if s.Role == RoleBridge || s.ReadAll {
+		// Every owner's tasks and schedules, read only.
+		pub(n.API()+".status", n.ListTasks(), n.ScheduleAPI("list"), n.ScheduleAPI("get"))
+	}
+	if s.Role == RoleBridge {
+		// For admin tokens: every owner's work, changed.
+		pub(n.API()+".cancel", n.ScheduleAPI("pause"), n.ScheduleAPI("delete"), n.ScheduleAPI("resume"), n.ScheduleResume("*"))
+	}
 }
 
 // ParseRole reads a role name.

@@ -15,9 +15,10 @@ import (
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
-// TestTasksOnWildcardSubjectsEnd: a client credential publishes tasks on
-// the literal subjects amf.tasks.* and amf.tasks.> (nats-server lets it:
-// its allow list admits any token there). Each ends with a failed event
+// TestTasksOnWildcardSubjectsEnd: an admin credential (the only one that
+// may publish on amf.tasks.<pool> itself) publishes tasks on the literal
+// subjects amf.tasks.* and amf.tasks.> (nats-server lets it: its allow
+// list admits any token there). Each ends with a failed event
 // saying where to publish, leaves the queue, and shows as no pool; a task
 // on a real pool published alongside is untouched.
 func TestTasksOnWildcardSubjectsEnd(t *testing.T) {
@@ -25,10 +26,7 @@ func TestTasksOnWildcardSubjectsEnd(t *testing.T) {
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleClient, Grants: []string{"network"}})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := k.JS
 	published := map[string]string{
 		"wc-star":       names.Task("*"),
 		"wc-gt":         names.Task(">"),

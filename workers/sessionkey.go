@@ -3,6 +3,8 @@ package workers
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // SessionKey names a session's history and work dir. A session name is
@@ -13,8 +15,18 @@ import (
 // key is a digest because it must be one token however long the name and
 // profile are, and so that no chosen session name can spell another
 // profile's key.
-func SessionKey(policy, session string) string {
-	sum := sha256.Sum256([]byte(policy + "\x00" + session))
+func SessionKey(policy, session string) string { return OwnerSessionKey("", policy, session) }
+
+// OwnerSessionKey is SessionKey keyed by the task's owner too: the same
+// session name from two owners is two sessions, two histories and two
+// work dirs, so naming another user's session reaches only one's own.
+// The installation's (owner "") keys are SessionKey's as they always were.
+func OwnerSessionKey(owner bus.Owner, policy, session string) string {
+	in := policy + "\x00" + session
+	if owner != "" {
+		in = string(owner) + "\x00" + in
+	}
+	sum := sha256.Sum256([]byte(in))
 	return "s-" + hex.EncodeToString(sum[:20])
 }
 
@@ -27,7 +39,7 @@ func (r *run) sessionKey() string {
 		if policy == "" {
 			policy = r.facts().Profile
 		}
-		r.session = SessionKey(policy, r.task.Session)
+		r.session = OwnerSessionKey(r.task.Owner, policy, r.task.Session)
 	}
 	return r.session
 }

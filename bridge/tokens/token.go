@@ -29,10 +29,14 @@ const (
 	ScopeRead   Scope = "read"   // task status, events, lists, workers
 	ScopeCancel Scope = "cancel" // DELETE /v1/tasks/{id}
 	ScopeAdmin  Scope = "admin"  // everything
+	// ScopeReadAll reads every owner's tasks and schedules, not only the
+	// token's own (operators' dashboards); it implies read, and changes
+	// nothing of anyone else's.
+	ScopeReadAll Scope = "read-all"
 )
 
 // Scopes lists every scope in the order they are documented.
-var Scopes = []Scope{ScopeSubmit, ScopeRead, ScopeCancel, ScopeAdmin}
+var Scopes = []Scope{ScopeSubmit, ScopeRead, ScopeCancel, ScopeReadAll, ScopeAdmin}
 
 // DefaultScopes are a new token's scopes when none are asked for.
 var DefaultScopes = []Scope{ScopeSubmit, ScopeRead, ScopeCancel}
@@ -75,7 +79,8 @@ type Record struct {
 
 // Has reports whether the token carries scope s (admin carries all).
 func (r Record) Has(s Scope) bool {
-	return slices.Contains(r.Scopes, s) || slices.Contains(r.Scopes, ScopeAdmin)
+	return slices.Contains(r.Scopes, s) || slices.Contains(r.Scopes, ScopeAdmin) ||
+		(s == ScopeRead && slices.Contains(r.Scopes, ScopeReadAll))
 }
 
 // MayUse reports whether a task of this token may ask for policy
@@ -143,14 +148,14 @@ func ParseScopes(s string) ([]Scope, error) {
 	var out []Scope
 	for _, f := range splitList(s) {
 		if !slices.Contains(Scopes, Scope(f)) {
-			return nil, fmt.Errorf("%w: unknown scope %q (scopes: submit, read, cancel, admin)", ErrBadSpec, f)
+			return nil, fmt.Errorf("%w: unknown scope %q (scopes: submit, read, cancel, read-all, admin)", ErrBadSpec, f)
 		}
 		if !slices.Contains(out, Scope(f)) {
 			out = append(out, Scope(f))
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: a token needs at least one scope (submit, read, cancel, admin)", ErrBadSpec)
+		return nil, fmt.Errorf("%w: a token needs at least one scope (submit, read, cancel, read-all, admin)", ErrBadSpec)
 	}
 	return out, nil
 }

@@ -58,6 +58,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 	var a authFlags
 	var out, pools, grants, name string
 	var ttl time.Duration
+	var readAll bool
 	f := newFlags("auth creds", "auth creds admin|worker|bridge|client -o FILE [flags]")
 	a.bind(f)
 	f.str(&out, "o", "", "", "write the credential to this file (0600); - for stdout")
@@ -65,6 +66,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 	f.str(&grants, "grant", "", "", "client: sandbox profiles beyond strict it may ask for, e.g. network,trusted")
 	f.str(&name, "name", "", "", "name to list and revoke it by (default: the role)")
 	f.duration(&ttl, "ttl", "", 0, "expire the credential after this long (default: never)")
+	f.bool(&readAll, "read-all", "", false, "client: see every owner's tasks and schedules (dashboards); it still changes only its own")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ func runAuthCreds(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	creds, key, err := auth.Issue(kernel.UserSpec{Name: name, Role: r, Pools: splitList(pools), Grants: splitList(grants), Names: a.names(), TTL: ttl})
+	creds, key, err := auth.Issue(kernel.UserSpec{Name: name, Role: r, Pools: splitList(pools), Grants: splitList(grants), Names: a.names(), TTL: ttl, ReadAll: readAll})
 	if err != nil {
 		return err
 	}

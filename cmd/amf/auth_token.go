@@ -50,7 +50,7 @@ func tokenCreate(ctx context.Context, args []string) error {
 	f := newFlags("auth token create", "auth token create [--scope submit,read,cancel,admin] [--grant network,trusted] [--name NOTE]")
 	c.bindNATS(f)
 	c.bindLog(f)
-	f.str(&scopes, "scope", "", "submit,read,cancel", "what the token may do: submit, read, cancel, admin (admin implies all and every grant)")
+	f.str(&scopes, "scope", "", "submit,read,cancel", "what the token may do: submit, read, cancel, read-all (read every owner's work), admin (admin implies all and every grant)")
 	f.str(&grants, "grant", "", "", "policy profiles beyond strict its tasks may ask for: network, trusted")
 	f.str(&name, "name", "", "", "a note shown by list (who or what uses the token)")
 	if err := f.parse(args); err != nil {

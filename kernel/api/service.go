@@ -20,7 +20,8 @@ type WorkerLister interface {
 	Workers(ctx context.Context) ([]bus.WorkerInfo, error)
 }
 
-// Service is the request/reply API on NATS, discoverable with
+// Service is the request/reply API on NATS (service_owned.go says how
+// every endpoint is also served per owner), discoverable with
 // `nats micro ls`: <prefix>.api.submit takes a task and answers its id,
 // <prefix>.api.status and <prefix>.api.cancel take an id (cancel also
 // {"id":…,"reason":…}) and answer its status or the cancellation,
@@ -34,6 +35,8 @@ type Service struct {
 	// Schedules, when set, serves <prefix>.api.schedules.* (see
 	// service_schedules.go).
 	Schedules client.ScheduleStore
+	// Recent, when set, answers <prefix>.api.list (the hot cache).
+	Recent client.RecentSource
 }
 
 // Run serves requests until ctx ends.
@@ -49,10 +52,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	g := svc.AddGroup(names.API())
 	for name, h := range map[string]micro.HandlerFunc{
-		"submit":  published(s.submit(ctx)),
-		"status":  s.status(ctx),
 		"workers": s.workers(ctx),
-		"cancel":  published(s.cancel(ctx)),
 		"pools":   s.pools(ctx),
 	} {
 		if err := g.AddEndpoint(name, h); err != nil {
@@ -62,9 +62,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	// amf.api.submit.<policy>: only credentials granted that profile may
 	// publish here, so the subject is the grant.
-	if err := g.AddEndpoint("submit-granted", published(s.submit(ctx)), micro.WithEndpointSubject("submit.*")); err != nil {
+	err = addOwned(g, []endpoint{
+		{"submit", "submit", published(s.submit(ctx))},
+		{"submit-granted", "submit.*", published(s.submit(ctx))},
+		{"status", "status", s.status(ctx)},
+		{"cancel", "cancel", published(s.cancel(ctx))},
+		{"list", "list", s.list(ctx)},
+	})
+	if err != nil {
 		_ = svc.Stop()
-		return fmt.Errorf("add endpoint submit-granted: %w", err)
+		return err
 	}
 	if err := s.addScheduleEndpoints(ctx, g); err != nil {
 		_ = svc.Stop()
@@ -106,7 +113,11 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", names.ErrRunByKernel(t.ScheduleID).Error(), nil)
 			return
 		}
-		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
+		a, op := s.asked(r.Subject())
+		grant := strings.TrimPrefix(strings.TrimPrefix(op, "submit"), ".")
+		// The owner is who asked (the subject), whatever the body says.
+		t.Owner = a.Owner
+		ctx := client.WithAccess(ctx, a)
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			if err := s.Client.CheckProfile(ctx, t); err != nil {
 				_ = r.Error("400", err.Error(), nil)
@@ -154,7 +165,8 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf("%q is not a task id", id), nil)
 			return
 		}
-		st, err := s.Client.Status(ctx, id)
+		a, _ := s.asked(r.Subject())
+		st, err := s.Client.Status(client.WithAccess(ctx, a), id)
 		switch {
 		case errors.Is(err, client.ErrNotFound):
 			_ = r.Error("404", err.Error(), nil)
@@ -181,10 +193,13 @@ func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf(`%q is not a task id; send a task id, or {"id":"<task id>","reason":"…"}`, q.ID), nil)
 			return
 		}
-		err := s.Client.Cancel(ctx, q.ID, q.Reason)
+		a, _ := s.asked(r.Subject())
+		err := s.Client.Cancel(client.WithAccess(ctx, a), q.ID, q.Reason)
 		switch {
 		case errors.Is(err, client.ErrNotFound):
 			_ = r.Error("404", err.Error(), nil)
+		case errors.Is(err, client.ErrForbidden):
+			_ = r.Error("403", err.Error(), nil)
 		case errors.Is(err, client.ErrFinished):
 			_ = r.Error("409", err.Error(), nil)
 		case err != nil:

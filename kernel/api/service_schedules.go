@@ -23,28 +23,37 @@ func (s *Service) addScheduleEndpoints(ctx context.Context, g micro.Group) error
 	if s.Schedules == nil {
 		return nil
 	}
-	eps := []struct {
-		name, subject string
-		h             micro.HandlerFunc
-	}{
-		{"schedules-create", "schedules.create", s.createSchedule(ctx)},
+	unowned := []endpoint{
+		// A client credential's own create: the subject names its key.
 		{"schedules-create-maker", "schedules.create.*", s.createSchedule(ctx)},
 		{"schedules-create-maker-granted", "schedules.create.*.*", s.createSchedule(ctx)},
-		{"schedules-list", "schedules.list", s.listSchedules(ctx)},
-		{"schedules-get", "schedules.get", s.scheduleOp(ctx, s.Schedules.Get)},
-		{"schedules-pause", "schedules.pause", s.scheduleOp(ctx, s.Schedules.Pause)},
-		{"schedules-resume", "schedules.resume", s.resumeSchedule(ctx)},
-		{"schedules-resume-granted", "schedules.resume.*", s.resumeSchedule(ctx)},
-		{"schedules-delete", "schedules.delete", s.scheduleOp(ctx, func(ctx context.Context, id string) (bus.Schedule, error) {
-			return bus.Schedule{ID: id}, s.Schedules.Delete(ctx, id)
-		})},
 	}
-	for _, ep := range eps {
+	for _, ep := range unowned {
 		if err := g.AddEndpoint(ep.name, published(ep.h), micro.WithEndpointSubject(ep.subject)); err != nil {
 			return fmt.Errorf("add endpoint %s: %w", ep.name, err)
 		}
 	}
-	return nil
+	del := func(ctx context.Context, id string) (bus.Schedule, error) {
+		return bus.Schedule{ID: id}, s.Schedules.Delete(ctx, id)
+	}
+	eps := []endpoint{
+		{"schedules-create", "schedules.create", s.createSchedule(ctx)},
+		{"schedules-list", "schedules.list", s.listSchedules(ctx)},
+		{"schedules-get", "schedules.get", s.scheduleOp(ctx, false, s.Schedules.Get)},
+		{"schedules-pause", "schedules.pause", s.scheduleOp(ctx, true, s.Schedules.Pause)},
+		{"schedules-resume", "schedules.resume", s.resumeSchedule(ctx)},
+		{"schedules-resume-granted", "schedules.resume.*", s.resumeSchedule(ctx)},
+		{"schedules-delete", "schedules.delete", s.scheduleOp(ctx, true, del)},
+	}
+	for i := range eps {
+		eps[i].h = published(eps[i].h)
+	}
+	if err := addOwned(g, eps); err != nil {
+		return err
+	}
+	// amf.api.as.<owner>.schedules.create.<policy>: the bridge's, for a
+	// token granted that profile (an unowned create.<x> names a maker).
+	return g.AddEndpoint("as-schedules-create-granted", published(s.createSchedule(ctx)), micro.WithEndpointSubject("as.*.schedules.create.*"))
 }
 
 func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
@@ -59,7 +68,18 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf("%s: the task has no \"schedule\": add one such as \"every 5m\" or \"*/5 * * * *\"", bus.ErrInvalidTask), nil)
 			return
 		}
-		maker, grant := createSubject(names, r.Subject())
+		a, op := s.asked(r.Subject())
+		var maker, grant string
+		if a.ActAll {
+			maker, grant = createSubject(names, r.Subject())
+			if maker != "" {
+				// Made under a client credential's own key: it owns it.
+				a = bus.Access{Owner: bus.OwnerOfCredential(bus.CredentialID(maker))}
+			}
+		} else {
+			grant = strings.TrimPrefix(strings.TrimPrefix(op, "schedules.create"), ".")
+		}
+		t.Owner = a.Owner
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
 				bus.RuleGrant, t.Policy, t.Policy, names.ScheduleCreate(orKey(maker), t.Policy)), nil)
@@ -114,8 +134,9 @@ func orKey(maker string) string {
 // grant: resuming starts runs, which needs what making it needed.
 func (s *Service) resumeSchedule(ctx context.Context) micro.HandlerFunc {
 	names := s.Client.Names
-	return s.scheduleOpOn(ctx, func(ctx context.Context, subject, id string) (bus.Schedule, error) {
-		grant := strings.TrimPrefix(strings.TrimPrefix(subject, names.ScheduleResume("")), ".")
+	return s.scheduleOpOn(ctx, true, func(ctx context.Context, subject, id string) (bus.Schedule, error) {
+		_, op := s.asked(subject)
+		grant := strings.TrimPrefix(strings.TrimPrefix(op, "schedules.resume"), ".")
 		allow := func(sc bus.Schedule) error {
 			if !bus.PolicyAllowed(sc.Task.Policy, grant) {
 				return fmt.Errorf("%w: %s: schedule %s runs policy %q; a credential granted it resumes it on %s",
@@ -141,30 +162,49 @@ func (s *Service) resumeSchedule(ctx context.Context) micro.HandlerFunc {
 
 func (s *Service) listSchedules(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
-		out, err := s.Schedules.List(ctx)
+		a, _ := s.asked(r.Subject())
+		all, err := s.Schedules.List(ctx)
 		if err != nil {
 			scheduleFail(r, err)
 			return
 		}
-		for i := range out {
-			out[i] = out[i].Shown()
+		out := make([]bus.Schedule, 0, len(all))
+		for _, sc := range all {
+			if a.MaySee(sc.Task.Owner) {
+				out = append(out, sc.Shown())
+			}
 		}
 		_ = r.RespondJSON(out)
 	}
 }
 
-func (s *Service) scheduleOp(ctx context.Context, op func(context.Context, string) (bus.Schedule, error)) micro.HandlerFunc {
-	return s.scheduleOpOn(ctx, func(ctx context.Context, _, id string) (bus.Schedule, error) { return op(ctx, id) })
+func (s *Service) scheduleOp(ctx context.Context, write bool, op func(context.Context, string) (bus.Schedule, error)) micro.HandlerFunc {
+	return s.scheduleOpOn(ctx, write, func(ctx context.Context, _, id string) (bus.Schedule, error) { return op(ctx, id) })
 }
 
 // scheduleOpOn answers a request naming one schedule with op, which also
-// sees the subject the request came on.
-func (s *Service) scheduleOpOn(ctx context.Context, op func(ctx context.Context, subject, id string) (bus.Schedule, error)) micro.HandlerFunc {
+// sees the subject the request came on. Only its owner and admins may
+// change a schedule (write), and see it, with read-all credentials: to
+// anyone else it does not exist.
+func (s *Service) scheduleOpOn(ctx context.Context, write bool, op func(ctx context.Context, subject, id string) (bus.Schedule, error)) micro.HandlerFunc {
 	return func(r micro.Request) {
 		var q client.ScheduleRef
 		if err := json.Unmarshal(r.Data(), &q); err != nil || !bus.ValidToken(q.ID) {
 			_ = r.Error("400", `send {"id":"<schedule id>"}`, nil)
 			return
+		}
+		if a, _ := s.asked(r.Subject()); !a.ActAll {
+			sc, err := s.Schedules.Get(ctx, q.ID)
+			if err == nil && !a.MaySee(sc.Task.Owner) {
+				err = fmt.Errorf("%w: %s", client.ErrScheduleNotFound, q.ID)
+			}
+			if err == nil && write && !a.MayTouch(sc.Task.Owner) {
+				err = fmt.Errorf("%w: schedule %s is another owner's: only its owner or an admin may change it", client.ErrForbidden, q.ID)
+			}
+			if err != nil {
+				scheduleFail(r, err)
+				return
+			}
 		}
 		sc, err := op(ctx, r.Subject(), q.ID)
 		if err != nil {

@@ -30,3 +30,41 @@ func (o Owner) Valid() bool {
 	kind, id, ok := strings.Cut(string(o), ":")
 	return ok && (kind == "nats" || kind == "token") && ValidToken(id)
 }
+
+// CredentialID names the credential whose user public key is userKey in
+// the subjects that are its own (its inbox, what it learned, its task
+// API subjects): the key's first 16 characters, 75 random bits the
+// authority chose.
+func CredentialID(userKey string) string {
+	const n = 16
+	if len(userKey) > n {
+		return userKey[:n]
+	}
+	return userKey
+}
+
+// Access is who asks, and how far beyond their own work they may see and
+// act. The kernel reads it from the subject a request came on (which
+// nats-server lets only that credential, or a bridge, publish on), the
+// bridge from the token.
+type Access struct {
+	// Owner is whose work a submission makes and whose work it may see.
+	Owner Owner
+	// SeeAll is the read-all right (operators' dashboards): every owner's
+	// tasks and schedules are visible, none may be changed.
+	SeeAll bool
+	// ActAll is the admin right: every owner's work may be seen, cancelled,
+	// continued, paused or deleted.
+	ActAll bool
+}
+
+// Admin is the installation's own access: the kernel, admins.
+var Admin = Access{SeeAll: true, ActAll: true}
+
+// MaySee reports whether a may see what o made. A miss must answer as a
+// miss does ("not found"), never as a refusal, so nobody learns that
+// another owner's task exists.
+func (a Access) MaySee(o Owner) bool { return a.SeeAll || a.ActAll || o == a.Owner }
+
+// MayTouch reports whether a may cancel, continue or change what o made.
+func (a Access) MayTouch(o Owner) bool { return a.ActAll || o == a.Owner }

@@ -43,6 +43,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	events jetstream.Stream
+	self   *bus.Access // who this connection's credential is (access.go)
 }
 
 // init looks up the events stream once it exists; a failure is not kept,
@@ -79,8 +80,17 @@ func eventMsg(names bus.Names, e bus.Event, msgID string) *nats.Msg {
 }
 
 // Status returns what is known of a task: from the cache when it has it,
-// else folded from the task's events, riding through an election.
+// else folded from the task's events, riding through an election. A task
+// the caller may not see (access.go) is ErrNotFound, as an unknown one.
 func (c *Client) Status(ctx context.Context, id string) (bus.Status, error) {
+	st, err := c.status(ctx, id)
+	if err == nil && !c.access(ctx).MaySee(st.Owner) {
+		return bus.Status{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return st, err
+}
+
+func (c *Client) status(ctx context.Context, id string) (bus.Status, error) {
 	var st bus.Status
 	err := c.ride(ctx, func(ctx context.Context) error {
 		if c.Cache != nil {
@@ -147,6 +157,9 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 	if c.ViaAPI {
 		return c.cancelViaAPI(ctx, id, reason)
 	}
+	if err := c.mayTouch(ctx, id); err != nil {
+		return err
+	}
 	if reason == "" {
 		reason = "cancelled by request"
 	}
@@ -176,4 +189,24 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 		break
 	}
 	return c.stopHolder(ctx, id, reason, ack.Sequence)
+}
+
+// mayTouch refuses a change to a task the caller did not make: as an
+// unknown task when it may not see it either, else as forbidden.
+func (c *Client) mayTouch(ctx context.Context, id string) error {
+	a := c.access(ctx)
+	if a.ActAll {
+		return nil
+	}
+	st, err := c.status(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.MayTouch(st.Owner):
+		return nil
+	case a.MaySee(st.Owner):
+		return fmt.Errorf("%w: task %s is another owner's: the read-all right sees it, only its owner or an admin may change it", ErrForbidden, id)
+	}
+	return fmt.Errorf("%w: %s", ErrNotFound, id)
 }

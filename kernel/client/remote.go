@@ -31,6 +31,10 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 		return t, false, "", err
 	}
 	subject := c.Names.Submit(t.Policy)
+	if a := c.access(ctx); a.Owner != "" {
+		// The kernel reads the owner from the subject, never the body.
+		subject = c.Names.SubmitAs(a.Owner, t.Policy)
+	}
 	// A try after one that got no answer may find that one's task: it
 	// is this submission, not a duplicate.
 	tries := 0
@@ -61,7 +65,7 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 
 func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {
 	body, _ := json.Marshal(Cancellation{ID: id, Reason: reason})
-	if _, err := c.request(ctx, c.Names.API()+".cancel", body); err != nil {
+	if _, err := c.request(ctx, c.writeSubject(c.access(ctx), "cancel"), body); err != nil {
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
 	return nil

@@ -43,6 +43,10 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 		return bus.Schedule{}, err
 	}
 	subject := s.C.Names.ScheduleCreate(UserKey(s.C.NC), t.Policy)
+	if a, ok := AccessFrom(ctx); ok && a.Owner != "" {
+		// On behalf of a token: the subject names whose it is.
+		subject = s.C.Names.As(a.Owner, granted("schedules.create", t.Policy))
+	}
 	reply, err := s.C.request(ctx, subject, t.Encode())
 	if errors.Is(err, nats.ErrPermissionViolation) {
 		return bus.Schedule{}, fmt.Errorf("%w: this credential may not publish on %s: it may not schedule tasks, or not for policy %q", ErrForbidden, subject, t.Policy)
@@ -94,6 +98,9 @@ func (s Schedules) Resume(ctx context.Context, id string) (bus.Schedule, error) 
 func (s Schedules) ResumeAs(ctx context.Context, id, policy string) (bus.Schedule, error) {
 	sc := bus.Schedule{ID: id, Task: bus.Task{Policy: policy}}
 	subject := s.C.Names.ScheduleResume(policy)
+	if a := s.C.access(ctx); !a.ActAll && a.Owner != "" {
+		subject = s.C.Names.As(a.Owner, granted("schedules.resume", policy))
+	}
 	body, _ := json.Marshal(ScheduleRef{ID: id})
 	reply, err := s.C.request(ctx, subject, body)
 	if errors.Is(err, nats.ErrPermissionViolation) {
@@ -122,7 +129,11 @@ func (s Schedules) List(ctx context.Context) ([]bus.Schedule, error) {
 }
 
 func (s Schedules) ask(ctx context.Context, op, id string) ([]byte, error) {
-	subject := s.C.Names.ScheduleAPI(op)
+	a := s.C.access(ctx)
+	subject := s.C.writeSubject(a, "schedules."+op)
+	if op == "get" || op == "list" {
+		subject = s.C.readSubject(a, "schedules."+op)
+	}
 	body, _ := json.Marshal(ScheduleRef{ID: id})
 	reply, err := s.C.request(ctx, subject, body)
 	if errors.Is(err, nats.ErrPermissionViolation) {
@@ -158,4 +169,13 @@ func decodeSchedule(reply []byte, err error) (bus.Schedule, error) {
 		return bus.Schedule{}, fmt.Errorf("%w: schedule answer %q", ErrUnavailable, reply)
 	}
 	return sc, nil
+}
+
+// granted is op with policy's grant token: op for the base profile,
+// op.<policy> for any other.
+func granted(op, policy string) string {
+	if policy == "" || policy == bus.BasePolicy {
+		return op
+	}
+	return op + "." + policy
 }

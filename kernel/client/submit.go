@@ -56,6 +56,10 @@ func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup
 	if t.Schedule != "" {
 		return t, false, "", c.Names.ErrScheduled()
 	}
+	if a, ok := AccessFrom(ctx); ok {
+		// Whoever the call acts for owns the task, whatever its body says.
+		t.Owner = a.Owner
+	}
 	if c.ViaAPI {
 		return c.submitViaAPI(ctx, t)
 	}

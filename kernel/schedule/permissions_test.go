@@ -77,19 +77,24 @@ func TestSchedulePermissions(t *testing.T) {
 		if _, err := admin.Pause(ctx, "sched-net-held"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := as.Resume(ctx, "sched-net-held"); !errors.Is(err, client.ErrForbidden) {
-			t.Fatalf("resume of an ungranted profile: %v, want ErrForbidden", err)
+		// The schedule is not its own: to it, it does not exist.
+		if _, err := as.Resume(ctx, "sched-net-held"); !errors.Is(err, client.ErrScheduleNotFound) {
+			t.Fatalf("resume of another owner's schedule: %v, want ErrScheduleNotFound", err)
 		}
-		reply, err = nc.Request(names.ScheduleResume(""), []byte(`{"id":"sched-net-held"}`), 10*time.Second)
-		if err != nil || reply.Header.Get("Nats-Service-Error-Code") != "403" {
-			t.Fatalf("ungranted resume on the base subject: %v %v, want 403", err, reply)
-		}
+		// Nor may it use the unowned subjects, an admin's.
+		denied(t, nc, names.ScheduleResume(""), nil)
 		denied(t, nc, names.ScheduleResume("sched-net"), nil)
+		// On its own subject with the profile's grant token it was not
+		// granted either.
+		denied(t, nc, names.As(bus.OwnerOfCredential(bus.CredentialID(key)), "schedules.resume.sched-net"), nil)
 		if sc, err := admin.Get(ctx, "sched-net-held"); err != nil || !sc.Paused {
 			t.Fatalf("refused resumes changed it: %+v %v", sc, err)
 		}
-		// It may pause and delete it, as it may cancel any task.
-		if err := as.Delete(ctx, "sched-net-held"); err != nil {
+		// Nor pause nor delete it: only its owner and admins may.
+		if err := as.Delete(ctx, "sched-net-held"); !errors.Is(err, client.ErrScheduleNotFound) {
+			t.Fatalf("delete of another owner's schedule: %v, want ErrScheduleNotFound", err)
+		}
+		if err := admin.Delete(ctx, "sched-net-held"); err != nil {
 			t.Fatal(err)
 		}
 	})
