@@ -110,8 +110,28 @@ func TestRolesDenialTable(t *testing.T) {
 	}
 	exited0 := func(_ string, err error) bool { return err == nil }
 	same := func(args ...string) func(string) []string { return func(string) []string { return args } }
+	credID := func(role string) string {
+		prefix, err := kernel.CredsInboxPrefix(f.creds[role])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(prefix, "_INBOX_")
+	}
 	actions := []action{
-		{"submit", same("req", "amf.api.submit", `{"command":"true"}`), replied(`"events_subject"`)},
+		// A client submits on its own owner's subject, the kernel reading
+		// who asks from it; the bridge on its token's; admins anywhere.
+		{"submit", func(role string) []string {
+			switch role {
+			case "client", "worker":
+				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfCredential(credID(role)), ""), `{"command":"true"}`}
+			case "bridge":
+				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfToken("probe"), ""), `{"command":"true"}`}
+			}
+			return []string{"req", "amf.api.submit", `{"command":"true"}`}
+		}, replied(`"events_subject"`)},
+		{"submit as another", same("req", bus.Names{}.SubmitAs(bus.OwnerOfCredential("AAAAAAAAAAAAAAAA"), ""), `{"command":"true"}`), replied(`"events_subject"`)},
+		// A task published on its pool's subject has a body nothing checks
+		// the owner of: only admins may.
 		{"publish task", same("req", "amf.tasks.default", `{"command":"true"}`), replied(`"stream":"AMF_TASKS"`)},
 		{"publish event", same("req", "amf.events.auth-probe", `{"task_id":"auth-probe","type":"stdout","text":"x"}`), replied(`"stream":"AMF_EVENTS"`)},
 		// A worker reports what it learned on its own subject only, so
@@ -153,10 +173,10 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin":  {"submit", "publish task", "publish event", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"admin":  {"submit", "submit as another", "publish task", "publish event", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
 		"worker": {"publish event", "publish memory", "read events"},
-		"bridge": {"submit", "publish task", "confirm memory", "read events"},
-		"client": {"submit", "publish task", "read events"},
+		"bridge": {"submit", "submit as another", "confirm memory", "read events"},
+		"client": {"submit", "read events"},
 	}
 	for _, role := range []string{"worker", "bridge", "client", "admin"} {
 		for _, a := range actions {

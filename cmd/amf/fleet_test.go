@@ -111,7 +111,7 @@ func TestFleetAcrossHostsOverTLS(t *testing.T) {
 	// The kernel is up once its task API answers over the network.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		out, _ := natsIn("--server", url, "--tlsca", certs.CA, "--creds", clientCreds, "--inbox-prefix", inboxPrefix(t, clientCreds), "req", "amf.api.status", "probe")
+		out, _ := natsIn("--server", url, "--tlsca", certs.CA, "--creds", clientCreds, "--inbox-prefix", inboxPrefix(t, clientCreds), "req", ownSubject(t, clientCreds, "status"), "probe")
 		if strings.Contains(out, "Received") {
 			break
 		}

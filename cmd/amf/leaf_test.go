@@ -89,7 +89,7 @@ func TestLeafRefusesACredentialRevokedWithAmfAuth(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	pub := func() (string, error) {
-		out, err := exec.Command(natsBin, "--server", "nats://"+siteAddr, "--creds", stolen, "--timeout", "2s", "pub", "amf.api.submit", "{}").CombinedOutput()
+		out, err := exec.Command(natsBin, "--server", "nats://"+siteAddr, "--creds", stolen, "--timeout", "2s", "pub", ownSubject(t, stolen, "submit"), "{}").CombinedOutput()
 		return string(out), err
 	}
 	if out, err := pub(); err != nil {

@@ -13,7 +13,8 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// TestRawPublishBurstLeavesNoConsumers: a client credential publishes
+// TestRawPublishBurstLeavesNoConsumers: an admin credential (the only one
+// that may publish on a pool's subject itself) publishes
 // 10,000 tasks straight on the pool subject with the nats CLI, none
 // through the task API, so none has an accepted event. Every one ends
 // with a failed event that says why (its field name has the wrong case),
@@ -25,7 +26,7 @@ import (
 func TestRawPublishBurstLeavesNoConsumers(t *testing.T) {
 	const tasks = 10000
 	f := newAuthFixture(t)
-	out, err := f.nats("client", "pub", "amf.tasks.default", `{"Command":"true","id":"NP-{{Count}}"}`, "--count", itoa(tasks))
+	out, err := f.nats("admin", "pub", "amf.tasks.default", `{"Command":"true","id":"NP-{{Count}}"}`, "--count", itoa(tasks))
 	if err != nil {
 		t.Fatalf("nats pub --count %d: %v\n%.2000s", tasks, err, out)
 	}
@@ -56,7 +57,7 @@ func TestRawPublishBurstLeavesNoConsumers(t *testing.T) {
 			t.Fatal(err)
 		}
 		most = max(most, info.State.Consumers)
-		st, _ := f.nats("client", "req", "amf.api.status", last, "--raw")
+		st, _ := f.nats("admin", "req", "amf.api.status", last, "--raw")
 		if strings.Contains(st, `"state":"failed"`) {
 			break
 		}
@@ -78,8 +79,9 @@ func TestRawPublishBurstLeavesNoConsumers(t *testing.T) {
 		`{"command":"true","command":"false"}`: "appears twice",
 		`{"command":"true","schedule_id":"x"}`: "only the kernel sets schedule_id",
 	} {
-		if out, _ := f.nats("client", "req", "amf.api.submit", body); !strings.Contains(out, "400") || !strings.Contains(out, want) {
-			t.Errorf("nats req amf.api.submit %s:\n%s\nwant 400 saying %q", body, out, want)
+		subject := ownSubject(t, f.creds["client"], "submit")
+		if out, _ := f.nats("client", "req", subject, body); !strings.Contains(out, "400") || !strings.Contains(out, want) {
+			t.Errorf("nats req %s %s:\n%s\nwant 400 saying %q", subject, body, out, want)
 		}
 	}
 	// Readers and submissions work on.

@@ -156,16 +156,23 @@ func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
 	for _, c := range []struct{ role, subject, body string }{
 		{"client-network", create("client-network") + ".network", sched("s6", "network")},
 		{"client", create("client"), sched("s7", "strict")},
-		{"client", "amf.api.schedules.pause", `{"id":"s6"}`},
+		{"client-network", ownSubject(t, f.creds["client-network"], "schedules.pause"), `{"id":"s6"}`},
 	} {
 		if out, err := f.nats(c.role, "req", c.subject, c.body); err != nil || denied(out) || strings.Contains(out, "Nats-Service-Error") {
 			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
 		}
 	}
-	if out, _ := f.nats("client", "req", "amf.api.schedules.resume", `{"id":"s6"}`); !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") {
-		t.Errorf("resume of a network schedule without the grant:\n%s", out)
+	// Another owner's schedule is not there for a client to touch; the
+	// unowned subjects are the bridge's and admins'.
+	if out, _ := f.nats("client", "req", ownSubject(t, f.creds["client"], "schedules.resume"), `{"id":"s6"}`); !strings.Contains(out, "404") {
+		t.Errorf("resume of another owner's schedule:\n%s", out)
 	}
-	if out, err := f.nats("client-network", "req", "amf.api.schedules.resume.network", `{"id":"s6"}`); err != nil || strings.Contains(out, "Nats-Service-Error") || !strings.Contains(out, `"id":"s6"`) {
+	for _, op := range []string{"schedules.resume", "schedules.pause", "schedules.delete"} {
+		if out, _ := f.nats("client", "req", "amf.api."+op, `{"id":"s6"}`); !denied(out) {
+			t.Errorf("client published on amf.api.%s:\n%s", op, out)
+		}
+	}
+	if out, err := f.nats("client-network", "req", ownSubject(t, f.creds["client-network"], "schedules.resume.network"), `{"id":"s6"}`); err != nil || strings.Contains(out, "Nats-Service-Error") || !strings.Contains(out, `"id":"s6"`) {
 		t.Fatalf("granted resume: %v\n%s", err, out)
 	}
 	// amf schedule says what is missing.
@@ -176,6 +183,13 @@ func TestSchedulePermissionsWithTheNATSCLI(t *testing.T) {
 	if out := f.amf("schedule", "ls"); !strings.Contains(out, "s6") || !strings.Contains(out, "s7") || strings.Contains(out, "s5") {
 		t.Errorf("schedules made:\n%s", out)
 	}
+}
+
+// ownSubject is the task API subject of op (bus.Names.As) of the owner
+// a .creds file's credential is.
+func ownSubject(t *testing.T, path, op string) string {
+	t.Helper()
+	return bus.Names{}.As(bus.OwnerOfCredential(bus.CredentialID(credsKey(t, path))), op)
 }
 
 // credsKey is the user public key of a .creds file's credential.

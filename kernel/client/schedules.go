@@ -97,6 +97,11 @@ func (s Schedules) Resume(ctx context.Context, id string) (bus.Schedule, error) 
 // over still runs that policy (or one the subject's grant covers).
 func (s Schedules) ResumeAs(ctx context.Context, id, policy string) (bus.Schedule, error) {
 	sc := bus.Schedule{ID: id, Task: bus.Task{Policy: policy}}
+	if a := s.C.access(ctx); a.SeeAll && !a.ActAll {
+		if err := s.mayTouch(ctx, a, id); err != nil {
+			return bus.Schedule{}, err
+		}
+	}
 	subject := s.C.Names.ScheduleResume(policy)
 	if a := s.C.access(ctx); !a.ActAll && a.Owner != "" {
 		subject = s.C.Names.As(a.Owner, granted("schedules.resume", policy))
@@ -133,6 +138,11 @@ func (s Schedules) ask(ctx context.Context, op, id string) ([]byte, error) {
 	subject := s.C.writeSubject(a, "schedules."+op)
 	if op == "get" || op == "list" {
 		subject = s.C.readSubject(a, "schedules."+op)
+	} else if a.SeeAll && !a.ActAll {
+		// As for cancel (cancelViaAPI): a read-all caller learns why.
+		if err := s.mayTouch(ctx, a, id); err != nil {
+			return nil, err
+		}
 	}
 	body, _ := json.Marshal(ScheduleRef{ID: id})
 	reply, err := s.C.request(ctx, subject, body)
@@ -178,4 +188,17 @@ func granted(op, policy string) string {
 		return op
 	}
 	return op + "." + policy
+}
+
+// mayTouch refuses a change a read-all caller may not make to another
+// owner's schedule it can see.
+func (s Schedules) mayTouch(ctx context.Context, a bus.Access, id string) error {
+	sc, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !a.MayTouch(sc.Task.Owner) {
+		return fmt.Errorf("%w: schedule %s is another owner's: the read-all right sees it, only its owner or an admin may change it", ErrForbidden, id)
+	}
+	return nil
 }
