@@ -26,13 +26,13 @@ import (
 
 // ownersFixture is a kernel with its hot cache, status projector and task
 // API, and a bridge deployed as `amf up` runs it (the kernel's own
-// connection, submitting itself) or as `amf bridge` does (a bridge
-// credential, through the task API).
+// connection) or as `amf bridge` does (a bridge credential); both submit
+// through the task API.
 type ownersFixture struct {
 	*authFixture
 }
 
-func newOwnersFixture(t *testing.T, standalone bool) *ownersFixture {
+func newOwnersFixture(t *testing.T, standalone bool, svcOpts ...func(*api.Service)) *ownersFixture {
 	t.Helper()
 	k := kerneltest.StartWith(t, kernel.Server{
 		OpenCache: func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {
@@ -49,6 +49,9 @@ func newOwnersFixture(t *testing.T, standalone bool) *ownersFixture {
 		t.Fatal(err)
 	}
 	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS, Cache: hot}, Recent: hot, Schedules: k.ScheduleStore(k.JS)}
+	for _, o := range svcOpts {
+		o(svc)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
@@ -67,7 +70,7 @@ func newOwnersFixture(t *testing.T, standalone bool) *ownersFixture {
 		nc = k.ConnectAs(k.Creds(kernel.UserSpec{Name: "owners-bridge", Role: kernel.RoleBridge}))
 	}
 	s := &bridge.Server{NC: nc, Tokens: v, Recent: hot, Workers: hot, Logger: kerneltest.Logger(t),
-		Client: &client.Client{NC: nc, Cache: hot, ViaAPI: standalone}}
+		Client: &client.Client{NC: nc, Cache: hot, ViaAPI: true}}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +207,28 @@ func TestOwnersOverHTTP(t *testing.T) {
 
 			// The owner still may.
 			f.body(t, "DELETE", "/v1/tasks/"+secret.ID, victim, "", http.StatusAccepted, nil)
+		})
+	}
+}
+
+// One token floods tasks for a pool nobody serves: past its quota it is
+// answered 429 naming the limit, while another token's submissions go on.
+func TestQuotaOverHTTP(t *testing.T) {
+	for _, standalone := range []bool{false, true} {
+		name := map[bool]string{false: "amf up", true: "amf bridge"}[standalone]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newOwnersFixture(t, standalone, func(s *api.Service) { s.Quota = api.Quota{Tasks: 5} })
+			victim, _ := f.user(t, "submit,read")
+			attacker, _ := f.user(t, "submit,read")
+			for range 5 {
+				f.body(t, "POST", "/v1/tasks", attacker, `{"command":"true","pool":"nobody"}`, http.StatusAccepted, nil)
+			}
+			a := f.do(t, nil, "POST", "/v1/tasks", attacker, `{"command":"true","pool":"nobody"}`, nil)
+			if a.status != http.StatusTooManyRequests || a.code != "quota" || !strings.Contains(a.msg, "quota reached: tasks") || !strings.Contains(a.msg, "AMF_QUOTA_TASKS") {
+				t.Fatalf("past the quota: %d %s %q; want 429 quota naming the limit", a.status, a.code, a.msg)
+			}
+			f.body(t, "POST", "/v1/tasks", victim, `{"command":"true","pool":"nobody"}`, http.StatusAccepted, nil)
 		})
 	}
 }

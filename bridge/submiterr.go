@@ -20,6 +20,9 @@ func submitFailure(err error) *apiError {
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
 	case errors.Is(err, client.ErrForbidden):
 		return fail(http.StatusForbidden, "forbidden", err.Error())
+	case errors.Is(err, client.ErrQuota):
+		// One owner's limit, named in the message: others go on.
+		return fail(http.StatusTooManyRequests, "quota", err.Error())
 	case errors.Is(err, client.ErrQueueFull):
 		return fail(http.StatusTooManyRequests, "queue_full", err.Error())
 	case errors.Is(err, client.ErrStoreFull):

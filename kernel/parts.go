@@ -71,6 +71,7 @@ func (s *Server) startParts(ctx context.Context) error {
 	svc := &api.Service{
 		Client:  &client.Client{NC: nc, JS: js, Names: s.Names, Cache: statusSource(hot)},
 		Version: s.Version,
+		Quota:   s.Quota,
 		// nc is the kernel's own credential: it writes schedules.
 		Schedules: s.ScheduleStore(js),
 	}

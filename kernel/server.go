@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/schedule"
 )
@@ -56,6 +57,12 @@ type Server struct {
 	// bus.DefaultTasksMaxBytes); past it submissions are refused.
 	TasksMaxBytes    int64
 	EventsDuplicates time.Duration
+	// Quota bounds what one owner (a client credential, an HTTP token)
+	// holds at once; the task API refuses that owner past it (api.Quota).
+	Quota api.Quota
+	// QuotaSchedules bounds the schedules one owner keeps (0:
+	// $AMF_SCHEDULES_PER_MAKER, else schedule.DefaultPerMaker; < 0 none).
+	QuotaSchedules int
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded

@@ -42,9 +42,6 @@ func runBridge(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A bridge elsewhere holds a bridge credential, which may not write
-	// the event stream: it submits and cancels through the task API.
-	br.Client.ViaAPI = true
 	go func() {
 		select {
 		case <-br.Ready():

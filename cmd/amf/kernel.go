@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/schedule"
 )
 
 func init() {
@@ -27,6 +29,8 @@ type kernelFlags struct {
 	authDir      string
 	leafListen   string
 	tls          tlsFlags
+	// Per-owner quotas (kernel/api.Quota, schedules).
+	quotaTasks, quotaTaskMiB, quotaSchedules int
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -41,6 +45,9 @@ func (k *kernelFlags) bind(f flags) {
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
 	f.str(&k.authDir, "auth-dir", "AMF_AUTH_DIR", "", "the installation's keys (default <state-dir>/auth; kernels of a cluster share it)")
 	f.str(&k.leafListen, "leaf-listen", "AMF_NATS_LEAF_LISTEN", "", "accept leafnodes (sites behind NAT, `amf leaf`) on this address, e.g. 0.0.0.0:7422; TLS and credentials as on the client port")
+	f.int(&k.quotaTasks, "quota-tasks", "AMF_QUOTA_TASKS", api.DefaultQuotaTasks, "queued or running tasks one owner (client credential, HTTP token) may hold; past it that owner's submissions are refused (-1: no limit)")
+	f.int(&k.quotaTaskMiB, "quota-task-mib", "AMF_QUOTA_TASK_MIB", api.DefaultQuotaTaskBytes>>20, "MiB of queued or running tasks one owner may hold (-1: no limit)")
+	f.int(&k.quotaSchedules, "quota-schedules", "AMF_QUOTA_SCHEDULES", schedule.DefaultPerMaker, "schedules one owner may keep (-1: no limit)")
 	k.tls.bind(f, "CA of client certificates the kernel then requires")
 }
 
@@ -59,6 +66,8 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		TasksDuplicates:  k.tasksDups,
 		TasksMaxBytes:    int64(k.tasksMax) << 20,
 		EventsDuplicates: k.eventsDups,
+		Quota:            api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
+		QuotaSchedules:   k.quotaSchedules,
 		Names:            c.names(),
 		Version:          version,
 		Logger:           slog.Default().With("part", "kernel"),
@@ -87,4 +96,12 @@ func runKernel(ctx context.Context, args []string) error {
 	defer l.shutdown()
 	notifyReady()
 	return l.srv.Wait(ctx)
+}
+
+// mibOrNone is n MiB in bytes, or a negative n (no limit) as it is.
+func mibOrNone(n int) int64 {
+	if n < 0 {
+		return -1
+	}
+	return int64(n) << 20
 }

@@ -145,10 +145,13 @@ func (b *bridgeFlags) bind(f flags) {
 // server assembles the bridge; it checks tokens against v.
 func (b *bridgeFlags) server(nc *nats.Conn, c *common, cache cache.Cache, v bridge.TokenVerifier) (*bridge.Server, error) {
 	s := &bridge.Server{
-		NC:      nc,
-		Names:   c.names(),
-		Listen:  b.listen,
-		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache, Offers: cache},
+		NC:     nc,
+		Names:  c.names(),
+		Listen: b.listen,
+		// Every deployment submits, cancels and lists through the kernel's
+		// task API: one path decodes, checks and counts each task (the
+		// owners' quotas), whoever asks.
+		Client:  &client.Client{NC: nc, Names: c.names(), Cache: cache, Offers: cache, ViaAPI: true},
 		Workers: cache,
 		Recent:  cache,
 		Cache:   cache,

@@ -32,7 +32,7 @@ type owned struct {
 	readAll *client.Client
 }
 
-func startOwned(t *testing.T, svcOpts ...func(*api.Service)) *owned {
+func startOwned(t testing.TB, svcOpts ...func(*api.Service)) *owned {
 	t.Helper()
 	k := kerneltest.StartWith(t, kernel.Server{
 		OpenCache: func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {

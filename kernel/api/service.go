@@ -37,11 +37,17 @@ type Service struct {
 	Schedules client.ScheduleStore
 	// Recent, when set, answers <prefix>.api.list (the hot cache).
 	Recent client.RecentSource
+	// Quota bounds what one owner holds (quota.go).
+	Quota Quota
+
+	ledger *ledger
 }
 
 // Run serves requests until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	names := s.Client.Names
+	s.ledger = newLedger(ctx, s.Quota, s.Client.Status)
+	s.ledger.load(ctx, s.Recent)
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
@@ -78,7 +84,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	<-ctx.Done()
-	return svc.Stop()
+	err = svc.Stop()
+	s.ledger.wait()
+	return err
 }
 
 // published serves only requests their senders published: the subject of
@@ -96,6 +104,11 @@ func published(h micro.HandlerFunc) micro.HandlerFunc {
 func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 	names := s.Client.Names
 	return func(r micro.Request) {
+		a, op := s.asked(r.Subject())
+		if err := s.ledger.refuse(a.Owner, int64(len(r.Data()))); err != nil {
+			_ = r.Error("429", err.Error(), nil)
+			return
+		}
 		// One decode applies the bus's id rule: the body's id, else the
 		// request's Nats-Msg-Id header, else a new one.
 		t, err := bus.DecodeTaskMsg(r.Data(), nats.Header(r.Headers()), 0)
@@ -113,7 +126,6 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", names.ErrRunByKernel(t.ScheduleID).Error(), nil)
 			return
 		}
-		a, op := s.asked(r.Subject())
 		grant := strings.TrimPrefix(strings.TrimPrefix(op, "submit"), ".")
 		// The owner is who asked (the subject), whatever the body says.
 		t.Owner = a.Owner
@@ -127,7 +139,17 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				bus.RuleGrant, t.Policy, t.Policy, names.Submit(t.Policy), t.Policy), nil)
 			return
 		}
+		added, err := s.ledger.hold(a.Owner, t.ID, int64(len(r.Data())))
+		if err != nil {
+			_ = r.Error("429", err.Error(), nil)
+			return
+		}
+		id := t.ID
 		t, dup, warning, err := s.Client.SubmitWarn(ctx, t)
+		if added && (err != nil || dup) {
+			// Not queued by this request: not counted either.
+			s.ledger.release(a.Owner, id)
+		}
 		if errors.Is(err, bus.ErrInvalidTask) {
 			_ = r.Error("400", err.Error(), nil)
 			return

@@ -139,6 +139,9 @@ func apiError(code, text string) error {
 	case "409":
 		return wrapText(ErrFinished, text)
 	case "429":
+		if quotaText(text) {
+			return wrapText(ErrQuota, text)
+		}
 		return wrapText(ErrQueueFull, text)
 	case "507":
 		return wrapText(ErrStoreFull, text)

@@ -92,7 +92,7 @@ func (s *Store) CreateBy(ctx context.Context, t bus.Task, maker string) (bus.Sch
 	if err := s.checkRoom(ctx); err != nil {
 		return bus.Schedule{}, err
 	}
-	if err := s.checkMaker(ctx, maker); err != nil {
+	if err := s.checkMaker(ctx, maker, t.Owner); err != nil {
 		return bus.Schedule{}, err
 	}
 	tmpl := t
@@ -118,10 +118,11 @@ func newRunKey() []byte {
 	return k
 }
 
-// checkMaker refuses a schedule past maker's PerMaker. Makes racing each
-// other may pass it together: the bound is exceeded by at most how many
-// requests one credential has in flight at once.
-func (s *Store) checkMaker(ctx context.Context, maker string) error {
+// checkMaker refuses a schedule past PerMaker for its maker or its owner
+// (a bridge makes its tokens' schedules under no maker key: the owner
+// counts them). Makes racing each other may pass it together: the bound
+// is exceeded by at most how many requests one owner has in flight.
+func (s *Store) checkMaker(ctx context.Context, maker string, owner bus.Owner) error {
 	limit := s.PerMaker
 	if limit == 0 {
 		limit = DefaultPerMaker
@@ -129,7 +130,7 @@ func (s *Store) checkMaker(ctx context.Context, maker string) error {
 			limit = n
 		}
 	}
-	if maker == "" || limit < 0 {
+	if (maker == "" && owner == "") || limit < 0 {
 		return nil
 	}
 	all, err := s.List(ctx)
@@ -138,12 +139,16 @@ func (s *Store) checkMaker(ctx context.Context, maker string) error {
 	}
 	n := 0
 	for _, sc := range all {
-		if sc.Maker == maker {
+		if (maker != "" && sc.Maker == maker) || (owner != "" && sc.Task.Owner == owner) {
 			n++
 		}
 	}
 	if n >= limit {
-		return fmt.Errorf("%w: credential %s keeps %d schedules, the most one credential may: delete some (amf schedule ls, amf schedule rm), or have the kernel allow more (AMF_SCHEDULES_PER_MAKER)", client.ErrSchedulesFull, maker, n)
+		who := "owner " + string(owner)
+		if maker != "" {
+			who = "credential " + maker
+		}
+		return fmt.Errorf("%w: %s keeps %d schedules, the most one owner may: delete some (amf schedule ls, amf schedule rm), or have the kernel allow more (--quota-schedules, AMF_SCHEDULES_PER_MAKER)", client.ErrSchedulesFull, who, n)
 	}
 	return nil
 }

@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+// Quota bounds what one owner may hold at once, so one flooding owner is
+// refused while everyone else's submissions go on. It is checked where
+// tasks are accepted, the task API, which every submission passes
+// through. The installation's own work (owner "", admins) is not bounded.
+// Each kernel of a cluster keeps its own count: an owner may hold up to
+// the limits on each kernel its requests reach.
+type Quota struct {
+	// Tasks is how many queued or running tasks one owner may hold;
+	// 0 is DefaultQuotaTasks, < 0 none.
+	Tasks int
+	// TaskBytes is how many bytes of queued or running tasks one owner
+	// may hold; 0 is DefaultQuotaTaskBytes, < 0 none.
+	TaskBytes int64
+}
+
+// Default quotas: far below the tasks queue's bound (bus.DefaultTasksMaxBytes),
+// so one owner cannot fill it for everyone.
+const (
+	DefaultQuotaTasks     = 1000
+	DefaultQuotaTaskBytes = 64 << 20
+)
+
+// Settings that raise the quotas, named in refusals.
+const (
+	QuotaTasksSetting     = "--quota-tasks, AMF_QUOTA_TASKS"
+	QuotaTaskBytesSetting = "--quota-task-mib, AMF_QUOTA_TASK_MIB"
+)
+
+// recountEvery bounds how often an owner at its limit has its tasks'
+// states read again: a flood's refusals cost no reads in between.
+const recountEvery = time.Second
+
+// ledger counts each owner's accepted tasks that have not ended.
+type ledger struct {
+	quota  Quota
+	status func(ctx context.Context, id string) (bus.Status, error)
+	ctx    context.Context // ends the recounts
+	wg     sync.WaitGroup  // the recounts in flight
+
+	mu     sync.Mutex
+	owners map[bus.Owner]*holding
+}
+
+// holding is one owner's tasks: id → encoded size.
+type holding struct {
+	tasks    map[string]int64
+	bytes    int64
+	counted  time.Time // when its tasks' states were last read
+	counting bool      // a recount is in flight
+}
+
+func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error)) *ledger {
+	if q.Tasks == 0 {
+		q.Tasks = DefaultQuotaTasks
+	}
+	if q.TaskBytes == 0 {
+		q.TaskBytes = DefaultQuotaTaskBytes
+	}
+	return &ledger{quota: q, status: status, ctx: ctx, owners: map[bus.Owner]*holding{}}
+}
+
+// wait returns once no recount is in flight; the ledger's context ends them.
+func (l *ledger) wait() { l.wg.Wait() }
+
+// hold counts task id of size bytes for owner (added: it was not counted
+// yet), or refuses it with a *client.QuotaError. release undoes an added
+// hold whose submission failed.
+func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err error) {
+	if owner == "" {
+		return false, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.holding(owner)
+	if _, ok := h.tasks[id]; ok {
+		return false, nil // a retry of a task it holds
+	}
+	if err := l.overLocked(owner, h, size); err != nil {
+		return false, err
+	}
+	h.tasks[id] = size
+	h.bytes += size
+	return true, nil
+}
+
+// refuse answers, without reading anything, whether owner is past its
+// quota for a task of size: a flood's requests are refused before their
+// bodies are decoded, so they cost the task API next to nothing and
+// everyone else's requests behind them wait no longer. An owner past its
+// quota has its tasks' states read again in the background, at most once
+// per recountEvery, so tasks that ended make room.
+func (l *ledger) refuse(owner bus.Owner, size int64) error {
+	if owner == "" {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.overLocked(owner, l.holding(owner), size)
+}
+
+func (l *ledger) holding(owner bus.Owner) *holding {
+	h := l.owners[owner]
+	if h == nil {
+		h = &holding{tasks: map[string]int64{}}
+		l.owners[owner] = h
+	}
+	return h
+}
+
+// overLocked is the quota owner's next task of size would break, if any;
+// when there is one it starts a recount that is due.
+func (l *ledger) overLocked(owner bus.Owner, h *holding, size int64) error {
+	err := l.over(owner, h, size)
+	if err != nil && !h.counting && time.Since(h.counted) >= recountEvery && l.ctx.Err() == nil {
+		h.counting = true
+		ids := make([]string, 0, len(h.tasks))
+		for id := range h.tasks {
+			ids = append(ids, id)
+		}
+		l.wg.Add(1)
+		go l.recount(h, ids)
+	}
+	return err
+}
+
+// recount forgets the tasks of ids that have ended.
+func (l *ledger) recount(h *holding, ids []string) {
+	defer l.wg.Done()
+	ended := l.ended(l.ctx, ids)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ended {
+		h.bytes -= h.tasks[id]
+		delete(h.tasks, id)
+	}
+	h.counted, h.counting = time.Now(), false
+}
+
+// over is the quota owner's next task of size would break, if any.
+func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
+	q := l.quota
+	switch {
+	case q.Tasks > 0 && len(h.tasks) >= q.Tasks:
+		return &client.QuotaError{Owner: owner, Limit: "tasks", Held: int64(len(h.tasks)), Max: int64(q.Tasks), Setting: QuotaTasksSetting}
+	case q.TaskBytes > 0 && h.bytes+size > q.TaskBytes:
+		return &client.QuotaError{Owner: owner, Limit: "task-bytes", Held: h.bytes, Max: q.TaskBytes, Setting: QuotaTaskBytesSetting}
+	}
+	return nil
+}
+
+// ended are the ids whose tasks have ended or are gone.
+func (l *ledger) ended(ctx context.Context, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		st, err := l.status(ctx, id)
+		if errors.Is(err, client.ErrNotFound) || (err == nil && st.State.Final()) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// release forgets a task whose submission did not queue it.
+func (l *ledger) release(owner bus.Owner, id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.owners[owner]; h != nil {
+		if size, ok := h.tasks[id]; ok {
+			h.bytes -= size
+			delete(h.tasks, id)
+		}
+	}
+}
+
+// Held is how many tasks and bytes owner holds by this kernel's count,
+// for other limits and reports to read.
+func (l *ledger) Held(owner bus.Owner) (tasks int, bytes int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.owners[owner]; h != nil {
+		return len(h.tasks), h.bytes
+	}
+	return 0, 0
+}
+
+// load counts the tasks the hot cache holds that have not ended, so a
+// kernel that restarts keeps counting what owners held before.
+func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
+	if recent == nil {
+		return
+	}
+	list, err := recent.RecentStatuses(ctx, client.ListWindow)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, st := range list {
+		if st.Owner == "" || st.State.Final() {
+			continue
+		}
+		h := l.owners[st.Owner]
+		if h == nil {
+			h = &holding{tasks: map[string]int64{}}
+			l.owners[st.Owner] = h
+		}
+		// The status does not carry the encoded size: its text is most of it.
+		size := int64(len(st.Instruction) + len(st.Command))
+		h.tasks[st.ID] = size
+		h.bytes += size
+	}
+}
