@@ -72,7 +72,8 @@ func (s *Server) startParts(ctx context.Context) error {
 		Client:  &client.Client{NC: nc, JS: js, Names: s.Names, Cache: statusSource(hot)},
 		Version: s.Version,
 		// nc is the kernel's own credential: it writes schedules.
-		Schedules: s.ScheduleStore(js),
+		Schedules:       s.ScheduleStore(js),
+		ReadersPerOwner: s.ReadersPerOwner,
 	}
 	if hot != nil {
 		svc.Workers = hot

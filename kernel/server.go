@@ -56,6 +56,9 @@ type Server struct {
 	// bus.DefaultTasksMaxBytes); past it submissions are refused.
 	TasksMaxBytes    int64
 	EventsDuplicates time.Duration
+	// ReadersPerOwner caps the event streams one owner holds open at
+	// once (default bus.DefaultReadersPerOwner; < 0 none).
+	ReadersPerOwner int
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded

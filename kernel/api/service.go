@@ -34,6 +34,9 @@ type Service struct {
 	// Schedules, when set, serves <prefix>.api.schedules.* (see
 	// service_schedules.go).
 	Schedules client.ScheduleStore
+	// ReadersPerOwner caps the event streams one owner holds open
+	// (service_readers.go): 0 is bus.DefaultReadersPerOwner, < 0 none.
+	ReadersPerOwner int
 }
 
 // Run serves requests until ctx ends.
@@ -67,6 +70,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("add endpoint submit-granted: %w", err)
 	}
 	if err := s.addScheduleEndpoints(ctx, g); err != nil {
+		_ = svc.Stop()
+		return err
+	}
+	if err := s.addReaderEndpoints(ctx, g); err != nil {
 		_ = svc.Stop()
 		return err
 	}
