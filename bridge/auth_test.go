@@ -21,6 +21,7 @@ import (
 // authFixture is a real kernel, the token bucket, and a bridge that
 // checks tokens from a watch of it.
 type authFixture struct {
+	k       *kerneltest.Kernel
 	url     string
 	store   *tokens.Store
 	handler http.Handler
@@ -54,7 +55,7 @@ func newAuthFixture(t *testing.T, tune func(*bridge.Server)) *authFixture {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &authFixture{url: ts.URL, store: store, handler: h}
+	return &authFixture{k: k, url: ts.URL, store: store, handler: h}
 }
 
 func (f *authFixture) token(t *testing.T, scopes string, grants string) string {

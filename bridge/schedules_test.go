@@ -53,7 +53,9 @@ func TestSchedulesOverHTTP(t *testing.T) {
 	}
 	t.Cleanup(v.Stop)
 	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-bridge", Role: kernel.RoleBridge}))
-	s := &bridge.Server{NC: bnc, Tokens: v, Logger: kerneltest.Logger(t)}
+	// As `amf bridge` sets it: a bridge credential reads and writes
+	// through the task API.
+	s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true}, Tokens: v, Logger: kerneltest.Logger(t)}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -35,10 +35,12 @@ func (s *Server) events(c echo.Context) error {
 	}
 	defer release()
 	ctx := c.Request().Context()
-	st, err := s.Client.Open(ctx, id, after, true)
+	st, err := s.Client.OpenAs(ctx, readerOf(c), id, after, true)
 	switch {
 	case errors.Is(err, client.ErrNotFound):
 		return fail(http.StatusNotFound, "not_found", "no task "+id)
+	case errors.Is(err, client.ErrTooManyReaders):
+		return fail(http.StatusTooManyRequests, "too_many_streams", err.Error())
 	case err != nil:
 		return unavailable(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // defaultStreamsPerToken is Server.StreamsPerToken's default.
@@ -48,4 +50,16 @@ func (s *Server) acquireStream(c echo.Context) (release func(), err error) {
 			delete(sc.open, rec.ID)
 		}
 	}, nil
+}
+
+// readerOf is whom the bridge reads a task's events for: the caller's
+// token, which the kernel checks owns the task and counts against its
+// owner's open streams; an admin token reads every task. A bridge
+// without auth reads as its own credential.
+func readerOf(c echo.Context) client.Reader {
+	rec, ok := c.Get(tokenKey).(tokens.Record)
+	if !ok {
+		return client.Reader{}
+	}
+	return client.Reader{Owner: bus.OwnerOfToken(rec.ID), All: rec.Has(tokens.ScopeAdmin)}
 }

@@ -10,22 +10,13 @@ import (
 	"github.com/amf-os/amf/kernel/bus"
 )
 
-// inboxPrefixBase starts every credential's own reply subjects. A
-// non-admin credential may subscribe only under its own prefix, so it
-// never sees the replies (API answers, KV watch traffic, pulled task
-// bodies) that nats-server delivers to other connections' inboxes.
-const inboxPrefixBase = "_INBOX_"
-
 // CredentialID names the credential whose user public key is userKey in
-// the subjects that are its own: its inbox prefix and the subject it
-// publishes learned memories on (bus.Names.LearnedBy).
+// the subjects that are its own (bus.CredentialID).
 func CredentialID(userKey string) string { return bus.CredentialID(userKey) }
 
 // InboxPrefix is the inbox prefix of the credential whose user public key
-// is userKey (nats.CustomInboxPrefix; `nats --inbox-prefix`).
-func InboxPrefix(userKey string) string {
-	return inboxPrefixBase + CredentialID(userKey)
-}
+// is userKey (bus.InboxPrefix).
+func InboxPrefix(userKey string) string { return bus.InboxPrefix(userKey) }
 
 // CredsInboxPrefix reads the inbox prefix of a .creds file's credential.
 func CredsInboxPrefix(credsFile string) (string, error) {

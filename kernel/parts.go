@@ -73,7 +73,8 @@ func (s *Server) startParts(ctx context.Context) error {
 		Version: s.Version,
 		Quota:   s.Quota,
 		// nc is the kernel's own credential: it writes schedules.
-		Schedules: s.ScheduleStore(js),
+		Schedules:       s.ScheduleStore(js),
+		ReadersPerOwner: s.ReadersPerOwner,
 	}
 	if hot != nil {
 		svc.Workers = hot

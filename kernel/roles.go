@@ -98,8 +98,9 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	// come to the credential's own inboxes only: another credential's
 	// replies are not its to read.
 	sub(InboxPrefix(userKey) + ".>")
-	// Reading a task's events: the stream's info, direct gets of its
-	// newest event, and ordered (ephemeral) consumers that replay it.
+	// Following a stream with consumers of one's own: the memory stream
+	// for a worker's index, the hot cache's buckets for the bridge's KV
+	// watches. Never the events or tasks streams (below).
 	readStream := func(stream string) {
 		pub("$JS.API.STREAM.INFO."+stream,
 			"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
@@ -110,10 +111,26 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			"$JS.API.CONSUMER.DELETE."+stream+".>",
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".>")
 	}
-	// Readers make ephemeral consumers; the status projector's durable
-	// one is the kernel's alone (a create with its name would change it).
-	proj := "$JS.API.CONSUMER.CREATE." + events + "." + n.StatusConsumer()
-	p.Pub.Deny.Add(proj, proj+".>", "$JS.API.CONSUMER.DELETE."+events+"."+n.StatusConsumer())
+	// Reading by key or sequence only, which makes nothing on the server.
+	readKeys := func(stream string) {
+		pub("$JS.API.STREAM.INFO."+stream,
+			"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
+			"$JS.API.STREAM.MSG.GET."+stream)
+	}
+	// Consumers on the events and tasks streams are the kernel's alone:
+	// nats-server's permissions see a create's API subject, never the
+	// name, filter or deliver subject in its body, so a credential that
+	// may create one may rewrite any (the status projector's) or deliver
+	// the stream onto any subject. Readers ask the kernel for theirs
+	// (amf.api.readers.open.<user key>, bus/readers.go), workers for their
+	// pools' (amf.api.pool.<pool>). The deny outranks any allow.
+	noConsumers := func(streams ...string) {
+		for _, stream := range streams {
+			p.Pub.Deny.Add("$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
+				"$JS.API.CONSUMER.DURABLE.CREATE."+stream+".>", "$JS.API.CONSUMER.DELETE."+stream+".>")
+		}
+	}
+	noConsumers(events, tasks)
 	switch s.Role {
 	case RoleWorker:
 		// Of the memory subjects, a worker publishes its successes on
@@ -131,16 +148,13 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 				"$JS.ACK."+tasks+"."+c+".>",
 				n.PoolSubject(pool))
 		}
-		readStream(events)
+		// A task's events by direct get: the fence on each event it
+		// stores, the delivery count it carries on.
+		readKeys(events)
 		readStream(memory)
 		// The hot cache's buckets by key only: no consumers there, so a
 		// worker credential has fewer streams to point a push
 		// consumer's deliveries from.
-		readKeys := func(stream string) {
-			pub("$JS.API.STREAM.INFO."+stream,
-				"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
-				"$JS.API.STREAM.MSG.GET."+stream)
-		}
 		readKeys("KV_" + n.StatusBucket())
 		// A worker's index answers the fleet's memory searches and
 		// the existence checks before a confirmation (micro service
@@ -154,11 +168,14 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		}
 	case RoleBridge, RoleClient:
 		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch(), "$SRV.>")
-		sub(n.Events(), n.Workers())
+		sub(n.Workers())
 		s.ownedAPI(&p, userKey)
-		readStream(events)
+		// A task's events come only through a consumer the kernel makes
+		// for the reader, after checking it may read the task.
+		pub(n.ReadersOpen(userKey), n.ReadersClose(userKey))
+		noConsumers(memory)
 		// Stream info (counts, never content): health checks, `nats stream info`.
-		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		pub("$JS.API.STREAM.INFO."+events, "$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
 		// The pool consumers' state (pending, running, idle requests; no
 		// task content): GET /v1/pools and its metrics read it.
 		pub("$JS.API.CONSUMER.LIST." + tasks)
@@ -168,6 +185,8 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			// scope) and admins may ask a worker whether it exists and
 			// publish the confirmation; a client credential may not.
 			pub(n.MemoryConfirm(), n.MemoryConfirmed())
+			// Reading for its HTTP tokens, which it authenticates itself.
+			pub(n.ReadersOpenForToken(userKey), n.ReadersCloseForToken(userKey))
 			// The hot cache, and the HTTP tokens it checks requests
 			// against (hashes only; written by admins).
 			for _, b := range []string{n.StatusBucket(), n.WorkersBucket(), n.SessionsBucket(), n.TokensBucket()} {

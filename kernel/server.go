@@ -63,6 +63,9 @@ type Server struct {
 	// QuotaSchedules bounds the schedules one owner keeps (0:
 	// $AMF_SCHEDULES_PER_MAKER, else schedule.DefaultPerMaker; < 0 none).
 	QuotaSchedules int
+	// ReadersPerOwner caps the event streams one owner holds open at
+	// once (default bus.DefaultReadersPerOwner; < 0 none).
+	ReadersPerOwner int
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded

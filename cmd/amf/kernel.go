@@ -23,6 +23,7 @@ type kernelFlags struct {
 	eventsMaxAge time.Duration
 	tasksDups    time.Duration
 	tasksMax     int
+	readers      int
 	eventsDups   time.Duration
 	replicas     int
 	sync         string
@@ -40,6 +41,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
 	f.int(&k.tasksMax, "tasks-max-mib", "AMF_TASKS_MAX_MIB", bus.DefaultTasksMaxBytes>>20, "MiB of queued tasks the kernel holds; past it submissions are refused")
+	f.int(&k.readers, "readers-per-owner", "AMF_READERS_PER_OWNER", bus.DefaultReadersPerOwner, "event streams one owner (credential or HTTP token) may hold open at once; past it opening another is refused")
 	f.duration(&k.tasksDups, "tasks-duplicates", "AMF_TASKS_DUPLICATES", bus.DefaultTasksDuplicates, "how long the tasks stream remembers a task id")
 	f.duration(&k.eventsDups, "events-duplicates", "AMF_EVENTS_DUPLICATES", bus.DefaultEventsDuplicates, "how long the events stream remembers an event's message id")
 	f.int(&k.replicas, "replicas", "AMF_REPLICAS", 0, "copies of each stream in a cluster (0: 1 alone, 3 when clustered)")
@@ -68,6 +70,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		EventsDuplicates: k.eventsDups,
 		Quota:            api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
 		QuotaSchedules:   k.quotaSchedules,
+		ReadersPerOwner:  k.readers,
 		Names:            c.names(),
 		Version:          version,
 		Logger:           slog.Default().With("part", "kernel"),

@@ -139,13 +139,16 @@ func runTasksLogs(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	// Following a task that does not exist would wait for ever.
-	if _, err := cl.LastEvent(ctx, id); err != nil {
+	// Following a task that does not exist would wait for ever. The
+	// kernel answers a task this credential may not read as one that
+	// does not exist.
+	st, err := cl.Open(ctx, id, 0, follow)
+	if err != nil {
 		return noTask(id, err)
 	}
 	p := &printer{out: os.Stdout, err: os.Stderr, json: output == "json"}
 	var last bus.Event
-	err = cl.Watch(ctx, id, 0, follow, func(e bus.Event) error {
+	err = st.EachEvent(ctx, func(e bus.Event) error {
 		last = e
 		p.print(e)
 		return nil

@@ -79,6 +79,9 @@ func runUp(ctx context.Context, args []string) error {
 		return err
 	}
 	br.MoreMetrics = wk.Metrics()
+	// The bridge shares the kernel's connection: it makes its tokens'
+	// readers itself, under the kernel's cap.
+	br.Client.ReadersPerOwner = k.readers
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return errPart("kernel", l.srv.Wait(gctx)) })
 	g.Go(func() error { return errPart("worker", wk.Run(gctx)) })

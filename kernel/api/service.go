@@ -41,6 +41,9 @@ type Service struct {
 	Quota Quota
 
 	ledger *ledger
+	// ReadersPerOwner caps the event streams one owner holds open
+	// (service_readers.go): 0 is bus.DefaultReadersPerOwner, < 0 none.
+	ReadersPerOwner int
 }
 
 // Run serves requests until ctx ends.
@@ -80,6 +83,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	if err := s.addScheduleEndpoints(ctx, g); err != nil {
+		_ = svc.Stop()
+		return err
+	}
+	if err := s.addReaderEndpoints(ctx, g); err != nil {
 		_ = svc.Stop()
 		return err
 	}

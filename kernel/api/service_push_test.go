@@ -15,11 +15,14 @@ import (
 	"github.com/amf-os/amf/kernel/client"
 )
 
-// A worker credential may publish events but not on amf.api.submit.trusted;
-// a push consumer delivering its own event there, carrying a task body,
-// must not submit a trusted task. Two things hold it: the delivery keeps
-// its stored subject (amf.events.…), which names no grant, and the service
-// drops JetStream deliveries outright.
+// A worker credential may publish memory failures but not on
+// amf.api.submit.trusted; a push consumer on the memory stream (the one
+// stream a worker still makes consumers on, for its index) delivering its
+// own message there, carrying a task body, must not submit a trusted
+// task. Two things hold it: the delivery keeps its stored subject
+// (amf.memory.…), which names no grant, and the service drops JetStream
+// deliveries outright. On the events stream the worker may not make the
+// consumer at all (kernel/readers_attack_test.go).
 func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
 	t.Parallel()
 	k, c := setup(t)
@@ -43,8 +46,8 @@ func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bait := names.Event("evil-submit")
-	_, err = js.CreateOrUpdateConsumer(ctx, names.EventsStream(), jetstream.ConsumerConfig{
+	bait := names.MemoryFailed()
+	_, err = js.CreateOrUpdateConsumer(ctx, names.MemoryStream(), jetstream.ConsumerConfig{
 		Durable: "submit-inject", DeliverSubject: names.Submit("trusted"), FilterSubject: bait,
 		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})

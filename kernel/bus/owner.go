@@ -31,18 +31,6 @@ func (o Owner) Valid() bool {
 	return ok && (kind == "nats" || kind == "token") && ValidToken(id)
 }
 
-// CredentialID names the credential whose user public key is userKey in
-// the subjects that are its own (its inbox, what it learned, its task
-// API subjects): the key's first 16 characters, 75 random bits the
-// authority chose.
-func CredentialID(userKey string) string {
-	const n = 16
-	if len(userKey) > n {
-		return userKey[:n]
-	}
-	return userKey
-}
-
 // Access is who asks, and how far beyond their own work they may see and
 // act. The kernel reads it from the subject a request came on (which
 // nats-server lets only that credential, or a bridge, publish on), the

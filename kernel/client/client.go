@@ -40,6 +40,12 @@ type Client struct {
 	// of its pool would run (offers.go).
 	Offers WorkerLister
 	offers offersCache
+	// ReadersPerOwner caps the event streams one owner holds open through
+	// this client when it makes readers' consumers itself (the kernel's
+	// connection, reading for the bridge's tokens): 0 is
+	// bus.DefaultReadersPerOwner, < 0 no cap.
+	ReadersPerOwner int
+	readersMu       sync.Mutex
 
 	mu     sync.Mutex
 	events jetstream.Stream

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/retry"
@@ -35,16 +33,7 @@ type RawEvent struct {
 // terminal one or ctx ends; without it, it returns after the newest event
 // stored now. fn's error stops the watch and is returned.
 func (c *Client) Watch(ctx context.Context, id string, afterSeq uint64, follow bool, fn func(bus.Event) error) error {
-	return c.WatchRaw(ctx, id, afterSeq, follow, func(r RawEvent) error {
-		e, err := bus.DecodeEvent(r.Data)
-		if err != nil {
-			// A foreign message on the subject is skipped, not fatal: the
-			// task's own history must stay readable.
-			return nil
-		}
-		e.Seq = r.Seq
-		return fn(e)
-	})
+	return c.WatchRaw(ctx, id, afterSeq, follow, decoded(fn))
 }
 
 // WatchRaw is Watch without decoding: the type comes from the event's
@@ -67,47 +56,91 @@ func (c *Client) WatchRaw(ctx context.Context, id string, afterSeq uint64, follo
 
 // Stream is a task's event history from one point on, opened but not yet
 // read: callers that must answer before streaming (the bridge's status
-// code) learn from Open whether the task exists.
+// code) learn from Open whether the task exists. Each must be called
+// once, which lets go of what Open holds.
 type Stream struct {
 	c        *Client
 	id       string
+	reader   Reader
 	afterSeq uint64
 	lastSeq  uint64
 	follow   bool
 	ended    bool
+	// direct reads what is stored at Open with direct gets, which make
+	// nothing on the server: the kernel's own connection, reading for
+	// itself. Only what comes after is followed with a consumer.
+	direct bool
+	// sub and consumer are the reader's consumer made at Open, used by
+	// the first read; later tries ask for a new one.
+	sub      *nats.Subscription
+	consumer string
 }
 
 // Open looks up the task's newest event once. It returns ErrNotFound when
-// the task has no events at all.
+// the task has no events at all, or none the caller may read.
 func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bool) (*Stream, error) {
-	last, err := c.LastEvent(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil, err
-	case err != nil:
-		return nil, fmt.Errorf("watch %s: %w", id, err)
+	return c.OpenAs(ctx, Reader{}, id, afterSeq, follow)
+}
+
+// OpenAs is Open for reader: the bridge reads for its HTTP tokens.
+//
+// Every read but the kernel's own goes through a consumer the kernel
+// makes for it (readers.go): the reader may neither make consumers nor
+// read the stream directly.
+func (c *Client) OpenAs(ctx context.Context, reader Reader, id string, afterSeq uint64, follow bool) (*Stream, error) {
+	st := &Stream{c: c, id: id, reader: reader, afterSeq: afterSeq, follow: follow}
+	var lastSeq uint64
+	var lastType bus.EventType
+	if !c.ViaAPI && !reader.forToken() {
+		last, err := c.LastEvent(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, err
+		case err != nil:
+			return nil, fmt.Errorf("watch %s: %w", id, err)
+		}
+		st.direct = true
+		lastSeq, lastType = last.Seq, last.Type
+	} else {
+		sub, reply, err := c.openReader(ctx, reader, id, afterSeq, false)
+		if err != nil {
+			return nil, err
+		}
+		st.sub, st.consumer = sub, reply.Consumer
+		lastSeq, lastType = reply.LastSeq, reply.LastType
 	}
-	st := &Stream{c: c, id: id, afterSeq: afterSeq, lastSeq: last.Seq, follow: follow}
+	st.lastSeq = lastSeq
 	// Resuming after the terminal event finds nothing more, ever: end at
 	// once instead of following a finished task.
-	if last.Seq <= afterSeq && (!follow || last.Type.Terminal()) {
+	if lastSeq <= afterSeq && (!follow || lastType.Terminal()) {
 		st.ended = true
+		st.release()
 	}
 	return st, nil
+}
+
+// release lets go of the consumer made at Open, when Each did not use it.
+func (s *Stream) release() {
+	if s.sub != nil || s.consumer != "" {
+		s.c.closeReader(s.reader, s.sub, s.consumer)
+		s.sub, s.consumer = nil, ""
+	}
 }
 
 // Each calls fn with each event after the opening point, in order, until
 // the terminal event (following) or the newest event at Open (not
 // following), or until ctx ends. fn's error stops it and is returned.
 //
-// What is stored already is read with batch direct gets, which leave
-// nothing on the server; only a task still running is then followed
-// with an ordered consumer, deleted when the reader goes.
+// A reader's consumer delivers what is stored and then what comes, into
+// the reader's own inbox; it heartbeats while the task is quiet, so a
+// reader whose kernel froze or whose consumer vanished asks for a new one
+// from its last event instead of waiting for ever.
 //
 // A read cut by a leader election or a reconnect goes on after the last
 // event passed to fn, within the client's RideThrough bound since the
 // last event read; fn's own errors are returned as they are.
 func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
+	defer s.release()
 	if s.ended {
 		return nil
 	}
@@ -131,6 +164,25 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 	})
 }
 
+// EachEvent is Each with the events decoded; a foreign message on the
+// task's subject is skipped.
+func (s *Stream) EachEvent(ctx context.Context, fn func(bus.Event) error) error {
+	return s.Each(ctx, decoded(fn))
+}
+
+func decoded(fn func(bus.Event) error) func(RawEvent) error {
+	return func(r RawEvent) error {
+		e, err := bus.DecodeEvent(r.Data)
+		if err != nil {
+			// A foreign message on the subject is skipped, not fatal: the
+			// task's own history must stay readable.
+			return nil
+		}
+		e.Seq = r.Seq
+		return fn(e)
+	}
+}
+
 // each1 is one try of Each from s.afterSeq on.
 func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 	stop := false
@@ -144,8 +196,7 @@ func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 		}
 		return nil
 	}
-	from := s.afterSeq
-	if s.lastSeq > s.afterSeq {
+	if s.direct && s.lastSeq > s.afterSeq {
 		last, err := s.c.directRead(ctx, s.id, s.afterSeq+1, s.lastSeq, wrapped)
 		switch {
 		case errors.Is(err, errStop) || (err == nil && stop):
@@ -154,96 +205,86 @@ func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 			return ctx.Err()
 		case err != nil:
 			return err
-		}
-		from = max(last, s.afterSeq)
-	}
-	if !s.follow {
-		if from < s.lastSeq {
+		case !s.follow && max(last, s.afterSeq) < s.lastSeq:
 			// The replica that answered has not stored yet what Open
 			// saw: read again, from another one or later.
 			return errBehind
 		}
+		// A follower's consumer delivers from the last event passed on,
+		// whatever a lagging replica left out.
+	}
+	if s.direct && !s.follow {
 		return nil
 	}
-	err := s.c.follow(ctx, s.id, from, wrapped)
+	if s.sub == nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		sub, reply, err := s.c.openReader(ctx, s.reader, s.id, s.afterSeq, true)
+		if ctx.Err() != nil {
+			// The reader left while asking; what was made is let go.
+			if err == nil {
+				s.c.closeReader(s.reader, sub, reply.Consumer)
+			}
+			return ctx.Err()
+		}
+		if err != nil {
+			return err
+		}
+		s.sub, s.consumer = sub, reply.Consumer
+	}
+	err := s.readPush(ctx, wrapped)
+	// A try that failed gets a new consumer from where it stopped.
+	s.release()
 	if errors.Is(err, errStop) {
 		return nil
 	}
 	return err
 }
 
-// followInactive is how long the server keeps a follower's consumer once
-// its reader stops asking: a reader that vanishes without deleting it
-// (a killed process) frees its slot this soon. A live reader always has
-// a pull waiting, which counts as activity.
-const followInactive = 10 * time.Second
+// errStalled is a reader's consumer that went quiet past its heartbeat:
+// its kernel froze or it was deleted. A new one is asked for.
+var errStalled = fmt.Errorf("%w: the task's event stream went quiet past its heartbeat", ErrUnavailable)
+
+// errGap is a delivery missed (the reader fell behind its inbox's
+// buffer): the stream goes on from the last event passed on.
+var errGap = fmt.Errorf("%w: an event was missed on the way", ErrUnavailable)
 
 // directTimeout bounds one direct-get round trip.
 const directTimeout = 10 * time.Second
 
-// follow passes each event stored after afterSeq to fn until fn fails or
-// ctx ends, through an ordered consumer that it deletes on return.
-func (c *Client) follow(ctx context.Context, id string, afterSeq uint64, fn func(RawEvent) error) error {
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{c.Names.Event(id)},
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		InactiveThreshold: followInactive,
-	}
-	if afterSeq > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = afterSeq + 1
-	}
-	// The consumer is created even when the reader leaves while asking
-	// for it, so it is asked for apart from the reader's context, under a
-	// name known beforehand so that even a failed request is cleaned up.
-	cfg.NamePrefix = strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
-	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
-	cons, err := c.JS.OrderedConsumer(createCtx, c.Names.EventsStream(), cfg)
-	cancel()
-	if err != nil {
-		c.deleteConsumer(cfg.NamePrefix + "_1")
-		return fmt.Errorf("watch %s: %w", id, err)
-	}
-	defer c.release(cons)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", id, err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
+// readPush passes each event the reader's consumer delivers to fn until
+// fn fails, the consumer stalls or skips, or ctx ends.
+func (s *Stream) readPush(ctx context.Context, fn func(RawEvent) error) error {
+	var lastConsumerSeq uint64
 	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("watch %s: %w", id, err)
+		wait, cancel := context.WithTimeout(ctx, bus.ReaderStalled)
+		msg, err := s.sub.NextMsgWithContext(wait)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			return errStalled
+		case err != nil:
+			return fmt.Errorf("%w: watch %s: %v", ErrUnavailable, s.id, err)
+		}
+		if msg.Header.Get("Status") != "" {
+			continue // an idle heartbeat
 		}
 		meta, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("watch %s: %w", id, err)
+		if err != nil || meta.Consumer != s.consumer || meta.Stream != s.c.Names.EventsStream() {
+			continue // not a delivery of the reader's consumer
 		}
-		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Headers(), msg.Data()), Data: msg.Data()}); err != nil {
+		if meta.Sequence.Consumer != lastConsumerSeq+1 {
+			return errGap
+		}
+		lastConsumerSeq = meta.Sequence.Consumer
+		if meta.Sequence.Stream <= s.afterSeq {
+			continue
+		}
+		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Header, msg.Data), Data: msg.Data}); err != nil {
 			return err
 		}
 	}
-}
-
-// release deletes an ordered consumer once its reader is done: stopping
-// it leaves it on the server, where enough of them reach the stream's
-// consumer limit and refuse every new reader.
-func (c *Client) release(cons jetstream.Consumer) {
-	if info := cons.CachedInfo(); info != nil {
-		c.deleteConsumer(info.Name)
-	}
-}
-
-func (c *Client) deleteConsumer(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
-	defer cancel()
-	_ = c.JS.DeleteConsumer(ctx, c.Names.EventsStream(), name)
 }

@@ -1,0 +1,171 @@
+package bus
+
+import (
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Readers' consumers. A reader of a task's events never makes a consumer
+// itself: nats-server's permissions see only the API subject of a
+// consumer create, never the name, filter or deliver subject in its
+// body, so any credential allowed to create one could rewrite another's
+// (the status projector's) or deliver a stream onto any subject. The
+// kernel makes each reader's consumer instead, after checking that the
+// reader may read the task, and makes it a push consumer delivering into
+// the reader's own inbox prefix: nats-server lets only that credential
+// subscribe there, so even a consumer whose name leaked delivers to
+// nobody else. (A pull consumer would serve whoever knows its name.)
+
+// ReadersOpen is where a reader asks the kernel for a consumer on one
+// task's events. The credential whose user public key is reader asks on
+// amf.api.readers.open.<reader>, which nats-server lets only it publish
+// on, so the kernel knows who asks; an empty reader is
+// amf.api.readers.open, the operators' (admin) subject, for any task.
+func (n Names) ReadersOpen(reader string) string { return n.readersOp("open", reader) }
+
+// ReadersOpenForToken is where the bridge asks on behalf of one of its
+// HTTP tokens, whose owner (and whether it reads every task) it names in
+// the request: amf.api.readers.open.<bridge>.token. Only the bridge role
+// may publish on it; the bridge authenticates its tokens itself.
+func (n Names) ReadersOpenForToken(reader string) string {
+	return n.ReadersOpen(reader) + ".token"
+}
+
+// ReadersClose is where a reader says it is done with a consumer the
+// kernel made for it, so that it stops counting against its cap at once:
+// amf.api.readers.close.<reader> (amf.api.readers.close for operators).
+func (n Names) ReadersClose(reader string) string { return n.readersOp("close", reader) }
+
+func (n Names) readersOp(op, reader string) string {
+	s := n.API() + ".readers." + op
+	if reader != "" {
+		s += "." + reader
+	}
+	return s
+}
+
+// ReaderRequest asks the kernel for a consumer on one task's events.
+type ReaderRequest struct {
+	// Task is the task whose events are read.
+	Task string `json:"task"`
+	// After is the stream sequence of the last event the reader has
+	// (SSE Last-Event-ID): delivery starts after it.
+	After uint64 `json:"after,omitempty"`
+	// Deliver is where the consumer delivers: a subject under the
+	// reader's own inbox prefix (nats.Conn.NewInbox).
+	Deliver string `json:"deliver"`
+	// Wait makes the consumer even when the task has no events yet (a
+	// task published raw has none until a worker takes it).
+	Wait bool `json:"wait,omitempty"`
+	// Owner and All are read only from the bridge's token subject: the
+	// token the bridge asks for, and whether it may read every task.
+	Owner Owner `json:"owner,omitempty"`
+	All   bool  `json:"all,omitempty"`
+}
+
+// ReaderReply is the kernel's answer: the consumer it made and the
+// task's newest event when it made it.
+type ReaderReply struct {
+	Consumer string    `json:"consumer"`
+	LastSeq  uint64    `json:"last_seq"`
+	LastType EventType `json:"last_type,omitempty"`
+}
+
+// ReadersCloseForToken is where the bridge closes a consumer it opened
+// for one of its tokens: amf.api.readers.close.<bridge>.token.
+func (n Names) ReadersCloseForToken(reader string) string {
+	return n.ReadersClose(reader) + ".token"
+}
+
+// ReaderClose names a consumer its reader is done with.
+type ReaderClose struct {
+	Consumer string `json:"consumer"`
+}
+
+// DefaultReadersPerOwner caps the consumers one owner holds open on the
+// events stream at once (kernel --readers-per-owner): the stream holds
+// ReaderMaxConsumers in all, so one owner cannot take them all.
+const DefaultReadersPerOwner = 64
+
+// ReaderHeartbeat is how often a reader's consumer says it is alive while
+// the task is quiet; a reader that hears nothing for ReaderStalled asks
+// for a new one, so a frozen kernel never leaves it waiting for ever.
+const (
+	ReaderHeartbeat = 2 * time.Second
+	ReaderStalled   = 3 * ReaderHeartbeat
+)
+
+// ReaderInactive is how long a reader's consumer outlives its reader's
+// subscription (a killed process never says it is done).
+const ReaderInactive = 10 * time.Second
+
+// readerNamePrefix starts every reader's consumer name.
+const readerNamePrefix = "rd-"
+
+// ReaderNamePrefix starts the names of the consumers made for owner: the
+// cap counts them by it, and a close is accepted only for one of them.
+func ReaderNamePrefix(o Owner) string {
+	if o == "" {
+		return readerNamePrefix + "op-"
+	}
+	return readerNamePrefix + strings.Replace(string(o), ":", "-", 1) + "-"
+}
+
+// IsReaderName reports whether a consumer name is a reader's.
+func IsReaderName(name string) bool { return strings.HasPrefix(name, readerNamePrefix) }
+
+// ReaderNameOwner is the owner a reader's consumer was made for, read
+// back from its name ("" for operators and for names not a reader's).
+func ReaderNameOwner(name string) Owner {
+	rest, ok := strings.CutPrefix(name, readerNamePrefix)
+	if !ok {
+		return ""
+	}
+	// The random part has no '-'; an owner's id may.
+	kind, rest, _ := strings.Cut(rest, "-")
+	i := strings.LastIndexByte(rest, '-')
+	if i <= 0 || kind == "op" {
+		return ""
+	}
+	return Owner(kind + ":" + rest[:i])
+}
+
+// ReaderName is a new consumer name for owner: its prefix and a random,
+// unguessable part.
+func ReaderName(o Owner) string {
+	return ReaderNamePrefix(o) + strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
+}
+
+// ReaderConsumerConfig is the push consumer that delivers task's events
+// after sequence after onto deliver: unacknowledged (a reader that misses
+// one asks again from its last), heartbeating while idle, and deleted by
+// the server once nobody listens for ReaderInactive.
+func (n Names) ReaderConsumerConfig(name, task string, after uint64, deliver string) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Name:              name,
+		DeliverSubject:    deliver,
+		FilterSubject:     n.Event(task),
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		IdleHeartbeat:     ReaderHeartbeat,
+		InactiveThreshold: ReaderInactive,
+		MemoryStorage:     true,
+		Replicas:          1,
+	}
+	if after > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = after + 1
+	}
+	return cfg
+}
+
+// MayRead is the one rule for who reads a task's events: its owner, and
+// readers allowed every task (operators, read-all). A task recorded
+// without an owner is still readable by anyone while submissions do not
+// all record one; it becomes operators-only once they do.
+func MayRead(reader Owner, all bool, st Status) bool {
+	return all || st.Owner == "" || st.Owner == reader
+}

@@ -1,0 +1,242 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
+
+// ErrTooManyReaders means the owner already holds as many event streams
+// open as the kernel allows one owner (--readers-per-owner).
+var ErrTooManyReaders = errors.New("too many open event streams")
+
+// Reader is whom a read is for. The zero Reader is the connection's own
+// credential (an admin connection reads every task); the bridge reads for
+// its HTTP tokens with Owner set to the token's owner and All when the
+// token may read every task.
+type Reader struct {
+	Owner bus.Owner
+	All   bool
+}
+
+func (r Reader) forToken() bool { return r != Reader{} }
+
+// MakeReader is the kernel's half of a read: it checks that reader may
+// read the task, that reader's owner holds fewer than limit consumers
+// (0: no cap), and makes the push consumer that delivers the task's
+// events after req.After onto req.Deliver. Only a connection allowed to
+// create consumers (the kernel's) can make one. A task the reader may not
+// read is answered as a task that does not exist.
+func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRequest, limit int) (bus.ReaderReply, error) {
+	if !bus.ValidToken(req.Task) {
+		return bus.ReaderReply{}, fmt.Errorf("%w: %q is not a task id", bus.ErrInvalidTask, req.Task)
+	}
+	if req.Deliver == "" || strings.ContainsAny(req.Deliver, "*> \t\r\n") || strings.HasPrefix(req.Deliver, "$") {
+		return bus.ReaderReply{}, fmt.Errorf("%w: deliver subject %q: give one subject of your own inbox (nats.Conn.NewInbox)", bus.ErrInvalidTask, req.Deliver)
+	}
+	var reply bus.ReaderReply
+	last, err := c.LastEvent(ctx, req.Task)
+	switch {
+	case errors.Is(err, ErrNotFound) && req.Wait:
+	case err != nil:
+		return reply, err
+	default:
+		reply.LastSeq, reply.LastType = last.Seq, last.Type
+	}
+	if !reader.All {
+		var st bus.Status
+		if reply.LastSeq > 0 {
+			if st, err = c.Status(ctx, req.Task); err != nil && !errors.Is(err, ErrNotFound) {
+				return bus.ReaderReply{}, err
+			}
+		}
+		if !bus.MayRead(reader.Owner, false, st) {
+			return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+		}
+	}
+	if err := c.init(ctx); err != nil {
+		return bus.ReaderReply{}, err
+	}
+	prefix := bus.ReaderNamePrefix(reader.Owner)
+	if limit > 0 && !reader.All {
+		// Counted and made under one lock: two opens at once must not
+		// both see room for one more.
+		c.readersMu.Lock()
+		defer c.readersMu.Unlock()
+		n := 0
+		names := c.events.ConsumerNames(ctx)
+		for name := range names.Name() {
+			if strings.HasPrefix(name, prefix) {
+				n++
+			}
+		}
+		if err := names.Err(); err != nil {
+			return bus.ReaderReply{}, fmt.Errorf("%w: count open streams: %v", ErrUnavailable, err)
+		}
+		if n >= limit {
+			return bus.ReaderReply{}, fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
+		}
+	}
+	reply.Consumer = bus.ReaderName(reader.Owner)
+	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, req.After, req.Deliver)
+	// Made apart from the asker's context: a create cut off mid-way may
+	// still happen on the server, and one the asker no longer wants is
+	// deleted here rather than left to count against its owner.
+	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
+	defer cancel()
+	if _, err := c.JS.CreatePushConsumer(mk, c.Names.EventsStream(), cfg); err != nil {
+		_ = c.events.DeleteConsumer(mk, reply.Consumer)
+		return bus.ReaderReply{}, fmt.Errorf("%w: open a stream of %s: %v", ErrUnavailable, req.Task, err)
+	}
+	if ctx.Err() != nil {
+		_ = c.events.DeleteConsumer(mk, reply.Consumer)
+		return bus.ReaderReply{}, ctx.Err()
+	}
+	return reply, nil
+}
+
+// CloseReader deletes a consumer made for one of owners' readers; one
+// made for another owner is left alone.
+func (c *Client) CloseReader(ctx context.Context, owners func(bus.Owner) bool, name string) error {
+	if !bus.IsReaderName(name) || !owners(bus.ReaderNameOwner(name)) {
+		return fmt.Errorf("%w: %q is not a stream of yours", ErrNotFound, name)
+	}
+	if err := c.init(ctx); err != nil {
+		return err
+	}
+	if err := c.events.DeleteConsumer(ctx, name); err != nil {
+		return fmt.Errorf("close stream %s: %w", name, err)
+	}
+	return nil
+}
+
+// openReader asks for a consumer on the task's events delivering onto a
+// new inbox of c's connection, subscribed before the ask so that nothing
+// delivered is missed. A client with the task API asks the kernel; the
+// kernel's own connection makes it itself.
+func (c *Client) openReader(ctx context.Context, reader Reader, id string, after uint64, wait bool) (*nats.Subscription, bus.ReaderReply, error) {
+	deliver := c.NC.NewInbox()
+	sub, err := c.NC.SubscribeSync(deliver)
+	if err != nil {
+		return nil, bus.ReaderReply{}, fmt.Errorf("watch %s: %w", id, err)
+	}
+	req := bus.ReaderRequest{Task: id, After: after, Deliver: deliver, Wait: wait}
+	var reply bus.ReaderReply
+	if c.ViaAPI {
+		reply, err = c.readerViaAPI(ctx, reader, req)
+	} else {
+		if !reader.forToken() {
+			reader.All = true // the kernel's own connection
+		}
+		reply, err = c.MakeReader(ctx, reader, req, c.readersLimit())
+	}
+	if err != nil {
+		_ = sub.Unsubscribe()
+		return nil, reply, err
+	}
+	return sub, reply, nil
+}
+
+func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.ReaderRequest) (bus.ReaderReply, error) {
+	key := UserKey(c.NC)
+	subject := c.Names.ReadersOpen(key)
+	switch {
+	case reader.forToken():
+		subject = c.Names.ReadersOpenForToken(key)
+		req.Owner, req.All = reader.Owner, reader.All
+	case key == "" || operatorConn(c.NC):
+		subject = c.Names.ReadersOpen("")
+	}
+	var reply bus.ReaderReply
+	err := c.ride(ctx, func(ctx context.Context) error {
+		raw, err := c.request(ctx, subject, mustJSON(req))
+		if err != nil {
+			return err
+		}
+		return decodeReply(raw, &reply)
+	})
+	var ae *apiErr
+	if errors.As(err, &ae) && ae.code == "429" {
+		return reply, wrapText(ErrTooManyReaders, ae.text)
+	}
+	if err != nil {
+		return reply, fmt.Errorf("watch %s: %w", req.Task, err)
+	}
+	return reply, nil
+}
+
+// closeReader lets go of a reader's consumer: the subscription at once,
+// the consumer by asking, without waiting for the answer (the server
+// deletes it anyway once nobody listens for bus.ReaderInactive).
+func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string) {
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
+	if name == "" {
+		return
+	}
+	if !c.ViaAPI {
+		ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
+		defer cancel()
+		_ = c.CloseReader(ctx, func(bus.Owner) bool { return true }, name)
+		return
+	}
+	key := UserKey(c.NC)
+	subject := c.Names.ReadersClose(key)
+	switch {
+	case reader.forToken():
+		subject = c.Names.ReadersCloseForToken(key)
+	case key == "" || operatorConn(c.NC):
+		subject = c.Names.ReadersClose("")
+	}
+	_ = c.NC.Publish(subject, mustJSON(bus.ReaderClose{Consumer: name}))
+}
+
+// operatorConn reports whether nc's credential has no subject limits (an
+// admin): it reads every task, on the operators' subjects.
+func operatorConn(nc *nats.Conn) bool {
+	if nc == nil || nc.Opts.UserJWT == nil {
+		return false
+	}
+	tok, err := nc.Opts.UserJWT()
+	if err != nil {
+		return false
+	}
+	uc, err := jwt.DecodeUserClaims(tok)
+	if err != nil {
+		return false
+	}
+	return len(uc.Pub.Allow) == 0 && len(uc.Pub.Deny) == 0 && len(uc.Sub.Allow) == 0
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs of this package are marshalled
+	}
+	return b
+}
+
+func decodeReply(raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: the kernel answered %q", ErrUnavailable, raw)
+	}
+	return nil
+}
+
+func (c *Client) readersLimit() int {
+	switch {
+	case c.ReadersPerOwner < 0:
+		return 0
+	case c.ReadersPerOwner == 0:
+		return bus.DefaultReadersPerOwner
+	}
+	return c.ReadersPerOwner
+}
