@@ -213,20 +213,15 @@ func runAuthContext(_ context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	// The kernel the other commands follow: flags, environment, context.
+	if err := c.resolveNATS(); err != nil {
+		return err
+	}
 	creds := c.credsFile()
 	if creds == "" {
 		return fmt.Errorf("no credential: pass --creds FILE, or start `amf up` first (it writes %s)", localCreds(c.localState()))
 	}
-	abs := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		return a
-	}
+	abs := absPath
 	prefix, err := kernel.CredsInboxPrefix(creds)
 	if err != nil {
 		return err

@@ -42,6 +42,14 @@ func (c command) exec(ctx context.Context, path []string, args []string) error {
 		}
 		return nil
 	}
+	if len(args) == 0 && c.run != nil {
+		// A dispatching command with its own run does it when bare
+		// (amf context is amf context show).
+		if err := c.run(ctx, args); err != nil {
+			return &commandError{path: strings.Join(path, " "), err: err}
+		}
+		return nil
+	}
 	if len(args) == 0 {
 		c.usage(os.Stderr, path)
 		return errUsage

@@ -83,7 +83,7 @@ func TestCompletionInEachShell(t *testing.T) {
 				{[]string{"amf", "tasks", "ls", "--limit", "5", "-o", ""}, []string{"json", "wide"}},
 				{[]string{"amf", "tasks", "list", "-o", "w"}, []string{"wide"}},
 				{[]string{"amf", "version", "-o", "j"}, []string{"json"}},
-				{[]string{"amf", "tasks", "logs", "-"}, []string{"--creds", "--help", "--log-json", "--log-level", "--nats", "--prefix", "--tls-ca", "--tls-cert", "--tls-key", "-f", "-o"}},
+				{[]string{"amf", "tasks", "logs", "-"}, []string{"--context", "--creds", "--help", "--log-json", "--log-level", "--nats", "--prefix", "--tls-ca", "--tls-cert", "--tls-key", "-f", "-o"}},
 				{[]string{"amf", "auth", "c"}, []string{"creds"}},
 				{[]string{"amf", "auth", "token", "c"}, []string{"create"}},
 				{[]string{"amf", "schedule", "pa"}, []string{"pause"}},
