@@ -80,7 +80,7 @@ func TestCompletionInEachShell(t *testing.T) {
 				{[]string{"amf", "w"}, []string{"worker", "workers"}},
 				{[]string{"amf", "tasks", "l"}, []string{"logs", "ls"}},
 				{[]string{"amf", "run", "--policy", "n"}, []string{"network"}},
-				{[]string{"amf", "tasks", "ls", "--limit", "5", "-o", ""}, []string{"json", "wide"}},
+				{[]string{"amf", "tasks", "ls", "--limit", "5", "-o", ""}, []string{"json", "table", "wide"}},
 				{[]string{"amf", "tasks", "list", "-o", "w"}, []string{"wide"}},
 				{[]string{"amf", "version", "-o", "j"}, []string{"json"}},
 				{[]string{"amf", "tasks", "logs", "-"}, []string{"--context", "--creds", "--help", "--log-json", "--log-level", "--nats", "--prefix", "--tls-ca", "--tls-cert", "--tls-key", "-f", "-o"}},
