@@ -48,7 +48,7 @@ func (c *common) bindState(f flags) {
 func (c *common) bindNATS(f flags) {
 	f.str(&c.natsURL, "nats", "AMF_NATS_URL", "", "where to reach the kernel (default: the one in the context `amf up`/`amf kernel` wrote, see `amf context`; else "+defaultNATSURL+")")
 	f.str(&c.creds, "creds", "AMF_NATS_CREDS", "", "NATS credential (.creds file); default: the context's, else the admin credential `amf up` wrote in the local state dir")
-	f.str(&c.contextFile, "context", clictx.EnvFile, "", "context file to follow instead of the one `amf context` finds")
+	f.str(&c.contextFile, "context", "AMF_CONTEXT", "", "context file to follow instead of the one `amf context` finds")
 	c.tls.bind(f, "CA that signed the kernel's certificate (default: the context's)")
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/clictx"
 )
 
 // TestUnparsableEnvWarnsAndKeepsTheDefault: every kind of flag says so
@@ -67,5 +69,13 @@ func TestOutputFlagIsOneForm(t *testing.T) {
 	}
 	if err := checkOutput("yaml", "json", "wide"); err == nil || !strings.Contains(err.Error(), "say table, json or wide") {
 		t.Fatalf("-o yaml: %v", err)
+	}
+}
+
+// TestContextEnvIsClictxs: the flag's environment twin is the name the
+// context package's messages give.
+func TestContextEnvIsClictxs(t *testing.T) {
+	if clictx.EnvFile != "AMF_CONTEXT" {
+		t.Fatalf("clictx.EnvFile = %q, but --context reads AMF_CONTEXT", clictx.EnvFile)
 	}
 }
