@@ -114,8 +114,12 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 		return nil, fmt.Errorf("the kernel at %s wants a credential: set --creds / AMF_NATS_CREDS to a .creds file from `amf auth creds`, or run where `amf up` keeps %s (%w)", c.natsURL, localCreds(c.localState()), err)
 	case isAuthError(err):
 		return nil, fmt.Errorf("the kernel at %s refused the credential %s (revoked, expired, or from another installation): %w", c.natsURL, creds, err)
-	case c.kctx != nil:
+	case c.kctx != nil && errors.Is(err, nats.ErrNoServers):
 		return nil, staleContext(c.kctx, err)
+	case c.kctx != nil:
+		// Reachable but refused (TLS, say): the context is not stale,
+		// but it is where the settings came from.
+		return nil, fmt.Errorf("connect to the kernel at %s named by context %s: %w (a TLS kernel: --tls-ca, or --tls-cert and --tls-key when it requires client certificates)", c.natsURL, c.kctx.Path, err)
 	}
 	return nil, fmt.Errorf("connect to the kernel at %s: %w (is `amf kernel` or `amf up` running? set --nats / AMF_NATS_URL)", c.natsURL, err)
 }

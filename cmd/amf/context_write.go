@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/amf-os/amf/internal/clictx"
@@ -17,10 +20,17 @@ import (
 // the admin credential ensureLocalCreds wrote, the CA of a TLS port.
 func kernelContext(srv *kernel.Server, c *common, k *kernelFlags) clictx.Context {
 	host, _ := os.Hostname()
+	u, ca := dialableURL(srv.ClientURL()), ""
+	if k.tls.cert != "" {
+		u, ca = tlsDialURL(srv.ClientURL(), k.tls.cert), k.tls.cert
+	}
 	return clictx.Context{
-		URL:      dialableURL(srv.ClientURL()),
-		Creds:    absPath(localCreds(c.stateDir)),
-		CA:       absPath(k.tls.ca),
+		URL:   u,
+		Creds: absPath(localCreds(c.stateDir)),
+		// A client verifies the kernel against the kernel's own
+		// certificate, pinned: whoever signed it, that is this kernel
+		// (its --tls-ca is the CA of client certificates, another matter).
+		CA:       absPath(ca),
 		StateDir: absPath(c.stateDir),
 		PID:      os.Getpid(),
 		Host:     host,
@@ -64,4 +74,52 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// tlsDialURL makes a TLS kernel's URL verifiable from this host: when
+// the kernel listens on every address, the host dialled is one its
+// certificate names — a loopback address or localhost first, then its
+// other addresses, then its names — since 127.0.0.1 is rarely among them.
+func tlsDialURL(raw, certFile string) string {
+	fallback := dialableURL(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fallback
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if ip := net.ParseIP(host); err != nil || (host != "" && (ip == nil || !ip.IsUnspecified())) {
+		return fallback // a specific address: the one to dial
+	}
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return fallback
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return fallback
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return fallback
+	}
+	var names []string
+	for _, ip := range cert.IPAddresses {
+		if ip.IsLoopback() {
+			names = append(names, ip.String())
+		}
+	}
+	if slices.Contains(cert.DNSNames, "localhost") {
+		names = append(names, "localhost")
+	}
+	for _, ip := range cert.IPAddresses {
+		if !ip.IsLoopback() {
+			names = append(names, ip.String())
+		}
+	}
+	names = append(names, cert.DNSNames...)
+	if len(names) == 0 {
+		return fallback
+	}
+	u.Host = net.JoinHostPort(names[0], port)
+	return u.String()
 }
