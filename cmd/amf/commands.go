@@ -42,9 +42,9 @@ func (c command) exec(ctx context.Context, path []string, args []string) error {
 		}
 		return nil
 	}
-	if len(args) == 0 && c.run != nil {
-		// A dispatching command with its own run does it when bare
-		// (amf context is amf context show).
+	if c.run != nil && (len(args) == 0 || strings.HasPrefix(args[0], "-") && !asksHelp(args[:1])) {
+		// A dispatching command with its own run does it when bare or
+		// given flags only (amf context -o json is amf context show -o json).
 		if err := c.run(ctx, args); err != nil {
 			return &commandError{path: strings.Join(path, " "), err: err}
 		}

@@ -98,7 +98,7 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 	if creds != "" {
 		credOpts, err := kernel.CredsOptions(creds)
 		if err != nil {
-			return nil, fmt.Errorf("credential %s (--creds / AMF_NATS_CREDS): %w; issue one with `amf auth creds`", creds, err)
+			return nil, fmt.Errorf("credential %s (%s): %w; issue one with `amf auth creds`", creds, c.credsSource(), err)
 		}
 		opts = append(opts, credOpts...)
 	}

@@ -115,6 +115,12 @@ func contextUse(_ context.Context, args []string) error {
 		k.CA = c.tls.ca
 	}
 	k.Creds, k.CA = absPath(k.Creds), absPath(k.CA)
+	// Refused now rather than at every later command.
+	for what, p := range map[string]string{"credential (--creds)": k.Creds, "CA (--tls-ca)": k.CA} {
+		if p != "" && !fileExists(p) {
+			return fmt.Errorf("the %s %s does not exist; issue a credential with `amf auth creds` on the kernel's host", what, p)
+		}
+	}
 	if err := clictx.Write(user, k); err != nil {
 		return err
 	}

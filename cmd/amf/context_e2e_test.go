@@ -122,3 +122,40 @@ func TestClientCommandsFollowTheKernelsContext(t *testing.T) {
 		}
 	}
 }
+
+// TestContextUseAndRm: amf context use writes the user's choice, which
+// the client commands then follow and amf context shows; rm forgets it;
+// a state dir with no kernel's context is refused naming how to make one.
+func TestContextUseAndRm(t *testing.T) {
+	env, _ := contextEnv(t)
+	home := strings.TrimPrefix(env[0], "HOME=")
+	user := filepath.Join(home, "config", "amf", clictx.FileName)
+	dead := "nats://" + freeAddr(t)
+	missing := filepath.Join(t.TempDir(), "me.creds")
+	if out := amfRun(t, env, 1, "context", "use", "--nats", dead, "--creds", missing); !strings.Contains(out, missing+" does not exist") {
+		t.Fatalf("amf context use with a credential that is not there:\n%s", out)
+	}
+	amfRun(t, env, 0, "context", "use", "--nats", dead)
+	k, err := clictx.Read(user)
+	if err != nil || k.URL != dead {
+		t.Fatalf("amf context use wrote %+v (%v), want %s", k, err, dead)
+	}
+	var shown struct {
+		URL, File string
+		Reachable bool
+	}
+	decodeOut(t, amfRun(t, env, 0, "context", "-o", "json"), &shown)
+	if shown.URL != dead || shown.File != user || shown.Reachable {
+		t.Fatalf("amf context -o json: %+v, want %s from %s, unreachable", shown, dead, user)
+	}
+	if out := amfRun(t, env, 1, "workers"); !strings.Contains(out, user) || !strings.Contains(out, "amf context use") {
+		t.Fatalf("amf workers through a chosen context whose kernel is not there:\n%s", out)
+	}
+	amfRun(t, env, 0, "context", "rm")
+	if _, err := os.Stat(user); !os.IsNotExist(err) {
+		t.Fatalf("after amf context rm: %v", err)
+	}
+	if out := amfRun(t, env, 1, "context", "use", t.TempDir()); !strings.Contains(out, "no context file") || !strings.Contains(out, "--state-dir") {
+		t.Fatalf("amf context use on a dir no kernel ran from:\n%s", out)
+	}
+}

@@ -57,3 +57,14 @@ func staleContext(f *clictx.Found, err error) error {
 	return fmt.Errorf("connect to the kernel at %s named by context %s (%s, written %s): %s: %w; start it again (`amf up` / `amf kernel`), name another with --nats / AMF_NATS_URL, or delete %s",
 		f.URL, f.Path, f.Why, f.Written.Local().Format("2006-01-02 15:04:05"), why, err, f.Path)
 }
+
+// credsSource says where the credential credsFile chose was named.
+func (c *common) credsSource() string {
+	switch {
+	case c.creds != "":
+		return "--creds / AMF_NATS_CREDS"
+	case c.kctx != nil && c.kctx.Creds != "":
+		return "from context " + c.kctx.Path
+	}
+	return "the local admin credential"
+}
