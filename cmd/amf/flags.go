@@ -117,7 +117,7 @@ var defaultMetas = map[string]string{
 	"query": "INSTRUCTION", "command": "COMMAND", "cors-origins": "ORIGINS", "metrics-auth": "SCOPE",
 	"microvm-accel": "kvm|tcg|auto", "model-options": "JSON", "prompt": "FILE", "sandbox": "namespace|microvm|host",
 	"sync": "POLICY", "metrics-listen": "ADDR", "mask": "PATHS", "writable": "DIRS", "work-dir": "DIR",
-	"timeout": "DURATION",
+	"timeout": "DURATION", "context": "FILE",
 }
 
 // placeholder is how a flag's value is shown: its meta, else from its
