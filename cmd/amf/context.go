@@ -13,11 +13,12 @@ import (
 )
 
 func init() {
-	register(command{name: "context", summary: "which kernel the client commands follow: show, use, rm", help: contextHelp,
+	register(command{name: "context", summary: "which kernel the client commands follow: show, ls, use, rm", help: contextHelp,
 		run: contextShow, // bare `amf context` shows it
 		subs: []command{
 			{name: "show", summary: "the kernel the client commands reach, from which file, and whether it answers", run: contextShow},
 			{name: "use", summary: "follow a state dir's kernel, a context file, or --nats/--creds/--tls-ca from now on", run: contextUse},
+			{name: "ls", aliases: []string{"list"}, summary: "every context a client command could follow, in the order they are looked for; * is the one it does", run: contextList},
 			{name: "rm", aliases: []string{"clear"}, summary: "forget the context chosen with use", run: contextRm},
 		}})
 }
@@ -145,4 +146,74 @@ func contextRm(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "removed %s; client commands follow %s\n", user, clictx.StatePath(kernel.DefaultStateDir()))
 	return nil
+}
+
+func contextList(_ context.Context, args []string) error {
+	var c common
+	var output string
+	f := newFlags("context ls", "context ls [-o json]")
+	c.bindNATS(f)
+	outputFlag(f, &output, "json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(f, output, "json"); err != nil {
+		return err
+	}
+	if err := c.resolveNATS(); err != nil {
+		return err
+	}
+	type entry struct {
+		Path    string `json:"path"`
+		Role    string `json:"role"`
+		URL     string `json:"url,omitempty"`
+		Problem string `json:"problem,omitempty"`
+		Used    bool   `json:"used"`
+	}
+	l := c.contextLookup()
+	var list []entry
+	add := func(path, role string) {
+		if path == "" {
+			return
+		}
+		e := entry{Path: path, Role: role, Used: c.kctx != nil && c.kctx.Path == path}
+		k, err := clictx.Read(path)
+		switch {
+		case errors.Is(err, clictx.ErrNoContext):
+			return
+		case err != nil:
+			e.Problem = err.Error()
+		default:
+			e.URL = k.URL
+			e.Problem = k.Gone()
+		}
+		list = append(list, e)
+	}
+	add(l.File, "--context / AMF_CONTEXT")
+	if l.StateDir != "" {
+		add(clictx.StatePath(l.StateDir), "--state-dir / AMF_STATE_DIR")
+	}
+	if user, err := clictx.UserPath(); err == nil {
+		add(user, "amf context use")
+	}
+	add(clictx.StatePath(l.DefaultStateDir), "default state dir")
+	if output == "json" {
+		if list == nil {
+			list = []entry{}
+		}
+		return writeJSON(os.Stdout, map[string]any{"contexts": list})
+	}
+	rows := make([][]string, 0, len(list))
+	for _, e := range list {
+		mark := ""
+		if e.Used {
+			mark = "*"
+		}
+		rows = append(rows, []string{mark, orDash(e.URL), e.Role, e.Path, orDash(e.Problem)})
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(os.Stderr, "no context: start `amf up` or `amf kernel`, or choose one with `amf context use`")
+		return nil
+	}
+	return table(os.Stdout, []string{"", "URL", "FROM", "FILE", "PROBLEM"}, rows)
 }

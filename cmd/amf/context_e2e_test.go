@@ -151,6 +151,16 @@ func TestContextUseAndRm(t *testing.T) {
 	if out := amfRun(t, env, 1, "workers"); !strings.Contains(out, user) || !strings.Contains(out, "amf context use") {
 		t.Fatalf("amf workers through a chosen context whose kernel is not there:\n%s", out)
 	}
+	var ls struct {
+		Contexts []struct {
+			Path, URL string
+			Used      bool
+		}
+	}
+	decodeOut(t, amfRun(t, env, 0, "context", "ls", "-o", "json"), &ls)
+	if len(ls.Contexts) != 1 || ls.Contexts[0].Path != user || !ls.Contexts[0].Used || ls.Contexts[0].URL != dead {
+		t.Fatalf("amf context ls: %+v, want the one chosen, in use", ls.Contexts)
+	}
 	amfRun(t, env, 0, "context", "rm")
 	if _, err := os.Stat(user); !os.IsNotExist(err) {
 		t.Fatalf("after amf context rm: %v", err)
