@@ -19,6 +19,7 @@ deps:
     command -v bwrap >/dev/null || need+=(bubblewrap)
     command -v chromium >/dev/null || need+=(chromium)
     command -v ip >/dev/null || need+=(iproute2)
+    command -v curl >/dev/null || need+=(curl)
     command -v nft >/dev/null || need+=(nftables)
     command -v perl >/dev/null || need+=(perl)
     command -v ps >/dev/null || need+=(procps)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/internal/clictx"
 	"github.com/amf-os/amf/internal/statelock"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/retry"
@@ -19,6 +20,8 @@ type local struct {
 	cache cache.Cache
 	// lock is this process's hold on the state dir's store.
 	lock *statelock.Lock
+	// kctx is the context this kernel wrote for the CLI (clictx).
+	kctx clictx.Context
 }
 
 // shutdown stops the kernel, then lets another process have the store.
@@ -49,6 +52,11 @@ func startLocal(ctx context.Context, c *common, k *kernelFlags, cf *cacheFlags, 
 		return nil, err
 	}
 	if err := ensureLocalCreds(srv, c); err != nil {
+		l.shutdown()
+		return nil, err
+	}
+	l.kctx = kernelContext(srv, c, k)
+	if err := l.writeContext(); err != nil {
 		l.shutdown()
 		return nil, err
 	}

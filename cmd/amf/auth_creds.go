@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -215,20 +216,15 @@ func runAuthContext(_ context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	// The kernel the other commands follow: flags, environment, context.
+	if err := c.resolveNATS(); err != nil {
+		return err
+	}
 	creds := c.credsFile()
 	if creds == "" {
 		return fmt.Errorf("no credential: pass --creds FILE, or start `amf up` first (it writes %s)", localCreds(c.localState()))
 	}
-	abs := func(p string) string {
-		if p == "" {
-			return ""
-		}
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		return a
-	}
+	abs := absPath
 	prefix, err := kernel.CredsInboxPrefix(creds)
 	if err != nil {
 		return err
@@ -243,13 +239,9 @@ func runAuthContext(_ context.Context, args []string) error {
 		"cert":         abs(c.tls.cert),
 		"key":          abs(c.tls.key),
 	}
-	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return err
-		}
-		dir = filepath.Join(home, ".config")
+	dir, err := natsConfigDir()
+	if err != nil {
+		return err
 	}
 	dir = filepath.Join(dir, "nats", "context")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -262,6 +254,20 @@ func runAuthContext(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s; use it with: nats context select %s   (or nats --context %s …)\n", path, name, name)
 	return nil
+}
+
+// natsConfigDir is where the nats CLI looks for its contexts:
+// $XDG_CONFIG_HOME, else the .config of the user's home in the user
+// database — not $HOME, so under sudo it is root's, as for nats itself.
+func natsConfigDir() (string, error) {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return d, nil
+	}
+	u, err := user.Current()
+	if err != nil || u.HomeDir == "" {
+		return "", fmt.Errorf("where the nats CLI keeps contexts: no home directory for this user (%v); set XDG_CONFIG_HOME", err)
+	}
+	return filepath.Join(u.HomeDir, ".config"), nil
 }
 
 // localCreds is where a kernel started from stateDir keeps the admin

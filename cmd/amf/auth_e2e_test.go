@@ -97,12 +97,13 @@ func TestUpCreatesAdminTokenAndCLIManagesTokens(t *testing.T) {
 		t.Fatalf("a bad scope: exit %d:\n%s", code, bad.Output())
 	}
 
-	list := startAmf(t, env, "auth", "token", "list", "--json")
+	list := startAmf(t, env, "auth", "token", "list", "-o", "json")
 	if code := list.wait(30 * time.Second); code != 0 {
 		t.Fatalf("token list exited %d:\n%s", code, list.Output())
 	}
-	var recs []struct{ ID, Name string }
-	if err := json.Unmarshal([]byte(list.Output()), &recs); err != nil || len(recs) != 2 {
+	var doc struct{ Tokens []struct{ ID, Name string } }
+	err = json.Unmarshal([]byte(list.Output()), &doc)
+	if recs := doc.Tokens; err != nil || len(recs) != 2 {
 		t.Fatalf("token list: %v\n%s", err, list.Output())
 	}
 	if strings.Contains(list.Output(), reader[len(reader)-43:]) || strings.Contains(list.Output(), admin[len(admin)-43:]) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -82,12 +81,15 @@ func tokenCreate(ctx context.Context, args []string) error {
 
 func tokenList(ctx context.Context, args []string) error {
 	var c common
-	var asJSON bool
-	f := newFlags("auth token list", "auth token list [--json]")
+	var output string
+	f := newFlags("auth token list", "auth token list [-o json]")
 	c.bindNATS(f)
 	c.bindLog(f)
-	f.bool(&asJSON, "json", "", false, "print JSON records (hashes, never tokens)")
+	outputFlag(f, &output, "json")
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := checkOutput(output, "json"); err != nil {
 		return err
 	}
 	st, nc, err := c.tokenStore(ctx)
@@ -99,10 +101,9 @@ func tokenList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+	if output == "json" {
+		// Records hold hashes, never tokens.
+		return writeJSON(os.Stdout, map[string]any{"tokens": list})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSCOPES\tGRANTS\tCREATED\tNAME")

@@ -17,7 +17,7 @@ func init() {
 	register(command{name: "check", summary: "say whether the policy would let a command run, and why not (lint a runbook)", run: runCheck})
 }
 
-// checkResult is one judged command, as --json prints it.
+// checkResult is one judged command, as -o json prints it.
 type checkResult struct {
 	Line    int    `json:"line,omitempty"`
 	Command string `json:"command"`
@@ -35,12 +35,13 @@ func runCheck(ctx context.Context, args []string) error {
 func checkMain(args []string, stdin io.Reader, stdout io.Writer) error {
 	var (
 		profiles, profile, workDir, writable, masked string
-		asJSON, hostView                             bool
+		output                                       string
+		hostView                                     bool
 	)
-	f := newFlags("check", "check [--profile P] [--json] [-- COMMAND…]\n\nPrints ok or refused RULE: REASON for the command, or for each line of\nstandard input when none is given (blank lines and # comments are skipped).\nExits 0 when all pass, 126 when any is refused. Nothing is run.")
+	f := newFlags("check", "check [--profile P] [-o json] [-- COMMAND…]\n\nPrints ok or refused RULE: REASON for the command, or for each line of\nstandard input when none is given (blank lines and # comments are skipped).\nExits 0 when all pass, 126 when any is refused. Nothing is run.")
 	f.str(&profiles, "profiles", "AMF_PROFILES", "", "policy profiles YAML file (default: the built-in one)")
 	f.str(&profile, "profile", "AMF_PROFILE", "", "policy profile to judge against (default: the file's default, strict)")
-	f.bool(&asJSON, "json", "", false, "print one JSON object per command: line, command, ok, rule, reason")
+	outputFlag(f, &output, "json")
 	f.bool(&hostView, "host-view", "", false, "judge as a command that sees the host's file system read-only")
 	f.str(&workDir, "work-dir", "", "", "the command's work dir as it sees it (default /work)")
 	f.str(&writable, "writable", "", "", "comma-separated directories the command may write besides the work dir (default /tmp,/var/tmp)")
@@ -48,6 +49,12 @@ func checkMain(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if err := checkOutput(output, "json"); err != nil {
+		return err
+	}
+	// A runbook is judged as a stream: -o json is one object a line
+	// (line, command, ok, rule, reason), as amf tasks logs -o json.
+	asJSON := output == "json"
 	pol, err := policy.LoadPolicy(profiles)
 	if err != nil {
 		return err

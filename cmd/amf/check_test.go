@@ -40,7 +40,7 @@ func TestCheckOneCommand(t *testing.T) {
 func TestCheckLinesOfStandardInput(t *testing.T) {
 	runbook := "# rotate the logs\n\ngzip -k app.log\nsudo systemctl restart app\nfind . -name '*.gz' -mtime +7 -delete\n"
 	var out bytes.Buffer
-	err := checkMain([]string{"--json"}, strings.NewReader(runbook), &out)
+	err := checkMain([]string{"-o", "json"}, strings.NewReader(runbook), &out)
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != exitRefused {
 		t.Fatalf("err %v, want exit %d", err, exitRefused)

@@ -42,6 +42,14 @@ func (c command) exec(ctx context.Context, path []string, args []string) error {
 		}
 		return nil
 	}
+	if c.run != nil && (len(args) == 0 || strings.HasPrefix(args[0], "-") && !asksHelp(args[:1])) {
+		// A dispatching command with its own run does it when bare or
+		// given flags only (amf context -o json is amf context show -o json).
+		if err := c.run(ctx, args); err != nil {
+			return &commandError{path: strings.Join(path, " "), err: err}
+		}
+		return nil
+	}
 	if len(args) == 0 {
 		c.usage(os.Stderr, path)
 		return errUsage

@@ -97,6 +97,9 @@ func leafFlags(c command) (names []string, values map[string][]string) {
 	values = map[string][]string{}
 	flagProbe = func(f flags) {
 		f.VisitAll(func(fl *flag.Flag) {
+			if f.hidden[fl.Name] {
+				return
+			}
 			dash := "--"
 			if len(fl.Name) == 1 {
 				dash = "-"

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/ollama/ollama/api"
 
+	"github.com/amf-os/amf/internal/clictx"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -33,6 +34,11 @@ type common struct {
 	prefix   string
 	logLevel string
 	logJSON  bool
+	// contextFile is --context; kctx is the context resolveNATS chose,
+	// nil when flags, environment or defaults say everything.
+	contextFile string
+	kctx        *clictx.Found
+	resolved    bool
 }
 
 func (c *common) bindState(f flags) {
@@ -40,9 +46,10 @@ func (c *common) bindState(f flags) {
 }
 
 func (c *common) bindNATS(f flags) {
-	f.str(&c.natsURL, "nats", "AMF_NATS_URL", defaultNATSURL, "where to reach the kernel")
-	f.str(&c.creds, "creds", "AMF_NATS_CREDS", "", "NATS credential (.creds file); default: the admin credential `amf up` wrote in the local state dir")
-	c.tls.bind(f, "CA that signed the kernel's certificate")
+	f.str(&c.natsURL, "nats", "AMF_NATS_URL", "", "where to reach the kernel (default: the one in the context `amf up`/`amf kernel` wrote, see `amf context`; else "+defaultNATSURL+")")
+	f.str(&c.creds, "creds", "AMF_NATS_CREDS", "", "NATS credential (.creds file); default: the context's, else the admin credential `amf up` wrote in the local state dir")
+	f.str(&c.contextFile, "context", "AMF_CONTEXT", "", "context file to follow instead of the one `amf context` finds")
+	c.tls.bind(f, "CA that signed the kernel's certificate (default: the context's)")
 }
 
 func (c *common) bindLog(f flags) {
@@ -84,11 +91,14 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 			slog.Info("nats", "part", name, "err", err)
 		}),
 	}
+	if err := c.resolveNATS(); err != nil {
+		return nil, err
+	}
 	creds := c.credsFile()
 	if creds != "" {
 		credOpts, err := kernel.CredsOptions(creds)
 		if err != nil {
-			return nil, fmt.Errorf("credential %s (--creds / AMF_NATS_CREDS): %w; issue one with `amf auth creds`", creds, err)
+			return nil, fmt.Errorf("credential %s (%s): %w; issue one with `amf auth creds`", creds, c.credsSource(), err)
 		}
 		opts = append(opts, credOpts...)
 	}
@@ -104,6 +114,12 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 		return nil, fmt.Errorf("the kernel at %s wants a credential: set --creds / AMF_NATS_CREDS to a .creds file from `amf auth creds`, or run where `amf up` keeps %s (%w)", c.natsURL, localCreds(c.localState()), err)
 	case isAuthError(err):
 		return nil, fmt.Errorf("the kernel at %s refused the credential %s (revoked, expired, or from another installation): %w", c.natsURL, creds, err)
+	case c.kctx != nil && errors.Is(err, nats.ErrNoServers):
+		return nil, staleContext(c.kctx, err)
+	case c.kctx != nil:
+		// Reachable but refused (TLS, say): the context is not stale,
+		// but it is where the settings came from.
+		return nil, fmt.Errorf("connect to the kernel at %s named by context %s: %w (a TLS kernel: --tls-ca, or --tls-cert and --tls-key when it requires client certificates)", c.natsURL, c.kctx.Path, err)
 	}
 	return nil, fmt.Errorf("connect to the kernel at %s: %w (is `amf kernel` or `amf up` running? set --nats / AMF_NATS_URL)", c.natsURL, err)
 }
@@ -113,6 +129,9 @@ func (c *common) connect(name string) (*nats.Conn, error) {
 func (c *common) credsFile() string {
 	if c.creds != "" {
 		return c.creds
+	}
+	if c.kctx != nil && c.kctx.Creds != "" {
+		return c.kctx.Creds
 	}
 	if p := localCreds(c.localState()); fileExists(p) {
 		return p

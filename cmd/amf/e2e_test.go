@@ -26,23 +26,27 @@ import (
 // fakeModel answers every request with a command chosen from the last
 // user message, so each submission path can check its own result.
 func fakeModel(t *testing.T) *ollamatest.Server {
-	return ollamatest.New(t, ollamatest.WithHandler(func(req *api.ChatRequest) ollamatest.Reply {
-		last := ""
-		for _, m := range req.Messages {
-			if m.Role == "user" {
-				last = m.Content
-			}
+	return ollamatest.New(t, ollamatest.WithHandler(fakeModelReply))
+}
+
+// fakeModelReply is fakeModel's model: it greets when asked to, lists /
+// otherwise, and vouches at every second look.
+func fakeModelReply(req *api.ChatRequest) ollamatest.Reply {
+	last := ""
+	for _, m := range req.Messages {
+		if m.Role == "user" {
+			last = m.Content
 		}
-		switch {
-		case strings.Contains(string(req.Format), `"same"`):
-			// The second look before a replay: this model vouches.
-			return ollamatest.Reply{Content: `{"same": true}`}
-		case strings.Contains(last, "greet"):
-			return ollamatest.Reply{Content: `{"thought":"print a greeting","command":"echo hello from the model"}`}
-		default:
-			return ollamatest.Reply{Content: `{"thought":"list","command":"ls /"}`}
-		}
-	}))
+	}
+	switch {
+	case strings.Contains(string(req.Format), `"same"`):
+		// The second look before a replay: this model vouches.
+		return ollamatest.Reply{Content: `{"same": true}`}
+	case strings.Contains(last, "greet"):
+		return ollamatest.Reply{Content: `{"thought":"print a greeting","command":"echo hello from the model"}`}
+	default:
+		return ollamatest.Reply{Content: `{"thought":"list","command":"ls /"}`}
+	}
 }
 
 // upEnv is the environment of an `amf up` on random ports.

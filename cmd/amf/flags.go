@@ -22,11 +22,14 @@ type flags struct {
 	// metas are placeholders set for this command's flags (-o FORMAT);
 	// others come from defaultMetas or the flag's type.
 	metas map[string]string
+	// hidden flags still parse but are left out of usage and
+	// completion: deprecated spellings (--json for -o json).
+	hidden map[string]bool
 }
 
 func newFlags(name, synopsis string) flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	f := flags{FlagSet: fs, metas: map[string]string{}}
+	f := flags{FlagSet: fs, metas: map[string]string{}, hidden: map[string]bool{}}
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: amf %s\n\nFlags (environment twin in brackets; flags win; -- ends the flags):\n", synopsis)
 		f.printDefaults(fs.Output())
@@ -96,6 +99,9 @@ func asksHelp(args []string) bool {
 	return false
 }
 
+// hide keeps a flag out of usage and completion.
+func (f flags) hide(name string) { f.hidden[name] = true }
+
 // meta names the placeholder a flag's value is shown as in usage.
 func (f flags) meta(name, placeholder string) { f.metas[name] = placeholder }
 
@@ -111,7 +117,7 @@ var defaultMetas = map[string]string{
 	"query": "INSTRUCTION", "command": "COMMAND", "cors-origins": "ORIGINS", "metrics-auth": "SCOPE",
 	"microvm-accel": "kvm|tcg|auto", "model-options": "JSON", "prompt": "FILE", "sandbox": "namespace|microvm|host",
 	"sync": "POLICY", "metrics-listen": "ADDR", "mask": "PATHS", "writable": "DIRS", "work-dir": "DIR",
-	"timeout": "DURATION",
+	"timeout": "DURATION", "context": "FILE",
 }
 
 // placeholder is how a flag's value is shown: its meta, else from its
@@ -144,6 +150,9 @@ func (f flags) placeholder(fl *flag.Flag) string {
 // text and a default that is not the zero value.
 func (f flags) printDefaults(w io.Writer) {
 	f.VisitAll(func(fl *flag.Flag) {
+		if f.hidden[fl.Name] {
+			return
+		}
 		dash := "--"
 		if len(fl.Name) == 1 {
 			dash = "-"

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/clictx"
 )
 
 // TestUnparsableEnvWarnsAndKeepsTheDefault: every kind of flag says so
@@ -44,5 +46,36 @@ func TestUnparsableEnvWarnsAndKeepsTheDefault(t *testing.T) {
 	}
 	if strings.Contains(warned.String(), "AMF_TEST_GOOD_BOOL") {
 		t.Errorf("a valid value was warned about: %q", warned.String())
+	}
+}
+
+// TestOutputFlagIsOneForm: -o table|json|wide everywhere; --json of
+// earlier releases still parses, as -o json, but help and completion
+// show only -o.
+func TestOutputFlagIsOneForm(t *testing.T) {
+	var o string
+	f := newFlags("x", "x")
+	outputFlag(f, &o, "json", "wide")
+	if err := f.parse([]string{"--json"}); err != nil || o != "json" {
+		t.Fatalf("--json: %v, output %q; want json", err, o)
+	}
+	var help bytes.Buffer
+	f.printDefaults(&help)
+	if strings.Contains(help.String(), "--json") || !strings.Contains(help.String(), "-o table|json|wide") {
+		t.Fatalf("help:\n%s", help.String())
+	}
+	if err := checkOutput("table", "json", "wide"); err != nil {
+		t.Fatalf("-o table: %v", err)
+	}
+	if err := checkOutput("yaml", "json", "wide"); err == nil || !strings.Contains(err.Error(), "say table, json or wide") {
+		t.Fatalf("-o yaml: %v", err)
+	}
+}
+
+// TestContextEnvIsClictxs: the flag's environment twin is the name the
+// context package's messages give.
+func TestContextEnvIsClictxs(t *testing.T) {
+	if clictx.EnvFile != "AMF_CONTEXT" {
+		t.Fatalf("clictx.EnvFile = %q, but --context reads AMF_CONTEXT", clictx.EnvFile)
 	}
 }

@@ -27,6 +27,9 @@ var amfBin string
 
 func TestMain(m *testing.M) {
 	sandbox.MaybeInit()
+	if f := os.Getenv("AMF_TEST_FAKE_OLLAMA"); f != "" {
+		serveFakeOllama(f) // never returns
+	}
 	dir, err := os.MkdirTemp("", "amf-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -26,10 +26,10 @@ func init() {
 		}}
 	}
 	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", subs: []command{
-		sub("search", `memory search [flags] "what you want"`, "the memories nearest an instruction"),
+		sub("search", `memory search [flags] [-o json] "what you want"`, "the memories nearest an instruction"),
 		// match needs no kernel: it compares two instructions here.
 		{name: "match", summary: "say whether a learned instruction would be reused for another, and why", run: memoryMatchMain},
-		sub("ls", "memory ls [--json]", "list every memory", "list"),
+		sub("ls", "memory ls [-o json]", "list every memory", "list"),
 		sub("confirm", "memory confirm ID…", "vouch for memories so they may be reused blind"),
 		sub("forget", "memory forget ID…", "forget memories", "rm"),
 		sub("export", "memory export [-o FILE]", "write every memory as JSON lines"),
@@ -41,8 +41,7 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	var c common
 	var embedModel, ollamaHost string
 	var k int
-	var asJSON bool
-	var out, pool, distro string
+	var output, out, pool, distro string
 	f := newFlags("memory "+sub, synopsis)
 	c.bindNATS(f)
 	c.bindLog(f)
@@ -51,17 +50,21 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	switch sub {
 	case "search":
 		f.int(&k, "k", "", 5, "how many memories to show")
-		f.bool(&asJSON, "json", "", false, "print matches as JSON lines")
+		outputFlag(f, &output, "json")
 		f.str(&pool, "pool", "", "", "only memories learned in this pool")
 		f.str(&distro, "distro", "", "", "only memories learned on this distribution (os-release ID, e.g. debian)")
 	case "ls":
-		f.bool(&asJSON, "json", "", false, "print memories as JSON lines")
+		outputFlag(f, &output, "json")
 	case "export":
 		f.str(&out, "o", "", "", "write to this file instead of standard output")
 	}
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if err := checkOutput(output, "json"); err != nil {
+		return err
+	}
+	asJSON := output == "json"
 	if c.logLevel == "info" {
 		c.logLevel = "warn"
 	}
@@ -192,12 +195,17 @@ func memoryConfirm(ctx context.Context, c *client.Client, ids []string) error {
 	return nil
 }
 
+// printMatches writes memories as a table, or as one JSON document:
+// {"matches": […]} for a search (with scores), {"memories": […]} for ls.
 func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
 	if asJSON {
-		for _, m := range ms {
-			fmt.Fprintln(w, string(mustJSON(m)))
+		if ms == nil {
+			ms = []memory.Match{}
 		}
-		return nil
+		if scores {
+			return writeJSON(w, map[string]any{"matches": ms})
+		}
+		return writeJSON(w, map[string]any{"memories": ms})
 	}
 	if len(ms) == 0 {
 		fmt.Fprintln(os.Stderr, "no memories")

@@ -59,13 +59,13 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	})
 
 	t.Logf("amf memory search:\n%s", out)
-	ls := startAmf(t, env, "memory", "ls", "--json")
+	ls := startAmf(t, env, "memory", "ls", "-o", "json")
 	ls.wait(30 * time.Second)
-	var rec struct{ ID string }
-	line := strings.SplitN(strings.TrimSpace(ls.Output()), "\n", 2)[0]
-	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.ID == "" {
-		t.Fatalf("amf memory ls --json: %q", ls.Output())
+	var doc struct{ Memories []struct{ ID string } }
+	if err := json.Unmarshal([]byte(ls.Output()), &doc); err != nil || len(doc.Memories) == 0 || doc.Memories[0].ID == "" {
+		t.Fatalf("amf memory ls -o json: %q", ls.Output())
 	}
+	rec := doc.Memories[0]
 	// One success is not enough for blind reuse; a user's confirmation is.
 	if !regexp.MustCompile(`\bno\s+` + rec.ID).MatchString(out) {
 		t.Fatalf("a memory learned once is marked for reuse:\n%s", out)
@@ -102,6 +102,7 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 		t.Fatalf("forget exit %d: %s", code, fg.Output())
 	}
 	testenv.EventuallyWithin(t, 20*time.Second, "forgotten memory gone from ls", func() bool {
+		// --json is the deprecated spelling of -o json.
 		p := startAmf(t, env, "memory", "ls", "--json")
 		p.wait(30 * time.Second)
 		return !strings.Contains(p.Output(), rec.ID)

@@ -12,9 +12,9 @@ import (
 	"github.com/amf-os/amf/workers"
 )
 
-const memoryMatchUsage = `memory match --learned "INSTRUCTION" --query "INSTRUCTION" [--json] [--model EMBED_MODEL] [--command CMD]`
+const memoryMatchUsage = `memory match --learned "INSTRUCTION" --query "INSTRUCTION" [-o json] [--model EMBED_MODEL] [--command CMD]`
 
-// matchResult is what amf memory match --json prints: the memory's
+// matchResult is what amf memory match -o json prints: the memory's
 // verdict, and the model's second look when --command asked for one.
 type matchResult struct {
 	knowledge.Verdict
@@ -31,7 +31,7 @@ type matchResult struct {
 func runMemoryMatch(ctx context.Context, args []string, stdout io.Writer) error {
 	var c common
 	var learned, query, embedModel, ollamaHost, chatModel, command string
-	var asJSON bool
+	var output string
 	f := newFlags("memory match", memoryMatchUsage)
 	c.bindLog(f)
 	f.str(&learned, "learned", "", "", "the instruction a worker learned a command for")
@@ -41,8 +41,11 @@ func runMemoryMatch(ctx context.Context, args []string, stdout io.Writer) error 
 	f.str(&ollamaHost, "ollama", "OLLAMA_HOST", defaultOllama, "Ollama address")
 	f.str(&command, "command", "", "", "the learned command: after a reuse verdict, ask the chat model the workers' second look about it")
 	f.str(&chatModel, "chat-model", "AMF_MODEL", workers.DefaultModel, "chat model for the second look")
-	f.bool(&asJSON, "json", "", false, "print the verdict as JSON")
+	outputFlag(f, &output, "json")
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := checkOutput(output, "json"); err != nil {
 		return err
 	}
 	if f.NArg() > 0 {
@@ -84,7 +87,7 @@ func runMemoryMatch(ctx context.Context, args []string, stdout io.Writer) error 
 			res.SecondLook = "yes"
 		}
 	}
-	if asJSON {
+	if output == "json" {
 		b, err := json.Marshal(res)
 		if err != nil {
 			return err

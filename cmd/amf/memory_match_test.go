@@ -103,12 +103,12 @@ func TestMemoryMatchAgreesWithTheWorker(t *testing.T) {
 			t.Errorf("learned %q, query %q:\n amf memory match: %s\n worker:            %s", p[0], p[1], got, want)
 		}
 		out.Reset()
-		if err := runMemoryMatch(ctx, []string{"--learned", p[0], "--query", p[1], "--json"}, &out); err != nil {
+		if err := runMemoryMatch(ctx, []string{"--learned", p[0], "--query", p[1], "-o", "json"}, &out); err != nil {
 			t.Fatal(err)
 		}
 		var v knowledge.Verdict
 		if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.Reuse != worker.Reuse || v.Why != worker.NoReuse || v.Score != worker.Score {
-			t.Errorf("--json = %s (%v); the worker scored %v, reuse %v, %q", out.String(), err, worker.Score, worker.Reuse, worker.NoReuse)
+			t.Errorf("-o json = %s (%v); the worker scored %v, reuse %v, %q", out.String(), err, worker.Score, worker.Reuse, worker.NoReuse)
 		}
 	}
 	if reused == 0 || asked == 0 {

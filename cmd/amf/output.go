@@ -5,24 +5,53 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
 
-// outputFlag binds -o, the output format of a listing command: a table
-// for people, wide for more columns, json for programs (the same shapes
-// the HTTP API answers).
+// outputFlag binds -o, the output format of every command that prints
+// records: table for people (the default), wide for more columns, json
+// for programs (the shapes the HTTP API answers). It also takes the
+// --json of earlier releases, as -o json, hidden from help and completion.
 func outputFlag(f flags, p *string, formats ...string) {
-	f.str(p, "o", "", "", "output format: "+strings.Join(formats, " or ")+" (default: a table)")
-	f.meta("o", strings.Join(formats, "|"))
+	f.str(p, "o", "", "", "output format: table (the default) or "+strings.Join(formats, " or "))
+	f.meta("o", "table|"+strings.Join(formats, "|"))
+	if slices.Contains(formats, "json") {
+		f.Var(jsonAlias{p}, "json", "deprecated: the same as -o json")
+		f.hide("json")
+	}
 }
+
+// jsonAlias is --json, which sets the output format to json.
+type jsonAlias struct{ p *string }
+
+func (j jsonAlias) String() string {
+	if j.p != nil && *j.p == "json" {
+		return "true"
+	}
+	return "false"
+}
+
+func (j jsonAlias) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("--json takes no value; say -o json")
+	}
+	if b {
+		*j.p = "json"
+	}
+	return nil
+}
+
+func (jsonAlias) IsBoolFlag() bool { return true }
 
 // checkOutput refuses a format the command does not print.
 func checkOutput(o string, formats ...string) error {
-	if o == "" || slices.Contains(formats, o) {
+	if o == "" || o == "table" || slices.Contains(formats, o) {
 		return nil
 	}
-	return fmt.Errorf("-o %q: say %s, or leave it out for a table", o, strings.Join(formats, " or "))
+	return fmt.Errorf("-o %q: say table, %s", o, strings.Join(formats, " or "))
 }
 
 // writeJSON prints v indented, as the HTTP API would answer it.

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -22,8 +20,8 @@ func init() {
 	}
 	register(command{name: "schedule", summary: "make, list, pause, resume and delete recurring tasks", help: scheduleHelp, subs: []command{
 		sub("add", `schedule add [flags] SCHEDULE ["what you want"]`, `make a recurring task: amf schedule add "every 5m" "what you want"`),
-		sub("ls", "schedule ls [--json]", "list the schedules", "list"),
-		sub("show", "schedule show ID [--json]", "show one schedule"),
+		sub("ls", "schedule ls [-o json|wide]", "list the schedules", "list"),
+		sub("show", "schedule show ID [-o json|wide]", "show one schedule"),
 		sub("pause", "schedule pause ID", "stop a schedule's runs until resumed"),
 		sub("resume", "schedule resume ID", "start a paused schedule's runs again"),
 		sub("rm", "schedule rm ID", "delete a schedule (its past runs stay)", "delete"),
@@ -42,11 +40,13 @@ func runSchedule(ctx context.Context, sub, synopsis string, args []string) error
 	var c common
 	var t bus.Task
 	var cmd, timeout string
-	var asJSON bool
+	var output string
 	f := newFlags("schedule "+sub, synopsis)
 	c.bindNATS(f)
 	c.bindLog(f)
-	f.bool(&asJSON, "json", "", false, "print schedules as JSON")
+	if sub != "rm" {
+		outputFlag(f, &output, "json", "wide")
+	}
 	switch sub {
 	case "add":
 		f.str(&cmd, "cmd", "", "", "run this shell command at each run instead of asking the model")
@@ -59,6 +59,9 @@ func runSchedule(ctx context.Context, sub, synopsis string, args []string) error
 		f.bool(&t.NoAnswer, "no-answer", "", false, "skip the model's plain-language answer")
 	}
 	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := checkOutput(output, "json", "wide"); err != nil {
 		return err
 	}
 	var id string
@@ -114,34 +117,35 @@ func runSchedule(ctx context.Context, sub, synopsis string, args []string) error
 		if err != nil {
 			return err
 		}
-		return printSchedules(os.Stdout, list, asJSON)
+		if output == "json" {
+			return writeJSON(os.Stdout, map[string]any{"schedules": list})
+		}
+		return printSchedules(os.Stdout, list, output == "wide")
 	}
 	if err != nil {
 		return err
 	}
-	return printSchedules(os.Stdout, []bus.Schedule{sc}, asJSON)
+	if output == "json" {
+		return writeJSON(os.Stdout, sc)
+	}
+	return printSchedules(os.Stdout, []bus.Schedule{sc}, output == "wide")
 }
 
-// printSchedules writes schedules as a table, or one JSON object a line.
-func printSchedules(w io.Writer, list []bus.Schedule, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		for _, sc := range list {
-			if err := enc.Encode(sc); err != nil {
-				return err
-			}
-		}
-		return nil
+// printSchedules writes schedules as a table; wide adds the pool, the
+// policy and why the kernel paused one.
+func printSchedules(w io.Writer, list []bus.Schedule, wide bool) error {
+	header := []string{"ID", "SCHEDULE", "STATE", "NEXT", "LAST RUN", "TASK"}
+	if wide {
+		header = append(header, "POOL", "POLICY", "PAUSED BECAUSE")
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSCHEDULE\tSTATE\tNEXT\tLAST RUN\tTASK")
+	rows := make([][]string, 0, len(list))
 	for _, sc := range list {
 		state, next := "active", "-"
 		if sc.Paused {
 			state = "paused"
 		}
 		if sc.Paused && sc.PausedWhy != "" {
-			state = "paused by the kernel" // --json says why
+			state = "paused by the kernel" // -o wide says why
 		}
 		if !sc.Next.IsZero() {
 			next = sc.Next.UTC().Format(time.RFC3339)
@@ -150,9 +154,13 @@ func printSchedules(w io.Writer, list []bus.Schedule, asJSON bool) error {
 		if sc.Task.Command != "" {
 			what = "$ " + sc.Task.Command
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.Spec, state, next, orDash(sc.LastRun), clip(what, 60))
+		row := []string{sc.ID, sc.Spec, state, next, orDash(sc.LastRun), clip(what, 60)}
+		if wide {
+			row = append(row, orDash(sc.Task.Pool), orDash(sc.Task.Policy), orDash(clip(sc.PausedWhy, 80)))
+		}
+		rows = append(rows, row)
 	}
-	return tw.Flush()
+	return table(w, header, rows)
 }
 
 func orDash(s string) string {

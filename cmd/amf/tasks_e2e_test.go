@@ -68,7 +68,7 @@ func TestTasksWorkersPoolsAgainstAKernel(t *testing.T) {
 		if wide := amfRun(t, env, 0, "tasks", "ls", "-o", "wide"); !strings.Contains(wide, "SUBMITTED") {
 			t.Fatalf("tasks ls -o wide:\n%s", wide)
 		}
-		if out := amfRun(t, env, 1, "tasks", "ls", "-o", "yaml"); !strings.Contains(out, `-o "yaml": say json or wide`) {
+		if out := amfRun(t, env, 1, "tasks", "ls", "-o", "yaml"); !strings.Contains(out, `-o "yaml": say table, json or wide`) {
 			t.Fatalf("a format it does not print: %s", out)
 		}
 		if out := amfRun(t, env, 1, "tasks", "ls", "--limit", "0"); !strings.Contains(out, "from 1 to 1000") {

@@ -89,6 +89,11 @@ func runUp(ctx context.Context, args []string) error {
 	go func() {
 		select {
 		case <-br.Ready():
+			// The context gains the console's address once it listens.
+			l.kctx.HTTP, l.kctx.TokenFile = br.Addr().String(), absPath(tokenFile)
+			if err := l.writeContext(); err != nil {
+				log.Warn("the CLI context lacks the HTTP address", "err", err)
+			}
 			notifyReady()
 			log.Info("AMF-OS is up", "http", "http://"+br.Addr().String(), "nats", l.srv.ClientURL(), "creds", localCreds(c.stateDir), "state", c.stateDir, "admin_token_file", tokenFile)
 			if printLink {
