@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ const structured = `{"thought":"nothing to do","command":"true"}`
 //
 //	go test -run '^$' -bench TTFT -benchtime 1x ./bench
 func BenchmarkTTFT(b *testing.B) {
-	llm := ollamatest.New(b, ollamatest.WithFallback(ollamatest.Reply{Content: structured}))
+	llm := ollamatest.New(b, ollamatest.WithHandler(answersLikeAModel(ollamatest.Reply{Content: structured})))
 	m := startUp(b, []string{"OLLAMA_HOST=" + llm.URL()}, "--concurrency=2")
 	cl := newClient()
 	var direct, system []time.Duration
@@ -72,6 +73,21 @@ func ttftSample(b *testing.B, m *mesh, cl *http.Client, llm *ollamatest.Server, 
 	}
 }
 
+// answersLikeAModel replies with reply to every request but the memory
+// gate's second look (asked for {"same": bool} before a remembered command
+// is replayed), which it answers "no" as a model would. Given the command
+// reply instead, the worker finds the answer unreadable, does not keep
+// it, and asks again on every task: a model round trip before each
+// first token that no real model causes.
+func answersLikeAModel(reply ollamatest.Reply) ollamatest.Handler {
+	return func(req *api.ChatRequest) ollamatest.Reply {
+		if bytes.Contains(req.Format, []byte(`"same"`)) {
+			return ollamatest.Reply{Content: `{"same": false}`}
+		}
+		return reply
+	}
+}
+
 var errFirst = errors.New("first token")
 
 func directTTFT(b *testing.B, llm *ollamatest.Server) time.Duration {
@@ -105,7 +121,7 @@ func BenchmarkTokenRelay(b *testing.B) {
 		toks = append(toks, "w"+strconv.Itoa(i%10)+" ")
 	}
 	toks = append(toks, `","command":"true"}`)
-	llm := ollamatest.New(b, ollamatest.WithFallback(ollamatest.Reply{Tokens: toks}))
+	llm := ollamatest.New(b, ollamatest.WithHandler(answersLikeAModel(ollamatest.Reply{Tokens: toks})))
 	m := startUp(b, []string{"OLLAMA_HOST=" + llm.URL()}, "--concurrency="+strconv.Itoa(relayTasks),
 		"--streams-per-token=1000")
 	var total atomic.Int64
