@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -60,4 +61,14 @@ func treeCPU(pid int) time.Duration {
 		}
 	}
 	return time.Duration(total) * clockTick
+}
+
+// childrenCPU is the CPU time (user + system) of this process's children
+// reaped so far, with theirs.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
