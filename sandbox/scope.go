@@ -110,7 +110,7 @@ func (b *base) CheckWorkspace(profile, workspace string) error {
 // masks are the patterns hidden from a profile's commands: the defaults,
 // the runner's state dir, the Config's and the profile's additions.
 func (b *base) masks(p *Profile) []string {
-	return ExpandMasks(DefaultMasks, []string{b.cfg.stateDir()}, b.cfg.Mask, p.Mask)
+	return memoMasks(DefaultMasks, []string{b.cfg.stateDir()}, b.cfg.Mask, p.Mask)
 }
 
 // scopeFor is the one description of what a command under profile p,

@@ -58,3 +58,15 @@ func TestCompareOrientsRatiosAndGates(t *testing.T) {
 		t.Errorf("table does not mark the fall:\n%s", sb.String())
 	}
 }
+
+func TestGateHoldsTaskCPU(t *testing.T) {
+	gate := regexp.MustCompile(defaultGate)
+	for _, m := range []string{"BenchmarkDispatch/host amf-cpu-ms/task", "BenchmarkDispatch/namespace-strict amf-cpu-ms/task"} {
+		if !gate.MatchString(m) {
+			t.Errorf("%s is not gated", m)
+		}
+	}
+	if gate.MatchString("BenchmarkDispatch/bwrap tasks/s") {
+		t.Error("the bubblewrap baseline is gated")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -27,8 +26,9 @@ const (
 	MaxTimeout = 24 * time.Hour
 )
 
-// tokenRE is what may appear in one subject token (ids, pools, sessions).
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// tokenRE is what may appear in one subject token (ids, pools, sessions):
+// ^[A-Za-z0-9_-]{1,128}$.
+var tokenRE = nameMatcher{first: tokenByte, rest: tokenByte, min: 1, max: 128}
 
 // Task is one unit of work. Exactly one of Instruction and Command is set.
 type Task struct {

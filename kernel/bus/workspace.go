@@ -2,14 +2,14 @@ package bus
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 )
 
-// workspaceRE is a workspace name, as sandbox declares them.
-var workspaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// workspaceRE is a workspace name, as sandbox declares them:
+// ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$.
+var workspaceRE = nameMatcher{first: alnum, rest: workspaceByte, min: 1, max: 64}
 
 // RuleWorkspace is the rule a task naming a workspace that no worker of
 // its pool declares, or that its profile does not allow, is refused by.

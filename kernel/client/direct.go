@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/amf-os/amf/kernel/bus"
 )
 
@@ -32,7 +30,8 @@ func (c *Client) directRead(ctx context.Context, id string, fromSeq, toSeq uint6
 			MaxBytes int    `json:"max_bytes"`
 		}{seq, subject, directBatch, 4 << 20})
 		inbox := c.NC.NewInbox()
-		sub, err := c.NC.SubscribeSync(inbox)
+		// A batch answers at most directBatch events and its end marker.
+		sub, err := c.subscribeReplies(inbox, directBatch+2)
 		if err != nil {
 			return last, fmt.Errorf("read %s: %w", id, err)
 		}
@@ -40,7 +39,7 @@ func (c *Client) directRead(ctx context.Context, id string, fromSeq, toSeq uint6
 			last = r.Seq
 			return fn(r)
 		})
-		_ = sub.Unsubscribe()
+		sub.close()
 		if err != nil || !more {
 			return last, err
 		}
@@ -55,7 +54,7 @@ func (c *Client) directRead(ctx context.Context, id string, fromSeq, toSeq uint6
 // readBatch sends one batch request and reads its answers up to the end
 // of batch marker. It returns where the next batch starts and whether
 // there may be more to read below toSeq.
-func (c *Client) readBatch(ctx context.Context, sub *nats.Subscription, api, inbox string, req []byte, toSeq uint64, fn func(RawEvent) error) (next uint64, more bool, err error) {
+func (c *Client) readBatch(ctx context.Context, sub *replies, api, inbox string, req []byte, toSeq uint64, fn func(RawEvent) error) (next uint64, more bool, err error) {
 	if err := c.NC.PublishRequest(api, inbox, req); err != nil {
 		return 0, false, fmt.Errorf("direct get: %w", err)
 	}
@@ -63,7 +62,7 @@ func (c *Client) readBatch(ctx context.Context, sub *nats.Subscription, api, inb
 	defer cancel()
 	var fnErr error
 	for {
-		msg, err := sub.NextMsgWithContext(ctx)
+		msg, err := sub.next(ctx)
 		if err != nil {
 			return 0, false, fmt.Errorf("direct get: %w", err)
 		}

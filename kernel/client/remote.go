@@ -89,11 +89,11 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 		defer cancel()
 	}
 	inbox := c.NC.NewRespInbox()
-	sub, err := c.NC.SubscribeSync(inbox)
+	sub, err := c.subscribeReplies(inbox, 1) // a service answers once
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = sub.Unsubscribe() }()
+	defer sub.close()
 	if err := c.NC.PublishRequest(subject, inbox, body); err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 	if err := c.NC.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
 		return nil, err
 	}
-	msg, err := sub.NextMsgWithContext(ctx)
+	msg, err := sub.next(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no answer on %s: %v", ErrUnavailable, subject, err)
 	}
