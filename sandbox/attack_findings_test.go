@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // mknod(2) with S_IFREG makes a regular file with whatever mode bits it
@@ -76,5 +77,82 @@ func TestAttackNestedWorkspaceSymlinkSwap(t *testing.T) {
 		fi, _ := os.Stat(filepath.Join(target, "planted"))
 		uid, _ := ownerOf(fi)
 		t.Errorf("a command wrote %q to %s, outside every workspace, as uid %d", b, target, uid)
+	}
+}
+
+// "~/" in a mask stands for /root and /home/* only, so the homes
+// /etc/passwd gives service accounts elsewhere (postgres in
+// /var/lib/postgresql, www-data in /var/www, git in /srv/git, jenkins
+// in /var/lib/jenkins …) keep their .ssh, .pgpass, .npmrc, histories …
+// in plain view of a host-view command.
+func TestAttackMaskMissesHomesOutsideHome(t *testing.T) {
+	testenv.NeedRoot(t)
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skip(err)
+	}
+	home := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 7 {
+			continue
+		}
+		h := filepath.Clean(f[5])
+		if h == "/" || h == "/root" || strings.HasPrefix(h, "/home/") || strings.HasPrefix(h, "/bin") ||
+			strings.HasPrefix(h, "/usr") || strings.HasPrefix(h, "/dev") || strings.HasPrefix(h, "/run") || strings.HasPrefix(h, "/proc") {
+			continue
+		}
+		if fi, err := os.Stat(h); err == nil && fi.IsDir() {
+			home = h
+			break
+		}
+	}
+	if home == "" {
+		t.Skip("no home outside /root and /home on this host")
+	}
+	const secret = "amf-attack-npm-token"
+	cred := filepath.Join(home, ".npmrc")
+	if _, err := os.Lstat(cred); err == nil {
+		t.Skipf("%s exists already", cred)
+	}
+	if err := os.WriteFile(cred, []byte("//registry.npmjs.org/:_authToken="+secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(cred) })
+	r := newAttackRunner(t)
+	_, out := runIn(t, r, "attacker", "", "cat "+cred+" 2>&1; true")
+	if strings.Contains(out, secret) {
+		t.Errorf("%s (a home from /etc/passwd) is not masked:\n%s", cred, out)
+	}
+	// The checker judges by the same list.
+	if policy.Masked(cred, policy.ExpandMasks(policy.DefaultMasks)) == false {
+		t.Errorf("policy.Masked(%q) is false: the checker lets commands name it", cred)
+	}
+}
+
+// A masked path that exists looks empty, one that does not is missing:
+// "test -e" tells them apart, and /proc/self/mountinfo lists every mask
+// that was applied, so a command learns which homes hold .aws, .ssh,
+// .kube … and whether /etc/sudoers.d exists.
+func TestAttackMaskedPathExistenceLeaks(t *testing.T) {
+	testenv.NeedRoot(t)
+	with, without := "/home/amfattack-with", "/home/amfattack-without"
+	for _, d := range []string{with + "/.aws", without} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(with); os.RemoveAll(without) })
+	os.WriteFile(with+"/.aws/credentials", []byte("x"), 0o600)
+	r := newAttackRunner(t)
+	_, out := runIn(t, r, "attacker", "", `
+for h in `+with+` `+without+`; do test -e $h/.aws && echo "EXISTS $h"; done
+grep -c amfattack-with /proc/self/mountinfo | sed 's/^/MOUNTINFO /'
+true`)
+	if strings.Contains(out, "EXISTS "+with) != strings.Contains(out, "EXISTS "+without) {
+		t.Errorf("a command tells a home with a masked .aws from one without:\n%s", out)
+	}
+	if !strings.Contains(out, "MOUNTINFO 0") {
+		t.Errorf("/proc/self/mountinfo names the masked paths:\n%s", out)
 	}
 }
