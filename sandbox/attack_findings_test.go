@@ -156,3 +156,39 @@ true`)
 		t.Errorf("/proc/self/mountinfo names the masked paths:\n%s", out)
 	}
 }
+
+// Masks match paths when a command starts, and a mount moves with the
+// directory that holds it: in a writable workspace that holds a masked
+// path (a home, with .docker/config.json, .config/gcloud, .local/share/
+// fish/fish_history …), one command renames the masked path's parent —
+// not a mount point, so the rename is allowed, and the checker of the
+// workspace profile accepts it — and the next command in the workspace
+// reads the credentials at the new path, which no mask matches.
+func TestAttackMaskDodgedByRenamingParent(t *testing.T) {
+	testenv.NeedRoot(t)
+	home := "/home/amfattack-ws"
+	if _, err := os.Lstat(home); err == nil {
+		t.Skipf("%s exists", home)
+	}
+	const secret = "amf-attack-docker-auth"
+	for _, d := range []string{home + "/.docker", home + "/.config/gcloud"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	os.WriteFile(home+"/.docker/config.json", []byte(`{"auths":{"r":{"auth":"`+secret+`"}}}`), 0o600)
+	os.WriteFile(home+"/.config/gcloud/credentials.db", []byte(secret), 0o600)
+	filepath.Walk(home, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, 4321, 4321) })
+	r := newAttackRunner(t, Workspace{Name: "home", Path: home, Mode: WorkspaceRW})
+
+	// Through the checker, as a task of the workspace profile would.
+	res, out := runIn(t, r, "workspace", "home", "mv .docker .d && mv .config .c")
+	if res.ExitCode != 0 {
+		t.Logf("rename refused or failed (%d):\n%s", res.ExitCode, out)
+	}
+	_, out = runIn(t, r, "workspace", "home", "cat .d/config.json .c/gcloud/credentials.db; true")
+	if strings.Contains(out, secret) {
+		t.Errorf("masked credentials read after renaming their parent in a writable workspace:\n%s", out)
+	}
+}
