@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/sandbox/policy"
@@ -190,5 +191,37 @@ func TestAttackMaskDodgedByRenamingParent(t *testing.T) {
 	_, out = runIn(t, r, "workspace", "home", "cat .d/config.json .c/gcloud/credentials.db; true")
 	if strings.Contains(out, secret) {
 		t.Errorf("masked credentials read after renaming their parent in a writable workspace:\n%s", out)
+	}
+}
+
+// Every sandbox's command runs as the same host uid, and pids: host
+// shows the host's procfs: Landlock scoping stops ptrace and signals,
+// but not the /proc files guarded by ownership alone. A command of one
+// task rewrites, for another task's process (another tenant's, on any
+// runner of the host), oom_score_adj (making it the OOM killer's first
+// pick), autogroup (its nice level), coredump_filter and clear_refs, and
+// reads its mountinfo (the other task's workspace paths and masks).
+func TestAttackHostPidsTouchesOtherSandboxes(t *testing.T) {
+	r := newAttackRunner(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runIn(t, r, "strict", "", "sleep 7.4321")
+	}()
+	time.Sleep(time.Second)
+	_, out := runIn(t, r, "attacker", "", `
+p=$(pgrep -f 'sleep 7.4321' | head -1)
+test -n "$p" || { echo "no victim"; exit 0; }
+echo 1000 > /proc/$p/oom_score_adj && echo "WROTE oom_score_adj"
+echo 19 > /proc/$p/autogroup && echo "WROTE autogroup"
+echo 0 > /proc/$p/coredump_filter && echo "WROTE coredump_filter"
+head -c 200 /proc/$p/mountinfo >/dev/null && echo "READ mountinfo"
+true`)
+	<-done
+	for _, w := range []string{"WROTE", "READ"} {
+		if strings.Contains(out, w) {
+			t.Errorf("a command reached another sandbox's process through /proc:\n%s", out)
+			break
+		}
 	}
 }
