@@ -3,8 +3,10 @@
 package sandbox
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +225,27 @@ true`)
 			t.Errorf("a command reached another sandbox's process through /proc:\n%s", out)
 			break
 		}
+	}
+}
+
+// /proc/<pid>/net is the network namespace of that process, readable
+// without ptrace access: under pids: host a command with no network
+// reads the host's sockets through /proc/1/net (tcp, udp, unix with
+// paths, routes, arp), every listener and peer address of the host.
+func TestAttackHostPidsShowsHostNetwork(t *testing.T) {
+	r := newAttackRunner(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	hex := strings.ToUpper(strconv.FormatInt(int64(port), 16))
+	for len(hex) < 4 {
+		hex = "0" + hex
+	}
+	_, out := runIn(t, r, "attacker", "", "cat /proc/1/net/tcp /proc/self/net/tcp 2>&1; true")
+	if strings.Contains(out, "0100007F:"+hex) {
+		t.Errorf("a command without network saw the host's listener on 127.0.0.1:%d through /proc/1/net/tcp", port)
 	}
 }
