@@ -249,3 +249,27 @@ func TestAttackHostPidsShowsHostNetwork(t *testing.T) {
 		t.Errorf("a command without network saw the host's listener on 127.0.0.1:%d through /proc/1/net/tcp", port)
 	}
 }
+
+// A mask hides only what exists when the command starts, and the
+// checker does not judge masked paths named relative to the work dir:
+// in a writable workspace that is a home without .ssh, the workspace
+// profile accepts and runs `mkdir .ssh && echo KEY > .ssh/authorized_keys`,
+// and the key lands in the user's home on the host (the same for
+// .netrc, .pgpass, .aws/credentials, .docker/config.json …).
+func TestAttackMaskedPathCreatedInWorkspace(t *testing.T) {
+	testenv.NeedRoot(t)
+	home := "/home/amfattack-mk"
+	if _, err := os.Lstat(home); err == nil {
+		t.Skipf("%s exists", home)
+	}
+	if err := os.Mkdir(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	os.Chown(home, 4321, 4321)
+	r := newAttackRunner(t, Workspace{Name: "home", Path: home, Mode: WorkspaceRW})
+	res, out := runIn(t, r, "workspace", "home", "mkdir -p .ssh && echo 'ssh-ed25519 AAAA attacker' > .ssh/authorized_keys")
+	if b, err := os.ReadFile(home + "/.ssh/authorized_keys"); err == nil {
+		t.Errorf("the workspace profile ran a write to a masked path (exit %d) and it landed on the host: %q\n%s", res.ExitCode, b, out)
+	}
+}

@@ -23,6 +23,12 @@ func TestAttackCheckerMisses(t *testing.T) {
 		{home, "mv .docker .d"},
 		{home, "mv .config .c"},
 		{home, "mv /home/ann/.local /home/ann/l"},
+		// masked paths named relative to the work dir are not judged
+		{home, "cat .ssh/id_rsa"},
+		{home, "cat ./.docker/config.json"},
+		{home, "cd .ssh; cat id_rsa"},
+		{home, "mkdir -p .ssh && echo key > .ssh/authorized_keys"},
+		{home, "echo machine x login y password z > .netrc"},
 		// expansions the checker could resolve but does not
 		{host, "x=/etc/shadowZ; cat ${x%Z}"},
 		{host, "x=/ETC/SHADOW; cat ${x,,}"},
