@@ -67,3 +67,30 @@ func TestAttackCheckerMisses(t *testing.T) {
 		}
 	}
 }
+
+// Credential files of common tools that DefaultMasks leaves in view: in
+// a writable home workspace the command acts as the home's owner, so
+// file permissions do not hide them either.
+func TestAttackDefaultMasksMissCredentialFiles(t *testing.T) {
+	masks := ExpandMasks(DefaultMasks)
+	for _, p := range []string{
+		"/home/ann/.config/gh/hosts.yml",
+		"/home/ann/.vault-token",
+		"/home/ann/.cargo/credentials.toml",
+		"/home/ann/.terraform.d/credentials.tfrc.json",
+		"/home/ann/.m2/settings.xml",
+		"/home/ann/.s3cfg",
+		"/home/ann/.boto",
+		"/home/ann/.config/rclone/rclone.conf",
+		"/home/ann/.gem/credentials",
+		"/home/ann/.password-store",
+		"/home/ann/.local/share/keyrings",
+		"/home/ann/.config/op/config",
+		"/var/lib/postgresql/.pgpass",
+		"/srv/git/.ssh/id_ed25519",
+	} {
+		if !Masked(p, masks) {
+			t.Errorf("%s is not masked", p)
+		}
+	}
+}
