@@ -273,3 +273,51 @@ func TestAttackMaskedPathCreatedInWorkspace(t *testing.T) {
 		t.Errorf("the workspace profile ran a write to a masked path (exit %d) and it landed on the host: %q\n%s", res.ExitCode, b, out)
 	}
 }
+
+// Masks are globbed inside the sandbox, as its init, after the pivot: a
+// pattern whose wildcard lies in a directory the init may enter but not
+// list (mode 0711, as web and service trees often are) matches nothing
+// and masks nothing, while a command that knows or guesses the name
+// reads the file (the checker is passed with any expansion it does not
+// follow, e.g. ${x%Z}).
+func TestAttackMaskGlobInUnlistableDir(t *testing.T) {
+	testenv.NeedRoot(t)
+	// Outside /tmp, which a host view replaces with its own.
+	parent, err := os.MkdirTemp("/var/tmp", "amf-attack-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o755)
+	dir := filepath.Join(parent, "secrets")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "amf-attack-pem"
+	if err := os.WriteFile(filepath.Join(dir, "server.pem"), []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{StateDir: t.TempDir(), WarmInits: -1, ProfilesFile: maskProfiles(t, dir+"/*.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	_, out := runIn(t, r, "masked", "", "cat "+filepath.Join(dir, "server.pem")+" 2>&1; true")
+	if strings.Contains(out, secret) {
+		t.Errorf("a file matching the mask %s/*.pem was read:\n%s", dir, out)
+	}
+}
+
+func maskProfiles(t *testing.T, mask string) string {
+	file := filepath.Join(t.TempDir(), "profiles.yaml")
+	yaml := string(policy.BuiltinProfiles()) + `
+  masked:
+    view: host
+    mask: ["` + mask + `"]
+    rules: [syntax]
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
