@@ -321,3 +321,37 @@ func maskProfiles(t *testing.T, mask string) string {
 	}
 	return file
 }
+
+// A mask that names a symlink is skipped ("what it points at is masked
+// where it lies, if it matches"), so the file it names stays readable
+// through the link and at its target: an operator's --mask of
+// /etc/letsencrypt/live/*/privkey.pem (links into ../../archive), or a
+// state dir reached through a symlink (/var/lib/amf -> /data/amf, masked
+// by the path the worker was given), hides nothing.
+func TestAttackMaskNamingSymlink(t *testing.T) {
+	testenv.NeedRoot(t)
+	parent, err := os.MkdirTemp("/var/tmp", "amf-attack-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o755)
+	const secret = "amf-attack-linked-key"
+	target := filepath.Join(parent, "archive-key1.pem")
+	link := filepath.Join(parent, "key.pem")
+	if err := os.WriteFile(target, []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("archive-key1.pem", link); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{StateDir: t.TempDir(), WarmInits: -1, ProfilesFile: maskProfiles(t, link)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	_, out := runIn(t, r, "masked", "", "cat "+link+" 2>&1; cat "+target+" 2>&1; true")
+	if strings.Contains(out, secret) {
+		t.Errorf("the file the mask %s names (a symlink) was read:\n%s", link, out)
+	}
+}
