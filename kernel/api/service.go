@@ -106,6 +106,8 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", names.ErrRunByKernel(t.ScheduleID).Error(), nil)
 			return
 		}
+		// The grant judged is the profile the task will run with.
+		s.Client.ResolvePolicy(ctx, &t)
 		grant := strings.TrimPrefix(strings.TrimPrefix(r.Subject(), names.Submit("")), ".")
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			if err := s.Client.CheckProfile(ctx, t); err != nil {
