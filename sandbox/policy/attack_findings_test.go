@@ -5,11 +5,19 @@ import (
 	"testing"
 )
 
-// Commands the checker accepts though they read a masked path or write
-// outside the writable set. The sandbox stops each of them (masks are
-// mounts, the host root is read-only), except the rename of a masked
-// path's parent, which unmasks it for the next command in a writable
-// workspace (see sandbox.TestAttackMaskDodgedByRenamingParent).
+// Commands that read a masked path or write outside the writable set,
+// which the checker refuses. The sandbox stops each of them too (masks
+// are mounts, the host root is read-only, and a writable workspace that
+// may hold a masked path is refused when declared). Forms the checker
+// still does not follow, which only the sandbox stops, are listed in
+// docs/VIEW.md (Known limits): array elements, a symlink made and then
+// written through, git's and awk's and sqlite3's own ways of naming an
+// output.
+//
+// Two cases were corrected: with IFS=: the word /etc:shadow splits into
+// /etc and shadow, which does not name /etc/shadow (cat:/etc/shadow run
+// as a command does); and /proc/self/cwd/.. from /srv/proj is /srv, so
+// the case now starts from /tmp, whose parent holds etc/shadow.
 func TestAttackCheckerMisses(t *testing.T) {
 	pol := DefaultPolicy()
 	masks := ExpandMasks(DefaultMasks)
@@ -32,15 +40,12 @@ func TestAttackCheckerMisses(t *testing.T) {
 		// expansions the checker could resolve but does not
 		{host, "x=/etc/shadowZ; cat ${x%Z}"},
 		{host, "x=/ETC/SHADOW; cat ${x,,}"},
-		{host, "a=(/etc/shadow); cat \"${a[0]}\""},
 		{host, "y=x; x=/etc/shadow; cat ${!y}"},
-		{host, "IFS=:; x=/etc:shadow; cat $x"},
+		{host, "IFS=:; x=cat:/etc/shadow; $x"},
 		{host, "x=/etc/passwdZ; echo hi > ${x%Z}"},
 		{host, "x=/usr/binZ; cp -t ${x%Z} f"},
-		{host, "cat /proc/self/cwd/../etc/shadow"},
-		// a symlink made, then written through
-		{host, "ln -s /etc/passwd l; echo hi > l"},
-		{host, "ln -sf /etc l; cp f l/"},
+		{host, "cd /tmp; cat /proc/self/cwd/../etc/shadow"},
+		{host, "cat /proc/self/root/etc/shadow"},
 		// write operands the operand table does not know
 		{host, "tar xf x.tar -C/etc"},
 		{host, "tar --create --file /etc/x.tar f"},
@@ -51,12 +56,8 @@ func TestAttackCheckerMisses(t *testing.T) {
 		{host, "cc f.c -o/etc/x"},
 		{host, "go build -o /etc/x ."},
 		{host, "strip -o /etc/x f"},
-		{host, "git clone d /etc/d"},
-		{host, "git apply --directory=/etc p"},
 		{host, "script /etc/x"},
 		{host, "history -w /etc/x"},
-		{host, "awk -v f=/etc/y 'BEGIN{print 1 > f}'"},
-		{host, "sqlite3 db \".output /etc/x\" \"select 1\""},
 		{host, "cmake -B /etc/b"},
 		{host, "7z x x.7z -o/etc"},
 	} {
@@ -70,7 +71,10 @@ func TestAttackCheckerMisses(t *testing.T) {
 
 // Credential files of common tools that DefaultMasks leaves in view: in
 // a writable home workspace the command acts as the home's owner, so
-// file permissions do not hide them either.
+// file permissions do not hide them either. (Homes outside /home are
+// masked when /etc/passwd names them: TestPasswdHomesCoverHomesOutsideHome and
+// sandbox.TestAttackMaskMissesHomesOutsideHome; /srv/git is one only on
+// a host with such an account, so it is not asserted here.)
 func TestAttackDefaultMasksMissCredentialFiles(t *testing.T) {
 	masks := ExpandMasks(DefaultMasks)
 	for _, p := range []string{
@@ -86,8 +90,6 @@ func TestAttackDefaultMasksMissCredentialFiles(t *testing.T) {
 		"/home/ann/.password-store",
 		"/home/ann/.local/share/keyrings",
 		"/home/ann/.config/op/config",
-		"/var/lib/postgresql/.pgpass",
-		"/srv/git/.ssh/id_ed25519",
 	} {
 		if !Masked(p, masks) {
 			t.Errorf("%s is not masked", p)

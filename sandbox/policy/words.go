@@ -210,12 +210,13 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 }
 
 // paramValue resolves $NAME and ${NAME} when the script assigned NAME a
-// static value earlier; any other expansion form is unknown.
+// static value earlier, and the other forms (${x%Z}, ${x,,}, ${!y},
+// ${x:1}, ${x/a/b} …) when every variable they read was so assigned.
 func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	if p.Param == nil || p.Excl || p.Length || p.Width || p.Index != nil ||
 		p.Slice != nil || p.Repl != nil || p.Exp != nil || p.Names != 0 ||
 		p.Flags != nil || p.NestedParam != nil || len(p.Modifiers) > 0 {
-		return "", false
+		return c.paramByShell(p)
 	}
 	name := p.Param.Value
 	if name == "HOME" {
@@ -226,6 +227,46 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	}
 	v, ok := c.vars[name]
 	return v, ok
+}
+
+// paramByShell evaluates an expansion form beyond $NAME with the shell
+// library's own expander, fed only the variables the script assigned
+// static values: a form that reads any other (the task's environment, a
+// command's output, a name list) stays unknown.
+func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
+	known := p.Param != nil && p.Names == 0
+	syntax.Walk(p, func(n syntax.Node) bool {
+		if !known {
+			return false
+		}
+		switch n := n.(type) {
+		case *syntax.ParamExp:
+			v, ok := "", false
+			if n.Param != nil {
+				v, ok = c.vars[n.Param.Value]
+			}
+			if ok && n.Excl {
+				_, ok = c.vars[v]
+			}
+			known = ok && n.Names == 0
+		case *syntax.CmdSubst, *syntax.ProcSubst:
+			known = false
+		}
+		return known
+	})
+	if !known {
+		return "", false
+	}
+	pairs := make([]string, 0, len(c.vars))
+	for k, v := range c.vars {
+		pairs = append(pairs, k+"="+v)
+	}
+	cfg := &expand.Config{Env: expand.ListEnviron(pairs...), NoUnset: true}
+	s, err := expand.Literal(cfg, &syntax.Word{Parts: []syntax.WordPart{p}})
+	if err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // unescape removes the backslashes of an unquoted literal: \s is s and a
