@@ -30,17 +30,3 @@ func TestAttackNoPolicyGetsUngrantedDefault(t *testing.T) {
 		t.Errorf("a task naming no policy on %s (no grant) is accepted and runs the worker's default profile %q, which needs a grant when named", plain, w.offer().Default)
 	}
 }
-
-// HTTP tokens need a grant per workspace ("workspace:NAME"); on the bus
-// the subject carries only the profile, and the worker checks only the
-// profile, so a client credential granted the workspace profile names
-// any declared workspace, writable ones included.
-func TestAttackBusIgnoresWorkspaceGrants(t *testing.T) {
-	w := &Worker{}
-	w.cfg.Pool = bus.DefaultPool
-	w.cfg.Runner = defaultObserve{}
-	subj := w.cfg.Names.TaskFor(w.cfg.Pool, "workspace")
-	if w.grantRefusal(subj, bus.Task{Policy: "workspace", Workspace: "any-rw-workspace"}) == "" {
-		t.Errorf("a task on %s (granted the workspace profile, no workspace) may name workspace %q", subj, "any-rw-workspace")
-	}
-}
