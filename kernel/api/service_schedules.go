@@ -59,6 +59,8 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf("%s: the task has no \"schedule\": add one such as \"every 5m\" or \"*/5 * * * *\"", bus.ErrInvalidTask), nil)
 			return
 		}
+		// The grant judged is the profile the runs will have.
+		s.Client.ResolvePolicy(ctx, &t)
 		maker, grant := createSubject(names, r.Subject())
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
