@@ -11,8 +11,7 @@ import (
 // may hold a masked path is refused when declared). Forms the checker
 // still does not follow, which only the sandbox stops, are listed in
 // docs/VIEW.md (Known limits): array elements, a symlink made and then
-// written through, git's and awk's and sqlite3's own ways of naming an
-// output.
+// written through, awk's and sqlite3's own ways of naming an output.
 //
 // Two cases were corrected: with IFS=: the word /etc:shadow splits into
 // /etc and shadow, which does not name /etc/shadow (cat:/etc/shadow run
@@ -56,6 +55,9 @@ func TestAttackCheckerMisses(t *testing.T) {
 		{host, "cc f.c -o/etc/x"},
 		{host, "go build -o /etc/x ."},
 		{host, "strip -o /etc/x f"},
+		{host, "git clone d /etc/d"},
+		{host, "git apply --directory=/etc p"},
+		{host, "git -C /srv/proj init /etc/r"},
 		{host, "script /etc/x"},
 		{host, "history -w /etc/x"},
 		{host, "cmake -B /etc/b"},

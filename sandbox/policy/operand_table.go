@@ -180,7 +180,7 @@ var operandTable = map[string]*Spec{
 	"ssh":  {Opts: opts("-i -F -S", Read, "-E", Write, "-p -o -l -L -R -D -J -W -b -c -e -m -O -Q -w -B", Data), Lead: []Kind{Remote}, Rest: Data},
 	"curl": {Rest: Remote, Opts: opts("-o --output -c --cookie-jar -D --dump-header --trace --trace-ascii --stderr --output-dir", Write, "-T --upload-file -K --config --cacert --cert --key --capath --netrc-file", Read, "-d --data --data-raw --data-binary --data-urlencode -H --header -u --user -X --request -e --referer -A --user-agent -b --cookie -F --form -x --proxy -w --write-out -m --max-time -r --range --connect-timeout --retry -E --json --resolve --connect-to -z --time-cond -U --proxy-user --limit-rate -Y -y --speed-limit --speed-time", Data)},
 	"wget": {Rest: Remote, Opts: opts("-O --output-document -o --output-file -a --append-output -P --directory-prefix", Write, "-i --input-file --load-cookies --ca-certificate --certificate --private-key", Read, "--user --password --http-user --http-password -U --user-agent --header -e --execute -t --tries -T --timeout -l --level -A --accept -R --reject -w --wait --limit-rate --post-data -Q --quota", Data)},
-	"git":  {Opts: opts("-C", Write, "-c --git-dir --work-tree --namespace", Data), Rest: Data},
+	"git":  {Fn: gitOperands},
 	"make": {Opts: opts("-C --directory", Write, "-f --file --makefile -I --include-dir", Read, "-o --old-file -W --what-if", Data), Rest: Data, Assign: true},
 	"vim":  editor, "vi": editor, "nvim": editor, "nano": editor, "emacs": editor, "ed": editor,
 	"crontab": {Opts: opts("-u", Data), Rest: Read},
@@ -472,6 +472,47 @@ func findOperands(args []word) []operand {
 	if del {
 		for _, s := range starts {
 			out[s].kind = Delete
+		}
+	}
+	return out
+}
+
+// gitSubs are git subcommands that create or change files where an
+// operand or option says, read as their own commands; any other keeps
+// git's row (operands are data: refs, remotes, pathspecs).
+var gitSubs = map[string]*Spec{
+	"clone":    {Opts: opts("--separate-git-dir --reference --template", Write, "-o --origin -b --branch -u --upload-pack --depth --shallow-since --shallow-exclude -c --config --filter -j --jobs --bundle-uri", Data), Lead: []Kind{Data}, Rest: Write},
+	"init":     {Opts: opts("--separate-git-dir --template", Write, "-b --initial-branch --shared --object-format", Data), Rest: Write},
+	"apply":    {Opts: opts("--directory", Write, "-p --exclude --include -C --whitespace --build-fake-ancestor", Data), Rest: Read},
+	"archive":  {Opts: opts("-o --output", Write, "--prefix --format --remote --exec", Data), Rest: Data},
+	"bundle":   {Lead: []Kind{Data, Write}, Rest: Data},
+	"worktree": {Opts: opts("-b -B --reason", Data), Lead: []Kind{Data, Write}, Rest: Data},
+}
+
+// gitOperands reads git's global options (-C DIR writes there) and then
+// its subcommand's own operands.
+func gitOperands(args []word) []operand {
+	var out []operand
+	for i := 0; i < len(args); i++ {
+		t := args[i].text
+		switch {
+		case t == "-C" && i+1 < len(args):
+			out = append(out, operand{args[i], Data}, operand{args[i+1], Write})
+			i++
+		case (t == "-c" || t == "--git-dir" || t == "--work-tree" || t == "--namespace") && i+1 < len(args):
+			out = append(out, operand{args[i], Data}, operand{args[i+1], Data})
+			i++
+		case strings.HasPrefix(t, "-"):
+			out = append(out, operand{args[i], Data})
+		default:
+			out = append(out, operand{args[i], Data})
+			if sub := gitSubs[t]; sub != nil {
+				return append(out, sub.operands(args[i+1:])...)
+			}
+			for _, a := range args[i+1:] {
+				out = append(out, operand{a, Data})
+			}
+			return out
 		}
 	}
 	return out
