@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -126,12 +125,7 @@ func killUID(uid uint32) {
 		return
 	}
 	if asOnly(uid) {
-		for i := 0; i < 2; i++ {
-			unix.RawSyscall(unix.SYS_KILL, ^uintptr(0), uintptr(syscall.SIGKILL), 0)
-			if i == 0 {
-				time.Sleep(time.Millisecond)
-			}
-		}
+		unix.RawSyscall(unix.SYS_KILL, ^uintptr(0), uintptr(syscall.SIGKILL), 0)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 0, 0, 0); e != 0 || !asOnly(0) {
 		// The thread keeps a foreign uid: stay locked, so the runtime
