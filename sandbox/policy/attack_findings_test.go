@@ -10,8 +10,8 @@ import (
 // are mounts, the host root is read-only, and a writable workspace that
 // may hold a masked path is refused when declared). Forms the checker
 // still does not follow, which only the sandbox stops, are listed in
-// docs/VIEW.md (Known limits): array elements, a symlink made and then
-// written through, awk's and sqlite3's own ways of naming an output.
+// docs/VIEW.md (Known limits): array elements, awk's and sqlite3's own
+// ways of naming an output.
 //
 // Two cases were corrected: with IFS=: the word /etc:shadow splits into
 // /etc and shadow, which does not name /etc/shadow (cat:/etc/shadow run
@@ -45,6 +45,10 @@ func TestAttackCheckerMisses(t *testing.T) {
 		{host, "x=/usr/binZ; cp -t ${x%Z} f"},
 		{host, "cd /tmp; cat /proc/self/cwd/../etc/shadow"},
 		{host, "cat /proc/self/root/etc/shadow"},
+		// a symlink made, then written through
+		{host, "ln -s /etc/passwd l; echo hi > l"},
+		{host, "ln -sf /etc l; cp f l/"},
+		{host, "ln -s /etc/passwd; echo hi >> passwd"},
 		// write operands the operand table does not know
 		{host, "tar xf x.tar -C/etc"},
 		{host, "tar --create --file /etc/x.tar f"},

@@ -60,6 +60,9 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 		}
 		return nil
 	}
+	if base == "ln" {
+		defer c.recordLinks(spec, args)
+	}
 	for _, op := range spec.operands(args) {
 		switch op.kind {
 		case Script:
@@ -88,11 +91,67 @@ func (c *checker) checkOperand(by, t string, write bool) *Refusal {
 	if t == "" || t == "-" || strings.Contains(t, "://") {
 		return nil
 	}
-	t = throughProcLink(t)
+	t = c.throughLinks(throughProcLink(t))
 	if !strings.HasPrefix(t, "/") {
 		return c.checkRelative(by, t, write)
 	}
 	return c.checkAbsolute(by, t, path.Clean(t), write)
+}
+
+// recordLinks notes the links ln -s makes, as their names are written:
+// ln -s TARGET… NAME (or DIR, whose TARGET's base names are the links).
+func (c *checker) recordLinks(spec *Spec, args []word) {
+	symbolic := false
+	for _, a := range args {
+		t := a.text
+		if t == "--symbolic" || (strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.Contains(t, "s")) {
+			symbolic = true
+		}
+	}
+	if !symbolic {
+		return
+	}
+	var targets []string
+	name := ""
+	for _, op := range spec.operands(args) {
+		switch op.kind {
+		case Read:
+			targets = append(targets, op.w.text)
+		case Write:
+			name = op.w.text
+		}
+	}
+	if name == "" && len(targets) == 1 {
+		name = path.Base(targets[0]) // ln -s /etc/passwd: ./passwd
+	}
+	if c.links == nil {
+		c.links = map[string]string{}
+	}
+	for _, tg := range targets {
+		n := name
+		if len(targets) > 1 {
+			n = path.Join(name, path.Base(tg))
+		}
+		c.links[path.Clean(n)] = tg
+	}
+}
+
+// throughLinks rewrites a path that starts with a link the command made
+// as the path it leads to.
+func (c *checker) throughLinks(t string) string {
+	if len(c.links) == 0 || t == "" {
+		return t
+	}
+	clean := path.Clean(t)
+	for name, target := range c.links {
+		if clean == name {
+			return target
+		}
+		if rest, ok := strings.CutPrefix(clean, name+"/"); ok {
+			return path.Join(target, rest)
+		}
+	}
+	return t
 }
 
 // throughProcLink rewrites a path through /proc/self/cwd or root, links
@@ -140,7 +199,7 @@ func (c *checker) checkPath(by, t string, write bool) *Refusal {
 			return nil
 		}
 	}
-	t = throughProcLink(t)
+	t = c.throughLinks(throughProcLink(t))
 	if !strings.HasPrefix(t, "/") {
 		return c.checkRelative(by, t, write)
 	}

@@ -122,9 +122,13 @@ type checker struct {
 	work     string
 	writable []string
 	vars     map[string]string
-	funcs    map[string]bool
-	fetched  bool
-	depth    int
+	// links are the symbolic links the command made (ln -s), by the
+	// name it gave them, and what they point at: a path through one is
+	// judged as where it leads.
+	links   map[string]string
+	funcs   map[string]bool
+	fetched bool
+	depth   int
 	// pipesSeen holds the pipe nodes already judged as part of a longer
 	// pipeline.
 	pipesSeen map[*syntax.BinaryCmd]bool
