@@ -226,6 +226,9 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 		return c.cwds[0], true
 	}
 	v, ok := c.vars[name]
+	if _, arr := c.arrays[name]; arr && !ok {
+		return c.paramByShell(p) // $a is its first element
+	}
 	return v, ok
 }
 
@@ -244,6 +247,9 @@ func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
 			v, ok := "", false
 			if n.Param != nil {
 				v, ok = c.vars[n.Param.Value]
+				if _, arr := c.arrays[n.Param.Value]; arr && !ok {
+					ok = !n.Excl
+				}
 			}
 			if ok && n.Excl {
 				_, ok = c.vars[v]
@@ -257,16 +263,39 @@ func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
 	if !known {
 		return "", false
 	}
-	pairs := make([]string, 0, len(c.vars))
-	for k, v := range c.vars {
-		pairs = append(pairs, k+"="+v)
-	}
-	cfg := &expand.Config{Env: expand.ListEnviron(pairs...), NoUnset: true}
+	cfg := &expand.Config{Env: knownEnv{c}, NoUnset: true}
 	s, err := expand.Literal(cfg, &syntax.Word{Parts: []syntax.WordPart{p}})
 	if err != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// knownEnv is what the checker knows of the command's variables, as the
+// shell library's expander reads them.
+type knownEnv struct{ c *checker }
+
+func (e knownEnv) Get(name string) expand.Variable {
+	if v, ok := e.c.vars[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.String, Str: v}
+	}
+	if l, ok := e.c.arrays[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.Indexed, List: l}
+	}
+	return expand.Variable{}
+}
+
+func (e knownEnv) Each(fn func(name string, vr expand.Variable) bool) {
+	for name := range e.c.vars {
+		if !fn(name, e.Get(name)) {
+			return
+		}
+	}
+	for name := range e.c.arrays {
+		if !fn(name, e.Get(name)) {
+			return
+		}
+	}
 }
 
 // unescape removes the backslashes of an unquoted literal: \s is s and a
