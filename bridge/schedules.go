@@ -48,6 +48,7 @@ func (s *Server) createSchedule(c echo.Context) error {
 }
 
 func (s *Server) makeSchedule(c echo.Context, t bus.Task) error {
+	s.Client.ResolvePolicy(c.Request().Context(), &t)
 	if err := s.allowPolicy(c, t); err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ func (s *Server) submit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The grant judged is the profile the task will run with.
+	s.Client.ResolvePolicy(c.Request().Context(), &t)
 	if t.Schedule != "" {
 		// A task with a schedule recurs: it becomes a schedule.
 		return s.makeSchedule(c, t)

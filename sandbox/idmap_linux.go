@@ -38,11 +38,11 @@ type idmaps struct {
 	idBase    int // the host id sandbox id 0 maps to
 	sandboxID int // sandbox id of the default command user
 	mu        sync.Mutex
-	fds       map[[2]int]int
+	fds       map[[4]int]int
 }
 
 func newIdmaps(idBase, sandboxID int) *idmaps {
-	return &idmaps{idBase: idBase, sandboxID: sandboxID, fds: map[[2]int]int{}}
+	return &idmaps{idBase: idBase, sandboxID: sandboxID, fds: map[[4]int]int{}}
 }
 
 // runAs is the sandbox uid and gid a command in a workspace owned by
@@ -59,20 +59,26 @@ func (m *idmaps) runAs(uid, gid int) (int, int) {
 // userns returns a descriptor of the namespace mapping uid/gid to the
 // sandbox's user; the cache owns it.
 func (m *idmaps) userns(uid, gid int) (int, error) {
+	ruid, rgid := m.runAs(uid, gid)
+	return m.mapping(uid, gid, m.idBase+ruid, m.idBase+rgid)
+}
+
+// mapping returns a descriptor of a namespace mapping the on-disk
+// uid and gid to the host's hostUID and hostGID; the cache owns it.
+func (m *idmaps) mapping(uid, gid, hostUID, hostGID int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := [2]int{uid, gid}
+	key := [4]int{uid, gid, hostUID, hostGID}
 	if fd, ok := m.fds[key]; ok {
 		return fd, nil
 	}
-	ruid, rgid := m.runAs(uid, gid)
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{idmapArg0}
 	cmd.Env = []string{idmapEnv + "=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: m.idBase + ruid, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: m.idBase + rgid, Size: 1}},
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: hostUID, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: hostGID, Size: 1}},
 		Pdeathsig:   syscall.SIGKILL,
 	}
 	stdin, err := cmd.StdinPipe()
@@ -106,13 +112,22 @@ func (m *idmaps) close() {
 // the directory's owner. A file system without id-mapped mounts serves a
 // read-only workspace as it is; a writable one is refused, since files
 // would land owned by an id nobody on the host has.
-func (m *idmaps) mount(w *Workspace) (int, error) {
+//
+// hostUID, when not 0, is the host uid the command runs as (pids: host,
+// see hostUIDs); the owner's files show as the command's all the same.
+func (m *idmaps) mount(w *Workspace, hostUID uint32) (int, error) {
 	dir, st, err := openWorkspaceDir(w.Path)
 	if err != nil {
 		return -1, fmt.Errorf("%w: workspace %q: %v", ErrStart, w.Name, err)
 	}
 	defer unix.Close(dir)
-	ns, err := m.userns(int(st.Uid), int(st.Gid))
+	var ns int
+	if hostUID != 0 {
+		_, rgid := m.runAs(int(st.Uid), int(st.Gid))
+		ns, err = m.mapping(int(st.Uid), int(st.Gid), int(hostUID), m.idBase+rgid)
+	} else {
+		ns, err = m.userns(int(st.Uid), int(st.Gid))
+	}
 	if err != nil {
 		return -1, fmt.Errorf("%w: workspace %q: %v", ErrStart, w.Name, err)
 	}
@@ -138,4 +153,20 @@ func (m *idmaps) mount(w *Workspace) (int, error) {
 		}
 	}
 	return fd, nil
+}
+
+// remapWork makes a detached clone of a work dir mount, owned on disk by
+// the sandbox's default user (idBase+sandboxID), show as owned by
+// hostUID: the host uid a pids: host command runs as (see hostUIDs).
+func (m *idmaps) remapWork(fd int, hostUID uint32) error {
+	disk := m.idBase + m.sandboxID
+	ns, err := m.mapping(disk, disk, int(hostUID), disk)
+	if err != nil {
+		return fmt.Errorf("%w: work dir: %v", ErrStart, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns)}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return fmt.Errorf("%w: work dir: id-map for uid %d: %v", ErrStart, hostUID, err)
+	}
+	return nil
 }

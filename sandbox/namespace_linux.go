@@ -33,8 +33,9 @@ type NamespaceRunner struct {
 	workdirs *workDirs
 	cgroups  *cgroups
 	spawner  *spawner
-	net      *network // nil: network profiles get no egress (unprivileged)
-	idmaps   *idmaps  // root: workspaces' id-mapped mounts
+	net      *network  // nil: network profiles get no egress (unprivileged)
+	idmaps   *idmaps   // root: workspaces' id-mapped mounts
+	hostUIDs *hostUIDs // root: a uid of its own per pids: host command
 
 	warm    chan *initProc // strict inits
 	warmNet chan *initProc // inits wired for egress
@@ -76,6 +77,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	if n.root {
 		n.workdirs = newWorkDirs(int(n.idBase)+sandboxUID, n.limits, n.limits.WorkDirTTL)
 		n.idmaps = newIdmaps(int(n.idBase), sandboxUID)
+		n.hostUIDs = newHostUIDs(n.idBase)
 		n.cgroups = newCgroups()
 		if n.net, err = newNetwork(cfg.DNS); err != nil {
 			// Fail closed: network profiles get an empty network
@@ -160,6 +162,9 @@ func (n *NamespaceRunner) Close() error {
 		}
 		if n.idmaps != nil {
 			defer n.idmaps.close()
+		}
+		if n.hostUIDs != nil {
+			defer n.hostUIDs.close()
 		}
 		if n.net != nil {
 			defer n.net.close()
@@ -283,7 +288,7 @@ func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) 
 		}
 		env = append(env, envView+"="+string(b))
 	}
-	p, err := n.spawner.start(n.spawnRequest(env), theirs)
+	p, err := n.spawner.start(n.spawnRequest(env, view), theirs)
 	theirs.Close()
 	if err != nil {
 		ours.Close()
@@ -357,6 +362,17 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		if space != nil {
 			task.UID, task.GID = n.workspaceIDs(space)
 		}
+		if view.HostPids {
+			uid, err := n.hostUIDs.acquire()
+			if err != nil {
+				cleanup()
+				return Result{}, err
+			}
+			// Deferred first, so it runs last: once the command's
+			// processes are gone, whatever ended it.
+			defer n.hostUIDs.release(uid)
+			view.hostUID, view.runAs = uid, task.UID
+		}
 		// The work dir is its own size-limited file system, handed over
 		// as a detached clone of its mount (see workDirs).
 		wfs, err = n.workdirs.acquire(dir)
@@ -393,10 +409,18 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		return Result{}, err
 	}
 	// The command is the pid namespace's init: killing it makes the
-	// kernel kill every process it left.
-	stop := killOnDone(ctx, p.kill)
+	// kernel kill every process it left. In the host's pid namespace,
+	// what it left is every process of its host uid.
+	kill := p.kill
+	if view.hostUID != 0 {
+		kill = func() { p.kill(); killUID(view.hostUID) }
+	}
+	stop := killOnDone(ctx, kill)
 	ws, maxRSS, werr := p.wait()
 	timedOut := stop()
+	if view.hostUID != 0 {
+		killUID(view.hostUID)
+	}
 	p.release()
 	n.net.release(p.slot)
 	// The time and the status are the tree's; output is read on for a
@@ -477,10 +501,15 @@ func (n *NamespaceRunner) hand(network bool, workPath string, view viewConfig, t
 				return nil, err
 			}
 			defer unix.Close(workFd)
+			if view.hostUID != 0 && task.UID == sandboxUID {
+				if err := n.idmaps.remapWork(workFd, view.hostUID); err != nil {
+					return nil, err
+				}
+			}
 			fds = append(outFds[:len(outFds):len(outFds)], workFd)
 		}
 		if sendWS {
-			wsFd, err := n.idmaps.mount(ws)
+			wsFd, err := n.idmaps.mount(ws, view.hostUID)
 			if err != nil {
 				return nil, err
 			}
@@ -537,11 +566,19 @@ func (n *NamespaceRunner) rlimits() []rlimit {
 	}
 }
 
-func (n *NamespaceRunner) spawnRequest(env []string) spawnRequest {
+func (n *NamespaceRunner) spawnRequest(env []string, view viewConfig) spawnRequest {
 	// Every sandbox has its own network namespace: the host's loopback
 	// services and abstract unix sockets are out of reach of all.
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET)
 	r := spawnRequest{Env: env, Cloneflags: flags}
+	if view.hostUID != 0 {
+		// pids: host: the host's pid namespace, as a uid of its own.
+		r.Cloneflags &^= unix.CLONE_NEWPID
+		r.UIDMap = hostUIDMap(int(n.idBase), view.runAs, view.hostUID)
+		r.GIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
+		r.Setgroups = true
+		return r
+	}
 	if n.root {
 		r.UIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}
 		r.GIDMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: int(n.idBase), Size: 65536}}

@@ -21,10 +21,17 @@ const envView = "AMF_SANDBOX_VIEW"
 type viewConfig struct {
 	// HostRoot: the host's root, read-only, instead of the minimal one.
 	HostRoot bool `json:"host_root,omitempty"`
-	// HostPids: /proc is the host's procfs (the command's own processes
-	// still live in a pid namespace of their own, so kill, ptrace and
-	// pidfds cannot name a host process).
+	// HostPids: /proc is the host's procfs. A root runner starts the
+	// init in the host's pid namespace, as a host uid of its own
+	// (hostUID, see hostUIDs); a runner without root keeps a pid
+	// namespace of its own, where kill, ptrace and pidfds cannot name a
+	// host process, and ps's BSD forms, which find themselves by pid,
+	// fail.
 	HostPids bool `json:"host_pids,omitempty"`
+	// hostUID, runAs: the host uid the command runs as and its id in
+	// the sandbox (the runner's business: the init never sees them).
+	hostUID uint32
+	runAs   int
 	// Hostname replaces the sandbox's host name (the worker's, under
 	// view host).
 	Hostname string `json:"hostname,omitempty"`

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,7 +75,7 @@ func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) v
 		}
 	}
 	if v.HostRoot || ws != nil {
-		task.Masks = n.scopeFor(p, ws).Masked
+		task.Masks = withHostMatches(n.scopeFor(p, ws).Masked)
 	}
 	return v
 }
@@ -93,4 +94,35 @@ func (n *NamespaceRunner) workspaceIDs(ws *Workspace) (int, int) {
 		return sandboxUID, sandboxUID
 	}
 	return n.idmaps.runAs(ownerOf(fi))
+}
+
+// withHostMatches adds to the mask patterns what their wildcards match
+// on the host, globbed here, as root, before the command's user is
+// known: the init globs as a user the host does not know, which cannot
+// list a directory it may only enter (mode 0711), while a command that
+// knows a file's name opens it there all the same. The init masks the
+// literal matches by name, which needs no listing.
+func withHostMatches(patterns []string) []string {
+	out := patterns
+	for _, p := range patterns {
+		if !hasMeta(p) {
+			continue
+		}
+		matches, _ := filepath.Glob(p)
+		if len(matches) > 0 && len(out) == len(patterns) {
+			out = append([]string(nil), patterns...)
+		}
+		out = append(out, matches...)
+	}
+	return out
+}
+
+func hasMeta(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '*', '?', '[', '\\':
+			return true
+		}
+	}
+	return false
 }

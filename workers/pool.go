@@ -33,11 +33,23 @@ func (w *Worker) poolConsumer(ctx context.Context, js jetstream.JetStream) (jets
 
 // grantRefusal says why a task may not run with the profile it asks for,
 // "" when it may. The subject it arrived on carries its submitter's
-// grant: nats-server let it be published there only with that grant.
+// grant: nats-server let it be published there only with that grant. A
+// task naming no profile is judged as the one it will get, this
+// worker's default, which may need a grant of its own.
 func (w *Worker) grantRefusal(subject string, t bus.Task) string {
 	grant := w.cfg.Names.GrantOf(subject, w.cfg.Pool)
-	if bus.PolicyAllowed(t.Policy, grant) {
+	policy := t.Policy
+	if policy == "" {
+		if o := w.offer(); o != nil {
+			policy = o.Default
+		}
+	}
+	if bus.PolicyAllowed(policy, grant) {
 		return ""
+	}
+	if t.Policy == "" {
+		return fmt.Sprintf("%s: the task names no policy, so it would run with this worker's default profile %q, which needs the grant %q, and the task arrived on %s, where only profile %q may run; name \"policy\": %q, or submit it with a credential granted %q (amf auth creds client --grant %s)",
+			bus.RuleGrant, policy, policy, subject, orDefault(grant, bus.BasePolicy), bus.BasePolicy, policy, policy)
 	}
 	return fmt.Sprintf("%s: policy %q needs the grant %q, and the task arrived on %s, where only profile %q may run; submit it with a credential granted %q (amf auth creds client --grant %s)",
 		bus.RuleGrant, t.Policy, t.Policy, subject, orDefault(grant, bus.BasePolicy), t.Policy, t.Policy)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,6 +124,14 @@ func TestUpSeesTheHostAndWorksInWorkspaces(t *testing.T) {
 	if got := strings.Fields(end.Output); end.Type != bus.EventDone || !slices.Equal(got, names) {
 		t.Errorf("/var/log in a default task: %+v\nwant %v", end, names)
 	}
+	// "Which process uses the most memory?" as a model writes it: the
+	// top line is a host process, not one of the sandbox's.
+	end = runTask(t, base, `{"command":"ps aux --sort=-%mem | head -2","no_answer":true}`)
+	if lines := strings.Split(strings.TrimSpace(end.Output), "\n"); end.Type != bus.EventDone || len(lines) < 2 {
+		t.Errorf("ps aux in a default task: %+v", end)
+	} else if f := strings.Fields(lines[1]); len(f) < 2 || !hostProcess(f[1]) {
+		t.Errorf("the top memory process is not a host process: %q", lines[1])
+	}
 	end = runTask(t, base, `{"command":"cat /etc/shadow; ls -a /root; cat ~/.ssh/id_* 2>/dev/null; ls -a `+env[0][len("AMF_STATE_DIR="):]+`; true","no_answer":true}`)
 	// Only the empty listings of masked directories: no shadow line, no
 	// key, nothing of the state dir (auth, jetstream).
@@ -131,4 +140,21 @@ func TestUpSeesTheHostAndWorksInWorkspaces(t *testing.T) {
 			t.Errorf("secrets or the state dir show in a default task: %q in\n%s", f, end.Output)
 		}
 	}
+}
+
+// hostProcess says whether pid is a running host process that is none
+// of a sandbox's (their host uids start at the runner's id base).
+func hostProcess(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Uid:"); ok {
+			f := strings.Fields(v)
+			uid, err := strconv.ParseUint(f[0], 10, 32)
+			return err == nil && uid < 1_800_000_000
+		}
+	}
+	return false
 }

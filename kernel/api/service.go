@@ -137,6 +137,8 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		// The owner is who asked (the subject), whatever the body says.
 		t.Owner = a.Owner
 		ctx := client.WithAccess(ctx, a)
+		// The grant judged is the profile the task will run with.
+		s.Client.ResolvePolicy(ctx, &t)
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			if err := s.Client.CheckProfile(ctx, t); err != nil {
 				_ = r.Error("400", err.Error(), nil)

@@ -80,6 +80,8 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 			grant = strings.TrimPrefix(strings.TrimPrefix(op, "schedules.create"), ".")
 		}
 		t.Owner = a.Owner
+		// The grant judged is the profile the runs will have.
+		s.Client.ResolvePolicy(ctx, &t)
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
 				bus.RuleGrant, t.Policy, t.Policy, names.ScheduleCreate(orKey(maker), t.Policy)), nil)

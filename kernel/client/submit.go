@@ -66,6 +66,7 @@ func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup
 	if err := t.Normalize(); err != nil {
 		return t, false, "", err
 	}
+	c.ResolvePolicy(ctx, &t)
 	warning, err = c.checkOffers(ctx, t)
 	if err != nil {
 		return t, false, "", err

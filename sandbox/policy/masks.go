@@ -31,6 +31,7 @@ var DefaultMasks = []string{
 	"~/.config/gh", "~/.vault-token", "~/.cargo/credentials", "~/.cargo/credentials.toml",
 	"~/.terraform.d/credentials.tfrc.json", "~/.m2/settings.xml", "~/.s3cfg", "~/.boto",
 	"~/.config/rclone", "~/.gem/credentials", "~/.password-store", "~/.local/share/keyrings",
+	"~/.config/op",
 }
 
 // homeRoots are what "~/" in a mask pattern stands for: /root, every

@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The operand table: for the commands agents and people use most, what
 // each option value and operand is. A command missing here keeps the
@@ -51,6 +54,10 @@ var (
 		Rest:   Write,
 		Switch: map[string]Kind{"-c": Read, "--stdout": Read, "--to-stdout": Read, "-l": Read, "--list": Read, "-t": Read, "--test": Read, "-k": Read, "--keep": Read},
 	}
+	ccSpec = &Spec{
+		Opts: opts("-o", Write, "-I -L -include -imacros -isystem -iquote -T", Read, "-x -std -D -U -l -MF -MT -MQ", Data),
+		Rest: Read,
+	}
 	rsyncSpec = &Spec{
 		Opts: opts("--files-from --exclude-from --include-from --password-file --read-batch --compare-dest --copy-dest --link-dest", Read,
 			"--log-file --backup-dir -T --temp-dir --partial-dir --write-batch --only-write-batch", Write,
@@ -96,7 +103,7 @@ var operandTable = map[string]*Spec{
 	"lsblk": dataAll, "findmnt": dataAll, "mount": dataAll, "ip": dataAll, "ss": dataAll, "netstat": dataAll,
 	"systemctl": dataAll, "service": dataAll, "journalctl": {Opts: opts("--file -D --directory", Read), Rest: Data},
 	"date": {Opts: opts("-r --reference -f --file", Read, "-d --date -s --set", Data), Rest: Data},
-	"env":  dataAll, "export": dataAll, "alias": dataAll, "unalias": dataAll, "history": dataAll,
+	"env":  dataAll, "export": dataAll, "alias": dataAll, "unalias": dataAll,
 	"ping":  {Rest: Remote, Opts: opts("-c -i -w -W -s -t -I -Q -l -p", Data)},
 	"ping6": {Rest: Remote, Opts: opts("-c -i -w -W -s -t -I", Data)},
 	"dig":   {Rest: Remote, Opts: opts("-f", Read, "-k", Read, "-p -t -c -q -x -b -y", Data)},
@@ -123,7 +130,7 @@ var operandTable = map[string]*Spec{
 	"readlink": readAll, "realpath": {Rest: Read, Opts: opts("--relative-to --relative-base", Read)},
 	"md5sum": readAll, "sha1sum": readAll, "sha256sum": readAll, "sha512sum": readAll, "b2sum": readAll, "cksum": readAll, "sum": readAll,
 	"cmp":  {Rest: Read, Opts: opts("-i -n --ignore-initial --bytes", Data)},
-	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "-U -C --label -L -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
+	"diff": {Rest: Read, Opts: opts("-x --exclude -I --ignore-matching-lines", Pattern, "-X --exclude-from --from-file --to-file", Read, "--output", Write, "-U -C --label -L -W --width --line-format --new-line-format --old-line-format --unchanged-line-format", Data)},
 	"comm": readAll, "paste": {Rest: Read, Opts: opts("-d --delimiters", Data)},
 	"join": {Rest: Read, Opts: opts("-t -j -1 -2 -o -e -a -v", Data)},
 	"cut":  {Rest: Read, Opts: opts("-d --delimiter -f --fields -c --characters -b --bytes --output-delimiter", Data)},
@@ -173,7 +180,7 @@ var operandTable = map[string]*Spec{
 	"ssh":  {Opts: opts("-i -F -S", Read, "-E", Write, "-p -o -l -L -R -D -J -W -b -c -e -m -O -Q -w -B", Data), Lead: []Kind{Remote}, Rest: Data},
 	"curl": {Rest: Remote, Opts: opts("-o --output -c --cookie-jar -D --dump-header --trace --trace-ascii --stderr --output-dir", Write, "-T --upload-file -K --config --cacert --cert --key --capath --netrc-file", Read, "-d --data --data-raw --data-binary --data-urlencode -H --header -u --user -X --request -e --referer -A --user-agent -b --cookie -F --form -x --proxy -w --write-out -m --max-time -r --range --connect-timeout --retry -E --json --resolve --connect-to -z --time-cond -U --proxy-user --limit-rate -Y -y --speed-limit --speed-time", Data)},
 	"wget": {Rest: Remote, Opts: opts("-O --output-document -o --output-file -a --append-output -P --directory-prefix", Write, "-i --input-file --load-cookies --ca-certificate --certificate --private-key", Read, "--user --password --http-user --http-password -U --user-agent --header -e --execute -t --tries -T --timeout -l --level -A --accept -R --reject -w --wait --limit-rate --post-data -Q --quota", Data)},
-	"git":  {Opts: opts("-C", Write, "-c --git-dir --work-tree --namespace", Data), Rest: Data},
+	"git":  {Fn: gitOperands},
 	"make": {Opts: opts("-C --directory", Write, "-f --file --makefile -I --include-dir", Read, "-o --old-file -W --what-if", Data), Rest: Data, Assign: true},
 	"vim":  editor, "vi": editor, "nvim": editor, "nano": editor, "emacs": editor, "ed": editor,
 	"crontab": {Opts: opts("-u", Data), Rest: Read},
@@ -187,7 +194,17 @@ var operandTable = map[string]*Spec{
 	"openssl": {Opts: opts("-in -key -config -CAfile -CA -CAkey -inkey -signkey -certfile -kfile -passfile -infiles", Read,
 		"-out -keyout -CAserial", Write, "-passin -passout -pass -subj -days -newkey -md -name -connect -servername -k -nameopt -digest -sigopt -pkeyopt -algorithm -cipher -iter -set_serial -extensions -reqexts -addext", Data, "-extfile", Read),
 		Lead: []Kind{Data}, Rest: Read},
-	"bash": shellSpec, "sh": shellSpec, "dash": shellSpec, "zsh": shellSpec,
+	// programs that write where an option says
+	"shuf":   {Rest: Read, Opts: opts("-o --output", Write, "--random-source", Read, "-n --head-count -i --input-range", Data)},
+	"sponge": writeAll,
+	"gcc":    ccSpec, "cc": ccSpec, "g++": ccSpec, "c++": ccSpec, "clang": ccSpec, "clang++": ccSpec,
+	"strip":  {Rest: Write, Opts: opts("-o", Write, "-R --remove-section -K --keep-symbol -N --strip-symbol", Data)},
+	"script": {Rest: Write, Opts: opts("-c --command", Script, "-E --echo -I --log-in -O --log-out -B --log-io -T --log-timing", Write)},
+	"cmake":  {Rest: Read, Opts: opts("-B", Write, "-S -C -P", Read, "-G -T -A -D -U --target -j --parallel --config", Data)},
+	"7z":     {Rest: Read, Opts: opts("-o -w", Write)},
+	"go":     {Rest: Read, Opts: opts("-o -C", Write, "-modfile -overlay -pgo", Read)}, "7za": {Rest: Read, Opts: opts("-o -w", Write)},
+	"history": {Rest: Data, Switch: map[string]Kind{"-w": Write, "-a": Write, "-r": Read, "-n": Read}},
+	"bash":    shellSpec, "sh": shellSpec, "dash": shellSpec, "zsh": shellSpec,
 	"source": {Lead: []Kind{Read}, Rest: Data}, ".": {Lead: []Kind{Read}, Rest: Data},
 }
 
@@ -247,7 +264,16 @@ func tarOperands(args []word) []operand {
 			}
 		case strings.HasPrefix(t, "-") && len(t) > 1:
 			out = append(out, operand{a, Data})
-			setMode(t[1:])
+			// Mode letters end where an option's value starts: in
+			// -C/etc, "/etc" is -C's value, not the modes t and c.
+			letters := t[1:]
+			for j := 1; j < len(t); j++ {
+				if tarArgLetter(t[j]) {
+					letters = t[1 : j+1]
+					break
+				}
+			}
+			setMode(letters)
 			for j := 1; j < len(t); j++ {
 				if !tarArgLetter(t[j]) {
 					continue
@@ -319,9 +345,14 @@ func tarOptKind(letter byte, mode *byte) Kind {
 // tarLong is what the value of a long tar option is, and whether it
 // takes one.
 func tarLong(name string, mode *byte) (Kind, bool) {
-	// GNU tar takes any unambiguous prefix of a long option.
-	for _, full := range []string{"--directory", "--file", "--files-from", "--exclude-from", "--listed-incremental", "--index-file", "--volno-file", "--create", "--extract", "--list", "--append", "--update"} {
-		if name != full && len(name) > 3 && strings.HasPrefix(full, name) {
+	// GNU tar takes any unambiguous prefix of a long option; a whole
+	// name is itself (--file, not --files-from).
+	longs := []string{"--directory", "--file", "--files-from", "--exclude-from", "--listed-incremental", "--index-file", "--volno-file", "--create", "--extract", "--list", "--append", "--update"}
+	for _, full := range longs {
+		if slices.Contains(longs, name) {
+			break
+		}
+		if len(name) > 3 && strings.HasPrefix(full, name) {
 			name = full
 			break
 		}
@@ -441,6 +472,47 @@ func findOperands(args []word) []operand {
 	if del {
 		for _, s := range starts {
 			out[s].kind = Delete
+		}
+	}
+	return out
+}
+
+// gitSubs are git subcommands that create or change files where an
+// operand or option says, read as their own commands; any other keeps
+// git's row (operands are data: refs, remotes, pathspecs).
+var gitSubs = map[string]*Spec{
+	"clone":    {Opts: opts("--separate-git-dir --reference --template", Write, "-o --origin -b --branch -u --upload-pack --depth --shallow-since --shallow-exclude -c --config --filter -j --jobs --bundle-uri", Data), Lead: []Kind{Data}, Rest: Write},
+	"init":     {Opts: opts("--separate-git-dir --template", Write, "-b --initial-branch --shared --object-format", Data), Rest: Write},
+	"apply":    {Opts: opts("--directory", Write, "-p --exclude --include -C --whitespace --build-fake-ancestor", Data), Rest: Read},
+	"archive":  {Opts: opts("-o --output", Write, "--prefix --format --remote --exec", Data), Rest: Data},
+	"bundle":   {Lead: []Kind{Data, Write}, Rest: Data},
+	"worktree": {Opts: opts("-b -B --reason", Data), Lead: []Kind{Data, Write}, Rest: Data},
+}
+
+// gitOperands reads git's global options (-C DIR writes there) and then
+// its subcommand's own operands.
+func gitOperands(args []word) []operand {
+	var out []operand
+	for i := 0; i < len(args); i++ {
+		t := args[i].text
+		switch {
+		case t == "-C" && i+1 < len(args):
+			out = append(out, operand{args[i], Data}, operand{args[i+1], Write})
+			i++
+		case (t == "-c" || t == "--git-dir" || t == "--work-tree" || t == "--namespace") && i+1 < len(args):
+			out = append(out, operand{args[i], Data}, operand{args[i+1], Data})
+			i++
+		case strings.HasPrefix(t, "-"):
+			out = append(out, operand{args[i], Data})
+		default:
+			out = append(out, operand{args[i], Data})
+			if sub := gitSubs[t]; sub != nil {
+				return append(out, sub.operands(args[i+1:])...)
+			}
+			for _, a := range args[i+1:] {
+				out = append(out, operand{a, Data})
+			}
+			return out
 		}
 	}
 	return out

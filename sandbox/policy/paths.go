@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -59,6 +60,9 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 		}
 		return nil
 	}
+	if base == "ln" {
+		defer c.recordLinks(spec, args)
+	}
 	for _, op := range spec.operands(args) {
 		switch op.kind {
 		case Script:
@@ -87,10 +91,95 @@ func (c *checker) checkOperand(by, t string, write bool) *Refusal {
 	if t == "" || t == "-" || strings.Contains(t, "://") {
 		return nil
 	}
+	t = c.throughLinks(throughProcLink(t))
 	if !strings.HasPrefix(t, "/") {
 		return c.checkRelative(by, t, write)
 	}
 	return c.checkAbsolute(by, t, path.Clean(t), write)
+}
+
+// recordLinks notes the links ln -s makes, as their names are written:
+// ln -s TARGET… NAME (or DIR, whose TARGET's base names are the links).
+func (c *checker) recordLinks(spec *Spec, args []word) {
+	symbolic := false
+	for _, a := range args {
+		t := a.text
+		if t == "--symbolic" || (strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.Contains(t, "s")) {
+			symbolic = true
+		}
+	}
+	if !symbolic {
+		return
+	}
+	var targets []string
+	name := ""
+	for _, op := range spec.operands(args) {
+		switch op.kind {
+		case Read:
+			targets = append(targets, op.w.text)
+		case Write:
+			name = op.w.text
+		}
+	}
+	if name == "" && len(targets) == 1 {
+		name = path.Base(targets[0]) // ln -s /etc/passwd: ./passwd
+	}
+	if c.links == nil {
+		c.links = map[string]string{}
+	}
+	for _, tg := range targets {
+		n := name
+		if len(targets) > 1 {
+			n = path.Join(name, path.Base(tg))
+		}
+		c.links[path.Clean(n)] = tg
+	}
+}
+
+// throughLinks rewrites a path that starts with a link the command made
+// as the path it leads to.
+func (c *checker) throughLinks(t string) string {
+	if len(c.links) == 0 || t == "" {
+		return t
+	}
+	clean := path.Clean(t)
+	for name, target := range c.links {
+		if clean == name {
+			return target
+		}
+		if rest, ok := strings.CutPrefix(clean, name+"/"); ok {
+			return path.Join(target, rest)
+		}
+	}
+	return t
+}
+
+// throughProcLink rewrites a path through /proc/self/cwd or root, links
+// the kernel follows wherever they point and path.Clean cannot (it
+// would turn /proc/self/cwd/../etc/shadow into /proc/self/etc/shadow),
+// as the path it names: from the command's own directory, or from /.
+func throughProcLink(t string) string {
+	if !strings.HasPrefix(t, "/proc/") {
+		return t
+	}
+	parts := strings.SplitN(t, "/", 5) // "", proc, pid, link, rest
+	if len(parts) < 4 || (parts[2] != "self" && parts[2] != "thread-self") {
+		return t // another process's: judged as a sensitive path
+	}
+	rest := ""
+	if len(parts) == 5 {
+		rest = parts[4]
+	}
+	switch parts[3] {
+	case "cwd":
+		if rest == "" {
+			return "."
+		}
+		return rest
+	case "root":
+		return "/" + rest
+	}
+	return t
 }
 
 // checkPath judges one word as a path that is read or, when write is
@@ -110,6 +199,7 @@ func (c *checker) checkPath(by, t string, write bool) *Refusal {
 			return nil
 		}
 	}
+	t = c.throughLinks(throughProcLink(t))
 	if !strings.HasPrefix(t, "/") {
 		return c.checkRelative(by, t, write)
 	}
@@ -128,6 +218,12 @@ func (c *checker) checkRelative(by, t string, write bool) *Refusal {
 			climbs = clean == ".." || strings.HasPrefix(clean, "../")
 		case underAny(d, []string{c.work}):
 			climbs = !underAny(path.Join(d, t), []string{c.work})
+			// A workspace is mounted where it is on the host, so a
+			// relative path in it can name a masked path (.ssh/id_rsa
+			// in a home) or one that holds masks (.docker).
+			if r := c.checkMasks(by, t, path.Join(d, t), write); r != nil {
+				return r
+			}
 		default:
 			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
 				return r
@@ -160,14 +256,32 @@ func (c *checker) checkAbsolute(by, t, clean string, write bool) *Refusal {
 		}
 		return nil
 	}
-	if m, ok := c.scope.mask(c.inWork(clean)); ok {
-		return refuse(RuleLocalFile, "%s names %s, which is masked (hidden from commands on this worker: %s); work with other files", by, showPath(t), m)
+	if r := c.checkMasks(by, t, c.inWork(clean), write); r != nil {
+		return r
 	}
 	if sensitivePath(clean) && !(c.scope.HostView && !write && hostReadable(clean)) {
 		return refuse(RuleLocalFile, "%s names host secrets or system state (%s); work with files in the work dir", by, showPath(t))
 	}
 	if write && !underAny(c.inWork(clean), c.writable) {
 		return refuse(RuleLocalFile, "%s would write %s, outside the work dir; write under the work dir or /tmp", by, showPath(t))
+	}
+	return nil
+}
+
+// checkMasks refuses a path that is masked or, for a write, one that
+// holds a masked path: renaming or removing .docker in a home would move
+// .docker/config.json out from under its mask, and masks are applied by
+// path when a command starts. The work dir and the writable roots
+// themselves stay writable: what holds a mask there is refused when the
+// workspace is declared.
+func (c *checker) checkMasks(by, t, p string, write bool) *Refusal {
+	if m, ok := c.scope.mask(p); ok {
+		return refuse(RuleLocalFile, "%s names %s, which is masked (hidden from commands on this worker: %s); work with other files", by, showPath(t), m)
+	}
+	if write && p != c.work && !slices.Contains(c.writable, p) {
+		if m, ok := c.scope.holdsMask(p); ok {
+			return refuse(RuleLocalFile, "%s would change %s, which holds the masked %s; work with other files", by, showPath(t), m)
+		}
 	}
 	return nil
 }

@@ -59,6 +59,32 @@ func (s *Scope) writableRoots() []string {
 	return append(roots, deviceSinks...)
 }
 
+// holdsMask returns the Masked entry p is a parent of, if any: an entry
+// (perhaps a glob) whose leading components match p's.
+func (s *Scope) holdsMask(p string) (string, bool) {
+	n := strings.Count(p, "/")
+	for _, m := range s.Masked {
+		m = path.Clean(m)
+		if strings.Count(m, "/") <= n || p == "/" {
+			continue
+		}
+		// The first n components of m, as deep as p.
+		i, seen := 0, 0
+		for i = 1; i < len(m); i++ {
+			if m[i] == '/' {
+				seen++
+				if seen == n {
+					break
+				}
+			}
+		}
+		if ok, _ := path.Match(m[:i], p); ok || m[:i] == p {
+			return m, true
+		}
+	}
+	return "", false
+}
+
 // mask returns the Masked entry that hides p (a cleaned absolute path,
 // perhaps a glob), if any. A Masked entry may itself be a glob (the
 // runner's masks are: /home/*/.ssh): it hides p when it matches p or one

@@ -122,9 +122,15 @@ type checker struct {
 	work     string
 	writable []string
 	vars     map[string]string
-	funcs    map[string]bool
-	fetched  bool
-	depth    int
+	// arrays are the indexed arrays assigned static elements.
+	arrays map[string][]string
+	// links are the symbolic links the command made (ln -s), by the
+	// name it gave them, and what they point at: a path through one is
+	// judged as where it leads.
+	links   map[string]string
+	funcs   map[string]bool
+	fetched bool
+	depth   int
 	// pipesSeen holds the pipe nodes already judged as part of a longer
 	// pipeline.
 	pipesSeen map[*syntax.BinaryCmd]bool
@@ -457,9 +463,30 @@ func (c *checker) taint(name string) {
 	c.tainted[name] = true
 }
 
+// assignArray records NAME=(elements…) when every element is a static
+// word without an index, so that ${NAME[i]} is judged by what it holds.
+func (c *checker) assignArray(name string, arr *syntax.ArrayExpr) {
+	var list []string
+	for _, e := range arr.Elems {
+		if e.Index != nil || e.Value == nil {
+			return
+		}
+		w := c.evalWord(e.Value)
+		if !w.static || w.split || w.glob {
+			return
+		}
+		list = append(list, w.text)
+	}
+	if c.arrays == nil {
+		c.arrays = map[string][]string{}
+	}
+	c.arrays[name] = list
+}
+
 // forget drops what the checker knew of a variable the shell sets at
 // run time.
 func (c *checker) forget(name string) {
+	delete(c.arrays, name)
 	delete(c.vars, name)
 	delete(c.tainted, name)
 	if name == "HOME" {
@@ -476,6 +503,9 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 	name := a.Name.Value
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
 		c.forget(name)
+		if a.Array != nil && !a.Append && a.Index == nil {
+			c.assignArray(name, a.Array)
+		}
 		if a.Value == nil && !a.Naked && a.Array == nil {
 			c.setVar(name, "")
 		}
@@ -494,6 +524,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 	}
 	if w.static {
 		c.setVar(name, w.text)
+		delete(c.arrays, name)
 		delete(c.tainted, name)
 	} else {
 		c.forget(name)

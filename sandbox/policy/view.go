@@ -90,10 +90,7 @@ func DescribeView(v View) string {
 		b.WriteString("a minimal root (system directories only)")
 	}
 	if v.HostPids() {
-		// procps' BSD syntax (ps aux) looks itself up by its pid in the
-		// sandbox's own PID namespace, which the host's /proc does not
-		// know: tell the model the form that works.
-		b.WriteString(", this machine's processes, which it may not signal (use ps -eo pid,user,%mem,%cpu,comm --sort=-%mem or top -b -n 1; BSD-style ps aux fails here)")
+		b.WriteString(", this machine's processes, which it may see but not signal or trace")
 	} else {
 		b.WriteString(", its own processes only")
 	}

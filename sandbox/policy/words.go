@@ -210,12 +210,13 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 }
 
 // paramValue resolves $NAME and ${NAME} when the script assigned NAME a
-// static value earlier; any other expansion form is unknown.
+// static value earlier, and the other forms (${x%Z}, ${x,,}, ${!y},
+// ${x:1}, ${x/a/b} …) when every variable they read was so assigned.
 func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 	if p.Param == nil || p.Excl || p.Length || p.Width || p.Index != nil ||
 		p.Slice != nil || p.Repl != nil || p.Exp != nil || p.Names != 0 ||
 		p.Flags != nil || p.NestedParam != nil || len(p.Modifiers) > 0 {
-		return "", false
+		return c.paramByShell(p)
 	}
 	name := p.Param.Value
 	if name == "HOME" {
@@ -225,7 +226,76 @@ func (c *checker) paramValue(p *syntax.ParamExp) (string, bool) {
 		return c.cwds[0], true
 	}
 	v, ok := c.vars[name]
+	if _, arr := c.arrays[name]; arr && !ok {
+		return c.paramByShell(p) // $a is its first element
+	}
 	return v, ok
+}
+
+// paramByShell evaluates an expansion form beyond $NAME with the shell
+// library's own expander, fed only the variables the script assigned
+// static values: a form that reads any other (the task's environment, a
+// command's output, a name list) stays unknown.
+func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
+	known := p.Param != nil && p.Names == 0
+	syntax.Walk(p, func(n syntax.Node) bool {
+		if !known {
+			return false
+		}
+		switch n := n.(type) {
+		case *syntax.ParamExp:
+			v, ok := "", false
+			if n.Param != nil {
+				v, ok = c.vars[n.Param.Value]
+				if _, arr := c.arrays[n.Param.Value]; arr && !ok {
+					ok = !n.Excl
+				}
+			}
+			if ok && n.Excl {
+				_, ok = c.vars[v]
+			}
+			known = ok && n.Names == 0
+		case *syntax.CmdSubst, *syntax.ProcSubst:
+			known = false
+		}
+		return known
+	})
+	if !known {
+		return "", false
+	}
+	cfg := &expand.Config{Env: knownEnv{c}, NoUnset: true}
+	s, err := expand.Literal(cfg, &syntax.Word{Parts: []syntax.WordPart{p}})
+	if err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// knownEnv is what the checker knows of the command's variables, as the
+// shell library's expander reads them.
+type knownEnv struct{ c *checker }
+
+func (e knownEnv) Get(name string) expand.Variable {
+	if v, ok := e.c.vars[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.String, Str: v}
+	}
+	if l, ok := e.c.arrays[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.Indexed, List: l}
+	}
+	return expand.Variable{}
+}
+
+func (e knownEnv) Each(fn func(name string, vr expand.Variable) bool) {
+	for name := range e.c.vars {
+		if !fn(name, e.Get(name)) {
+			return
+		}
+	}
+	for name := range e.c.arrays {
+		if !fn(name, e.Get(name)) {
+			return
+		}
+	}
 }
 
 // unescape removes the backslashes of an unquoted literal: \s is s and a

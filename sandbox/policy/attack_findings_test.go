@@ -1,0 +1,107 @@
+package policy
+
+import (
+	"errors"
+	"testing"
+)
+
+// Commands that read a masked path or write outside the writable set,
+// which the checker refuses. The sandbox stops each of them too (masks
+// are mounts, the host root is read-only, and a writable workspace that
+// may hold a masked path is refused when declared). Forms the checker
+// still does not follow, which only the sandbox stops, are listed in
+// docs/VIEW.md (Known limits): awk's and sqlite3's own ways of naming
+// an output.
+//
+// Two cases were corrected: with IFS=: the word /etc:shadow splits into
+// /etc and shadow, which does not name /etc/shadow (cat:/etc/shadow run
+// as a command does); and /proc/self/cwd/.. from /srv/proj is /srv, so
+// the case now starts from /tmp, whose parent holds etc/shadow.
+func TestAttackCheckerMisses(t *testing.T) {
+	pol := DefaultPolicy()
+	masks := ExpandMasks(DefaultMasks)
+	host := Scope{HostView: true, WorkDir: "/srv/proj", Writable: []string{"/srv/proj", "/tmp"}, Masked: masks}
+	home := Scope{HostView: true, WorkDir: "/home/ann", Writable: []string{"/home/ann", "/tmp"}, Masked: masks}
+	for _, tc := range []struct {
+		scope Scope
+		cmd   string
+	}{
+		// a masked path's parent renamed: the mask no longer matches
+		{home, "mv .docker .d"},
+		{home, "mv .config .c"},
+		{home, "mv /home/ann/.local /home/ann/l"},
+		// masked paths named relative to the work dir are not judged
+		{home, "cat .ssh/id_rsa"},
+		{home, "cat ./.docker/config.json"},
+		{home, "cd .ssh; cat id_rsa"},
+		{home, "mkdir -p .ssh && echo key > .ssh/authorized_keys"},
+		{home, "echo machine x login y password z > .netrc"},
+		// expansions the checker could resolve but does not
+		{host, "x=/etc/shadowZ; cat ${x%Z}"},
+		{host, "x=/ETC/SHADOW; cat ${x,,}"},
+		{host, "y=x; x=/etc/shadow; cat ${!y}"},
+		{host, "a=(/etc/shadow); cat \"${a[0]}\""},
+		{host, "a=(x /etc/shadow); cat ${a[@]}"},
+		{host, "a=(/etc/shadow x); cat $a"},
+		{host, "IFS=:; x=cat:/etc/shadow; $x"},
+		{host, "x=/etc/passwdZ; echo hi > ${x%Z}"},
+		{host, "x=/usr/binZ; cp -t ${x%Z} f"},
+		{host, "cd /tmp; cat /proc/self/cwd/../etc/shadow"},
+		{host, "cat /proc/self/root/etc/shadow"},
+		// a symlink made, then written through
+		{host, "ln -s /etc/passwd l; echo hi > l"},
+		{host, "ln -sf /etc l; cp f l/"},
+		{host, "ln -s /etc/passwd; echo hi >> passwd"},
+		// write operands the operand table does not know
+		{host, "tar xf x.tar -C/etc"},
+		{host, "tar --create --file /etc/x.tar f"},
+		{host, "shuf -o /etc/passwd f"},
+		{host, "sponge /etc/x < f"},
+		{host, "diff -u a b --output=/etc/x"},
+		{host, "gcc -o /etc/x f.c"},
+		{host, "cc f.c -o/etc/x"},
+		{host, "go build -o /etc/x ."},
+		{host, "strip -o /etc/x f"},
+		{host, "git clone d /etc/d"},
+		{host, "git apply --directory=/etc p"},
+		{host, "git -C /srv/proj init /etc/r"},
+		{host, "script /etc/x"},
+		{host, "history -w /etc/x"},
+		{host, "cmake -B /etc/b"},
+		{host, "7z x x.7z -o/etc"},
+	} {
+		err := pol.Check(tc.cmd, "workspace", nil, tc.scope)
+		var r *Refusal
+		if !errors.As(err, &r) {
+			t.Errorf("accepted: %q (%v)", tc.cmd, err)
+		}
+	}
+}
+
+// Credential files of common tools that DefaultMasks leaves in view: in
+// a writable home workspace the command acts as the home's owner, so
+// file permissions do not hide them either. (Homes outside /home are
+// masked when /etc/passwd names them: TestPasswdHomesCoverHomesOutsideHome and
+// sandbox.TestAttackMaskMissesHomesOutsideHome; /srv/git is one only on
+// a host with such an account, so it is not asserted here.)
+func TestAttackDefaultMasksMissCredentialFiles(t *testing.T) {
+	masks := ExpandMasks(DefaultMasks)
+	for _, p := range []string{
+		"/home/ann/.config/gh/hosts.yml",
+		"/home/ann/.vault-token",
+		"/home/ann/.cargo/credentials.toml",
+		"/home/ann/.terraform.d/credentials.tfrc.json",
+		"/home/ann/.m2/settings.xml",
+		"/home/ann/.s3cfg",
+		"/home/ann/.boto",
+		"/home/ann/.config/rclone/rclone.conf",
+		"/home/ann/.gem/credentials",
+		"/home/ann/.password-store",
+		"/home/ann/.local/share/keyrings",
+		"/home/ann/.config/op/config",
+	} {
+		if !Masked(p, masks) {
+			t.Errorf("%s is not masked", p)
+		}
+	}
+}
