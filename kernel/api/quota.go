@@ -211,10 +211,9 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 		if st.Owner == "" || st.State.Final() {
 			continue
 		}
-		h := l.owners[st.Owner]
-		if h == nil {
-			h = &holding{tasks: map[string]int64{}}
-			l.owners[st.Owner] = h
+		h := l.holding(st.Owner)
+		if _, ok := h.tasks[st.ID]; ok {
+			continue // held since the service started
 		}
 		// The status does not carry the encoded size: its text is most of it.
 		size := int64(len(st.Instruction) + len(st.Command))
