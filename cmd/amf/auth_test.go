@@ -371,7 +371,7 @@ func TestRevocationCutsOffALiveWorker(t *testing.T) {
 		t.Fatalf("a revoked credential still connects: %v\n%s", err, out)
 	}
 	// The kernel ran on: the others' credentials still work.
-	if out, err := f.nats("client", "req", "amf.api.submit", `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
+	if out, err := f.nats("client", "req", ownSubject(t, f.creds["client"], "submit"), `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
 		t.Fatalf("client after the revocation: %v\n%s", err, out)
 	}
 	if out := f.amf("auth", "list"); !strings.Contains(out, "revoked") {
