@@ -108,6 +108,7 @@ func (r *run) learn(out execOutcome, thought string) {
 		DurationMS:  float64(out.result.Duration.Microseconds()) / 1000,
 		Worker:      r.s.cfg.Worker,
 		TaskID:      r.task.ID,
+		Owner:       r.task.Owner,
 		// Without the model's answer, or steered by a session's
 		// history (which its submitter wrote), a success is an example
 		// only: it must not make the command replay for everyone.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/amf-os/amf/internal/atomicfile"
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // authFlags locate the installation's keys on a kernel host.
@@ -98,6 +99,10 @@ func runAuthCreds(_ context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s credential %s (user %s)\nits replies arrive under its own inbox: nats --creds %s --inbox-prefix %s …\n", r, out, key, out, kernel.InboxPrefix(key))
+	if r == kernel.RoleClient {
+		fmt.Fprintf(os.Stderr, "it submits, reads and cancels its own tasks on %s.… (submit, status, cancel, list, schedules.…)\n",
+			a.names().AsAPI(bus.OwnerOfCredential(kernel.CredentialID(key))))
+	}
 	return nil
 }
 

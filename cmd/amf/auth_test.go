@@ -269,11 +269,15 @@ func TestPolicyGrantAtEveryEntryPoint(t *testing.T) {
 	task := func(id, policy string) string {
 		return `{"id":"` + id + `","command":"echo ran","policy":"` + policy + `"}`
 	}
-	// Refused by nats-server: the credential may not publish there.
+	own := func(role, op string) string { return ownSubject(t, f.creds[role], op) }
+	// Refused by nats-server: the credential may not publish there. A
+	// client submits only through the task API, on its own subjects.
 	for _, c := range []struct{ role, subject, body string }{
+		{"client", own("client", "submit.network"), task("g1", "network")},
 		{"client", "amf.api.submit.network", task("g1", "network")},
 		{"client", "amf.tasks.default.network", task("g2", "network")},
-		{"client-network", "amf.api.submit.trusted", task("g3", "trusted")},
+		{"client", "amf.tasks.default", task("g2", "")},
+		{"client-network", own("client-network", "submit.trusted"), task("g3", "trusted")},
 		{"client-network", "amf.tasks.default.trusted", task("g4", "trusted")},
 	} {
 		if out, _ := f.nats(c.role, "req", c.subject, c.body); !denied(out) {
@@ -281,15 +285,16 @@ func TestPolicyGrantAtEveryEntryPoint(t *testing.T) {
 		}
 	}
 	// Refused by the task API: the plain subject carries no grant.
-	out, _ := f.nats("client", "req", "amf.api.submit", task("g5", "network"))
+	out, _ := f.nats("client", "req", own("client", "submit"), task("g5", "network"))
 	if !strings.Contains(out, "403") || !strings.Contains(out, "policy-grant") || !strings.Contains(out, `grant "network"`) {
 		t.Errorf("micro submit of a network task without the grant:\n%s", out)
 	}
-	// Refused by the worker: published raw on the plain subject, or on a
-	// granted subject asking for more than that grant.
+	// Refused by the worker: published raw (an admin's right) on the
+	// plain subject, or on a granted subject asking for more than that
+	// grant.
 	for _, c := range []struct{ role, subject, id, policy string }{
-		{"client", "amf.tasks.default", "g6", "network"},
-		{"client-network", "amf.tasks.default.network", "g7", "trusted"},
+		{"admin", "amf.tasks.default", "g6", "network"},
+		{"admin", "amf.tasks.default.network", "g7", "trusted"},
 	} {
 		if out, err := f.nats(c.role, "req", c.subject, task(c.id, c.policy)); err != nil || denied(out) {
 			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
@@ -299,13 +304,13 @@ func TestPolicyGrantAtEveryEntryPoint(t *testing.T) {
 			t.Errorf("task %s failed for another reason: %v", c.id, st)
 		}
 	}
-	// Allowed: within the grant, both ways in; strict needs none.
+	// Allowed: within the grant; strict needs none.
 	for _, c := range []struct{ role, subject, id, policy string }{
-		{"client-network", "amf.api.submit.network", "g8", "network"},
-		{"client-network", "amf.tasks.default.network", "g9", "network"},
-		{"bridge", "amf.api.submit.trusted", "g10", "trusted"},
-		{"client", "amf.api.submit", "g11", "strict"},
-		{"client", "amf.tasks.default", "g12", ""},
+		{"client-network", own("client-network", "submit.network"), "g8", "network"},
+		{"admin", "amf.tasks.default.network", "g9", "network"},
+		{"bridge", bus.Names{}.SubmitAs(bus.OwnerOfToken("probe"), "trusted"), "g10", "trusted"},
+		{"client", own("client", "submit"), "g11", "strict"},
+		{"admin", "amf.tasks.default", "g12", ""},
 	} {
 		if out, err := f.nats(c.role, "req", c.subject, task(c.id, c.policy)); err != nil || denied(out) {
 			t.Fatalf("%s on %s: %v\n%s", c.role, c.subject, err, out)
@@ -368,7 +373,7 @@ func TestRevocationCutsOffALiveWorker(t *testing.T) {
 		t.Fatalf("a revoked credential still connects: %v\n%s", err, out)
 	}
 	// The kernel ran on: the others' credentials still work.
-	if out, err := f.nats("client", "req", "amf.api.submit", `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
+	if out, err := f.nats("client", "req", ownSubject(t, f.creds["client"], "submit"), `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
 		t.Fatalf("client after the revocation: %v\n%s", err, out)
 	}
 	if out := f.amf("auth", "list"); !strings.Contains(out, "revoked") {

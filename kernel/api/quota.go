@@ -184,9 +184,16 @@ func (l *ledger) release(owner bus.Owner, id string) {
 	}
 }
 
-// Held is how many tasks and bytes owner holds by this kernel's count,
-// for other limits and reports to read.
-func (l *ledger) Held(owner bus.Owner) (tasks int, bytes int64) {
+// Held is how many queued or running tasks, and bytes of them, owner
+// holds by this kernel's count: for other per-owner limits and reports.
+func (s *Service) Held(owner bus.Owner) (tasks int, bytes int64) {
+	if s.ledger == nil {
+		return 0, 0
+	}
+	return s.ledger.held(owner)
+}
+
+func (l *ledger) held(owner bus.Owner) (tasks int, bytes int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h := l.owners[owner]; h != nil {
@@ -211,10 +218,9 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 		if st.Owner == "" || st.State.Final() {
 			continue
 		}
-		h := l.owners[st.Owner]
-		if h == nil {
-			h = &holding{tasks: map[string]int64{}}
-			l.owners[st.Owner] = h
+		h := l.holding(st.Owner)
+		if _, ok := h.tasks[st.ID]; ok {
+			continue // held since the service started
 		}
 		// The status does not carry the encoded size: its text is most of it.
 		size := int64(len(st.Instruction) + len(st.Command))

@@ -50,7 +50,6 @@ type Service struct {
 func (s *Service) Run(ctx context.Context) error {
 	names := s.Client.Names
 	s.ledger = newLedger(ctx, s.Quota, s.Client.Status)
-	s.ledger.load(ctx, s.Recent)
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
@@ -90,6 +89,10 @@ func (s *Service) Run(ctx context.Context) error {
 		_ = svc.Stop()
 		return err
 	}
+	// What owners held before this kernel started counts, read while the
+	// service already answers.
+	s.ledger.wg.Add(1)
+	go func() { defer s.ledger.wg.Done(); s.ledger.load(ctx, s.Recent) }()
 	<-ctx.Done()
 	err = svc.Stop()
 	s.ledger.wait()

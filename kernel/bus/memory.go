@@ -42,6 +42,8 @@ type Learned struct {
 	DurationMS  float64   `json:"duration_ms,omitempty"`
 	Worker      string    `json:"worker,omitempty"`
 	TaskID      string    `json:"task_id,omitempty"`
+	// Owner is who submitted the task it was learned from (Task.Owner).
+	Owner Owner `json:"owner,omitempty"`
 	// ExampleOnly marks a success that says little about the command: a
 	// task without the model's answer (no_answer) or one steered by its
 	// session's history. It is learned as an example for prompts but
