@@ -203,7 +203,8 @@ func TestClusterRidesThroughLeaderLoss(t *testing.T) {
 		if bus.MsgEventType(m.Headers(), m.Data()) != bus.EventAccepted {
 			return ""
 		}
-		return strings.TrimPrefix(m.Subject(), names.Event(""))
+		src, _ := names.SourceOf(m.Subject())
+		return src.Task
 	})
 	delete(accepted, watched) // published by the test, never queued
 	for _, id := range submitted {

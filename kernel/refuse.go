@@ -43,7 +43,7 @@ func refuseNested(nc *nats.Conn, names bus.Names, log *slog.Logger) (*nats.Subsc
 		defer cancel()
 		// Fenced on an empty subject: an id that names a known task is
 		// not this message's to end.
-		if _, err := js.PublishMsg(ctx, names.EventMsg(failed), bus.Fenced(0)); err != nil && !bus.IsFenceConflict(err) {
+		if _, err := js.PublishMsg(ctx, names.EventMsg(failed), names.FencedTask(failed.TaskID, 0)); err != nil && !bus.IsFenceConflict(err) {
 			log.Warn("report a task published below a pool subject", "subject", m.Subject, "task", task.ID, "err", err)
 		}
 	})

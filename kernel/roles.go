@@ -18,7 +18,8 @@ type Role string
 const (
 	// RoleAdmin may do everything: operators, the kernel itself.
 	RoleAdmin Role = "admin"
-	// RoleWorker pulls its pools' tasks, publishes events, learned
+	// RoleWorker pulls its pools' tasks, publishes their events (on
+	// its own subject, for its pools only), learned
 	// memories (on its own subject only), failed reuses and heartbeats,
 	// and receives cancellations. It may not confirm or forget memories.
 	RoleWorker Role = "worker"
@@ -139,9 +140,14 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// only make reuse less likely). Confirming and forgetting are a
 		// user's: amf.memory.confirmed and amf.memory.forgotten stay
 		// closed to it.
-		pub(n.Events(), n.LearnedBy(CredentialID(userKey)), n.MemoryFailed(), n.Workers())
+		pub(n.LearnedBy(CredentialID(userKey)), n.MemoryFailed(), n.Workers())
 		sub(n.Control("*"))
 		for _, pool := range s.Pools {
+			// A task's events on the worker's own subject, for its
+			// pools only (bus/eventsubject.go): readers and the status
+			// projector take a task's events only from the kernel and
+			// the task's pool, its end only from the holder.
+			pub(n.EventBy("*", pool, CredentialID(userKey)))
 			c := n.PoolConsumer(pool)
 			pub("$JS.API.CONSUMER.INFO."+tasks+"."+c,
 				"$JS.API.CONSUMER.MSG.NEXT."+tasks+"."+c,

@@ -115,7 +115,7 @@ func endWildcardTasks(ctx context.Context, js jetstream.JetStream, names bus.Nam
 		failed := bus.Event{TaskID: task.ID, Type: bus.EventFailed, Rule: RuleNoPool, Reason: reason, TS: time.Now().UTC()}
 		// Fenced on an empty subject: an id that names a known task is
 		// not this message's to end; the message goes either way.
-		if _, err := js.PublishMsg(ctx, names.EventMsg(failed), bus.Fenced(0)); err != nil && !bus.IsFenceConflict(err) {
+		if _, err := js.PublishMsg(ctx, names.EventMsg(failed), names.FencedTask(failed.TaskID, 0)); err != nil && !bus.IsFenceConflict(err) {
 			return fmt.Errorf("report task %s on %s: %w", task.ID, raw.Subject, err)
 		}
 		if err := tasks.DeleteMsg(ctx, raw.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {

@@ -29,13 +29,15 @@ func TestControlIgnoresJetStreamDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bait := names.Event("evil-" + id)
-	cons, err := js.CreateOrUpdateConsumer(ctx, names.EventsStream(), jetstream.ConsumerConfig{
+	// The memory stream: the one a worker still makes consumers on (its
+	// index follows it), and a subject of it the worker may publish on.
+	bait := names.MemoryFailed()
+	cons, err := js.CreateOrUpdateConsumer(ctx, names.MemoryStream(), jetstream.ConsumerConfig{
 		Durable: "control-inject", DeliverSubject: names.Control(id), FilterSubject: bait,
 		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
-		t.Fatalf("the worker role may create consumers on the events stream; create: %v", err)
+		t.Fatalf("the worker role may create consumers on the memory stream; create: %v", err)
 	}
 	if _, err := js.Publish(ctx, bait, []byte("forged cancel")); err != nil {
 		t.Fatal(err)
@@ -85,8 +87,8 @@ func TestControlIgnoresJetStreamHeartbeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, names.EventsStream(), jetstream.ConsumerConfig{
-		Durable: "heartbeat-inject", DeliverSubject: names.Control(id), FilterSubject: names.Event("nothing-" + id),
+	if _, err := js.CreateOrUpdateConsumer(ctx, names.MemoryStream(), jetstream.ConsumerConfig{
+		Durable: "heartbeat-inject", DeliverSubject: names.Control(id), FilterSubject: names.LearnedBy("nothing"),
 		AckPolicy: jetstream.AckNonePolicy, IdleHeartbeat: 200 * time.Millisecond,
 	}); err != nil {
 		t.Fatalf("create: %v", err)

@@ -45,12 +45,17 @@ var (
 // goroutine; text that streams (tokens) is joined while it waits, which
 // keeps the chain of round trips short.
 type emitter struct {
-	js      jetstream.JetStream
-	events  jetstream.Stream
-	names   bus.Names
-	taskID  string
-	worker  string
-	attempt int
+	js     jetstream.JetStream
+	events jetstream.Stream
+	names  bus.Names
+	taskID string
+	worker string
+	// pool and cred place the worker's events on its own subject
+	// (bus.Names.EventBy), the only one its credential may store a
+	// task's events on; an empty cred (a connection without a
+	// credential of its own) stores on the kernel's.
+	pool, cred string
+	attempt    int
 	// delivery is which delivery of the task this is (see deliveryOf);
 	// every event carries it, so the task's newest event tells the
 	// next delivery how many came before it.
@@ -150,12 +155,12 @@ func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCan
 	ctx = context.WithoutCancel(ctx)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	m := em.names.EventMsg(em.stamped(e))
+	m := em.msg(em.stamped(e))
 	for try := 0; try < fenceTries; try++ {
 		if last.Type == bus.EventCancelRequested {
 			onCancel(last.Reason)
 		}
-		ack, err := em.js.PublishMsg(cctx, m, bus.Fenced(last.Seq))
+		ack, err := em.js.PublishMsg(cctx, m, em.names.FencedTask(em.taskID, last.Seq))
 		if err == nil {
 			em.lastSeq = ack.Sequence
 			em.start(ctx)
@@ -165,15 +170,25 @@ func (em *emitter) claim(ctx context.Context, e bus.Event, last bus.Event, onCan
 			return fmt.Errorf("store %s event: %w", e.Type, err)
 		}
 		prev := last.Seq
-		if last, err = em.names.LastEvent(cctx, em.events, em.taskID); err != nil {
+		// The task's own newest event decides; the newest of all (a
+		// worker of another pool may store under the task's id) is only
+		// what the next try fences on.
+		own, err := em.names.LastEventIn(cctx, em.events, em.taskID, em.pool)
+		if err != nil {
 			return fmt.Errorf("store %s event: %w", e.Type, err)
 		}
 		switch {
-		case last.Type.Terminal():
+		case own.Type.Terminal():
 			return errEnded
-		case !requestType(last.Type) && last.Seq > prev:
+		case !requestType(own.Type) && own.Seq > prev:
 			// A holder's event arrived since we looked: it is alive.
 			return errStale
+		}
+		if last, err = em.names.LastEvent(cctx, em.events, em.taskID); err != nil {
+			return fmt.Errorf("store %s event: %w", e.Type, err)
+		}
+		if em.foreign(last) {
+			last.Type, last.Reason = own.Type, own.Reason
 		}
 	}
 	return errStale
@@ -205,7 +220,7 @@ func (em *emitter) send(ctx context.Context) {
 		em.wake.Broadcast() // room in the window
 		em.mu.Unlock()
 
-		err := em.store(ctx, em.names.EventMsg(em.stamped(e)))
+		err := em.store(ctx, em.msg(em.stamped(e)))
 		var apiErr *jetstream.APIError
 		switch {
 		case err == nil:
@@ -289,7 +304,7 @@ func (em *emitter) finish(ctx context.Context, e bus.Event) error {
 	if em.lost > 0 && e.Reason == "" {
 		e.Reason = fmt.Sprintf("%d events could not be stored", em.lost)
 	}
-	return em.store(ctx, em.names.EventMsg(em.stamped(e)))
+	return em.store(ctx, em.msg(em.stamped(e)))
 }
 
 // finishWait bounds how long finish waits for the kernel to store the
@@ -316,7 +331,7 @@ func (em *emitter) store(ctx context.Context, m *nats.Msg) error {
 	}
 	err := retry.Do(ctx, retry.Policy{First: storeRetry, Max: storeRetry, Retry: again}, func(ctx context.Context) error {
 		for {
-			ack, err := em.js.PublishMsg(ctx, m, bus.Fenced(em.lastSeq))
+			ack, err := em.js.PublishMsg(ctx, m, em.names.FencedTask(em.taskID, em.lastSeq))
 			if err == nil {
 				em.lastSeq = ack.Sequence
 				return nil
@@ -360,6 +375,19 @@ func refused(err error) bool {
 	return errors.As(err, &apiErr) && !retry.IsPassing(err)
 }
 
+// msg is the message e is stored as: on the worker's own subject.
+func (em *emitter) msg(e bus.Event) *nats.Msg {
+	if em.cred == "" || em.pool == "" {
+		return em.names.EventMsg(e)
+	}
+	return em.names.EventMsgBy(e, em.pool, em.cred)
+}
+
+// foreign reports whether e was stored by a worker of another pool.
+func (em *emitter) foreign(e bus.Event) bool {
+	return em.pool != "" && e.Source.Pool != "" && e.Source.Pool != em.pool
+}
+
 // requestType reports whether events of type t are written by clients,
 // not by the worker holding the task.
 func requestType(t bus.EventType) bool {
@@ -379,6 +407,10 @@ func (em *emitter) skipRequests(ctx context.Context) error {
 			return fmt.Errorf("read task events: %w", err)
 		}
 		switch {
+		case em.foreign(next):
+			// Stored under the task's id by a worker of another pool:
+			// nobody reads it as the task's, so it neither ends the task
+			// nor passes for its holder.
 		case next.Type.Terminal():
 			return errEnded
 		case !requestType(next.Type):
@@ -393,7 +425,7 @@ func (em *emitter) skipRequests(ctx context.Context) error {
 func (em *emitter) stored(ctx context.Context, data []byte, seq uint64) (uint64, bool, error) {
 	const look = 4
 	for i := 0; i < look; i++ {
-		raw, err := em.events.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(em.names.Event(em.taskID)))
+		raw, err := em.events.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(em.names.TaskEvents(em.taskID)))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return 0, false, nil
 		}

@@ -29,12 +29,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// agrees on the id, even when the body cannot be decoded.
 	task, err := bus.DecodeTaskMsg(msg.Data(), msg.Headers(), meta.Sequence.Stream)
 	log := w.log.With("task", task.ID, "delivery", meta.NumDelivered)
-	em := &emitter{js: w.js, events: w.events, names: w.cfg.Names, taskID: task.ID, worker: w.cfg.ID}
+	em := &emitter{js: w.js, events: w.events, names: w.cfg.Names, taskID: task.ID, worker: w.cfg.ID,
+		pool: w.cfg.Pool, cred: bus.CredentialOfInbox(w.js.Conn().Opts.InboxPrefix)}
 
 	// A redelivered task may already have ended (the previous worker
 	// stored the terminal event but died before acking); a task may have
 	// been cancelled while it waited in the queue.
-	last, lerr := w.cfg.Names.LastEvent(ctx, w.events, task.ID)
+	last, lerr := w.cfg.Names.LastEventIn(ctx, w.events, task.ID, w.cfg.Pool)
 	switch {
 	case errors.Is(lerr, bus.ErrNoEvents):
 	case lerr != nil:

@@ -133,23 +133,31 @@ func TestRolesDenialTable(t *testing.T) {
 		// A task published on its pool's subject has a body nothing checks
 		// the owner of: only admins may.
 		{"publish task", same("req", "amf.tasks.default", `{"command":"true"}`), replied(`"stream":"AMF_TASKS"`)},
-		{"publish event", same("req", "amf.events.auth-probe", `{"task_id":"auth-probe","type":"stdout","text":"x"}`), replied(`"stream":"AMF_EVENTS"`)},
+		// A worker stores a task's events on its own subject, for its
+		// own pools only.
+		{"publish event", func(role string) []string {
+			subject := bus.Names{}.Event("auth-probe")
+			if role == "worker" {
+				subject = bus.Names{}.EventBy("auth-probe", bus.DefaultPool, f.credID(role))
+			}
+			return []string{"req", subject, `{"task_id":"auth-probe","type":"stdout","text":"x"}`}
+		}, replied(`"stream":"AMF_EVENTS"`)},
+		{"event for another pool", func(role string) []string {
+			return []string{"req", bus.Names{}.EventBy("auth-probe", "other-pool", f.credID(role)), `{"task_id":"auth-probe","type":"done"}`}
+		}, replied(`"stream":"AMF_EVENTS"`)},
+		{"event as another", same("req", bus.Names{}.EventBy("auth-probe", bus.DefaultPool, "AAAAAAAAAAAAAAAA"), `{"task_id":"auth-probe","type":"done"}`), replied(`"stream":"AMF_EVENTS"`)},
 		// A worker reports what it learned on its own subject only, so
 		// two successes from one credential count once.
 		{"publish memory", func(role string) []string {
 			subject := "amf.memory.auth-probe"
 			if role == "worker" {
-				prefix, err := kernel.CredsInboxPrefix(f.creds[role])
-				if err != nil {
-					t.Fatal(err)
-				}
-				subject = bus.Names{}.LearnedBy(strings.TrimPrefix(prefix, "_INBOX_"))
+				subject = bus.Names{}.LearnedBy(f.credID(role))
 			}
 			return []string{"req", subject, `{}`}
 		}, replied(`"stream":"AMF_MEMORY"`)},
 		{"learn as another", same("req", bus.Names{}.LearnedBy("AAAAAAAAAAAAAAAA"), `{}`), replied(`"stream":"AMF_MEMORY"`)},
 		{"confirm memory", same("req", bus.Names{}.MemoryConfirmed(), `{}`), replied(`"stream":"AMF_MEMORY"`)},
-		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", "amf.events.auth-seed"), replied(`"type":"done"`)},
+		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", bus.Names{}.TaskEvents("auth-seed")), replied(`"type":"done"`)},
 		{"durable consumer", func(role string) []string {
 			if role == "admin" {
 				return []string{"consumer", "add", "AUTH_SCRATCH", "c2", "--pull", "--defaults"}
@@ -173,7 +181,7 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin":  {"submit", "submit as another", "publish task", "publish event", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"admin":  {"submit", "submit as another", "publish task", "publish event", "event for another pool", "event as another", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
 		"worker": {"publish event", "publish memory", "read events"},
 		// A client or bridge reads a task's events only through a
 		// consumer the kernel makes for it (amf.api.readers.open.…).
@@ -223,6 +231,16 @@ func TestRolesDenialTable(t *testing.T) {
 	if out, err := f.nats("admin", "stream", "info", "AMF_TASKS"); err != nil {
 		t.Fatalf("AMF_TASKS gone: %v\n%s", err, out)
 	}
+}
+
+// credID is the credential id of role's credential (kernel.CredentialID).
+func (f *authFixture) credID(role string) string {
+	f.t.Helper()
+	prefix, err := kernel.CredsInboxPrefix(f.creds[role])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return strings.TrimPrefix(prefix, "_INBOX_")
 }
 
 func contains(list []string, s string) bool {

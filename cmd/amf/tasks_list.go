@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -107,7 +106,7 @@ func recentTaskIDs(ctx context.Context, cl *client.Client, limit int) ([]string,
 // reads headers only: a task's id is its subject.
 func readEventSubjects(ctx context.Context, stream jetstream.Stream, names bus.Names, lo, hi uint64, newest map[string]uint64) error {
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{names.Event("*")},
+		FilterSubjects: []string{names.Events()},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    lo,
 		HeadersOnly:    true,
@@ -115,7 +114,6 @@ func readEventSubjects(ctx context.Context, stream jetstream.Stream, names bus.N
 	if err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}
-	prefix := names.Event("")
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
@@ -132,7 +130,11 @@ func readEventSubjects(ctx context.Context, stream jetstream.Stream, names bus.N
 			if seq > hi {
 				return nil
 			}
-			id := strings.TrimPrefix(m.Subject(), prefix)
+			src, ok := names.SourceOf(m.Subject())
+			if !ok {
+				continue
+			}
+			id := src.Task
 			newest[id] = max(newest[id], seq)
 			if seq == hi {
 				return nil

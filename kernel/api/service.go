@@ -178,7 +178,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("503", err.Error(), nil)
 			return
 		}
-		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.Event(t.ID), Warning: warning})
+		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.TaskEvents(t.ID), Warning: warning})
 	}
 }
 

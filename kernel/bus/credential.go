@@ -1,5 +1,7 @@
 package bus
 
+import "strings"
+
 // inboxPrefixBase starts every credential's own reply subjects. A
 // non-admin credential may subscribe only under its own prefix, so it
 // never sees the replies (API answers, KV watch traffic, pulled task
@@ -27,4 +29,14 @@ func CredentialID(userKey string) string {
 // is userKey (nats.CustomInboxPrefix; `nats --inbox-prefix`).
 func InboxPrefix(userKey string) string {
 	return inboxPrefixBase + CredentialID(userKey)
+}
+
+// CredentialOfInbox is the credential id an inbox prefix names (the
+// inverse of InboxPrefix), "" for a prefix that is not a credential's.
+func CredentialOfInbox(prefix string) string {
+	id, ok := strings.CutPrefix(prefix, inboxPrefixBase)
+	if !ok || !ValidToken(id) {
+		return ""
+	}
+	return id
 }

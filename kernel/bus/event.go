@@ -45,6 +45,9 @@ type Event struct {
 
 	// Seq is the AMF_EVENTS stream sequence; set by readers, not stored.
 	Seq uint64 `json:"seq,omitempty"`
+	// Source is who stored the event, from its subject (eventsubject.go);
+	// set by readers, never from the body.
+	Source EventSource `json:"-"`
 
 	// Text is a token (token, answer), an output line (stdout, stderr) or
 	// a human note (retry, accepted).

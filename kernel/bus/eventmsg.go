@@ -18,7 +18,17 @@ var ErrNoEvents = errors.New("no events")
 // subject, with its type in a header so readers can filter without
 // decoding the body.
 func (n Names) EventMsg(e Event) *nats.Msg {
-	m := &nats.Msg{Subject: n.Event(e.TaskID), Data: e.Encode(), Header: nats.Header{}}
+	return n.eventMsg(n.Event(e.TaskID), e)
+}
+
+// EventMsgBy is EventMsg for a worker holding credential id cred, for a
+// task of pool (EventBy).
+func (n Names) EventMsgBy(e Event, pool, cred string) *nats.Msg {
+	return n.eventMsg(n.EventBy(e.TaskID, pool, cred), e)
+}
+
+func (n Names) eventMsg(subject string, e Event) *nats.Msg {
+	m := &nats.Msg{Subject: subject, Data: e.Encode(), Header: nats.Header{}}
 	m.Header.Set(HeaderEventType, string(e.Type))
 	return m
 }
@@ -39,39 +49,67 @@ func MsgEventType(h nats.Header, data []byte) EventType {
 // wraps ErrNoEvents when the task has none. events is the events stream,
 // which allows direct gets, so any replica answers.
 func (n Names) LastEvent(ctx context.Context, events jetstream.Stream, taskID string) (Event, error) {
-	raw, err := events.GetLastMsgForSubject(ctx, n.Event(taskID))
+	raw, err := events.GetLastMsgForSubject(ctx, n.TaskEvents(taskID))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return Event{}, fmt.Errorf("%w: %s", ErrNoEvents, taskID)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
 	}
-	return storedEvent(taskID, raw), nil
+	return n.storedEvent(taskID, raw), nil
 }
 
 // storedEvent decodes an event read from the stream, with its Seq set. A
 // foreign message on the subject still has a place in the order: it keeps
 // its sequence and whatever type it declares.
-func storedEvent(taskID string, raw *jetstream.RawStreamMsg) Event {
+func (n Names) storedEvent(taskID string, raw *jetstream.RawStreamMsg) Event {
 	e, err := DecodeEvent(raw.Data)
 	if err != nil {
 		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
 	}
 	e.Seq = raw.Sequence
+	e.Source, _ = n.SourceOf(raw.Subject)
 	return e
+}
+
+// LastEventIn is LastEvent as a worker of pool sees the task: the
+// newest of the kernel's events and its pool's workers', so that an
+// event a worker of another pool stored under the task's id neither ends
+// the task nor passes for its holder.
+func (n Names) LastEventIn(ctx context.Context, events jetstream.Stream, taskID, pool string) (Event, error) {
+	if pool == "" {
+		return n.LastEvent(ctx, events, taskID)
+	}
+	var newest Event
+	for _, subject := range []string{n.Event(taskID), n.PoolEvents(taskID, pool)} {
+		raw, err := events.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
+		}
+		if raw.Sequence > newest.Seq {
+			newest = n.storedEvent(taskID, raw)
+		}
+	}
+	if newest.Seq == 0 {
+		return Event{}, fmt.Errorf("%w: %s", ErrNoEvents, taskID)
+	}
+	return newest, nil
 }
 
 // NextEvent is the first stored event of a task at or after seq, for
 // walking a task's history without a consumer; ErrNoEvents when none.
 func (n Names) NextEvent(ctx context.Context, events jetstream.Stream, taskID string, seq uint64) (Event, error) {
-	raw, err := events.GetMsg(ctx, max(seq, 1), jetstream.WithGetMsgSubject(n.Event(taskID)))
+	raw, err := events.GetMsg(ctx, max(seq, 1), jetstream.WithGetMsgSubject(n.TaskEvents(taskID)))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return Event{}, fmt.Errorf("%w: %s after %d", ErrNoEvents, taskID, seq)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("look up task %s: %w", taskID, err)
 	}
-	return storedEvent(taskID, raw), nil
+	return n.storedEvent(taskID, raw), nil
 }
 
 // Fenced is the publish option that stores an event only when the task's
@@ -79,6 +117,13 @@ func (n Names) NextEvent(ctx context.Context, events jetstream.Stream, taskID st
 // It is how a writer proves it still holds a task.
 func Fenced(lastSeq uint64) jetstream.PublishOpt {
 	return jetstream.WithExpectLastSequencePerSubject(lastSeq)
+}
+
+// FencedTask is Fenced for a task's event: it compares with the task's
+// newest event from any writer (TaskEvents), not only with the newest on
+// the subject the event is stored on.
+func (n Names) FencedTask(taskID string, lastSeq uint64) jetstream.PublishOpt {
+	return jetstream.WithExpectLastSequenceForSubject(lastSeq, n.TaskEvents(taskID))
 }
 
 // IsFenceConflict reports whether a publish was refused because the

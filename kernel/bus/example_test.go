@@ -19,6 +19,6 @@ func ExampleDecodeTask() {
 
 func ExampleNames() {
 	n := bus.Names{}
-	fmt.Println(n.Task("gpu"), n.Event("t-1"), n.TasksStream(), n.EventsStream())
-	// Output: amf.tasks.gpu amf.events.t-1 AMF_TASKS AMF_EVENTS
+	fmt.Println(n.Task("gpu"), n.TaskEvents("t-1"), n.Event("t-1"), n.EventBy("t-1", "gpu", "UABC"), n.TasksStream(), n.EventsStream())
+	// Output: amf.tasks.gpu amf.events.t-1.> amf.events.t-1.k amf.events.t-1.gpu.UABC AMF_TASKS AMF_EVENTS
 }

@@ -142,12 +142,18 @@ func ReaderName(o Owner) string {
 // ReaderConsumerConfig is the push consumer that delivers task's events
 // after sequence after onto deliver: unacknowledged (a reader that misses
 // one asks again from its last), heartbeating while idle, and deleted by
-// the server once nobody listens for ReaderInactive.
-func (n Names) ReaderConsumerConfig(name, task string, after uint64, deliver string) jetstream.ConsumerConfig {
+// the server once nobody listens for ReaderInactive. With the task's pool
+// known it delivers only the kernel's events and that pool's workers',
+// so a worker of another pool reaches no reader.
+func (n Names) ReaderConsumerConfig(name, task, pool string, after uint64, deliver string) jetstream.ConsumerConfig {
+	filters := []string{n.TaskEvents(task)}
+	if pool != "" {
+		filters = []string{n.Event(task), n.PoolEvents(task, pool)}
+	}
 	cfg := jetstream.ConsumerConfig{
 		Name:              name,
 		DeliverSubject:    deliver,
-		FilterSubject:     n.Event(task),
+		FilterSubjects:    filters,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
 		AckPolicy:         jetstream.AckNonePolicy,
 		IdleHeartbeat:     ReaderHeartbeat,

@@ -54,16 +54,55 @@ type Status struct {
 	Updated     time.Time `json:"updated"`
 	// Owner is who submitted the task (Task.Owner).
 	Owner Owner `json:"owner,omitempty"`
+	// Holder is the credential id of the worker whose assigned event came
+	// last: only its events end the task.
+	Holder string `json:"holder,omitempty"`
+}
+
+// admits reports whether e, stored by e.Source, may change the status:
+// the kernel's events always (and events whose subject says nothing, as
+// stored before subjects named their writer); a worker's only for the
+// task's pool, and the task's end only from the worker holding it.
+func (s *Status) admits(e Event) bool {
+	src := e.Source
+	switch {
+	case src.Pool == "":
+		return true
+	case s.Pool != "" && src.Pool != s.Pool:
+		return false
+	case e.Type.Terminal() && s.Holder != "" && src.Cred != s.Holder:
+		return false
+	}
+	return true
 }
 
 // Apply folds one event into the status, so a status can always be
 // rebuilt from the event stream alone.
+//
+// An event a worker may not have stored for this task (admits) changes
+// nothing.
 func (s *Status) Apply(e Event) {
 	if s.ID == "" {
 		s.ID = e.TaskID
 	}
-	if s.State.Final() {
+	if s.State.Final() || !s.admits(e) {
 		return
+	}
+	if e.Source.Pool != "" {
+		// What the kernel recorded of the task stays as it recorded it:
+		// a worker's copy of the task names no other owner or pool.
+		owner, pool := s.Owner, s.Pool
+		defer func() {
+			if owner != "" {
+				s.Owner = owner
+			}
+			if pool != "" {
+				s.Pool = pool
+			}
+		}()
+		if e.Type == EventAssigned {
+			s.Holder = e.Source.Cred
+		}
 	}
 	if st := StateOf(e.Type); st != "" {
 		s.State = st

@@ -28,8 +28,10 @@ func (n Names) Task(pool string) string { return n.p() + ".tasks." + pool }
 // Tasks matches every pool's tasks: amf.tasks.*.
 func (n Names) Tasks() string { return n.p() + ".tasks.*" }
 
-// Event is the subject of every event of one task: amf.events.<task_id>.
-func (n Names) Event(taskID string) string { return n.p() + ".events." + taskID }
+// Event is the subject the kernel (and operators) store a task's events
+// on: amf.events.<task_id>.k. Workers store theirs on EventBy; every
+// event of the task matches TaskEvents (eventsubject.go).
+func (n Names) Event(taskID string) string { return n.p() + ".events." + taskID + "." + kernelSource }
 
 // Events matches every task's events: amf.events.>.
 func (n Names) Events() string { return n.p() + ".events.>" }

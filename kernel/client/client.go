@@ -183,7 +183,7 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 		if try < cancelTries {
 			// A task that streams faster than we can read its tail is
 			// running, not ended: the last try appends unfenced.
-			opts = append(opts, bus.Fenced(last.Seq))
+			opts = append(opts, c.Names.FencedTask(id, last.Seq))
 		}
 		ack, err = c.JS.PublishMsg(ctx, c.Names.EventMsg(req), opts...)
 		if bus.IsFenceConflict(err) {

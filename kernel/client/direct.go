@@ -19,7 +19,7 @@ const directBatch = 512
 // that goes away leaves nothing behind. It returns the sequence of the
 // last event passed to fn (0 when none).
 func (c *Client) directRead(ctx context.Context, id string, fromSeq, toSeq uint64, fn func(RawEvent) error) (uint64, error) {
-	subject := c.Names.Event(id)
+	subject := c.Names.TaskEvents(id)
 	api := "$JS.API.DIRECT.GET." + c.Names.EventsStream()
 	var last uint64
 	for seq := fromSeq; seq <= toSeq; {
@@ -91,6 +91,6 @@ func (c *Client) readBatch(ctx context.Context, sub *replies, api, inbox string,
 		if seq > toSeq || fnErr != nil {
 			continue
 		}
-		fnErr = fn(RawEvent{Seq: seq, Type: bus.MsgEventType(msg.Header, msg.Data), Data: msg.Data})
+		fnErr = fn(RawEvent{Seq: seq, Type: bus.MsgEventType(msg.Header, msg.Data), Subject: msg.Header.Get("Nats-Subject"), Data: msg.Data})
 	}
 }

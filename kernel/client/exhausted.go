@@ -100,7 +100,7 @@ func (c *Client) endExhausted(ctx context.Context, a maxDeliveriesAdvisory) erro
 			}
 			e := bus.Event{TaskID: id, Type: bus.EventFailed, TS: time.Now().UTC(), Rule: RuleMaxDeliveries,
 				Reason: reason, Delivery: int(a.Deliveries), Attempts: attempts}
-			_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "max-deliveries-"+id), bus.Fenced(last.Seq))
+			_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "max-deliveries-"+id), c.Names.FencedTask(id, last.Seq))
 			if bus.IsFenceConflict(err) {
 				continue // a late worker stored something; look again
 			}

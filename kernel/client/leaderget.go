@@ -18,7 +18,7 @@ import (
 // where only the leader answers. It wraps bus.ErrNoEvents when the task
 // has none.
 func (c *Client) lastEventFromLeader(ctx context.Context, id string) (bus.Event, error) {
-	req, _ := json.Marshal(map[string]string{"last_by_subj": c.Names.Event(id)})
+	req, _ := json.Marshal(map[string]string{"last_by_subj": c.Names.TaskEvents(id)})
 	msg, err := c.NC.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+c.Names.EventsStream(), req)
 	if err != nil {
 		return bus.Event{}, fmt.Errorf("look up task %s: %w", id, err)

@@ -50,16 +50,14 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	default:
 		reply.LastSeq, reply.LastType = last.Seq, last.Type
 	}
-	if !reader.All {
-		var st bus.Status
-		if reply.LastSeq > 0 {
-			if st, err = c.Status(ctx, req.Task); err != nil && !errors.Is(err, ErrNotFound) {
-				return bus.ReaderReply{}, err
-			}
+	var st bus.Status
+	if reply.LastSeq > 0 {
+		if st, err = c.Status(ctx, req.Task); err != nil && !errors.Is(err, ErrNotFound) {
+			return bus.ReaderReply{}, err
 		}
-		if !bus.MayRead(reader.Owner, false, st) {
-			return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
-		}
+	}
+	if !bus.MayRead(reader.Owner, reader.All, st) {
+		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
 	}
 	if err := c.init(ctx); err != nil {
 		return bus.ReaderReply{}, err
@@ -85,7 +83,7 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		}
 	}
 	reply.Consumer = bus.ReaderName(reader.Owner)
-	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, req.After, req.Deliver)
+	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, st.Pool, req.After, req.Deliver)
 	// Made apart from the asker's context: a create cut off mid-way may
 	// still happen on the server, and one the asker no longer wants is
 	// deleted here rather than left to count against its owner.

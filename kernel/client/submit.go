@@ -122,7 +122,7 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 	// carries them to the worker.
 	shown := t.Redacted()
 	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown}
-	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), bus.Fenced(0))
+	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), c.Names.FencedTask(t.ID, 0))
 	switch {
 	case bus.IsFenceConflict(err):
 		return c.known(ctx, t)

@@ -33,7 +33,7 @@ func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uin
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
 	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
-	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), bus.Fenced(afterSeq))
+	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), c.Names.FencedTask(id, afterSeq))
 	if bus.IsFenceConflict(err) {
 		return nil // a worker took it meanwhile and answers the request itself
 	}

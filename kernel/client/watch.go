@@ -24,6 +24,9 @@ var errBehind = fmt.Errorf("%w: a replica has not stored the task's newest event
 type RawEvent struct {
 	Seq  uint64
 	Type bus.EventType
+	// Subject is where it is stored, which names its writer
+	// (bus.Names.SourceOf).
+	Subject string
 	// Data is the event's JSON without its seq field.
 	Data []byte
 }
@@ -33,7 +36,7 @@ type RawEvent struct {
 // terminal one or ctx ends; without it, it returns after the newest event
 // stored now. fn's error stops the watch and is returned.
 func (c *Client) Watch(ctx context.Context, id string, afterSeq uint64, follow bool, fn func(bus.Event) error) error {
-	return c.WatchRaw(ctx, id, afterSeq, follow, decoded(fn))
+	return c.WatchRaw(ctx, id, afterSeq, follow, c.decoded(fn))
 }
 
 // WatchRaw is Watch without decoding: the type comes from the event's
@@ -167,10 +170,10 @@ func (s *Stream) Each(ctx context.Context, fn func(RawEvent) error) error {
 // EachEvent is Each with the events decoded; a foreign message on the
 // task's subject is skipped.
 func (s *Stream) EachEvent(ctx context.Context, fn func(bus.Event) error) error {
-	return s.Each(ctx, decoded(fn))
+	return s.Each(ctx, s.c.decoded(fn))
 }
 
-func decoded(fn func(bus.Event) error) func(RawEvent) error {
+func (c *Client) decoded(fn func(bus.Event) error) func(RawEvent) error {
 	return func(r RawEvent) error {
 		e, err := bus.DecodeEvent(r.Data)
 		if err != nil {
@@ -179,6 +182,7 @@ func decoded(fn func(bus.Event) error) func(RawEvent) error {
 			return nil
 		}
 		e.Seq = r.Seq
+		e.Source, _ = c.Names.SourceOf(r.Subject)
 		return fn(e)
 	}
 }
@@ -283,7 +287,7 @@ func (s *Stream) readPush(ctx context.Context, fn func(RawEvent) error) error {
 		if meta.Sequence.Stream <= s.afterSeq {
 			continue
 		}
-		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Header, msg.Data), Data: msg.Data}); err != nil {
+		if err := fn(RawEvent{Seq: meta.Sequence.Stream, Type: bus.MsgEventType(msg.Header, msg.Data), Subject: msg.Subject, Data: msg.Data}); err != nil {
 			return err
 		}
 	}

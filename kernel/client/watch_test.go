@@ -172,3 +172,52 @@ func TestFinishedTaskNeedsNoConsumer(t *testing.T) {
 		t.Fatalf("status %+v, %v", st, err)
 	}
 }
+
+// TestFollowerOutlivesItsConsumer deletes a follower's consumer under it,
+// as a kernel that lost it (or froze) would leave it: the follower hears
+// no heartbeat, asks for a new one from its last event, and reads the
+// task to its end with nothing lost or repeated.
+func TestFollowerOutlivesItsConsumer(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	c := &client.Client{NC: k.NC, Names: names}
+	publishEvents(t, k.JS, names, "orphaned", bus.EventAccepted, bus.EventAssigned)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var seqs []uint64
+	var types []bus.EventType
+	done := make(chan error, 1)
+	go func() {
+		done <- c.WatchRaw(ctx, "orphaned", 0, true, func(r client.RawEvent) error {
+			seqs, types = append(seqs, r.Seq), append(types, r.Type)
+			return nil
+		})
+	}()
+	// Following now: its consumer goes, then the task goes on.
+	s, err := k.JS.Stream(ctx, names.EventsStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deleted := 0; deleted == 0; {
+		for name := range s.ConsumerNames(ctx).Name() {
+			if bus.IsReaderName(name) {
+				if err := s.DeleteConsumer(ctx, name); err != nil {
+					t.Fatal(err)
+				}
+				deleted++
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the follower never made a consumer")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	publishEvents(t, k.JS, names, "orphaned", bus.EventCommand, bus.EventDone)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(types) != "[accepted assigned command done]" || fmt.Sprint(seqs) != "[1 2 3 4]" {
+		t.Fatalf("read %v at %v", types, seqs)
+	}
+}
