@@ -173,7 +173,11 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 			readKeys("KV_" + b)
 		}
 	case RoleBridge, RoleClient:
-		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch(), "$SRV.>")
+		// Service discovery (`nats micro ls`, info), not the services'
+		// stats: one endpoint serves every owner, and its last error
+		// would tell another owner's task ids.
+		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch(),
+			"$SRV.PING", "$SRV.PING.>", "$SRV.INFO", "$SRV.INFO.>")
 		sub(n.Workers())
 		s.ownedAPI(&p, userKey)
 		// A task's events come only through a consumer the kernel makes
@@ -181,7 +185,12 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		pub(n.ReadersOpen(userKey), n.ReadersClose(userKey))
 		noConsumers(memory)
 		// Stream info (counts, never content): health checks, `nats stream info`.
-		pub("$JS.API.STREAM.INFO."+events, "$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		// Not the events stream's for a client: a subjects filter in the
+		// request would list every owner's task ids.
+		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		if s.Role == RoleBridge {
+			pub("$JS.API.STREAM.INFO." + events)
+		}
 		// The pool consumers' state (pending, running, idle requests; no
 		// task content): GET /v1/pools and its metrics read it.
 		pub("$JS.API.CONSUMER.LIST." + tasks)

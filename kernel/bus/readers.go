@@ -170,8 +170,7 @@ func (n Names) ReaderConsumerConfig(name, task, pool string, after uint64, deliv
 
 // MayRead is the one rule for who reads a task's events: its owner, and
 // readers allowed every task (operators, read-all). A task recorded
-// without an owner is still readable by anyone while submissions do not
-// all record one; it becomes operators-only once they do.
-func MayRead(reader Owner, all bool, st Status) bool {
-	return all || st.Owner == "" || st.Owner == reader
+// without an owner (published raw by an operator) is the operators' only.
+func MayRead(reader Owner, all bool, owner Owner) bool {
+	return all || (owner != "" && owner == reader)
 }

@@ -123,7 +123,11 @@ func (s *Status) Apply(e Event) {
 			s.Pool, s.Session = e.Task.Pool, e.Task.Session
 			s.Instruction, s.Command = e.Task.Instruction, e.Task.Command
 			s.Submitted = e.Task.Submitted
-			s.Owner = e.Task.Owner
+			// The owner is the kernel's word at submission: a later
+			// event's task (a worker's assigned) never changes it.
+			if e.Type == EventAccepted && e.Source.Pool == "" && s.Owner == "" {
+				s.Owner = e.Task.Owner
+			}
 			s.ScheduleID = e.Task.ScheduleID
 		}
 	case EventCommand, EventMemoryHit:

@@ -97,6 +97,9 @@ func (c *Client) Status(ctx context.Context, id string) (bus.Status, error) {
 }
 
 func (c *Client) status(ctx context.Context, id string) (bus.Status, error) {
+	if c.ViaAPI && c.Cache == nil {
+		return c.statusViaAPI(ctx, id)
+	}
 	var st bus.Status
 	err := c.ride(ctx, func(ctx context.Context) error {
 		if c.Cache != nil {

@@ -50,13 +50,19 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	default:
 		reply.LastSeq, reply.LastType = last.Seq, last.Type
 	}
-	var st bus.Status
+	// A task that has no events yet has no owner to compare with: a
+	// reader waiting on an id another owner submits later would get that
+	// owner's events. Only operators wait on unknown ids.
+	if reply.LastSeq == 0 && !reader.All {
+		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+	}
+	var origin bus.Task
 	if reply.LastSeq > 0 {
-		if st, err = c.Status(ctx, req.Task); err != nil && !errors.Is(err, ErrNotFound) {
+		if origin, err = c.taskOrigin(ctx, req.Task); err != nil {
 			return bus.ReaderReply{}, err
 		}
 	}
-	if !bus.MayRead(reader.Owner, reader.All, st) {
+	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
 		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
 	}
 	if err := c.init(ctx); err != nil {
@@ -83,7 +89,7 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		}
 	}
 	reply.Consumer = bus.ReaderName(reader.Owner)
-	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, st.Pool, req.After, req.Deliver)
+	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
 	// Made apart from the asker's context: a create cut off mid-way may
 	// still happen on the server, and one the asker no longer wants is
 	// deleted here rather than left to count against its owner.
@@ -237,4 +243,31 @@ func (c *Client) readersLimit() int {
 		return bus.DefaultReadersPerOwner
 	}
 	return c.ReadersPerOwner
+}
+
+// taskOrigin is the owner and pool of task id: its status's, or before
+// the status is projected, those of the task its accepted event carries
+// (the first event on the kernel's subject, which only the kernel and
+// operators may store on).
+func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
+	st, err := c.Status(ctx, id)
+	switch {
+	case err == nil && st.Owner != "" && st.Pool != "":
+		return bus.Task{Owner: st.Owner, Pool: st.Pool}, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return bus.Task{}, err
+	}
+	if err := c.init(ctx); err != nil {
+		return bus.Task{}, err
+	}
+	first, err := c.Names.NextEvent(ctx, c.events, id, 1)
+	switch {
+	case errors.Is(err, bus.ErrNoEvents):
+		return bus.Task{Pool: st.Pool}, nil
+	case err != nil:
+		return bus.Task{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case first.Task == nil:
+		return bus.Task{Pool: st.Pool}, nil
+	}
+	return bus.Task{Owner: first.Task.Owner, Pool: first.Task.Pool}, nil
 }

@@ -63,6 +63,21 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 	return t, s.Duplicate && tries == 1, s.Warning, nil
 }
 
+// statusViaAPI asks the task API for a task's status: a credential that
+// reads only its own tasks' events (or every owner's status, read-all)
+// learns it where the kernel checks who asks.
+func (c *Client) statusViaAPI(ctx context.Context, id string) (bus.Status, error) {
+	var st bus.Status
+	reply, err := c.request(ctx, c.readSubject(c.access(ctx), "status"), []byte(id))
+	if err != nil {
+		return st, fmt.Errorf("status of %s: %w", id, err)
+	}
+	if err := json.Unmarshal(reply, &st); err != nil {
+		return st, fmt.Errorf("%w: status of %s: %v", ErrUnavailable, id, err)
+	}
+	return st, nil
+}
+
 func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {
 	if a := c.access(ctx); a.SeeAll && !a.ActAll {
 		// The kernel sees a read-all credential's cancel on its own
