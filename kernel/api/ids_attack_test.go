@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+// A reader that asks for a consumer on a task id nobody has used yet
+// ("wait": the task has no events so far) gets none of the events a
+// task of another owner stores later under that id: the owner is checked
+// when the task exists, not only when the reader asks.
+func TestWaitingReaderGetsNoEventsOfAnotherOwnersLaterTask(t *testing.T) {
+	t.Parallel()
+	k, admin := setup(t)
+	serve(t, admin, 0)
+	names := bus.Names{}
+	alice := connectAs(t, k, kernel.UserSpec{Name: "alice", Role: kernel.RoleClient})
+	mallory := connectAs(t, k, kernel.UserSpec{Name: "mallory", Role: kernel.RoleClient})
+
+	// Mallory waits on an id alice will use (a CI job's, a retry key).
+	inbox := mallory.nc.NewInbox()
+	sub, err := mallory.nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal(bus.ReaderRequest{Task: "deploy-prod-42", Deliver: inbox, Wait: true})
+	msg, err := mallory.nc.Request(names.ReadersOpen(mallory.key), req, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
+		return // refused outright: nothing can be delivered
+	}
+	// Alice's task under that id, as the kernel records it.
+	ownedTask(t, k.JS, "deploy-prod-42", alice.owner(), bus.EventAssigned, bus.EventStdout, bus.EventDone)
+
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := sub.NextMsg(200 * time.Millisecond)
+		if err != nil {
+			continue
+		}
+		if len(m.Data) == 0 {
+			continue // a heartbeat
+		}
+		t.Fatalf("mallory's waiting reader received alice's event: %s", m.Data)
+	}
+}
+
+// A task an operator submits (amf run with the admin credential, the
+// unowned amf.api.submit) is hidden from a client credential's status:
+// its events are hidden from the client's reader alike.
+func TestClientReadsNoOperatorsTaskEvents(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	operator := &client.Client{NC: o.k.NC, ViaAPI: true}
+	task := submit(t, operator, `{"command":"echo DB_PASSWORD=hunter2","pool":"nobody"}`)
+
+	if _, err := o.attacker.Status(ctx, task.ID); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("the attacker's status of the operator's task: %v, want not found", err)
+	}
+	st, err := o.attacker.Open(ctx, task.ID, 0, false)
+	if errors.Is(err, client.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	var seen []string
+	_ = st.EachEvent(ctx, func(e bus.Event) error {
+		b, _ := json.Marshal(e)
+		seen = append(seen, string(b))
+		return nil
+	})
+	t.Fatalf("a client credential read the events of an operator's task its status hides: %s", strings.Join(seen, "\n"))
+}
+
+// Stream info is counts, never content: a client credential asking the
+// events stream's info with a subjects filter learns no other owner's
+// task ids (nor how many events each has).
+func TestStreamInfoListsNoOtherOwnersTaskIDs(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	task := submit(t, o.victim, `{"id":"victims-payroll-run","command":"true","pool":"nobody"}`)
+	js, err := jetstream.New(o.attacker.NC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := bus.Names{}
+	for _, stream := range []string{names.EventsStream(), names.TasksStream()} {
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			continue // refused: nothing leaks
+		}
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
+		if err != nil {
+			continue
+		}
+		for subject := range info.State.Subjects {
+			if strings.Contains(subject, task.ID) {
+				t.Errorf("the attacker's info of %s names the victim's task: %s (%d messages)", stream, subject, info.State.Subjects[subject])
+			}
+		}
+	}
+}
+
+// Submitting a task under an id another owner already used neither
+// answers as a duplicate of that owner's task (which tells the attacker
+// it exists, and its pool) nor reports the attacker's task accepted when
+// nothing of it will run.
+func TestSubmittingAnotherOwnersIDIsNoDuplicateOfIt(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	submit(t, o.victim, `{"id":"victims-job-7","command":"true","pool":"secret-pool"}`)
+	task, err := bus.DecodeTask([]byte(`{"id":"victims-job-7","command":"echo mine","pool":"default"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, dup, err := o.attacker.Submit(ctx, task)
+	if err == nil && dup {
+		t.Fatalf("the attacker's submission under the victim's id was answered as a duplicate of it (pool %q): the victim's task exists, and the attacker's never runs", got.Pool)
+	}
+	if got.Pool == "secret-pool" {
+		t.Fatalf("the answer named the victim's pool")
+	}
+}
