@@ -140,3 +140,30 @@ func TestSubmittingAnotherOwnersIDIsNoDuplicateOfIt(t *testing.T) {
 		t.Fatalf("the answer named the victim's pool")
 	}
 }
+
+// The task API's discovery ($SRV.STATS, which every client and bridge
+// credential may ask) tells counts, never another owner's words: the
+// last error of an endpoint shared by every owner (amf.api.as.*.status,
+// .cancel …) names the task id and state of whoever failed last.
+func TestServiceStatsTellNoOtherOwnersErrors(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	task := submit(t, o.victim, `{"id":"victims-merger-draft","command":"true","pool":"nobody"}`)
+	if err := o.victim.Cancel(ctx, task.ID, "not yet"); err != nil {
+		t.Fatal(err)
+	}
+	// Cancelling again fails, with the id in the error text.
+	_ = o.victim.Cancel(ctx, task.ID, "again")
+	_, _ = o.victim.Status(ctx, "victims-other-secret")
+	msg, err := o.attacker.NC.Request("$SRV.STATS."+bus.Names{}.ServiceName(), nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"victims-merger-draft", "victims-other-secret"} {
+		if strings.Contains(string(msg.Data), secret) {
+			t.Errorf("the attacker's $SRV.STATS names the victim's %s: %s", secret, msg.Data)
+		}
+	}
+}
