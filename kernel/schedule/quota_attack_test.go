@@ -1,0 +1,58 @@
+package schedule_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/kernel/schedule"
+)
+
+// One owner within its schedule count (PerMaker) cannot take the whole
+// schedules store (MaxBytes) from everyone else: the per-owner bound is
+// a count, the installation's is bytes, and a schedule may hold a task of
+// up to 1 MiB (and JetStream keeps 16 runs of it beside it). Scaled
+// here: 4 MiB for the installation, 10 schedules an owner; at the
+// defaults (256 MiB, 100 an owner, 17 MiB a schedule running every
+// second) about 15 schedules of one owner do the same.
+func TestAttackOneOwnerFillsTheSchedulesForEveryone(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, PerMaker: 10, MaxBytes: 4 << 20}}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	hog := client.Schedules{C: &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-hog", Role: kernel.RoleClient})), ViaAPI: true}}
+	victim := client.Schedules{C: &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-victim", Role: kernel.RoleClient})), ViaAPI: true}}
+	create := func(as client.Schedules, id, command string) error {
+		for {
+			_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"`+command+`","schedule":"every 1h","pool":"nobody"}`))
+			if !errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrSchedulesFull) {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond) // the service is still starting
+		}
+	}
+	big := "echo " + strings.Repeat("A", 1000000)
+	made := 0
+	for i := range 10 {
+		if err := create(hog, fmt.Sprintf("hog-%d", i), big); err != nil {
+			t.Logf("the hog is refused its schedule %d: %v", i+1, err)
+			break
+		}
+		made++
+	}
+	if err := create(victim, "victims-backup", "true"); err != nil {
+		t.Fatalf("after another owner made %d schedules (within its bound of 10), the victim may make none: %v", made, err)
+	}
+}
