@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -55,4 +58,58 @@ func TestAttackOneOwnerFillsTheSchedulesForEveryone(t *testing.T) {
 	if err := create(victim, "victims-backup", "true"); err != nil {
 		t.Fatalf("after another owner made %d schedules (within its bound of 10), the victim may make none: %v", made, err)
 	}
+}
+
+// A schedule's runs count against its owner's task quota as its own
+// submissions do: otherwise one schedule "every 1s" of a 1 MiB task for a
+// pool nobody serves queues a MiB a second past the owner's 64 MiB and
+// on to the shared queue's bound (1 GiB: about 17 minutes; a hundred such
+// schedules, the owner's allowance, fill it in seconds), after which
+// every owner's submission is refused.
+func TestAttackScheduleRunsPassTheOwnersTaskQuota(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: k.ScheduleStore(k.JS), Quota: api.Quota{Tasks: 2}}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	runs := make(chan string, 64)
+	sub, err := k.NC.Subscribe(bus.Names{}.Events(), func(m *nats.Msg) {
+		e, err := bus.DecodeEvent(m.Data)
+		if err == nil && e.Type == bus.EventAccepted && e.Task != nil && e.Task.ScheduleID == "hog-every-second" {
+			runs <- e.TaskID
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	hogNC := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "runs-hog", Role: kernel.RoleClient}))
+	hog := client.Schedules{C: &client.Client{NC: hogNC, ViaAPI: true}}
+	for {
+		_, err := hog.Create(context.Background(), mustTask(t, `{"id":"hog-every-second","command":"true","schedule":"every 1s","pool":"nobody"}`))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, client.ErrUnavailable) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deadline := time.After(30 * time.Second)
+	n := 0
+	for n <= 3 {
+		select {
+		case <-runs:
+			n++
+		case <-deadline:
+			return // the runs stopped at the quota
+		}
+	}
+	// The owner's own submissions are refused meanwhile: the quota is in force.
+	c := &client.Client{NC: hogNC, ViaAPI: true}
+	_, _, err = c.Submit(context.Background(), mustTask(t, `{"command":"true","pool":"nobody"}`))
+	t.Fatalf("%d runs of one owner's schedule were queued with a quota of 2 tasks (its own submission: %v)", n, err)
 }
