@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/kernel/schedule"
