@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -112,4 +113,40 @@ func TestAttackScheduleRunsPassTheOwnersTaskQuota(t *testing.T) {
 	c := &client.Client{NC: hogNC, ViaAPI: true}
 	_, _, err = c.Submit(context.Background(), mustTask(t, `{"command":"true","pool":"nobody"}`))
 	t.Fatalf("%d runs of one owner's schedule were queued with a quota of 2 tasks (its own submission: %v)", n, err)
+}
+
+// A client credential may make a schedule on its owner's subject
+// (amf.api.as.nats:<id>.schedules.create, which its permissions allow)
+// as well as under its user key. Made there, the schedule records no
+// maker, and revoking the credential does not pause it: it goes on
+// running its tasks after the revocation.
+func TestAttackScheduleMadeOnTheOwnersSubjectOutlivesRevocation(t *testing.T) {
+	t.Parallel()
+	f := start(t, t.TempDir())
+	creds := f.k.Creds(kernel.UserSpec{Name: "attack-leaver", Role: kernel.RoleClient})
+	nc := f.k.ConnectAs(creds)
+	owner := bus.OwnerOfCredential(bus.CredentialID(client.UserKey(nc)))
+	msg, err := nc.Request(bus.Names{}.As(owner, "schedules.create"), []byte(`{"id":"attack-left-behind-2","command":"true","schedule":"every 1s"}`), 10*time.Second)
+	if err != nil || msg.Header.Get("Nats-Service-Error-Code") != "" {
+		t.Fatalf("create on the owner's subject: %v %v", err, msg.Header)
+	}
+	f.nextOf(t, "attack-left-behind-2")
+
+	keys, err := f.k.Authority().Resolve(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := f.k.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := f.k.ConnectAs(filepath.Join(f.k.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+f.k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	f.create(t, `{"id":"attack-clock-3","command":"true","schedule":"every 1s"}`)
+	f.nextOf(t, "attack-clock-3")
+	for range 3 {
+		f.nextOf(t, "attack-clock-3", "attack-left-behind-2")
+	}
 }
