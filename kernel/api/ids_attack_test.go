@@ -167,3 +167,28 @@ func TestServiceStatsTellNoOtherOwnersErrors(t *testing.T) {
 		}
 	}
 }
+
+// Another owner's schedule answers exactly as an unknown id does: making
+// one under its id tells nothing of it either (a "schedule exists"
+// refusal to someone whose get of that id answers "not found" says it
+// does).
+func TestScheduleCreateTellsNothingOfAnotherOwnersSchedule(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx := context.Background()
+	victim, attacker := client.Schedules{C: o.victim}, client.Schedules{C: o.attacker}
+	task, err := bus.DecodeTask([]byte(`{"id":"victims-layoffs-mail","command":"true","pool":"idle","schedule":"every 1h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := victim.Create(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attacker.Get(ctx, "victims-layoffs-mail"); !errors.Is(err, client.ErrScheduleNotFound) {
+		t.Fatalf("attacker get: %v, want not found", err)
+	}
+	task.Command = "echo mine"
+	if _, err := attacker.Create(ctx, task); errors.Is(err, client.ErrScheduleExists) {
+		t.Fatalf("the attacker's create under the victim's schedule id says it exists: %v", err)
+	}
+}
