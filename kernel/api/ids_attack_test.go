@@ -192,3 +192,40 @@ func TestScheduleCreateTellsNothingOfAnotherOwnersSchedule(t *testing.T) {
 		t.Fatalf("the attacker's create under the victim's schedule id says it exists: %v", err)
 	}
 }
+
+// A worker credential may publish any task's events (docs/SECURITY.md),
+// but not decide whose a task is: an "assigned" event it forges on
+// another pool's queued task, naming another owner in its task, does
+// not hand the task to that owner (who could then read, list and cancel
+// it, as a worker credential may not) nor take it from its submitter.
+func TestForgedEventDoesNotChangeATasksOwner(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	task := submit(t, o.victim, `{"id":"victims-queued","command":"echo payroll","pool":"hr"}`)
+	listed(t, o.victim, task.ID)
+
+	workerNC := o.k.ConnectAs(o.k.Creds(kernel.UserSpec{Name: "edge-worker", Role: kernel.RoleWorker, Pools: []string{"edge"}}))
+	wjs, err := jetstream.New(workerNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := task
+	forged.Owner = ownerOf(o.attacker)
+	e := bus.Event{TaskID: task.ID, Type: bus.EventAssigned, TS: time.Now().UTC(), Worker: "edge-1", Attempt: 1, Task: &forged}
+	if _, err := wjs.PublishMsg(ctx, bus.Names{}.EventMsg(e)); err != nil {
+		t.Fatalf("the worker credential's event: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, err := o.attacker.Status(ctx, task.ID); err == nil {
+			err := o.attacker.Cancel(ctx, task.ID, "mine now")
+			t.Fatalf("a forged event handed the victim's task to the attacker: status %s owner %s; cancel: %v", st.State, st.Owner, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := o.victim.Status(ctx, task.ID); err != nil {
+		t.Fatalf("the victim lost her task: %v", err)
+	}
+}
