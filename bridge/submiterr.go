@@ -23,6 +23,8 @@ func submitFailure(err error) *apiError {
 	case errors.Is(err, client.ErrQuota):
 		// One owner's limit, named in the message: others go on.
 		return fail(http.StatusTooManyRequests, "quota", err.Error())
+	case errors.Is(err, client.ErrIDTaken):
+		return fail(http.StatusConflict, "id_taken", err.Error())
 	case errors.Is(err, client.ErrQueueFull):
 		return fail(http.StatusTooManyRequests, "queue_full", err.Error())
 	case errors.Is(err, client.ErrStoreFull):

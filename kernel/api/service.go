@@ -170,6 +170,10 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("429", err.Error(), nil)
 			return
 		}
+		if errors.Is(err, client.ErrIDTaken) {
+			_ = r.Error("409", err.Error(), nil)
+			return
+		}
 		if errors.Is(err, client.ErrStoreFull) {
 			_ = r.Error("507", err.Error(), nil)
 			return

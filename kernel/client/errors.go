@@ -12,6 +12,8 @@ var (
 	ErrUnavailable = errors.New("kernel unavailable")
 	// ErrForbidden means the caller's credential lacks a grant.
 	ErrForbidden = errors.New("forbidden")
+	// ErrIDTaken means another owner's task has the id asked for.
+	ErrIDTaken = errors.New("task id taken")
 )
 
 // Sentinel errors of schedules.

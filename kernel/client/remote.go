@@ -152,6 +152,9 @@ func apiError(code, text string) error {
 	case "404":
 		return wrapText(ErrNotFound, text)
 	case "409":
+		if strings.HasPrefix(text, ErrIDTaken.Error()) {
+			return wrapText(ErrIDTaken, text)
+		}
 		return wrapText(ErrFinished, text)
 	case "429":
 		if quotaText(text) {

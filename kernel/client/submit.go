@@ -102,7 +102,7 @@ func (c *Client) submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	})
 	if err != nil {
 		var se *SubmitError
-		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrStoreFull) {
+		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrStoreFull) || errors.Is(err, ErrIDTaken) {
 			return t, false, err
 		}
 		if !errors.As(err, &se) {
@@ -177,6 +177,13 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 	given := t
 	if first.Task != nil {
 		t = *first.Task
+	}
+	// Ids are chosen by submitters: one owner's retry is its own task,
+	// another owner's id is neither answered with that task nor swallowed
+	// as its duplicate (which would tell its pool and leave the second
+	// submission never run).
+	if first.Type == bus.EventAccepted && first.Source.Pool == "" && t.Owner != given.Owner {
+		return given, false, fmt.Errorf("%w: %s: choose another id, or leave \"id\" out to get a new one", ErrIDTaken, given.ID)
 	}
 	last, err := c.Names.LastEvent(ctx, c.events, t.ID)
 	if err != nil {
