@@ -46,7 +46,7 @@ func TestNATSCommandLine(t *testing.T) {
 	// `nats sub` with a count ends by itself once the terminal event came.
 	// --all reads the task's events from the stream, from the first on, so
 	// it sees them all however late its subscription starts.
-	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub", "--all", "--count", "20", "--raw")
+	sub := exec.Command(natsBin, "--server", "nats://"+natsAddr, "--creds", adminCreds(env), "sub", "amf.events.cli-pub.>", "--all", "--count", "20", "--raw")
 	var subOut lockedBuffer
 	sub.Stdout, sub.Stderr = &subOut, &subOut
 	if err := sub.Start(); err != nil {

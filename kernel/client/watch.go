@@ -73,6 +73,9 @@ type Stream struct {
 	// nothing on the server: the kernel's own connection, reading for
 	// itself. Only what comes after is followed with a consumer.
 	direct bool
+	// pool is the task's pool when known: events a worker of another
+	// pool stored under the task's id are not the task's.
+	pool string
 	// sub and consumer are the reader's consumer made at Open, used by
 	// the first read; later tries ask for a new one.
 	sub      *nats.Subscription
@@ -104,6 +107,13 @@ func (c *Client) OpenAs(ctx context.Context, reader Reader, id string, afterSeq 
 		}
 		st.direct = true
 		lastSeq, lastType = last.Seq, last.Type
+		// From the cache only: folding the task's events would read them
+		// through here again.
+		if c.Cache != nil {
+			if status, err := c.Cache.Status(ctx, id); err == nil {
+				st.pool = status.Pool
+			}
+		}
 	} else {
 		sub, reply, err := c.openReader(ctx, reader, id, afterSeq, false)
 		if err != nil {
@@ -191,6 +201,9 @@ func (c *Client) decoded(fn func(bus.Event) error) func(RawEvent) error {
 func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 	stop := false
 	wrapped := func(r RawEvent) error {
+		if s.foreign(r) {
+			return nil
+		}
 		if err := fn(r); err != nil {
 			return err
 		}
@@ -244,6 +257,17 @@ func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 		return nil
 	}
 	return err
+}
+
+// foreign reports whether r was stored by a worker of a pool other than
+// the task's: passed on to nobody (a reader's consumer filters those out
+// already; direct reads see every subject of the task).
+func (s *Stream) foreign(r RawEvent) bool {
+	if s.pool == "" {
+		return false
+	}
+	src, ok := s.c.Names.SourceOf(r.Subject)
+	return ok && src.Pool != "" && src.Pool != s.pool
 }
 
 // errStalled is a reader's consumer that went quiet past its heartbeat:

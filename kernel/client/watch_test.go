@@ -221,3 +221,38 @@ func TestFollowerOutlivesItsConsumer(t *testing.T) {
 		t.Fatalf("read %v at %v", types, seqs)
 	}
 }
+
+// poolStatus is a status cache that knows only the pool of every task.
+type poolStatus string
+
+func (p poolStatus) Status(_ context.Context, id string) (bus.Status, error) {
+	return bus.Status{ID: id, Pool: string(p)}, nil
+}
+
+// TestDirectReadSkipsAnotherPoolsEvents reads a task with events a worker
+// of another pool stored under its id: the kernel's own reader passes on
+// only the task's own, and a forged end does not end the read.
+func TestDirectReadSkipsAnotherPoolsEvents(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	c := &client.Client{NC: k.NC, Names: names, Cache: poolStatus("a")}
+	publishEvents(t, k.JS, names, "mixed", bus.EventAccepted)
+	for _, e := range []struct {
+		pool string
+		typ  bus.EventType
+	}{{"a", bus.EventAssigned}, {"b", bus.EventDone}, {"a", bus.EventDone}} {
+		m := names.EventMsgBy(bus.Event{TaskID: "mixed", Type: e.typ, TS: time.Now().UTC()}, e.pool, "W")
+		if _, err := k.JS.PublishMsg(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seqs []uint64
+	err := c.WatchRaw(context.Background(), "mixed", 0, true, func(r client.RawEvent) error {
+		seqs = append(seqs, r.Seq)
+		return nil
+	})
+	if err != nil || fmt.Sprint(seqs) != "[1 2 4]" {
+		t.Fatalf("read %v (%v), want [1 2 4]: the task's own events to its own end", seqs, err)
+	}
+}
