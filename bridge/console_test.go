@@ -51,7 +51,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(verifier.Stop)
-	token, _, err := store.Create(context.Background(), []tokens.Scope{tokens.ScopeSubmit, tokens.ScopeRead, tokens.ScopeCancel}, nil, "console test")
+	token, rec, err := store.Create(context.Background(), []tokens.Scope{tokens.ScopeSubmit, tokens.ScopeRead, tokens.ScopeCancel}, nil, "console test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// What only the model produces, scripted onto the bus as a worker
 	// would publish it: tokens, a rejection, a retry and the answer.
 	const scripted = "scripted-instruction"
-	steps := scriptedEvents(scripted)
+	steps := scriptedEvents(scripted, bus.OwnerOfToken(rec.ID))
 	publish(t, k, steps[:7])
 	page.do("open a task by its link", 10*time.Second,
 		chromedp.Navigate(ts.URL+"/#task="+scripted),
@@ -295,7 +295,7 @@ func (p *pageErrors) all() []string {
 
 // scriptedEvents is an instruction task whose first command the policy
 // rejects and whose second succeeds.
-func scriptedEvents(id string) []bus.Event {
+func scriptedEvents(id string, owner bus.Owner) []bus.Event {
 	now := time.Now()
 	ev := func(typ bus.EventType, attempt int, f func(*bus.Event)) bus.Event {
 		e := bus.Event{TaskID: id, Type: typ, Attempt: attempt, Worker: "w1", TS: now}
@@ -313,7 +313,7 @@ func scriptedEvents(id string) []bus.Event {
 	return []bus.Event{
 		ev(bus.EventAccepted, 0, func(e *bus.Event) {
 			e.Worker = ""
-			e.Task = &bus.Task{ID: id, Instruction: "how much disk is free?", Pool: "default", Session: "s1"}
+			e.Task = &bus.Task{ID: id, Instruction: "how much disk is free?", Pool: "default", Session: "s1", Owner: owner}
 		}),
 		ev(bus.EventAssigned, 0, func(e *bus.Event) { e.Host = "host-a"; e.Pool = "default"; e.Delivery = 1 }),
 		tok(1, "I will "), tok(1, "check "), tok(1, "with df."),

@@ -16,15 +16,19 @@ import (
 func TestStreamsPerTokenAreBounded(t *testing.T) {
 	f := newAuthFixture(t, func(s *bridge.Server) { s.StreamsPerToken = 2 })
 	tok := f.token(t, "submit,read", "")
-	other := f.token(t, "read", "")
+	other := f.token(t, "submit,read", "")
 	// A task nobody runs: its stream stays open, following.
 	if a := f.do(t, nil, "POST", "/v1/tasks", tok, `{"id":"waiting","command":"true","pool":"nobody"}`, nil); a.status != http.StatusAccepted {
 		t.Fatalf("submit: %+v", a)
 	}
-	open := func(token string) (*http.Response, context.CancelFunc) {
+	// Another token streams its own task: each token reads only its own.
+	if a := f.do(t, nil, "POST", "/v1/tasks", other, `{"id":"others","command":"true","pool":"nobody"}`, nil); a.status != http.StatusAccepted {
+		t.Fatalf("submit: %+v", a)
+	}
+	openTask := func(token, id string) (*http.Response, context.CancelFunc) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/v1/tasks/waiting/events", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/v1/tasks/"+id+"/events", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -33,6 +37,10 @@ func TestStreamsPerTokenAreBounded(t *testing.T) {
 		}
 		t.Cleanup(func() { cancel(); resp.Body.Close() })
 		return resp, cancel
+	}
+	open := func(token string) (*http.Response, context.CancelFunc) {
+		t.Helper()
+		return openTask(token, "waiting")
 	}
 	first, closeFirst := open(tok)
 	second, _ := open(tok)
@@ -46,7 +54,7 @@ func TestStreamsPerTokenAreBounded(t *testing.T) {
 	if a := f.do(t, nil, "GET", "/v1/tasks/waiting/events", tok, "", nil); a.code != "too_many_streams" || !strings.Contains(a.msg, "2 open event streams") {
 		t.Fatalf("refusal %+v: want code too_many_streams naming the bound", a)
 	}
-	if resp, _ := open(other); resp.StatusCode != 200 {
+	if resp, _ := openTask(other, "others"); resp.StatusCode != 200 {
 		t.Fatalf("another token's stream: %d", resp.StatusCode)
 	}
 	// A closed stream frees its place.

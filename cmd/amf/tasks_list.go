@@ -41,13 +41,19 @@ func runTasksList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	ids, err := recentTaskIDs(ctx, cl, limit)
+	// The task API lists what the credential may see (its owner's
+	// tasks, or every owner's for operators).
+	list, err := cl.List(ctx, nil, limit)
 	if err != nil {
-		return err
-	}
-	list, err := statuses(ctx, cl, ids)
-	if err != nil {
-		return err
+		// A kernel without its hot cache cannot list: an operator's
+		// credential reads the events stream, the record of truth.
+		ids, scanErr := recentTaskIDs(ctx, cl, limit)
+		if scanErr != nil {
+			return fmt.Errorf("%w (reading the events stream instead: %v)", err, scanErr)
+		}
+		if list, err = statuses(ctx, cl, ids); err != nil {
+			return err
+		}
 	}
 	if output == "json" {
 		return writeJSON(os.Stdout, map[string]any{"tasks": list})
