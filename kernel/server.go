@@ -103,7 +103,10 @@ type Server struct {
 	schedules *schedule.Runner
 	wildcards *wildcardSweeper
 	store     *storeWatch
-	parts     *parts // the task API and the status projector
+	// storeCeiling is the store limit the configuration file names (0:
+	// none), which the kernel's own limit never passes.
+	storeCeiling int64
+	parts        *parts // the task API and the status projector
 }
 
 // Start runs the server, provisions the bus and starts what the kernel
@@ -230,7 +233,7 @@ func (s *Server) options() (*server.Options, error) {
 	if s.ServerName != "" {
 		opts.ServerName = s.ServerName
 	}
-	if err := setStoreLimit(opts); err != nil {
+	if s.storeCeiling, err = setStoreLimit(opts); err != nil {
 		return nil, err
 	}
 	if err := applySync(opts, s.Sync); err != nil {
