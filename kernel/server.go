@@ -103,6 +103,7 @@ type Server struct {
 	schedules *schedule.Runner
 	wildcards *wildcardSweeper
 	store     *storeWatch
+	trim      *memTrim
 	// storeCeiling is the store limit the configuration file names (0:
 	// none), which the kernel's own limit never passes.
 	storeCeiling int64
@@ -170,6 +171,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.wildcards = s.sweepWildcardTasks(js)
 	s.store = s.watchStore(opts)
+	s.trim = trimMemory(s.logger().With("part", "memory"))
 	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
@@ -277,6 +279,8 @@ func (s *Server) Shutdown() {
 	s.wildcards = nil
 	s.store.Stop()
 	s.store = nil
+	s.trim.Stop()
+	s.trim = nil
 	s.stopParts()
 	if s.schedules != nil {
 		s.schedules.Stop()
