@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -202,5 +204,86 @@ func TestWorkDirAllot(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSpawnWorkDirShares measures spawn-to-exit of `true` in a task
+// work dir beside six idle session work dirs: with a total every work
+// dir fits in whole (no share is resized), and with a total that makes
+// every command re-size the shares when its work dir is made, starts,
+// ends and is released. Both in one run, so the cost of the shares is
+// the difference.
+//
+//	go test -run '^$' -bench SpawnWorkDirShares -benchtime 300x ./sandbox
+func BenchmarkSpawnWorkDirShares(b *testing.B) {
+	bench := func(total int64) func(b *testing.B) {
+		return func(b *testing.B) {
+			testenv.NeedRoot(b)
+			r, err := New(Config{StateDir: b.TempDir(), WarmInits: 1, Limits: Limits{WorkDirBytes: 64 << 20, WorkDirTotal: total}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			base := b.TempDir()
+			for i := range 6 {
+				res, err := r.Run(context.Background(), Spec{Command: "head -c 1M /dev/zero > f", WorkDir: filepath.Join(base, fmt.Sprint("session-", i))}, nil)
+				if err != nil || res.ExitCode != 0 {
+					b.Fatalf("session %d: %+v, %v", i, res, err)
+				}
+			}
+			settle := func() {
+				for r.warm != nil && len(r.warm) < cap(r.warm) {
+					time.Sleep(200 * time.Microsecond)
+				}
+			}
+			measureSettled(b, settle, func() error {
+				res, err := r.Run(context.Background(), Spec{Command: "true"}, nil)
+				if err == nil && res.ExitCode != 0 {
+					b.Fatalf("exit %d", res.ExitCode)
+				}
+				return err
+			})
+		}
+	}
+	b.Run("whole", bench(1<<30))
+	b.Run("shared", bench(96<<20))
+}
+
+// The micro-VM backend's work dirs are tmpfs mounted on their host dirs;
+// their shares are re-sized by path, and the kernel then refuses a write
+// past one.
+func TestWorkDirSharesOfMountedDirs(t *testing.T) {
+	testenv.NeedRoot(t)
+	lim := Limits{WorkDirBytes: 8 << 20, WorkDirTotal: 12 << 20}
+	v := vmWorkDirs{}
+	for _, name := range []string{"a", "b"} {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		size := startSize(v, lim)
+		if err := unix.Mount("amf-test-work", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d", size)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+		v[dir] = &vmWorkDir{dir: dir, size: size, runs: 1, used: time.Now()}
+		rebalance(v, lim)
+	}
+	var sum int64
+	for dir, w := range v {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(st.Blocks) * st.Bsize; got != w.size {
+			t.Errorf("%s: the kernel says %d bytes, the share is %d", filepath.Base(dir), got, w.size)
+		}
+		sum += w.size
+		if err := os.WriteFile(filepath.Join(dir, "f"), make([]byte, 7<<20), 0o644); !errors.Is(err, unix.ENOSPC) {
+			t.Errorf("%s: 7 MiB in a %d MiB share: %v, want ENOSPC", filepath.Base(dir), w.size>>20, err)
+		}
+	}
+	if sum > lim.WorkDirTotal {
+		t.Fatalf("shares sum to %d, past the total %d", sum, lim.WorkDirTotal)
 	}
 }
