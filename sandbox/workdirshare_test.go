@@ -287,3 +287,40 @@ func TestWorkDirSharesOfMountedDirs(t *testing.T) {
 		t.Fatalf("shares sum to %d, past the total %d", sum, lim.WorkDirTotal)
 	}
 }
+
+// BenchmarkWorkDirLifeWithShares measures what a task's work dir costs
+// the runner outside the command (make its tmpfs, take it, end, free it)
+// beside six idle session work dirs: with a total they all fit in whole,
+// and with one that re-sizes the shares at each step. The difference is
+// the cost of the shares per task.
+//
+//	go test -run '^$' -bench WorkDirLifeWithShares ./sandbox
+func BenchmarkWorkDirLifeWithShares(b *testing.B) {
+	bench := func(total int64) func(b *testing.B) {
+		return func(b *testing.B) {
+			testenv.NeedRoot(b)
+			w := newWorkDirs(0, Limits{WorkDirBytes: 64 << 20, WorkDirInodes: 1000, WorkDirTotal: total}, time.Hour)
+			defer w.closeAll()
+			base := b.TempDir()
+			for i := range 6 {
+				f, err := w.acquire(filepath.Join(base, fmt.Sprint("session-", i)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.done(f)
+			}
+			task := filepath.Join(base, "task")
+			b.ResetTimer()
+			for range b.N {
+				f, err := w.acquire(task)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w.done(f)
+				w.release(task)
+			}
+		}
+	}
+	b.Run("whole", bench(1<<30))
+	b.Run("shared", bench(96<<20))
+}
