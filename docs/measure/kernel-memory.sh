@@ -19,7 +19,9 @@ N=${1:-6000}
 WAIT=${2:-600}
 URL=nats://127.0.0.1:14222
 S=$(mktemp -d)
-rss() { awk '/VmRSS/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+# The resident size, and of it the process's own memory (anonymous: heap,
+# stacks) and the pages of the amf binary it has run (file).
+rss() { awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } /RssFile/ { f = $2 } END { printf "%.0f MiB (own %.0f MiB, binary %.0f MiB)", r / 1024, a / 1024, f / 1024 }' "/proc/$1/status"; }
 CONFIG=()
 if [ -n "${PROFILES:-}" ]; then
 	mkdir -p "$PROFILES"
