@@ -21,11 +21,14 @@ import (
 
 // Defaults of the trim: how often the kernel looks, how much it must have
 // allocated since the last trim, and how little in the last look counts
-// as quiet.
+// as quiet. An idle kernel allocates about 50 KiB a second (store and
+// pool reports), so it trims every few minutes at most when idle, each a
+// collection of a small heap; one buffer nats-server takes to read a
+// store block (up to 8 MiB) is enough to trim after.
 var (
 	trimEvery    = 10 * time.Second
-	trimAfter    = uint64(32 << 20)
-	trimQuietMax = uint64(4 << 20)
+	trimAfter    = uint64(8 << 20)
+	trimQuietMax = uint64(2 << 20)
 )
 
 // memTrim owns the goroutine that trims.
