@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -62,6 +63,11 @@ func trimMemory(log *slog.Logger) *memTrim {
 			now := read()
 			if now-trimmed >= trimAfter && now-last <= trimQuietMax {
 				start := time.Now()
+				// nats-server keeps its store block buffers (up to 8 MiB
+				// each) in sync.Pools, which let go of what they hold only
+				// at the second collection: one first, then the one that
+				// returns memory.
+				runtime.GC()
 				debug.FreeOSMemory()
 				m.trims.Add(1)
 				log.Debug("returned free memory after a load", "allocated", mib(now-trimmed), "took", time.Since(start))
