@@ -61,6 +61,7 @@ type StatusProjector struct {
 	known   map[string]*bus.Status
 	order   []string // ids in the order first seen, to bound known
 	dropped int      // entries deleted from known since it was last made
+	taken   int      // tasks added to known since it was last made
 	events  jetstream.Stream
 }
 
@@ -130,7 +131,7 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 // stale, since another holder may have projected meanwhile.
 func (p *StatusProjector) project1(ctx context.Context) error {
 	p.mu.Lock()
-	p.known, p.order, p.dropped, p.events = map[string]*bus.Status{}, nil, 0, nil
+	p.known, p.order, p.dropped, p.taken, p.events = map[string]*bus.Status{}, nil, 0, 0, nil
 	p.mu.Unlock()
 	cons, err := p.consumer(ctx)
 	if err != nil {

@@ -1,6 +1,10 @@
 package status
 
-import "github.com/amf-os/amf/kernel/bus"
+import (
+	"strings"
+
+	"github.com/amf-os/amf/kernel/bus"
+)
 
 // What the projector remembers. It keeps the status of the tasks it saw
 // last (Remember of them) to fold their next events without reading the
@@ -8,9 +12,14 @@ import "github.com/amf-os/amf/kernel/bus"
 // ended changes no more, so only its id is kept: its status is in the
 // cache, and rebuilt from its events if the cache lost it. Its
 // instruction, command and answer (kilobytes each, at times) are not
-// held for every task of a load long after the load, and the map that
-// held them is made anew once idle, since a Go map keeps the size it
-// once had.
+// held for every task of a load long after the load. Once idle after a
+// load, the map and the ids are made anew: a Go map keeps the size it once
+// had, and ids allocated one by one among a load's garbage would each keep
+// a page of the heap from being returned.
+
+// compactAfter is how many tasks the projector takes in before, once
+// idle, it makes what it remembers anew.
+const compactAfter = 1000
 
 // remember keeps s as id's status; seen says id is remembered already
 // (as ended), so it keeps its place in the order.
@@ -22,6 +31,7 @@ func (p *StatusProjector) remember(id string, s *bus.Status, seen bool) {
 		return
 	}
 	p.order = append(p.order, id)
+	p.taken++
 	if len(p.order) > p.Remember {
 		delete(p.known, p.order[0])
 		p.order = p.order[1:]
@@ -38,18 +48,20 @@ func (p *StatusProjector) ended(id string) {
 	}
 }
 
-// compact makes known and order anew when most of what they once held
-// is gone; called while idle.
+// compact makes known and order anew after a load, or when most of what
+// they once held is gone; called while idle.
 func (p *StatusProjector) compact() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.dropped < len(p.known) && cap(p.order) <= 2*len(p.order)+64 {
+	if p.taken < compactAfter && p.dropped < len(p.known) {
 		return
 	}
 	known := make(map[string]*bus.Status, len(p.known))
-	for id, s := range p.known {
-		known[id] = s
+	order := make([]string, 0, len(p.order))
+	for _, id := range p.order {
+		kept := strings.Clone(id)
+		known[kept] = p.known[id]
+		order = append(order, kept)
 	}
-	p.known, p.dropped = known, 0
-	p.order = append([]string(nil), p.order...)
+	p.known, p.order, p.dropped, p.taken = known, order, 0, 0
 }
