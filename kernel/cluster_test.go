@@ -76,8 +76,9 @@ func TestShippedClusterConfigFormsAReplicatedBus(t *testing.T) {
 }
 
 // startCluster starts three kernels from deploy/cluster/kernel-cluster.conf
-// (only its addresses moved to loopback), at once and in no order.
-func startCluster(t *testing.T) (servers []*kernel.Server, adminCreds string) {
+// (only its addresses moved to loopback), at once and in no order. Each
+// tweak may change a kernel's settings before it starts.
+func startCluster(t *testing.T, tweaks ...func(i int, s *kernel.Server)) (servers []*kernel.Server, adminCreds string) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "deploy", "cluster", "kernel-cluster.conf"))
 	if err != nil {
@@ -118,6 +119,9 @@ func startCluster(t *testing.T) (servers []*kernel.Server, adminCreds string) {
 		servers[i] = &kernel.Server{
 			ConfigFile: path, ServerName: fmt.Sprintf("kernel-%d", i+1),
 			Listen: "127.0.0.1:-1", StateDir: t.TempDir(), AuthDir: authDir, Logger: kerneltest.Logger(t),
+		}
+		for _, tweak := range tweaks {
+			tweak(i, servers[i])
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)

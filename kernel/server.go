@@ -113,7 +113,11 @@ type Server struct {
 	schedules *schedule.Runner
 	wildcards *wildcardSweeper
 	store     *storeWatch
-	parts     *parts // the task API and the status projector
+	trim      *memTrim
+	// storeCeiling is the store limit the configuration file names (0:
+	// none), which the kernel's own limit never passes.
+	storeCeiling int64
+	parts        *parts // the task API and the status projector
 }
 
 // Start runs the server, provisions the bus and starts what the kernel
@@ -177,6 +181,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.wildcards = s.sweepWildcardTasks(js)
 	s.store = s.watchStore(opts)
+	s.trim = trimMemory(s.logger().With("part", "memory"))
 	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
@@ -240,7 +245,7 @@ func (s *Server) options() (*server.Options, error) {
 	if s.ServerName != "" {
 		opts.ServerName = s.ServerName
 	}
-	if err := setStoreLimit(opts); err != nil {
+	if s.storeCeiling, err = setStoreLimit(opts); err != nil {
 		return nil, err
 	}
 	if err := applySync(opts, s.Sync); err != nil {
@@ -284,6 +289,8 @@ func (s *Server) Shutdown() {
 	s.wildcards = nil
 	s.store.Stop()
 	s.store = nil
+	s.trim.Stop()
+	s.trim = nil
 	s.stopParts()
 	if s.schedules != nil {
 		s.schedules.Stop()

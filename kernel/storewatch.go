@@ -19,7 +19,8 @@ import (
 // quarters of the disk space free when it starts, and never changes that
 // while it runs: a kernel that started on a nearly full disk refused
 // every submission after space was freed, until it restarted. So the
-// kernel sets the limit itself, by the same rule, and raises it when
+// kernel sets the limit itself, by the same rule (a limit the
+// configuration names is a ceiling, not a replacement), and raises it when
 // space comes back (nats-server may raise a limit at run time, never
 // lower it). At the limit JetStream refuses writes at once ("insufficient
 // resources"), which the client reports as ErrStoreFull, well before the
@@ -57,18 +58,29 @@ func dirSize(dir string) uint64 {
 	return n
 }
 
-// setStoreLimit gives opts the kernel's own limit unless its
-// configuration names one.
-func setStoreLimit(opts *server.Options) error {
-	if opts.JetStreamMaxStore > 0 {
-		return nil
-	}
+// setStoreLimit gives opts the kernel's own limit, or the one its
+// configuration names when that is lower, and returns the configured one
+// (0: none) as the ceiling the kernel's limit is never raised past. A
+// configured limit larger than the disk (the shipped cluster
+// configuration says 50GB) would let JetStream write until the disk
+// itself is full, where a failed write stops the store and nothing says
+// "store full".
+func setStoreLimit(opts *server.Options) (ceiling int64, err error) {
 	limit, _, err := storeLimit(opts.StoreDir, dirSize(opts.StoreDir))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrConfig, err)
+		return 0, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	opts.JetStreamMaxStore = max(limit, 1<<20)
-	return nil
+	ceiling = opts.JetStreamMaxStore
+	opts.JetStreamMaxStore = capStore(max(limit, 1<<20), ceiling)
+	return ceiling, nil
+}
+
+// capStore is limit, or ceiling when there is one and it is lower.
+func capStore(limit, ceiling int64) int64 {
+	if ceiling > 0 {
+		return min(limit, ceiling)
+	}
+	return limit
 }
 
 // storeWatch owns the goroutine that raises the limit and announces the
@@ -86,7 +98,7 @@ func (s *Server) watchStore(opts *server.Options) *storeWatch {
 	sw := &storeWatch{stop: cancel}
 	log := s.logger().With("part", "store")
 	ns, nc := s.ns, s.nc
-	own := opts.JetStreamMaxStore // set by the kernel, not a config file
+	ceiling := s.storeCeiling
 	sw.wg.Add(1)
 	go func() {
 		defer sw.wg.Done()
@@ -97,7 +109,7 @@ func (s *Server) watchStore(opts *server.Options) *storeWatch {
 			if err != nil {
 				log.Warn("read the store's state", "err", err)
 			} else {
-				if raised := sw.raise(ns, opts, own, r, log); raised {
+				if raised := sw.raise(ns, opts, ceiling, r, log); raised {
 					r, _ = storeState(ns, opts)
 				}
 				sw.report(r, log)
@@ -139,16 +151,16 @@ func storeState(ns *server.Server, opts *server.Options) (bus.StoreReport, error
 	return r, nil
 }
 
-// raise lifts a full store's limit, when the kernel set it itself and
-// the disk has more room than it had; it reports whether it did.
-func (sw *storeWatch) raise(ns *server.Server, opts *server.Options, own int64, r bus.StoreReport, log *slog.Logger) bool {
+// raise lifts a full store's limit when the disk has more room than it
+// had, up to the configured ceiling (0: none); it reports whether it did.
+func (sw *storeWatch) raise(ns *server.Server, opts *server.Options, ceiling int64, r bus.StoreReport, log *slog.Logger) bool {
 	// Only a full store is raised: a reload re-reads every option, which
 	// a kernel running well has no reason to risk as other programs'
 	// files come and go on its disk.
-	if own <= 0 || !r.Full {
+	if !r.Full {
 		return false
 	}
-	want := int64((r.Free + r.Used) / 4 * 3)
+	want := capStore(int64((r.Free+r.Used)/4*3), ceiling)
 	if want < r.Limit+storeHeadroom {
 		return false
 	}

@@ -185,12 +185,12 @@ func (m *MicroVMRunner) Close() error {
 // left there is gone.
 func (m *MicroVMRunner) Release(dir string) {
 	m.mu.Lock()
-	_, mounted := m.mounts[dir]
-	delete(m.mounts, dir)
-	m.mu.Unlock()
-	if mounted {
+	if _, mounted := m.mounts[dir]; mounted {
 		unix.Unmount(dir, unix.MNT_DETACH)
+		delete(m.mounts, dir)
+		rebalance(m.mounts, m.limits)
 	}
+	m.mu.Unlock()
 	os.RemoveAll(dir)
 }
 
@@ -308,9 +308,9 @@ func (m *MicroVMRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Res
 		res.LimitHit = "file_size"
 	}
 	if res.LimitHit == "" {
-		if full := workFull(dir); full != "" {
+		if full, note := m.workFull(dir); full != "" {
 			res.LimitHit = full
-			sink.note(fmt.Sprintf("[amf: the work dir is full: its %s limit is reached]", full))
+			sink.note(note)
 		}
 	}
 	res.Truncated, res.LateOutput = sink.finish()
@@ -341,16 +341,19 @@ func (m *MicroVMRunner) workFS(dir string, uid int) error {
 	if w, ok := m.mounts[dir]; ok {
 		w.runs++
 		w.used = time.Now()
+		rebalance(m.mounts, m.limits)
 		return nil
 	}
 	if err := makeRoom(m.mounts, m.limits, m.limits.WorkDirTTL); err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0755,uid=%d,gid=%d", m.limits.WorkDirBytes, m.limits.WorkDirInodes, uid, uid)
+	size := startSize(m.mounts, m.limits)
+	opts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0755,uid=%d,gid=%d", size, m.limits.WorkDirInodes, uid, uid)
 	if err := unix.Mount("amf-microvm-work", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("%w: mount the work dir's file system: %v", ErrStart, err)
 	}
-	m.mounts[dir] = &vmWorkDir{runs: 1, used: time.Now()}
+	m.mounts[dir] = &vmWorkDir{dir: dir, size: size, runs: 1, used: time.Now()}
+	rebalance(m.mounts, m.limits)
 	return nil
 }
 
@@ -361,6 +364,7 @@ func (m *MicroVMRunner) workDone(dir string) {
 	if w, ok := m.mounts[dir]; ok {
 		w.runs--
 		w.used = time.Now()
+		rebalance(m.mounts, m.limits)
 	}
 }
 
@@ -369,21 +373,38 @@ func (m *MicroVMRunner) workDone(dir string) {
 type vmWorkDirs map[string]*vmWorkDir
 
 type vmWorkDir struct {
+	dir  string
+	size int64 // its tmpfs's size=, its share of the runner's total
 	used time.Time
 	runs int // commands using it now
 }
 
 func (v vmWorkDirs) count() int { return len(v) }
 
-func (v vmWorkDirs) usedBytes() int64 {
-	var total int64
-	for dir := range v {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil {
-			total += statfsUsed(&st)
-		}
+func (v vmWorkDirs) shares() []workShare {
+	s := make([]workShare, 0, len(v))
+	for _, w := range v {
+		s = append(s, w)
 	}
-	return total
+	return s
+}
+
+func (w *vmWorkDir) busy() bool     { return w.runs > 0 }
+func (w *vmWorkDir) sizeNow() int64 { return w.size }
+func (w *vmWorkDir) held() int64 {
+	var st unix.Statfs_t
+	if unix.Statfs(w.dir, &st) != nil {
+		return w.size // unknown: assume it is full
+	}
+	return statfsUsed(&st)
+}
+
+func (w *vmWorkDir) setSize(size int64) error {
+	if err := resizeTmpfs(unix.AT_FDCWD, w.dir, unix.FSPICK_NO_AUTOMOUNT, size); err != nil {
+		return err
+	}
+	w.size = size
+	return nil
 }
 
 func (v vmWorkDirs) evictIdle() bool {
@@ -420,19 +441,26 @@ func (v vmWorkDirs) free(dir string) {
 	delete(v, dir)
 }
 
-// workFull names the work dir budget a run exhausted, if any.
-func workFull(dir string) string {
+// workFull names the work dir budget a run exhausted, if any, and a note
+// for its output naming the limit and the setting that raises it.
+func (m *MicroVMRunner) workFull(dir string) (limit, note string) {
+	m.mu.Lock()
+	size := m.limits.WorkDirBytes
+	if w, ok := m.mounts[dir]; ok {
+		size = w.size
+	}
+	m.mu.Unlock()
 	var st unix.Statfs_t
 	if unix.Statfs(dir, &st) != nil {
-		return ""
+		return "", ""
 	}
 	switch {
 	case st.Files > 0 && st.Ffree == 0:
-		return "work_dir_inodes"
+		return "work_dir_inodes", fmt.Sprintf("[amf: the work dir is full: its work_dir_inodes limit of %d files (work_dir.inodes) is reached]", m.limits.WorkDirInodes)
 	case st.Blocks > 0 && st.Bavail == 0:
-		return "work_dir_bytes"
+		return workFullNote(m.limits, size)
 	}
-	return ""
+	return "", ""
 }
 
 // lineSplitter turns a stream's chunks into lines for the output sink.

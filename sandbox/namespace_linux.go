@@ -139,13 +139,6 @@ func (n *NamespaceRunner) Release(dir string) {
 	}
 }
 
-func (n *NamespaceRunner) workDirLimit(which string) string {
-	if which == "work_dir_inodes" {
-		return fmt.Sprintf("%d files (work_dir.inodes)", n.limits.WorkDirInodes)
-	}
-	return fmt.Sprintf("%d MiB (work_dir.size_mib)", n.limits.WorkDirBytes>>20)
-}
-
 // Name implements Runner.
 func (n *NamespaceRunner) Name() string { return "namespace" }
 
@@ -457,9 +450,9 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		res.LimitHit = "file_size"
 	}
 	if wfs != nil {
-		if full := n.workdirs.full(wfs); full != "" {
+		if full, note := n.workdirs.full(wfs); full != "" {
 			res.LimitHit = full
-			sink.note(fmt.Sprintf("[amf: the work dir is full: its %s limit of %s is reached]", full, n.workDirLimit(full)))
+			sink.note(note)
 		}
 	}
 	res.Truncated, res.LateOutput = sink.finish()

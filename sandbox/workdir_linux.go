@@ -32,7 +32,8 @@ type workDirs struct {
 }
 
 type workFS struct {
-	fd   int // the detached mount
+	fd   int   // the detached mount
+	size int64 // its size=, its share of the runner's total
 	used time.Time
 	runs int // commands using it now
 }
@@ -52,15 +53,17 @@ func (w *workDirs) acquire(dir string) (*workFS, error) {
 		if err := makeRoom(w, w.lim, w.ttl); err != nil {
 			return nil, err
 		}
-		mfd, err := w.mount()
+		size := startSize(w, w.lim)
+		mfd, err := w.mount(size)
 		if err != nil {
 			return nil, err
 		}
-		f = &workFS{fd: mfd}
+		f = &workFS{fd: mfd, size: size}
 		w.fs[dir] = f
 	}
 	f.runs++
 	f.used = time.Now()
+	rebalance(w, w.lim)
 	return f, nil
 }
 
@@ -80,18 +83,19 @@ func (w *workDirs) done(f *workFS) {
 	defer w.mu.Unlock()
 	f.runs--
 	f.used = time.Now()
+	rebalance(w, w.lim)
 }
 
-// mount makes a detached, size-limited tmpfs: nosuid and nodev, owned by
+// mount makes a detached tmpfs of size bytes: nosuid and nodev, owned by
 // the sandbox user.
-func (w *workDirs) mount() (int, error) {
+func (w *workDirs) mount(size int64) (int, error) {
 	fsfd, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("%w: work dir file system: %v", ErrStart, err)
 	}
 	defer unix.Close(fsfd)
 	for _, kv := range [][2]string{
-		{"size", strconv.FormatInt(w.lim.WorkDirBytes, 10)},
+		{"size", strconv.FormatInt(size, 10)},
 		{"nr_inodes", strconv.FormatInt(w.lim.WorkDirInodes, 10)},
 		{"mode", "0755"},
 		{"uid", strconv.Itoa(w.uid)},
@@ -111,19 +115,34 @@ func (w *workDirs) mount() (int, error) {
 	return mfd, nil
 }
 
-// full says which budget of the work dir is spent, if one is.
-func (w *workDirs) full(f *workFS) string {
+// full says which budget of the work dir is spent, if one is, and a note
+// for the command's output naming the limit and the setting that raises
+// it.
+func (w *workDirs) full(f *workFS) (limit, note string) {
+	w.mu.Lock()
+	size := f.size
+	w.mu.Unlock()
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(f.fd, &st); err != nil {
-		return ""
+		return "", ""
 	}
 	switch {
 	case st.Bfree == 0:
-		return "work_dir_bytes"
+		return workFullNote(w.lim, size)
 	case st.Ffree == 0:
-		return "work_dir_inodes"
+		return "work_dir_inodes", fmt.Sprintf("[amf: the work dir is full: its work_dir_inodes limit of %d files (work_dir.inodes) is reached]", w.lim.WorkDirInodes)
 	}
-	return ""
+	return "", ""
+}
+
+// workFullNote names the byte limit a full work dir of size bytes met:
+// its own (work_dir_bytes), or its share of the runner's total while
+// other work dirs held the rest (work_dir_total).
+func workFullNote(lim Limits, size int64) (limit, note string) {
+	if lim.WorkDirTotal > 0 && size < pageDown(lim.WorkDirBytes) {
+		return "work_dir_total", fmt.Sprintf("[amf: the work dir is full: its share of the runner's work dir total is reached, %d MiB while the other work dirs hold the rest of the %d MiB limit (work_dir.total_mib in the profiles file raises it)]", size>>20, lim.WorkDirTotal>>20)
+	}
+	return "work_dir_bytes", fmt.Sprintf("[amf: the work dir is full: its work_dir_bytes limit of %d MiB (work_dir.size_mib) is reached]", lim.WorkDirBytes>>20)
 }
 
 // release frees a work dir's tmpfs and removes the (empty) host dir.
@@ -133,6 +152,7 @@ func (w *workDirs) release(dir string) {
 	if f, ok := w.fs[dir]; ok {
 		unix.Close(f.fd)
 		delete(w.fs, dir)
+		rebalance(w, w.lim)
 	}
 	os.Remove(dir)
 }

@@ -38,7 +38,7 @@ func TestWorkDirTotalFreesIdleSessions(t *testing.T) {
 	r.workdirs.mu.Lock()
 	_, held1 := r.workdirs.fs[dos("1")]
 	_, held3 := r.workdirs.fs[dos("3")]
-	used := r.workdirs.usedBytes()
+	used := usedBytes(r.workdirs)
 	r.workdirs.mu.Unlock()
 	if held1 || !held3 {
 		t.Fatalf("dos-1 held %v, dos-3 held %v: the least recently used idle session should make room", held1, held3)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -54,8 +55,13 @@ type StatusProjector struct {
 	mu      sync.Mutex
 	err     error
 	started bool
+	// known holds the status of each task seen lately; a task that ended
+	// is kept as its id alone (a nil status), rebuilt from the event
+	// stream if the cache ever needs it again (see remember.go).
 	known   map[string]*bus.Status
 	order   []string // ids in the order first seen, to bound known
+	dropped int      // entries deleted from known since it was last made
+	taken   int      // tasks added to known since it was last made
 	events  jetstream.Stream
 }
 
@@ -125,7 +131,7 @@ func (p *StatusProjector) Run(ctx context.Context) error {
 // stale, since another holder may have projected meanwhile.
 func (p *StatusProjector) project1(ctx context.Context) error {
 	p.mu.Lock()
-	p.known, p.order, p.events = map[string]*bus.Status{}, nil, nil
+	p.known, p.order, p.dropped, p.taken, p.events = map[string]*bus.Status{}, nil, 0, 0, nil
 	p.mu.Unlock()
 	cons, err := p.consumer(ctx)
 	if err != nil {
@@ -201,6 +207,7 @@ func (p *StatusProjector) idleCheck(ctx context.Context) {
 	if p.setErr(err) {
 		p.rewriteAll(ctx, nil)
 	}
+	p.compact()
 }
 
 // project folds one event and acknowledges it once its status is stored.
@@ -239,6 +246,9 @@ func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
 	s.Apply(e)
 	p.retry(ctx, msg, func(ctx context.Context) error { return p.Cache.SetStatus(ctx, *s) })
 	if ctx.Err() == nil {
+		if s.State.Final() {
+			p.ended(e.TaskID)
+		}
 		msg.Ack()
 	}
 }
@@ -249,9 +259,9 @@ func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
 func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status, error) {
 	id := e.TaskID
 	p.mu.Lock()
-	s, ok := p.known[id]
+	s, seen := p.known[id]
 	p.mu.Unlock()
-	if ok {
+	if s != nil {
 		return s, nil
 	}
 	cached, err := p.Cache.Status(ctx, id)
@@ -267,14 +277,7 @@ func (p *StatusProjector) current(ctx context.Context, e bus.Event) (*bus.Status
 		return nil, err
 	}
 	s = &cached
-	p.mu.Lock()
-	p.known[id] = s
-	p.order = append(p.order, id)
-	if len(p.order) > p.Remember {
-		delete(p.known, p.order[0])
-		p.order = p.order[1:]
-	}
-	p.mu.Unlock()
+	p.remember(id, s, seen)
 	return s, nil
 }
 
@@ -299,15 +302,29 @@ func (p *StatusProjector) retry(ctx context.Context, msg jetstream.Msg, op func(
 	})
 }
 
-// rewriteAll stores every remembered status again. A failure marks the
-// cache down again; the next operation retries.
+// rewriteAll stores every remembered status again, a task that ended
+// rebuilt from its events. A failure marks the cache down again; the
+// next operation retries.
 func (p *StatusProjector) rewriteAll(ctx context.Context, msg jetstream.Msg) {
 	p.mu.Lock()
 	all := make([]bus.Status, 0, len(p.known))
-	for _, s := range p.known {
+	var ended []string
+	for id, s := range p.known {
+		if s == nil {
+			ended = append(ended, id)
+			continue
+		}
 		all = append(all, *s)
 	}
 	p.mu.Unlock()
+	for _, id := range ended {
+		s, err := p.replay(ctx, id, math.MaxUint64)
+		if err != nil {
+			p.log().Warn("status projector: rebuild an ended task's status", "task", id, "err", err)
+			continue
+		}
+		all = append(all, s)
+	}
 	for i, s := range all {
 		if err := p.Cache.SetStatus(ctx, s); err != nil {
 			p.setErr(err)
