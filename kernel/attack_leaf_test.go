@@ -99,7 +99,9 @@ func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
 	}
 	names := bus.Names{}
 	ev := bus.Event{TaskID: "attack-site-task", Type: bus.EventStdout, Text: "site output", TS: time.Now().UTC()}
-	if _, err := js.PublishMsg(ctx, names.EventMsg(ev)); err != nil {
+	evMsg := names.EventMsg(ev)
+	evMsg.Subject = names.EventBy("attack-site-task", bus.DefaultPool, credentialIDOf(t, link))
+	if _, err := js.PublishMsg(ctx, evMsg); err != nil {
 		t.Fatalf("site worker stores an event: %v", err)
 	}
 }

@@ -123,7 +123,10 @@ func TestLeafCarriesAWorkerOutboundOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := bus.Event{TaskID: "via-leaf", Type: bus.EventAssigned, TS: time.Now().UTC()}
-	if _, err := js.PublishMsg(ctx, names.EventMsg(ev)); err != nil {
+	// On the worker's own subject, the one its credential may store on.
+	evMsg := names.EventMsg(ev)
+	evMsg.Subject = names.EventBy("via-leaf", bus.DefaultPool, credentialIDOf(t, workerCreds))
+	if _, err := js.PublishMsg(ctx, evMsg); err != nil {
 		t.Fatalf("store an event via leaf: %v", err)
 	}
 	got, err := names.LastEvent(ctx, mustStream(t, ctx, hub.JS, names.EventsStream()), "via-leaf")
@@ -323,4 +326,15 @@ func TestLeafCatchesUpOnRevocationsMissedWhileUnlinked(t *testing.T) {
 	} else if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 		t.Fatalf("refused for the wrong reason: %v", err)
 	}
+}
+
+// credentialIDOf is the credential id of a .creds file: the subjects
+// that are its own carry it.
+func credentialIDOf(t *testing.T, creds string) string {
+	t.Helper()
+	prefix, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(prefix, "_INBOX_")
 }

@@ -39,6 +39,14 @@ func (w *Worker) poolConsumer(ctx context.Context, js jetstream.JetStream) (jets
 func (w *Worker) grantRefusal(subject string, t bus.Task) string {
 	grant := w.cfg.Names.GrantOf(subject, w.cfg.Pool)
 	policy := t.Policy
+	if policy == "" && grant == "" {
+		// Only admins and the kernel publish on the pool's own subject
+		// (a client submits through the task API, which names the
+		// profile a task naming none will get, or strict when it cannot
+		// tell): a task there naming none is an operator's, and gets the
+		// default.
+		return ""
+	}
 	if policy == "" {
 		if o := w.offer(); o != nil {
 			policy = o.Default

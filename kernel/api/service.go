@@ -142,6 +142,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		ctx := client.WithAccess(ctx, a)
 		// The grant judged is the profile the task will run with.
 		s.Client.ResolvePolicy(ctx, &t)
+		grant = askersGrant(a, &t, grant)
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			if err := s.Client.CheckProfile(ctx, t); err != nil {
 				_ = r.Error("400", err.Error(), nil)

@@ -101,3 +101,18 @@ func Visible(a bus.Access, list []bus.Status, n int) []bus.Status {
 	}
 	return out
 }
+
+// adminCredential reports whether c's connection holds an admin
+// credential (or none, on a server without accounts): the unowned task
+// API subjects are its to ask on.
+func (c *Client) adminCredential() bool {
+	if c.NC == nil || c.NC.Opts.UserJWT == nil {
+		return true
+	}
+	tok, err := c.NC.Opts.UserJWT()
+	if err != nil {
+		return false
+	}
+	uc, err := jwt.DecodeUserClaims(tok)
+	return err == nil && slices.Contains([]string(uc.Tags), "role:admin")
+}
