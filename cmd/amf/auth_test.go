@@ -123,13 +123,13 @@ func TestRolesDenialTable(t *testing.T) {
 		{"submit", func(role string) []string {
 			switch role {
 			case "client", "worker":
-				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfCredential(credID(role)), ""), `{"command":"true"}`}
+				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfCredential(credID(role)), ""), `{"command":"true","policy":"strict"}`}
 			case "bridge":
-				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfToken("probe"), ""), `{"command":"true"}`}
+				return []string{"req", bus.Names{}.SubmitAs(bus.OwnerOfToken("probe"), ""), `{"command":"true","policy":"strict"}`}
 			}
 			return []string{"req", "amf.api.submit", `{"command":"true"}`}
 		}, replied(`"events_subject"`)},
-		{"submit as another", same("req", bus.Names{}.SubmitAs(bus.OwnerOfCredential("AAAAAAAAAAAAAAAA"), ""), `{"command":"true"}`), replied(`"events_subject"`)},
+		{"submit as another", same("req", bus.Names{}.SubmitAs(bus.OwnerOfCredential("AAAAAAAAAAAAAAAA"), ""), `{"command":"true","policy":"strict"}`), replied(`"events_subject"`)},
 		// A task published on its pool's subject has a body nothing checks
 		// the owner of: only admins may.
 		{"publish task", same("req", "amf.tasks.default", `{"command":"true"}`), replied(`"stream":"AMF_TASKS"`)},
@@ -395,7 +395,7 @@ func TestRevocationCutsOffALiveWorker(t *testing.T) {
 		t.Fatalf("a revoked credential still connects: %v\n%s", err, out)
 	}
 	// The kernel ran on: the others' credentials still work.
-	if out, err := f.nats("client", "req", ownSubject(t, f.creds["client"], "submit"), `{"command":"true"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
+	if out, err := f.nats("client", "req", ownSubject(t, f.creds["client"], "submit"), `{"command":"true","policy":"strict"}`); err != nil || !strings.Contains(out, `"events_subject"`) {
 		t.Fatalf("client after the revocation: %v\n%s", err, out)
 	}
 	if out := f.amf("auth", "list"); !strings.Contains(out, "revoked") {

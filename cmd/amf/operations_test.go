@@ -142,7 +142,14 @@ func TestOperationsBackupRestore(t *testing.T) {
 		t.Fatalf("a credential issued before the backup is refused after the restore: %v", err)
 	}
 	defer nc2.Close()
-	evs := watchAll(t, &kapi.Client{NC: nc2}, task.ID)
+	// The task is the operator's (submitted with the admin credential):
+	// read with the restored admin credential, which a client's may not.
+	adminNC, err := nats.Connect("nats://"+addr2, nats.UserCredentials(filepath.Join(restored, "auth", "admin.creds")))
+	if err != nil {
+		t.Fatalf("the admin credential after the restore: %v", err)
+	}
+	defer adminNC.Close()
+	evs := watchAll(t, &kapi.Client{NC: adminNC}, task.ID)
 	if e := lastEvent(evs); e.Type != bus.EventDone || e.Output != "restored" {
 		t.Fatalf("the queued task after the restore: %+v", e)
 	}

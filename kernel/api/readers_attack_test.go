@@ -245,7 +245,12 @@ func TestClientReadsOnlyItsOwnEvents(t *testing.T) {
 			t.Fatalf("mallory direct-got alice's newest event: %s", m.Data)
 		}
 	}
-	if !mallory.refused("$JS.API.DIRECT.GET." + names.EventsStream() + "." + names.Event("alices")) {
+	// Asked on the wire too, whether or not the stream's info was given.
+	direct := "$JS.API.DIRECT.GET." + names.EventsStream() + "." + names.Event("alices")
+	if m, err := mallory.nc.Request(direct, nil, time.Second); err == nil && len(m.Data) > 0 && m.Header.Get("Status") == "" {
+		t.Fatalf("mallory direct-got alice's newest event: %s", m.Data)
+	}
+	if !mallory.refused(direct) {
 		t.Errorf("mallory's direct get of alice's newest event was not refused by the server")
 	}
 	// The admin reads every task.

@@ -141,6 +141,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		t.Owner = a.Owner
 		ctx := client.WithAccess(ctx, a)
 		// The grant judged is the profile the task will run with.
+		named := t.Policy != ""
 		s.Client.ResolvePolicy(ctx, &t)
 		grant = askersGrant(a, &t, grant)
 		if !bus.PolicyAllowed(t.Policy, grant) {
@@ -148,8 +149,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				_ = r.Error("400", err.Error(), nil)
 				return
 			}
-			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",
-				bus.RuleGrant, t.Policy, t.Policy, names.Submit(t.Policy), t.Policy), nil)
+			why := fmt.Sprintf("policy %q needs the grant %q", t.Policy, t.Policy)
+			if !named {
+				why = fmt.Sprintf("the task names no policy, so it would run with its pool's default profile %q, which needs the grant %q: name \"policy\": %q, or", t.Policy, t.Policy, bus.BasePolicy)
+			}
+			_ = r.Error("403", fmt.Sprintf("%s: %s; a credential granted it submits on %s (amf auth creds client --grant %s)",
+				bus.RuleGrant, why, names.Submit(t.Policy), t.Policy), nil)
 			return
 		}
 		added, err := s.ledger.hold(a.Owner, t.ID, int64(len(r.Data())))
