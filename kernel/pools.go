@@ -17,6 +17,13 @@ import (
 // the pools its credential names.
 func (s *Server) servePools(nc *nats.Conn, js jetstream.JetStream) error {
 	names := s.Names
+	var leaves *leafInterest
+	if s.LeafListen != "" {
+		leaves = &leafInterest{nc: nc}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		leaves.carryKnownPools(ctx, s, js)
+		cancel()
+	}
 	_, err := nc.QueueSubscribe(names.PoolSubject("*"), "amf-kernel", func(m *nats.Msg) {
 		pool := strings.TrimPrefix(m.Subject, names.PoolSubject(""))
 		if !bus.ValidToken(pool) {
@@ -28,6 +35,9 @@ func (s *Server) servePools(nc *nats.Conn, js jetstream.JetStream) error {
 		if _, err := js.CreateOrUpdateConsumer(ctx, names.TasksStream(), names.PoolConsumerConfig(pool)); err != nil {
 			s.logger().Warn("open pool consumer", "pool", pool, "err", err)
 			return // the worker's request times out and it reports why
+		}
+		if leaves != nil {
+			leaves.carry(s, pool)
 		}
 		_ = m.Respond([]byte("ok"))
 	})

@@ -142,21 +142,13 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// closed to it.
 		pub(n.LearnedBy(CredentialID(userKey)), n.MemoryFailed(), n.Workers())
 		sub(n.Control("*"))
-		// A task's events on a worker's subject (bus/eventsubject.go),
-		// never on the kernel's: readers and the status projector take
-		// a task's events only from the kernel and the task's pool.
-		// (Allowed as amf.events.> less the kernel's: a site's leaf
-		// needs the events stream's whole interest to carry its
-		// workers' events on the site's one credential.)
-		pub(n.Events())
-		p.Pub.Deny.Add(n.Event("*"))
 		for _, pool := range s.Pools {
-			// A task's events for its pools only (bus/eventsubject.go):
-			// readers and the status projector take a task's events
-			// only from the kernel and the task's pool. The credential
-			// id in the subject is the publisher's own, not checked
-			// here: a site's leaf carries its workers' events on the
-			// site's one credential.
+			// A task's events on the worker's own subject, for its
+			// pools only (bus/eventsubject.go): readers and the status
+			// projector take a task's events only from the kernel and
+			// the task's pool, its end only from the holder. (A leaf
+			// carries them: kernel/leafinterest.go.)
+			pub(n.EventBy("*", pool, CredentialID(userKey)))
 			c := n.PoolConsumer(pool)
 			pub("$JS.API.CONSUMER.INFO."+tasks+"."+c,
 				"$JS.API.CONSUMER.MSG.NEXT."+tasks+"."+c,

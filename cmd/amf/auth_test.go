@@ -181,12 +181,8 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin": {"submit", "submit as another", "publish task", "publish event", "event for another pool", "event as another", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
-		// A worker may store events on any worker subject (a site's leaf
-		// needs the events stream's whole interest), never the kernel's:
-		// readers and the status projector take another pool's as
-		// nothing (kernel/status TestWorkerOfAnotherPoolCannotEndATask).
-		"worker": {"publish event", "event for another pool", "event as another", "publish memory", "read events"},
+		"admin":  {"submit", "submit as another", "publish task", "publish event", "event for another pool", "event as another", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"worker": {"publish event", "publish memory", "read events"},
 		// A client or bridge reads a task's events only through a
 		// consumer the kernel makes for it (amf.api.readers.open.…).
 		"bridge": {"submit", "submit as another", "confirm memory"},
