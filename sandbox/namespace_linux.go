@@ -450,7 +450,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		res.LimitHit = "file_size"
 	}
 	if wfs != nil {
-		if full, note := n.workdirs.full(wfs); full != "" {
+		if full, note := n.workdirs.full(wfs, res.ExitCode != 0); full != "" {
 			res.LimitHit = full
 			sink.note(note)
 		}

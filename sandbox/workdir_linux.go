@@ -36,6 +36,10 @@ type workFS struct {
 	size int64 // its size=, its share of the runner's total
 	used time.Time
 	runs int // commands using it now
+	// filled is set when the dir was full at its share while a command
+	// used it and was then grown (others went idle): that command met
+	// the total even though the dir has room by the time it ends.
+	filled bool
 }
 
 func newWorkDirs(uid int, lim Limits, ttl time.Duration) *workDirs {
@@ -60,6 +64,9 @@ func (w *workDirs) acquire(dir string) (*workFS, error) {
 		}
 		f = &workFS{fd: mfd, size: size}
 		w.fs[dir] = f
+	}
+	if f.runs == 0 {
+		f.filled = false
 	}
 	f.runs++
 	f.used = time.Now()
@@ -118,16 +125,16 @@ func (w *workDirs) mount(size int64) (int, error) {
 // full says which budget of the work dir is spent, if one is, and a note
 // for the command's output naming the limit and the setting that raises
 // it.
-func (w *workDirs) full(f *workFS) (limit, note string) {
+func (w *workDirs) full(f *workFS, failed bool) (limit, note string) {
 	w.mu.Lock()
-	size := f.size
+	size, filled := f.size, f.filled
 	w.mu.Unlock()
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(f.fd, &st); err != nil {
 		return "", ""
 	}
 	switch {
-	case st.Bfree == 0:
+	case st.Bfree == 0 || (filled && failed):
 		return workFullNote(w.lim, size)
 	case st.Ffree == 0:
 		return "work_dir_inodes", fmt.Sprintf("[amf: the work dir is full: its work_dir_inodes limit of %d files (work_dir.inodes) is reached]", w.lim.WorkDirInodes)

@@ -136,6 +136,9 @@ func (f *workFS) held() int64 {
 }
 
 func (f *workFS) setSize(size int64) error {
+	if size > f.size && f.runs > 0 && f.held() >= f.size-pageSize {
+		f.filled = true
+	}
 	if err := resizeTmpfs(f.fd, "", unix.FSPICK_EMPTY_PATH, size); err != nil {
 		return err
 	}
