@@ -119,11 +119,22 @@ func (c *Client) status(ctx context.Context, id string) (bus.Status, error) {
 func (c *Client) StatusFromEvents(ctx context.Context, id string) (bus.Status, error) {
 	var st bus.Status
 	n := 0
-	err := c.Watch(ctx, id, 0, false, func(e bus.Event) error {
-		st.Apply(e)
-		n++
-		return nil
-	})
+	reader := Reader{}
+	if c.ViaAPI {
+		// A bridge on its own credential reads for the token it serves.
+		reader = readerFrom(ctx)
+	}
+	s, err := c.OpenAs(ctx, reader, id, 0, false)
+	if errors.Is(err, ErrNotFound) {
+		return st, err
+	}
+	if err == nil {
+		err = s.Each(ctx, c.decoded(func(e bus.Event) error {
+			st.Apply(e)
+			n++
+			return nil
+		}))
+	}
 	if err != nil {
 		return st, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -86,6 +87,16 @@ type Stream struct {
 // the task has no events at all, or none the caller may read.
 func (c *Client) Open(ctx context.Context, id string, afterSeq uint64, follow bool) (*Stream, error) {
 	return c.OpenAs(ctx, Reader{}, id, afterSeq, follow)
+}
+
+// readerFrom is whom a read with ctx is for: the HTTP token whose access
+// ctx carries (the bridge reads for it), else the connection's own
+// credential.
+func readerFrom(ctx context.Context) Reader {
+	if a, ok := AccessFrom(ctx); ok && strings.HasPrefix(string(a.Owner), "token:") {
+		return Reader{Owner: a.Owner, All: a.SeeAll || a.ActAll}
+	}
+	return Reader{}
 }
 
 // OpenAs is Open for reader: the bridge reads for its HTTP tokens.
