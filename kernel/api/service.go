@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -116,18 +115,14 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
 		a, op := s.asked(r.Subject())
 		if err := s.ledger.refuse(a.Owner, int64(len(r.Data()))); err != nil {
-			_ = r.Error("429", err.Error(), nil)
+			fail(r, err)
 			return
 		}
 		// One decode applies the bus's id rule: the body's id, else the
 		// request's Nats-Msg-Id header, else a new one.
 		t, err := bus.DecodeTaskMsg(r.Data(), nats.Header(r.Headers()), 0)
 		if err != nil {
-			code := "400"
-			if errors.Is(err, bus.ErrTooLarge) {
-				code = "413"
-			}
-			_ = r.Error(code, err.Error(), nil)
+			fail(r, err)
 			return
 		}
 		if t.ScheduleID != "" {
@@ -159,7 +154,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		}
 		added, err := s.ledger.hold(a.Owner, t.ID, int64(len(r.Data())))
 		if err != nil {
-			_ = r.Error("429", err.Error(), nil)
+			fail(r, err)
 			return
 		}
 		id := t.ID
@@ -168,24 +163,8 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			// Not queued by this request: not counted either.
 			s.ledger.release(a.Owner, id)
 		}
-		if errors.Is(err, bus.ErrInvalidTask) {
-			_ = r.Error("400", err.Error(), nil)
-			return
-		}
-		if errors.Is(err, client.ErrQueueFull) {
-			_ = r.Error("429", err.Error(), nil)
-			return
-		}
-		if errors.Is(err, client.ErrIDTaken) {
-			_ = r.Error("409", err.Error(), nil)
-			return
-		}
-		if errors.Is(err, client.ErrStoreFull) {
-			_ = r.Error("507", err.Error(), nil)
-			return
-		}
 		if err != nil {
-			_ = r.Error("503", err.Error(), nil)
+			fail(r, err)
 			return
 		}
 		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.TaskEvents(t.ID), Warning: warning})
@@ -211,14 +190,11 @@ func (s *Service) status(ctx context.Context) micro.HandlerFunc {
 		}
 		a, _ := s.asked(r.Subject())
 		st, err := s.Client.Status(client.WithAccess(ctx, a), id)
-		switch {
-		case errors.Is(err, client.ErrNotFound):
-			_ = r.Error("404", err.Error(), nil)
-		case err != nil:
-			_ = r.Error("503", err.Error(), nil)
-		default:
-			_ = r.RespondJSON(st)
+		if err != nil {
+			fail(r, err)
+			return
 		}
+		_ = r.RespondJSON(st)
 	}
 }
 
@@ -238,19 +214,11 @@ func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		a, _ := s.asked(r.Subject())
-		err := s.Client.Cancel(client.WithAccess(ctx, a), q.ID, q.Reason)
-		switch {
-		case errors.Is(err, client.ErrNotFound):
-			_ = r.Error("404", err.Error(), nil)
-		case errors.Is(err, client.ErrForbidden):
-			_ = r.Error("403", err.Error(), nil)
-		case errors.Is(err, client.ErrFinished):
-			_ = r.Error("409", err.Error(), nil)
-		case err != nil:
-			_ = r.Error("503", err.Error(), nil)
-		default:
-			_ = r.RespondJSON(q)
+		if err := s.Client.Cancel(client.WithAccess(ctx, a), q.ID, q.Reason); err != nil {
+			fail(r, err)
+			return
 		}
+		_ = r.RespondJSON(q)
 	}
 }
 

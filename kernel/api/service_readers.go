@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -113,18 +112,11 @@ func (s *Service) openReader(ctx context.Context) micro.HandlerFunc {
 			limit = 0
 		}
 		reply, err := s.Client.MakeReader(ctx, reader, req, limit)
-		switch {
-		case errors.Is(err, bus.ErrInvalidTask):
-			_ = r.Error("400", err.Error(), nil)
-		case errors.Is(err, client.ErrNotFound):
-			_ = r.Error("404", err.Error(), nil)
-		case errors.Is(err, client.ErrTooManyReaders):
-			_ = r.Error("429", err.Error(), nil)
-		case err != nil:
-			_ = r.Error("503", err.Error(), nil)
-		default:
-			_ = r.RespondJSON(reply)
+		if err != nil {
+			fail(r, err)
+			return
 		}
+		_ = r.RespondJSON(reply)
 	}
 }
 
@@ -150,15 +142,11 @@ func (s *Service) closeReader(ctx context.Context) micro.HandlerFunc {
 			}
 			return o == bus.OwnerOfCredential(bus.CredentialID(a.key))
 		}
-		err = s.Client.CloseReader(ctx, owns, req.Consumer)
-		switch {
-		case errors.Is(err, client.ErrNotFound):
-			_ = r.Error("404", err.Error(), nil)
-		case err != nil:
-			_ = r.Error("503", err.Error(), nil)
-		default:
-			_ = r.Respond(nil)
+		if err := s.Client.CloseReader(ctx, owns, req.Consumer); err != nil {
+			fail(r, err)
+			return
 		}
+		_ = r.Respond(nil)
 	}
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -61,7 +60,7 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 	return func(r micro.Request) {
 		t, err := bus.DecodeTaskMsg(r.Data(), nats.Header(r.Headers()), 0)
 		if err != nil {
-			scheduleFail(r, err)
+			fail(r, err)
 			return
 		}
 		if t.Schedule == "" {
@@ -100,7 +99,7 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 			sc, err = s.Schedules.Create(ctx, t)
 		}
 		if err != nil {
-			scheduleFail(r, err)
+			fail(r, err)
 			return
 		}
 		_ = r.RespondJSON(sc.Shown())
@@ -173,7 +172,7 @@ func (s *Service) listSchedules(ctx context.Context) micro.HandlerFunc {
 		a, _ := s.asked(r.Subject())
 		all, err := s.Schedules.List(ctx)
 		if err != nil {
-			scheduleFail(r, err)
+			fail(r, err)
 			return
 		}
 		out := make([]bus.Schedule, 0, len(all))
@@ -210,35 +209,15 @@ func (s *Service) scheduleOpOn(ctx context.Context, write bool, op func(ctx cont
 				err = fmt.Errorf("%w: schedule %s is another owner's: only its owner or an admin may change it", client.ErrForbidden, q.ID)
 			}
 			if err != nil {
-				scheduleFail(r, err)
+				fail(r, err)
 				return
 			}
 		}
 		sc, err := op(ctx, r.Subject(), q.ID)
 		if err != nil {
-			scheduleFail(r, err)
+			fail(r, err)
 			return
 		}
 		_ = r.RespondJSON(sc.Shown())
 	}
-}
-
-// scheduleFail answers err with the code its kind has.
-func scheduleFail(r micro.Request, err error) {
-	code := "503"
-	switch {
-	case errors.Is(err, bus.ErrTooLarge):
-		code = "413"
-	case errors.Is(err, bus.ErrInvalidTask):
-		code = "400"
-	case errors.Is(err, client.ErrScheduleNotFound):
-		code = "404"
-	case errors.Is(err, client.ErrScheduleExists):
-		code = "409"
-	case errors.Is(err, client.ErrForbidden):
-		code = "403"
-	case errors.Is(err, client.ErrSchedulesFull):
-		code = "507"
-	}
-	_ = r.Error(code, err.Error(), nil)
 }
