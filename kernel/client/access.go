@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -39,35 +40,47 @@ func (c *Client) access(ctx context.Context) bus.Access {
 	if a, ok := AccessFrom(ctx); ok {
 		return a
 	}
+	return c.credential().access
+}
+
+// self is what c's connection's credential is, read once.
+type self struct {
+	access bus.Access
+	// operator: a credential without subject limits (an admin), or none
+	// at all (a server without accounts): the unowned task API subjects
+	// are its to ask on.
+	operator bool
+}
+
+func (c *Client) credential() self {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.self == nil {
-		a := selfAccess(c)
-		c.self = &a
+		c.self = &self{access: bus.Admin, operator: true}
+		if uc, ok := userClaims(c.NC); ok {
+			c.self.operator = len(uc.Pub.Allow) == 0 && len(uc.Pub.Deny) == 0 && len(uc.Sub.Allow) == 0
+			if slices.Contains([]string(uc.Tags), "role:client") {
+				c.self.access = bus.Access{Owner: bus.OwnerOfCredential(bus.CredentialID(uc.Subject)), SeeAll: slices.Contains([]string(uc.Tags), ReadAllTag)}
+			}
+			// Admins, bridges (which act for their tokens through
+			// WithAccess) and workers: nats-server bounds what they reach.
+		}
 	}
 	return *c.self
 }
 
-// selfAccess reads the access of c's connection from its user JWT.
-func selfAccess(c *Client) bus.Access {
-	if c.NC == nil || c.NC.Opts.UserJWT == nil {
-		return bus.Admin
+// userClaims are the claims of nc's user JWT; ok is false for a
+// connection without one.
+func userClaims(nc *nats.Conn) (*jwt.UserClaims, bool) {
+	if nc == nil || nc.Opts.UserJWT == nil {
+		return nil, false
 	}
-	tok, err := c.NC.Opts.UserJWT()
+	tok, err := nc.Opts.UserJWT()
 	if err != nil {
-		return bus.Admin
+		return nil, false
 	}
 	uc, err := jwt.DecodeUserClaims(tok)
-	if err != nil {
-		return bus.Admin
-	}
-	tags := []string(uc.Tags)
-	if !slices.Contains(tags, "role:client") {
-		// Admins, bridges (which act for their tokens through
-		// WithAccess) and workers: nats-server bounds what they reach.
-		return bus.Admin
-	}
-	return bus.Access{Owner: bus.OwnerOfCredential(bus.CredentialID(uc.Subject)), SeeAll: slices.Contains(tags, ReadAllTag)}
+	return uc, err == nil
 }
 
 // readSubject is where a caller with access a asks op, which only reads:
@@ -100,19 +113,4 @@ func Visible(a bus.Access, list []bus.Status, n int) []bus.Status {
 		}
 	}
 	return out
-}
-
-// adminCredential reports whether c's connection holds an admin
-// credential (or none, on a server without accounts): the unowned task
-// API subjects are its to ask on.
-func (c *Client) adminCredential() bool {
-	if c.NC == nil || c.NC.Opts.UserJWT == nil {
-		return true
-	}
-	tok, err := c.NC.Opts.UserJWT()
-	if err != nil {
-		return false
-	}
-	uc, err := jwt.DecodeUserClaims(tok)
-	return err == nil && slices.Contains([]string(uc.Tags), "role:admin")
 }

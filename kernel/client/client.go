@@ -49,7 +49,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	events jetstream.Stream
-	self   *bus.Access // who this connection's credential is (access.go)
+	self   *self // what this connection's credential is (access.go)
 }
 
 // init looks up the events stream once it exists; a failure is not kept,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -155,7 +154,7 @@ func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.Reader
 	case reader.forToken():
 		subject = c.Names.ReadersOpenForToken(key)
 		req.Owner, req.All = reader.Owner, reader.All
-	case key == "" || operatorConn(c.NC):
+	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersOpen("")
 	}
 	var reply bus.ReaderReply
@@ -197,27 +196,10 @@ func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string)
 	switch {
 	case reader.forToken():
 		subject = c.Names.ReadersCloseForToken(key)
-	case key == "" || operatorConn(c.NC):
+	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersClose("")
 	}
 	_ = c.NC.Publish(subject, mustJSON(bus.ReaderClose{Consumer: name}))
-}
-
-// operatorConn reports whether nc's credential has no subject limits (an
-// admin): it reads every task, on the operators' subjects.
-func operatorConn(nc *nats.Conn) bool {
-	if nc == nil || nc.Opts.UserJWT == nil {
-		return false
-	}
-	tok, err := nc.Opts.UserJWT()
-	if err != nil {
-		return false
-	}
-	uc, err := jwt.DecodeUserClaims(tok)
-	if err != nil {
-		return false
-	}
-	return len(uc.Pub.Allow) == 0 && len(uc.Pub.Deny) == 0 && len(uc.Sub.Allow) == 0
 }
 
 func mustJSON(v any) []byte {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/kernel/bus"
@@ -46,7 +45,7 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 	if a, ok := AccessFrom(ctx); ok && a.Owner != "" {
 		// On behalf of a token: the subject names whose it is.
 		subject = s.C.Names.As(a.Owner, granted("schedules.create", t.Policy))
-	} else if s.C.adminCredential() {
+	} else if s.C.credential().operator {
 		// An operator's, on the unowned subject: the kernel judges its
 		// task by the profile its runs will get, which any operator may
 		// ask for (a key in the subject would hold only its grant).
@@ -63,18 +62,10 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 // none (a server without accounts): the key names the maker of the
 // schedules it makes (bus.Names.ScheduleCreate).
 func UserKey(nc *nats.Conn) string {
-	if nc == nil || nc.Opts.UserJWT == nil {
-		return ""
+	if uc, ok := userClaims(nc); ok {
+		return uc.Subject
 	}
-	tok, err := nc.Opts.UserJWT()
-	if err != nil {
-		return ""
-	}
-	uc, err := jwt.DecodeUserClaims(tok)
-	if err != nil {
-		return ""
-	}
-	return uc.Subject
+	return ""
 }
 
 // Get returns one schedule.
