@@ -227,29 +227,25 @@ func (c *Client) readersLimit() int {
 	return c.ReadersPerOwner
 }
 
-// taskOrigin is the owner and pool of task id: its status's, or before
-// the status is projected, those of the task its accepted event carries
-// (the first event on the kernel's subject, which only the kernel and
-// operators may store on).
+// taskOrigin is the owner and pool of task id, as the kernel recorded
+// them at submission: in the task its accepted event carries, the first
+// event on the kernel's subject (which only the kernel and operators may
+// store on). One direct get; a task published raw by an operator has no
+// accepted event, and its pool is read from its status.
 func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
-	st, err := c.Status(ctx, id)
-	switch {
-	case err == nil && st.Owner != "" && st.Pool != "":
-		return bus.Task{Owner: st.Owner, Pool: st.Pool}, nil
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return bus.Task{}, err
-	}
 	if err := c.init(ctx); err != nil {
 		return bus.Task{}, err
 	}
 	first, err := c.Names.NextEvent(ctx, c.events, id, 1)
 	switch {
-	case errors.Is(err, bus.ErrNoEvents):
-		return bus.Task{Pool: st.Pool}, nil
-	case err != nil:
+	case err == nil && first.Type == bus.EventAccepted && first.Task != nil:
+		return bus.Task{Owner: first.Task.Owner, Pool: first.Task.Pool}, nil
+	case err != nil && !errors.Is(err, bus.ErrNoEvents):
 		return bus.Task{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case first.Task == nil:
-		return bus.Task{Pool: st.Pool}, nil
 	}
-	return bus.Task{Owner: first.Task.Owner, Pool: first.Task.Pool}, nil
+	st, err := c.Status(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return bus.Task{}, err
+	}
+	return bus.Task{Pool: st.Pool}, nil
 }
