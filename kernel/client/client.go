@@ -45,7 +45,7 @@ type Client struct {
 	// connection, reading for the bridge's tokens): 0 is
 	// bus.DefaultReadersPerOwner, < 0 no cap.
 	ReadersPerOwner int
-	readersMu       sync.Mutex
+	readerLocks     sync.Map // owner → *sync.Mutex: one owner's opens are counted one at a time
 
 	mu     sync.Mutex
 	events jetstream.Stream

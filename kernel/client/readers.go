@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -69,10 +70,12 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	}
 	prefix := bus.ReaderNamePrefix(reader.Owner)
 	if limit > 0 && !reader.All {
-		// Counted and made under one lock: two opens at once must not
-		// both see room for one more.
-		c.readersMu.Lock()
-		defer c.readersMu.Unlock()
+		// Counted and made under the owner's lock: two of its opens at
+		// once must not both see room for one more; other owners' opens
+		// do not wait for it.
+		mu, _ := c.readerLocks.LoadOrStore(reader.Owner, &sync.Mutex{})
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
 		n := 0
 		names := c.events.ConsumerNames(ctx)
 		for name := range names.Name() {
