@@ -81,11 +81,6 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 		t.Owner = a.Owner
 		// The grant judged is the profile the runs will have.
 		s.Client.ResolvePolicy(ctx, &t)
-		if maker != "" {
-			// Under a credential's key: whatever its role, the subject
-			// holds its grant.
-			a = bus.Access{Owner: a.Owner}
-		}
 		grant = askersGrant(a, &t, grant)
 		if !bus.PolicyAllowed(t.Policy, grant) {
 			_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
