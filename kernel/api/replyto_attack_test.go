@@ -9,6 +9,7 @@ import (
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory/cache"
 )
 
 // nats-server does not check a request's reply subject against its
@@ -61,7 +62,39 @@ func TestClientCannotStoreThroughAReplySubject(t *testing.T) {
 			want = 2 // alice's accepted and assigned, stored by the kernel
 		}
 		if got := info.State.Subjects[subject]; got != want {
-			t.Errorf("mallory's replies stored %d messages on %s in %s (want %d): a client writes where it may not publish", got-want, subject, stream, want)
+			t.Errorf("mallory's replies stored %d messages on %s in %s, beyond the %d the kernel stored: a client writes where it may not publish", got-want, subject, stream, want)
 		}
+	}
+}
+
+// The same reply subject, pointed at the hot cache's status bucket: a
+// client makes JetStream write its stream-info answer as the status of
+// any key ($KV.AMF_STATUS.<id>: another owner's task, or a name of its
+// own). Every listing decodes every status, so one foreign value breaks
+// GET /v1/tasks, amf.api.list and `amf tasks ls` for every owner, admins
+// included ("decode <id>: json: cannot unmarshal …"), and a victim's task
+// status is replaced.
+func TestClientCannotWriteTheStatusBucketThroughAReplySubject(t *testing.T) {
+	t.Parallel()
+	k, _ := setup(t)
+	c, err := cache.NewKVCache(context.Background(), k.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetStatus(context.Background(), bus.Status{ID: "alices", State: bus.StateOf(bus.EventAssigned), Owner: "nats:alice"}); err != nil {
+		t.Fatal(err)
+	}
+	mallory := connectAs(t, k, kernel.UserSpec{Name: "mallory", Role: kernel.RoleClient})
+	if err := mallory.nc.PublishRequest("$JS.API.STREAM.INFO."+bus.Names{}.TasksStream(), "$KV."+bus.Names{}.StatusBucket()+".poisoned", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := mallory.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.RecentStatuses(ctx, 50); err != nil {
+		t.Fatalf("after a client's request replied into the status bucket, listing tasks fails for everyone: %v", err)
 	}
 }
