@@ -95,6 +95,29 @@ func TestClientCannotWriteTheStatusBucketThroughAReplySubject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.RecentStatuses(ctx, 50); err != nil {
-		t.Fatalf("after a client's request replied into the status bucket, listing tasks fails for everyone: %v", err)
+		t.Errorf("after a client's request replied into the status bucket, listing tasks fails for everyone: %v", err)
+	}
+
+	// The leases bucket: the holder of a cluster-wide part (the status
+	// projector) finds its key changed, stops, and cannot take it back
+	// while the client writes again within the bucket's TTL.
+	leases, err := k.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.Names{}.LeasesBucket(), TTL: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.Put(ctx, "status-projector", []byte("kernel-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mallory.nc.PublishRequest("$JS.API.STREAM.INFO."+bus.Names{}.TasksStream(), "$KV."+bus.Names{}.LeasesBucket()+".status-projector", nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = mallory.nc.Flush()
+	time.Sleep(time.Second)
+	if e, err := leases.Get(ctx, "status-projector"); err != nil || string(e.Value()) != "kernel-1" {
+		v := ""
+		if e != nil {
+			v = string(e.Value())
+		}
+		t.Errorf("a client's reply rewrote the status projector's lease (%.60q, %v): the holder stops", v, err)
 	}
 }
