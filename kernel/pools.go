@@ -25,6 +25,9 @@ func (s *Server) servePools(nc *nats.Conn, js jetstream.JetStream) error {
 		cancel()
 	}
 	_, err := nc.QueueSubscribe(names.PoolSubject("*"), "amf-kernel", func(m *nats.Msg) {
+		if !bus.InboxReply(m.Reply) {
+			return // answered only into an inbox (bus.InboxReply)
+		}
 		pool := strings.TrimPrefix(m.Subject, names.PoolSubject(""))
 		if !bus.ValidToken(pool) {
 			_ = m.Respond([]byte("invalid pool"))

@@ -34,7 +34,7 @@ func refuseNested(nc *nats.Conn, names bus.Names, log *slog.Logger) (*nats.Subsc
 		task, _ := bus.DecodeTaskMsg(m.Data, m.Header, 0)
 		reason := fmt.Sprintf("subject %s names no pool: publish a task on %s (or %s with a granted profile), e.g. %s",
 			m.Subject, names.Task("<pool>"), names.TaskFor("<pool>", "<policy>"), names.Task(bus.DefaultPool))
-		if m.Reply != "" {
+		if bus.InboxReply(m.Reply) {
 			body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": 400, "description": reason}})
 			_ = m.Respond(body)
 		}

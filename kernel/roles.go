@@ -177,24 +177,26 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// Service discovery (`nats micro ls`, info), not the services'
 		// stats: one endpoint serves every owner, and its last error
 		// would tell another owner's task ids.
-		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch(),
-			"$SRV.PING", "$SRV.PING.>", "$SRV.INFO", "$SRV.INFO.>")
+		// No $SRV.*: the services' own discovery answers into any reply
+		// subject (bus.InboxReply); operators discover them.
+		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch())
 		sub(n.Workers())
 		s.ownedAPI(&p, userKey)
 		// A task's events come only through a consumer the kernel makes
 		// for the reader, after checking it may read the task.
 		pub(n.ReadersOpen(userKey), n.ReadersClose(userKey))
 		noConsumers(memory)
-		// Stream info (counts, never content): health checks, `nats stream info`.
-		// Not the events stream's for a client: a subjects filter in the
-		// request would list every owner's task ids.
-		pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory)
+		// No JetStream API for a client: JetStream answers into whatever
+		// reply subject a request names, a stream's or a bucket's too
+		// (bus.InboxReply), and a subjects filter on the events stream's
+		// info would list every owner's task ids. Counts come through
+		// the task API (amf.api.pools). The bridge, a service of the
+		// installation, reads the streams' info (health) and the pool
+		// consumers' state (GET /v1/pools, its metrics).
 		if s.Role == RoleBridge {
-			pub("$JS.API.STREAM.INFO." + events)
+			pub("$JS.API.STREAM.INFO."+tasks, "$JS.API.STREAM.INFO."+memory, "$JS.API.STREAM.INFO."+events,
+				"$JS.API.CONSUMER.LIST."+tasks)
 		}
-		// The pool consumers' state (pending, running, idle requests; no
-		// task content): GET /v1/pools and its metrics read it.
-		pub("$JS.API.CONSUMER.LIST." + tasks)
 		if s.Role == RoleBridge {
 			// Confirming a memory lets every worker replay its command
 			// without the model: the bridge (for tokens with the admin

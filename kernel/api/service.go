@@ -62,7 +62,7 @@ func (s *Service) Run(ctx context.Context) error {
 		"workers": s.workers(ctx),
 		"pools":   s.pools(ctx),
 	} {
-		if err := g.AddEndpoint(name, h); err != nil {
+		if err := g.AddEndpoint(name, published(h)); err != nil {
 			_ = svc.Stop()
 			return fmt.Errorf("add endpoint %s: %w", name, err)
 		}
@@ -72,9 +72,9 @@ func (s *Service) Run(ctx context.Context) error {
 	err = addOwned(g, []endpoint{
 		{"submit", "submit", published(s.submit(ctx))},
 		{"submit-granted", "submit.*", published(s.submit(ctx))},
-		{"status", "status", s.status(ctx)},
+		{"status", "status", published(s.status(ctx))},
 		{"cancel", "cancel", published(s.cancel(ctx))},
-		{"list", "list", s.list(ctx)},
+		{"list", "list", published(s.list(ctx))},
 	})
 	if err != nil {
 		_ = svc.Stop()
@@ -98,12 +98,15 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// published serves only requests their senders published: the subject of
-// a submission is its grant, and a JetStream delivery pushed onto
-// amf.api.submit.<policy> by a consumer proves no grant at all.
+// published serves only requests their senders published, answered into
+// an inbox: the subject of a submission is its grant, and a JetStream
+// delivery pushed onto amf.api.submit.<policy> by a consumer proves no
+// grant at all; an answer published anywhere but an inbox would be the
+// kernel writing, with its rights, where the requester chose
+// (bus.InboxReply). Every endpoint is served through it.
 func published(h micro.HandlerFunc) micro.HandlerFunc {
 	return func(r micro.Request) {
-		if bus.JetStreamDelivery(r.Reply(), nats.Header(r.Headers())) {
+		if !bus.InboxReply(r.Reply()) || bus.JetStreamDelivery(r.Reply(), nats.Header(r.Headers())) {
 			return
 		}
 		h(r)

@@ -68,7 +68,7 @@ func (n Names) storedEvent(taskID string, raw *jetstream.RawStreamMsg) Event {
 		e = Event{TaskID: taskID, Type: MsgEventType(raw.Header, raw.Data)}
 	}
 	e.Seq = raw.Sequence
-	e.Source, _ = n.SourceOf(raw.Subject)
+	e.Source = n.StoredSource(raw.Subject)
 	return e
 }
 
@@ -150,3 +150,11 @@ func JetStreamDelivery(reply string, h nats.Header) bool {
 // statusHeader is the header of JetStream's status messages (idle
 // heartbeats, flow control), as nats.go reads them.
 const statusHeader = "Status"
+
+// InboxReply reports whether reply is a requester's inbox (_INBOX.… or a
+// credential's own _INBOX_<id>.…), the only place a service of the bus
+// answers. nats-server checks no request's reply subject against its
+// sender's permissions, and whoever answers (the kernel, a worker, under
+// its own rights) would otherwise write where the requester may not: into
+// a stream or a KV bucket.
+func InboxReply(reply string) bool { return strings.HasPrefix(reply, "_INBOX") }

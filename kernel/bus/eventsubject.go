@@ -45,6 +45,18 @@ type EventSource struct {
 	Kernel bool
 	// Pool and Cred name the worker's pool and credential id.
 	Pool, Cred string
+	// Foreign marks a stored message whose subject is no task event's
+	// (a consumer's delivery pushed onto the stream, say): nobody's word.
+	Foreign bool
+}
+
+// StoredSource is who stored a message read from the events stream; a
+// subject that is not a task event's is Foreign.
+func (n Names) StoredSource(subject string) EventSource {
+	if src, ok := n.SourceOf(subject); ok {
+		return src
+	}
+	return EventSource{Foreign: true}
 }
 
 // SourceOf reads an event's subject; ok is false for a subject that is

@@ -66,6 +66,8 @@ type Status struct {
 func (s *Status) admits(e Event) bool {
 	src := e.Source
 	switch {
+	case src.Foreign:
+		return false
 	case src.Pool == "":
 		return true
 	case s.Pool != "" && src.Pool != s.Pool:
@@ -125,7 +127,7 @@ func (s *Status) Apply(e Event) {
 			s.Submitted = e.Task.Submitted
 			// The owner is the kernel's word at submission: a later
 			// event's task (a worker's assigned) never changes it.
-			if e.Type == EventAccepted && e.Source.Pool == "" && s.Owner == "" {
+			if e.Type == EventAccepted && e.Source.Pool == "" && !e.Source.Foreign && s.Owner == "" {
 				s.Owner = e.Task.Owner
 			}
 			s.ScheduleID = e.Task.ScheduleID

@@ -203,7 +203,7 @@ func (c *Client) decoded(fn func(bus.Event) error) func(RawEvent) error {
 			return nil
 		}
 		e.Seq = r.Seq
-		e.Source, _ = c.Names.SourceOf(r.Subject)
+		e.Source = c.Names.StoredSource(r.Subject)
 		return fn(e)
 	}
 }
@@ -271,14 +271,17 @@ func (s *Stream) each1(ctx context.Context, fn func(RawEvent) error) error {
 }
 
 // foreign reports whether r was stored by a worker of a pool other than
-// the task's: passed on to nobody (a reader's consumer filters those out
+// the task's, or is no task event at all: passed on to nobody (a reader's consumer filters those out
 // already; direct reads see every subject of the task).
 func (s *Stream) foreign(r RawEvent) bool {
+	src := s.c.Names.StoredSource(r.Subject)
+	if src.Foreign {
+		return true
+	}
 	if s.pool == "" {
 		return false
 	}
-	src, ok := s.c.Names.SourceOf(r.Subject)
-	return ok && src.Pool != "" && src.Pool != s.pool
+	return src.Pool != "" && src.Pool != s.pool
 }
 
 // errStalled is a reader's consumer that went quiet past its heartbeat:

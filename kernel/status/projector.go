@@ -229,7 +229,7 @@ func (p *StatusProjector) project(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	e.Seq = md.Sequence.Stream
-	e.Source, _ = p.Names.SourceOf(msg.Subject())
+	e.Source = p.Names.StoredSource(msg.Subject())
 	var s *bus.Status
 	p.retry(ctx, msg, func(ctx context.Context) error {
 		var err error

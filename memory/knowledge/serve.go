@@ -72,6 +72,9 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 	}
 	id := svc.Info().ID
 	handler := func(r micro.Request) {
+		if !bus.InboxReply(r.Reply()) {
+			return // answered only into an inbox (bus.InboxReply)
+		}
 		reply, code, err := search(ctx, idx, r.Data())
 		if err != nil {
 			_ = r.Error(code, err.Error(), nil)
@@ -85,6 +88,9 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 		return nil, fmt.Errorf("add endpoint %s: %w", names.MemorySearch(), err)
 	}
 	confirmHandler := func(r micro.Request) {
+		if !bus.InboxReply(r.Reply()) {
+			return
+		}
 		m, code, err := confirm(ctx, idx, r.Data())
 		if err != nil {
 			_ = r.Error(code, err.Error(), nil)
