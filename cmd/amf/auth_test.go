@@ -201,7 +201,8 @@ func TestRolesDenialTable(t *testing.T) {
 		}
 	}
 	// Replies are private: the attack of subscribing to every inbox is
-	// refused, and the credential's own inbox serves discovery.
+	// refused. Service discovery ($SRV) answers into any subject a
+	// requester names, so only admins may ask it.
 	for _, role := range []string{"worker", "bridge", "client"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		cmd := exec.CommandContext(ctx, f.natsBin, "--server", "nats://"+f.natsAddr, "--creds", f.creds[role], "sub", "_INBOX.>", "--count", "1")
@@ -210,22 +211,23 @@ func TestRolesDenialTable(t *testing.T) {
 		if !strings.Contains(string(out), `Permissions Violation for Subscription to "_INBOX.>"`) {
 			t.Errorf("%s subscribed to every inbox: %s", role, out)
 		}
-		if role == "worker" {
-			continue // it serves discovery, it does not ask
+		if out, _ := f.nats(role, "micro", "ls"); !denied(out) {
+			t.Errorf("%s: nats micro ls was not refused:\n%s", role, out)
 		}
-		if out, err := f.nats(role, "micro", "ls"); err != nil || !strings.Contains(out, "amf-api") {
-			t.Errorf("%s: nats micro ls with its own inbox: %v\n%s", role, err, out)
-		}
+	}
+	if out, err := f.nats("admin", "micro", "ls"); err != nil || !strings.Contains(out, "amf-api") {
+		t.Errorf("admin: nats micro ls: %v\n%s", err, out)
 	}
 	// `amf auth nats-context` puts the credential's inbox in the context.
 	xdg := "XDG_CONFIG_HOME=" + t.TempDir()
 	if p := startAmf(t, append(f.env, xdg), "auth", "nats-context", "--name", "amf-client", "--creds", f.creds["client"]); p.wait(60*time.Second) != 0 {
 		t.Fatalf("amf auth nats-context: %s", p.Output())
 	}
-	viaCtx := exec.Command(f.natsBin, "--context", "amf-client", "--server", "nats://"+f.natsAddr, "micro", "ls")
+	list := bus.Names{}.As(bus.OwnerOfCredential(credID("client")), "list")
+	viaCtx := exec.Command(f.natsBin, "--context", "amf-client", "--server", "nats://"+f.natsAddr, "req", list, "{}")
 	viaCtx.Env = append(os.Environ(), xdg)
-	if out, err := viaCtx.CombinedOutput(); err != nil || !strings.Contains(string(out), "amf-api") {
-		t.Errorf("nats --context amf-client micro ls: %v\n%s", err, out)
+	if out, err := viaCtx.CombinedOutput(); err != nil || !strings.Contains(string(out), `"tasks"`) {
+		t.Errorf("nats --context amf-client req %s: %v\n%s", list, err, out)
 	}
 	// The bus survived the attempts.
 	if out, err := f.nats("admin", "stream", "info", "AMF_TASKS"); err != nil {

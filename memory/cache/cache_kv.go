@@ -283,11 +283,12 @@ func readAll[T any](ctx context.Context, kv jetstream.KeyValue) ([]T, error) {
 			if e == nil {
 				return out, nil
 			}
+			// A value that is not T (written by hand into the bucket)
+			// is left out: one bad entry must not hide every good one.
 			var x T
-			if err := json.Unmarshal(e.Value(), &x); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", e.Key(), err)
+			if json.Unmarshal(e.Value(), &x) == nil {
+				out = append(out, x)
 			}
-			out = append(out, x)
 		}
 	}
 }

@@ -243,16 +243,17 @@ func mgetJSON[T any](ctx context.Context, c *RedisCache, ids []string, key func(
 		return nil, err
 	}
 	out := make([]T, 0, len(vals))
-	for i, v := range vals {
+	for _, v := range vals {
 		s, ok := v.(string)
 		if !ok {
 			continue
 		}
+		// A value that is not T (written by hand into the store) is
+		// left out: one bad entry must not hide every good one.
 		var x T
-		if err := json.Unmarshal([]byte(s), &x); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", keys[i], err)
+		if json.Unmarshal([]byte(s), &x) == nil {
+			out = append(out, x)
 		}
-		out = append(out, x)
 	}
 	return out, nil
 }
