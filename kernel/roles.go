@@ -251,6 +251,10 @@ func (s UserSpec) ownedAPI(p *jwt.Permissions, userKey string) {
 		// Every owner's tasks and schedules, read only.
 		pub(n.API()+".status", n.ListTasks(), n.ScheduleAPI("list"), n.ScheduleAPI("get"))
 	}
+	if s.ReadAll {
+		// Every owner's events, into its own inbox.
+		pub(n.ReadersOpenAll(userKey))
+	}
 	if s.Role == RoleBridge {
 		// For admin tokens: every owner's work, changed.
 		pub(n.API()+".cancel", n.ScheduleAPI("pause"), n.ScheduleAPI("delete"), n.ScheduleAPI("resume"), n.ScheduleResume("*"))

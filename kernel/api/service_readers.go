@@ -25,7 +25,9 @@ import (
 //   - readers.open.token: an operator's connection, for the HTTP token
 //     its request names (amf up's bridge shares the kernel's);
 //   - readers.open.<user key>.token: the bridge (only its role may
-//     publish there), for the HTTP token its request names.
+//     publish there), for the HTTP token its request names;
+//   - readers.open.<user key>.all: a read-all credential (only such a
+//     credential may publish there), for any task, into its own inbox.
 func (s *Service) addReaderEndpoints(ctx context.Context, g micro.Group) error {
 	eps := []struct {
 		name, subject string
@@ -34,6 +36,7 @@ func (s *Service) addReaderEndpoints(ctx context.Context, g micro.Group) error {
 		{"readers-open", "readers.open", s.openReader(ctx)},
 		{"readers-open-own", "readers.open.*", s.openReader(ctx)},
 		{"readers-open-token", "readers.open.*.token", s.openReader(ctx)},
+		{"readers-open-all", "readers.open.*.all", s.openReader(ctx)},
 		{"readers-close", "readers.close", s.closeReader(ctx)},
 		{"readers-close-own", "readers.close.*", s.closeReader(ctx)},
 		{"readers-close-token", "readers.close.*.token", s.closeReader(ctx)},
@@ -50,6 +53,7 @@ func (s *Service) addReaderEndpoints(ctx context.Context, g micro.Group) error {
 type asker struct {
 	key   string // user public key; "" for an operator
 	token bool   // the bridge, for one of its tokens
+	all   bool   // a read-all credential, for any task
 }
 
 func (s *Service) askerOf(subject, op string) (asker, error) {
@@ -62,10 +66,10 @@ func (s *Service) askerOf(subject, op string) (asker, error) {
 		return asker{token: true}, nil
 	}
 	key, tail, _ := strings.Cut(rest, ".")
-	if !nkeys.IsValidPublicUserKey(key) || (tail != "" && tail != "token") {
+	if !nkeys.IsValidPublicUserKey(key) || (tail != "" && tail != "token" && tail != "all") {
 		return asker{}, fmt.Errorf("%s is not a readers subject: ask on %s", subject, s.Client.Names.ReadersOpen("<your user key>"))
 	}
-	return asker{key: key, token: tail == "token"}, nil
+	return asker{key: key, token: tail == "token", all: tail == "all"}, nil
 }
 
 // reader is whom the asker reads for: itself, or the token it names.
@@ -74,7 +78,7 @@ func (a asker) reader(owner bus.Owner, all bool) (client.Reader, error) {
 	case a.key == "" && !a.token:
 		return client.Reader{All: true}, nil
 	case !a.token:
-		return client.Reader{Owner: bus.OwnerOfCredential(bus.CredentialID(a.key))}, nil
+		return client.Reader{Owner: bus.OwnerOfCredential(bus.CredentialID(a.key)), All: a.all}, nil
 	case !strings.HasPrefix(string(owner), "token:") || !owner.Valid():
 		return client.Reader{}, fmt.Errorf("owner %q: the bridge reads for a token, \"token:<id>\"", owner)
 	}

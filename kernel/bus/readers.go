@@ -34,6 +34,14 @@ func (n Names) ReadersOpenForToken(reader string) string {
 	return n.ReadersOpen(reader) + ".token"
 }
 
+// ReadersOpenAll is where a credential with the read-all right asks for
+// a consumer on any owner's task: amf.api.readers.open.<reader>.all.
+// Only such a credential may publish on it (its user JWT's permissions
+// say so), and the consumer still delivers into its own inbox.
+func (n Names) ReadersOpenAll(reader string) string {
+	return n.ReadersOpen(reader) + ".all"
+}
+
 // ReadersClose is where a reader says it is done with a consumer the
 // kernel made for it, so that it stops counting against its cap at once:
 // amf.api.readers.close.<reader> (amf.api.readers.close for operators).

@@ -69,8 +69,9 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		return bus.ReaderReply{}, err
 	}
 	prefix := bus.ReaderNamePrefix(reader.Owner)
-	if limit > 0 && !reader.All {
-		// Counted and made under the owner's lock: two of its opens at
+	if limit > 0 && reader.Owner != "" {
+		// Every owner is capped, one that reads all too; operators are
+		// not. Counted and made under the owner's lock: two of its opens at
 		// once must not both see room for one more; other owners' opens
 		// do not wait for it.
 		mu, _ := c.readerLocks.LoadOrStore(reader.Owner, &sync.Mutex{})
@@ -159,6 +160,8 @@ func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.Reader
 		req.Owner, req.All = reader.Owner, reader.All
 	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersOpen("")
+	case c.credential().access.SeeAll:
+		subject = c.Names.ReadersOpenAll(key)
 	}
 	var reply bus.ReaderReply
 	err := c.ride(ctx, func(ctx context.Context) error {
