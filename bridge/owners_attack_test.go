@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/internal/ssetest"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
@@ -189,6 +191,12 @@ func TestOwnersOverHTTP(t *testing.T) {
 			f.listed(t, dashboard, secret.ID)
 			f.listed(t, dashboard, forged.ID)
 			f.body(t, "GET", "/v1/tasks/"+secret.ID, dashboard, "", http.StatusOK, nil)
+			// Read-all streams another owner's events too; the attacker's
+			// stream of them misses like an unknown task's.
+			if ev := firstEvent(t, f.url+"/v1/tasks/"+secret.ID+"/events", dashboard); ev != string(bus.EventAccepted) {
+				t.Fatalf("read-all streams the victim's task: first event %q, want accepted", ev)
+			}
+			f.body(t, "GET", "/v1/tasks/"+secret.ID+"/events", attacker, "", http.StatusNotFound, nil)
 
 			// Schedules: another's is not there to pause or delete.
 			f.body(t, "POST", "/v1/schedules", victim, `{"id":"victim-nightly","command":"true","pool":"idle","schedule":"every 1h"}`, http.StatusCreated, nil)
@@ -231,4 +239,27 @@ func TestQuotaOverHTTP(t *testing.T) {
 			f.body(t, "POST", "/v1/tasks", victim, `{"command":"true","pool":"nobody"}`, http.StatusAccepted, nil)
 		})
 	}
+}
+
+// firstEvent is the type of the first event an SSE stream sends to token.
+func firstEvent(t *testing.T, url, token string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	var first string
+	stop := errors.New("enough")
+	if err := ssetest.Read(resp.Body, func(m ssetest.Message) error { first = m.Event; return stop }); !errors.Is(err, stop) {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return first
 }

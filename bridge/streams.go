@@ -54,12 +54,13 @@ func (s *Server) acquireStream(c echo.Context) (release func(), err error) {
 
 // readerOf is whom the bridge reads a task's events for: the caller's
 // token, which the kernel checks owns the task and counts against its
-// owner's open streams; an admin token reads every task. A bridge
-// without auth reads as its own credential.
+// owner's open streams; a read-all token reads every task, an admin
+// token too without a cap. A bridge without auth reads as its own
+// credential.
 func readerOf(c echo.Context) client.Reader {
 	rec, ok := c.Get(tokenKey).(tokens.Record)
 	if !ok {
 		return client.Reader{}
 	}
-	return client.Reader{Owner: bus.OwnerOfToken(rec.ID), All: rec.Has(tokens.ScopeAdmin)}
+	return client.Reader{Owner: bus.OwnerOfToken(rec.ID), All: rec.Has(tokens.ScopeReadAll), Operator: rec.Has(tokens.ScopeAdmin)}
 }

@@ -73,7 +73,7 @@ func (s *Service) askerOf(subject, op string) (asker, error) {
 }
 
 // reader is whom the asker reads for: itself, or the token it names.
-func (a asker) reader(owner bus.Owner, all bool) (client.Reader, error) {
+func (a asker) reader(owner bus.Owner, all, operator bool) (client.Reader, error) {
 	switch {
 	case a.key == "" && !a.token:
 		return client.Reader{All: true}, nil
@@ -82,7 +82,7 @@ func (a asker) reader(owner bus.Owner, all bool) (client.Reader, error) {
 	case !strings.HasPrefix(string(owner), "token:") || !owner.Valid():
 		return client.Reader{}, fmt.Errorf("owner %q: the bridge reads for a token, \"token:<id>\"", owner)
 	}
-	return client.Reader{Owner: owner, All: all}, nil
+	return client.Reader{Owner: owner, All: all || operator, Operator: operator}, nil
 }
 
 func (s *Service) openReader(ctx context.Context) micro.HandlerFunc {
@@ -97,7 +97,7 @@ func (s *Service) openReader(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("400", fmt.Sprintf("%v: send {\"task\":\"<id>\",\"deliver\":\"<your inbox>\",\"after\":<seq>}", err), nil)
 			return
 		}
-		reader, err := a.reader(req.Owner, req.All)
+		reader, err := a.reader(req.Owner, req.All, req.Operator)
 		if err != nil {
 			_ = r.Error("400", err.Error(), nil)
 			return

@@ -68,10 +68,12 @@ type ReaderRequest struct {
 	// Wait makes the consumer even when the task has no events yet (a
 	// task published raw has none until a worker takes it).
 	Wait bool `json:"wait,omitempty"`
-	// Owner and All are read only from the bridge's token subject: the
-	// token the bridge asks for, and whether it may read every task.
-	Owner Owner `json:"owner,omitempty"`
-	All   bool  `json:"all,omitempty"`
+	// Owner, All and Operator are read only from the bridge's token
+	// subject: the token the bridge asks for, whether it may read every
+	// task, and whether it is an admin's (whose streams are not capped).
+	Owner    Owner `json:"owner,omitempty"`
+	All      bool  `json:"all,omitempty"`
+	Operator bool  `json:"operator,omitempty"`
 }
 
 // ReaderReply is the kernel's answer: the consumer it made and the

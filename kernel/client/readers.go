@@ -20,10 +20,12 @@ var ErrTooManyReaders = errors.New("too many open event streams")
 // Reader is whom a read is for. The zero Reader is the connection's own
 // credential (an admin connection reads every task); the bridge reads for
 // its HTTP tokens with Owner set to the token's owner and All when the
-// token may read every task.
+// token may read every task. Every owner's open streams are capped but
+// an Operator's (an admin token), which acts for the installation.
 type Reader struct {
-	Owner bus.Owner
-	All   bool
+	Owner    bus.Owner
+	All      bool
+	Operator bool
 }
 
 func (r Reader) forToken() bool { return r != Reader{} }
@@ -69,9 +71,8 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		return bus.ReaderReply{}, err
 	}
 	prefix := bus.ReaderNamePrefix(reader.Owner)
-	if limit > 0 && reader.Owner != "" {
-		// Every owner is capped, one that reads all too; operators are
-		// not. Counted and made under the owner's lock: two of its opens at
+	if limit > 0 && reader.Owner != "" && !reader.Operator {
+		// Every owner is capped, one that reads all too. Counted and made under the owner's lock: two of its opens at
 		// once must not both see room for one more; other owners' opens
 		// do not wait for it.
 		mu, _ := c.readerLocks.LoadOrStore(reader.Owner, &sync.Mutex{})
@@ -157,7 +158,7 @@ func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.Reader
 	switch {
 	case reader.forToken():
 		subject = c.Names.ReadersOpenForToken(key)
-		req.Owner, req.All = reader.Owner, reader.All
+		req.Owner, req.All, req.Operator = reader.Owner, reader.All, reader.Operator
 	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersOpen("")
 	case c.credential().access.SeeAll:
