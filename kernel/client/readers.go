@@ -44,7 +44,20 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		return bus.ReaderReply{}, fmt.Errorf("%w: deliver subject %q: give one subject of your own inbox (nats.Conn.NewInbox)", bus.ErrInvalidTask, req.Deliver)
 	}
 	var reply bus.ReaderReply
+	// The task's newest event (where the reader stands) and its first
+	// (whose it is) are read side by side: one round trip, not two, on
+	// every reader's way to its first event.
+	type found struct {
+		task bus.Task
+		err  error
+	}
+	originc := make(chan found, 1)
+	go func() {
+		t, err := c.taskOrigin(ctx, req.Task)
+		originc <- found{t, err}
+	}()
 	last, err := c.LastEvent(ctx, req.Task)
+	o := <-originc
 	switch {
 	case errors.Is(err, ErrNotFound) && req.Wait:
 	case err != nil:
@@ -60,9 +73,10 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	}
 	var origin bus.Task
 	if reply.LastSeq > 0 {
-		if origin, err = c.taskOrigin(ctx, req.Task); err != nil {
-			return bus.ReaderReply{}, err
+		if o.err != nil {
+			return bus.ReaderReply{}, o.err
 		}
+		origin = o.task
 	}
 	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
 		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
