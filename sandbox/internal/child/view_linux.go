@@ -1,4 +1,4 @@
-package sandbox
+package child
 
 import (
 	"encoding/json"
@@ -22,16 +22,11 @@ type viewConfig struct {
 	// HostRoot: the host's root, read-only, instead of the minimal one.
 	HostRoot bool `json:"host_root,omitempty"`
 	// HostPids: /proc is the host's procfs. A root runner starts the
-	// init in the host's pid namespace, as a host uid of its own
-	// (hostUID, see hostUIDs); a runner without root keeps a pid
-	// namespace of its own, where kill, ptrace and pidfds cannot name a
-	// host process, and ps's BSD forms, which find themselves by pid,
-	// fail.
+	// init in the host's pid namespace, as a host uid of its own; a
+	// runner without root keeps a pid namespace of its own, where kill,
+	// ptrace and pidfds cannot name a host process, and ps's BSD forms,
+	// which find themselves by pid, fail.
 	HostPids bool `json:"host_pids,omitempty"`
-	// hostUID, runAs: the host uid the command runs as and its id in
-	// the sandbox (the runner's business: the init never sees them).
-	hostUID uint32
-	runAs   int
 	// Hostname replaces the sandbox's host name (the worker's, under
 	// view host).
 	Hostname string `json:"hostname,omitempty"`
@@ -44,8 +39,6 @@ type viewConfig struct {
 	// overlay, see hostRootMount), so the init builds its root only then.
 	RootFromTask bool `json:"root_from_task,omitempty"`
 }
-
-func (v viewConfig) zero() bool { return v == viewConfig{} }
 
 func readViewConfig() (viewConfig, error) {
 	var v viewConfig
