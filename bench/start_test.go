@@ -75,13 +75,21 @@ func startInit(bin string) (*os.ProcessState, error) {
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	defer ours.Close()
+	// Started by its descriptor, as the spawner starts /proc/self/exe:
+	// the init's user may not search the directory bin is in.
+	exe, err := os.Open(bin)
+	if err != nil {
+		theirs.Close()
+		return nil, err
+	}
+	defer exe.Close()
 	// Ids 0–65535 inside map to a range no user of this host has.
 	idmap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 3_000_000_000, Size: 65536}}
 	cmd := &exec.Cmd{
-		Path:       bin,
+		Path:       "/proc/self/fd/4",
 		Args:       []string{"amf-sandbox-init"},
 		Env:        []string{"AMF_SANDBOX_INIT=1"},
-		ExtraFiles: []*os.File{theirs},
+		ExtraFiles: []*os.File{theirs, exe},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
 				syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
