@@ -65,5 +65,5 @@ bench-compare REF="":
 # The short comparison CI runs: fails when a gated ratio falls below 0.6.
 bench-ci:
     AMF_BENCH_ROUNDS=3 AMF_BENCH_TASKS=150 AMF_BENCH_TTFT_SAMPLES=20 \
-    AMF_BENCH_PATTERN='Dispatch|TTFT' AMF_BENCH_FAIL_UNDER=0.6 \
+    AMF_BENCH_PATTERN='Dispatch|TTFT|Start' AMF_BENCH_FAIL_UNDER=0.6 \
     bench/compare.sh

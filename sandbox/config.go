@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/amf-os/amf/sandbox/internal/child"
 )
 
 // Config configures a Runner. The zero value works: state under the
@@ -99,7 +101,7 @@ var DefaultLimits = Limits{
 	OpenFiles:     256,
 	Processes:     128,
 	CPUs:          1,
-	Tmp:           64 << 20,
+	Tmp:           child.DefaultTmp,
 	Output:        1 << 20,
 	WorkDirBytes:  1 << 30,
 	WorkDirInodes: 100_000,

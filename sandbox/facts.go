@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/amf-os/amf/internal/osrelease"
+	"github.com/amf-os/amf/sandbox/internal/child"
 	"github.com/amf-os/amf/sandbox/policy"
 )
 
@@ -151,10 +152,11 @@ func kernelRelease() string {
 	return strings.TrimSpace(string(b))
 }
 
-// What a command sees inside.
+// What a command sees inside (the init's names; see names_test.go for
+// the work dir the policy checks against).
 const (
 	workDirInside = policy.InsideWorkDir
-	sandboxUser   = "amf"
-	sandboxUID    = 1000
-	sandboxHost   = "amf-sandbox"
+	sandboxUser   = child.User
+	sandboxUID    = child.UID
+	sandboxHost   = child.Hostname
 )

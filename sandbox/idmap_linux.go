@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -13,22 +11,9 @@ import (
 
 // An id-mapped mount needs a user namespace that says how to map; a
 // process is started in a new one with that mapping only to open it, the
-// way the kernel wants (a multi-threaded process cannot unshare one). It
-// is this binary, re-executed, that waits for its stdin to close.
-const (
-	idmapEnv  = "AMF_SANDBOX_IDMAP"
-	idmapArg0 = "amf-sandbox-idmap"
-)
-
-// maybeIdmapHolder is the body of that process: hold the namespace
-// until the runner has opened it.
-func maybeIdmapHolder() {
-	if os.Getenv(idmapEnv) != "1" || len(os.Args) == 0 || os.Args[0] != idmapArg0 {
-		return
-	}
-	io.Copy(io.Discard, os.Stdin)
-	os.Exit(0)
-}
+// way the kernel wants (a multi-threaded process cannot unshare one): this
+// binary, re-executed as idmapArg0, which package child holds until its
+// stdin closes.
 
 // idmaps caches, per workspace owner, the user namespace whose mapping
 // makes the command's user that owner on an id-mapped mount: the owner's

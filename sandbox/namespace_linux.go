@@ -272,7 +272,7 @@ func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) 
 		env = append(env, envWorkPath+"="+workPath)
 	}
 	if !view.zero() {
-		b, err := json.Marshal(view)
+		b, err := json.Marshal(view.View)
 		if err != nil {
 			ours.Close()
 			theirs.Close()
@@ -550,12 +550,12 @@ func (n *NamespaceRunner) give(p *initProc, msg []byte, fds []int) error {
 func (n *NamespaceRunner) rlimits() []rlimit {
 	lim := n.limits
 	return []rlimit{
-		{unix.RLIMIT_CPU, uint64(lim.CPUTime / time.Second)},
-		{unix.RLIMIT_AS, lim.AddressSpace},
-		{unix.RLIMIT_FSIZE, lim.FileSize},
-		{unix.RLIMIT_NOFILE, lim.OpenFiles},
-		{unix.RLIMIT_NPROC, uint64(lim.Processes)},
-		{unix.RLIMIT_CORE, 0},
+		{Resource: unix.RLIMIT_CPU, Value: uint64(lim.CPUTime / time.Second)},
+		{Resource: unix.RLIMIT_AS, Value: lim.AddressSpace},
+		{Resource: unix.RLIMIT_FSIZE, Value: lim.FileSize},
+		{Resource: unix.RLIMIT_NOFILE, Value: lim.OpenFiles},
+		{Resource: unix.RLIMIT_NPROC, Value: uint64(lim.Processes)},
+		{Resource: unix.RLIMIT_CORE, Value: 0},
 	}
 }
 

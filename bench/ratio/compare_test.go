@@ -61,12 +61,15 @@ func TestCompareOrientsRatiosAndGates(t *testing.T) {
 
 func TestGateHoldsTaskCPU(t *testing.T) {
 	gate := regexp.MustCompile(defaultGate)
-	for _, m := range []string{"BenchmarkDispatch/host amf-cpu-ms/task", "BenchmarkDispatch/namespace-strict amf-cpu-ms/task"} {
+	for _, m := range []string{"BenchmarkDispatch/host amf-cpu-ms/task", "BenchmarkDispatch/namespace-strict amf-cpu-ms/task", "BenchmarkStart/sandbox-init cpu-ms/start"} {
 		if !gate.MatchString(m) {
 			t.Errorf("%s is not gated", m)
 		}
 	}
 	if gate.MatchString("BenchmarkDispatch/bwrap tasks/s") {
 		t.Error("the bubblewrap baseline is gated")
+	}
+	if gate.MatchString("BenchmarkStart/help cpu-ms/start") {
+		t.Error("the whole program's start is gated: it is not the task path")
 	}
 }

@@ -63,11 +63,11 @@ func main() {
 }
 
 // defaultGate names what a build is held to: AMF's own rates, the CPU
-// a task costs (which load from other work moves far less than a rate)
-// and time to first token. Baselines measured in the same run
+// a task costs (which load from other work moves far less than a rate),
+// the CPU each sandbox's init costs to start, and time to first token. Baselines measured in the same run
 // (bubblewrap, the model read directly) only vary with the machine, so
 // they are not gated.
-const defaultGate = `^BenchmarkDispatch/(namespace|host)[^ ]* (tasks/s|amf-cpu-ms/task)$|^BenchmarkTTFT amf-p50-ms$|^BenchmarkTokenRelay tokens/s$`
+const defaultGate = `^BenchmarkDispatch/(namespace|host)[^ ]* (tasks/s|amf-cpu-ms/task)$|^BenchmarkTTFT amf-p50-ms$|^BenchmarkTokenRelay tokens/s$|^BenchmarkStart/sandbox-init cpu-ms/start$`
 
 func readFile(path string) (Results, error) {
 	f, err := os.Open(path)

@@ -1,9 +1,8 @@
-package sandbox
+package child
 
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 
@@ -86,14 +85,29 @@ func maybeSpawner() {
 }
 
 // serveSpawn starts one init, reports it and, once reaped, its status.
+// os.StartProcess, not os/exec, which would make Go initialise most of
+// the program before this package (see doc.go).
 func serveSpawn(req spawnRequest, ctl, status *os.File) {
 	defer status.Close()
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{initArg0},
-		Env:        req.Env,
-		ExtraFiles: []*os.File{ctl},
-		SysProcAttr: &syscall.SysProcAttr{
+	// The init's standard descriptors are /dev/null, as os/exec's
+	// would be, until the task's output replaces 1 and 2.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		ctl.Close()
+		sendReport(status, spawnReport{Err: err.Error()}, -1)
+		return
+	}
+	nullOut, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		null.Close()
+		ctl.Close()
+		sendReport(status, spawnReport{Err: err.Error()}, -1)
+		return
+	}
+	proc, err := os.StartProcess("/proc/self/exe", []string{initArg0}, &os.ProcAttr{
+		Env:   req.Env,
+		Files: []*os.File{null, nullOut, nullOut, ctl},
+		Sys: &syscall.SysProcAttr{
 			Cloneflags:                 req.Cloneflags,
 			Credential:                 &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 			Pdeathsig:                  syscall.SIGKILL,
@@ -102,8 +116,9 @@ func serveSpawn(req spawnRequest, ctl, status *os.File) {
 			GidMappings:                req.GIDMap,
 			GidMappingsEnableSetgroups: req.Setgroups,
 		},
-	}
-	err := cmd.Start()
+	})
+	null.Close()
+	nullOut.Close()
 	// Only the init may hold its end: the runner reads EOF when it dies.
 	ctl.Close()
 	if err != nil {
@@ -111,22 +126,24 @@ func serveSpawn(req spawnRequest, ctl, status *os.File) {
 		return
 	}
 	// Not yet reaped, so the pid cannot have been reused.
-	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	pidfd, err := unix.PidfdOpen(proc.Pid, 0)
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
+		proc.Kill()
+		proc.Wait()
 		sendReport(status, spawnReport{Err: "pidfd: " + err.Error()}, -1)
 		return
 	}
-	sendReport(status, spawnReport{Pid: cmd.Process.Pid}, pidfd)
+	sendReport(status, spawnReport{Pid: proc.Pid}, pidfd)
 	unix.Close(pidfd)
-	cmd.Wait()
+	state, err := proc.Wait()
 	rep := spawnReport{Done: true}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
-		rep.Status = int(ws)
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rep.MaxRSS = ru.Maxrss
+	if err == nil {
+		if ws, ok := state.Sys().(syscall.WaitStatus); ok {
+			rep.Status = int(ws)
+		}
+		if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
+			rep.MaxRSS = ru.Maxrss
+		}
 	}
 	sendReport(status, rep, -1)
 }

@@ -1,4 +1,4 @@
-package sandbox
+package child
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/amf-os/amf/sandbox/microvm"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,17 +62,9 @@ type rlimit struct {
 	Value    uint64 `json:"v"`
 }
 
-// MaybeInit runs the sandbox init or the spawner that starts inits when
-// this process was started as one and never returns in that case;
-// otherwise it returns at once. Every
-// binary that runs confined commands calls it first thing in main (and
-// test binaries in TestMain), because confinement re-executes the binary
-// itself, as runc does.
-func MaybeInit() {
-	// A micro-VM guest's init is this binary too (see sandbox/microvm).
-	microvm.MaybeGuest()
-	maybeSpawner()
-	maybeIdmapHolder()
+// maybeInit runs the sandbox init when this process was started as one
+// and never returns in that case; otherwise it returns at once.
+func maybeInit() {
 	if os.Getenv(initEnv) != "1" || len(os.Args) == 0 || os.Args[0] != initArg0 {
 		return
 	}
@@ -89,7 +80,7 @@ func MaybeInit() {
 func runInit() error {
 	tmp, _ := strconv.ParseInt(os.Getenv(envTmp), 10, 64)
 	if tmp <= 0 {
-		tmp = DefaultLimits.Tmp
+		tmp = DefaultTmp
 	}
 	lastCap := lastCapability()
 	// Assembled now, while the init waits for work, not on the command's

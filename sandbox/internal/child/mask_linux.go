@@ -1,9 +1,9 @@
-package sandbox
+package child
 
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +22,7 @@ func overlayFiles(scratch string, files map[string][]byte) error {
 	defer unix.Unmount(scratch, unix.MNT_DETACH)
 	i := 0
 	for dst, body := range files {
-		src := filepath.Join(scratch, fmt.Sprint(i))
+		src := path.Join(scratch, fmt.Sprint(i))
 		i++
 		if err := os.WriteFile(src, body, 0o444); err != nil {
 			return fmt.Errorf("write %s: %w", src, err)
@@ -44,7 +44,7 @@ func applyMasks(patterns []string) error {
 	files := map[string][]byte{}
 	masked := map[string]bool{}
 	for _, pat := range patterns {
-		matches, _ := filepath.Glob(pat)
+		matches := glob(pat)
 		for len(matches) > 0 {
 			m := matches[0]
 			matches = matches[1:]
@@ -57,7 +57,11 @@ func applyMasks(patterns []string) error {
 				continue
 			}
 			if fi.Mode()&os.ModeSymlink != 0 {
-				if target, err := filepath.EvalSymlinks(m); err == nil {
+				target, ok, err := resolve(m)
+				if err != nil {
+					return err
+				}
+				if ok {
 					matches = append(matches, target)
 				}
 				continue

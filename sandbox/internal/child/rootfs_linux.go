@@ -1,9 +1,9 @@
-package sandbox
+package child
 
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -71,7 +71,7 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (in
 		root = r
 	} else {
 		for _, d := range systemDirs {
-			if err := mirror("/"+d, filepath.Join(root, d)); err != nil {
+			if err := mirror("/"+d, path.Join(root, d)); err != nil {
 				return -1, err
 			}
 		}
@@ -83,17 +83,17 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (in
 		return -1, err
 	}
 	if view.HostPids {
-		if err := bindHostProc(filepath.Join(root, "proc")); err != nil {
+		if err := bindHostProc(path.Join(root, "proc")); err != nil {
 			return -1, err
 		}
-	} else if err := mkdirMount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	} else if err := mkdirMount("proc", path.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return -1, err
 	}
 	tmpOpts := "mode=1777,size=" + strconv.FormatInt(tmp, 10)
-	if err := mkdirMount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
+	if err := mkdirMount("tmpfs", path.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
 		return -1, err
 	}
-	work := filepath.Join(root, "work")
+	work := path.Join(root, "work")
 	if err := os.Mkdir(work, 0o755); err != nil && !(view.HostRoot && os.IsExist(err)) {
 		return -1, fmt.Errorf("make /work: %w", err)
 	}
@@ -104,7 +104,7 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (in
 	}
 	if !view.HostRoot {
 		for _, d := range []string{"root", "home", "var", "var/tmp", "run", "mnt"} {
-			os.Mkdir(filepath.Join(root, d), 0o755)
+			os.Mkdir(path.Join(root, d), 0o755)
 		}
 	}
 	if err := pivot(root); err != nil {
@@ -183,7 +183,7 @@ func mkdirMount(src, dst, fstype string, flags uintptr, data string) error {
 }
 
 func buildEtc(root, dns string) error {
-	etc := filepath.Join(root, "etc")
+	etc := path.Join(root, "etc")
 	if err := os.Mkdir(etc, 0o755); err != nil {
 		return fmt.Errorf("make /etc: %w", err)
 	}
@@ -200,12 +200,12 @@ func buildEtc(root, dns string) error {
 		files["resolv.conf"] = "nameserver " + dns + "\n"
 	}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(etc, name), []byte(body), 0o644); err != nil {
+		if err := os.WriteFile(path.Join(etc, name), []byte(body), 0o644); err != nil {
 			return fmt.Errorf("write /etc/%s: %w", name, err)
 		}
 	}
 	for _, name := range etcCopies {
-		src, dst := filepath.Join("/etc", name), filepath.Join(etc, name)
+		src, dst := path.Join("/etc", name), path.Join(etc, name)
 		fi, err := os.Lstat(src)
 		if err != nil || files[name] != "" {
 			continue
@@ -232,12 +232,12 @@ func buildEtc(root, dns string) error {
 }
 
 func buildDev(root string, tmp int64) error {
-	dev := filepath.Join(root, "dev")
+	dev := path.Join(root, "dev")
 	if err := mkdirMount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
 	}
 	for _, d := range devices {
-		dst := filepath.Join(dev, d)
+		dst := path.Join(dev, d)
 		if err := os.WriteFile(dst, nil, 0o666); err != nil {
 			return fmt.Errorf("make /dev/%s: %w", d, err)
 		}
@@ -246,12 +246,12 @@ func buildDev(root string, tmp int64) error {
 		}
 	}
 	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
-		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
+		if err := os.Symlink(target, path.Join(dev, name)); err != nil {
 			return fmt.Errorf("link /dev/%s: %w", name, err)
 		}
 	}
 	shmOpts := "mode=1777,size=" + strconv.FormatInt(tmp, 10)
-	return mkdirMount("tmpfs", filepath.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, shmOpts)
+	return mkdirMount("tmpfs", path.Join(dev, "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, shmOpts)
 }
 
 // pivot makes root the root and detaches the old one; /proc's kernel

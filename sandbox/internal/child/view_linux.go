@@ -1,10 +1,10 @@
-package sandbox
+package child
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,16 +22,11 @@ type viewConfig struct {
 	// HostRoot: the host's root, read-only, instead of the minimal one.
 	HostRoot bool `json:"host_root,omitempty"`
 	// HostPids: /proc is the host's procfs. A root runner starts the
-	// init in the host's pid namespace, as a host uid of its own
-	// (hostUID, see hostUIDs); a runner without root keeps a pid
-	// namespace of its own, where kill, ptrace and pidfds cannot name a
-	// host process, and ps's BSD forms, which find themselves by pid,
-	// fail.
+	// init in the host's pid namespace, as a host uid of its own; a
+	// runner without root keeps a pid namespace of its own, where kill,
+	// ptrace and pidfds cannot name a host process, and ps's BSD forms,
+	// which find themselves by pid, fail.
 	HostPids bool `json:"host_pids,omitempty"`
-	// hostUID, runAs: the host uid the command runs as and its id in
-	// the sandbox (the runner's business: the init never sees them).
-	hostUID uint32
-	runAs   int
 	// Hostname replaces the sandbox's host name (the worker's, under
 	// view host).
 	Hostname string `json:"hostname,omitempty"`
@@ -44,8 +39,6 @@ type viewConfig struct {
 	// overlay, see hostRootMount), so the init builds its root only then.
 	RootFromTask bool `json:"root_from_task,omitempty"`
 }
-
-func (v viewConfig) zero() bool { return v == viewConfig{} }
 
 func readViewConfig() (viewConfig, error) {
 	var v viewConfig
@@ -75,7 +68,7 @@ var hostOwn = []string{"proc", "dev", "tmp", "work", "run"}
 // sends it as rootFd. Without it (rootFd < 0) the root is a tmpfs with
 // the host's top-level directories bound in, and df / shows that tmpfs.
 func hostRoot(scratch string, rootFd int) (string, error) {
-	root := filepath.Join(scratch, "r")
+	root := path.Join(scratch, "r")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return "", fmt.Errorf("make %s: %w", root, err)
 	}
@@ -98,7 +91,7 @@ func hostRoot(scratch string, rootFd int) (string, error) {
 		if slices.Contains(hostOwn, top) {
 			continue
 		}
-		if err := bindTreeRO(m, filepath.Join(root, m)); err != nil {
+		if err := bindTreeRO(m, path.Join(root, m)); err != nil {
 			return "", err
 		}
 	}
@@ -163,7 +156,7 @@ func mirrorHost(root string) error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		src, dst := "/"+name, filepath.Join(root, name)
+		src, dst := "/"+name, path.Join(root, name)
 		fi, err := os.Lstat(src)
 		if err != nil {
 			continue
@@ -185,7 +178,7 @@ func mirrorHost(root string) error {
 		}
 	}
 	for _, d := range hostOwn {
-		os.Mkdir(filepath.Join(root, d), 0o755)
+		os.Mkdir(path.Join(root, d), 0o755)
 	}
 	return hostRun(root)
 }
@@ -208,7 +201,7 @@ func bindTreeRO(src, dst string) error {
 // ordinary tools read there: utmp (who, uptime) and the resolver's
 // directory (/etc/resolv.conf often links there).
 func hostRun(root string) error {
-	run := filepath.Join(root, "run")
+	run := path.Join(root, "run")
 	if err := mkdirMount("tmpfs", run, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
 	}
@@ -218,7 +211,7 @@ func hostRun(root string) error {
 		if err != nil {
 			continue
 		}
-		dst := filepath.Join(run, keep)
+		dst := path.Join(run, keep)
 		if fi.IsDir() {
 			if err := os.MkdirAll(dst, 0o755); err != nil {
 				return fmt.Errorf("make %s: %w", dst, err)
@@ -228,7 +221,7 @@ func hostRun(root string) error {
 			}
 			continue
 		}
-		os.MkdirAll(filepath.Dir(dst), 0o755)
+		os.MkdirAll(path.Dir(dst), 0o755)
 		if err := os.WriteFile(dst, nil, 0o644); err != nil {
 			return fmt.Errorf("make %s: %w", dst, err)
 		}

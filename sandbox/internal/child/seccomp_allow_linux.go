@@ -1,4 +1,4 @@
-package sandbox
+package child
 
 // allowedSyscalls are the only syscalls a command may make; every other
 // one fails with ENOSYS, as on a kernel that lacks it, so a syscall a

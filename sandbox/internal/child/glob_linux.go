@@ -1,0 +1,99 @@
+package child
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// This package does without path/filepath: that package's place in the
+// order of import paths would make Go initialise most of the program
+// before this one (see doc.go). On Linux, package path is filepath, but
+// for Glob and EvalSymlinks, which follow.
+
+// glob is path/filepath.Glob: the names of the files matching pattern,
+// nil for none or a malformed pattern.
+func glob(pattern string) []string {
+	return globDepth(pattern, 0)
+}
+
+func globDepth(pattern string, depth int) []string {
+	// As filepath.Glob, against stack exhaustion (CVE-2022-30632).
+	const separatorsLimit = 10000
+	if depth == separatorsLimit {
+		return nil
+	}
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil
+	}
+	if !hasMeta(pattern) {
+		if _, err := os.Lstat(pattern); err != nil {
+			return nil
+		}
+		return []string{pattern}
+	}
+	dir, file := path.Split(pattern)
+	switch dir {
+	case "":
+		dir = "."
+	case "/":
+	default:
+		dir = dir[:len(dir)-1]
+	}
+	if !hasMeta(dir) {
+		return globIn(dir, file, nil)
+	}
+	if dir == pattern {
+		return nil
+	}
+	var matches []string
+	for _, d := range globDepth(dir, depth+1) {
+		matches = globIn(d, file, matches)
+	}
+	return matches
+}
+
+// globIn appends the names in dir matching pattern, sorted.
+func globIn(dir, pattern string, matches []string) []string {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return matches
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return matches
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	slices.Sort(names)
+	for _, n := range names {
+		if ok, _ := path.Match(pattern, n); ok {
+			matches = append(matches, path.Join(dir, n))
+		}
+	}
+	return matches
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+
+// resolve is what p names once every symlink on it is followed, as the
+// kernel follows them (filepath.EvalSymlinks, answered by the kernel):
+// ok false when that does not exist, an error when it exists but its
+// path cannot be read.
+func resolve(p string) (string, bool, error) {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", false, nil
+	}
+	defer unix.Close(fd)
+	target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return "", false, fmt.Errorf("resolve %s: %w", p, err)
+	}
+	return target, true, nil
+}
