@@ -20,17 +20,18 @@ import (
 // memory?": under pids: host its top line is a host process.
 func TestHostPidsPsAuxShowsHostProcesses(t *testing.T) {
 	r := newViewRunner(t)
-	// A host process, not root's, that is surely the biggest: 512 MiB
-	// resident.
-	hog := exec.Command("/usr/bin/python3", "-c", "import time; b = bytearray(512 << 20); time.sleep(60)")
+	// A host process, not root's, among the biggest: 1 GiB resident
+	// (other test binaries on a loaded machine may hold near 1 GB, so it
+	// need only be among the top three).
+	hog := exec.Command("/usr/bin/python3", "-c", "import time; b = bytearray(1 << 30); time.sleep(60)")
 	hog.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4323, Gid: 4323}}
 	if err := hog.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hog.Process.Kill(); hog.Wait() })
-	waitRSS(t, hog.Process.Pid, 400<<10)
+	waitRSS(t, hog.Process.Pid, 900<<10)
 
-	res, out := runIn(t, r, "observe", "", "ps aux --sort=-%mem | head -3")
+	res, out := runIn(t, r, "observe", "", "ps aux --sort=-%mem | head -4")
 	if res.ExitCode != 0 {
 		t.Fatalf("ps aux under pids: host exits %d:\n%s", res.ExitCode, out)
 	}
@@ -38,9 +39,14 @@ func TestHostPidsPsAuxShowsHostProcesses(t *testing.T) {
 	if len(lines) < 2 || !strings.Contains(lines[0], "USER") {
 		t.Fatalf("ps aux printed no table:\n%s", out)
 	}
-	f := strings.Fields(strings.TrimPrefix(lines[1], "stdout: "))
-	if len(f) < 2 || f[1] != strconv.Itoa(hog.Process.Pid) {
-		t.Errorf("the top memory process is not the host's biggest (pid %d):\n%s", hog.Process.Pid, out)
+	found := false
+	for _, l := range lines[1:] {
+		if f := strings.Fields(strings.TrimPrefix(l, "stdout: ")); len(f) >= 2 && f[1] == strconv.Itoa(hog.Process.Pid) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the host's 1 GiB process (pid %d) is not among the top memory processes:\n%s", hog.Process.Pid, out)
 	}
 }
 
