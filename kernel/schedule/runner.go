@@ -31,11 +31,12 @@ type Runner struct {
 	Store *Store
 	// Log receives what went wrong with a run.
 	Log *slog.Logger
-	// Revoked says whether the credential with this user public key was
-	// revoked; a schedule its maker can no longer connect with is paused
-	// at its next run. Nil: nothing is revoked (a server without
-	// accounts).
-	Revoked func(userKey string) bool
+	// Revoked says why a schedule may no longer run ("" while it may):
+	// the credential that made it, or its owner, was revoked. A revoked
+	// owner's schedule is paused at its next run, and someone who may
+	// resume it decides whether it runs again. An error leaves the run to
+	// be tried again. Nil: nothing is revoked (a server without accounts).
+	Revoked func(ctx context.Context, sc bus.Schedule) (why string, err error)
 
 	cancel  context.CancelFunc
 	cc      jetstream.ConsumeContext
@@ -103,18 +104,26 @@ func (r *Runner) log() *slog.Logger {
 	return slog.Default()
 }
 
-// pauseRevoked drops a run of a schedule whose maker was revoked and
-// pauses the schedule: what a revoked credential left behind stops, and
-// someone who may resume it decides whether it runs again.
-func (r *Runner) pauseRevoked(ctx context.Context, m jetstream.Msg, sc bus.Schedule) {
-	why := "the credential that made it (" + sc.Maker + ") was revoked"
+// pauseRevoked drops a run of a schedule whose owner may no longer act
+// (why) and pauses the schedule: what a revoked credential or token left
+// behind stops, and someone who may resume it decides whether it runs
+// again.
+func (r *Runner) pauseRevoked(ctx context.Context, m jetstream.Msg, sc bus.Schedule, why string) {
 	if _, err := r.Store.pauseFor(ctx, sc.ID, why); err != nil && !errors.Is(err, client.ErrScheduleNotFound) {
-		r.log().Warn("pause schedule of a revoked maker; retrying", "schedule", sc.ID, "err", err)
+		r.log().Warn("pause schedule of a revoked owner; retrying", "schedule", sc.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	r.log().Warn("schedule paused: "+why, "schedule", sc.ID)
+	r.log().Warn("schedule paused: "+why, "schedule", sc.ID, "owner", sc.Task.Owner)
 	_ = m.Ack()
+}
+
+// revoked says why sc may no longer run, "" while it may.
+func (r *Runner) revoked(ctx context.Context, sc bus.Schedule) (string, error) {
+	if r.Revoked == nil {
+		return "", nil
+	}
+	return r.Revoked(ctx, sc)
 }
 
 // handle submits one run, or drops it when its schedule was paused or
@@ -142,8 +151,14 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 	case sc.Paused || meta.Timestamp.Before(sc.Created):
 		_ = m.Ack()
 		return
-	case sc.Maker != "" && r.Revoked != nil && r.Revoked(sc.Maker):
-		r.pauseRevoked(ctx, m, sc)
+	}
+	switch why, err := r.revoked(ctx, sc); {
+	case err != nil:
+		r.log().Warn("read revocations; retrying the run", "schedule", id, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	case why != "":
+		r.pauseRevoked(ctx, m, sc, why)
 		return
 	}
 	t := sc.Task
