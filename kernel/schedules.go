@@ -17,6 +17,7 @@ func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error
 		Store:   s.ScheduleStore(js),
 		Log:     s.logger().With("part", "schedules"),
 		Revoked: revocations{s: s, js: js}.why,
+		Quota:   s.parts.svc,
 	}
 	if err := r.Start(ctx); err != nil {
 		return err

@@ -186,11 +186,13 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
-	if err := s.runSchedules(ctx, js); err != nil {
+	if err := s.startParts(ctx); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
-	if err := s.startParts(ctx); err != nil {
+	// After the parts: each run counts against its owner's quota in the
+	// task API's ledger.
+	if err := s.runSchedules(ctx, js); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
@@ -291,11 +293,12 @@ func (s *Server) Shutdown() {
 	s.store = nil
 	s.trim.Stop()
 	s.trim = nil
-	s.stopParts()
+	// The runner first: it counts runs in the parts' quota.
 	if s.schedules != nil {
 		s.schedules.Stop()
 		s.schedules = nil
 	}
+	s.stopParts()
 	if s.nc != nil {
 		// Drain lets a handler in flight finish its answer first.
 		if s.nc.Drain() == nil {

@@ -187,10 +187,7 @@ func (l *ledger) release(owner bus.Owner, id string) {
 // Held is how many queued or running tasks, and bytes of them, owner
 // holds by this kernel's count: for other per-owner limits and reports.
 func (s *Service) Held(owner bus.Owner) (tasks int, bytes int64) {
-	if s.ledger == nil {
-		return 0, 0
-	}
-	return s.ledger.held(owner)
+	return s.quota().held(owner)
 }
 
 func (l *ledger) held(owner bus.Owner) (tasks int, bytes int64) {

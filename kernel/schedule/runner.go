@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -37,6 +38,12 @@ type Runner struct {
 	// resume it decides whether it runs again. An error leaves the run to
 	// be tried again. Nil: nothing is revoked (a server without accounts).
 	Revoked func(ctx context.Context, sc bus.Schedule) (why string, err error)
+	// Quota counts each run against its owner's task quota as the
+	// owner's own submissions are (the kernel's task API service), so a
+	// schedule, or many, cannot queue past it; a run refused is recorded
+	// as the schedule's last error and the schedule runs on. Nil counts
+	// nothing.
+	Quota Admitter
 
 	cancel  context.CancelFunc
 	cc      jetstream.ConsumeContext
@@ -44,6 +51,14 @@ type Runner struct {
 	stopped bool
 	wg      sync.WaitGroup // runs in hand
 }
+
+// Admitter counts a task against its owner's quota (api.Service.Admit):
+// an error refuses it; release forgets a task that was not queued.
+type Admitter interface {
+	Admit(owner bus.Owner, id string, size int64) (release func(), err error)
+}
+
+var _ Admitter = (*api.Service)(nil)
 
 // Start opens (or finds) the runner's consumer and handles runs until
 // Stop.
@@ -169,13 +184,44 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
+	release, err := r.admit(t)
+	if err != nil {
+		r.refuse(ctx, m, sc, t, err)
+		return
+	}
 	subCtx, cancel := context.WithTimeout(ctx, RunnerAckWait/2)
 	defer cancel()
-	if _, _, err := r.Client.Submit(subCtx, t); err != nil {
+	_, dup, err := r.Client.Submit(subCtx, t)
+	if err != nil || dup {
+		// Not queued by this submission: not counted by it either.
+		release()
+	}
+	if err != nil {
 		// The same id on a retry is the same task.
 		r.log().Warn("submit schedule run; retrying", "schedule", id, "task", t.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
+	_ = m.Ack()
+}
+
+// admit counts run t against its owner's quota.
+func (r *Runner) admit(t bus.Task) (release func(), err error) {
+	if r.Quota == nil {
+		return func() {}, nil
+	}
+	return r.Quota.Admit(t.Owner, t.ID, int64(len(t.Encode())))
+}
+
+// refuse drops run t, which its owner's quota refused (why), and records
+// the refusal as the schedule's last error, where its owner reads it
+// (amf schedule ls, GET /v1/schedules): the run is not made up later,
+// and the schedule's next run is admitted once the owner holds less.
+func (r *Runner) refuse(ctx context.Context, m jetstream.Msg, sc bus.Schedule, t bus.Task, why error) {
+	text := "run " + t.ID + " refused: " + why.Error()
+	if err := r.Store.noteRefused(ctx, sc.ID, text); err != nil {
+		r.log().Warn("record a refused run", "schedule", sc.ID, "err", err)
+	}
+	r.log().Warn("schedule run refused", "schedule", sc.ID, "task", t.ID, "owner", t.Owner, "err", why)
 	_ = m.Ack()
 }
