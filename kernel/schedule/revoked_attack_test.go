@@ -137,3 +137,30 @@ func TestATokensScheduleRunsWhileTheTokenLives(t *testing.T) {
 		f.nextOf(t, "token-kept")
 	}
 }
+
+// A revocation made while the kernel was down (the authority's
+// account.jwt written, nothing pushed) stops the owner's schedules once
+// the kernel is back: the kernel reads the revocations it starts with,
+// not an event it could have missed.
+func TestAttackRevokedWhileTheKernelWasDown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := start(t, dir)
+	creds := f.k.Creds(kernel.UserSpec{Name: "attack-offline", Role: kernel.RoleClient})
+	nc := f.k.ConnectAs(creds)
+	owner := bus.OwnerOfCredential(bus.CredentialID(client.UserKey(nc)))
+	createOn(t, nc, bus.Names{}.As(owner, "schedules.create"), `{"id":"attack-offline-left","command":"true","schedule":"every 1s"}`)
+	f.nextOf(t, "attack-offline-left")
+	keys, err := f.k.Authority().Resolve(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	f.k.Stop()
+	if _, err := f.k.Authority().Revoke(keys...); err != nil {
+		t.Fatal(err)
+	}
+
+	g := start(t, dir)
+	noMoreRuns(t, g, "attack-clock-offline", "attack-offline-left")
+}
