@@ -32,14 +32,22 @@ func (r revocations) why(ctx context.Context, sc bus.Schedule) (string, error) {
 	if sc.Maker != "" && coveredBy(revoked, sc.Maker, sc.Created) {
 		return "the credential that made it (" + sc.Maker + ") was revoked", nil
 	}
-	if id, ok := sc.Task.Owner.Credential(); ok {
+	return r.ownerWhy(ctx, revoked, sc.Task.Owner, sc.Created)
+}
+
+// ownerWhy says why owner may no longer act ("" while it may) for what
+// it did at acted (zero: at any time), given the account's revoked user
+// keys: its NATS credential's key was revoked after acted, or its HTTP
+// token was revoked. The installation (owner "") is never revoked.
+func (r revocations) ownerWhy(ctx context.Context, revoked map[string]time.Time, owner bus.Owner, acted time.Time) (string, error) {
+	if id, ok := owner.Credential(); ok {
 		for key := range revoked {
-			if key != "*" && bus.CredentialID(key) == id && coveredBy(revoked, key, sc.Created) {
+			if key != "*" && bus.CredentialID(key) == id && coveredBy(revoked, key, acted) {
 				return "its owner's credential (" + key + ") was revoked", nil
 			}
 		}
 	}
-	if id, ok := sc.Task.Owner.Token(); ok {
+	if id, ok := owner.Token(); ok {
 		return r.tokenRevoked(ctx, id)
 	}
 	return "", nil

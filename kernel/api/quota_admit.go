@@ -42,3 +42,27 @@ func (s *Service) Admit(owner bus.Owner, id string, size int64) (release func(),
 	}
 	return func() { l.release(owner, id) }, nil
 }
+
+// Holding is every owner this kernel counts queued or running tasks
+// for, with their ids: for the kernel to act on an owner's tasks (end
+// those of a revoked owner).
+func (s *Service) Holding() map[bus.Owner][]string {
+	l := s.quota()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[bus.Owner][]string, len(l.owners))
+	for o, h := range l.owners {
+		if len(h.tasks) == 0 {
+			continue
+		}
+		ids := make([]string, 0, len(h.tasks))
+		for id := range h.tasks {
+			ids = append(ids, id)
+		}
+		out[o] = ids
+	}
+	return out
+}
+
+// Ended forgets owner's task id, which ended: it no longer counts.
+func (s *Service) Ended(owner bus.Owner, id string) { s.quota().release(owner, id) }
