@@ -14,7 +14,6 @@ import (
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -24,14 +23,15 @@ import (
 // (`amf auth token revoke`). The bridge then refuses the token, and what
 // it scheduled must stop too: the kernel pauses it at its next run,
 // saying its owner's token was revoked, instead of running on as an
-// owner that no longer exists.
+// owner that no longer exists, and what it queued is cancelled.
 func TestAttackRevokedTokensScheduleRunsOnOverHTTP(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: k.ScheduleStore(k.JS)}
+	// The kernel's own task API: its quota is what the kernel reads to
+	// end a revoked owner's tasks.
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+	go func() { defer wg.Done(); _ = k.TaskAPI().Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	runs := make(chan string, 256) // schedule ids of the runs accepted
 	sub, err := k.NC.Subscribe(bus.Names{}.Events(), func(m *nats.Msg) {
@@ -85,6 +85,7 @@ func TestAttackRevokedTokensScheduleRunsOnOverHTTP(t *testing.T) {
 	}
 	getJSON(t, f, "POST", "/v1/schedules", leaked, `{"id":"left-by-token","command":"true","schedule":"every 1s"}`, http.StatusCreated)
 	next("left-by-token")
+	queued, _ := getJSON(t, f, "POST", "/v1/tasks", leaked, `{"command":"echo later","pool":"later"}`, http.StatusAccepted)["id"].(string)
 
 	id, _ := tokens.IDOf(leaked)
 	if err := store.Revoke(ctx, id); err != nil {
@@ -99,6 +100,19 @@ func TestAttackRevokedTokensScheduleRunsOnOverHTTP(t *testing.T) {
 	next("revoke-clock")
 	for range 3 {
 		next("revoke-clock", "left-by-token")
+	}
+	// What it queued does not start either: the kernel cancelled it.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		st := getJSON(t, f, "GET", "/v1/tasks/"+queued, admin, "", http.StatusOK)
+		if st["state"] == "cancelled" {
+			if why, _ := st["error"].(string); !strings.Contains(why, "revoked") {
+				t.Errorf("the revoked token's task was cancelled saying %q; want why", why)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoked token's queued task is still %v a minute later", st["state"])
+		}
 	}
 	got := getJSON(t, f, "GET", "/v1/schedules/left-by-token", admin, "", http.StatusOK)
 	if why, _ := got["paused_why"].(string); got["paused"] != true || !strings.Contains(why, "token") || !strings.Contains(why, "revoked") {
