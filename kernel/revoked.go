@@ -37,12 +37,16 @@ func (r revocations) why(ctx context.Context, sc bus.Schedule) (string, error) {
 
 // ownerWhy says why owner may no longer act ("" while it may) for what
 // it did at acted (zero: at any time), given the account's revoked user
-// keys: its NATS credential's key was revoked after acted, or its HTTP
-// token was revoked. The installation (owner "") is never revoked.
+// keys: its NATS credential's key was revoked (or every credential issued
+// before a time after acted, "*"), or its HTTP token was revoked. The
+// installation (owner "") is never revoked.
 func (r revocations) ownerWhy(ctx context.Context, revoked map[string]time.Time, owner bus.Owner, acted time.Time) (string, error) {
 	if id, ok := owner.Credential(); ok {
+		if at, all := revoked["*"]; all && acted.Before(at) {
+			return "every credential issued before " + at.UTC().Format(time.RFC3339) + " was revoked, its owner's too", nil
+		}
 		for key := range revoked {
-			if key != "*" && bus.CredentialID(key) == id && coveredBy(revoked, key, acted) {
+			if key != "*" && bus.CredentialID(key) == id {
 				return "its owner's credential (" + key + ") was revoked", nil
 			}
 		}
@@ -54,17 +58,18 @@ func (r revocations) ownerWhy(ctx context.Context, revoked map[string]time.Time,
 }
 
 // coveredBy reports whether the revocations cover the credential with
-// user key, which acted at made: nats-server refuses every credential of
-// a key issued before the key's (or "*"'s) revocation time, and a
-// credential that acted at made was issued before it. A key issued again
-// after its revocation acts again.
+// user key, which acted at made. A key revoked is revoked whenever it
+// acted: the authority makes a new key for every credential it issues,
+// so none is issued under a revoked key again, and a connection still
+// open in the moment before the revocation reached the server acted as
+// the revoked credential too. "*" revokes every credential issued before
+// its time, so what acted before then.
 func coveredBy(revoked map[string]time.Time, key string, made time.Time) bool {
-	for _, k := range []string{key, "*"} {
-		if at, ok := revoked[k]; ok && made.Before(at) {
-			return true
-		}
+	if _, ok := revoked[key]; ok {
+		return true
 	}
-	return false
+	at, ok := revoked["*"]
+	return ok && made.Before(at)
 }
 
 // revokedUsers are the user keys revoked in the account AMF-OS lives in,

@@ -91,7 +91,7 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 				svc.Ended(owner, id)
 				continue
 			}
-			// A key issued again after its revocation acts again.
+			// Revoking "*" ends only what was submitted before its time.
 			if why, err = rv.ownerWhy(ctx, revoked, owner, st.Submitted); err != nil || why == "" {
 				continue
 			}
