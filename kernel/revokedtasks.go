@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -65,15 +66,15 @@ func (sw *revokedSweeper) Stop() {
 // endRevokedTasks cancels the tasks that svc counts for an owner revoked
 // after submitting them, and forgets those that ended.
 func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *client.Client, log *slog.Logger) {
-	holding := svc.Holding()
-	if len(holding) == 0 {
+	owners := svc.Owners()
+	if len(owners) == 0 {
 		return
 	}
 	revoked := rv.revokedUsers()
 	admin := client.WithAccess(ctx, bus.Admin)
-	for owner, ids := range holding {
+	for _, owner := range owners {
 		// First whether the owner was revoked at all: one read an owner,
-		// and task states are read only for the revoked.
+		// and task ids and states are read only for the revoked.
 		why, err := rv.ownerWhy(ctx, revoked, owner, time.Time{})
 		if err != nil {
 			log.Warn("read revocations", "owner", owner, "err", err)
@@ -82,12 +83,12 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 		if why == "" {
 			continue
 		}
-		for _, id := range ids {
+		for _, id := range svc.HeldIDs(owner) {
 			st, err := c.Status(admin, id)
-			if err != nil {
+			if err != nil && !errors.Is(err, client.ErrNotFound) {
 				continue // read again at the next sweep
 			}
-			if st.State.Final() {
+			if err != nil || st.State.Final() {
 				svc.Ended(owner, id)
 				continue
 			}

@@ -43,25 +43,37 @@ func (s *Service) Admit(owner bus.Owner, id string, size int64) (release func(),
 	return func() { l.release(owner, id) }, nil
 }
 
-// Holding is every owner this kernel counts queued or running tasks
-// for, with their ids: for the kernel to act on an owner's tasks (end
-// those of a revoked owner).
-func (s *Service) Holding() map[bus.Owner][]string {
+// Owners are the owners this kernel counts queued or running tasks for:
+// for the kernel to act on an owner's tasks (end those of a revoked
+// owner).
+func (s *Service) Owners() []bus.Owner {
 	l := s.quota()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[bus.Owner][]string, len(l.owners))
+	out := make([]bus.Owner, 0, len(l.owners))
 	for o, h := range l.owners {
-		if len(h.tasks) == 0 {
-			continue
+		if len(h.tasks) > 0 {
+			out = append(out, o)
 		}
-		ids := make([]string, 0, len(h.tasks))
-		for id := range h.tasks {
-			ids = append(ids, id)
-		}
-		out[o] = ids
 	}
 	return out
+}
+
+// HeldIDs are the ids of owner's tasks this kernel counts as queued or
+// running.
+func (s *Service) HeldIDs(owner bus.Owner) []string {
+	l := s.quota()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.owners[owner]
+	if h == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(h.tasks))
+	for id := range h.tasks {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // Ended forgets owner's task id, which ended: it no longer counts.
