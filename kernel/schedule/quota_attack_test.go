@@ -155,3 +155,37 @@ func TestAttackOwnerAtItsQuotaGetsNoScheduledRun(t *testing.T) {
 		t.Fatal("with room made, the schedule did not run again within a minute")
 	}
 }
+
+// Many schedules of one owner (up to its --quota-schedules) share its
+// task quota: together their runs hold no more than it.
+func TestAttackManySchedulesShareTheOwnersTaskQuota(t *testing.T) {
+	t.Parallel()
+	f := startQuota(t, 3)
+	ctx := context.Background()
+	ids := []string{"many-a", "many-b", "many-c", "many-d", "many-e"}
+	for _, id := range ids {
+		if _, err := f.as.Create(ctx, mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1s","pool":"nobody"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := 0
+	refused := map[string]bool{}
+	deadline := time.Now().Add(time.Minute)
+	for len(refused) < len(ids) {
+		if time.Now().After(deadline) {
+			t.Fatalf("within a minute %d of %d schedules recorded a refused run", len(refused), len(ids))
+		}
+		select {
+		case <-f.runs:
+			if queued++; queued > 3 {
+				t.Fatalf("%d runs of one owner's schedules were queued with a quota of 3 tasks", queued)
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+		for _, id := range ids {
+			if sc, err := f.as.Get(ctx, id); err == nil && sc.LastError != "" {
+				refused[id] = true
+			}
+		}
+	}
+}
