@@ -37,6 +37,9 @@ type parts struct {
 	stop  context.CancelFunc
 	g     *errgroup.Group
 	done  <-chan struct{} // closed when a part fails or the parts stop
+	// svc is the task API service, made even when NoTaskAPI: its quota
+	// also counts the schedule runs this kernel queues.
+	svc *api.Service
 }
 
 // startParts opens the hot cache and starts the task API service and,
@@ -67,7 +70,6 @@ func (s *Server) startParts(ctx context.Context) error {
 	}
 	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(pctx)
-	s.parts = &parts{nc: nc, cache: hot, stop: stop, g: g, done: gctx.Done()}
 	svc := &api.Service{
 		Client:  &client.Client{NC: nc, JS: js, Names: s.Names, Cache: statusSource(hot)},
 		Version: s.Version,
@@ -85,6 +87,7 @@ func (s *Server) startParts(ctx context.Context) error {
 		// naming one nobody serves is refused at submission.
 		svc.Client.Offers = hot
 	}
+	s.parts = &parts{nc: nc, cache: hot, stop: stop, g: g, done: gctx.Done(), svc: svc}
 	if !s.NoTaskAPI {
 		g.Go(func() error { return partErr("task API", svc.Run(gctx)) })
 	}
@@ -115,6 +118,7 @@ func (s *Server) stopParts() {
 	s.parts = nil
 	p.stop()
 	_ = p.g.Wait()
+	p.svc.Close()
 	// The connection outlives the parts, so an answer in flight is sent.
 	drain(p.nc)
 	if cl, ok := p.cache.(io.Closer); ok {
@@ -175,4 +179,15 @@ func drain(nc *nats.Conn) {
 	case <-time.After(10 * time.Second):
 		nc.Close()
 	}
+}
+
+// TaskAPI is the kernel's task API service, whose quota also counts the
+// schedule runs the kernel queues. A kernel started with NoTaskAPI does
+// not run it: a test runs it itself to serve the one quota both count
+// against. Nil before Start.
+func (s *Server) TaskAPI() *api.Service {
+	if s.parts == nil {
+		return nil
+	}
+	return s.parts.svc
 }

@@ -3,7 +3,6 @@ package kernel
 import (
 	"context"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/client"
@@ -17,7 +16,8 @@ func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error
 		Client:  &client.Client{NC: s.nc, JS: js, Names: s.Names},
 		Store:   s.ScheduleStore(js),
 		Log:     s.logger().With("part", "schedules"),
-		Revoked: s.revoked,
+		Revoked: revocations{s: s, js: js}.why,
+		Quota:   s.parts.svc,
 	}
 	if err := r.Start(ctx); err != nil {
 		return err
@@ -30,20 +30,4 @@ func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error
 // credential that writes the schedules stream (the kernel's, an admin's).
 func (s *Server) ScheduleStore(js jetstream.JetStream) *schedule.Store {
 	return &schedule.Store{JS: js, Names: s.Names, PerMaker: s.QuotaSchedules}
-}
-
-// revoked says whether nats-server holds userKey revoked in the account
-// AMF-OS lives in: the revocations `amf auth revoke` pushed to it, which
-// reach every kernel of a cluster through the system account.
-func (s *Server) revoked(userKey string) bool {
-	ns, auth := s.ns, s.auth
-	if ns == nil || auth == nil {
-		return false
-	}
-	az, err := ns.Accountz(&server.AccountzOptions{Account: auth.AccountKey()})
-	if err != nil || az.Account == nil {
-		return false
-	}
-	_, ok := az.Account.RevokedUser[userKey]
-	return ok
 }

@@ -112,8 +112,10 @@ type Server struct {
 	exhausted *nats.Conn // follows max-deliveries advisories
 	schedules *schedule.Runner
 	wildcards *wildcardSweeper
-	store     *storeWatch
-	trim      *memTrim
+	// revokedTasks cancels the tasks of owners revoked since.
+	revokedTasks *revokedSweeper
+	store        *storeWatch
+	trim         *memTrim
 	// storeCeiling is the store limit the configuration file names (0:
 	// none), which the kernel's own limit never passes.
 	storeCeiling int64
@@ -186,14 +188,17 @@ func (s *Server) Start(ctx context.Context) error {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
-	if err := s.runSchedules(ctx, js); err != nil {
-		s.Shutdown()
-		return fmt.Errorf("start kernel: %w", err)
-	}
 	if err := s.startParts(ctx); err != nil {
 		s.Shutdown()
 		return fmt.Errorf("start kernel: %w", err)
 	}
+	// After the parts: each run counts against its owner's quota in the
+	// task API's ledger.
+	if err := s.runSchedules(ctx, js); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
+	s.revokedTasks = s.sweepRevokedTasks(js)
 	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
 	return nil
 }
@@ -291,11 +296,15 @@ func (s *Server) Shutdown() {
 	s.store = nil
 	s.trim.Stop()
 	s.trim = nil
-	s.stopParts()
+	// The runner and the revoked tasks' sweep first: they use the parts'
+	// quota.
+	s.revokedTasks.Stop()
+	s.revokedTasks = nil
 	if s.schedules != nil {
 		s.schedules.Stop()
 		s.schedules = nil
 	}
+	s.stopParts()
 	if s.nc != nil {
 		// Drain lets a handler in flight finish its answer first.
 		if s.nc.Drain() == nil {

@@ -132,11 +132,11 @@ func runSchedule(ctx context.Context, sub, synopsis string, args []string) error
 }
 
 // printSchedules writes schedules as a table; wide adds the pool, the
-// policy and why the kernel paused one.
+// policy, why the kernel paused one and the last run it refused.
 func printSchedules(w io.Writer, list []bus.Schedule, wide bool) error {
 	header := []string{"ID", "SCHEDULE", "STATE", "NEXT", "LAST RUN", "TASK"}
 	if wide {
-		header = append(header, "POOL", "POLICY", "PAUSED BECAUSE")
+		header = append(header, "POOL", "POLICY", "PAUSED BECAUSE", "LAST REFUSED")
 	}
 	rows := make([][]string, 0, len(list))
 	for _, sc := range list {
@@ -156,7 +156,11 @@ func printSchedules(w io.Writer, list []bus.Schedule, wide bool) error {
 		}
 		row := []string{sc.ID, sc.Spec, state, next, orDash(sc.LastRun), clip(what, 60)}
 		if wide {
-			row = append(row, orDash(sc.Task.Pool), orDash(sc.Task.Policy), orDash(clip(sc.PausedWhy, 80)))
+			refused := "-"
+			if sc.LastError != "" {
+				refused = sc.LastErrorAt.UTC().Format(time.RFC3339) + " " + clip(sc.LastError, 120)
+			}
+			row = append(row, orDash(sc.Task.Pool), orDash(sc.Task.Policy), orDash(clip(sc.PausedWhy, 80)), refused)
 		}
 		rows = append(rows, row)
 	}

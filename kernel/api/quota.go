@@ -13,7 +13,8 @@ import (
 // Quota bounds what one owner may hold at once, so one flooding owner is
 // refused while everyone else's submissions go on. It is checked where
 // tasks are accepted, the task API, which every submission passes
-// through. The installation's own work (owner "", admins) is not bounded.
+// through, and on the runs the kernel's schedule runner queues (Admit).
+// The installation's own work (owner "", admins) is not bounded.
 // Each kernel of a cluster keeps its own count: an owner may hold up to
 // the limits on each kernel its requests reach.
 type Quota struct {
@@ -187,10 +188,7 @@ func (l *ledger) release(owner bus.Owner, id string) {
 // Held is how many queued or running tasks, and bytes of them, owner
 // holds by this kernel's count: for other per-owner limits and reports.
 func (s *Service) Held(owner bus.Owner) (tasks int, bytes int64) {
-	if s.ledger == nil {
-		return 0, 0
-	}
-	return s.ledger.held(owner)
+	return s.quota().held(owner)
 }
 
 func (l *ledger) held(owner bus.Owner) (tasks int, bytes int64) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -39,7 +40,9 @@ type Service struct {
 	// Quota bounds what one owner holds (quota.go).
 	Quota Quota
 
-	ledger *ledger
+	ledger     *ledger
+	ledgerOnce sync.Once
+	stopLedger context.CancelFunc // ends the ledger's recounts
 	// ReadersPerOwner caps the event streams one owner holds open
 	// (service_readers.go): 0 is bus.DefaultReadersPerOwner, < 0 none.
 	ReadersPerOwner int
@@ -48,7 +51,8 @@ type Service struct {
 // Run serves requests until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	names := s.Client.Names
-	s.ledger = newLedger(ctx, s.Quota, s.Client.Status)
+	defer s.Close()
+	l := s.quota()
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
@@ -90,12 +94,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	// What owners held before this kernel started counts, read while the
 	// service already answers.
-	s.ledger.wg.Add(1)
-	go func() { defer s.ledger.wg.Done(); s.ledger.load(ctx, s.Recent) }()
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); l.load(ctx, s.Recent) }()
 	<-ctx.Done()
-	err = svc.Stop()
-	s.ledger.wait()
-	return err
+	return svc.Stop()
 }
 
 // published serves only requests their senders published, answered into

@@ -56,3 +56,15 @@ func (a Access) MaySee(o Owner) bool { return a.SeeAll || a.ActAll || o == a.Own
 
 // MayTouch reports whether a may cancel, continue or change what o made.
 func (a Access) MayTouch(o Owner) bool { return a.ActAll || o == a.Owner }
+
+// Credential is the credential id of an owner made by a NATS credential
+// (the inverse of OwnerOfCredential); ok is false for any other owner.
+func (o Owner) Credential() (id string, ok bool) {
+	return strings.CutPrefix(string(o), "nats:")
+}
+
+// Token is the token id of an owner made by an HTTP token (the inverse of
+// OwnerOfToken); ok is false for any other owner.
+func (o Owner) Token() (id string, ok bool) {
+	return strings.CutPrefix(string(o), "token:")
+}

@@ -69,6 +69,12 @@ type Schedule struct {
 	// JetStream runs it next; both are filled when read, never stored.
 	LastRun string    `json:"last_run,omitempty"`
 	Next    time.Time `json:"next,omitzero"`
+	// LastError says why the kernel last refused one of its runs (its
+	// owner's task quota was full), and LastErrorAt when; filled when
+	// read, never stored. The schedule runs on: the next run is admitted
+	// once its owner holds less.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // RunID is the readable start of the task id of a run of schedule id

@@ -24,6 +24,11 @@ func (n Names) ScheduleRun(id string) string { return n.p() + ".schedules.run." 
 // ScheduleRuns matches every run: amf.schedules.run.*.
 func (n Names) ScheduleRuns() string { return n.p() + ".schedules.run.*" }
 
+// ScheduleRefused is where the kernel records the last run of schedule
+// id it refused (its owner's quota was full), its newest message only:
+// amf.schedules.refused.<id>.
+func (n Names) ScheduleRefused(id string) string { return n.p() + ".schedules.refused." + id }
+
 // ScheduleRunner is the durable consumer the kernels share to turn runs
 // into tasks: each run is taken by one kernel.
 func (n Names) ScheduleRunner() string { return "schedule-runner" }
@@ -80,7 +85,7 @@ func (n Names) SchedulesStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:              n.SchedulesStream(),
 		Description:       "AMF-OS schedules (JetStream message schedules) and their runs",
-		Subjects:          []string{n.p() + ".schedules.def.*", n.p() + ".schedules.run.*"},
+		Subjects:          []string{n.p() + ".schedules.def.*", n.p() + ".schedules.run.*", n.p() + ".schedules.refused.*"},
 		Retention:         jetstream.LimitsPolicy,
 		Storage:           jetstream.FileStorage,
 		MaxMsgSize:        TaskMsgMaxBytes,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -31,11 +32,18 @@ type Runner struct {
 	Store *Store
 	// Log receives what went wrong with a run.
 	Log *slog.Logger
-	// Revoked says whether the credential with this user public key was
-	// revoked; a schedule its maker can no longer connect with is paused
-	// at its next run. Nil: nothing is revoked (a server without
-	// accounts).
-	Revoked func(userKey string) bool
+	// Revoked says why a schedule may no longer run ("" while it may):
+	// the credential that made it, or its owner, was revoked. A revoked
+	// owner's schedule is paused at its next run, and someone who may
+	// resume it decides whether it runs again. An error leaves the run to
+	// be tried again. Nil: nothing is revoked (a server without accounts).
+	Revoked func(ctx context.Context, sc bus.Schedule) (why string, err error)
+	// Quota counts each run against its owner's task quota as the
+	// owner's own submissions are (the kernel's task API service), so a
+	// schedule, or many, cannot queue past it; a run refused is recorded
+	// as the schedule's last error and the schedule runs on. Nil counts
+	// nothing.
+	Quota Admitter
 
 	cancel  context.CancelFunc
 	cc      jetstream.ConsumeContext
@@ -43,6 +51,14 @@ type Runner struct {
 	stopped bool
 	wg      sync.WaitGroup // runs in hand
 }
+
+// Admitter counts a task against its owner's quota (api.Service.Admit):
+// an error refuses it; release forgets a task that was not queued.
+type Admitter interface {
+	Admit(owner bus.Owner, id string, size int64) (release func(), err error)
+}
+
+var _ Admitter = (*api.Service)(nil)
 
 // Start opens (or finds) the runner's consumer and handles runs until
 // Stop.
@@ -103,18 +119,26 @@ func (r *Runner) log() *slog.Logger {
 	return slog.Default()
 }
 
-// pauseRevoked drops a run of a schedule whose maker was revoked and
-// pauses the schedule: what a revoked credential left behind stops, and
-// someone who may resume it decides whether it runs again.
-func (r *Runner) pauseRevoked(ctx context.Context, m jetstream.Msg, sc bus.Schedule) {
-	why := "the credential that made it (" + sc.Maker + ") was revoked"
+// pauseRevoked drops a run of a schedule whose owner may no longer act
+// (why) and pauses the schedule: what a revoked credential or token left
+// behind stops, and someone who may resume it decides whether it runs
+// again.
+func (r *Runner) pauseRevoked(ctx context.Context, m jetstream.Msg, sc bus.Schedule, why string) {
 	if _, err := r.Store.pauseFor(ctx, sc.ID, why); err != nil && !errors.Is(err, client.ErrScheduleNotFound) {
-		r.log().Warn("pause schedule of a revoked maker; retrying", "schedule", sc.ID, "err", err)
+		r.log().Warn("pause schedule of a revoked owner; retrying", "schedule", sc.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	r.log().Warn("schedule paused: "+why, "schedule", sc.ID)
+	r.log().Warn("schedule paused: "+why, "schedule", sc.ID, "owner", sc.Task.Owner)
 	_ = m.Ack()
+}
+
+// revoked says why sc may no longer run, "" while it may.
+func (r *Runner) revoked(ctx context.Context, sc bus.Schedule) (string, error) {
+	if r.Revoked == nil {
+		return "", nil
+	}
+	return r.Revoked(ctx, sc)
 }
 
 // handle submits one run, or drops it when its schedule was paused or
@@ -142,8 +166,14 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 	case sc.Paused || meta.Timestamp.Before(sc.Created):
 		_ = m.Ack()
 		return
-	case sc.Maker != "" && r.Revoked != nil && r.Revoked(sc.Maker):
-		r.pauseRevoked(ctx, m, sc)
+	}
+	switch why, err := r.revoked(ctx, sc); {
+	case err != nil:
+		r.log().Warn("read revocations; retrying the run", "schedule", id, "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	case why != "":
+		r.pauseRevoked(ctx, m, sc, why)
 		return
 	}
 	t := sc.Task
@@ -154,13 +184,44 @@ func (r *Runner) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
+	release, err := r.admit(t)
+	if err != nil {
+		r.refuse(ctx, m, sc, t, err)
+		return
+	}
 	subCtx, cancel := context.WithTimeout(ctx, RunnerAckWait/2)
 	defer cancel()
-	if _, _, err := r.Client.Submit(subCtx, t); err != nil {
+	_, dup, err := r.Client.Submit(subCtx, t)
+	if err != nil || dup {
+		// Not queued by this submission: not counted by it either.
+		release()
+	}
+	if err != nil {
 		// The same id on a retry is the same task.
 		r.log().Warn("submit schedule run; retrying", "schedule", id, "task", t.ID, "err", err)
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
+	_ = m.Ack()
+}
+
+// admit counts run t against its owner's quota.
+func (r *Runner) admit(t bus.Task) (release func(), err error) {
+	if r.Quota == nil {
+		return func() {}, nil
+	}
+	return r.Quota.Admit(t.Owner, t.ID, int64(len(t.Encode())))
+}
+
+// refuse drops run t, which its owner's quota refused (why), and records
+// the refusal as the schedule's last error, where its owner reads it
+// (amf schedule ls, GET /v1/schedules): the run is not made up later,
+// and the schedule's next run is admitted once the owner holds less.
+func (r *Runner) refuse(ctx context.Context, m jetstream.Msg, sc bus.Schedule, t bus.Task, why error) {
+	text := "run " + t.ID + " refused: " + why.Error()
+	if err := r.Store.noteRefused(ctx, sc.ID, text); err != nil {
+		r.log().Warn("record a refused run", "schedule", sc.ID, "err", err)
+	}
+	r.log().Warn("schedule run refused", "schedule", sc.ID, "task", t.ID, "owner", t.Owner, "err", why)
 	_ = m.Ack()
 }

@@ -177,6 +177,8 @@ func (s *Store) checkRoom(ctx context.Context) error {
 // msg is the stored form of sc: with JetStream's schedule headers while
 // it is active, without them (and rolling up the active one) when paused.
 func (s *Store) msg(sc bus.Schedule) *nats.Msg {
+	// What is read from elsewhere when the schedule is read is not kept.
+	sc.LastRun, sc.Next, sc.LastError, sc.LastErrorAt = "", time.Time{}, "", time.Time{}
 	data, err := json.Marshal(sc)
 	if err != nil {
 		panic("schedule: encode: " + err.Error()) // plain fields: cannot fail
@@ -236,6 +238,9 @@ func (s *Store) get(ctx context.Context, id string) (bus.Schedule, uint64, error
 		if next, err := time.Parse(time.RFC3339Nano, run.Header.Get(headerNext)); err == nil && !sc.Paused {
 			sc.Next = next
 		}
+	}
+	if ref, err := st.GetLastMsgForSubject(ctx, s.Names.ScheduleRefused(id)); err == nil && ref.Time.After(sc.Created) {
+		sc.LastError, sc.LastErrorAt = string(ref.Data), ref.Time.UTC()
 	}
 	return sc, raw.Sequence, nil
 }
@@ -339,10 +344,23 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("%w: schedules stream: %v", client.ErrUnavailable, err)
 	}
-	for _, subj := range []string{s.Names.ScheduleDef(id), s.Names.ScheduleRun(id)} {
+	for _, subj := range []string{s.Names.ScheduleDef(id), s.Names.ScheduleRun(id), s.Names.ScheduleRefused(id)} {
 		if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
 			return fmt.Errorf("%w: delete schedule %s: %v", client.ErrUnavailable, id, err)
 		}
+	}
+	return nil
+}
+
+// noteRefused records why a run of schedule id was refused, in place of
+// the refusal recorded before: one short message a schedule, read back
+// as its LastError. One recorded for a schedule deleted meanwhile is not
+// read by one made later under its id (it predates it).
+func (s *Store) noteRefused(ctx context.Context, id, why string) error {
+	m := &nats.Msg{Subject: s.Names.ScheduleRefused(id), Data: []byte(why), Header: nats.Header{}}
+	m.Header.Set(headerRollup, "sub")
+	if _, err := s.JS.PublishMsg(ctx, m); err != nil {
+		return fmt.Errorf("record refused run of schedule %s: %w", id, err)
 	}
 	return nil
 }
