@@ -100,7 +100,7 @@ func TestConfirmMemoryOverHTTP(t *testing.T) {
 	if err := kn.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := kn.Recall(ctx, instr, memory.HostFacts{}, 1)
+	ms, err := kn.Recall(ctx, "", instr, memory.HostFacts{}, 1)
 	if err != nil || len(ms) != 1 || !ms[0].Reuse {
 		t.Fatalf("after the confirmation: %+v %v", ms, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -23,16 +24,36 @@ type SearchReply = bus.SearchReply
 var ErrNoSearchService = errors.New("no worker serves memory search")
 
 // Search asks the fleet's memory (a worker's index, see
-// knowledge.Serve) and waits for its answer until ctx ends.
+// knowledge.Serve) over every owner's memories, on
+// amf.api.memory.search (admins, the bridge and read-all credentials),
+// and waits for its answer until ctx ends.
 func Search(ctx context.Context, nc *nats.Conn, names bus.Names, req SearchRequest) (SearchReply, error) {
+	return SearchOn(ctx, nc, names, names.MemorySearch(), req)
+}
+
+// SearchOn is Search asked on subject: names.MemorySearchAs(owner) sees
+// that owner's memories and the shared ones (a client credential may ask
+// only under its own owner, client.Client.MemorySearchSubject).
+func SearchOn(ctx context.Context, nc *nats.Conn, names bus.Names, subject string, req SearchRequest) (SearchReply, error) {
 	data, err := json.Marshal(req)
 	if err != nil {
 		return SearchReply{}, fmt.Errorf("search: %w", err)
 	}
-	msg, err := nc.RequestWithContext(ctx, names.MemorySearch(), data)
+	msg, err := nc.RequestWithContext(ctx, subject, data)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return SearchReply{}, fmt.Errorf("search: %w on %s (service %s): start one with amf up or amf worker",
-			ErrNoSearchService, names.MemorySearch(), names.MemoryServiceName())
+			ErrNoSearchService, subject, names.MemoryServiceName())
+	}
+	if err != nil {
+		// nats-server answers a refused request with nothing: the
+		// refusal is recorded on the connection.
+		if last := nc.LastError(); errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `"`+subject+`"`) {
+			err = last
+		}
+	}
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		return SearchReply{}, fmt.Errorf("search: this credential may not search on %s (a client searches its own memories, on %s): %w",
+			subject, names.MemorySearchAs("<its owner>"), err)
 	}
 	if err != nil {
 		return SearchReply{}, fmt.Errorf("search: %w", err)

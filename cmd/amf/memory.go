@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/internal/atomicfile"
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
@@ -96,7 +97,8 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		// A worker's index answers; only without a worker does the
 		// command build an index of its own from the stream.
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		rep, err := memory.Search(sctx, nc, names, req)
+		cl := &client.Client{NC: nc, Names: names}
+		rep, err := memory.SearchOn(sctx, nc, names, cl.MemorySearchSubject(ctx), req)
 		cancel()
 		if err == nil {
 			if !asJSON && len(rep.Matches) > 0 {
@@ -131,7 +133,9 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 
 	switch sub {
 	case "search":
-		ms, err := kn.Search(ctx, req)
+		// Only a credential that reads the memory stream gets here:
+		// an admin's, which sees every owner's.
+		ms, err := kn.Search(ctx, bus.Admin, req)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,10 @@ type Match struct {
 	Command     string    `json:"command"`
 	Description string    `json:"description,omitempty"`
 	Host        HostFacts `json:"host,omitzero"`
-	Successes   int       `json:"successes"`
+	// Owner is whose tasks taught it (Learned.Owner); empty for the
+	// installation's.
+	Owner     Owner `json:"owner,omitempty"`
+	Successes int   `json:"successes"`
 	// Learners is how many worker credentials reported a success that
 	// counts towards blind reuse (not one of a no_answer or session task).
 	Learners   int     `json:"learners"`

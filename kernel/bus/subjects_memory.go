@@ -4,9 +4,25 @@ package bus
 // answer memory searches from its index: "amf-memory".
 func (n Names) MemoryServiceName() string { return n.p() + "-memory" }
 
-// MemorySearch is the request/reply subject of a memory search:
-// "amf.api.memory.search".
+// MemorySearch is the request/reply subject of a memory search over
+// every owner's memories: "amf.api.memory.search". Only admins, the
+// bridge (for its admin and read-all tokens) and read-all credentials may
+// publish on it.
 func (n Names) MemorySearch() string { return n.API() + ".memory.search" }
+
+// memorySearchOp is the operation of an owner's memory search.
+const memorySearchOp = "memory.search"
+
+// MemorySearchAs is owner o's memory search, which sees o's memories and
+// the shared ones (the installation's, and those an admin confirmed):
+// "amf.api.as.<owner>.memory.search". nats-server lets a client
+// credential publish only under its own owner, so the subject, never the
+// body, says whose memories a search sees.
+func (n Names) MemorySearchAs(o Owner) string { return n.As(o, memorySearchOp) }
+
+// MemorySearchAny is what a worker's index serves to answer every
+// owner's searches: "amf.api.as.*.memory.search".
+func (n Names) MemorySearchAny() string { return n.API() + ".as.*." + memorySearchOp }
 
 // MemoryConfirm is the request/reply subject by which a user about to
 // confirm a memory for blind reuse asks a worker whether it exists:

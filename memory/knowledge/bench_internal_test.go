@@ -84,7 +84,7 @@ func fillBench(b *testing.B, k *Knowledge, n int) ([]chromem.Document, []string)
 		b.Fatal(err)
 	}
 	for _, d := range docs {
-		k.flat.add(d.ID, d.Embedding)
+		k.flat.add(d.ID, d.Embedding, "", true)
 	}
 	qs := make([]string, 64)
 	for i := range qs {
@@ -109,7 +109,7 @@ func BenchmarkRecall(b *testing.B) {
 			ctx := context.Background()
 			i := 0
 			for b.Loop() {
-				if _, err := s.k.Recall(ctx, s.qs[i%len(s.qs)], facts, 3); err != nil {
+				if _, err := s.k.Recall(ctx, "", s.qs[i%len(s.qs)], facts, 3); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -121,7 +121,7 @@ func BenchmarkRecall(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				req := memory.SearchRequest{Query: s.qs[i%len(s.qs)], K: 3, Pool: "default", Host: facts}
-				if _, err := s.k.Search(ctx, req); err != nil {
+				if _, err := s.k.Search(ctx, bus.Admin, req); err != nil {
 					b.Fatal(err)
 				}
 				i++

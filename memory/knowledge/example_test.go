@@ -31,7 +31,7 @@ func ExampleOpen() {
 	defer kn.Close()
 
 	facts := memory.DetectHostFacts()
-	matches, err := kn.Recall(ctx, "free disk space per filesystem", facts, knowledge.DefaultK)
+	matches, err := kn.Recall(ctx, "", "free disk space per filesystem", facts, knowledge.DefaultK)
 	if err != nil {
 		log.Fatal(err)
 	}

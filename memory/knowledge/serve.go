@@ -75,7 +75,12 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 		if !bus.InboxReply(r.Reply()) {
 			return // answered only into an inbox (bus.InboxReply)
 		}
-		reply, code, err := search(ctx, idx, r.Data())
+		a, ok := searcher(names, r.Subject())
+		if !ok {
+			_ = r.Error("400", "ask on "+names.MemorySearchAs("<owner>")+" or "+names.MemorySearch(), nil)
+			return
+		}
+		reply, code, err := search(ctx, idx, a, r.Data())
 		if err != nil {
 			_ = r.Error(code, err.Error(), nil)
 			return
@@ -83,9 +88,13 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 		reply.Worker = id
 		_ = r.RespondJSON(reply)
 	}
-	if err := svc.AddEndpoint("search", micro.HandlerFunc(handler), micro.WithEndpointSubject(names.MemorySearch())); err != nil {
-		_ = svc.Stop()
-		return nil, fmt.Errorf("add endpoint %s: %w", names.MemorySearch(), err)
+	// Twice, as the task API is served: every owner's memories on the
+	// unowned subject, one owner's on its own (searcher).
+	for name, subject := range map[string]string{"search": names.MemorySearch(), "search-as": names.MemorySearchAny()} {
+		if err := svc.AddEndpoint(name, micro.HandlerFunc(handler), micro.WithEndpointSubject(subject)); err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("add endpoint %s: %w", subject, err)
+		}
 	}
 	confirmHandler := func(r micro.Request) {
 		if !bus.InboxReply(r.Reply()) {
@@ -105,8 +114,26 @@ func addSearchService(ctx context.Context, nc *nats.Conn, names bus.Names, idx *
 	return svc, nil
 }
 
-// search answers one request; the code is the micro error code.
-func search(ctx context.Context, idx *Knowledge, data []byte) (memory.SearchReply, string, error) {
+// searcher is who a search on subject asks for. On
+// amf.api.as.<owner>.memory.search, that owner: nats-server lets a
+// client credential publish there only under its own owner, and the
+// bridge under the owner of the token it checked, so the subject says
+// whose memories the search sees and no body can name another. On
+// amf.api.memory.search, every owner's: only admins, the bridge and
+// read-all credentials may publish there.
+func searcher(names bus.Names, subject string) (bus.Access, bool) {
+	if subject == names.MemorySearch() {
+		return bus.Access{SeeAll: true}, true
+	}
+	o, op, ok := names.OwnerOfSubject(subject)
+	if !ok || names.MemorySearchAs(o) != subject || op == "" {
+		return bus.Access{}, false
+	}
+	return bus.Access{Owner: o}, true
+}
+
+// search answers one request by a; the code is the micro error code.
+func search(ctx context.Context, idx *Knowledge, a bus.Access, data []byte) (memory.SearchReply, string, error) {
 	var req memory.SearchRequest
 	if len(data) > maxSearchBytes {
 		return memory.SearchReply{}, "400", fmt.Errorf("search request is %d bytes, the limit is %d", len(data), maxSearchBytes)
@@ -122,7 +149,7 @@ func search(ctx context.Context, idx *Knowledge, data []byte) (memory.SearchRepl
 	if err != nil && ctx.Err() == nil {
 		idx.log.Warn("memory: searching an index that is behind the stream", "err", err)
 	}
-	ms, err := idx.Search(ctx, req)
+	ms, err := idx.Search(ctx, a, req)
 	switch {
 	case errors.Is(err, ErrBadQuery):
 		return memory.SearchReply{}, "400", err

@@ -36,6 +36,11 @@ const (
 	// metaLearners is the JSON list of credential ids whose successes
 	// count towards blind reuse.
 	metaLearners = "learners"
+	// metaOwner is whose tasks taught the memory (bus.Owner), and
+	// metaShared "1" when every owner may recall it (entry.shared): the
+	// two filters of a filtered search that sees one owner's memories.
+	metaOwner  = "owner"
+	metaShared = "shared"
 )
 
 // entry is one memory as this worker knows it, decoded from its document.
@@ -53,6 +58,12 @@ type entry struct {
 	// sorted: one credential counts once however often it reports.
 	Learners []string
 }
+
+// shared reports whether every owner's tasks may recall e: it is the
+// installation's (taught by an operator's task, or from before owners
+// were recorded), or an admin confirmed it, which vouches for it for
+// everyone. Any other memory is its owner's alone.
+func (e *entry) shared() bool { return e.Rec.Owner == "" || e.ConfirmedBy != "" }
 
 // addLearner counts cred's success towards blind reuse.
 func (e *entry) addLearner(cred string) {
@@ -91,8 +102,18 @@ func (e *entry) document(vec []float32) (chromem.Document, error) {
 			metaDistro:    e.Rec.Host.Distro,
 			metaConfirmed: e.ConfirmedBy,
 			metaLearners:  string(learners),
+			metaOwner:     string(e.Rec.Owner),
+			metaShared:    flag(e.shared()),
 		},
 	}, nil
+}
+
+// flag is a boolean as metadata: "1" or "".
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
 }
 
 // entryOf decodes a document's metadata.
