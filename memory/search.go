@@ -35,13 +35,34 @@ func Search(ctx context.Context, nc *nats.Conn, names bus.Names, req SearchReque
 // that owner's memories and the shared ones (a client credential may ask
 // only under its own owner, client.Client.MemorySearchSubject).
 func SearchOn(ctx context.Context, nc *nats.Conn, names bus.Names, subject string, req SearchRequest) (SearchReply, error) {
+	var rep SearchReply
+	if err := ask(ctx, nc, names, subject, req, &rep); err != nil {
+		return SearchReply{}, fmt.Errorf("search: %w", err)
+	}
+	return rep, nil
+}
+
+// ListOn asks a worker's index for the newest limit memories (0: the
+// default) that the asker sees: names.MemoryListAs(owner) that owner's
+// and the shared ones, names.MemoryList() every owner's.
+func ListOn(ctx context.Context, nc *nats.Conn, names bus.Names, subject string, limit int) (bus.MemoryListReply, error) {
+	var rep bus.MemoryListReply
+	if err := ask(ctx, nc, names, subject, bus.MemoryListRequest{Limit: limit}, &rep); err != nil {
+		return bus.MemoryListReply{}, fmt.Errorf("list memories: %w", err)
+	}
+	return rep, nil
+}
+
+// ask sends req to the memory service on subject and decodes its answer
+// into rep.
+func ask(ctx context.Context, nc *nats.Conn, names bus.Names, subject string, req, rep any) error {
 	data, err := json.Marshal(req)
 	if err != nil {
-		return SearchReply{}, fmt.Errorf("search: %w", err)
+		return err
 	}
 	msg, err := nc.RequestWithContext(ctx, subject, data)
 	if errors.Is(err, nats.ErrNoResponders) {
-		return SearchReply{}, fmt.Errorf("search: %w on %s (service %s): start one with amf up or amf worker",
+		return fmt.Errorf("%w on %s (service %s): start one with amf up or amf worker",
 			ErrNoSearchService, subject, names.MemoryServiceName())
 	}
 	if err != nil {
@@ -52,18 +73,17 @@ func SearchOn(ctx context.Context, nc *nats.Conn, names bus.Names, subject strin
 		}
 	}
 	if errors.Is(err, nats.ErrPermissionViolation) {
-		return SearchReply{}, fmt.Errorf("search: this credential may not search on %s (a client searches its own memories, on %s): %w",
-			subject, names.MemorySearchAs("<its owner>"), err)
+		return fmt.Errorf("this credential may not ask on %s (a client credential asks about its own memories, on %s): %w",
+			subject, names.As("<its owner>", "memory.…"), err)
 	}
 	if err != nil {
-		return SearchReply{}, fmt.Errorf("search: %w", err)
+		return err
 	}
 	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
-		return SearchReply{}, fmt.Errorf("search: %s (%s)", msg.Header.Get(micro.ErrorHeader), code)
+		return fmt.Errorf("%s (%s)", msg.Header.Get(micro.ErrorHeader), code)
 	}
-	var rep SearchReply
-	if err := json.Unmarshal(msg.Data, &rep); err != nil {
-		return SearchReply{}, fmt.Errorf("search: bad reply: %w", err)
+	if err := json.Unmarshal(msg.Data, rep); err != nil {
+		return fmt.Errorf("bad reply: %w", err)
 	}
-	return rep, nil
+	return nil
 }

@@ -24,6 +24,22 @@ func (n Names) MemorySearchAs(o Owner) string { return n.As(o, memorySearchOp) }
 // owner's searches: "amf.api.as.*.memory.search".
 func (n Names) MemorySearchAny() string { return n.API() + ".as.*." + memorySearchOp }
 
+// memoryListOp is the operation of a memory listing.
+const memoryListOp = "memory.list"
+
+// MemoryList lists every owner's memories (amf memory ls by an admin or
+// a read-all credential): "amf.api.memory.list". Who may publish on it
+// is MemorySearch's company.
+func (n Names) MemoryList() string { return n.API() + "." + memoryListOp }
+
+// MemoryListAs lists owner o's memories and the shared ones:
+// "amf.api.as.<owner>.memory.list".
+func (n Names) MemoryListAs(o Owner) string { return n.As(o, memoryListOp) }
+
+// MemoryListAny is what a worker's index serves to answer every owner's
+// listings: "amf.api.as.*.memory.list".
+func (n Names) MemoryListAny() string { return n.API() + ".as.*." + memoryListOp }
+
 // MemoryConfirm is the request/reply subject by which a user about to
 // confirm a memory for blind reuse asks a worker whether it exists:
 // "amf.api.memory.confirm". Who may send it is the credential's

@@ -137,6 +137,21 @@ func TestConfirmedMemoryIsShared(t *testing.T) {
 	if ms, err := kn.Recall(ctxT(t), b, instr, memory.HostFacts{}, 1); err != nil || (len(ms) > 0 && ms[0].ID == id) {
 		t.Fatalf("B before the confirmation: %+v %v, want nothing of A's", ms, err)
 	}
+	listed := func(o bus.Owner) bool {
+		ms, total := kn.List(bus.Access{Owner: o}, 0)
+		if total != len(ms) {
+			t.Fatalf("listing %d of %d", len(ms), total)
+		}
+		for _, m := range ms {
+			if m.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if listed(b) || !listed(a) {
+		t.Fatalf("before the confirmation: B lists A's memory %v, A its own %v", listed(b), listed(a))
+	}
 	seq, err := kn.Confirm(ctxT(t), id, "http:ops-token")
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +163,9 @@ func TestConfirmedMemoryIsShared(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].ID != id || !ms[0].Reuse || ms[0].ConfirmedBy != "http:ops-token" {
 		t.Fatalf("B after an admin confirmed A's memory: %+v %v, want it shared and replayed", ms, err)
 	}
+	if !listed(b) {
+		t.Fatal("B does not list the memory an admin confirmed")
+	}
 	// A filtered search finds it once, though it is A's and shared.
 	found, err := kn.Search(ctxT(t), bus.Access{Owner: a}, memory.SearchRequest{Query: instr, K: 5, Pool: "", Distro: "x"})
 	if err != nil || len(found) != 0 {
@@ -155,13 +173,14 @@ func TestConfirmedMemoryIsShared(t *testing.T) {
 	}
 }
 
-// The fleet's memory search over NATS (amf memory search): a client
+// The fleet's memory search and listing over NATS (amf memory search,
+// amf memory ls): a client
 // credential asks on its own owner's subject and sees its memories and
 // the shared ones; nats-server refuses it every other owner's subject and
 // the unowned one, so no body it writes chooses whose memories it reads.
 // A read-all credential asks on the unowned subject and sees every
 // owner's.
-func TestAttackMemorySearchOverNATSIsTheAskersOwn(t *testing.T) {
+func TestAttackMemorySearchAndListOverNATSAreTheAskersOwn(t *testing.T) {
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	kn := openKnowledge(t, k, knowledge.Config{})
@@ -217,7 +236,7 @@ func TestAttackMemorySearchOverNATSIsTheAskersOwn(t *testing.T) {
 	}
 	for _, subject := range []string{names.MemorySearchAs(a), names.MemorySearch()} {
 		rep, err := search(attacker, subject)
-		if err == nil || has(rep) || !strings.Contains(err.Error(), "may not search on "+subject) {
+		if err == nil || has(rep) || !strings.Contains(err.Error(), "may not ask on "+subject) {
 			t.Fatalf("B read A's memory on %s: %+v %v", subject, rep, err)
 		}
 		// A refused request is never answered; the refusal arrives on
@@ -228,5 +247,33 @@ func TestAttackMemorySearchOverNATSIsTheAskersOwn(t *testing.T) {
 	}
 	if rep, err := search(dashboard, names.MemorySearch()); err != nil || !has(rep) {
 		t.Fatalf("read-all search: %+v %v, want every owner's", rep, err)
+	}
+
+	// Listing (amf memory ls) is scoped the same way.
+	lists := func(nc *nats.Conn, subject string) (bool, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(ctxT(t), 2*time.Second)
+		defer cancel()
+		rep, err := memory.ListOn(ctx, nc, names, subject, 0)
+		for _, m := range rep.Memories {
+			if m.Command == cmd {
+				return true, err
+			}
+		}
+		return false, err
+	}
+	if ok, err := lists(victim, names.MemoryListAs(a)); err != nil || !ok {
+		t.Fatalf("A listing its own memories: %v %v", ok, err)
+	}
+	if ok, err := lists(attacker, names.MemoryListAs(b)); err != nil || ok {
+		t.Fatalf("B listing on its own subject: %v %v, want nothing of A's", ok, err)
+	}
+	for _, subject := range []string{names.MemoryListAs(a), names.MemoryList()} {
+		if ok, err := lists(attacker, subject); ok || err == nil || !strings.Contains(err.Error(), "may not ask on "+subject) {
+			t.Fatalf("B listing on %s: %v %v, want nats-server's refusal", subject, ok, err)
+		}
+	}
+	if ok, err := lists(dashboard, names.MemoryList()); err != nil || !ok {
+		t.Fatalf("read-all listing: %v %v, want every owner's", ok, err)
 	}
 }

@@ -59,12 +59,6 @@ type entry struct {
 	Learners []string
 }
 
-// shared reports whether every owner's tasks may recall e: it is the
-// installation's (taught by an operator's task, or from before owners
-// were recorded), or an admin confirmed it, which vouches for it for
-// everyone. Any other memory is its owner's alone.
-func (e *entry) shared() bool { return e.Rec.Owner == "" || e.ConfirmedBy != "" }
-
 // addLearner counts cred's success towards blind reuse.
 func (e *entry) addLearner(cred string) {
 	if i, found := slices.BinarySearch(e.Learners, cred); !found {

@@ -1,0 +1,43 @@
+package knowledge
+
+import (
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
+)
+
+// Whose memories an asker sees. A task recalls, for blind replay and as
+// examples for its prompt, only its owner's memories and the shared
+// ones; a search or a listing sees the same, but for admins and read-all,
+// who see every owner's. The flat accelerator applies this rule in its
+// scan (flatIndex.scopeOf), chromem-go's filtered search through the
+// owner and shared metadata (queryLocked).
+
+// shared reports whether every owner's tasks may recall e: it is the
+// installation's (taught by an operator's task, or from before owners
+// were recorded), or an admin confirmed it, which vouches for it for
+// everyone. Any other memory is its owner's alone.
+func (e *entry) shared() bool { return e.Rec.Owner == "" || e.ConfirmedBy != "" }
+
+// sees reports whether a sees e.
+func sees(a bus.Access, e *entry) bool {
+	return a.SeeAll || a.ActAll || e.shared() || e.Rec.Owner == a.Owner
+}
+
+// List returns the newest limit memories a sees (limit ≤ 0 means
+// bus.DefaultMemoryList), oldest first, and how many a sees in all.
+func (k *Knowledge) List(a bus.Access, limit int) ([]memory.Match, int) {
+	if limit <= 0 {
+		limit = bus.DefaultMemoryList
+	}
+	var seen []entry
+	for _, e := range k.all() {
+		if sees(a, &e) {
+			seen = append(seen, e)
+		}
+	}
+	out := make([]memory.Match, 0, min(limit, len(seen)))
+	for _, e := range seen[max(0, len(seen)-limit):] {
+		out = append(out, k.match(&e, 0))
+	}
+	return out, len(seen)
+}
