@@ -25,6 +25,12 @@ type Learner interface {
 
 var _ Learner = memory.Publisher{}
 
+// memoryRoom says whether an owner's task may teach one more memory
+// (its quota); *knowledge.Knowledge implements it.
+type memoryRoom interface {
+	Room(o bus.Owner, instruction, command string) error
+}
+
 // recallK is how many past successes go into a prompt.
 const recallK = 3
 
@@ -97,6 +103,14 @@ func (r *run) secondLook(m *memory.Match) (bool, string) {
 func (r *run) learn(out execOutcome, thought string) {
 	if r.s.cfg.Learner == nil || r.task.Instruction == "" {
 		return
+	}
+	if room, ok := r.s.cfg.Memory.(memoryRoom); ok {
+		// An owner at its quota teaches nothing more: not published,
+		// so its flood does not grow the memory stream either.
+		if err := room.Room(r.task.Owner, r.task.Instruction, out.command); err != nil {
+			r.log().Warn("not learned", "err", err)
+			return
+		}
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)

@@ -7,6 +7,9 @@ import (
 
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/kerneltest"
+	"github.com/amf-os/amf/memory/knowledge"
+	"github.com/amf-os/amf/workers"
 )
 
 // Two owners through the worker's loop, from the side of the one who
@@ -63,5 +66,41 @@ func TestAttackAnotherOwnersCommandIsNeitherReplayedNorAnExample(t *testing.T) {
 		if strings.Contains(msg.Content, "alice") {
 			t.Fatalf("B's prompt holds A's command as an example:\n%s", msg.Content)
 		}
+	}
+}
+
+// An owner at its memory quota teaches nothing more: its worker does not
+// publish the success (the stream does not grow with its flood), while
+// another owner's task still learns.
+func TestOwnerAtItsMemoryQuotaLearnsNothingMore(t *testing.T) {
+	k := kerneltest.Start(t)
+	kn, err := knowledge.Open(context.Background(), k.JS, knowledge.Config{QuotaPerOwner: 1, Logger: kerneltest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kn.Close() })
+	m := newLoopMesh(t, &workers.SolverConfig{Memory: kn, Learner: kn},
+		ollamatest.WithReplies(cmdReply("one", "echo one"), cmdReply("two", "echo two"), cmdReply("three", "echo three")))
+	const a, b = bus.Owner("token:flood"), bus.Owner("token:bob")
+	learned := func(o bus.Owner, instr string) int {
+		t.Helper()
+		evs := m.wait(m.submit(bus.Task{Instruction: instr, Owner: o, NoAnswer: true}))
+		if e := last(evs); e.Type != bus.EventDone {
+			t.Fatalf("%s: %+v", instr, e)
+		}
+		syncMemory(t, kn)
+		return len(ofType(evs, bus.EventLearned))
+	}
+	if n := learned(a, "print one"); n != 1 {
+		t.Fatalf("the owner's first memory: %d learned events", n)
+	}
+	if n := learned(a, "print two"); n != 0 {
+		t.Fatalf("past its quota: %d learned events, want none", n)
+	}
+	if n := learned(b, "print three"); n != 1 {
+		t.Fatalf("another owner: %d learned events, want its memory learned", n)
+	}
+	if _, total := kn.List(bus.Access{SeeAll: true}, 0); total != 2 {
+		t.Fatalf("the index holds %d memories, want 2", total)
 	}
 }

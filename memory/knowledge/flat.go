@@ -28,6 +28,8 @@ type flatIndex struct {
 	shared []bool
 	pos    map[string]int
 	owners map[bus.Owner]int32
+	// held is how many memories each owner (by number) has.
+	held map[int32]int
 }
 
 // scope is whose memories a search sees: all, or the shared ones and
@@ -66,7 +68,7 @@ type hit struct {
 }
 
 func newFlatIndex() *flatIndex {
-	return &flatIndex{pos: map[string]int{}, owners: map[bus.Owner]int32{}}
+	return &flatIndex{pos: map[string]int{}, owners: map[bus.Owner]int32{}, held: map[int32]int{}}
 }
 
 func (f *flatIndex) len() int { return len(f.ids) }
@@ -92,14 +94,26 @@ func (f *flatIndex) add(id string, v []float32, o bus.Owner, shared bool) {
 		f.owners[o] = n
 	}
 	if i, ok := f.pos[id]; ok {
+		f.held[f.owner[i]]--
+		f.held[n]++
 		f.vecs[i], f.owner[i], f.shared[i] = v, n, shared
 		return
 	}
+	f.held[n]++
 	f.pos[id] = len(f.ids)
 	f.ids = append(f.ids, id)
 	f.vecs = append(f.vecs, v)
 	f.owner = append(f.owner, n)
 	f.shared = append(f.shared, shared)
+}
+
+// holds is how many memories o has.
+func (f *flatIndex) holds(o bus.Owner) int {
+	n, ok := f.owners[o]
+	if !ok {
+		return 0
+	}
+	return f.held[n]
 }
 
 // share marks id as seen by every owner (a confirmation).
@@ -115,6 +129,7 @@ func (f *flatIndex) remove(id string) {
 	if !ok {
 		return
 	}
+	f.held[f.owner[i]]--
 	last := len(f.ids) - 1
 	f.ids[i], f.vecs[i], f.owner[i], f.shared[i] = f.ids[last], f.vecs[last], f.owner[last], f.shared[last]
 	f.pos[f.ids[i]] = i

@@ -303,6 +303,10 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		}
 		return k.putLocked(ctx, e)
 	}
+	if err := k.roomLocked(l.Owner, l.ID); err != nil {
+		k.log.Warn("memory: not learned", "memory", l.ID, "task", l.TaskID, "err", err)
+		return nil
+	}
 	i, ok := textIdx[l.ID]
 	if !ok {
 		// Forgotten earlier in this same batch: embed it alone.

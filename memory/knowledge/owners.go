@@ -1,6 +1,8 @@
 package knowledge
 
 import (
+	"fmt"
+
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
 )
@@ -40,4 +42,29 @@ func (k *Knowledge) List(a bus.Access, limit int) ([]memory.Match, int) {
 		out = append(out, k.match(&e, 0))
 	}
 	return out, len(seen)
+}
+
+// Room says whether owner o's task may teach instruction → command: nil
+// when it is a memory o has (one more success) or o is under its quota
+// (Config.QuotaPerOwner); else an error wrapping ErrQuota that names the
+// limit and the setting that raises it. The index applies the same rule
+// to what reaches the stream (roomLocked); a worker asks first, so a full
+// owner's successes are not published at all.
+func (k *Knowledge) Room(o bus.Owner, instruction, command string) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.roomLocked(o, bus.MemoryIDOf(o, instruction, command))
+}
+
+// roomLocked is Room for the memory id; k.mu is held.
+func (k *Knowledge) roomLocked(o bus.Owner, id string) error {
+	limit := k.cfg.QuotaPerOwner
+	if o == "" || limit < 0 || k.flat.has(id) {
+		return nil
+	}
+	if n := k.flat.holds(o); n >= limit {
+		return fmt.Errorf("%w: owner %s has %d memories, the limit is %d (%s; forget some with amf memory forget)",
+			ErrQuota, o, n, limit, QuotaPerOwnerSetting)
+	}
+	return nil
 }

@@ -277,3 +277,46 @@ func TestAttackMemorySearchAndListOverNATSAreTheAskersOwn(t *testing.T) {
 		t.Fatalf("read-all listing: %v %v, want every owner's", ok, err)
 	}
 }
+
+// One owner cannot fill every worker's index: past its quota
+// (Config.QuotaPerOwner) a new memory its tasks teach is not added, by
+// any index replaying the stream, and Room refuses it first naming the
+// limit and the setting; its existing memories still count successes,
+// and other owners and the installation go on learning.
+func TestMemoryQuotaRefusesTheFullOwnerOnly(t *testing.T) {
+	k := kerneltest.Start(t)
+	kn := openKnowledge(t, k, knowledge.Config{QuotaPerOwner: 2})
+	w := workerPublisher(t, k, "quota-w1")
+	const a, b = bus.Owner("token:flood"), bus.Owner("token:bob")
+	as := func(o bus.Owner) func(*bus.Learned) { return func(l *bus.Learned) { l.Owner = o } }
+	first := learn(t, w, "print the first file", "cat one.txt", as(a))
+	learn(t, w, "print the second file", "cat two.txt", as(a))
+	syncKn(t, kn)
+
+	err := kn.Room(a, "print the third file", "cat three.txt")
+	if !errors.Is(err, knowledge.ErrQuota) || !strings.Contains(err.Error(), "the limit is 2") || !strings.Contains(err.Error(), knowledge.QuotaPerOwnerSetting) {
+		t.Fatalf("room for a third memory: %v, want the quota named with its setting", err)
+	}
+	if err := kn.Room(a, "print the first file", "cat one.txt"); err != nil {
+		t.Fatalf("room for a memory it has: %v", err)
+	}
+	// Published all the same (a worker that did not ask): every index
+	// leaves it out.
+	learn(t, w, "print the third file", "cat three.txt", as(a))
+	learn(t, workerPublisher(t, k, "quota-w2"), "print the first file", "cat one.txt", as(a))
+	learn(t, w, "print bob's file", "cat bob.txt", as(b))
+	learn(t, w, "print the motd", "cat /etc/motd")
+	syncKn(t, kn)
+	if ms, total := kn.List(bus.Access{Owner: a}, 0); total != 3 { // two of its own, the installation's
+		t.Fatalf("the full owner lists %d memories: %+v", total, ms)
+	}
+	if m, err := kn.Get(first); err != nil || m.Successes != 2 || m.Learners != 2 {
+		t.Fatalf("a success of a memory the full owner has: %+v %v, want it counted", m, err)
+	}
+	if _, total := kn.List(bus.Access{Owner: b}, 0); total != 2 {
+		t.Fatalf("another owner lists %d memories, want its own and the installation's", total)
+	}
+	if _, total := kn.List(bus.Access{SeeAll: true}, 0); total != 4 {
+		t.Fatalf("the index holds %d memories, want 4", total)
+	}
+}
