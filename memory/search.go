@@ -79,7 +79,11 @@ func ask(ctx context.Context, nc *nats.Conn, names bus.Names, subject string, re
 	if err != nil {
 		return err
 	}
-	if code := msg.Header.Get(micro.ErrorCodeHeader); code != "" {
+	switch code := msg.Header.Get(micro.ErrorCodeHeader); code {
+	case "":
+	case "400":
+		return fmt.Errorf("%w: %s", ErrBadRequest, msg.Header.Get(micro.ErrorHeader))
+	default:
 		return fmt.Errorf("%s (%s)", msg.Header.Get(micro.ErrorHeader), code)
 	}
 	if err := json.Unmarshal(msg.Data, rep); err != nil {
