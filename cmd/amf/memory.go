@@ -129,6 +129,16 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		}
 		log.Warn("no worker serves memory listings; building an index from the stream here", "err", err)
 	}
+	if sub == "search" || sub == "ls" {
+		// Only admins read the memory stream: anyone else would wait
+		// on a refused request for ever.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := js.Stream(sctx, names.MemoryStream())
+		cancel()
+		if err != nil {
+			return fmt.Errorf("no worker serves memory (start one with amf up or amf worker), and this credential cannot read %s itself to build an index: %w", names.MemoryStream(), err)
+		}
+	}
 
 	var emb knowledge.Embedder
 	if embedModel != "" {
