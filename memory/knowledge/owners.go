@@ -41,7 +41,22 @@ func (k *Knowledge) List(a bus.Access, limit int) ([]memory.Match, int) {
 	for _, e := range seen[max(0, len(seen)-limit):] {
 		out = append(out, k.match(&e, 0))
 	}
-	return out, len(seen)
+	return hideOwners(a, out), len(seen)
+}
+
+// hideOwners blanks, for an asker who does not see every owner's work,
+// the owner of the shared memories another owner taught (an admin
+// confirmed them): whose they were is not theirs to know.
+func hideOwners(a bus.Access, ms []memory.Match) []memory.Match {
+	if a.SeeAll || a.ActAll {
+		return ms
+	}
+	for i := range ms {
+		if ms[i].Owner != a.Owner {
+			ms[i].Owner = ""
+		}
+	}
+	return ms
 }
 
 // Room says whether owner o's task may teach instruction → command: nil

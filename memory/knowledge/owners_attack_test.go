@@ -166,8 +166,22 @@ func TestConfirmedMemoryIsShared(t *testing.T) {
 	if !listed(b) {
 		t.Fatal("B does not list the memory an admin confirmed")
 	}
+	// Shared, but whose it was stays the operators' to know.
+	ms, _ = kn.List(bus.Access{Owner: b}, 0)
+	found, err := kn.Search(ctxT(t), bus.Access{Owner: b}, memory.SearchRequest{Query: instr, K: 1})
+	if err != nil || len(found) != 1 {
+		t.Fatalf("B searching the confirmed memory: %+v %v", found, err)
+	}
+	for _, m := range append(ms, found...) {
+		if m.Owner != "" {
+			t.Fatalf("B is told the owner of a shared memory: %+v", m)
+		}
+	}
+	if all, _ := kn.List(bus.Admin, 0); len(all) != 2 || all[0].Owner != a {
+		t.Fatalf("an admin's listing: %+v, want A named as the owner", all)
+	}
 	// A filtered search finds it once, though it is A's and shared.
-	found, err := kn.Search(ctxT(t), bus.Access{Owner: a}, memory.SearchRequest{Query: instr, K: 5, Pool: "", Distro: "x"})
+	found, err = kn.Search(ctxT(t), bus.Access{Owner: a}, memory.SearchRequest{Query: instr, K: 5, Pool: "", Distro: "x"})
 	if err != nil || len(found) != 0 {
 		t.Fatalf("search on another distribution: %+v %v", found, err)
 	}

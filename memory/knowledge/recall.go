@@ -112,7 +112,8 @@ func (k *Knowledge) Search(ctx context.Context, a bus.Access, req memory.SearchR
 	n = min(n, maxK)
 	filter := where(req.Pool, req.Distro)
 	if filter == nil {
-		return k.recallVector(ctx, a, req.Query, vec, req.Host, n)
+		ms, err := k.recallVector(ctx, a, req.Query, vec, req.Host, n)
+		return hideOwners(a, ms), err
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -139,7 +140,7 @@ func (k *Knowledge) Search(ctx context.Context, a bus.Access, req memory.SearchR
 		}
 		found = append(found, scored{e, score})
 	}
-	return k.decide(req.Query, found, req.Host, n), nil
+	return hideOwners(a, k.decide(req.Query, found, req.Host, n)), nil
 }
 
 // queryLocked is chromem-go's query with filter, among the memories a
