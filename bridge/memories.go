@@ -2,11 +2,14 @@ package bridge
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 )
@@ -34,4 +37,49 @@ func (s *Server) confirmMemory(c echo.Context) error {
 		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
 	}
 	return c.JSON(http.StatusOK, m)
+}
+
+// memories is GET /v1/memories: the memories the token's tasks recall
+// (its owner's and the shared ones; every owner's for read-all and admin
+// tokens), as a worker's index answers them on the owner's subject.
+// With ?q=… it searches ({"matches": […]}, best first; k, pool and distro
+// as amf memory search takes them), without it lists the newest
+// (?limit=N; {"memories": […], "total": N}).
+func (s *Server) memories(c echo.Context) error {
+	ctx := c.Request().Context()
+	nc, names := s.Client.NC, s.Client.Names
+	var err error
+	intParam := func(name string) int {
+		v := c.QueryParam(name)
+		if v == "" || err != nil {
+			return 0
+		}
+		n, perr := strconv.Atoi(v)
+		if perr != nil {
+			err = fmt.Errorf("%w: %s=%q is not a number", memory.ErrBadRequest, name, v)
+		}
+		return n
+	}
+	k, limit := intParam("k"), intParam("limit")
+	var reply any
+	if err == nil {
+		if q := c.QueryParam("q"); q != "" {
+			var rep memory.SearchReply
+			rep, err = memory.SearchOn(ctx, nc, names, s.Client.MemorySearchSubject(ctx), memory.SearchRequest{
+				Query: q, K: k, Pool: c.QueryParam("pool"), Distro: c.QueryParam("distro"),
+			})
+			reply = map[string]any{"matches": rep.Matches}
+		} else {
+			var rep bus.MemoryListReply
+			rep, err = memory.ListOn(ctx, nc, names, s.Client.MemoryListSubject(ctx), limit)
+			reply = map[string]any{"memories": rep.Memories, "total": rep.Total}
+		}
+	}
+	switch {
+	case errors.Is(err, memory.ErrBadRequest):
+		return fail(http.StatusBadRequest, "bad_request", err.Error())
+	case err != nil:
+		return fail(http.StatusServiceUnavailable, "unavailable", err.Error())
+	}
+	return c.JSON(http.StatusOK, reply)
 }

@@ -147,6 +147,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.DELETE("/v1/tasks/:id", s.cancel, cancel)
 	e.GET("/v1/tasks/:id/events", s.events, read)
 	e.GET("/v1/workers", s.workers, read)
+	e.GET("/v1/memories", s.memories, read)
 	e.POST("/v1/memories/:id/confirm", s.confirmMemory, s.require(tokens.ScopeAdmin))
 	// Schedules: making or resuming one starts runs (submit), pausing or
 	// deleting stops them (cancel).

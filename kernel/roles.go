@@ -166,7 +166,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// A worker's index answers the fleet's memory searches and
 		// the existence checks before a confirmation (micro service
 		// amf-memory): requests, discovery, and the replies.
-		sub(n.MemorySearch(), n.MemoryConfirm(), "$SRV.>")
+		sub(n.MemorySearch(), n.MemorySearchAny(), n.MemoryList(), n.MemoryListAny(), n.MemoryConfirm(), "$SRV.>")
 		p.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
 		// Presence and sessions in the JetStream hot cache.
 		for _, b := range []string{n.WorkersBucket(), n.SessionsBucket()} {
@@ -179,7 +179,7 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// would tell another owner's task ids.
 		// No $SRV.*: the services' own discovery answers into any reply
 		// subject (bus.InboxReply); operators discover them.
-		pub(n.API()+".workers", n.API()+".pools", n.MemorySearch())
+		pub(n.API()+".workers", n.API()+".pools")
 		sub(n.Workers())
 		s.ownedAPI(&p, userKey)
 		// A task's events come only through a consumer the kernel makes
@@ -241,6 +241,10 @@ func (s UserSpec) ownedAPI(p *jwt.Permissions, userKey string) {
 		"schedules.create", "schedules.list", "schedules.get", "schedules.pause", "schedules.resume", "schedules.delete"} {
 		pub(as + op)
 	}
+	// Memory searches and listings the same way (a worker's index
+	// answers them): an owner sees its own memories and the shared ones,
+	// never another's.
+	pub(n.MemorySearchAs(bus.Owner(owner)), n.MemoryListAs(bus.Owner(owner)))
 	// A client's own schedules may also be made under its user key, the
 	// maker whose schedules are capped and paused on revocation.
 	pub(n.ScheduleCreate(userKey, ""))
@@ -249,7 +253,7 @@ func (s UserSpec) ownedAPI(p *jwt.Permissions, userKey string) {
 	}
 	if s.Role == RoleBridge || s.ReadAll {
 		// Every owner's tasks and schedules, read only.
-		pub(n.API()+".status", n.ListTasks(), n.ScheduleAPI("list"), n.ScheduleAPI("get"))
+		pub(n.API()+".status", n.ListTasks(), n.ScheduleAPI("list"), n.ScheduleAPI("get"), n.MemorySearch(), n.MemoryList())
 	}
 	if s.ReadAll {
 		// Every owner's events, into its own inbox.

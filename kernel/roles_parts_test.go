@@ -13,6 +13,7 @@ import (
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
+	kclient "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
@@ -59,16 +60,21 @@ func TestRolesReachWhatTheirPartsServe(t *testing.T) {
 	defer cancel()
 
 	worker, workerDenied := roleConn(t, k, kernel.UserSpec{Role: kernel.RoleWorker, Pools: []string{bus.DefaultPool}})
-	if _, err := worker.Subscribe(names.MemorySearch(), func(m *nats.Msg) { _ = m.Respond([]byte("found")) }); err != nil {
-		t.Fatal(err)
+	for _, subj := range []string{names.MemorySearch(), names.MemorySearchAny(), names.MemoryList(), names.MemoryListAny()} {
+		if _, err := worker.Subscribe(subj, func(m *nats.Msg) { _ = m.Respond([]byte("found " + m.Subject)) }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if d := workerDenied(); len(d) > 0 {
 		t.Fatalf("worker may not serve memory search: %v", d)
 	}
 	client, clientDenied := roleConn(t, k, kernel.UserSpec{Role: kernel.RoleClient})
-	reply, err := client.Request(names.MemorySearch(), []byte(`{}`), 5*time.Second)
-	if err != nil || string(reply.Data) != "found" {
-		t.Fatalf("client's memory search: %v %v (worker denied: %v)", err, reply, workerDenied())
+	me := bus.OwnerOfCredential(bus.CredentialID(kclient.UserKey(client)))
+	for _, own := range []string{names.MemorySearchAs(me), names.MemoryListAs(me)} {
+		reply, err := client.Request(own, []byte(`{}`), 5*time.Second)
+		if err != nil || string(reply.Data) != "found "+own {
+			t.Fatalf("client's memory search or listing on %s: %v %v (worker denied: %v)", own, err, reply, workerDenied())
+		}
 	}
 	if err := client.Publish(names.API()+".pools", nil); err != nil {
 		t.Fatal(err)

@@ -12,4 +12,7 @@ var (
 	ErrUnknownMemory = bus.ErrUnknownMemory
 	// ErrImportLine wraps the reason one import line was skipped.
 	ErrImportLine = errors.New("import")
+	// ErrBadRequest wraps the memory service's refusal of a request it
+	// cannot answer as sent (an empty or oversized query, a bad limit).
+	ErrBadRequest = errors.New("bad memory request")
 )

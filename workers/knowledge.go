@@ -9,10 +9,11 @@ import (
 	"github.com/amf-os/amf/sandbox"
 )
 
-// Recaller finds past successes similar to an instruction;
+// Recaller finds past successes similar to an instruction among those
+// owner's tasks may recall (its own and the shared ones);
 // *knowledge.Knowledge (memory/knowledge) implements it.
 type Recaller interface {
-	Recall(ctx context.Context, instruction string, facts bus.HostFacts, k int) ([]memory.Match, error)
+	Recall(ctx context.Context, owner bus.Owner, instruction string, facts bus.HostFacts, k int) ([]memory.Match, error)
 }
 
 // Learner tells the fleet what worked and what did not; memory.Publisher
@@ -23,6 +24,12 @@ type Learner interface {
 }
 
 var _ Learner = memory.Publisher{}
+
+// memoryRoom says whether an owner's task may teach one more memory
+// (its quota); *knowledge.Knowledge implements it.
+type memoryRoom interface {
+	Room(o bus.Owner, instruction, command string) error
+}
 
 // recallK is how many past successes go into a prompt.
 const recallK = 3
@@ -41,7 +48,10 @@ func (r *run) recall() (examples []memory.Match, reuse *memory.Match) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(r.ctx, memoryTimeout)
 	defer cancel()
-	matches, err := r.s.cfg.Memory.Recall(ctx, r.task.Instruction, hostFacts(), recallK)
+	// The task's owner, which the kernel set from who submitted it: what
+	// another owner's tasks ran is neither replayed nor shown to the
+	// model here.
+	matches, err := r.s.cfg.Memory.Recall(ctx, r.task.Owner, r.task.Instruction, hostFacts(), recallK)
 	r.phases[bus.PhaseMemory] += time.Since(start)
 	if err != nil {
 		r.log().Warn("recall; continuing without memory", "err", err)
@@ -93,6 +103,14 @@ func (r *run) secondLook(m *memory.Match) (bool, string) {
 func (r *run) learn(out execOutcome, thought string) {
 	if r.s.cfg.Learner == nil || r.task.Instruction == "" {
 		return
+	}
+	if room, ok := r.s.cfg.Memory.(memoryRoom); ok {
+		// An owner at its quota teaches nothing more: not published,
+		// so its flood does not grow the memory stream either.
+		if err := room.Room(r.task.Owner, r.task.Instruction, out.command); err != nil {
+			r.log().Warn("not learned", "err", err)
+			return
+		}
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)

@@ -83,7 +83,7 @@ func TestSuccessIsLearnedThenReusedAndOfferedAsExample(t *testing.T) {
 	}
 	syncMemory(t, kn)
 	// Both successes are this worker's credential's word: one voice.
-	if ms, err := kn.Recall(context.Background(), instr, bus.HostFacts{}, 1); err != nil || len(ms) != 1 ||
+	if ms, err := kn.Recall(context.Background(), "", instr, bus.HostFacts{}, 1); err != nil || len(ms) != 1 ||
 		ms[0].Reuse || ms[0].Successes != 2 || !strings.Contains(ms[0].NoReuse, "vouched for by 1 worker credential") {
 		t.Fatalf("after two successes on one credential: %+v %v", ms, err)
 	}

@@ -157,6 +157,22 @@ func TestRolesDenialTable(t *testing.T) {
 		}, replied(`"stream":"AMF_MEMORY"`)},
 		{"learn as another", same("req", bus.Names{}.LearnedBy("AAAAAAAAAAAAAAAA"), `{}`), replied(`"stream":"AMF_MEMORY"`)},
 		{"confirm memory", same("req", bus.Names{}.MemoryConfirmed(), `{}`), replied(`"stream":"AMF_MEMORY"`)},
+		// Memories are searched the way tasks are asked for: a client
+		// on its own owner's subject (its memories and the shared
+		// ones), the bridge on its token's, every owner's only on the
+		// unowned subject (admins, the bridge for its admin tokens).
+		{"search memories", func(role string) []string {
+			switch role {
+			case "client", "worker":
+				return []string{"req", bus.Names{}.MemorySearchAs(bus.OwnerOfCredential(credID(role))), `{"query":"echo seed"}`}
+			case "bridge":
+				return []string{"req", bus.Names{}.MemorySearchAs(bus.OwnerOfToken("probe")), `{"query":"echo seed"}`}
+			}
+			return []string{"req", bus.Names{}.MemorySearch(), `{"query":"echo seed"}`}
+		}, replied(`"matches"`)},
+		{"search every owner's memories", same("req", bus.Names{}.MemorySearch(), `{"query":"echo seed"}`), replied(`"matches"`)},
+		{"search another's memories", same("req", bus.Names{}.MemorySearchAs(bus.OwnerOfCredential("AAAAAAAAAAAAAAAA")), `{"query":"echo seed"}`), replied(`"matches"`)},
+		{"list another's memories", same("req", bus.Names{}.MemoryListAs(bus.OwnerOfCredential("AAAAAAAAAAAAAAAA")), `{}`), replied(`"memories"`)},
 		{"read events", same("stream", "get", "AMF_EVENTS", "--last-for", bus.Names{}.TaskEvents("auth-seed")), replied(`"type":"done"`)},
 		{"durable consumer", func(role string) []string {
 			if role == "admin" {
@@ -181,12 +197,12 @@ func TestRolesDenialTable(t *testing.T) {
 	// allowed[role] lists the actions the role may do; all others must be
 	// refused by the server.
 	allowed := map[string][]string{
-		"admin":  {"submit", "submit as another", "publish task", "publish event", "event for another pool", "event as another", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer"},
+		"admin":  {"submit", "submit as another", "publish task", "publish event", "event for another pool", "event as another", "publish memory", "learn as another", "confirm memory", "read events", "consumer delete", "stream delete", "kv write", "durable consumer", "search memories", "search every owner's memories", "search another's memories", "list another's memories"},
 		"worker": {"publish event", "publish memory", "read events"},
 		// A client or bridge reads a task's events only through a
 		// consumer the kernel makes for it (amf.api.readers.open.…).
-		"bridge": {"submit", "submit as another", "confirm memory"},
-		"client": {"submit"},
+		"bridge": {"submit", "submit as another", "confirm memory", "search memories", "search every owner's memories", "search another's memories", "list another's memories"},
+		"client": {"submit", "search memories"},
 	}
 	for _, role := range []string{"worker", "bridge", "client", "admin"} {
 		for _, a := range actions {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/internal/atomicfile"
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
@@ -29,7 +30,7 @@ func init() {
 		sub("search", `memory search [flags] [-o json] "what you want"`, "the memories nearest an instruction"),
 		// match needs no kernel: it compares two instructions here.
 		{name: "match", summary: "say whether a learned instruction would be reused for another, and why", run: memoryMatchMain},
-		sub("ls", "memory ls [-o json]", "list every memory", "list"),
+		sub("ls", "memory ls [--limit N] [-o json]", "list the memories you may recall (every owner's for admins and read-all)", "list"),
 		sub("confirm", "memory confirm ID…", "vouch for memories so they may be reused blind"),
 		sub("forget", "memory forget ID…", "forget memories", "rm"),
 		sub("export", "memory export [-o FILE]", "write every memory as JSON lines"),
@@ -55,6 +56,7 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		f.str(&distro, "distro", "", "", "only memories learned on this distribution (os-release ID, e.g. debian)")
 	case "ls":
 		outputFlag(f, &output, "json")
+		f.int(&k, "limit", "", bus.DefaultMemoryList, fmt.Sprintf("show the newest N memories (at most %d)", bus.MaxMemoryList))
 	case "export":
 		f.str(&out, "o", "", "", "write to this file instead of standard output")
 	}
@@ -96,7 +98,8 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		// A worker's index answers; only without a worker does the
 		// command build an index of its own from the stream.
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		rep, err := memory.Search(sctx, nc, names, req)
+		cl := &client.Client{NC: nc, Names: names}
+		rep, err := memory.SearchOn(sctx, nc, names, cl.MemorySearchSubject(ctx), req)
 		cancel()
 		if err == nil {
 			if !asJSON && len(rep.Matches) > 0 {
@@ -108,6 +111,33 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 			return err
 		}
 		log.Warn("no worker serves memory search; building an index from the stream here", "err", err)
+	}
+	if sub == "ls" {
+		// A worker's index answers, with what this credential sees.
+		cl := &client.Client{NC: nc, Names: names}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		rep, err := memory.ListOn(sctx, nc, names, cl.MemoryListSubject(ctx), k)
+		cancel()
+		if err == nil {
+			if len(rep.Memories) < rep.Total {
+				defer fmt.Fprintf(os.Stderr, "the newest %d of %d memories (--limit)\n", len(rep.Memories), rep.Total)
+			}
+			return printMatches(os.Stdout, rep.Memories, asJSON, false)
+		}
+		if !errors.Is(err, memory.ErrNoSearchService) {
+			return err
+		}
+		log.Warn("no worker serves memory listings; building an index from the stream here", "err", err)
+	}
+	if sub == "search" || sub == "ls" {
+		// Only admins read the memory stream: anyone else would wait
+		// on a refused request for ever.
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := js.Stream(sctx, names.MemoryStream())
+		cancel()
+		if err != nil {
+			return fmt.Errorf("no worker serves memory (start one with amf up or amf worker), and this credential cannot read %s itself to build an index: %w", names.MemoryStream(), err)
+		}
 	}
 
 	var emb knowledge.Embedder
@@ -131,7 +161,9 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 
 	switch sub {
 	case "search":
-		ms, err := kn.Search(ctx, req)
+		// Only a credential that reads the memory stream gets here:
+		// an admin's, which sees every owner's.
+		ms, err := kn.Search(ctx, bus.Admin, req)
 		if err != nil {
 			return err
 		}
@@ -215,7 +247,7 @@ func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
 	if scores {
 		fmt.Fprintln(tw, "SCORE\tREUSE\tID\tOK/FAIL\tINSTRUCTION\tCOMMAND")
 	} else {
-		fmt.Fprintln(tw, "ID\tOK/FAIL\tLEARNED\tINSTRUCTION\tCOMMAND")
+		fmt.Fprintln(tw, "ID\tOWNER\tOK/FAIL\tLEARNED\tINSTRUCTION\tCOMMAND")
 	}
 	for _, m := range ms {
 		if scores {
@@ -225,10 +257,22 @@ func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
 			}
 			fmt.Fprintf(tw, "%.3f\t%s\t%s\t%d/%d\t%s\t%s\n", m.Score, reuse, m.ID, m.Successes, m.Failures, clip(m.Instruction, 60), clip(m.Command, 60))
 		} else {
-			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\n", m.ID, m.Successes, m.Failures, m.Learned.Format(time.DateTime), clip(m.Instruction, 60), clip(m.Command, 60))
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", m.ID, ownerColumn(m), m.Successes, m.Failures, m.Learned.Format(time.DateTime), clip(m.Instruction, 60), clip(m.Command, 60))
 		}
 	}
 	return tw.Flush()
+}
+
+// ownerColumn says whose a memory is: "-" for the installation's, and
+// "(shared)" after an owner's that an admin confirmed for everyone.
+func ownerColumn(m memory.Match) string {
+	switch {
+	case m.Owner == "":
+		return "-"
+	case m.ConfirmedBy != "":
+		return string(m.Owner) + " (shared)"
+	}
+	return string(m.Owner)
 }
 
 func clip(s string, n int) string {

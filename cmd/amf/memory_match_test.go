@@ -75,7 +75,7 @@ func TestMemoryMatchAgreesWithTheWorker(t *testing.T) {
 	}
 	reused, asked := 0, 0
 	for _, p := range matchPairs {
-		ms, err := kn.Recall(ctx, p[1], memory.HostFacts{}, 100)
+		ms, err := kn.Recall(ctx, "", p[1], memory.HostFacts{}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}

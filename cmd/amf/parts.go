@@ -34,6 +34,7 @@ type workerFlags struct {
 	cmdTimeout  time.Duration
 	embedModel  string
 	reuse       bool
+	quotaMemory int
 	firstToken  time.Duration
 	stall       time.Duration
 	options     string
@@ -51,6 +52,7 @@ func (w *workerFlags) bind(f flags) {
 	f.str(&w.prompt, "prompt", "AMF_PROMPT", "", "file of {{define}} blocks replacing the built-in prompts (see workers/prompt.tmpl)")
 	f.str(&w.embedModel, "embed-model", "AMF_EMBED_MODEL", "", "Ollama embedding model for memory; empty = the local embedder")
 	f.bool(&w.reuse, "memory-reuse", "AMF_MEMORY_REUSE", true, "reuse a remembered command for a near-identical instruction without asking the model")
+	f.int(&w.quotaMemory, "quota-memories", "AMF_QUOTA_MEMORIES", knowledge.DefaultQuotaPerOwner, "memories one owner (client credential, HTTP token) may have; past it what its tasks teach is not learned (-1: no limit; give every worker the same)")
 	f.duration(&w.firstToken, "model-first-token", "AMF_MODEL_FIRST_TOKEN", workers.DefaultFirstToken, "how long a model request waits for its first token (a cold model loads first) before the attempt fails naming Ollama")
 	f.duration(&w.stall, "model-stall", "AMF_MODEL_STALL", workers.DefaultStall, "how long a model stream may go silent between two tokens before the attempt fails naming Ollama")
 	f.str(&w.options, "model-options", "AMF_MODEL_OPTIONS", "", `Ollama options for every request, as JSON ({"temperature": 0, "num_ctx": 8192}); over the defaults {"temperature": 0.2, "top_p": 0.9}`)
@@ -86,7 +88,9 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 		Names:    c.names(),
 		Embedder: knowledge.ChooseEmbedder(ctx, llm, w.embedModel, log),
 		NoReuse:  !w.reuse,
-		Logger:   slog.Default(), // it adds part=memory itself
+		// Every index applies it as it replays the stream.
+		QuotaPerOwner: w.quotaMemory,
+		Logger:        slog.Default(), // it adds part=memory itself
 	})
 	if err != nil {
 		closeRunner()

@@ -28,8 +28,9 @@ type HostFacts struct {
 }
 
 // Learned is one successful instruction → command, published on
-// amf.memory.learned. The same instruction and command learned again is
-// the same memory (same ID) with one more success.
+// amf.memory.learned. The same instruction and command learned again for
+// the same owner is the same memory (same ID) with one more success; for
+// another owner it is another memory (MemoryIDOf).
 type Learned struct {
 	// ID is MemoryID(Instruction, Command); set by the publisher.
 	ID          string    `json:"id,omitempty"`
@@ -70,10 +71,23 @@ type Forgotten struct {
 	TS time.Time `json:"ts"`
 }
 
-// MemoryID names a memory by what was asked and what worked, ignoring
-// case and spacing of the instruction so trivial rewordings coincide.
-func MemoryID(instruction, command string) string {
+// MemoryID names a memory of the installation (no owner) by what was
+// asked and what worked, ignoring case and spacing of the instruction so
+// trivial rewordings coincide.
+func MemoryID(instruction, command string) string { return MemoryIDOf("", instruction, command) }
+
+// MemoryIDOf names owner o's memory of instruction → command. Each owner
+// has its own: what one owner's tasks taught is recalled for that owner
+// only (and the installation's, o == "", for everyone), so the same
+// instruction and command taught by two owners are two memories, each
+// with its own successes. The installation's id is MemoryID's, as it was
+// before owners were recorded.
+func MemoryIDOf(o Owner, instruction, command string) string {
 	h := sha256.New()
+	if o != "" {
+		h.Write([]byte(o))
+		h.Write([]byte{0})
+	}
 	h.Write([]byte(strings.ToLower(strings.Join(strings.Fields(instruction), " "))))
 	h.Write([]byte{0})
 	h.Write([]byte(strings.TrimSpace(command)))
@@ -91,11 +105,19 @@ func (l *Learned) Normalize() error {
 		return fmt.Errorf("%w: command is empty", ErrInvalidMemory)
 	case l.ExitCode != 0:
 		return fmt.Errorf("%w: only successes are learned, exit code was %d", ErrInvalidMemory, l.ExitCode)
+	case !l.Owner.Valid():
+		return fmt.Errorf("%w: owner %q is neither nats:<credential id> nor token:<id>", ErrInvalidMemory, l.Owner)
 	}
-	if id := MemoryID(l.Instruction, l.Command); l.ID == "" {
+	id := MemoryIDOf(l.Owner, l.Instruction, l.Command)
+	switch {
+	case l.ID == "":
 		l.ID = id
-	} else if l.ID != id {
-		return fmt.Errorf("%w: id %q does not match instruction and command (want %q)", ErrInvalidMemory, l.ID, id)
+	case l.Owner != "" && l.ID == MemoryID(l.Instruction, l.Command):
+		// Published before memories were kept per owner: the owner's
+		// own memory from now on, on every worker alike.
+		l.ID = id
+	case l.ID != id:
+		return fmt.Errorf("%w: id %q does not match owner, instruction and command (want %q)", ErrInvalidMemory, l.ID, id)
 	}
 	if l.TS.IsZero() {
 		l.TS = time.Now().UTC()

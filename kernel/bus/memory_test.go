@@ -15,6 +15,21 @@ func TestMemoryIDIgnoresCaseAndSpacingOfTheInstruction(t *testing.T) {
 	}
 }
 
+// Each owner has its own memory of an instruction and command, so one
+// owner's successes never count towards another's; the installation's
+// keeps the id it had before owners were recorded, and a record of an
+// owner published with that old id becomes the owner's own.
+func TestMemoryIDIsPerOwner(t *testing.T) {
+	inst, a, b := MemoryIDOf("", "list files", "ls"), MemoryIDOf("token:a", "list files", "ls"), MemoryIDOf("nats:UB", "list files", "ls")
+	if inst != MemoryID("list files", "ls") || a == inst || b == inst || a == b {
+		t.Fatalf("ids: installation %s, a %s, b %s", inst, a, b)
+	}
+	l, err := DecodeLearned([]byte(`{"id":"` + inst + `","instruction":"list files","command":"ls","owner":"token:a"}`))
+	if err != nil || l.ID != a {
+		t.Fatalf("owned record with the owner-less id: %+v %v, want id %s", l, err, a)
+	}
+}
+
 func TestDecodeLearnedRejectsClearly(t *testing.T) {
 	for name, in := range map[string]string{
 		"not json":     `{`,
@@ -23,6 +38,8 @@ func TestDecodeLearnedRejectsClearly(t *testing.T) {
 		"forged id":    `{"id":"0000","instruction":"x","command":"y"}`,
 		"wrong type":   `{"instruction":5,"command":"y"}`,
 		"empty object": `{}`,
+		"bad owner":    `{"instruction":"x","command":"y","owner":"root"}`,
+		"owner in id":  `{"id":"` + MemoryIDOf("token:a", "x", "y") + `","instruction":"x","command":"y","owner":"token:b"}`,
 	} {
 		if _, err := DecodeLearned([]byte(in)); !errors.Is(err, ErrInvalidMemory) {
 			t.Errorf("%s: %v, want ErrInvalidMemory", name, err)
@@ -49,7 +66,7 @@ func FuzzDecodeLearned(f *testing.F) {
 			}
 			return
 		}
-		if l.ID != MemoryID(l.Instruction, l.Command) || l.Instruction == "" || l.Command == "" {
+		if l.ID != MemoryIDOf(l.Owner, l.Instruction, l.Command) || !l.Owner.Valid() || l.Instruction == "" || l.Command == "" {
 			t.Fatalf("accepted a bad record: %+v", l)
 		}
 	})

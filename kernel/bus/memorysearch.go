@@ -14,7 +14,10 @@ type Match struct {
 	Command     string    `json:"command"`
 	Description string    `json:"description,omitempty"`
 	Host        HostFacts `json:"host,omitzero"`
-	Successes   int       `json:"successes"`
+	// Owner is whose tasks taught it (Learned.Owner); empty for the
+	// installation's.
+	Owner     Owner `json:"owner,omitempty"`
+	Successes int   `json:"successes"`
 	// Learners is how many worker credentials reported a success that
 	// counts towards blind reuse (not one of a no_answer or session task).
 	Learners   int     `json:"learners"`
@@ -66,3 +69,26 @@ type SearchReply struct {
 
 // ErrUnknownMemory is returned for an id no memory has.
 var ErrUnknownMemory = errors.New("memory: unknown memory")
+
+// MemoryListRequest asks the fleet's memory for the memories the asker
+// may recall (subject bus.Names.MemoryList or MemoryListAs).
+type MemoryListRequest struct {
+	// Limit is how many of the newest memories to return (default
+	// DefaultMemoryList, at most MaxMemoryList).
+	Limit int `json:"limit,omitempty"`
+}
+
+// Bounds of a memory listing.
+const (
+	DefaultMemoryList = 1000
+	MaxMemoryList     = 10000
+)
+
+// MemoryListReply is the answer to a MemoryListRequest: the newest
+// memories the asker sees, oldest first, and how many it sees in all.
+type MemoryListReply struct {
+	Memories []Match `json:"memories"`
+	Total    int     `json:"total"`
+	// Worker names the index that answered.
+	Worker string `json:"worker,omitempty"`
+}

@@ -110,7 +110,7 @@ func TestAnEmbedderThatCannotSeparateNearMissesReusesNothing(t *testing.T) {
 		learn(t, kn, "list the files here", "ls")
 	}
 	syncKn(t, kn)
-	ms, err := kn.Recall(ctxT(t), "list the files here", memory.HostFacts{}, 1)
+	ms, err := kn.Recall(ctxT(t), "", "list the files here", memory.HostFacts{}, 1)
 	if err != nil || len(ms) != 1 || ms[0].Reuse || !strings.Contains(ms[0].NoReuse, "threshold calibrated for test-same-vector") {
 		t.Fatalf("recall = %+v, %v", ms, err)
 	}
@@ -137,7 +137,7 @@ func TestAgreementIsNeededBeyondTheScore(t *testing.T) {
 		{"delete the old log files in /var/tmp", false, "asked: `/var/tmp`; learned: `/var/log`"},
 		{"delete all old log files in /var/log", false, "asked: all file; learned: files"},
 	} {
-		ms, err := kn.Recall(ctxT(t), tc.query, memory.HostFacts{}, 1)
+		ms, err := kn.Recall(ctxT(t), "", tc.query, memory.HostFacts{}, 1)
 		if err != nil || len(ms) != 1 {
 			t.Fatalf("%q: %+v %v", tc.query, ms, err)
 		}

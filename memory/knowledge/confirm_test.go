@@ -121,7 +121,7 @@ func TestAClientMayNotConfirm(t *testing.T) {
 
 func recallOne(t *testing.T, kn *knowledge.Knowledge, instr string) memory.Match {
 	t.Helper()
-	ms, err := kn.Recall(ctxT(t), instr, memory.HostFacts{}, 1)
+	ms, err := kn.Recall(ctxT(t), "", instr, memory.HostFacts{}, 1)
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("recall %q: %+v, %v", instr, ms, err)
 	}

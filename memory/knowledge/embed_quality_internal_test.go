@@ -27,14 +27,14 @@ func recallAt3(t *testing.T) float64 {
 		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
 			t.Fatal(err)
 		}
-		idx.add(it.Instruction, localVector(it.Instruction))
+		idx.add(it.Instruction, localVector(it.Instruction), "", true)
 		items = append(items, it)
 	}
 	hits, total := 0, 0
 	for _, it := range items {
 		for _, q := range it.Paraphrases {
 			total++
-			for _, h := range idx.search(localVector(q), 3) {
+			for _, h := range idx.search(localVector(q), 3, scope{all: true}) {
 				if idx.ids[h.i] == it.Instruction {
 					hits++
 				}

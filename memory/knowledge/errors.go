@@ -11,4 +11,7 @@ var (
 	ErrEmbed = errors.New("knowledge: embed")
 	// ErrBadQuery rejects an empty or oversized recall query.
 	ErrBadQuery = errors.New("knowledge: bad query")
+	// ErrQuota says an owner has as many memories as Config.QuotaPerOwner
+	// lets it: what its tasks teach next is not learned.
+	ErrQuota = errors.New("quota reached: memories")
 )

@@ -31,7 +31,7 @@ func ExampleOpen() {
 	defer kn.Close()
 
 	facts := memory.DetectHostFacts()
-	matches, err := kn.Recall(ctx, "free disk space per filesystem", facts, knowledge.DefaultK)
+	matches, err := kn.Recall(ctx, "", "free disk space per filesystem", facts, knowledge.DefaultK)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -43,8 +43,10 @@ func ExampleOpen() {
 	}
 }
 
-// A worker serves its index to `amf memory search`; any client asks it
-// with memory.Search.
+// A worker serves its index to `amf memory search`: an admin or read-all
+// credential asks it with memory.Search (every owner's memories), a
+// client credential with memory.SearchOn on its own owner's subject
+// (client.Client.MemorySearchSubject).
 func ExampleServe() {
 	ctx := context.Background()
 	nc, err := nats.Connect(nats.DefaultURL)

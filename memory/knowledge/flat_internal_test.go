@@ -20,7 +20,7 @@ func TestFlatSearchMatchesBruteForce(t *testing.T) {
 		}
 		id := fmt.Sprint(i)
 		vecs[id] = normalize(v)
-		f.add(id, vecs[id])
+		f.add(id, vecs[id], "", true)
 	}
 	for i := 0; i < 800; i += 3 {
 		id := fmt.Sprint(i)
@@ -53,14 +53,14 @@ func TestFlatSearchMatchesBruteForce(t *testing.T) {
 			}
 			return 0
 		})
-		got := f.search(q, 5)
+		got := f.search(q, 5, scope{all: true})
 		for i, h := range got {
 			if f.ids[h.i] != all[i].id && h.sim != all[i].sim {
 				t.Fatalf("rank %d: got %s (%.4f), want %s (%.4f)", i, f.ids[h.i], h.sim, all[i].id, all[i].sim)
 			}
 		}
 	}
-	if got := f.search([]float32{1}, 0); got != nil {
+	if got := f.search([]float32{1}, 0, scope{all: true}); got != nil {
 		t.Fatalf("k=0: %v", got)
 	}
 }

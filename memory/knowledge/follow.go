@@ -271,6 +271,7 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 				if err := k.putLocked(ctx, e); err != nil {
 					return err
 				}
+				k.flat.share(e.Rec.ID) // an admin vouched for it: everyone's now
 			}
 		case d.forget != nil:
 			if k.flat.has(d.forget.ID) {
@@ -302,6 +303,10 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 		}
 		return k.putLocked(ctx, e)
 	}
+	if err := k.roomLocked(l.Owner, l.ID); err != nil {
+		k.log.Warn("memory: not learned", "memory", l.ID, "task", l.TaskID, "err", err)
+		return nil
+	}
 	i, ok := textIdx[l.ID]
 	if !ok {
 		// Forgotten earlier in this same batch: embed it alone.
@@ -325,7 +330,7 @@ func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32
 	if err := k.coll.AddDocument(ctx, doc); err != nil {
 		return fmt.Errorf("index %s: %w", l.ID, err)
 	}
-	k.flat.add(doc.ID, doc.Embedding)
+	k.flat.add(doc.ID, doc.Embedding, e.Rec.Owner, e.shared())
 	return nil
 }
 

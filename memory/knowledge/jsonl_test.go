@@ -53,7 +53,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if b.Len() != len(ps) {
 		t.Fatalf("imported index has %d memories, want %d", b.Len(), len(ps))
 	}
-	m, err := b.Recall(ctxT(t), ps[5].Instruction, here, 1)
+	m, err := b.Recall(ctxT(t), "", ps[5].Instruction, here, 1)
 	if err != nil || len(m) != 1 || m[0].Command != ps[5].Command {
 		t.Fatalf("recall after import: %+v %v", m, err)
 	}

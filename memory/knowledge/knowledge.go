@@ -31,7 +31,12 @@ const (
 	// and one credential's word is only its own.
 	DefaultMinSuccesses  = 2
 	DefaultSnapshotEvery = 30 * time.Second
+	// DefaultQuotaPerOwner is how many memories one owner may have.
+	DefaultQuotaPerOwner = 10000
 )
+
+// QuotaPerOwnerSetting raises Config.QuotaPerOwner; refusals name it.
+const QuotaPerOwnerSetting = "--quota-memories, AMF_QUOTA_MEMORIES"
 
 // Config configures a worker's knowledge base.
 type Config struct {
@@ -63,6 +68,14 @@ type Config struct {
 	NoReuse bool
 	// SnapshotEvery is how often a changed index is written to disk.
 	SnapshotEvery time.Duration
+	// QuotaPerOwner is how many memories one owner (a client credential,
+	// an HTTP token) may have; a new memory its tasks teach past it is
+	// not added, while successes of the ones it has still count. The
+	// installation's memories (owner empty) are not bounded. 0 is
+	// DefaultQuotaPerOwner, < 0 none. Each index applies it as it
+	// replays the stream, so workers with the same setting agree on
+	// which memories exist.
+	QuotaPerOwner int
 }
 
 func (c *Config) defaults() {
@@ -83,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.SnapshotEvery <= 0 {
 		c.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if c.QuotaPerOwner == 0 {
+		c.QuotaPerOwner = DefaultQuotaPerOwner
 	}
 }
 

@@ -26,7 +26,7 @@ func TestRecallFindsWhatAnotherWorkerLearned(t *testing.T) {
 	learn(t, a, "compress log files older than a week", "find /var/log -mtime +7 -exec gzip {} +")
 	syncKn(t, b)
 
-	got, err := b.Recall(ctxT(t), "Show disk usage of each mounted  filesystem", here, 3)
+	got, err := b.Recall(ctxT(t), "", "Show disk usage of each mounted  filesystem", here, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestRecallFindsWhatAnotherWorkerLearned(t *testing.T) {
 		l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"df"}}
 	})
 	syncKn(t, b)
-	if got, err = b.Recall(ctxT(t), "Show disk usage of each mounted  filesystem", here, 3); err != nil {
+	if got, err = b.Recall(ctxT(t), "", "Show disk usage of each mounted  filesystem", here, 3); err != nil {
 		t.Fatal(err)
 	}
 	if !got[0].Reuse || got[0].Command != "df -h" || got[0].Successes != 2 {
@@ -55,7 +55,7 @@ func TestRecallFindsWhatAnotherWorkerLearned(t *testing.T) {
 	}
 
 	// A paraphrase is recalled as an example but not reused blindly.
-	got, err = b.Recall(ctxT(t), "display free storage per partition", here, 3)
+	got, err = b.Recall(ctxT(t), "", "display free storage per partition", here, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,14 +99,14 @@ func TestFailureStopsBlindReuseEverywhere(t *testing.T) {
 	id := learn(t, a, "show the current date and time", "date")
 	learn(t, workerPublisher(t, k, "w2"), "show the current date and time", "date")
 	syncKn(t, b)
-	if m, _ := b.Recall(ctxT(t), "show the current date and time", here, 1); len(m) != 1 || !m[0].Reuse {
+	if m, _ := b.Recall(ctxT(t), "", "show the current date and time", here, 1); len(m) != 1 || !m[0].Reuse {
 		t.Fatalf("before failure: %+v", m)
 	}
 	if err := a.ReportFailure(ctxT(t), bus.MemoryFailure{ID: id, TaskID: "t9", Reason: "exit 1"}); err != nil {
 		t.Fatal(err)
 	}
 	syncKn(t, b)
-	m, err := b.Recall(ctxT(t), "show the current date and time", here, 1)
+	m, err := b.Recall(ctxT(t), "", "show the current date and time", here, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestHostFactsDecideReuse(t *testing.T) {
 		{"unknown facts", memory.HostFacts{Tools: []string{"dpkg"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := kn.Recall(ctxT(t), "list installed packages", tc.facts, 1)
+			m, err := kn.Recall(ctxT(t), "", "list installed packages", tc.facts, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestForgetIsATombstoneEveryWorkerApplies(t *testing.T) {
 		if _, err := kn.Get(id); !errors.Is(err, memory.ErrUnknownMemory) {
 			t.Fatalf("Get forgotten = %v", err)
 		}
-		m, _ := kn.Recall(ctxT(t), "show environment variables", here, 3)
+		m, _ := kn.Recall(ctxT(t), "", "show environment variables", here, 3)
 		for _, x := range m {
 			if x.ID == id {
 				t.Fatalf("forgotten memory recalled: %+v", x)
@@ -231,7 +231,7 @@ func TestEmbedderChangeRebuildsFromStream(t *testing.T) {
 	if got := ollama.texts.Load(); got < int64(len(ps)) {
 		t.Fatalf("ollama embedded %d texts, want at least %d", got, len(ps))
 	}
-	m, err := kn2.Recall(ctxT(t), ps[3].Instruction, here, 1)
+	m, err := kn2.Recall(ctxT(t), "", ps[3].Instruction, here, 1)
 	if err != nil || len(m) != 1 || m[0].Command != ps[3].Command {
 		t.Fatalf("recall with ollama vectors = %+v, %v", m, err)
 	}
@@ -251,7 +251,7 @@ func TestBadInputIsRejectedClearly(t *testing.T) {
 	k := kerneltest.Start(t)
 	kn := openKnowledge(t, k, knowledge.Config{})
 	for _, q := range []string{"", "   ", strings.Repeat("x", knowledge.MaxQueryBytes+1)} {
-		if _, err := kn.Recall(ctxT(t), q, here, 3); !errors.Is(err, knowledge.ErrBadQuery) {
+		if _, err := kn.Recall(ctxT(t), "", q, here, 3); !errors.Is(err, knowledge.ErrBadQuery) {
 			t.Fatalf("Recall(%.10q) = %v, want ErrBadQuery", q, err)
 		}
 	}
@@ -290,7 +290,7 @@ func TestRecallAt3OnParaphrases(t *testing.T) {
 		want := bus.MemoryID(p.Instruction, p.Command)
 		for _, q := range p.Paraphrases {
 			total++
-			m, err := kn.Recall(context.Background(), q, here, 3)
+			m, err := kn.Recall(context.Background(), "", q, here, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,7 +336,7 @@ func TestSavedIndexSparesTheModel(t *testing.T) {
 	if err := kn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kn.Recall(ctxT(t), "list files", here, 1); !errors.Is(err, knowledge.ErrClosed) {
+	if _, err := kn.Recall(ctxT(t), "", "list files", here, 1); !errors.Is(err, knowledge.ErrClosed) {
 		t.Fatalf("Recall after Close = %v, want ErrClosed", err)
 	}
 	before := ollama.texts.Load()

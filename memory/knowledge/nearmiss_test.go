@@ -69,7 +69,7 @@ func TestHeldOutNearMissesAreNeverReused(t *testing.T) {
 	}
 	wrong, decided := 0, 0
 	for _, p := range pairs {
-		ms, err := k.Recall(ctx, p.B, memory.DetectHostFacts(), 3)
+		ms, err := k.Recall(ctx, "", p.B, memory.DetectHostFacts(), 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestRecallAt3AmongNearMisses(t *testing.T) {
 	for _, p := range ps {
 		for _, q := range p.Paraphrases {
 			total++
-			ms, err := k.Recall(ctx, q, memory.HostFacts{}, 3)
+			ms, err := k.Recall(ctx, "", q, memory.HostFacts{}, 3)
 			if err != nil {
 				t.Fatal(err)
 			}

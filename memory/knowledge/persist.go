@@ -30,7 +30,9 @@ const (
 	// indexVersion changes when the layout does; an old file is then
 	// ignored and the index rebuilt from the stream.
 	// 3: the credentials whose successes count (metaLearners).
-	indexVersion = 3
+	// 4: memories per owner (ids of bus.MemoryIDOf, metaOwner,
+	// metaShared).
+	indexVersion = 4
 	// oldIndexFile is the layout before chromem-go saved the index;
 	// it is removed when found.
 	oldIndexFile = "index.gob"
@@ -135,10 +137,11 @@ func (k *Knowledge) importIndex(ctx context.Context, body []byte, h indexHeader)
 		if len(r.Embedding) != k.dim {
 			return fmt.Errorf("memory %s has %d dimensions, not %d", r.ID, len(r.Embedding), k.dim)
 		}
-		if _, err := entryOf(r.ID, r.Metadata); err != nil {
+		e, err := entryOf(r.ID, r.Metadata)
+		if err != nil {
 			return err
 		}
-		k.flat.add(r.ID, r.Embedding)
+		k.flat.add(r.ID, r.Embedding, e.Rec.Owner, e.shared())
 	}
 	return nil
 }

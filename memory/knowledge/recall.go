@@ -4,9 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/memory"
 )
 
@@ -21,9 +25,14 @@ const maxK = 100
 const meaningK = 8
 
 // Recall returns up to k memories most similar to instruction (k ≤ 0
-// means DefaultK), best first, leaving out those below MinScore. facts
-// describe this worker and decide whether a match may be reused.
-func (k *Knowledge) Recall(ctx context.Context, instruction string, facts memory.HostFacts, n int) ([]memory.Match, error) {
+// means DefaultK), best first, leaving out those below MinScore, among
+// those owner's tasks may recall: its own and the shared ones (the
+// installation's, and those an admin confirmed). owner is the task's
+// (bus.Task.Owner, set by the kernel from who submitted it), so one
+// owner's task never replays, nor sees as an example, a command another
+// owner's task ran. facts describe this worker and decide whether a
+// match may be reused.
+func (k *Knowledge) Recall(ctx context.Context, owner bus.Owner, instruction string, facts memory.HostFacts, n int) ([]memory.Match, error) {
 	if n <= 0 {
 		n = DefaultK
 	}
@@ -32,7 +41,7 @@ func (k *Knowledge) Recall(ctx context.Context, instruction string, facts memory
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	return k.recallVector(ctx, instruction, vec, facts, n)
+	return k.recallVector(ctx, bus.Access{Owner: owner}, instruction, vec, facts, n)
 }
 
 // embedQuery checks a query and embeds it.
@@ -55,14 +64,15 @@ func (k *Knowledge) embedQuery(ctx context.Context, text string) ([]float32, err
 }
 
 // recallVector is the worker's path: the flat accelerator finds the
-// nearest vectors, chromem-go's documents say what they mean.
-func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float32, facts memory.HostFacts, n int) ([]memory.Match, error) {
+// nearest vectors that a may see, chromem-go's documents say what they
+// mean.
+func (k *Knowledge) recallVector(ctx context.Context, a bus.Access, query string, vec []float32, facts memory.HostFacts, n int) ([]memory.Match, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	if k.closed {
 		return nil, ErrClosed
 	}
-	hits := k.flat.search(vec, max(n, meaningK))
+	hits := k.flat.search(vec, max(n, meaningK), k.flat.scopeOf(a))
 	found := make([]scored, 0, len(hits))
 	for i, h := range hits {
 		score := float64(h.sim)
@@ -87,8 +97,10 @@ func (k *Knowledge) recallVector(ctx context.Context, query string, vec []float3
 // does, because chromem-go's exhaustive query costs about four times
 // the scan (README: at 100k memories, the difference between a reply in
 // tens of milliseconds and one in hundreds). Matches below MinScore are
-// left out; req.Host decides the reuse marks as in Recall.
-func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]memory.Match, error) {
+// left out; req.Host decides the reuse marks as in Recall. a is who asks:
+// an owner sees its own memories and the shared ones, as its tasks
+// recall them; read-all and admin see every owner's.
+func (k *Knowledge) Search(ctx context.Context, a bus.Access, req memory.SearchRequest) ([]memory.Match, error) {
 	vec, err := k.embedQuery(ctx, req.Query)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -100,7 +112,8 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 	n = min(n, maxK)
 	filter := where(req.Pool, req.Distro)
 	if filter == nil {
-		return k.recallVector(ctx, req.Query, vec, req.Host, n)
+		ms, err := k.recallVector(ctx, a, req.Query, vec, req.Host, n)
+		return hideOwners(a, ms), err
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()
@@ -111,7 +124,7 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 	if n == 0 {
 		return nil, nil
 	}
-	res, err := k.coll.QueryEmbedding(ctx, vec, min(max(n, meaningK), k.coll.Count()), filter, nil)
+	res, err := k.queryLocked(ctx, a, vec, min(max(n, meaningK), k.coll.Count()), filter)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
@@ -127,7 +140,35 @@ func (k *Knowledge) Search(ctx context.Context, req memory.SearchRequest) ([]mem
 		}
 		found = append(found, scored{e, score})
 	}
-	return k.decide(req.Query, found, req.Host, n), nil
+	return hideOwners(a, k.decide(req.Query, found, req.Host, n)), nil
+}
+
+// queryLocked is chromem-go's query with filter, among the memories a
+// sees: its where matches every key, so one owner's view is two queries,
+// its own memories and the shared ones, merged. k.mu is held.
+func (k *Knowledge) queryLocked(ctx context.Context, a bus.Access, vec []float32, n int, filter map[string]string) ([]chromem.Result, error) {
+	if a.SeeAll || a.ActAll {
+		return k.coll.QueryEmbedding(ctx, vec, n, filter, nil)
+	}
+	var out []chromem.Result
+	views := []map[string]string{{metaShared: flag(true)}}
+	if a.Owner != "" { // the installation's memories are all shared
+		views = append(views, map[string]string{metaOwner: string(a.Owner)})
+	}
+	for _, view := range views {
+		maps.Copy(view, filter)
+		res, err := k.coll.QueryEmbedding(ctx, vec, n, view, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			if !slices.ContainsFunc(out, func(o chromem.Result) bool { return o.ID == r.ID }) {
+				out = append(out, r) // confirmed memories of a's own are in both
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y chromem.Result) int { return cmp.Compare(y.Similarity, x.Similarity) })
+	return out[:min(n, len(out))], nil
 }
 
 // scored is one recalled memory and its similarity to the query.
@@ -184,7 +225,7 @@ func (k *Knowledge) match(e *entry, score float64) memory.Match {
 	return memory.Match{
 		ID: e.Rec.ID, Score: score,
 		Instruction: e.Rec.Instruction, Command: e.Rec.Command, Description: e.Rec.Description,
-		Host: e.Rec.Host, Successes: e.Successes, Learners: len(e.Learners), Failures: e.Failures,
+		Host: e.Rec.Host, Owner: e.Rec.Owner, Successes: e.Successes, Learners: len(e.Learners), Failures: e.Failures,
 		Confidence: e.confidence(), Learned: e.Rec.TS, ConfirmedBy: e.ConfirmedBy,
 	}
 }

@@ -36,6 +36,11 @@ const (
 	// metaLearners is the JSON list of credential ids whose successes
 	// count towards blind reuse.
 	metaLearners = "learners"
+	// metaOwner is whose tasks taught the memory (bus.Owner), and
+	// metaShared "1" when every owner may recall it (entry.shared): the
+	// two filters of a filtered search that sees one owner's memories.
+	metaOwner  = "owner"
+	metaShared = "shared"
 )
 
 // entry is one memory as this worker knows it, decoded from its document.
@@ -91,8 +96,18 @@ func (e *entry) document(vec []float32) (chromem.Document, error) {
 			metaDistro:    e.Rec.Host.Distro,
 			metaConfirmed: e.ConfirmedBy,
 			metaLearners:  string(learners),
+			metaOwner:     string(e.Rec.Owner),
+			metaShared:    flag(e.shared()),
 		},
 	}, nil
+}
+
+// flag is a boolean as metadata: "1" or "".
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
 }
 
 // entryOf decodes a document's metadata.

@@ -92,7 +92,7 @@ func TestSearchFiltersByPoolAndDistro(t *testing.T) {
 		{"both, none fit", "edge", "debian", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ms, err := kn.Search(ctxT(t), memory.SearchRequest{Query: "install curl", K: 5, Pool: c.pool, Distro: c.distro, Host: here})
+			ms, err := kn.Search(ctxT(t), bus.Admin, memory.SearchRequest{Query: "install curl", K: 5, Pool: c.pool, Distro: c.distro, Host: here})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func TestSearchFiltersByPoolAndDistro(t *testing.T) {
 			}
 		})
 	}
-	if _, err := kn.Search(ctxT(t), memory.SearchRequest{Query: " "}); err == nil {
+	if _, err := kn.Search(ctxT(t), bus.Admin, memory.SearchRequest{Query: " "}); err == nil {
 		t.Fatal("an empty search was accepted")
 	}
 }
