@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // hostRootMount makes, outside the sandbox, the host root a view host
@@ -112,7 +114,10 @@ func withHostMatches(patterns []string) []string {
 		if len(matches) > 0 && len(out) == len(patterns) {
 			out = append([]string(nil), patterns...)
 		}
-		out = append(out, matches...)
+		// Each match is a path, sent as a pattern matching only it.
+		for _, m := range matches {
+			out = append(out, policy.EscapeGlob(m))
+		}
 	}
 	return out
 }

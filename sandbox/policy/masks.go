@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // DefaultMasks are the host paths no command ever sees, whatever its
@@ -61,10 +62,12 @@ func passwdHomes(passwd []byte) []string {
 		}
 		h := path.Clean(f[5])
 		if !path.IsAbs(h) || h == "/" || h == "/root" || h == "/home" || strings.HasPrefix(h, "/home/") ||
-			strings.HasPrefix(h, "/nonexist") || strings.ContainsAny(h, "*?[") {
+			strings.HasPrefix(h, "/nonexist") {
 			continue
 		}
-		roots = append(roots, h)
+		// A home is a path, not a pattern: "/srv/app[1]" is that
+		// directory, whatever glob would make of its brackets.
+		roots = append(roots, EscapeGlob(h))
 	}
 	slices.Sort(roots[2:])
 	return slices.Compact(roots)
@@ -114,4 +117,26 @@ func checkMaskPattern(m string) error {
 		return fmt.Errorf("mask %q: %v", m, err)
 	}
 	return nil
+}
+
+// EscapeGlob makes a path a pattern that matches only itself: each glob
+// metacharacter is escaped, and a byte that is not UTF-8 (which JSON
+// cannot carry to the sandbox's init) becomes '?', which matches one
+// byte of that kind.
+func EscapeGlob(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRuneInString(p[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			b.WriteByte('?')
+		case r == '*' || r == '?' || r == '[' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteString(p[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

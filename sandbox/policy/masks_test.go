@@ -29,3 +29,23 @@ short:x:8
 		}
 	}
 }
+
+// A home that /etc/passwd names with a glob metacharacter in its path is
+// still a home: its credentials are masked like any other's. Today one
+// holding '*', '?' or '[' is left out of "~/" altogether, and one holding
+// '\\' becomes a pattern that names another directory.
+func TestPasswdHomeWithMetaIsMasked(t *testing.T) {
+	for _, home := range []string{"/srv/app[1]", `/srv/app\x`, "/srv/app*", "/opt/svc?"} {
+		roots := passwdHomes([]byte("svc:x:999:999::" + home + ":/bin/sh\n"))
+		secret := home + "/.ssh/id_ed25519"
+		masked := false
+		for _, r := range roots {
+			if Masked(secret, []string{r + "/.ssh"}) {
+				masked = true
+			}
+		}
+		if !masked {
+			t.Errorf("home %q: %s is not masked by ~/.ssh (home roots %q)", home, secret, roots)
+		}
+	}
+}

@@ -31,11 +31,11 @@ func globDepth(pattern string, depth int) []string {
 	if _, err := path.Match(pattern, ""); err != nil {
 		return nil
 	}
-	if !hasMeta(pattern) {
-		if _, err := os.Lstat(pattern); err != nil {
+	if lit, ok := literal(pattern); ok {
+		if _, err := os.Lstat(lit); err != nil {
 			return nil
 		}
-		return []string{pattern}
+		return []string{lit}
 	}
 	dir, file := path.Split(pattern)
 	switch dir {
@@ -60,6 +60,15 @@ func globDepth(pattern string, depth int) []string {
 
 // globIn appends the names in dir matching pattern, sorted.
 func globIn(dir, pattern string, matches []string) []string {
+	// A part that names one file is looked up, not searched for: the
+	// init may enter a directory it may not list (a 0711 home), and a
+	// path the runner found on the host comes escaped (policy.EscapeGlob).
+	if lit, ok := literal(pattern); ok {
+		if _, err := os.Lstat(path.Join(dir, lit)); err == nil {
+			matches = append(matches, path.Join(dir, lit))
+		}
+		return matches
+	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
 		return matches
@@ -80,6 +89,30 @@ func globIn(dir, pattern string, matches []string) []string {
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+
+// literal is the one name pattern matches when it has no wildcard, its
+// escapes undone; ok is false for a pattern with a wildcard.
+func literal(pattern string) (string, bool) {
+	if !hasMeta(pattern) {
+		return pattern, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*', '?', '[':
+			return "", false
+		case '\\':
+			i++
+			if i == len(pattern) {
+				return "", false
+			}
+			b.WriteByte(pattern[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
 
 // resolve is what p names once every symlink on it is followed, as the
 // kernel follows them (filepath.EvalSymlinks, answered by the kernel):
