@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -104,22 +105,50 @@ func (n *NamespaceRunner) workspaceIDs(ws *Workspace) (int, int) {
 // list a directory it may only enter (mode 0711), while a command that
 // knows a file's name opens it there all the same. The init masks the
 // literal matches by name, which needs no listing.
+//
+// A match that is a symlink hides what it names only when whoever made
+// the link could hide that: root, or the owner of the target (the rule
+// the kernel applies to links in sticky directories). The init follows
+// no link itself, since any user may point a name of the mask list in
+// their home at /usr or /etc; it learns the targets from here, where
+// owners are the host's.
 func withHostMatches(patterns []string) []string {
-	out := patterns
+	out := append([]string(nil), patterns...)
 	for _, p := range patterns {
-		if !hasMeta(p) {
-			continue
-		}
 		matches, _ := filepath.Glob(p)
-		if len(matches) > 0 && len(out) == len(patterns) {
-			out = append([]string(nil), patterns...)
-		}
-		// Each match is a path, sent as a pattern matching only it.
 		for _, m := range matches {
-			out = append(out, policy.EscapeGlob(m))
+			if hasMeta(p) {
+				// Each match is a path, sent as a pattern matching only it.
+				out = append(out, policy.EscapeGlob(m))
+			}
+			if target, ok := followedLink(m); ok {
+				out = append(out, policy.EscapeGlob(target))
+			}
 		}
 	}
 	return out
+}
+
+// followedLink is what the symlink at p names, when p is one whose maker
+// may hide it.
+func followedLink(p string) (string, bool) {
+	fi, err := os.Lstat(p)
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return "", false
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", false
+	}
+	tfi, err := os.Stat(target)
+	if err != nil {
+		return "", false
+	}
+	link, to := fi.Sys().(*syscall.Stat_t), tfi.Sys().(*syscall.Stat_t)
+	if link.Uid != 0 && link.Uid != to.Uid {
+		return "", false
+	}
+	return target, true
 }
 
 func hasMeta(p string) bool {

@@ -1,14 +1,10 @@
 package child
 
 import (
-	"fmt"
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // This package does without path/filepath: that package's place in the
@@ -112,21 +108,4 @@ func literal(pattern string) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-// resolve is what p names once every symlink on it is followed, as the
-// kernel follows them (filepath.EvalSymlinks, answered by the kernel):
-// ok false when that does not exist, an error when it exists but its
-// path cannot be read.
-func resolve(p string) (string, bool, error) {
-	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", false, nil
-	}
-	defer unix.Close(fd)
-	target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-	if err != nil {
-		return "", false, fmt.Errorf("resolve %s: %w", p, err)
-	}
-	return target, true, nil
 }

@@ -37,9 +37,11 @@ func overlayFiles(scratch string, files map[string][]byte) error {
 // applyMasks hides every path matching the patterns, as the sandbox's
 // root shows it (after the pivot, workspaces attached): a directory
 // becomes an empty read-only tmpfs, any other file an empty read-only
-// file. A match that is a symlink hides what it names (a state dir or a
-// key reached through a link is as secret as the link's name says).
-// Missing paths are nothing to hide.
+// file. A match that is a symlink is not followed here: the runner,
+// which sees the host's owners, adds the targets a link may hide (a state
+// dir or a key reached through a link is as secret as the link's name
+// says; /usr behind a user's ~/.ssh is not). Missing paths are nothing
+// to hide.
 func applyMasks(patterns []string) error {
 	files := map[string][]byte{}
 	masked := map[string]bool{}
@@ -57,13 +59,6 @@ func applyMasks(patterns []string) error {
 				continue
 			}
 			if fi.Mode()&os.ModeSymlink != 0 {
-				target, ok, err := resolve(m)
-				if err != nil {
-					return err
-				}
-				if ok {
-					matches = append(matches, target)
-				}
 				continue
 			}
 			if fi.IsDir() {
