@@ -288,14 +288,17 @@ func TestAttackClientClaimsTheNextRunsID(t *testing.T) {
 	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
-	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 3s"}`)
+	// Connected first, so that between reading the next run's time and
+	// its run there is one request to make (2 s, the shortest period
+	// that leaves room for it on a loaded machine).
+	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-claim", Role: kernel.RoleClient}))
+	c := &client.Client{NC: nc, ViaAPI: true}
+	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 2s"}`)
 	f.nextOf(t, "attack-claimed")
 	sc, err := f.as.Get(ctx, "attack-claimed")
 	if err != nil || sc.Next.IsZero() {
 		t.Fatalf("get: %+v %v", sc, err)
 	}
-	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-claim", Role: kernel.RoleClient}))
-	c := &client.Client{NC: nc, ViaAPI: true}
 	claimed := bus.Task{ID: bus.RunID("attack-claimed", sc.Next), Command: "echo skipped"}
 	if _, _, err := c.Submit(ctx, claimed); err != nil {
 		t.Fatalf("a task of its own was refused: %v", err)

@@ -191,7 +191,7 @@ func mustTask(t *testing.T, body string) bus.Task {
 
 // A second schedule is the test's clock: once it has run a few times
 // after a pause or delete, a schedule that still ran would have shown.
-func TestPauseResumeDelete(t *testing.T) {
+func TestPauseAndResume(t *testing.T) {
 	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
@@ -228,6 +228,24 @@ func TestPauseResumeDelete(t *testing.T) {
 	}
 	if r := f.nextOf(t, "sched-a"); !strings.HasPrefix(r.ID, "sched-a-") {
 		t.Fatalf("run after resume: %+v", r)
+	}
+}
+
+// A deleted schedule never runs again, and its id is free; the clock is
+// a second schedule, as for a pause.
+func TestDelete(t *testing.T) {
+	t.Parallel()
+	f := start(t, t.TempDir())
+	ctx := context.Background()
+	f.create(t, `{"id":"sched-a","command":"true","schedule":"every 1s"}`)
+	f.nextOf(t, "sched-a")
+	f.create(t, `{"id":"sched-clock","command":"true","schedule":"every 1s"}`)
+	// Paused and resumed first: its stored form has been rolled up.
+	if _, err := f.as.Pause(ctx, "sched-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.as.Resume(ctx, "sched-a"); err != nil {
+		t.Fatal(err)
 	}
 
 	deleted := time.Now()
