@@ -16,6 +16,7 @@ import (
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 // launder has a worker credential store body (with hdr) as an event of
@@ -102,31 +103,17 @@ func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, bod
 }
 
 // ask sends a request on subject as nc and decodes its JSON answer into
-// reply. It reports false, at once, when nats-server refused nc the
-// subject: a refused publish is dropped with an -ERR, never answered, so
-// a plain request would only time out.
+// reply; it reports false, at once, when nats-server refused nc the
+// subject.
 func ask(t *testing.T, nc *nats.Conn, subject string, body []byte, hdr nats.Header, reply any) bool {
 	t.Helper()
-	inbox, err := nc.SubscribeSync(nc.NewRespInbox())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = inbox.Unsubscribe() }()
-	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: inbox.Subject, Data: body, Header: hdr}); err != nil {
-		t.Fatal(err)
-	}
-	// The -ERR of a refused publish arrives before the answer to the
-	// flush's ping.
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
+	m, err := kerneltest.Ask(nc, subject, body, hdr, time.Minute)
+	if errors.Is(err, nats.ErrPermissionViolation) {
 		t.Logf("refused: %v", err)
 		return false
 	}
-	m, err := inbox.NextMsg(time.Minute)
 	if err != nil {
-		t.Fatalf("no answer on %s: %v", subject, err)
+		t.Fatal(err)
 	}
 	if err := json.Unmarshal(m.Data, reply); err != nil {
 		t.Fatalf("answer on %s: %v: %s", subject, err, m.Data)
