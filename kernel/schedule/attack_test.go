@@ -21,15 +21,15 @@ import (
 
 // launder has a worker credential store body (with hdr) as an event of
 // a task of its own and ask for a push consumer of the events stream
-// delivering it to target. It returns whether the bus refused the event or
-// the consumer and, when it refused neither, waits until the consumer
-// delivered the event.
+// delivering it to target. It logs what the bus refused and, when it
+// refused neither, waits until the consumer delivered the event; the
+// caller checks what reached the target's stream.
 //
 // A push consumer delivers only while a subscription names its deliver
 // subject literally; the kernel's connection stands for someone holding
 // one (`nats sub amf.tasks.default.trusted` with the admin credential
 // while debugging).
-func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, body []byte, hdr nats.Header) (refused bool) {
+func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, body []byte, hdr nats.Header) {
 	t.Helper()
 	watch, err := f.k.NC.Subscribe(target, func(*nats.Msg) {})
 	if err != nil {
@@ -62,7 +62,7 @@ func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, bod
 		break
 	}
 	if subj == "" {
-		return true
+		return
 	}
 	cons := task
 	req := struct {
@@ -83,11 +83,11 @@ func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, bod
 		Error *jetstream.APIError `json:"error"`
 	}
 	if !ask(t, worker, "$JS.API.CONSUMER.CREATE."+names.EventsStream()+"."+cons, create, nil, &made) {
-		return true
+		return
 	}
 	if made.Error != nil {
 		t.Logf("push consumer delivering to %s refused: %v", target, made.Error)
-		return true
+		return
 	}
 	// The consumer says when it has delivered; read with the kernel's
 	// rights, which the worker may lack.
@@ -99,7 +99,6 @@ func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, bod
 		info, err := c.Info(context.Background())
 		return err == nil && info.Delivered.Stream >= seq
 	})
-	return false
 }
 
 // ask sends a request on subject as nc and decodes its JSON answer into
