@@ -13,6 +13,7 @@ import (
 
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -243,7 +244,7 @@ func TestRevocationIsImmediate(t *testing.T) {
 	if err := f.store.Revoke(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the revocation to reach the bridge", 10*time.Second, func() bool {
+	testenv.Eventually(t, "the revocation to reach the bridge", func() bool {
 		return f.do(t, nil, "GET", "/v1/tasks/nope", tok, "", nil).status == 401
 	})
 	if err := f.store.Revoke(context.Background(), id); err == nil {

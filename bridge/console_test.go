@@ -157,7 +157,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	page.poll("the first output line", `[...document.querySelectorAll("#log .line.stdout")].some(n => n.textContent === "started")`)
 	long := page.text("#task-id")
 	ts.CloseClientConnections()
-	waitFor(t, "the console to reconnect", 10*time.Second, func() bool { return len(streams.opens(long)) >= 2 })
+	testenv.Eventually(t, "the console to reconnect", func() bool { return len(streams.opens(long)) >= 2 })
 	page.do("cancel", 10*time.Second,
 		chromedp.WaitVisible(chromedp.CSS(`#task[data-stream="open"]`)),
 		chromedp.Click(chromedp.CSS("#cancel")),
@@ -448,17 +448,6 @@ func preferDark(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) 
 func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
-}
-
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // startBrowser runs headless Chromium with a fresh profile until the test

@@ -6,9 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 var csrf = map[string]string{"X-Amf-Csrf": "1"}
@@ -142,7 +142,7 @@ func TestRevocationEndsConsoleSessions(t *testing.T) {
 	if err := f.store.Revoke(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the revocation to end the session", 10*time.Second, func() bool {
+	testenv.Eventually(t, "the revocation to end the session", func() bool {
 		return f.withCookie(t, "GET", "/v1/tasks/nope", ck, nil) == 401
 	})
 	if got := f.withCookie(t, "GET", "/v1/session", ck, nil); got != 401 {

@@ -51,10 +51,16 @@ func TestKernelRunsItsTaskAPIAndStatusProjector(t *testing.T) {
 	}
 	defer nc.Close()
 
-	reply, err := nc.Request(bus.Names{}.API()+".submit", []byte(`{"command":"ls"}`), 10*time.Second)
-	if err != nil {
-		t.Fatalf("submit on the kernel's own API: %v", err)
-	}
+	// Start returns once clients can connect; the API answers soon after
+	// (until then, no responders: nothing was submitted).
+	var reply *nats.Msg
+	testenv.Eventually(t, "the kernel's own API to answer", func() bool {
+		reply, err = nc.Request(bus.Names{}.API()+".submit", []byte(`{"command":"ls"}`), 10*time.Second)
+		if err != nil && !errors.Is(err, nats.ErrNoResponders) {
+			t.Fatalf("submit on the kernel's own API: %v", err)
+		}
+		return err == nil
+	})
 	var sub client.Submitted
 	if err := json.Unmarshal(reply.Data, &sub); err != nil || sub.ID == "" {
 		t.Fatalf("submit answered %q (%v), want an id", reply.Data, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
@@ -22,6 +23,7 @@ import (
 // saying where to publish, leaves the queue, and shows as no pool; a task
 // on a real pool published alongside is untouched.
 func TestTasksOnWildcardSubjectsEnd(t *testing.T) {
+	t.Parallel()
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -46,13 +48,10 @@ func TestTasksOnWildcardSubjectsEnd(t *testing.T) {
 	}
 	for id, subject := range published {
 		var e bus.Event
-		for {
+		testenv.Eventually(t, "an event of task "+id, func() bool {
 			e, err = names.LastEvent(ctx, events, id)
-			if err == nil || !errors.Is(err, bus.ErrNoEvents) || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return !errors.Is(err, bus.ErrNoEvents)
+		})
 		if err != nil || e.Type != bus.EventFailed || e.Rule != kernel.RuleNoPool || !strings.Contains(e.Reason, subject) || !strings.Contains(e.Reason, "amf.tasks.<pool>") {
 			t.Fatalf("task %s on %s: last event %+v, %v; want failed saying where to publish", id, subject, e, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/workers"
@@ -240,26 +241,15 @@ func TestModelHealthInHeartbeatRecoversWithoutATask(t *testing.T) {
 		}
 		return nil
 	}
-	waitUntil(t, "heartbeat says degraded", func() bool {
+	testenv.Eventually(t, "heartbeat says degraded", func() bool {
 		h := model()
 		return h != nil && h.Status == bus.ModelDegraded && strings.Contains(h.Reason, "cannot reach Ollama at "+srv.URL())
 	})
 	if err := srv.Up(); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "heartbeat says ok", func() bool {
+	testenv.Eventually(t, "heartbeat says ok", func() bool {
 		h := model()
 		return h != nil && h.Status == bus.ModelOK
 	})
-}
-
-// waitUntil polls cond until it holds, failing after 20 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -6,12 +6,16 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 func TestMain(m *testing.M) {
+	// Each test owns its kernel and mostly waits: for refusals, for
+	// events to be stored, for nothing to arrive.
+	testenv.WaitingParallelism(6)
 	goleak.VerifyTestMain(m)
 }
 

@@ -12,87 +12,140 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
-// launder has a worker credential publish body (with hdr) on one of its
-// own event subjects and point a push consumer of the events stream,
-// which it may create, at target. It returns whether the consumer was
-// refused and, when it was not, waits until that event was delivered.
+// launder has a worker credential store body (with hdr) as an event of
+// a task of its own and ask for a push consumer of the events stream
+// delivering it to target. It logs what the bus refused and, when it
+// refused neither, waits until the consumer delivered the event; the
+// caller checks what reached the target's stream.
 //
 // A push consumer delivers only while a subscription names its deliver
-// subject literally; operator stands for someone holding one (`nats sub
-// amf.tasks.default.trusted` with the admin credential while debugging).
-func launder(t *testing.T, js jetstream.JetStream, operator *nats.Conn, name, target string, body []byte, hdr nats.Header) (refused bool) {
+// subject literally; the kernel's connection stands for someone holding
+// one (`nats sub amf.tasks.default.trusted` with the admin credential
+// while debugging).
+func launder(t *testing.T, f *fleet, worker *nats.Conn, name, target string, body []byte, hdr nats.Header) {
 	t.Helper()
-	watch, err := operator.Subscribe(target, func(*nats.Msg) {})
+	watch, err := f.k.NC.Subscribe(target, func(*nats.Msg) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = watch.Unsubscribe() }()
-	if err := operator.Flush(); err != nil {
+	if err := f.k.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	names := bus.Names{}
-	subj := names.Event("attack-" + name)
-	ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: subj, Data: body, Header: hdr})
-	if err != nil {
-		// The events stream refuses JetStream's schedule headers.
-		t.Logf("event with %v refused: %v", hdr, err)
-		return true
+	task := "attack-" + name
+	// The kernel's subject for the task's events, then the worker's own
+	// one: the first the bus stores is laundered.
+	var subj string
+	var seq uint64
+	for _, s := range []string{names.Event(task), names.EventBy(task, bus.DefaultPool, bus.CredentialID(client.UserKey(worker)))} {
+		var ack struct {
+			Seq   uint64              `json:"seq"`
+			Error *jetstream.APIError `json:"error"`
+		}
+		if !ask(t, worker, s, body, hdr, &ack) {
+			continue
+		}
+		if ack.Error != nil {
+			// The events stream refuses JetStream's schedule headers.
+			t.Logf("event on %s with %v refused: %v", s, hdr, ack.Error)
+			continue
+		}
+		subj, seq = s, ack.Seq
+		break
 	}
-	cons, err := js.CreateConsumer(ctx, names.EventsStream(), jetstream.ConsumerConfig{
-		Name:           "attack-" + name,
+	if subj == "" {
+		return
+	}
+	cons := task
+	req := struct {
+		Stream string                   `json:"stream_name"`
+		Config jetstream.ConsumerConfig `json:"config"`
+	}{names.EventsStream(), jetstream.ConsumerConfig{
+		Name:           cons,
 		DeliverSubject: target,
 		FilterSubject:  subj,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckNonePolicy,
-	})
+	}}
+	create, err := json.Marshal(req)
 	if err != nil {
-		t.Logf("push consumer delivering to %s refused: %v", target, err)
-		return true
+		t.Fatal(err)
 	}
-	// A clock, not a timer: the consumer says when it has delivered.
-	for {
-		info, err := cons.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Delivered.Stream >= ack.Sequence {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("consumer never delivered: %+v pushbound=%v pending=%d deliver=%q", info.Delivered, info.PushBound, info.NumPending, info.Config.DeliverSubject)
-		case <-time.After(20 * time.Millisecond):
-		}
+	var made struct {
+		Error *jetstream.APIError `json:"error"`
 	}
+	if !ask(t, worker, "$JS.API.CONSUMER.CREATE."+names.EventsStream()+"."+cons, create, nil, &made) {
+		return
+	}
+	if made.Error != nil {
+		t.Logf("push consumer delivering to %s refused: %v", target, made.Error)
+		return
+	}
+	// The consumer says when it has delivered; read with the kernel's
+	// rights, which the worker may lack.
+	c, err := f.k.JS.Consumer(context.Background(), names.EventsStream(), cons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.EventuallyWithin(t, time.Minute, "the push consumer to deliver the event", func() bool {
+		info, err := c.Info(context.Background())
+		return err == nil && info.Delivered.Stream >= seq
+	})
 }
 
-// A worker credential may not publish tasks nor touch schedules, but it
-// may publish any event and create push consumers on the events stream,
-// whose deliver subject nats-server does not check. Held: a push
-// consumer delivers only to a literal subscription on its deliver
-// subject, and even with one (an operator watching), the delivery is not
-// stored by the stream that holds the subject, so no forged schedule,
-// run or task reaches a stream.
+// ask sends a request on subject as nc and decodes its JSON answer into
+// reply; it reports false, at once, when nats-server refused nc the
+// subject.
+func ask(t *testing.T, nc *nats.Conn, subject string, body []byte, hdr nats.Header, reply any) bool {
+	t.Helper()
+	m, err := kerneltest.Ask(nc, subject, body, hdr, time.Minute)
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		t.Logf("refused: %v", err)
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(m.Data, reply); err != nil {
+		t.Fatalf("answer on %s: %v: %s", subject, err, m.Data)
+	}
+	return true
+}
+
+// A worker credential may publish events and would, if it could create
+// push consumers on the events stream (nats-server does not check their
+// deliver subject), have the stream deliver what it wrote onto any
+// subject. Held: every step is tried, and whatever the bus let through,
+// no forged schedule, run or task reaches a stream (a delivery is not
+// stored by the stream that holds its subject).
 func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
 	names := bus.Names{}
-	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-worker", Role: kernel.RoleWorker}))
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	worker := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-worker", Role: kernel.RoleWorker}))
 	admin, err := f.k.JS.Stream(ctx, names.SchedulesStream())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// stored fails the test if the stream holds a message on subject.
+	stored := func(t *testing.T, st jetstream.Stream, subject string) {
+		t.Helper()
+		m, err := st.GetLastMsgForSubject(ctx, subject)
+		if err == nil {
+			t.Fatalf("a worker stored on %s: %s", subject, m.Data)
+		}
+		if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Fatal(err)
+		}
 	}
 
 	t.Run("a schedule of a profile it was never granted", func(t *testing.T) {
@@ -102,20 +155,11 @@ func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 		sc := bus.Schedule{ID: "attack-sched", Spec: "every 1s", Pattern: "@every 1s",
 			Task: bus.Task{Command: "id", Policy: "trusted"}, Created: time.Now().Add(-time.Hour).UTC()}
 		body, _ := json.Marshal(sc)
-		if launder(t, js, f.k.NC, "sched-def", names.ScheduleDef(sc.ID), body, nil) {
-			return
-		}
-		refused := launder(t, js, f.k.NC, "sched-run", names.ScheduleRun(sc.ID), body,
+		launder(t, f, worker, "sched-def", names.ScheduleDef(sc.ID), body, nil)
+		launder(t, f, worker, "sched-run", names.ScheduleRun(sc.ID), body,
 			nats.Header{"Nats-Scheduler": {names.ScheduleDef(sc.ID)}})
-		if m, err := admin.GetLastMsgForSubject(ctx, names.ScheduleDef(sc.ID)); err == nil {
-			if !refused {
-				r := f.nextOf(t, sc.ID)
-				t.Logf("run %s accepted with policy %q, command %q", r.ID, r.Policy, r.Command)
-			}
-			t.Fatalf("a worker stored a schedule running policy trusted: %s", m.Data)
-		} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			t.Fatal(err)
-		}
+		stored(t, admin, names.ScheduleDef(sc.ID))
+		stored(t, admin, names.ScheduleRun(sc.ID))
 	})
 
 	t.Run("a task queued under a profile it was never granted", func(t *testing.T) {
@@ -124,15 +168,8 @@ func TestAttackWorkerCannotLaunderEventsIntoSchedulesOrTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 		subj := names.TaskFor(bus.DefaultPool, "trusted")
-		body := []byte(`{"id":"attack-task","command":"id","policy":"trusted"}`)
-		if launder(t, js, f.k.NC, "task", subj, body, nil) {
-			return
-		}
-		if m, err := tasks.GetLastMsgForSubject(ctx, subj); err == nil {
-			t.Fatalf("a worker queued a trusted task on %s: %s", subj, m.Data)
-		} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			t.Fatal(err)
-		}
+		launder(t, f, worker, "task", subj, []byte(`{"id":"attack-task","command":"id","policy":"trusted"}`), nil)
+		stored(t, tasks, subj)
 	})
 }
 
@@ -237,14 +274,17 @@ func TestAttackClientClaimsTheNextRunsID(t *testing.T) {
 	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
-	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 3s"}`)
+	// Connected first, so that between reading the next run's time and
+	// its run there is one request to make (2 s, the shortest period
+	// that leaves room for it on a loaded machine).
+	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-claim", Role: kernel.RoleClient}))
+	c := &client.Client{NC: nc, ViaAPI: true}
+	f.create(t, `{"id":"attack-claimed","command":"backup --all","schedule":"every 2s"}`)
 	f.nextOf(t, "attack-claimed")
 	sc, err := f.as.Get(ctx, "attack-claimed")
 	if err != nil || sc.Next.IsZero() {
 		t.Fatalf("get: %+v %v", sc, err)
 	}
-	nc := f.k.ConnectAs(f.k.Creds(kernel.UserSpec{Name: "attack-claim", Role: kernel.RoleClient}))
-	c := &client.Client{NC: nc, ViaAPI: true}
 	claimed := bus.Task{ID: bus.RunID("attack-claimed", sc.Next), Command: "echo skipped"}
 	if _, _, err := c.Submit(ctx, claimed); err != nil {
 		t.Fatalf("a task of its own was refused: %v", err)

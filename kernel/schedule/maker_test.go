@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -24,23 +20,12 @@ import (
 func TestSchedulesPerMakerAreBounded(t *testing.T) {
 	t.Parallel()
 	k := kerneltest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, PerMaker: 2}}
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	thiefNC := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-thief", Role: kernel.RoleClient}))
-	thief := client.Schedules{C: &client.Client{NC: thiefNC, ViaAPI: true}}
-	other := client.Schedules{C: &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-other", Role: kernel.RoleClient})), ViaAPI: true}}
+	thief := serve(t, k, &schedule.Store{JS: k.JS, PerMaker: 2}, "sched-thief")
+	thiefNC := thief.C.NC
+	other := clientOf(t, k, "sched-other")
 	create := func(as client.Schedules, id string) error {
-		for {
-			_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1h"}`))
-			if !errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrSchedulesFull) {
-				return err
-			}
-			time.Sleep(20 * time.Millisecond) // the service is still starting
-		}
+		_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1h"}`))
+		return err
 	}
 	for _, id := range []string{"sched-m1", "sched-m2"} {
 		if err := create(thief, id); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
@@ -31,13 +32,6 @@ type fleet struct {
 func start(t *testing.T, dir string) *fleet {
 	t.Helper()
 	k := kerneltest.StartIn(t, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: k.ScheduleStore(k.JS)}
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-
 	f := &fleet{k: k, runs: make(chan bus.Task, 1024)}
 	sub, err := k.NC.Subscribe(bus.Names{}.Events(), func(m *nats.Msg) {
 		e, err := bus.DecodeEvent(m.Data)
@@ -49,20 +43,38 @@ func start(t *testing.T, dir string) *fleet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	nc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-client", Role: kernel.RoleClient}))
-	f.as = client.Schedules{C: &client.Client{NC: nc, ViaAPI: true}}
-	// The service is up once it answers.
-	for {
-		_, err := f.as.List(context.Background())
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, client.ErrUnavailable) {
-			t.Fatalf("list schedules: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	f.as = serve(t, k, k.ScheduleStore(k.JS), "sched-client")
 	return f
+}
+
+// serve runs the task API of k, keeping schedules in st, until the test
+// ends, and returns the view of a client credential named name through
+// it once the API answers that credential.
+func serve(t *testing.T, k *kerneltest.Kernel, st *schedule.Store, name string) client.Schedules {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: st}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return clientOf(t, k, name)
+}
+
+// clientOf is the view of a new client credential named name through the
+// task API, once the API answers it.
+func clientOf(t *testing.T, k *kerneltest.Kernel, name string) client.Schedules {
+	t.Helper()
+	nc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleClient}))
+	as := client.Schedules{C: &client.Client{NC: nc, ViaAPI: true}}
+	testenv.Eventually(t, "the task API to answer "+name, func() bool {
+		_, err := as.List(context.Background())
+		if err != nil && !errors.Is(err, client.ErrUnavailable) {
+			t.Fatalf("list schedules as %s: %v", name, err)
+		}
+		return err == nil
+	})
+	return as
 }
 
 func (f *fleet) create(t *testing.T, body string) bus.Schedule {
@@ -179,7 +191,7 @@ func mustTask(t *testing.T, body string) bus.Task {
 
 // A second schedule is the test's clock: once it has run a few times
 // after a pause or delete, a schedule that still ran would have shown.
-func TestPauseResumeDelete(t *testing.T) {
+func TestPauseAndResume(t *testing.T) {
 	t.Parallel()
 	f := start(t, t.TempDir())
 	ctx := context.Background()
@@ -216,6 +228,24 @@ func TestPauseResumeDelete(t *testing.T) {
 	}
 	if r := f.nextOf(t, "sched-a"); !strings.HasPrefix(r.ID, "sched-a-") {
 		t.Fatalf("run after resume: %+v", r)
+	}
+}
+
+// A deleted schedule never runs again, and its id is free; the clock is
+// a second schedule, as for a pause.
+func TestDelete(t *testing.T) {
+	t.Parallel()
+	f := start(t, t.TempDir())
+	ctx := context.Background()
+	f.create(t, `{"id":"sched-a","command":"true","schedule":"every 1s"}`)
+	f.nextOf(t, "sched-a")
+	f.create(t, `{"id":"sched-clock","command":"true","schedule":"every 1s"}`)
+	// Paused and resumed first: its stored form has been rolled up.
+	if _, err := f.as.Pause(ctx, "sched-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.as.Resume(ctx, "sched-a"); err != nil {
+		t.Fatal(err)
 	}
 
 	deleted := time.Now()
@@ -321,21 +351,10 @@ func TestBadSchedulesAreRefusedClearly(t *testing.T) {
 func TestSchedulesAreBounded(t *testing.T) {
 	t.Parallel()
 	k := kerneltest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS}, Schedules: &schedule.Store{JS: k.JS, MaxBytes: 1}}
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	as := client.Schedules{C: &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-full", Role: kernel.RoleClient})), ViaAPI: true}}
+	as := serve(t, k, &schedule.Store{JS: k.JS, MaxBytes: 1}, "sched-full")
 	create := func(id string) error {
-		for {
-			_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1h"}`))
-			if !errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrSchedulesFull) {
-				return err
-			}
-			time.Sleep(20 * time.Millisecond) // the service is still starting
-		}
+		_, err := as.Create(context.Background(), mustTask(t, `{"id":"`+id+`","command":"true","schedule":"every 1h"}`))
+		return err
 	}
 	if err := create("sched-one"); err != nil {
 		t.Fatal(err)

@@ -6,9 +6,14 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
+	// Each test owns its kernel (and Redis) and mostly waits: for leases
+	// to lapse, for the projector to catch up.
+	testenv.WaitingParallelism(6)
 	goleak.VerifyTestMain(m)
 }
 

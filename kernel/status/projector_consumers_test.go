@@ -20,6 +20,7 @@ import (
 // cap) are all projected and leave the projector's one durable as the
 // only consumer: the lookups are direct gets, never a consumer per task.
 func TestProjectorMakesNoConsumerPerTask(t *testing.T) {
+	t.Parallel()
 	const tasks = 10000
 	k := kerneltest.Start(t)
 	c, err := cache.NewKVCache(ctxT(t), k.JS)
