@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
@@ -98,6 +99,7 @@ func TestAttackOneOwnerFillsItsScheduleBytesOnly(t *testing.T) {
 	code, text = askCreate(t, nc, subjects[(made+1)%2], bigBody("hog-again", 8<<10, "x"))
 	checkBytesRefusal(t, "past the quota again", code, text)
 	// The store holds no more than the owner's quota's worth.
+	t.Logf("%d schedules, %d bytes stored, quota %d", made, storedBytes(t, k), limit)
 	if got := storedBytes(t, k); got > limit {
 		t.Fatalf("the schedules stream holds %d bytes after one owner's flood, more than its quota %d", got, limit)
 	}
@@ -163,5 +165,56 @@ func TestAttackOneHugeScheduleIsRefusedClearly(t *testing.T) {
 	}
 	if _, err := f.as.Get(context.Background(), "huge"); !errors.Is(err, client.ErrScheduleNotFound) {
 		t.Fatalf("the refused schedule: %v, want not found", err)
+	}
+}
+
+// What an owner's schedules take of the store stays within its quota
+// while they run: each run JetStream publishes is a copy of its
+// schedule's body, kept for an hour, so the quota counts each schedule
+// with the runs its run subject keeps.
+func TestAttackRunningSchedulesStayWithinTheOwnersBytes(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	const limit = 512 << 10
+	hog := serve(t, k, &schedule.Store{JS: k.JS, OwnerBytes: limit}, "bytes-runs")
+	made := 0
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatalf("one owner made %d schedules of 8 KiB with a quota of %d bytes", made, limit)
+		}
+		body := `{"id":"` + fmt.Sprintf("runs-%d", i) + `","command":"` + strings.Repeat("x", 8<<10) + `","schedule":"every 1s","pool":"nobody"}`
+		_, err := hog.Create(context.Background(), mustTask(t, body))
+		if errors.Is(err, client.ErrQuota) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		made++
+	}
+	// Every run subject keeps at most its 16 newest runs: wait until the
+	// first schedule's holds them all.
+	st, err := k.JS.Stream(context.Background(), bus.Names{}.SchedulesStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		info, err := st.Info(context.Background(), jetstream.WithSubjectFilter(bus.Names{}.ScheduleRun("runs-0")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Subjects[bus.Names{}.ScheduleRun("runs-0")] >= 16 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("schedule runs-0 kept %d runs within a minute", info.State.Subjects[bus.Names{}.ScheduleRun("runs-0")])
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a few runs more, rolled over
+	t.Logf("%d schedules, %d bytes stored, quota %d", made, storedBytes(t, k), limit)
+	if got := storedBytes(t, k); got > limit {
+		t.Fatalf("%d running schedules of one owner take %d bytes of the store, more than its quota of %d", made, got, limit)
 	}
 }

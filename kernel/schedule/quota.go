@@ -33,13 +33,18 @@ const QuotaScheduleBytesSetting = "--quota-schedule-mib, AMF_QUOTA_SCHEDULE_MIB"
 // store 6 MiB a run.
 const MaxScheduleBytes = bus.MaxTaskBytes + 64<<10
 
+// msgOverhead is what the store takes for a message besides its subject,
+// headers and body, with room for the headers JetStream adds to a run
+// (the scheduler, the next run's time, its TTL).
+const msgOverhead = 256
+
 // footprint is what a schedule stored as m (or read back as such) may
 // take of the schedules store: its definition, and a copy of it for each
 // run the stream keeps on the schedule's run subject (JetStream copies
 // the definition's body into every run; runs are kept for
 // bus.ScheduleRunTTL, at most MaxMsgsPerSubject of them).
 func (s *Store) footprint(subject string, h nats.Header, data []byte) int64 {
-	size := int64(len(subject) + len(data))
+	size := int64(msgOverhead + len(subject) + len(data))
 	for k, vs := range h {
 		for _, v := range vs {
 			size += int64(len(k) + len(v) + 4) // "k: v\r\n"
