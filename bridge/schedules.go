@@ -133,8 +133,13 @@ func scheduleFail(err error) error {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, bus.ErrTooLarge):
+		return fail(http.StatusRequestEntityTooLarge, "too_large", err.Error())
 	case errors.Is(err, bus.ErrInvalidTask):
 		return fail(http.StatusBadRequest, "invalid_task", err.Error())
+	case errors.Is(err, client.ErrQuota):
+		// One owner's limit, named in the message: others go on.
+		return fail(http.StatusTooManyRequests, "quota", err.Error())
 	case errors.Is(err, client.ErrScheduleNotFound):
 		return fail(http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, client.ErrScheduleExists):

@@ -29,5 +29,5 @@ func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error
 // ScheduleStore keeps the schedules the task API serves; js must hold a
 // credential that writes the schedules stream (the kernel's, an admin's).
 func (s *Server) ScheduleStore(js jetstream.JetStream) *schedule.Store {
-	return &schedule.Store{JS: js, Names: s.Names, PerMaker: s.QuotaSchedules}
+	return &schedule.Store{JS: js, Names: s.Names, PerMaker: s.QuotaSchedules, OwnerBytes: s.QuotaScheduleBytes}
 }

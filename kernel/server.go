@@ -63,6 +63,10 @@ type Server struct {
 	// QuotaSchedules bounds the schedules one owner keeps (0:
 	// $AMF_SCHEDULES_PER_MAKER, else schedule.DefaultPerMaker; < 0 none).
 	QuotaSchedules int
+	// QuotaScheduleBytes bounds the bytes of the schedules store one
+	// owner's schedules take, each with the runs it keeps (0:
+	// schedule.DefaultOwnerBytes; < 0 none).
+	QuotaScheduleBytes int64
 	// ReadersPerOwner caps the event streams one owner holds open at
 	// once (default bus.DefaultReadersPerOwner; < 0 none).
 	ReadersPerOwner int

@@ -31,7 +31,7 @@ type kernelFlags struct {
 	leafListen   string
 	tls          tlsFlags
 	// Per-owner quotas (kernel/api.Quota, schedules).
-	quotaTasks, quotaTaskMiB, quotaSchedules int
+	quotaTasks, quotaTaskMiB, quotaSchedules, quotaScheduleMiB int
 }
 
 func (k *kernelFlags) bind(f flags) {
@@ -50,30 +50,32 @@ func (k *kernelFlags) bind(f flags) {
 	f.int(&k.quotaTasks, "quota-tasks", "AMF_QUOTA_TASKS", api.DefaultQuotaTasks, "queued or running tasks one owner (client credential, HTTP token) may hold; past it that owner's submissions are refused (-1: no limit)")
 	f.int(&k.quotaTaskMiB, "quota-task-mib", "AMF_QUOTA_TASK_MIB", api.DefaultQuotaTaskBytes>>20, "MiB of queued or running tasks one owner may hold (-1: no limit)")
 	f.int(&k.quotaSchedules, "quota-schedules", "AMF_QUOTA_SCHEDULES", schedule.DefaultPerMaker, "schedules one owner may keep (-1: no limit)")
+	f.int(&k.quotaScheduleMiB, "quota-schedule-mib", "AMF_QUOTA_SCHEDULE_MIB", schedule.DefaultOwnerBytes>>20, "MiB of the schedules store one owner's schedules may take, each counted with the runs it keeps (-1: no limit)")
 	k.tls.bind(f, "CA of client certificates the kernel then requires")
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
 	return &kernel.Server{
-		StateDir:         c.stateDir,
-		Listen:           k.listen,
-		ConfigFile:       k.config,
-		ServerName:       k.name,
-		EventsMaxAge:     k.eventsMaxAge,
-		Replicas:         k.replicas,
-		Sync:             k.sync,
-		AuthDir:          k.authDir,
-		LeafListen:       k.leafListen,
-		TLS:              k.tls.server(),
-		TasksDuplicates:  k.tasksDups,
-		TasksMaxBytes:    int64(k.tasksMax) << 20,
-		EventsDuplicates: k.eventsDups,
-		Quota:            api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
-		QuotaSchedules:   k.quotaSchedules,
-		ReadersPerOwner:  k.readers,
-		Names:            c.names(),
-		Version:          version,
-		Logger:           slog.Default().With("part", "kernel"),
+		StateDir:           c.stateDir,
+		Listen:             k.listen,
+		ConfigFile:         k.config,
+		ServerName:         k.name,
+		EventsMaxAge:       k.eventsMaxAge,
+		Replicas:           k.replicas,
+		Sync:               k.sync,
+		AuthDir:            k.authDir,
+		LeafListen:         k.leafListen,
+		TLS:                k.tls.server(),
+		TasksDuplicates:    k.tasksDups,
+		TasksMaxBytes:      int64(k.tasksMax) << 20,
+		EventsDuplicates:   k.eventsDups,
+		Quota:              api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
+		QuotaSchedules:     k.quotaSchedules,
+		QuotaScheduleBytes: mibOrNone(k.quotaScheduleMiB),
+		ReadersPerOwner:    k.readers,
+		Names:              c.names(),
+		Version:            version,
+		Logger:             slog.Default().With("part", "kernel"),
 	}
 }
 

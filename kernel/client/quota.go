@@ -17,7 +17,7 @@ var ErrQuota = errors.New("quota reached")
 // far the owner is, and how to raise it.
 type QuotaError struct {
 	Owner bus.Owner
-	// Limit names the limit: "tasks" or "task-bytes".
+	// Limit names the limit: "tasks", "task-bytes" or LimitScheduleBytes.
 	Limit string
 	// Held and Max are what the owner holds and may hold (tasks, bytes).
 	Held, Max int64
@@ -25,7 +25,15 @@ type QuotaError struct {
 	Setting string
 }
 
+// LimitScheduleBytes is the limit of the bytes of the schedules store
+// one owner's schedules take.
+const LimitScheduleBytes = "schedule-bytes"
+
 func (e *QuotaError) Error() string {
+	if e.Limit == LimitScheduleBytes {
+		return fmt.Sprintf("%s: %s: %s's schedules take %s of the schedules store (each counted with the runs it keeps), and this one would pass %s, the most one owner may (the kernel's %s): delete some (amf schedule ls, amf schedule rm), make this one smaller, or have the operator raise the limit",
+			ErrQuota, e.Limit, ownerName(e.Owner), mib(uint64(e.Held)), mib(uint64(e.Max)), e.Setting)
+	}
 	what := fmt.Sprintf("%d queued or running tasks", e.Held)
 	if e.Limit == "task-bytes" {
 		what = fmt.Sprintf("%s of queued or running tasks", mib(uint64(e.Held)))

@@ -13,9 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +48,11 @@ type Store struct {
 	// $AMF_SCHEDULES_PER_MAKER, else DefaultPerMaker; negative: no
 	// bound), so a stolen credential cannot fill the stream.
 	PerMaker int
+	// OwnerBytes bounds the bytes of the schedules store one owner's
+	// schedules may take, each counted with the runs it keeps (zero:
+	// DefaultOwnerBytes; negative: no bound), so one owner cannot fill
+	// the store for everyone.
+	OwnerBytes int64
 }
 
 // DefaultPerMaker is how many schedules one credential may keep unless
@@ -89,19 +92,23 @@ func (s *Store) CreateBy(ctx context.Context, t bus.Task, maker string) (bus.Sch
 	if err != nil {
 		return bus.Schedule{}, err
 	}
-	if err := s.checkRoom(ctx); err != nil {
-		return bus.Schedule{}, err
-	}
-	if err := s.checkMaker(ctx, maker, t.Owner); err != nil {
-		return bus.Schedule{}, err
-	}
 	tmpl := t
 	tmpl.ID, tmpl.Schedule, tmpl.Submitted = "", "", time.Time{}
 	now := time.Now().UTC()
 	sc := bus.Schedule{ID: t.ID, Spec: t.Schedule, Pattern: pattern, TimeZone: zone, Task: tmpl, Created: now,
 		Maker: maker, RunKey: newRunKey()}
+	m := s.msg(sc)
+	if err := checkSize(sc, m); err != nil {
+		return bus.Schedule{}, err
+	}
+	if err := s.checkRoom(ctx); err != nil {
+		return bus.Schedule{}, err
+	}
+	if err := s.checkMaker(ctx, maker, t.Owner, s.footprint(m.Subject, m.Header, m.Data)); err != nil {
+		return bus.Schedule{}, err
+	}
 	// Claims the id: stored only while the schedule's subject is empty.
-	_, err = s.JS.PublishMsg(ctx, s.msg(sc), bus.Fenced(0))
+	_, err = s.JS.PublishMsg(ctx, m, bus.Fenced(0))
 	switch {
 	case bus.IsFenceConflict(err):
 		return bus.Schedule{}, fmt.Errorf("%w: %s: delete it first, or give the new one another \"id\"", client.ErrScheduleExists, t.ID)
@@ -116,41 +123,6 @@ func newRunKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24+)
 	return k
-}
-
-// checkMaker refuses a schedule past PerMaker for its maker or its owner
-// (a bridge makes its tokens' schedules under no maker key: the owner
-// counts them). Makes racing each other may pass it together: the bound
-// is exceeded by at most how many requests one owner has in flight.
-func (s *Store) checkMaker(ctx context.Context, maker string, owner bus.Owner) error {
-	limit := s.PerMaker
-	if limit == 0 {
-		limit = DefaultPerMaker
-		if n, err := strconv.Atoi(os.Getenv(PerMakerEnv)); err == nil && n != 0 {
-			limit = n
-		}
-	}
-	if (maker == "" && owner == "") || limit < 0 {
-		return nil
-	}
-	all, err := s.List(ctx)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, sc := range all {
-		if (maker != "" && sc.Maker == maker) || (owner != "" && sc.Task.Owner == owner) {
-			n++
-		}
-	}
-	if n >= limit {
-		who := "owner " + string(owner)
-		if maker != "" {
-			who = "credential " + maker
-		}
-		return fmt.Errorf("%w: %s keeps %d schedules, the most one owner may: delete some (amf schedule ls, amf schedule rm), or have the kernel allow more (--quota-schedules, AMF_SCHEDULES_PER_MAKER)", client.ErrSchedulesFull, who, n)
-	}
-	return nil
 }
 
 // checkRoom refuses a new schedule once the stream holds MaxBytes (zero:
