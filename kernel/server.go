@@ -149,6 +149,10 @@ func (s *Server) Start(ctx context.Context) error {
 		ns.Shutdown()
 		return fmt.Errorf("start kernel: %w: not ready after 30s (is %s free?)", ErrNotReady, net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	}
+	// The store's watcher reloads the options from a copy of its own,
+	// taken once the server has filled them in (its ports): raising the
+	// limit then writes nothing the running server reads.
+	storeOpts := *opts
 	s.ns = ns
 	s.ncClosed = make(chan struct{})
 	closed := s.ncClosed
@@ -186,7 +190,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start kernel: %w", err)
 	}
 	s.wildcards = s.sweepWildcardTasks(js)
-	s.store = s.watchStore(opts)
+	s.store = s.watchStore(&storeOpts)
 	s.trim = trimMemory(s.logger().With("part", "memory"))
 	if _, err := refuseNested(s.nc, s.Names, s.logger()); err != nil {
 		s.Shutdown()
