@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -84,42 +83,17 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	if err := c.init(ctx); err != nil {
 		return bus.ReaderReply{}, err
 	}
-	prefix := bus.ReaderNamePrefix(reader.Owner)
-	if limit > 0 && reader.Owner != "" && !reader.Operator {
-		// Every owner is capped, one that reads all too. Counted and made under the owner's lock: two of its opens at
-		// once must not both see room for one more; other owners' opens
-		// do not wait for it.
-		mu, _ := c.readerLocks.LoadOrStore(reader.Owner, &sync.Mutex{})
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
-		n := 0
-		names := c.events.ConsumerNames(ctx)
-		for name := range names.Name() {
-			if strings.HasPrefix(name, prefix) {
-				n++
-			}
-		}
-		if err := names.Err(); err != nil {
-			return bus.ReaderReply{}, fmt.Errorf("%w: count open streams: %v", ErrUnavailable, err)
-		}
-		if n >= limit {
-			return bus.ReaderReply{}, fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
-		}
-	}
 	reply.Consumer = bus.ReaderName(reader.Owner)
-	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
-	// Made apart from the asker's context: a create cut off mid-way may
-	// still happen on the server, and one the asker no longer wants is
-	// deleted here rather than left to count against its owner.
-	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
-	defer cancel()
-	if _, err := c.JS.CreatePushConsumer(mk, c.Names.EventsStream(), cfg); err != nil {
-		_ = c.events.DeleteConsumer(mk, reply.Consumer)
-		return bus.ReaderReply{}, fmt.Errorf("%w: open a stream of %s: %v", ErrUnavailable, req.Task, err)
+	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
+		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
+	}}
+	// Every owner is capped, one that reads all too; operators are not.
+	if reader.Owner != "" && !reader.Operator {
+		pc.limit = limit
 	}
-	if ctx.Err() != nil {
-		_ = c.events.DeleteConsumer(mk, reply.Consumer)
-		return bus.ReaderReply{}, ctx.Err()
+	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
+	if err := c.makePush(ctx, pc, cfg); err != nil {
+		return bus.ReaderReply{}, fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
 	return reply, nil
 }
