@@ -96,6 +96,7 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	k.mu.Lock()
 	k.lastErr = nil
 	k.mu.Unlock()
+	k.log.Info("memory: following the stream", "consumer", consumer, "after", after)
 	var delivered uint64 // the consumer's sequence of the last message
 	// next is the consumer's next delivery within wait; nil when none
 	// came. Heartbeats are skipped, and one saying a delivery was missed
