@@ -144,15 +144,24 @@ func TestFollowersAreCappedPerCredential(t *testing.T) {
 	greedy := connectAs(t, k, kernel.UserSpec{Name: "greedy", Role: kernel.RoleWorker})
 	other := connectAs(t, k, kernel.UserSpec{Name: "other", Role: kernel.RoleWorker})
 	gc := &client.Client{NC: greedy.nc, Names: names, ViaAPI: true}
+	// Each held follower's inbox is listened to, so the server never
+	// deletes one for inactivity: only a close makes room.
+	listened := func() string {
+		inbox := greedy.nc.NewInbox()
+		if _, err := greedy.nc.SubscribeSync(inbox); err != nil {
+			t.Fatal(err)
+		}
+		return inbox
+	}
 	var held []string
 	for i := range limit {
-		name, err := gc.OpenFollower(ctx, 0, greedy.nc.NewInbox())
+		name, err := gc.OpenFollower(ctx, 0, listened())
 		if err != nil {
 			t.Fatalf("follower %d of %d: %v", i+1, limit, err)
 		}
 		held = append(held, name)
 	}
-	_, err := gc.OpenFollower(ctx, 0, greedy.nc.NewInbox())
+	_, err := gc.OpenFollower(ctx, 0, listened())
 	if !errors.Is(err, client.ErrTooManyFollowers) || !strings.Contains(err.Error(), "--followers-per-credential") || !strings.Contains(err.Error(), fmt.Sprint(limit)) {
 		t.Fatalf("follower %d: %v, want a refusal naming the limit", limit+1, err)
 	}
@@ -174,7 +183,7 @@ func TestFollowersAreCappedPerCredential(t *testing.T) {
 	// Closing one makes room.
 	gc.LetGoFollower(held[0])
 	for {
-		name, err := gc.OpenFollower(ctx, 0, greedy.nc.NewInbox())
+		name, err := gc.OpenFollower(ctx, 0, listened())
 		if err == nil {
 			gc.LetGoFollower(name)
 			break

@@ -36,7 +36,10 @@ func (c *Client) MakeFollower(ctx context.Context, follower string, req bus.Foll
 	if follower != "" {
 		pc.limit = limit
 	}
-	if err := c.makePush(ctx, pc, c.Names.FollowerConsumerConfig(reply.Consumer, req.After, req.Deliver)); err != nil {
+	switch err := c.makePush(ctx, pc, c.Names.FollowerConsumerConfig(reply.Consumer, req.After, req.Deliver)); {
+	case errors.Is(err, ErrTooManyFollowers):
+		return bus.FollowerReply{}, err // already says what to do
+	case err != nil:
 		return bus.FollowerReply{}, fmt.Errorf("follow the memory stream: %w", err)
 	}
 	return reply, nil
@@ -101,5 +104,5 @@ func (c *Client) LetGoFollower(name string) {
 		_ = c.CloseFollower(ctx, "", name)
 		return
 	}
-	_ = c.NC.Publish(c.Names.FollowersClose(UserKey(c.NC)), mustJSON(bus.FollowerClose{Consumer: name}))
+	c.tell(c.Names.FollowersClose(UserKey(c.NC)), mustJSON(bus.FollowerClose{Consumer: name}))
 }

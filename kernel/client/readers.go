@@ -92,7 +92,10 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		pc.limit = limit
 	}
 	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
-	if err := c.makePush(ctx, pc, cfg); err != nil {
+	switch err := c.makePush(ctx, pc, cfg); {
+	case errors.Is(err, ErrTooManyReaders):
+		return bus.ReaderReply{}, err // already says what to do
+	case err != nil:
 		return bus.ReaderReply{}, fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
 	return reply, nil
@@ -194,7 +197,14 @@ func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string)
 	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersClose("")
 	}
-	_ = c.NC.Publish(subject, mustJSON(bus.ReaderClose{Consumer: name}))
+	c.tell(subject, mustJSON(bus.ReaderClose{Consumer: name}))
+}
+
+// tell sends the task API a request whose answer nobody waits for. It
+// still names an inbox to answer into: the API serves only requests
+// answered into an inbox (api.published), and drops a bare publish.
+func (c *Client) tell(subject string, body []byte) {
+	_ = c.NC.PublishRequest(subject, c.NC.NewInbox(), body)
 }
 
 func mustJSON(v any) []byte {
