@@ -42,7 +42,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
 	f.int(&k.tasksMax, "tasks-max-mib", "AMF_TASKS_MAX_MIB", bus.DefaultTasksMaxBytes>>20, "MiB of queued tasks the kernel holds; past it submissions are refused")
-	f.int(&k.followers, "followers-per-credential", "AMF_FOLLOWERS_PER_CREDENTIAL", bus.DefaultFollowersPerCredential, "consumers on the memory stream one worker credential may hold at once (a worker follows through one); past it opening another is refused")
+	f.int(&k.followers, "followers-per-credential", "AMF_FOLLOWERS_PER_CREDENTIAL", bus.DefaultFollowersPerCredential, "consumers on the memory stream one worker credential may hold at once (a worker follows through one; workers sharing a credential count together); past it opening another is refused")
 	f.int(&k.readers, "readers-per-owner", "AMF_READERS_PER_OWNER", bus.DefaultReadersPerOwner, "event streams one owner (credential or HTTP token) may hold open at once; past it opening another is refused")
 	f.duration(&k.tasksDups, "tasks-duplicates", "AMF_TASKS_DUPLICATES", bus.DefaultTasksDuplicates, "how long the tasks stream remembers a task id")
 	f.duration(&k.eventsDups, "events-duplicates", "AMF_EVENTS_DUPLICATES", bus.DefaultEventsDuplicates, "how long the events stream remembers an event's message id")
@@ -56,28 +56,29 @@ func (k *kernelFlags) bind(f flags) {
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
-	return &kernel.Server{
-		StateDir:               c.stateDir,
-		Listen:                 k.listen,
-		ConfigFile:             k.config,
-		ServerName:             k.name,
-		EventsMaxAge:           k.eventsMaxAge,
-		Replicas:               k.replicas,
-		Sync:                   k.sync,
-		AuthDir:                k.authDir,
-		LeafListen:             k.leafListen,
-		TLS:                    k.tls.server(),
-		TasksDuplicates:        k.tasksDups,
-		TasksMaxBytes:          int64(k.tasksMax) << 20,
-		EventsDuplicates:       k.eventsDups,
-		Quota:                  api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
-		QuotaSchedules:         k.quotaSchedules,
-		ReadersPerOwner:        k.readers,
-		FollowersPerCredential: k.followers,
-		Names:                  c.names(),
-		Version:                version,
-		Logger:                 slog.Default().With("part", "kernel"),
+	s := &kernel.Server{
+		StateDir:         c.stateDir,
+		Listen:           k.listen,
+		ConfigFile:       k.config,
+		ServerName:       k.name,
+		EventsMaxAge:     k.eventsMaxAge,
+		Replicas:         k.replicas,
+		Sync:             k.sync,
+		AuthDir:          k.authDir,
+		LeafListen:       k.leafListen,
+		TLS:              k.tls.server(),
+		TasksDuplicates:  k.tasksDups,
+		TasksMaxBytes:    int64(k.tasksMax) << 20,
+		EventsDuplicates: k.eventsDups,
+		Quota:            api.Quota{Tasks: k.quotaTasks, TaskBytes: mibOrNone(k.quotaTaskMiB)},
+		QuotaSchedules:   k.quotaSchedules,
+		ReadersPerOwner:  k.readers,
+		Names:            c.names(),
+		Version:          version,
+		Logger:           slog.Default().With("part", "kernel"),
 	}
+	s.FollowersPerCredential = k.followers
+	return s
 }
 
 func runKernel(ctx context.Context, args []string) error {
