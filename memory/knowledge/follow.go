@@ -98,13 +98,13 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	k.mu.Unlock()
 	k.log.Info("memory: following the stream", "consumer", consumer, "after", after)
 	var delivered uint64 // the consumer's sequence of the last message
-	// next is the consumer's next delivery within wait; nil when none
-	// came. Heartbeats are skipped, and one saying a delivery was missed
+	// next is the consumer's next delivery; nil when nothing, not even a
+	// heartbeat, came within wait. Each heartbeat proves the consumer
+	// alive and starts the wait again; one saying a delivery was missed
 	// ends the follow as a gap does.
 	next := func(wait time.Duration) (*nats.Msg, error) {
-		deadline := time.Now().Add(wait)
 		for {
-			wctx, cancel := context.WithDeadline(ctx, deadline)
+			wctx, cancel := context.WithTimeout(ctx, wait)
 			m, err := sub.NextMsgWithContext(wctx)
 			cancel()
 			switch {

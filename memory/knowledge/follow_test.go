@@ -1,8 +1,10 @@
 package knowledge_test
 
 import (
+	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
@@ -12,7 +14,8 @@ import (
 
 // A worker's index, on a worker credential that may make no consumer on
 // the memory stream, learns what another worker publishes through the
-// consumer the kernel makes for it, and goes on learning after the
+// consumer the kernel makes for it, keeps that consumer while the stream
+// is quiet (its heartbeats say it is alive), and goes on learning after the
 // kernel restarts (the consumer, kept in memory, is gone with it: the
 // index notices the silence past its heartbeat and asks the new kernel
 // for another from its last applied sequence).
@@ -32,11 +35,22 @@ func TestWorkersIndexFollowsThroughTheKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lister := mem.ConsumerNames(ctxT(t))
-	for name := range lister.Name() {
-		if !bus.IsFollowerName(name) {
-			t.Errorf("consumer %s on %s was not made by the kernel for a follower", name, names.MemoryStream())
+	consumers := func() string {
+		var made []string
+		lister := mem.ConsumerNames(ctxT(t))
+		for name := range lister.Name() {
+			if !bus.IsFollowerName(name) {
+				t.Errorf("consumer %s on %s was not made by the kernel for a follower", name, names.MemoryStream())
+			}
+			made = append(made, name)
 		}
+		return fmt.Sprint(made)
+	}
+	// Quiet past the stall bound: the heartbeats keep the same consumer.
+	before := consumers()
+	time.Sleep(bus.FollowerStalled + bus.FollowerHeartbeat)
+	if after := consumers(); after != before || kn.Err() != nil {
+		t.Fatalf("a quiet stream changed the index's consumers from %s to %s (err %v)", before, after, kn.Err())
 	}
 
 	// The same kernel again, on the same address and store.
