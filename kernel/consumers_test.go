@@ -13,9 +13,10 @@ import (
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
-// A reader cannot leave consumers behind for good: a durable a worker
-// credential creates on the memory stream it follows (the one stream it
-// still makes consumers on) is deleted by the server once nobody pulls
+// A reader cannot leave consumers behind for good: a durable left on the
+// memory stream (only the kernel and operators make consumers there; a
+// worker follows through one the kernel makes, kernel/api/
+// followers_attack_test.go) is deleted by the server once nobody pulls
 // from it, and the streams cap their consumers. Nobody but the kernel
 // makes consumers on the events and tasks streams
 // (kernel/api/readers_attack_test.go).
@@ -25,20 +26,16 @@ func TestReadersCannotLeaveConsumersBehind(t *testing.T) {
 	names := bus.Names{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleWorker})))
-	if err != nil {
-		t.Fatal(err)
-	}
 	stream := names.MemoryStream()
-	c, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "left-behind", AckPolicy: jetstream.AckNonePolicy})
+	c, err := k.JS.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "left-behind", AckPolicy: jetstream.AckNonePolicy})
 	if err != nil {
-		t.Fatalf("a worker creates a consumer on %s: %v", stream, err)
+		t.Fatalf("an operator creates a consumer on %s: %v", stream, err)
 	}
 	if got := c.CachedInfo().Config.InactiveThreshold; got != bus.ReaderConsumerInactive {
-		t.Errorf("a worker's durable on %s lives while idle for %v, want %v", stream, got, bus.ReaderConsumerInactive)
+		t.Errorf("a durable on %s lives while idle for %v, want %v", stream, got, bus.ReaderConsumerInactive)
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "forever", InactiveThreshold: 1000 * time.Hour}); err == nil {
-		t.Errorf("a worker made a consumer on %s that outlives the limit", stream)
+	if _, err := k.JS.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: "forever", InactiveThreshold: 1000 * time.Hour}); err == nil {
+		t.Errorf("a consumer on %s outlives the limit", stream)
 	}
 	for _, stream := range []string{names.EventsStream(), names.MemoryStream()} {
 		s, err := k.JS.Stream(ctx, stream)

@@ -75,8 +75,9 @@ func (s *Server) startParts(ctx context.Context) error {
 		Version: s.Version,
 		Quota:   s.Quota,
 		// nc is the kernel's own credential: it writes schedules.
-		Schedules:       s.ScheduleStore(js),
-		ReadersPerOwner: s.ReadersPerOwner,
+		Schedules:              s.ScheduleStore(js),
+		ReadersPerOwner:        s.ReadersPerOwner,
+		FollowersPerCredential: s.FollowersPerCredential,
 	}
 	if hot != nil {
 		svc.Workers = hot

@@ -99,9 +99,8 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	// come to the credential's own inboxes only: another credential's
 	// replies are not its to read.
 	sub(InboxPrefix(userKey) + ".>")
-	// Following a stream with consumers of one's own: the memory stream
-	// for a worker's index, the hot cache's buckets for the bridge's KV
-	// watches. Never the events or tasks streams (below).
+	// Following a stream with consumers of one's own: the hot cache's
+	// buckets for the bridge's KV watches. Never the events or tasks streams (below).
 	readStream := func(stream string) {
 		pub("$JS.API.STREAM.INFO."+stream,
 			"$JS.API.DIRECT.GET."+stream, "$JS.API.DIRECT.GET."+stream+".>",
@@ -124,7 +123,8 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 	// may create one may rewrite any (the status projector's) or deliver
 	// the stream onto any subject. Readers ask the kernel for theirs
 	// (amf.api.readers.open.<user key>, bus/readers.go), workers for their
-	// pools' (amf.api.pool.<pool>). The deny outranks any allow.
+	// pools' (amf.api.pool.<pool>) and the memory stream's
+	// (amf.api.followers.open.<user key>, bus/followers.go). The deny outranks any allow.
 	noConsumers := func(streams ...string) {
 		for _, stream := range streams {
 			p.Pub.Deny.Add("$JS.API.CONSUMER.CREATE."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
@@ -158,7 +158,13 @@ func (s UserSpec) permissions(userKey string) jwt.Permissions {
 		// A task's events by direct get: the fence on each event it
 		// stores, the delivery count it carries on.
 		readKeys(events)
-		readStream(memory)
+		// The memory stream by key, and followed through a consumer the
+		// kernel makes into the worker's own inbox (bus/followers.go):
+		// one it made itself could fill the stream's consumer cap for
+		// every worker or deliver the stream onto any subject.
+		readKeys(memory)
+		noConsumers(memory)
+		pub(n.FollowersOpen(userKey), n.FollowersClose(userKey))
 		// The hot cache's buckets by key only: no consumers there, so a
 		// worker credential has fewer streams to point a push
 		// consumer's deliveries from.

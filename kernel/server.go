@@ -70,6 +70,10 @@ type Server struct {
 	// ReadersPerOwner caps the event streams one owner holds open at
 	// once (default bus.DefaultReadersPerOwner; < 0 none).
 	ReadersPerOwner int
+	// FollowersPerCredential caps the consumers one worker credential
+	// holds on the memory stream (default
+	// bus.DefaultFollowersPerCredential; < 0 none).
+	FollowersPerCredential int
 	// ServerName names this kernel in a cluster; default is the hostname.
 	ServerName string
 	// ConfigFile, when set, is a nats-server configuration file loaded

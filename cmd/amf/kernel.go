@@ -24,6 +24,7 @@ type kernelFlags struct {
 	tasksDups    time.Duration
 	tasksMax     int
 	readers      int
+	followers    int
 	eventsDups   time.Duration
 	replicas     int
 	sync         string
@@ -41,6 +42,7 @@ func (k *kernelFlags) bind(f flags) {
 	f.duration(&k.eventsMaxAge, "events-max-age", "AMF_EVENTS_MAX_AGE", 24*time.Hour, "how long task events are kept")
 	f.str(&k.sync, "sync", "AMF_NATS_SYNC", kernel.SyncDefault, "when JetStream flushes to disk: default (every 2m; a host crash can lose what was acknowledged since), always (before every acknowledgement) or a duration")
 	f.int(&k.tasksMax, "tasks-max-mib", "AMF_TASKS_MAX_MIB", bus.DefaultTasksMaxBytes>>20, "MiB of queued tasks the kernel holds; past it submissions are refused")
+	f.int(&k.followers, "followers-per-credential", "AMF_FOLLOWERS_PER_CREDENTIAL", bus.DefaultFollowersPerCredential, "consumers on the memory stream one worker credential may hold at once (a worker follows through one; workers sharing a credential count together); past it opening another is refused")
 	f.int(&k.readers, "readers-per-owner", "AMF_READERS_PER_OWNER", bus.DefaultReadersPerOwner, "event streams one owner (credential or HTTP token) may hold open at once; past it opening another is refused")
 	f.duration(&k.tasksDups, "tasks-duplicates", "AMF_TASKS_DUPLICATES", bus.DefaultTasksDuplicates, "how long the tasks stream remembers a task id")
 	f.duration(&k.eventsDups, "events-duplicates", "AMF_EVENTS_DUPLICATES", bus.DefaultEventsDuplicates, "how long the events stream remembers an event's message id")
@@ -55,7 +57,7 @@ func (k *kernelFlags) bind(f flags) {
 }
 
 func (k *kernelFlags) server(c *common) *kernel.Server {
-	return &kernel.Server{
+	s := &kernel.Server{
 		StateDir:           c.stateDir,
 		Listen:             k.listen,
 		ConfigFile:         k.config,
@@ -77,6 +79,8 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		Version:            version,
 		Logger:             slog.Default().With("part", "kernel"),
 	}
+	s.FollowersPerCredential = k.followers
+	return s
 }
 
 func runKernel(ctx context.Context, args []string) error {

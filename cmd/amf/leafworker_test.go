@@ -11,7 +11,9 @@ import (
 // TestWorkerBehindAPlainLeafRunsTasks: a plain leaf is supported. A site
 // links to an `amf kernel` with `amf leaf` over nats-leaf:// (no TLS) on
 // loopback, and a worker there, on the site's worker credential, opens
-// the hot cache's buckets and runs a task submitted at the kernel.
+// the hot cache's buckets, runs a task submitted at the kernel, and
+// follows the memory stream through a consumer the kernel makes for it
+// (its credential may make none itself).
 func TestWorkerBehindAPlainLeafRunsTasks(t *testing.T) {
 	env, base, natsAddr := upEnv(t, fakeModel(t))
 	leafListen := freeAddr(t)
@@ -46,5 +48,12 @@ func TestWorkerBehindAPlainLeafRunsTasks(t *testing.T) {
 		"OLLAMA_HOST=http://127.0.0.1:1"}, "worker", "--pool", "site", "--id", "site-w")
 	if out := f.amf("run", "--pool", "site", "--cmd", "echo from the site"); !strings.Contains(out, "from the site") || !strings.Contains(out, "site-w") {
 		t.Fatalf("task on pool site:\n%s\nworker:\n%s", out, w.Output())
+	}
+	// Logged once the kernel made the consumer ("…failed; retrying" when not).
+	for !strings.Contains(w.Output(), "memory: following the stream\"") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never followed the memory stream:\n%s", w.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -25,7 +25,8 @@ func codeOf(err error) string {
 		return "404"
 	case errors.Is(err, client.ErrFinished), errors.Is(err, client.ErrIDTaken), errors.Is(err, client.ErrScheduleExists):
 		return "409"
-	case errors.Is(err, client.ErrQuota), errors.Is(err, client.ErrQueueFull), errors.Is(err, client.ErrTooManyReaders):
+	case errors.Is(err, client.ErrQuota), errors.Is(err, client.ErrQueueFull), errors.Is(err, client.ErrTooManyReaders),
+		errors.Is(err, client.ErrTooManyFollowers):
 		return "429"
 	case errors.Is(err, client.ErrStoreFull), errors.Is(err, client.ErrSchedulesFull):
 		return "507"

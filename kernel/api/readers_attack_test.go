@@ -24,9 +24,16 @@ import (
 // kernel's admin connection until the test ends.
 func serve(t *testing.T, c *client.Client, readersPerOwner int) {
 	t.Helper()
+	serveService(t, &api.Service{Client: c, ReadersPerOwner: readersPerOwner})
+}
+
+// serveService runs svc on the test kernel's admin connection until the
+// test ends.
+func serveService(t *testing.T, svc *api.Service) {
+	t.Helper()
+	c := svc.Client
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	svc := &api.Service{Client: c, ReadersPerOwner: readersPerOwner}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -104,8 +111,7 @@ func ownedTask(t *testing.T, js jetstream.JetStream, id string, owner bus.Owner,
 }
 
 // No client, bridge or worker credential may make, change or delete a
-// consumer on the events or tasks streams (nor a client or bridge on the
-// memory stream): not with the bare create subject naming the status
+// consumer on the events, tasks or memory streams: not with the bare create subject naming the status
 // projector's consumer in its body, not with a name in the subject, not
 // a durable, not a delete. The projector's consumer is the same after
 // every try.
@@ -133,11 +139,7 @@ func TestCredentialsMayNotTouchTheStreamsConsumers(t *testing.T) {
 	}
 	for _, spec := range []kernel.UserSpec{{Role: kernel.RoleClient}, {Role: kernel.RoleBridge}, {Role: kernel.RoleWorker}} {
 		a := connectAs(t, k, spec)
-		streams := []string{names.EventsStream(), names.TasksStream()}
-		if spec.Role != kernel.RoleWorker {
-			streams = append(streams, names.MemoryStream())
-		}
-		for _, stream := range streams {
+		for _, stream := range []string{names.EventsStream(), names.TasksStream(), names.MemoryStream()} {
 			name := names.StatusConsumer()
 			if stream != names.EventsStream() {
 				name = "hijack"

@@ -46,6 +46,10 @@ type Service struct {
 	// ReadersPerOwner caps the event streams one owner holds open
 	// (service_readers.go): 0 is bus.DefaultReadersPerOwner, < 0 none.
 	ReadersPerOwner int
+	// FollowersPerCredential caps the consumers one worker credential
+	// holds on the memory stream (service_followers.go): 0 is
+	// bus.DefaultFollowersPerCredential, < 0 none.
+	FollowersPerCredential int
 }
 
 // Run serves requests until ctx ends.
@@ -89,6 +93,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	if err := s.addReaderEndpoints(ctx, g); err != nil {
+		_ = svc.Stop()
+		return err
+	}
+	if err := s.addFollowerEndpoints(ctx, g); err != nil {
 		_ = svc.Stop()
 		return err
 	}

@@ -16,13 +16,13 @@ import (
 )
 
 // A worker credential may publish memory failures but not on
-// amf.api.submit.trusted; a push consumer on the memory stream (the one
-// stream a worker still makes consumers on, for its index) delivering its
-// own message there, carrying a task body, must not submit a trusted
-// task. Two things hold it: the delivery keeps its stored subject
-// (amf.memory.…), which names no grant, and the service drops JetStream
-// deliveries outright. On the events stream the worker may not make the
-// consumer at all (kernel/readers_attack_test.go).
+// amf.api.submit.trusted; a push consumer on the memory stream delivering
+// its message there, carrying a task body, must not submit a trusted
+// task. No worker may make such a consumer (only the kernel makes its
+// followers', into their own inboxes: followers_attack_test.go), so an
+// operator's stands in for one made by mistake. Two things hold it: the
+// delivery keeps its stored subject (amf.memory.…), which names no grant,
+// and the service drops JetStream deliveries outright.
 func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
 	t.Parallel()
 	k, c := setup(t)
@@ -47,7 +47,7 @@ func TestServiceIgnoresJetStreamDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 	bait := names.MemoryFailed()
-	_, err = js.CreateOrUpdateConsumer(ctx, names.MemoryStream(), jetstream.ConsumerConfig{
+	_, err = k.JS.CreateOrUpdateConsumer(ctx, names.MemoryStream(), jetstream.ConsumerConfig{
 		Durable: "submit-inject", DeliverSubject: names.Submit("trusted"), FilterSubject: bait,
 		AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})

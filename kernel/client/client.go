@@ -45,7 +45,7 @@ type Client struct {
 	// connection, reading for the bridge's tokens): 0 is
 	// bus.DefaultReadersPerOwner, < 0 no cap.
 	ReadersPerOwner int
-	readerLocks     sync.Map // owner → *sync.Mutex: one owner's opens are counted one at a time
+	readerLocks     sync.Map // stream/name prefix → *sync.Mutex: one asker's opens are counted one at a time (pushconsumer.go)
 
 	mu     sync.Mutex
 	events jetstream.Stream

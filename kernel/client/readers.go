@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -84,42 +83,20 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	if err := c.init(ctx); err != nil {
 		return bus.ReaderReply{}, err
 	}
-	prefix := bus.ReaderNamePrefix(reader.Owner)
-	if limit > 0 && reader.Owner != "" && !reader.Operator {
-		// Every owner is capped, one that reads all too. Counted and made under the owner's lock: two of its opens at
-		// once must not both see room for one more; other owners' opens
-		// do not wait for it.
-		mu, _ := c.readerLocks.LoadOrStore(reader.Owner, &sync.Mutex{})
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
-		n := 0
-		names := c.events.ConsumerNames(ctx)
-		for name := range names.Name() {
-			if strings.HasPrefix(name, prefix) {
-				n++
-			}
-		}
-		if err := names.Err(); err != nil {
-			return bus.ReaderReply{}, fmt.Errorf("%w: count open streams: %v", ErrUnavailable, err)
-		}
-		if n >= limit {
-			return bus.ReaderReply{}, fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
-		}
-	}
 	reply.Consumer = bus.ReaderName(reader.Owner)
-	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
-	// Made apart from the asker's context: a create cut off mid-way may
-	// still happen on the server, and one the asker no longer wants is
-	// deleted here rather than left to count against its owner.
-	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
-	defer cancel()
-	if _, err := c.JS.CreatePushConsumer(mk, c.Names.EventsStream(), cfg); err != nil {
-		_ = c.events.DeleteConsumer(mk, reply.Consumer)
-		return bus.ReaderReply{}, fmt.Errorf("%w: open a stream of %s: %v", ErrUnavailable, req.Task, err)
+	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
+		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
+	}}
+	// Every owner is capped, one that reads all too; operators are not.
+	if reader.Owner != "" && !reader.Operator {
+		pc.limit = limit
 	}
-	if ctx.Err() != nil {
-		_ = c.events.DeleteConsumer(mk, reply.Consumer)
-		return bus.ReaderReply{}, ctx.Err()
+	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
+	switch err := c.makePush(ctx, pc, cfg); {
+	case errors.Is(err, ErrTooManyReaders):
+		return bus.ReaderReply{}, err // already says what to do
+	case err != nil:
+		return bus.ReaderReply{}, fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
 	return reply, nil
 }
@@ -220,7 +197,14 @@ func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string)
 	case key == "" || c.credential().operator:
 		subject = c.Names.ReadersClose("")
 	}
-	_ = c.NC.Publish(subject, mustJSON(bus.ReaderClose{Consumer: name}))
+	c.tell(subject, mustJSON(bus.ReaderClose{Consumer: name}))
+}
+
+// tell sends the task API a request whose answer nobody waits for. It
+// still names an inbox to answer into: the API serves only requests
+// answered into an inbox (api.published), and drops a bare publish.
+func (c *Client) tell(subject string, body []byte) {
+	_ = c.NC.PublishRequest(subject, c.NC.NewInbox(), body)
 }
 
 func mustJSON(v any) []byte {

@@ -3,8 +3,11 @@ package status_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
@@ -13,11 +16,12 @@ import (
 	"github.com/amf-os/amf/memory/cache"
 )
 
-// A worker credential may make push consumers on the memory stream (its
-// index follows it), and nats-server checks neither the consumer's
-// deliver_subject against the worker's publish permissions nor whether the
-// deliveries land on a stream's subjects. The attacker, a worker of pool
-// b, stores a task event as a "learned memory" on its own subject and
+// nats-server checks neither a push consumer's deliver_subject against
+// its creator's publish permissions nor whether the deliveries land on a
+// stream's subjects. A worker credential may make no consumer on the
+// memory stream (refused by the server below; the kernel makes its
+// index's, into its own inbox), so a consumer made by an operator's
+// mistake stands in for the rest. The attacker, a worker of pool b, stores a task event as a "learned memory" on its own subject and
 // points a push consumer at the holder's event subject of a pool-a task.
 // As soon as anything subscribes to that exact subject (an operator
 // tailing the holder's events with `nats sub`), the delivery is taken by
@@ -77,8 +81,10 @@ func TestWorkerDeliversForgedEventThroughAMemoryConsumer(t *testing.T) {
 			"ack_policy":      "none",
 		},
 	})
-	nc := evil.js.Conn()
-	if _, err := nc.Request("$JS.API.CONSUMER.CREATE."+names.MemoryStream(), create, 5*time.Second); err != nil {
+	if _, err := kerneltest.Ask(evil.js.Conn(), "$JS.API.CONSUMER.CREATE."+names.MemoryStream(), create, nil, 10*time.Second); !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Fatalf("a worker's consumer on the memory stream was not refused by the server: %v", err)
+	}
+	if _, err := k.NC.Request("$JS.API.CONSUMER.CREATE."+names.MemoryStream(), create, 5*time.Second); err != nil {
 		t.Fatalf("consumer create: %v", err)
 	}
 	// A marker after the forgery: once it is projected, the forgery was too.

@@ -25,6 +25,7 @@ import (
 // worker's, the confirming bridge with a bridge's.
 func TestConfirmationByAUserReachesEveryWorker(t *testing.T) {
 	k := kerneltest.Start(t)
+	serveTaskAPI(t, k)
 	names := bus.Names{}
 	workerJS, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleWorker})))
 	if err != nil {

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // followBatch bounds how many stream messages are embedded and applied
@@ -39,16 +40,30 @@ func (k *Knowledge) follow(ctx context.Context) {
 	}
 }
 
-// followInactive is how long the server keeps a follower's consumer
-// whose worker is gone.
-const followInactive = time.Minute
+// Followers makes the consumer a knowledge base follows the memory
+// stream through: the kernel, asked over the task API (a worker may make
+// no consumer on the memory stream itself), or an operator's connection
+// directly. *client.Client is one.
+type Followers interface {
+	// OpenFollower makes a push consumer delivering the memory stream
+	// after sequence after onto deliver, and names it.
+	OpenFollower(ctx context.Context, after uint64, deliver string) (string, error)
+	// LetGoFollower deletes it, without waiting.
+	LetGoFollower(name string)
+}
+
+var _ Followers = (*client.Client)(nil)
+
+// errFollowStalled is a follower's consumer that went quiet past its
+// heartbeat: the kernel froze or the consumer was deleted.
+var errFollowStalled = errors.New("memory stream: the consumer went quiet past its heartbeat; resuming from the last applied")
 
 // followOnce reads the stream from the next sequence to apply until an
-// error or ctx ends. It makes its own ephemeral consumer rather than an
-// ordered one: an ordered consumer recreates itself after missed
-// heartbeats in a loop no context stops, holding the lock its Stop
-// needs, so a worker whose kernel stopped answering could not shut down.
-// Here every call ends with ctx, and follow owns the retries.
+// error or ctx ends, through a push consumer the kernel makes into this
+// connection's inbox. A delivery missed (a reconnect, a slow inbox) or a
+// consumer gone quiet past its heartbeat ends it, and follow asks for a
+// new one from the last applied sequence: every call ends with ctx, and
+// follow owns the retries.
 func (k *Knowledge) followOnce(ctx context.Context) error {
 	names := k.cfg.Names
 	stream, err := k.JS.Stream(ctx, names.MemoryStream())
@@ -59,64 +74,80 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stream info: %w", err)
 	}
-	start := k.Applied() + 1
-	if info.State.LastSeq < start {
+	after := k.Applied()
+	if info.State.LastSeq <= after {
 		k.markCaughtUp()
 	}
-	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubjects:    []string{names.Memory()},
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       start,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: followInactive,
-		MemoryStorage:     true,
-		Replicas:          1,
-	})
+	nc := k.JS.Conn()
+	deliver := nc.NewInbox()
+	sub, err := nc.SubscribeSync(deliver)
 	if err != nil {
-		return fmt.Errorf("create consumer: %w", err)
+		return fmt.Errorf("subscribe %s: %w", deliver, err)
 	}
-	defer k.dropConsumer(ctx, stream, cons.CachedInfo().Name)
-	it, err := cons.Messages(jetstream.PullMaxMessages(4 * followBatch))
+	defer func() { _ = sub.Unsubscribe() }()
+	// Catch-up arrives as fast as the server sends it; a full inbox is a
+	// gap, which only costs a new consumer.
+	_ = sub.SetPendingLimits(64*followBatch, 64<<20)
+	consumer, err := k.cfg.Followers.OpenFollower(ctx, after, deliver)
 	if err != nil {
-		return fmt.Errorf("consume: %w", err)
+		return err
 	}
-	defer it.Stop()
+	defer k.cfg.Followers.LetGoFollower(consumer)
 	k.mu.Lock()
 	k.lastErr = nil
 	k.mu.Unlock()
+	k.log.Info("memory: following the stream", "consumer", consumer, "after", after)
 	var delivered uint64 // the consumer's sequence of the last message
-	next := func(opt jetstream.NextOpt) (jetstream.Msg, error) {
-		m, err := it.Next(opt)
-		if err != nil {
-			return nil, err
+	// next is the consumer's next delivery; nil when nothing, not even a
+	// heartbeat, came within wait. Each heartbeat proves the consumer
+	// alive and starts the wait again; one saying a delivery was missed
+	// ends the follow as a gap does.
+	next := func(wait time.Duration) (*nats.Msg, error) {
+		for {
+			wctx, cancel := context.WithTimeout(ctx, wait)
+			m, err := sub.NextMsgWithContext(wctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			case errors.Is(err, context.DeadlineExceeded):
+				return nil, nil
+			case err != nil:
+				return nil, fmt.Errorf("memory stream: %w", err)
+			}
+			if m.Header.Get("Status") != "" {
+				if last := m.Header.Get("Nats-Last-Consumer"); last != "" && last != strconv.FormatUint(delivered, 10) {
+					return nil, fmt.Errorf("memory stream: the consumer delivered %s, here %d arrived; resuming from the last applied", last, delivered)
+				}
+				continue // an idle heartbeat
+			}
+			md, err := m.Metadata()
+			if err != nil || md.Consumer != consumer || md.Stream != names.MemoryStream() {
+				continue // not a delivery of this follower's consumer
+			}
+			if md.Sequence.Consumer != delivered+1 {
+				return nil, fmt.Errorf("memory stream: delivery %d after %d; resuming from the last applied", md.Sequence.Consumer, delivered)
+			}
+			delivered = md.Sequence.Consumer
+			return m, nil
 		}
-		// A message lost between server and here (a reconnect) would be
-		// a memory never applied: start over from the last applied one.
-		md, err := m.Metadata()
-		if err != nil {
-			return nil, fmt.Errorf("message metadata: %w", err)
-		}
-		if md.Sequence.Consumer != delivered+1 {
-			return nil, fmt.Errorf("memory stream: delivery %d after %d; resuming from the last applied", md.Sequence.Consumer, delivered)
-		}
-		delivered = md.Sequence.Consumer
-		return m, nil
 	}
 	for {
-		msg, err := next(jetstream.NextContext(ctx))
+		msg, err := next(bus.FollowerStalled)
 		if err != nil {
-			return fmt.Errorf("next memory: %w", err)
+			return err
 		}
-		batch := []jetstream.Msg{msg}
+		if msg == nil {
+			return errFollowStalled
+		}
+		batch := []*nats.Msg{msg}
 		// Messages the server says are pending are already on their way:
 		// take them into this batch so catch-up embeds in bulk.
 		var gap error
 		for len(batch) < followBatch && pending(batch[len(batch)-1]) > 0 && ctx.Err() == nil {
-			m, err := next(jetstream.NextMaxWait(time.Second))
-			if err != nil {
-				if !errors.Is(err, nats.ErrTimeout) {
-					gap = err
-				}
+			m, err := next(time.Second)
+			if err != nil || m == nil {
+				gap = err
 				break
 			}
 			batch = append(batch, m)
@@ -133,15 +164,7 @@ func (k *Knowledge) followOnce(ctx context.Context) error {
 	}
 }
 
-// dropConsumer deletes a follower's consumer, briefly: when the server
-// does not answer, its inactivity threshold removes it.
-func (k *Knowledge) dropConsumer(ctx context.Context, stream jetstream.Stream, name string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	_ = stream.DeleteConsumer(ctx, name)
-}
-
-func pending(m jetstream.Msg) uint64 {
+func pending(m *nats.Msg) uint64 {
 	md, err := m.Metadata()
 	if err != nil {
 		return 0
@@ -170,7 +193,7 @@ type decoded struct {
 // failing embedder leaves the index untouched and the batch is retried.
 // A malformed message is logged and skipped: one bad publisher must not
 // stop every worker from learning.
-func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
+func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 	names := k.cfg.Names
 	items := make([]decoded, 0, len(batch))
 	var texts []string
@@ -183,10 +206,10 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 			return fmt.Errorf("message metadata: %w", err)
 		}
 		d := decoded{seq: md.Sequence.Stream}
-		learner, learned := names.LearnerOf(m.Subject())
+		learner, learned := names.LearnerOf(m.Subject)
 		switch {
 		case learned:
-			l, err := bus.DecodeLearned(m.Data())
+			l, err := bus.DecodeLearned(m.Data)
 			if err != nil {
 				k.log.Warn("memory: skipping a bad record", "seq", d.seq, "err", err)
 				break
@@ -198,23 +221,23 @@ func (k *Knowledge) apply(ctx context.Context, batch []jetstream.Msg) error {
 					texts = append(texts, l.Instruction)
 				}
 			}
-		case m.Subject() == names.MemoryFailed():
+		case m.Subject == names.MemoryFailed():
 			var f bus.MemoryFailure
-			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
+			if err := json.Unmarshal(m.Data, &f); err != nil || f.ID == "" {
 				k.log.Warn("memory: skipping a bad failure report", "seq", d.seq, "err", err)
 				break
 			}
 			d.fail = &f
-		case m.Subject() == names.MemoryConfirmed():
+		case m.Subject == names.MemoryConfirmed():
 			var c bus.MemoryConfirmed
-			if err := json.Unmarshal(m.Data(), &c); err != nil || c.ID == "" {
+			if err := json.Unmarshal(m.Data, &c); err != nil || c.ID == "" {
 				k.log.Warn("memory: skipping a bad confirmation", "seq", d.seq, "err", err)
 				break
 			}
 			d.confirm = &c
-		case m.Subject() == names.MemoryForgotten():
+		case m.Subject == names.MemoryForgotten():
 			var f bus.Forgotten
-			if err := json.Unmarshal(m.Data(), &f); err != nil || f.ID == "" {
+			if err := json.Unmarshal(m.Data, &f); err != nil || f.ID == "" {
 				k.log.Warn("memory: skipping a bad tombstone", "seq", d.seq, "err", err)
 				break
 			}

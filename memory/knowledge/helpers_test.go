@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/ollama/ollama/api"
 
 	"github.com/amf-os/amf/kernel"
+	kapi "github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
@@ -186,4 +189,38 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serveTaskAPI runs the kernel's task API on the test kernel's admin
+// connection until the test ends: a worker credential's knowledge base
+// asks it for the consumer it follows the memory stream through.
+func serveTaskAPI(t testing.TB, k *kerneltest.Kernel) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = (&kapi.Service{Client: &client.Client{NC: k.NC, JS: k.JS}}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// workerKnowledge opens a knowledge base on a worker credential of its
+// own (named name), as a worker process does: it follows the memory
+// stream through a consumer the kernel makes for it.
+func workerKnowledge(t testing.TB, k *kerneltest.Kernel, name string, cfg knowledge.Config) *knowledge.Knowledge {
+	t.Helper()
+	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker}), nats.MaxReconnects(-1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = kerneltest.Logger(t)
+	}
+	kn, err := knowledge.Open(ctxT(t), js, cfg)
+	if err != nil {
+		t.Fatalf("open a worker's knowledge: %v", err)
+	}
+	t.Cleanup(func() { kn.Close() })
+	return kn
 }

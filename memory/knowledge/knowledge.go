@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/memory"
 )
 
@@ -47,6 +48,11 @@ type Config struct {
 	StateDir string
 	// Names derives the stream and subjects.
 	Names bus.Names
+	// Followers makes the consumer the index follows the stream through.
+	// Nil is a client.Client on the connection Open is given, with the
+	// task API: a worker's credential asks the kernel for it, an
+	// operator's makes it itself.
+	Followers Followers
 	// Embedder computes vectors; nil means LocalEmbedder.
 	Embedder Embedder
 	// Logger receives catch-up progress and follow errors.
@@ -152,6 +158,9 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Knowledge, 
 		return nil, errors.New("open knowledge: no JetStream context")
 	}
 	cfg.defaults()
+	if cfg.Followers == nil {
+		cfg.Followers = &client.Client{NC: js.Conn(), JS: js, Names: cfg.Names, ViaAPI: true}
+	}
 	k := &Knowledge{
 		Publisher: memory.Publisher{JS: js, Names: cfg.Names},
 		cfg:       cfg,

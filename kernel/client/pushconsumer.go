@@ -1,0 +1,63 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// pushCap is the one home of "the kernel makes a push consumer for an
+// asker on a stream, capped": readers on the events stream, followers on
+// the memory stream. Consumers made for one asker share a name prefix;
+// limit is how many of them it may hold (0: no cap) and tooMany the
+// refusal naming that limit, given how many it holds.
+type pushCap struct {
+	stream  jetstream.Stream
+	prefix  string
+	limit   int
+	tooMany func(n int) error
+}
+
+// makePush counts the asker's consumers on the stream and makes cfg (a
+// push consumer into the asker's own inbox, checked by the caller) when
+// there is room. Counted and made under the asker's lock: two of its
+// opens at once must not both see room for one more; other askers' opens
+// do not wait for it.
+func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.ConsumerConfig) error {
+	stream, name := pc.stream, pc.stream.CachedInfo().Config.Name
+	if pc.limit > 0 {
+		mu, _ := c.readerLocks.LoadOrStore(name+"/"+pc.prefix, &sync.Mutex{})
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
+		n := 0
+		names := stream.ConsumerNames(ctx)
+		for made := range names.Name() {
+			if strings.HasPrefix(made, pc.prefix) {
+				n++
+			}
+		}
+		if err := names.Err(); err != nil {
+			return fmt.Errorf("%w: count open consumers on %s: %v", ErrUnavailable, name, err)
+		}
+		if n >= pc.limit {
+			return pc.tooMany(n)
+		}
+	}
+	// Made apart from the asker's context: a create cut off mid-way may
+	// still happen on the server, and one the asker no longer wants is
+	// deleted here rather than left to count against it.
+	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
+	defer cancel()
+	if _, err := c.JS.CreatePushConsumer(mk, name, cfg); err != nil {
+		_ = stream.DeleteConsumer(mk, cfg.Name)
+		return fmt.Errorf("%w: make a consumer on %s: %v", ErrUnavailable, name, err)
+	}
+	if ctx.Err() != nil {
+		_ = stream.DeleteConsumer(mk, cfg.Name)
+		return ctx.Err()
+	}
+	return nil
+}
