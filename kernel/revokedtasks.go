@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,48 +18,17 @@ import (
 // work behind that starts later.
 var revokedSweepEvery = 3 * time.Second
 
-// revokedSweeper owns the goroutine that cancels a revoked owner's tasks.
-// It reads the owners the task API's quota counts tasks for (what this
-// kernel accepted, and after a restart what the hot cache held), so each
-// kernel of a cluster ends what it accepted; a task cancelled while
-// queued is dropped by the worker that pulls it, a running one is
-// stopped by its worker.
-type revokedSweeper struct {
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-}
-
-func (s *Server) sweepRevokedTasks(js jetstream.JetStream) *revokedSweeper {
-	ctx, cancel := context.WithCancel(context.Background())
-	sw := &revokedSweeper{stop: cancel}
+// sweepRevokedTasks cancels a revoked owner's tasks. It reads the owners
+// the task API's quota counts tasks for (what this kernel accepted, and
+// after a restart what the hot cache held), so each kernel of a cluster
+// ends what it accepted; a task cancelled while queued is dropped by the
+// worker that pulls it, a running one is stopped by its worker.
+func (s *Server) sweepRevokedTasks(js jetstream.JetStream) *sweeper {
 	rv := revocations{s: s, js: js}
 	svc := s.parts.svc
 	c := &client.Client{NC: s.nc, JS: js, Names: s.Names}
 	log := s.logger().With("part", "revoked-tasks")
-	sw.wg.Add(1)
-	go func() {
-		defer sw.wg.Done()
-		t := time.NewTicker(revokedSweepEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			endRevokedTasks(ctx, rv, svc, c, log)
-		}
-	}()
-	return sw
-}
-
-// Stop ends the sweep and waits for it; a nil sweeper is stopped.
-func (sw *revokedSweeper) Stop() {
-	if sw == nil {
-		return
-	}
-	sw.stop()
-	sw.wg.Wait()
+	return sweep(revokedSweepEvery, func(ctx context.Context) { endRevokedTasks(ctx, rv, svc, c, log) })
 }
 
 // endRevokedTasks cancels the tasks that svc counts for an owner revoked

@@ -119,9 +119,9 @@ type Server struct {
 	self      []byte     // the kernel's own admin credential, never written out
 	exhausted *nats.Conn // follows max-deliveries advisories
 	schedules *schedule.Runner
-	wildcards *wildcardSweeper
+	wildcards *sweeper
 	// revokedTasks cancels the tasks of owners revoked since.
-	revokedTasks *revokedSweeper
+	revokedTasks *sweeper
 	store        *storeWatch
 	trim         *memTrim
 	// storeCeiling is the store limit the configuration file names (0:

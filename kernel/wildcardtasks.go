@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,42 +28,13 @@ var wildcardSweepEvery = 2 * time.Second
 // stored on one with a wildcard token gets a failed event saying where
 // to publish, and is removed.
 
-// wildcardSweeper owns the goroutine that ends such tasks.
-type wildcardSweeper struct {
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-}
-
-func (s *Server) sweepWildcardTasks(js jetstream.JetStream) *wildcardSweeper {
-	ctx, cancel := context.WithCancel(context.Background())
-	sw := &wildcardSweeper{stop: cancel}
+func (s *Server) sweepWildcardTasks(js jetstream.JetStream) *sweeper {
 	log := s.logger().With("part", "wildcard-tasks")
-	sw.wg.Add(1)
-	go func() {
-		defer sw.wg.Done()
-		t := time.NewTicker(wildcardSweepEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := endWildcardTasks(ctx, js, s.Names, log); err != nil && ctx.Err() == nil {
-				log.Warn("end tasks stored on wildcard subjects", "err", err)
-			}
+	return sweep(wildcardSweepEvery, func(ctx context.Context) {
+		if err := endWildcardTasks(ctx, js, s.Names, log); err != nil && ctx.Err() == nil {
+			log.Warn("end tasks stored on wildcard subjects", "err", err)
 		}
-	}()
-	return sw
-}
-
-// Stop ends the sweeps and waits for the one under way.
-func (sw *wildcardSweeper) Stop() {
-	if sw == nil {
-		return
-	}
-	sw.stop()
-	sw.wg.Wait()
+	})
 }
 
 // wildcardSubject reports a subject with a "*" or ">" token.
