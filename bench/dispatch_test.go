@@ -77,14 +77,12 @@ func BenchmarkDispatch(b *testing.B) {
 }
 
 // dispatch runs one batch per iteration: C clients share N tasks, each
-// submitting one and following it to its end before the next, as `amf
-// run` does.
+// submitting one and reading its events to the end before the next, as
+// `amf run` does (one request: mesh.run).
 func dispatch(b *testing.B, m *mesh, body string, n, c int) {
 	// One task first, so the batch does not measure start-up.
 	cl := newClient()
-	if id, err := m.submit(cl, body); err != nil {
-		b.Fatal(err)
-	} else if end, err := m.follow(cl, id, nil); err != nil || end != "done" {
+	if end, err := m.run(cl, body, nil, nil); err != nil || end != "done" {
 		b.Fatalf("warm-up task ended %q (%v): %s", end, err, m.log)
 	}
 	for b.Loop() {
@@ -100,17 +98,14 @@ func dispatch(b *testing.B, m *mesh, body string, n, c int) {
 				cl := newClient()
 				for next.Add(1) <= int64(n) {
 					t0 := time.Now()
-					id, err := m.submit(cl, body)
-					if err != nil {
-						errs <- err
-						return
-					}
-					d := time.Since(t0)
-					mu.Lock()
-					lat = append(lat, d)
-					mu.Unlock()
-					if end, err := m.follow(cl, id, nil); err != nil || end != "done" {
-						errs <- fmt.Errorf("task %s ended %q: %v", id, end, err)
+					end, err := m.run(cl, body, func() {
+						d := time.Since(t0)
+						mu.Lock()
+						lat = append(lat, d)
+						mu.Unlock()
+					}, nil)
+					if err != nil || end != "done" {
+						errs <- fmt.Errorf("a task ended %q: %v", end, err)
 						return
 					}
 				}

@@ -142,6 +142,48 @@ func (m *mesh) submit(c *http.Client, body string) (string, error) {
 	return s.ID, nil
 }
 
+// run submits a task asking for its events in the answer (Accept:
+// text/event-stream), as `amf run` does, and reads them to the end,
+// calling fn per message; submitted is called once the submission is
+// answered. A build that answers with the task's id instead (no streamed
+// submissions) is followed on events_url, so the same benchmark measures
+// builds before and after.
+func (m *mesh) run(c *http.Client, body string, submitted func(), fn func(ssetest.Message)) (end string, err error) {
+	req, _ := http.NewRequest(http.MethodPost, m.base+"/v1/tasks", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream, application/json")
+	req.Header.Set("Authorization", "Bearer "+m.token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		data, _ := io.ReadAll(resp.Body)
+		return "", fmt.Errorf("submit: %d %s", resp.StatusCode, data)
+	}
+	if submitted != nil {
+		submitted()
+	}
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		var s struct {
+			ID string `json:"id"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+			return "", fmt.Errorf("submit: %w", err)
+		}
+		return m.follow(c, s.ID, fn)
+	}
+	err = ssetest.Read(resp.Body, func(msg ssetest.Message) error {
+		end = msg.Event
+		if fn != nil {
+			fn(msg)
+		}
+		return nil
+	})
+	return end, err
+}
+
 // follow reads a task's event stream until it ends, calling fn per
 // message, and returns the terminal event's type.
 func (m *mesh) follow(c *http.Client, id string, fn func(ssetest.Message)) (string, error) {

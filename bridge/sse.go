@@ -45,12 +45,18 @@ func (s *Server) events(c echo.Context) error {
 		return unavailable(err)
 	}
 
+	return s.relay(c, http.StatusOK, st)
+}
+
+// relay answers c with st's events as Server-Sent Events under status,
+// until the terminal event or the client leaves.
+func (s *Server) relay(c echo.Context, status int, st *client.Stream) error {
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no")
-	c.Response().WriteHeader(http.StatusOK)
+	c.Response().WriteHeader(status)
 	c.Response().Flush()
 	s.metrics.sseClients.Inc()
 	defer s.metrics.sseClients.Dec()
@@ -58,7 +64,7 @@ func (s *Server) events(c echo.Context) error {
 	// The relay runs apart from the writer so that the writer can flush
 	// once per burst instead of once per event, and interleave keep-alives
 	// without a lock.
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
 	evs := make(chan client.RawEvent, 256)
 	errc := make(chan error, 1)

@@ -24,6 +24,10 @@ type submitted struct {
 	Duplicate bool   `json:"duplicate,omitempty"`
 	// Warning says why the task may wait: no live worker serves its pool.
 	Warning string `json:"warning,omitempty"`
+	// StreamError says why a submission that asked for its events
+	// (Accept: text/event-stream) is answered without them: the task is
+	// submitted, and events_url says why it cannot be read yet.
+	StreamError string `json:"stream_error,omitempty"`
 }
 
 func (s *Server) submit(c echo.Context) error {
@@ -48,6 +52,9 @@ func (s *Server) submit(c echo.Context) error {
 		// As the task API answers: a run's schedule_id is the kernel's.
 		return fail(http.StatusBadRequest, "invalid_task", s.Client.Names.ErrRunByKernel(t.ScheduleID).Error())
 	}
+	if wantsStream(c.Request()) {
+		return s.submitStreaming(c, t)
+	}
 	t, dup, warning, err := s.Client.SubmitWarn(c.Request().Context(), t)
 	if errors.Is(err, bus.ErrInvalidTask) {
 		// A profile or workspace no worker of the pool serves
@@ -58,14 +65,18 @@ func (s *Server) submit(c echo.Context) error {
 		return submitFailure(err)
 	}
 	s.metrics.submitted.Inc()
-	return c.JSON(http.StatusAccepted, submitted{
+	return c.JSON(http.StatusAccepted, submittedOf(t, dup, warning))
+}
+
+func submittedOf(t bus.Task, dup bool, warning string) submitted {
+	return submitted{
 		ID:        t.ID,
 		Pool:      t.Pool,
 		EventsURL: "/v1/tasks/" + t.ID + "/events",
 		StatusURL: "/v1/tasks/" + t.ID,
 		Duplicate: dup,
 		Warning:   warning,
-	})
+	}
 }
 
 // readTask reads and validates the task in a request's body, once:

@@ -73,10 +73,12 @@ func runRun(ctx context.Context, args []string) error {
 	}
 	defer nc.Close()
 	cl := &client.Client{NC: nc, Names: c.names(), ViaAPI: true}
-	t, _, warning, err := cl.SubmitWarn(ctx, t)
+	// One request submits the task and opens its events.
+	sm, err := cl.SubmitOpen(ctx, client.Reader{}, t)
 	if err != nil {
 		return err
 	}
+	t, warning := sm.Task, sm.Warning
 	p := &printer{out: os.Stdout, err: os.Stderr, json: asJSON, warned: warning}
 	if warning != "" {
 		fmt.Fprintf(os.Stderr, "amf run: warning: %s\n", warning)
@@ -95,11 +97,18 @@ func runRun(ctx context.Context, args []string) error {
 		}
 	}()
 	var last bus.Event
-	err = cl.Watch(watchCtx, t.ID, 0, true, func(e bus.Event) error {
+	show := func(e bus.Event) error {
 		last = e
 		p.print(e)
 		return nil
-	})
+	}
+	if sm.Stream != nil {
+		err = sm.Stream.EachEvent(watchCtx, show)
+	} else {
+		// Not opened with the submission (StreamErr): opened again here,
+		// which waits or says why it cannot be.
+		err = cl.Watch(watchCtx, t.ID, 0, true, show)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

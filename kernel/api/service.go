@@ -165,6 +165,15 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				bus.RuleGrant, why, names.Submit(t.Policy), t.Policy), nil)
 			return
 		}
+		// A stream asked for is checked before anything is submitted.
+		deliver := r.Headers().Get(bus.HeaderDeliver)
+		var reader client.Reader
+		if deliver != "" {
+			if reader, err = submitterReader(a, deliver, r.Headers().Get(bus.HeaderOperator) != ""); err != nil {
+				fail(r, err)
+				return
+			}
+		}
 		added, err := s.ledger.hold(a.Owner, t.ID, int64(len(r.Data())))
 		if err != nil {
 			fail(r, err)
@@ -180,7 +189,17 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			fail(r, err)
 			return
 		}
-		_ = r.RespondJSON(client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.TaskEvents(t.ID), Warning: warning})
+		answer := client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.TaskEvents(t.ID), Warning: warning}
+		if deliver != "" {
+			// Made while a worker takes the task. When it cannot be (too
+			// many streams open), the answer names no consumer and the
+			// submitter asks readers.open, which says why.
+			made, err := s.Client.MakeReader(ctx, reader, bus.ReaderRequest{Task: t.ID, Deliver: deliver}, s.readersLimit())
+			if err == nil {
+				answer.Consumer = made.Consumer
+			}
+		}
+		_ = r.RespondJSON(answer)
 	}
 }
 

@@ -108,20 +108,24 @@ func (s *Service) openReader(ctx context.Context) micro.HandlerFunc {
 			_ = r.Error("403", fmt.Sprintf("deliver subject %q is not under your inbox prefix %s", req.Deliver, bus.InboxPrefix(a.key)), nil)
 			return
 		}
-		limit := s.ReadersPerOwner
-		switch {
-		case limit == 0:
-			limit = bus.DefaultReadersPerOwner
-		case limit < 0:
-			limit = 0
-		}
-		reply, err := s.Client.MakeReader(ctx, reader, req, limit)
+		reply, err := s.Client.MakeReader(ctx, reader, req, s.readersLimit())
 		if err != nil {
 			fail(r, err)
 			return
 		}
 		_ = r.RespondJSON(reply)
 	}
+}
+
+// readersLimit is how many streams one owner may hold open (0: no cap).
+func (s *Service) readersLimit() int {
+	switch {
+	case s.ReadersPerOwner == 0:
+		return bus.DefaultReadersPerOwner
+	case s.ReadersPerOwner < 0:
+		return 0
+	}
+	return s.ReadersPerOwner
 }
 
 func (s *Service) closeReader(ctx context.Context) micro.HandlerFunc {

@@ -113,6 +113,16 @@ const (
 	// HeaderEventType carries an event's type so consumers can filter
 	// without decoding the body.
 	HeaderEventType = "Amf-Event-Type"
+	// HeaderDeliver on a submission to the task API asks the kernel to
+	// open the task's event stream too: once the task is recorded, a
+	// reader's consumer delivering onto this subject, an inbox of the
+	// submitter's own (client.SubmitOpen). One request then submits and
+	// streams, and the consumer is made while a worker takes the task.
+	HeaderDeliver = "Amf-Deliver"
+	// HeaderOperator on the bridge's submission for an admin token: the
+	// stream opened with it is not capped (ReaderRequest.Operator). Read
+	// only on the token subjects the bridge alone may publish on.
+	HeaderOperator = "Amf-Operator"
 )
 
 // TokensBucket is the KV bucket of HTTP bearer tokens (hashes only):

@@ -39,8 +39,8 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	if !bus.ValidToken(req.Task) {
 		return bus.ReaderReply{}, fmt.Errorf("%w: %q is not a task id", bus.ErrInvalidTask, req.Task)
 	}
-	if req.Deliver == "" || strings.ContainsAny(req.Deliver, "*> \t\r\n") || strings.HasPrefix(req.Deliver, "$") {
-		return bus.ReaderReply{}, fmt.Errorf("%w: deliver subject %q: give one subject of your own inbox (nats.Conn.NewInbox)", bus.ErrInvalidTask, req.Deliver)
+	if err := CheckDeliver(req.Deliver); err != nil {
+		return bus.ReaderReply{}, err
 	}
 	var reply bus.ReaderReply
 	// The task's newest event (where the reader stands) and its first
@@ -101,6 +101,15 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	return reply, nil
 }
 
+// CheckDeliver refuses a subject a reader's consumer may not deliver
+// onto: only one literal subject, never the system's.
+func CheckDeliver(deliver string) error {
+	if deliver == "" || strings.ContainsAny(deliver, "*> \t\r\n") || strings.HasPrefix(deliver, "$") {
+		return fmt.Errorf("%w: deliver subject %q: give one subject of your own inbox (nats.Conn.NewInbox)", bus.ErrInvalidTask, deliver)
+	}
+	return nil
+}
+
 // CloseReader deletes a consumer made for one of owners' readers; one
 // made for another owner is left alone.
 func (c *Client) CloseReader(ctx context.Context, owners func(bus.Owner) bool, name string) error {
@@ -121,8 +130,7 @@ func (c *Client) CloseReader(ctx context.Context, owners func(bus.Owner) bool, n
 // delivered is missed. A client with the task API asks the kernel; the
 // kernel's own connection makes it itself.
 func (c *Client) openReader(ctx context.Context, reader Reader, id string, after uint64, wait bool) (*nats.Subscription, bus.ReaderReply, error) {
-	deliver := c.NC.NewInbox()
-	sub, err := c.NC.SubscribeSync(deliver)
+	deliver, sub, err := c.readerInbox()
 	if err != nil {
 		return nil, bus.ReaderReply{}, fmt.Errorf("watch %s: %w", id, err)
 	}
@@ -141,6 +149,14 @@ func (c *Client) openReader(ctx context.Context, reader Reader, id string, after
 		return nil, reply, err
 	}
 	return sub, reply, nil
+}
+
+// readerInbox is a new inbox of c's connection, subscribed: where a
+// reader's consumer delivers.
+func (c *Client) readerInbox() (string, *nats.Subscription, error) {
+	deliver := c.NC.NewInbox()
+	sub, err := c.NC.SubscribeSync(deliver)
+	return deliver, sub, err
 }
 
 func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.ReaderRequest) (bus.ReaderReply, error) {

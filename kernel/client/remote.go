@@ -27,8 +27,17 @@ type Cancellation struct {
 }
 
 func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, string, error) {
+	t, s, err := c.submitAPI(ctx, t, nil)
+	return t, s.Duplicate, s.Warning, err
+}
+
+// submitAPI sends t to the kernel's task API. header, when set, gives
+// each try's request headers (a new stream inbox per try: a try that got
+// no answer may have had its stream made, and its deliveries go to an
+// inbox nobody reads any more).
+func (c *Client) submitAPI(ctx context.Context, t bus.Task, header func() (nats.Header, error)) (bus.Task, Submitted, error) {
 	if err := t.Normalize(); err != nil {
-		return t, false, "", err
+		return t, Submitted{}, err
 	}
 	subject := c.Names.Submit(t.Policy)
 	if a := c.access(ctx); a.Owner != "" {
@@ -41,7 +50,15 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 	var s Submitted
 	err := c.ride(ctx, func(ctx context.Context) error {
 		tries++
-		reply, err := c.request(ctx, subject, t.Encode())
+		msg := &nats.Msg{Subject: subject, Data: t.Encode()}
+		if header != nil {
+			h, err := header()
+			if err != nil {
+				return err
+			}
+			msg.Header = h
+		}
+		reply, err := c.requestMsg(ctx, msg)
 		if err != nil {
 			return err
 		}
@@ -52,15 +69,16 @@ func (c *Client) submitViaAPI(ctx context.Context, t bus.Task) (bus.Task, bool, 
 	})
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
-		return t, false, "", fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
+		return t, s, fmt.Errorf("%w: %s: this credential may not ask for policy %q (grant %q missing): issue one with `amf auth creds client --grant %s`",
 			ErrForbidden, bus.RuleGrant, t.Policy, t.Policy, t.Policy)
 	case passing(err):
-		return t, false, "", &SubmitError{ID: t.ID, Step: "submit", Err: err}
+		return t, s, &SubmitError{ID: t.ID, Step: "submit", Err: err}
 	case err != nil:
-		return t, false, "", fmt.Errorf("submit task %s: %w", t.ID, err)
+		return t, s, fmt.Errorf("submit task %s: %w", t.ID, err)
 	}
 	t.ID = s.ID
-	return t, s.Duplicate && tries == 1, s.Warning, nil
+	s.Duplicate = s.Duplicate && tries == 1
+	return t, s, nil
 }
 
 // statusViaAPI asks the task API for a task's status: a credential that
@@ -98,6 +116,12 @@ func (c *Client) cancelViaAPI(ctx context.Context, id, reason string) error {
 // once a round trip after it completes (the server answers in order), so
 // a missing grant is reported at once instead of as a timeout.
 func (c *Client) request(ctx context.Context, subject string, body []byte) ([]byte, error) {
+	return c.requestMsg(ctx, &nats.Msg{Subject: subject, Data: body})
+}
+
+// requestMsg is request for a message with headers; msg.Reply is set here.
+func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg) ([]byte, error) {
+	subject := msg.Subject
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, apiTimeout)
@@ -109,7 +133,8 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 		return nil, err
 	}
 	defer sub.close()
-	if err := c.NC.PublishRequest(subject, inbox, body); err != nil {
+	msg.Reply = inbox
+	if err := c.NC.PublishMsg(msg); err != nil {
 		return nil, err
 	}
 	if err := c.NC.FlushWithContext(ctx); err != nil {
@@ -118,18 +143,18 @@ func (c *Client) request(ctx context.Context, subject string, body []byte) ([]by
 	if err := c.NC.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
 		return nil, err
 	}
-	msg, err := sub.next(ctx)
+	answer, err := sub.next(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no answer on %s: %v", ErrUnavailable, subject, err)
 	}
-	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+	if len(answer.Data) == 0 && answer.Header.Get("Status") == "503" {
 		return nil, fmt.Errorf("%w: nothing serves %s (is the kernel running?)", ErrUnavailable, subject)
 	}
-	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		text := msg.Header.Get("Nats-Service-Error")
+	if code := answer.Header.Get("Nats-Service-Error-Code"); code != "" {
+		text := answer.Header.Get("Nats-Service-Error")
 		return nil, &apiErr{code: code, text: text, err: apiError(code, text)}
 	}
-	return msg.Data, nil
+	return answer.Data, nil
 }
 
 // apiErr is an error the task API answered, with its code for callers
