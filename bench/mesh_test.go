@@ -148,7 +148,7 @@ func (m *mesh) submit(c *http.Client, body string) (string, error) {
 // answered. A build that answers with the task's id instead (no streamed
 // submissions) is followed on events_url, so the same benchmark measures
 // builds before and after.
-func (m *mesh) run(c *http.Client, body string, submitted func(), fn func(ssetest.Message)) (end string, err error) {
+func (m *mesh) run(c *http.Client, body string, submitted func(), fn func(ssetest.Message)) (string, error) {
 	req, _ := http.NewRequest(http.MethodPost, m.base+"/v1/tasks", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream, application/json")
@@ -174,14 +174,7 @@ func (m *mesh) run(c *http.Client, body string, submitted func(), fn func(ssetes
 		}
 		return m.follow(c, s.ID, fn)
 	}
-	err = ssetest.Read(resp.Body, func(msg ssetest.Message) error {
-		end = msg.Event
-		if fn != nil {
-			fn(msg)
-		}
-		return nil
-	})
-	return end, err
+	return readToEnd(resp.Body, fn)
 }
 
 // follow reads a task's event stream until it ends, calling fn per
@@ -198,8 +191,14 @@ func (m *mesh) follow(c *http.Client, id string, fn func(ssetest.Message)) (stri
 		data, _ := io.ReadAll(resp.Body)
 		return "", fmt.Errorf("events: %d %s", resp.StatusCode, data)
 	}
+	return readToEnd(resp.Body, fn)
+}
+
+// readToEnd reads an SSE body to its end, calling fn per message, and
+// returns the last event's type.
+func readToEnd(body io.Reader, fn func(ssetest.Message)) (string, error) {
 	var last string
-	err = ssetest.Read(resp.Body, func(msg ssetest.Message) error {
+	err := ssetest.Read(body, func(msg ssetest.Message) error {
 		last = msg.Event
 		if fn != nil {
 			fn(msg)
