@@ -194,9 +194,19 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			// Made while a worker takes the task. When it cannot be (too
 			// many streams open), the answer names no consumer and the
 			// submitter asks readers.open, which says why.
-			made, err := s.Client.MakeReader(ctx, reader, bus.ReaderRequest{Task: t.ID, Deliver: deliver}, s.readersLimit())
-			if err == nil {
+			req := bus.ReaderRequest{Task: t.ID, Deliver: deliver}
+			var err error
+			if dup {
+				// Recorded before, maybe by another owner: read as any
+				// reader's.
+				var made bus.ReaderReply
+				made, err = s.Client.MakeReader(ctx, reader, req, s.readersLimit())
 				answer.Consumer = made.Consumer
+			} else {
+				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, s.readersLimit())
+			}
+			if err != nil {
+				answer.Consumer = ""
 			}
 		}
 		_ = r.RespondJSON(answer)

@@ -77,13 +77,25 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		}
 		origin = o.task
 	}
+	name, err := c.MakeReaderOf(ctx, reader, req, origin, limit)
+	reply.Consumer = name
+	return reply, err
+}
+
+// MakeReaderOf is MakeReader for a task whose owner and pool the caller
+// knows (origin): the kernel that has just recorded the task reads
+// nothing again.
+func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, limit int) (string, error) {
 	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
-		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+		return "", fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+	}
+	if err := CheckDeliver(req.Deliver); err != nil {
+		return "", err
 	}
 	if err := c.init(ctx); err != nil {
-		return bus.ReaderReply{}, err
+		return "", err
 	}
-	reply.Consumer = bus.ReaderName(reader.Owner)
+	name := bus.ReaderName(reader.Owner)
 	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
 		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
 	}}
@@ -91,14 +103,14 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	if reader.Owner != "" && !reader.Operator {
 		pc.limit = limit
 	}
-	cfg := c.Names.ReaderConsumerConfig(reply.Consumer, req.Task, origin.Pool, req.After, req.Deliver)
+	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, req.Deliver)
 	switch err := c.makePush(ctx, pc, cfg); {
 	case errors.Is(err, ErrTooManyReaders):
-		return bus.ReaderReply{}, err // already says what to do
+		return "", err // already says what to do
 	case err != nil:
-		return bus.ReaderReply{}, fmt.Errorf("open a stream of %s: %w", req.Task, err)
+		return "", fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
-	return reply, nil
+	return name, nil
 }
 
 // CheckDeliver refuses a subject a reader's consumer may not deliver
