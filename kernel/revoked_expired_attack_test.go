@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -107,4 +108,61 @@ func TestAttackRevokedOwnersTaskOutlivesItsEvents(t *testing.T) {
 	}
 	last, lerr := admin.LastEvent(context.Background(), id)
 	t.Fatalf("15 s after its owner's credential was revoked, task %s is still queued (%d in pool later; last event %+v, %v): a worker of the pool would run it", id, queued(), last, lerr)
+}
+
+// The same forgetting lets one owner hold more queued tasks than its
+// --quota-tasks: the task API's ledger drops a task whose events have
+// aged out as if it had ended, though it still waits in the queue, so
+// an owner that queues for a pool nobody serves fills the queue every
+// owner shares a quota at a time, once per events' max age.
+func TestAttackQueuedTasksPastTheEventsAgeLeaveTheOwnersQuota(t *testing.T) {
+	t.Parallel()
+	const maxAge = 2 * time.Second
+	k := kerneltest.StartWith(t, kernel.Server{EventsMaxAge: maxAge, EventsDuplicates: time.Second, Quota: api.Quota{Tasks: 2}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = k.TaskAPI().Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	flood := &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "flood", Role: kernel.RoleClient})), ViaAPI: true}
+	submit := func() error {
+		for {
+			_, _, err := flood.Submit(context.Background(), bus.Task{Command: "echo queued", Pool: "nobody"})
+			if !errors.Is(err, client.ErrUnavailable) {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond) // the service is still starting
+		}
+	}
+	for range 2 {
+		if err := submit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := submit(); !errors.Is(err, client.ErrQuota) {
+		t.Fatalf("a third task at once: %v, want the quota", err)
+	}
+	queued := func() uint64 {
+		t.Helper()
+		st, err := k.JS.Stream(context.Background(), k.Names.TasksStream())
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(context.Background(), jetstream.WithSubjectFilter("amf.tasks.nobody"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	// The two wait on; their events age out.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		if err := submit(); err == nil {
+			t.Fatalf("a third task was accepted once the first two's events aged out, while they still wait in the queue (%d queued for pool nobody, quota 2)", queued())
+		} else if !errors.Is(err, client.ErrQuota) {
+			t.Fatal(err)
+		}
+	}
 }
