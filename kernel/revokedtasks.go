@@ -59,12 +59,15 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 		if why == "" {
 			continue
 		}
+		unrecorded := false
 		for _, id := range svc.HeldIDs(owner) {
 			st, err := c.Status(admin, id)
 			switch {
 			case errors.Is(err, client.ErrNotFound):
 				// No events left to tell when it was submitted: the
-				// queue scan reads that from the task itself and ends it.
+				// queue scan reads that from the task itself and ends it,
+				// and the ledger forgets it once the queue holds it no more.
+				unrecorded = true
 				continue
 			case err != nil:
 				continue // read again at the next sweep
@@ -77,6 +80,9 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 				continue
 			}
 			endRevokedTask(admin, c, log, id, owner, why, true)
+		}
+		if unrecorded {
+			svc.Recount(owner)
 		}
 	}
 }

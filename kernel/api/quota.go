@@ -149,14 +149,22 @@ func (l *ledger) holding(owner bus.Owner) *holding {
 // when there is one it starts a recount that is due.
 func (l *ledger) overLocked(owner bus.Owner, h *holding, size int64) error {
 	err := l.over(owner, h, size)
-	if err != nil && !h.counting && time.Since(h.counted) >= recountEvery && l.ctx.Err() == nil {
-		h.counting = true
-		tasks := make(map[string]held, len(h.tasks))
-		maps.Copy(tasks, h.tasks)
-		l.wg.Add(1)
-		go l.recount(h, tasks)
+	if err != nil {
+		l.recountLocked(h)
 	}
 	return err
+}
+
+// recountLocked starts a recount of h when one is due.
+func (l *ledger) recountLocked(h *holding) {
+	if h.counting || time.Since(h.counted) < recountEvery || l.ctx.Err() != nil {
+		return
+	}
+	h.counting = true
+	tasks := make(map[string]held, len(h.tasks))
+	maps.Copy(tasks, h.tasks)
+	l.wg.Add(1)
+	go l.recount(h, tasks)
 }
 
 // recount forgets the tasks that have ended.
