@@ -24,24 +24,34 @@ var queueScanEvery = 30 * time.Second
 // whichever kernel accepted them; two kernels ending the same task end it
 // once (cancels are fenced on the task's events).
 type queueScan struct {
-	revoked map[string]time.Time // the account's revocations at the last read
+	revoked map[string]time.Time // the account's revocations at the last complete read
 	at      time.Time            // when the last read started
+	failed  bool                 // the last read failed
 }
 
-// run reads the tasks stream when it is due.
+// queueScanRetry is how soon a read that failed (the stream electing a
+// leader, say) is made again for revocations it has not covered yet.
+var queueScanRetry = 10 * time.Second
+
+// run reads the tasks stream when it is due: at the first sweep, when the
+// account's revocations changed since the last complete read, and every
+// queueScanEvery.
 func (q *queueScan) run(ctx context.Context, rv revocations, c *client.Client, log *slog.Logger) {
 	revoked := rv.revokedUsers()
-	if !q.at.IsZero() && maps.Equal(revoked, q.revoked) && time.Since(q.at) < queueScanEvery {
+	since := time.Since(q.at)
+	changed := !maps.Equal(revoked, q.revoked) && (!q.failed || since >= queueScanRetry)
+	if !q.at.IsZero() && !changed && since < queueScanEvery {
 		return
 	}
 	q.at = time.Now()
 	if err := endQueuedRevokedTasks(ctx, rv, revoked, c, log); err != nil {
 		if ctx.Err() == nil {
-			log.Warn("read the tasks stream for revoked owners' tasks; reading again at the next sweep", "err", err)
+			log.Warn("read the tasks stream for revoked owners' tasks; reading it again soon", "err", err)
 		}
-		return // q.revoked unchanged: the next sweep reads again
+		q.failed = true // q.revoked unchanged: read again
+		return
 	}
-	q.revoked = revoked
+	q.revoked, q.failed = revoked, false
 }
 
 // endQueuedRevokedTasks cancels every task the tasks stream holds whose

@@ -44,5 +44,5 @@ func acceptedByKernel(e bus.Event) bool {
 func errUnrecorded(id string) error {
 	return fmt.Errorf("%w: task %s has no accepted event from the kernel: its events aged out while it waited in the queue "+
 		"(the kernel keeps them for --events-max-age, AMF_EVENTS_MAX_AGE), or it was queued around the task API; "+
-		"it was not run, since whatever ended it (a cancellation, its owner's revocation) can no longer be read: submit it again", bus.ErrInvalidTask, id)
+		"it was not run, since whatever ended it (a cancellation, its owner's revocation) can no longer be read: submit it again, under a new id (leave \"id\" out)", bus.ErrInvalidTask, id)
 }
