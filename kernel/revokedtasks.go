@@ -79,7 +79,7 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 			if why, err = rv.ownerWhy(ctx, revoked, owner, st.Submitted); err != nil || why == "" {
 				continue
 			}
-			endRevokedTask(admin, c, log, id, owner, why, true)
+			_ = endRevokedTask(admin, c, log, id, owner, why, true) // tried again at the next sweep
 		}
 		if unrecorded {
 			svc.Recount(owner)
@@ -89,7 +89,8 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 
 // endRevokedTask cancels task id of a revoked owner: through its events
 // when it has some (recorded), else with a cancelled event of its own.
-func endRevokedTask(admin context.Context, c *client.Client, log *slog.Logger, id string, owner bus.Owner, why string, recorded bool) {
+// An error means it may still run.
+func endRevokedTask(admin context.Context, c *client.Client, log *slog.Logger, id string, owner bus.Owner, why string, recorded bool) error {
 	reason := "cancelled by the kernel: " + why
 	var err error
 	if recorded {
@@ -99,12 +100,13 @@ func endRevokedTask(admin context.Context, c *client.Client, log *slog.Logger, i
 	}
 	switch {
 	case errors.Is(err, client.ErrFinished):
-		return // ended meanwhile (another kernel's sweep, its worker)
+		return nil // ended meanwhile (another kernel's sweep, its worker)
 	case err != nil:
 		if admin.Err() == nil {
 			log.Warn("cancel a revoked owner's task", "task", id, "owner", owner, "err", err)
 		}
-		return
+		return err
 	}
 	log.Info("cancelled a revoked owner's task: "+why, "task", id, "owner", owner)
+	return nil
 }
