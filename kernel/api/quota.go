@@ -45,12 +45,13 @@ const (
 const recountEvery = time.Second
 
 // Tasks with no events left are released only once the tasks stream is
-// read and no longer holds them; that read walks the whole queue, so it
-// is made at most once per scanEvery, and only for tasks held longer than
-// unrecordedAfter (a submission counted a moment before its accepted
-// event was stored has no events yet either).
+// read and no longer holds them; that read walks the queue, so it is made
+// at most once per scanEvery (a task whose events aged out before the
+// ledger saw it end makes room a little later), and only for tasks held
+// longer than unrecordedAfter (a submission counted a moment before its
+// accepted event was stored has no events yet either).
 const (
-	scanEvery       = 10 * time.Second
+	scanEvery       = time.Minute
 	unrecordedAfter = 10 * time.Second
 )
 
@@ -63,8 +64,8 @@ const (
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
-	// queued, when set, reads the ids the tasks stream holds.
-	queued func(ctx context.Context) (map[string]struct{}, error)
+	// queued, when set, reads which of ids the tasks stream holds.
+	queued func(ctx context.Context, ids []string) (map[string]struct{}, error)
 	ctx    context.Context // ends the recounts
 	wg     sync.WaitGroup  // the recounts in flight
 
@@ -87,7 +88,7 @@ type held struct {
 	at   time.Time
 }
 
-func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error), queued func(ctx context.Context) (map[string]struct{}, error)) *ledger {
+func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error), queued func(ctx context.Context, ids []string) (map[string]struct{}, error)) *ledger {
 	if q.Tasks == 0 {
 		q.Tasks = DefaultQuotaTasks
 	}
@@ -210,7 +211,7 @@ func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
 	if len(unrecorded) == 0 || !l.scanDue() {
 		return out
 	}
-	queued, err := l.queued(ctx)
+	queued, err := l.queued(ctx, unrecorded)
 	if err != nil {
 		return out // still counted: read again at a later recount
 	}

@@ -12,7 +12,7 @@ import (
 func (s *Service) quota() *ledger {
 	s.ledgerOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
-		s.ledger, s.stopLedger = newLedger(ctx, s.Quota, s.Client.Status, s.Client.QueuedIDs), stop
+		s.ledger, s.stopLedger = newLedger(ctx, s.Quota, s.Client.Status, s.Client.QueuedAmong), stop
 	})
 	return s.ledger
 }

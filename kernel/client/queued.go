@@ -22,15 +22,23 @@ func (c *Client) EachQueued(ctx context.Context, fn func(seq uint64, t bus.Task,
 	return c.Names.EachQueued(ctx, tasks, fn)
 }
 
-// QueuedIDs are the ids of the tasks the tasks stream still holds.
-func (c *Client) QueuedIDs(ctx context.Context) (map[string]struct{}, error) {
-	ids := map[string]struct{}{}
+// QueuedAmong are those of ids whose tasks the tasks stream still holds.
+// It keeps only those (the queue may hold millions of tasks) and stops
+// reading once it found them all.
+func (c *Client) QueuedAmong(ctx context.Context, ids []string) (map[string]struct{}, error) {
+	wanted := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		wanted[id] = struct{}{}
+	}
+	found := map[string]struct{}{}
 	err := c.EachQueued(ctx, func(_ uint64, t bus.Task, _ error) bool {
-		ids[t.ID] = struct{}{}
-		return true
+		if _, ok := wanted[t.ID]; ok {
+			found[t.ID] = struct{}{}
+		}
+		return len(found) < len(wanted)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return ids, nil
+	return found, nil
 }
