@@ -18,17 +18,25 @@ import (
 // work behind that starts later.
 var revokedSweepEvery = 3 * time.Second
 
-// sweepRevokedTasks cancels a revoked owner's tasks. It reads the owners
-// the task API's quota counts tasks for (what this kernel accepted, and
-// after a restart what the hot cache held), so each kernel of a cluster
-// ends what it accepted; a task cancelled while queued is dropped by the
-// worker that pulls it, a running one is stopped by its worker.
+// sweepRevokedTasks cancels a revoked owner's tasks, two ways. Every
+// sweep it reads the tasks this kernel's task API counts (cheap, and
+// within seconds of a revocation). And it reads the tasks stream itself
+// (queuedscan.go), the record every kernel of a cluster shares of what
+// may still run: so the tasks a kernel that is down accepted are ended
+// by any kernel still up, and a task whose events aged out while it
+// waited is ended however little is left to read about it. A task
+// cancelled while queued is dropped by the worker that pulls it, a
+// running one is stopped by its worker.
 func (s *Server) sweepRevokedTasks(js jetstream.JetStream) *sweeper {
 	rv := revocations{s: s, js: js}
 	svc := s.parts.svc
 	c := &client.Client{NC: s.nc, JS: js, Names: s.Names}
 	log := s.logger().With("part", "revoked-tasks")
-	return sweep(revokedSweepEvery, func(ctx context.Context) { endRevokedTasks(ctx, rv, svc, c, log) })
+	scan := &queueScan{}
+	return sweep(revokedSweepEvery, func(ctx context.Context) {
+		endRevokedTasks(ctx, rv, svc, c, log)
+		scan.run(ctx, rv, c, log)
+	})
 }
 
 // endRevokedTasks cancels the tasks that svc counts for an owner revoked
@@ -51,12 +59,19 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 		if why == "" {
 			continue
 		}
+		unrecorded := false
 		for _, id := range svc.HeldIDs(owner) {
 			st, err := c.Status(admin, id)
-			if err != nil && !errors.Is(err, client.ErrNotFound) {
+			switch {
+			case errors.Is(err, client.ErrNotFound):
+				// No events left to tell when it was submitted: the
+				// queue scan reads that from the task itself and ends it,
+				// and the ledger forgets it once the queue holds it no more.
+				unrecorded = true
+				continue
+			case err != nil:
 				continue // read again at the next sweep
-			}
-			if err != nil || st.State.Final() {
+			case st.State.Final():
 				svc.Ended(owner, id)
 				continue
 			}
@@ -64,12 +79,34 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 			if why, err = rv.ownerWhy(ctx, revoked, owner, st.Submitted); err != nil || why == "" {
 				continue
 			}
-			err = c.Cancel(admin, id, "cancelled by the kernel: "+why)
-			if err != nil && ctx.Err() == nil {
-				log.Warn("cancel a revoked owner's task", "task", id, "owner", owner, "err", err)
-				continue
-			}
-			log.Info("cancelled a revoked owner's task: "+why, "task", id, "owner", owner)
+			_ = endRevokedTask(admin, c, log, id, owner, why, true) // tried again at the next sweep
+		}
+		if unrecorded {
+			svc.Recount(owner)
 		}
 	}
+}
+
+// endRevokedTask cancels task id of a revoked owner: through its events
+// when it has some (recorded), else with a cancelled event of its own.
+// An error means it may still run.
+func endRevokedTask(admin context.Context, c *client.Client, log *slog.Logger, id string, owner bus.Owner, why string, recorded bool) error {
+	reason := "cancelled by the kernel: " + why
+	var err error
+	if recorded {
+		err = c.Cancel(admin, id, reason)
+	} else {
+		err = c.CancelUnrecorded(admin, id, reason)
+	}
+	switch {
+	case errors.Is(err, client.ErrFinished):
+		return nil // ended meanwhile (another kernel's sweep, its worker)
+	case err != nil:
+		if admin.Err() == nil {
+			log.Warn("cancel a revoked owner's task", "task", id, "owner", owner, "err", err)
+		}
+		return err
+	}
+	log.Info("cancelled a revoked owner's task: "+why, "task", id, "owner", owner)
+	return nil
 }

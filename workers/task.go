@@ -69,6 +69,17 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			// The kernel's runner records a run before it queues it:
 			// one without events was published by hand.
 			err = w.cfg.Names.ErrRunByKernel(task.ScheduleID)
+		} else if task.Owner != "" {
+			// An owner's task runs only under the kernel's record of it.
+			recorded, rerr := w.recordedByKernel(ctx, task.ID, last)
+			if rerr != nil {
+				log.Warn("look up task record; retrying later", "err", rerr)
+				_ = msg.NakWithDelay(time.Second)
+				return
+			}
+			if !recorded {
+				err, rule = errUnrecorded(task.ID), ruleUnrecorded
+			}
 		}
 	}
 	if err != nil {

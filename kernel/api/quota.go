@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -43,33 +44,58 @@ const (
 // states read again: a flood's refusals cost no reads in between.
 const recountEvery = time.Second
 
-// ledger counts each owner's accepted tasks that have not ended.
+// Tasks with no events left are released only once the tasks stream is
+// read and no longer holds them; that read walks the queue, so it is made
+// at most once per scanEvery (a task whose events aged out before the
+// ledger saw it end makes room a little later), and only for tasks held
+// longer than unrecordedAfter (a submission counted a moment before its
+// accepted event was stored has no events yet either).
+const (
+	scanEvery       = time.Minute
+	unrecordedAfter = 10 * time.Second
+)
+
+// ledger counts each owner's accepted tasks that have not ended. A task
+// is released only on a fact that it will not run (again): a final state
+// read from its status (a terminal event: done, failed, cancelled, a
+// worker's refusal), or the tasks stream no longer holding it (a worker
+// acknowledged or terminated it). A task whose events aged out while it
+// waited in the queue is still queued: "not found" alone releases nothing.
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
+	// queued, when set, reads which of ids the tasks stream holds.
+	queued func(ctx context.Context, ids []string) (map[string]struct{}, error)
 	ctx    context.Context // ends the recounts
 	wg     sync.WaitGroup  // the recounts in flight
 
-	mu     sync.Mutex
-	owners map[bus.Owner]*holding
+	mu      sync.Mutex
+	owners  map[bus.Owner]*holding
+	scanned time.Time // when the tasks stream was last read
 }
 
-// holding is one owner's tasks: id → encoded size.
+// holding is one owner's tasks.
 type holding struct {
-	tasks    map[string]int64
+	tasks    map[string]held
 	bytes    int64
 	counted  time.Time // when its tasks' states were last read
 	counting bool      // a recount is in flight
 }
 
-func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error)) *ledger {
+// held is one counted task: its encoded size and when it was counted.
+type held struct {
+	size int64
+	at   time.Time
+}
+
+func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error), queued func(ctx context.Context, ids []string) (map[string]struct{}, error)) *ledger {
 	if q.Tasks == 0 {
 		q.Tasks = DefaultQuotaTasks
 	}
 	if q.TaskBytes == 0 {
 		q.TaskBytes = DefaultQuotaTaskBytes
 	}
-	return &ledger{quota: q, status: status, ctx: ctx, owners: map[bus.Owner]*holding{}}
+	return &ledger{quota: q, status: status, queued: queued, ctx: ctx, owners: map[bus.Owner]*holding{}}
 }
 
 // wait returns once no recount is in flight; the ledger's context ends them.
@@ -91,7 +117,7 @@ func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err e
 	if err := l.overLocked(owner, h, size); err != nil {
 		return false, err
 	}
-	h.tasks[id] = size
+	h.tasks[id] = held{size: size, at: time.Now()}
 	h.bytes += size
 	return true, nil
 }
@@ -114,7 +140,7 @@ func (l *ledger) refuse(owner bus.Owner, size int64) error {
 func (l *ledger) holding(owner bus.Owner) *holding {
 	h := l.owners[owner]
 	if h == nil {
-		h = &holding{tasks: map[string]int64{}}
+		h = &holding{tasks: map[string]held{}}
 		l.owners[owner] = h
 	}
 	return h
@@ -124,27 +150,35 @@ func (l *ledger) holding(owner bus.Owner) *holding {
 // when there is one it starts a recount that is due.
 func (l *ledger) overLocked(owner bus.Owner, h *holding, size int64) error {
 	err := l.over(owner, h, size)
-	if err != nil && !h.counting && time.Since(h.counted) >= recountEvery && l.ctx.Err() == nil {
-		h.counting = true
-		ids := make([]string, 0, len(h.tasks))
-		for id := range h.tasks {
-			ids = append(ids, id)
-		}
-		l.wg.Add(1)
-		go l.recount(h, ids)
+	if err != nil {
+		l.recountLocked(h)
 	}
 	return err
 }
 
-// recount forgets the tasks of ids that have ended.
-func (l *ledger) recount(h *holding, ids []string) {
+// recountLocked starts a recount of h when one is due.
+func (l *ledger) recountLocked(h *holding) {
+	if h.counting || time.Since(h.counted) < recountEvery || l.ctx.Err() != nil {
+		return
+	}
+	h.counting = true
+	tasks := make(map[string]held, len(h.tasks))
+	maps.Copy(tasks, h.tasks)
+	l.wg.Add(1)
+	go l.recount(h, tasks)
+}
+
+// recount forgets the tasks that have ended.
+func (l *ledger) recount(h *holding, tasks map[string]held) {
 	defer l.wg.Done()
-	ended := l.ended(l.ctx, ids)
+	ended := l.ended(l.ctx, tasks)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, id := range ended {
-		h.bytes -= h.tasks[id]
-		delete(h.tasks, id)
+		if t, ok := h.tasks[id]; ok {
+			h.bytes -= t.size
+			delete(h.tasks, id)
+		}
 	}
 	h.counted, h.counting = time.Now(), false
 }
@@ -161,16 +195,47 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	return nil
 }
 
-// ended are the ids whose tasks have ended or are gone.
-func (l *ledger) ended(ctx context.Context, ids []string) []string {
-	var out []string
-	for _, id := range ids {
+// ended are the ids of tasks whose status is final, and of those with
+// no events left that the tasks stream no longer holds either.
+func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
+	var out, unrecorded []string
+	for id, t := range tasks {
 		st, err := l.status(ctx, id)
-		if errors.Is(err, client.ErrNotFound) || (err == nil && st.State.Final()) {
+		switch {
+		case err == nil && st.State.Final():
+			out = append(out, id)
+		case errors.Is(err, client.ErrNotFound) && time.Since(t.at) >= unrecordedAfter:
+			unrecorded = append(unrecorded, id)
+		}
+	}
+	if len(unrecorded) == 0 || !l.scanDue() {
+		return out
+	}
+	queued, err := l.queued(ctx, unrecorded)
+	if err != nil {
+		return out // still counted: read again at a later recount
+	}
+	for _, id := range unrecorded {
+		if _, ok := queued[id]; !ok {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// scanDue reports whether the tasks stream may be read now, and if so
+// counts this read.
+func (l *ledger) scanDue() bool {
+	if l.queued == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.scanned) < scanEvery {
+		return false
+	}
+	l.scanned = time.Now()
+	return true
 }
 
 // release forgets a task whose submission did not queue it.
@@ -178,8 +243,8 @@ func (l *ledger) release(owner bus.Owner, id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h := l.owners[owner]; h != nil {
-		if size, ok := h.tasks[id]; ok {
-			h.bytes -= size
+		if t, ok := h.tasks[id]; ok {
+			h.bytes -= t.size
 			delete(h.tasks, id)
 		}
 	}
@@ -222,7 +287,7 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 		}
 		// The status does not carry the encoded size: its text is most of it.
 		size := int64(len(st.Instruction) + len(st.Command))
-		h.tasks[st.ID] = size
+		h.tasks[st.ID] = held{size: size, at: time.Now()}
 		h.bytes += size
 	}
 }

@@ -12,7 +12,7 @@ import (
 func (s *Service) quota() *ledger {
 	s.ledgerOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
-		s.ledger, s.stopLedger = newLedger(ctx, s.Quota, s.Client.Status), stop
+		s.ledger, s.stopLedger = newLedger(ctx, s.Quota, s.Client.Status, s.Client.QueuedAmong), stop
 	})
 	return s.ledger
 }
@@ -78,3 +78,16 @@ func (s *Service) HeldIDs(owner bus.Owner) []string {
 
 // Ended forgets owner's task id, which ended: it no longer counts.
 func (s *Service) Ended(owner bus.Owner, id string) { s.quota().release(owner, id) }
+
+// Recount reads owner's counted tasks again in the background (when no
+// recount is under way or was made in the last second) and releases those
+// that ended by the ledger's rule: for an owner that submits nothing more
+// (one revoked), whose refusals would never start a recount.
+func (s *Service) Recount(owner bus.Owner) {
+	l := s.quota()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.owners[owner]; h != nil {
+		l.recountLocked(h)
+	}
+}

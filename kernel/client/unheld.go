@@ -42,3 +42,25 @@ func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uin
 	}
 	return nil
 }
+
+// CancelUnrecorded ends a task that has no events at all but may still
+// wait in the queue (its events aged out while nobody served its pool):
+// a cancelled event stored only while the task still has none, so it
+// never lands after another writer's. A worker that pulls the task later
+// finds it ended and acknowledges it away. Only the installation's own
+// connection (ActAll) may end a task it cannot read the owner of.
+func (c *Client) CancelUnrecorded(ctx context.Context, id, reason string) error {
+	if !c.access(ctx).ActAll {
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err := c.init(ctx); err != nil {
+		return err
+	}
+	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
+	_, err := c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), c.Names.FencedTask(id, 0))
+	if err != nil {
+		// A fence conflict: it has events again, to be read anew.
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	return nil
+}
