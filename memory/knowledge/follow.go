@@ -274,15 +274,8 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 				return err
 			}
 		case d.fail != nil:
-			if k.flat.has(d.fail.ID) {
-				e, err := k.getLocked(ctx, d.fail.ID)
-				if err != nil {
-					return err
-				}
-				e.Failures++
-				if err := k.putLocked(ctx, e); err != nil {
-					return err
-				}
+			if err := k.failLocked(ctx, d.fail); err != nil {
+				return err
 			}
 		case d.confirm != nil:
 			if k.flat.has(d.confirm.ID) {

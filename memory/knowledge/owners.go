@@ -39,7 +39,7 @@ func (k *Knowledge) List(a bus.Access, limit int) ([]memory.Match, int) {
 	}
 	out := make([]memory.Match, 0, min(limit, len(seen)))
 	for _, e := range seen[max(0, len(seen)-limit):] {
-		out = append(out, k.match(&e, 0))
+		out = append(out, k.match(a, &e, 0))
 	}
 	return hideOwners(a, out), len(seen)
 }
