@@ -18,6 +18,7 @@ import (
 	"github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/retry"
 	"github.com/amf-os/amf/kernel/status"
+	"github.com/amf-os/amf/kernel/vouch"
 )
 
 // Cache is the hot cache a kernel's parts use: the task API reads task
@@ -30,7 +31,8 @@ type Cache interface {
 }
 
 // parts are what a kernel runs besides the server, each in a goroutine
-// the kernel owns: the task API service and the status projector.
+// the kernel owns: the task API service, the status projector and the
+// memory voucher.
 type parts struct {
 	nc    *nats.Conn
 	cache Cache
@@ -91,6 +93,10 @@ func (s *Server) startParts(ctx context.Context) error {
 	s.parts = &parts{nc: nc, cache: hot, stop: stop, g: g, done: gctx.Done(), svc: svc}
 	if !s.NoTaskAPI {
 		g.Go(func() error { return partErr("task API", svc.Run(gctx)) })
+	}
+	if !s.NoMemoryVoucher {
+		v := &vouch.Voucher{JS: js, Names: s.Names, Operator: s.operatorCred, Logger: s.logger().With("part", "memory voucher")}
+		g.Go(func() error { return partErr("memory voucher", v.Run(gctx)) })
 	}
 	if hot != nil && !s.NoStatusProjector {
 		log := s.logger().With("part", "status")

@@ -109,6 +109,11 @@ type Server struct {
 	// NoStatusProjector leaves the cache's status to other kernels (in a
 	// cluster the kernels that project elect one by lease).
 	NoStatusProjector bool
+	// NoMemoryVoucher runs no memory voucher (kernel/vouch) here: tests
+	// that store learned records before vouching begins. Without any
+	// kernel vouching, no index learns what a worker credential
+	// publishes.
+	NoMemoryVoucher bool
 	// Version is the task API service's version (`nats micro ls`).
 	Version string
 

@@ -55,6 +55,11 @@ func (p Publisher) credential() string {
 // a publish retried after a lost acknowledgement counts once, and the
 // stream's duplicate answer is a success, not an error.
 func (p Publisher) Learn(ctx context.Context, rec bus.Learned) (string, error) {
+	return p.learnOn(ctx, p.Names.LearnedBy(p.credential()), rec)
+}
+
+// learnOn is Learn on subject.
+func (p Publisher) learnOn(ctx context.Context, subject string, rec bus.Learned) (string, error) {
 	if err := rec.Normalize(); err != nil {
 		return "", fmt.Errorf("learn: %w", err)
 	}
@@ -62,7 +67,7 @@ func (p Publisher) Learn(ctx context.Context, rec bus.Learned) (string, error) {
 	if occurrence == "" {
 		occurrence = strconv.FormatInt(rec.TS.UnixNano(), 36)
 	}
-	if err := p.publish(ctx, p.Names.LearnedBy(p.credential()), "learn-"+rec.ID+"-"+occurrence, rec); err != nil {
+	if err := p.publish(ctx, subject, "learn-"+rec.ID+"-"+occurrence, rec); err != nil {
 		return "", fmt.Errorf("learn: %w", err)
 	}
 	return rec.ID, nil

@@ -151,7 +151,10 @@ func (r *run) forget(m *memory.Match, reason string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), memoryTimeout)
 	defer cancel()
-	err := r.s.cfg.Learner.ReportFailure(ctx, bus.MemoryFailure{ID: m.ID, TaskID: r.task.ID, Worker: r.s.cfg.Worker, Reason: reason})
+	// The task's owner goes with it: a failure in an owner's task
+	// (whose env and files that owner chose) lowers a shared memory in
+	// that owner's view only.
+	err := r.s.cfg.Learner.ReportFailure(ctx, bus.MemoryFailure{ID: m.ID, TaskID: r.task.ID, Worker: r.s.cfg.Worker, Reason: reason, Owner: r.task.Owner})
 	if err != nil {
 		r.log().Warn("report failed memory", "memory", m.ID, "err", err)
 	}

@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,14 +35,45 @@ func memoryMesh(t *testing.T, replies ...ollamatest.Reply) (*loopMesh, *knowledg
 }
 
 // otherWorker learns with a worker credential of its own: another host
-// of the fleet whose successes count apart from the mesh worker's.
-func otherWorker(t *testing.T, k *kerneltest.Kernel) memory.Publisher {
+// of the fleet whose successes count apart from the mesh worker's. It
+// ran the tasks its records name: before each record it stores what the
+// kernel's memory voucher (kernel/vouch) looks for, the task's accepted
+// event for the record's owner, as the kernel stores it at submission,
+// and one event on the worker's own subject.
+func otherWorker(t *testing.T, k *kerneltest.Kernel) ranTasks {
 	t.Helper()
-	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: "other-worker", Role: kernel.RoleWorker})))
+	creds := k.Creds(kernel.UserSpec{Name: "other-worker", Role: kernel.RoleWorker})
+	js, err := jetstream.New(k.ConnectAs(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return memory.Publisher{JS: js}
+	prefix, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ranTasks{Publisher: memory.Publisher{JS: js}, admin: k.JS, cred: strings.TrimPrefix(prefix, "_INBOX_")}
+}
+
+// ranTasks is a worker credential's publisher that stores, before each
+// record, the events of the task it names (otherWorker).
+type ranTasks struct {
+	memory.Publisher
+	admin jetstream.JetStream
+	cred  string
+}
+
+// Learn stores the record's task's accepted event and one event of the
+// worker's in the default pool, then publishes the record.
+func (w ranTasks) Learn(ctx context.Context, rec bus.Learned) (string, error) {
+	names := bus.Names{}
+	task := bus.Task{ID: rec.TaskID, Owner: rec.Owner, Pool: bus.DefaultPool}
+	if _, err := w.admin.PublishMsg(ctx, names.EventMsg(bus.Event{TaskID: rec.TaskID, Type: bus.EventAccepted, Task: &task})); err != nil {
+		return "", fmt.Errorf("store the accepted event: %w", err)
+	}
+	if _, err := w.JS.PublishMsg(ctx, names.EventMsgBy(bus.Event{TaskID: rec.TaskID, Type: bus.EventAssigned}, bus.DefaultPool, w.cred)); err != nil {
+		return "", fmt.Errorf("store the worker's event: %w", err)
+	}
+	return w.Publisher.Learn(ctx, rec)
 }
 
 func syncMemory(t *testing.T, kn *knowledge.Knowledge) {

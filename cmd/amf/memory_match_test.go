@@ -57,13 +57,30 @@ func TestMemoryMatchAgreesWithTheWorker(t *testing.T) {
 	}
 	defer kn.Close()
 	ids := map[string]string{}
+	names := bus.Names{}
 	for i, name := range []string{"w1", "w2"} {
-		js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker})))
+		creds := k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker})
+		js, err := jetstream.New(k.ConnectAs(creds))
 		if err != nil {
 			t.Fatal(err)
 		}
+		prefix, err := kernel.CredsInboxPrefix(creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred := strings.TrimPrefix(prefix, "_INBOX_")
 		for j, p := range matchPairs {
-			id, err := memory.Publisher{JS: js}.Learn(ctx, bus.Learned{Instruction: p[0], Command: fmt.Sprintf("echo %d", j), TaskID: fmt.Sprintf("t%d-%d", i, j)})
+			// The worker ran the task: the kernel's accepted event and
+			// one of the worker's, which the kernel's memory voucher
+			// looks for before any index learns the record.
+			task := bus.Task{ID: fmt.Sprintf("t%d-%d", i, j), Pool: bus.DefaultPool}
+			if _, err := k.JS.PublishMsg(ctx, names.EventMsg(bus.Event{TaskID: task.ID, Type: bus.EventAccepted, Task: &task})); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := js.PublishMsg(ctx, names.EventMsgBy(bus.Event{TaskID: task.ID, Type: bus.EventAssigned}, task.Pool, cred)); err != nil {
+				t.Fatal(err)
+			}
+			id, err := memory.Publisher{JS: js}.Learn(ctx, bus.Learned{Instruction: p[0], Command: fmt.Sprintf("echo %d", j), TaskID: task.ID})
 			if err != nil {
 				t.Fatal(err)
 			}

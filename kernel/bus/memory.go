@@ -54,10 +54,16 @@ type Learned struct {
 }
 
 // MemoryFailure says a reused memory failed on a worker; every worker
-// lowers its confidence. Published on amf.memory.failed.
+// lowers its confidence. Published on amf.memory.failed. A failure in an
+// owner's task lowers a shared memory's confidence in that owner's view
+// only: the owner controls the task's environment and can make any
+// replay fail (memory/knowledge, failures.go).
 type MemoryFailure struct {
-	ID     string    `json:"id"`
-	TaskID string    `json:"task_id,omitempty"`
+	ID     string `json:"id"`
+	TaskID string `json:"task_id,omitempty"`
+	// Owner is the owner of the task whose replay failed (Task.Owner);
+	// empty for an operator's task.
+	Owner  Owner     `json:"owner,omitempty"`
 	Worker string    `json:"worker,omitempty"`
 	Reason string    `json:"reason,omitempty"`
 	TS     time.Time `json:"ts"`

@@ -55,10 +55,12 @@ type SearchRequest struct {
 // SearchReply is the answer to a SearchRequest.
 type SearchReply struct {
 	Matches []Match `json:"matches"`
-	// Memories is how many memories the answering index holds, and
-	// Applied the last AMF_MEMORY sequence it reflects.
+	// Memories is how many memories of the answering index the asker
+	// sees (every owner's for admins and read-all), and Applied the last
+	// AMF_MEMORY sequence it reflects, told only to those who see every
+	// owner's memories (it moves with every owner's learning).
 	Memories int    `json:"memories"`
-	Applied  uint64 `json:"applied"`
+	Applied  uint64 `json:"applied,omitempty"`
 	// Worker names the index that answered.
 	Worker string `json:"worker,omitempty"`
 	// Embedder names the index's embedder, and ReuseScore the similarity

@@ -11,7 +11,6 @@ import (
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/memory"
 	"github.com/amf-os/amf/memory/knowledge"
 )
 
@@ -26,11 +25,9 @@ func TestAttackWorkerCannotMakeItsOwnCommandBlindlyReusable(t *testing.T) {
 	k := kerneltest.Start(t)
 	names := bus.Names{}
 	victim := openKnowledge(t, k, knowledge.Config{})
-	edge, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: "attack-edge", Role: kernel.RoleWorker, Pools: []string{"edge"}})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	forger := memory.Publisher{JS: edge, Names: names}
+	// It ran the tasks its records name (tasks of its own pool).
+	forger := workerRanTasks(t, k, k.Creds(kernel.UserSpec{Name: "attack-edge", Role: kernel.RoleWorker, Pools: []string{"edge"}}), "edge")
+	edge := forger.JS
 
 	t.Run("a forged confirmation", func(t *testing.T) {
 		const instr = "show the disk usage of the root filesystem"

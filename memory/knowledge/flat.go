@@ -116,6 +116,21 @@ func (f *flatIndex) holds(o bus.Owner) int {
 	return f.held[n]
 }
 
+// count is how many memories s sees: a scan of two small slices, about
+// 50 µs at 100k memories, so an owner's search can report its own view.
+func (f *flatIndex) count(s scope) int {
+	if s.all {
+		return len(f.ids)
+	}
+	n := 0
+	for i := range f.ids {
+		if f.sees(s, i) {
+			n++
+		}
+	}
+	return n
+}
+
 // share marks id as seen by every owner (a confirmation).
 func (f *flatIndex) share(id string) {
 	if i, ok := f.pos[id]; ok {

@@ -184,6 +184,14 @@ type decoded struct {
 	seq     uint64
 	learn   *bus.Learned
 	learner string // the credential that published learn
+	// awaits is set for a record on a credential's subject stored after
+	// vouching began: only its vouched copy counts (vouch.go).
+	awaits bool
+	// verdict is set for the kernel's verdict on the record at that
+	// sequence; learn holds the record when it was vouched for.
+	verdict uint64
+	// marker is set for the vouching marker.
+	marker  bool
 	fail    *bus.MemoryFailure
 	forget  *bus.Forgotten
 	confirm *bus.MemoryConfirmed
@@ -199,6 +207,7 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 	var texts []string
 	textIdx := map[string]int{}
 	k.mu.RLock()
+	vouching := k.vouching
 	for _, m := range batch {
 		md, err := m.Metadata()
 		if err != nil {
@@ -208,6 +217,10 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 		d := decoded{seq: md.Sequence.Stream}
 		learner, learned := names.LearnerOf(m.Subject)
 		switch {
+		case learned && vouching && learner != "":
+			// A worker's word on whose task taught it: learned from
+			// the kernel's vouched copy, if any (vouch.go).
+			d.awaits = true
 		case learned:
 			l, err := bus.DecodeLearned(m.Data)
 			if err != nil {
@@ -215,12 +228,24 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 				break
 			}
 			d.learn, d.learner = &l, learner
-			if !k.flat.has(l.ID) {
-				if _, queued := textIdx[l.ID]; !queued {
-					textIdx[l.ID] = len(texts)
-					texts = append(texts, l.Instruction)
-				}
+		case m.Subject == names.MemoryVouching():
+			d.marker, vouching = true, true
+		case m.Subject == names.MemoryVouched():
+			var v bus.Vouched
+			if err := json.Unmarshal(m.Data, &v); err != nil || v.Seq == 0 {
+				k.log.Warn("memory: skipping a bad verdict", "seq", d.seq, "err", err)
+				break
 			}
+			d.verdict = v.Seq
+			if v.Record == nil {
+				break // refused: the kernel logged why
+			}
+			l := *v.Record
+			if err := l.Normalize(); err != nil {
+				k.log.Warn("memory: skipping a bad vouched record", "seq", d.seq, "err", err)
+				break
+			}
+			d.learn, d.learner = &l, v.Cred
 		case m.Subject == names.MemoryFailed():
 			var f bus.MemoryFailure
 			if err := json.Unmarshal(m.Data, &f); err != nil || f.ID == "" {
@@ -242,6 +267,12 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 				break
 			}
 			d.forget = &f
+		}
+		if d.learn != nil && !k.flat.has(d.learn.ID) {
+			if _, queued := textIdx[d.learn.ID]; !queued {
+				textIdx[d.learn.ID] = len(texts)
+				texts = append(texts, d.learn.Instruction)
+			}
 		}
 		items = append(items, d)
 	}
@@ -268,21 +299,15 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, d := range items {
+		k.track(d)
 		switch {
 		case d.learn != nil:
 			if err := k.learnLocked(ctx, d, vecs, textIdx); err != nil {
 				return err
 			}
 		case d.fail != nil:
-			if k.flat.has(d.fail.ID) {
-				e, err := k.getLocked(ctx, d.fail.ID)
-				if err != nil {
-					return err
-				}
-				e.Failures++
-				if err := k.putLocked(ctx, e); err != nil {
-					return err
-				}
+			if err := k.failLocked(ctx, d.fail); err != nil {
+				return err
 			}
 		case d.confirm != nil:
 			if k.flat.has(d.confirm.ID) {

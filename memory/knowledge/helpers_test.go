@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,15 +65,60 @@ func learn(t testing.TB, kn interface {
 }
 
 // workerPublisher publishes on the memory stream with a worker
-// credential of its own (named name): its successes count as that
-// credential's, apart from the test kernel's admin connection's.
-func workerPublisher(t testing.TB, k *kerneltest.Kernel, name string) memory.Publisher {
+// credential of its own (named name), as a worker that ran each record's
+// task: its successes count as that credential's, apart from the test
+// kernel's admin connection's. Before a record it stores what the
+// kernel's voucher looks for (kernel/vouch): the task's accepted event
+// for the record's owner and pool, as the kernel stores it at
+// submission, and one event on the worker's own subject.
+func workerPublisher(t testing.TB, k *kerneltest.Kernel, name string) ranTasks {
 	t.Helper()
-	js, err := jetstream.New(k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker})))
+	return workerRanTasks(t, k, k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleWorker}), bus.DefaultPool)
+}
+
+// workerRanTasks is workerPublisher for the worker credential in creds,
+// running tasks of pool unless a record names its own.
+func workerRanTasks(t testing.TB, k *kerneltest.Kernel, creds, pool string) ranTasks {
+	t.Helper()
+	js, err := jetstream.New(k.ConnectAs(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return memory.Publisher{JS: js}
+	prefix, err := kernel.CredsInboxPrefix(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ranTasks{Publisher: memory.Publisher{JS: js}, admin: k.JS, cred: strings.TrimPrefix(prefix, "_INBOX_"), pool: pool}
+}
+
+// ranTasks is a worker credential's publisher that stores, before each
+// record, the events of the task it names (workerPublisher).
+type ranTasks struct {
+	memory.Publisher
+	admin jetstream.JetStream
+	cred  string
+	pool  string
+}
+
+// Learn stores the record's task's accepted event and one event of the
+// worker's, then publishes the record.
+func (w ranTasks) Learn(ctx context.Context, rec bus.Learned) (string, error) {
+	names := bus.Names{}
+	if rec.TaskID == "" {
+		rec.TaskID = bus.NewID()
+	}
+	pool := rec.Pool
+	if pool == "" {
+		pool = w.pool
+	}
+	task := bus.Task{ID: rec.TaskID, Owner: rec.Owner, Pool: pool}
+	if _, err := w.admin.PublishMsg(ctx, names.EventMsg(bus.Event{TaskID: rec.TaskID, Type: bus.EventAccepted, Task: &task})); err != nil {
+		return "", fmt.Errorf("store the accepted event: %w", err)
+	}
+	if _, err := w.JS.PublishMsg(ctx, names.EventMsgBy(bus.Event{TaskID: rec.TaskID, Type: bus.EventAssigned}, pool, w.cred)); err != nil {
+		return "", fmt.Errorf("store the worker's event: %w", err)
+	}
+	return w.Publisher.Learn(ctx, rec)
 }
 
 func syncKn(t testing.TB, kn *knowledge.Knowledge) {
@@ -223,4 +270,9 @@ func workerKnowledge(t testing.TB, k *kerneltest.Kernel, name string, cfg knowle
 	}
 	t.Cleanup(func() { kn.Close() })
 	return kn
+}
+
+// credOfConn is the credential id in js's connection's inbox prefix.
+func credOfConn(js jetstream.JetStream) string {
+	return strings.TrimPrefix(js.Conn().Opts.InboxPrefix, "_INBOX_")
 }

@@ -139,9 +139,14 @@ type Knowledge struct {
 	calib, gate Calibration
 	// streamCreated is when the stream the index follows was created.
 	streamCreated time.Time
-	dirty         atomic.Bool // changed since the last save
-	lastErr       error
-	changed       chan struct{} // closed and replaced after every applied batch
+	// vouching is set once the index applied the kernel's vouching
+	// marker; awaiting holds the sequences of the records seen since
+	// that await the kernel's verdict (vouch.go).
+	vouching bool
+	awaiting map[uint64]struct{}
+	dirty    atomic.Bool // changed since the last save
+	lastErr  error
+	changed  chan struct{} // closed and replaced after every applied batch
 
 	caughtUp     chan struct{}
 	caughtUpOnce sync.Once
@@ -277,7 +282,9 @@ func (k *Knowledge) WaitSeq(ctx context.Context, seq uint64) error {
 	}
 }
 
-// Sync blocks until the index holds everything in the stream now.
+// Sync blocks until the index holds everything in the stream now,
+// including the kernel's verdict on every worker credential's record in
+// it (vouch.go).
 func (k *Knowledge) Sync(ctx context.Context) error {
 	stream, err := k.JS.Stream(ctx, k.cfg.Names.MemoryStream())
 	if err != nil {
@@ -287,5 +294,8 @@ func (k *Knowledge) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sync memory: %w", err)
 	}
-	return k.WaitSeq(ctx, info.State.LastSeq)
+	if err := k.WaitSeq(ctx, info.State.LastSeq); err != nil {
+		return err
+	}
+	return k.waitSettled(ctx)
 }

@@ -118,7 +118,9 @@ func TestFailureStopsBlindReuseEverywhere(t *testing.T) {
 func TestHostFactsDecideReuse(t *testing.T) {
 	k := kerneltest.Start(t)
 	kn := openKnowledge(t, k, knowledge.Config{})
-	for _, p := range []memory.Publisher{kn.Publisher, workerPublisher(t, k, "w2")} {
+	for _, p := range []interface {
+		Learn(context.Context, bus.Learned) (string, error)
+	}{kn.Publisher, workerPublisher(t, k, "w2")} {
 		learn(t, p, "list installed packages", "dpkg -l", func(l *bus.Learned) {
 			l.Host = memory.HostFacts{OS: "linux", Distro: "debian", Tools: []string{"dpkg"}}
 		})

@@ -39,9 +39,18 @@ func (k *Knowledge) List(a bus.Access, limit int) ([]memory.Match, int) {
 	}
 	out := make([]memory.Match, 0, min(limit, len(seen)))
 	for _, e := range seen[max(0, len(seen)-limit):] {
-		out = append(out, k.match(&e, 0))
+		out = append(out, k.match(a, &e, 0))
 	}
 	return hideOwners(a, out), len(seen)
+}
+
+// Count is how many memories a sees: the index's size for admins and
+// read-all, an owner's own and the shared ones for anyone else, so that
+// asking does not tell an owner how many memories the others hold.
+func (k *Knowledge) Count(a bus.Access) int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.flat.count(k.flat.scopeOf(a))
 }
 
 // hideOwners blanks, for an asker who does not see every owner's work,

@@ -32,7 +32,9 @@ const (
 	// 3: the credentials whose successes count (metaLearners).
 	// 4: memories per owner (ids of bus.MemoryIDOf, metaOwner,
 	// metaShared).
-	indexVersion = 4
+	// 5: whether vouching began (indexHeader.Vouching): an index saved
+	// before knew nothing of the marker, which it may have passed.
+	indexVersion = 5
 	// oldIndexFile is the layout before chromem-go saved the index;
 	// it is removed when found.
 	oldIndexFile = "index.gob"
@@ -49,6 +51,10 @@ type indexHeader struct {
 	StreamCreated time.Time `json:"stream_created"`
 	Applied       uint64    `json:"applied"`
 	Memories      int       `json:"memories"`
+	// Vouching is set once the index applied the vouching marker: from
+	// then on it learns a credential's records only from their vouched
+	// copies (vouch.go).
+	Vouching bool `json:"vouching,omitempty"`
 	// Calibration is the embedder's reuse threshold; an index saved
 	// before calibration existed has none and is calibrated at open.
 	Calibration *Calibration `json:"calibration,omitempty"`
@@ -95,6 +101,7 @@ func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error 
 		return k.reset()
 	}
 	k.applied = h.Applied
+	k.vouching = h.Vouching
 	k.streamCreated = h.StreamCreated
 	if h.Calibration != nil {
 		k.calib = *h.Calibration
@@ -111,6 +118,7 @@ func (k *Knowledge) reset() error {
 		return err
 	}
 	k.coll, k.flat = coll, newFlatIndex()
+	k.vouching, k.awaiting = false, nil
 	return nil
 }
 
@@ -162,7 +170,7 @@ func (k *Knowledge) save() error {
 	h := indexHeader{
 		Format: indexFormat, Version: indexVersion, Embedder: k.cfg.Embedder.Name(), Dim: k.dim,
 		StreamCreated: k.streamCreated, Applied: k.applied, Memories: k.coll.Count(),
-		Calibration: &k.calib,
+		Calibration: &k.calib, Vouching: k.vouching,
 	}
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
 		return fmt.Errorf("save memory index: %w", err)

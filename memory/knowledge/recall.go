@@ -88,7 +88,7 @@ func (k *Knowledge) recallVector(ctx context.Context, a bus.Access, query string
 		}
 		found = append(found, scored{e, score})
 	}
-	return k.decide(query, found, facts, n), nil
+	return k.decide(a, query, found, facts, n), nil
 }
 
 // Search is the fleet's memory search (amf memory search). With a pool
@@ -140,7 +140,7 @@ func (k *Knowledge) Search(ctx context.Context, a bus.Access, req memory.SearchR
 		}
 		found = append(found, scored{e, score})
 	}
-	return hideOwners(a, k.decide(req.Query, found, req.Host, n)), nil
+	return hideOwners(a, k.decide(a, req.Query, found, req.Host, n)), nil
 }
 
 // queryLocked is chromem-go's query with filter, among the memories a
@@ -184,8 +184,9 @@ type scored struct {
 // disk usage", each learned once with du, are two successes for it.
 // Towards blind reuse they count once per credential that reported them,
 // so one worker's credential cannot vouch twice.
-// The first n are returned; the others only count.
-func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts, n int) []memory.Match {
+// Confidence is as a sees it (entry.failuresFor). The first n are
+// returned; the others only count.
+func (k *Knowledge) decide(a bus.Access, query string, found []scored, facts memory.HostFacts, n int) []memory.Match {
 	same := make([]bool, len(found))
 	why := make([]string, len(found))
 	successes := map[string]int{}            // command → successes for the query's meaning
@@ -206,7 +207,7 @@ func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts,
 	}
 	out := make([]memory.Match, 0, min(n, len(found)))
 	for i, f := range found[:min(n, len(found))] {
-		m := k.match(&f.e, f.score)
+		m := k.match(a, &f.e, f.score)
 		switch {
 		case k.cfg.NoReuse:
 			m.NoReuse = "reuse is turned off"
@@ -214,19 +215,21 @@ func (k *Knowledge) decide(query string, found []scored, facts memory.HostFacts,
 			m.NoReuse = why[i]
 		default:
 			cmd := f.e.Rec.Command
-			m.Reuse, m.NoReuse = k.reusable(&f.e, successes[cmd], len(learners[cmd]), facts)
+			m.Reuse, m.NoReuse = k.reusable(a, &f.e, successes[cmd], len(learners[cmd]), facts)
 		}
 		out = append(out, m)
 	}
 	return out
 }
 
-func (k *Knowledge) match(e *entry, score float64) memory.Match {
+// match is e as a sees it: its failures and confidence are a's view
+// (entry.failuresFor).
+func (k *Knowledge) match(a bus.Access, e *entry, score float64) memory.Match {
 	return memory.Match{
 		ID: e.Rec.ID, Score: score,
 		Instruction: e.Rec.Instruction, Command: e.Rec.Command, Description: e.Rec.Description,
-		Host: e.Rec.Host, Owner: e.Rec.Owner, Successes: e.Successes, Learners: len(e.Learners), Failures: e.Failures,
-		Confidence: e.confidence(), Learned: e.Rec.TS, ConfirmedBy: e.ConfirmedBy,
+		Host: e.Rec.Host, Owner: e.Rec.Owner, Successes: e.Successes, Learners: len(e.Learners), Failures: e.failuresFor(a),
+		Confidence: e.confidence(a), Learned: e.Rec.TS, ConfirmedBy: e.ConfirmedBy,
 	}
 }
 
@@ -235,13 +238,13 @@ func (k *Knowledge) match(e *entry, score float64) memory.Match {
 // MinSuccesses different worker credentials (or a user confirmed it), it
 // has not failed too often since, and this host fits. Anything less
 // leaves it an example in the prompt.
-func (k *Knowledge) reusable(e *entry, successes, learners int, facts memory.HostFacts) (bool, string) {
+func (k *Knowledge) reusable(a bus.Access, e *entry, successes, learners int, facts memory.HostFacts) (bool, string) {
 	switch {
 	case learners < k.cfg.MinSuccesses && e.ConfirmedBy == "":
 		return false, fmt.Sprintf("worked %d time(s) for this instruction, vouched for by %d worker credential(s); reused blindly once %d different ones saw it work, or once a user confirms it (amf memory confirm %s)",
 			successes, learners, k.cfg.MinSuccesses, e.Rec.ID)
-	case e.confidence() < k.cfg.MinConfidence:
-		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(), e.Failures)
+	case e.confidence(a) < k.cfg.MinConfidence:
+		return false, fmt.Sprintf("confidence %.2f after %d failures", e.confidence(a), e.failuresFor(a))
 	}
 	return fits(e.Rec.Host, facts)
 }
@@ -257,7 +260,7 @@ func (k *Knowledge) Get(id string) (memory.Match, error) {
 	if err != nil {
 		return memory.Match{}, err
 	}
-	return k.match(&e, 1), nil
+	return k.match(everyone, &e, 1), nil
 }
 
 // All returns every memory, oldest first.
@@ -265,7 +268,7 @@ func (k *Knowledge) All() []memory.Match {
 	all := k.all()
 	out := make([]memory.Match, 0, len(all))
 	for _, e := range all {
-		out = append(out, k.match(&e, 0))
+		out = append(out, k.match(everyone, &e, 0))
 	}
 	return out
 }

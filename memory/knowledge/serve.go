@@ -214,5 +214,11 @@ func search(ctx context.Context, idx *Knowledge, a bus.Access, data []byte) (mem
 		ms = []memory.Match{}
 	}
 	c := idx.Calibration()
-	return memory.SearchReply{Matches: ms, Memories: idx.Len(), Applied: idx.Applied(), Embedder: c.Embedder, ReuseScore: c.Threshold}, "", nil
+	reply := memory.SearchReply{Matches: ms, Memories: idx.Count(a), Embedder: c.Embedder, ReuseScore: c.Threshold}
+	if a.SeeAll || a.ActAll {
+		// The stream position moves with every owner's learning: only
+		// those who see every owner's memories are told it.
+		reply.Applied = idx.Applied()
+	}
+	return reply, "", nil
 }

@@ -31,7 +31,7 @@ func TestServeAnswersSearches(t *testing.T) {
 		rep, err = memory.Search(ctxT(t), k.NC, names, memory.SearchRequest{Query: "count lines in the log files", K: 1, Host: here})
 		return !errors.Is(err, memory.ErrNoSearchService)
 	})
-	if len(rep.Matches) != 1 || rep.Matches[0].ID != id || rep.Memories != 2 || rep.Applied != 2 || rep.Worker == "" ||
+	if len(rep.Matches) != 1 || rep.Matches[0].ID != id || rep.Memories != 2 || rep.Applied != kn.Applied() || rep.Worker == "" ||
 		rep.Embedder != knowledge.LocalEmbedder().Name() || rep.ReuseScore != kn.Calibration().Threshold {
 		t.Fatalf("reply = %+v", rep)
 	}

@@ -41,6 +41,9 @@ const (
 	// two filters of a filtered search that sees one owner's memories.
 	metaOwner  = "owner"
 	metaShared = "shared"
+	// metaOwnerFailures is the JSON object of entry.OwnerFailures;
+	// absent when no owner's failure counted in its view only.
+	metaOwnerFailures = "owner_failures"
 )
 
 // entry is one memory as this worker knows it, decoded from its document.
@@ -57,6 +60,9 @@ type entry struct {
 	// subject) that reported a success counting towards blind reuse,
 	// sorted: one credential counts once however often it reports.
 	Learners []string
+	// OwnerFailures counts, per owner, the failures that lower the
+	// memory's confidence in that owner's view only (failures.go).
+	OwnerFailures map[bus.Owner]int
 }
 
 // addLearner counts cred's success towards blind reuse.
@@ -64,11 +70,6 @@ func (e *entry) addLearner(cred string) {
 	if i, found := slices.BinarySearch(e.Learners, cred); !found {
 		e.Learners = slices.Insert(e.Learners, i, cred)
 	}
-}
-
-// confidence is the share of reported outcomes that were successes.
-func (e *entry) confidence() float64 {
-	return float64(e.Successes) / float64(e.Successes+e.Failures)
 }
 
 // document is the chromem-go document of e; vec must be normalised, and
@@ -82,23 +83,31 @@ func (e *entry) document(vec []float32) (chromem.Document, error) {
 	if err != nil {
 		return chromem.Document{}, fmt.Errorf("encode memory %s: %w", e.Rec.ID, err)
 	}
+	meta := map[string]string{
+		metaRecord:    string(rec),
+		metaSuccesses: strconv.Itoa(e.Successes),
+		metaFailures:  strconv.Itoa(e.Failures),
+		metaSeq:       strconv.FormatUint(e.Seq, 10),
+		metaPool:      e.Rec.Pool,
+		metaOS:        e.Rec.Host.OS,
+		metaDistro:    e.Rec.Host.Distro,
+		metaConfirmed: e.ConfirmedBy,
+		metaLearners:  string(learners),
+		metaOwner:     string(e.Rec.Owner),
+		metaShared:    flag(e.shared()),
+	}
+	if len(e.OwnerFailures) > 0 {
+		of, err := json.Marshal(e.OwnerFailures)
+		if err != nil {
+			return chromem.Document{}, fmt.Errorf("encode memory %s: %w", e.Rec.ID, err)
+		}
+		meta[metaOwnerFailures] = string(of)
+	}
 	return chromem.Document{
 		ID:        e.Rec.ID,
 		Content:   e.Rec.Instruction,
 		Embedding: vec,
-		Metadata: map[string]string{
-			metaRecord:    string(rec),
-			metaSuccesses: strconv.Itoa(e.Successes),
-			metaFailures:  strconv.Itoa(e.Failures),
-			metaSeq:       strconv.FormatUint(e.Seq, 10),
-			metaPool:      e.Rec.Pool,
-			metaOS:        e.Rec.Host.OS,
-			metaDistro:    e.Rec.Host.Distro,
-			metaConfirmed: e.ConfirmedBy,
-			metaLearners:  string(learners),
-			metaOwner:     string(e.Rec.Owner),
-			metaShared:    flag(e.shared()),
-		},
+		Metadata:  meta,
 	}, nil
 }
 
@@ -122,7 +131,11 @@ func entryOf(id string, meta map[string]string) (entry, error) {
 	e.Seq, err3 = strconv.ParseUint(meta[metaSeq], 10, 64)
 	e.ConfirmedBy = meta[metaConfirmed]
 	err4 := json.Unmarshal([]byte(meta[metaLearners]), &e.Learners)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || e.Rec.ID != id || e.Successes < 1 ||
+	var err5 error
+	if of := meta[metaOwnerFailures]; of != "" {
+		err5 = json.Unmarshal([]byte(of), &e.OwnerFailures)
+	}
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || e.Rec.ID != id || e.Successes < 1 ||
 		!slices.IsSorted(e.Learners) {
 		return e, fmt.Errorf("memory %s: damaged metadata %v", id, meta)
 	}
