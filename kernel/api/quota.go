@@ -213,7 +213,12 @@ func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
 	}
 	queued, err := l.queued(ctx, unrecorded)
 	if err != nil {
-		return out // still counted: read again at a later recount
+		// Still counted; read again after unrecordedAfter, not a whole
+		// scanEvery: a read cut short by a busy store is no answer.
+		l.mu.Lock()
+		l.scanned = time.Now().Add(unrecordedAfter - scanEvery)
+		l.mu.Unlock()
+		return out
 	}
 	for _, id := range unrecorded {
 		if _, ok := queued[id]; !ok {

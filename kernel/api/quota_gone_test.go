@@ -86,7 +86,8 @@ func TestQuotaReleasesTasksGoneFromTheQueueAndTheirEvents(t *testing.T) {
 	// An owner that submits nothing more (one revoked) has its count
 	// read again on the kernel's word alone.
 	who := bus.OwnerOfCredential(bus.CredentialID(client.UserKey(owner.NC)))
-	deadline := time.Now().Add(45 * time.Second)
+	// A read of the queue cut short under load is made again 10 s later.
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		svc.Recount(who)
 		n, _ := svc.Held(who)
