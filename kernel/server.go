@@ -141,6 +141,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.secure(opts); err != nil {
 		return err
 	}
+	paceGC(s.logger().With("part", "memory"))
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("start kernel: %w", err)
