@@ -86,6 +86,10 @@ type Server struct {
 	// Sync is how often JetStream flushes to disk: "default", "always" or
 	// a duration (see applySync).
 	Sync string
+	// GCPercent, when > 0, is the process's GC percent unless GOGC is
+	// set: `amf kernel`, a process of its own, runs with
+	// DefaultGCPercent (see gcpace.go); 0 leaves the process's as it is.
+	GCPercent int
 	// Logger receives the kernel's own logs; nil is slog.Default().
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
@@ -141,7 +145,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.secure(opts); err != nil {
 		return err
 	}
-	paceGC(s.logger().With("part", "memory"))
+	paceGC(s.GCPercent, s.logger().With("part", "memory"))
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("start kernel: %w", err)

@@ -26,8 +26,13 @@ PROF=${PROF:-14223}
 URL=nats://127.0.0.1:$PORT
 S=$(mktemp -d)
 # The resident size, and of it the process's own memory (anonymous: heap,
-# stacks) and the pages of the amf binary it has run (file).
-rss() { awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } /RssFile/ { f = $2 } END { printf "%.0f MiB (own %.0f MiB, binary %.0f MiB)", r / 1024, a / 1024, f / 1024 }' "/proc/$1/status"; }
+# stacks) and the pages of the amf binary it has run (file); and the CPU
+# time the process has spent so far (user and system; the cost of its
+# collector's pace shows here).
+rss() {
+	awk '/VmRSS/ { r = $2 } /RssAnon/ { a = $2 } /RssFile/ { f = $2 } END { printf "%.0f MiB (own %.0f MiB, binary %.0f MiB)", r / 1024, a / 1024, f / 1024 }' "/proc/$1/status"
+	awk -v hz="$(getconf CLK_TCK)" '{ printf ", CPU %.1f s", ($14 + $15) / hz }' "/proc/$1/stat"
+}
 CONFIG=()
 if [ -n "${PROFILES:-}" ]; then
 	mkdir -p "$PROFILES"
