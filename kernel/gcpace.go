@@ -38,7 +38,7 @@ func paceGC(percent int, log *slog.Logger) {
 		return
 	}
 	paceOnce.Do(func() {
-		if v, set := os.LookupEnv("GOGC"); set {
+		if v := os.Getenv("GOGC"); v != "" {
 			log.Debug("GC percent left as GOGC sets it", "GOGC", v)
 			return
 		}
