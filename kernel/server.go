@@ -223,6 +223,10 @@ func (s *Server) Start(ctx context.Context) error {
 // maxControlLine bounds a protocol line the kernel accepts (see options).
 const maxControlLine = 64 << 10
 
+// maxClosedClients bounds the closed connections the kernel remembers
+// (see options).
+const maxClosedClients = 256
+
 func (s *Server) options() (*server.Options, error) {
 	opts := &server.Options{}
 	if s.ConfigFile != "" {
@@ -255,6 +259,14 @@ func (s *Server) options() (*server.Options, error) {
 	// nats-server's 4 KiB default.
 	if opts.MaxControlLine < maxControlLine {
 		opts.MaxControlLine = maxControlLine
+	}
+	// nats-server keeps a record of each closed connection, its
+	// subscriptions listed, for the monitoring's closed connections:
+	// 10,000 by default, megabytes a kernel holds forever once clients
+	// have come and gone (every `amf run`, every CLI call). A config
+	// file's max_closed_clients stands.
+	if opts.MaxClosedClients == 0 {
+		opts.MaxClosedClients = maxClosedClients
 	}
 	stateDir := s.StateDir
 	if stateDir == "" {
