@@ -86,6 +86,10 @@ type Server struct {
 	// Sync is how often JetStream flushes to disk: "default", "always" or
 	// a duration (see applySync).
 	Sync string
+	// GCPercent, when > 0, is the process's GC percent unless GOGC is
+	// set: `amf kernel`, a process of its own, runs with
+	// DefaultGCPercent (see gcpace.go); 0 leaves the process's as it is.
+	GCPercent int
 	// Logger receives the kernel's own logs; nil is slog.Default().
 	Logger *slog.Logger
 	// NATSLogs passes nats-server's own log lines to Logger.
@@ -146,6 +150,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.secure(opts); err != nil {
 		return err
 	}
+	paceGC(s.GCPercent, s.logger().With("part", "memory"))
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("start kernel: %w", err)
@@ -223,6 +228,10 @@ func (s *Server) Start(ctx context.Context) error {
 // maxControlLine bounds a protocol line the kernel accepts (see options).
 const maxControlLine = 64 << 10
 
+// maxClosedClients bounds the closed connections the kernel remembers
+// (see options).
+const maxClosedClients = 256
+
 func (s *Server) options() (*server.Options, error) {
 	opts := &server.Options{}
 	if s.ConfigFile != "" {
@@ -255,6 +264,14 @@ func (s *Server) options() (*server.Options, error) {
 	// nats-server's 4 KiB default.
 	if opts.MaxControlLine < maxControlLine {
 		opts.MaxControlLine = maxControlLine
+	}
+	// nats-server keeps a record of each closed connection, its
+	// subscriptions listed, for the monitoring's closed connections:
+	// 10,000 by default, megabytes a kernel holds forever once clients
+	// have come and gone (every `amf run`, every CLI call). A config
+	// file's max_closed_clients stands.
+	if opts.MaxClosedClients == 0 {
+		opts.MaxClosedClients = maxClosedClients
 	}
 	stateDir := s.StateDir
 	if stateDir == "" {

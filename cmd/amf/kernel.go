@@ -31,6 +31,9 @@ type kernelFlags struct {
 	authDir      string
 	leafListen   string
 	tls          tlsFlags
+	// gcPercent is the process's GC percent (kernel.Server.GCPercent):
+	// set where the kernel has the process to itself.
+	gcPercent int
 	// Per-owner quotas (kernel/api.Quota, schedules).
 	quotaTasks, quotaTaskMiB, quotaSchedules, quotaScheduleMiB int
 }
@@ -77,6 +80,7 @@ func (k *kernelFlags) server(c *common) *kernel.Server {
 		ReadersPerOwner:    k.readers,
 		Names:              c.names(),
 		Version:            version,
+		GCPercent:          k.gcPercent,
 		Logger:             slog.Default().With("part", "kernel"),
 	}
 	s.FollowersPerCredential = k.followers
@@ -98,6 +102,10 @@ func runKernel(ctx context.Context, args []string) error {
 		return err
 	}
 	c.logger()
+	// The process is the kernel's alone: its collector is paced for the
+	// kernel's heap (see kernel/gcpace.go). `amf up` shares its process
+	// with a worker and a bridge, whose garbage it would pace too.
+	k.gcPercent = kernel.DefaultGCPercent
 	l, err := startLocal(ctx, &c, &k, &cf, noProjector)
 	if err != nil {
 		return err
