@@ -307,6 +307,15 @@ func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) 
 		}
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
+	// The filter it will install, sent now, off the path of its task.
+	filter, err := seccompMessage()
+	if err == nil {
+		_, err = ours.Write(filter)
+	}
+	if err != nil {
+		n.discard(p)
+		return nil, fmt.Errorf("%w: send seccomp filter: %v", ErrStart, err)
+	}
 	if slot != nil {
 		if err := n.net.attach(slot, p.pid); err != nil {
 			n.discard(p)
