@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/amf-os/amf/sandbox/internal/child"
 	"golang.org/x/sys/unix"
@@ -174,31 +175,73 @@ func (t *etcTemplate) close() {
 // asHostIDs runs fn on a thread whose file system ids are uid and gid,
 // with no supplementary group: the kernel drops the thread's file
 // capabilities with its file system uid, so fn opens what those ids may
-// open and nothing more. The thread ends with fn.
+// open and nothing more. The thread gets its ids, groups and
+// capabilities back before it serves other goroutines. It must not end
+// instead: a process started with Pdeathsig (the spawner) dies with the
+// thread that started it, whichever that was.
 func asHostIDs(uid, gid int, fn func()) error {
 	done := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread exits with the goroutine, and its
-		// changed ids with it.
 		runtime.LockOSThread()
-		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
-			done <- fmt.Errorf("clear groups: %w", e)
-			return
+		restore, err := dropToHostIDs(uid, gid)
+		if err == nil {
+			fn()
 		}
-		unix.RawSyscall(unix.SYS_SETFSGID, uintptr(gid), 0, 0)
-		unix.RawSyscall(unix.SYS_SETFSUID, uintptr(uid), 0, 0)
-		// setfsuid and setfsgid answer with the previous id, never an
-		// error: asking with an invalid id tells the current one.
-		if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, uintptr(^uint32(0)), 0, 0); int(cur) != uid {
-			done <- fmt.Errorf("set file system uid %d: still %d", uid, cur)
-			return
+		if rerr := restore(); rerr != nil {
+			done <- errors.Join(err, rerr)
+			// A thread left with other ids must serve nobody and must
+			// not end (see above): this goroutine keeps it for good.
+			select {}
 		}
-		if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, uintptr(^uint32(0)), 0, 0); int(cur) != gid {
-			done <- fmt.Errorf("set file system gid %d: still %d", gid, cur)
-			return
-		}
-		fn()
-		done <- nil
+		runtime.UnlockOSThread()
+		done <- err
 	}()
 	return <-done
+}
+
+// dropToHostIDs gives the calling thread the file system ids uid and gid
+// and no supplementary group; restore gives it back what it had.
+func dropToHostIDs(uid, gid int) (restore func() error, err error) {
+	groups := make([]uint32, 256)
+	n, _, e := unix.RawSyscall(unix.SYS_GETGROUPS, uintptr(len(groups)), uintptr(unsafe.Pointer(&groups[0])), 0)
+	if e != 0 {
+		return func() error { return nil }, fmt.Errorf("read groups: %w", e)
+	}
+	groups = groups[:n]
+	// setfsuid and setfsgid answer with the previous id, never an error:
+	// asking with an invalid id tells the current one.
+	const ask = uintptr(^uint32(0))
+	fsuid, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ask, 0, 0)
+	fsgid, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ask, 0, 0)
+	restore = func() error {
+		unix.RawSyscall(unix.SYS_SETFSUID, fsuid, 0, 0)
+		unix.RawSyscall(unix.SYS_SETFSGID, fsgid, 0, 0)
+		var p uintptr
+		if len(groups) > 0 {
+			p = uintptr(unsafe.Pointer(&groups[0]))
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), p, 0); e != 0 {
+			return fmt.Errorf("restore groups: %w", e)
+		}
+		if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ask, 0, 0); cur != fsuid {
+			return fmt.Errorf("restore file system uid: still %d", cur)
+		}
+		if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ask, 0, 0); cur != fsgid {
+			return fmt.Errorf("restore file system gid: still %d", cur)
+		}
+		return nil
+	}
+	// Raw syscalls: the Go wrappers would change every thread.
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return restore, fmt.Errorf("clear groups: %w", e)
+	}
+	unix.RawSyscall(unix.SYS_SETFSGID, uintptr(gid), 0, 0)
+	unix.RawSyscall(unix.SYS_SETFSUID, uintptr(uid), 0, 0)
+	if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ask, 0, 0); int(cur) != uid {
+		return restore, fmt.Errorf("set file system uid %d: still %d", uid, cur)
+	}
+	if cur, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ask, 0, 0); int(cur) != gid {
+		return restore, fmt.Errorf("set file system gid %d: still %d", gid, cur)
+	}
+	return restore, nil
 }

@@ -158,3 +158,46 @@ func TestEtcTemplateReadsWithTheInitsRights(t *testing.T) {
 		t.Error("an unchanged /etc made a new generation")
 	}
 }
+
+// TestEtcTemplateRecheckKeepsTheSpawner: reading the host's /etc with the
+// init's ids borrows one of the runner's threads; it must come back with
+// its ids and not end, since the spawner (started with Pdeathsig) dies
+// with the thread that started it, and every command with the spawner.
+func TestEtcTemplateRecheckKeepsTheSpawner(t *testing.T) {
+	r := escapeRunner(t, Limits{})
+	attempt(t, r, "a first command", "true")
+	pid := r.spawner.pid
+	for range 64 {
+		r.etc.mu.Lock()
+		r.etc.checked = time.Time{}
+		_, err := r.etc.current()
+		r.etc.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, out := attempt(t, r, "a command after the rechecks", "echo ok")
+	if res.ExitCode != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("command after the rechecks: exit %d\n%s", res.ExitCode, out)
+	}
+	if r.spawner.pid != pid {
+		t.Fatalf("the spawner was started again (%d, was %d): the first one died", r.spawner.pid, pid)
+	}
+	// Every thread can still read what only root can.
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(secret, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() { _, err := os.ReadFile(secret); errs <- err }()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a runner thread lost its rights: %v", err)
+		}
+	}
+}
