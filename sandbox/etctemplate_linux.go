@@ -152,7 +152,31 @@ func (t *etcTemplate) write(entries []child.EtcEntry) (int, error) {
 		unix.Close(mfd)
 		return -1, fmt.Errorf("etc template: %w", err)
 	}
+	// Read-only in the file system itself, not only in the mounts inits
+	// get: a mount's flag is one a sandbox's root could clear on its own
+	// copy, the file system's is the runner's alone to change (its user
+	// namespace owns it).
+	if err := readOnlyFS(mfd); err != nil {
+		unix.Close(mfd)
+		return -1, fmt.Errorf("etc template: %w", err)
+	}
 	return mfd, nil
+}
+
+// readOnlyFS makes the file system of the mount at mfd read-only.
+func readOnlyFS(mfd int) error {
+	fd, err := unix.Fspick(mfd, "", unix.FSPICK_EMPTY_PATH|unix.FSPICK_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("pick file system: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.FsconfigSetFlag(fd, "ro"); err != nil {
+		return fmt.Errorf("make file system read-only: %w", err)
+	}
+	if err := unix.FsconfigReconfigure(fd); err != nil {
+		return fmt.Errorf("make file system read-only: %w", err)
+	}
+	return nil
 }
 
 // etcPath names a template's root to the runner.

@@ -2,6 +2,7 @@ package child
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path"
 
@@ -57,12 +58,35 @@ func EtcEntries(src string) []EtcEntry {
 		case fi.IsDir():
 			out = append(out, EtcEntry{Name: name, Dir: true})
 		default:
-			if b, err := os.ReadFile(p); err == nil && len(b) < 4<<20 {
+			if b, ok := readRegular(p); ok {
 				out = append(out, EtcEntry{Name: name, Body: b})
 			}
 		}
 	}
 	return out
+}
+
+// maxEtcFile bounds a file copied into the sandbox's /etc.
+const maxEtcFile = 4 << 20
+
+// readRegular reads p (following links) if it is a regular file under
+// maxEtcFile. Nothing in it blocks: a FIFO or a device under a copied
+// name is left out, not waited on.
+func readRegular(p string) ([]byte, bool) {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() >= maxEtcFile {
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxEtcFile))
+	if err != nil || len(b) >= maxEtcFile {
+		return nil, false
+	}
+	return b, true
 }
 
 // WriteEtc fills etc, an empty directory, with the sandbox's /etc:
@@ -124,6 +148,18 @@ func buildEtc(root, dns string) error {
 	if err != nil {
 		return fmt.Errorf("attach the runner's /etc: %w", err)
 	}
+	conf := path.Join(etc, "resolv.conf")
+	if _, err := os.Lstat(conf); err != nil && dns != "" {
+		// No host resolv.conf to put the sandbox's own over (none the
+		// init's ids can read): fill /etc here instead, writing it.
+		if err := unix.Unmount(etc, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("detach the runner's /etc: %w", err)
+		}
+		if err := WriteEtc(etc, EtcEntries("/etc"), dns); err != nil {
+			return err
+		}
+		return bindEtcDirs(etc)
+	}
 	if err := bindEtcDirs(etc); err != nil {
 		return err
 	}
@@ -131,12 +167,8 @@ func buildEtc(root, dns string) error {
 		return nil
 	}
 	// The template holds the host's resolv.conf; a command with a
-	// network gets the sandbox's own nameserver over it.
-	conf := path.Join(etc, "resolv.conf")
-	if _, err := os.Lstat(conf); err != nil {
-		return fmt.Errorf("the runner's /etc has no resolv.conf: %w", err)
-	}
-	// The mode an init gives the file it writes.
+	// network gets the sandbox's own nameserver over it, with the mode
+	// an init gives the file it writes.
 	return overlayFiles(path.Join(root, ".amf-etc"), 0o644, map[string][]byte{conf: []byte(resolvConf(dns))})
 }
 
