@@ -18,6 +18,7 @@ const (
 	envDNS      = child.EnvDNS
 	envWorkPath = child.EnvWorkPath
 	envView     = child.EnvView
+	envEtc      = child.EnvEtc
 	spawnerEnv  = child.SpawnerEnv
 	spawnerArg0 = child.SpawnerArg0
 	idmapEnv    = child.IdmapEnv

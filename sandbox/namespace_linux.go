@@ -33,9 +33,10 @@ type NamespaceRunner struct {
 	workdirs *workDirs
 	cgroups  *cgroups
 	spawner  *spawner
-	net      *network  // nil: network profiles get no egress (unprivileged)
-	idmaps   *idmaps   // root: workspaces' id-mapped mounts
-	hostUIDs *hostUIDs // root: a uid of its own per pids: host command
+	net      *network     // nil: network profiles get no egress (unprivileged)
+	idmaps   *idmaps      // root: workspaces' id-mapped mounts
+	hostUIDs *hostUIDs    // root: a uid of its own per pids: host command
+	etc      *etcTemplate // nil: each init fills its /etc itself
 
 	warm    chan *initProc // strict inits
 	warmNet chan *initProc // inits wired for egress
@@ -89,6 +90,12 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		n.cgroups = &cgroups{missing: cgroupControllers}
 		b.log.Info("sandbox: running unprivileged; the command runs as the worker's own uid mapped to root without capabilities, no cgroup limits apply, and network profiles get no network (only root can wire an egress path)")
 	}
+	// Only root can hand an init a mount of the host's.
+	if n.root {
+		if n.etc, err = newEtcTemplate("/etc", int(n.idBase), int(n.idBase)); err != nil {
+			b.log.Warn("sandbox: each init fills its own /etc", "err", err)
+		}
+	}
 	if len(n.cgroups.missing) > 0 {
 		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
 	}
@@ -96,6 +103,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 		if n.net != nil {
 			n.net.close()
 		}
+		n.etc.close()
 		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	// One init now, so a host that cannot make the namespaces (user
@@ -104,6 +112,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	probe, err := n.spawn(false, "", viewConfig{})
 	if err != nil {
 		n.spawner.close()
+		n.etc.close()
 		if n.net != nil {
 			n.net.close()
 		}
@@ -162,6 +171,7 @@ func (n *NamespaceRunner) Close() error {
 		if n.net != nil {
 			defer n.net.close()
 		}
+		defer n.etc.close()
 		defer n.spawner.close()
 		for _, pool := range []chan *initProc{n.warm, n.warmNet} {
 			for len(pool) > 0 {
@@ -281,7 +291,16 @@ func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) 
 		}
 		env = append(env, envView+"="+string(b))
 	}
-	p, err := n.spawner.start(n.spawnRequest(env, view), theirs)
+	etc := -1
+	if n.etc != nil && !view.HostRoot {
+		if etc, err = n.etc.mount(); err != nil {
+			n.log.Warn("sandbox: the init fills its own /etc", "err", err)
+		} else {
+			env = append(env, envEtc+"=1")
+			defer unix.Close(etc)
+		}
+	}
+	p, err := n.spawner.start(n.spawnRequest(env, view), theirs, etc)
 	theirs.Close()
 	if err != nil {
 		ours.Close()
@@ -306,6 +325,15 @@ func (n *NamespaceRunner) spawn(network bool, workPath string, view viewConfig) 
 			err = errors.New("sandbox init: " + string(buf[:k]))
 		}
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	// The filter it will install, sent now, off the path of its task.
+	filter, err := seccompMessage()
+	if err == nil {
+		_, err = ours.Write(filter)
+	}
+	if err != nil {
+		n.discard(p)
+		return nil, fmt.Errorf("%w: send seccomp filter: %v", ErrStart, err)
 	}
 	if slot != nil {
 		if err := n.net.attach(slot, p.pid); err != nil {

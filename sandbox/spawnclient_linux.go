@@ -111,8 +111,10 @@ func (s *spawner) send(msg []byte, fds []int) (int, error) {
 	}
 }
 
-// start asks the spawner for an init whose control socket is ctl.
-func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
+// start asks the spawner for an init whose control socket is ctl and,
+// when etc is a descriptor, whose /etc is that directory (see
+// etcTemplate).
+func (s *spawner) start(req spawnRequest, ctl *os.File, etc int) (*initProc, error) {
 	msg, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -122,7 +124,11 @@ func (s *spawner) start(req spawnRequest, ctl *os.File) (*initProc, error) {
 		return nil, fmt.Errorf("status socket: %w", err)
 	}
 	status := os.NewFile(uintptr(fds[0]), "sandbox-status")
-	gen, err := s.send(msg, []int{int(ctl.Fd()), fds[1]})
+	pass := []int{int(ctl.Fd()), fds[1]}
+	if etc >= 0 {
+		pass = append(pass, etc)
+	}
+	gen, err := s.send(msg, pass)
 	unix.Close(fds[1])
 	if err != nil {
 		status.Close()

@@ -24,6 +24,7 @@ const (
 	EnvDNS      = envDNS
 	EnvWorkPath = envWorkPath
 	EnvView     = envView
+	EnvEtc      = envEtc
 	SpawnerEnv  = spawnerEnv
 	SpawnerArg0 = spawnerArg0
 	IdmapEnv    = idmapEnv

@@ -16,8 +16,8 @@ import (
 // initEnv set and a SOCK_SEQPACKET socket at fdControl. The init builds
 // the root file system and pivots into it (the costly part, done before
 // any task is known, so runners can keep inits warm), reports readyByte,
-// then receives one
-// task message: the taskConfig as JSON with descriptors attached (stdout,
+// then receives the seccomp filter (see filter_linux.go) and one task
+// message: the taskConfig as JSON with descriptors attached (stdout,
 // stderr and, as root, the work dir as a detached mount). It finishes the
 // confinement and executes the command. If anything fails it writes the
 // reason to the socket; on success the socket closes with the exec.
@@ -83,12 +83,6 @@ func runInit() error {
 		tmp = DefaultTmp
 	}
 	lastCap := lastCapability()
-	// Assembled now, while the init waits for work, not on the command's
-	// time.
-	filter, err := seccompProgram()
-	if err != nil {
-		return err
-	}
 	view, err := readViewConfig()
 	if err != nil {
 		return err
@@ -114,6 +108,13 @@ func runInit() error {
 		return fmt.Errorf("report ready: %w", err)
 	}
 
+	filter, err := receiveFilter()
+	if err == errNoFilter {
+		os.Exit(0) // released before it had a task
+	}
+	if err != nil {
+		return err
+	}
 	c, fds, err := receiveTask()
 	if err != nil {
 		return err

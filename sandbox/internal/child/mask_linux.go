@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// overlayFiles binds fresh read-only files holding each body over its dst (which
-// must exist), from a scratch tmpfs that is gone again afterwards, so
-// nothing of it shows but the file itself.
-func overlayFiles(scratch string, files map[string][]byte) error {
+// overlayFiles binds fresh read-only files holding each body, with mode,
+// over its dst (which must exist), from a scratch tmpfs that is gone
+// again afterwards, so nothing of it shows but the file itself.
+func overlayFiles(scratch string, mode os.FileMode, files map[string][]byte) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -24,7 +24,7 @@ func overlayFiles(scratch string, files map[string][]byte) error {
 	for dst, body := range files {
 		src := path.Join(scratch, fmt.Sprint(i))
 		i++
-		if err := os.WriteFile(src, body, 0o444); err != nil {
+		if err := os.WriteFile(src, body, mode); err != nil {
 			return fmt.Errorf("write %s: %w", src, err)
 		}
 		if err := bind(src, dst, true); err != nil {
@@ -70,7 +70,7 @@ func applyMasks(patterns []string) error {
 			files[m] = nil
 		}
 	}
-	if err := overlayFiles("/tmp/.amf-mask", files); err != nil {
+	if err := overlayFiles("/tmp/.amf-mask", 0o444, files); err != nil {
 		return fmt.Errorf("mask files: %w", err)
 	}
 	return nil

@@ -17,14 +17,6 @@ const newRootAt = "/tmp"
 // symlinks they are on merged-/usr systems).
 var systemDirs = []string{"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"}
 
-// etcCopies are copied (or, for directories, bound read-only) from the
-// host /etc; passwd, group, hosts and hostname are written fresh.
-var etcCopies = []string{"resolv.conf", "nsswitch.conf", "ld.so.cache", "ld.so.conf",
-	"ld.so.conf.d", "localtime", "timezone", "os-release", "debian_version", "lsb-release",
-	"alternatives", "ssl", "ca-certificates", "services", "protocols", "mime.types",
-	"bash.bashrc", "profile", "inputrc", "environment", "magic", "papersize", "gai.conf",
-	"host.conf", "login.defs", "mke2fs.conf", "python3", "perl", "gitconfig", "vim"}
-
 // devices are bound from the host /dev into a fresh tmpfs.
 var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
@@ -113,7 +105,7 @@ func setupRoot(tmp int64, workPath, dns string, view viewConfig, rootFd int) (in
 	if view.HostRoot && dns != "" {
 		// The host's resolver may be on its loopback, out of the
 		// sandbox's reach: the sandbox's own one replaces it.
-		if err := overlayFiles("/tmp/.amf-etc", map[string][]byte{"/etc/resolv.conf": []byte("nameserver " + dns + "\n")}); err != nil {
+		if err := overlayFiles("/tmp/.amf-etc", 0o444, map[string][]byte{"/etc/resolv.conf": []byte("nameserver " + dns + "\n")}); err != nil {
 			return -1, fmt.Errorf("resolv.conf: %w", err)
 		}
 	}
@@ -178,55 +170,6 @@ func mkdirMount(src, dst, fstype string, flags uintptr, data string) error {
 	}
 	if err := unix.Mount(src, dst, fstype, flags, data); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", fstype, dst, err)
-	}
-	return nil
-}
-
-func buildEtc(root, dns string) error {
-	etc := path.Join(root, "etc")
-	if err := os.Mkdir(etc, 0o755); err != nil {
-		return fmt.Errorf("make /etc: %w", err)
-	}
-	home := workDirInside
-	files := map[string]string{
-		"passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n" +
-			fmt.Sprintf("%s:x:%d:%d:sandbox:%s:/bin/bash\n", sandboxUser, sandboxUID, sandboxUID, home) +
-			"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-		"group":    fmt.Sprintf("root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", sandboxUser, sandboxUID),
-		"hosts":    "127.0.0.1\tlocalhost " + sandboxHost + "\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-		"hostname": sandboxHost + "\n",
-	}
-	if dns != "" {
-		files["resolv.conf"] = "nameserver " + dns + "\n"
-	}
-	for name, body := range files {
-		if err := os.WriteFile(path.Join(etc, name), []byte(body), 0o644); err != nil {
-			return fmt.Errorf("write /etc/%s: %w", name, err)
-		}
-	}
-	for _, name := range etcCopies {
-		src, dst := path.Join("/etc", name), path.Join(etc, name)
-		fi, err := os.Lstat(src)
-		if err != nil || files[name] != "" {
-			continue
-		}
-		switch {
-		case fi.Mode()&os.ModeSymlink != 0 && name != "resolv.conf":
-			if t, err := os.Readlink(src); err == nil {
-				os.Symlink(t, dst)
-			}
-		case fi.IsDir():
-			if err := os.Mkdir(dst, 0o755); err != nil {
-				return fmt.Errorf("make %s: %w", dst, err)
-			}
-			if err := bind(src, dst, true); err != nil {
-				return err
-			}
-		default:
-			if b, err := os.ReadFile(src); err == nil && len(b) < 4<<20 {
-				os.WriteFile(dst, b, 0o644)
-			}
-		}
 	}
 	return nil
 }

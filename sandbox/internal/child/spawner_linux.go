@@ -55,7 +55,7 @@ func maybeSpawner() {
 	unix.CloseOnExec(fdSpawner)
 	var inits sync.WaitGroup
 	buf := make([]byte, 256<<10)
-	oob := make([]byte, unix.CmsgSpace(4*2))
+	oob := make([]byte, unix.CmsgSpace(4*3)) // control, status and /etc
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(fdSpawner, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
@@ -66,17 +66,21 @@ func maybeSpawner() {
 		}
 		fds := rights(oob[:oobn])
 		var req spawnRequest
-		if len(fds) != 2 || json.Unmarshal(buf[:n], &req) != nil {
+		if len(fds) < 2 || len(fds) > 3 || json.Unmarshal(buf[:n], &req) != nil {
 			for _, fd := range fds {
 				unix.Close(fd)
 			}
 			continue
 		}
 		ctl, status := os.NewFile(uintptr(fds[0]), "sandbox-control"), os.NewFile(uintptr(fds[1]), "sandbox-status")
+		var etc *os.File
+		if len(fds) == 3 {
+			etc = os.NewFile(uintptr(fds[2]), "sandbox-etc")
+		}
 		inits.Add(1)
 		go func() {
 			defer inits.Done()
-			serveSpawn(req, ctl, status)
+			serveSpawn(req, ctl, status, etc)
 		}()
 	}
 	// The inits die with this process (Pdeathsig): outlive them.
@@ -86,9 +90,13 @@ func maybeSpawner() {
 
 // serveSpawn starts one init, reports it and, once reaped, its status.
 // os.StartProcess, not os/exec, which would make Go initialise most of
-// the program before this package (see doc.go).
-func serveSpawn(req spawnRequest, ctl, status *os.File) {
+// the program before this package (see doc.go). etc, when the runner
+// sent one, is the init's /etc at fdEtc.
+func serveSpawn(req spawnRequest, ctl, status, etc *os.File) {
 	defer status.Close()
+	if etc != nil {
+		defer etc.Close()
+	}
 	// The init's standard descriptors are /dev/null, as os/exec's
 	// would be, until the task's output replaces 1 and 2.
 	null, err := os.Open(os.DevNull)
@@ -106,7 +114,7 @@ func serveSpawn(req spawnRequest, ctl, status *os.File) {
 	}
 	proc, err := os.StartProcess("/proc/self/exe", []string{initArg0}, &os.ProcAttr{
 		Env:   req.Env,
-		Files: []*os.File{null, nullOut, nullOut, ctl},
+		Files: initFiles(null, nullOut, ctl, etc),
 		Sys: &syscall.SysProcAttr{
 			Cloneflags:                 req.Cloneflags,
 			Credential:                 &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
@@ -119,6 +127,9 @@ func serveSpawn(req spawnRequest, ctl, status *os.File) {
 	})
 	null.Close()
 	nullOut.Close()
+	if etc != nil {
+		etc.Close()
+	}
 	// Only the init may hold its end: the runner reads EOF when it dies.
 	ctl.Close()
 	if err != nil {
@@ -146,6 +157,16 @@ func serveSpawn(req spawnRequest, ctl, status *os.File) {
 		}
 	}
 	sendReport(status, rep, -1)
+}
+
+// initFiles are an init's first descriptors: standard ones, the control
+// socket at fdControl and the runner's /etc, if any, at fdEtc.
+func initFiles(null, nullOut, ctl, etc *os.File) []*os.File {
+	files := []*os.File{null, nullOut, nullOut, ctl}
+	if etc != nil {
+		files = append(files, etc)
+	}
+	return files
 }
 
 // sendReport fails only when the runner has gone, and then nobody is

@@ -1,8 +1,7 @@
-package child
+package seccompfilter
 
 import (
 	"fmt"
-	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/elastic/go-seccomp-bpf/arch"
@@ -32,7 +31,7 @@ var namespaceFlags = []uint32{
 	unix.CLONE_NEWIPC, unix.CLONE_NEWUTS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWTIME,
 }
 
-// seccompProgram assembles the filter, an allow list: a foreign
+// Program assembles the filter, an allow list: a foreign
 // architecture (i386 syscalls from an x86-64 process) kills the process;
 // listed syscalls, namespace-creating clones, device mknod, socket
 // families namespaces do not isolate and the terminal-injection ioctls
@@ -40,7 +39,7 @@ var namespaceFlags = []uint32{
 // allowedSyscalls run; every other one, clone3 among them (a filter
 // cannot read its flags, and libc falls back to clone), fails with
 // ENOSYS.
-func seccompProgram() ([]unix.SockFilter, error) {
+func Program() ([]unix.SockFilter, error) {
 	info, err := arch.GetInfo("")
 	if err != nil {
 		return nil, fmt.Errorf("seccomp arch: %w", err)
@@ -181,15 +180,4 @@ func argumentChecks(info *arch.Info) []bpf.Instruction {
 		out = append(out, b...)
 	}
 	return out
-}
-
-// loadSeccomp installs the filter on the calling thread only: the thread
-// that then executes the command, which is the one whose filter the
-// command inherits.
-func loadSeccomp(filter []unix.SockFilter) error {
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog))); e != 0 {
-		return fmt.Errorf("load seccomp filter: %w", e)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package child
+package seccompfilter
 
 // allowedSyscalls are the only syscalls a command may make; every other
 // one fails with ENOSYS, as on a kernel that lacks it, so a syscall a
@@ -8,7 +8,7 @@ package child
 // clients use, in the spirit of the container runtimes' default
 // profiles. Names unknown to an architecture (open on arm64) are skipped.
 // Some are still refused by argument (socket families, ioctl requests,
-// namespace clone flags, device mknod) in seccomp_linux.go.
+// namespace clone flags, device mknod) in program_linux.go.
 var allowedSyscalls = []string{
 	// files and directories
 	"access", "faccessat", "faccessat2", "chdir", "fchdir", "getcwd", "chmod", "fchmod", "fchmodat", "fchmodat2",
