@@ -1,10 +1,10 @@
 package bus
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -91,10 +91,11 @@ func FollowerNamePrefix(follower string) string {
 // IsFollowerName reports whether a consumer name is a follower's.
 func IsFollowerName(name string) bool { return strings.HasPrefix(name, followerNamePrefix) }
 
-// FollowerName is a new consumer name for follower: its prefix and a
-// random, unguessable part.
-func FollowerName(follower string) string {
-	return FollowerNamePrefix(follower) + strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
+// FollowerName is the consumer name of follower's consumer asked for
+// with req: its prefix and a digest of the request (requestPart), so a
+// request asked again is answered with the same consumer.
+func FollowerName(follower string, req FollowerRequest) string {
+	return FollowerNamePrefix(follower) + requestPart(req.Deliver, strconv.FormatUint(req.After, 10))
 }
 
 // FollowerConsumerConfig is the push consumer that delivers the memory

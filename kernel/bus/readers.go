@@ -1,10 +1,10 @@
 package bus
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -143,10 +143,11 @@ func ReaderNameOwner(name string) Owner {
 	return Owner(kind + ":" + rest[:i])
 }
 
-// ReaderName is a new consumer name for owner: its prefix and a random,
-// unguessable part.
-func ReaderName(o Owner) string {
-	return ReaderNamePrefix(o) + strings.TrimPrefix(nats.NewInbox(), nats.InboxPrefix)
+// ReaderName is the consumer name of owner's reader asked for with req:
+// its prefix and a digest of the request (requestPart), so a request
+// asked again is answered with the same consumer.
+func ReaderName(o Owner, req ReaderRequest) string {
+	return ReaderNamePrefix(o) + requestPart(req.Task, req.Deliver, strconv.FormatUint(req.After, 10))
 }
 
 // ReaderConsumerConfig is the push consumer that delivers task's events

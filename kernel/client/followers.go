@@ -29,7 +29,7 @@ func (c *Client) MakeFollower(ctx context.Context, follower string, req bus.Foll
 	if err != nil {
 		return bus.FollowerReply{}, fmt.Errorf("%w: look up %s: %v", ErrUnavailable, c.Names.MemoryStream(), err)
 	}
-	reply := bus.FollowerReply{Consumer: bus.FollowerName(follower)}
+	reply := bus.FollowerReply{Consumer: bus.FollowerName(follower, req)}
 	pc := pushCap{stream: stream, prefix: bus.FollowerNamePrefix(follower), tooMany: func(n int) error {
 		return fmt.Errorf("%w: %d open, the limit per credential (kernel --followers-per-credential, AMF_FOLLOWERS_PER_CREDENTIAL); stop a worker of this credential or wait %s for a stopped one's to expire", ErrTooManyFollowers, n, bus.FollowerInactive)
 	}}

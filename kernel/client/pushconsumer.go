@@ -32,17 +32,20 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 		mu, _ := c.readerLocks.LoadOrStore(name+"/"+pc.prefix, &sync.Mutex{})
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
-		n := 0
+		n, again := 0, false
 		names := stream.ConsumerNames(ctx)
 		for made := range names.Name() {
 			if strings.HasPrefix(made, pc.prefix) {
 				n++
 			}
+			// A request asked again names the consumer its first asking
+			// made (bus.ReaderName): it takes no more room.
+			again = again || made == cfg.Name
 		}
 		if err := names.Err(); err != nil {
 			return fmt.Errorf("%w: count open consumers on %s: %v", ErrUnavailable, name, err)
 		}
-		if n >= pc.limit {
+		if n >= pc.limit && !again {
 			return pc.tooMany(n)
 		}
 	}

@@ -95,7 +95,7 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	if err := c.init(ctx); err != nil {
 		return "", err
 	}
-	name := bus.ReaderName(reader.Owner)
+	name := bus.ReaderName(reader.Owner, req)
 	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
 		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
 	}}
