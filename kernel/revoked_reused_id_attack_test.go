@@ -1,0 +1,79 @@
+package kernel_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
+)
+
+// A revoked owner's task still queued (for a pool nobody serves) is
+// cancelled from the tasks stream by id. Once its events have aged out
+// the id is free and another owner may submit under it; the next read of
+// the queue finds the revoked owner's old body under that id and cancels
+// the task the id now names: the other owner's, which was never the
+// revoked owner's. The queue's read must end only the task its body is
+// (the kernel's record of the id names the same owner), never another
+// owner's task under the same id.
+func TestAttackRevokedOwnersStaleBodyCancelsAnotherOwnersTask(t *testing.T) {
+	t.Parallel()
+	const maxAge = 2 * time.Second
+	k := kerneltest.StartWith(t, kernel.Server{EventsMaxAge: maxAge, EventsDuplicates: time.Second, TasksDuplicates: time.Second})
+	ctx := context.Background()
+	tokens, err := k.JS.KeyValue(ctx, k.Names.TokensBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"tok-gone", "tok-victim"} {
+		if _, err := tokens.Put(ctx, id, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := &client.Client{NC: k.NC, JS: k.JS}
+	const id = "shared-id"
+	if _, _, err := admin.Submit(ctx, bus.Task{ID: id, Command: "echo old", Pool: "later", Owner: bus.OwnerOfToken("tok-gone")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.Purge(ctx, "tok-gone"); err != nil { // amf auth token revoke
+		t.Fatal(err)
+	}
+	// Cancelled by the queue's read, then its events age out: its body
+	// stays queued for a pool nobody serves.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := admin.LastEvent(ctx, id)
+		if errors.Is(err, client.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s's events still there a minute later: %v", id, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Another owner, never revoked, takes the free id.
+	victim := client.WithAccess(ctx, bus.Access{Owner: bus.OwnerOfToken("tok-victim")})
+	if _, _, err := admin.Submit(victim, bus.Task{ID: id, Command: "echo victims-own", Pool: "elsewhere"}); err != nil {
+		t.Fatalf("the victim's submission under the free id: %v", err)
+	}
+	// Any token written since makes the kernel read the queue again.
+	if _, err := tokens.Put(ctx, "tok-new", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		last, err := admin.LastEvent(ctx, id)
+		if err == nil && last.Type.Terminal() {
+			if last.Type == bus.EventCancelled && strings.Contains(last.Reason, "revoked") {
+				t.Fatalf("the victim's task %s was cancelled for another owner's revocation: %+v", id, last)
+			}
+			t.Fatalf("the victim's queued task %s ended: %+v", id, last)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
