@@ -2,12 +2,14 @@ package bridge
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
 )
@@ -27,12 +29,17 @@ func wantsStream(r *http.Request) bool {
 // Server-Sent Events, from the accepted one to the terminal one, as GET
 // events_url would: one request instead of two, and the kernel opens the
 // stream while a worker takes the task. Location and Amf-Task-Id name the
-// task before its first event. When the stream cannot be opened (too
-// many open on this bridge or in the kernel) the task is submitted all
+// task before its first event. When the stream cannot be opened (a
+// token without the read scope, too many open on this bridge or in the
+// kernel) the task is submitted all
 // the same and the answer is the usual JSON, saying why in stream_error.
 func (s *Server) submitStreaming(c echo.Context, t bus.Task) error {
-	release, streamErr := s.acquireStream(c)
-	if streamErr != nil {
+	release, streamErr := func() {}, error(nil)
+	if rec, ok := c.Get(tokenKey).(tokens.Record); ok && !rec.Has(tokens.ScopeRead) {
+		// Submitting is not reading: the events are GET events_url's,
+		// whose scope this token lacks.
+		streamErr = fail(http.StatusForbidden, "forbidden", fmt.Sprintf("this token lacks the %q scope, which reading the task's events needs; issue one that has it with `amf auth token create --scope %s`", tokens.ScopeRead, tokens.ScopeRead))
+	} else if release, streamErr = s.acquireStream(c); streamErr != nil {
 		release = func() {}
 	}
 	defer release()
