@@ -71,13 +71,19 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			err = w.cfg.Names.ErrRunByKernel(task.ScheduleID)
 		} else if task.Owner != "" {
 			// An owner's task runs only under the kernel's record of it.
-			recorded, rerr := w.recordedByKernel(ctx, task.ID, last)
-			if rerr != nil {
+			rec, rerr := w.recordOf(ctx, task, last)
+			switch {
+			case rerr != nil:
 				log.Warn("look up task record; retrying later", "err", rerr)
 				_ = msg.NakWithDelay(time.Second)
 				return
-			}
-			if !recorded {
+			case rec == anothers:
+				// Its id records another submission now: nothing of this
+				// message may be stored under it.
+				log.Warn("an owned task whose id records another submission; dropped", "owner", task.Owner)
+				_ = msg.Term()
+				return
+			case rec == unrecorded:
 				err, rule = errUnrecorded(task.ID), ruleUnrecorded
 			}
 		}

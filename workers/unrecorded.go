@@ -12,27 +12,49 @@ import (
 // never recorded it, or its record aged out.
 const ruleUnrecorded = "unrecorded"
 
-// recordedByKernel reports whether the task's first event is the
-// kernel's accepted event: every task the task API takes is recorded so
-// before it is queued. An owned task without that record either waited
-// in the queue past the events' max age (when nothing, a revocation
-// included, can still be read about it, so nothing that ended it would be
-// seen) or was queued around the task API; either way it is not run.
-func (w *Worker) recordedByKernel(ctx context.Context, id string, last bus.Event) (bool, error) {
+// record is how the kernel's events stand to a queued owned task.
+type record int
+
+const (
+	// recorded: the task's first event is the kernel's accepted event of
+	// this very body (its owner and submission time).
+	recorded record = iota
+	// unrecorded: no accepted event of the kernel's at all.
+	unrecorded
+	// anothers: the kernel's accepted event under this id records another
+	// submission (the id was taken again after this body's events aged
+	// out): this message is not that task's to run or to end.
+	anothers
+)
+
+// recordOf reads how the kernel recorded task: every task the task API
+// takes is recorded so before it is queued. An owned task without that
+// record either waited in the queue past the events' max age (when
+// nothing, a revocation included, can still be read about it, so nothing
+// that ended it would be seen) or was queued around the task API; either
+// way it is not run, and neither is one whose id now records another's.
+func (w *Worker) recordOf(ctx context.Context, task bus.Task, last bus.Event) (record, error) {
 	if last.Seq == 0 {
-		return false, nil
+		return unrecorded, nil
 	}
-	if acceptedByKernel(last) {
-		return true, nil // its only kernel event so far
+	first := last
+	if !acceptedByKernel(last) {
+		var err error
+		first, err = w.cfg.Names.NextEvent(ctx, w.events, task.ID, 0)
+		if errors.Is(err, bus.ErrNoEvents) {
+			return unrecorded, nil
+		}
+		if err != nil {
+			return unrecorded, fmt.Errorf("read the first event of task %s: %w", task.ID, err)
+		}
+		if !acceptedByKernel(first) {
+			return unrecorded, nil
+		}
 	}
-	first, err := w.cfg.Names.NextEvent(ctx, w.events, id, 0)
-	if errors.Is(err, bus.ErrNoEvents) {
-		return false, nil
+	if first.Task == nil || first.Task.Owner != task.Owner || !first.Task.Submitted.Equal(task.Submitted) {
+		return anothers, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("read the first event of task %s: %w", id, err)
-	}
-	return acceptedByKernel(first), nil
+	return recorded, nil
 }
 
 func acceptedByKernel(e bus.Event) bool {
