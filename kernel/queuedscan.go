@@ -100,14 +100,16 @@ func (q *queueScan) run(ctx context.Context, rv revocations, c *client.Client, l
 // gone too. An error means some task may be left to end.
 func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[string]time.Time, c *client.Client, log *slog.Logger) error {
 	type queued struct {
-		id    string
-		owner bus.Owner
-		why   string
+		seq       uint64
+		id        string
+		owner     bus.Owner
+		submitted time.Time
+		why       string
 	}
 	var found []queued
 	owners := map[bus.Owner]string{} // owner → why it was revoked at all ("" not)
 	var rerr error
-	err := c.EachQueued(ctx, func(_ uint64, t bus.Task, derr error) bool {
+	err := c.EachQueued(ctx, func(seq uint64, t bus.Task, derr error) bool {
 		if derr != nil || t.Owner == "" {
 			return true // a body that names no owner: the installation's, or refused by its worker
 		}
@@ -125,7 +127,7 @@ func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[stri
 		}
 		// Revoking "*" ends only what was submitted before its time.
 		if why, err := rv.ownerWhy(ctx, revoked, t.Owner, t.Submitted); err == nil && why != "" {
-			found = append(found, queued{t.ID, t.Owner, why})
+			found = append(found, queued{seq, t.ID, t.Owner, t.Submitted, why})
 		}
 		return true
 	})
@@ -140,11 +142,33 @@ func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[stri
 		case errors.Is(err, client.ErrNotFound):
 			err = endRevokedTask(admin, c, log, t.id, t.owner, t.why, false)
 		case err == nil && !last.Type.Terminal():
-			err = endRevokedTask(admin, c, log, t.id, t.owner, t.why, true)
+			// The id may record another submission now (taken again once
+			// this body's events aged out): that task is not the revoked
+			// owner's to end; the stale body is only taken off the queue.
+			var rec bus.Task
+			switch rec, err = c.Recorded(admin, t.id); {
+			case err == nil && (rec.Owner != t.owner || !rec.Submitted.Equal(t.submitted)):
+				err = dropQueued(admin, c, t.seq)
+			case err == nil, errors.Is(err, client.ErrNotFound):
+				err = endRevokedTask(admin, c, log, t.id, t.owner, t.why, true)
+			}
 		}
 		if err != nil {
 			left = fmt.Errorf("task %s of %s: %w", t.id, t.owner, err)
 		}
 	}
 	return left
+}
+
+// dropQueued removes a stale body from the tasks stream: one whose id
+// records another submission, so no worker may run it or end that task.
+func dropQueued(ctx context.Context, c *client.Client, seq uint64) error {
+	tasks, err := c.JS.Stream(ctx, c.Names.TasksStream())
+	if err != nil {
+		return fmt.Errorf("look up the tasks stream: %w", err)
+	}
+	if err := tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("drop stale task at %d: %w", seq, err)
+	}
+	return nil
 }

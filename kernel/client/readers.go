@@ -282,3 +282,23 @@ func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
 	}
 	return bus.Task{Pool: st.Pool}, nil
 }
+
+// Recorded is the task the kernel recorded under id at its submission:
+// the task its accepted event carries, the task's first event. ErrNotFound
+// when the id has no such record (no events, or a first event that is not
+// the kernel's accepted one).
+func (c *Client) Recorded(ctx context.Context, id string) (bus.Task, error) {
+	if err := c.init(ctx); err != nil {
+		return bus.Task{}, err
+	}
+	first, err := c.Names.NextEvent(ctx, c.events, id, 1)
+	switch {
+	case errors.Is(err, bus.ErrNoEvents):
+		return bus.Task{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	case err != nil:
+		return bus.Task{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case first.Type != bus.EventAccepted || first.Task == nil || !first.Source.Kernel:
+		return bus.Task{}, fmt.Errorf("%w: %s has no accepted event", ErrNotFound, id)
+	}
+	return *first.Task, nil
+}
