@@ -192,8 +192,46 @@ func (v *Voucher) vouch(ctx context.Context, events jetstream.Stream, subject st
 	}
 	msg := &nats.Msg{Subject: v.Names.MemoryVouched(), Data: body, Header: nats.Header{}}
 	msg.Header.Set(bus.HeaderMsgID, "vouch-"+strconv.FormatUint(seq, 10))
+	ack, err := v.JS.PublishMsg(ctx, msg)
+	if err != nil {
+		return fmt.Errorf("store verdict on %d: %w", seq, err)
+	}
+	if !ack.Duplicate {
+		return nil
+	}
+	// The id is shared with every publisher of the stream: a duplicate
+	// is another kernel's verdict on this record, or a message that
+	// claimed the id first (a worker may set any id on its own records).
+	// Only the first is a verdict stored.
+	if held, err := v.verdictAt(ctx, ack.Sequence, seq); err != nil {
+		return err
+	} else if held {
+		return nil
+	}
+	msg.Header.Del(bus.HeaderMsgID)
 	if _, err := v.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("store verdict on %d: %w", seq, err)
 	}
 	return nil
+}
+
+// verdictAt reports whether the memory stream's message at sequence at
+// is a verdict on the record at seq.
+func (v *Voucher) verdictAt(ctx context.Context, at, seq uint64) (bool, error) {
+	mem, err := v.JS.Stream(ctx, v.Names.MemoryStream())
+	if err != nil {
+		return false, fmt.Errorf("look up %s: %w", v.Names.MemoryStream(), err)
+	}
+	m, err := mem.GetMsg(ctx, at)
+	if err != nil {
+		return false, fmt.Errorf("read the message holding a verdict's id: %w", err)
+	}
+	if m.Subject != v.Names.MemoryVouched() {
+		return false, nil
+	}
+	var held bus.Vouched
+	if err := json.Unmarshal(m.Data, &held); err != nil {
+		return false, nil
+	}
+	return held.Seq == seq, nil
 }
