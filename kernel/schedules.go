@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/retry"
 	"github.com/amf-os/amf/kernel/schedule"
 )
 
@@ -19,7 +20,10 @@ func (s *Server) runSchedules(ctx context.Context, js jetstream.JetStream) error
 		Revoked: revocations{s: s, js: js}.why,
 		Quota:   s.parts.svc,
 	}
-	if err := r.Start(ctx); err != nil {
+	// A kernel restarted into a cluster that is still electing leaders
+	// may see its consumer's creation time out: it waits, as for its
+	// other streams, instead of exiting.
+	if err := retry.AtStart(ctx, s.logger(), "schedule runner", r.Start); err != nil {
 		return err
 	}
 	s.schedules = r
