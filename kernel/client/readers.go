@@ -266,15 +266,11 @@ func (c *Client) readersLimit() int {
 // store on). One direct get; a task published raw by an operator has no
 // accepted event, and its pool is read from its status.
 func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
-	if err := c.init(ctx); err != nil {
+	switch t, err := c.Recorded(ctx, id); {
+	case err == nil:
+		return bus.Task{Owner: t.Owner, Pool: t.Pool}, nil
+	case !errors.Is(err, ErrNotFound):
 		return bus.Task{}, err
-	}
-	first, err := c.Names.NextEvent(ctx, c.events, id, 1)
-	switch {
-	case err == nil && first.Type == bus.EventAccepted && first.Task != nil:
-		return bus.Task{Owner: first.Task.Owner, Pool: first.Task.Pool}, nil
-	case err != nil && !errors.Is(err, bus.ErrNoEvents):
-		return bus.Task{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	st, err := c.Status(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
