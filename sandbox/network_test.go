@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ type testNetns struct {
 func newTestNetns(t *testing.T) *testNetns {
 	t.Helper()
 	id := fmt.Sprintf("%04x", rand.IntN(1<<16))
-	k := rand.IntN(250) + 1
+	k := testSubnet(t)
 	n := &testNetns{name: "confine-" + id, hostAddr: fmt.Sprintf("198.18.%d.1", k), addr: fmt.Sprintf("198.18.%d.2", k)}
 	hostIf, nsIf := "confine"+id+"h", "confine"+id+"n"
 	ip := func(args ...string) {
@@ -88,6 +89,42 @@ func newTestNetns(t *testing.T) *testNetns {
 	// as on a LAN whose router knows the route: inbound must still fail.
 	ip("-n", n.name, "route", "add", sandboxNet, "via", n.hostAddr)
 	return n
+}
+
+var testSubnets struct {
+	sync.Mutex
+	taken map[int]bool
+}
+
+// testSubnet picks a 198.18.k.0/30 that neither a parallel test of this
+// process nor anything else on the host uses: two veths with one
+// address send the probe to the wrong namespace.
+func testSubnet(t *testing.T) int {
+	t.Helper()
+	testSubnets.Lock()
+	defer testSubnets.Unlock()
+	if testSubnets.taken == nil {
+		testSubnets.taken = map[int]bool{}
+	}
+	onHost := map[string]bool{}
+	for _, a := range hostAddrs(t) {
+		onHost[a] = true
+	}
+	start := rand.IntN(250)
+	for i := range 250 {
+		k := (start+i)%250 + 1
+		if !testSubnets.taken[k] && !onHost[fmt.Sprintf("198.18.%d.1", k)] {
+			testSubnets.taken[k] = true
+			t.Cleanup(func() {
+				testSubnets.Lock()
+				delete(testSubnets.taken, k)
+				testSubnets.Unlock()
+			})
+			return k
+		}
+	}
+	t.Fatal("no free 198.18.k.0/30 for a test namespace")
+	return 0
 }
 
 // in runs fn in the namespace, on a locked thread it then moves back.
