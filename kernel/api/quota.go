@@ -80,6 +80,7 @@ type holding struct {
 	bytes    int64
 	counted  time.Time // when its tasks' states were last read
 	counting bool      // a recount is in flight
+	since    int       // tasks counted since the last recount began
 }
 
 // held is one counted task: its encoded size and when it was counted.
@@ -119,7 +120,34 @@ func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err e
 	}
 	h.tasks[id] = held{size: size, at: time.Now()}
 	h.bytes += size
+	h.since++
+	if l.nearLocked(h) {
+		l.recountLocked(h)
+	}
 	return true, nil
+}
+
+// nearLocked reports whether h is within the last quarter of a quota
+// and has counted enough tasks since its last recount that one is due
+// before the quota is reached. Tasks are released only by a recount, so
+// without one an owner whose tasks end as fast as it submits (one `amf
+// run` after another, a schedule) would be refused once per quota's
+// worth of tasks while holding almost none. A recount reads every held
+// task's state, so it is made once per step of tasks counted (or per
+// recountEvery), not for every task of an owner that stays near its
+// quota.
+func (l *ledger) nearLocked(h *holding) bool {
+	q := l.quota
+	near := (q.Tasks > 0 && len(h.tasks) >= q.Tasks-q.Tasks/4) ||
+		(q.TaskBytes > 0 && h.bytes >= q.TaskBytes-q.TaskBytes/4)
+	if !near {
+		return false
+	}
+	step := 16
+	if q.Tasks > 0 {
+		step = max(1, q.Tasks/16)
+	}
+	return h.since >= step || time.Since(h.counted) >= recountEvery
 }
 
 // refuse answers, without reading anything, whether owner is past its
@@ -158,10 +186,10 @@ func (l *ledger) overLocked(owner bus.Owner, h *holding, size int64) error {
 
 // recountLocked starts a recount of h when one is due.
 func (l *ledger) recountLocked(h *holding) {
-	if h.counting || time.Since(h.counted) < recountEvery || l.ctx.Err() != nil {
+	if h.counting || (time.Since(h.counted) < recountEvery && !l.nearLocked(h)) || l.ctx.Err() != nil {
 		return
 	}
-	h.counting = true
+	h.counting, h.since = true, 0
 	tasks := make(map[string]held, len(h.tasks))
 	maps.Copy(tasks, h.tasks)
 	l.wg.Add(1)

@@ -87,3 +87,36 @@ func TestQuotaBoundsTheBytesOneOwnerHolds(t *testing.T) {
 	}
 	submit(t, o.victim, big)
 }
+
+// An owner whose tasks end as fast as it submits (one `amf run` after
+// another, a schedule's runs) holds almost nothing: it is never refused,
+// however many tasks it submits in all.
+func TestQuotaNeverRefusesAnOwnerWhoseTasksEnd(t *testing.T) {
+	t.Parallel()
+	const limit = 20
+	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{Tasks: limit} })
+	ctx := context.Background()
+	for i := range 4 * limit {
+		task, err := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, _, err = o.attacker.Submit(ctx, task)
+		if err != nil {
+			t.Fatalf("submission %d, each earlier task ended: %v", i+1, err)
+		}
+		if err := o.attacker.Cancel(ctx, task.ID, "ended"); err != nil {
+			t.Fatal(err)
+		}
+		// Ended as its owner sees it: its status is final.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			st, err := o.attacker.Status(ctx, task.ID)
+			if err == nil && st.State.Final() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s not final: %+v %v", task.ID, st, err)
+			}
+		}
+	}
+}
