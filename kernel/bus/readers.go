@@ -156,7 +156,15 @@ func ReaderName(o Owner, req ReaderRequest) string {
 // the server once nobody listens for ReaderInactive. With the task's pool
 // known it delivers only the kernel's events and that pool's workers',
 // so a worker of another pool reaches no reader.
-func (n Names) ReaderConsumerConfig(name, task, pool string, after uint64, deliver string) jetstream.ConsumerConfig {
+//
+// from, when not 0, is the sequence of the task's first event after
+// after: the consumer starts there. With two filters nats-server finds a
+// consumer's next message by walking every subject of the stream (a
+// task id is one token, and it compares only whole tokens), so started
+// at the stream's first message each delivery cost a walk of every task
+// the events stream keeps; started at the task's own first event it
+// reads the few messages from there on.
+func (n Names) ReaderConsumerConfig(name, task, pool string, after, from uint64, deliver string) jetstream.ConsumerConfig {
 	filters := []string{n.TaskEvents(task)}
 	if pool != "" {
 		filters = []string{n.Event(task), n.PoolEvents(task, pool)}
@@ -172,9 +180,9 @@ func (n Names) ReaderConsumerConfig(name, task, pool string, after uint64, deliv
 		MemoryStorage:     true,
 		Replicas:          1,
 	}
-	if after > 0 {
+	if start := max(after+1, from); start > 1 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = after + 1
+		cfg.OptStartSeq = start
 	}
 	return cfg
 }

@@ -103,7 +103,7 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	if reader.Owner != "" && !reader.Operator {
 		pc.limit = limit
 	}
-	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, req.Deliver)
+	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, c.firstAfter(ctx, req), req.Deliver)
 	switch err := c.makePush(ctx, pc, cfg); {
 	case errors.Is(err, ErrTooManyReaders):
 		return "", err // already says what to do
@@ -111,6 +111,18 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 		return "", fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
 	return name, nil
+}
+
+// firstAfter is the sequence of the task's first event after req.After,
+// where its reader's consumer may start (bus.ReaderConsumerConfig); 0
+// when there is none yet or it cannot be read: the consumer then starts
+// as asked, which delivers the same events at a higher cost.
+func (c *Client) firstAfter(ctx context.Context, req bus.ReaderRequest) uint64 {
+	e, err := c.Names.NextEvent(ctx, c.events, req.Task, req.After+1)
+	if err != nil {
+		return 0
+	}
+	return e.Seq
 }
 
 // CheckDeliver refuses a subject a reader's consumer may not deliver
