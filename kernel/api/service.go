@@ -180,7 +180,8 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		id := t.ID
-		t, dup, warning, err := s.Client.SubmitWarn(ctx, t)
+		var first uint64
+		t, dup, warning, err := s.Client.SubmitWarnAt(ctx, t, &first)
 		if added && (err != nil || dup) {
 			// Not queued by this request: not counted either.
 			s.ledger.release(a.Owner, id)
@@ -203,7 +204,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				made, err = s.Client.MakeReader(ctx, reader, req, s.readersLimit())
 				answer.Consumer = made.Consumer
 			} else {
-				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, s.readersLimit())
+				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, first, s.readersLimit())
 			}
 			if err != nil {
 				answer.Consumer = ""

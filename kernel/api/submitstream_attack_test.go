@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
@@ -31,9 +32,36 @@ func TestSubmitOpensItsStreamInOneRequest(t *testing.T) {
 	}
 	alice := connectAs(t, k, kernel.UserSpec{Name: "alice", Role: kernel.RoleClient})
 	c := &client.Client{NC: alice.nc, Names: names, ViaAPI: true}
+	// Another task's events come first in the stream.
+	if _, _, err := c.Submit(ctx, bus.Task{ID: "before", Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
 	sm, err := c.SubmitOpen(ctx, client.Reader{}, bus.Task{ID: "streamed", Command: "true"})
 	if err != nil || sm.Stream == nil || sm.StreamErr != nil {
 		t.Fatalf("submit and open: %+v %v", sm, err)
+	}
+	// Its consumer starts at the accepted event the kernel has just
+	// stored, not at the stream's first message (bus.ReaderConsumerConfig).
+	events, err := k.JS.Stream(ctx, names.EventsStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := names.NextEvent(ctx, events, "streamed", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := 0
+	for info := range events.ListConsumers(ctx).Info() {
+		if !bus.IsReaderName(info.Name) {
+			continue
+		}
+		readers++
+		if info.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || info.Config.OptStartSeq != accepted.Seq {
+			t.Fatalf("the reader starts with %v at %d; want at the accepted event, %d", info.Config.DeliverPolicy, info.Config.OptStartSeq, accepted.Seq)
+		}
+	}
+	if readers != 1 {
+		t.Fatalf("%d readers' consumers, want 1", readers)
 	}
 	var first bus.Event
 	errOne := errors.New("one is enough")

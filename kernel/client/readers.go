@@ -77,15 +77,16 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		}
 		origin = o.task
 	}
-	name, err := c.MakeReaderOf(ctx, reader, req, origin, limit)
+	name, err := c.MakeReaderOf(ctx, reader, req, origin, 0, limit)
 	reply.Consumer = name
 	return reply, err
 }
 
 // MakeReaderOf is MakeReader for a task whose owner and pool the caller
 // knows (origin): the kernel that has just recorded the task reads
-// nothing again.
-func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, limit int) (string, error) {
+// nothing again. first, when not 0, is the sequence of the task's first
+// event (SubmitWarnAt's), where its consumer starts; 0 reads it.
+func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, first uint64, limit int) (string, error) {
 	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
 		return "", fmt.Errorf("%w: %s", ErrNotFound, req.Task)
 	}
@@ -103,7 +104,10 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	if reader.Owner != "" && !reader.Operator {
 		pc.limit = limit
 	}
-	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, c.firstAfter(ctx, req), req.Deliver)
+	if first == 0 || first <= req.After {
+		first = c.firstAfter(ctx, req)
+	}
+	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, first, req.Deliver)
 	switch err := c.makePush(ctx, pc, cfg); {
 	case errors.Is(err, ErrTooManyReaders):
 		return "", err // already says what to do

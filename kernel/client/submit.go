@@ -53,6 +53,15 @@ func (c *Client) Submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 // that nothing may run soon: no live worker serves its pool. The task's
 // events then hold a progress event saying so.
 func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup bool, warning string, err error) {
+	return c.SubmitWarnAt(ctx, t, nil)
+}
+
+// SubmitWarnAt is SubmitWarn that also sets *accepted (when not nil) to
+// the stream sequence of the accepted event this call stored, the task's
+// first event; it stays 0 when the call stored none (a duplicate, a
+// submission through the task API): for the kernel to start the task's
+// reader there without reading it back (MakeReaderOf).
+func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, accepted *uint64) (task bus.Task, dup bool, warning string, err error) {
 	if t.Schedule != "" {
 		return t, false, "", c.Names.ErrScheduled()
 	}
@@ -71,7 +80,7 @@ func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup
 	if err != nil {
 		return t, false, "", err
 	}
-	task, dup, err = c.submit(ctx, t)
+	task, dup, err = c.submit(ctx, t, accepted)
 	if err == nil && !dup && warning != "" {
 		c.progress(ctx, task.ID, warning)
 	}
@@ -86,7 +95,7 @@ func (c *Client) progress(ctx context.Context, id, text string) {
 }
 
 // submit records and queues a normalized, checked task.
-func (c *Client) submit(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+func (c *Client) submit(ctx context.Context, t bus.Task, accepted *uint64) (task bus.Task, dup bool, err error) {
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
 	}
@@ -94,7 +103,7 @@ func (c *Client) submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	err = c.ride(ctx, func(ctx context.Context) error {
 		tries++
 		var err error
-		task, dup, err = c.submitOnce(ctx, t)
+		task, dup, err = c.submitOnce(ctx, t, accepted)
 		if dup && tries > 1 && sameTask(task.Redacted(), t) {
 			dup = false
 		}
@@ -113,8 +122,9 @@ func (c *Client) submit(ctx context.Context, t bus.Task) (task bus.Task, dup boo
 	return task, dup, nil
 }
 
-// submitOnce is one try of Submit.
-func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup bool, err error) {
+// submitOnce is one try of Submit; *stored (when not nil) is set once
+// its accepted event and task are stored.
+func (c *Client) submitOnce(ctx context.Context, t bus.Task, stored *uint64) (task bus.Task, dup bool, err error) {
 	if err := c.init(ctx); err != nil {
 		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
@@ -142,6 +152,9 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task) (task bus.Task, dup
 			return t, false, full
 		}
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
+	}
+	if stored != nil {
+		*stored = ack.Sequence
 	}
 	return t, false, nil
 }
