@@ -93,10 +93,10 @@ func TestQuotaBoundsTheBytesOneOwnerHolds(t *testing.T) {
 // however many tasks it submits in all.
 func TestQuotaNeverRefusesAnOwnerWhoseTasksEnd(t *testing.T) {
 	t.Parallel()
-	const limit = 20
+	const limit = 40
 	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{Tasks: limit} })
 	ctx := context.Background()
-	for i := range 4 * limit {
+	for i := range 3 * limit {
 		task, err := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
 		if err != nil {
 			t.Fatal(err)
