@@ -133,21 +133,15 @@ func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err e
 // without one an owner whose tasks end as fast as it submits (one `amf
 // run` after another, a schedule) would be refused once per quota's
 // worth of tasks while holding almost none. A recount reads every held
-// task's state, so it is made once per step of tasks counted (or per
-// recountEvery), not for every task of an owner that stays near its
-// quota.
+// task's state, so it is made once a sixteenth as many tasks as the
+// owner holds have been counted since the last: at most 16 reads per
+// task counted, however many it holds (a byte quota alone lets it hold
+// many), not a recount for every task of an owner that stays near.
 func (l *ledger) nearLocked(h *holding) bool {
 	q := l.quota
 	near := (q.Tasks > 0 && len(h.tasks) >= q.Tasks-q.Tasks/4) ||
 		(q.TaskBytes > 0 && h.bytes >= q.TaskBytes-q.TaskBytes/4)
-	if !near {
-		return false
-	}
-	step := 16
-	if q.Tasks > 0 {
-		step = max(1, q.Tasks/16)
-	}
-	return h.since >= step || time.Since(h.counted) >= recountEvery
+	return near && h.since >= max(1, len(h.tasks)/16)
 }
 
 // refuse answers, without reading anything, whether owner is past its
