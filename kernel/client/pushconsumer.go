@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -54,7 +55,15 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 	// deleted here rather than left to count against it.
 	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
 	defer cancel()
-	if _, err := c.JS.CreatePushConsumer(mk, name, cfg); err != nil {
+	_, err := c.JS.CreatePushConsumer(mk, name, cfg)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerExists):
+		// The name is the request's (bus.ReaderName): a request asked
+		// again is answered with the consumer its first asking made,
+		// even when the config would now come out otherwise (where it
+		// starts, as the task moved on), and that consumer, which its
+		// reader may be reading, is left alone.
+	case err != nil:
 		_ = stream.DeleteConsumer(mk, cfg.Name)
 		return fmt.Errorf("%w: make a consumer on %s: %v", ErrUnavailable, name, err)
 	}

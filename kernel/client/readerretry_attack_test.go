@@ -76,3 +76,44 @@ func TestReaderRetryAfterTheTaskMovedOnKeepsItsConsumer(t *testing.T) {
 		return
 	}
 }
+
+// The same for a reader from the start whose task's first event is gone
+// by the time it is asked again (aged out of the stream, or withdrawn):
+// the retry would now start elsewhere, and is still answered with the
+// first asking's consumer, left as it was.
+func TestReaderRetryAfterTheFirstEventWentKeepsItsConsumer(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	names := bus.Names{}
+	c := &client.Client{NC: k.NC, Names: names, Cache: poolStatus("a")}
+	ctx := context.Background()
+	publishEvents(t, k.JS, names, "other-1", bus.EventAccepted)
+	publishEvents(t, k.JS, names, "lose-first", bus.EventAccepted, bus.EventProgress)
+	events, err := k.JS.Stream(ctx, names.EventsStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := names.NextEvent(ctx, events, "lose-first", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := bus.ReaderRequest{Task: "lose-first", Deliver: k.NC.NewInbox()}
+	first, err := c.MakeReader(ctx, client.Reader{All: true}, req, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.DeleteMsg(ctx, gone.Seq); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.MakeReader(ctx, client.Reader{All: true}, req, 0)
+	if err != nil || again.Consumer != first.Consumer {
+		t.Fatalf("asked again: %q, %v; want the first asking's consumer %q", again.Consumer, err, first.Consumer)
+	}
+	cons, err := events.PushConsumer(ctx, first.Consumer)
+	if err != nil {
+		t.Fatalf("the first asking's consumer: %v; want it kept", err)
+	}
+	if got := cons.CachedInfo().Config.OptStartSeq; got != gone.Seq {
+		t.Fatalf("the kept consumer starts at %d; want %d, where it was made", got, gone.Seq)
+	}
+}

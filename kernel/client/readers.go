@@ -104,7 +104,10 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	if reader.Owner != "" && !reader.Operator {
 		pc.limit = limit
 	}
-	if first == 0 || first <= req.After {
+	if first == 0 && req.After == 0 {
+		// A reader from the start begins at the task's first event. One
+		// that resumes after After begins right after it: near the
+		// stream's end already, and the same each time it is asked.
 		first = c.firstAfter(ctx, req)
 	}
 	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, first, req.Deliver)
