@@ -26,9 +26,10 @@ func countsForAll(e *entry, o bus.Owner) bool {
 	return o == "" || (!e.shared() && e.Rec.Owner == o)
 }
 
-// failuresFor is how many failures of e count in a's view: every owner's
-// failures for admins and read-all, else those that count for all and
-// a's own.
+// failuresFor is how many failures of e count in a's view: those that
+// count for all, and a's own. Admins and read-all have no own: an
+// owner's failures with a shared memory stop its replay for that owner
+// only, so not for the installation's own work either.
 func (e *entry) failuresFor(a bus.Access) int {
 	if a.SeeAll || a.ActAll {
 		return e.Failures
