@@ -47,13 +47,14 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	// (whose it is) are read side by side: one round trip, not two, on
 	// every reader's way to its first event.
 	type found struct {
-		task bus.Task
-		err  error
+		task  bus.Task
+		first uint64
+		err   error
 	}
 	originc := make(chan found, 1)
 	go func() {
-		t, err := c.taskOrigin(ctx, req.Task)
-		originc <- found{t, err}
+		t, first, err := c.taskOrigin(ctx, req.Task)
+		originc <- found{t, first, err}
 	}()
 	last, err := c.LastEvent(ctx, req.Task)
 	o := <-originc
@@ -71,13 +72,14 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		return bus.ReaderReply{}, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
 	}
 	var origin bus.Task
+	var first uint64
 	if reply.LastSeq > 0 {
 		if o.err != nil {
 			return bus.ReaderReply{}, o.err
 		}
-		origin = o.task
+		origin, first = o.task, o.first
 	}
-	name, err := c.MakeReaderOf(ctx, reader, req, origin, 0, limit)
+	name, err := c.MakeReaderOf(ctx, reader, req, origin, first, limit)
 	reply.Consumer = name
 	return reply, err
 }
@@ -85,7 +87,8 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 // MakeReaderOf is MakeReader for a task whose owner and pool the caller
 // knows (origin): the kernel that has just recorded the task reads
 // nothing again. first, when not 0, is the sequence of the task's first
-// event (SubmitWarnAt's), where its consumer starts; 0 reads it.
+// event (SubmitWarnAt's, or the accepted event MakeReader read for the
+// task's origin), where its consumer starts; 0 reads it.
 func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, first uint64, limit int) (string, error) {
 	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
 		return "", fmt.Errorf("%w: %s", ErrNotFound, req.Task)
@@ -108,7 +111,7 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 		// A reader from the start begins at the task's first event. One
 		// that resumes after After begins right after it: near the
 		// stream's end already, and the same each time it is asked.
-		first = c.firstAfter(ctx, req)
+		first = c.firstEvent(ctx, req.Task)
 	}
 	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, first, req.Deliver)
 	switch err := c.makePush(ctx, pc, cfg); {
@@ -120,12 +123,13 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	return name, nil
 }
 
-// firstAfter is the sequence of the task's first event after req.After,
-// where its reader's consumer may start (bus.ReaderConsumerConfig); 0
-// when there is none yet or it cannot be read: the consumer then starts
-// as asked, which delivers the same events at a higher cost.
-func (c *Client) firstAfter(ctx context.Context, req bus.ReaderRequest) uint64 {
-	e, err := c.Names.NextEvent(ctx, c.events, req.Task, req.After+1)
+// firstEvent is the sequence of the task's first event, where its
+// reader's consumer may start (bus.ReaderConsumerConfig); 0 when there
+// is none yet or it cannot be read: the consumer then starts at the
+// stream's first message, which delivers the same events at a higher
+// cost.
+func (c *Client) firstEvent(ctx context.Context, id string) uint64 {
+	e, err := c.Names.NextEvent(ctx, c.events, id, 1)
 	if err != nil {
 		return 0
 	}
@@ -282,20 +286,21 @@ func (c *Client) readersLimit() int {
 // taskOrigin is the owner and pool of task id, as the kernel recorded
 // them at submission: in the task its accepted event carries, the first
 // event on the kernel's subject (which only the kernel and operators may
-// store on). One direct get; a task published raw by an operator has no
-// accepted event, and its pool is read from its status.
-func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
-	switch t, err := c.Recorded(ctx, id); {
+// store on), and that event's sequence, where a reader starts. One
+// direct get; a task published raw by an operator has no accepted event,
+// and its pool is read from its status (first 0).
+func (c *Client) taskOrigin(ctx context.Context, id string) (origin bus.Task, first uint64, err error) {
+	switch e, err := c.accepted(ctx, id); {
 	case err == nil:
-		return bus.Task{Owner: t.Owner, Pool: t.Pool}, nil
+		return bus.Task{Owner: e.Task.Owner, Pool: e.Task.Pool}, e.Seq, nil
 	case !errors.Is(err, ErrNotFound):
-		return bus.Task{}, err
+		return bus.Task{}, 0, err
 	}
 	st, err := c.Status(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return bus.Task{}, err
+		return bus.Task{}, 0, err
 	}
-	return bus.Task{Pool: st.Pool}, nil
+	return bus.Task{Pool: st.Pool}, 0, nil
 }
 
 // Recorded is the task the kernel recorded under id at its submission:
@@ -303,17 +308,27 @@ func (c *Client) taskOrigin(ctx context.Context, id string) (bus.Task, error) {
 // when the id has no such record (no events, or a first event that is not
 // the kernel's accepted one).
 func (c *Client) Recorded(ctx context.Context, id string) (bus.Task, error) {
-	if err := c.init(ctx); err != nil {
+	e, err := c.accepted(ctx, id)
+	if err != nil {
 		return bus.Task{}, err
+	}
+	return *e.Task, nil
+}
+
+// accepted is Recorded's event: the kernel's accepted event of task id,
+// with its sequence.
+func (c *Client) accepted(ctx context.Context, id string) (bus.Event, error) {
+	if err := c.init(ctx); err != nil {
+		return bus.Event{}, err
 	}
 	first, err := c.Names.NextEvent(ctx, c.events, id, 1)
 	switch {
 	case errors.Is(err, bus.ErrNoEvents):
-		return bus.Task{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return bus.Event{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	case err != nil:
-		return bus.Task{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return bus.Event{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	case first.Type != bus.EventAccepted || first.Task == nil || !first.Source.Kernel:
-		return bus.Task{}, fmt.Errorf("%w: %s has no accepted event", ErrNotFound, id)
+		return bus.Event{}, fmt.Errorf("%w: %s has no accepted event", ErrNotFound, id)
 	}
-	return *first.Task, nil
+	return first, nil
 }
