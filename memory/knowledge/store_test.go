@@ -30,6 +30,9 @@ func TestSavedIndexIsChromemsExport(t *testing.T) {
 	df := learn(t, kn, "show disk usage", "df -h", inPool("ops"))
 	learn(t, kn, "show disk usage", "df -h", inPool("ops"))
 	learn(t, kn, "list the files", "ls -la", inPool("dev"))
+	// A failure is reported on a memory its reporter recalled, so one
+	// every index has learned: after the kernel's verdicts, not before.
+	syncKn(t, kn)
 	if err := kn.ReportFailure(ctxT(t), bus.MemoryFailure{ID: df, TaskID: "t9"}); err != nil {
 		t.Fatal(err)
 	}
