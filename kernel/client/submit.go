@@ -188,21 +188,26 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 		return t, true, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
 	given := t
-	if first.Task != nil {
-		t = *first.Task
+	// The id's record is the kernel's accepted event, and only that: an
+	// event a worker stored first (a worker of any pool may store events
+	// under any id) or a task published raw is no submission to answer
+	// as a duplicate, nor a body for the kernel to queue.
+	if first.Type != bus.EventAccepted || !first.Source.Kernel || first.Task == nil {
+		return given, false, fmt.Errorf("%w: %s: its events were not recorded by a submission (published raw, or stored by a worker): choose another id, or leave \"id\" out to get a new one", ErrIDTaken, given.ID)
 	}
+	t = *first.Task
 	// Ids are chosen by submitters: one owner's retry is its own task,
 	// another owner's id is neither answered with that task nor swallowed
 	// as its duplicate (which would tell its pool and leave the second
 	// submission never run).
-	if first.Type == bus.EventAccepted && first.Source.Pool == "" && t.Owner != given.Owner {
+	if t.Owner != given.Owner {
 		return given, false, fmt.Errorf("%w: %s: choose another id, or leave \"id\" out to get a new one", ErrIDTaken, given.ID)
 	}
 	last, err := c.Names.LastEvent(ctx, c.events, t.ID)
 	if err != nil {
 		return t, true, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
-	if last.Seq != first.Seq || first.Type != bus.EventAccepted || first.Task == nil {
+	if last.Seq != first.Seq {
 		return t, true, nil
 	}
 	// Past the de-duplication window a second copy could be queued
