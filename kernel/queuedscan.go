@@ -138,6 +138,11 @@ func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[stri
 	var left error
 	for _, t := range found {
 		last, err := c.LastEvent(admin, t.id)
+		if err == nil {
+			// Ended as its pool's workers see it: another pool's worker
+			// may store a "done" under any id.
+			last, err = c.OwnLastEvent(admin, t.id, last)
+		}
 		switch {
 		case errors.Is(err, client.ErrNotFound):
 			err = endRevokedTask(admin, c, log, t.id, t.owner, t.why, false)

@@ -165,6 +165,38 @@ func (c *Client) LastEvent(ctx context.Context, id string) (bus.Event, error) {
 	return e, err
 }
 
+// OwnLastEvent is last, the newest event of task id from any writer, as
+// the task's pool sees it: when a worker of another pool stored it (a
+// worker may store events under any id, on its own pool's subject), the
+// newest of the kernel's and the pool's own, which is what the pool's
+// workers and the task's readers go by. The pool is the kernel's record
+// of the task; one published raw has none, and last stands.
+func (c *Client) OwnLastEvent(ctx context.Context, id string, last bus.Event) (bus.Event, error) {
+	if last.Source.Pool == "" {
+		return last, nil
+	}
+	rec, err := c.accepted(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return last, nil
+	case err != nil:
+		return last, err
+	}
+	return c.lastIn(ctx, id, last, rec.Task.Pool)
+}
+
+// lastIn is OwnLastEvent for a task whose pool the caller knows.
+func (c *Client) lastIn(ctx context.Context, id string, last bus.Event, pool string) (bus.Event, error) {
+	if last.Source.Pool == "" || pool == "" || last.Source.Pool == pool {
+		return last, nil
+	}
+	e, err := c.Names.LastEventIn(ctx, c.events, id, pool)
+	if errors.Is(err, bus.ErrNoEvents) {
+		return e, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return e, err
+}
+
 // cancelTries bounds how often Cancel re-reads a task whose events keep
 // coming while it tries to append its request after the newest one.
 const cancelTries = 20
@@ -190,8 +222,14 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 		if err != nil {
 			return err
 		}
-		if last.Type.Terminal() {
-			return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, last.Type)
+		// Ended as its pool sees it; the fence stays on the newest
+		// event from any writer, which is what the store compares.
+		own, err := c.OwnLastEvent(ctx, id, last)
+		if err != nil {
+			return err
+		}
+		if own.Type.Terminal() {
+			return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, own.Type)
 		}
 		var opts []jetstream.PublishOpt
 		if try < cancelTries {

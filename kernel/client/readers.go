@@ -58,6 +58,11 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	}()
 	last, err := c.LastEvent(ctx, req.Task)
 	o := <-originc
+	if err == nil && o.err == nil {
+		// Where the reader stands is the newest event its consumer
+		// delivers: the kernel's or the task's pool's.
+		last, err = c.lastIn(ctx, req.Task, last, o.task.Pool)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound) && req.Wait:
 	case err != nil:

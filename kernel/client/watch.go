@@ -117,7 +117,6 @@ func (c *Client) OpenAs(ctx context.Context, reader Reader, id string, afterSeq 
 			return nil, fmt.Errorf("watch %s: %w", id, err)
 		}
 		st.direct = true
-		lastSeq, lastType = last.Seq, last.Type
 		// From the cache only: folding the task's events would read them
 		// through here again.
 		if c.Cache != nil {
@@ -125,6 +124,12 @@ func (c *Client) OpenAs(ctx context.Context, reader Reader, id string, afterSeq 
 				st.pool = status.Pool
 			}
 		}
+		// The read passes on the kernel's events and the pool's only:
+		// it stands at the newest of those.
+		if last, err = c.lastIn(ctx, id, last, st.pool); err != nil {
+			return nil, fmt.Errorf("watch %s: %w", id, err)
+		}
+		lastSeq, lastType = last.Seq, last.Type
 	} else {
 		sub, reply, err := c.openReader(ctx, reader, id, afterSeq, false)
 		if err != nil {
