@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/ssetest"
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 var (
@@ -65,7 +65,7 @@ type mesh struct {
 func startUp(b *testing.B, env []string, args ...string) *mesh {
 	b.Helper()
 	state := b.TempDir()
-	natsAddr, httpAddr := freeAddr(b), freeAddr(b)
+	natsAddr, httpAddr := testenv.FreeAddr(b), testenv.FreeAddr(b)
 	cmd := exec.Command(amfBin(b), append([]string{"up"}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"AMF_STATE_DIR="+state, "AMF_NATS_LISTEN="+natsAddr, "AMF_HTTP_LISTEN="+httpAddr,
@@ -206,16 +206,6 @@ func readToEnd(body io.Reader, fn func(ssetest.Message)) (string, error) {
 		return nil
 	})
 	return last, err
-}
-
-func freeAddr(b *testing.B) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // lockedWriter is the process's log: stdout and stderr share it.

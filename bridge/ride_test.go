@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
@@ -26,12 +26,7 @@ import (
 // submission's message names its id and says to retry with it. With the
 // kernel back on its store, that retry is accepted, and queued once.
 func TestKernelAwayAnswers503ToRetryWithSameID(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testenv.FreeAddr(t)
 	cfg := kernel.Server{StateDir: t.TempDir(), Listen: addr}
 	k := kerneltest.StartWith(t, cfg)
 	nc, err := nats.Connect("nats://"+addr, nats.UserCredentials(k.AdminCreds), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A revoked credential is cut off at once on every kernel (amf auth
@@ -24,7 +26,7 @@ import (
 // nats-server; a worker of the site still works.
 func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
 	t.Parallel()
-	leafPort := freePort(t)
+	leafPort := testenv.FreePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "attack-site", Role: kernel.RoleWorker})
 	l := startLeaf(t, hub, leafPort, link)
@@ -112,7 +114,7 @@ func TestAttackRevokedCredentialStillWorksOnALeaf(t *testing.T) {
 // plainly; each refusal is nats-server's.
 func TestAttackDomainAPIGivesNothingMore(t *testing.T) {
 	t.Parallel()
-	leafPort := freePort(t)
+	leafPort := testenv.FreePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	names := bus.Names{}
 	for _, role := range []kernel.Role{kernel.RoleClient, kernel.RoleWorker, kernel.RoleBridge} {

@@ -3,7 +3,6 @@ package kernel_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,20 +13,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestShippedClusterConfigFormsAReplicatedBus starts three kernels from
 // deploy/cluster/kernel-cluster.conf (only its addresses moved to
@@ -87,7 +77,7 @@ func startCluster(t *testing.T, tweaks ...func(i int, s *kernel.Server)) (server
 	const n = 3
 	var route, leaf, mon [n]int
 	for i := range n {
-		route[i], leaf[i], mon[i] = freePort(t), freePort(t), freePort(t)
+		route[i], leaf[i], mon[i] = testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	}
 	// The kernels of a cluster share one authority.
 	authDir := t.TempDir()

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -66,7 +67,7 @@ func startLeafFrom(t *testing.T, hub *kerneltest.Kernel, leafPort int, creds, ac
 // that credential to the worker's permissions.
 func TestLeafCarriesAWorkerOutboundOnly(t *testing.T) {
 	t.Parallel()
-	leafPort := freePort(t)
+	leafPort := testenv.FreePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	workerCreds := hub.Creds(kernel.UserSpec{Name: "edge-worker", Role: kernel.RoleWorker})
 	l := startLeaf(t, hub, leafPort, workerCreds)
@@ -202,7 +203,7 @@ func TestLeafListenWithoutTLSSaysSo(t *testing.T) {
 // and still lets the site's own credential in.
 func TestLeafKeepsRevocationsAcrossRestart(t *testing.T) {
 	t.Parallel()
-	leafPort := freePort(t)
+	leafPort := testenv.FreePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "keep-site", Role: kernel.RoleWorker})
 	l := startLeaf(t, hub, leafPort, link)
@@ -234,7 +235,7 @@ func TestLeafKeepsRevocationsAcrossRestart(t *testing.T) {
 
 	// The same site, its link down: nothing but its files to go by.
 	again := &kernel.Leaf{
-		Listen: "127.0.0.1:-1", Remotes: []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", freePort(t))},
+		Listen: "127.0.0.1:-1", Remotes: []string{fmt.Sprintf("nats-leaf://127.0.0.1:%d", testenv.FreePort(t))},
 		Creds: link, AccountJWT: l.AccountJWT, Updates: l.Updates, ServerName: "edge-again", Logger: kerneltest.Logger(t),
 	}
 	if err := again.Start(); err != nil {
@@ -283,7 +284,7 @@ func revokedIn(t *testing.T, file, key string) bool {
 // refuses the revoked credential from then on.
 func TestLeafCatchesUpOnRevocationsMissedWhileUnlinked(t *testing.T) {
 	t.Parallel()
-	leafPort := freePort(t)
+	leafPort := testenv.FreePort(t)
 	hub := kerneltest.StartWith(t, kernel.Server{LeafListen: fmt.Sprintf("127.0.0.1:%d", leafPort)})
 	link := hub.Creds(kernel.UserSpec{Name: "catch-site", Role: kernel.RoleWorker})
 	stolen := hub.Creds(kernel.UserSpec{Name: "catch-stolen", Role: kernel.RoleClient})

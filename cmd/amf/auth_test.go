@@ -390,7 +390,7 @@ func TestRevocationCutsOffALiveWorker(t *testing.T) {
 	// A bridge elsewhere, on its own credential.
 	bc := filepath.Join(t.TempDir(), "bridge.creds")
 	f.amf("auth", "creds", "bridge", "--name", "far-bridge", "-o", bc)
-	httpAddr := freeAddr(t)
+	httpAddr := testenv.FreeAddr(t)
 	br := startAmf(t, []string{"AMF_NATS_URL=nats://" + f.natsAddr, "AMF_NATS_CREDS=" + bc, "AMF_HTTP_LISTEN=" + httpAddr}, "bridge")
 	waitHealthy(t, "http://"+httpAddr, br)
 

@@ -23,6 +23,7 @@ import (
 	"github.com/amf-os/amf/bridge"
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/internal/ssetest"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel/bus"
 	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
@@ -269,7 +270,7 @@ func (m *benchMesh) relayOnce(b *testing.B) (int64, time.Duration) {
 func BenchmarkIdleRSS(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
-		natsAddr, httpAddr := freeAddr(b), freeAddr(b)
+		natsAddr, httpAddr := testenv.FreeAddr(b), testenv.FreeAddr(b)
 		p := startAmf(b, []string{
 			"AMF_STATE_DIR=" + b.TempDir(), "AMF_NATS_LISTEN=" + natsAddr, "AMF_HTTP_LISTEN=" + httpAddr,
 			"OLLAMA_HOST=http://127.0.0.1:1",

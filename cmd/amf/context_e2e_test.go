@@ -37,7 +37,7 @@ func TestClientCommandsFollowTheKernelsContext(t *testing.T) {
 	natsBin := testenv.NeedBinary(t, "nats")
 	llm := fakeModel(t)
 	env, state := contextEnv(t)
-	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	natsAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	base := "http://" + httpAddr
 	bridgeTokens.register(base, adminTokenFile(state))
 	up := startAmf(t, append(env, "OLLAMA_HOST="+llm.URL(), "AMF_CONCURRENCY=2"), "up", "--listen", natsAddr, "--http", httpAddr)
@@ -105,7 +105,7 @@ func TestClientCommandsFollowTheKernelsContext(t *testing.T) {
 	}
 
 	// The environment wins over the context.
-	dead := "nats://" + freeAddr(t)
+	dead := "nats://" + testenv.FreeAddr(t)
 	if out := amfRun(t, append(env, "AMF_NATS_URL="+dead), 1, "pools"); !strings.Contains(out, dead) || strings.Contains(out, clictx.StatePath(state)) {
 		t.Fatalf("AMF_NATS_URL=%s amf pools: want the error to name that URL and no context:\n%s", dead, out)
 	}
@@ -130,7 +130,7 @@ func TestContextUseAndRm(t *testing.T) {
 	env, _ := contextEnv(t)
 	home := strings.TrimPrefix(env[0], "HOME=")
 	user := filepath.Join(home, "config", "amf", clictx.FileName)
-	dead := "nats://" + freeAddr(t)
+	dead := "nats://" + testenv.FreeAddr(t)
 	missing := filepath.Join(t.TempDir(), "me.creds")
 	if out := amfRun(t, env, 1, "context", "use", "--nats", dead, "--creds", missing); !strings.Contains(out, missing+" does not exist") {
 		t.Fatalf("amf context use with a credential that is not there:\n%s", out)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/clictx"
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // TestContextURLIsDialableAndVerifiable: a kernel listening on every
@@ -41,7 +42,7 @@ func TestContextURLIsDialableAndVerifiable(t *testing.T) {
 // host reaches it with no --tls-ca, no URL and no credential named.
 func TestClientFollowsATLSKernelsContext(t *testing.T) {
 	env, state := contextEnv(t)
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	certs := makeCerts(t, "127.0.0.1")
 	k := startAmf(t, env, "kernel", "--listen", addr, "--tls-cert", certs.Cert, "--tls-key", certs.Key)
 	var kc clictx.Context

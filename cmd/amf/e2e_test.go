@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/amf-os/amf/internal/testenv"
-	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/memory/cache"
 	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/memory/cache"
 
 	"github.com/nats-io/nats.go"
 	"github.com/ollama/ollama/api"
@@ -51,7 +52,7 @@ func fakeModelReply(req *api.ChatRequest) ollamatest.Reply {
 
 // upEnv is the environment of an `amf up` on random ports.
 func upEnv(t *testing.T, llm *ollamatest.Server) (env []string, httpBase, natsAddr string) {
-	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	natsAddr, httpAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	state := t.TempDir()
 	// Requests of the tests to this bridge carry the admin token that
 	// `amf up` writes in its state dir, as a local operator's would.
@@ -330,7 +331,7 @@ func watchAll(t *testing.T, c *kapi.Client, id string) []bus.Event {
 
 func TestKernelRestartKeepsTasksAndEvents(t *testing.T) {
 	state := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env := []string{"AMF_STATE_DIR=" + state, "AMF_NATS_LISTEN=" + addr, "AMF_NATS_URL=nats://" + addr, "OLLAMA_HOST=http://127.0.0.1:1"}
 	k1 := startAmf(t, env, "kernel")
 	waitNATS(t, addr, k1)

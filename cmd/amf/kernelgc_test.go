@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // `amf kernel` paces its collector for the kernel's heap (GOGC 25, see
@@ -16,7 +18,7 @@ func TestKernelPacesItsCollector(t *testing.T) {
 		{"operator's", "100", []string{`msg="GC percent left as GOGC sets it"`, "GOGC=100"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := freeAddr(t)
+			addr := testenv.FreeAddr(t)
 			env := []string{"AMF_STATE_DIR=" + t.TempDir(), "AMF_NATS_LISTEN=" + addr, "AMF_LOG_LEVEL=debug", "GOGC=" + tc.gogc}
 			k := startAmf(t, env, "kernel")
 			waitNATS(t, addr, k)

@@ -54,7 +54,7 @@ func TestLeafSaysWhatItLacks(t *testing.T) {
 func TestLeafRefusesACredentialRevokedWithAmfAuth(t *testing.T) {
 	natsBin := testenv.NeedBinary(t, "nats")
 	env, base, natsAddr := upEnv(t, fakeModel(t))
-	leafListen := freeAddr(t)
+	leafListen := testenv.FreeAddr(t)
 	env = append(env, "AMF_NATS_LEAF_LISTEN="+leafListen)
 	up := startAmf(t, env, "up")
 	waitHealthy(t, base, up)
@@ -78,7 +78,7 @@ func TestLeafRefusesACredentialRevokedWithAmfAuth(t *testing.T) {
 	if err := os.WriteFile(accFile, acc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	siteAddr := freeAddr(t)
+	siteAddr := testenv.FreeAddr(t)
 	leaf := startAmf(t, nil, "leaf", "--remote", "nats-leaf://"+leafListen, "--creds", site,
 		"--account-jwt", accFile, "--updates", updates, "--listen", siteAddr)
 	deadline := time.Now().Add(2 * time.Minute)

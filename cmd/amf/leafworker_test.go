@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // TestWorkerBehindAPlainLeafRunsTasks: a plain leaf is supported. A site
@@ -16,7 +18,7 @@ import (
 // (its credential may make none itself).
 func TestWorkerBehindAPlainLeafRunsTasks(t *testing.T) {
 	env, base, natsAddr := upEnv(t, fakeModel(t))
-	leafListen := freeAddr(t)
+	leafListen := testenv.FreeAddr(t)
 	env = append(env, "AMF_NATS_LEAF_LISTEN="+leafListen)
 	kern := startAmf(t, env, "kernel")
 	waitNATS(t, natsAddr, kern)
@@ -34,7 +36,7 @@ func TestWorkerBehindAPlainLeafRunsTasks(t *testing.T) {
 	if err := os.WriteFile(accFile, acc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	siteAddr := freeAddr(t)
+	siteAddr := testenv.FreeAddr(t)
 	leaf := startAmf(t, nil, "leaf", "--remote", "nats-leaf://"+leafListen, "--creds", site,
 		"--account-jwt", accFile, "--updates", updates, "--listen", siteAddr)
 	deadline := time.Now().Add(2 * time.Minute)

@@ -53,7 +53,7 @@ func TestOperationsTLSRecipe(t *testing.T) {
 		t.Fatalf("the recipe failed: %v\n%s", err, out)
 	}
 	state := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env := []string{"AMF_STATE_DIR=" + state, "AMF_NATS_LISTEN=" + addr, "OLLAMA_HOST=http://127.0.0.1:1",
 		"AMF_NATS_TLS_CERT=" + filepath.Join(dir, "kernel.pem"), "AMF_NATS_TLS_KEY=" + filepath.Join(dir, "kernel.key")}
 	k := startAmf(t, env, "kernel")
@@ -91,7 +91,7 @@ func TestOperationsTLSRecipe(t *testing.T) {
 // before it refused.
 func TestOperationsBackupRestore(t *testing.T) {
 	state := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env := []string{"AMF_STATE_DIR=" + state, "AMF_NATS_LISTEN=" + addr, "AMF_NATS_URL=nats://" + addr, "OLLAMA_HOST=http://127.0.0.1:1"}
 	k1 := startAmf(t, env, "kernel")
 	waitNATS(t, addr, k1)
@@ -131,7 +131,7 @@ func TestOperationsBackupRestore(t *testing.T) {
 		}
 	}
 
-	addr2 := freeAddr(t)
+	addr2 := testenv.FreeAddr(t)
 	env2 := []string{"AMF_STATE_DIR=" + restored, "AMF_NATS_LISTEN=" + addr2, "AMF_NATS_URL=nats://" + addr2,
 		"OLLAMA_HOST=http://127.0.0.1:1", "AMF_SANDBOX=host"}
 	k2 := startAmf(t, env2, "kernel")

@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // TestWorkerExitsPromptlyWhenItsKernelIsGone is a host being shut down
@@ -27,7 +29,7 @@ func TestWorkerExitsPromptlyWhenItsKernelIsGone(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kstate := t.TempDir()
-			addr := freeAddr(t)
+			addr := testenv.FreeAddr(t)
 			k := startAmf(t, []string{"AMF_STATE_DIR=" + kstate, "AMF_NATS_LISTEN=" + addr}, "kernel")
 			waitNATS(t, addr, k)
 			creds := filepath.Join(t.TempDir(), "worker.creds")

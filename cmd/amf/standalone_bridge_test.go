@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // TestStandaloneBridgeServesEveryRoute: a bridge on a host of its own,
@@ -17,7 +19,7 @@ func TestStandaloneBridgeServesEveryRoute(t *testing.T) {
 	f := newAuthFixture(t)
 	bc := filepath.Join(t.TempDir(), "bridge.creds")
 	f.amf("auth", "creds", "bridge", "--name", "own-bridge", "-o", bc)
-	httpAddr := freeAddr(t)
+	httpAddr := testenv.FreeAddr(t)
 	base := "http://" + httpAddr
 	bridgeTokens.register(base, adminTokenFile(envValue(f.env, "AMF_STATE_DIR")))
 	br := startAmf(t, []string{"AMF_NATS_URL=nats://" + f.natsAddr, "AMF_NATS_CREDS=" + bc, "AMF_HTTP_LISTEN=" + httpAddr}, "bridge")

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
 )
 
 // TestSecondKernelOnOneStateDirIsRefused is an operator starting a second
@@ -14,13 +16,13 @@ import (
 // kernel starts on the store again.
 func TestSecondKernelOnOneStateDirIsRefused(t *testing.T) {
 	state := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env := []string{"AMF_STATE_DIR=" + state, "AMF_NATS_URL=nats://" + addr}
 	first := startAmf(t, append(env, "AMF_NATS_LISTEN="+addr), "kernel")
 	waitNATS(t, addr, first)
 	pid := "pid " + strconv.Itoa(first.cmd.Process.Pid)
-	for _, args := range [][]string{{"kernel"}, {"up", "--http", freeAddr(t)}} {
-		second := startAmf(t, append(env, "AMF_NATS_LISTEN="+freeAddr(t)), args...)
+	for _, args := range [][]string{{"kernel"}, {"up", "--http", testenv.FreeAddr(t)}} {
+		second := startAmf(t, append(env, "AMF_NATS_LISTEN="+testenv.FreeAddr(t)), args...)
 		if code := second.wait(15 * time.Second); code == 0 || !strings.Contains(second.Output(), pid) || !strings.Contains(second.Output(), state) {
 			t.Errorf("amf %v on a state dir in use: exit %d; want a refusal naming %s and %s:\n%s", args, code, pid, state, second.Output())
 		}

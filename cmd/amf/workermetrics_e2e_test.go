@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/ollamatest"
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	kapi "github.com/amf-os/amf/kernel/client"
@@ -26,7 +27,7 @@ func TestWorkerProcessServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	llm := ollamatest.New(t, ollamatest.WithFallback(ollamatest.Reply{Content: `{"thought":"say it","command":"echo asked"}`}))
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	env := []string{"AMF_NATS_URL=" + k.ClientURL(), "AMF_STATE_DIR=" + t.TempDir(), "OLLAMA_HOST=" + llm.URL(),
 		"AMF_NATS_CREDS=" + k.Creds(kernel.UserSpec{Role: kernel.RoleWorker})}
 	startAmf(t, env, "worker", "--id", "metered", "--concurrency", "2", "--metrics-listen", addr)

@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/internal/testenv"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
@@ -357,12 +357,7 @@ func TestStatusAndWatch(t *testing.T) {
 // kernel is back, the retry with that id queues the task exactly once.
 func TestSubmitAcrossKernelLoss(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testenv.FreeAddr(t)
 	cfg := kernel.Server{StateDir: t.TempDir(), Listen: addr}
 	k := kerneltest.StartWith(t, cfg)
 	nc, err := nats.Connect("nats://"+addr, nats.UserCredentials(k.AdminCreds), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))

@@ -32,7 +32,7 @@ type Server struct {
 // it is not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: testenv.NeedBinary(t, "redis-server"), dir: t.TempDir(), port: freePort(t)}
+	s := &Server{t: t, bin: testenv.NeedBinary(t, "redis-server"), dir: t.TempDir(), port: testenv.FreePort(t)}
 	t.Cleanup(s.Kill)
 	s.Restart()
 	return s
@@ -107,14 +107,4 @@ func ping(addr string) bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redistest: free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
