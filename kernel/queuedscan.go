@@ -153,7 +153,9 @@ func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[stri
 			var rec bus.Task
 			switch rec, err = c.Recorded(admin, t.id); {
 			case err == nil && (rec.Owner != t.owner || !rec.Submitted.Equal(t.submitted)):
-				err = dropQueued(admin, c, t.seq)
+				// A stale body: its id records another submission, so no
+				// worker may run it or end that task.
+				err = c.DropQueued(admin, t.seq)
 			case err == nil, errors.Is(err, client.ErrNotFound):
 				err = endRevokedTask(admin, c, log, t.id, t.owner, t.why, true)
 			}
@@ -163,17 +165,4 @@ func endQueuedRevokedTasks(ctx context.Context, rv revocations, revoked map[stri
 		}
 	}
 	return left
-}
-
-// dropQueued removes a stale body from the tasks stream: one whose id
-// records another submission, so no worker may run it or end that task.
-func dropQueued(ctx context.Context, c *client.Client, seq uint64) error {
-	tasks, err := c.JS.Stream(ctx, c.Names.TasksStream())
-	if err != nil {
-		return fmt.Errorf("look up the tasks stream: %w", err)
-	}
-	if err := tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return fmt.Errorf("drop stale task at %d: %w", seq, err)
-	}
-	return nil
 }

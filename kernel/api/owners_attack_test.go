@@ -30,6 +30,10 @@ type owned struct {
 	victimOwner      bus.Owner
 	// readAll holds a client credential with the read-all right.
 	readAll *client.Client
+	// restart ends the task API service and starts a new one, as a
+	// kernel's restart does: its quota ledger counts again from the hot
+	// cache.
+	restart func()
 }
 
 func startOwned(t testing.TB, svcOpts ...func(*api.Service)) *owned {
@@ -43,23 +47,28 @@ func startOwned(t testing.TB, svcOpts ...func(*api.Service)) *owned {
 			return cache.NewKVCache(ctx, js)
 		},
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	hot, err := cache.NewKVCache(ctx, k.JS)
+	hot, err := cache.NewKVCache(context.Background(), k.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &api.Service{
-		Client:    &client.Client{NC: k.NC, JS: k.JS, Cache: hot},
-		Recent:    hot,
-		Schedules: k.ScheduleStore(k.JS),
+	start := func() (stop func()) {
+		svc := &api.Service{
+			Client:    &client.Client{NC: k.NC, JS: k.JS, Cache: hot},
+			Recent:    hot,
+			Schedules: k.ScheduleStore(k.JS),
+		}
+		for _, o := range svcOpts {
+			o(svc)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = svc.Run(ctx) }()
+		stop = func() { cancel(); wg.Wait() }
+		t.Cleanup(stop)
+		return stop
 	}
-	for _, o := range svcOpts {
-		o(svc)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	stop := start()
 
 	dial := func(spec kernel.UserSpec) *client.Client {
 		return &client.Client{NC: k.ConnectAs(k.Creds(spec)), ViaAPI: true}
@@ -72,16 +81,20 @@ func startOwned(t testing.TB, svcOpts ...func(*api.Service)) *owned {
 	}
 	o.victimOwner = bus.OwnerOfCredential(bus.CredentialID(client.UserKey(o.victim.NC)))
 	// The service is up once it answers.
-	for {
-		_, err := o.victim.List(ctx, nil, 1)
-		if err == nil {
-			break
+	up := func() {
+		for {
+			_, err := o.victim.List(context.Background(), nil, 1)
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, client.ErrUnavailable) {
+				t.Fatalf("list: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if !errors.Is(err, client.ErrUnavailable) {
-			t.Fatalf("list: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	o.restart = func() { stop(); stop = start(); up() }
+	up()
 	return o
 }
 

@@ -64,10 +64,13 @@ const (
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
-	// queued, when set, reads which of ids the tasks stream holds.
-	queued func(ctx context.Context, ids []string) (map[string]struct{}, error)
-	ctx    context.Context // ends the recounts
-	wg     sync.WaitGroup  // the recounts in flight
+	// queued, when set, reads which of ids the tasks stream holds, and
+	// where.
+	queued func(ctx context.Context, ids []string) (map[string]uint64, error)
+	// drop, when set, removes the body at a sequence from the tasks stream.
+	drop func(ctx context.Context, seq uint64) error
+	ctx  context.Context // ends the recounts
+	wg   sync.WaitGroup  // the recounts in flight
 
 	mu      sync.Mutex
 	owners  map[bus.Owner]*holding
@@ -83,20 +86,23 @@ type holding struct {
 	since    int       // tasks counted since the last recount began
 }
 
-// held is one counted task: its encoded size and when it was counted.
+// held is one counted task: its encoded size, when it was counted, and
+// its body's place in the tasks stream (0: not known, as for a task
+// counted again after a restart).
 type held struct {
-	size int64
-	at   time.Time
+	size   int64
+	at     time.Time
+	queued uint64
 }
 
-func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error), queued func(ctx context.Context, ids []string) (map[string]struct{}, error)) *ledger {
+func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error)) *ledger {
 	if q.Tasks == 0 {
 		q.Tasks = DefaultQuotaTasks
 	}
 	if q.TaskBytes == 0 {
 		q.TaskBytes = DefaultQuotaTaskBytes
 	}
-	return &ledger{quota: q, status: status, queued: queued, ctx: ctx, owners: map[bus.Owner]*holding{}}
+	return &ledger{quota: q, status: status, ctx: ctx, owners: map[bus.Owner]*holding{}}
 }
 
 // wait returns once no recount is in flight; the ledger's context ends them.
@@ -217,13 +223,30 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	return nil
 }
 
-// ended are the ids of tasks whose status is final, and of those with
-// no events left that the tasks stream no longer holds either.
+// ended are the ids of tasks that will not run: those whose status is
+// final and whose body no longer waits in the tasks stream, and those
+// with no events left that the tasks stream no longer holds either.
+//
+// A task cancelled while it waited (for a pool nobody serves) is final,
+// but its body stays in the queue everyone shares until a worker of its
+// pool takes it and finds it ended. Released then, an owner that submits
+// and cancels in turn would fill that queue past its own quota, and the
+// queue would refuse everyone. Its body is removed first: at once from
+// its place, when this kernel queued it; else once a read of the tasks
+// stream finds it.
 func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
 	var out, unrecorded []string
+	cancelled := map[string]bool{} // looked for in the queue, to remove
 	for id, t := range tasks {
 		st, err := l.status(ctx, id)
 		switch {
+		case err == nil && st.State == bus.StateCancelled && l.drop != nil:
+			if t.queued == 0 {
+				cancelled[id] = true
+				unrecorded = append(unrecorded, id)
+			} else if l.drop(ctx, t.queued) == nil {
+				out = append(out, id)
+			}
 		case err == nil && st.State.Final():
 			out = append(out, id)
 		case errors.Is(err, client.ErrNotFound) && time.Since(t.at) >= unrecordedAfter:
@@ -243,7 +266,11 @@ func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
 		return out
 	}
 	for _, id := range unrecorded {
-		if _, ok := queued[id]; !ok {
+		seq, ok := queued[id]
+		switch {
+		case !ok:
+			out = append(out, id)
+		case cancelled[id] && l.drop(ctx, seq) == nil:
 			out = append(out, id)
 		}
 	}
@@ -263,6 +290,18 @@ func (l *ledger) scanDue() bool {
 	}
 	l.scanned = time.Now()
 	return true
+}
+
+// placed notes where owner's task id waits in the tasks stream.
+func (l *ledger) placed(owner bus.Owner, id string, queued uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.owners[owner]; h != nil {
+		if t, ok := h.tasks[id]; ok {
+			t.queued = queued
+			h.tasks[id] = t
+		}
+	}
 }
 
 // release forgets a task whose submission did not queue it.

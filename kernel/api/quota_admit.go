@@ -12,7 +12,9 @@ import (
 func (s *Service) quota() *ledger {
 	s.ledgerOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
-		s.ledger, s.stopLedger = newLedger(ctx, s.Quota, s.Client.Status, s.Client.QueuedAmong), stop
+		l := newLedger(ctx, s.Quota, s.Client.Status)
+		l.queued, l.drop = s.Client.QueuedAmong, s.Client.DropQueued
+		s.ledger, s.stopLedger = l, stop
 	})
 	return s.ledger
 }

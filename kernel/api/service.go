@@ -180,11 +180,14 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		id := t.ID
-		var first uint64
-		t, dup, warning, err := s.Client.SubmitWarnAt(ctx, t, &first)
-		if added && (err != nil || dup) {
+		var at client.Placed
+		t, dup, warning, err := s.Client.SubmitWarnAt(ctx, t, &at)
+		switch {
+		case added && (err != nil || dup):
 			// Not queued by this request: not counted either.
 			s.ledger.release(a.Owner, id)
+		case added:
+			s.ledger.placed(a.Owner, id, at.Queued)
 		}
 		if err != nil {
 			fail(r, err)
@@ -204,7 +207,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				made, err = s.Client.MakeReader(ctx, reader, req, s.readersLimit())
 				answer.Consumer = made.Consumer
 			} else {
-				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, first, s.readersLimit())
+				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, at.Accepted, s.readersLimit())
 			}
 			if err != nil {
 				answer.Consumer = ""

@@ -56,12 +56,22 @@ func (c *Client) SubmitWarn(ctx context.Context, t bus.Task) (task bus.Task, dup
 	return c.SubmitWarnAt(ctx, t, nil)
 }
 
-// SubmitWarnAt is SubmitWarn that also sets *accepted (when not nil) to
-// the stream sequence of the accepted event this call stored, the task's
-// first event; it stays 0 when the call stored none (a duplicate, a
-// submission through the task API): for the kernel to start the task's
-// reader there without reading it back (MakeReaderOf).
-func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, accepted *uint64) (task bus.Task, dup bool, warning string, err error) {
+// Placed is where a submission stored the task: the stream sequences of
+// its accepted event (its first event) and of its body in the tasks
+// stream. Both stay 0 when the call stored none (a duplicate, a
+// submission through the task API).
+type Placed struct {
+	// Accepted is where the task's reader starts without reading it back
+	// (MakeReaderOf).
+	Accepted uint64
+	// Queued is the body's place in the queue: what the kernel removes
+	// when the task ends without a worker taking it (DropQueued).
+	Queued uint64
+}
+
+// SubmitWarnAt is SubmitWarn that also sets *at (when not nil) to where
+// the task was stored.
+func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, at *Placed) (task bus.Task, dup bool, warning string, err error) {
 	if t.Schedule != "" {
 		return t, false, "", c.Names.ErrScheduled()
 	}
@@ -80,7 +90,7 @@ func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, accepted *uint64)
 	if err != nil {
 		return t, false, "", err
 	}
-	task, dup, err = c.submit(ctx, t, accepted)
+	task, dup, err = c.submit(ctx, t, at)
 	if err == nil && !dup && warning != "" {
 		c.progress(ctx, task.ID, warning)
 	}
@@ -95,7 +105,7 @@ func (c *Client) progress(ctx context.Context, id, text string) {
 }
 
 // submit records and queues a normalized, checked task.
-func (c *Client) submit(ctx context.Context, t bus.Task, accepted *uint64) (task bus.Task, dup bool, err error) {
+func (c *Client) submit(ctx context.Context, t bus.Task, at *Placed) (task bus.Task, dup bool, err error) {
 	if t.Submitted.IsZero() {
 		t.Submitted = time.Now().UTC()
 	}
@@ -103,7 +113,7 @@ func (c *Client) submit(ctx context.Context, t bus.Task, accepted *uint64) (task
 	err = c.ride(ctx, func(ctx context.Context) error {
 		tries++
 		var err error
-		task, dup, err = c.submitOnce(ctx, t, accepted)
+		task, dup, err = c.submitOnce(ctx, t, at)
 		if dup && tries > 1 && sameTask(task.Redacted(), t) {
 			dup = false
 		}
@@ -122,9 +132,9 @@ func (c *Client) submit(ctx context.Context, t bus.Task, accepted *uint64) (task
 	return task, dup, nil
 }
 
-// submitOnce is one try of Submit; *stored (when not nil) is set once
-// its accepted event and task are stored.
-func (c *Client) submitOnce(ctx context.Context, t bus.Task, stored *uint64) (task bus.Task, dup bool, err error) {
+// submitOnce is one try of Submit; *at (when not nil) is set once its
+// accepted event and task are stored.
+func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task bus.Task, dup bool, err error) {
 	if err := c.init(ctx); err != nil {
 		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
@@ -143,7 +153,8 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, stored *uint64) (ta
 		// timeout): a retry finds it and queues the task then.
 		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
-	if _, err := c.queue(ctx, t); err != nil {
+	queued, err := c.queue(ctx, t)
+	if err != nil {
 		c.withdraw(ctx, ack.Sequence)
 		if full := c.queueFull(ctx, err, len(t.Encode())); full != nil {
 			return t, false, full
@@ -153,8 +164,8 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, stored *uint64) (ta
 		}
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
-	if stored != nil {
-		*stored = ack.Sequence
+	if at != nil {
+		*at = Placed{Accepted: ack.Sequence, Queued: queued.Sequence}
 	}
 	return t, false, nil
 }

@@ -1,0 +1,131 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+// An owner that submits a task for a pool nobody serves and cancels it,
+// again and again, holds no more of the queue everyone shares than its
+// quota: a task cancelled while it waited is final, and it made room in
+// the owner's quota while its body stayed queued until a worker of its
+// pool would take it, so the owner filled the shared queue (and others
+// were refused "queue full") at one quota at a time.
+func TestAttackSubmitAndCancelFillsTheSharedQueue(t *testing.T) {
+	t.Parallel()
+	const limit, rounds = 8, 40
+	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{Tasks: limit} })
+	ctx := context.Background()
+	attacker := ownerOf(o.attacker)
+
+	deadline := time.Now().Add(90 * time.Second)
+	for i := 0; i < rounds; {
+		task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
+		task, _, err := o.attacker.Submit(ctx, task)
+		if errors.Is(err, client.ErrQuota) {
+			// Its cancelled tasks make room once they are off the queue.
+			if time.Now().After(deadline) {
+				t.Fatalf("after %d submissions, each cancelled, the owner is still refused: %v", i, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("submission %d: %v", i+1, err)
+		}
+		if err := o.attacker.Cancel(ctx, task.ID, "and again"); err != nil {
+			t.Fatalf("cancel %s: %v", task.ID, err)
+		}
+		i++
+	}
+
+	if n := queuedOf(t, o, attacker); n > limit {
+		t.Fatalf("the shared queue holds %d of the owner's cancelled tasks after %d submitted and cancelled, past its quota of %d", n, rounds, limit)
+	}
+	// And the queue's room is everyone's again: the victim's task queues.
+	submit(t, o.victim, `{"command":"true","pool":"nobody"}`)
+}
+
+// The same across a restart of the task API: the tasks it counts again
+// from the hot cache have no known place in the queue, and are found by
+// reading the queue before they make room.
+func TestAttackTasksCancelledAfterARestartStayInTheSharedQueue(t *testing.T) {
+	t.Parallel()
+	const limit = 6
+	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{Tasks: limit} })
+	ctx := context.Background()
+	attacker := ownerOf(o.attacker)
+	var ids []string
+	for range limit {
+		ids = append(ids, submit(t, o.attacker, `{"command":"true","pool":"nobody"}`).ID)
+	}
+	// Counted again from the hot cache once its statuses say queued.
+	testenv.Eventually(t, "the hot cache to hold the tasks", func() bool {
+		for _, id := range ids {
+			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateQueued {
+				return false
+			}
+		}
+		return true
+	})
+	o.restart()
+	for _, id := range ids {
+		if err := o.attacker.Cancel(ctx, id, "after the restart"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The queue is read for them at most once a minute: once their
+	// statuses say cancelled, one read finds them all.
+	testenv.Eventually(t, "the tasks' statuses to say cancelled", func() bool {
+		for _, id := range ids {
+			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateCancelled {
+				return false
+			}
+		}
+		return true
+	})
+	for i := range limit {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
+			_, _, err := o.attacker.Submit(ctx, task)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, client.ErrQuota) || time.Now().After(deadline) {
+				t.Fatalf("submission %d after cancelling every task: %v", i+1, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if n := queuedOf(t, o, attacker); n > limit {
+		t.Fatalf("the shared queue holds %d of the owner's tasks, %d of them cancelled, past its quota of %d", n, limit, limit)
+	}
+}
+
+// queuedOf counts owner's bodies in the tasks stream.
+func queuedOf(t *testing.T, o *owned, owner bus.Owner) int {
+	t.Helper()
+	ctx := context.Background()
+	tasks, err := o.k.JS.Stream(ctx, o.k.Names.TasksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := o.k.Names.EachQueued(ctx, tasks, func(_ uint64, task bus.Task, _ error) bool {
+		if task.Owner == owner {
+			n++
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
