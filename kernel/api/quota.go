@@ -351,8 +351,12 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 		if _, ok := h.tasks[st.ID]; ok {
 			continue // held since the service started
 		}
-		// The status does not carry the encoded size: its text is most of it.
-		size := int64(len(st.Instruction) + len(st.Command))
+		size := st.Bytes
+		if size == 0 {
+			// Recorded by an older kernel, without its size: its text
+			// is most of it.
+			size = int64(len(st.Instruction) + len(st.Command))
+		}
 		h.tasks[st.ID] = held{size: size, at: time.Now()}
 		h.bytes += size
 	}

@@ -78,6 +78,10 @@ type Event struct {
 	Score float64 `json:"score,omitempty"`
 	// Task is the accepted task itself (accepted).
 	Task *Task `json:"task,omitempty"`
+	// TaskBytes is the size of the task as queued, env values included
+	// (the kernel's accepted): what its owner's byte quota counts, also
+	// for a kernel that counts again after a restart.
+	TaskBytes int64 `json:"task_bytes,omitempty"`
 }
 
 // ExecResult is the outcome of running one command.

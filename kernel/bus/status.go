@@ -57,6 +57,9 @@ type Status struct {
 	// Holder is the credential id of the worker whose assigned event came
 	// last: only its events end the task.
 	Holder string `json:"holder,omitempty"`
+	// Bytes is the task's size as queued (Event.TaskBytes), by the
+	// kernel's word at submission.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // admits reports whether e, stored by e.Source, may change the status:
@@ -128,7 +131,7 @@ func (s *Status) Apply(e Event) {
 			// The owner is the kernel's word at submission: a later
 			// event's task (a worker's assigned) never changes it.
 			if e.Type == EventAccepted && e.Source.Pool == "" && !e.Source.Foreign && s.Owner == "" {
-				s.Owner = e.Task.Owner
+				s.Owner, s.Bytes = e.Task.Owner, e.TaskBytes
 			}
 			s.ScheduleID = e.Task.ScheduleID
 		}

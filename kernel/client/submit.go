@@ -141,7 +141,8 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 	// The event shows the task without its env values; the queued task
 	// carries them to the worker.
 	shown := t.Redacted()
-	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown}
+	body := t.Encode()
+	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown, TaskBytes: int64(len(body))}
 	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), c.Names.FencedTask(t.ID, 0))
 	switch {
 	case bus.IsFenceConflict(err):
@@ -153,10 +154,10 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 		// timeout): a retry finds it and queues the task then.
 		return t, false, &SubmitError{ID: t.ID, Step: "record", Err: err}
 	}
-	queued, err := c.queue(ctx, t)
+	queued, err := c.queue(ctx, t, body)
 	if err != nil {
 		c.withdraw(ctx, ack.Sequence)
-		if full := c.queueFull(ctx, err, len(t.Encode())); full != nil {
+		if full := c.queueFull(ctx, err, len(body)); full != nil {
 			return t, false, full
 		}
 		if full := storeFull(err); full != nil {
@@ -170,11 +171,12 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 	return t, false, nil
 }
 
-// queue publishes the task on its pool's subject, de-duplicated by id.
-func (c *Client) queue(ctx context.Context, t bus.Task) (*jetstream.PubAck, error) {
+// queue publishes the task, encoded as body, on its pool's subject,
+// de-duplicated by id.
+func (c *Client) queue(ctx context.Context, t bus.Task, body []byte) (*jetstream.PubAck, error) {
 	return c.JS.PublishMsg(ctx, &nats.Msg{
 		Subject: c.Names.TaskFor(t.Pool, t.Policy),
-		Data:    t.Encode(),
+		Data:    body,
 		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
 	})
 }
@@ -235,7 +237,7 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 		given.Submitted = t.Submitted
 		t = given
 	}
-	if _, err := c.queue(ctx, t); err != nil {
+	if _, err := c.queue(ctx, t, t.Encode()); err != nil {
 		return t.Redacted(), true, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
 	return t.Redacted(), true, nil

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +129,38 @@ func queuedOf(t *testing.T, o *owned, owner bus.Owner) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A restarted task API counts an owner's held tasks at their size as
+// queued, env values included, not by their text alone: tasks whose
+// bytes are in env values do not let their owner pass its byte quota
+// once the kernel has restarted.
+func TestAttackEnvBytesAreCountedAcrossARestart(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{TaskBytes: 200 << 10} })
+	ctx := context.Background()
+	// 60 KiB of env values, near the most a task may carry.
+	v := strings.Repeat("x", 15<<10)
+	big := `{"command":"true","pool":"nobody","env":{"A":"` + v + `","B":"` + v + `","C":"` + v + `","D":"` + v + `"}}`
+	var ids []string
+	for range 3 {
+		ids = append(ids, submit(t, o.attacker, big).ID)
+	}
+	testenv.Eventually(t, "the hot cache to hold the tasks", func() bool {
+		for _, id := range ids {
+			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateQueued {
+				return false
+			}
+		}
+		return true
+	})
+	o.restart()
+	task, err := bus.DecodeTask([]byte(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.attacker.Submit(ctx, task); !errors.Is(err, client.ErrQuota) || !strings.Contains(err.Error(), "task-bytes") {
+		t.Fatalf("a fourth task of 60 KiB of env after a restart, with 180 KiB held and a quota of 200 KiB: %v; want the task-bytes quota", err)
+	}
+	submit(t, o.victim, big)
 }
