@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,14 +69,7 @@ func TestAttackTasksCancelledAfterARestartStayInTheSharedQueue(t *testing.T) {
 		ids = append(ids, submit(t, o.attacker, `{"command":"true","pool":"nobody"}`).ID)
 	}
 	// Counted again from the hot cache once its statuses say queued.
-	testenv.Eventually(t, "the hot cache to hold the tasks", func() bool {
-		for _, id := range ids {
-			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateQueued {
-				return false
-			}
-		}
-		return true
-	})
+	waitStates(t, o.attacker, ids, bus.StateQueued)
 	o.restart()
 	for _, id := range ids {
 		if err := o.attacker.Cancel(ctx, id, "after the restart"); err != nil {
@@ -84,27 +78,9 @@ func TestAttackTasksCancelledAfterARestartStayInTheSharedQueue(t *testing.T) {
 	}
 	// The queue is read for them at most once a minute: once their
 	// statuses say cancelled, one read finds them all.
-	testenv.Eventually(t, "the tasks' statuses to say cancelled", func() bool {
-		for _, id := range ids {
-			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateCancelled {
-				return false
-			}
-		}
-		return true
-	})
+	waitStates(t, o.attacker, ids, bus.StateCancelled)
 	for i := range limit {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
-			_, _, err := o.attacker.Submit(ctx, task)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, client.ErrQuota) || time.Now().After(deadline) {
-				t.Fatalf("submission %d after cancelling every task: %v", i+1, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		submitOnceRoom(t, o.attacker, fmt.Sprintf("submission %d after cancelling every task", i+1))
 	}
 	if n := queuedOf(t, o, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's tasks, %d of them cancelled, past its quota of %d", n, limit, limit)
@@ -146,14 +122,7 @@ func TestAttackEnvBytesAreCountedAcrossARestart(t *testing.T) {
 	for range 3 {
 		ids = append(ids, submit(t, o.attacker, big).ID)
 	}
-	testenv.Eventually(t, "the hot cache to hold the tasks", func() bool {
-		for _, id := range ids {
-			if st, err := o.attacker.Status(ctx, id); err != nil || st.State != bus.StateQueued {
-				return false
-			}
-		}
-		return true
-	})
+	waitStates(t, o.attacker, ids, bus.StateQueued)
 	o.restart()
 	task, err := bus.DecodeTask([]byte(big))
 	if err != nil {
@@ -163,4 +132,35 @@ func TestAttackEnvBytesAreCountedAcrossARestart(t *testing.T) {
 		t.Fatalf("a fourth task of 60 KiB of env after a restart, with 180 KiB held and a quota of 200 KiB: %v; want the task-bytes quota", err)
 	}
 	submit(t, o.victim, big)
+}
+
+// waitStates waits until c reads every task of ids in state.
+func waitStates(t *testing.T, c *client.Client, ids []string, state bus.State) {
+	t.Helper()
+	testenv.Eventually(t, fmt.Sprintf("the tasks' statuses to say %s", state), func() bool {
+		for _, id := range ids {
+			if st, err := c.Status(context.Background(), id); err != nil || st.State != state {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// submitOnceRoom has c submit a task for a pool nobody serves, again while
+// it is refused by its quota, until the quota makes room (at most 30 s).
+func submitOnceRoom(t *testing.T, c *client.Client, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
+		_, _, err := c.Submit(context.Background(), task)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, client.ErrQuota) || time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

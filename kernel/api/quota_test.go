@@ -51,18 +51,7 @@ func TestQuotaRefusesTheFloodingOwnerOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
-		_, _, err := o.attacker.Submit(ctx, task)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, client.ErrQuota) || time.Now().After(deadline) {
-			t.Fatalf("after cancelling five: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	submitOnceRoom(t, o.attacker, "after cancelling five")
 }
 
 // The bytes an owner holds are bounded too: a few large tasks reach it
