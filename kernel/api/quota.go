@@ -64,10 +64,11 @@ const (
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
-	// queued, when set, reads which of ids the tasks stream holds, and
-	// where.
-	queued func(ctx context.Context, ids []string) (map[string]uint64, error)
-	// drop, when set, removes the body at a sequence from the tasks stream.
+	// queued, when set, reads which of the submissions the tasks stream
+	// holds, and where.
+	queued func(ctx context.Context, refs []client.QueuedRef) (map[string]uint64, error)
+	// drop, when set, removes the body at a sequence from the tasks
+	// stream (client.DropQueued).
 	drop func(ctx context.Context, seq uint64) error
 	ctx  context.Context // ends the recounts
 	wg   sync.WaitGroup  // the recounts in flight
@@ -79,6 +80,7 @@ type ledger struct {
 
 // holding is one owner's tasks.
 type holding struct {
+	owner    bus.Owner
 	tasks    map[string]held
 	bytes    int64
 	counted  time.Time // when its tasks' states were last read
@@ -86,13 +88,27 @@ type holding struct {
 	since    int       // tasks counted since the last recount began
 }
 
-// held is one counted task: its encoded size, when it was counted, and
-// its body's place in the tasks stream (0: not known, as for a task
-// counted again after a restart).
+// held is one counted task: its encoded size, when it was counted, its
+// body's place in the tasks stream (0: not known, as for a task counted
+// again after a restart) and when it was submitted (zero: not known, as
+// for a schedule's run). An id is taken again once its events have aged
+// out, so what is read under it is the task's own only for the same
+// owner and submission time.
 type held struct {
-	size   int64
-	at     time.Time
-	queued uint64
+	size      int64
+	at        time.Time
+	queued    uint64
+	submitted time.Time
+}
+
+// ref names t, held by owner under id, in the tasks stream.
+func (t held) ref(owner bus.Owner, id string) client.QueuedRef {
+	return client.QueuedRef{ID: id, Owner: owner, Submitted: t.submitted}
+}
+
+// owns reports whether st, read under t's id, is t's own status.
+func (t held) owns(owner bus.Owner, st bus.Status) bool {
+	return st.Owner == owner && (t.submitted.IsZero() || st.Submitted.Equal(t.submitted))
 }
 
 func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id string) (bus.Status, error)) *ledger {
@@ -168,7 +184,7 @@ func (l *ledger) refuse(owner bus.Owner, size int64) error {
 func (l *ledger) holding(owner bus.Owner) *holding {
 	h := l.owners[owner]
 	if h == nil {
-		h = &holding{tasks: map[string]held{}}
+		h = &holding{owner: owner, tasks: map[string]held{}}
 		l.owners[owner] = h
 	}
 	return h
@@ -199,7 +215,7 @@ func (l *ledger) recountLocked(h *holding) {
 // recount forgets the tasks that have ended.
 func (l *ledger) recount(h *holding, tasks map[string]held) {
 	defer l.wg.Done()
-	ended := l.ended(l.ctx, tasks)
+	ended := l.ended(l.ctx, h.owner, tasks)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, id := range ended {
@@ -223,9 +239,10 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	return nil
 }
 
-// ended are the ids of tasks that will not run: those whose status is
-// final and whose body no longer waits in the tasks stream, and those
-// with no events left that the tasks stream no longer holds either.
+// ended are the ids of owner's tasks that will not run: those whose own
+// status is final and whose body no longer waits in the tasks stream, and
+// those without a status of their own (no events left, or the id taken
+// again since) whose body the tasks stream no longer holds either.
 //
 // A task cancelled while it waited (for a pool nobody serves) is final,
 // but its body stays in the queue everyone shares until a worker of its
@@ -233,30 +250,39 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 // and cancels in turn would fill that queue past its own quota, and the
 // queue would refuse everyone. Its body is removed first: at once from
 // its place, when this kernel queued it; else once a read of the tasks
-// stream finds it.
-func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
-	var out, unrecorded []string
+// stream finds it (QueuedAmong finds a body by its id, owner and
+// submission time). Only the submission's own body is ever removed.
+func (l *ledger) ended(ctx context.Context, owner bus.Owner, tasks map[string]held) []string {
+	var out []string
+	unrecorded := map[string]client.QueuedRef{}
 	cancelled := map[string]bool{} // looked for in the queue, to remove
 	for id, t := range tasks {
 		st, err := l.status(ctx, id)
+		own := err == nil && t.owns(owner, st)
 		switch {
-		case err == nil && st.State == bus.StateCancelled && l.drop != nil:
+		case own && st.State == bus.StateCancelled && l.drop != nil:
 			if t.queued == 0 {
 				cancelled[id] = true
-				unrecorded = append(unrecorded, id)
+				unrecorded[id] = t.ref(owner, id)
 			} else if l.drop(ctx, t.queued) == nil {
 				out = append(out, id)
 			}
-		case err == nil && st.State.Final():
+		case own && st.State.Final():
 			out = append(out, id)
-		case errors.Is(err, client.ErrNotFound) && time.Since(t.at) >= unrecordedAfter:
-			unrecorded = append(unrecorded, id)
+		case (errors.Is(err, client.ErrNotFound) || (err == nil && !own)) && time.Since(t.at) >= unrecordedAfter:
+			// Another submission's status, or a worker's under an id
+			// that had no events left, says nothing of this one.
+			unrecorded[id] = t.ref(owner, id)
 		}
 	}
 	if len(unrecorded) == 0 || !l.scanDue() {
 		return out
 	}
-	queued, err := l.queued(ctx, unrecorded)
+	refs := make([]client.QueuedRef, 0, len(unrecorded))
+	for _, r := range unrecorded {
+		refs = append(refs, r)
+	}
+	queued, err := l.queued(ctx, refs)
 	if err != nil {
 		// Still counted; read again after unrecordedAfter, not a whole
 		// scanEvery: a read cut short by a busy store is no answer.
@@ -265,7 +291,7 @@ func (l *ledger) ended(ctx context.Context, tasks map[string]held) []string {
 		l.mu.Unlock()
 		return out
 	}
-	for _, id := range unrecorded {
+	for id := range unrecorded {
 		seq, ok := queued[id]
 		switch {
 		case !ok:
@@ -292,13 +318,14 @@ func (l *ledger) scanDue() bool {
 	return true
 }
 
-// placed notes where owner's task id waits in the tasks stream.
-func (l *ledger) placed(owner bus.Owner, id string, queued uint64) {
+// placed notes where owner's task id, submitted then, waits in the
+// tasks stream.
+func (l *ledger) placed(owner bus.Owner, id string, queued uint64, submitted time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h := l.owners[owner]; h != nil {
 		if t, ok := h.tasks[id]; ok {
-			t.queued = queued
+			t.queued, t.submitted = queued, submitted
 			h.tasks[id] = t
 		}
 	}
@@ -357,7 +384,7 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 			// is most of it.
 			size = int64(len(st.Instruction) + len(st.Command))
 		}
-		h.tasks[st.ID] = held{size: size, at: time.Now()}
+		h.tasks[st.ID] = held{size: size, at: time.Now(), submitted: st.Submitted}
 		h.bytes += size
 	}
 }

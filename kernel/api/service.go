@@ -187,7 +187,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			// Not queued by this request: not counted either.
 			s.ledger.release(a.Owner, id)
 		case added:
-			s.ledger.placed(a.Owner, id, at.Queued)
+			s.ledger.placed(a.Owner, id, at.Queued, t.Submitted)
 		}
 		if err != nil {
 			fail(r, err)

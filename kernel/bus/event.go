@@ -79,9 +79,20 @@ type Event struct {
 	// Task is the accepted task itself (accepted).
 	Task *Task `json:"task,omitempty"`
 	// TaskBytes is the size of the task as queued, env values included
-	// (the kernel's accepted): what its owner's byte quota counts, also
-	// for a kernel that counts again after a restart.
+	// (the kernel's accepted), rounded up (TaskBytesOf): what its owner's
+	// byte quota counts, also for a kernel that counts again after a
+	// restart.
 	TaskBytes int64 `json:"task_bytes,omitempty"`
+}
+
+// taskBytesGrain is what TaskBytes is rounded up to: whoever may read a
+// task's events sees its env values redacted, and must not learn their
+// length from its size either.
+const taskBytesGrain = 4 << 10
+
+// TaskBytesOf is an encoded task's size as events and statuses record it.
+func TaskBytesOf(body []byte) int64 {
+	return (int64(len(body)) + taskBytesGrain - 1) / taskBytesGrain * taskBytesGrain
 }
 
 // ExecResult is the outcome of running one command.

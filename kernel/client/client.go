@@ -49,7 +49,8 @@ type Client struct {
 
 	mu     sync.Mutex
 	events jetstream.Stream
-	self   *self // what this connection's credential is (access.go)
+	tasks  jetstream.Stream // looked up by tasksStream
+	self   *self            // what this connection's credential is (access.go)
 }
 
 // init looks up the events stream once it exists; a failure is not kept,

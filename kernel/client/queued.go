@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -15,28 +16,41 @@ import (
 // events have aged out. It reads the stream directly, so the client
 // needs its JetStream API (the kernel's and admins' connections).
 func (c *Client) EachQueued(ctx context.Context, fn func(seq uint64, t bus.Task, err error) bool) error {
-	if err := c.init(ctx); err != nil {
-		return err
-	}
-	tasks, err := c.JS.Stream(ctx, c.Names.TasksStream())
+	tasks, err := c.tasksStream(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: tasks stream %s: %v", ErrUnavailable, c.Names.TasksStream(), err)
+		return err
 	}
 	return c.Names.EachQueued(ctx, tasks, fn)
 }
 
-// QueuedAmong are those of ids whose tasks the tasks stream still holds,
-// each with its body's sequence (the last, should the stream hold two).
-// It keeps only those (the queue may hold millions of tasks) and stops
-// reading once it found them all.
-func (c *Client) QueuedAmong(ctx context.Context, ids []string) (map[string]uint64, error) {
-	wanted := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		wanted[id] = struct{}{}
+// QueuedRef names one submission's body in the tasks stream: an id alone
+// does not, as an id is taken again once its events have aged out (or a
+// body is published raw under it), while an earlier body may still wait.
+type QueuedRef struct {
+	ID    string
+	Owner bus.Owner
+	// Submitted, when set, is the submission's time; a body of the same
+	// owner and id submitted at another time is another submission.
+	Submitted time.Time
+}
+
+// Of reports whether body t is the submission r names.
+func (r QueuedRef) Of(t bus.Task) bool {
+	return t.ID == r.ID && t.Owner == r.Owner && (r.Submitted.IsZero() || t.Submitted.Equal(r.Submitted))
+}
+
+// QueuedAmong are those of refs whose bodies the tasks stream still
+// holds, by id, each with its body's sequence. It keeps only those (the
+// queue may hold millions of tasks) and stops reading once it found them
+// all.
+func (c *Client) QueuedAmong(ctx context.Context, refs []QueuedRef) (map[string]uint64, error) {
+	wanted := make(map[string]QueuedRef, len(refs))
+	for _, r := range refs {
+		wanted[r.ID] = r
 	}
 	found := map[string]uint64{}
 	err := c.EachQueued(ctx, func(seq uint64, t bus.Task, _ error) bool {
-		if _, ok := wanted[t.ID]; ok {
+		if r, ok := wanted[t.ID]; ok && r.Of(t) {
 			found[t.ID] = seq
 		}
 		return len(found) < len(wanted)
@@ -49,17 +63,36 @@ func (c *Client) QueuedAmong(ctx context.Context, ids []string) (map[string]uint
 
 // DropQueued removes the body at seq from the tasks stream: one no worker
 // may run (its task ended while it waited, or its id records another
-// submission). A body already gone is no error.
+// submission). seq must be where that submission's body was stored: its
+// own publish acknowledgement (not a duplicate's, which names another
+// submission's body), or where a read of the queue found it (QueuedAmong,
+// EachQueued); a stream never stores two messages at one sequence. A
+// body already gone is no error.
 func (c *Client) DropQueued(ctx context.Context, seq uint64) error {
-	if err := c.init(ctx); err != nil {
-		return err
-	}
-	tasks, err := c.JS.Stream(ctx, c.Names.TasksStream())
+	tasks, err := c.tasksStream(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: tasks stream %s: %v", ErrUnavailable, c.Names.TasksStream(), err)
+		return err
 	}
 	if err := tasks.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return fmt.Errorf("drop the task queued at %d: %w", seq, err)
 	}
 	return nil
+}
+
+// tasksStream is the tasks stream, looked up once.
+func (c *Client) tasksStream(ctx context.Context) (jetstream.Stream, error) {
+	if err := c.init(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tasks != nil {
+		return c.tasks, nil
+	}
+	tasks, err := c.JS.Stream(ctx, c.Names.TasksStream())
+	if err != nil {
+		return nil, fmt.Errorf("%w: tasks stream %s: %v", ErrUnavailable, c.Names.TasksStream(), err)
+	}
+	c.tasks = tasks
+	return tasks, nil
 }

@@ -142,7 +142,7 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 	// carries them to the worker.
 	shown := t.Redacted()
 	body := t.Encode()
-	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown, TaskBytes: int64(len(body))}
+	accepted := bus.Event{TaskID: t.ID, Type: bus.EventAccepted, TS: t.Submitted, Task: &shown, TaskBytes: bus.TaskBytesOf(body)}
 	ack, err := c.JS.PublishMsg(ctx, c.Names.EventMsg(accepted), c.Names.FencedTask(t.ID, 0))
 	switch {
 	case bus.IsFenceConflict(err):
@@ -166,7 +166,13 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 		return t, false, &SubmitError{ID: t.ID, Step: "queue", Err: err}
 	}
 	if at != nil {
-		*at = Placed{Accepted: ack.Sequence, Queued: queued.Sequence}
+		*at = Placed{Accepted: ack.Sequence}
+		// A body de-duplicated by id is another submission's (its id
+		// taken again within the queue's duplicate window): not this
+		// task's place.
+		if !queued.Duplicate {
+			at.Queued = queued.Sequence
+		}
 	}
 	return t, false, nil
 }
