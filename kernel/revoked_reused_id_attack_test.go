@@ -3,7 +3,9 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +75,73 @@ func TestAttackRevokedOwnersStaleBodyCancelsAnotherOwnersTask(t *testing.T) {
 				t.Fatalf("the victim's task %s was cancelled for another owner's revocation: %+v", id, last)
 			}
 			t.Fatalf("the victim's queued task %s ended: %+v", id, last)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// The same through the task API's own count: the kernel holds the revoked
+// owner's task by id, and once its events have aged out another owner
+// submits under that id. The sweep of held tasks read the status under
+// the id, the other owner's, and cancelled it for the revocation.
+func TestAttackRevokedOwnersHeldIDCancelsAnotherOwnersTask(t *testing.T) {
+	t.Parallel()
+	const maxAge = 2 * time.Second
+	k := kerneltest.StartWith(t, kernel.Server{EventsMaxAge: maxAge, EventsDuplicates: time.Second, TasksDuplicates: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = k.TaskAPI().Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	const id = "shared-held-id"
+	leaving := k.Creds(kernel.UserSpec{Name: "leaving", Role: kernel.RoleClient})
+	submitAs := func(c *client.Client, pool string) {
+		t.Helper()
+		for {
+			_, _, err := c.Submit(context.Background(), bus.Task{ID: id, Command: "echo " + pool, Pool: pool})
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, client.ErrUnavailable) {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the service is still starting
+		}
+	}
+	submitAs(&client.Client{NC: k.ConnectAs(leaving), ViaAPI: true}, "later")
+	admin := &client.Client{NC: k.NC, JS: k.JS}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := admin.LastEvent(ctx, id); errors.Is(err, client.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s's events still there a minute later", id)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Another owner, never revoked, takes the free id.
+	victim := &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "staying", Role: kernel.RoleClient})), ViaAPI: true}
+	submitAs(victim, "elsewhere")
+
+	keys, err := k.Authority().Resolve(leaving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := k.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Several sweeps (every 3 s) pass.
+	deadline = time.Now().Add(12 * time.Second)
+	for time.Now().Before(deadline) {
+		if last, err := admin.LastEvent(ctx, id); err == nil && last.Type.Terminal() {
+			t.Fatalf("the victim's queued task %s ended for another owner's revocation: %+v", id, last)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

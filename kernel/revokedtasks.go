@@ -71,6 +71,13 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 				continue
 			case err != nil:
 				continue // read again at the next sweep
+			case st.Owner != owner:
+				// The id records another owner's submission now (taken
+				// again once this one's events aged out): not this
+				// owner's to end. The queue scan ends this owner's body,
+				// and the ledger forgets it once the queue holds it no more.
+				unrecorded = true
+				continue
 			case st.State.Final():
 				svc.Ended(owner, id)
 				continue
