@@ -50,8 +50,12 @@ const recountEvery = time.Second
 // ledger saw it end makes room a little later), and only for tasks held
 // longer than unrecordedAfter (a submission counted a moment before its
 // accepted event was stored has no events yet either).
+// Each owner's tasks are looked for at most once per scanEvery, and the
+// kernel reads the stream at most once per scanGap for anyone: one owner
+// that keeps asking cannot take every read from the others.
 const (
 	scanEvery       = time.Minute
+	scanGap         = 5 * time.Second
 	unrecordedAfter = 10 * time.Second
 )
 
@@ -66,7 +70,7 @@ type ledger struct {
 	status func(ctx context.Context, id string) (bus.Status, error)
 	// queued, when set, reads which of the submissions the tasks stream
 	// holds, and where.
-	queued func(ctx context.Context, refs []client.QueuedRef) (map[string]uint64, error)
+	queued func(ctx context.Context, refs []client.QueuedRef) ([]uint64, error)
 	// drop, when set, removes the body at a sequence from the tasks
 	// stream (client.DropQueued).
 	drop func(ctx context.Context, seq uint64) error
@@ -75,12 +79,15 @@ type ledger struct {
 
 	mu      sync.Mutex
 	owners  map[bus.Owner]*holding
-	scanned time.Time // when the tasks stream was last read
+	scanned time.Time // when the tasks stream was last read, for anyone
 }
 
-// holding is one owner's tasks.
+// holding is one owner's tasks, by key: a task's id, or for an earlier
+// submission under an id submitted again, the id with that submission's
+// time (again).
 type holding struct {
 	owner    bus.Owner
+	scanned  time.Time // when the tasks stream was last read for its tasks
 	tasks    map[string]held
 	bytes    int64
 	counted  time.Time // when its tasks' states were last read
@@ -95,15 +102,16 @@ type holding struct {
 // out, so what is read under it is the task's own only for the same
 // owner and submission time.
 type held struct {
+	id        string
 	size      int64
 	at        time.Time
 	queued    uint64
 	submitted time.Time
 }
 
-// ref names t, held by owner under id, in the tasks stream.
-func (t held) ref(owner bus.Owner, id string) client.QueuedRef {
-	return client.QueuedRef{ID: id, Owner: owner, Submitted: t.submitted}
+// ref names t, held by owner, in the tasks stream.
+func (t held) ref(owner bus.Owner) client.QueuedRef {
+	return client.QueuedRef{ID: t.id, Owner: owner, Submitted: t.submitted}
 }
 
 // owns reports whether st, read under t's id, is t's own status.
@@ -134,13 +142,17 @@ func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err e
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	h := l.holding(owner)
-	if _, ok := h.tasks[id]; ok {
-		return false, nil // a retry of a task it holds
-	}
+	// A retry of a task it holds, or a new submission under the id once
+	// the earlier one's events aged out (again): which, the submission
+	// tells. Either may be refused here at the quota, the retry too, so
+	// that the new one never passes it.
 	if err := l.overLocked(owner, h, size); err != nil {
 		return false, err
 	}
-	h.tasks[id] = held{size: size, at: time.Now()}
+	if _, ok := h.tasks[id]; ok {
+		return false, nil
+	}
+	h.tasks[id] = held{id: id, size: size, at: time.Now()}
 	h.bytes += size
 	h.since++
 	if l.nearLocked(h) {
@@ -215,13 +227,13 @@ func (l *ledger) recountLocked(h *holding) {
 // recount forgets the tasks that have ended.
 func (l *ledger) recount(h *holding, tasks map[string]held) {
 	defer l.wg.Done()
-	ended := l.ended(l.ctx, h.owner, tasks)
+	ended := l.ended(l.ctx, h, tasks)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, id := range ended {
-		if t, ok := h.tasks[id]; ok {
+	for _, key := range ended {
+		if t, ok := h.tasks[key]; ok {
 			h.bytes -= t.size
-			delete(h.tasks, id)
+			delete(h.tasks, key)
 		}
 	}
 	h.counted, h.counting = time.Now(), false
@@ -239,7 +251,7 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	return nil
 }
 
-// ended are the ids of owner's tasks that will not run: those whose own
+// ended are the keys of h's tasks that will not run: those whose own
 // status is final and whose body no longer waits in the tasks stream, and
 // those without a status of their own (no events left, or the id taken
 // again since) whose body the tasks stream no longer holds either.
@@ -252,70 +264,87 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 // its place, when this kernel queued it; else once a read of the tasks
 // stream finds it (QueuedAmong finds a body by its id, owner and
 // submission time). Only the submission's own body is ever removed.
-func (l *ledger) ended(ctx context.Context, owner bus.Owner, tasks map[string]held) []string {
+func (l *ledger) ended(ctx context.Context, h *holding, tasks map[string]held) []string {
+	owner := h.owner
 	var out []string
-	unrecorded := map[string]client.QueuedRef{}
+	var keys []string // of the tasks looked for in the queue
+	var refs []client.QueuedRef
 	cancelled := map[string]bool{} // looked for in the queue, to remove
-	for id, t := range tasks {
-		st, err := l.status(ctx, id)
+	lookFor := func(key string, t held) {
+		keys, refs = append(keys, key), append(refs, t.ref(owner))
+	}
+	for key, t := range tasks {
+		st, err := l.status(ctx, t.id)
 		own := err == nil && t.owns(owner, st)
 		switch {
 		case own && st.State == bus.StateCancelled && l.drop != nil:
 			if t.queued == 0 {
-				cancelled[id] = true
-				unrecorded[id] = t.ref(owner, id)
+				cancelled[key] = true
+				lookFor(key, t)
 			} else if l.drop(ctx, t.queued) == nil {
-				out = append(out, id)
+				out = append(out, key)
 			}
 		case own && st.State.Final():
-			out = append(out, id)
+			out = append(out, key)
 		case (errors.Is(err, client.ErrNotFound) || (err == nil && !own)) && time.Since(t.at) >= unrecordedAfter:
 			// Another submission's status, or a worker's under an id
 			// that had no events left, says nothing of this one.
-			unrecorded[id] = t.ref(owner, id)
+			lookFor(key, t)
 		}
 	}
-	if len(unrecorded) == 0 || !l.scanDue() {
+	if len(refs) == 0 || !l.scanDue(h) {
 		return out
-	}
-	refs := make([]client.QueuedRef, 0, len(unrecorded))
-	for _, r := range unrecorded {
-		refs = append(refs, r)
 	}
 	queued, err := l.queued(ctx, refs)
 	if err != nil {
 		// Still counted; read again after unrecordedAfter, not a whole
 		// scanEvery: a read cut short by a busy store is no answer.
 		l.mu.Lock()
-		l.scanned = time.Now().Add(unrecordedAfter - scanEvery)
+		h.scanned = time.Now().Add(unrecordedAfter - scanEvery)
 		l.mu.Unlock()
 		return out
 	}
-	for id := range unrecorded {
-		seq, ok := queued[id]
-		switch {
-		case !ok:
-			out = append(out, id)
-		case cancelled[id] && l.drop(ctx, seq) == nil:
-			out = append(out, id)
+	for i, key := range keys {
+		switch seq := queued[i]; {
+		case seq == 0:
+			out = append(out, key)
+		case cancelled[key] && l.drop(ctx, seq) == nil:
+			out = append(out, key)
 		}
 	}
 	return out
 }
 
-// scanDue reports whether the tasks stream may be read now, and if so
-// counts this read.
-func (l *ledger) scanDue() bool {
+// scanDue reports whether the tasks stream may be read for h's tasks now,
+// and if so counts this read.
+func (l *ledger) scanDue(h *holding) bool {
 	if l.queued == nil {
 		return false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if time.Since(l.scanned) < scanEvery {
+	if time.Since(h.scanned) < scanEvery || time.Since(l.scanned) < scanGap {
 		return false
 	}
-	l.scanned = time.Now()
+	h.scanned, l.scanned = time.Now(), time.Now()
 	return true
+}
+
+// again counts a new submission of owner under id, an id it holds (the
+// earlier submission's events aged out while its body may still wait in
+// the queue): the earlier stays counted, under the id with its time of
+// counting, until its own status ends it or the queue no longer holds
+// its body.
+func (l *ledger) again(owner bus.Owner, id string, size int64, queued uint64, submitted time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.holding(owner)
+	if old, ok := h.tasks[id]; ok {
+		h.tasks[id+"\x00"+old.at.Format(time.RFC3339Nano)] = old
+	}
+	h.tasks[id] = held{id: id, size: size, at: time.Now(), queued: queued, submitted: submitted}
+	h.bytes += size
+	h.since++
 }
 
 // placed notes where owner's task id, submitted then, waits in the
@@ -371,7 +400,10 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, st := range list {
-		if st.Owner == "" || st.State.Final() {
+		// A task cancelled before any worker took it may still wait in
+		// the queue: it counts until its body is found gone or removed.
+		waits := !st.State.Final() || (st.State == bus.StateCancelled && st.Worker == "")
+		if st.Owner == "" || !waits {
 			continue
 		}
 		h := l.holding(st.Owner)
@@ -384,7 +416,7 @@ func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
 			// is most of it.
 			size = int64(len(st.Instruction) + len(st.Command))
 		}
-		h.tasks[st.ID] = held{size: size, at: time.Now(), submitted: st.Submitted}
+		h.tasks[st.ID] = held{id: st.ID, size: size, at: time.Now(), submitted: st.Submitted}
 		h.bytes += size
 	}
 }

@@ -72,8 +72,12 @@ func (s *Service) HeldIDs(owner bus.Owner) []string {
 		return nil
 	}
 	ids := make([]string, 0, len(h.tasks))
-	for id := range h.tasks {
-		ids = append(ids, id)
+	seen := make(map[string]bool, len(h.tasks))
+	for _, t := range h.tasks {
+		if !seen[t.id] {
+			seen[t.id] = true
+			ids = append(ids, t.id)
+		}
 	}
 	return ids
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -145,8 +146,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		grant := strings.TrimPrefix(strings.TrimPrefix(op, "submit"), ".")
-		// The owner is who asked (the subject), whatever the body says.
-		t.Owner = a.Owner
+		// The owner is who asked (the subject), and the submission time
+		// the kernel's clock, whatever the body says: the two tell one
+		// submission under an id from another (an id is free again once
+		// its events have aged out), to the quota, the revocations and
+		// the workers.
+		t.Owner, t.Submitted = a.Owner, time.Now().UTC()
 		ctx := client.WithAccess(ctx, a)
 		// The grant judged is the profile the task will run with.
 		named := t.Policy != ""
@@ -174,7 +179,8 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				return
 			}
 		}
-		added, err := s.ledger.hold(a.Owner, t.ID, int64(len(r.Data())))
+		size := int64(len(r.Data()))
+		added, err := s.ledger.hold(a.Owner, t.ID, size)
 		if err != nil {
 			fail(r, err)
 			return
@@ -188,6 +194,11 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			s.ledger.release(a.Owner, id)
 		case added:
 			s.ledger.placed(a.Owner, id, at.Queued, t.Submitted)
+		case err == nil && !dup:
+			// A new submission under an id the owner holds (the earlier
+			// one's events aged out while its body may still wait): both
+			// count.
+			s.ledger.again(a.Owner, id, size, at.Queued, t.Submitted)
 		}
 		if err != nil {
 			fail(r, err)

@@ -39,21 +39,25 @@ func (r QueuedRef) Of(t bus.Task) bool {
 	return t.ID == r.ID && t.Owner == r.Owner && (r.Submitted.IsZero() || t.Submitted.Equal(r.Submitted))
 }
 
-// QueuedAmong are those of refs whose bodies the tasks stream still
-// holds, by id, each with its body's sequence. It keeps only those (the
-// queue may hold millions of tasks) and stops reading once it found them
-// all.
-func (c *Client) QueuedAmong(ctx context.Context, refs []QueuedRef) (map[string]uint64, error) {
-	wanted := make(map[string]QueuedRef, len(refs))
-	for _, r := range refs {
-		wanted[r.ID] = r
+// QueuedAmong reads where the tasks stream holds the bodies refs name:
+// the sequence of each ref's body, in refs' order, 0 for one it no longer
+// holds. It keeps only those (the queue may hold millions of tasks) and
+// stops reading once it found them all.
+func (c *Client) QueuedAmong(ctx context.Context, refs []QueuedRef) ([]uint64, error) {
+	byID := make(map[string][]int, len(refs))
+	for i, r := range refs {
+		byID[r.ID] = append(byID[r.ID], i)
 	}
-	found := map[string]uint64{}
+	found := make([]uint64, len(refs))
+	left := len(refs)
 	err := c.EachQueued(ctx, func(seq uint64, t bus.Task, _ error) bool {
-		if r, ok := wanted[t.ID]; ok && r.Of(t) {
-			found[t.ID] = seq
+		for _, i := range byID[t.ID] {
+			if found[i] == 0 && refs[i].Of(t) {
+				found[i] = seq
+				left--
+			}
 		}
-		return len(found) < len(wanted)
+		return left > 0
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,198 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+)
+
+// agedQueuedOf counts owner's bodies in o's tasks stream.
+func agedQueuedOf(t *testing.T, o *agedOwned, owner bus.Owner) int {
+	t.Helper()
+	ctx := context.Background()
+	tasks, err := o.k.JS.Stream(ctx, o.k.Names.TasksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := o.k.Names.EachQueued(ctx, tasks, func(_ uint64, task bus.Task, _ error) bool {
+		if task.Owner == owner {
+			n++
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// An owner's id is free again once its events aged out, while its body
+// still waits (a pool nobody serves). The owner submits under the same id
+// again: the ledger holds that id already, takes the submission for "a
+// retry of a task it holds" (hold: added=false) and counts nothing, yet
+// the id has no events, so the submission stores a new accepted event and
+// queues a new body (past the queue's de-duplication window, 10 minutes
+// by default against 24h of events). Every events-max-age, each held id
+// adds one uncounted body: one owner fills the queue everyone shares past
+// its quota, as TestAttackSubmitAndCancelFillsTheSharedQueue says it must
+// not.
+func TestAttackSameOwnerReusedIDQueuesUncountedBodies(t *testing.T) {
+	t.Parallel()
+	const limit, again = 2, 3
+	o := startAgedOwned(t, 2*time.Second, api.Quota{Tasks: limit})
+	attacker := ownerOf(o.attacker)
+	const id = "my-own-id"
+	submit(t, o.attacker, `{"id":"`+id+`","command":"true","pool":"nobody"}`)
+	for i := range again {
+		o.eventsGone(t, id)
+		task, err := bus.DecodeTask([]byte(`{"id":"` + id + `","command":"true","pool":"nobody"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dup, err := o.attacker.Submit(context.Background(), task)
+		if errors.Is(err, client.ErrQuota) {
+			continue // counted: the resubmission past the quota is refused
+		}
+		if err != nil || dup {
+			t.Fatalf("resubmission %d of %s once its events aged out: dup %v, %v", i+1, id, dup, err)
+		}
+	}
+	// One more under a new id, which a quota that did not count the
+	// resubmissions still has room for.
+	if task, err := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`)); err != nil {
+		t.Fatal(err)
+	} else if _, _, err := o.attacker.Submit(context.Background(), task); err != nil && !errors.Is(err, client.ErrQuota) {
+		t.Fatal(err)
+	}
+	if n := agedQueuedOf(t, o, attacker); n > limit {
+		t.Fatalf("the shared queue holds %d of the owner's bodies (%d under the one id %s), past its quota of %d: a submission under an id the ledger holds was not counted, though it queued a new body",
+			n, len(o.bodies(t, id)), id, limit)
+	}
+}
+
+// The submission time that tells two submissions under one id apart is
+// the submitter's to choose ("submitted" in the request body is kept).
+// The owner resubmits its aged-out id with the first submission's time
+// copied: the new status is "own" for the held task (same owner, same
+// submitted), so cancelling the second submission makes the ledger drop
+// the first one's body at its kept place and release it, while the
+// second body, uncounted, stays queued for good (a pool nobody serves).
+// Every round leaves one more body in the shared queue and the owner's
+// count at zero.
+func TestAttackSameOwnerCopiedSubmittedReleasesWhileABodyStays(t *testing.T) {
+	t.Parallel()
+	const limit, rounds = 2, 3
+	o := startAgedOwned(t, 2*time.Second, api.Quota{Tasks: limit})
+	ctx := context.Background()
+	attacker := ownerOf(o.attacker)
+	// A refusal by the quota at any step is the quota holding: the
+	// rounds stop there.
+	refused := func(r int, what string, err error) bool {
+		t.Helper()
+		if errors.Is(err, client.ErrQuota) {
+			return true
+		}
+		if err != nil {
+			t.Fatalf("round %d: %s: %v", r, what, err)
+		}
+		return false
+	}
+rounds:
+	for r := range rounds {
+		id := fmt.Sprintf("copied-%d", r)
+		body := `{"id":"` + id + `","command":"true","pool":"nobody","submitted":"2020-01-01T00:00:00Z"}`
+		task, _ := bus.DecodeTask([]byte(body))
+		if _, _, err := o.attacker.Submit(ctx, task); refused(r, "submission", err) {
+			break rounds
+		}
+		o.eventsGone(t, id)
+		// The same id, owner and submission time again.
+		task, _ = bus.DecodeTask([]byte(body))
+		_, dup, err := o.attacker.Submit(ctx, task)
+		if refused(r, "resubmission", err) {
+			break rounds
+		}
+		if dup {
+			t.Fatalf("round %d: resubmission answered as a duplicate", r)
+		}
+		if err := o.attacker.Cancel(ctx, id, "the second one"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The owner fills its quota again, as far as it is let.
+	for i := range limit {
+		task, _ := bus.DecodeTask([]byte(`{"command":"true","pool":"nobody"}`))
+		if _, _, err := o.attacker.Submit(ctx, task); refused(rounds, fmt.Sprintf("submission %d after the rounds", i+1), err) {
+			break
+		}
+	}
+	if n := agedQueuedOf(t, o, attacker); n > limit {
+		t.Fatalf("the shared queue holds %d of the owner's bodies past its quota of %d: cancelling a resubmission stamped with the first submission's time dropped the first body and released the id, while the resubmitted body stays queued uncounted", n, limit)
+	}
+}
+
+// A task cancelled while it waits stays counted until its body is off
+// the queue, but only while this task API runs: one restarted counts
+// again from the hot cache and skips every final status (ledger.load),
+// cancelled ones whose bodies still wait included. An owner below three
+// quarters of its quota (no recount due, so nothing is dropped) submits
+// for a pool nobody serves and cancels; after the kernel's restart those
+// bodies are counted by no one and stay in the shared queue for good.
+// Each restart (an upgrade, a crash, a kernel of a cluster) leaks up to
+// three quarters of the quota.
+func TestAttackTasksCancelledBeforeARestartAreForgottenInTheQueue(t *testing.T) {
+	t.Parallel()
+	const limit, cancelled = 8, 5
+	o := startOwned(t, func(s *api.Service) { s.Quota = api.Quota{Tasks: limit} })
+	ctx := context.Background()
+	attacker := ownerOf(o.attacker)
+	var ids []string
+	for range cancelled {
+		ids = append(ids, submit(t, o.attacker, `{"command":"true","pool":"nobody"}`).ID)
+	}
+	for _, id := range ids {
+		if err := o.attacker.Cancel(ctx, id, "before the restart"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStates(t, o.attacker, ids, bus.StateCancelled)
+	if n := queuedOf(t, o, attacker); n != cancelled {
+		t.Fatalf("before the restart: %d bodies queued, want the %d cancelled ones still there", n, cancelled)
+	}
+	o.restart()
+	for i := range limit {
+		submitOnceRoom(t, o.attacker, fmt.Sprintf("submission %d after the restart", i+1))
+	}
+	if n := queuedOf(t, o, attacker); n > limit {
+		t.Fatalf("the shared queue holds %d of the owner's bodies (%d cancelled before the restart), past its quota of %d: the restarted ledger skipped cancelled statuses whose bodies still wait", n, cancelled, limit)
+	}
+}
+
+// The submission time is what tells a task's own status and body from
+// another submission's under its id (held.owns, client.QueuedRef, the
+// worker's recordOf), and what revoking every credential ("*") judges a
+// task by (kernel ownerWhy with st.Submitted, the queue scan with the
+// body's): it must be the kernel's clock, not the request's. The task API
+// keeps "submitted" from the request body (client.submit sets it only
+// when zero), so an owner stamps its tasks in the future (outliving a
+// "*" revocation) or copies an earlier submission's time
+// (TestAttackSameOwnerCopiedSubmittedReleasesWhileABodyStays).
+func TestAttackSubmissionTimeIsTheSubmittersToChoose(t *testing.T) {
+	t.Parallel()
+	o := startOwned(t)
+	before := time.Now()
+	task := submit(t, o.attacker, `{"command":"true","pool":"nobody","submitted":"2099-01-01T00:00:00Z"}`)
+	st, err := o.attacker.Status(context.Background(), task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Submitted.After(time.Now().Add(time.Minute)) || st.Submitted.Before(before.Add(-time.Minute)) {
+		t.Fatalf("task %s recorded as submitted %v, the time its request named, not the kernel's (%v)", task.ID, st.Submitted, before)
+	}
+}
