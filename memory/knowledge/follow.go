@@ -322,6 +322,10 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 				k.flat.share(e.Rec.ID) // an admin vouched for it: everyone's now
 			}
 		case d.forget != nil:
+			if k.forgotten == nil {
+				k.forgotten = map[string]uint64{}
+			}
+			k.forgotten[d.forget.ID] = d.seq
 			if k.flat.has(d.forget.ID) {
 				if err := k.coll.Delete(ctx, nil, nil, d.forget.ID); err != nil {
 					return fmt.Errorf("forget %s: %w", d.forget.ID, err)
@@ -339,6 +343,15 @@ func (k *Knowledge) apply(ctx context.Context, batch []*nats.Msg) error {
 
 func (k *Knowledge) learnLocked(ctx context.Context, d decoded, vecs [][]float32, textIdx map[string]int) error {
 	l := *d.learn
+	// A record stored before its memory's tombstone stays forgotten,
+	// also when its verdict comes after the tombstone.
+	recorded := d.seq
+	if d.verdict != 0 {
+		recorded = d.verdict
+	}
+	if ts, ok := k.forgotten[l.ID]; ok && recorded < ts {
+		return nil
+	}
 	if k.flat.has(l.ID) {
 		e, err := k.getLocked(ctx, l.ID)
 		if err != nil {

@@ -144,9 +144,13 @@ type Knowledge struct {
 	// that await the kernel's verdict (vouch.go).
 	vouching bool
 	awaiting map[uint64]struct{}
-	dirty    atomic.Bool // changed since the last save
-	lastErr  error
-	changed  chan struct{} // closed and replaced after every applied batch
+	// forgotten holds, for each memory forgotten, its tombstone's
+	// sequence: a verdict stored after the tombstone on a record stored
+	// before it must not bring the memory back.
+	forgotten map[string]uint64
+	dirty     atomic.Bool // changed since the last save
+	lastErr   error
+	changed   chan struct{} // closed and replaced after every applied batch
 
 	caughtUp     chan struct{}
 	caughtUpOnce sync.Once

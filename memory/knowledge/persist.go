@@ -34,7 +34,8 @@ const (
 	// metaShared).
 	// 5: whether vouching began (indexHeader.Vouching): an index saved
 	// before knew nothing of the marker, which it may have passed.
-	indexVersion = 5
+	// 6: the tombstones (indexHeader.Forgotten).
+	indexVersion = 6
 	// oldIndexFile is the layout before chromem-go saved the index;
 	// it is removed when found.
 	oldIndexFile = "index.gob"
@@ -55,6 +56,9 @@ type indexHeader struct {
 	// then on it learns a credential's records only from their vouched
 	// copies (vouch.go).
 	Vouching bool `json:"vouching,omitempty"`
+	// Forgotten is each forgotten memory's tombstone sequence
+	// (Knowledge.forgotten).
+	Forgotten map[string]uint64 `json:"forgotten,omitempty"`
 	// Calibration is the embedder's reuse threshold; an index saved
 	// before calibration existed has none and is calibrated at open.
 	Calibration *Calibration `json:"calibration,omitempty"`
@@ -101,7 +105,7 @@ func (k *Knowledge) load(ctx context.Context, info *jetstream.StreamInfo) error 
 		return k.reset()
 	}
 	k.applied = h.Applied
-	k.vouching = h.Vouching
+	k.vouching, k.forgotten = h.Vouching, h.Forgotten
 	k.streamCreated = h.StreamCreated
 	if h.Calibration != nil {
 		k.calib = *h.Calibration
@@ -118,7 +122,7 @@ func (k *Knowledge) reset() error {
 		return err
 	}
 	k.coll, k.flat = coll, newFlatIndex()
-	k.vouching, k.awaiting = false, nil
+	k.vouching, k.awaiting, k.forgotten = false, nil, nil
 	return nil
 }
 
@@ -170,7 +174,7 @@ func (k *Knowledge) save() error {
 	h := indexHeader{
 		Format: indexFormat, Version: indexVersion, Embedder: k.cfg.Embedder.Name(), Dim: k.dim,
 		StreamCreated: k.streamCreated, Applied: k.applied, Memories: k.coll.Count(),
-		Calibration: &k.calib, Vouching: k.vouching,
+		Calibration: &k.calib, Vouching: k.vouching, Forgotten: k.forgotten,
 	}
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
 		return fmt.Errorf("save memory index: %w", err)
