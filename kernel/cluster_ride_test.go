@@ -283,33 +283,35 @@ func waitCurrent(t *testing.T, ctx context.Context, js jetstream.JetStream, stre
 }
 
 // countByID reads the whole stream and counts its messages by the id key
-// gives ("" is not counted).
+// returns ("" skips a message).
 func countByID(t *testing.T, ctx context.Context, js jetstream.JetStream, stream, subject string, key func(jetstream.Msg) string) map[string]int {
 	t.Helper()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int{}
-	for {
-		batch, err := cons.FetchNoWait(1000)
+	return counted(t, func() (map[string]int, error) {
+		cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			if id := key(m); id != "" {
-				counts[id]++
+		counts := map[string]int{}
+		for {
+			batch, err := cons.FetchNoWait(1000)
+			if err != nil {
+				return nil, err
+			}
+			n := 0
+			for m := range batch.Messages() {
+				n++
+				if id := key(m); id != "" {
+					counts[id]++
+				}
+			}
+			if err := batch.Error(); err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return counts, nil
 			}
 		}
-		if err := batch.Error(); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return counts
-		}
-	}
+	})
 }
 
 // countQueued counts the tasks stream's messages by task id. It is a work
@@ -317,21 +319,41 @@ func countByID(t *testing.T, ctx context.Context, js jetstream.JetStream, stream
 // are read one by one.
 func countQueued(t *testing.T, ctx context.Context, js jetstream.JetStream, stream string) map[string]int {
 	t.Helper()
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := s.CachedInfo().State
-	counts := map[string]int{}
-	for seq := st.FirstSeq; seq <= st.LastSeq && st.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
+	return counted(t, func() (map[string]int, error) {
+		s, err := js.Stream(ctx, stream)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		counts[bus.PeekID(m.Data)]++
+		st := s.CachedInfo().State
+		counts := map[string]int{}
+		for seq := st.FirstSeq; seq <= st.LastSeq && st.Msgs > 0; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			counts[bus.PeekID(m.Data)]++
+		}
+		return counts, nil
+	})
+}
+
+// counted is count's answer once the cluster answers it: right after a
+// kernel is stopped, its streams elect new leaders, and until then the
+// test's own reads (which ride through nothing) find no responders.
+func counted(t *testing.T, count func() (map[string]int, error)) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		counts, err := count()
+		if err == nil {
+			return counts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("count the cluster's messages: %v", err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return counts
 }
