@@ -59,7 +59,6 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 		if why == "" {
 			continue
 		}
-		unrecorded := false
 		for _, id := range svc.HeldIDs(owner) {
 			st, err := c.Status(admin, id)
 			switch {
@@ -67,7 +66,6 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 				// No events left to tell when it was submitted: the
 				// queue scan reads that from the task itself and ends it,
 				// and the ledger forgets it once the queue holds it no more.
-				unrecorded = true
 				continue
 			case err != nil:
 				continue // read again at the next sweep
@@ -76,7 +74,6 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 				// again once this one's events aged out): not this
 				// owner's to end. The queue scan ends this owner's body,
 				// and the ledger forgets it once the queue holds it no more.
-				unrecorded = true
 				continue
 			case st.State.Final():
 				svc.Ended(owner, id)
@@ -88,9 +85,10 @@ func endRevokedTasks(ctx context.Context, rv revocations, svc *api.Service, c *c
 			}
 			_ = endRevokedTask(admin, c, log, id, owner, why, true) // tried again at the next sweep
 		}
-		if unrecorded {
-			svc.Recount(owner)
-		}
+		// What the ids alone do not reach (earlier submissions under an
+		// id submitted again, tasks whose events aged out) the ledger's
+		// own recount forgets, by its rules.
+		svc.Recount(owner)
 	}
 }
 

@@ -21,12 +21,11 @@ import (
 // choice can collide, which this process never repeats.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	lo := ephemeralLow()
-	const floor = 10000
+	lo, hi := testPorts()
 	ports.mu.Lock()
 	defer ports.mu.Unlock()
 	for range 1000 {
-		p := floor + rand.IntN(lo-floor)
+		p := lo + rand.IntN(hi-lo)
 		if ports.given[p] {
 			continue
 		}
@@ -38,7 +37,7 @@ func FreePort(t testing.TB) int {
 		ports.given[p] = true
 		return p
 	}
-	t.Fatalf("no free loopback port in [%d, %d)", floor, lo)
+	t.Fatalf("no free loopback port in [%d, %d)", lo, hi)
 	return 0
 }
 
@@ -53,15 +52,24 @@ var ports = struct {
 	given map[int]bool
 }{given: map[int]bool{}}
 
-// ephemeralLow is the first port the kernel hands out on its own; ports
-// from 10,000 up to it are the tests' to choose.
-func ephemeralLow() int {
-	lo := 32768 // Linux's default
+// testPorts is the range [lo, hi) the tests choose from: from 10,000 up
+// to the kernel's ephemeral range, or, where that range starts lower,
+// above it.
+func testPorts() (lo, hi int) {
+	el, eh := 32768, 60999 // Linux's default ephemeral range
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		var l, h int
-		if _, err := fmt.Sscan(string(b), &l, &h); err == nil && l > 10000+1000 {
-			lo = l
+		if _, err := fmt.Sscan(string(b), &l, &h); err == nil && 0 < l && l <= h {
+			el, eh = l, h
 		}
 	}
-	return lo
+	const floor, room = 10000, 1000
+	switch {
+	case el-floor >= room:
+		return floor, el
+	case 65536-(eh+1) >= room:
+		return eh + 1, 65536
+	}
+	// No room outside the range: the old way, and its rare collisions.
+	return floor, 65536
 }

@@ -2,8 +2,7 @@ package api
 
 import (
 	"context"
-	"errors"
-	"maps"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,25 +39,6 @@ const (
 	QuotaTaskBytesSetting = "--quota-task-mib, AMF_QUOTA_TASK_MIB"
 )
 
-// recountEvery bounds how often an owner at its limit has its tasks'
-// states read again: a flood's refusals cost no reads in between.
-const recountEvery = time.Second
-
-// Tasks with no events left are released only once the tasks stream is
-// read and no longer holds them; that read walks the queue, so it is made
-// at most once per scanEvery (a task whose events aged out before the
-// ledger saw it end makes room a little later), and only for tasks held
-// longer than unrecordedAfter (a submission counted a moment before its
-// accepted event was stored has no events yet either).
-// Each owner's tasks are looked for at most once per scanEvery, and the
-// kernel reads the stream at most once per scanGap for anyone: one owner
-// that keeps asking cannot take every read from the others.
-const (
-	scanEvery       = time.Minute
-	scanGap         = 5 * time.Second
-	unrecordedAfter = 10 * time.Second
-)
-
 // ledger counts each owner's accepted tasks that have not ended. A task
 // is released only on a fact that it will not run (again): a final state
 // read from its status (a terminal event: done, failed, cancelled, a
@@ -68,6 +48,8 @@ const (
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
+	// last, when set, reads a task's last event (client.LastEvent).
+	last func(ctx context.Context, id string) (bus.Event, error)
 	// queued, when set, reads which of the submissions the tasks stream
 	// holds, and where.
 	queued func(ctx context.Context, refs []client.QueuedRef) ([]uint64, error)
@@ -79,12 +61,14 @@ type ledger struct {
 
 	mu      sync.Mutex
 	owners  map[bus.Owner]*holding
-	scanned time.Time // when the tasks stream was last read, for anyone
+	serial  uint64        // of the last task counted
+	scanned time.Time     // when the tasks stream was last read, for anyone
+	loading chan struct{} // closed once load has counted what a restart left
 }
 
 // holding is one owner's tasks, by key: a task's id, or for an earlier
 // submission under an id submitted again, the id with that submission's
-// time (again).
+// serial (again).
 type holding struct {
 	owner    bus.Owner
 	scanned  time.Time // when the tasks stream was last read for its tasks
@@ -95,14 +79,17 @@ type holding struct {
 	since    int       // tasks counted since the last recount began
 }
 
-// held is one counted task: its encoded size, when it was counted, its
-// body's place in the tasks stream (0: not known, as for a task counted
-// again after a restart) and when it was submitted (zero: not known, as
-// for a schedule's run). An id is taken again once its events have aged
-// out, so what is read under it is the task's own only for the same
-// owner and submission time.
+// held is one counted task: its id, encoded size, when it was counted,
+// its body's place in the tasks stream (0: not known, as for a task
+// counted again after a restart) and when it was submitted (zero: not
+// known, as for a schedule's run). An id is taken again once its events
+// have aged out, so what is read under it is the task's own only for the
+// same owner and submission time. serial tells this count of the task
+// from any other under the same key, so that whatever acted on a copy
+// (a recount, a failed submission) forgets only what it looked at.
 type held struct {
 	id        string
+	serial    uint64
 	size      int64
 	at        time.Time
 	queued    uint64
@@ -132,50 +119,51 @@ func newLedger(ctx context.Context, q Quota, status func(ctx context.Context, id
 // wait returns once no recount is in flight; the ledger's context ends them.
 func (l *ledger) wait() { l.wg.Wait() }
 
-// hold counts task id of size bytes for owner (added: it was not counted
-// yet), or refuses it with a *client.QuotaError. release undoes an added
-// hold whose submission failed.
-func (l *ledger) hold(owner bus.Owner, id string, size int64) (added bool, err error) {
+// hold counts task id of size bytes for owner, under a serial (0: not
+// counted, for the installation's own work, or a retry of a task it
+// holds), or refuses it with a *client.QuotaError. release undoes a hold
+// whose submission failed.
+//
+// An id the owner holds may come again as a retry of the task (the id
+// still records it: its status is the task's own), which is neither
+// counted again nor refused; or as a new submission once the earlier
+// one's events aged out, checked against the quota here and counted
+// beside the earlier one once it is queued (again).
+func (l *ledger) hold(owner bus.Owner, id string, size int64) (serial uint64, err error) {
 	if owner == "" {
-		return false, nil
+		return 0, nil
+	}
+	l.awaitLoad()
+	l.mu.Lock()
+	t, ok := l.holding(owner).tasks[id]
+	l.mu.Unlock()
+	if ok && l.retries(owner, t) {
+		return 0, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	h := l.holding(owner)
-	// A retry of a task it holds, or a new submission under the id once
-	// the earlier one's events aged out (again): which, the submission
-	// tells. Either may be refused here at the quota, the retry too, so
-	// that the new one never passes it.
 	if err := l.overLocked(owner, h, size); err != nil {
-		return false, err
+		return 0, err
 	}
 	if _, ok := h.tasks[id]; ok {
-		return false, nil
+		return 0, nil
 	}
-	h.tasks[id] = held{id: id, size: size, at: time.Now()}
+	l.serial++
+	h.tasks[id] = held{id: id, serial: l.serial, size: size, at: time.Now()}
 	h.bytes += size
 	h.since++
 	if l.nearLocked(h) {
 		l.recountLocked(h)
 	}
-	return true, nil
+	return l.serial, nil
 }
 
-// nearLocked reports whether h is within the last quarter of a quota
-// and has counted enough tasks since its last recount that one is due
-// before the quota is reached. Tasks are released only by a recount, so
-// without one an owner whose tasks end as fast as it submits (one `amf
-// run` after another, a schedule) would be refused once per quota's
-// worth of tasks while holding almost none. A recount reads every held
-// task's state, so it is made once a sixteenth as many tasks as the
-// owner holds have been counted since the last: at most 16 reads per
-// task counted, however many it holds (a byte quota alone lets it hold
-// many), not a recount for every task of an owner that stays near.
-func (l *ledger) nearLocked(h *holding) bool {
-	q := l.quota
-	near := (q.Tasks > 0 && len(h.tasks) >= q.Tasks-q.Tasks/4) ||
-		(q.TaskBytes > 0 && h.bytes >= q.TaskBytes-q.TaskBytes/4)
-	return near && h.since >= max(1, len(h.tasks)/16)
+// retries reports whether a submission under t's id is a retry of t: the
+// id still records t.
+func (l *ledger) retries(owner bus.Owner, t held) bool {
+	st, err := l.status(l.ctx, t.id)
+	return err == nil && t.owns(owner, st)
 }
 
 // refuse answers, without reading anything, whether owner is past its
@@ -188,6 +176,7 @@ func (l *ledger) refuse(owner bus.Owner, size int64) error {
 	if owner == "" {
 		return nil
 	}
+	l.awaitLoad()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.overLocked(owner, l.holding(owner), size)
@@ -212,33 +201,6 @@ func (l *ledger) overLocked(owner bus.Owner, h *holding, size int64) error {
 	return err
 }
 
-// recountLocked starts a recount of h when one is due.
-func (l *ledger) recountLocked(h *holding) {
-	if h.counting || (time.Since(h.counted) < recountEvery && !l.nearLocked(h)) || l.ctx.Err() != nil {
-		return
-	}
-	h.counting, h.since = true, 0
-	tasks := make(map[string]held, len(h.tasks))
-	maps.Copy(tasks, h.tasks)
-	l.wg.Add(1)
-	go l.recount(h, tasks)
-}
-
-// recount forgets the tasks that have ended.
-func (l *ledger) recount(h *holding, tasks map[string]held) {
-	defer l.wg.Done()
-	ended := l.ended(l.ctx, h, tasks)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, key := range ended {
-		if t, ok := h.tasks[key]; ok {
-			h.bytes -= t.size
-			delete(h.tasks, key)
-		}
-	}
-	h.counted, h.counting = time.Now(), false
-}
-
 // over is the quota owner's next task of size would break, if any.
 func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	q := l.quota
@@ -251,124 +213,86 @@ func (l *ledger) over(owner bus.Owner, h *holding, size int64) error {
 	return nil
 }
 
-// ended are the keys of h's tasks that will not run: those whose own
-// status is final and whose body no longer waits in the tasks stream, and
-// those without a status of their own (no events left, or the id taken
-// again since) whose body the tasks stream no longer holds either.
-//
-// A task cancelled while it waited (for a pool nobody serves) is final,
-// but its body stays in the queue everyone shares until a worker of its
-// pool takes it and finds it ended. Released then, an owner that submits
-// and cancels in turn would fill that queue past its own quota, and the
-// queue would refuse everyone. Its body is removed first: at once from
-// its place, when this kernel queued it; else once a read of the tasks
-// stream finds it (QueuedAmong finds a body by its id, owner and
-// submission time). Only the submission's own body is ever removed.
-func (l *ledger) ended(ctx context.Context, h *holding, tasks map[string]held) []string {
-	owner := h.owner
-	var out []string
-	var keys []string // of the tasks looked for in the queue
-	var refs []client.QueuedRef
-	cancelled := map[string]bool{} // looked for in the queue, to remove
-	lookFor := func(key string, t held) {
-		keys, refs = append(keys, key), append(refs, t.ref(owner))
-	}
-	for key, t := range tasks {
-		st, err := l.status(ctx, t.id)
-		own := err == nil && t.owns(owner, st)
-		switch {
-		case own && st.State == bus.StateCancelled && l.drop != nil:
-			if t.queued == 0 {
-				cancelled[key] = true
-				lookFor(key, t)
-			} else if l.drop(ctx, t.queued) == nil {
-				out = append(out, key)
-			}
-		case own && st.State.Final():
-			out = append(out, key)
-		case (errors.Is(err, client.ErrNotFound) || (err == nil && !own)) && time.Since(t.at) >= unrecordedAfter:
-			// Another submission's status, or a worker's under an id
-			// that had no events left, says nothing of this one.
-			lookFor(key, t)
-		}
-	}
-	if len(refs) == 0 || !l.scanDue(h) {
-		return out
-	}
-	queued, err := l.queued(ctx, refs)
-	if err != nil {
-		// Still counted; read again after unrecordedAfter, not a whole
-		// scanEvery: a read cut short by a busy store is no answer.
-		l.mu.Lock()
-		h.scanned = time.Now().Add(unrecordedAfter - scanEvery)
-		l.mu.Unlock()
-		return out
-	}
-	for i, key := range keys {
-		switch seq := queued[i]; {
-		case seq == 0:
-			out = append(out, key)
-		case cancelled[key] && l.drop(ctx, seq) == nil:
-			out = append(out, key)
-		}
-	}
-	return out
-}
-
-// scanDue reports whether the tasks stream may be read for h's tasks now,
-// and if so counts this read.
-func (l *ledger) scanDue(h *holding) bool {
-	if l.queued == nil {
-		return false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if time.Since(h.scanned) < scanEvery || time.Since(l.scanned) < scanGap {
-		return false
-	}
-	h.scanned, l.scanned = time.Now(), time.Now()
-	return true
-}
-
 // again counts a new submission of owner under id, an id it holds (the
 // earlier submission's events aged out while its body may still wait in
-// the queue): the earlier stays counted, under the id with its time of
-// counting, until its own status ends it or the queue no longer holds
-// its body.
+// the queue): the earlier stays counted, under the id with its serial,
+// until its own status ends it or the queue no longer holds its body.
 func (l *ledger) again(owner bus.Owner, id string, size int64, queued uint64, submitted time.Time) {
+	if owner == "" {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	h := l.holding(owner)
 	if old, ok := h.tasks[id]; ok {
-		h.tasks[id+"\x00"+old.at.Format(time.RFC3339Nano)] = old
+		h.tasks[movedKey(old)] = old
 	}
-	h.tasks[id] = held{id: id, size: size, at: time.Now(), queued: queued, submitted: submitted}
+	l.serial++
+	h.tasks[id] = held{id: id, serial: l.serial, size: size, at: time.Now(), queued: queued, submitted: submitted}
 	h.bytes += size
 	h.since++
 }
 
-// placed notes where owner's task id, submitted then, waits in the
-// tasks stream.
-func (l *ledger) placed(owner bus.Owner, id string, queued uint64, submitted time.Time) {
+// movedKey is where again moves an earlier count of t's id.
+func movedKey(t held) string { return t.id + "\x00" + strconv.FormatUint(t.serial, 10) }
+
+// placed notes where owner's task id, counted under serial and
+// submitted then, waits in the tasks stream.
+func (l *ledger) placed(owner bus.Owner, id string, serial, queued uint64, submitted time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h := l.owners[owner]; h != nil {
-		if t, ok := h.tasks[id]; ok {
+		if t, ok := h.tasks[id]; ok && t.serial == serial {
 			t.queued, t.submitted = queued, submitted
 			h.tasks[id] = t
 		}
 	}
 }
 
-// release forgets a task whose submission did not queue it.
-func (l *ledger) release(owner bus.Owner, id string) {
+// cancelled takes owner's task id off the queue and forgets it, when its
+// cancel ended it before any worker took it (the kernel's cancelled event
+// is its last) and this kernel knows where its body waits: at once, so
+// that an owner's recounts read statuses and remove nothing.
+func (l *ledger) cancelled(ctx context.Context, owner bus.Owner, id string) {
+	if owner == "" || l.last == nil || l.drop == nil {
+		return
+	}
+	l.mu.Lock()
+	var t held
+	if h := l.owners[owner]; h != nil {
+		t = h.tasks[id]
+	}
+	l.mu.Unlock()
+	if t.queued == 0 {
+		return
+	}
+	e, err := l.last(ctx, id)
+	if err != nil || e.Type != bus.EventCancelled || !e.Source.Kernel {
+		return // a worker holds it, and ends it: a recount reads that
+	}
+	if l.drop(ctx, t.queued) == nil {
+		l.forget(owner, id, t.serial)
+	}
+}
+
+// release forgets a task counted under serial whose submission did not
+// queue it.
+func (l *ledger) release(owner bus.Owner, id string, serial uint64) { l.forget(owner, id, serial) }
+
+// forget drops owner's task under key, if it is still the one counted
+// under serial (0: whichever).
+func (l *ledger) forget(owner bus.Owner, key string, serial uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h := l.owners[owner]; h != nil {
-		if t, ok := h.tasks[id]; ok {
-			h.bytes -= t.size
-			delete(h.tasks, id)
-		}
+		l.forgetLocked(h, key, serial)
+	}
+}
+
+func (l *ledger) forgetLocked(h *holding, key string, serial uint64) {
+	if t, ok := h.tasks[key]; ok && (serial == 0 || t.serial == serial) {
+		h.bytes -= t.size
+		delete(h.tasks, key)
 	}
 }
 
@@ -385,38 +309,4 @@ func (l *ledger) held(owner bus.Owner) (tasks int, bytes int64) {
 		return len(h.tasks), h.bytes
 	}
 	return 0, 0
-}
-
-// load counts the tasks the hot cache holds that have not ended, so a
-// kernel that restarts keeps counting what owners held before.
-func (l *ledger) load(ctx context.Context, recent client.RecentSource) {
-	if recent == nil {
-		return
-	}
-	list, err := recent.RecentStatuses(ctx, client.ListWindow)
-	if err != nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, st := range list {
-		// A task cancelled before any worker took it may still wait in
-		// the queue: it counts until its body is found gone or removed.
-		waits := !st.State.Final() || (st.State == bus.StateCancelled && st.Worker == "")
-		if st.Owner == "" || !waits {
-			continue
-		}
-		h := l.holding(st.Owner)
-		if _, ok := h.tasks[st.ID]; ok {
-			continue // held since the service started
-		}
-		size := st.Bytes
-		if size == 0 {
-			// Recorded by an older kernel, without its size: its text
-			// is most of it.
-			size = int64(len(st.Instruction) + len(st.Command))
-		}
-		h.tasks[st.ID] = held{id: st.ID, size: size, at: time.Now(), submitted: st.Submitted}
-		h.bytes += size
-	}
 }

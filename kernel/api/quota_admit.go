@@ -13,7 +13,7 @@ func (s *Service) quota() *ledger {
 	s.ledgerOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
 		l := newLedger(ctx, s.Quota, s.Client.Status)
-		l.queued, l.drop = s.Client.QueuedAmong, s.Client.DropQueued
+		l.last, l.queued, l.drop = s.Client.LastEvent, s.Client.QueuedAmong, s.Client.DropQueued
 		s.ledger, s.stopLedger = l, stop
 	})
 	return s.ledger
@@ -35,14 +35,14 @@ func (s *Service) Close() {
 // submission failed, or the same task was queued already).
 func (s *Service) Admit(owner bus.Owner, id string, size int64) (release func(), err error) {
 	l := s.quota()
-	added, err := l.hold(owner, id, size)
+	serial, err := l.hold(owner, id, size)
 	if err != nil {
 		return nil, err
 	}
-	if !added {
+	if serial == 0 {
 		return func() {}, nil
 	}
-	return func() { l.release(owner, id) }, nil
+	return func() { l.release(owner, id, serial) }, nil
 }
 
 // Owners are the owners this kernel counts queued or running tasks for:
@@ -83,7 +83,7 @@ func (s *Service) HeldIDs(owner bus.Owner) []string {
 }
 
 // Ended forgets owner's task id, which ended: it no longer counts.
-func (s *Service) Ended(owner bus.Owner, id string) { s.quota().release(owner, id) }
+func (s *Service) Ended(owner bus.Owner, id string) { s.quota().forget(owner, id, 0) }
 
 // Recount reads owner's counted tasks again in the background (when no
 // recount is under way or was made in the last second) and releases those

@@ -157,9 +157,9 @@ func (o *agedOwned) victimKeepsItsBody(t *testing.T, id string, how string, d ti
 // Once a queued task's events aged out, its id is free: another owner
 // submits a task under it and cancels that task. The ledger's recount of
 // the victim's held task reads the status of the id, now the attacker's
-// and cancelled, without checking whose it is, and removes the victim's
-// body from the queue at the place it kept (DropQueued): the victim's
-// task is gone without it ever being cancelled.
+// and cancelled; taken for the victim's own, it would make the kernel
+// remove the victim's body from the queue at the place it kept
+// (DropQueued): the victim's task gone without ever being cancelled.
 func TestAttackReusedIDCancelDropsAnotherOwnersQueuedBody(t *testing.T) {
 	t.Parallel()
 	o := startAgedOwned(t, 2*time.Second, api.Quota{Tasks: 1})
@@ -187,7 +187,8 @@ func TestAttackReusedIDCancelDropsAnotherOwnersQueuedBody(t *testing.T) {
 // events under any id that has none, and a terminal event of a task not
 // held by anyone (no pool recorded) is admitted to the status. A worker
 // of pool "elsewhere" stores a cancelled event under the victim's id once
-// its events aged out; the victim's kernel removes the victim's body.
+// its events aged out; the victim's kernel must not remove the victim's
+// body.
 func TestAttackWorkerCancelledEventDropsAQueuedBodyWhoseEventsAgedOut(t *testing.T) {
 	t.Parallel()
 	o := startAgedOwned(t, 2*time.Second, api.Quota{Tasks: 1})
@@ -208,11 +209,12 @@ func TestAttackWorkerCancelledEventDropsAQueuedBodyWhoseEventsAgedOut(t *testing
 	o.victimKeepsItsBody(t, id, "after a worker of another pool stored a cancelled event under the id", 8*time.Second)
 }
 
-// A worker credential's forged end (done) under the ids of its owner's
-// own aged-out queued tasks makes the ledger release them while their
-// bodies stay queued: the owner then queues another quota's worth, past
-// --quota-tasks, without waiting for anything (TestAttackQueuedTasksPast
-// TheEventsAgeLeaveTheOwnersQuota, kernel, says such tasks stay counted).
+// A worker credential stores forged ends (done) under the ids of its
+// owner's own aged-out queued tasks. Taken for the tasks' own, they would
+// release them while their bodies stay queued, and the owner would queue
+// another quota's worth past --quota-tasks
+// (TestAttackQueuedTasksPastTheEventsAgeLeaveTheOwnersQuota, kernel, says
+// such tasks stay counted).
 func TestAttackWorkerDoneReleasesAgedOutQueuedTasks(t *testing.T) {
 	t.Parallel()
 	const limit = 2
@@ -271,10 +273,10 @@ func TestAttackWorkerDoneReleasesAgedOutQueuedTasks(t *testing.T) {
 // events gone sooner than --tasks-dup, e.g. pushed out of an events
 // stream bounded by --events-max-mib, or a short --events-max-age): the
 // attacker's submission under it is acknowledged as the duplicate it is
-// and the ack names the victim's body's sequence, which the kernel keeps
-// as the attacker's task's place (client.Placed). The attacker cancels
-// its own task and its kernel removes the victim's body there. The
-// victim is far from its quota here, so its own ledger never recounts.
+// and the ack names the victim's body's sequence; kept as the attacker's
+// task's place (client.Placed), the attacker's cancel of its own task
+// would make its kernel remove the victim's body there. The victim is far
+// from its quota here, so its own ledger never recounts.
 func TestAttackReusedIDWithinTheDedupWindowPlacesTheAttackerOnTheVictimsBody(t *testing.T) {
 	t.Parallel()
 	o := startAgedOwnedDup(t, 2*time.Second, 10*time.Minute, api.Quota{Tasks: 4})

@@ -34,14 +34,13 @@ func agedQueuedOf(t *testing.T, o *agedOwned, owner bus.Owner) int {
 
 // An owner's id is free again once its events aged out, while its body
 // still waits (a pool nobody serves). The owner submits under the same id
-// again: the ledger holds that id already, takes the submission for "a
-// retry of a task it holds" (hold: added=false) and counts nothing, yet
-// the id has no events, so the submission stores a new accepted event and
-// queues a new body (past the queue's de-duplication window, 10 minutes
-// by default against 24h of events). Every events-max-age, each held id
-// adds one uncounted body: one owner fills the queue everyone shares past
-// its quota, as TestAttackSubmitAndCancelFillsTheSharedQueue says it must
-// not.
+// again, which stores a new accepted event and queues a new body (past
+// the queue's de-duplication window, 10 minutes by default against 24h of
+// events). Taken for a retry of the task the ledger holds under the id,
+// it would count nothing: every events-max-age each held id would add
+// one uncounted body, and one owner would fill the queue everyone shares
+// past its quota. The queue must hold no more of the owner's bodies than
+// its quota.
 func TestAttackSameOwnerReusedIDQueuesUncountedBodies(t *testing.T) {
 	t.Parallel()
 	const limit, again = 2, 3
@@ -76,15 +75,13 @@ func TestAttackSameOwnerReusedIDQueuesUncountedBodies(t *testing.T) {
 	}
 }
 
-// The submission time that tells two submissions under one id apart is
-// the submitter's to choose ("submitted" in the request body is kept).
 // The owner resubmits its aged-out id with the first submission's time
-// copied: the new status is "own" for the held task (same owner, same
-// submitted), so cancelling the second submission makes the ledger drop
-// the first one's body at its kept place and release it, while the
-// second body, uncounted, stays queued for good (a pool nobody serves).
-// Every round leaves one more body in the shared queue and the owner's
-// count at zero.
+// copied into "submitted". Were that time kept, the new status would be
+// "own" for the held task (same owner, same time), and cancelling the
+// second submission would make the ledger drop the first one's body at
+// its kept place and release it, while the second body waited uncounted
+// for good (a pool nobody serves): one more body in the shared queue each
+// round. The queue must hold no more of the owner's bodies than its quota.
 func TestAttackSameOwnerCopiedSubmittedReleasesWhileABodyStays(t *testing.T) {
 	t.Parallel()
 	const limit, rounds = 2, 3
@@ -137,15 +134,12 @@ rounds:
 	}
 }
 
-// A task cancelled while it waits stays counted until its body is off
-// the queue, but only while this task API runs: one restarted counts
-// again from the hot cache and skips every final status (ledger.load),
-// cancelled ones whose bodies still wait included. An owner below three
-// quarters of its quota (no recount due, so nothing is dropped) submits
-// for a pool nobody serves and cancels; after the kernel's restart those
-// bodies are counted by no one and stay in the shared queue for good.
-// Each restart (an upgrade, a crash, a kernel of a cluster) leaks up to
-// three quarters of the quota.
+// Tasks cancelled while they wait, whose bodies are still queued when
+// the task API restarts (cancelled where this kernel's ledger could not
+// take them off: by an operator's own connection, through another kernel
+// of the cluster), must be counted again from the hot cache: a restarted
+// ledger that skipped every final status left those bodies counted by no
+// one, in the shared queue for good, up to a quota's worth per restart.
 func TestAttackTasksCancelledBeforeARestartAreForgottenInTheQueue(t *testing.T) {
 	t.Parallel()
 	const limit, cancelled = 8, 5
@@ -156,8 +150,11 @@ func TestAttackTasksCancelledBeforeARestartAreForgottenInTheQueue(t *testing.T) 
 	for range cancelled {
 		ids = append(ids, submit(t, o.attacker, `{"command":"true","pool":"nobody"}`).ID)
 	}
+	// Cancelled around this kernel's task API, which would take the
+	// bodies off at once.
+	operator := &client.Client{NC: o.k.NC, JS: o.k.JS}
 	for _, id := range ids {
-		if err := o.attacker.Cancel(ctx, id, "before the restart"); err != nil {
+		if err := operator.Cancel(ctx, id, "before the restart"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -178,10 +175,9 @@ func TestAttackTasksCancelledBeforeARestartAreForgottenInTheQueue(t *testing.T) 
 // another submission's under its id (held.owns, client.QueuedRef, the
 // worker's recordOf), and what revoking every credential ("*") judges a
 // task by (kernel ownerWhy with st.Submitted, the queue scan with the
-// body's): it must be the kernel's clock, not the request's. The task API
-// keeps "submitted" from the request body (client.submit sets it only
-// when zero), so an owner stamps its tasks in the future (outliving a
-// "*" revocation) or copies an earlier submission's time
+// body's): it must be the kernel's clock, not the request's, or an owner
+// would stamp its tasks in the future (outliving a "*" revocation) or
+// copy an earlier submission's time
 // (TestAttackSameOwnerCopiedSubmittedReleasesWhileABodyStays).
 func TestAttackSubmissionTimeIsTheSubmittersToChoose(t *testing.T) {
 	t.Parallel()

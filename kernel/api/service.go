@@ -58,6 +58,15 @@ func (s *Service) Run(ctx context.Context) error {
 	names := s.Client.Names
 	defer s.Close()
 	l := s.quota()
+	// What owners held before this kernel started counts, read while the
+	// service already answers; an owner's requests wait for it (awaitLoad).
+	l.startLoad()
+	loading := true
+	defer func() {
+		if loading { // Run failed before load started
+			l.endLoad()
+		}
+	}()
 	svc, err := micro.AddService(s.Client.NC, micro.Config{
 		Name:        names.ServiceName(),
 		Version:     orVersion(s.Version),
@@ -101,9 +110,8 @@ func (s *Service) Run(ctx context.Context) error {
 		_ = svc.Stop()
 		return err
 	}
-	// What owners held before this kernel started counts, read while the
-	// service already answers.
 	l.wg.Add(1)
+	loading = false
 	go func() { defer l.wg.Done(); l.load(ctx, s.Recent) }()
 	<-ctx.Done()
 	return svc.Stop()
@@ -180,7 +188,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			}
 		}
 		size := int64(len(r.Data()))
-		added, err := s.ledger.hold(a.Owner, t.ID, size)
+		serial, err := s.ledger.hold(a.Owner, t.ID, size)
 		if err != nil {
 			fail(r, err)
 			return
@@ -189,12 +197,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		var at client.Placed
 		t, dup, warning, err := s.Client.SubmitWarnAt(ctx, t, &at)
 		switch {
-		case added && (err != nil || dup):
+		case serial != 0 && (err != nil || dup):
 			// Not queued by this request: not counted either.
-			s.ledger.release(a.Owner, id)
-		case added:
-			s.ledger.placed(a.Owner, id, at.Queued, t.Submitted)
-		case err == nil && !dup:
+			s.ledger.release(a.Owner, id, serial)
+		case serial != 0:
+			s.ledger.placed(a.Owner, id, serial, at.Queued, t.Submitted)
+		case a.Owner != "" && err == nil && !dup:
 			// A new submission under an id the owner holds (the earlier
 			// one's events aged out while its body may still wait): both
 			// count.
@@ -275,6 +283,7 @@ func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 			fail(r, err)
 			return
 		}
+		s.ledger.cancelled(ctx, a.Owner, q.ID)
 		_ = r.RespondJSON(q)
 	}
 }
