@@ -3,7 +3,6 @@ package kernel_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -80,18 +79,7 @@ func TestAttackRevokedOwnersTaskOutlivesItsEvents(t *testing.T) {
 		t.Fatalf("pool later holds %d tasks before the revocation, want the thief's one", n)
 	}
 
-	keys, err := k.Authority().Resolve(stolen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accJWT, err := k.Authority().Revoke(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
-	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	revokeCreds(t, k, stolen)
 
 	// Several sweeps (every 3 s) later the task must be cancelled or gone
 	// from the queue; today it is forgotten and stays queued, with no

@@ -3,7 +3,6 @@ package kernel_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -86,18 +85,7 @@ func TestAttackForeignDoneKeepsARevokedOwnersTaskQueued(t *testing.T) {
 		return e
 	}
 
-	keys, err := k.Authority().Resolve(stolen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accJWT, err := k.Authority().Revoke(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
-	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	revokeCreds(t, k, stolen)
 
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

@@ -3,7 +3,6 @@ package kernel_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -125,18 +124,7 @@ func TestAttackRevokedOwnersHeldIDCancelsAnotherOwnersTask(t *testing.T) {
 	victim := &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: "staying", Role: kernel.RoleClient})), ViaAPI: true}
 	submitAs(victim, "elsewhere")
 
-	keys, err := k.Authority().Resolve(leaving)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accJWT, err := k.Authority().Revoke(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
-	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	revokeCreds(t, k, leaving)
 	// Several sweeps (every 3 s) pass.
 	deadline = time.Now().Add(12 * time.Second)
 	for time.Now().Before(deadline) {

@@ -47,18 +47,7 @@ func TestAttackRevokedCredentialsQueuedTasksStillStart(t *testing.T) {
 	left := []string{submit(thief), submit(thief)}
 	kept := submit(other)
 
-	keys, err := k.Authority().Resolve(stolen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accJWT, err := k.Authority().Revoke(keys...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
-	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	revokeCreds(t, k, stolen)
 
 	admin := &client.Client{NC: k.NC, JS: k.JS}
 	deadline := time.Now().Add(time.Minute)
@@ -82,5 +71,23 @@ func TestAttackRevokedCredentialsQueuedTasksStillStart(t *testing.T) {
 	}
 	if st, err := admin.Status(context.Background(), kept); err != nil || st.State != bus.StateQueued {
 		t.Fatalf("another owner's task after the revocation: %+v %v; want queued", st, err)
+	}
+}
+
+// revokeCreds revokes the credential file creds on k's running kernel,
+// as `amf auth revoke` does: the account's revocations are pushed to it.
+func revokeCreds(t *testing.T, k *kerneltest.Kernel, creds string) {
+	t.Helper()
+	keys, err := k.Authority().Resolve(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accJWT, err := k.Authority().Revoke(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := k.ConnectAs(filepath.Join(k.Authority().Dir, kernel.SystemCredsFile))
+	if _, err := sys.Request("$SYS.REQ.ACCOUNT."+k.Authority().AccountKey()+".CLAIMS.UPDATE", []byte(accJWT), 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 // An owner that submits a task for a pool nobody serves and cancels it,
@@ -48,7 +49,7 @@ func TestAttackSubmitAndCancelFillsTheSharedQueue(t *testing.T) {
 		i++
 	}
 
-	if n := queuedOf(t, o, attacker); n > limit {
+	if n := queuedOf(t, o.k, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's cancelled tasks after %d submitted and cancelled, past its quota of %d", n, rounds, limit)
 	}
 	// And the queue's room is everyone's again: the victim's task queues.
@@ -82,21 +83,21 @@ func TestAttackTasksCancelledAfterARestartStayInTheSharedQueue(t *testing.T) {
 	for i := range limit {
 		submitOnceRoom(t, o.attacker, fmt.Sprintf("submission %d after cancelling every task", i+1))
 	}
-	if n := queuedOf(t, o, attacker); n > limit {
+	if n := queuedOf(t, o.k, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's tasks, %d of them cancelled, past its quota of %d", n, limit, limit)
 	}
 }
 
-// queuedOf counts owner's bodies in the tasks stream.
-func queuedOf(t *testing.T, o *owned, owner bus.Owner) int {
+// queuedOf counts owner's bodies in k's tasks stream.
+func queuedOf(t *testing.T, k *kerneltest.Kernel, owner bus.Owner) int {
 	t.Helper()
 	ctx := context.Background()
-	tasks, err := o.k.JS.Stream(ctx, o.k.Names.TasksStream())
+	tasks, err := k.JS.Stream(ctx, k.Names.TasksStream())
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	if err := o.k.Names.EachQueued(ctx, tasks, func(_ uint64, task bus.Task, _ error) bool {
+	if err := k.Names.EachQueued(ctx, tasks, func(_ uint64, task bus.Task, _ error) bool {
 		if task.Owner == owner {
 			n++
 		}

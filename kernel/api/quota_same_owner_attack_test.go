@@ -12,26 +12,6 @@ import (
 	"github.com/amf-os/amf/kernel/client"
 )
 
-// agedQueuedOf counts owner's bodies in o's tasks stream.
-func agedQueuedOf(t *testing.T, o *agedOwned, owner bus.Owner) int {
-	t.Helper()
-	ctx := context.Background()
-	tasks, err := o.k.JS.Stream(ctx, o.k.Names.TasksStream())
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	if err := o.k.Names.EachQueued(ctx, tasks, func(_ uint64, task bus.Task, _ error) bool {
-		if task.Owner == owner {
-			n++
-		}
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // An owner's id is free again once its events aged out, while its body
 // still waits (a pool nobody serves). The owner submits under the same id
 // again, which stores a new accepted event and queues a new body (past
@@ -69,7 +49,7 @@ func TestAttackSameOwnerReusedIDQueuesUncountedBodies(t *testing.T) {
 	} else if _, _, err := o.attacker.Submit(context.Background(), task); err != nil && !errors.Is(err, client.ErrQuota) {
 		t.Fatal(err)
 	}
-	if n := agedQueuedOf(t, o, attacker); n > limit {
+	if n := queuedOf(t, o.k, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's bodies (%d under the one id %s), past its quota of %d: a submission under an id the ledger holds was not counted, though it queued a new body",
 			n, len(o.bodies(t, id)), id, limit)
 	}
@@ -129,7 +109,7 @@ rounds:
 			break
 		}
 	}
-	if n := agedQueuedOf(t, o, attacker); n > limit {
+	if n := queuedOf(t, o.k, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's bodies past its quota of %d: cancelling a resubmission stamped with the first submission's time dropped the first body and released the id, while the resubmitted body stays queued uncounted", n, limit)
 	}
 }
@@ -159,14 +139,14 @@ func TestAttackTasksCancelledBeforeARestartAreForgottenInTheQueue(t *testing.T) 
 		}
 	}
 	waitStates(t, o.attacker, ids, bus.StateCancelled)
-	if n := queuedOf(t, o, attacker); n != cancelled {
+	if n := queuedOf(t, o.k, attacker); n != cancelled {
 		t.Fatalf("before the restart: %d bodies queued, want the %d cancelled ones still there", n, cancelled)
 	}
 	o.restart()
 	for i := range limit {
 		submitOnceRoom(t, o.attacker, fmt.Sprintf("submission %d after the restart", i+1))
 	}
-	if n := queuedOf(t, o, attacker); n > limit {
+	if n := queuedOf(t, o.k, attacker); n > limit {
 		t.Fatalf("the shared queue holds %d of the owner's bodies (%d cancelled before the restart), past its quota of %d: the restarted ledger skipped cancelled statuses whose bodies still wait", n, cancelled, limit)
 	}
 }
