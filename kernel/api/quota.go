@@ -48,8 +48,6 @@ const (
 type ledger struct {
 	quota  Quota
 	status func(ctx context.Context, id string) (bus.Status, error)
-	// last, when set, reads a task's last event (client.LastEvent).
-	last func(ctx context.Context, id string) (bus.Event, error)
 	// queued, when set, reads which of the submissions the tasks stream
 	// holds, and where.
 	queued func(ctx context.Context, refs []client.QueuedRef) ([]uint64, error)
@@ -249,12 +247,12 @@ func (l *ledger) placed(owner bus.Owner, id string, serial, queued uint64, submi
 	}
 }
 
-// cancelled takes owner's task id off the queue and forgets it, when its
-// cancel ended it before any worker took it (the kernel's cancelled event
-// is its last) and this kernel knows where its body waits: at once, so
-// that an owner's recounts read statuses and remove nothing.
+// cancelled takes owner's task id, which its cancel ended before any
+// worker took it (client.CancelEnded), off the queue and forgets it, when
+// this kernel knows where its body waits: at once, so that an owner's
+// recounts read statuses and remove nothing.
 func (l *ledger) cancelled(ctx context.Context, owner bus.Owner, id string) {
-	if owner == "" || l.last == nil || l.drop == nil {
+	if owner == "" || l.drop == nil {
 		return
 	}
 	l.mu.Lock()
@@ -263,14 +261,7 @@ func (l *ledger) cancelled(ctx context.Context, owner bus.Owner, id string) {
 		t = h.tasks[id]
 	}
 	l.mu.Unlock()
-	if t.queued == 0 {
-		return
-	}
-	e, err := l.last(ctx, id)
-	if err != nil || e.Type != bus.EventCancelled || !e.Source.Kernel {
-		return // a worker holds it, and ends it: a recount reads that
-	}
-	if l.drop(ctx, t.queued) == nil {
+	if t.queued != 0 && l.drop(ctx, t.queued) == nil {
 		l.forget(owner, id, t.serial)
 	}
 }

@@ -13,7 +13,7 @@ func (s *Service) quota() *ledger {
 	s.ledgerOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
 		l := newLedger(ctx, s.Quota, s.Client.Status)
-		l.last, l.queued, l.drop = s.Client.LastEvent, s.Client.QueuedAmong, s.Client.DropQueued
+		l.queued, l.drop = s.Client.QueuedAmong, s.Client.DropQueued
 		s.ledger, s.stopLedger = l, stop
 	})
 	return s.ledger

@@ -279,11 +279,14 @@ func (s *Service) cancel(ctx context.Context) micro.HandlerFunc {
 			return
 		}
 		a, _ := s.asked(r.Subject())
-		if err := s.Client.Cancel(client.WithAccess(ctx, a), q.ID, q.Reason); err != nil {
+		ended, err := s.Client.CancelEnded(client.WithAccess(ctx, a), q.ID, q.Reason)
+		if err != nil {
 			fail(r, err)
 			return
 		}
-		s.ledger.cancelled(ctx, a.Owner, q.ID)
+		if ended {
+			s.ledger.cancelled(ctx, a.Owner, q.ID)
+		}
 		_ = r.RespondJSON(q)
 	}
 }

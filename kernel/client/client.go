@@ -207,11 +207,20 @@ const cancelTries = 20
 // is appended only after a non-terminal event (bus.Fenced), so it never
 // lands after a task's end.
 func (c *Client) Cancel(ctx context.Context, id, reason string) error {
+	_, err := c.CancelEnded(ctx, id, reason)
+	return err
+}
+
+// CancelEnded is Cancel, reporting too whether the call ended the task
+// itself (ended): no worker held it, so its cancelled event is stored and
+// its body, if queued, is for no worker to run. Through the task API
+// (ViaAPI) it is never known.
+func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool, err error) {
 	if c.ViaAPI {
-		return c.cancelViaAPI(ctx, id, reason)
+		return false, c.cancelViaAPI(ctx, id, reason)
 	}
 	if err := c.mayTouch(ctx, id); err != nil {
-		return err
+		return false, err
 	}
 	if reason == "" {
 		reason = "cancelled by request"
@@ -221,16 +230,16 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 	for try := 1; ; try++ {
 		last, err := c.LastEvent(ctx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		// Ended as its pool sees it; the fence stays on the newest
 		// event from any writer, which is what the store compares.
 		own, err := c.OwnLastEvent(ctx, id, last)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if own.Type.Terminal() {
-			return fmt.Errorf("%w: %s ended as %s", ErrFinished, id, own.Type)
+			return false, fmt.Errorf("%w: %s ended as %s", ErrFinished, id, own.Type)
 		}
 		var opts []jetstream.PublishOpt
 		if try < cancelTries {
@@ -243,7 +252,7 @@ func (c *Client) Cancel(ctx context.Context, id, reason string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("cancel %s: %w", id, err)
+			return false, fmt.Errorf("cancel %s: %w", id, err)
 		}
 		break
 	}

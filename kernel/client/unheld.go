@@ -22,25 +22,26 @@ const controlWait = 300 * time.Millisecond
 // ever end it, so the cancel is ended here: a cancelled event stored only
 // if the task's newest event is still the cancel request at afterSeq, so
 // it can never follow a worker's own events. A worker that takes a
-// queued task later finds it ended and acknowledges it away.
-func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uint64) error {
-	_, err := c.NC.Request(c.Names.Control(id), []byte(reason), controlWait)
+// queued task later finds it ended and acknowledges it away. ended
+// reports that this call stored the cancelled event.
+func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uint64) (ended bool, err error) {
+	_, err = c.NC.Request(c.Names.Control(id), []byte(reason), controlWait)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 	case err == nil, errors.Is(err, nats.ErrTimeout):
-		return nil // a worker holds it and stops it
+		return false, nil // a worker holds it and stops it
 	default:
-		return fmt.Errorf("cancel %s: %w", id, err)
+		return false, fmt.Errorf("cancel %s: %w", id, err)
 	}
 	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
 	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), c.Names.FencedTask(id, afterSeq))
 	if bus.IsFenceConflict(err) {
-		return nil // a worker took it meanwhile and answers the request itself
+		return false, nil // a worker took it meanwhile and answers the request itself
 	}
 	if err != nil {
-		return fmt.Errorf("cancel %s: %w", id, err)
+		return false, fmt.Errorf("cancel %s: %w", id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // CancelUnrecorded ends a task that has no events at all but may still
