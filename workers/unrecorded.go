@@ -38,7 +38,7 @@ func (w *Worker) recordOf(ctx context.Context, task bus.Task, last bus.Event) (r
 		return unrecorded, nil
 	}
 	first := last
-	if !acceptedByKernel(last) {
+	if !last.Recorded() {
 		var err error
 		first, err = w.cfg.Names.NextEvent(ctx, w.events, task.ID, 0)
 		if errors.Is(err, bus.ErrNoEvents) {
@@ -47,18 +47,14 @@ func (w *Worker) recordOf(ctx context.Context, task bus.Task, last bus.Event) (r
 		if err != nil {
 			return unrecorded, fmt.Errorf("read the first event of task %s: %w", task.ID, err)
 		}
-		if !acceptedByKernel(first) {
+		if !first.Recorded() {
 			return unrecorded, nil
 		}
 	}
-	if first.Task == nil || first.Task.Owner != task.Owner || !first.Task.Submitted.Equal(task.Submitted) {
+	if first.Task.Owner != task.Owner || !first.Task.Submitted.Equal(task.Submitted) {
 		return anothers, nil
 	}
 	return recorded, nil
-}
-
-func acceptedByKernel(e bus.Event) bool {
-	return e.Type == bus.EventAccepted && e.Source.Kernel
 }
 
 // errUnrecorded is why an owned task without the kernel's record is

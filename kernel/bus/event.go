@@ -114,6 +114,13 @@ type AttemptSummary struct {
 	Reason   string `json:"reason"`
 }
 
+// Recorded reports whether e is the kernel's record of a submission: its
+// accepted event, with the task, stored on the kernel's subject (a worker
+// of any pool may store an "accepted" under any id on its own).
+func (e Event) Recorded() bool {
+	return e.Type == EventAccepted && e.Source.Kernel && e.Task != nil
+}
+
 // Encode writes the event as JSON.
 func (e Event) Encode() []byte {
 	e.Seq = 0

@@ -332,7 +332,7 @@ func (c *Client) accepted(ctx context.Context, id string) (bus.Event, error) {
 		return bus.Event{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	case err != nil:
 		return bus.Event{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case first.Type != bus.EventAccepted || first.Task == nil || !first.Source.Kernel:
+	case !first.Recorded():
 		return bus.Event{}, fmt.Errorf("%w: %s has no accepted event", ErrNotFound, id)
 	}
 	return first, nil

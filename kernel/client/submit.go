@@ -211,7 +211,7 @@ func (c *Client) known(ctx context.Context, t bus.Task) (bus.Task, bool, error) 
 	// event a worker stored first (a worker of any pool may store events
 	// under any id) or a task published raw is no submission to answer
 	// as a duplicate, nor a body for the kernel to queue.
-	if first.Type != bus.EventAccepted || !first.Source.Kernel || first.Task == nil {
+	if !first.Recorded() {
 		return given, false, fmt.Errorf("%w: %s: its events were not recorded by a submission (published raw, or stored by a worker): choose another id, or leave \"id\" out to get a new one", ErrIDTaken, given.ID)
 	}
 	t = *first.Task
