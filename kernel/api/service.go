@@ -187,7 +187,10 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				return
 			}
 		}
-		size := int64(len(r.Data()))
+		// What the task costs the queue is its encoded size, which may
+		// be far more than the request's (JSON escapes "<" as 6 bytes):
+		// the request's length only spares a flood's decoding (refuse).
+		size := int64(len(t.Encode()))
 		serial, err := s.ledger.hold(a.Owner, t.ID, size)
 		if err != nil {
 			fail(r, err)
