@@ -74,11 +74,22 @@ type stream struct {
 	eof   bool
 }
 
+// lineReaders keeps pump's readers between commands: each holds a
+// maxLine buffer, and two made for every command were an eighth of all
+// the bytes a loaded worker allocated.
+var lineReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxLine) }}
+
 // pump reads the stream line by line until its end or, once a read
 // deadline is set, until the deadline; a partial line then stays in
-// carry.
+// carry. Nothing read stays in the reader when it returns (a read's
+// error returns what it buffered), and line copies what it keeps.
 func (o *outputSink) pump(st *stream) {
-	br := bufio.NewReaderSize(st.r, maxLine)
+	br := lineReaders.Get().(*bufio.Reader)
+	br.Reset(st.r)
+	defer func() {
+		br.Reset(nil)
+		lineReaders.Put(br)
+	}()
 	for {
 		b, err := br.ReadSlice('\n')
 		if errors.Is(err, os.ErrDeadlineExceeded) {
