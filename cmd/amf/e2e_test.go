@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"syscall"
@@ -124,14 +125,15 @@ func TestUpServesAllThreeSubmissionPaths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		var sub struct{ ID, EventsURL string }
-		_ = json.NewDecoder(resp.Body).Decode(&struct {
+		_ = json.Unmarshal(body, &struct {
 			ID        *string `json:"id"`
 			EventsURL *string `json:"events_url"`
 		}{&sub.ID, &sub.EventsURL})
-		resp.Body.Close()
 		if resp.StatusCode != 202 || sub.ID == "" {
-			t.Fatalf("POST: %d %+v", resp.StatusCode, sub)
+			t.Fatalf("POST: %d %s", resp.StatusCode, body)
 		}
 		evs := sseEvents(t, base, sub.ID)
 		end := lastEvent(evs)

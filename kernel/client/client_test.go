@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +145,14 @@ func TestResubmitFinishedTaskAfterTheWindows(t *testing.T) {
 	if _, _, err := c.Submit(ctx, bus.Task{ID: "again", Command: "echo one"}); err != nil {
 		t.Fatal(err)
 	}
-	queued(t, k, bus.DefaultPool)
+	// Taken off the queue, as a worker takes it (a fetch that asks
+	// without waiting may come back before the message is there).
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(queued(t, k, bus.DefaultPool), "again"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the task never reached the queue")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	finish(t, k, "again")
 	outlive(t, k.JS, bus.Names{}.Event("probe"))
 	outlive(t, k.JS, bus.Names{}.Task("probe"))
