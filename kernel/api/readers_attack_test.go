@@ -24,7 +24,9 @@ import (
 // kernel's admin connection until the test ends.
 func serve(t *testing.T, c *client.Client, readersPerOwner int) {
 	t.Helper()
-	serveService(t, &api.Service{Client: c, ReadersPerOwner: readersPerOwner})
+	// Every streamed submission's reader made ahead of its record, however
+	// few tasks the stream keeps: the path a loaded kernel takes.
+	serveService(t, &api.Service{Client: c, ReadersPerOwner: readersPerOwner, ReadersAheadFrom: -1})
 }
 
 // serveService runs svc on the test kernel's admin connection until the

@@ -51,6 +51,11 @@ type Service struct {
 	// holds on the memory stream (service_followers.go): 0 is
 	// bus.DefaultFollowersPerCredential, < 0 none.
 	FollowersPerCredential int
+	// ReadersAheadFrom is how many subjects the events stream holds
+	// before a streamed submission's reader is made ahead of the task's
+	// record (client.ReadersAhead): 0 is client.DefaultReadersAheadFrom,
+	// < 0 always.
+	ReadersAheadFrom int
 }
 
 // Run serves requests until ctx ends.
@@ -198,7 +203,12 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 		}
 		id := t.ID
 		var at client.Placed
-		t, dup, warning, err := s.Client.SubmitWarnAt(ctx, t, &at)
+		var ahead client.ReaderAhead
+		t, dup, warning, err := s.Client.SubmitBefore(ctx, t, &at, func(t bus.Task) {
+			if deliver != "" && s.Client.ReadersAhead(ctx, s.readersAheadFrom()) {
+				ahead = s.Client.MakeReaderAhead(ctx, reader, bus.ReaderRequest{Task: t.ID, Deliver: deliver}, t, s.readersLimit())
+			}
+		})
 		switch {
 		case serial != 0 && (err != nil || dup):
 			// Not queued by this request: not counted either.
@@ -212,28 +222,13 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			s.ledger.again(a.Owner, id, size, at.Queued, t.Submitted)
 		}
 		if err != nil {
+			s.Client.DropReaderAhead(ctx, ahead)
 			fail(r, err)
 			return
 		}
 		answer := client.Submitted{ID: t.ID, Pool: t.Pool, Duplicate: dup, Events: s.Client.Names.TaskEvents(t.ID), Warning: warning}
 		if deliver != "" {
-			// Made while a worker takes the task. When it cannot be (too
-			// many streams open), the answer names no consumer and the
-			// submitter asks readers.open, which says why.
-			req := bus.ReaderRequest{Task: t.ID, Deliver: deliver}
-			var err error
-			if dup {
-				// Recorded before, maybe by another owner: read as any
-				// reader's.
-				var made bus.ReaderReply
-				made, err = s.Client.MakeReader(ctx, reader, req, s.readersLimit())
-				answer.Consumer = made.Consumer
-			} else {
-				answer.Consumer, err = s.Client.MakeReaderOf(ctx, reader, req, t, at.Accepted, s.readersLimit())
-			}
-			if err != nil {
-				answer.Consumer = ""
-			}
+			answer.Consumer = s.submitterStream(ctx, reader, deliver, ahead, t, dup, at)
 		}
 		_ = r.RespondJSON(answer)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -32,4 +33,40 @@ func submitterReader(a bus.Access, deliver string, operator bool) (client.Reader
 		return client.Reader{Owner: a.Owner}, nil
 	}
 	return client.Reader{Owner: a.Owner, All: operator, Operator: operator}, nil
+}
+
+// submitterStream is the consumer that delivers a submitted task's events
+// to deliver, for its submitter: the one made before the task was
+// recorded when it delivers from the task's first event, or one made now.
+// When none can be (too many streams open), the answer names no consumer
+// and the submitter asks readers.open, which says why.
+func (s *Service) submitterStream(ctx context.Context, reader client.Reader, deliver string, ahead client.ReaderAhead, t bus.Task, dup bool, at client.Placed) string {
+	if !dup && s.Client.ResumeReaderAhead(ctx, ahead, at.Accepted) {
+		return ahead.Name
+	}
+	// The one made ahead has the name the request gives a reader: it
+	// goes first.
+	s.Client.DropReaderAhead(ctx, ahead)
+	req := bus.ReaderRequest{Task: t.ID, Deliver: deliver}
+	if dup {
+		// Recorded before, maybe by another owner: read as any reader's.
+		made, err := s.Client.MakeReader(ctx, reader, req, s.readersLimit())
+		if err != nil {
+			return ""
+		}
+		return made.Consumer
+	}
+	name, err := s.Client.MakeReaderOf(ctx, reader, req, t, at.Accepted, s.readersLimit())
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
+// readersAheadFrom is ReadersAheadFrom with its default.
+func (s *Service) readersAheadFrom() int {
+	if s.ReadersAheadFrom == 0 {
+		return client.DefaultReadersAheadFrom
+	}
+	return s.ReadersAheadFrom
 }

@@ -187,9 +187,43 @@ func (n Names) ReaderConsumerConfig(name, task, pool string, after, from uint64,
 	return cfg
 }
 
+// ReaderConsumerAhead is ReaderConsumerConfig for a reader's consumer
+// made before its task's first event is stored: it starts at the end of
+// the stream, where that event will land. nats-server counts what such a
+// consumer has pending without walking the stream (there is nothing
+// after its start), where a consumer with two filters started at a
+// stored message walks every subject the stream holds to count it. Its
+// maker keeps it from delivering until the task is known to be the
+// reader's (client.MakeReaderAhead): an id may be another owner's task
+// already, whose events from then on it would deliver.
+func (n Names) ReaderConsumerAhead(name, task, pool, deliver string) jetstream.ConsumerConfig {
+	cfg := n.ReaderConsumerConfig(name, task, pool, 0, 0, deliver)
+	cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	return cfg
+}
+
 // MayRead is the one rule for who reads a task's events: its owner, and
 // readers allowed every task (operators, read-all). A task recorded
 // without an owner (published raw by an operator) is the operators' only.
 func MayRead(reader Owner, all bool, owner Owner) bool {
 	return all || (owner != "" && owner == reader)
+}
+
+// ReaderTask is the task a reader's consumer reads, from its filters
+// (ReaderConsumerConfig); ok is false for a consumer that filters on no
+// one task.
+func (n Names) ReaderTask(cfg jetstream.ConsumerConfig) (task string, ok bool) {
+	filters := cfg.FilterSubjects
+	if cfg.FilterSubject != "" {
+		filters = []string{cfg.FilterSubject}
+	}
+	if len(filters) == 0 {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(filters[0], n.p()+".events.")
+	if !ok {
+		return "", false
+	}
+	task, _, _ = strings.Cut(rest, ".")
+	return task, ValidToken(task)
 }

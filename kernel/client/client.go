@@ -51,6 +51,7 @@ type Client struct {
 	events jetstream.Stream
 	tasks  jetstream.Stream // looked up by tasksStream
 	self   *self            // what this connection's credential is (access.go)
+	kept   keptGauge        // how many subjects the events stream holds (readerahead.go)
 }
 
 // init looks up the events stream once it exists; a failure is not kept,

@@ -36,7 +36,7 @@ func (c *Client) MakeFollower(ctx context.Context, follower string, req bus.Foll
 	if follower != "" {
 		pc.limit = limit
 	}
-	switch err := c.makePush(ctx, pc, c.Names.FollowerConsumerConfig(reply.Consumer, req.After, req.Deliver)); {
+	switch _, err := c.makePush(ctx, pc, c.Names.FollowerConsumerConfig(reply.Consumer, req.After, req.Deliver)); {
 	case errors.Is(err, ErrTooManyFollowers):
 		return bus.FollowerReply{}, err // already says what to do
 	case err != nil:
@@ -75,7 +75,7 @@ func (c *Client) OpenFollower(ctx context.Context, after uint64, deliver string)
 	}
 	var reply bus.FollowerReply
 	err := c.ride(ctx, func(ctx context.Context) error {
-		raw, err := c.request(ctx, c.Names.FollowersOpen(UserKey(c.NC)), mustJSON(req))
+		raw, err := c.request(ctx, c.Names.FollowersOpen(c.credential().key), mustJSON(req))
 		if err != nil {
 			return err
 		}
@@ -104,5 +104,5 @@ func (c *Client) LetGoFollower(name string) {
 		_ = c.CloseFollower(ctx, "", name)
 		return
 	}
-	c.tell(c.Names.FollowersClose(UserKey(c.NC)), mustJSON(bus.FollowerClose{Consumer: name}))
+	c.tell(c.Names.FollowersClose(c.credential().key), mustJSON(bus.FollowerClose{Consumer: name}))
 }

@@ -26,8 +26,9 @@ type pushCap struct {
 // push consumer into the asker's own inbox, checked by the caller) when
 // there is room. Counted and made under the asker's lock: two of its
 // opens at once must not both see room for one more; other askers' opens
-// do not wait for it.
-func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.ConsumerConfig) error {
+// do not wait for it. made is the consumer as made, nil when one of that
+// name was there already.
+func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.ConsumerConfig) (made *jetstream.ConsumerInfo, err error) {
 	stream, name := pc.stream, pc.stream.CachedInfo().Config.Name
 	if pc.limit > 0 {
 		mu, _ := c.readerLocks.LoadOrStore(name+"/"+pc.prefix, &sync.Mutex{})
@@ -44,10 +45,10 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 			again = again || made == cfg.Name
 		}
 		if err := names.Err(); err != nil {
-			return fmt.Errorf("%w: count open consumers on %s: %v", ErrUnavailable, name, err)
+			return nil, fmt.Errorf("%w: count open consumers on %s: %v", ErrUnavailable, name, err)
 		}
 		if n >= pc.limit && !again {
-			return pc.tooMany(n)
+			return nil, pc.tooMany(n)
 		}
 	}
 	// Made apart from the asker's context: a create cut off mid-way may
@@ -55,7 +56,14 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 	// deleted here rather than left to count against it.
 	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
 	defer cancel()
-	_, err := c.JS.CreatePushConsumer(mk, name, cfg)
+	pushed, err := c.JS.CreatePushConsumer(mk, name, cfg)
+	if errors.Is(err, jetstream.ErrConsumerExists) && c.parked(mk, stream, cfg) {
+		// The one of that name is still parked where the kernel made it
+		// ahead (MakeReaderAhead), its hand-over and its delete having
+		// failed: nobody reads there, so it is made anew.
+		_ = stream.DeleteConsumer(mk, cfg.Name)
+		pushed, err = c.JS.CreatePushConsumer(mk, name, cfg)
+	}
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerExists):
 		// The name is the request's (bus.ReaderName): a request asked
@@ -65,11 +73,22 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 		// reader may be reading, is left alone.
 	case err != nil:
 		_ = stream.DeleteConsumer(mk, cfg.Name)
-		return fmt.Errorf("%w: make a consumer on %s: %v", ErrUnavailable, name, err)
+		return nil, fmt.Errorf("%w: make a consumer on %s: %v", ErrUnavailable, name, err)
+	default:
+		made = pushed.CachedInfo()
 	}
 	if ctx.Err() != nil {
 		_ = stream.DeleteConsumer(mk, cfg.Name)
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
-	return nil
+	return made, nil
+}
+
+// parked reports whether the consumer named as cfg delivers elsewhere
+// than cfg does. A name is a digest of the request, deliver subject
+// included, so the only such consumer is one the kernel made ahead and
+// left parked on its own inbox.
+func (c *Client) parked(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig) bool {
+	made, err := stream.PushConsumer(ctx, cfg.Name)
+	return err == nil && made.CachedInfo().Config.DeliverSubject != cfg.DeliverSubject
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
 )
@@ -95,16 +95,34 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 // event (SubmitWarnAt's, or the accepted event MakeReader read for the
 // task's origin), where its consumer starts; 0 reads it.
 func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, first uint64, limit int) (string, error) {
+	_, err := c.makeReader(ctx, reader, req, origin, limit, func(name string) jetstream.ConsumerConfig {
+		if first == 0 && req.After == 0 {
+			// A reader from the start begins at the task's first event.
+			// One that resumes after After begins right after it: near
+			// the stream's end already, and the same each time it is
+			// asked.
+			first = c.firstEvent(ctx, req.Task)
+		}
+		return c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, first, req.Deliver)
+	})
+	if err != nil {
+		return "", err
+	}
+	return bus.ReaderName(reader.Owner, req), nil
+}
+
+// makeReader checks that reader may read a task of origin and makes the
+// consumer config(name) describes, within the reader's cap.
+func (c *Client) makeReader(ctx context.Context, reader Reader, req bus.ReaderRequest, origin bus.Task, limit int, config func(name string) jetstream.ConsumerConfig) (*jetstream.ConsumerInfo, error) {
 	if !bus.MayRead(reader.Owner, reader.All, origin.Owner) {
-		return "", fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, req.Task)
 	}
 	if err := CheckDeliver(req.Deliver); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := c.init(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
-	name := bus.ReaderName(reader.Owner, req)
 	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
 		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
 	}}
@@ -112,20 +130,14 @@ func (c *Client) MakeReaderOf(ctx context.Context, reader Reader, req bus.Reader
 	if reader.Owner != "" && !reader.Operator {
 		pc.limit = limit
 	}
-	if first == 0 && req.After == 0 {
-		// A reader from the start begins at the task's first event. One
-		// that resumes after After begins right after it: near the
-		// stream's end already, and the same each time it is asked.
-		first = c.firstEvent(ctx, req.Task)
-	}
-	cfg := c.Names.ReaderConsumerConfig(name, req.Task, origin.Pool, req.After, first, req.Deliver)
-	switch err := c.makePush(ctx, pc, cfg); {
+	made, err := c.makePush(ctx, pc, config(bus.ReaderName(reader.Owner, req)))
+	switch {
 	case errors.Is(err, ErrTooManyReaders):
-		return "", err // already says what to do
+		return nil, err // already says what to do
 	case err != nil:
-		return "", fmt.Errorf("open a stream of %s: %w", req.Task, err)
+		return nil, fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
-	return name, nil
+	return made, nil
 }
 
 // firstEvent is the sequence of the task's first event, where its
@@ -169,7 +181,7 @@ func (c *Client) CloseReader(ctx context.Context, owners func(bus.Owner) bool, n
 // new inbox of c's connection, subscribed before the ask so that nothing
 // delivered is missed. A client with the task API asks the kernel; the
 // kernel's own connection makes it itself.
-func (c *Client) openReader(ctx context.Context, reader Reader, id string, after uint64, wait bool) (*nats.Subscription, bus.ReaderReply, error) {
+func (c *Client) openReader(ctx context.Context, reader Reader, id string, after uint64, wait bool) (*replies, bus.ReaderReply, error) {
 	deliver, sub, err := c.readerInbox()
 	if err != nil {
 		return nil, bus.ReaderReply{}, fmt.Errorf("watch %s: %w", id, err)
@@ -185,22 +197,31 @@ func (c *Client) openReader(ctx context.Context, reader Reader, id string, after
 		reply, err = c.MakeReader(ctx, reader, req, c.readersLimit())
 	}
 	if err != nil {
-		_ = sub.Unsubscribe()
+		sub.close()
 		return nil, reply, err
 	}
 	return sub, reply, nil
 }
 
+// readerQueue is how many deliveries a reader's inbox holds unread. Past
+// it nats.go drops them, and the reader, seeing the gap in its
+// consumer's sequence, asks for a new consumer from its last event
+// (errGap). SubscribeSync's queue (64k) was a 512 KB channel made and
+// zeroed for every stream: half of all the bytes a loaded amf up
+// allocated. 8,192 is more than a task's events in any burst a reader
+// falls behind by.
+const readerQueue = 8192
+
 // readerInbox is a new inbox of c's connection, subscribed: where a
 // reader's consumer delivers.
-func (c *Client) readerInbox() (string, *nats.Subscription, error) {
+func (c *Client) readerInbox() (string, *replies, error) {
 	deliver := c.NC.NewInbox()
-	sub, err := c.NC.SubscribeSync(deliver)
+	sub, err := c.subscribeReplies(deliver, readerQueue)
 	return deliver, sub, err
 }
 
 func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.ReaderRequest) (bus.ReaderReply, error) {
-	key := UserKey(c.NC)
+	key := c.credential().key
 	subject := c.Names.ReadersOpen(key)
 	switch {
 	case reader.forToken():
@@ -232,9 +253,9 @@ func (c *Client) readerViaAPI(ctx context.Context, reader Reader, req bus.Reader
 // closeReader lets go of a reader's consumer: the subscription at once,
 // the consumer by asking, without waiting for the answer (the server
 // deletes it anyway once nobody listens for bus.ReaderInactive).
-func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string) {
+func (c *Client) closeReader(reader Reader, sub *replies, name string) {
 	if sub != nil {
-		_ = sub.Unsubscribe()
+		sub.close()
 	}
 	if name == "" {
 		return
@@ -245,7 +266,7 @@ func (c *Client) closeReader(reader Reader, sub *nats.Subscription, name string)
 		_ = c.CloseReader(ctx, func(bus.Owner) bool { return true }, name)
 		return
 	}
-	key := UserKey(c.NC)
+	key := c.credential().key
 	subject := c.Names.ReadersClose(key)
 	switch {
 	case reader.forToken():

@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -160,4 +162,78 @@ func BenchmarkReaderOnAStreamOfManyTasks(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSubmittedReaderOnAStreamOfManyTasks is a streamed submission's
+// reader on an events stream that keeps 20,000 other tasks
+// (AMF_BENCH_KEPT_TASKS): the task's
+// accepted event stored and its reader's consumer made, until the reader
+// has that event. "made-after" makes the consumer once the event is
+// stored, starting there (MakeReaderOf); "made-ahead" makes it paused at
+// the stream's end before the event is stored and resumes it after
+// (MakeReaderAhead, ResumeReaderAhead), as the task API does.
+//
+//	go test -run '^$' -bench SubmittedReaderOnAStreamOfManyTasks ./kernel/client
+func BenchmarkSubmittedReaderOnAStreamOfManyTasks(b *testing.B) {
+	k := kerneltest.Start(b)
+	names := bus.Names{}
+	manyTasks(b, k.JS, names, keptTasks())
+	c := &client.Client{NC: k.NC, Names: names}
+	ctx := context.Background()
+	reader, origin := client.Reader{All: true}, bus.Task{Pool: "a"}
+	accept := func(id string) uint64 {
+		ack, err := k.JS.PublishMsg(ctx, names.EventMsg(bus.Event{TaskID: id, Type: bus.EventAccepted, TS: time.Now().UTC()}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ack.Sequence
+	}
+	for _, ahead := range []bool{false, true} {
+		name := map[bool]string{false: "made-after", true: "made-ahead"}[ahead]
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				i++
+				inbox := k.NC.NewInbox()
+				sub, err := k.NC.SubscribeSync(inbox)
+				if err != nil {
+					b.Fatal(err)
+				}
+				req := bus.ReaderRequest{Task: fmt.Sprintf("%s-%d", name, i), Deliver: inbox}
+				var consumer string
+				if ahead {
+					a := c.MakeReaderAhead(ctx, reader, req, origin, 0)
+					if !c.ResumeReaderAhead(ctx, a, accept(req.Task)) {
+						b.Fatal("the reader made ahead does not deliver the task")
+					}
+					consumer = a.Name
+				} else {
+					seq := accept(req.Task)
+					if consumer, err = c.MakeReaderOf(ctx, reader, req, origin, seq, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m, err := sub.NextMsg(10 * time.Second)
+				for err == nil && len(m.Data) == 0 {
+					m, err = sub.NextMsg(10 * time.Second) // a heartbeat
+				}
+				if err != nil || bus.MsgEventType(m.Header, m.Data) != bus.EventAccepted {
+					b.Fatalf("first delivery: %v", err)
+				}
+				_ = sub.Unsubscribe()
+				if err := c.CloseReader(ctx, func(bus.Owner) bool { return true }, consumer); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// keptTasks is how many other tasks the stream keeps:
+// AMF_BENCH_KEPT_TASKS, 20,000.
+func keptTasks() int {
+	if n, err := strconv.Atoi(os.Getenv("AMF_BENCH_KEPT_TASKS")); err == nil && n >= 0 {
+		return n
+	}
+	return 20000
 }

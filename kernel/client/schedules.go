@@ -41,7 +41,7 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 	if err := t.Normalize(); err != nil {
 		return bus.Schedule{}, err
 	}
-	subject := s.C.Names.ScheduleCreate(UserKey(s.C.NC), t.Policy)
+	subject := s.C.Names.ScheduleCreate(s.C.credential().key, t.Policy)
 	if a, ok := AccessFrom(ctx); ok && a.Owner != "" {
 		// On behalf of a token: the subject names whose it is.
 		subject = s.C.Names.As(a.Owner, granted("schedules.create", t.Policy))

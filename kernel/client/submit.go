@@ -72,6 +72,15 @@ type Placed struct {
 // SubmitWarnAt is SubmitWarn that also sets *at (when not nil) to where
 // the task was stored.
 func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, at *Placed) (task bus.Task, dup bool, warning string, err error) {
+	return c.SubmitBefore(ctx, t, at, nil)
+}
+
+// SubmitBefore is SubmitWarnAt calling before, when not nil, with the
+// task as it will be recorded: once it has passed every check, before
+// anything of it is stored. The kernel's task API makes a streamed
+// submission's reader there (MakeReaderAhead). A submission through the
+// task API calls nothing: the kernel's does.
+func (c *Client) SubmitBefore(ctx context.Context, t bus.Task, at *Placed, before func(bus.Task)) (task bus.Task, dup bool, warning string, err error) {
 	if t.Schedule != "" {
 		return t, false, "", c.Names.ErrScheduled()
 	}
@@ -89,6 +98,9 @@ func (c *Client) SubmitWarnAt(ctx context.Context, t bus.Task, at *Placed) (task
 	warning, err = c.checkOffers(ctx, t)
 	if err != nil {
 		return t, false, "", err
+	}
+	if before != nil {
+		before(t)
 	}
 	task, dup, err = c.submit(ctx, t, at)
 	if err == nil && !dup && warning != "" {

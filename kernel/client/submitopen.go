@@ -41,10 +41,10 @@ func (c *Client) SubmitOpen(ctx context.Context, reader Reader, t bus.Task) (Sub
 	if a, ok := AccessFrom(ctx); ok {
 		t.Owner = a.Owner
 	}
-	var sub *nats.Subscription
+	var sub *replies
 	header := func() (nats.Header, error) {
 		if sub != nil {
-			_ = sub.Unsubscribe()
+			sub.close()
 		}
 		var deliver string
 		var err error
@@ -61,7 +61,7 @@ func (c *Client) SubmitOpen(ctx context.Context, reader Reader, t bus.Task) (Sub
 	task, answer, err := c.submitAPI(ctx, t, header)
 	if err != nil {
 		if sub != nil {
-			_ = sub.Unsubscribe()
+			sub.close()
 		}
 		return Submission{Task: task}, err
 	}
@@ -70,7 +70,7 @@ func (c *Client) SubmitOpen(ctx context.Context, reader Reader, t bus.Task) (Sub
 		s.Stream = &Stream{c: c, id: task.ID, reader: reader, follow: true, sub: sub, consumer: answer.Consumer}
 		return s, nil
 	}
-	_ = sub.Unsubscribe()
+	sub.close()
 	s.Stream, s.StreamErr = c.OpenAs(ctx, reader, task.ID, 0, true)
 	return s, nil
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/retry"
 )
@@ -79,7 +77,7 @@ type Stream struct {
 	pool string
 	// sub and consumer are the reader's consumer made at Open, used by
 	// the first read; later tries ask for a new one.
-	sub      *nats.Subscription
+	sub      *replies
 	consumer string
 }
 
@@ -306,7 +304,7 @@ func (s *Stream) readPush(ctx context.Context, fn func(RawEvent) error) error {
 	var lastConsumerSeq uint64
 	for {
 		wait, cancel := context.WithTimeout(ctx, bus.ReaderStalled)
-		msg, err := s.sub.NextMsgWithContext(wait)
+		msg, err := s.sub.next(wait)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
