@@ -131,8 +131,10 @@ type Server struct {
 	wildcards *sweeper
 	// revokedTasks cancels the tasks of owners revoked since.
 	revokedTasks *sweeper
-	store        *storeWatch
-	trim         *memTrim
+	// readers deletes readers' consumers their task no longer needs.
+	readers *sweeper
+	store   *storeWatch
+	trim    *memTrim
 	// storeCeiling is the store limit the configuration file names (0:
 	// none), which the kernel's own limit never passes.
 	storeCeiling int64
@@ -221,6 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start kernel: %w", err)
 	}
 	s.revokedTasks = s.sweepRevokedTasks(js)
+	s.readers = s.sweepReaders(js)
 	s.logger().Info("kernel ready", "client_url", s.ClientURL(), "store", opts.StoreDir)
 	return nil
 }
@@ -334,6 +337,8 @@ func (s *Server) Shutdown() {
 	// quota.
 	s.revokedTasks.Stop()
 	s.revokedTasks = nil
+	s.readers.Stop()
+	s.readers = nil
 	if s.schedules != nil {
 		s.schedules.Stop()
 		s.schedules = nil
