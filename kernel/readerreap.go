@@ -25,12 +25,6 @@ var (
 	readerEndGrace  = time.Minute
 )
 
-// readerAgeMargin is how long before its task's newest event ages out a
-// reader's consumer is deleted: half the age, at most five minutes.
-func readerAgeMargin(maxAge time.Duration) time.Duration {
-	return min(maxAge/2, 5*time.Minute)
-}
-
 // sweepReaders starts the deletion of spent readers' consumers. Every
 // kernel of a cluster runs one; two deleting the same consumer is one
 // deletion and a not-found.
@@ -41,7 +35,7 @@ func (s *Server) sweepReaders(js jetstream.JetStream) *sweeper {
 	}
 	// A few passes within the margin, so that one missed pass still
 	// deletes in time.
-	every := min(readerReapEvery, readerAgeMargin(maxAge)/4)
+	every := min(readerReapEvery, bus.ReaderAgeMargin(maxAge)/4)
 	log := s.logger().With("part", "readers")
 	return sweep(every, func(ctx context.Context) {
 		reapReaders(ctx, js, s.Names, log, time.Now())
@@ -103,7 +97,7 @@ func reapReaders(ctx context.Context, js jetstream.JetStream, names bus.Names, l
 // readerSpent says why a reader's consumer is spent at now, or "" when
 // it is not, given its task's newest event as read (last, err): its task
 // has no events left, its task's newest event ages out within
-// readerAgeMargin, or its task ended and the end was delivered more than
+// bus.ReaderAgeMargin, or its task ended and the end was delivered more than
 // readerEndGrace ago.
 func readerSpent(last *jetstream.RawStreamMsg, err error, info *jetstream.ConsumerInfo, maxAge time.Duration, now time.Time) (string, error) {
 	switch {
@@ -112,11 +106,10 @@ func readerSpent(last *jetstream.RawStreamMsg, err error, info *jetstream.Consum
 	case err != nil:
 		return "", err
 	}
-	age := now.Sub(last.Time)
-	if maxAge > 0 && age > maxAge-readerAgeMargin(maxAge) {
+	if bus.AgesOutSoon(last.Time, maxAge, now) {
 		return "its task's events age out soon", nil
 	}
-	if bus.MsgEventType(last.Header, last.Data).Terminal() && info.Delivered.Stream >= last.Sequence && age > readerEndGrace {
+	if bus.MsgEventType(last.Header, last.Data).Terminal() && info.Delivered.Stream >= last.Sequence && now.Sub(last.Time) > readerEndGrace {
 		return "its task ended", nil
 	}
 	return "", nil

@@ -48,6 +48,10 @@ type Event struct {
 	// Source is who stored the event, from its subject (eventsubject.go);
 	// set by readers, never from the body.
 	Source EventSource `json:"-"`
+	// Stored is when the stream stored the event, which is what its age
+	// (AMF_EVENTS' max age) is counted from; set by readers that read it
+	// from the stream, never from the body.
+	Stored time.Time `json:"-"`
 
 	// Text is a token (token, answer), an output line (stdout, stderr) or
 	// a human note (retry, accepted).

@@ -69,6 +69,7 @@ func (n Names) storedEvent(taskID string, raw *jetstream.RawStreamMsg) Event {
 	}
 	e.Seq = raw.Sequence
 	e.Source = n.StoredSource(raw.Subject)
+	e.Stored = raw.Time
 	return e
 }
 

@@ -108,6 +108,26 @@ const (
 	ReaderStalled   = 3 * ReaderHeartbeat
 )
 
+// ReaderAgeMargin is how long before a task's newest event ages out of
+// a stream that keeps events for maxAge its readers' consumers go: the
+// kernel makes none for the task from then on, and deletes those it
+// made (kernel/readerreap.go). A consumer filters on the task's id, not
+// on one recording of it, and the id is anyone's once its events are
+// gone; every consumer of it must be gone first. Half the age, at most
+// five minutes; 0 for a stream that keeps events forever.
+func ReaderAgeMargin(maxAge time.Duration) time.Duration {
+	if maxAge <= 0 {
+		return 0
+	}
+	return min(maxAge/2, 5*time.Minute)
+}
+
+// AgesOutSoon says whether an event stored at stored, in a stream that
+// keeps events for maxAge, is within ReaderAgeMargin of aging out at now.
+func AgesOutSoon(stored time.Time, maxAge time.Duration, now time.Time) bool {
+	return maxAge > 0 && now.Sub(stored) > maxAge-ReaderAgeMargin(maxAge)
+}
+
 // ReaderInactive is how long a reader's consumer outlives its reader's
 // subscription (a killed process never says it is done).
 const ReaderInactive = 10 * time.Second

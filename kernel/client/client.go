@@ -52,6 +52,7 @@ type Client struct {
 	tasks  jetstream.Stream // looked up by tasksStream
 	self   *self            // what this connection's credential is (access.go)
 	kept   keptGauge        // how many subjects the events stream holds (readerahead.go)
+	drops  readerDrops      // readers of withdrawn tasks, deleted in the background (readerdrop.go)
 }
 
 // init looks up the events stream once it exists; a failure is not kept,

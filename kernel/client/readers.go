@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -58,6 +59,11 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	}()
 	last, err := c.LastEvent(ctx, req.Task)
 	o := <-originc
+	if err == nil && c.agesOutSoon(last) {
+		// Its consumer would outlive the id (bus.ReaderAgeMargin).
+		return reply, fmt.Errorf("%w: %s: its events age out within %v, and no stream of it is opened any more",
+			ErrNotFound, req.Task, bus.ReaderAgeMargin(c.eventsMaxAge()))
+	}
 	if err == nil && o.err == nil {
 		// Where the reader stands is the newest event its consumer
 		// delivers: the kernel's or the task's pool's.
@@ -85,6 +91,18 @@ func (c *Client) MakeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		origin, first = o.task, o.first
 	}
 	name, err := c.MakeReaderOf(ctx, reader, req, origin, first, limit)
+	if err == nil && first != 0 {
+		// The recording read above may have been withdrawn meanwhile (a
+		// task that could not be queued): the id may be another owner's
+		// next, whose task the consumer would deliver (readerdrop.go).
+		if e, gone := c.Names.NextEvent(ctx, c.events, req.Task, first); gone != nil || e.Seq != first {
+			_ = c.events.DeleteConsumer(ctx, name)
+			if gone == nil || errors.Is(gone, bus.ErrNoEvents) {
+				gone = fmt.Errorf("%w: %s", ErrNotFound, req.Task)
+			}
+			return bus.ReaderReply{}, gone
+		}
+	}
 	reply.Consumer = name
 	return reply, err
 }
@@ -138,6 +156,26 @@ func (c *Client) makeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 		return nil, fmt.Errorf("open a stream of %s: %w", req.Task, err)
 	}
 	return made, nil
+}
+
+// eventsMaxAge is how long the events stream keeps an event, as it was
+// configured when c looked it up (0: forever, or not looked up).
+func (c *Client) eventsMaxAge() time.Duration {
+	if c.events == nil {
+		return 0
+	}
+	if info := c.events.CachedInfo(); info != nil {
+		return info.Config.MaxAge
+	}
+	return 0
+}
+
+// agesOutSoon says whether e, a task's newest event, is within
+// bus.ReaderAgeMargin of aging out: a consumer made for the task now
+// could outlive the task's id. An event read without its stored time
+// (from a cluster's leader, just stored) is not.
+func (c *Client) agesOutSoon(e bus.Event) bool {
+	return !e.Stored.IsZero() && bus.AgesOutSoon(e.Stored, c.eventsMaxAge(), time.Now())
 }
 
 // firstEvent is the sequence of the task's first event, where its

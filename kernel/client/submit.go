@@ -168,7 +168,7 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 	}
 	queued, err := c.queue(ctx, t, body)
 	if err != nil {
-		c.withdraw(ctx, ack.Sequence)
+		c.withdraw(ctx, t.ID, ack.Sequence)
 		if full := c.queueFull(ctx, err, len(body)); full != nil {
 			return t, false, full
 		}
@@ -200,12 +200,15 @@ func (c *Client) queue(ctx context.Context, t bus.Task, body []byte) (*jetstream
 }
 
 // withdraw removes the accepted event of a task that could not be queued,
-// so the id is free again. When that fails too (the kernel is gone), the
-// accepted event stays and a retry with the same id queues the task.
-func (c *Client) withdraw(ctx context.Context, seq uint64) {
+// so the id is free again, and the readers' consumers made for it
+// meanwhile. When that fails too (the kernel is gone), the accepted event
+// stays and a retry with the same id queues the task.
+func (c *Client) withdraw(ctx context.Context, id string, seq uint64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = c.events.DeleteMsg(ctx, seq)
+	if err := c.events.DeleteMsg(ctx, seq); err == nil {
+		c.dropReadersOf(id)
+	}
 }
 
 // known answers a submission of an id that already has events: with the
