@@ -90,6 +90,12 @@ func (s *Status) Apply(e Event) {
 	if s.ID == "" {
 		s.ID = e.TaskID
 	}
+	if e.Recorded() && s.LastSeq != 0 && e.Seq > s.LastSeq {
+		// The kernel records a task only under an id that has no events
+		// left: this is another task under a reused id, and nothing of
+		// the one before (its owner, its end) is the new one's.
+		*s = Status{ID: e.TaskID}
+	}
 	if s.State.Final() || !s.admits(e) {
 		return
 	}

@@ -263,19 +263,44 @@ func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool
 
 // mayTouch refuses a change to a task the caller did not make: as an
 // unknown task when it may not see it either, else as forbidden.
+// ownerOf is whose task id is. Where c reads the events stream (the
+// kernel's connection) that is the kernel's record of the submission
+// under the id now: a cached status may still be of an earlier task
+// under a reused id, whose owner would be let touch the new one. Through
+// the task API it is the status, and the kernel checks again.
+func (c *Client) ownerOf(ctx context.Context, id string) (bus.Owner, error) {
+	if c.ViaAPI {
+		st, err := c.status(ctx, id)
+		return st.Owner, err
+	}
+	var t bus.Task
+	err := c.ride(ctx, func(ctx context.Context) error {
+		var err error
+		t, err = c.Recorded(ctx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		if _, err := c.LastEvent(ctx, id); err != nil {
+			return "", err
+		}
+		return "", nil // events, but no submission's record: the operators' only
+	}
+	return t.Owner, err
+}
+
 func (c *Client) mayTouch(ctx context.Context, id string) error {
 	a := c.access(ctx)
 	if a.ActAll {
 		return nil
 	}
-	st, err := c.status(ctx, id)
+	owner, err := c.ownerOf(ctx, id)
 	if err != nil {
 		return err
 	}
 	switch {
-	case a.MayTouch(st.Owner):
+	case a.MayTouch(owner):
 		return nil
-	case a.MaySee(st.Owner):
+	case a.MaySee(owner):
 		return fmt.Errorf("%w: task %s is another owner's: the read-all right sees it, only its owner or an admin may change it", ErrForbidden, id)
 	}
 	return fmt.Errorf("%w: %s", ErrNotFound, id)
