@@ -14,3 +14,6 @@ func (c *Client) ReplyQueue(inbox string, max int) (next func(context.Context) (
 	}
 	return r.next, r.close, nil
 }
+
+// MayBeStored exposes whether a failed publish may have been stored.
+var MayBeStored = mayBeStored

@@ -168,7 +168,9 @@ func (c *Client) submitOnce(ctx context.Context, t bus.Task, at *Placed) (task b
 	}
 	queued, err := c.queue(ctx, t, body)
 	if err != nil {
-		c.withdraw(ctx, t.ID, ack.Sequence)
+		if !mayBeStored(err) {
+			c.withdraw(ctx, t.ID, ack.Sequence)
+		}
 		if full := c.queueFull(ctx, err, len(body)); full != nil {
 			return t, false, full
 		}
@@ -197,6 +199,26 @@ func (c *Client) queue(ctx context.Context, t bus.Task, body []byte) (*jetstream
 		Data:    body,
 		Header:  nats.Header{bus.HeaderMsgID: []string{t.ID}},
 	})
+}
+
+// mayBeStored says whether a publish that failed with err may have been
+// stored all the same: one not answered in time (the stream's leader
+// killed, an election) may have been, where one the stream answered with
+// a refusal, or that reached no stream, was not. The accepted event of a
+// task that may be queued stays: withdrawn, the id would be free while a
+// worker may run its body, which it would then refuse as unrecorded, and
+// the submitter's retry would find the worker's event instead of its
+// record. Kept, the retry finds the record and queues the task again,
+// which the queue's de-duplication by id makes a no-op if it was queued.
+func mayBeStored(err error) bool {
+	var refused *jetstream.APIError
+	switch {
+	case errors.As(err, &refused),
+		errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrNoResponders):
+		return false
+	}
+	return true
 }
 
 // withdraw removes the accepted event of a task that could not be queued,
