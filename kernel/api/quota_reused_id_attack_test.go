@@ -40,30 +40,48 @@ func startAgedOwned(t *testing.T, age time.Duration, q api.Quota) *agedOwned {
 // startAgedOwnedDup is startAgedOwned with the tasks stream remembering
 // a task id for tasksDup (bus.DefaultTasksDuplicates is 10 minutes).
 func startAgedOwnedDup(t *testing.T, age, tasksDup time.Duration, q api.Quota) *agedOwned {
+	return startAged(t, aged{age: age, tasksDup: tasksDup, statusTTL: age, remember: 1, quota: q})
+}
+
+// aged is what startAged starts: events kept for age, task ids
+// remembered by the tasks stream for tasksDup, statuses kept by the hot
+// cache for statusTTL (0: the cache's default) and remember of them by
+// the projector (0: its default), under quota.
+type aged struct {
+	age, tasksDup, statusTTL time.Duration
+	remember                 int
+	quota                    api.Quota
+}
+
+func startAged(t *testing.T, a aged) *agedOwned {
 	t.Helper()
+	var opts []cache.CacheOption
+	if a.statusTTL > 0 {
+		opts = append(opts, cache.WithStatusTTL(a.statusTTL))
+	}
 	k := kerneltest.StartWith(t, kernel.Server{
-		EventsMaxAge: age, EventsDuplicates: time.Second, TasksDuplicates: tasksDup,
+		EventsMaxAge: a.age, EventsDuplicates: time.Second, TasksDuplicates: a.tasksDup,
 		NoStatusProjector: true,
 		OpenCache: func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {
 			js, err := jetstream.New(nc)
 			if err != nil {
 				return nil, err
 			}
-			return cache.NewKVCache(ctx, js, cache.WithStatusTTL(age))
+			return cache.NewKVCache(ctx, js, opts...)
 		},
 	})
-	hot, err := cache.NewKVCache(context.Background(), k.JS, cache.WithStatusTTL(age))
+	hot, err := cache.NewKVCache(context.Background(), k.JS, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	p := &status.StatusProjector{JS: k.JS, Names: k.Names, Cache: hot, Remember: 1}
+	p := &status.StatusProjector{JS: k.JS, Names: k.Names, Cache: hot, Remember: a.remember}
 	svc := &api.Service{
 		Client:    &client.Client{NC: k.NC, JS: k.JS, Cache: hot},
 		Recent:    hot,
 		Schedules: k.ScheduleStore(k.JS),
-		Quota:     q,
+		Quota:     a.quota,
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = p.Run(ctx) }()

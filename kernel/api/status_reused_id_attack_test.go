@@ -4,20 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
-	"github.com/amf-os/amf/kernel/kerneltest"
-	"github.com/amf-os/amf/kernel/status"
-	"github.com/amf-os/amf/memory/cache"
 )
 
 // The status projector folds an event into the status it remembers for
@@ -38,53 +29,7 @@ import (
 // for statusTTL (0: the cache's default, 24 h, as `amf kernel` opens it)
 // and the projector remembering as many tasks as a real one does.
 func startAgedOwnedTTL(t *testing.T, age, statusTTL time.Duration) *agedOwned {
-	t.Helper()
-	var opts []cache.CacheOption
-	if statusTTL > 0 {
-		opts = append(opts, cache.WithStatusTTL(statusTTL))
-	}
-	k := kerneltest.StartWith(t, kernel.Server{
-		EventsMaxAge: age, EventsDuplicates: time.Second, TasksDuplicates: time.Second,
-		NoStatusProjector: true,
-		OpenCache: func(ctx context.Context, nc *nats.Conn) (kernel.Cache, error) {
-			js, err := jetstream.New(nc)
-			if err != nil {
-				return nil, err
-			}
-			return cache.NewKVCache(ctx, js, opts...)
-		},
-	})
-	hot, err := cache.NewKVCache(context.Background(), k.JS, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	p := &status.StatusProjector{JS: k.JS, Names: k.Names, Cache: hot} // Remember: the default
-	svc := &api.Service{
-		Client:    &client.Client{NC: k.NC, JS: k.JS, Cache: hot},
-		Recent:    hot,
-		Schedules: k.ScheduleStore(k.JS),
-	}
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = p.Run(ctx) }()
-	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	dial := func(name string) *client.Client {
-		return &client.Client{NC: k.ConnectAs(k.Creds(kernel.UserSpec{Name: name, Role: kernel.RoleClient})), ViaAPI: true}
-	}
-	o := &agedOwned{k: k, victim: dial("victim"), attacker: dial("attacker")}
-	for {
-		_, err := o.victim.List(context.Background(), nil, 1)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, client.ErrUnavailable) {
-			t.Fatalf("list: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return o
+	return startAged(t, aged{age: age, tasksDup: time.Second, statusTTL: statusTTL})
 }
 
 // onlyEventsGone waits until id has no events left; unlike eventsGone no
