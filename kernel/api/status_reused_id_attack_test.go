@@ -32,25 +32,6 @@ func startAgedOwnedTTL(t *testing.T, age, statusTTL time.Duration) *agedOwned {
 	return startAged(t, aged{age: age, tasksDup: time.Second, statusTTL: statusTTL})
 }
 
-// onlyEventsGone waits until id has no events left; unlike eventsGone no
-// other task goes by, and the status cache is not waited for: the
-// attacker chooses when the victim's id comes.
-func (o *agedOwned) onlyEventsGone(t *testing.T, id string) {
-	t.Helper()
-	admin := &client.Client{NC: o.k.NC, JS: o.k.JS}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		_, err := admin.LastEvent(context.Background(), id)
-		if errors.Is(err, client.ErrNotFound) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's events still there a minute later: %v", id, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // victimTakes submits the victim's task under id as soon as it is free.
 func (o *agedOwned) victimTakes(t *testing.T, id, body string) bus.Task {
 	t.Helper()
