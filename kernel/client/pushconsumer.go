@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,12 @@ type pushCap struct {
 	prefix  string
 	limit   int
 	tooMany func(n int) error
+	// deliver is where the asker listens ("": cfg's deliver subject). A
+	// consumer made ahead is parked elsewhere until it is handed over
+	// (MakeReaderAhead), and the name is the request's, deliver subject
+	// included: a consumer of the name delivering elsewhere than here is
+	// one left parked.
+	deliver string
 }
 
 // makePush counts the asker's consumers on the stream and makes cfg (a
@@ -57,7 +64,7 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 	mk, cancel := context.WithTimeout(context.WithoutCancel(ctx), directTimeout)
 	defer cancel()
 	pushed, err := c.JS.CreatePushConsumer(mk, name, cfg)
-	if errors.Is(err, jetstream.ErrConsumerExists) && c.parked(mk, stream, cfg) {
+	if errors.Is(err, jetstream.ErrConsumerExists) && c.parked(mk, stream, cfg.Name, cmp.Or(pc.deliver, cfg.DeliverSubject)) {
 		// The one of that name is still parked where the kernel made it
 		// ahead (MakeReaderAhead), its hand-over and its delete having
 		// failed: nobody reads there, so it is made anew.
@@ -84,11 +91,11 @@ func (c *Client) makePush(ctx context.Context, pc pushCap, cfg jetstream.Consume
 	return made, nil
 }
 
-// parked reports whether the consumer named as cfg delivers elsewhere
-// than cfg does. A name is a digest of the request, deliver subject
-// included, so the only such consumer is one the kernel made ahead and
-// left parked on its own inbox.
-func (c *Client) parked(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig) bool {
-	made, err := stream.PushConsumer(ctx, cfg.Name)
-	return err == nil && made.CachedInfo().Config.DeliverSubject != cfg.DeliverSubject
+// parked reports whether consumer name delivers elsewhere than deliver,
+// where its asker listens. A name is a digest of the request, deliver
+// subject included, so the only such consumer is one the kernel made
+// ahead and left parked on its own inbox.
+func (c *Client) parked(ctx context.Context, stream jetstream.Stream, name, deliver string) bool {
+	made, err := stream.PushConsumer(ctx, name)
+	return err == nil && made.CachedInfo().Config.DeliverSubject != deliver
 }

@@ -141,7 +141,7 @@ func (c *Client) makeReader(ctx context.Context, reader Reader, req bus.ReaderRe
 	if err := c.init(ctx); err != nil {
 		return nil, err
 	}
-	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), tooMany: func(n int) error {
+	pc := pushCap{stream: c.events, prefix: bus.ReaderNamePrefix(reader.Owner), deliver: req.Deliver, tooMany: func(n int) error {
 		return fmt.Errorf("%w: %d open, the limit per owner (kernel --readers-per-owner, AMF_READERS_PER_OWNER); close a stream you no longer read", ErrTooManyReaders, n)
 	}}
 	// Every owner is capped, one that reads all too; operators are not.
