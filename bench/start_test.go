@@ -17,8 +17,11 @@ import (
 // (`amf --help`: every command line pays it, and every build has it), and
 // `sandbox-init`, the binary re-executed
 // as a sandboxed command's init, as the sandbox's spawner starts one for
-// every command (new user, mount, pid, ipc, uts and network namespaces),
-// until it reports its root built, then released (it exits on EOF).
+// every command where it has no program of its own to start (new user,
+// mount, pid, ipc, uts and network namespaces), until it reports its root
+// built, then released (it exits on EOF). The embedded sandbox program
+// a runner starts instead (sandbox/internal/initimage) is measured beside
+// this path by `go test -run '^$' -bench 'SpawnTrue/sandbox-cold' ./sandbox`.
 // Reported per start: cpu-ms/start (user + system, the process's own),
 // minflt/start (page faults), wall-ms/start.
 //

@@ -20,15 +20,17 @@ import (
 // plain fork/exec. All run bash -c true, the way the sandbox runs every
 // command. The warm case lets the runner refill its pool between commands
 // (outside the timed part), as it does between a worker's commands; the
-// cold case is what a burst that outruns the pool sees.
+// cold case is what a burst that outruns the pool sees; sandbox-cold-self
+// is the same with inits started from this binary rather than the
+// embedded sandbox program, as where none is built.
 //
 //	go test -run '^$' -bench SpawnTrue -benchtime 300x ./sandbox
 func BenchmarkSpawnTrue(b *testing.B) {
 	bash := shellPath()
-	sandbox := func(warm int, profile string) func(b *testing.B) {
+	sandbox := func(warm int, profile string, self bool) func(b *testing.B) {
 		return func(b *testing.B) {
 			testenv.NeedRoot(b)
-			r, err := New(Config{StateDir: b.TempDir(), WarmInits: warm})
+			r, err := New(Config{StateDir: b.TempDir(), WarmInits: warm, selfInit: self})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -47,12 +49,13 @@ func BenchmarkSpawnTrue(b *testing.B) {
 			})
 		}
 	}
-	b.Run("sandbox", sandbox(1, "strict"))
-	b.Run("sandbox-network", sandbox(1, "network"))
-	b.Run("sandbox-cold", sandbox(-1, "strict"))
+	b.Run("sandbox", sandbox(1, "strict", false))
+	b.Run("sandbox-network", sandbox(1, "network", false))
+	b.Run("sandbox-cold", sandbox(-1, "strict", false))
+	b.Run("sandbox-cold-self", sandbox(-1, "strict", true))
 	// The host's view (root, masks, host /proc) is built per command:
 	// no init is kept warm for it.
-	b.Run("sandbox-view-host", sandbox(1, "observe"))
+	b.Run("sandbox-view-host", sandbox(1, "observe", false))
 	b.Run("bwrap", func(b *testing.B) {
 		bwrap := testenv.NeedBinary(b, "bwrap")
 		work := b.TempDir()

@@ -49,6 +49,10 @@ type Config struct {
 	MicroVM MicroVMConfig
 	// Logger receives warnings (unavailable limits, the unsafe backend).
 	Logger *slog.Logger
+
+	// selfInit starts the spawner and inits from this binary, as where
+	// no sandbox program is embedded (tests of that path).
+	selfInit bool
 }
 
 // Limits bound one command. Zero fields mean the default.

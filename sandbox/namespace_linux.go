@@ -99,19 +99,11 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	if len(n.cgroups.missing) > 0 {
 		b.log.Warn("sandbox: cgroup controllers unavailable; rlimits still apply", "missing", strings.Join(n.cgroups.missing, ","))
 	}
-	if n.spawner, err = startSpawner(); err != nil {
-		if n.net != nil {
-			n.net.close()
-		}
-		n.etc.close()
-		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
-	}
 	// One init now, so a host that cannot make the namespaces (user
 	// namespaces disabled, a seccomp or AppArmor profile forbidding them)
 	// fails here rather than at the first command.
-	probe, err := n.spawn(false, "", viewConfig{})
+	probe, err := n.startSpawning(cfg)
 	if err != nil {
-		n.spawner.close()
 		n.etc.close()
 		if n.net != nil {
 			n.net.close()

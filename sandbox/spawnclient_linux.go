@@ -16,6 +16,7 @@ import (
 // spawner is the runner's side of the spawner process (see
 // maybeSpawner).
 type spawner struct {
+	path   string     // the program started as the spawner (see initPath)
 	mu     sync.Mutex // serialises sends, restarts and Close
 	fd     int        // request socket, -1 when there is no spawner
 	pid    int
@@ -27,9 +28,10 @@ type spawner struct {
 	reapers sync.WaitGroup
 }
 
-// startSpawner starts the spawner process.
-func startSpawner() (*spawner, error) {
-	s := &spawner{fd: -1}
+// startSpawner starts the spawner process from the program at path; the
+// spawner starts its inits from the same program.
+func startSpawner(path string) (*spawner, error) {
+	s := &spawner{path: path, fd: -1}
 	if err := s.launch(); err != nil {
 		return nil, err
 	}
@@ -46,7 +48,7 @@ func (s *spawner) launch() error {
 	}
 	theirs := os.NewFile(uintptr(fds[1]), "sandbox-spawner")
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        s.path,
 		Args:        []string{spawnerArg0},
 		Env:         append(raceEnv(), spawnerEnv+"=1"),
 		Stderr:      os.Stderr, // a crash of the spawner must be seen

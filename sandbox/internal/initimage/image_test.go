@@ -1,0 +1,84 @@
+package initimage
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestImagesAreBuiltFromThisSource rebuilds every embedded image from
+// this tree and fails when one differs: what the sandbox executes is
+// exactly what package child's source says.
+func TestImagesAreBuiltFromThisSource(t *testing.T) {
+	cmd := exec.Command("go", "run", "./gen", "-check")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestTheImageCannotBeChanged holds the memory file to its seals: not
+// even a writable descriptor of it, which a process that can reach it
+// by /proc could open, can change it.
+func TestTheImageCannotBeChanged(t *testing.T) {
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		if _, err := Open(); !errors.Is(err, ErrNoImage) {
+			t.Fatalf("Open on %s = %v, want ErrNoImage", runtime.GOARCH, err)
+		}
+		return
+	}
+	f, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if seals&want != want {
+		t.Fatalf("seals %#x, want %#x set", seals, want)
+	}
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err != nil || fl&unix.O_ACCMODE != unix.O_RDONLY {
+		t.Fatalf("the kept descriptor's mode is %#x (%v), want read-only", fl, err)
+	}
+	if fd, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fd&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("the kept descriptor is inherited by started programs (%#x, %v)", fd, err)
+	}
+	w, err := os.OpenFile(Path(f), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("reopening for writing: %v", err) // allowed: the seals are what refuse
+	}
+	defer w.Close()
+	if _, err := w.WriteAt([]byte("#!"), 0); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("writing over the image: %v, want EPERM", err)
+	}
+	if err := w.Truncate(0); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("truncating the image: %v, want EPERM", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, 0); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("the seals can be changed: %v", err)
+	}
+}
+
+// TestTheImageRunsAndRefusesToActAlone executes the image as the
+// sandbox does, outside any of its roles: it is the program, and it does
+// nothing on its own.
+func TestTheImageRunsAndRefusesToActAlone(t *testing.T) {
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		return // no image: TestTheImageCannotBeChanged checks Open says so
+	}
+	f, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(Path(f)).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "started by amf's sandbox") {
+		t.Fatalf("running the image alone: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,82 @@
+package initimage
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoImage says no image is built for this architecture.
+var ErrNoImage = errors.New("no sandbox program is built for " + runtime.GOARCH)
+
+var (
+	once   sync.Once
+	opened *os.File
+	failed error
+)
+
+// Open returns the image as an executable memory file, made once per
+// process and kept open for its life; a process executes it by the path
+// /proc/self/fd/<its descriptor>. The file is sealed: nothing, not even
+// this process, can change it after it is written, so no command can
+// reach the program that starts the next command (the way a container
+// once could overwrite runc through /proc/self/exe). It is opened
+// read-only and close-on-exec, so no started program inherits it.
+func Open() (*os.File, error) {
+	once.Do(func() { opened, failed = open() })
+	return opened, failed
+}
+
+func open() (*os.File, error) {
+	if len(compressed) == 0 {
+		return nil, ErrNoImage
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(compressed))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox program: %w", err)
+	}
+	// MFD_EXEC says it is meant to be executed, which a kernel set to
+	// refuse executable memory files (vm.memfd_noexec) then refuses
+	// here, not at the first exec; kernels before 6.3 do not know the
+	// flag.
+	const flags = unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate("amf-sandbox", flags|unix.MFD_EXEC)
+	if err == unix.EINVAL {
+		fd, err = unix.MemfdCreate("amf-sandbox", flags)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox program: memfd_create: %w", err)
+	}
+	rw := os.NewFile(uintptr(fd), "amf-sandbox")
+	defer rw.Close()
+	if _, err := io.Copy(rw, zr); err != nil {
+		return nil, fmt.Errorf("sandbox program: %w", err)
+	}
+	if err := zr.Close(); err != nil {
+		return nil, fmt.Errorf("sandbox program: %w", err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		return nil, fmt.Errorf("sandbox program: seal: %w", err)
+	}
+	// A file open for writing cannot be executed (ETXTBSY): keep a
+	// read-only descriptor of it and close the one it was written by.
+	ro, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(fd), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox program: %w", err)
+	}
+	return ro, nil
+}
+
+// Path is the path by which this process executes f.
+func Path(f *os.File) string {
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+}
