@@ -29,6 +29,10 @@ func TestInitsStartFromTheSandboxProgram(t *testing.T) {
 	if exe := spawnerExe(t, r); !strings.HasPrefix(exe, "/memfd:amf-sandbox") {
 		t.Fatalf("the spawner runs %s, want the embedded sandbox program", exe)
 	}
+	// Not the number of the descriptor it was started by.
+	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(spawnerPid(r)) + "/comm"); err != nil || string(comm) != "amf-spawner\n" {
+		t.Fatalf("the spawner is named %q (%v)", comm, err)
+	}
 	for _, profile := range []string{"strict", "network"} {
 		if res, out := run(t, r, profile, "echo ok", 10*time.Second); res.ExitCode != 0 || out != "stdout: ok" {
 			t.Fatalf("%s: %+v %q", profile, res, out)

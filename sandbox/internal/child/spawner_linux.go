@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,10 @@ const (
 	fdSpawner   = 3
 )
 
+// spawnerComm is the spawner's process name, NUL-terminated, at most 16
+// bytes with it.
+var spawnerComm = []byte("amf-spawner\x00")
+
 // spawnRequest is what varies between inits; the rest of their
 // SysProcAttr is fixed here.
 type spawnRequest struct {
@@ -51,6 +56,9 @@ func maybeSpawner() {
 	if os.Getenv(spawnerEnv) != "1" || len(os.Args) == 0 || os.Args[0] != spawnerArg0 {
 		return
 	}
+	// Started from a memory file by its descriptor, the process would be
+	// named after the descriptor's number in ps and top.
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&spawnerComm[0])), 0, 0, 0)
 	// The request socket must not reach the inits, which get fd 3 anew.
 	unix.CloseOnExec(fdSpawner)
 	var inits sync.WaitGroup
