@@ -39,7 +39,10 @@ func TestTheImageCannotBeChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	want := Seals
+	if sealsExec(t) {
+		want |= unix.F_SEAL_EXEC
+	}
 	if seals&want != want {
 		t.Fatalf("seals %#x, want %#x set", seals, want)
 	}
@@ -63,6 +66,22 @@ func TestTheImageCannotBeChanged(t *testing.T) {
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, 0); !errors.Is(err, unix.EPERM) {
 		t.Fatalf("the seals can be changed: %v", err)
 	}
+	if want&unix.F_SEAL_EXEC != 0 {
+		if err := w.Chmod(0o600); !errors.Is(err, unix.EPERM) {
+			t.Fatalf("making the image unexecutable: %v, want EPERM", err)
+		}
+	}
+}
+
+// sealsExec reports whether this kernel knows F_SEAL_EXEC.
+func sealsExec(t *testing.T) bool {
+	fd, err := unix.MemfdCreate("probe", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_EXEC)
+	return err == nil
 }
 
 // TestTheImageRunsAndRefusesToActAlone executes the image as the

@@ -14,6 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Seals are the seals the image always has.
+const Seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
 // ErrNoImage says no image is built for this architecture.
 var ErrNoImage = errors.New("no sandbox program is built for " + runtime.GOARCH)
 
@@ -63,8 +66,13 @@ func open() (*os.File, error) {
 	if err := zr.Close(); err != nil {
 		return nil, fmt.Errorf("sandbox program: %w", err)
 	}
-	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+	// F_SEAL_EXEC (Linux 6.3) keeps its mode too: not even its owner
+	// could make it unexecutable and stop every later init.
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, Seals|unix.F_SEAL_EXEC)
+	if err == unix.EINVAL {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, Seals)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("sandbox program: seal: %w", err)
 	}
 	// A file open for writing cannot be executed (ETXTBSY): keep a
