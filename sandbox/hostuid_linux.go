@@ -23,6 +23,15 @@ import (
 // mem, fd and root are refused too. Landlock's scoping (scopeSelf) is the
 // second lock on signals and ptrace.
 //
+// errHostPidsUnprivileged refuses pids: host to a runner without root:
+// it cannot give a command a uid of its own, so every command shares the
+// worker's, and the ownership checks above would guard nothing: the
+// host's /proc would let a command retune the worker, its spawner and
+// other commands (make them the OOM killer's first picks, renice them).
+func errHostPidsUnprivileged(profile string) error {
+	return fmt.Errorf("%w: profile %q sees the host's processes (pids: host), which needs a worker running as root: without root every command runs as the worker's own uid and could retune the worker's and other commands' processes through /proc; run the worker as root, or use a profile with pids: own", ErrStart, profile)
+}
+
 // hostUIDFirst is where those uids start, counted from the runner's id
 // base, past the 65536 ids every sandbox maps; hostUIDCount bound how
 // many such commands run at once on a host.

@@ -354,6 +354,9 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 	if err != nil {
 		return Result{}, err
 	}
+	if prof.HostPids() && !n.root {
+		return Result{}, errHostPidsUnprivileged(prof.Name)
+	}
 	// Replace the warm init this command takes only once it is done, so
 	// starting the next one does not compete with this one for the CPU.
 	defer n.topUp()

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ print("reply type", s.recv(64)[0])'`
 }
 
 // TestViewUnprivileged: a runner without root builds the host's view
-// from binds and clones a workspace itself. Run as root, it re-runs
+// from binds and clones a workspace itself, and refuses pids: host. Run as root, it re-runs
 // itself as nobody.
 func TestViewUnprivileged(t *testing.T) {
 	if os.Geteuid() == 0 {
@@ -69,9 +70,14 @@ func TestViewUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	_, out := runIn(t, r, "observe", "", "ls -d /usr/share /var/lib; cat /etc/shadow; ls -a /root")
+	// The host's view with pids: own (observe's pids: host needs root:
+	// TestAttackHostPidsRetunesSpawnerUnprivileged).
+	_, out := runIn(t, r, "workspace", "own", "ls -d /usr/share /var/lib; cat /etc/shadow; ls -a /root")
 	if !strings.Contains(out, "/var/lib") || strings.Contains(out, "root:") || strings.Contains(out, "Permission denied") {
 		t.Errorf("unprivileged host view:\n%s", out)
+	}
+	if _, err := r.Run(t.Context(), Spec{Command: "true", Profile: "observe"}, nil); !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "pids: host") {
+		t.Errorf("observe (pids: host) without root: %v, want it refused", err)
 	}
 	res, out := runIn(t, r, "workspace", "own", "pwd; echo hi > note.txt; echo x > /usr/x")
 	if b, err := os.ReadFile(filepath.Join(own, "note.txt")); err != nil || string(b) != "hi\n" || !strings.Contains(out, own) || res.ExitCode == 0 {
