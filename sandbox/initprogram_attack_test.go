@@ -399,6 +399,25 @@ func findCmdline(args string) string {
 	return ""
 }
 
+// retuneSetup starts another sandbox's command and returns what the
+// targets' files say now, a command that retunes them all, and a channel
+// closed once that other command has ended.
+func retuneSetup(t *testing.T, r *NamespaceRunner) (before map[string]string, attack string, done chan struct{}) {
+	t.Helper()
+	victim := "sleep 6.54321"
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		run(t, r, "bare", victim, 20*time.Second)
+	}()
+	before = retuneTargets(t, r, victim)
+	var cmd strings.Builder
+	for p := range before {
+		cmd.WriteString("echo 1000 > /proc/" + p + "/oom_score_adj; echo 0 > /proc/" + p + "/coredump_filter; echo 19 > /proc/" + p + "/autogroup; ")
+	}
+	return before, cmd.String() + "true", done
+}
+
 // retuneAttack, from a pids: host command, raises the OOM score of the
 // runner, the spawner and another sandbox's command (the OOM killer's
 // first picks: a memory bomb then takes down the spawner, and with it
@@ -407,18 +426,8 @@ func findCmdline(args string) string {
 // for whatever changed, as the host sees it.
 func retuneAttack(t *testing.T, r *NamespaceRunner) {
 	t.Helper()
-	victim := "sleep 6.54321"
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		run(t, r, "bare", victim, 20*time.Second)
-	}()
-	before := retuneTargets(t, r, victim)
-	var cmd strings.Builder
-	for p := range before {
-		cmd.WriteString("echo 1000 > /proc/" + p + "/oom_score_adj; echo 0 > /proc/" + p + "/coredump_filter; echo 19 > /proc/" + p + "/autogroup; ")
-	}
-	_, out := run(t, r, "hostpids", cmd.String()+"true", 20*time.Second)
+	before, attack, done := retuneSetup(t, r)
+	_, out := run(t, r, "hostpids", attack, 20*time.Second)
 	for p, was := range before {
 		if now := retuneState(p); now != was {
 			what := "another sandbox's command"
@@ -470,19 +479,9 @@ func TestAttackHostPidsRetunesSpawnerUnprivileged(t *testing.T) {
 		testenv.Skip(t, "user namespaces unavailable: "+err.Error())
 	}
 	defer r.Close()
-	victim := "sleep 6.54321"
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		run(t, r, "bare", victim, 20*time.Second)
-	}()
-	before := retuneTargets(t, r, victim)
-	var cmd strings.Builder
-	for p := range before {
-		cmd.WriteString("echo 1000 > /proc/" + p + "/oom_score_adj; echo 0 > /proc/" + p + "/coredump_filter; echo 19 > /proc/" + p + "/autogroup; ")
-	}
+	before, attack, done := retuneSetup(t, r)
 	var c collector
-	_, err = r.Run(t.Context(), Spec{Command: cmd.String() + "true", Profile: "hostpids", Timeout: 20 * time.Second}, c.out)
+	_, err = r.Run(t.Context(), Spec{Command: attack, Profile: "hostpids", Timeout: 20 * time.Second}, c.out)
 	if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "pids: host") || !strings.Contains(err.Error(), "as root") {
 		t.Errorf("a pids: host command on a runner without root: %v, want it refused, saying why", err)
 	}
