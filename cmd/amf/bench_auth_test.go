@@ -11,9 +11,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/internal/ollamatest"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
 	kapi "github.com/amf-os/amf/kernel/client"
 	"github.com/amf-os/amf/kernel/kerneltest"
 )
@@ -53,7 +55,7 @@ func authMesh(b *testing.B, mode string, concurrency int, opts ...ollamatest.Opt
 		if err := kernel.Provision(context.Background(), js, kernel.Provisioning{}); err != nil {
 			b.Fatal(err)
 		}
-		return newBenchMeshOn(b, nc, dial(), nil, concurrency, opts...)
+		return newBenchMeshOn(b, nc, dial(), nil, nil, concurrency, opts...)
 	}
 	srv := &kernel.Server{StateDir: b.TempDir(), Listen: "127.0.0.1:-1", Logger: kerneltest.Logger(b)}
 	var tlsOpts []nats.Option
@@ -96,8 +98,33 @@ func authMesh(b *testing.B, mode string, concurrency int, opts ...ollamatest.Opt
 	done := make(chan struct{})
 	go func() { defer close(done); _ = (&api.Service{Client: &kapi.Client{NC: inproc}}).Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
+	// The bridge checks a bearer token, as `amf bridge` on this kernel
+	// must, and submits as its owner.
+	js, err := jetstream.New(inproc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := tokens.Open(ctx, js, bus.Names{}, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	verifier, err := store.Watch(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(verifier.Stop)
 	bridgeNC := dial(kernel.RoleBridge)
-	return newBenchMeshOn(b, bridgeNC, dial(kernel.RoleWorker), &kapi.Client{NC: bridgeNC, ViaAPI: true}, concurrency, opts...)
+	m := newBenchMeshOn(b, bridgeNC, dial(kernel.RoleWorker), &kapi.Client{NC: bridgeNC, ViaAPI: true}, verifier, concurrency, opts...)
+	// A client per 16 tasks at once: the bridge holds at most 32 open
+	// streams per token.
+	for range (concurrency + 15) / 16 {
+		token, _, err := store.Create(ctx, []tokens.Scope{tokens.ScopeSubmit, tokens.ScopeRead}, nil, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.tokens = append(m.tokens, token)
+	}
+	return m
 }
 
 // BenchmarkAuthTTFT: time to first token with the trust boundaries off,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,24 +35,33 @@ import (
 // the same parts `amf up` runs, with the fake model.
 type benchMesh struct {
 	base string
-	llm  *ollamatest.Server
-	k    *kerneltest.Kernel
+	// tokens are bearer tokens, when the bridge checks them: a task is
+	// submitted and read with one, taken in turn, since a bridge holds
+	// only so many open streams per token.
+	tokens  []string
+	next    atomic.Uint64
+	tokenOf sync.Map // task id → its token
+	llm     *ollamatest.Server
+	k       *kerneltest.Kernel
 }
 
 func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
 	k := kerneltest.Start(b)
-	m := newBenchMeshOn(b, k.NC, k.NC, nil, concurrency, opts...)
+	m := newBenchMeshOn(b, k.NC, k.NC, nil, nil, concurrency, opts...)
 	m.k = k
 	return m
 }
 
 // newBenchMeshOn wires the bridge and the worker to the given
 // connections; client, when set, is the bridge's bus client.
-func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Client, concurrency int, opts ...ollamatest.Option) *benchMesh {
+// newBenchMeshOn starts a bridge and a worker on the given connections;
+// with toks the bridge checks bearer tokens, as `amf bridge` on an
+// authenticated kernel does, and is open otherwise.
+func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Client, toks bridge.TokenVerifier, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
 	llm := ollamatest.New(b, opts...)
-	br := &bridge.Server{NC: bridgeNC, Client: client, NoAuth: true, Logger: kerneltest.Logger(b)}
+	br := &bridge.Server{NC: bridgeNC, Client: client, Tokens: toks, NoAuth: toks == nil, Logger: kerneltest.Logger(b)}
 	h, err := br.Handler()
 	if err != nil {
 		b.Fatal(err)
@@ -82,31 +92,57 @@ func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Cl
 
 // submit posts a task and returns its id.
 func (m *benchMesh) submit(b *testing.B, body string) string {
-	resp, err := http.Post(m.base+"/v1/tasks", "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", m.base+"/v1/tasks", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	token := ""
+	if len(m.tokens) > 0 {
+		token = m.tokens[m.next.Add(1)%uint64(len(m.tokens))]
+	}
+	resp, err := m.do(req, token)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
 	var s struct {
 		ID string `json:"id"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 202 {
-		b.Fatalf("submit: %d %v", resp.StatusCode, err)
+	if err != nil || resp.StatusCode != 202 || json.Unmarshal(raw, &s) != nil {
+		b.Fatalf("submit: %d %v: %s", resp.StatusCode, err, raw)
+	}
+	if token != "" {
+		m.tokenOf.Store(s.ID, token)
 	}
 	return s.ID
 }
 
 // stream reads a task's SSE stream to its end, calling fn per message.
 func (m *benchMesh) stream(b *testing.B, id string, fn func(ssetest.Message)) {
-	resp, err := http.Get(m.base + "/v1/tasks/" + id + "/events")
+	req, _ := http.NewRequest("GET", m.base+"/v1/tasks/"+id+"/events", nil)
+	token, _ := m.tokenOf.LoadAndDelete(id)
+	tok, _ := token.(string)
+	resp, err := m.do(req, tok)
 	if err != nil {
 		b.Error(err)
 		return
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(resp.Body)
+		b.Errorf("events of %s: %d %s", id, resp.StatusCode, raw)
+		return
+	}
 	if err := ssetest.Read(resp.Body, func(msg ssetest.Message) error { fn(msg); return nil }); err != nil {
 		b.Error(err)
 	}
+}
+
+// do sends req with token, if any.
+func (m *benchMesh) do(req *http.Request, token string) (*http.Response, error) {
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
