@@ -23,15 +23,6 @@ import (
 // mem, fd and root are refused too. Landlock's scoping (scopeSelf) is the
 // second lock on signals and ptrace.
 //
-// errHostPidsUnprivileged refuses pids: host to a runner without root:
-// it cannot give a command a uid of its own, so every command shares the
-// worker's, and the ownership checks above would guard nothing: the
-// host's /proc would let a command retune the worker, its spawner and
-// other commands (make them the OOM killer's first picks, renice them).
-func errHostPidsUnprivileged(profile string) error {
-	return fmt.Errorf("%w: profile %q sees the host's processes (pids: host), which needs a worker running as root: without root every command runs as the worker's own uid and could retune the worker's and other commands' processes through /proc; run the worker as root, or use a profile with pids: own", ErrStart, profile)
-}
-
 // hostUIDFirst is where those uids start, counted from the runner's id
 // base, past the 65536 ids every sandbox maps; hostUIDCount bound how
 // many such commands run at once on a host.
@@ -44,6 +35,16 @@ const (
 // host (two workers, or a test binary's many) never hand out the same
 // uid.
 var hostUIDLockDir = "/run/amf-sandbox-uids"
+
+// errHostPidsUnprivileged refuses pids: host to a runner without root:
+// it cannot give a command a uid of its own, so every command shares the
+// worker's, and the ownership checks that keep a
+// pids: host command from the host's processes would guard nothing: the
+// host's /proc would let a command retune the worker, its spawner and
+// other commands (make them the OOM killer's first picks, renice them).
+func errHostPidsUnprivileged(profile string) error {
+	return fmt.Errorf("%w: profile %q sees the host's processes (pids: host), which needs a worker running as root: without root every command runs as the worker's own uid and could retune the worker's and other commands' processes through /proc; run the worker as root, or use a profile with pids: own", ErrStart, profile)
+}
 
 // hostUIDs hands out those uids, lowest free first, so a few stay in use
 // and the id-mapped mounts made for them are reused.

@@ -270,11 +270,11 @@ func TestAttackInitProgramRolesGiveNoPrivilege(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	img, err := initimage.Open()
+	img, err := initimage.Path()
 	if err != nil {
 		t.Fatal(err)
 	}
-	programs := map[string]string{"embedded": initimage.Path(img)}
+	programs := map[string]string{"embedded": img}
 	if programs["self"], err = os.Executable(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/amf-os/amf/sandbox/internal/initimage"
@@ -16,19 +17,24 @@ const selfExe = "/proc/self/exe"
 // command. Both are started from the embedded sandbox program (package
 // initimage), which starts in a fraction of this binary's time; where
 // none is built, a memory file cannot be made or executed, or it cannot
-// start an init, they are started from this binary.
-func (n *NamespaceRunner) startSpawning(cfg Config) (*initProc, error) {
-	if !cfg.selfInit {
-		f, err := initimage.Open()
-		if err == nil {
-			var probe *initProc
-			if probe, err = n.startSpawningFrom(initimage.Path(f)); err == nil {
-				return probe, nil
-			}
-		}
-		n.log.Warn("sandbox: inits start from this binary, which costs more per command than the sandbox's own program", "err", err)
+// start an init, they are started from this binary (selfInit: at once).
+func (n *NamespaceRunner) startSpawning(selfInit bool) (*initProc, error) {
+	if selfInit {
+		return n.startSpawningFrom(selfExe)
 	}
-	return n.startSpawningFrom(selfExe)
+	path, err := initimage.Path()
+	if err == nil {
+		var probe *initProc
+		if probe, err = n.startSpawningFrom(path); err == nil {
+			return probe, nil
+		}
+	}
+	probe, selfErr := n.startSpawningFrom(selfExe)
+	if selfErr != nil {
+		return nil, errors.Join(fmt.Errorf("the sandbox's program: %w", err), fmt.Errorf("this binary: %w", selfErr))
+	}
+	n.log.Warn("sandbox: inits start from this binary, which costs more per command than the sandbox's own program", "err", err)
+	return probe, nil
 }
 
 func (n *NamespaceRunner) startSpawningFrom(path string) (*initProc, error) {

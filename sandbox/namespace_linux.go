@@ -102,7 +102,7 @@ func New(cfg Config) (*NamespaceRunner, error) {
 	// One init now, so a host that cannot make the namespaces (user
 	// namespaces disabled, a seccomp or AppArmor profile forbidding them)
 	// fails here rather than at the first command.
-	probe, err := n.startSpawning(cfg)
+	probe, err := n.startSpawning(cfg.selfInit)
 	if err != nil {
 		n.etc.close()
 		if n.net != nil {

@@ -16,7 +16,7 @@ import (
 // spawner is the runner's side of the spawner process (see
 // maybeSpawner).
 type spawner struct {
-	path   string     // the program started as the spawner (see initPath)
+	path   string     // the program started as the spawner (see startSpawning)
 	mu     sync.Mutex // serialises sends, restarts and Close
 	fd     int        // request socket, -1 when there is no spawner
 	pid    int
@@ -248,8 +248,8 @@ func (p *initProc) release() {
 }
 
 // raceEnv carries GORACE to the spawner and the inits, which are this
-// binary again: a race-enabled build otherwise sleeps a second at every
-// exit. It never reaches a command, whose environment is built anew.
+// binary again where the sandbox's own program cannot run: a
+// race-enabled build otherwise sleeps a second at every exit. It never reaches a command, whose environment is built anew.
 func raceEnv() []string {
 	if v, ok := os.LookupEnv("GORACE"); ok {
 		return []string{"GORACE=" + v}

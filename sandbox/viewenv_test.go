@@ -79,6 +79,13 @@ func TestViewUnprivileged(t *testing.T) {
 	if _, err := r.Run(t.Context(), Spec{Command: "true", Profile: "observe"}, nil); !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), "pids: host") {
 		t.Errorf("observe (pids: host) without root: %v, want it refused", err)
 	}
+	// And says so to the kernel, which refuses such tasks at submission.
+	if why := r.Offer().Unsupported["observe"]; !strings.Contains(why, "pids: host") {
+		t.Errorf("the runner offers observe without root: %q", why)
+	}
+	if why, ok := r.Offer().Unsupported["workspace"]; ok {
+		t.Errorf("the runner refuses workspace (pids: own) without root: %q", why)
+	}
 	res, out := runIn(t, r, "workspace", "own", "pwd; echo hi > note.txt; echo x > /usr/x")
 	if b, err := os.ReadFile(filepath.Join(own, "note.txt")); err != nil || string(b) != "hi\n" || !strings.Contains(out, own) || res.ExitCode == 0 {
 		t.Errorf("unprivileged rw workspace (exit %d): %q %v\n%s", res.ExitCode, b, err, out)

@@ -83,8 +83,22 @@ func (n *NamespaceRunner) viewFor(p *Profile, ws *Workspace, task *taskConfig) v
 	return v
 }
 
-// Offer says what the runner serves; see Offer.
-func (n *NamespaceRunner) Offer() Offer { return n.offer(n.Name()) }
+// Offer says what the runner serves; see Offer. Without root it serves
+// no pids: host profile (errHostPidsUnprivileged), so a task naming one
+// is refused at submission, not by every worker that takes it.
+func (n *NamespaceRunner) Offer() Offer {
+	o := n.offer(n.Name())
+	if n.root {
+		return o
+	}
+	for _, name := range n.policy.Names() {
+		p, _ := n.policy.Profile(name)
+		if _, ok := o.Unsupported[name]; !ok && p != nil && p.HostPids() && (p.Backend == "" || p.Backend == n.Name()) {
+			o.Unsupported[name] = errHostPidsUnprivileged(name).Error()
+		}
+	}
+	return o
+}
 
 // Offer says what the runner serves; see Offer.
 func (m *MicroVMRunner) Offer() Offer { return m.offer(m.Name()) }

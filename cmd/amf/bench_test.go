@@ -53,11 +53,10 @@ func newBenchMesh(b *testing.B, concurrency int, opts ...ollamatest.Option) *ben
 	return m
 }
 
-// newBenchMeshOn wires the bridge and the worker to the given
-// connections; client, when set, is the bridge's bus client.
 // newBenchMeshOn starts a bridge and a worker on the given connections;
-// with toks the bridge checks bearer tokens, as `amf bridge` on an
-// authenticated kernel does, and is open otherwise.
+// client, when set, is the bridge's bus client; with toks the bridge
+// checks bearer tokens, as `amf bridge` on an authenticated kernel does,
+// and is open otherwise.
 func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Client, toks bridge.TokenVerifier, concurrency int, opts ...ollamatest.Option) *benchMesh {
 	b.Helper()
 	llm := ollamatest.New(b, opts...)

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,21 +22,41 @@ const Seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_
 var ErrNoImage = errors.New("no sandbox program is built for " + runtime.GOARCH)
 
 var (
-	once   sync.Once
-	opened *os.File
-	failed error
+	mu     sync.Mutex
+	opened *os.File // never closed: its descriptor is in Path
 )
 
-// Open returns the image as an executable memory file, made once per
-// process and kept open for its life; a process executes it by the path
-// /proc/self/fd/<its descriptor>. The file is sealed: nothing, not even
-// this process, can change it after it is written, so no command can
-// reach the program that starts the next command (the way a container
-// once could overwrite runc through /proc/self/exe). It is opened
-// read-only and close-on-exec, so no started program inherits it.
-func Open() (*os.File, error) {
-	once.Do(func() { opened, failed = open() })
-	return opened, failed
+// Path returns the path by which this process executes the image, an
+// executable memory file made on the first call and kept open for the
+// process's life (/proc/self/fd/<its descriptor>); the descriptor is
+// this package's alone, so nothing closes it and lets another file take
+// its number. The file is sealed: nothing, not even this process, can
+// change it after it is written, so no command can reach the program
+// that starts the next command (the way a container once could
+// overwrite runc through /proc/self/exe). It is read-only and
+// close-on-exec, so no started program inherits it. A failure is not
+// kept: the next call tries again.
+func Path() (string, error) {
+	f, err := file()
+	if err != nil {
+		return "", err
+	}
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())), nil
+}
+
+// file returns the memory file, making it on the first successful call.
+func file() (*os.File, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if opened != nil {
+		return opened, nil
+	}
+	f, err := open()
+	if err != nil {
+		return nil, err
+	}
+	opened = f
+	return f, nil
 }
 
 func open() (*os.File, error) {
@@ -50,6 +71,12 @@ func open() (*os.File, error) {
 	// refuse executable memory files (vm.memfd_noexec) then refuses
 	// here, not at the first exec; kernels before 6.3 do not know the
 	// flag.
+	// A child forked meanwhile would hold the writable descriptor until
+	// its exec, and an exec of the image would fail (ETXTBSY) until then:
+	// forks wait until it is closed (syscall.ForkLock is what os/exec
+	// takes around its fork).
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	const flags = unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
 	fd, err := unix.MemfdCreate("amf-sandbox", flags|unix.MFD_EXEC)
 	if err == unix.EINVAL {
@@ -82,9 +109,4 @@ func open() (*os.File, error) {
 		return nil, fmt.Errorf("sandbox program: %w", err)
 	}
 	return ro, nil
-}
-
-// Path is the path by which this process executes f.
-func Path(f *os.File) string {
-	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
 }

@@ -1,8 +1,8 @@
 // Command initprog is the sandbox's own small program: the spawner that
-// forks inits, the init that builds a confined command's root and
-// becomes the command, and the holder of an id-mapping user namespace
-// (package child). The sandbox embeds it (package initimage) and starts
-// it in those roles instead of re-executing the whole amf binary, whose
+// forks inits and the init that builds a confined command's root and
+// becomes the command (package child). The sandbox embeds it (package
+// initimage) and starts it in those roles instead of re-executing the
+// whole amf binary, whose
 // start — a 54 MB program's runtime, its page faults and the package
 // inits before child's — was most of what starting a sandbox cost.
 package main
