@@ -119,7 +119,11 @@ func TestUpServesWorkerMetricsWithTheBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", resp.StatusCode, body)
+	}
 	if e := lastEvent(sseEvents(t, base, "metered-up")); e.Type != bus.EventDone {
 		t.Fatalf("task ended %+v", e)
 	}
