@@ -33,8 +33,11 @@ func runUp(ctx context.Context, args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	w.sandbox.upDefaults()
+	noObserve := w.sandbox.upDefaults()
 	log := c.logger()
+	if noObserve != "" {
+		log.Warn("amf up: " + noObserve)
+	}
 	l, err := startLocal(ctx, &c, &k, &cf, false)
 	if err != nil {
 		return err

@@ -60,12 +60,22 @@ func (f flags) workspaces(p *workspaceFlag, usage string) {
 const upProfile = "observe"
 
 // upDefaults applies upProfile when neither a profile nor a profiles
-// file was chosen.
-func (s *sandboxFlags) upDefaults() {
-	if s.profile == "" && s.profiles == "" {
-		s.profile = upProfile
+// file was chosen, and the worker can run it: a namespace runner without
+// root refuses pids: host (sandbox.NamespaceRunner.Offer), and tasks
+// then keep the file's default. It returns why it did not apply it.
+func (s *sandboxFlags) upDefaults() (why string) {
+	if s.profile != "" || s.profiles != "" {
+		return ""
 	}
+	if s.backend == "namespace" && geteuid() != 0 {
+		return "running without root, tasks that name no profile get the default (strict), not " + upProfile + ": its view of the host's processes (pids: host) needs a worker running as root"
+	}
+	s.profile = upProfile
+	return ""
 }
+
+// geteuid is os.Geteuid, replaced by tests.
+var geteuid = os.Geteuid
 
 // execWorkspace picks the profile of `amf exec --workspace`: the
 // built-in workspace profile unless one was named.
