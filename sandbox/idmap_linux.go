@@ -57,7 +57,7 @@ func (m *idmaps) mapping(uid, gid, hostUID, hostGID int) (int, error) {
 	if fd, ok := m.fds[key]; ok {
 		return fd, nil
 	}
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(selfExe)
 	cmd.Args = []string{idmapArg0}
 	cmd.Env = []string{idmapEnv + "=1"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{

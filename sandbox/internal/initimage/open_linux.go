@@ -67,16 +67,16 @@ func open() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox program: %w", err)
 	}
-	// MFD_EXEC says it is meant to be executed, which a kernel set to
-	// refuse executable memory files (vm.memfd_noexec) then refuses
-	// here, not at the first exec; kernels before 6.3 do not know the
-	// flag.
 	// A child forked meanwhile would hold the writable descriptor until
 	// its exec, and an exec of the image would fail (ETXTBSY) until then:
 	// forks wait until it is closed (syscall.ForkLock is what os/exec
 	// takes around its fork).
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
+	// MFD_EXEC says it is meant to be executed, which a kernel set to
+	// refuse executable memory files (vm.memfd_noexec) then refuses
+	// here, not at the first exec; kernels before 6.3 do not know the
+	// flag.
 	const flags = unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
 	fd, err := unix.MemfdCreate("amf-sandbox", flags|unix.MFD_EXEC)
 	if err == unix.EINVAL {
