@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // BenchmarkDispatch submits N explicit-command tasks ({"command":"true"})
@@ -25,26 +28,42 @@ import (
 //	go test -run '^$' -bench Dispatch -benchtime 1x ./bench
 //
 // AMF_BENCH_TASKS (N, 400), AMF_BENCH_CLIENTS (C, 8) and
-// AMF_BENCH_CONCURRENCY (K, 8) size it.
+// AMF_BENCH_CONCURRENCY (K, 8) size it; AMF_BENCH_COMMAND (true) is the
+// command. bubblewrap is given it as AMF-OS runs it: its words, where
+// bash would only execute them (policy.Direct), else to bash.
 func BenchmarkDispatch(b *testing.B) {
 	n, c, k := envInt("AMF_BENCH_TASKS", 400), envInt("AMF_BENCH_CLIENTS", 8), envInt("AMF_BENCH_CONCURRENCY", 8)
+	command := cmp.Or(os.Getenv("AMF_BENCH_COMMAND"), "true")
 	conc := "--concurrency=" + strconv.Itoa(k)
+	body := func(profile string) string {
+		t := map[string]string{"command": command}
+		if profile != "" {
+			t["policy"] = profile
+		}
+		j, _ := json.Marshal(t)
+		return string(j)
+	}
 	b.Run("namespace-strict", func(b *testing.B) {
 		testenv.NeedRoot(b)
-		dispatch(b, startUp(b, nil, conc), `{"command":"true","policy":"strict"}`, n, c)
+		dispatch(b, startUp(b, nil, conc), body("strict"), n, c)
 	})
 	b.Run("namespace-network", func(b *testing.B) {
 		testenv.NeedRoot(b)
-		dispatch(b, startUp(b, nil, conc), `{"command":"true","policy":"network"}`, n, c)
+		dispatch(b, startUp(b, nil, conc), body("network"), n, c)
 	})
 	b.Run("host", func(b *testing.B) {
-		dispatch(b, startUp(b, nil, conc, "--sandbox=host"), `{"command":"true"}`, n, c)
+		dispatch(b, startUp(b, nil, conc, "--sandbox=host"), body(""), n, c)
 	})
 	b.Run("bwrap", func(b *testing.B) {
 		bwrap := testenv.NeedBinary(b, "bwrap")
 		args := []string{"--unshare-all", "--die-with-parent", "--new-session",
 			"--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-			"--cap-drop", "ALL", "--", "bash", "-c", "true"}
+			"--cap-drop", "ALL", "--"}
+		if argv, ok := policy.Direct(command, nil); ok {
+			args = append(args, argv...)
+		} else {
+			args = append(args, "bash", "-c", command)
+		}
 		for b.Loop() {
 			cpu0 := childrenCPU()
 			start := time.Now()

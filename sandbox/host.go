@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/amf-os/amf/sandbox/internal/child"
 )
 
 // HostRunner runs commands directly on the host, unconfined, after the
@@ -52,23 +55,20 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 	ctx, cancel := h.timeout(ctx, spec)
 	defer cancel()
 
-	cmd := exec.Command(shellPath(), "-c", "--", spec.Command) // "--": a leading "-" is not an option
-	cmd.Dir = dir
-	if ws != nil {
-		cmd.Dir = ws.Path // unconfined: the workspace is the host directory itself
-	}
 	// Like the confined backend, a command sees none of the worker's
 	// environment: no credentials, tokens or connection URLs leak in.
-	cmd.Env = hostEnv(dir, spec.Env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	env := hostEnv(dir, spec.Env)
+	cwd := dir
+	if ws != nil {
+		cwd = ws.Path // unconfined: the workspace is the host directory itself
+	}
 	sink := newOutputSink(out, h.outputBudget(spec))
 	stdout, stderr, drain, err := sink.pipes()
 	if err != nil {
 		return Result{}, err
 	}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
 	start := stopwatch(time.Now())
-	err = cmd.Start()
+	cmd, err := startHostCommand(spec.Command, env, cwd, stdout, stderr)
 	stdout.Close()
 	stderr.Close()
 	if err != nil {
@@ -94,6 +94,35 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 		return res, fmt.Errorf("wait: %w", werr)
 	}
 	return res, nil
+}
+
+// startHostCommand starts command in its own process group: executed
+// directly where bash would only execute it (policy.Direct), by bash
+// otherwise, or where the program cannot be executed, so that the shell
+// says why.
+func startHostCommand(command string, env []string, cwd string, stdout, stderr *os.File) (*exec.Cmd, error) {
+	shell := shellPath()
+	if argv := directArgv(shell, command, env); argv != nil {
+		if prog, ok := child.DirectProgram(argv[0], child.Getenv(env, "PATH")); ok {
+			if real, err := filepath.EvalSymlinks(cwd); err == nil {
+				cmd := hostCommand(prog, argv, child.DirectEnv(env, real, prog), cwd, stdout, stderr)
+				if cmd.Start() == nil {
+					return cmd, nil
+				}
+			}
+		}
+	}
+	// "--": a command starting with "-" is a command, not an option.
+	cmd := hostCommand(shell, []string{filepath.Base(shell), "-c", "--", command}, env, cwd, stdout, stderr)
+	return cmd, cmd.Start()
+}
+
+func hostCommand(prog string, argv, env []string, cwd string, stdout, stderr *os.File) *exec.Cmd {
+	return &exec.Cmd{
+		Path: prog, Args: argv, Env: env, Dir: cwd,
+		Stdout: stdout, Stderr: stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
 }
 
 func resultFrom(ps *os.ProcessState, d time.Duration) Result {

@@ -370,6 +370,7 @@ func (n *NamespaceRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (R
 		Env:     sandboxEnv(append(workspaceEnv(space, prof.HostView()), spec.Env...)),
 		Rlimits: n.rlimits(),
 	}
+	task.Argv = directArgv(task.Shell, task.Command, task.Env)
 	view := n.viewFor(prof, space, &task)
 	var wfs *workFS
 	workPath := dir

@@ -34,7 +34,10 @@ const (
 
 // taskConfig is the per-command part of the init's instructions.
 type taskConfig struct {
-	Command string   `json:"command"`
+	Command string `json:"command"`
+	// Argv are the command's words when bash would only execute them
+	// (policy.Direct): the init executes the program itself.
+	Argv    []string `json:"argv,omitempty"`
 	Shell   string   `json:"shell"`
 	Env     []string `json:"env"`
 	UID     int      `json:"uid"`
@@ -194,6 +197,9 @@ func runInit() error {
 	if err := unix.Chdir(dir); err != nil {
 		return fmt.Errorf("enter work dir %s: %w", dir, err)
 	}
+	if len(c.Argv) > 0 {
+		execDirect(c.Argv, c.Env) // returns when it could not: bash says why
+	}
 	// "--" ends the shell's options: a command starting with "-" is a
 	// command, not an option of bash.
 	argv := []string{shellBase(c.Shell), "-c", "--", c.Command}
@@ -201,6 +207,19 @@ func runInit() error {
 		return fmt.Errorf("exec %s: %w", c.Shell, err)
 	}
 	return nil
+}
+
+// execDirect executes the program argv names as bash would, or returns.
+func execDirect(argv, env []string) {
+	prog, ok := DirectProgram(argv[0], Getenv(env, "PATH"))
+	if !ok {
+		return
+	}
+	cwd, err := unix.Getwd()
+	if err != nil {
+		return
+	}
+	_ = syscall.Exec(prog, argv, DirectEnv(env, cwd, prog))
 }
 
 // receiveTask blocks until the parent sends the task.

@@ -1,0 +1,63 @@
+//go:build unix
+
+package child
+
+import (
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// A command bash would only execute (policy.Direct) is executed without
+// it: the same program, arguments and environment bash would hand it,
+// without the shell's start. Where the program cannot be found or
+// executed, bash runs the command after all, so what the command's
+// author reads (`command not found`, a script without a #! line run as a
+// shell script) is the shell's own.
+
+// DirectProgram is the file bash would execute for a command named name:
+// name itself when it holds a slash, else the first executable regular
+// file of that name in the directories of pathList (PATH's value). It
+// reports false where bash's search would end elsewhere — nothing
+// executable found, or a relative directory in PATH, which depends on
+// the directory it is searched from.
+func DirectProgram(name, pathList string) (string, bool) {
+	if strings.Contains(name, "/") {
+		return name, true
+	}
+	for dir := range strings.SplitSeq(pathList, ":") {
+		if !strings.HasPrefix(dir, "/") {
+			return "", false
+		}
+		p := strings.TrimSuffix(dir, "/") + "/" + name
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if unix.Access(p, unix.X_OK) == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// DirectEnv is env as bash hands it to a program it executes in its own
+// place: with PWD, the working directory it found; SHLVL 0 (bash counts
+// itself a level and uncounts itself to execute); and _, the program's
+// path. policy.Direct takes no command whose env already sets them.
+func DirectEnv(env []string, cwd, program string) []string {
+	out := make([]string, 0, len(env)+3)
+	out = append(out, env...)
+	return append(out, "PWD="+cwd, "SHLVL=0", "_="+program)
+}
+
+// Getenv is the value of key in env, as the program will see it.
+func Getenv(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,116 @@
+package policy
+
+import (
+	"bytes"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/amf-os/amf/internal/testenv"
+)
+
+// TestDirectAgreesWithBash runs every tldr-pages command Direct takes
+// through bash itself, with a shell function standing in for each program
+// (bash calls a function by the name PATH would be searched for, with the
+// words the command expands to), and asserts bash would have run the same
+// program with the same arguments. A command Direct takes that bash reads
+// otherwise — an expansion missed, a quote misread — fails here.
+func TestDirectAgreesWithBash(t *testing.T) {
+	bash := testenv.NeedBinary(t, "bash")
+	corpus := tldrCorpus(t)
+	funcName := regexp.MustCompile(`^[A-Za-z0-9_.+:@%,-]+$`)
+	var defs, body strings.Builder
+	var want [][]string
+	names := map[string]bool{}
+	taken := 0
+	for _, ex := range corpus {
+		argv, ok := Direct(ex.command, nil)
+		if !ok {
+			continue
+		}
+		taken++
+		if strings.Contains(ex.command, "\n") || !funcName.MatchString(argv[0]) {
+			continue
+		}
+		if !names[argv[0]] {
+			names[argv[0]] = true
+			// The function prints its name and arguments, NUL-separated,
+			// then a record separator.
+			defs.WriteString("function " + argv[0] + " { printf '%s\\0' \"$FUNCNAME\" \"$@\"; printf '\\036'; }\n")
+		}
+		body.WriteString(ex.command + "\n")
+		want = append(want, argv)
+	}
+	cmd := exec.Command(bash, "-s")
+	cmd.Stdin = strings.NewReader(defs.String() + body.String())
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=/nonexistent"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("bash: %v\n%s", err, stderr.String())
+	}
+	got := bytes.Split(bytes.TrimSuffix(out, []byte{036}), []byte{036})
+	if len(got) != len(want) {
+		t.Fatalf("bash ran %d commands, want %d", len(got), len(want))
+	}
+	for i, rec := range got {
+		args := strings.Split(strings.TrimSuffix(string(rec), "\x00"), "\x00")
+		if !slices.Equal(args, want[i]) {
+			t.Errorf("bash runs %q, Direct gives %q", args, want[i])
+		}
+	}
+	t.Logf("tldr-pages: %d of %d commands run without the shell (%.1f %%); %d checked against bash",
+		taken, len(corpus), 100*float64(taken)/float64(len(corpus)), len(want))
+	if len(want) < taken*9/10 {
+		t.Errorf("only %d of %d checked", len(want), taken)
+	}
+}
+
+// TestDirectRefusesWhatTheShellChanges lists commands whose words are not
+// what bash would run, or that bash would run itself.
+func TestDirectRefusesWhatTheShellChanges(t *testing.T) {
+	for _, c := range []string{
+		"ls *.go", "ls ~", "ls a=~/x", "echo {a,b}", "ls $HOME", `ls "$HOME"`,
+		"ls $(pwd)", "ls `pwd`", "ls > x", "ls | wc", "ls; ls", "ls && ls",
+		"A=1 ls", "ls &", "! ls", "true", "echo hi", "cd /", "printf x",
+		"[ -e x ]", "[[ -e x ]]", "time ls", "ls a\\ b", `ls $'a\tb'`, `ls $"x"`,
+		"(ls)", "{ ls; }", "if ls; then :; fi", "f() { ls; }", "ls ?", "ls [ab]",
+		"ls @(a|b)", "ls <(true)", "", "   ", "# ls", `"" x`, `ls "a\"b"`,
+		"ls $((1+2))", "coproc ls", "exec ls", "command ls", "ls\nls", "%1", "%vim x",
+	} {
+		if argv, ok := Direct(c, nil); ok {
+			t.Errorf("Direct(%q) = %q, want the shell", c, argv)
+		}
+	}
+	for _, env := range [][]string{
+		{"BASH_ENV=/tmp/x"}, {"BASH_FUNC_ls%%=() { id; }"}, {"SHELLOPTS=xtrace"},
+		{"ENV=/tmp/x"}, {"EXECIGNORE=*"}, {"PATH=/a", "PATH=/b"},
+	} {
+		if _, ok := Direct("ls -l", env); ok {
+			t.Errorf("Direct with env %q runs without the shell", env)
+		}
+	}
+	for c, want := range map[string][]string{
+		"ls -l":                  {"ls", "-l"},
+		`ls 'a b' "c d" e'f'"g"`: {"ls", "a b", "c d", "efg"},
+		"df -h # free space":     {"df", "-h"},
+		"/usr/bin/uname -a":      {"/usr/bin/uname", "-a"},
+		`grep -e '$x' "a'b"`:     {"grep", "-e", "$x", "a'b"},
+		`'true'`:                 {"true"}, // quoted, still the builtin
+	} {
+		argv, ok := Direct(c, []string{"LANG=C"})
+		if c == `'true'` {
+			if ok {
+				t.Errorf("Direct(%q) = %q, want the shell's builtin", c, argv)
+			}
+			continue
+		}
+		if !ok || !slices.Equal(argv, want) {
+			t.Errorf("Direct(%q) = %q, %v; want %q", c, argv, ok, want)
+		}
+	}
+}
