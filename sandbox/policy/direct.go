@@ -20,7 +20,7 @@ import (
 // (BASH_ENV, SHELLOPTS, an exported function…) can change what it runs,
 // so a command given one needs the shell.
 func Direct(command string, env []string) ([]string, bool) {
-	if len(command) > maxCommandBytes || !shellQuietEnv(env) {
+	if len(command) > maxCommandBytes || !shellQuietEnv(env) || hasControl(command) {
 		return nil, false
 	}
 	p := parsers.Get().(*syntax.Parser)
@@ -50,6 +50,18 @@ func Direct(command string, env []string) ([]string, bool) {
 		return nil, false
 	}
 	return argv, true
+}
+
+// hasControl reports a control character other than tab and newline,
+// which the parser and bash may read differently (a carriage return is a
+// blank to the parser and part of a word to bash).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // literalWord is the one argument w expands to when it expands to

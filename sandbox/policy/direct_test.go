@@ -80,7 +80,7 @@ func TestDirectRefusesWhatTheShellChanges(t *testing.T) {
 		"[ -e x ]", "[[ -e x ]]", "time ls", "ls a\\ b", `ls $'a\tb'`, `ls $"x"`,
 		"(ls)", "{ ls; }", "if ls; then :; fi", "f() { ls; }", "ls ?", "ls [ab]",
 		"ls @(a|b)", "ls <(true)", "", "   ", "# ls", `"" x`, `ls "a\"b"`,
-		"ls $((1+2))", "coproc ls", "exec ls", "command ls", "ls\nls", "%1", "%vim x",
+		"ls $((1+2))", "coproc ls", "exec ls", "command ls", "ls\nls", "%1", "%vim x", "0\r", "ls\r-l", "ls \x01",
 	} {
 		if argv, ok := Direct(c, nil); ok {
 			t.Errorf("Direct(%q) = %q, want the shell", c, argv)
@@ -113,4 +113,38 @@ func TestDirectRefusesWhatTheShellChanges(t *testing.T) {
 			t.Errorf("Direct(%q) = %q, %v; want %q", c, argv, ok, want)
 		}
 	}
+}
+
+// FuzzDirectAgreesWithBash feeds arbitrary text to Direct; whatever it
+// takes must be, word for word, what bash runs: bash is asked with a
+// function standing in for every program (a command Direct takes is one
+// call, so bash calls the function by the same name, if bash calls it).
+//
+//	go test -run '^$' -fuzz FuzzDirectAgreesWithBash ./sandbox/policy/
+func FuzzDirectAgreesWithBash(f *testing.F) {
+	bash := testenv.NeedBinary(f, "bash")
+	for _, c := range []string{
+		"ls -l", `ls 'a b' "c d"`, "ls a=~", "ls {a,b}", `grep "a\"b" f`,
+		"ls a#b", "ls \\\nx", `ls $'\x41'`, "ls '' \"\"", "ls -- -x", "ls\tx",
+		"ls a'b'\"c\"d", "%1", "ls !x", "a=b", "ls x=y", "ls '*'", `ls "*"`,
+	} {
+		f.Add(c)
+	}
+	funcName := regexp.MustCompile(`^[A-Za-z0-9_.+:@,-]+$`)
+	f.Fuzz(func(t *testing.T, cmd string) {
+		argv, ok := Direct(cmd, nil)
+		if !ok || !funcName.MatchString(argv[0]) {
+			return
+		}
+		script := "function " + argv[0] + " { printf '%s\\0' \"$FUNCNAME\" \"$@\"; }\n" + cmd + "\n"
+		c := exec.Command(bash, "-s")
+		c.Stdin = strings.NewReader(script)
+		c.Dir = t.TempDir()
+		c.Env = []string{"PATH=/nonexistent"}
+		out, _ := c.Output()
+		got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+		if !slices.Equal(got, argv) {
+			t.Errorf("Direct(%q) = %q, bash runs %q", cmd, argv, got)
+		}
+	})
 }
