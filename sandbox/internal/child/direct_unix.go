@@ -16,12 +16,12 @@ import (
 // author reads (`command not found`, a script without a #! line run as a
 // shell script) is the shell's own.
 
-// DirectProgram is the file bash would execute for a command named name:
-// name itself when it holds a slash, else the first executable regular
-// file of that name in the directories of pathList (PATH's value). It
-// reports false where bash's search would end elsewhere — nothing
-// executable found, or a relative directory in PATH, which depends on
-// the directory it is searched from.
+// DirectProgram is the file bash would execute for a command named name,
+// spelled as bash spells it: name itself when it holds a slash, else the
+// first executable file of that name, not a directory, in the
+// directories of pathList (PATH's value). It reports false where bash's
+// search would end elsewhere — nothing executable found, or a relative
+// directory in PATH, which depends on the directory it is searched from.
 func DirectProgram(name, pathList string) (string, bool) {
 	if strings.Contains(name, "/") {
 		return name, true
@@ -30,9 +30,14 @@ func DirectProgram(name, pathList string) (string, bool) {
 		if !strings.HasPrefix(dir, "/") {
 			return "", false
 		}
-		p := strings.TrimSuffix(dir, "/") + "/" + name
+		p := dir + "/" + name
+		if strings.HasSuffix(dir, "/") {
+			p = dir + name
+		}
+		// As bash: the first executable that is not a directory (a
+		// special file too, which exec then refuses, and bash says so).
 		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() {
+		if err != nil || fi.IsDir() {
 			continue
 		}
 		if unix.Access(p, unix.X_OK) == nil {
