@@ -18,7 +18,8 @@ import (
 // own place too), in the same work dir, on each backend: the program's
 // output — its environment, arguments, directory and ids — must not tell
 // them apart. And where the program cannot be executed, bash runs the
-// command after all, so its messages and exit codes are the shell's.
+// command after all, so its messages and exit codes are the shell's; and
+// bash never reads a startup file the work dir holds.
 func TestDirectRunsAsBashWould(t *testing.T) {
 	host, err := NewHost(Config{StateDir: t.TempDir()})
 	if err != nil {
@@ -62,7 +63,16 @@ func TestDirectRunsAsBashWould(t *testing.T) {
 			}
 			// Files made by commands: a root runner gives its commands a
 			// work dir file system of their own.
-			runIn(`printf 'echo ran by $0 as a script\n' > plain; printf '#!/bin/sh\necho ran\n' > noexec; printf 'echo startup file read >&2\n' > startup; chmod 755 plain; chmod 644 noexec`)
+			runIn(`printf 'echo ran by $0 as a script\n' > plain; printf '#!/bin/sh\necho ran\n' > noexec; printf 'echo startup file read >&2\n' > startup; printf 'echo BASHRC-READ\n' > .bashrc; chmod 755 plain; chmod 644 noexec`)
+			// Debian's bash reads ~/.bashrc (here the work dir's) when
+			// started as if by sshd; the runners' bash never does.
+			for _, kv := range []string{"SSH_CLIENT=1 2 3", "SSH2_CLIENT=1 2 3"} {
+				for _, cmd := range []string{"echo hi", "id -u", "no-such-program-here"} {
+					if _, out := runIn(cmd, kv); strings.Contains(out, "BASHRC-READ") {
+						t.Errorf("%q with %s ran the work dir's .bashrc: %q", cmd, kv, out)
+					}
+				}
+			}
 			// A file without #! is a shell script to bash.
 			res, out = runIn("./plain")
 			if res.ExitCode != 0 || !strings.Contains(out, "ran by ./plain as a script") {

@@ -112,8 +112,7 @@ func startHostCommand(command string, env []string, cwd string, stdout, stderr *
 			}
 		}
 	}
-	// "--": a command starting with "-" is a command, not an option.
-	cmd := hostCommand(shell, []string{filepath.Base(shell), "-c", "--", command}, env, cwd, stdout, stderr)
+	cmd := hostCommand(shell, child.ShellArgv(shell, command), env, cwd, stdout, stderr)
 	return cmd, cmd.Start()
 }
 

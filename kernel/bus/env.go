@@ -74,6 +74,7 @@ var refusedEnv = map[string]string{
 	"MAILPATH":            "it makes the shell check files",
 	"MAIL":                "it makes the shell check files",
 	"PATH":                "it changes which program a command name runs",
+	"SSH2_CLIENT":         "bash, as Debian builds it, runs ~/.bashrc when it is set",
 	"SHELL":               "programs that spawn a shell run the program it names",
 	// ld.so(8) names every LD_* variable; the prefix rule refuses them.
 	// glibc (unsecvars.h, and tunables).

@@ -299,7 +299,9 @@ func runTask(port io.Writer, t Task) (Exit, error) {
 			return Exit{}, fmt.Errorf("set rlimit %d: %w", rl.res, err)
 		}
 	}
-	cmd := exec.Command("/bin/bash", "-c", "--", t.Command)
+	// --norc: Debian's bash reads ~/.bashrc, which the command's work
+	// dir may hold, when SSH_CLIENT or SSH2_CLIENT is set.
+	cmd := exec.Command("/bin/bash", "--norc", "-c", "--", t.Command)
 	cmd.Dir = "/work"
 	cmd.Env = append([]string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

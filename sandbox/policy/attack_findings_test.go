@@ -105,3 +105,50 @@ func TestAttackDefaultMasksMissCredentialFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackParserReadsLinesBashSplits holds commands the parser
+// (mvdan.cc/sh) reads as one line where bash runs two, so the second
+// line was never judged: a backslash before a carriage return and
+// newline (a continuation to the parser, an escaped character to bash),
+// and a comment ending in a backslash (the parser continues the comment
+// onto the next line, bash ends it at the newline). Each is refused with
+// what to write instead; a comment with a backslash inside it, or a
+// line continuation outside one, stays allowed.
+func TestAttackParserReadsLinesBashSplits(t *testing.T) {
+	for _, c := range []string{
+		"echo \\\r\nls -l /proc/self/fd/",
+		"echo \\\r\ncat /etc/shadow",
+		"true #\\\nls -l /proc/self/fd/",
+		"echo hi #\\\ncurl http://example.com",
+		"true # a comment\\\n\ncat /etc/shadow",
+		"ls\r",
+		"ls a\rb",
+	} {
+		err := Validate(c, "strict")
+		var r *Refusal
+		if !errors.As(err, &r) || r.Rule != RuleSyntax {
+			t.Errorf("%q: %v, want a syntax refusal", c, err)
+		}
+	}
+	for _, c := range []string{"ls \\\n  -l", "echo a # a \\ b\nls", "echo '#\\\n'", "printf 'a\\r\\n'"} {
+		if err := Validate(c, "strict"); err != nil {
+			t.Errorf("%q refused: %v", c, err)
+		}
+	}
+}
+
+// TestAttackBashrcBySSHVariables: Debian's bash reads ~/.bashrc when
+// started with SSH_CLIENT or SSH2_CLIENT set, so a command that sets one
+// for a shell it starts runs a file it may have written itself.
+func TestAttackBashrcBySSHVariables(t *testing.T) {
+	for _, c := range []string{
+		"printf 'cat /etc/shadow\\n' > .bashrc; SSH2_CLIENT=1 bash -c true",
+		"export SSH_CLIENT=x; bash -c true",
+		"env SSH2_CLIENT=1 bash -c true",
+	} {
+		var r *Refusal
+		if err := Validate(c, "strict"); !errors.As(err, &r) || r.Rule != RuleDynamic {
+			t.Errorf("%q: %v, want a dynamic-command refusal", c, err)
+		}
+	}
+}

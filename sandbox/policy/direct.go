@@ -20,7 +20,10 @@ import (
 // (BASH_ENV, SHELLOPTS, an exported function…) can change what it runs,
 // so a command given one needs the shell.
 func Direct(command string, env []string) ([]string, bool) {
-	if len(command) > maxCommandBytes || !shellQuietEnv(env) || hasControl(command) {
+	// One line: a comment ending in a backslash joins the next line to
+	// it for the parser, not for bash.
+	if len(command) > maxCommandBytes || !shellQuietEnv(env) || hasControl(command) ||
+		strings.Contains(strings.TrimRight(command, " \t\n"), "\n") {
 		return nil, false
 	}
 	p := parsers.Get().(*syntax.Parser)
@@ -118,7 +121,15 @@ func shellQuietEnv(env []string) bool {
 	return true
 }
 
-var shellStartEnv = set("ENV", "SHELLOPTS", "EXECIGNORE", "POSIXLY_CORRECT", "SHLVL", "PWD", "OLDPWD", "_")
+// shellStartEnv are the variables, beside BASH*, that bash reads or sets
+// as it starts (bash(1), "Shell Variables"; TestDirectLeavesToBashWhatItChanges
+// asks bash which), or that make Debian's bash read ~/.bashrc.
+var shellStartEnv = set("ENV", "SHELLOPTS", "EXECIGNORE", "POSIXLY_CORRECT",
+	"SHLVL", "PWD", "OLDPWD", "_", "SSH_CLIENT", "SSH2_CLIENT", "IFS", "OPTIND",
+	"OPTERR", "RANDOM", "SRANDOM", "SECONDS", "LINENO", "PPID", "HISTCMD",
+	"EPOCHSECONDS", "EPOCHREALTIME", "COMP_WORDBREAKS", "FUNCNAME", "GROUPS",
+	"DIRSTACK", "UID", "EUID", "HOSTTYPE", "OSTYPE", "MACHTYPE", "HOSTNAME",
+	"MAILCHECK", "PS1", "PS2", "PS4")
 
 // shellOwn are the words bash runs itself as a command's name: its
 // builtins (`compgen -b`) and reserved words (`compgen -k`).

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -147,4 +149,68 @@ func FuzzDirectAgreesWithBash(f *testing.F) {
 			t.Errorf("Direct(%q) = %q, bash runs %q", cmd, argv, got)
 		}
 	})
+}
+
+// bashVariables are the variables bash(1) names ("Shell Variables"),
+// and those that make Debian's bash read ~/.bashrc.
+var bashVariables = strings.Fields(`BASH BASHOPTS BASHPID BASH_ALIASES BASH_ARGC
+	BASH_ARGV BASH_ARGV0 BASH_CMDS BASH_COMMAND BASH_COMPAT BASH_ENV
+	BASH_EXECUTION_STRING BASH_LINENO BASH_LOADABLES_PATH BASH_REMATCH
+	BASH_SOURCE BASH_SUBSHELL BASH_VERSINFO BASH_VERSION BASH_XTRACEFD CDPATH
+	CHILD_MAX COLUMNS COMP_CWORD COMP_KEY COMP_LINE COMP_POINT COMP_TYPE
+	COMP_WORDBREAKS COMP_WORDS COMPREPLY COPROC DIRSTACK EMACS ENV
+	EPOCHREALTIME EPOCHSECONDS EUID EXECIGNORE FCEDIT FIGNORE FUNCNAME
+	FUNCNEST GLOBIGNORE GLOBSORT GROUPS histchars HISTCMD HISTCONTROL HISTFILE
+	HISTFILESIZE HISTIGNORE HISTSIZE HISTTIMEFORMAT HOME HOSTFILE HOSTNAME
+	HOSTTYPE IFS IGNOREEOF INPUTRC INSIDE_EMACS LANG LC_ALL LC_COLLATE
+	LC_CTYPE LC_MESSAGES LC_NUMERIC LC_TIME LINENO LINES MACHTYPE MAIL
+	MAILCHECK MAILPATH MAPFILE OLDPWD OPTARG OPTERR OPTIND OSTYPE PATH
+	PIPESTATUS POSIXLY_CORRECT PPID PROMPT_COMMAND PROMPT_DIRTRIM PS0 PS1
+	PS2 PS3 PS4 PWD RANDOM READLINE_ARGUMENT READLINE_LINE READLINE_MARK
+	READLINE_POINT REPLY SECONDS SHELL SHELLOPTS SHLVL SRANDOM TIMEFORMAT
+	TMOUT TMPDIR UID _ SSH_CLIENT SSH2_CLIENT`)
+
+// TestDirectLeavesToBashWhatItChanges asks bash, for every variable it
+// names, whether a program it executes sees the environment it was
+// given: where bash changes it (drops, resets or rewrites the variable,
+// or reads ~/.bashrc), Direct must leave the command to bash.
+func TestDirectLeavesToBashWhatItChanges(t *testing.T) {
+	bash := testenv.NeedBinary(t, "bash")
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".bashrc"), []byte("echo BASHRC-READ\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envOf := func(extra ...string) []string {
+		c := exec.Command(bash, "-c", "env")
+		c.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + home}, extra...)
+		c.Dir = home
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("bash with %q: %v", extra, err)
+		}
+		l := strings.Split(strings.TrimSpace(string(out)), "\n")
+		slices.Sort(l)
+		return l
+	}
+	base := envOf()
+	changed := 0
+	for _, name := range bashVariables {
+		for _, v := range []string{"7", "zz9"} {
+			kv := name + "=" + v
+			want := slices.Sorted(slices.Values(append(slices.Clone(base), kv)))
+			if name == "HOME" || name == "PATH" {
+				continue // the test's own; the runners set both
+			}
+			if got := envOf(kv); slices.Equal(got, want) {
+				continue
+			}
+			changed++
+			if shellQuietEnv([]string{kv}) {
+				t.Errorf("bash changes what a program sees when %s is set, and Direct takes the command", kv)
+			}
+		}
+	}
+	if changed < 20 {
+		t.Errorf("bash changed only %d of the variables: the probe is broken", changed)
+	}
 }

@@ -17,7 +17,10 @@ var hookVars = set("BASH_ENV", "ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS
 	"GCONV_PATH", "PERL5OPT", "PERL5DB",
 	"RUBYOPT", "NODE_OPTIONS", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF",
 	"GIT_PAGER", "GIT_EDITOR", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "GIT_CONFIG_PARAMETERS",
-	"GIT_CONFIG_COUNT", "GIT_EXEC_PATH", "SSH_ASKPASS", "PAGER", "MANPAGER", "EDITOR", "VISUAL")
+	"GIT_CONFIG_COUNT", "GIT_EXEC_PATH", "SSH_ASKPASS", "PAGER", "MANPAGER", "EDITOR", "VISUAL",
+	// bash as Debian builds it (SSH_SOURCE_BASHRC) runs ~/.bashrc when
+	// started with either set, as if by sshd.
+	"SSH_CLIENT", "SSH2_CLIENT")
 
 // scriptVars hold shell text the program runs; their value is checked
 // as a script instead of refused. LESSOPEN and LESSCLOSE are a pipe

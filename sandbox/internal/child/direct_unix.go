@@ -16,6 +16,19 @@ import (
 // author reads (`command not found`, a script without a #! line run as a
 // shell script) is the shell's own.
 
+// ShellArgv is how shell runs command: `bash --norc -c -- COMMAND`.
+// "--" ends the shell's options (a command starting with "-" is a
+// command); --norc keeps Debian's bash, built to read ~/.bashrc when
+// SSH_CLIENT or SSH2_CLIENT is set as if started by sshd, from running a
+// file the command's own work dir holds.
+func ShellArgv(shell, command string) []string {
+	name := shell[strings.LastIndexByte(shell, '/')+1:]
+	if name == "bash" {
+		return []string{name, "--norc", "-c", "--", command}
+	}
+	return []string{name, "-c", "--", command}
+}
+
 // DirectProgram is the file bash would execute for a command named name,
 // spelled as bash spells it: name itself when it holds a slash, else the
 // first executable file of that name, not a directory, in the

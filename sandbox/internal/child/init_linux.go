@@ -200,10 +200,7 @@ func runInit() error {
 	if len(c.Argv) > 0 {
 		execDirect(c.Argv, c.Env) // returns when it could not: bash says why
 	}
-	// "--" ends the shell's options: a command starting with "-" is a
-	// command, not an option of bash.
-	argv := []string{shellBase(c.Shell), "-c", "--", c.Command}
-	if err := syscall.Exec(c.Shell, argv, c.Env); err != nil {
+	if err := syscall.Exec(c.Shell, ShellArgv(c.Shell, c.Command), c.Env); err != nil {
 		return fmt.Errorf("exec %s: %w", c.Shell, err)
 	}
 	return nil
