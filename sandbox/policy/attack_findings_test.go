@@ -152,3 +152,50 @@ func TestAttackBashrcBySSHVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackParserReadsOtherwise holds more texts the parser reads
+// otherwise than bash, each of which had bash run a command the checker
+// never saw: a body line of an unquoted here-document ending in a
+// backslash (bash joins it to the next before looking for the end
+// marker), single quotes in ${x-w} inside double quotes or a
+// here-document (bash keeps them as text and expands what they hold),
+// and a line continuation right after "$" (bash joins it into $( or ${).
+// Each is refused; the everyday forms beside them are not.
+func TestAttackParserReadsOtherwise(t *testing.T) {
+	for _, c := range []string{
+		"cat <<EOF\nE\\\nOF\ncat /etc/shadow\nEOF\n",
+		"cat <<EOF\nEOF\\\n\nls -l /proc/self/fd/\nEOF\n",
+		"cat <<-EOF\n\tE\\\nOF\ncat /etc/shadow\nEOF\n",
+		"echo \"$(cat <<EOF\nE\\\nOF\ncat /etc/shadow\nEOF\n)\"",
+		"echo \"${x-'$(cat /etc/shadow)'}\"",
+		"echo \"${x:-'`ls -l /proc/self/fd/`'}\"",
+		"x=1; echo \"${x:+'$(cat /etc/shadow)'}\"",
+		"echo \"${x='$(cat /etc/shadow)'}\"",
+		"y=\"${x:-${y:-'$(cat /etc/shadow)'}}\"",
+		"cat <<EOF\n${x-'$(cat /etc/shadow)'}\nEOF\n",
+		"cat <<< \"${x-'$(cat /etc/shadow)'}\"",
+		"[[ \"${x-'$(cat /etc/shadow)'}\" ]]",
+		"echo \"$\\\n(cat /etc/shadow)\"",
+		"a=\"$\\\n(ls -l /proc/self/fd/)\"",
+		"x=/etc/shadow; cat \"$\\\n{x}\"",
+		"cat $\\\n'/etc/shadow'",
+		"cat $\\\n'\\x2fetc/shadow'",
+		"cat $\\\n\"/etc/shadow\"",
+		"echo \"${x-$\\\n(cat /etc/shadow)}\"",
+		"bash -c 'cat <<EOF\nE\\\nOF\ncat /etc/shadow\nEOF\n'",
+	} {
+		var r *Refusal
+		if err := Validate(c, "strict"); !errors.As(err, &r) {
+			t.Errorf("accepted: %q", c)
+		}
+	}
+	for _, c := range []string{
+		"cat <<'EOF'\nE\\\nOF\nEOF\n", "cat <<EOF\nline one\nEOF\n", "ls \\\n  -l",
+		"echo \"${x:-default}\"", "echo \"${x:-$HOME}\"", "echo ${x:-'a b'}",
+		"echo \"${x#'a'}\"", "printf '%s\\n' \"${name:-world}\"",
+	} {
+		if err := Validate(c, "strict"); err != nil {
+			t.Errorf("%q refused: %v", c, err)
+		}
+	}
+}

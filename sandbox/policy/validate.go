@@ -200,6 +200,9 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if r := textRefusal(src); r != nil {
 		return r
 	}
+	if r := divergentText(src); r != nil {
+		return r
+	}
 	if c.p.Has(RuleUnicode) {
 		if r, ok := invisibleRune(src); ok {
 			return refuse(RuleUnicode, "the command contains the invisible or direction-changing character U+%04X; remove it", r)
@@ -214,7 +217,7 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if len(f.Stmts) == 0 {
 		return refuse(RuleSyntax, "the command has no statements (only comments?)")
 	}
-	if r := commentRefusal(src); r != nil {
+	if r := divergentTree(src, f); r != nil {
 		return r
 	}
 	saved, savedStack := c.depth, c.stack
@@ -248,50 +251,12 @@ func (c *checker) script(src string, depth int) *Refusal {
 // allocate than most commands cost to check.
 var parsers = sync.Pool{New: func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }}
 
-// commentParsers keep comments, to look at them (commentRefusal).
-var commentParsers = sync.Pool{New: func() any {
-	return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true))
-}}
-
-// commentRefusal refuses a comment ending in a backslash: the parser
-// reads the backslash and newline as a line continuation, so the next
-// line becomes part of the comment, where bash ends a comment at the
-// newline and runs the next line. Only text holding a backslash before a
-// newline is parsed again.
-func commentRefusal(src string) *Refusal {
-	if !strings.Contains(src, "\\\n") {
-		return nil
-	}
-	p := commentParsers.Get().(*syntax.Parser)
-	f, err := p.Parse(strings.NewReader(src), "")
-	commentParsers.Put(p)
-	if err != nil {
-		return syntaxRefusal(err)
-	}
-	var out *Refusal
-	syntax.Walk(f, func(n syntax.Node) bool {
-		if c, ok := n.(*syntax.Comment); ok && out == nil && strings.Contains(c.Text, "\n") {
-			out = refuse(RuleSyntax, "line %d, column %d: a comment ends in a backslash, which bash does not join to the next line; remove the backslash, or end the comment before it", c.Pos().Line(), c.Pos().Col())
-		}
-		return out == nil
-	})
-	return out
-}
-
 // textRefusal refuses bytes a shell command cannot hold or the parser
 // cannot read, naming the byte and where it is.
 func textRefusal(src string) *Refusal {
 	if i := strings.IndexByte(src, 0); i >= 0 {
 		line, col := position(src, i)
 		return refuse(RuleSyntax, "line %d, column %d: the command holds a NUL byte, which no command can carry (the kernel ends arguments at it); remove it, or produce the byte with printf '\\0'", line, col)
-	}
-	if i := strings.IndexByte(src, '\r'); i >= 0 {
-		// The parser reads a carriage return as a blank (and a
-		// backslash before one as a line continuation), bash as part of
-		// a word: `echo \<CR><LF>cmd` is one command to the one and two
-		// to the other.
-		line, col := position(src, i)
-		return refuse(RuleSyntax, "line %d, column %d: the command holds a carriage return, which bash reads as part of a word and the checker as a blank; end lines with a newline alone (dos2unix), or write the character as $'\\r'", line, col)
 	}
 	for i := 0; i < len(src); {
 		r, n := utf8.DecodeRuneInString(src[i:])
