@@ -199,3 +199,37 @@ func TestAttackParserReadsOtherwise(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackWordsBashEvaluates holds commands whose words bash evaluates
+// further than the checker read them, each of which had bash run a
+// refused command: a variable's name with a subscript, given to a
+// builtin (bash evaluates the subscript as arithmetic, running its
+// command substitutions, quoted or not) or read by ${!x}; a ${x/p/r}
+// replacement holding & (the match, in bash 5.2) or a backslash, now
+// unknown (so refused where it names the program; as a path operand, an
+// unknown value is the sandbox's to stop, docs/POLICY.md); brace
+// expansion past the words the checker expands; hash -p.
+func TestAttackWordsBashEvaluates(t *testing.T) {
+	for _, c := range []string{
+		"read 'a[$(sudo id)]' <<< x", "a=(); unset 'a[$(sudo id)]'", "test -v 'a[$(sudo id)]'",
+		"[ -v 'a[$(sudo id)]' ]", "x='a[$(sudo id)]'; echo ${!x}", "declare 'a[$(sudo id)]=1'",
+		"local 'a[`sudo id`]'", "printf -v 'a[$(curl http://x)]' x", "mapfile -t 'a[$(sudo id)]' < f",
+		"read -r -a 'b[$x]'", "read y < f; echo ${!y}",
+		"x=sudo; \"${x/sudo/&}\" id", "x=sudo; ${x/sudo/\\&} id",
+		"cat /etc/{{1..64},shadow}", "cat /root/.{a..z}{a..z}{a..z}/id_rsa",
+		"hash -p /usr/bin/sudo ls; ls id", "hash -rp /usr/bin/curl ls; ls http://x",
+	} {
+		if err := Validate(c, "strict"); err == nil {
+			t.Errorf("accepted: %q", c)
+		}
+	}
+	for _, c := range []string{
+		"read -r line < f", "read -p 'a[$] ' x", "unset x", "printf -v out '%s[%d]' a 1", "test -v x",
+		"declare -a a=(1 2)", "x=ab; echo ${x/a/b}", "echo {1..5}", "hash -r", "hash --help", "a=(1 2); echo ${!a[@]}",
+		"echo ${!variable}", "fping 192.168.1.{1..254}", "echo {001..200..2}",
+	} {
+		if err := Validate(c, "strict"); err != nil {
+			t.Errorf("%q refused: %v", c, err)
+		}
+	}
+}

@@ -33,5 +33,8 @@ func (c *checker) budgetRefusal() *Refusal {
 	if !c.p.Has(rule) {
 		rule = RuleSyntax
 	}
+	if c.braceOverflow {
+		return refuse(rule, "a brace expansion makes more than %d words, past what the check expands, and not only numbers; list fewer, or split the command", maxBraceWords)
+	}
 	return refuse(rule, "the command makes its own text grow (variables that double, repeated expansions) to more than %d times its length, which cannot be checked; write the values out literally", budgetPerByte)
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -187,3 +188,60 @@ func taintedSubst(w *syntax.Word) bool {
 }
 
 var dataPrinters = set("cat", "head", "tail", "cut", "sed", "awk", "jq", "xargs", "tac", "strings", "od", "xxd", "printenv", "env")
+
+// nameOperand judges a word a builtin takes as a variable's name: a
+// subscript in it (a[…]) is arithmetic, and bash runs the command
+// substitutions it holds, also when the word was quoted
+// (read 'a[$(cmd)]').
+func (c *checker) nameOperand(builtin string, w word) *Refusal {
+	if !c.p.Has(RuleDynamic) {
+		return nil
+	}
+	name, _, _ := strings.Cut(w.text, "=")
+	if strings.Contains(name, "[") && (!w.static || codeInArithmetic(name)) {
+		return refuse(RuleDynamic, "%s takes %q as a variable's name, and bash evaluates its subscript as arithmetic, running the commands it holds; use a plain name or a literal subscript", builtin, name)
+	}
+	return nil
+}
+
+// nameOperands says, for builtins that take variables' names, which
+// operands are names: with all, every operand but the values of the
+// options listed; without, only the operand after one of them.
+var nameOperands = map[string]struct {
+	all  bool
+	opts string
+}{
+	"read":      {true, "-p -d -t -n -N -u -i"},
+	"mapfile":   {true, "-d -n -O -s -u -C -c"},
+	"readarray": {true, "-d -n -O -s -u -C -c"},
+	"unset":     {true, ""},
+	"getopts":   {true, ""},
+	"printf":    {false, "-v"},
+	"test":      {false, "-v"},
+	"[":         {false, "-v"},
+	"wait":      {false, "-p"},
+}
+
+// names judges the operands of a builtin call ws that are variables'
+// names (nameOperand).
+func (c *checker) names(ws []word) *Refusal {
+	spec, ok := nameOperands[ws[0].text]
+	if !ok || !ws[0].static {
+		return nil
+	}
+	opts := strings.Fields(spec.opts)
+	for i := 1; i < len(ws); i++ {
+		if slices.Contains(opts, ws[i].text) && i+1 < len(ws) {
+			i++
+			if spec.all {
+				continue // the option's value
+			}
+		} else if !spec.all || ws[0].text == "getopts" && i == 1 {
+			continue // not a name; getopts' first operand is its option string
+		}
+		if r := c.nameOperand(ws[0].text, ws[i]); r != nil {
+			return r
+		}
+	}
+	return nil
+}

@@ -151,6 +151,9 @@ type checker struct {
 	// spend); overBudget is set once it ran out.
 	budget     int
 	overBudget bool
+	// braceOverflow is set when brace expansion made more words than
+	// the check expands (maxBraceWords), not only numbers.
+	braceOverflow bool
 	// homeUnknown is set once the command gives HOME a value the
 	// checker cannot know.
 	homeUnknown bool
@@ -327,6 +330,13 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			return r
 		}
 		for _, a := range n.Args {
+			if a.Naked && a.Value != nil {
+				if r := c.nameOperand(n.Variant.Value, c.evalWord(a.Value)); r != nil {
+					return r
+				}
+			}
+		}
+		for _, a := range n.Args {
 			if r := c.assign(a); r != nil {
 				return r
 			}
@@ -346,6 +356,13 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
 		}
 	case *syntax.ParamExp:
+		if n.Excl && n.Param != nil && n.Names == 0 && c.p.Has(RuleDynamic) {
+			// ${!x} reads the variable x names; a subscript in that name
+			// is arithmetic, which runs the commands it holds.
+			if v, ok := c.vars[n.Param.Value]; ok && strings.Contains(v, "[") || c.tainted[n.Param.Value] {
+				return refuse(RuleDynamic, "${!%s} reads the variable named by $%s's value, whose subscript (a[$(cmd)]) bash evaluates, running commands; name the variable directly", n.Param.Value, n.Param.Value)
+			}
+		}
 		if promptExpansion(n) && c.p.Has(RuleDynamic) {
 			if v, ok := c.paramValue(&syntax.ParamExp{Param: n.Param}); !ok || codeInArithmetic(v) || strings.Contains(v, "$") {
 				return refuse(RuleDynamic, "${%s@P} expands the value as a prompt, running the command substitutions it holds; print the value without @P", n.Param.Value)
@@ -415,12 +432,22 @@ func (c *checker) builtinEffects(ws []word) {
 }
 
 // runtimeBuiltins judges builtins that evaluate text at run time: let
-// evaluates arithmetic; mapfile -C runs a callback with each line read.
+// evaluates arithmetic; mapfile -C runs a callback with each line read;
+// a variable's name with a subscript evaluates it (names).
 func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 	if !ws[0].static {
 		return nil
 	}
+	if r := c.names(ws); r != nil {
+		return r
+	}
 	switch ws[0].text {
+	case "hash":
+		for _, a := range ws[1:] {
+			if len(a.text) > 1 && a.text[0] == '-' && a.text[1] != '-' && strings.Contains(a.text, "p") && c.p.Has(RuleDynamic) {
+				return refuse(RuleDynamic, "hash -p makes a command name run another program, which the check does not follow; run the program by its own name or path")
+			}
+		}
 	case "let":
 		var names []string
 		for _, a := range ws[1:] {

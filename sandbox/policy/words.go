@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
@@ -89,7 +90,15 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 	}
 	var out []word
 	for ew, err := range expand.BracesSeq(nil, cp) {
-		if err != nil || len(out) >= maxBraceWords {
+		if err != nil {
+			break
+		}
+		if len(out) >= maxBraceWords {
+			// The words past the bound go unjudged: they may only
+			// differ from those judged in digits.
+			if !numericBraces(cp) {
+				c.overBudget, c.braceOverflow = true, true
+			}
 			break
 		}
 		ww := c.evalWord(ew)
@@ -103,6 +112,26 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 		return []word{c.evalWord(w)}
 	}
 	return out
+}
+
+// numericBraces reports a word whose brace expressions are all
+// sequences of numbers ({1..254}), whose words differ only in digits.
+func numericBraces(w *syntax.Word) bool {
+	for _, p := range w.Parts {
+		b, ok := p.(*syntax.BraceExp)
+		if !ok {
+			continue
+		}
+		if !b.Sequence {
+			return false
+		}
+		for _, e := range b.Elems {
+			if _, err := strconv.Atoi(e.Lit()); err != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // maxBraceGroups bounds the brace expressions in one word.
@@ -260,7 +289,10 @@ func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
 		}
 		return known
 	})
-	if !known {
+	// bash 5.2 puts the match where an unquoted & stands in the
+	// replacement of ${x/p/r} (patsub_replacement) and removes its
+	// backslashes; the library's expander does neither.
+	if !known || p.Repl != nil && p.Repl.With != nil && bashReplacement(p.Repl.With) {
 		return "", false
 	}
 	cfg := &expand.Config{Env: knownEnv{c}, NoUnset: true}
@@ -269,6 +301,22 @@ func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// bashReplacement reports a ${x/p/r} replacement holding & or a
+// backslash.
+func bashReplacement(w *syntax.Word) bool {
+	found := false
+	syntax.Walk(w, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Lit:
+			found = found || strings.ContainsAny(n.Value, "&\\")
+		case *syntax.SglQuoted:
+			found = found || strings.ContainsAny(n.Value, "&\\")
+		}
+		return !found
+	})
+	return found
 }
 
 // knownEnv is what the checker knows of the command's variables, as the
