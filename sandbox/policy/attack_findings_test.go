@@ -208,7 +208,8 @@ func TestAttackParserReadsOtherwise(t *testing.T) {
 // replacement holding & (the match, in bash 5.2) or a backslash, now
 // unknown (so refused where it names the program; as a path operand, an
 // unknown value is the sandbox's to stop, docs/POLICY.md); brace
-// expansion past the words the checker expands; hash -p.
+// expansion past the words the checker expands; hash -p; tilde prefixes
+// the checker read as user names or left as text.
 func TestAttackWordsBashEvaluates(t *testing.T) {
 	for _, c := range []string{
 		"read 'a[$(sudo id)]' <<< x", "a=(); unset 'a[$(sudo id)]'", "test -v 'a[$(sudo id)]'",
@@ -218,6 +219,10 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		"x=sudo; \"${x/sudo/&}\" id", "x=sudo; ${x/sudo/\\&} id",
 		"cat /etc/{{1..64},shadow}", "cat /root/.{a..z}{a..z}{a..z}/id_rsa",
 		"hash -p /usr/bin/sudo ls; ls id", "hash -rp /usr/bin/curl ls; ls http://x",
+		// tilde prefixes: ~+ is the working directory, ~- the previous
+		// one, and a tilde after NAME= (and each : in it) expands
+		"cd /etc; cat ~+/shadow", "cd /etc; cd /tmp; cat ~-/shadow", "cd /tmp; ls -l ~+/../proc/self/fd/",
+		"dd if=~root/.ssh/id_rsa", "dd if=f of=~root/.bashrc", "x=a:~root/.ssh/id_rsa; cat ${x#a:}",
 	} {
 		if err := Validate(c, "strict"); err == nil {
 			t.Errorf("accepted: %q", c)
@@ -227,6 +232,7 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		"read -r line < f", "read -p 'a[$] ' x", "unset x", "printf -v out '%s[%d]' a 1", "test -v x",
 		"declare -a a=(1 2)", "x=ab; echo ${x/a/b}", "echo {1..5}", "hash -r", "hash --help", "a=(1 2); echo ${!a[@]}",
 		"echo ${!variable}", "fping 192.168.1.{1..254}", "echo {001..200..2}",
+		"ls ~+", "ls ~/notes", "cp a ~+/b", "dd if=in.img of=out.img", "echo a=~/x:~/y",
 	} {
 		if err := Validate(c, "strict"); err != nil {
 			t.Errorf("%q refused: %v", c, err)

@@ -547,11 +547,11 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		}
 		w := word{static: true} // NAME= sets the empty string
 		if a.Value != nil && a.Index == nil {
-			w = c.evalWord(a.Value)
+			w = c.evalValue(a.Value)
 		}
 		return c.assignHook(name, w, a.Index == nil && a.Array == nil)
 	}
-	w := c.evalWord(a.Value)
+	w := c.evalValue(a.Value)
 	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
 		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
 	}

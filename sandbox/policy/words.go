@@ -114,6 +114,54 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 	return out
 }
 
+// evalValue evaluates an assignment's value: a word, in which bash also
+// expands a tilde after each ":" of its leading text (x=a:~root/x).
+func (c *checker) evalValue(w *syntax.Word) word {
+	r := c.evalWord(w)
+	if len(w.Parts) == 0 {
+		return r
+	}
+	l, ok := w.Parts[0].(*syntax.Lit)
+	if !ok || !strings.Contains(l.Value, ":~") || strings.ContainsAny(l.Value, "\\*?[") || strings.HasPrefix(l.Value, "~") {
+		return r
+	}
+	segs := strings.Split(l.Value, ":")
+	for i, seg := range segs[1:] {
+		if strings.HasPrefix(seg, "~") {
+			t, ok := c.tilde(seg)
+			segs[i+1], r.static = t, r.static && ok
+		}
+	}
+	r.text = strings.Join(segs, ":") + strings.TrimPrefix(r.text, l.Value)
+	return r
+}
+
+// tilde is the path a word starting with a tilde prefix (~, ~user, ~+,
+// ~-) names, and whether it is known: ~ is $HOME (the work dir inside
+// the sandbox), ~+ the working directory, ~- the previous one (unknown
+// here), ~root /root, and another user's home is under /home.
+func (c *checker) tilde(v string) (string, bool) {
+	user, rest := v[1:], ""
+	if i := strings.IndexByte(user, '/'); i >= 0 {
+		user, rest = user[:i], user[i:]
+	}
+	switch user {
+	case "":
+		home, ok := c.home()
+		return home + rest, ok
+	case "+":
+		if len(c.cwds) == 1 && c.cwds[0] != cwdUnknown {
+			return c.cwds[0] + rest, true
+		}
+		return "/" + dynamicMark + rest, false
+	case "-":
+		return "/" + dynamicMark + rest, false
+	case "root":
+		return "/root" + rest, true
+	}
+	return "/home/" + dynamicMark + rest, false
+}
+
 // numericBraces reports a word whose brace expressions are all
 // sequences of numbers ({1..254}), whose words differ only in digits.
 func numericBraces(w *syntax.Word) bool {
@@ -171,21 +219,26 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		v := p.Value
 		if !quoted {
 			if first && strings.HasPrefix(v, "~") {
-				// Tilde expansion: ~ is $HOME (the work dir inside the
-				// sandbox); ~user is another home, an unknown path.
-				user, rest := v[1:], ""
-				if i := strings.IndexByte(user, '/'); i >= 0 {
-					user, rest = user[:i], user[i:]
-				}
-				if user == "" {
-					home, ok := c.home()
-					b.WriteString(home + rest)
-					r.static = r.static && ok
+				t, ok := c.tilde(v)
+				b.WriteString(t)
+				r.static = r.static && ok
+				return
+			}
+			if first && !strings.ContainsAny(v, "\\*?[") {
+				// bash expands a tilde after the "=" of an argument that
+				// looks like an assignment, and after each ":" in it
+				// (dd if=~root/x; PATH-like lists).
+				if name, val, ok := strings.Cut(v, "="); ok && isName(name) && strings.Contains(val, "~") {
+					segs := strings.Split(val, ":")
+					for i, seg := range segs {
+						if strings.HasPrefix(seg, "~") {
+							t, ok := c.tilde(seg)
+							segs[i], r.static = t, r.static && ok
+						}
+					}
+					b.WriteString(name + "=" + strings.Join(segs, ":"))
 					return
 				}
-				b.WriteString("/home/" + dynamicMark + rest)
-				r.static = false
-				return
 			}
 			if hasGlob(v) {
 				r.glob = true
