@@ -86,7 +86,11 @@ func TestClusterProjectsStatusOnceAndFailsOver(t *testing.T) {
 	pctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(func() { stop(); wg.Wait() })
 	for i := range servers {
-		lease := &status.Lease{JS: js[i], Names: names, Key: names.StatusLease(), Holder: fmt.Sprintf("kernel-%d", i+1), TTL: 2 * time.Second}
+		// A lease that lapses while the machine is loaded hands the
+		// projection over mid-run, legitimately, and a write whose
+		// reply the old holder lost then counts for no one here: the
+		// TTL is long enough that only the stop below hands it over.
+		lease := &status.Lease{JS: js[i], Names: names, Key: names.StatusLease(), Holder: fmt.Sprintf("kernel-%d", i+1), TTL: 6 * time.Second}
 		p := &status.StatusProjector{JS: js[i], Names: names, Cache: countingCache{caches[i], i, log}, Lease: lease}
 		wg.Add(1)
 		go func() {
