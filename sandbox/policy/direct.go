@@ -15,10 +15,12 @@ import (
 // one simple command whose every word is literal (quoted or not) and
 // expands to itself: no parameter, command or arithmetic expansion, glob,
 // brace or tilde, no redirection, assignment, pipeline, list or keyword,
-// and its first word names no builtin, which the shell would run itself.
-// env is the command's environment: a variable bash reads at its start
-// (BASH_ENV, SHELLOPTS, an exported function…) can change what it runs,
-// so a command given one needs the shell.
+// and its first word names no builtin, which the shell would run itself;
+// on one line, without control characters the parser and bash read
+// differently. env is the command's environment: a variable bash reads
+// or sets as it starts (BASH_ENV, SHELLOPTS, an exported function,
+// RANDOM, OPTIND…) changes what it runs or what the program sees, so a
+// command given one needs the shell.
 func Direct(command string, env []string) ([]string, bool) {
 	// One line: a comment ending in a backslash joins the next line to
 	// it for the parser, not for bash.
