@@ -223,6 +223,10 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		// one, and a tilde after NAME= (and each : in it) expands
 		"cd /etc; cat ~+/shadow", "cd /etc; cd /tmp; cat ~-/shadow", "cd /tmp; ls -l ~+/../proc/self/fd/",
 		"dd if=~root/.ssh/id_rsa", "dd if=f of=~root/.bashrc", "x=a:~root/.ssh/id_rsa; cat ${x#a:}",
+		// IFS splits only what unquoted expansions gave, and follows
+		// unset IFS and the builtins that set it
+		"IFS=/; x=; cat \"/etc/shadow\"$x", "IFS=/; x=; cat /etc/shadow$x", "IFS=u; x=; \"sudo\"$x id",
+		"IFS=; unset IFS; x='a /etc/shadow'; cat $x", "IFS=; printf -v IFS ' '; x='a /etc/shadow'; \"$x\"",
 	} {
 		if err := Validate(c, "strict"); err == nil {
 			t.Errorf("accepted: %q", c)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -369,8 +370,9 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			}
 		}
 	case *syntax.CallExpr:
-		if len(n.Args) > 0 {
-			// IFS=… cmd sets IFS for that command only.
+		if len(n.Args) > 0 && slices.ContainsFunc(n.Assigns, func(a *syntax.Assign) bool { return a.Name != nil && a.Name.Value == "IFS" }) {
+			// IFS=… cmd sets IFS for that command only (what the
+			// command itself does to IFS, unset IFS, stays).
 			ifs, unknown := c.ifs, c.ifsUnknown
 			defer func() { c.ifs, c.ifsUnknown = ifs, unknown }()
 		}
@@ -415,6 +417,12 @@ func (c *checker) builtinEffects(ws []word) {
 	switch ws[0].text {
 	case "cd", "pushd", "popd":
 		c.chdir(ws[0].text, ws[1:])
+	case "unset":
+		for _, a := range ws[1:] {
+			if a.text == "IFS" { // bash splits as if IFS were the default
+				c.ifs, c.ifsUnknown = " \t\n", false
+			}
+		}
 	case "read", "mapfile", "readarray", "getopts":
 		for _, a := range ws[1:] {
 			c.forget(a.text)
@@ -522,6 +530,9 @@ func (c *checker) forget(name string) {
 	delete(c.arrays, name)
 	delete(c.vars, name)
 	delete(c.tainted, name)
+	if name == "IFS" { // set by read, printf -v, …
+		c.ifs, c.ifsUnknown = "", true
+	}
 	if name == "HOME" {
 		c.homeUnknown = true
 	}

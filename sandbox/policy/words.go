@@ -28,8 +28,11 @@ type word struct {
 	// the word.
 	subst bool
 	// split is true when an unquoted expansion is part of the word, so
-	// the shell splits its value into fields at IFS characters.
-	split bool
+	// the shell splits its value into fields at IFS characters; splitAt
+	// are the byte ranges of text those expansions gave, the only text
+	// bash splits (quoted and literal text stays whole).
+	split   bool
+	splitAt [][2]int
 	// placeholder is true for a word find -exec or xargs -I fills in.
 	placeholder bool
 	node        *syntax.Word
@@ -66,15 +69,36 @@ func (c *checker) fields(w word) []word {
 		return []word{w}
 	}
 	var out []word
-	for _, f := range strings.FieldsFunc(w.text, func(r rune) bool { return strings.ContainsRune(c.ifs, r) }) {
-		fw := w
-		fw.text = f
-		out = append(out, fw)
+	var f strings.Builder
+	field := func() {
+		if f.Len() > 0 {
+			fw := w
+			fw.text, fw.splitAt = f.String(), nil
+			out = append(out, fw)
+			f.Reset()
+		}
 	}
+	for i := 0; i < len(w.text); i++ {
+		if strings.IndexByte(c.ifs, w.text[i]) >= 0 && inRanges(w.splitAt, i) {
+			field()
+			continue
+		}
+		f.WriteByte(w.text[i])
+	}
+	field()
 	if len(out) == 0 {
 		return []word{w}
 	}
 	return out
+}
+
+func inRanges(rs [][2]int, i int) bool {
+	for _, r := range rs {
+		if i >= r[0] && i < r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) evalBraces(w *syntax.Word) []word {
@@ -277,6 +301,9 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 			if v == "" {
 				v = dynamicMark
 			}
+		}
+		if !quoted {
+			r.splitAt = append(r.splitAt, [2]int{b.Len(), b.Len() + len(v)})
 		}
 		b.WriteString(v)
 	case *syntax.CmdSubst, *syntax.ProcSubst:
