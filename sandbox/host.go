@@ -103,9 +103,10 @@ func (h *HostRunner) Run(ctx context.Context, spec Spec, out OutputFunc) (Result
 func startHostCommand(command string, env []string, cwd string, stdout, stderr *os.File) (*exec.Cmd, error) {
 	shell := shellPath()
 	if argv := directArgv(shell, command, env); argv != nil {
-		if prog, ok := child.DirectProgram(argv[0], child.Getenv(env, "PATH")); ok {
-			if real, err := filepath.EvalSymlinks(cwd); err == nil {
-				cmd := hostCommand(prog, argv, child.DirectEnv(env, real, prog), cwd, stdout, stderr)
+		// PWD is the directory as getcwd gives it, as bash finds it.
+		if real, err := filepath.EvalSymlinks(cwd); err == nil {
+			if prog, progEnv, ok := child.Direct(argv, env, real); ok {
+				cmd := hostCommand(prog, argv, progEnv, cwd, stdout, stderr)
 				if cmd.Start() == nil {
 					return cmd, nil
 				}

@@ -149,15 +149,25 @@ func (c *checker) evalValue(w *syntax.Word) word {
 	if !ok || !strings.Contains(l.Value, ":~") || strings.ContainsAny(l.Value, "\\*?[") || strings.HasPrefix(l.Value, "~") {
 		return r
 	}
-	segs := strings.Split(l.Value, ":")
-	for i, seg := range segs[1:] {
-		if strings.HasPrefix(seg, "~") {
-			t, ok := c.tilde(seg)
-			segs[i+1], r.static = t, r.static && ok
+	// A leading tilde evalWord expanded already.
+	lead, known := c.tildeList(l.Value, 1)
+	r.text, r.static = lead+strings.TrimPrefix(r.text, l.Value), r.static && known
+	return r
+}
+
+// tildeList expands, as bash does in an assignment's value, a tilde
+// prefix at the start of each ":"-separated segment of list, from the
+// skip-th segment on.
+func (c *checker) tildeList(list string, skip int) (string, bool) {
+	segs := strings.Split(list, ":")
+	known := true
+	for i := skip; i < len(segs); i++ {
+		if strings.HasPrefix(segs[i], "~") {
+			t, ok := c.tilde(segs[i])
+			segs[i], known = t, known && ok
 		}
 	}
-	r.text = strings.Join(segs, ":") + strings.TrimPrefix(r.text, l.Value)
-	return r
+	return strings.Join(segs, ":"), known
 }
 
 // tilde is the path a word starting with a tilde prefix (~, ~user, ~+,
@@ -253,14 +263,9 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 				// looks like an assignment, and after each ":" in it
 				// (dd if=~root/x; PATH-like lists).
 				if name, val, ok := strings.Cut(v, "="); ok && isName(name) && strings.Contains(val, "~") {
-					segs := strings.Split(val, ":")
-					for i, seg := range segs {
-						if strings.HasPrefix(seg, "~") {
-							t, ok := c.tilde(seg)
-							segs[i], r.static = t, r.static && ok
-						}
-					}
-					b.WriteString(name + "=" + strings.Join(segs, ":"))
+					val, known := c.tildeList(val, 0)
+					r.static = r.static && known
+					b.WriteString(name + "=" + val)
 					return
 				}
 			}

@@ -22,11 +22,27 @@ import (
 // SSH_CLIENT or SSH2_CLIENT is set as if started by sshd, from running a
 // file the command's own work dir holds.
 func ShellArgv(shell, command string) []string {
-	name := shell[strings.LastIndexByte(shell, '/')+1:]
+	name := shellBase(shell)
 	if name == "bash" {
 		return []string{name, "--norc", "-c", "--", command}
 	}
 	return []string{name, "-c", "--", command}
+}
+
+// shellBase is the name a shell is started under.
+func shellBase(p string) string {
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// Direct is the program bash would execute for argv, run from cwd with
+// env, and the environment bash would give it; ok is false where bash
+// must run the command (DirectProgram).
+func Direct(argv, env []string, cwd string) (prog string, progEnv []string, ok bool) {
+	prog, ok = DirectProgram(argv[0], Getenv(env, "PATH"))
+	if !ok {
+		return "", nil, false
+	}
+	return prog, directEnv(env, cwd, prog), true
 }
 
 // DirectProgram is the file bash would execute for a command named name,
@@ -60,11 +76,11 @@ func DirectProgram(name, pathList string) (string, bool) {
 	return "", false
 }
 
-// DirectEnv is env as bash hands it to a program it executes in its own
+// directEnv is env as bash hands it to a program it executes in its own
 // place: with PWD, the working directory it found; SHLVL 0 (bash counts
 // itself a level and uncounts itself to execute); and _, the program's
 // path. policy.Direct takes no command whose env already sets them.
-func DirectEnv(env []string, cwd, program string) []string {
+func directEnv(env []string, cwd, program string) []string {
 	out := make([]string, 0, len(env)+3)
 	out = append(out, env...)
 	return append(out, "PWD="+cwd, "SHLVL=0", "_="+program)

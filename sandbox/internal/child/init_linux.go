@@ -208,15 +208,13 @@ func runInit() error {
 
 // execDirect executes the program argv names as bash would, or returns.
 func execDirect(argv, env []string) {
-	prog, ok := DirectProgram(argv[0], Getenv(env, "PATH"))
-	if !ok {
-		return
-	}
 	cwd, err := unix.Getwd()
 	if err != nil {
 		return
 	}
-	_ = syscall.Exec(prog, argv, DirectEnv(env, cwd, prog))
+	if prog, progEnv, ok := Direct(argv, env, cwd); ok {
+		_ = syscall.Exec(prog, argv, progEnv)
+	}
 }
 
 // receiveTask blocks until the parent sends the task.
@@ -248,13 +246,6 @@ func receiveTask() (taskConfig, []int, error) {
 		return c, nil, fmt.Errorf("decode task: %w", err)
 	}
 	return c, fds, nil
-}
-
-func shellBase(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }
 
 func lastCapability() int {
