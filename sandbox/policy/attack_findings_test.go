@@ -227,6 +227,17 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		// unset IFS and the builtins that set it
 		"IFS=/; x=; cat \"/etc/shadow\"$x", "IFS=/; x=; cat /etc/shadow$x", "IFS=u; x=; \"sudo\"$x id",
 		"IFS=; unset IFS; x='a /etc/shadow'; cat $x", "IFS=; printf -v IFS ' '; x='a /etc/shadow'; \"$x\"",
+		// a name glued to its option or clustered, behind builtin or
+		// command, or tested by [[ -v ]]; a quoted declare -n; a case
+		// attribute changing the value assigned
+		"printf -v'a[$(cat /etc/shadow)]' x", "printf -vx -v'a[$(sudo id)]' x", "(:) & wait -np'a[$(sudo id)]'",
+		"builtin printf -v 'a[$(sudo id)]' x", "command printf -v 'a[$(sudo id)]' x", "builtin read 'a[$(sudo id)]'",
+		"[[ -v 'a[$(sudo id)]' ]]", "declare \"-n\" r='a[$(curl http://x)]'; : $r", "typeset -\"n\" r=x",
+		"declare -l x=SUDO; $x id", "declare -l x; x=SUDO; $x id", "typeset -l y=SUDO; $y id",
+		// tildes in every segment of a value; ~+ and cd - by the PWD,
+		// OLDPWD the command set; cd through CDPATH
+		"x=~/:~root/.ssh/id_rsa; cat ${x#*:}", "x=\"a\":~root/.ssh/id_rsa; cat ${x#*:}",
+		"PWD=/etc; cat ~+/shadow", "cd /tmp; OLDPWD=/etc; cd -; cat shadow", "CDPATH=/; cd etc; cat shadow",
 	} {
 		if err := Validate(c, "strict"); err == nil {
 			t.Errorf("accepted: %q", c)
@@ -237,6 +248,8 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		"declare -a a=(1 2)", "x=ab; echo ${x/a/b}", "echo {1..5}", "hash -r", "hash --help", "a=(1 2); echo ${!a[@]}",
 		"echo ${!variable}", "fping 192.168.1.{1..254}", "echo {001..200..2}",
 		"ls ~+", "ls ~/notes", "cp a ~+/b", "dd if=in.img of=out.img", "echo a=~/x:~/y",
+		"printf -v out x", "printf -vout x", "[[ -v HOME ]]", "declare -l name=Ann; echo $name", "builtin printf x",
+		"x=~/a:~/b; ls $x", "cd /tmp; cd -; ls", "CDPATH=/srv; cd proj; ls",
 	} {
 		if err := Validate(c, "strict"); err != nil {
 			t.Errorf("%q refused: %v", c, err)

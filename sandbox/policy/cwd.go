@@ -2,6 +2,7 @@ package policy
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -77,6 +78,14 @@ func (c *checker) resolve(rel string) []string {
 	return out
 }
 
+// absCwd is v as a working directory: absolute, else unknown.
+func (c *checker) absCwd(v string) string {
+	if strings.HasPrefix(v, "/") {
+		return path.Clean(v)
+	}
+	return cwdUnknown
+}
+
 // chdir applies cd, pushd or popd with its arguments.
 func (c *checker) chdir(base string, args []word) {
 	var target *word
@@ -113,10 +122,21 @@ func (c *checker) chdir(base string, args []word) {
 		}
 	case target.text == "-": // back to $OLDPWD, one of those seen
 		next = c.visited
+		if v, ok := c.vars["OLDPWD"]; ok { // or the one the command set
+			next = addCwd(slices.Clone(next), c.absCwd(v))
+		}
 	case !target.static || target.glob:
 		next = []string{cwdUnknown}
 	default:
 		t := c.inWork(target.text)
+		if v, ok := c.vars["CDPATH"]; ok && v != "" && !strings.HasPrefix(t, "/") {
+			// cd searches CDPATH's directories first.
+			for dir := range strings.SplitSeq(v, ":") {
+				if strings.HasPrefix(dir, "/") {
+					next = addCwd(next, path.Join(dir, t))
+				}
+			}
+		}
 		for _, d := range c.cwds {
 			switch {
 			case strings.HasPrefix(t, "/"):

@@ -114,8 +114,9 @@ func literalWord(w *syntax.Word) (string, bool) {
 func shellQuietEnv(env []string) bool {
 	seen := make(map[string]bool, len(env))
 	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if seen[k] || strings.HasPrefix(k, "BASH") || shellStartEnv[k] {
+		k, _, ok := strings.Cut(kv, "=")
+		// bash drops an entry without a name or "=".
+		if !ok || k == "" || seen[k] || strings.HasPrefix(k, "BASH") || shellStartEnv[k] {
 			return false
 		}
 		seen[k] = true

@@ -90,7 +90,7 @@ func TestDirectRefusesWhatTheShellChanges(t *testing.T) {
 	}
 	for _, env := range [][]string{
 		{"BASH_ENV=/tmp/x"}, {"BASH_FUNC_ls%%=() { id; }"}, {"SHELLOPTS=xtrace"},
-		{"ENV=/tmp/x"}, {"EXECIGNORE=*"}, {"PATH=/a", "PATH=/b"},
+		{"ENV=/tmp/x"}, {"EXECIGNORE=*"}, {"PATH=/a", "PATH=/b"}, {"NOEQ"}, {"=z"},
 	} {
 		if _, ok := Direct("ls -l", env); ok {
 			t.Errorf("Direct with env %q runs without the shell", env)

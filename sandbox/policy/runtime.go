@@ -76,10 +76,15 @@ func (c *checker) assignHook(name string, value word, hasValue bool) *Refusal {
 // stand for another, which the checker cannot follow; -i makes every
 // later assignment an arithmetic evaluation.
 func (c *checker) declFlags(d *syntax.DeclClause) *Refusal {
-	integer := false
+	integer, cased := false, false
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil && a.Value != nil {
-			flag := a.Value.Lit()
+			// Evaluated: bash reads "-n" quoted as -n.
+			w := c.evalWord(a.Value)
+			if !w.static && c.p.Has(RuleDynamic) {
+				return refuse(RuleDynamic, "%s is given an option computed at run time, which cannot be checked; write the options out", d.Variant.Value)
+			}
+			flag := w.text
 			// export -n only stops exporting a variable.
 			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "n") && d.Variant.Value != "export" || d.Variant.Value == "nameref" {
 				if c.p.Has(RuleDynamic) {
@@ -89,10 +94,20 @@ func (c *checker) declFlags(d *syntax.DeclClause) *Refusal {
 			if strings.HasPrefix(flag, "-") && strings.Contains(flag, "i") {
 				integer = true
 			}
+			// -l, -u, -c change the case of every value assigned.
+			if strings.HasPrefix(flag, "-") && strings.ContainsAny(flag, "luc") {
+				cased = true
+			}
 			continue
 		}
 		if a.Name == nil {
 			continue
+		}
+		if cased {
+			if c.casedVars == nil {
+				c.casedVars = map[string]bool{}
+			}
+			c.casedVars[a.Name.Value] = true
 		}
 		if integer {
 			if c.intVars == nil {
@@ -225,23 +240,57 @@ var nameOperands = map[string]struct {
 // names judges the operands of a builtin call ws that are variables'
 // names (nameOperand).
 func (c *checker) names(ws []word) *Refusal {
+	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
+		ws = ws[1:]
+	}
 	spec, ok := nameOperands[ws[0].text]
 	if !ok || !ws[0].static {
 		return nil
 	}
 	opts := strings.Fields(spec.opts)
 	for i := 1; i < len(ws); i++ {
-		if slices.Contains(opts, ws[i].text) && i+1 < len(ws) {
-			i++
-			if spec.all {
-				continue // the option's value
+		if !spec.all {
+			// printf -v NAME, -vNAME, wait -np NAME: a value follows its
+			// option letter in the same word, or is the next word.
+			if name, next := optionValue(ws[i].text, opts); next && i+1 < len(ws) {
+				i++
+			} else if name != "" {
+				w := ws[i]
+				w.text = name
+				if r := c.nameOperand(ws[0].text, w); r != nil {
+					return r
+				}
+				continue
+			} else {
+				continue
 			}
-		} else if !spec.all || ws[0].text == "getopts" && i == 1 {
-			continue // not a name; getopts' first operand is its option string
+		} else if slices.Contains(opts, ws[i].text) && i+1 < len(ws) {
+			i++
+			continue // the option's value
+		} else if ws[0].text == "getopts" && i == 1 {
+			continue // its option string
 		}
 		if r := c.nameOperand(ws[0].text, ws[i]); r != nil {
 			return r
 		}
 	}
 	return nil
+}
+
+// optionValue reads a word of clustered short options (-np, -vNAME) for
+// one of opts (-v, -p): the value glued after its letter, or next when
+// the letter ends the word and the value is the next word.
+func optionValue(arg string, opts []string) (value string, next bool) {
+	if len(arg) < 2 || arg[0] != '-' || arg[1] == '-' {
+		return "", false
+	}
+	for i := 1; i < len(arg); i++ {
+		if slices.Contains(opts, "-"+arg[i:i+1]) {
+			if i+1 == len(arg) {
+				return "", true
+			}
+			return arg[i+1:], false
+		}
+	}
+	return "", false
 }

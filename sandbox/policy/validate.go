@@ -155,6 +155,9 @@ type checker struct {
 	// braceOverflow is set when brace expansion made more words than
 	// the check expands (maxBraceWords), not only numbers.
 	braceOverflow bool
+	// casedVars were declared -l, -u or -c: a value assigned them is
+	// not the value the command sees.
+	casedVars map[string]bool
 	// homeUnknown is set once the command gives HOME a value the
 	// checker cannot know.
 	homeUnknown bool
@@ -352,6 +355,13 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			names = append(names, arithNames(x)...)
 		}
 		return c.arithmetic(names)
+	case *syntax.UnaryTest:
+		// [[ -v NAME ]] evaluates NAME's subscript.
+		if n.Op == syntax.TsVarSet {
+			if w, ok := n.X.(*syntax.Word); ok {
+				return c.nameOperand("[[ -v", c.evalWord(w))
+			}
+		}
 	case *syntax.BinaryTest:
 		if arithTest(n.Op) {
 			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
@@ -563,6 +573,9 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		return c.assignHook(name, w, a.Index == nil && a.Array == nil)
 	}
 	w := c.evalValue(a.Value)
+	if c.casedVars[name] {
+		w.static = false
+	}
 	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
 		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -139,19 +140,31 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 }
 
 // evalValue evaluates an assignment's value: a word, in which bash also
-// expands a tilde after each ":" of its leading text (x=a:~root/x).
+// expands a tilde after each ":" of its unquoted text (x=a:~root/x,
+// x=~/a:~root/b, x="a":~root/b).
 func (c *checker) evalValue(w *syntax.Word) word {
-	r := c.evalWord(w)
-	if len(w.Parts) == 0 {
-		return r
+	parts, known := w.Parts, true
+	for i, p := range w.Parts {
+		l, ok := p.(*syntax.Lit)
+		if !ok || !strings.Contains(l.Value, "~") || strings.ContainsAny(l.Value, "\\*?[") {
+			continue
+		}
+		skip := 1 // a part after the first continues the segment before it
+		if i == 0 {
+			skip = 0
+		}
+		v, ok := c.tildeList(l.Value, skip)
+		if v == l.Value {
+			continue
+		}
+		if &parts[0] == &w.Parts[0] {
+			parts = slices.Clone(w.Parts)
+		}
+		parts[i] = &syntax.Lit{ValuePos: l.ValuePos, ValueEnd: l.ValueEnd, Value: v}
+		known = known && ok
 	}
-	l, ok := w.Parts[0].(*syntax.Lit)
-	if !ok || !strings.Contains(l.Value, ":~") || strings.ContainsAny(l.Value, "\\*?[") || strings.HasPrefix(l.Value, "~") {
-		return r
-	}
-	// A leading tilde evalWord expanded already.
-	lead, known := c.tildeList(l.Value, 1)
-	r.text, r.static = lead+strings.TrimPrefix(r.text, l.Value), r.static && known
+	r := c.evalWord(&syntax.Word{Parts: parts})
+	r.node, r.static = w, r.static && known
 	return r
 }
 
@@ -184,11 +197,17 @@ func (c *checker) tilde(v string) (string, bool) {
 		home, ok := c.home()
 		return home + rest, ok
 	case "+":
+		if v, ok := c.vars["PWD"]; ok { // bash reads $PWD
+			return v + rest, strings.HasPrefix(v, "/")
+		}
 		if len(c.cwds) == 1 && c.cwds[0] != cwdUnknown {
 			return c.cwds[0] + rest, true
 		}
 		return "/" + dynamicMark + rest, false
 	case "-":
+		if v, ok := c.vars["OLDPWD"]; ok {
+			return v + rest, strings.HasPrefix(v, "/")
+		}
 		return "/" + dynamicMark + rest, false
 	case "root":
 		return "/root" + rest, true
