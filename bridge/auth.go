@@ -117,9 +117,13 @@ func (s *Server) require(scope tokens.Scope) echo.MiddlewareFunc {
 				}
 			}
 			c.Set(tokenKey, rec)
-			// Every call for this request acts for the token's owner.
+			// Every call for this request acts for the token's owner,
+			// and a task naming no profile is given its pool's default
+			// only when the token holds that profile's grant.
 			r := c.Request()
-			c.SetRequest(r.WithContext(client.WithAccess(r.Context(), accessOf(rec))))
+			ctx := client.WithAccess(r.Context(), accessOf(rec))
+			ctx = client.WithGrantCheck(ctx, func(policy string) error { return mayUseDefault(rec, policy) })
+			c.SetRequest(r.WithContext(ctx))
 			return next(c)
 		}
 	}
@@ -156,12 +160,29 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 	if !ok {
 		return fail(http.StatusUnauthorized, "unauthorized", "no token on this request")
 	}
-	if !rec.MayUse(t.Policy) {
-		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule %s; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", t.Policy, t.Policy, bus.RuleGrant, t.Policy))
+	if err := mayUsePolicy(rec, t.Policy); err != nil {
+		return err
 	}
 	if !rec.MayUseWorkspace(t.Workspace) {
 		g := tokens.WorkspaceGrant + t.Workspace
 		return fail(http.StatusForbidden, "workspace_not_granted", fmt.Sprintf("workspace %q needs the %q grant, which this token lacks (rule %s; `amf auth token create --grant %s`)", t.Workspace, g, bus.RuleGrant, g))
+	}
+	return nil
+}
+
+// mayUsePolicy refuses a profile beyond what rec was granted.
+func mayUsePolicy(rec tokens.Record, policy string) error {
+	if !rec.MayUse(policy) {
+		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule %s; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", policy, policy, bus.RuleGrant, policy))
+	}
+	return nil
+}
+
+// mayUseDefault refuses a task that names no profile when its pool's
+// default, policy, is beyond what rec was granted.
+func mayUseDefault(rec tokens.Record, policy string) error {
+	if !rec.MayUse(policy) {
+		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("the task names no policy, so it would run with its pool's default profile %q, which needs the %q grant this token lacks (rule %s): name \"policy\": %q, or use a token granted it (`amf auth token create --grant %s`)", policy, policy, bus.RuleGrant, bus.BasePolicy, policy))
 	}
 	return nil
 }

@@ -69,7 +69,13 @@ func TestConfirmMemoryOverHTTP(t *testing.T) {
 		t.Fatalf("without the admin scope: %+v", a)
 	}
 	admin := f.token(t, "admin", "")
-	if a := f.do(t, nil, http.MethodPost, "/v1/memories/0123456789abcdef0123/confirm", admin, "", nil); a.status != http.StatusNotFound || !strings.Contains(a.msg, "no memory has id") {
+	// Serve adds the service once the index has caught up, after
+	// CaughtUp closes: until then the bridge answers 503.
+	a := f.do(t, nil, http.MethodPost, "/v1/memories/0123456789abcdef0123/confirm", admin, "", nil)
+	for ; a.status == http.StatusServiceUnavailable && ctx.Err() == nil; a = f.do(t, nil, http.MethodPost, "/v1/memories/0123456789abcdef0123/confirm", admin, "", nil) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if a.status != http.StatusNotFound || !strings.Contains(a.msg, "no memory has id") {
 		t.Fatalf("unknown memory: %+v", a)
 	}
 

@@ -13,7 +13,12 @@ import (
 // the kernel's task API (a bridge on its own credential): only a kernel
 // that did not answer is a 503 to retry.
 func submitFailure(err error) *apiError {
+	var ae *apiError
 	switch {
+	case errors.As(err, &ae):
+		// The bridge's own refusal, made during the submission
+		// (client.WithGrantCheck).
+		return ae
 	case errors.Is(err, bus.ErrTooLarge):
 		return fail(http.StatusRequestEntityTooLarge, "too_large", err.Error())
 	case errors.Is(err, bus.ErrInvalidTask):

@@ -360,6 +360,42 @@ func TestPolicyGrantAtEveryEntryPoint(t *testing.T) {
 	}
 }
 
+// TestNoPolicyGetsTheDefaultTheCredentialHolds: amf up gives a task
+// naming no profile observe. A client credential granted observe runs
+// and schedules such tasks with it — its client cannot read the pool's
+// default, the kernel names it — and one without the grant is told to
+// name strict or get the grant.
+func TestNoPolicyGetsTheDefaultTheCredentialHolds(t *testing.T) {
+	f := newAuthFixture(t)
+	observe := filepath.Join(t.TempDir(), "observe.creds")
+	f.amf("auth", "creds", "client", "--grant", "observe", "--name", "client-observe", "-o", observe)
+	as := func(creds string, args ...string) (int, string) {
+		p := startAmf(t, append(f.env, "AMF_NATS_CREDS="+creds), args...)
+		code := p.wait(60 * time.Second)
+		return code, p.Output()
+	}
+	code, out := as(observe, "run", "--json", "--id", "np-observe", "--cmd", "id -u")
+	if code != 0 || !strings.Contains(out, `"policy":"observe"`) {
+		t.Errorf("amf run with an observe grant and no --policy: exit %d\n%s", code, out)
+	}
+	code, out = as(observe, "schedule", "add", "--id", "np-every", "--cmd", "true", "every 1h")
+	if code != 0 || !strings.Contains(out, "np-every") {
+		t.Errorf("amf schedule add with an observe grant and no --policy: exit %d\n%s", code, out)
+	}
+	if st := f.status("admin", "np-observe"); st["state"] != "done" {
+		t.Errorf("task np-observe: %v", st)
+	}
+	for _, args := range [][]string{
+		{"run", "--id", "np-strict", "--cmd", "true"},
+		{"schedule", "add", "--id", "np-strict-every", "--cmd", "true", "every 1h"},
+	} {
+		code, out := as(f.creds["client"], args...)
+		if code == 0 || !strings.Contains(out, "names no policy") || !strings.Contains(out, `"observe"`) || !strings.Contains(out, "--policy") || !strings.Contains(out, "--grant observe") {
+			t.Errorf("amf %s with a strict credential and no --policy: exit %d\n%s", args[0], code, out)
+		}
+	}
+}
+
 // TestNoCredentialNoConnection: loopback included, nobody connects
 // without a credential.
 func TestNoCredentialNoConnection(t *testing.T) {

@@ -175,12 +175,20 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 				_ = r.Error("400", err.Error(), nil)
 				return
 			}
-			why := fmt.Sprintf("policy %q needs the grant %q", t.Policy, t.Policy)
-			if !named {
-				why = fmt.Sprintf("the task names no policy, so it would run with its pool's default profile %q, which needs the grant %q: name \"policy\": %q, or", t.Policy, t.Policy, bus.BasePolicy)
+			subject := names.Submit(t.Policy)
+			if a.Owner != "" {
+				subject = names.SubmitAs(a.Owner, t.Policy)
 			}
-			_ = r.Error("403", fmt.Sprintf("%s: %s; a credential granted it submits on %s (amf auth creds client --grant %s)",
-				bus.RuleGrant, why, names.Submit(t.Policy), t.Policy), nil)
+			if named {
+				_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",
+					bus.RuleGrant, t.Policy, t.Policy, subject, t.Policy), nil)
+				return
+			}
+			// The asker's client retries on subject when its
+			// credential (or token) holds the grant.
+			_ = r.Error("403", fmt.Sprintf("%s: the task names no policy, so it would run with its pool's default profile %q, which needs the grant %q: name the policy %q (amf run --policy, \"policy\" in JSON), or submit it with a credential granted %q, which asks on %s (amf auth creds client --grant %s)",
+				bus.RuleGrant, t.Policy, t.Policy, bus.BasePolicy, t.Policy, subject, t.Policy), nil,
+				micro.WithHeaders(micro.Headers{bus.HeaderDefaultPolicy: []string{t.Policy}}))
 			return
 		}
 		// A stream asked for is checked before anything is submitted.

@@ -52,6 +52,14 @@ func (n Names) Submit(policy string) string {
 // submitter was not granted.
 const RuleGrant = "policy-grant"
 
+// HeaderDefaultPolicy names, on the task API's refusal of a task that
+// names no policy, the profile the kernel found such a task gets (its
+// pool's default) and its subject lacked the grant of. A submitter that
+// could not tell the default itself (no worker heard from yet, or a
+// credential that may not read the heartbeats) and holds the grant asks
+// again on that profile's subject; nats-server judges whether it may.
+const HeaderDefaultPolicy = "Amf-Default-Policy"
+
 // PoolSubject is where a worker asks the kernel to open its pool's
 // consumer: amf.api.pool.<pool>.
 func (n Names) PoolSubject(pool string) string { return n.API() + ".pool." + pool }

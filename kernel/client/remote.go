@@ -39,6 +39,19 @@ func (c *Client) submitAPI(ctx context.Context, t bus.Task, header func() (nats.
 	if err := t.Normalize(); err != nil {
 		return t, Submitted{}, err
 	}
+	type answer struct {
+		t bus.Task
+		s Submitted
+	}
+	a, err := withDefault(ctx, t, func(t bus.Task) (answer, error) {
+		t, s, err := c.submitAPIOn(ctx, t, header)
+		return answer{t, s}, err
+	})
+	return a.t, a.s, err
+}
+
+// submitAPIOn sends normalized t on the subject of its policy.
+func (c *Client) submitAPIOn(ctx context.Context, t bus.Task, header func() (nats.Header, error)) (bus.Task, Submitted, error) {
 	subject := c.Names.Submit(t.Policy)
 	if a := c.access(ctx); a.Owner != "" {
 		// The kernel reads the owner from the subject, never the body.
@@ -152,7 +165,7 @@ func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg) ([]byte, error) 
 	}
 	if code := answer.Header.Get("Nats-Service-Error-Code"); code != "" {
 		text := answer.Header.Get("Nats-Service-Error")
-		return nil, &apiErr{code: code, text: text, err: apiError(code, text)}
+		return nil, &apiErr{code: code, text: text, header: answer.Header, err: apiError(code, text)}
 	}
 	return answer.Data, nil
 }
@@ -161,6 +174,7 @@ func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg) ([]byte, error) 
 // that read codes their own way (schedules).
 type apiErr struct {
 	code, text string
+	header     nats.Header
 	err        error
 }
 

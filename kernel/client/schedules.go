@@ -41,6 +41,11 @@ func (s Schedules) Create(ctx context.Context, t bus.Task) (bus.Schedule, error)
 	if err := t.Normalize(); err != nil {
 		return bus.Schedule{}, err
 	}
+	return withDefault(ctx, t, func(t bus.Task) (bus.Schedule, error) { return s.create(ctx, t) })
+}
+
+// create is Create on the subject of t's policy.
+func (s Schedules) create(ctx context.Context, t bus.Task) (bus.Schedule, error) {
 	subject := s.C.Names.ScheduleCreate(s.C.credential().key, t.Policy)
 	if a, ok := AccessFrom(ctx); ok && a.Owner != "" {
 		// On behalf of a token: the subject names whose it is.

@@ -1,0 +1,136 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/amf-os/amf/bridge"
+	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel"
+	"github.com/amf-os/amf/kernel/api"
+	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
+	"github.com/amf-os/amf/kernel/kerneltest"
+)
+
+// heardWorkers is the kernel's list of live workers: one of the default
+// pool whose tasks naming no profile get observe.
+type heardWorkers struct{}
+
+func (heardWorkers) Workers(context.Context) ([]bus.WorkerInfo, error) {
+	return []bus.WorkerInfo{{ID: "w1", Pool: bus.DefaultPool, Offer: &bus.Offer{
+		Default:  "observe",
+		Profiles: map[string][]string{"strict": nil, "observe": nil},
+	}}}, nil
+}
+
+// TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds: a bridge that
+// has not heard of its pool's workers yet (one just started) submits a
+// task naming no profile as such; the kernel, which has, refuses it for
+// the default's grant and names the default, and the bridge asks again
+// naming it — for a token granted it. A token without the grant gets
+// the bridge's refusal naming the grant, as when it names the profile.
+func TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds(t *testing.T) {
+	k := kerneltest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS, Offers: heardWorkers{}}, Schedules: k.ScheduleStore(k.JS)}
+	wg.Go(func() { _ = svc.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	policies := make(chan string, 16)
+	sub, err := k.NC.Subscribe(bus.Names{}.Events(), func(m *nats.Msg) {
+		if e, err := bus.DecodeEvent(m.Data); err == nil && e.Type == bus.EventAccepted && e.Task != nil {
+			policies <- e.TaskID + " " + e.Task.Policy
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+
+	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := store.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Stop)
+	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "default-bridge", Role: kernel.RoleBridge}))
+	// No worker list: this bridge cannot tell the default itself.
+	s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true}, Tokens: v, Logger: kerneltest.Logger(t)}
+	h, err := s.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	f := &authFixture{url: ts.URL, store: store, handler: h}
+	strict, observe, admin := f.token(t, "submit", ""), f.token(t, "submit", "observe"), f.token(t, "admin", "")
+
+	post := func(path, token, body string) (int, string) {
+		t.Helper()
+		for {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				time.Sleep(20 * time.Millisecond) // the task API is starting
+				continue
+			}
+			return resp.StatusCode, string(b)
+		}
+	}
+	for _, c := range []struct {
+		who, token string
+	}{{"observe grant", observe}, {"admin", admin}} {
+		id := "d-" + strings.ReplaceAll(c.who, " ", "-")
+		if code, body := post("/v1/tasks", c.token, `{"id":"`+id+`","command":"true"}`); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %s, want 202", c.who, code, body)
+		}
+		select {
+		case got := <-policies:
+			if got != id+" observe" {
+				t.Errorf("%s: accepted %q, want %q", c.who, got, id+" observe")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no accepted event", c.who)
+		}
+	}
+	code, body := post("/v1/tasks", strict, `{"id":"d-strict","command":"true"}`)
+	if code != http.StatusForbidden || !strings.Contains(body, "policy_not_granted") || !strings.Contains(body, `names no policy`) || !strings.Contains(body, `--grant observe`) {
+		t.Errorf("a strict token's task naming no policy: %d %s, want 403 policy_not_granted naming the observe grant", code, body)
+	}
+	if code, body := post("/v1/tasks", strict, `{"id":"d-named","command":"true","policy":"strict"}`); code != http.StatusAccepted {
+		t.Errorf("a strict token naming strict: %d %s", code, body)
+	}
+
+	// Schedules likewise: the runs get the default the token holds.
+	code, body = post("/v1/schedules", observe, `{"command":"true","schedule":"every 1h"}`)
+	var sc struct {
+		Task struct {
+			Policy string `json:"policy"`
+		} `json:"task"`
+	}
+	if err := json.Unmarshal([]byte(body), &sc); code != http.StatusCreated || err != nil || sc.Task.Policy != "observe" {
+		t.Errorf("an observe token's schedule naming no policy: %d %s, want 201 with policy observe", code, body)
+	}
+	if code, body := post("/v1/schedules", strict, `{"command":"true","schedule":"every 1h"}`); code != http.StatusForbidden || !strings.Contains(body, "policy_not_granted") {
+		t.Errorf("a strict token's schedule naming no policy: %d %s, want 403 policy_not_granted", code, body)
+	}
+}
