@@ -170,6 +170,17 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 	return nil
 }
 
+// allowResolved is allowPolicy for t after ResolvePolicy: a task that
+// named no profile (named false) is refused in words saying so.
+func (s *Server) allowResolved(c echo.Context, t bus.Task, named bool) error {
+	if rec, ok := c.Get(tokenKey).(tokens.Record); ok && !named && !s.NoAuth {
+		if err := mayUseDefault(rec, t.Policy); err != nil {
+			return err
+		}
+	}
+	return s.allowPolicy(c, t)
+}
+
 // mayUsePolicy refuses a profile beyond what rec was granted.
 func mayUsePolicy(rec tokens.Record, policy string) error {
 	if !rec.MayUse(policy) {

@@ -120,6 +120,23 @@ func TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds(t *testing.T) {
 		t.Errorf("a strict token naming strict: %d %s", code, body)
 	}
 
+	// A bridge that can tell the default refuses such a task itself, in
+	// the same words.
+	told := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true, Offers: heardWorkers{}}, Tokens: v, Logger: kerneltest.Logger(t)}
+	th, err := told.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tts := httptest.NewServer(th)
+	t.Cleanup(tts.Close)
+	tf := &authFixture{url: tts.URL, store: store, handler: th}
+	for path, body := range map[string]string{"/v1/tasks": `{"command":"true"}`, "/v1/schedules": `{"command":"true","schedule":"every 1h"}`} {
+		a := tf.do(t, nil, http.MethodPost, path, strict, body, nil)
+		if a.status != http.StatusForbidden || a.code != "policy_not_granted" || !strings.Contains(a.msg, "names no policy") {
+			t.Errorf("POST %s naming no policy with a strict token, default told: %+v", path, a)
+		}
+	}
+
 	// Schedules likewise: the runs get the default the token holds.
 	code, body = post("/v1/schedules", observe, `{"command":"true","schedule":"every 1h"}`)
 	var sc struct {

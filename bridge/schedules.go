@@ -48,8 +48,9 @@ func (s *Server) createSchedule(c echo.Context) error {
 }
 
 func (s *Server) makeSchedule(c echo.Context, t bus.Task) error {
+	named := t.Policy != ""
 	s.Client.ResolvePolicy(c.Request().Context(), &t)
-	if err := s.allowPolicy(c, t); err != nil {
+	if err := s.allowResolved(c, t, named); err != nil {
 		return err
 	}
 	sc, err := s.schedules().Create(c.Request().Context(), t)

@@ -35,13 +35,14 @@ func (s *Server) submit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The grant judged is the profile the task will run with.
-	s.Client.ResolvePolicy(c.Request().Context(), &t)
 	if t.Schedule != "" {
 		// A task with a schedule recurs: it becomes a schedule.
 		return s.makeSchedule(c, t)
 	}
-	if err := s.allowPolicy(c, t); err != nil {
+	// The grant judged is the profile the task will run with.
+	named := t.Policy != ""
+	s.Client.ResolvePolicy(c.Request().Context(), &t)
+	if err := s.allowResolved(c, t, named); err != nil {
 		if perr := s.Client.CheckProfile(c.Request().Context(), t); perr != nil {
 			// A profile that does not exist is the cause to fix.
 			return fail(http.StatusBadRequest, "invalid_task", perr.Error())

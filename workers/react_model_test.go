@@ -50,8 +50,14 @@ func TestOllamaStallingMidStreamEndsTheAttempt(t *testing.T) {
 	if got, want := streamed(evs, bus.EventToken), strings.Join(ollamatest.Tokenize(long)[:3], ""); got != want {
 		t.Errorf("tokens before the stall = %q, want the first 3, %q", got, want)
 	}
-	if count(evs, bus.EventProgress) != 0 {
-		t.Errorf("a stream that started said it was waiting: %v", types(evs))
+	// A loaded machine may pass the notice before the first token; once
+	// the stream has started, its stall is no wait for the model.
+	started := false
+	for _, e := range evs {
+		started = started || e.Type == bus.EventToken
+		if started && e.Type == bus.EventProgress {
+			t.Errorf("a stream that started said it was waiting: %v", types(evs))
+		}
 	}
 }
 

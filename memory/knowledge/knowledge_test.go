@@ -432,16 +432,60 @@ func TestRecreatedStreamIsNotConfusedWithTheSavedIndex(t *testing.T) {
 	}
 }
 
-// knowledgeGoroutines counts the goroutines a knowledge base or the
-// stream consumers of any client hold, and returns every stack.
+// knowledgeGoroutines counts the goroutines of knowledge bases — those
+// running its code, and the stream consumers' goroutines they started —
+// and returns every stack. A goroutine is attributed to whoever started
+// it ("created by … in goroutine N"), so the kernel's own consumers,
+// which come and go as their ordered consumers reset, are not counted;
+// a consumer's goroutine whose starter has gone is.
 func knowledgeGoroutines() (int, string) {
 	buf := make([]byte, 1<<20)
 	stacks := string(buf[:runtime.Stack(buf, true)])
-	n := 0
+	byID := map[string]string{}
 	for _, g := range strings.Split(stacks, "\n\n") {
-		if strings.Contains(g, "memory.(*Knowledge)") || strings.Contains(g, "jetstream.(*pullSubscription)") || strings.Contains(g, "jetstream.(*orderedConsumer)") {
+		if id, ok := goroutineID(g); ok {
+			byID[id] = g
+		}
+	}
+	var owner func(id string, depth int) string
+	owner = func(id string, depth int) string {
+		g, ok := byID[id]
+		switch {
+		case !ok || depth > 16:
+			return ""
+		case strings.Contains(g, "amf/memory/knowledge."):
+			return "knowledge"
+		case strings.Contains(g, "amf/kernel"):
+			return "kernel"
+		}
+		if _, after, ok := strings.Cut(g, "created by "); ok {
+			if _, parent, ok := strings.Cut(after, " in goroutine "); ok {
+				parent, _, _ = strings.Cut(parent, "\n")
+				return owner(parent, depth+1)
+			}
+		}
+		return ""
+	}
+	n := 0
+	for id, g := range byID {
+		switch owner(id, 0) {
+		case "knowledge":
 			n++
+		case "":
+			if strings.Contains(g, "jetstream.(*pullSubscription)") || strings.Contains(g, "jetstream.(*orderedConsumer)") {
+				n++
+			}
 		}
 	}
 	return n, stacks
+}
+
+// goroutineID reads N from a stack's first line, "goroutine N [state]:".
+func goroutineID(stack string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(stack), "goroutine ")
+	if !ok {
+		return "", false
+	}
+	id, _, ok := strings.Cut(rest, " ")
+	return id, ok
 }
