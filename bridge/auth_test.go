@@ -31,16 +31,7 @@ type authFixture struct {
 func newAuthFixture(t *testing.T, tune func(*bridge.Server)) *authFixture {
 	t.Helper()
 	k := kerneltest.Start(t)
-	ctx := context.Background()
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	roster := &client.Roster{NC: k.NC}
 	if err := roster.Start(); err != nil {
 		t.Fatal(err)

@@ -6,21 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/amf-os/amf/bridge"
-	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
 	"github.com/amf-os/amf/kernel/client"
-	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 // twoPools: the default pool defaults to observe, pool p2 to trusted.
@@ -33,63 +25,15 @@ func (twoPools) Workers(context.Context) ([]bus.WorkerInfo, error) {
 	}, nil
 }
 
-// acceptLog reads the accepted events stored for a task: what the
-// events stream holds, not what a subscriber saw (a duplicate publish
-// the stream refused is seen, never stored).
-type acceptLog struct {
-	js jetstream.JetStream
-}
-
-func (l *acceptLog) policies(id string) []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := l.js.OrderedConsumer(ctx, bus.Names{}.EventsStream(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.Names{}.TaskEvents(id)}})
-	if err != nil {
-		return []string{"(no stream: " + err.Error() + ")"}
-	}
-	var out []string
-	for {
-		m, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond))
-		if err != nil {
-			return out
-		}
-		if e, err := bus.DecodeEvent(m.Data()); err == nil && e.Type == bus.EventAccepted && e.Task != nil {
-			out = append(out, e.Task.Policy)
-		}
-	}
-}
-
 // TestAttackDefaultPolicy: a bridge that cannot tell its pools'
 // defaults, the task API that can. No token, cookie session or client
 // credential gets a default profile it was not granted by naming none —
 // plain, streamed, as a schedule, in a workspace, in another pool — and
 // one granted it gets exactly one accepted task with that profile.
 func TestAttackDefaultPolicy(t *testing.T) {
-	k := kerneltest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS, Offers: twoPools{}}, Schedules: k.ScheduleStore(k.JS)}
-	wg.Go(func() { _ = svc.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	log := &acceptLog{js: k.JS}
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
-	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "atk-bridge", Role: kernel.RoleBridge}))
-	s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true}, Tokens: v, Logger: kerneltest.Logger(t)}
-	h, err := s.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	f := &authFixture{url: ts.URL, store: store, handler: h}
+	a := startAPIKernel(t, twoPools{})
+	k, log := a.k, &acceptLog{js: a.k.JS}
+	f := a.bridge(t, "atk-bridge", nil)
 	strict := f.token(t, "submit,read", "")
 	strictNoRead := f.token(t, "submit", "")
 	observe := f.token(t, "submit,read", "observe")
@@ -99,7 +43,7 @@ func TestAttackDefaultPolicy(t *testing.T) {
 	post := func(token, path, body string, hdr map[string]string, ck *http.Cookie) (int, string) {
 		t.Helper()
 		for i := 0; ; i++ {
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			if token != "" {
 				req.Header.Set("Authorization", "Bearer "+token)
@@ -255,32 +199,10 @@ func (disagree) Workers(context.Context) ([]bus.WorkerInfo, error) {
 // workers is stale or split sends a task naming no profile as strict's;
 // the task API's default is judged against the token all the same.
 func TestAttackDefaultPolicyBridgeViewDiffers(t *testing.T) {
-	k := kerneltest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS, Offers: twoPools{}}, Schedules: k.ScheduleStore(k.JS)}
-	wg.Go(func() { _ = svc.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	log := &acceptLog{js: k.JS}
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
-	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "atk-bridge2", Role: kernel.RoleBridge}))
+	a := startAPIKernel(t, twoPools{})
+	log := &acceptLog{js: a.k.JS}
 	for i, offers := range []client.WorkerLister{staleStrict{}, disagree{}} {
-		s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true, Offers: offers}, Tokens: v, Logger: kerneltest.Logger(t)}
-		h, err := s.Handler()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(h)
-		t.Cleanup(ts.Close)
-		f := &authFixture{url: ts.URL, store: store, handler: h}
+		f := a.bridge(t, fmt.Sprintf("atk-bridge-%d", i), offers)
 		strict := f.token(t, "submit,read", "")
 		for j, path := range []string{"/v1/tasks", "/v1/schedules"} {
 			id := fmt.Sprintf("v%d%d", i, j)

@@ -5,21 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/amf-os/amf/bridge"
-	"github.com/amf-os/amf/bridge/tokens"
-	"github.com/amf-os/amf/kernel"
-	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
-	"github.com/amf-os/amf/kernel/client"
-	"github.com/amf-os/amf/kernel/kerneltest"
 )
 
 // heardWorkers is the kernel's list of live workers: one of the default
@@ -40,48 +30,15 @@ func (heardWorkers) Workers(context.Context) ([]bus.WorkerInfo, error) {
 // naming it — for a token granted it. A token without the grant gets
 // the bridge's refusal naming the grant, as when it names the profile.
 func TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds(t *testing.T) {
-	k := kerneltest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	svc := &api.Service{Client: &client.Client{NC: k.NC, JS: k.JS, Offers: heardWorkers{}}, Schedules: k.ScheduleStore(k.JS)}
-	wg.Go(func() { _ = svc.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	policies := make(chan string, 16)
-	sub, err := k.NC.Subscribe(bus.Names{}.Events(), func(m *nats.Msg) {
-		if e, err := bus.DecodeEvent(m.Data); err == nil && e.Type == bus.EventAccepted && e.Task != nil {
-			policies <- e.TaskID + " " + e.Task.Policy
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Unsubscribe() })
-
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
-	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "default-bridge", Role: kernel.RoleBridge}))
-	// No worker list: this bridge cannot tell the default itself.
-	s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true}, Tokens: v, Logger: kerneltest.Logger(t)}
-	h, err := s.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	f := &authFixture{url: ts.URL, store: store, handler: h}
+	a := startAPIKernel(t, heardWorkers{})
+	accepted := &acceptLog{js: a.k.JS}
+	f := a.bridge(t, "default-bridge", nil)
 	strict, observe, admin := f.token(t, "submit", ""), f.token(t, "submit", "observe"), f.token(t, "admin", "")
 
 	post := func(path, token, body string) (int, string) {
 		t.Helper()
 		for {
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -103,13 +60,8 @@ func TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds(t *testing.T) {
 		if code, body := post("/v1/tasks", c.token, `{"id":"`+id+`","command":"true"}`); code != http.StatusAccepted {
 			t.Fatalf("%s: %d %s, want 202", c.who, code, body)
 		}
-		select {
-		case got := <-policies:
-			if got != id+" observe" {
-				t.Errorf("%s: accepted %q, want %q", c.who, got, id+" observe")
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s: no accepted event", c.who)
+		if got := accepted.policies(id); len(got) != 1 || got[0] != "observe" {
+			t.Errorf("%s: accepted with policies %q, want one with observe", c.who, got)
 		}
 	}
 	code, body := post("/v1/tasks", strict, `{"id":"d-strict","command":"true"}`)
@@ -122,14 +74,7 @@ func TestTaskNamingNoPolicyGetsThePoolDefaultItsTokenHolds(t *testing.T) {
 
 	// A bridge that can tell the default refuses such a task itself, in
 	// the same words.
-	told := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true, Offers: heardWorkers{}}, Tokens: v, Logger: kerneltest.Logger(t)}
-	th, err := told.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tts := httptest.NewServer(th)
-	t.Cleanup(tts.Close)
-	tf := &authFixture{url: tts.URL, store: store, handler: th}
+	tf := a.bridge(t, "told-bridge", heardWorkers{})
 	for path, body := range map[string]string{"/v1/tasks": `{"command":"true"}`, "/v1/schedules": `{"command":"true","schedule":"every 1h"}`} {
 		a := tf.do(t, nil, http.MethodPost, path, strict, body, nil)
 		if a.status != http.StatusForbidden || a.code != "policy_not_granted" || !strings.Contains(a.msg, "names no policy") {

@@ -28,15 +28,7 @@ func TestConfirmMemoryOverHTTP(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	nc := k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleBridge}))
 	s := &bridge.Server{NC: nc, Tokens: v, Logger: kerneltest.Logger(t)}
 	h, err := s.Handler()
@@ -122,15 +114,7 @@ func TestAttackMemoriesOverHTTPAreTheTokensOwn(t *testing.T) {
 	k := kerneltest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	nc := k.ConnectAs(k.Creds(kernel.UserSpec{Role: kernel.RoleBridge}))
 	s := &bridge.Server{NC: nc, Tokens: v, Logger: kerneltest.Logger(t)}
 	h, err := s.Handler()

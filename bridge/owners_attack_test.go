@@ -58,15 +58,7 @@ func newOwnersFixture(t *testing.T, standalone bool, svcOpts ...func(*api.Servic
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	nc := k.NC
 	if standalone {
 		nc = k.ConnectAs(k.Creds(kernel.UserSpec{Name: "owners-bridge", Role: kernel.RoleBridge}))

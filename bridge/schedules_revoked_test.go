@@ -43,15 +43,7 @@ func TestAttackRevokedTokensScheduleRunsOnOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "revoke-bridge", Role: kernel.RoleBridge}))
 	s := &bridge.Server{NC: bnc, Client: &client.Client{NC: bnc, ViaAPI: true}, Tokens: v, Logger: kerneltest.Logger(t)}
 	h, err := s.Handler()

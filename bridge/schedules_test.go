@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/amf-os/amf/bridge"
-	"github.com/amf-os/amf/bridge/tokens"
 	"github.com/amf-os/amf/kernel"
 	"github.com/amf-os/amf/kernel/api"
 	"github.com/amf-os/amf/kernel/bus"
@@ -43,15 +42,7 @@ func TestSchedulesOverHTTP(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 
-	store, err := tokens.Open(ctx, k.JS, bus.Names{}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := store.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Stop)
+	store, v := openTokens(t, k.JS)
 	bnc := k.ConnectAs(k.Creds(kernel.UserSpec{Name: "sched-bridge", Role: kernel.RoleBridge}))
 	// As `amf bridge` sets it: a bridge credential reads and writes
 	// through the task API.
