@@ -122,7 +122,7 @@ func (s *Server) require(scope tokens.Scope) echo.MiddlewareFunc {
 			// only when the token holds that profile's grant.
 			r := c.Request()
 			ctx := client.WithAccess(r.Context(), accessOf(rec))
-			ctx = client.WithGrantCheck(ctx, func(policy string) error { return mayUseDefault(rec, policy) })
+			ctx = client.WithGrantCheck(ctx, func(policy string) error { return mayUsePolicy(rec, policy, false) })
 			c.SetRequest(r.WithContext(ctx))
 			return next(c)
 		}
@@ -151,8 +151,9 @@ func sameOrigin(c echo.Context) error {
 }
 
 // allowPolicy refuses a task whose policy profile is beyond what the
-// submitting token was granted.
-func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
+// submitting token was granted; named says whether the task named it
+// (false: it is its pool's default, ResolvePolicy).
+func (s *Server) allowPolicy(c echo.Context, t bus.Task, named bool) error {
 	if s.NoAuth {
 		return nil
 	}
@@ -160,7 +161,7 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 	if !ok {
 		return fail(http.StatusUnauthorized, "unauthorized", "no token on this request")
 	}
-	if err := mayUsePolicy(rec, t.Policy); err != nil {
+	if err := mayUsePolicy(rec, t.Policy, named); err != nil {
 		return err
 	}
 	if !rec.MayUseWorkspace(t.Workspace) {
@@ -170,32 +171,17 @@ func (s *Server) allowPolicy(c echo.Context, t bus.Task) error {
 	return nil
 }
 
-// allowResolved is allowPolicy for t after ResolvePolicy: a task that
-// named no profile (named false) is refused in words saying so.
-func (s *Server) allowResolved(c echo.Context, t bus.Task, named bool) error {
-	if rec, ok := c.Get(tokenKey).(tokens.Record); ok && !named && !s.NoAuth {
-		if err := mayUseDefault(rec, t.Policy); err != nil {
-			return err
-		}
-	}
-	return s.allowPolicy(c, t)
-}
-
-// mayUsePolicy refuses a profile beyond what rec was granted.
-func mayUsePolicy(rec tokens.Record, policy string) error {
-	if !rec.MayUse(policy) {
+// mayUsePolicy refuses a profile beyond what rec was granted, in words
+// for a task that named it or, named false, got it as its pool's
+// default.
+func mayUsePolicy(rec tokens.Record, policy string, named bool) error {
+	switch {
+	case rec.MayUse(policy):
+		return nil
+	case named:
 		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("policy %q needs the %q grant, which this token lacks (rule %s; tokens may ask for strict only unless granted more: `amf auth token create --grant %s`)", policy, policy, bus.RuleGrant, policy))
 	}
-	return nil
-}
-
-// mayUseDefault refuses a task that names no profile when its pool's
-// default, policy, is beyond what rec was granted.
-func mayUseDefault(rec tokens.Record, policy string) error {
-	if !rec.MayUse(policy) {
-		return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("the task names no policy, so it would run with its pool's default profile %q, which needs the %q grant this token lacks (rule %s): name \"policy\": %q, or use a token granted it (`amf auth token create --grant %s`)", policy, policy, bus.RuleGrant, bus.BasePolicy, policy))
-	}
-	return nil
+	return fail(http.StatusForbidden, "policy_not_granted", fmt.Sprintf("the task names no policy, so it would run with its pool's default profile %q, which needs the %q grant this token lacks (rule %s): name \"policy\": %q, or use a token granted it (`amf auth token create --grant %s`)", policy, policy, bus.RuleGrant, bus.BasePolicy, policy))
 }
 
 // accessOf is what a token may see and touch: its own work, every

@@ -50,7 +50,7 @@ func (s *Server) createSchedule(c echo.Context) error {
 func (s *Server) makeSchedule(c echo.Context, t bus.Task) error {
 	named := t.Policy != ""
 	s.Client.ResolvePolicy(c.Request().Context(), &t)
-	if err := s.allowResolved(c, t, named); err != nil {
+	if err := s.allowPolicy(c, t, named); err != nil {
 		return err
 	}
 	sc, err := s.schedules().Create(c.Request().Context(), t)
@@ -101,13 +101,13 @@ func (s *Server) resumeSchedule(c echo.Context) error {
 		// itself, or by the task API on the subject of the policy
 		// checked here.
 		if m, ok := st.(api.MakerScheduleStore); ok {
-			return m.ResumeIf(ctx, id, func(sc bus.Schedule) error { return s.allowPolicy(c, sc.Task) })
+			return m.ResumeIf(ctx, id, func(sc bus.Schedule) error { return s.allowPolicy(c, sc.Task, true) })
 		}
 		sc, err := st.Get(ctx, id)
 		if err != nil {
 			return sc, err
 		}
-		if err := s.allowPolicy(c, sc.Task); err != nil {
+		if err := s.allowPolicy(c, sc.Task, true); err != nil {
 			return sc, err
 		}
 		if remote, ok := st.(client.Schedules); ok {

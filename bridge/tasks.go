@@ -42,7 +42,7 @@ func (s *Server) submit(c echo.Context) error {
 	// The grant judged is the profile the task will run with.
 	named := t.Policy != ""
 	s.Client.ResolvePolicy(c.Request().Context(), &t)
-	if err := s.allowResolved(c, t, named); err != nil {
+	if err := s.allowPolicy(c, t, named); err != nil {
 		if perr := s.Client.CheckProfile(c.Request().Context(), t); perr != nil {
 			// A profile that does not exist is the cause to fix.
 			return fail(http.StatusBadRequest, "invalid_task", perr.Error())

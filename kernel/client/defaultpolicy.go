@@ -63,10 +63,10 @@ func WithGrantCheck(ctx context.Context, may func(policy string) error) context.
 // task that named none for a grant ("" for any other answer).
 func defaultRefused(err error) string {
 	var ae *apiErr
-	if !errors.As(err, &ae) || ae.code != "403" || ae.header == nil {
+	if !errors.As(err, &ae) || ae.code != "403" {
 		return ""
 	}
-	return ae.header.Get(bus.HeaderDefaultPolicy)
+	return ae.defaultPolicy
 }
 
 // withDefault answers ask(t) and, when the kernel refused t, which

@@ -165,7 +165,7 @@ func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg) ([]byte, error) 
 	}
 	if code := answer.Header.Get("Nats-Service-Error-Code"); code != "" {
 		text := answer.Header.Get("Nats-Service-Error")
-		return nil, &apiErr{code: code, text: text, header: answer.Header, err: apiError(code, text)}
+		return nil, &apiErr{code: code, text: text, defaultPolicy: answer.Header.Get(bus.HeaderDefaultPolicy), err: apiError(code, text)}
 	}
 	return answer.Data, nil
 }
@@ -174,8 +174,10 @@ func (c *Client) requestMsg(ctx context.Context, msg *nats.Msg) ([]byte, error) 
 // that read codes their own way (schedules).
 type apiErr struct {
 	code, text string
-	header     nats.Header
-	err        error
+	// defaultPolicy is the pool's default profile named with the
+	// refusal of a task that named none (bus.HeaderDefaultPolicy).
+	defaultPolicy string
+	err           error
 }
 
 func (e *apiErr) Error() string { return e.err.Error() }

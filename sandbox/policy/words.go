@@ -143,7 +143,7 @@ func (c *checker) evalBraces(w *syntax.Word) []word {
 // expands a tilde after each ":" of its unquoted text (x=a:~root/x,
 // x=~/a:~root/b, x="a":~root/b).
 func (c *checker) evalValue(w *syntax.Word) word {
-	parts, known := w.Parts, true
+	parts, known, copied := w.Parts, true, false
 	for i, p := range w.Parts {
 		l, ok := p.(*syntax.Lit)
 		if !ok || !strings.Contains(l.Value, "~") || strings.ContainsAny(l.Value, "\\*?[") {
@@ -157,8 +157,8 @@ func (c *checker) evalValue(w *syntax.Word) word {
 		if v == l.Value {
 			continue
 		}
-		if &parts[0] == &w.Parts[0] {
-			parts = slices.Clone(w.Parts)
+		if !copied { // the parser's tree stays as it is
+			parts, copied = slices.Clone(w.Parts), true
 		}
 		parts[i] = &syntax.Lit{ValuePos: l.ValuePos, ValueEnd: l.ValueEnd, Value: v}
 		known = known && ok
