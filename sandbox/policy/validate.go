@@ -227,6 +227,9 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if r := divergentTree(src, f); r != nil {
 		return r
 	}
+	if r := c.plantedSubscript(src, f); r != nil {
+		return r
+	}
 	saved, savedStack := c.depth, c.stack
 	c.depth, c.stack = depth, nil
 	defer func() { c.depth, c.stack = saved, savedStack }()
@@ -349,6 +352,8 @@ func (c *checker) node(n syntax.Node) *Refusal {
 		return c.arithmetic(arithNames(n.X))
 	case *syntax.ArithmCmd:
 		return c.arithmetic(arithNames(n.X))
+	case *syntax.CStyleLoop:
+		return c.arithmetic(append(append(arithNames(n.Init), arithNames(n.Cond)...), arithNames(n.Post)...))
 	case *syntax.LetClause:
 		var names []string
 		for _, x := range n.Exprs {
@@ -367,6 +372,11 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
 		}
 	case *syntax.ParamExp:
+		// A substring's offset and length and an array's subscript are
+		// arithmetic.
+		if r := c.arithmetic(paramArithNames(n)); r != nil {
+			return r
+		}
 		if n.Excl && n.Param != nil && n.Names == 0 && c.p.Has(RuleDynamic) {
 			// ${!x} reads the variable x names; a subscript in that name
 			// is arithmetic, which runs the commands it holds.
@@ -453,6 +463,7 @@ func (c *checker) builtinEffects(ws []word) {
 // evaluates arithmetic; mapfile -C runs a callback with each line read;
 // a variable's name with a subscript evaluates it (names).
 func (c *checker) runtimeBuiltins(ws []word) *Refusal {
+	ws = unprefixed(ws)
 	if !ws[0].static {
 		return nil
 	}
@@ -469,13 +480,7 @@ func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 	case "let":
 		var names []string
 		for _, a := range ws[1:] {
-			for _, f := range strings.FieldsFunc(a.text, func(r rune) bool {
-				return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-			}) {
-				if isName(f) {
-					names = append(names, f)
-				}
-			}
+			names = append(names, nameTokens(a.text)...)
 		}
 		return c.arithmetic(names)
 	case "mapfile", "readarray":
@@ -517,6 +522,10 @@ func (c *checker) taint(name string) {
 // assignArray records NAME=(elements…) when every element is a static
 // word without an index, so that ${NAME[i]} is judged by what it holds.
 func (c *checker) assignArray(name string, arr *syntax.ArrayExpr) {
+	delete(c.arrays, name) // what was known is replaced
+	if c.casedVars[name] {
+		return // -l, -u, -c change every value assigned
+	}
 	var list []string
 	for _, e := range arr.Elems {
 		if e.Index != nil || e.Value == nil {
@@ -555,6 +564,9 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		return nil
 	}
 	name := a.Name.Value
+	if r := c.arithmetic(assignArithNames(a)); r != nil {
+		return r
+	}
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
 		c.forget(name)
 		if a.Array != nil && !a.Append && a.Index == nil {
@@ -578,6 +590,13 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 	}
 	if c.intVars[name] && (w.static && codeInArithmetic(w.text) || !w.static && taintedSubst(a.Value)) && c.p.Has(RuleDynamic) {
 		return refuse(RuleDynamic, "%s is declared -i, so the value assigned is evaluated as arithmetic, and an array subscript in it (a[$(cmd)]) runs commands; assign a number", name)
+	}
+	if c.intVars[name] && w.static {
+		// The value is an expression: the variables it names are
+		// evaluated in turn (declare -i z; z=y).
+		if r := c.arithmetic(nameTokens(w.text)); r != nil {
+			return r
+		}
 	}
 	if w.static {
 		c.setVar(name, w.text)

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,10 +300,13 @@ func (c *checker) evalPart(b *strings.Builder, r *word, p syntax.WordPart, quote
 		b.WriteString(v)
 	case *syntax.SglQuoted:
 		if p.Dollar {
-			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{p}})
-			// The parser's library does not know bash's \cX (control-X),
-			// so a word holding one is not known exactly.
-			if err != nil || strings.Contains(p.Value, `\c`) {
+			// The parser's library does not know bash's \x{HH}: it is
+			// written \xHH for it.
+			v, braced := bracedHex(p.Value)
+			s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{&syntax.SglQuoted{Dollar: true, Value: v}}})
+			// Nor \cX (control-X), so a word holding one is not known
+			// exactly, nor is a \x{…} of more than one byte.
+			if err != nil || strings.Contains(p.Value, `\c`) || !braced {
 				b.WriteString(dynamicMark)
 				r.static = false
 				return
@@ -399,12 +404,90 @@ func (c *checker) paramByShell(p *syntax.ParamExp) (string, bool) {
 	if !known || p.Repl != nil && p.Repl.With != nil && bashReplacement(p.Repl.With) {
 		return "", false
 	}
+	if p.Repl != nil && anchored(p.Repl.Orig) {
+		return c.anchoredRepl(p)
+	}
 	cfg := &expand.Config{Env: knownEnv{c}, NoUnset: true}
 	s, err := expand.Literal(cfg, &syntax.Word{Parts: []syntax.WordPart{p}})
 	if err != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// bracedHex rewrites each \x{HH} escape of the text of a $'…' string as
+// \xHH; ok is false for one naming more than a byte.
+func bracedHex(v string) (string, bool) {
+	if !strings.Contains(v, `\x{`) {
+		return v, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '\\' || i+1 == len(v) {
+			b.WriteByte(v[i])
+			continue
+		}
+		if !strings.HasPrefix(v[i:], `\x{`) {
+			b.WriteString(v[i : i+2]) // an escape, such as \\, stays whole
+			i++
+			continue
+		}
+		end := strings.IndexByte(v[i:], '}')
+		if end < 0 {
+			return "", false
+		}
+		hex := strings.TrimLeft(v[i+3:i+end], "0")
+		n, err := strconv.ParseUint(cmp.Or(hex, "0"), 16, 8)
+		if err != nil {
+			return "", false
+		}
+		fmt.Fprintf(&b, `\x%02x`, n)
+		i += end
+	}
+	return b.String(), true
+}
+
+// anchored reports a ${x/#p/r} or ${x/%p/r} pattern, which the
+// library's expander matches anywhere instead of at the start or end.
+func anchored(orig *syntax.Word) bool {
+	if orig == nil || len(orig.Parts) == 0 {
+		return false
+	}
+	l, ok := orig.Parts[0].(*syntax.Lit)
+	return ok && (strings.HasPrefix(l.Value, "#") || strings.HasPrefix(l.Value, "%"))
+}
+
+// anchoredRepl is ${x/#p/r} (${x/%p/r}), which the library's expander
+// reads as ${x/p/r}: r and what is left once ${x##p} (${x%%p}) removed
+// the longest match at the start (end), or x where nothing matched.
+func (c *checker) anchoredRepl(p *syntax.ParamExp) (string, bool) {
+	orig := p.Repl.Orig
+	lit := orig.Parts[0].(*syntax.Lit)
+	op := syntax.RemLargePrefix
+	if lit.Value[0] == '%' {
+		op = syntax.RemLargeSuffix
+	}
+	pat := &syntax.Word{Parts: append([]syntax.WordPart{&syntax.Lit{Value: lit.Value[1:]}}, orig.Parts[1:]...)}
+	if p.Index != nil || pat.Lit() == "" && len(orig.Parts) == 1 && len(lit.Value) == 1 {
+		return "", false // arrays, and an empty pattern, which bash matches as nothing
+	}
+	whole, ok := c.paramByShell(&syntax.ParamExp{Param: p.Param})
+	rest, ok2 := c.paramByShell(&syntax.ParamExp{Param: p.Param, Exp: &syntax.Expansion{Op: op, Word: pat}})
+	with := ""
+	if p.Repl.With != nil {
+		var err error
+		with, err = expand.Literal(&expand.Config{Env: knownEnv{c}, NoUnset: true}, p.Repl.With)
+		ok2 = ok2 && err == nil
+	}
+	switch {
+	case !ok || !ok2:
+		return "", false
+	case rest == whole:
+		return whole, true
+	case op == syntax.RemLargePrefix:
+		return with + rest, true
+	}
+	return rest + with, true
 }
 
 // bashReplacement reports a ${x/p/r} replacement holding & or a
