@@ -70,7 +70,7 @@ func newBenchMeshOn(b *testing.B, bridgeNC, workerNC *nats.Conn, client *kapi.Cl
 	// AMF_BENCH_SANDBOX=host measures the bus and relay alone; the default
 	// is what `amf up` runs.
 	sf := sandboxFlags{backend: envOr("AMF_BENCH_SANDBOX", "namespace")}
-	runner, closeRunner, err := sf.runner(b.TempDir(), kerneltest.Logger(b))
+	runner, closeRunner, err := sf.runner(b.TempDir(), nil, kerneltest.Logger(b))
 	if err != nil {
 		b.Fatal(err)
 	}

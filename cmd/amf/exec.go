@@ -50,7 +50,7 @@ func runExec(ctx context.Context, args []string) error {
 	sf.oneShot = true
 	profile := sf.profile
 	sf.profile = ""
-	r, closeRunner, err := sf.runner(c.stateDir, c.logger())
+	r, closeRunner, err := sf.runner(c.stateDir, c.secretFiles(), c.logger())
 	if err != nil {
 		return err
 	}

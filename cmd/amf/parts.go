@@ -76,7 +76,7 @@ func (w *workerFlags) worker(ctx context.Context, nc *nats.Conn, c *common, cach
 	if err != nil {
 		return nil, nil, err
 	}
-	runner, closeRunner, err := w.sandbox.runner(c.stateDir, log)
+	runner, closeRunner, err := w.sandbox.runner(c.stateDir, c.secretFiles(), log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,17 +29,19 @@ func (s *sandboxFlags) bind(f flags) {
 }
 
 // runner builds the backend; close releases what it keeps ready (the
-// namespace backend's pre-started inits).
-func (s *sandboxFlags) runner(stateDir string, log *slog.Logger) (r sandbox.Runner, close func(), err error) {
+// namespace backend's pre-started inits). secrets are files the process
+// authenticates with outside its state dir (secretFiles).
+func (s *sandboxFlags) runner(stateDir string, secrets []string, log *slog.Logger) (r sandbox.Runner, close func(), err error) {
 	cfg := sandbox.Config{
 		StateDir:       filepath.Join(stateDir, "sandbox"),
 		ProfilesFile:   s.profiles,
 		DefaultProfile: s.profile,
 		Logger:         log,
 		Workspaces:     s.workspaces.list,
-		// The whole state dir (credentials, tokens, the store) is
-		// hidden from commands that see the host.
-		Mask: []string{stateDir},
+		// The whole state dir (credentials, tokens, the store) and the
+		// credentials kept elsewhere are hidden from commands that see
+		// the host.
+		Mask: masksOf(append([]string{stateDir}, secrets...)...),
 	}
 	cfg.MicroVM.Accel = s.accel
 	if s.oneShot {
