@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,12 +22,20 @@ import (
 func checkKeys(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return walkKeys(dec, reflect.TypeOf(v), "")
+	return walkKeys(dec, reflect.TypeOf(v), "", 0)
 }
 
+// maxJSONDepth bounds how deep the walk goes: a task's values nest a few
+// levels at most, and each level the walk enters holds its own path, so
+// a body of a million '[' would cost memory and time in the square of
+// its depth (encoding/json's own bound is 10,000 levels, checked only
+// after this walk).
+const maxJSONDepth = 32
+
 // walkKeys reads one JSON value from dec; t is the Go type it decodes
-// into (nil when unknown) and path where it sits, for the error.
-func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+// into (nil when unknown), path where it sits, for the error, and depth
+// how many arrays and objects enclose it.
+func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return syntaxOnly(err)
@@ -34,6 +43,9 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	delim, ok := tok.(json.Delim)
 	if !ok {
 		return nil
+	}
+	if depth == maxJSONDepth {
+		return fmt.Errorf("the JSON nests deeper than %d levels (at %s): a task's values are strings, numbers and flat lists and objects", maxJSONDepth, cmp.Or(path, "the top"))
 	}
 	t = deref(t)
 	switch delim {
@@ -43,7 +55,7 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 		for dec.More() {
-			if err := walkKeys(dec, elem, path+"[]"); err != nil {
+			if err := walkKeys(dec, elem, path+"[]", depth+1); err != nil {
 				return err
 			}
 		}
@@ -77,7 +89,7 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 			case t != nil && t.Kind() == reflect.Map:
 				inner = t.Elem()
 			}
-			if err := walkKeys(dec, inner, at); err != nil {
+			if err := walkKeys(dec, inner, at, depth+1); err != nil {
 				return err
 			}
 		}

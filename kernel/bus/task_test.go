@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,6 +207,28 @@ func TestDecodeTaskSaysHowToFixKeys(t *testing.T) {
 		_, err := bus.DecodeTask([]byte(in))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeTask(%s) = %v, want it to say %q", in, err, want)
+		}
+	}
+}
+
+// A body nested as deep as its size allows is refused at once, with
+// what was wrong, at a cost that does not grow with its depth: the key
+// check kept a path per level, so 80 KB of '[' took a kernel past 4 GB.
+func TestDeeplyNestedTaskIsRefusedCheaply(t *testing.T) {
+	for _, body := range []string{
+		strings.Repeat("[", bus.MaxTaskBytes),
+		`{"command":"true","env":` + strings.Repeat(`{"a":`, bus.MaxTaskBytes/6),
+		`{"model_options":{"stop":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "}}",
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := bus.DecodeTask([]byte(body))
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), "nests deeper than") {
+			t.Errorf("DecodeTask(%.40s…) = %v, want it refused for its depth", body, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+			t.Errorf("DecodeTask(%.40s…) allocated %d MB", body, alloc>>20)
 		}
 	}
 }
