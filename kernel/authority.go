@@ -211,6 +211,7 @@ func (a *Authority) Issue(spec UserSpec) (creds []byte, key string, err error) {
 	uc := jwt.NewUserClaims(key)
 	uc.Name = spec.Name
 	uc.Permissions = spec.permissions(key)
+	uc.Limits.Subs = spec.subsLimit()
 	uc.Tags.Add("role:" + string(spec.Role))
 	for _, g := range spec.Grants {
 		uc.Tags.Add("grant:" + g)

@@ -81,6 +81,30 @@ func (s *UserSpec) validate() error {
 	return nil
 }
 
+// Subscriptions one connection of a credential may hold. nats-server
+// refuses the one past it ("maximum subscriptions exceeded") and keeps
+// ~1.5 KB for each below it, so a credential that subscribed without
+// bound took the kernel past 4 GB. A client needs its inbox, the
+// heartbeats and a subscription per reader, which the events stream
+// bounds (bus.ReaderMaxConsumers); workers and bridges hold one per task
+// in flight or per open event stream, so theirs is higher still.
+const (
+	ClientSubsLimit = bus.ReaderMaxConsumers + 256
+	PartSubsLimit   = 16 * ClientSubsLimit
+)
+
+// subsLimit is the credential's bound on subscriptions per connection;
+// operators' is none.
+func (s UserSpec) subsLimit() int64 {
+	switch s.Role {
+	case RoleAdmin:
+		return jwt.NoLimit
+	case RoleClient:
+		return ClientSubsLimit
+	}
+	return PartSubsLimit
+}
+
 // permissions are the subjects the role may publish and subscribe to.
 // Every JetStream API a part calls is a subject too, so "may not delete a
 // stream" is simply "may not publish on $JS.API.STREAM.DELETE.…".
