@@ -85,12 +85,13 @@ func (s *UserSpec) validate() error {
 // refuses the one past it ("maximum subscriptions exceeded") and keeps
 // ~1.5 KB for each below it, so a credential that subscribed without
 // bound took the kernel past 4 GB. A client needs its inbox, the
-// heartbeats and a subscription per reader, which the events stream
-// bounds (bus.ReaderMaxConsumers); workers and bridges hold one per task
-// in flight or per open event stream, so theirs is higher still.
+// heartbeats and a subscription per reader it reads (64 an owner, by
+// default, --readers-per-owner) and holds at most ConnsPerCredential
+// connections; workers and bridges hold one per task in flight or per
+// open event stream, of which the events stream allows 4,096.
 const (
-	ClientSubsLimit = bus.ReaderMaxConsumers + 256
-	PartSubsLimit   = 16 * ClientSubsLimit
+	ClientSubsLimit = 1024
+	PartSubsLimit   = 64 << 10
 )
 
 // subsLimit is the credential's bound on subscriptions per connection;

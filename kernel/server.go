@@ -133,8 +133,10 @@ type Server struct {
 	revokedTasks *sweeper
 	// readers deletes readers' consumers their task no longer needs.
 	readers *sweeper
-	store   *storeWatch
-	trim    *memTrim
+	// uncapConns stops bounding client credentials' connections.
+	uncapConns func()
+	store      *storeWatch
+	trim       *memTrim
 	// storeCeiling is the store limit the configuration file names (0:
 	// none), which the kernel's own limit never passes.
 	storeCeiling int64
@@ -178,6 +180,10 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.nc = nc
+	if s.uncapConns, err = s.capConnections(); err != nil {
+		s.Shutdown()
+		return fmt.Errorf("start kernel: %w", err)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		s.Shutdown()
@@ -344,6 +350,10 @@ func (s *Server) Shutdown() {
 		s.schedules = nil
 	}
 	s.stopParts()
+	if s.uncapConns != nil {
+		s.uncapConns()
+		s.uncapConns = nil
+	}
 	if s.nc != nil {
 		// Drain lets a handler in flight finish its answer first.
 		if s.nc.Drain() == nil {

@@ -79,3 +79,63 @@ func TestAttackSubscriptionsPastTheCredentialsBound(t *testing.T) {
 		})
 	}
 }
+
+// Property: nor by connecting. A client credential opens connections
+// past ConnsPerCredential: the server closes the ones past it, the ones
+// within it work, and a worker's connections are not counted.
+func TestAttackConnectionsPastTheCredentialsBound(t *testing.T) {
+	t.Parallel()
+	k := kerneltest.Start(t)
+	flood := k.Creds(kernel.UserSpec{Name: "conn-flood", Role: kernel.RoleClient})
+	var mu sync.Mutex
+	var conns []*nats.Conn
+	closed := 0
+	for range kernel.ConnsPerCredential + 8 {
+		nc := k.ConnectAs(flood, nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) {
+			mu.Lock()
+			closed++
+			mu.Unlock()
+		}))
+		conns = append(conns, nc)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		open := 0
+		for _, nc := range conns {
+			if nc.IsConnected() {
+				open++
+			}
+		}
+		if open <= kernel.ConnsPerCredential {
+			if open < kernel.ConnsPerCredential-8 {
+				t.Fatalf("%d of the credential's connections left open, want its bound %d", open, kernel.ConnsPerCredential)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections of one client credential stay open, past its bound %d", open, kernel.ConnsPerCredential)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// One within the bound still works.
+	for _, nc := range conns {
+		if nc.IsConnected() {
+			if err := nc.FlushTimeout(5 * time.Second); err != nil {
+				t.Fatalf("a connection within the bound: %v", err)
+			}
+			break
+		}
+	}
+	// Workers run as many processes as the installation starts.
+	worker := k.Creds(kernel.UserSpec{Name: "many-workers", Role: kernel.RoleWorker})
+	var workers []*nats.Conn
+	for range kernel.ConnsPerCredential + 8 {
+		workers = append(workers, k.ConnectAs(worker, nats.NoReconnect()))
+	}
+	time.Sleep(500 * time.Millisecond)
+	for i, nc := range workers {
+		if !nc.IsConnected() {
+			t.Fatalf("worker connection %d was closed: workers are not bounded", i)
+		}
+	}
+}
