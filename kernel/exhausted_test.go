@@ -160,9 +160,13 @@ func TestCancelOfUnheldTaskEnds(t *testing.T) {
 		t.Fatalf("queued task ended with %+v, want cancelled", end)
 	}
 
-	// A worker that holds its task listens on its control subject and
-	// stops it itself: the kernel adds nothing.
+	// A worker that holds its task (its claim stored) listens on its
+	// control subject and stops it itself: the kernel adds nothing.
 	submit(t, c, "held")
+	claim := bus.Event{TaskID: "held", Type: bus.EventAssigned, Worker: "w-alive", Pool: "default", Delivery: 1, TS: time.Now().UTC()}
+	if _, err := k.JS.PublishMsg(ctx, names.EventMsg(claim)); err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan string, 1)
 	sub, err := k.NC.Subscribe(names.Control("held"), func(m *nats.Msg) { got <- string(m.Data) })
 	if err != nil {

@@ -229,6 +229,8 @@ func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool
 	}
 	req := bus.Event{TaskID: id, Type: bus.EventCancelRequested, TS: time.Now().UTC(), Reason: reason}
 	var ack *jetstream.PubAck
+	var own bus.Event
+	var fenced bool
 	for try := 1; ; try++ {
 		last, err := c.LastEvent(ctx, id)
 		if err != nil {
@@ -236,7 +238,7 @@ func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool
 		}
 		// Ended as its pool sees it; the fence stays on the newest
 		// event from any writer, which is what the store compares.
-		own, err := c.OwnLastEvent(ctx, id, last)
+		own, err = c.OwnLastEvent(ctx, id, last)
 		if err != nil {
 			return false, err
 		}
@@ -244,7 +246,7 @@ func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool
 			return false, fmt.Errorf("%w: %s ended as %s", ErrFinished, id, own.Type)
 		}
 		var opts []jetstream.PublishOpt
-		if try < cancelTries {
+		if fenced = try < cancelTries; fenced {
 			// A task that streams faster than we can read its tail is
 			// running, not ended: the last try appends unfenced.
 			opts = append(opts, c.Names.FencedTask(id, last.Seq))
@@ -258,7 +260,10 @@ func (c *Client) CancelEnded(ctx context.Context, id, reason string) (ended bool
 		}
 		break
 	}
-	return c.stopHolder(ctx, id, reason, ack.Sequence)
+	// Newest as its pool sees it when the request was stored fenced on
+	// it, the kernel's accepted event says no worker of the pool has
+	// claimed the task: a claim is stored after it.
+	return c.stopHolder(ctx, id, reason, ack.Sequence, fenced && own.Type == bus.EventAccepted)
 }
 
 // mayTouch refuses a change to a task the caller did not make: as an

@@ -278,11 +278,8 @@ func TestCancel(t *testing.T) {
 	if err := c.Cancel(ctx, "nobody", ""); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("cancel of an unknown task: %v, want ErrNotFound", err)
 	}
-	if _, _, err := c.Submit(ctx, bus.Task{ID: "stop-me", Command: "sleep 60"}); err != nil {
-		t.Fatal(err)
-	}
-	control := make(chan string, 1)
-	sub, err := k.NC.Subscribe(bus.Names{}.Control("stop-me"), func(m *nats.Msg) { control <- string(m.Data) })
+	control := make(chan string, 2)
+	sub, err := k.NC.Subscribe(k.Names.Control("*"), func(m *nats.Msg) { control <- m.Subject + " " + string(m.Data) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,18 +287,48 @@ func TestCancel(t *testing.T) {
 	if err := k.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
+
+	// A task a worker claimed: the worker listening on its control
+	// subject is told to stop, and ends it itself.
+	if _, _, err := c.Submit(ctx, bus.Task{ID: "stop-me", Command: "sleep 60"}); err != nil {
+		t.Fatal(err)
+	}
+	claim := k.Names.EventMsg(bus.Event{TaskID: "stop-me", Type: bus.EventAssigned, Worker: "w1", TS: time.Now().UTC()})
+	accepted, err := c.LastEvent(ctx, "stop-me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.JS.PublishMsg(ctx, claim, k.Names.FencedTask("stop-me", accepted.Seq)); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Cancel(ctx, "stop-me", "enough"); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-control; got != "enough" {
-		t.Fatalf("control message %q, want the reason", got)
+	if got, want := <-control, k.Names.Control("stop-me")+" enough"; got != want {
+		t.Fatalf("control message %q, want the reason on the task's subject", got)
 	}
 	es := events(t, c, "stop-me")
-	if got, want := types(es), "accepted,cancel_requested"; got != want {
+	if got, want := types(es), "accepted,assigned,cancel_requested"; got != want {
 		t.Fatalf("events %s, want %s", got, want)
 	}
-	if es[1].Reason != "enough" {
-		t.Fatalf("cancel request reason %q", es[1].Reason)
+	if es[2].Reason != "enough" {
+		t.Fatalf("cancel request reason %q", es[2].Reason)
+	}
+
+	// A task no worker claimed is ended at once, whoever listens.
+	if _, _, err := c.Submit(ctx, bus.Task{ID: "queued", Command: "sleep 60"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(ctx, "queued", "not needed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := types(events(t, c, "queued")); got != "accepted,cancel_requested,cancelled" {
+		t.Fatalf("events of a cancelled task no worker claimed: %s", got)
+	}
+	select {
+	case got := <-control:
+		t.Fatalf("a task no worker claimed was asked to stop on its control subject: %q", got)
+	default:
 	}
 }
 

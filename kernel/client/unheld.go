@@ -24,14 +24,21 @@ const controlWait = 300 * time.Millisecond
 // it can never follow a worker's own events. A worker that takes a
 // queued task later finds it ended and acknowledges it away. ended
 // reports that this call stored the cancelled event.
-func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uint64) (ended bool, err error) {
-	_, err = c.NC.Request(c.Names.Control(id), []byte(reason), controlWait)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-	case err == nil, errors.Is(err, nats.ErrTimeout):
-		return false, nil // a worker holds it and stops it
-	default:
-		return false, fmt.Errorf("cancel %s: %w", id, err)
+//
+// unclaimed says the record shows no worker's claim: the task is ended
+// without asking who listens, since any worker credential, of any pool,
+// may listen on every task's control subject, and one that only
+// listened would pass for the holder of a task nobody runs.
+func (c *Client) stopHolder(ctx context.Context, id, reason string, afterSeq uint64, unclaimed bool) (ended bool, err error) {
+	if !unclaimed {
+		_, err = c.NC.Request(c.Names.Control(id), []byte(reason), controlWait)
+		switch {
+		case errors.Is(err, nats.ErrNoResponders):
+		case err == nil, errors.Is(err, nats.ErrTimeout):
+			return false, nil // a worker holds it and stops it
+		default:
+			return false, fmt.Errorf("cancel %s: %w", id, err)
+		}
 	}
 	e := bus.Event{TaskID: id, Type: bus.EventCancelled, TS: time.Now().UTC(), Reason: reason, Rule: "no-worker"}
 	_, err = c.JS.PublishMsg(ctx, eventMsg(c.Names, e, "cancelled-"+id), c.Names.FencedTask(id, afterSeq))
