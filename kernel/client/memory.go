@@ -48,6 +48,13 @@ func (c *Client) ConfirmMemory(ctx context.Context, id, by string) (bus.Match, e
 	if err := json.Unmarshal(reply, &m); err != nil || m.ID != id {
 		return bus.Match{}, fmt.Errorf("%w: confirm answered %q", ErrUnavailable, reply)
 	}
+	// Any worker credential may answer, another pool's too; the id is a
+	// digest of the memory's owner, instruction and command, so an answer
+	// showing another command than the id's is no index's, and confirming
+	// on its word would confirm for everyone what nobody was shown.
+	if bus.MemoryIDOf(m.Owner, m.Instruction, m.Command) != id {
+		return bus.Match{}, fmt.Errorf("%w: the answer for memory %s shows a command that is not that memory's (%q): a worker credential answered falsely; nothing was confirmed", ErrUnavailable, id, m.Command)
+	}
 	err = c.publishConfirmed(ctx, bus.MemoryConfirmed{ID: id, By: by, TS: time.Now().UTC()})
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
