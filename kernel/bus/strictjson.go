@@ -2,7 +2,6 @@ package bus
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+
+	"github.com/amf-os/amf/internal/clip"
 )
 
 // checkKeys walks the JSON in data against the Go type of v and refuses
@@ -22,20 +23,41 @@ import (
 func checkKeys(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return walkKeys(dec, reflect.TypeOf(v), "", 0)
+	return walkKeys(dec, reflect.TypeOf(v), &keyPath{})
 }
 
 // maxJSONDepth bounds how deep the walk goes: a task's values nest a few
-// levels at most, and each level the walk enters holds its own path, so
-// a body of a million '[' would cost memory and time in the square of
-// its depth (encoding/json's own bound is 10,000 levels, checked only
-// after this walk).
+// levels at most, and encoding/json's own bound, 10,000 levels, is
+// checked only after this walk.
 const maxJSONDepth = 32
 
+// keyPath is where the walk is, as the keys and lists it entered: the
+// text is made only for an error, so a long key costs once, not once per
+// key under it.
+type keyPath []string
+
+func (p *keyPath) push(seg string) { *p = append(*p, seg) }
+func (p *keyPath) pop()            { *p = (*p)[:len(*p)-1] }
+
+// String is the path as an error names it ("env.A", "files[].name"),
+// each key cut to maxPathKey bytes.
+func (p keyPath) String() string {
+	var b strings.Builder
+	for _, seg := range p {
+		if seg != "[]" && b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(clip.String(seg, maxPathKey))
+	}
+	return b.String()
+}
+
+// maxPathKey bounds a key as an error repeats it.
+const maxPathKey = 64
+
 // walkKeys reads one JSON value from dec; t is the Go type it decodes
-// into (nil when unknown), path where it sits, for the error, and depth
-// how many arrays and objects enclose it.
-func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
+// into (nil when unknown) and path where it sits, for the error.
+func walkKeys(dec *json.Decoder, t reflect.Type, path *keyPath) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return syntaxOnly(err)
@@ -44,8 +66,8 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 	if !ok {
 		return nil
 	}
-	if depth == maxJSONDepth {
-		return fmt.Errorf("the JSON nests deeper than %d levels (at %s): a task's values are strings, numbers and flat lists and objects", maxJSONDepth, cmp.Or(path, "the top"))
+	if len(*path) == maxJSONDepth {
+		return fmt.Errorf("the JSON nests deeper than %d levels (at %s): a task's values are strings, numbers and flat lists and objects", maxJSONDepth, path)
 	}
 	t = deref(t)
 	switch delim {
@@ -54,11 +76,13 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
 		}
+		path.push("[]")
 		for dec.More() {
-			if err := walkKeys(dec, elem, path+"[]", depth+1); err != nil {
+			if err := walkKeys(dec, elem, path); err != nil {
 				return err
 			}
 		}
+		path.pop()
 	case '{':
 		fields := structFields(t)
 		seen := map[string]bool{}
@@ -68,12 +92,9 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 				return syntaxOnly(err)
 			}
 			key, _ := tok.(string)
-			at := key
-			if path != "" {
-				at = path + "." + key
-			}
+			path.push(key)
 			if seen[key] {
-				return fmt.Errorf("key %q appears twice; give each field once", at)
+				return fmt.Errorf("key %q appears twice; give each field once", path)
 			}
 			seen[key] = true
 			var inner reflect.Type
@@ -82,16 +103,17 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 				f, ok := fields[key]
 				if !ok {
 					if exact := foldMatch(fields, key); exact != "" {
-						return fmt.Errorf("unknown field %q: field names are case-sensitive; write %q", at, exact)
+						return fmt.Errorf("unknown field %q: field names are case-sensitive; write %q", path, exact)
 					}
 				}
 				inner = f
 			case t != nil && t.Kind() == reflect.Map:
 				inner = t.Elem()
 			}
-			if err := walkKeys(dec, inner, at, depth+1); err != nil {
+			if err := walkKeys(dec, inner, path); err != nil {
 				return err
 			}
+			path.pop()
 		}
 	}
 	_, err = dec.Token() // the closing delimiter

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/amf-os/amf/internal/clip"
 )
 
 // Limits of the task contract.
@@ -86,6 +88,14 @@ func DecodeTask(data []byte) (Task, error) {
 
 // jsonProblem turns encoding/json's errors into a sentence for a person.
 func jsonProblem(err error) string {
+	// A name the decoder repeats is the sender's, up to a whole body.
+	return clip.String(jsonProblemText(err), maxProblemBytes)
+}
+
+// maxProblemBytes bounds what a refusal repeats of the body.
+const maxProblemBytes = 1 << 10
+
+func jsonProblemText(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -230,5 +231,33 @@ func TestDeeplyNestedTaskIsRefusedCheaply(t *testing.T) {
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
 			t.Errorf("DecodeTask(%.40s…) allocated %d MB", body, alloc>>20)
 		}
+	}
+}
+
+// Nor does a long key over many keys: each key under it repeated the
+// whole path, so one body of a 512 KB key over 60,000 short ones kept
+// the decoder 14 s. The refusal repeats the key cut short.
+func TestLongKeyOverManyKeysIsRefusedCheaply(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"instruction":"x","` + strings.Repeat("A", bus.MaxTaskBytes/2) + `":{`)
+	for i := 0; b.Len() < bus.MaxTaskBytes-32; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%x":0`, i)
+	}
+	b.WriteString("}}")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := bus.DecodeTask([]byte(b.String()))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "unknown field") {
+		t.Fatalf("DecodeTask = %v, want the unknown field refused", err)
+	}
+	if len(err.Error()) > 2<<10 {
+		t.Errorf("the refusal is %d bytes: it repeats the body", len(err.Error()))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("DecodeTask allocated %d MB for a %d-byte body", alloc>>20, b.Len())
 	}
 }
