@@ -52,6 +52,7 @@ var (
 	ParseWorkspace  = policy.ParseWorkspace
 	ParseWorkspaces = policy.ParseWorkspaces
 	ExpandMasks     = policy.ExpandMasks
+	EscapeGlob      = policy.EscapeGlob
 	Masked          = policy.Masked
 	DefaultMasks    = policy.DefaultMasks
 )

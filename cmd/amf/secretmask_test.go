@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/amf-os/amf/internal/testenv"
+	"github.com/amf-os/amf/sandbox"
 )
 
 // A worker's credential kept outside its state dir is hidden from the
@@ -49,5 +50,28 @@ func TestWorkerCredentialOutsideItsStateDirIsHidden(t *testing.T) {
 	}
 	if strings.Contains(out, "NATS USER JWT") || !strings.Contains(out, "size=0") {
 		t.Fatalf("a command under observe read the worker's credential:\n%s", out)
+	}
+}
+
+// A credential's path is masked whatever its name holds: pattern
+// characters, bytes that are not UTF-8, a path relative to the working
+// directory.
+func TestMasksOfMatchTheirPathsOnly(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/srv/a[b]/w.creds", "/srv/x*/w.creds", "/srv/q?/w.creds", `/srv/back\slash/w.creds`, "/srv/caf\xe9/w.creds", "rel/w.creds"} {
+		abs := p
+		if !filepath.IsAbs(p) {
+			abs = filepath.Join(wd, p)
+		}
+		masks := sandbox.ExpandMasks(masksOf(p))
+		if !sandbox.Masked(abs, masks) {
+			t.Errorf("%q is not masked by %q", abs, masks)
+		}
+		if sibling := filepath.Join(filepath.Dir(abs), "other"); sandbox.Masked(sibling, masks) {
+			t.Errorf("%q is masked by %q too", sibling, masks)
+		}
 	}
 }

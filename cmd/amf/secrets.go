@@ -2,7 +2,8 @@ package main
 
 import (
 	"path/filepath"
-	"strings"
+
+	"github.com/amf-os/amf/sandbox"
 )
 
 // secretFiles are the files this process authenticates with that its
@@ -22,26 +23,15 @@ func (c *common) secretFiles() []string {
 
 // masksOf are the sandbox masks hiding paths: each absolute (a mask is
 // matched against absolute paths), with the characters a mask reads as
-// a pattern escaped. A symbolic link among them hides its target too
-// (the sandbox follows a mask's link that root made).
+// a pattern escaped and a byte that is not UTF-8 matched by '?'. A
+// symbolic link among them hides its target too (the sandbox follows a
+// mask's link that root made).
 func masksOf(paths ...string) []string {
 	var out []string
 	for _, p := range paths {
 		if abs, err := filepath.Abs(p); p != "" && err == nil {
-			out = append(out, escapeGlob(abs))
+			out = append(out, sandbox.EscapeGlob(abs))
 		}
 	}
 	return out
-}
-
-// escapeGlob makes p a pattern (filepath.Match) that matches p alone.
-func escapeGlob(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
