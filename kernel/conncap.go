@@ -70,6 +70,13 @@ func (s *Server) capConnections() (stop func(), err error) {
 		nc.Close()
 		return nil, fmt.Errorf("connection bound: %w", err)
 	}
+	// The connections made before the events were followed (the server
+	// took clients from its start) are counted from the server's list.
+	if cz, err := s.ns.Connz(&server.ConnzOptions{Username: true, Account: acc, Limit: 1 << 20}); err == nil {
+		for _, ci := range cz.Conns {
+			c.connected(server.ClientInfo{ID: ci.Cid, User: ci.AuthorizedUser, Tags: ci.Tags, Name: ci.Name}, server.ServerInfo{ID: c.id})
+		}
+	}
 	return nc.Close, nil
 }
 
