@@ -179,16 +179,7 @@ func (s *Service) submit(ctx context.Context) micro.HandlerFunc {
 			if a.Owner != "" {
 				subject = names.SubmitAs(a.Owner, t.Policy)
 			}
-			if named {
-				_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it submits on %s (amf auth creds client --grant %s)",
-					bus.RuleGrant, t.Policy, t.Policy, subject, t.Policy), nil)
-				return
-			}
-			// The asker's client retries on subject when its
-			// credential (or token) holds the grant.
-			_ = r.Error("403", fmt.Sprintf("%s: the task names no policy, so it would run with its pool's default profile %q, which needs the grant %q: name the policy %q (amf run --policy, \"policy\" in JSON), or submit it with a credential granted %q, which asks on %s (amf auth creds client --grant %s)",
-				bus.RuleGrant, t.Policy, t.Policy, bus.BasePolicy, t.Policy, subject, t.Policy), nil,
-				micro.WithHeaders(micro.Headers{bus.HeaderDefaultPolicy: []string{t.Policy}}))
+			refuseGrant(r, t.Policy, named, "submits", subject)
 			return
 		}
 		// A stream asked for is checked before anything is submitted.

@@ -84,15 +84,7 @@ func (s *Service) createSchedule(ctx context.Context) micro.HandlerFunc {
 		s.Client.ResolvePolicy(ctx, &t)
 		grant = askersGrant(a, &t, grant)
 		if !bus.PolicyAllowed(t.Policy, grant) {
-			if named {
-				_ = r.Error("403", fmt.Sprintf("%s: policy %q needs the grant %q; a credential granted it schedules on %s",
-					bus.RuleGrant, t.Policy, t.Policy, names.ScheduleCreate(orKey(maker), t.Policy)), nil)
-				return
-			}
-			// The asker's client retries naming it when it holds the grant.
-			_ = r.Error("403", fmt.Sprintf("%s: the task names no policy, so its runs would get their pool's default profile %q, which needs the grant %q: name the policy %q (--policy, \"policy\" in JSON), or schedule it with a credential granted %q, which asks on %s (amf auth creds client --grant %s)",
-				bus.RuleGrant, t.Policy, t.Policy, bus.BasePolicy, t.Policy, names.ScheduleCreate(orKey(maker), t.Policy), t.Policy), nil,
-				micro.WithHeaders(micro.Headers{bus.HeaderDefaultPolicy: []string{t.Policy}}))
+			refuseGrant(r, t.Policy, named, "schedules", names.ScheduleCreate(orKey(maker), t.Policy))
 			return
 		}
 		var sc bus.Schedule
