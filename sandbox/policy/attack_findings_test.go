@@ -296,3 +296,27 @@ func TestAttackValuesEvaluatedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// An outside attack: single-quoted text in an arithmetic expression or a
+// subscript, which bash expands quotes and all (each of these ran its
+// substitution in bash 5.2.15), was read by the parser as a quoted
+// string. Everyday quotes there (an associative array's key) stay
+// allowed.
+func TestAttackQuotedTextInArithmetic(t *testing.T) {
+	for _, c := range []string{
+		"echo ${y['$(sudo id)']}", `echo "${y['$(sudo id)']}"`, "echo $(( '$(sudo id)' ))",
+		"y['$(sudo id)']=1", "a=(['$(sudo id)']=1)", "for ((i='$(sudo id)';0;)); do :; done",
+		`echo ${y[$'\x24(sudo id)']}`, "echo ${y['`sudo id`']}",
+	} {
+		if err := Validate(c, "strict"); err == nil {
+			t.Errorf("%q accepted", c)
+		}
+	}
+	for _, c := range []string{
+		"declare -A m; m['key']=1; echo ${m['key']}", "echo ${y['k']} ${y[1]} $((2+3)) ${arr[$i]}",
+	} {
+		if err := Validate(c, "strict"); err != nil {
+			t.Errorf("%q refused: %v", c, err)
+		}
+	}
+}

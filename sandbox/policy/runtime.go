@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -163,26 +164,78 @@ func nameTokens(text string) []string {
 	return names
 }
 
-// paramArithNames are the variables read by the arithmetic of a
-// parameter expansion: its substring offset and length, its subscript.
-func paramArithNames(p *syntax.ParamExp) []string {
-	var names []string
+// paramArith are the arithmetic expressions of a parameter expansion:
+// its substring offset and length, its subscript.
+func paramArith(p *syntax.ParamExp) []syntax.Node {
+	var xs []syntax.Node
 	if p.Slice != nil {
-		names = append(arithNames(p.Slice.Offset), arithNames(p.Slice.Length)...)
+		xs = appendArith(xs, p.Slice.Offset, p.Slice.Length)
 	}
-	return append(names, arithNames(p.Index)...)
+	return appendArith(xs, p.Index)
 }
 
-// assignArithNames are the variables read by the subscripts of an
-// assignment: a[i]=v, a=([i]=v).
-func assignArithNames(a *syntax.Assign) []string {
-	names := arithNames(a.Index)
+// assignArith are the subscripts of an assignment: a[i]=v, a=([i]=v).
+func assignArith(a *syntax.Assign) []syntax.Node {
+	xs := appendArith(nil, a.Index)
 	if a.Array != nil {
 		for _, e := range a.Array.Elems {
-			names = append(names, arithNames(e.Index)...)
+			xs = appendArith(xs, e.Index)
 		}
 	}
-	return names
+	return xs
+}
+
+// appendArith appends the expressions that are there.
+func appendArith(xs []syntax.Node, add ...syntax.ArithmExpr) []syntax.Node {
+	for _, x := range add {
+		if x != nil {
+			xs = append(xs, x)
+		}
+	}
+	return xs
+}
+
+// arithExprs judges arithmetic expressions: the variables they read
+// (arithmetic) and single-quoted text in them. bash expands an
+// arithmetic expression's text quotes and all, so '$(cmd)' there
+// (${a['$(cmd)']}, $(( '$(cmd)' )), a['$(cmd)']=v, for ((i='$(cmd)';;)))
+// runs cmd where the parser read a quoted string.
+func (c *checker) arithExprs(xs ...syntax.Node) *Refusal {
+	if !c.p.Has(RuleDynamic) {
+		return nil
+	}
+	var names []string
+	for _, x := range xs {
+		if x == nil {
+			continue
+		}
+		quoted := false
+		syntax.Walk(x, func(n syntax.Node) bool {
+			if q, ok := n.(*syntax.SglQuoted); ok && quotedCode(q) {
+				quoted = true
+			}
+			return !quoted
+		})
+		if quoted {
+			return refuse(RuleDynamic, "single quotes in an arithmetic expression or an array subscript do not keep bash from expanding what they hold, and '$(cmd)' there runs cmd; write the subscript or number without quotes")
+		}
+		names = append(names, arithNames(x)...)
+	}
+	return c.arithmetic(names)
+}
+
+// quotedCode reports a single-quoted string holding an expansion or
+// command substitution once its escapes ($'\x24') are read.
+func quotedCode(q *syntax.SglQuoted) bool {
+	v := q.Value
+	if q.Dollar {
+		s, err := expand.Literal(nil, &syntax.Word{Parts: []syntax.WordPart{q}})
+		if err != nil || strings.Contains(v, `\x{`) || strings.Contains(v, `\c`) {
+			return true
+		}
+		v = s
+	}
+	return strings.ContainsAny(v, "$`")
 }
 
 // plantedSubscript refuses a command that holds, as text, an array
@@ -205,7 +258,7 @@ func (c *checker) plantedSubscript(src string, f *syntax.File) *Refusal {
 		case *syntax.ParamExp:
 			arith = arith || n.Slice != nil || n.Index != nil
 		case *syntax.Assign:
-			arith = arith || len(assignArithNames(n)) > 0
+			arith = arith || len(assignArith(n)) > 0
 		case *syntax.DeclClause:
 			arith = true // declare -i, and names given subscripts
 		case *syntax.BinaryTest:

@@ -349,17 +349,13 @@ func (c *checker) node(n syntax.Node) *Refusal {
 			}
 		}
 	case *syntax.ArithmExp:
-		return c.arithmetic(arithNames(n.X))
+		return c.arithExprs(n.X)
 	case *syntax.ArithmCmd:
-		return c.arithmetic(arithNames(n.X))
+		return c.arithExprs(n.X)
 	case *syntax.CStyleLoop:
-		return c.arithmetic(append(append(arithNames(n.Init), arithNames(n.Cond)...), arithNames(n.Post)...))
+		return c.arithExprs(appendArith(nil, n.Init, n.Cond, n.Post)...)
 	case *syntax.LetClause:
-		var names []string
-		for _, x := range n.Exprs {
-			names = append(names, arithNames(x)...)
-		}
-		return c.arithmetic(names)
+		return c.arithExprs(appendArith(nil, n.Exprs...)...)
 	case *syntax.UnaryTest:
 		// [[ -v NAME ]] evaluates NAME's subscript.
 		if n.Op == syntax.TsVarSet {
@@ -369,12 +365,12 @@ func (c *checker) node(n syntax.Node) *Refusal {
 		}
 	case *syntax.BinaryTest:
 		if arithTest(n.Op) {
-			return c.arithmetic(append(arithNames(n.X), arithNames(n.Y)...))
+			return c.arithExprs(n.X, n.Y)
 		}
 	case *syntax.ParamExp:
 		// A substring's offset and length and an array's subscript are
 		// arithmetic.
-		if r := c.arithmetic(paramArithNames(n)); r != nil {
+		if r := c.arithExprs(paramArith(n)...); r != nil {
 			return r
 		}
 		if n.Excl && n.Param != nil && n.Names == 0 && c.p.Has(RuleDynamic) {
@@ -564,7 +560,7 @@ func (c *checker) assign(a *syntax.Assign) *Refusal {
 		return nil
 	}
 	name := a.Name.Value
-	if r := c.arithmetic(assignArithNames(a)); r != nil {
+	if r := c.arithExprs(assignArith(a)...); r != nil {
 		return r
 	}
 	if a.Naked || a.Array != nil || a.Index != nil || a.Append || a.Value == nil {
