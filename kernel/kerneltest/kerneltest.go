@@ -108,6 +108,17 @@ var connectTimeout = nats.Timeout(10 * time.Second)
 // ConnectAs dials the kernel over TCP with the credential in credsFile.
 func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	k.t.Helper()
+	nc, err := k.DialAs(credsFile, opts...)
+	if err != nil {
+		k.t.Fatalf("connect with %s: %v", credsFile, err)
+	}
+	return nc
+}
+
+// DialAs is ConnectAs for a connection the server may refuse: it
+// returns the error instead of failing the test.
+func (k *Kernel) DialAs(credsFile string, opts ...nats.Option) (*nats.Conn, error) {
+	k.t.Helper()
 	// The credential's own inbox prefix, as every part of AMF-OS dials.
 	credOpts, err := kernel.CredsOptions(credsFile)
 	if err != nil {
@@ -115,10 +126,10 @@ func (k *Kernel) ConnectAs(credsFile string, opts ...nats.Option) *nats.Conn {
 	}
 	nc, err := nats.Connect(k.ClientURL(), append(append(credOpts, connectTimeout), opts...)...)
 	if err != nil {
-		k.t.Fatalf("connect with %s: %v", credsFile, err)
+		return nil, err
 	}
 	k.t.Cleanup(nc.Close)
-	return nc
+	return nc, nil
 }
 
 // Stop closes the connection and shuts the server down; safe to call twice.
