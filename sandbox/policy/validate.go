@@ -214,6 +214,11 @@ func (c *checker) script(src string, depth int) *Refusal {
 		if r, ok := invisibleRune(src); ok {
 			return refuse(RuleUnicode, "the command contains the invisible or direction-changing character U+%04X; remove it", r)
 		}
+		if i := strings.IndexFunc(src, terminalControl); i >= 0 {
+			line, col := position(src, i)
+			r, _ := utf8.DecodeRuneInString(src[i:])
+			return refuse(RuleUnicode, "line %d, column %d: the command holds the control character U+%04X, which a terminal acts on instead of showing (it can hide or rewrite what a reader sees); write it as $'\\u%04x'", line, col, r, r)
+		}
 	}
 	parser := parsers.Get().(*syntax.Parser)
 	f, err := parser.Parse(strings.NewReader(src), "")
@@ -295,6 +300,13 @@ func syntaxRefusal(err error) *Refusal {
 		return refuse(RuleSyntax, "line %d, column %d: %s is not supported by bash", le.Pos.Line(), le.Pos.Col(), le.Feature)
 	}
 	return refuse(RuleSyntax, "%v", err)
+}
+
+// terminalControl reports a control character other than tab and
+// newline (a carriage return has its own refusal): C0, DEL and C1, which
+// terminals read as cursor moves, colours and commands of their own.
+func terminalControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r <= 0x9f)
 }
 
 // invisibleRune finds zero-width and bidirectional control characters,

