@@ -79,7 +79,7 @@ func runRun(ctx context.Context, args []string) error {
 		return err
 	}
 	t, warning := sm.Task, sm.Warning
-	p := &printer{out: os.Stdout, err: os.Stderr, json: asJSON, warned: warning}
+	p := &printer{out: onScreen(os.Stdout), err: onScreen(os.Stderr), json: asJSON, warned: warning}
 	if warning != "" {
 		fmt.Fprintf(os.Stderr, "amf run: warning: %s\n", warning)
 	}

@@ -89,7 +89,7 @@ func printStatus(st bus.Status) error {
 	}
 	for _, r := range rows {
 		if r[1] != "" {
-			fmt.Printf("%-12s %s\n", r[0]+":", strings.ReplaceAll(r[1], "\n", "\n             "))
+			fmt.Printf("%-12s %s\n", r[0]+":", strings.ReplaceAll(visible(r[1], "\n"), "\n", "\n             "))
 		}
 	}
 	return nil
@@ -146,7 +146,7 @@ func runTasksLogs(ctx context.Context, args []string) error {
 	if err != nil {
 		return noTask(id, err)
 	}
-	p := &printer{out: os.Stdout, err: os.Stderr, json: output == "json"}
+	p := &printer{out: onScreen(os.Stdout), err: onScreen(os.Stderr), json: output == "json"}
 	var last bus.Event
 	err = st.EachEvent(ctx, func(e bus.Event) error {
 		last = e
