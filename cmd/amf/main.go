@@ -70,7 +70,8 @@ func run(args []string) int {
 		}
 		return 2
 	}
-	fmt.Fprintf(os.Stderr, "amf %s: %v\n", name, err)
+	// An error may quote what a kernel, a worker or a command said.
+	fmt.Fprintf(onScreen(os.Stderr), "amf %s: %v\n", name, err)
 	return 1
 }
 
