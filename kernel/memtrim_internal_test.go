@@ -15,15 +15,17 @@ import (
 // is not returned.
 func TestMemoryIsReturnedAfterALoad(t *testing.T) {
 	every, after, quiet := trimEvery, trimAfter, trimQuietMax
-	trimEvery, trimAfter, trimQuietMax = 100*time.Millisecond, 16<<20, 2<<20
+	// A look every 300 ms: the load below must not look quiet because
+	// a loaded machine held its goroutine off the CPU for one look.
+	trimEvery, trimAfter, trimQuietMax = 300*time.Millisecond, 16<<20, 2<<20
 	t.Cleanup(func() { trimEvery, trimAfter, trimQuietMax = every, after, quiet })
 	m := trimMemory(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(m.Stop)
 
-	// The load: 1 MiB every millisecond for a second, kept a while, so
-	// the heap grows; no tick in it is quiet.
+	// The load: 1 MiB every millisecond for two seconds, kept a while,
+	// so the heap grows; no tick in it is quiet.
 	var held [][]byte
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
 		held = append(held, make([]byte, 1<<20))
 		if len(held) > 64 {
 			held = held[1:]
