@@ -309,17 +309,30 @@ func terminalControl(r rune) bool {
 	return (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r <= 0x9f)
 }
 
-// invisibleRune finds zero-width and bidirectional control characters,
-// which make a command read differently from how the shell runs it.
+// invisibleRune finds characters that show as nothing or as a blank, or
+// change the direction of the text around them, which make a command
+// read differently from how the shell runs it: Unicode's format
+// characters (Cf: zero-width, direction marks and overrides, tags,
+// interlinear annotation), line and paragraph separators, variation
+// selectors, the other default-ignorable code points (Hangul fillers,
+// the combining grapheme joiner), and blanks other than the ASCII space
+// (no-break, ideographic and braille blanks), which read as a space and
+// are none to the shell.
 func invisibleRune(s string) (rune, bool) {
 	for _, r := range s {
-		switch {
-		case r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
-			r >= 0x2060 && r <= 0x2069, r == 0xFEFF, r == 0x00AD, r == 0x180E:
+		if Invisible(r) {
 			return r, true
 		}
 	}
 	return 0, false
+}
+
+// Invisible reports a character invisibleRune finds; the CLI shows one
+// in a command as its escape.
+func Invisible(r rune) bool {
+	return r >= 0x80 && (unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Zs,
+		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) ||
+		r == 0x180E || r == 0x2800)
 }
 
 func (c *checker) node(n syntax.Node) *Refusal {
