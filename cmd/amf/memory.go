@@ -224,7 +224,7 @@ func memoryConfirm(ctx context.Context, c *client.Client, ids []string) error {
 		// The whole command, not clipped: this is what everyone's
 		// workers may now run unasked.
 		fmt.Printf("confirmed %s: %q → %s (%d/%d ok/fail); every worker may now reuse it without asking the model\n",
-			m.ID, clip(m.Instruction, 60), visible(m.Command, ""), m.Successes, m.Failures)
+			m.ID, clip(m.Instruction, 60), shown(m.Command), m.Successes, m.Failures)
 	}
 	return nil
 }
@@ -280,7 +280,7 @@ func ownerColumn(m memory.Match) string {
 // clip puts s on one line of at most n runes, its control characters
 // shown (screen.go).
 func clip(s string, n int) string {
-	s = visible(strings.Join(strings.Fields(s), " "), "")
+	s = shown(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

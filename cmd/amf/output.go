@@ -70,7 +70,7 @@ func table(w io.Writer, header []string, rows [][]string) error {
 		for i, c := range r {
 			// A tab or a newline in a cell would break the columns;
 			// -o json has each value as it is.
-			cells[i] = visible(c, "")
+			cells[i] = shown(c)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}

@@ -155,7 +155,7 @@ func (p *printer) print(e bus.Event) {
 	case bus.EventAssigned:
 		fmt.Fprintf(p.err, "▶ on worker %s (host %s, delivery %d)\n", e.Worker, e.Host, e.Delivery)
 	case bus.EventMemoryHit:
-		fmt.Fprintf(p.err, "▶ remembered (score %.2f): %s\n", e.Score, e.Command)
+		fmt.Fprintf(p.err, "▶ remembered (score %.2f): %s\n", e.Score, shown(e.Command))
 	case bus.EventToken:
 		p.inTokens = true
 		fmt.Fprint(p.err, e.Text)
@@ -163,7 +163,7 @@ func (p *printer) print(e bus.Event) {
 		p.inAnswer = true
 		fmt.Fprint(p.out, e.Text)
 	case bus.EventCommand:
-		fmt.Fprintf(p.err, "$ %s\n", e.Command)
+		fmt.Fprintf(p.err, "$ %s\n", shown(e.Command))
 	case bus.EventRejected:
 		fmt.Fprintf(p.err, "✗ refused by rule %s: %s\n", e.Rule, e.Reason)
 	case bus.EventStdout:

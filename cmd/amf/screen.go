@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/amf-os/amf/sandbox/policy"
 )
 
 // What the CLI prints for a person was mostly written by others: a
@@ -45,7 +47,22 @@ func (v visibleWriter) Write(p []byte) (int, error) {
 // terminals read as ESC sequences) as \u00NN, and a byte that is not
 // UTF-8 as \xNN when it is a C1 code on its own.
 func visible(s, keep string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || control(r, keep) }) {
+	return escapeRunes(s, func(r rune) bool { return control(r, keep) })
+}
+
+// shown is visible for a command, or text of one line in a table or a
+// confirmation, which a reader judges by what it shows: the characters
+// the policy refuses as invisible (policy.Invisible: zero-width,
+// direction-changing, blanks other than the space) are escaped too.
+// Command output keeps them, since text in other scripts uses them.
+func shown(s string) string {
+	return escapeRunes(s, func(r rune) bool { return control(r, "") || policy.Invisible(r) })
+}
+
+// escapeRunes writes each rune esc reports as \xNN (below U+0080) or
+// \uNNNN (\UNNNNNNNN past the BMP), and a lone C1 byte as \xNN.
+func escapeRunes(s string, esc func(rune) bool) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || esc(r) }) {
 		return s
 	}
 	var b strings.Builder
@@ -55,9 +72,13 @@ func visible(s, keep string) string {
 		switch {
 		case r == utf8.RuneError && n == 1 && s[i] >= 0x80 && s[i] <= 0x9f:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case control(r, keep) && r < 0x80:
+		case r == utf8.RuneError && n == 1:
+			b.WriteByte(s[i])
+		case esc(r) && r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case control(r, keep):
+		case esc(r) && r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		case esc(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+n])

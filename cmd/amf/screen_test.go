@@ -13,9 +13,20 @@ func TestVisibleShowsControlCharacters(t *testing.T) {
 		{"del\x7f bs\b", "", `del\x7f bs\x08`},
 		{"csi \u009b2J", "", `csi \u009b2J`},
 		{"lone \x9b byte, lone \xff byte", "", "lone \\x9b byte, lone \xff byte"},
+		{"rtl \u061c mark, \u200f, tag \U000e0041", "", "rtl \u061c mark, \u200f, tag \U000e0041"},
 	} {
 		if got := visible(c.in, c.keep); got != c.want {
 			t.Errorf("visible(%q, %q) = %q, want %q", c.in, c.keep, got, c.want)
+		}
+	}
+	// A command, shown for a reader to judge, escapes what shows as
+	// nothing or as a blank too.
+	for in, want := range map[string]string{
+		"grep 'mallory\U000e0020@evil' log\r": `grep 'mallory\U000e0020@evil' log\x0d`,
+		"echo cleaned\u061c\u00a0ok, é":       `echo cleaned\u061c\u00a0ok, é`,
+	} {
+		if got := shown(in); got != want {
+			t.Errorf("shown(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
