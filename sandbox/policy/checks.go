@@ -381,6 +381,13 @@ func (c *checker) wrapped(base string, args []word) *Refusal {
 		return c.interpreterArgs(base, args)
 	}
 	switch base {
+	case "eval", "trap", "source", ".":
+		// "--" ends the options of these builtins, and is not text.
+		if len(args) > 0 && args[0].static && args[0].text == "--" {
+			args = args[1:]
+		}
+	}
+	switch base {
 	case "eval":
 		return c.evalText(args, "eval")
 	case "trap":

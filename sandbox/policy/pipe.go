@@ -159,6 +159,9 @@ func (c *checker) readsProgram(st *syntax.Stmt, depth int) (string, bool) {
 		args := ws[1:]
 		switch {
 		case base == "source" || base == ".":
+			if len(args) > 0 && args[0].text == "--" {
+				args = args[1:]
+			}
 			return base, len(args) == 0 || args[0].text == "/dev/stdin" || args[0].text == "-"
 		case shells[base]:
 			return base, noProgram(args, true)

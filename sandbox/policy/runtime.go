@@ -54,7 +54,10 @@ func (c *checker) assignHook(name string, value word, hasValue bool) *Refusal {
 		text = strings.ReplaceAll(text, "%s", "file")
 		return c.script(text, c.depth+1)
 	case name == "PS4" || name == "PS0" || name == "PS1" || name == "PS2":
-		if strings.Contains(value.text, "$(") || strings.Contains(value.text, "`") || !value.static {
+		// ${x@P} expands x as a prompt in turn, $(…) in it included,
+		// and a subscript is arithmetic, which runs a[$(cmd)] in a value.
+		if strings.Contains(value.text, "$(") || strings.Contains(value.text, "`") || !value.static ||
+			strings.Contains(value.text, "@P") || strings.Contains(value.text, "$") && strings.Contains(value.text, "[") {
 			return refuse(RuleDynamic, "%s is expanded by the shell as it runs, so a command substitution in it runs unchecked; use a plain prompt", name)
 		}
 		return nil

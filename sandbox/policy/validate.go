@@ -61,6 +61,7 @@ func (pr *Profile) Check(command string, env []string, scope Scope) error {
 	}
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
+			c.noteSite(k, v)
 			c.setVar(k, v)
 		}
 	}
@@ -175,11 +176,17 @@ type checker struct {
 	// tainted are variables holding data read at run time; intVars were
 	// declared -i; ifs is IFS as assigned ("" and ifsUnknown when the
 	// checker cannot know it).
-	tainted    map[string]bool
-	intVars    map[string]bool
-	copies     map[string]string // file key → program it is a copy of
-	ifs        string
-	ifsUnknown bool
+	tainted map[string]bool
+	intVars map[string]bool
+	copies  map[string]string // file key → program it is a copy of
+	// sites is the one static value every assignment of a variable
+	// gives it; multi are those given more than one, or one not known,
+	// whose values the walk does not follow (assignsites.go).
+	sites          map[string]string
+	multi          map[string]bool
+	evalSitesDepth int
+	ifs            string
+	ifsUnknown     bool
 }
 
 // writtenFile is the text written to one file, in the order written.
@@ -235,6 +242,7 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if r := c.plantedSubscript(src, f); r != nil {
 		return r
 	}
+	c.noteSites(f)
 	saved, savedStack := c.depth, c.stack
 	c.depth, c.stack = depth, nil
 	defer func() { c.depth, c.stack = saved, savedStack }()
@@ -504,24 +512,50 @@ func (c *checker) runtimeBuiltins(ws []word) *Refusal {
 			names = append(names, nameTokens(a.text)...)
 		}
 		return c.arithmetic(names)
+	case "compgen", "complete":
+		// -C runs a command to list the completions.
+		if cb, ok := optionWord(ws[1:], "-C"); ok {
+			return c.scriptWord(ws[0].text+" -C", cb)
+		}
 	case "mapfile", "readarray":
-		for i, a := range ws[1:] {
-			if a.text == "-C" && i+2 < len(ws) {
-				cb := ws[i+2]
-				var call []word
-				for _, f := range strings.Fields(cb.text) {
-					call = append(call, word{text: f, static: cb.static, node: cb.node})
-				}
-				// The callback gets the index and the line read: data.
-				call = append(call, word{text: dynamicMark, node: cb.node}, word{text: dynamicMark, node: cb.node})
-				if !cb.static {
-					call[0].static = false
-				}
-				return c.argv(call)
+		// -C evaluates a callback with each line's index and text
+		// after it: judged as text, and as a command given data.
+		if cb, ok := optionWord(ws[1:], "-C"); ok {
+			if r := c.scriptWord(ws[0].text+" -C", cb); r != nil {
+				return r
 			}
+			var call []word
+			for _, f := range strings.Fields(cb.text) {
+				call = append(call, word{text: f, static: cb.static, node: cb.node})
+			}
+			if len(call) == 0 {
+				return nil
+			}
+			call = append(call, word{text: dynamicMark, node: cb.node}, word{text: dynamicMark, node: cb.node})
+			return c.argv(call)
 		}
 	}
 	return nil
+}
+
+// optionWord finds the value of a builtin's option opt (-C) as its
+// getopt reads it (optionValue: "-C val", "-Cval", "-tC val"), up to
+// "--" or the first word that is not an option.
+func optionWord(args []word, opt string) (word, bool) {
+	for i, a := range args {
+		if a.text == "--" || len(a.text) < 2 || a.text[0] != '-' {
+			break
+		}
+		value, next := optionValue(a.text, []string{opt})
+		switch {
+		case next && i+1 < len(args):
+			return args[i+1], true
+		case value != "":
+			a.text = value
+			return a, true
+		}
+	}
+	return word{}, false
 }
 
 // setVar records a variable's static value.
@@ -695,6 +729,9 @@ func (c *checker) argv(ws []word) *Refusal {
 		}
 		return refuse(RuleDynamic, "the command name %q is decided only when the shell runs (a variable, substitution or glob), so it cannot be checked; write the command name literally", name.text)
 	}
+	if v := c.readsMulti(name.node); v != "" && c.p.Has(RuleDynamic) {
+		return refuse(RuleDynamic, "the command name comes from $%s, which the command gives more than one value (a loop, a function, a subshell, a branch or unset decides which one it holds when it runs), so it cannot be checked; write the command name literally", v)
+	}
 	base := name.text
 	if strings.Contains(base, "/") {
 		base = path.Base(path.Clean(base))
@@ -715,6 +752,9 @@ func (c *checker) argv(ws []word) *Refusal {
 	args := ws[1:]
 	if c.seen != nil && !c.funcs[base] {
 		c.seen(base)
+	}
+	if declBuiltins[base] && !c.funcs[base] && !strings.Contains(name.text, "/") {
+		return c.declCall(base, args)
 	}
 	if r := c.lists(base); r != nil {
 		return r
