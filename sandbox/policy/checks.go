@@ -58,7 +58,7 @@ func (c *checker) commandRules(full, base string, args []word) *Refusal {
 	}
 	if p.Has(RuleDynamic) && isAwk(base) {
 		for _, a := range scriptOperands(base, args) {
-			if strings.Contains(a.text, "system(") || strings.Contains(a.text, "| getline") || strings.Contains(a.text, "|getline") {
+			if awkRunsCommand(a.text) {
 				return refuse(RuleDynamic, "awk system() and command pipes run shell text that cannot be checked; run the commands directly")
 			}
 		}
@@ -221,6 +221,9 @@ func systemPath(p string) bool {
 }
 
 func networkSubcommand(base string, args []word) bool {
+	if base == "git" {
+		args = gitSubcommand(args)
+	}
 	if len(args) == 0 {
 		return false
 	}

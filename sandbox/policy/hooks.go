@@ -2,6 +2,7 @@ package policy
 
 import (
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -21,6 +22,18 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 		return c.optionScripts(base, args, "-TT", "--unzip-command")
 	case "rsync":
 		return c.optionScripts(base, args, "-e", "--rsh", "--rsync-path")
+	case "split":
+		return c.optionScripts(base, args, "--filter")
+	case "sort":
+		return c.optionScripts(base, args, "--compress-program")
+	case "make", "gmake":
+		for _, a := range args {
+			if (a.text == "-E" || strings.HasPrefix(a.text, "--eval") || strings.HasPrefix(a.text, "-E")) && c.p.Has(RuleDynamic) {
+				return refuse(RuleDynamic, "make --eval adds makefile text whose recipes run shell commands the check does not read; put the rules in a Makefile and run make")
+			}
+		}
+	case "start-stop-daemon":
+		return c.startStopDaemon(args)
 	case "git":
 		return c.gitHooks(args)
 	case "sqlite3":
@@ -32,7 +45,7 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 	}
 	if isAwk(base) {
 		for _, a := range scriptOperands(base, args) {
-			if awkCommandPipe(a.text) && c.p.Has(RuleDynamic) {
+			if awkRunsCommand(a.text) && c.p.Has(RuleDynamic) {
 				return refuse(RuleDynamic, "awk system() and command pipes run shell text that cannot be checked; run the commands directly")
 			}
 		}
@@ -60,25 +73,44 @@ func isAwk(base string) bool {
 	return base == "awk" || base == "gawk" || base == "mawk" || base == "nawk" || base == "busybox-awk"
 }
 
-// awkCommandPipe finds print … | "cmd", "cmd" | getline and |& in an awk
-// program.
-func awkCommandPipe(prog string) bool {
+// awkSystem is a call of awk's system(), spaces before the parenthesis
+// included.
+var awkSystem = regexp.MustCompile(`\bsystem\s*\(`)
+
+// awkRunsCommand reports an awk program that runs shell text: system(),
+// or a pipe to or from a command. In awk a lone | outside strings and
+// regular expressions is always one (print | cmd, print | "cmd",
+// cmd | getline, |&), whether the command is written as a string or
+// held in a variable.
+func awkRunsCommand(prog string) bool {
+	if awkSystem.MatchString(prog) {
+		return true
+	}
 	inString := false
+	prev := byte(0) // the last character outside blanks
 	for i := 0; i < len(prog); i++ {
+		ch := prog[i]
 		switch {
-		case prog[i] == '\\':
+		case ch == '\\':
 			i++
 			continue
-		case prog[i] == '"':
+		case ch == '"':
 			inString = !inString
-			continue
-		}
-		if inString || prog[i] != '|' {
-			continue
-		}
-		rest := strings.TrimLeft(prog[i+1:], " \t")
-		if strings.HasPrefix(rest, "&") || strings.HasPrefix(rest, "\"") || strings.HasPrefix(rest, "getline") {
+		case inString:
+		case ch == '/' && (prev == 0 || strings.IndexByte("(,~!{};&|:?=\n", prev) >= 0):
+			// A regular expression: its | is an alternation.
+			for i++; i < len(prog) && prog[i] != '/'; i++ {
+				if prog[i] == '\\' {
+					i++
+				}
+			}
+		case ch == '|' && i+1 < len(prog) && prog[i+1] == '|':
+			i++ // ||, a logical or
+		case ch == '|':
 			return true
+		}
+		if ch != ' ' && ch != '\t' {
+			prev = ch
 		}
 	}
 	return false
@@ -107,6 +139,11 @@ func (c *checker) optionScripts(base string, args []word, opts ...string) *Refus
 		for _, o := range opts {
 			var val string
 			var ok bool
+			if long, _, _ := strings.Cut(a.text, "="); strings.HasPrefix(o, "--") && len(long) > 3 && len(long) < len(o) && strings.HasPrefix(o, long) {
+				// getopt takes an unambiguous prefix of a long option
+				// (sort --compress=prog).
+				a.text = o + strings.TrimPrefix(a.text, long)
+			}
 			switch {
 			case strings.HasSuffix(o, "="):
 				val, ok = strings.CutPrefix(a.text, o)
@@ -261,8 +298,12 @@ func (c *checker) gitHooks(args []word) *Refusal {
 				kv.text = rest[0].text + "=" + rest[1].text
 			}
 			i = len(args)
+		case gitValueOptions[t]:
+			i++ // git -C dir: the value is no subcommand
+			continue
 		case !strings.HasPrefix(t, "-"):
-			return nil // the subcommand: options after it are its own
+			// The subcommand: options after it are its own.
+			return c.gitSubHooks(args[i:])
 		default:
 			continue
 		}

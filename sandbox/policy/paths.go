@@ -60,6 +60,9 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 		}
 		return nil
 	}
+	if r := c.linkTargets(base, spec, args); r != nil {
+		return r
+	}
 	if base == "ln" {
 		defer c.recordLinks(spec, args)
 	}
@@ -159,6 +162,7 @@ func (c *checker) throughLinks(t string) string {
 // would turn /proc/self/cwd/../etc/shadow into /proc/self/etc/shadow),
 // as the path it names: from the command's own directory, or from /.
 func throughProcLink(t string) string {
+	t = kernelLinks(t)
 	if !strings.HasPrefix(t, "/proc/") {
 		return t
 	}
@@ -178,6 +182,42 @@ func throughProcLink(t string) string {
 		return rest
 	case "root":
 		return "/" + rest
+	}
+	return t
+}
+
+// kernelDirLinks are links of the kernel's own file systems that a path
+// may climb out of with "..": the kernel follows the link first, so
+// /proc/net/../environ is /proc/self/environ, not /proc/environ as
+// path.Clean reads it.
+var kernelDirLinks = [][2]string{
+	{"/proc/net", "/proc/self/net"},
+	{"/proc/mounts", "/proc/self/mounts"},
+	{"/proc/thread-self", "/proc/self/task/0"},
+	{"/dev/fd", "/proc/self/fd"},
+	{"/dev/stdin", "/proc/self/fd/0"},
+	{"/dev/stdout", "/proc/self/fd/1"},
+	{"/dev/stderr", "/proc/self/fd/2"},
+}
+
+// kernelLinks rewrites a path that climbs with ".." out of one of
+// kernelDirLinks as the path the kernel resolves.
+func kernelLinks(t string) string {
+	if !strings.HasPrefix(t, "/") || !strings.Contains(t, "..") {
+		return t
+	}
+	// Each leading part up to a slash, cleaned (/proc/./net, //proc/net),
+	// is tried as a link's name.
+	for i := 1; i <= len(t); i++ {
+		if i < len(t) && t[i] != '/' {
+			continue
+		}
+		head := path.Clean(t[:i])
+		for _, l := range kernelDirLinks {
+			if head == l[0] {
+				return l[1] + t[i:]
+			}
+		}
 	}
 	return t
 }
@@ -225,7 +265,7 @@ func (c *checker) checkRelative(by, t string, write bool) *Refusal {
 				return r
 			}
 		default:
-			if r := c.checkAbsolute(by, t, path.Join(d, t), write); r != nil {
+			if r := c.checkAbsolute(by, t, path.Clean(kernelLinks(d+"/"+t)), write); r != nil {
 				return r
 			}
 			continue

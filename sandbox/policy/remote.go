@@ -18,7 +18,8 @@ func fetches(base string, args []word) bool {
 		}
 		return false
 	case "git":
-		return len(args) > 0 && args[0].text == "clone" && gitRemote(args[1:])
+		sub := gitSubcommand(args)
+		return len(sub) > 0 && sub[0].text == "clone" && gitRemote(sub[1:])
 	}
 	return fetchers[base]
 }

@@ -90,4 +90,5 @@ var wrappers = set("env", "command", "builtin", "exec", "nice", "nohup",
 	"unshare", "strace", "ltrace", "gdb", "valgrind", "watch", "parallel",
 	"script", "sg", "setpriv", "capsh", "firejail", "bwrap", "systemd-run",
 	"prlimit", "numactl", "cgexec", "sshpass", "proxychains", "torsocks",
-	"faketime", "fakeroot", "eatmydata", "catchsegv", "ssh-agent", "dbus-run-session")
+	"faketime", "fakeroot", "eatmydata", "catchsegv", "ssh-agent", "dbus-run-session",
+	"setarch", "linux32", "linux64", "i386", "x86_64", "logsave")

@@ -38,7 +38,7 @@ var optionArgs = map[string]map[string]bool{
 // command it runs (timeout DURATION cmd, flock FILE cmd, chroot DIR cmd).
 var positionalBefore = map[string]int{
 	"timeout": 1, "flock": 1, "chrt": 1, "taskset": 1, "chroot": 1,
-	"faketime": 1, "sg": 1,
+	"faketime": 1, "sg": 1, "setarch": 1, "logsave": 1,
 }
 
 // unwrap returns the command a wrapper runs, or the shell text it runs
@@ -74,6 +74,11 @@ func unwrap(base string, args []word) (inner []word, script *word, ok bool) {
 			return unwrap(base, split)
 		case (t == "-c" || t == "--command") && (base == "flock" || base == "su" || base == "runuser" || base == "script") && i+1 < len(args):
 			w := args[i+1]
+			return nil, &w, true
+		case (strings.HasPrefix(t, "--command=") || strings.HasPrefix(t, "-c") && len(t) > 2 && t[1] == 'c') && (base == "flock" || base == "su" || base == "runuser" || base == "script"):
+			// The text glued to its option: -c'cmd', --command=cmd.
+			w := args[i]
+			w.text = strings.TrimPrefix(strings.TrimPrefix(t, "--command="), "-c")
 			return nil, &w, true
 		case base == "env" && !strings.HasPrefix(t, "-") && strings.Contains(t, "="):
 			continue
