@@ -231,16 +231,30 @@ func staticText(w *syntax.Word) (string, bool) {
 
 // readsMulti names a variable w reads that the command gives more than
 // one value, or "".
+// The command's assignments are noted the first time a command name
+// reads a variable, so commands that name none pay nothing for it.
 func (c *checker) readsMulti(w *syntax.Word) string {
-	if w == nil || len(c.multi) == 0 {
+	if w == nil {
 		return ""
 	}
-	found := ""
+	var names []string
 	syntax.Walk(w, func(n syntax.Node) bool {
-		if p, ok := n.(*syntax.ParamExp); ok && p.Param != nil && c.multi[p.Param.Value] {
-			found = p.Param.Value
+		if p, ok := n.(*syntax.ParamExp); ok && p.Param != nil {
+			names = append(names, p.Param.Value)
 		}
-		return found == ""
+		return true
 	})
-	return found
+	if len(names) == 0 {
+		return ""
+	}
+	for _, f := range c.unnoted {
+		c.noteSites(f)
+	}
+	c.unnoted = c.unnoted[:0]
+	for _, n := range names {
+		if c.multi[n] {
+			return n
+		}
+	}
+	return ""
 }

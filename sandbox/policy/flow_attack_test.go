@@ -28,6 +28,7 @@ func TestAttackCommandsTheWalkOrderHid(t *testing.T) {
 		"x=ls; unset x; ${x-su} -c id",
 		"x=; : ${x:=su}; $x -c id",
 		"x=ls; while :; do $x -c id; (( x++ )); done",
+		"bash -c 'x=ls; for i in 1 2; do $x -c id; x=su; done'",
 		// declarations through builtin or command
 		"x=ls; builtin export x=su; $x -c id",
 		"x=ls; command declare x=su; $x -c id",

@@ -185,6 +185,7 @@ type checker struct {
 	sites          map[string]string
 	multi          map[string]bool
 	evalSitesDepth int
+	unnoted        []*syntax.File
 	ifs            string
 	ifsUnknown     bool
 }
@@ -242,7 +243,7 @@ func (c *checker) script(src string, depth int) *Refusal {
 	if r := c.plantedSubscript(src, f); r != nil {
 		return r
 	}
-	c.noteSites(f)
+	c.unnoted = append(c.unnoted, f) // its assignments are noted when first needed
 	saved, savedStack := c.depth, c.stack
 	c.depth, c.stack = depth, nil
 	defer func() { c.depth, c.stack = saved, savedStack }()
