@@ -62,10 +62,11 @@ func TestTasksWorkersPoolsAgainstAKernel(t *testing.T) {
 			t.Fatalf("tasks ls --limit 1: %+v", res.Tasks)
 		}
 		table := amfRun(t, env, 0, "tasks", "ls")
-		if !strings.Contains(table, "STATE") || !strings.Contains(table, "greet-1") || !strings.Contains(table, "$ echo listed") {
+		// An instruction is quoted, so none passes for a command.
+		if !strings.Contains(table, "STATE") || !strings.Contains(table, "greet-1") || !strings.Contains(table, "$ echo listed") || !strings.Contains(table, "“greet me”") {
 			t.Fatalf("tasks ls table:\n%s", table)
 		}
-		if wide := amfRun(t, env, 0, "tasks", "ls", "-o", "wide"); !strings.Contains(wide, "SUBMITTED") {
+		if wide := amfRun(t, env, 0, "tasks", "ls", "-o", "wide"); !strings.Contains(wide, "SUBMITTED") || !strings.Contains(wide, "OWNER") {
 			t.Fatalf("tasks ls -o wide:\n%s", wide)
 		}
 		if out := amfRun(t, env, 1, "tasks", "ls", "-o", "yaml"); !strings.Contains(out, `-o "yaml": say table, json or wide`) {

@@ -188,20 +188,22 @@ func statuses(ctx context.Context, cl *client.Client, ids []string) ([]bus.Statu
 func printTasks(list []bus.Status, wide bool) error {
 	header := []string{"ID", "STATE", "POOL", "WORKER", "AGE", "TASK"}
 	if wide {
-		header = []string{"ID", "STATE", "POOL", "WORKER", "SESSION", "ATTEMPT", "EXIT", "SUBMITTED", "UPDATED", "TASK", "ERROR"}
+		header = []string{"ID", "STATE", "OWNER", "POOL", "WORKER", "SESSION", "ATTEMPT", "EXIT", "SUBMITTED", "UPDATED", "TASK", "ERROR"}
 	}
 	now := time.Now()
 	rows := make([][]string, 0, len(list))
 	for _, st := range list {
-		what := st.Instruction
-		if st.Command != "" && what == "" {
+		// An instruction is quoted, so one written "$ df -h" cannot
+		// pass for an explicit command.
+		what := "“" + st.Instruction + "”"
+		if st.Command != "" && st.Instruction == "" {
 			what = "$ " + st.Command
 		}
 		if !wide {
 			rows = append(rows, []string{st.ID, string(st.State), orDash(st.Pool), orDash(st.Worker), age(now, st.Submitted), clip(what, 50)})
 			continue
 		}
-		rows = append(rows, []string{st.ID, string(st.State), orDash(st.Pool), orDash(st.Worker), orDash(st.Session),
+		rows = append(rows, []string{st.ID, string(st.State), orDash(string(st.Owner)), orDash(st.Pool), orDash(st.Worker), orDash(st.Session),
 			orDash(countOrEmpty(st.Attempt)), orDash(exitOrEmpty(st.ExitCode)), orDash(timeOrEmpty(st.Submitted)),
 			orDash(timeOrEmpty(st.Updated)), clip(what, 80), orDash(clip(st.Error, 80))})
 	}
