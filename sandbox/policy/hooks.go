@@ -39,7 +39,12 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 	case "sqlite3":
 		return c.sqliteHooks(args)
 	case "vim", "vi", "nvim", "ex", "view", "vimdiff", "rvim":
+		if r := c.edHooks(base, args); r != nil {
+			return r
+		}
 		return c.vimHooks(base, args)
+	case "ed":
+		return c.edHooks(base, args)
 	case "less", "more", "man":
 		return nil
 	}
@@ -433,8 +438,11 @@ func (c *checker) recordCopy(base string, args []word) {
 		c.copies = map[string]string{}
 	}
 	for _, src := range ops[:len(ops)-1] {
+		if src.static && dst.static && base != "ln" && base != "link" {
+			c.copyWritten(src.text, dst.text)
+		}
 		prog := ""
-		if src.static {
+		if src.static && !src.glob { // a glob names a program only when it runs
 			prog = path.Base(path.Clean(src.text))
 			if cp, ok := c.copiedProgram(src.text); ok {
 				prog = cp

@@ -66,6 +66,8 @@ func (c *checker) assignHook(name string, value word, hasValue bool) *Refusal {
 			return nil
 		}
 		return refuse(RuleDynamic, "setting %s makes the shell or a program run or load code the check cannot see; run that code directly", name)
+	case name == "PATH" && hasValue:
+		return c.pathVar(value)
 	case name == "IFS":
 		if value.static {
 			c.ifs = value.text

@@ -24,6 +24,9 @@ const tarArgLetters = "bCfFgHIKLNTVX"
 // is spelled: --opt=CMD, --opt CMD, an abbreviated --opt, -I CMD, a
 // cluster -cfICMD, or the old-style first word (tar cfI out.tgz CMD).
 func (c *checker) tarHooks(base string, args []word) *Refusal {
+	if c.p.Has(RuleLocalFile) && tarExtractsAbsolute(args) {
+		return refuse(RuleLocalFile, "%s -P extracts members by their absolute names, which the archive decides (a member renamed by --transform, or one made elsewhere, lands anywhere); extract without -P, into the work dir", base)
+	}
 	var pending []byte // old-style letters still waiting for their word
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -145,4 +148,30 @@ func (c *checker) tarHookValue(base, opt string, w word) *Refusal {
 		return c.hookScript(base+" "+opt+"=exec", w, cmd)
 	}
 	return nil
+}
+
+// tarExtractsAbsolute reports an extraction (x, --extract, --get) with
+// absolute member names kept (P, --absolute-names), in any spelling:
+// the old-style first word (tar xPf), a cluster (-xPf) or long options.
+func tarExtractsAbsolute(args []word) bool {
+	extract, absolute := false, false
+	for i, a := range args {
+		t := a.text
+		switch {
+		case t == "--":
+			return extract && absolute
+		case strings.HasPrefix(t, "--"):
+			extract = extract || t == "--extract" || t == "--get"
+			absolute = absolute || strings.HasPrefix("--absolute-names", t) && len(t) > 4
+		case strings.HasPrefix(t, "-") || i == 0:
+			letters := strings.TrimPrefix(t, "-")
+			// A cluster's letters up to one that takes a value.
+			if k := strings.IndexAny(letters, tarArgLetters); k >= 0 {
+				letters = letters[:k+1]
+			}
+			extract = extract || strings.Contains(letters, "x")
+			absolute = absolute || strings.Contains(letters, "P")
+		}
+	}
+	return extract && absolute
 }

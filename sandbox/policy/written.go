@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"path"
 	"strings"
 
@@ -18,8 +19,10 @@ func (c *checker) fileKey(p string) string {
 }
 
 // recordWrite remembers shell text a statement writes to a file:
-// echo/printf with an output redirection, or a here-document sent to
-// cat or tee. Text the validator cannot know is remembered as unknown.
+// echo/printf with an output redirection, or a here-document or
+// here-string sent to cat or tee. Text the validator cannot know, and
+// whatever any other command writes to a redirection, is remembered as
+// unknown, so running the file is refused.
 func (c *checker) recordWrite(st *syntax.Stmt) {
 	call, ok := st.Cmd.(*syntax.CallExpr)
 	if !ok || len(call.Args) == 0 {
@@ -38,9 +41,21 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 			}
 		case syntax.Hdoc, syntax.DashHdoc:
 			heredoc = r.Hdoc
+		case syntax.WordHdoc:
+			heredoc = r.Word
 		}
 	}
 	ws := c.evalWords(call.Args[1:])
+	if name == "dd" {
+		for _, w := range ws {
+			if of, ok := strings.CutPrefix(w.text, "of="); ok && w.static {
+				targets = append(targets, of)
+			}
+		}
+	}
+	if len(targets) == 0 && name != "tee" {
+		return
+	}
 	switch name {
 	case "echo", "printf":
 		var parts []string
@@ -54,13 +69,10 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 		text = strings.Join(parts, " ")
 		// printf and echo -e interpret backslash escapes; judge the text
 		// with them turned into line breaks, the way the file will read.
+		// Any other escape (\163 is s) is decoded only when it runs.
 		text = strings.NewReplacer(`\n`, "\n", `\t`, " ").Replace(text)
+		known = known && !strings.Contains(text, `\`)
 	case "cat", "tee":
-		if heredoc == nil {
-			return
-		}
-		w := c.evalWord(heredoc)
-		text, known = w.text, w.static
 		if name == "tee" {
 			for _, a := range ws {
 				if !strings.HasPrefix(a.text, "-") {
@@ -68,9 +80,21 @@ func (c *checker) recordWrite(st *syntax.Stmt) {
 				}
 			}
 		}
+		if heredoc == nil {
+			text, known = "", false // what it copies is not shown
+			break
+		}
+		w := c.evalWord(heredoc)
+		text, known = w.text, w.static
 	default:
-		return
+		text, known = "", false
 	}
+	c.noteWritten(targets, text, known)
+}
+
+// noteWritten adds text (known or not) to what the command wrote to
+// each of targets.
+func (c *checker) noteWritten(targets []string, text string, known bool) {
 	for _, t := range targets {
 		for _, k := range c.fileKeys(t) {
 			wf := c.written[k]
@@ -116,10 +140,26 @@ func (c *checker) fileKeys(p string) []string {
 	return keys
 }
 
+// copyWritten gives dst what the command wrote to src, for a copy or a
+// move of a script it wrote (cp x y; bash y).
+func (c *checker) copyWritten(src, dst string) {
+	for _, sk := range c.fileKeys(src) {
+		wf := c.written[sk]
+		if wf == nil {
+			continue
+		}
+		for _, d := range []string{dst, path.Join(dst, path.Base(src))} {
+			for _, dk := range c.fileKeys(d) {
+				c.written[dk] = wf
+			}
+		}
+	}
+}
+
 func (c *checker) judgeWritten(by string, wf *writtenFile) *Refusal {
 	if !wf.known {
 		if c.p.Has(RuleDynamic) {
-			return refuse(RuleDynamic, "%s runs a script this command wrote with computed content, which cannot be checked; write the commands directly", by)
+			return refuse(RuleDynamic, "%s runs a file this command wrote with content the check cannot see (copied, decoded or computed), which cannot be checked; write the commands directly, or run the program by its own path", by)
 		}
 		return nil
 	}
@@ -135,13 +175,19 @@ func (c *checker) judgeWritten(by string, wf *writtenFile) *Refusal {
 	if text == "" {
 		return nil
 	}
-	if first, _, _ := strings.Cut(text, "\n"); strings.HasPrefix(first, "#!") && !shells[shebangInterpreter(first)] {
-		return nil // not a shell script
+	if first, _, _ := strings.Cut(text, "\n"); strings.HasPrefix(first, "#!") && !shells[shebangInterpreter(first)] && !shells[path.Base(by)] {
+		return nil // not a shell script, and run as what its #! names
 	}
 	r := c.script(text, c.depth+1)
 	if r != nil && r.Rule == RuleSyntax {
-		// Not shell text after all (data, another language): the shell
-		// will fail on it the same way.
+		// bash runs a script's commands one by one as it reads them, so
+		// those before the line it cannot parse run: they are judged.
+		if line := syntaxErrorLine(text); line > 1 {
+			lines := strings.SplitN(text, "\n", line)
+			if r := c.script(strings.Join(lines[:line-1], "\n"), c.depth+1); r != nil && r.Rule != RuleSyntax {
+				return r
+			}
+		}
 		return nil
 	}
 	return r
@@ -162,4 +208,16 @@ func shebangInterpreter(line string) string {
 		}
 	}
 	return name
+}
+
+// syntaxErrorLine is the line of text where the parser stops, or 0.
+func syntaxErrorLine(text string) int {
+	parser := parsers.Get().(*syntax.Parser)
+	_, err := parser.Parse(strings.NewReader(text), "")
+	parsers.Put(parser)
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return int(pe.Pos.Line())
+	}
+	return 0
 }
