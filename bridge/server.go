@@ -132,6 +132,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
+	e.Use(noFraming)
 	e.Use(s.metrics.middleware)
 	if len(s.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
