@@ -35,6 +35,12 @@ const (
 	// changes state. A page of another origin cannot set a custom header
 	// without a CORS preflight, which the bridge does not grant it.
 	csrfHeader = "X-Amf-Csrf"
+	// asTokenHeader carries the id of the token the console shows itself
+	// logged in as. Another tab of the same browser may have logged in
+	// as another token since, which changes the cookie under this page:
+	// a cookie request naming a different token is refused, so nothing
+	// typed into a page runs as someone it does not show.
+	asTokenHeader = "X-Amf-Token-Id"
 	// tokenKey is where the caller's token record sits in the context.
 	tokenKey = "amf.token"
 )
@@ -111,9 +117,14 @@ func (s *Server) require(scope tokens.Scope) echo.MiddlewareFunc {
 			if !rec.Has(scope) {
 				return fail(http.StatusForbidden, "forbidden", fmt.Sprintf("this token lacks the %q scope; issue one that has it with `amf auth token create --scope %s`", scope, scope))
 			}
-			if viaCookie && !safeMethod(c.Request().Method) {
-				if err := sameOrigin(c); err != nil {
+			if viaCookie {
+				if err := sameToken(c, rec); err != nil {
 					return err
+				}
+				if !safeMethod(c.Request().Method) {
+					if err := sameOrigin(c); err != nil {
+						return err
+					}
 				}
 			}
 			c.Set(tokenKey, rec)
@@ -141,6 +152,12 @@ func sameOrigin(c echo.Context) error {
 	if r.Header.Get(csrfHeader) == "" {
 		return fail(http.StatusForbidden, "csrf", "a request authenticated by the session cookie must carry the "+csrfHeader+" header (the console sends it; scripts send Authorization: Bearer instead)")
 	}
+	return ownOrigin(r)
+}
+
+// ownOrigin refuses a request whose browser says it comes from a page
+// of another origin than this bridge.
+func ownOrigin(r *http.Request) error {
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
 		if err != nil || !strings.EqualFold(u.Host, r.Host) {
@@ -148,6 +165,16 @@ func sameOrigin(c echo.Context) error {
 		}
 	}
 	return nil
+}
+
+// sameToken refuses a cookie request made as another token than the
+// session's (asTokenHeader); a request that names none passes.
+func sameToken(c echo.Context, rec tokens.Record) error {
+	want := c.Request().Header.Get(asTokenHeader)
+	if want == "" || want == rec.ID {
+		return nil
+	}
+	return fail(http.StatusConflict, "session_changed", fmt.Sprintf("this page acts as token %q, but the browser's console session is now token %q (logged in again in another tab or window); nothing was done: check who the console shows and send again", want, rec.ID))
 }
 
 // allowPolicy refuses a task whose policy profile is beyond what the

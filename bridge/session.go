@@ -10,26 +10,35 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/amf-os/amf/bridge/tokens"
+	"github.com/amf-os/amf/kernel/bus"
 )
 
 // sessionInfo is what the console learns about its login: never the
-// token itself.
+// token itself. Owner is whose work the console's requests make and
+// see; the console shows it at all times.
 type sessionInfo struct {
 	ID     string         `json:"id,omitempty"`
 	Name   string         `json:"name,omitempty"`
+	Owner  bus.Owner      `json:"owner,omitempty"`
 	Scopes []tokens.Scope `json:"scopes"`
 	Grants []string       `json:"grants,omitempty"`
 	Open   bool           `json:"open,omitempty"`
 }
 
 func infoOf(r tokens.Record) sessionInfo {
-	return sessionInfo{ID: r.ID, Name: r.Name, Scopes: r.Scopes, Grants: r.Grants}
+	return sessionInfo{ID: r.ID, Name: r.Name, Owner: bus.OwnerOfToken(r.ID), Scopes: r.Scopes, Grants: r.Grants}
 }
 
 // login exchanges a token for a console session: a random id in a
 // cookie that the bridge maps to the token's id. The token comes in a
 // JSON body, never a URL, so it lands in no log or history, and it is
 // never sent back.
+//
+// A browser whose live session is another token's keeps it unless the
+// login says "replace": true. A login link is only a URL anyone may send,
+// and a page that followed one carrying the sender's token would
+// otherwise turn a logged-in user's console into the sender's account
+// unseen, their next task, secrets and all, readable by the sender.
 func (s *Server) login(c echo.Context) error {
 	if s.NoAuth {
 		return c.JSON(http.StatusOK, sessionInfo{Open: true, Scopes: tokens.Scopes})
@@ -37,8 +46,12 @@ func (s *Server) login(c echo.Context) error {
 	if c.Request().Header.Get(csrfHeader) == "" {
 		return fail(http.StatusForbidden, "csrf", "a login must carry the "+csrfHeader+" header")
 	}
+	if err := ownOrigin(c.Request()); err != nil {
+		return err
+	}
 	var body struct {
-		Token string `json:"token"`
+		Token   string `json:"token"`
+		Replace bool   `json:"replace"`
 	}
 	b, err := io.ReadAll(io.LimitReader(c.Request().Body, 4096))
 	if err != nil || json.Unmarshal(b, &body) != nil || body.Token == "" {
@@ -47,6 +60,11 @@ func (s *Server) login(c echo.Context) error {
 	rec, err := s.Tokens.Verify(body.Token)
 	if err != nil {
 		return unauthorized(c, "the token is not valid: unknown, revoked or mistyped")
+	}
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && !body.Replace {
+		if cur, err := s.sessionRecord(ck.Value); err == nil && cur.ID != rec.ID {
+			return fail(http.StatusConflict, "session_exists", fmt.Sprintf("this browser is logged in to the console as token %q; a login as another token replaces that session only when it says \"replace\": true (the console asks first)", cur.ID))
+		}
 	}
 	sid, err := s.sessions.create(rec.ID)
 	if err != nil {

@@ -37,10 +37,19 @@
     return null;
   }
 
+  // The identity the console shows and acts as (GET /v1/session).
+  let me = null;
+  // The token of a login link waiting for the user's word; never stored.
+  let offered = "";
+
   async function api(method, path, body) {
     // The custom header is the console's CSRF proof: a page of another
     // origin cannot send it with the session cookie.
     const init = { method, headers: { Accept: "application/json", "X-Amf-Csrf": "1" } };
+    // Another tab may log this browser in as another token; naming the
+    // token this page shows makes the bridge refuse what this page sends
+    // once the cookie is someone else's, rather than run it as them.
+    if (me && me.id) init.headers["X-Amf-Token-Id"] = me.id;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -51,12 +60,18 @@
     if (resp.status === 401 && path !== "/v1/session") {
       showLogin("The bridge did not accept this session (expired or revoked); log in again.");
     }
-    return { ok: resp.ok, status: resp.status, data };
+    const r = { ok: resp.ok, status: resp.status, data };
+    if (errorCode(r) === "session_changed") refreshIdentity();
+    return r;
   }
 
   function apiError(r) {
     if (r.data && r.data.error) return r.data.error.message || r.data.error.code;
     return "HTTP " + r.status;
+  }
+
+  function errorCode(r) {
+    return (r && r.data && r.data.error && r.data.error.code) || "";
   }
 
   function taskPath(id) { return "/v1/tasks/" + encodeURIComponent(id); }
@@ -131,8 +146,12 @@
 
   async function refreshServerTasks() {
     if (!serverListing) return;
+    const asked = ownerOf(me);
     let r;
     try { r = await api("GET", "/v1/tasks?limit=20"); } catch (_) { return; }
+    // A list asked for as the identity the console has since left is
+    // that identity's, not the one now shown.
+    if (ownerOf(me) !== asked) return;
     if (r.status === 501) {
       // Listing needs the hot cache; until it is configured this page's
       // own history is all there is, and asking again would only repeat
@@ -162,8 +181,10 @@
   async function refreshLocalStates() {
     const pending = [...recent.values()].filter((t) => !FINAL.has(t.state) && !(view && view.id === t.id)).slice(0, 10);
     await Promise.all(pending.map(async (t) => {
+      const asked = ownerOf(me);
       let r;
       try { r = await api("GET", taskPath(t.id)); } catch (_) { return; }
+      if (ownerOf(me) !== asked || !recent.has(t.id)) return;
       if (r.ok && r.data && r.data.state) remember(t.id, { state: r.data.state });
       else if (r.status === 404) remember(t.id, { state: "unknown" });
     }));
@@ -240,7 +261,7 @@
   let refreshTimer = 0;
   async function refreshAll() {
     clearTimeout(refreshTimer);
-    await Promise.all([refreshHealth(), refreshWorkers(), refreshServerTasks(), refreshLocalStates()]);
+    await Promise.all([refreshIdentity(), refreshHealth(), refreshWorkers(), refreshServerTasks(), refreshLocalStates()]);
     refreshTimer = setTimeout(refreshAll, REFRESH_MS);
   }
 
@@ -267,7 +288,7 @@
     const token = tokenFromHash();
     if (token) {
       history.replaceState(null, "", location.pathname + location.search);
-      login(token);
+      linkLogin(token);
       return;
     }
     const id = taskFromHash();
@@ -717,6 +738,76 @@
     input.focus();
   });
 
+  // ---- who the console is ----------------------------------------------
+  // The header always names the identity the console acts as, and work
+  // remembered in this browser is kept per identity, so a session that
+  // became another token's never looks like the one before.
+
+  function ownerOf(info) {
+    if (!info) return "";
+    if (info.open) return "open";
+    return info.owner || (info.id ? "token:" + info.id : "");
+  }
+
+  function who(info) {
+    if (info.open) return "the open bridge";
+    return (info.name ? "“" + info.name + "” " : "") + "(" + ownerOf(info) + ")";
+  }
+
+  function fillWho(box, info) {
+    box.querySelector(".name").textContent = info.open ? "open bridge, no login" : (info.name || "unnamed token");
+    box.querySelector(".owner").textContent = info.open ? "" : ownerOf(info);
+    const scopes = box.querySelector(".scopes");
+    if (scopes) scopes.textContent = Array.isArray(info.scopes) && info.scopes.length ? "scopes " + info.scopes.join(", ") : "";
+  }
+
+  function notice(text) {
+    const p = $("identity-note");
+    p.textContent = text || "";
+    p.hidden = !text;
+  }
+
+  function adopt(info) {
+    const owner = ownerOf(info);
+    const before = me ? ownerOf(me) : store("amf.recent.owner");
+    if (before && owner && before !== owner) forgetWork();
+    me = info;
+    if (owner) store("amf.recent.owner", owner);
+    fillWho($("identity"), info);
+    $("identity").title = "Every task submitted here is " + who(info) + "’s" + (Array.isArray(info.scopes) ? " · scopes " + info.scopes.join(", ") : "");
+    $("identity").hidden = !owner;
+  }
+
+  // forgetWork drops what this browser remembers of the previous
+  // identity's work: its task list, the task on screen, its session name.
+  function forgetWork() {
+    recent.clear();
+    store("amf.recent", []);
+    session.value = "";
+    store("amf.session", "");
+    if (view) { view.close(); view = null; }
+    $("task").hidden = true;
+    $("empty").hidden = false;
+    if (taskFromHash()) history.replaceState(null, "", location.pathname + location.search);
+    renderRecent();
+  }
+
+  // refreshIdentity follows a session changed from another tab, and
+  // says so.
+  async function refreshIdentity() {
+    const was = me;
+    if (!was || document.body.dataset.auth !== "ok") return;
+    const r = await whoami("");
+    // A login of this page answered meanwhile says who it is itself.
+    if (!r.ok || !r.data || me !== was || document.body.dataset.auth !== "ok") return;
+    if (ownerOf(r.data) === ownerOf(was)) return;
+    adopt(r.data);
+    // A page that never learnt who it was (the bridge did not answer at
+    // start) only learns it now: nothing changed.
+    if (!ownerOf(was)) return;
+    notice("This browser’s console session changed from " + who(was) + " to " + who(r.data) + " (logged in from another tab or window); the tasks remembered for the previous one were cleared here.");
+  }
+
   // ---- login ------------------------------------------------------------
   // A token reaches the page only to be exchanged for the session cookie,
   // which is HttpOnly: no script, this one included, can read it later. A
@@ -733,6 +824,9 @@
     refreshHealth();
     $("login").hidden = false;
     $("logout").hidden = true;
+    $("identity").hidden = true;
+    $("switch").hidden = true;
+    offered = "";
     $("login-error").textContent = msg || "";
     $("login-error").hidden = !msg;
     $("login-token").focus();
@@ -740,6 +834,7 @@
 
   let started = false;
   function signedIn(info) {
+    adopt(info || {});
     document.body.dataset.auth = "ok";
     $("login").hidden = true;
     $("logout").hidden = !!(info && info.open);
@@ -752,15 +847,98 @@
     refreshAll();
   }
 
+  function loginError(r) {
+    return r.status ? "Not logged in: " + apiError(r) : "Not logged in: the bridge did not answer.";
+  }
+
+  async function postLogin(token, replace) {
+    const body = { token };
+    if (replace) body.replace = true;
+    try { return await api("POST", "/v1/session", body); } catch (_) { return { ok: false, status: 0, data: null }; }
+  }
+
+  // A token typed into the form is the user's own choice: it replaces
+  // whatever session the browser holds.
   async function login(token) {
-    let r;
-    try { r = await api("POST", "/v1/session", { token }); } catch (_) { r = { ok: false, status: 0, data: null }; }
+    const r = await postLogin(token, true);
     if (!r.ok) {
-      showLogin(r.status ? "Not logged in: " + apiError(r) : "Not logged in: the bridge did not answer.");
+      showLogin(loginError(r));
       return;
     }
     signedIn(r.data);
   }
+
+  // whoami asks the bridge who the session cookie is, or with a token,
+  // who that token is, without logging in as it.
+  async function whoami(token) {
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    try {
+      const resp = await fetch("/v1/session", { headers });
+      let data = null;
+      try { data = await resp.json(); } catch (_) { /* empty or not JSON */ }
+      return { ok: resp.ok, status: resp.status, data };
+    } catch (_) {
+      return { ok: false, status: 0, data: null };
+    }
+  }
+
+  // A #token= link is only a URL, and anyone can send one, their own
+  // token in it. Without a session it logs in, as `amf up`'s link must;
+  // over a live session of another token it only offers the switch,
+  // showing both, and the bridge itself refuses the switch unless asked
+  // for it explicitly.
+  async function linkLogin(token) {
+    let cur = await whoami("");
+    if (!cur.ok || !cur.data || cur.data.open) {
+      const r = await postLogin(token, false);
+      if (r.ok) {
+        signedIn(r.data);
+        return;
+      }
+      if (errorCode(r) !== "session_exists") {
+        showLogin(loginError(r));
+        return;
+      }
+      // Logged in since, in another tab.
+      cur = await whoami("");
+      if (!cur.ok || !cur.data) {
+        showLogin(loginError(r));
+        return;
+      }
+    }
+    signedIn(cur.data);
+    const next = await whoami(token);
+    if (!next.ok || !next.data) {
+      notice("The login link's token was not accepted (" + (next.status ? apiError(next) : "the bridge did not answer") + "); the console stays logged in as " + who(cur.data) + ".");
+      return;
+    }
+    if (next.data.id === cur.data.id) return;
+    offered = token;
+    fillWho($("switch-current"), cur.data);
+    fillWho($("switch-next"), next.data);
+    $("switch").hidden = false;
+    $("switch-keep").focus();
+  }
+
+  $("switch-keep").addEventListener("click", () => {
+    offered = "";
+    $("switch").hidden = true;
+  });
+
+  $("switch-confirm").addEventListener("click", async () => {
+    const token = offered;
+    offered = "";
+    $("switch").hidden = true;
+    if (!token) return;
+    const r = await postLogin(token, true);
+    if (!r.ok) {
+      notice("Not switched: " + (r.status ? apiError(r) : "the bridge did not answer") + ".");
+      return;
+    }
+    notice("");
+    signedIn(r.data);
+  });
 
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -778,7 +956,7 @@
     const linkToken = tokenFromHash();
     if (linkToken) {
       history.replaceState(null, "", location.pathname + location.search);
-      await login(linkToken);
+      await linkLogin(linkToken);
       return;
     }
     let r;
