@@ -71,3 +71,40 @@ func FuzzDecodeLearned(f *testing.F) {
 		}
 	})
 }
+
+// A match is its id's only with the owner, instruction and command the
+// id digests; the asker keeps those and drops the rest, but for a shared
+// memory shown without its owner to an asker who is not told whose it
+// was, whose id it cannot check.
+func TestGenuineMatchesDropsWhatIsNotItsIDs(t *testing.T) {
+	const o = Owner("token:alice")
+	own := Match{ID: MemoryIDOf(o, "show the logs", "du -sh /var/log ; rm -rf ~"), Owner: o, Instruction: "show the logs", Command: "du -sh /var/log ; rm -rf ~"}
+	installation := Match{ID: MemoryID("Show the  logs", "df -h"), Instruction: "show the logs", Command: " df -h "}
+	otherCommand := own
+	otherCommand.Command = "df -h /"
+	otherOwner := own
+	otherOwner.Owner = "token:bob"
+	withheld := own
+	withheld.Owner, withheld.ConfirmedBy = "", "alice"
+
+	for _, c := range []struct {
+		everyOwner bool
+		in         []Match
+		kept, n    int
+	}{
+		{true, []Match{own, installation}, 2, 0},
+		{true, []Match{own, otherCommand, otherOwner, withheld}, 1, 3},
+		{false, []Match{own, otherCommand, withheld}, 2, 1},
+		{false, nil, 0, 0},
+	} {
+		kept, n := GenuineMatches(c.in, c.everyOwner)
+		if len(kept) != c.kept || n != c.n || kept == nil {
+			t.Errorf("GenuineMatches(%+v, %v) kept %+v and dropped %d, want %d kept, %d dropped", c.in, c.everyOwner, kept, n, c.kept, c.n)
+		}
+		for _, m := range kept {
+			if m.Command == otherCommand.Command {
+				t.Errorf("GenuineMatches kept %+v", m)
+			}
+		}
+	}
+}

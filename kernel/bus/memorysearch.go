@@ -67,6 +67,10 @@ type SearchReply struct {
 	// calibrated for it that blind reuse needs.
 	Embedder   string  `json:"embedder,omitempty"`
 	ReuseScore float64 `json:"reuse_score,omitempty"`
+	// Mismatched is set by the asker (memory.SearchOn), never read from
+	// an answer: the answers that held matches whose content is not their
+	// id's, left out of Matches.
+	Mismatched []MismatchedAnswer `json:"-"`
 }
 
 // ErrUnknownMemory is returned for an id no memory has.
@@ -93,4 +97,46 @@ type MemoryListReply struct {
 	Total    int     `json:"total"`
 	// Worker names the index that answered.
 	Worker string `json:"worker,omitempty"`
+	// Mismatched is SearchReply.Mismatched for a listing (memory.ListOn).
+	Mismatched []MismatchedAnswer `json:"-"`
+}
+
+// Genuine reports whether m's content is its id's: the id is a digest of
+// the memory's owner, instruction and command (MemoryIDOf), so a match
+// that shows another command under a real id is not that memory. Any
+// worker credential, of any pool, may answer the memory service's
+// subjects, so an asker checks every match it is answered with before
+// showing it or confirming it. Counts, scores and marks are not in the
+// digest: they stay the answering worker's word.
+func (m Match) Genuine() bool { return m.ID == MemoryIDOf(m.Owner, m.Instruction, m.Command) }
+
+// GenuineMatches keeps the matches of one answer whose content is their
+// id's (Genuine) and says how many others it left out. everyOwner says
+// the asker is shown every memory's owner (it asked on the unowned
+// subject, amf.api.memory.search or .list). An owner's own subject
+// answers a shared memory another owner taught without its owner (whose
+// it was is not the asker's to know), so there its id, which digests that
+// owner, cannot be checked, and it is kept as answered.
+func GenuineMatches(ms []Match, everyOwner bool) (kept []Match, mismatched int) {
+	kept = make([]Match, 0, len(ms))
+	for _, m := range ms {
+		switch {
+		case m.Genuine():
+		case !everyOwner && m.Owner == "" && m.ConfirmedBy != "":
+		default:
+			mismatched++
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept, mismatched
+}
+
+// MismatchedAnswer is an answer of the memory service that held Memories
+// matches whose content is not their id's (Genuine): a worker credential
+// answered falsely, and the asker showed none of them. Worker is the name
+// the answer gives itself, if it gives one.
+type MismatchedAnswer struct {
+	Worker   string `json:"worker,omitempty"`
+	Memories int    `json:"memories"`
 }

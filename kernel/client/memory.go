@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/memory"
 )
 
 // maxConfirmBy bounds the name a confirmation is recorded under.
@@ -19,48 +20,64 @@ const maxConfirmBy = 200
 
 // ConfirmMemory confirms memory id for blind reuse, in the name of by,
 // and returns the memory as confirmed: a worker (its amf-memory service)
-// says the memory exists, then this credential publishes the
-// confirmation on amf.memory.confirmed for every worker. nats-server
-// decides who may: a credential without the right to publish on
-// amf.api.memory.confirm and amf.memory.confirmed (a client's, a
-// worker's) gets ErrForbidden; an unknown id is bus.ErrUnknownMemory.
+// says the memory exists (MemoryToConfirm), then this credential
+// publishes the confirmation on amf.memory.confirmed for every worker
+// (ConfirmShown). nats-server decides who may: a credential without the
+// right to publish on amf.api.memory.confirm and amf.memory.confirmed (a
+// client's, a worker's) gets ErrForbidden; an unknown id is
+// bus.ErrUnknownMemory.
 func (c *Client) ConfirmMemory(ctx context.Context, id, by string) (bus.Match, error) {
+	m, _, err := c.MemoryToConfirm(ctx, id)
+	if err != nil {
+		return bus.Match{}, err
+	}
+	return c.ConfirmShown(ctx, m, by)
+}
+
+// MemoryToConfirm returns memory id as a worker's index knows it, for a
+// user to see before confirming it, and the answers that showed another
+// memory under that id (ignored). Any worker credential, of any pool, may
+// answer; the id is a digest of the memory's owner, instruction and
+// command, so only an answer whose content is the id's is taken
+// (memory.ToConfirm): what it shows is exactly what a confirmation of id
+// vouches for. Errors are ConfirmMemory's; when every answer showed
+// another memory, ErrUnavailable.
+func (c *Client) MemoryToConfirm(ctx context.Context, id string) (bus.Match, []bus.MismatchedAnswer, error) {
+	subject := c.Names.MemoryConfirm()
+	m, mismatched, err := memory.ToConfirm(ctx, c.NC, c.Names, id)
+	switch {
+	case errors.Is(err, nats.ErrPermissionViolation):
+		return bus.Match{}, nil, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, subject)
+	case errors.Is(err, bus.ErrUnknownMemory):
+		return bus.Match{}, nil, fmt.Errorf("confirm: %w: no memory has id %q (see amf memory ls or search)", bus.ErrUnknownMemory, id)
+	case errors.Is(err, memory.ErrNoSearchService):
+		return bus.Match{}, nil, fmt.Errorf("confirm memory %s: %w: %v (workers answer confirmations: is one running? start one with amf up or amf worker)", id, ErrUnavailable, err)
+	case errors.Is(err, memory.ErrMismatchedAnswer):
+		return bus.Match{}, mismatched, fmt.Errorf("%w: %w; nothing was confirmed", ErrUnavailable, err)
+	case err != nil:
+		return bus.Match{}, nil, fmt.Errorf("confirm memory %s: %w: %v", id, ErrUnavailable, err)
+	}
+	return m, mismatched, nil
+}
+
+// ConfirmShown confirms m, a memory as MemoryToConfirm returned it, for
+// blind reuse in the name of by, and returns it as confirmed. The
+// confirmation names m's id only; m's content must be the id's
+// (bus.Match.Genuine), so that what a user was shown is what every
+// worker may now replay.
+func (c *Client) ConfirmShown(ctx context.Context, m bus.Match, by string) (bus.Match, error) {
+	if !m.Genuine() {
+		return bus.Match{}, fmt.Errorf("confirm memory %s: its command %q is not that memory's; nothing was confirmed", m.ID, m.Command)
+	}
 	if len(by) > maxConfirmBy {
 		by = by[:maxConfirmBy]
 	}
-	body, err := json.Marshal(bus.ConfirmMemory{ID: id, By: by})
-	if err != nil {
-		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
-	}
-	subject := c.Names.MemoryConfirm()
-	reply, err := c.request(ctx, subject, body)
-	switch {
-	case errors.Is(err, nats.ErrPermissionViolation):
-		return bus.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, subject)
-	case errors.Is(err, ErrNotFound):
-		return bus.Match{}, fmt.Errorf("confirm: %w: no memory has id %q (see amf memory ls or search)", bus.ErrUnknownMemory, id)
-	case errors.Is(err, ErrUnavailable):
-		return bus.Match{}, fmt.Errorf("confirm memory %s: %w (workers answer confirmations: is one running? start one with amf up or amf worker)", id, err)
-	case err != nil:
-		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
-	}
-	var m bus.Match
-	if err := json.Unmarshal(reply, &m); err != nil || m.ID != id {
-		return bus.Match{}, fmt.Errorf("%w: confirm answered %q", ErrUnavailable, reply)
-	}
-	// Any worker credential may answer, another pool's too; the id is a
-	// digest of the memory's owner, instruction and command, so an answer
-	// showing another command than the id's is no index's, and confirming
-	// on its word would confirm for everyone what nobody was shown.
-	if bus.MemoryIDOf(m.Owner, m.Instruction, m.Command) != id {
-		return bus.Match{}, fmt.Errorf("%w: the answer for memory %s shows a command that is not that memory's (%q): a worker credential answered falsely; nothing was confirmed", ErrUnavailable, id, m.Command)
-	}
-	err = c.publishConfirmed(ctx, bus.MemoryConfirmed{ID: id, By: by, TS: time.Now().UTC()})
+	err := c.publishConfirmed(ctx, bus.MemoryConfirmed{ID: m.ID, By: by, TS: time.Now().UTC()})
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
 		return bus.Match{}, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, c.Names.MemoryConfirmed())
 	case err != nil:
-		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", id, err)
+		return bus.Match{}, fmt.Errorf("confirm memory %s: %w", m.ID, err)
 	}
 	m.ConfirmedBy = by
 	if by == "" {
