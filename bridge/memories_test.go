@@ -71,6 +71,26 @@ func TestConfirmMemoryOverHTTP(t *testing.T) {
 		t.Fatalf("unknown memory: %+v", a)
 	}
 
+	// What a confirmation of id vouches for, shown whole before it.
+	if a := f.do(t, nil, http.MethodGet, "/v1/memories/"+id, f.token(t, "read", ""), "", nil); a.status != http.StatusForbidden || !strings.Contains(a.msg, "admin") {
+		t.Fatalf("GET /v1/memories/{id} without the admin scope: %+v", a)
+	}
+	if a := f.do(t, nil, http.MethodGet, "/v1/memories/0123456789abcdef0123", admin, "", nil); a.status != http.StatusNotFound {
+		t.Fatalf("GET /v1/memories/{id} of an unknown memory: %+v", a)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/v1/memories/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown memory.Match
+	err = json.NewDecoder(resp.Body).Decode(&shown)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || shown.ID != id || shown.Command != "logrotate -f /etc/logrotate.d/nginx" || shown.ConfirmedBy != "" {
+		t.Fatalf("GET /v1/memories/{id}: %d %+v %v, want the memory whole, not yet confirmed", resp.StatusCode, shown, err)
+	}
+
 	var m memory.Match
 	for i := 0; ; i++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+path, nil)

@@ -149,6 +149,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	e.GET("/v1/tasks/:id/events", s.events, read)
 	e.GET("/v1/workers", s.workers, read)
 	e.GET("/v1/memories", s.memories, read)
+	e.GET("/v1/memories/:id", s.memoryToConfirm, s.require(tokens.ScopeAdmin))
 	e.POST("/v1/memories/:id/confirm", s.confirmMemory, s.require(tokens.ScopeAdmin))
 	// Schedules: making or resuming one starts runs (submit), pausing or
 	// deleting stops them (cancel).
