@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,11 +28,11 @@ func init() {
 		}}
 	}
 	register(command{name: "memory", summary: "search, match, list, confirm, forget, export and import what the fleet learned", subs: []command{
-		sub("search", `memory search [flags] [-o json] "what you want"`, "the memories nearest an instruction"),
+		sub("search", `memory search [flags] [-o json|wide] "what you want"`, "the memories nearest an instruction"),
 		// match needs no kernel: it compares two instructions here.
 		{name: "match", summary: "say whether a learned instruction would be reused for another, and why", run: memoryMatchMain},
-		sub("ls", "memory ls [--limit N] [-o json]", "list the memories you may recall (every owner's for admins and read-all)", "list"),
-		sub("confirm", "memory confirm ID…", "vouch for memories so they may be reused blind"),
+		sub("ls", "memory ls [--limit N] [-o json|wide]", "list the memories you may recall (every owner's for admins and read-all)", "list"),
+		sub("confirm", "memory confirm [--yes] ID…", "show memories whole, then vouch for them so every owner's tasks may reuse them blind"),
 		sub("forget", "memory forget ID…", "forget memories", "rm"),
 		sub("export", "memory export [-o FILE]", "write every memory as JSON lines"),
 		sub("import", "memory import FILE.jsonl", "learn memories from JSON lines (- for standard input)"),
@@ -43,6 +44,7 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	var embedModel, ollamaHost string
 	var k int
 	var output, out, pool, distro string
+	var yes bool
 	f := newFlags("memory "+sub, synopsis)
 	c.bindNATS(f)
 	c.bindLog(f)
@@ -51,22 +53,31 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	switch sub {
 	case "search":
 		f.int(&k, "k", "", 5, "how many memories to show")
-		outputFlag(f, &output, "json")
+		outputFlag(f, &output, "json", "wide")
 		f.str(&pool, "pool", "", "", "only memories learned in this pool")
 		f.str(&distro, "distro", "", "", "only memories learned on this distribution (os-release ID, e.g. debian)")
 	case "ls":
-		outputFlag(f, &output, "json")
+		outputFlag(f, &output, "json", "wide")
 		f.int(&k, "limit", "", bus.DefaultMemoryList, fmt.Sprintf("show the newest N memories (at most %d)", bus.MaxMemoryList))
+	case "confirm":
+		f.bool(&yes, "yes", "", false, "confirm what is shown without asking (for scripts; otherwise it asks on the terminal)")
 	case "export":
 		f.str(&out, "o", "", "", "write to this file instead of standard output")
 	}
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if err := checkOutput(output, "json"); err != nil {
+	if err := checkOutput(output, "json", "wide"); err != nil {
 		return err
 	}
-	asJSON := output == "json"
+	form := tableForm
+	switch output {
+	case "json":
+		form = jsonForm
+	case "wide":
+		form = wideForm
+	}
+	asJSON := form == jsonForm
 	if c.logLevel == "info" {
 		c.logLevel = "warn"
 	}
@@ -88,7 +99,7 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		return memoryImport(ctx, memory.Publisher{JS: js, Names: names}, f.Arg(0))
 	}
 	if sub == "confirm" {
-		return memoryConfirm(ctx, &client.Client{NC: nc, Names: names}, f.Args())
+		return memoryConfirm(ctx, &client.Client{NC: nc, Names: names}, f.Args(), yes)
 	}
 	req := memory.SearchRequest{Query: strings.Join(f.Args(), " "), K: k, Pool: pool, Distro: distro, Host: memory.DetectHostFacts()}
 	if sub == "search" {
@@ -102,10 +113,11 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		rep, err := memory.SearchOn(sctx, nc, names, cl.MemorySearchSubject(ctx), req)
 		cancel()
 		if err == nil {
+			defer reportMismatched(os.Stderr, rep.Mismatched)
 			if !asJSON && len(rep.Matches) > 0 {
 				defer fmt.Fprintf(os.Stderr, "blind reuse needs similarity ≥ %.3f (calibrated for %s), the same things named exactly as written, successes on two worker credentials or a confirmation, and the model's second look (amf memory match --learned … --query … says why not)\n", rep.ReuseScore, rep.Embedder)
 			}
-			return printMatches(os.Stdout, rep.Matches, asJSON, true)
+			return printMatches(os.Stdout, rep.Matches, form, true)
 		}
 		if !errors.Is(err, memory.ErrNoSearchService) {
 			return err
@@ -119,10 +131,11 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		rep, err := memory.ListOn(sctx, nc, names, cl.MemoryListSubject(ctx), k)
 		cancel()
 		if err == nil {
+			defer reportMismatched(os.Stderr, rep.Mismatched)
 			if len(rep.Memories) < rep.Total {
 				defer fmt.Fprintf(os.Stderr, "the newest %d of %d memories (--limit)\n", len(rep.Memories), rep.Total)
 			}
-			return printMatches(os.Stdout, rep.Memories, asJSON, false)
+			return printMatches(os.Stdout, rep.Memories, form, false)
 		}
 		if !errors.Is(err, memory.ErrNoSearchService) {
 			return err
@@ -167,9 +180,9 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 		if err != nil {
 			return err
 		}
-		return printMatches(os.Stdout, ms, asJSON, true)
+		return printMatches(os.Stdout, ms, form, true)
 	case "ls":
-		return printMatches(os.Stdout, kn.All(), asJSON, false)
+		return printMatches(os.Stdout, kn.All(), form, false)
 	case "forget":
 		if f.NArg() == 0 {
 			return fmt.Errorf("forget needs at least one memory ID (see amf memory ls)")
@@ -207,32 +220,133 @@ func runMemory(ctx context.Context, sub, synopsis string, args []string) error {
 	return nil
 }
 
-// memoryConfirm confirms each memory for blind reuse: a worker says it
-// exists, then this credential publishes the confirmation; its
-// permissions decide whether this user may.
-func memoryConfirm(ctx context.Context, c *client.Client, ids []string) error {
+// memoryConfirm confirms each memory for blind reuse by every owner's
+// tasks. It shows every memory first, as a worker's index answers it
+// checked against its id (client.Client.MemoryToConfirm), with its whole
+// command: a confirmation names only the id, a digest of owner,
+// instruction and command, so what is shown is exactly what every worker
+// may then replay unasked. Then it asks on the terminal, or, with yes,
+// goes on without asking; nothing is confirmed before. This credential's
+// permissions decide whether this user may confirm.
+func memoryConfirm(ctx context.Context, c *client.Client, ids []string, yes bool) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("confirm needs at least one memory ID (see amf memory ls or search)")
 	}
+	// Refused before anything is looked up, so that a script without
+	// --yes fails at once, not after the fleet answered.
+	ask := !yes
+	if ask && (!isTerminal(os.Stdin) || !isTerminal(os.Stderr)) {
+		return fmt.Errorf("amf memory confirm shows each memory whole and asks on a terminal before it confirms anything, " +
+			"and standard input or error is not one: nothing was confirmed (read amf memory ls -o wide, then pass --yes to confirm what it shows without asking)")
+	}
+	ms := make([]bus.Match, 0, len(ids))
+	for _, id := range ids {
+		m, mismatched, err := c.MemoryToConfirm(ctx, id)
+		reportMismatched(os.Stderr, mismatched)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, m)
+	}
+	for _, m := range ms {
+		previewMemory(os.Stderr, m)
+	}
+	if ask {
+		ok, err := askYes(ctx, os.Stdin, os.Stderr, "confirm for every owner? [y/N] ")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("nothing was confirmed")
+		}
+	}
 	host, _ := os.Hostname()
 	user := os.Getenv("USER")
-	for _, id := range ids {
-		m, err := c.ConfirmMemory(ctx, id, "amf memory confirm@"+host+" "+user)
+	for _, m := range ms {
+		m, err := c.ConfirmShown(ctx, m, "amf memory confirm@"+host+" "+user)
 		if err != nil {
 			return err
 		}
 		// The whole command, not clipped: this is what everyone's
 		// workers may now run unasked.
-		fmt.Printf("confirmed %s: %q → %s (%d/%d ok/fail); every worker may now reuse it without asking the model\n",
-			m.ID, clip(m.Instruction, 60), shown(m.Command), m.Successes, m.Failures)
+		fmt.Printf("confirmed %s: %s; every worker may now reuse it for every owner without asking the model\n", m.ID, shown(m.Command))
 	}
 	return nil
 }
 
+// previewMemory shows one memory about to be confirmed: its whole
+// command, instruction and owner with every control or invisible
+// character as an escape (shown), and the counts a worker reports.
+func previewMemory(w io.Writer, m bus.Match) {
+	owner := "- (the installation's: an operator's task taught it)"
+	if m.Owner != "" {
+		owner = shown(string(m.Owner))
+	}
+	cmd := shown(m.Command)
+	fmt.Fprintf(w, "memory %s\n", m.ID)
+	fmt.Fprintf(w, "  command:     %s\n", cmd)
+	if cmd != m.Command {
+		fmt.Fprintf(w, "               (\\xNN, \\uNNNN: control or invisible characters of the command)\n")
+	}
+	fmt.Fprintf(w, "  instruction: %s\n", shown(m.Instruction))
+	fmt.Fprintf(w, "  owner:       %s\n", owner)
+	fmt.Fprintf(w, "  ok/fail:     %d/%d (as a worker reports them)\n", m.Successes, m.Failures)
+	if m.ConfirmedBy != "" {
+		fmt.Fprintf(w, "  confirmed:   already, by %s\n", shown(m.ConfirmedBy))
+	}
+}
+
+// askYes asks question on w and reads the answer from in: yes for "y" or
+// "yes". The end of ctx (an interrupt) is no.
+func askYes(ctx context.Context, in io.Reader, w io.Writer, question string) (bool, error) {
+	fmt.Fprint(w, question)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		}
+		return false, nil
+	case <-ctx.Done():
+		fmt.Fprintln(w)
+		return false, fmt.Errorf("nothing was confirmed: %w", ctx.Err())
+	}
+}
+
+// reportMismatched says which answers held memories whose content is
+// not their id's: left out, never shown (memory.SearchOn).
+func reportMismatched(w io.Writer, mismatched []bus.MismatchedAnswer) {
+	for _, a := range mismatched {
+		worker := "a worker"
+		if a.Worker != "" {
+			worker = "worker " + shown(a.Worker)
+		}
+		what := "1 memory whose content does not match its id"
+		if a.Memories != 1 {
+			what = fmt.Sprintf("%d memories whose content does not match their ids", a.Memories)
+		}
+		fmt.Fprintf(w, "%s answered %s, not shown: a worker credential answered falsely\n", worker, what)
+	}
+}
+
+// How printMatches writes memories.
+const (
+	tableForm = iota // a table, long cells clipped
+	wideForm         // a table, every cell whole
+	jsonForm         // one JSON document
+)
+
 // printMatches writes memories as a table, or as one JSON document:
 // {"matches": […]} for a search (with scores), {"memories": […]} for ls.
-func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
-	if asJSON {
+// The table clips instructions and commands to 60 runes, marked with …;
+// wide shows them whole, control and invisible characters as escapes.
+func printMatches(w io.Writer, ms []memory.Match, form int, scores bool) error {
+	if form == jsonForm {
 		if ms == nil {
 			ms = []memory.Match{}
 		}
@@ -244,6 +358,15 @@ func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
 	if len(ms) == 0 {
 		fmt.Fprintln(os.Stderr, "no memories")
 		return nil
+	}
+	clipped := false
+	cell := func(s string) string {
+		if form == wideForm {
+			return shown(s)
+		}
+		c, cut := cut(shown(strings.Join(strings.Fields(s), " ")), 60)
+		clipped = clipped || cut
+		return c
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if scores {
@@ -257,12 +380,18 @@ func printMatches(w io.Writer, ms []memory.Match, asJSON, scores bool) error {
 			if m.Reuse {
 				reuse = "yes"
 			}
-			fmt.Fprintf(tw, "%.3f\t%s\t%s\t%d/%d\t%s\t%s\n", m.Score, reuse, m.ID, m.Successes, m.Failures, clip(m.Instruction, 60), clip(m.Command, 60))
+			fmt.Fprintf(tw, "%.3f\t%s\t%s\t%d/%d\t%s\t%s\n", m.Score, reuse, m.ID, m.Successes, m.Failures, cell(m.Instruction), cell(m.Command))
 		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", m.ID, ownerColumn(m), m.Successes, m.Failures, m.Learned.Format(time.DateTime), clip(m.Instruction, 60), clip(m.Command, 60))
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", m.ID, shown(ownerColumn(m)), m.Successes, m.Failures, m.Learned.Format(time.DateTime), cell(m.Instruction), cell(m.Command))
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if clipped {
+		fmt.Fprintln(os.Stderr, "… ends a cell cut at 60 characters: -o wide shows every command whole, and amf memory confirm shows it before it asks")
+	}
+	return nil
 }
 
 // ownerColumn says whose a memory is: "-" for the installation's, and
@@ -278,13 +407,19 @@ func ownerColumn(m memory.Match) string {
 }
 
 // clip puts s on one line of at most n runes, its control characters
-// shown (screen.go).
+// shown (screen.go), ending with … where it was cut.
 func clip(s string, n int) string {
-	s = shown(strings.Join(strings.Fields(s), " "))
+	c, _ := cut(shown(strings.Join(strings.Fields(s), " ")), n)
+	return c
+}
+
+// cut ends s with … after n-1 runes if it is longer than n, and says
+// whether it did.
+func cut(s string, n int) (string, bool) {
 	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+		return string(r[:n-1]) + "…", true
 	}
-	return s
+	return s, false
 }
 
 // memoryImport publishes a JSONL file with a progress bar on standard

@@ -32,7 +32,7 @@ func submitHTTP(t *testing.T, base, body string) string {
 }
 
 // TestFleetLearnsAndReuses: a success is learned, shows up in
-// `amf memory`, is confirmed with `amf memory confirm`, and the same
+// `amf memory`, is confirmed with `amf memory confirm --yes`, and the same
 // instruction later runs the remembered command without asking the
 // model; forget removes it again.
 func TestFleetLearnsAndReuses(t *testing.T) {
@@ -70,7 +70,7 @@ func TestFleetLearnsAndReuses(t *testing.T) {
 	if !regexp.MustCompile(`\bno\s+` + rec.ID).MatchString(out) {
 		t.Fatalf("a memory learned once is marked for reuse:\n%s", out)
 	}
-	cf := startAmf(t, env, "memory", "confirm", rec.ID)
+	cf := startAmf(t, env, "memory", "confirm", "--yes", rec.ID)
 	if code := cf.wait(30 * time.Second); code != 0 || !strings.Contains(cf.Output(), "confirmed "+rec.ID) {
 		t.Fatalf("confirm exit %d: %s", code, cf.Output())
 	}

@@ -26,10 +26,16 @@ import (
 // onScreen is f itself, or, when f is a terminal, a writer that shows
 // control characters instead of sending them.
 func onScreen(f *os.File) io.Writer {
-	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+	if !isTerminal(f) {
 		return f
 	}
 	return visibleWriter{f}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // visibleWriter writes text with its control characters made visible.
@@ -47,21 +53,24 @@ func (v visibleWriter) Write(p []byte) (int, error) {
 // terminals read as ESC sequences) as \u00NN, and a byte that is not
 // UTF-8 as \xNN when it is a C1 code on its own.
 func visible(s, keep string) string {
-	return escapeRunes(s, func(r rune) bool { return control(r, keep) })
+	return escapeRunes(s, false, func(r rune) bool { return control(r, keep) })
 }
 
-// shown is visible for a command, or text of one line in a table or a
-// confirmation, which a reader judges by what it shows: the characters
-// the policy refuses as invisible (policy.Invisible: zero-width,
-// direction-changing, blanks other than the space) are escaped too.
-// Command output keeps them, since text in other scripts uses them.
+// shown is visible for a command, or other text a reader judges by
+// what it shows (a table cell, a memory about to be confirmed for every
+// owner): the characters the policy refuses as invisible
+// (policy.Invisible: zero-width, direction-changing, blanks other than
+// the space) and every byte that is not UTF-8 are escaped too, so two
+// texts that differ never look alike. Command output keeps them, since
+// text in other scripts uses them.
 func shown(s string) string {
-	return escapeRunes(s, func(r rune) bool { return control(r, "") || policy.Invisible(r) })
+	return escapeRunes(s, true, func(r rune) bool { return control(r, "") || policy.Invisible(r) })
 }
 
 // escapeRunes writes each rune esc reports as \xNN (below U+0080) or
-// \uNNNN (\UNNNNNNNN past the BMP), and a lone C1 byte as \xNN.
-func escapeRunes(s string, esc func(rune) bool) string {
+// \uNNNN (\UNNNNNNNN past the BMP), and a byte that is not UTF-8 as
+// \xNN: every one when invalid is set, else a lone C1 byte only.
+func escapeRunes(s string, invalid bool, esc func(rune) bool) string {
 	if !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || esc(r) }) {
 		return s
 	}
@@ -70,7 +79,7 @@ func escapeRunes(s string, esc func(rune) bool) string {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n == 1 && s[i] >= 0x80 && s[i] <= 0x9f:
+		case r == utf8.RuneError && n == 1 && (invalid || s[i] >= 0x80 && s[i] <= 0x9f):
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == utf8.RuneError && n == 1:
 			b.WriteByte(s[i])

@@ -30,3 +30,23 @@ func TestVisibleShowsControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// What a person vouches for shows, besides control characters, what
+// prints as nothing or as another space: two commands that differ never
+// look alike. Text of any script is left as it is.
+func TestShownShowsInvisibleCharacters(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"du -sh ~, é, 日本", "du -sh ~, é, 日本"},
+		{"ls\r\x1b[2Krm -rf ~", `ls\x0d\x1b[2Krm -rf ~`},
+		{"cat a\u200b.txt", `cat a\u200b.txt`},             // zero-width space
+		{"echo \u202egnp.exe", `echo \u202egnp.exe`},       // right-to-left override
+		{"rm\u00a0-rf", `rm\u00a0-rf`},                     // no-break space
+		{"x\u2028y\u3164z\ufe0f", `x\u2028y\u3164z\ufe0f`}, // line separator, Hangul filler, variation selector
+		{"tag\U000e0041", `tag\U000e0041`},                 // tag character
+		{"lone \xff byte, lone \x9b byte", `lone \xff byte, lone \x9b byte`},
+	} {
+		if got := shown(c.in); got != c.want {
+			t.Errorf("shown(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
