@@ -2,15 +2,8 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/amf-os/amf/internal/testenv"
 )
@@ -49,64 +42,13 @@ func TestCommandOutputDoesNotDriveTheTerminal(t *testing.T) {
 	}
 }
 
-// onTerminal runs `amf args…` with its standard output and error on a
-// new pseudo-terminal and returns what the terminal received.
+// onTerminal runs `amf args…` on a new pseudo-terminal and returns
+// what the terminal received.
 func onTerminal(t *testing.T, env []string, args ...string) []byte {
 	t.Helper()
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
+	p := startOnTerminal(t, env, args...)
+	if code, out := p.wait(t); code != 0 {
+		t.Fatalf("amf %s: exit %d:\n%s", strings.Join(args, " "), code, out)
 	}
-	defer ptmx.Close()
-	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No output processing: the terminal's line discipline would add a
-	// carriage return before each newline.
-	tio, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tio.Oflag &^= unix.OPOST
-	if err := unix.IoctlSetTermios(int(pts.Fd()), unix.TCSETS, tio); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan []byte, 1)
-	go func() {
-		b, _ := io.ReadAll(ptmx) // EIO once no process holds the other end
-		got <- b
-	}()
-	c := exec.Command(amfBin, args...)
-	c.Env = append(os.Environ(), env...)
-	c.Stdout, c.Stderr = pts, pts
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pts.Close()
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("amf %s: %v", strings.Join(args, " "), err)
-		}
-	case <-time.After(60 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("amf %s did not end", strings.Join(args, " "))
-	}
-	select {
-	case b := <-got:
-		return b
-	case <-time.After(10 * time.Second):
-		t.Fatal("the terminal did not close")
-		return nil
-	}
+	return []byte(p.out.String())
 }
