@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/amf-os/amf/kernel/bus"
+	"github.com/amf-os/amf/kernel/client"
 )
 
 // Errors of the memory package; callers test them with errors.Is.
@@ -14,5 +15,5 @@ var (
 	ErrImportLine = errors.New("import")
 	// ErrBadRequest wraps the memory service's refusal of a request it
 	// cannot answer as sent (an empty or oversized query, a bad limit).
-	ErrBadRequest = errors.New("bad memory request")
+	ErrBadRequest = client.ErrBadMemoryRequest
 )

@@ -67,7 +67,7 @@ type SearchReply struct {
 	// calibrated for it that blind reuse needs.
 	Embedder   string  `json:"embedder,omitempty"`
 	ReuseScore float64 `json:"reuse_score,omitempty"`
-	// Mismatched is set by the asker (memory.SearchOn), never read from
+	// Mismatched is set by the asker (client.SearchMemoryOn), never read from
 	// an answer: the answers that held matches whose content is not their
 	// id's, left out of Matches.
 	Mismatched []MismatchedAnswer `json:"-"`
@@ -97,7 +97,7 @@ type MemoryListReply struct {
 	Total    int     `json:"total"`
 	// Worker names the index that answered.
 	Worker string `json:"worker,omitempty"`
-	// Mismatched is SearchReply.Mismatched for a listing (memory.ListOn).
+	// Mismatched is SearchReply.Mismatched for a listing (client.ListMemoryOn).
 	Mismatched []MismatchedAnswer `json:"-"`
 }
 

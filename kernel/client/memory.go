@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/amf-os/amf/kernel/bus"
-	"github.com/amf-os/amf/memory"
 )
 
 // maxConfirmBy bounds the name a confirmation is recorded under.
@@ -39,20 +38,20 @@ func (c *Client) ConfirmMemory(ctx context.Context, id, by string) (bus.Match, e
 // memory under that id (ignored). Any worker credential, of any pool, may
 // answer; the id is a digest of the memory's owner, instruction and
 // command, so only an answer whose content is the id's is taken
-// (memory.ToConfirm): what it shows is exactly what a confirmation of id
+// (MemoryAsShown): what it shows is exactly what a confirmation of id
 // vouches for. Errors are ConfirmMemory's; when every answer showed
 // another memory, ErrUnavailable.
 func (c *Client) MemoryToConfirm(ctx context.Context, id string) (bus.Match, []bus.MismatchedAnswer, error) {
 	subject := c.Names.MemoryConfirm()
-	m, mismatched, err := memory.ToConfirm(ctx, c.NC, c.Names, id)
+	m, mismatched, err := MemoryAsShown(ctx, c.NC, c.Names, id)
 	switch {
 	case errors.Is(err, nats.ErrPermissionViolation):
 		return bus.Match{}, nil, fmt.Errorf("%w: this credential may not confirm memories (%s): use an admin credential or an admin token on the bridge", ErrForbidden, subject)
 	case errors.Is(err, bus.ErrUnknownMemory):
 		return bus.Match{}, nil, fmt.Errorf("confirm: %w: no memory has id %q (see amf memory ls or search)", bus.ErrUnknownMemory, id)
-	case errors.Is(err, memory.ErrNoSearchService):
+	case errors.Is(err, ErrNoSearchService):
 		return bus.Match{}, nil, fmt.Errorf("confirm memory %s: %w: %v (workers answer confirmations: is one running? start one with amf up or amf worker)", id, ErrUnavailable, err)
-	case errors.Is(err, memory.ErrMismatchedAnswer):
+	case errors.Is(err, ErrMismatchedAnswer):
 		return bus.Match{}, mismatched, fmt.Errorf("%w: %w; nothing was confirmed", ErrUnavailable, err)
 	case err != nil:
 		return bus.Match{}, nil, fmt.Errorf("confirm memory %s: %w: %v", id, ErrUnavailable, err)

@@ -7,7 +7,7 @@ import (
 )
 
 // MemorySearchSubject is where whoever ctx acts for asks the fleet's
-// memory (a worker's index answers, memory.SearchOn): the unowned
+// memory (a worker's index answers, SearchMemoryOn): the unowned
 // amf.api.memory.search, over every owner's memories, for admins and
 // read-all; an owner's own amf.api.as.<owner>.memory.search otherwise,
 // which sees its memories and the shared ones. nats-server lets a client
@@ -17,7 +17,7 @@ func (c *Client) MemorySearchSubject(ctx context.Context) string {
 }
 
 // MemoryListSubject is where whoever ctx acts for lists the memories it
-// sees (memory.ListOn), chosen as MemorySearchSubject is.
+// sees (ListMemoryOn), chosen as MemorySearchSubject is.
 func (c *Client) MemoryListSubject(ctx context.Context) string {
 	return c.memorySubject(ctx, c.Names.MemoryList(), c.Names.MemoryListAs)
 }
