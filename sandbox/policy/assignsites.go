@@ -166,6 +166,16 @@ func (c *checker) noteCallSites(call *syntax.CallExpr) {
 			}
 			continue
 		}
+		if strings.HasPrefix(t, "-") {
+			// A name glued to its option (printf -vx, read -aarr): every
+			// name the option word ends with may be one.
+			for i := 1; i < len(t); i++ {
+				if isName(t[i:]) {
+					c.noteSite(t[i:], siteDynamic)
+				}
+			}
+			continue
+		}
 		name, _, _ := strings.Cut(t, "=")
 		name, _, _ = strings.Cut(name, "[")
 		name = strings.TrimSuffix(name, "+")
@@ -252,9 +262,21 @@ func (c *checker) readsMulti(w *syntax.Word) string {
 	}
 	c.unnoted = c.unnoted[:0]
 	for _, n := range names {
-		if c.multi[n] {
+		if c.multi[n] || shellSetVars[n] {
 			return n
 		}
 	}
 	return ""
 }
+
+// shellSetVars are set by bash itself, with no name in the text: $_ by
+// every command, REPLY by read and select, MAPFILE by mapfile, OPTARG by
+// getopts, BASH_REMATCH by [[ =~ ]], and the shell's own counters. An
+// assignment to one in the text is never its only value. (PWD and
+// OLDPWD are followed through cd.)
+var shellSetVars = set("_", "REPLY", "MAPFILE", "OPTARG", "OPTIND", "BASH_REMATCH",
+	"COPROC", "PIPESTATUS", "RANDOM", "SRANDOM", "SECONDS", "LINENO", "BASH_COMMAND",
+	"FUNCNAME", "HISTCMD", "EPOCHREALTIME", "EPOCHSECONDS", "BASHPID", "BASH_ARGV",
+	"BASH_ARGC", "BASH_LINENO", "BASH_SOURCE", "BASH_SUBSHELL", "COLUMNS", "LINES",
+	"DIRSTACK", "GROUPS", "PPID", "UID", "EUID", "SHLVL", "HOSTNAME", "COMP_WORDS",
+	"COMPREPLY", "READLINE_LINE", "BASH_EXECUTION_STRING")

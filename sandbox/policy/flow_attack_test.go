@@ -29,6 +29,15 @@ func TestAttackCommandsTheWalkOrderHid(t *testing.T) {
 		"x=; : ${x:=su}; $x -c id",
 		"x=ls; while :; do $x -c id; (( x++ )); done",
 		"bash -c 'x=ls; for i in 1 2; do $x -c id; x=su; done'",
+		// a name glued to its option, and variables bash sets itself
+		"x=ls; printf -vx su; $x -c id",
+		"x=ls; printf -v\"x\" su; $x -c id",
+		"x=ls; command printf -vx su; $x -c id",
+		"OPTARG=ls; getopts s: o -s su; $OPTARG -c id",
+		"REPLY=ls; read <<< su; $REPLY -c id",
+		"MAPFILE=ls; mapfile <<< su; $MAPFILE -c id",
+		"_=ls; : su; $_ -c id",
+		"BASH_REMATCH=ls; [[ su =~ .* ]]; $BASH_REMATCH -c id",
 		// declarations through builtin or command
 		"x=ls; builtin export x=su; $x -c id",
 		"x=ls; command declare x=su; $x -c id",

@@ -45,7 +45,10 @@ func (c *checker) toolHooks(base string, args []word) *Refusal {
 		return c.vimHooks(base, args)
 	case "ed":
 		return c.edHooks(base, args)
-	case "less", "more", "man":
+	case "man":
+		// The pager and the HTML browser man starts.
+		return c.optionScripts(base, args, "-P", "--pager", "-H", "--html")
+	case "less", "more":
 		return nil
 	}
 	if isAwk(base) {
@@ -144,6 +147,13 @@ func (c *checker) optionScripts(base string, args []word, opts ...string) *Refus
 		for _, o := range opts {
 			var val string
 			var ok bool
+			if len(o) == 2 && o[0] == '-' && o != "--" && len(a.text) > 2 && strings.HasPrefix(a.text, o) && a.text[1] != '-' {
+				// A short option's value glued to it (-P'cmd').
+				if r := c.hookScript(base+" "+o, a, a.text[2:]); r != nil {
+					return r
+				}
+				continue
+			}
 			if long, _, _ := strings.Cut(a.text, "="); strings.HasPrefix(o, "--") && len(long) > 3 && len(long) < len(o) && strings.HasPrefix(o, long) {
 				// getopt takes an unambiguous prefix of a long option
 				// (sort --compress=prog).

@@ -84,6 +84,9 @@ func (c *checker) pathArgs(base string, args []word) *Refusal {
 			if r := c.checkOperand(base, op.w.text, op.kind != Read); r != nil {
 				return r
 			}
+			if op.kind == Write && !copiers[base] && !metadataOnly[base] {
+				c.rewritten(op.w.text)
+			}
 		}
 	}
 	return nil
@@ -203,7 +206,13 @@ var kernelDirLinks = [][2]string{
 // kernelLinks rewrites a path that climbs with ".." out of one of
 // kernelDirLinks as the path the kernel resolves.
 func kernelLinks(t string) string {
-	if !strings.HasPrefix(t, "/") || !strings.Contains(t, "..") {
+	if !strings.HasPrefix(t, "/") {
+		return t
+	}
+	if d, ok := throughDescriptor(t); ok {
+		return d
+	}
+	if !strings.Contains(t, "..") {
 		return t
 	}
 	// Each leading part up to a slash, cleaned (/proc/./net, //proc/net),
@@ -220,6 +229,24 @@ func kernelLinks(t string) string {
 		}
 	}
 	return t
+}
+
+// throughDescriptor rewrites a path that goes on past a descriptor
+// (/dev/fd/3/shadow, /dev/stdin/x): a descriptor opened on a directory
+// (exec 3</etc) is that directory, so the path names what lies in it. It
+// becomes the /proc/self/fd path the kernel resolves, which is judged as
+// naming another process's or its own descriptors.
+func throughDescriptor(t string) (string, bool) {
+	clean := path.Clean(t)
+	for std, fd := range map[string]string{"/dev/stdin": "0", "/dev/stdout": "1", "/dev/stderr": "2"} {
+		if rest, ok := strings.CutPrefix(clean, std+"/"); ok {
+			return "/proc/self/fd/" + fd + "/" + rest, true
+		}
+	}
+	if rest, ok := strings.CutPrefix(clean, "/dev/fd/"); ok && strings.Contains(rest, "/") {
+		return "/proc/self/fd/" + rest, true
+	}
+	return "", false
 }
 
 // checkPath judges one word as a path that is read or, when write is

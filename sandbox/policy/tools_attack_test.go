@@ -40,6 +40,16 @@ func TestAttackToolsAndLinksTheCheckerMissed(t *testing.T) {
 		"ln -s -t . /proc; cat proc/self/environ",
 		"ln -s /proc \"$(echo d)\"; cat d/self/environ",
 		"cp -rs /etc d; wc -c < d/shadow",
+		// a descriptor opened on a directory, used as one
+		"wc -l /dev/stdin/shadow < /etc",
+		"wc -l /dev/fd/3/etc/shadow 3< /",
+		"exec 3</etc; cd /dev/fd/3; wc -l shadow",
+		"exec 3</etc; ln -s /dev/fd/3 r; wc -l r/shadow",
+		"exec 3</etc; wc -l /dev/fd/3/shadow",
+		// man's pager and browser
+		"man -P 'su -c id' ls",
+		"man --pager='su -c id' ls",
+		"man -H'su -c id' ls",
 	} {
 		for _, profile := range []string{ProfileStrict, ProfileNetwork} {
 			var r *Refusal
@@ -70,7 +80,8 @@ func TestAttackToolsAndLinksTheCheckerMissed(t *testing.T) {
 		"git log --oneline", "git -C repo status", "git -c color.ui=never log",
 		"git rebase -i HEAD~3", "git grep -n foo", "cat /proc/net/dev",
 		"cat /proc/meminfo", "ln -s /usr/share/doc docs", "ln -s /etc/hostname h",
-		"ln -s /proc/meminfo m", "ln -s /tmp t",
+		"ln -s /proc/meminfo m", "ln -s /tmp t", "cat /dev/stdin", "diff <(ls) /dev/fd/0",
+		"man ls", "man -P cat ls",
 	} {
 		if err := Validate(cmd, ProfileStrict); err != nil {
 			t.Errorf("%q refused: %v", cmd, err)

@@ -221,3 +221,21 @@ func syntaxErrorLine(text string) int {
 	}
 	return 0
 }
+
+// copiers are the programs whose writes recordCopy follows;
+// metadataOnly change a file's mode, owner or times, not what it holds.
+var (
+	copiers      = set("cp", "ln", "install", "mv", "link", "rsync")
+	metadataOnly = set("chmod", "chown", "chgrp", "touch", "chattr", "setfacl", "chcon")
+)
+
+// rewritten notes that a program the checker does not model changed
+// file (sed -i on a script the command wrote): what was written is no
+// longer what it holds.
+func (c *checker) rewritten(file string) {
+	for _, k := range c.fileKeys(file) {
+		if wf := c.written[k]; wf != nil {
+			c.written[k] = &writtenFile{parts: wf.parts, known: false}
+		}
+	}
+}

@@ -30,6 +30,11 @@ func TestAttackFilesWrittenThenRun(t *testing.T) {
 		"printf 'w /etc/x\\n' | ed f",
 		"tar cf a.tar --transform='s,^,/var/canary/,' x; tar xPf a.tar",
 		"tar --extract --absolute-names -f a.tar",
+		// a written script changed in place by a program not modelled
+		"echo ls > s; sed -i 's/ls/su -c id/' s; bash s",
+		"printf '%s\\n' 'tu -c id' > s; sed -i s/t/s/ s; source s",
+		"echo ls > s; sed -i 's/ls/su -c id/' s; chmod +x s; ./s",
+		"echo ls > s; sed -i 's/ls/su -c id/' s; bash < s",
 	} {
 		for _, profile := range []string{ProfileStrict, ProfileNetwork} {
 			var r *Refusal
@@ -50,6 +55,8 @@ func TestAttackFilesWrittenThenRun(t *testing.T) {
 		"ed f",
 		"tar xf a.tar",
 		"tar -xzf a.tgz -C out",
+		"printf '#!/bin/sh\\necho ok\\n' > ok.sh; chmod +x ok.sh; ./ok.sh",
+		"sed -i s/a/b/ f.txt",
 	} {
 		if err := Validate(cmd, ProfileStrict); err != nil {
 			t.Errorf("%q refused: %v", cmd, err)
