@@ -155,12 +155,20 @@ func (c *checker) noteCallSites(call *syntax.CallExpr) {
 	if len(args) == 0 || !siteBuiltins[args[0].Lit()] {
 		return
 	}
+	builtin, prev := args[0].Lit(), ""
 	for _, a := range args[1:] {
 		t, ok := staticText(a)
 		if !ok {
 			continue
 		}
-		if args[0].Lit() == "let" {
+		// printf assigns only the variable -v names; its other words
+		// are its format and data.
+		if builtin == "printf" && prev != "-v" && !strings.HasPrefix(t, "-v") {
+			prev = t
+			continue
+		}
+		prev = t
+		if builtin == "let" {
 			for _, name := range nameTokens(t) {
 				c.noteSite(name, siteDynamic)
 			}

@@ -34,7 +34,7 @@ func (c *checker) linkTargets(base string, spec *Spec, args []word) *Refusal {
 			}
 		}
 		for _, d := range dirs {
-			clean := path.Clean(kernelLinks(throughProcLink(d)))
+			clean := path.Clean(throughProcLink(d))
 			if descriptorPath(clean) {
 				return refuse(RuleLocalFile, "%s would make a link to the descriptor %s, which is whatever the command opened on it (a directory such as /etc included); link the files you need instead", base, showPath(t))
 			}

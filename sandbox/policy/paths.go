@@ -107,14 +107,7 @@ func (c *checker) checkOperand(by, t string, write bool) *Refusal {
 // recordLinks notes the links ln -s makes, as their names are written:
 // ln -s TARGET… NAME (or DIR, whose TARGET's base names are the links).
 func (c *checker) recordLinks(spec *Spec, args []word) {
-	symbolic := false
-	for _, a := range args {
-		t := a.text
-		if t == "--symbolic" || (strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "--") && strings.Contains(t, "s")) {
-			symbolic = true
-		}
-	}
-	if !symbolic {
+	if !symbolicLink("ln", args) {
 		return
 	}
 	var targets []string
